@@ -1,0 +1,119 @@
+# libckpt build.  `make` builds everything into build/; `make check` runs
+# every test; `make bench` the benchmarks; `make fuzz` the fuzz targets.
+# Sources are found by directory, so a new file needs no edit here.
+
+CC       ?= gcc
+CLANG    ?= clang
+PREFIX   ?= /usr/local
+B        := build
+WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wmissing-prototypes
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -D_GNU_SOURCE -I. -Iinclude $(WARN) -fno-strict-aliasing
+DEPFLAGS  = -MMD -MP
+
+# --- what goes where ------------------------------------------------------
+IMG_SRCS    := $(wildcard libckpt/img_*.c) libckpt/ctl_proto.c
+ENGINE_SRCS := $(filter-out $(IMG_SRCS),$(wildcard libckpt/*.c)) \
+               $(wildcard arch/x86_64/*.c)
+LIB_SRCS    := $(wildcard shim/*.c) $(wildcard wrappers/*.c) $(ENGINE_SRCS) $(IMG_SRCS)
+RST_SRCS    := $(filter-out restart/restorer.c,$(wildcard restart/*.c)) \
+               $(wildcard kernel-assist/*.c) $(IMG_SRCS)
+UNIT_SRCS   := $(wildcard tests/unit/*.c)
+E2E_PROGS   := $(patsubst tests/e2e/progs/%.c,$(B)/tests/%,$(wildcard tests/e2e/progs/*.c))
+SAMPLES     := $(patsubst samples/%.c,$(B)/samples/%,$(wildcard samples/*.c))
+BENCH_PROGS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
+TOOLS       := $(B)/bin/ckpt-save $(B)/bin/ckpt-info $(B)/bin/ckpt-run
+
+pic = $(patsubst %.c,$(B)/pic/%.o,$(1))
+sta = $(patsubst %.c,$(B)/static/%.o,$(1))
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+all: $(B)/libckpt.so $(B)/bin/ckpt-restart $(TOOLS) $(SAMPLES) $(E2E_PROGS) \
+     $(B)/tests/unit-tests $(B)/ckpt.pc
+.PHONY: all check bench fuzz install deps clean demo
+
+$(B)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+$(B)/static/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# The shim and engine: what users LD_PRELOAD or link.
+$(B)/libckpt.so: $(call pic,$(LIB_SRCS))
+	$(CC) -shared -Wl,-soname,libckpt.so -Wl,-z,defs -Wl,-z,now -o $@ $^ -lurcu-bp -ldl
+
+# The restorer runs after the restarter's own memory is gone: it must be
+# position independent and reference nothing outside its own section.
+RESTORER_CFLAGS := -O2 -fPIC -fno-stack-protector -fno-builtin -ffreestanding \
+	-fno-jump-tables -mgeneral-regs-only -fno-asynchronous-unwind-tables \
+	-fcf-protection=none -fno-exceptions
+$(B)/static/restart/restorer.o: restart/restorer.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -I. -Iinclude $(WARN) $(DEPFLAGS) $(RESTORER_CFLAGS) -c $< -o $@
+	@tools/check-restorer.sh $@
+
+# The restarter: static, so it depends on no library an image may map.
+$(B)/bin/ckpt-restart: $(call sta,$(RST_SRCS)) $(B)/static/restart/restorer.o
+	@mkdir -p $(dir $@)
+	$(CC) -static -o $@ $^ -Wl,-Bstatic -lsnappy -lstdc++ -lm
+
+$(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c libckpt/ctl_proto.c)
+	$(CC) -o $@ $^
+$(B)/bin/ckpt-info: $(call obj,tools/ckpt_info.c $(IMG_SRCS))
+	$(CC) -o $@ $^ -lsnappy
+$(B)/bin/ckpt-run: $(call obj,tools/ckpt_run.c)
+	$(CC) -o $@ $^
+
+$(B)/samples/%: samples/%.c $(B)/libckpt.so include/ckpt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -L$(B) -lckpt -Wl,-rpath,'$$ORIGIN/..'
+$(B)/tests/%: tests/e2e/progs/%.c $(B)/libckpt.so include/ckpt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 -o $@ $< -L$(B) -lckpt -Wl,-rpath,'$$ORIGIN/..' -lm
+$(B)/bench/%: tests/bench/%.c $(B)/libckpt.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -L$(B) -lckpt -Wl,-rpath,'$$ORIGIN/..' -lm
+
+# Unit tests link the sources they test directly.
+UNIT_LIB := $(IMG_SRCS) $(wildcard wrappers/*.c) $(wildcard shim/*.c) $(ENGINE_SRCS)
+$(B)/tests/unit-tests: $(call obj,$(UNIT_SRCS)) $(call pic,$(UNIT_LIB))
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ -lcunit -lsnappy -lurcu-bp -ldl
+
+$(B)/ckpt.pc: ckpt.pc.in
+	sed 's|@PREFIX@|$(PREFIX)|' $< > $@
+
+check: all
+	@bash tests/run-all.sh
+
+bench: all $(BENCH_PROGS)
+	@bash tests/bench/run.sh
+
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+fuzz: $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+$(B)/fuzz/%: tests/fuzz/%.c $(IMG_SRCS)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=gnu11 -D_GNU_SOURCE -I. -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ -lsnappy
+
+demo: all
+	@bash samples/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(B)/libckpt.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(B)/bin/ckpt-restart $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 include/ckpt.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(B)/ckpt.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+deps:
+	@bash tools/deps.sh
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,82 @@
+/*
+ * ckpt.h - libckpt's public API.
+ *
+ *   #include <ckpt.h>
+ *   switch (ckpt_save("snap")) {
+ *   case CKPT_SAVED:    ... the image is complete, we go on ...
+ *   case CKPT_RESTORED: ... we are the copy `ckpt-restart snap` made ...
+ *   default:            fprintf(stderr, "%s\n", ckpt_last_error());
+ *   }
+ *
+ * Like fork(), ckpt_save() returns twice: once in the process that saved
+ * the image, and once in every process restarted from it.
+ *
+ * A program that includes this header runs without libckpt too: the
+ * library's entry points are weak references, and the inline functions
+ * below report ENOSYS ("libckpt is not loaded") when they are absent.
+ * Link with -lckpt, or run under LD_PRELOAD=libckpt.so / ckpt-run.
+ */
+#ifndef CKPT_H
+#define CKPT_H
+
+#include <errno.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CKPT_SAVED	1	/* the image is complete; this is the original */
+#define CKPT_RESTORED	2	/* this process was restarted from the image */
+
+/* ckpt_options.flags */
+#define CKPT_OPT_FSYNC	0x1	/* fsync the image before returning */
+
+struct ckpt_options {
+	unsigned flags;		/* CKPT_OPT_* */
+	unsigned reserved[7];	/* zero */
+};
+
+/* The library's entry points (versioned names; use the inlines below). */
+int ckpt_save_v1(const char *path, const struct ckpt_options *opts)
+	__attribute__((weak));
+const char *ckpt_last_error_v1(void) __attribute__((weak));
+
+/*
+ * Checkpoint the calling process into `path` ("-" is not allowed here:
+ * use ckpt-save for pipes).  Returns CKPT_SAVED or CKPT_RESTORED, or -1
+ * with errno set and ckpt_last_error() saying why; on failure nothing is
+ * left under `path`.
+ */
+static inline int ckpt_save_opts(const char *path, const struct ckpt_options *opts)
+{
+	if (!ckpt_save_v1) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return ckpt_save_v1(path, opts);
+}
+
+static inline int ckpt_save(const char *path)
+{
+	return ckpt_save_opts(path, 0);
+}
+
+/* Why the last ckpt_save() of this process failed (never NULL). */
+static inline const char *ckpt_last_error(void)
+{
+	if (!ckpt_last_error_v1)
+		return "libckpt is not loaded (link with -lckpt or run under ckpt-run)";
+	return ckpt_last_error_v1();
+}
+
+/* 1 when libckpt is loaded in this process. */
+static inline int ckpt_available(void)
+{
+	return ckpt_save_v1 != 0;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * ctl_proto.h - the control protocol between ckpt-save and a process
+ * running libckpt.
+ *
+ * Why a socket and not a path in shared memory: the image fd is opened by
+ * ckpt-save (temporary name, or its own stdout for `-`) and passed with
+ * SCM_RIGHTS, so the checkpointed process never needs the path, never
+ * renames anything, and a pipe works the same as a file.
+ *
+ * Sequence:
+ *   1. ckpt-save listens on the abstract unix socket ctl_sock_name(its pid).
+ *   2. It sends the checkpoint signal to the target with sigqueue();
+ *      the handler reads the sender's pid from siginfo.si_pid.
+ *   3. The handler connects, checks SO_PEERCRED (same uid or root),
+ *      receives one struct ctl_request with the image fd attached.
+ *   4. It writes the image to that fd and sends one struct ctl_reply.
+ *   5. ckpt-save renames the temporary file on success (unlinks it on
+ *      failure) and prints the reply.
+ *
+ * Both messages are fixed size; the parsers below refuse anything else.
+ * Everything here is async-signal-safe (used in the handler).
+ */
+#ifndef CKPT_CTL_PROTO_H
+#define CKPT_CTL_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#define CTL_REQ_MAGIC	0x51524b43u	/* "CKRQ" */
+#define CTL_REP_MAGIC	0x50524b43u	/* "CKRP" */
+#define CTL_VERSION	1
+
+/* ctl_request.flags */
+#define CTL_F_FSYNC	0x1	/* fsync the image before replying */
+#define CTL_F_EXIT	0x2	/* exit after a successful checkpoint */
+
+struct ctl_request {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t flags;		/* CTL_F_* */
+	uint32_t reserved;	/* zero */
+};
+
+struct ctl_reply {
+	uint32_t magic;
+	uint32_t version;
+	int32_t  status;	/* 0, or -errno of the failure */
+	int32_t  pid;		/* the checkpointed process */
+	uint64_t image_bytes;	/* bytes written */
+	uint64_t mem_bytes;	/* bytes of memory the image holds */
+	uint64_t elapsed_ns;	/* signal to image complete */
+	char     msg[256];	/* NUL-terminated; the refusal reason */
+};
+
+/* Abstract socket address for a ckpt-save process; returns its length. */
+socklen_t ctl_sock_name(struct sockaddr_un *sun, int pid);
+
+/* 0 when buf holds exactly one valid message, -1 otherwise. */
+int ctl_parse_request(const void *buf, size_t len, struct ctl_request *out);
+int ctl_parse_reply(const void *buf, size_t len, struct ctl_reply *out);
+
+#endif

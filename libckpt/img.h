@@ -1,0 +1,121 @@
+/*
+ * img.h - writing and reading libckpt images (format: img_format.h).
+ *
+ * Writer: runs inside the checkpoint signal handler, so it is
+ * async-signal-safe by construction: no malloc, no stdio, no locks; the
+ * caller hands it a buffer and an fd, and it only calls write(2).
+ * Errors are kept in the writer (first one wins) so a caller may issue a
+ * sequence of writes and check once at the end.
+ *
+ * Reader: runs in ckpt-restart, ckpt-info and the fuzzers.  It trusts
+ * nothing: every length is bounded before use, every record and the whole
+ * image are checksummed, and every failure leaves a one-line message in
+ * r->err that names the problem and the byte offset.  It may allocate.
+ */
+#ifndef CKPT_IMG_H
+#define CKPT_IMG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "libckpt/img_format.h"
+
+/* ---- checksum ---- */
+
+/* CRC32C (Castagnoli), hardware instruction where present. crc starts 0. */
+uint32_t img_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* ---- page compression ---- */
+
+/* Scratch the encoder needs (a hash table); callers own it (no malloc). */
+#define IMG_SNAPPY_SCRATCH	(1u << 15)	/* bytes */
+
+/* Upper bound of the encoder's output for n input bytes. */
+size_t img_snappy_bound(size_t n);
+
+/*
+ * Compress n bytes (n <= 4 GiB) into the raw snappy block format (what
+ * snappy_uncompress() reads).  out must hold img_snappy_bound(n) bytes.
+ * Returns the compressed length.  Async-signal-safe: no allocation.
+ */
+size_t img_snappy_compress(const void *in, size_t n, void *out, void *scratch);
+
+/*
+ * Decode one PAGES payload (after struct img_pages) into dst, which holds
+ * p->npages * IMG_PAGE_SIZE bytes.  Returns 0, or -1 if the data does not
+ * decode to exactly that many bytes (message in err, errlen bytes).
+ */
+int img_pages_decode(const struct img_pages *p, const void *data, size_t len,
+		     void *dst, char *err, size_t errlen);
+
+/* ---- writer ---- */
+
+struct img_writer {
+	int fd;
+	int error;		/* first failure, -errno; 0 while all is well */
+	uint32_t crc;		/* running crc32c of every byte written */
+	uint64_t nbytes;	/* bytes written (and buffered) so far */
+	uint64_t nrecords;
+	unsigned char *buf;	/* coalesces small writes */
+	size_t cap, len;
+};
+
+void img_writer_init(struct img_writer *w, int fd, void *buf, size_t cap);
+/* Fills magic, version, arch, page_size and hdr_crc of *h, writes it. */
+int img_write_header(struct img_writer *w, struct img_header *h);
+/* One record whose payload is a (fixed part) followed by b (variable). */
+int img_write_record(struct img_writer *w, uint32_t type,
+		     const void *a, size_t alen, const void *b, size_t blen);
+/* Writes the END record and flushes.  Returns w->error. */
+int img_write_end(struct img_writer *w);
+
+/* ---- reader ---- */
+
+/* Reader failure classes: the tools turn them into exit codes. */
+enum img_err {
+	IMG_OK = 0,
+	IMG_ERR_IO,		/* cannot open or read: exit 2 */
+	IMG_ERR_CORRUPT,	/* truncated, bad CRC, bad magic, bad record */
+	IMG_ERR_INCOMPAT,	/* other arch, newer version, page size: exit 3 */
+};
+
+struct img_rec {
+	uint32_t type;
+	uint16_t version;
+	uint64_t offset;	/* of the record header in the image */
+	uint64_t len;
+	void *data;		/* payload, valid until the next call */
+};
+
+struct img_reader {
+	int fd;
+	int is_file;		/* regular file: EOF must follow END */
+	enum img_err code;
+	char err[256];
+	struct img_header hdr;
+	uint32_t crc;
+	uint64_t nbytes;
+	uint64_t nrecords;
+	unsigned char *payload;
+	size_t cap;
+	unsigned char *in;	/* read-ahead buffer */
+	size_t in_len, in_pos, in_cap;
+};
+
+/* Reads and checks the header. 0, or -1 with r->code / r->err set. */
+int img_reader_open(struct img_reader *r, int fd);
+/* Next record: 1 = *rec filled, 0 = END reached and verified, -1 = error. */
+int img_reader_next(struct img_reader *r, struct img_rec *rec);
+void img_reader_close(struct img_reader *r);
+
+/*
+ * Payload checkers: each validates the fixed struct and its variable tail
+ * against rec->len and returns a pointer to the struct, or NULL with
+ * r->err set.  The variable tail (path, fpstate, data) starts right after.
+ */
+const struct img_proc *img_get_proc(struct img_reader *r, const struct img_rec *rec);
+const struct img_fd *img_get_fd(struct img_reader *r, const struct img_rec *rec);
+const struct img_thread *img_get_thread(struct img_reader *r, const struct img_rec *rec);
+const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *rec);
+const struct img_pages *img_get_pages(struct img_reader *r, const struct img_rec *rec);
+
+#endif

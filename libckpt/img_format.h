@@ -1,0 +1,228 @@
+/*
+ * img_format.h - the libckpt image format, version 1 (on-disk layout).
+ *
+ * docs/IMAGE-FORMAT.md describes the same layout in prose; keep both in step.
+ *
+ * An image is written strictly front to back (so it can go to a pipe):
+ *
+ *   struct img_header                      128 bytes, own CRC
+ *   record*                                struct img_rec_hdr + payload
+ *   record IMG_REC_END                     struct img_end: whole-image CRC
+ *
+ * Record order a writer produces and a reader may rely on:
+ *   PROC, FD*, THREAD+, VMA*, PAGES*, END
+ * (every PAGES record lies inside a VMA record seen before it).
+ *
+ * Invariants:
+ *  1. All integers are little-endian, structs have explicit padding only,
+ *     so their sizes are the same on every x86_64 compiler.
+ *  2. Every record's crc covers its header fields before `crc` and its
+ *     whole payload; img_end.image_crc covers every byte before the END
+ *     record.  A single flipped bit anywhere is therefore detected.
+ *  3. Variable parts (paths, fpstate, page data) follow their fixed struct
+ *     inside the same payload; the fixed struct says how long they are.
+ *  4. Unknown record types with a known image version are an error:
+ *     a reader never guesses.
+ */
+#ifndef CKPT_IMG_FORMAT_H
+#define CKPT_IMG_FORMAT_H
+
+#include <stdint.h>
+
+#define IMG_MAGIC		"LIBCKPT\001"	/* 8 bytes, no NUL needed */
+#define IMG_MAGIC_LEN		8
+#define IMG_VERSION		1
+#define IMG_ARCH_X86_64		62		/* ELF EM_X86_64 */
+#define IMG_PAGE_SIZE		4096u
+
+/* A record payload larger than this is refused as corrupt by readers. */
+#define IMG_REC_MAX		(64u << 20)
+/* Largest page run in one PAGES record (the compression chunk). */
+#define IMG_PAGES_MAX		64u
+
+/* img_header.flags */
+#define IMG_F_SELF		0x1	/* taken by ckpt_save() in the process */
+
+struct img_header {
+	char     magic[IMG_MAGIC_LEN];
+	uint32_t version;		/* IMG_VERSION */
+	uint32_t arch;			/* IMG_ARCH_* */
+	uint32_t page_size;
+	uint32_t flags;			/* IMG_F_* */
+	uint64_t ctime_ns;		/* CLOCK_REALTIME when taken */
+	int32_t  pid;			/* the checkpointed process */
+	uint32_t hdr_crc;		/* crc32c of this struct, hdr_crc = 0 */
+	char     kernel[64];		/* uname release, NUL padded */
+	uint8_t  reserved[24];		/* zero */
+};
+
+enum img_rec_type {
+	IMG_REC_PROC	= 1,	/* struct img_proc + cwd + exe */
+	IMG_REC_FD	= 2,	/* struct img_fd + path */
+	IMG_REC_THREAD	= 3,	/* struct img_thread + fpstate */
+	IMG_REC_VMA	= 4,	/* struct img_vma + path */
+	IMG_REC_PAGES	= 5,	/* struct img_pages + data */
+	IMG_REC_END	= 0xffff,	/* struct img_end */
+};
+
+struct img_rec_hdr {
+	uint32_t type;			/* enum img_rec_type */
+	uint16_t version;		/* per-type version, 1 */
+	uint16_t flags;			/* zero */
+	uint64_t len;			/* payload bytes that follow */
+	uint32_t crc;			/* crc32c(type..len, payload) */
+	uint32_t reserved;		/* zero */
+};
+
+struct img_end {
+	uint64_t nrecords;		/* records before END (header not counted) */
+	uint64_t nbytes;		/* bytes before the END record */
+	uint32_t image_crc;		/* crc32c of those nbytes */
+	uint32_t reserved;
+};
+
+/* --- PROC ------------------------------------------------------------ */
+
+#define IMG_NSIG		64
+#define IMG_NRLIMIT		16
+#define IMG_AUXV_MAX		64	/* u64 words */
+
+struct img_sigaction {			/* the kernel's struct, not glibc's */
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t restorer;
+	uint64_t mask;
+};
+
+struct img_rlimit {
+	uint64_t cur, max;
+};
+
+/* The fields of struct prctl_mm_map, as /proc/PID/stat and brk(0) give them. */
+struct img_mm {
+	uint64_t start_code, end_code;
+	uint64_t start_data, end_data;
+	uint64_t start_brk, brk;
+	uint64_t start_stack;
+	uint64_t arg_start, arg_end;
+	uint64_t env_start, env_end;
+};
+
+struct img_proc {
+	int32_t  pid, ppid, pgid, sid;
+	uint32_t uid, gid;
+	uint32_t umask;
+	uint32_t nthreads;
+	int32_t  ckpt_signal;		/* libckpt's signal in this process */
+	uint32_t auxv_words;		/* used words of auxv[] */
+	char     comm[16];		/* NUL padded */
+	struct img_mm mm;
+	uint64_t auxv[IMG_AUXV_MAX];
+	struct img_rlimit rlim[IMG_NRLIMIT];
+	struct img_sigaction sigact[IMG_NSIG];	/* [sig - 1] */
+	uint64_t sigpending;		/* process-wide pending (bit sig-1) */
+	uint32_t cwd_len;		/* bytes of cwd after the struct */
+	uint32_t exe_len;		/* bytes of exe path after cwd */
+};
+
+/* --- FD ------------------------------------------------------------- */
+
+enum img_fd_kind {
+	IMG_FD_REG = 1,			/* regular file */
+	IMG_FD_DIR = 2,			/* directory */
+	IMG_FD_CHR = 3,			/* character device reopened by path */
+};
+
+struct img_fd {
+	int32_t  fd;
+	uint32_t kind;			/* enum img_fd_kind */
+	uint32_t flags;			/* open flags (fdinfo "flags") */
+	uint32_t fdflags;		/* FD_CLOEXEC */
+	int64_t  pos;
+	uint64_t dev, ino, rdev;
+	int64_t  size;
+	int64_t  mtime_ns;
+	uint32_t mode;			/* st_mode */
+	uint32_t path_len;		/* bytes of path after the struct */
+};
+
+/* --- THREAD --------------------------------------------------------- */
+
+#define IMG_NGREG		23	/* x86_64 mcontext gregs */
+
+/* img_thread.flags */
+#define IMG_THREAD_LEADER	0x1	/* ran the checkpoint */
+
+struct img_thread {
+	int32_t  tid;
+	uint32_t flags;			/* IMG_THREAD_* */
+	uint64_t gregs[IMG_NGREG];	/* REG_R8 .. REG_CR2, glibc order */
+	uint64_t fs_base, gs_base;
+	uint64_t uc_flags;		/* kernel ucontext flags */
+	uint64_t sigmask;		/* blocked (bit sig-1) */
+	uint64_t sigpending;		/* thread-directed pending */
+	uint64_t ss_sp;			/* sigaltstack */
+	uint64_t ss_size;
+	uint32_t ss_flags;
+	uint32_t rseq_len;		/* 0: no rseq registration */
+	uint64_t rseq_addr;
+	uint32_t rseq_sig;
+	uint32_t robust_len;
+	uint64_t robust_head;
+	uint64_t clear_tid;		/* set_tid_address */
+	uint64_t xfeatures;		/* XCR0 when taken */
+	uint32_t fpstate_len;		/* bytes after the struct */
+	uint32_t reserved;
+};
+
+/* --- VMA ------------------------------------------------------------ */
+
+/* img_vma.flags */
+#define IMG_VMA_SHARED		0x001	/* MAP_SHARED */
+#define IMG_VMA_ANON		0x002	/* no file behind it */
+#define IMG_VMA_FILE		0x004	/* file mapping: path, dev, ino valid */
+#define IMG_VMA_HEAP		0x008	/* [heap] */
+#define IMG_VMA_STACK		0x010	/* [stack] */
+#define IMG_VMA_VDSO		0x020	/* [vdso] */
+#define IMG_VMA_VVAR		0x040	/* [vvar] */
+#define IMG_VMA_VVAR_VCLOCK	0x080	/* [vvar_vclock] */
+#define IMG_VMA_GROWSDOWN	0x100	/* VM_GROWSDOWN */
+#define IMG_VMA_PAGES		0x200	/* PAGES records follow for it */
+
+struct img_vma {
+	uint64_t start, end;
+	uint64_t pgoff;			/* file offset in bytes */
+	uint64_t dev, ino;		/* file identity (maps and stat) */
+	int64_t  size;			/* st_size at checkpoint */
+	int64_t  mtime_ns;		/* st_mtim at checkpoint */
+	uint32_t prot;			/* PROT_READ|WRITE|EXEC */
+	uint32_t flags;			/* IMG_VMA_* */
+	uint32_t path_len;		/* bytes of path after the struct */
+	uint32_t reserved;
+};
+
+/* --- PAGES ---------------------------------------------------------- */
+
+enum img_codec {
+	IMG_CODEC_RAW	 = 0,		/* npages * page_size bytes */
+	IMG_CODEC_SNAPPY = 1,		/* raw snappy block of them */
+	IMG_CODEC_ZERO	 = 2,		/* all zero, no data (file VMAs) */
+};
+
+struct img_pages {
+	uint64_t addr;			/* page aligned, inside one VMA */
+	uint32_t npages;		/* 1 .. IMG_PAGES_MAX */
+	uint8_t  codec;			/* enum img_codec */
+	uint8_t  reserved[3];
+};
+
+_Static_assert(sizeof(struct img_header) == 128, "img_header size");
+_Static_assert(sizeof(struct img_rec_hdr) == 24, "img_rec_hdr size");
+_Static_assert(sizeof(struct img_end) == 24, "img_end size");
+_Static_assert(sizeof(struct img_pages) == 16, "img_pages size");
+_Static_assert(sizeof(struct img_vma) % 8 == 0, "img_vma padding");
+_Static_assert(sizeof(struct img_thread) % 8 == 0, "img_thread padding");
+_Static_assert(sizeof(struct img_fd) % 8 == 0, "img_fd padding");
+_Static_assert(sizeof(struct img_proc) % 8 == 0, "img_proc padding");
+
+#endif

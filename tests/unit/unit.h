@@ -1,0 +1,29 @@
+/*
+ * unit.h - CUnit suites register themselves, so adding a test file needs
+ * no edit elsewhere:
+ *
+ *   static void test_x(void) { CU_ASSERT(...); }
+ *   UNIT_SUITE(img_crc, { "crc of empty", test_x }, ...);
+ */
+#ifndef CKPT_UNIT_H
+#define CKPT_UNIT_H
+
+#include <CUnit/CUnit.h>
+
+struct unit_test {
+	const char *name;
+	void (*fn)(void);
+};
+
+void unit_add_suite(const char *name, const struct unit_test *tests, int n);
+
+#define UNIT_SUITE(sname, ...)						\
+	static const struct unit_test unit_tests_##sname[] = { __VA_ARGS__ }; \
+	__attribute__((constructor)) static void unit_reg_##sname(void)	\
+	{								\
+		unit_add_suite(#sname, unit_tests_##sname,		\
+			       sizeof(unit_tests_##sname) /		\
+			       sizeof(unit_tests_##sname[0]));		\
+	}
+
+#endif

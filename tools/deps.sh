@@ -1,0 +1,13 @@
+#!/bin/sh
+# Installs the Debian packages libckpt builds and tests with (missing ones only).
+set -e
+pkgs="build-essential clang libsnappy-dev liburcu-dev libunwind-dev libffi-dev libcunit1-dev"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
