@@ -1,0 +1,24 @@
+/*
+ * shim.h - configuration the shim's constructor reads from the environment,
+ * for the wrappers and the engine.
+ */
+#ifndef CKPT_SHIM_H
+#define CKPT_SHIM_H
+
+/* Default internal checkpoint signal (ckpt-save, ckpt_save()): SIGRTMAX-1. */
+#define SHIM_DEFAULT_SIGNAL	63
+/* Environment variable that overrides it (a number or a name). */
+#define SHIM_ENV_CTL_SIGNAL	"CKPT_CTL_SIGNAL"
+
+/*
+ * 1 when libckpt owns `sig` (the internal checkpoint signal, and the
+ * CKPT_SIGNAL trigger if set): the application may not block, catch or
+ * ignore it; the wrappers show it its own view instead.
+ * Async-signal-safe; valid before the constructor ran (returns the default).
+ */
+int shim_reserved_signal(int sig);
+
+/* The internal checkpoint signal. */
+int shim_ctl_signal(void);
+
+#endif
