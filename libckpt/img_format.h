@@ -171,7 +171,18 @@ struct img_thread {
 	uint64_t robust_head;
 	uint64_t clear_tid;		/* set_tid_address */
 	uint64_t xfeatures;		/* XCR0 when taken */
-	uint32_t fpstate_len;		/* bytes after the struct */
+	/*
+	 * How the restorer re-enters the thread: as a fresh delivery of the
+	 * checkpoint signal to libckpt's post-restore handler.  The frame the
+	 * kernel built when the checkpoint signal interrupted the thread is
+	 * still in the saved stack (at entry_rsp); when that handler returns
+	 * through it, the interrupted context (gregs above) resumes exactly.
+	 */
+	uint64_t entry_rip;		/* libckpt's post-restore handler */
+	uint64_t entry_rsp;		/* &frame.pretcode of the saved frame */
+	uint64_t entry_args[3];		/* rdi, rsi, rdx: sig, info, uc */
+	uint64_t entry_sigmask;		/* blocked while the handler runs */
+	uint32_t fpstate_len;		/* bytes after the struct (0 in v1) */
 	uint32_t reserved;
 };
 
