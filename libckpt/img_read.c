@@ -1,0 +1,613 @@
+/*
+ * img_read.c - reading and checking an image (format: img_format.h).
+ *
+ * Used by ckpt-restart, ckpt-info and the fuzzers, on images that may be
+ * truncated, corrupt, hostile or from another machine.  The reader trusts
+ * nothing it has not checked, and says what was wrong in one line.
+ *
+ * State machine (r->code == IMG_OK throughout, else every call fails):
+ *
+ *   img_reader_open() --header ok--> READING --img_reader_next()=1--> READING
+ *                                       |
+ *                                       +--END verified, next()=0--> DONE
+ *
+ *   DONE is "r->in == NULL": the read-ahead buffer is freed once END has
+ *   been verified, and next() keeps returning 0.
+ *
+ * Invariants:
+ *  1. r->nbytes is the offset of the next unread byte of the image (bytes
+ *     consumed, not bytes read ahead), and r->crc the crc32c of exactly the
+ *     bytes before it; r->nrecords counts the records returned so far.
+ *     So the END record can be checked against them directly.
+ *  2. No length from the image is used before it is bounded: a record's
+ *     length by IMG_REC_MAX, its buffer grown only as its bytes actually
+ *     arrive (a 30-byte file that claims 64 MiB costs 64 KiB), variable
+ *     tails by their fixed struct and rec->len, both in 64-bit arithmetic.
+ *  3. r->code/r->err are set once, by the first failure; the message is one
+ *     line and names the byte offset where it applies.
+ *  4. The reader never closes r->fd: whoever opened it closes it.
+ *
+ * Cost: one crc32c pass and one copy (read-ahead to payload buffer) per
+ * byte; payloads larger than the read-ahead buffer are read straight into
+ * the payload buffer.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "libckpt/img.h"
+
+#define IMG_READ_AHEAD		(256u << 10)
+#define IMG_PAYLOAD_MIN		(64u << 10)	/* first payload buffer */
+#define IMG_PATH_MAX		4096u
+#define IMG_FPSTATE_MAX		(64u << 10)
+#define IMG_USER_END		0x800000000000ull	/* x86_64 4-level user VA */
+#define IMG_VMA_ALL_FLAGS	0x3ffu
+#define IMG_F_ALL		IMG_F_SELF
+
+__attribute__((format(printf, 3, 4)))
+static int img_fail(struct img_reader *r, enum img_err code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->code == IMG_OK) {	/* invariant 3: the first cause wins */
+		r->code = code;
+		va_start(ap, fmt);
+		vsnprintf(r->err, sizeof(r->err), fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static unsigned long long img_ull(uint64_t v)
+{
+	return (unsigned long long)v;
+}
+
+/*
+ * Up to n bytes of the image into dst: returns how many (fewer than n only
+ * at end of file), or -1 on a read error.  off is dst's image offset, for
+ * the message.  Large reads bypass the read-ahead buffer.
+ */
+static ssize_t img_read_bytes(struct img_reader *r, void *dst, size_t n,
+			      uint64_t off)
+{
+	unsigned char *d = dst;
+	size_t got = 0;
+
+	while (got < n) {
+		size_t avail = r->in_len - r->in_pos;
+		ssize_t k;
+
+		if (avail > 0) {
+			size_t c = avail < n - got ? avail : n - got;
+
+			memcpy(d + got, r->in + r->in_pos, c);
+			r->in_pos += c;
+			got += c;
+			continue;
+		}
+		if (n - got >= r->in_cap) {
+			k = read(r->fd, d + got, n - got);
+			if (k > 0) {
+				got += (size_t)k;
+				continue;
+			}
+		} else {
+			k = read(r->fd, r->in, r->in_cap);
+			if (k > 0) {
+				r->in_len = (size_t)k;
+				r->in_pos = 0;
+				continue;
+			}
+		}
+		if (k == 0)
+			break;		/* end of file */
+		if (errno == EINTR)
+			continue;
+		return img_fail(r, IMG_ERR_IO, "read error at offset %llu: %s",
+				img_ull(off + got), strerror(errno));
+	}
+	return (ssize_t)got;
+}
+
+static void img_reader_free(struct img_reader *r)
+{
+	free(r->in);
+	free(r->payload);
+	r->in = NULL;
+	r->payload = NULL;
+	r->in_cap = r->in_len = r->in_pos = 0;
+	r->cap = 0;
+}
+
+static const char *img_arch_name(uint32_t arch)
+{
+	switch (arch) {
+	case 3:   return "i386";
+	case 8:   return "mips";
+	case 20:  return "ppc";
+	case 21:  return "ppc64";
+	case 22:  return "s390";
+	case 40:  return "arm";
+	case 183: return "aarch64";
+	case 243: return "riscv";
+	case 258: return "loongarch";
+	default:  return "an unknown architecture";
+	}
+}
+
+static int img_check_header(struct img_reader *r)
+{
+	struct img_header h = r->hdr;
+	uint32_t crc;
+
+	if (memcmp(h.magic, IMG_MAGIC, IMG_MAGIC_LEN) != 0)
+		return img_fail(r, IMG_ERR_CORRUPT, "not a libckpt image (bad magic)");
+	h.hdr_crc = 0;
+	crc = img_crc32c(0, &h, sizeof(h));
+	if (crc != r->hdr.hdr_crc)
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"header is corrupt: checksum mismatch (stored 0x%08x, computed 0x%08x)",
+				r->hdr.hdr_crc, crc);
+	/* From here on the header is what its writer wrote. */
+	if (h.version == 0)
+		return img_fail(r, IMG_ERR_CORRUPT, "image format version 0 is invalid");
+	if (h.version > IMG_VERSION)
+		return img_fail(r, IMG_ERR_INCOMPAT,
+				"image format version %u is newer than this libckpt (supports %u)",
+				h.version, IMG_VERSION);
+	if (h.arch != IMG_ARCH_X86_64)
+		return img_fail(r, IMG_ERR_INCOMPAT,
+				"image is for %s (ELF machine %u), this libckpt restores x86_64 (%u)",
+				img_arch_name(h.arch), h.arch, IMG_ARCH_X86_64);
+	if (h.page_size != IMG_PAGE_SIZE)
+		return img_fail(r, IMG_ERR_INCOMPAT,
+				"image page size is %u bytes, this libckpt uses %u",
+				h.page_size, IMG_PAGE_SIZE);
+	if (h.flags & ~(uint32_t)IMG_F_ALL)
+		return img_fail(r, IMG_ERR_CORRUPT, "header has unknown flags 0x%x",
+				h.flags & ~(uint32_t)IMG_F_ALL);
+	for (size_t i = 0; i < sizeof(h.reserved); i++)
+		if (h.reserved[i])
+			return img_fail(r, IMG_ERR_CORRUPT,
+					"header is corrupt: reserved byte at offset %zu is not zero",
+					offsetof(struct img_header, reserved) + i);
+	return 0;
+}
+
+int img_reader_open(struct img_reader *r, int fd)
+{
+	struct stat st;
+	ssize_t k;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	if (fstat(fd, &st) < 0)
+		return img_fail(r, IMG_ERR_IO, "cannot stat the image: %s", strerror(errno));
+	r->is_file = S_ISREG(st.st_mode);
+	if (S_ISDIR(st.st_mode))
+		return img_fail(r, IMG_ERR_IO, "is a directory, not an image");
+	r->in = malloc(IMG_READ_AHEAD);
+	if (!r->in)
+		return img_fail(r, IMG_ERR_IO, "out of memory for the read buffer");
+	r->in_cap = IMG_READ_AHEAD;
+
+	k = img_read_bytes(r, &r->hdr, sizeof(r->hdr), 0);
+	if (k < 0)
+		goto fail;
+	if (k == 0) {
+		img_fail(r, IMG_ERR_CORRUPT, "empty image");
+		goto fail;
+	}
+	if ((size_t)k < sizeof(r->hdr)) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "truncated: image ends inside the header (%zd of %zu bytes)",
+			 k, sizeof(r->hdr));
+		goto fail;
+	}
+	if (img_check_header(r) < 0)
+		goto fail;
+	r->crc = img_crc32c(0, &r->hdr, sizeof(r->hdr));
+	r->nbytes = sizeof(r->hdr);
+	return 0;
+fail:
+	img_reader_free(r);
+	return -1;
+}
+
+void img_reader_close(struct img_reader *r)
+{
+	img_reader_free(r);
+}
+
+static int img_type_known(uint32_t type)
+{
+	switch (type) {
+	case IMG_REC_PROC:
+	case IMG_REC_FD:
+	case IMG_REC_THREAD:
+	case IMG_REC_VMA:
+	case IMG_REC_PAGES:
+	case IMG_REC_END:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The payload of the record at off into r->payload (invariant 2). */
+static int img_read_payload(struct img_reader *r, const struct img_rec_hdr *rh,
+			    uint64_t off)
+{
+	size_t len = (size_t)rh->len, have = 0;
+
+	while (have < len) {
+		size_t want;
+		ssize_t k;
+
+		if (have == r->cap) {
+			size_t ncap = r->cap ? r->cap * 2 : IMG_PAYLOAD_MIN;
+			unsigned char *p;
+
+			if (ncap > len)
+				ncap = len;
+			p = realloc(r->payload, ncap);
+			if (!p)
+				return img_fail(r, IMG_ERR_IO,
+						"out of memory for the record at offset %llu (%zu bytes)",
+						img_ull(off), len);
+			r->payload = p;
+			r->cap = ncap;
+		}
+		want = (r->cap < len ? r->cap : len) - have;
+		k = img_read_bytes(r, r->payload + have, want,
+				   off + sizeof(*rh) + have);
+		if (k < 0)
+			return -1;
+		have += (size_t)k;
+		if ((size_t)k < want)
+			return img_fail(r, IMG_ERR_CORRUPT,
+					"truncated at offset %llu: record (type %u) declares %zu payload bytes, the image ends after %zu",
+					img_ull(off), rh->type, len, have);
+	}
+	return 0;
+}
+
+/* END at off: verified against what was read (invariant 1). */
+static int img_check_end(struct img_reader *r, const struct img_rec_hdr *rh,
+			 uint64_t off)
+{
+	struct img_end e;
+	unsigned char extra;
+	ssize_t k;
+
+	if (rh->len != sizeof(e))
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"END record at offset %llu has %llu payload bytes, expected %zu",
+				img_ull(off), img_ull(rh->len), sizeof(e));
+	memcpy(&e, r->payload, sizeof(e));
+	if (e.reserved != 0)
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"END record at offset %llu is corrupt: reserved field is not zero",
+				img_ull(off));
+	if (e.nrecords != r->nrecords)
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"END record at offset %llu counts %llu records, the image holds %llu",
+				img_ull(off), img_ull(e.nrecords), img_ull(r->nrecords));
+	if (e.nbytes != off)
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"END record at offset %llu says it is at offset %llu",
+				img_ull(off), img_ull(e.nbytes));
+	if (e.image_crc != r->crc)
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"image checksum mismatch: END record at offset %llu has 0x%08x, the image sums to 0x%08x",
+				img_ull(off), e.image_crc, r->crc);
+	if (r->is_file) {
+		/* A pipe may carry more after the image; a file may not. */
+		k = img_read_bytes(r, &extra, 1, off + sizeof(*rh) + sizeof(e));
+		if (k < 0)
+			return -1;
+		if (k > 0)
+			return img_fail(r, IMG_ERR_CORRUPT,
+					"trailing bytes after the end of the image (at offset %llu)",
+					img_ull(off + sizeof(*rh) + sizeof(e)));
+	}
+	return 0;
+}
+
+int img_reader_next(struct img_reader *r, struct img_rec *rec)
+{
+	struct img_rec_hdr rh;
+	uint64_t off = r->nbytes;
+	uint32_t crc;
+	ssize_t k;
+
+	if (r->code != IMG_OK)
+		return -1;
+	if (!r->in)		/* DONE */
+		return 0;
+
+	k = img_read_bytes(r, &rh, sizeof(rh), off);
+	if (k < 0)
+		return -1;
+	if (k == 0)
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"truncated at offset %llu: image ends before its END record",
+				img_ull(off));
+	if ((size_t)k < sizeof(rh))
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"truncated at offset %llu: image ends inside a record header (%zd of %zu bytes)",
+				img_ull(off), k, sizeof(rh));
+
+	/* Bound everything before reading the payload (invariant 2). */
+	if (!img_type_known(rh.type))
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"record at offset %llu has unknown type %u",
+				img_ull(off), rh.type);
+	if (rh.version != 1)
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"record at offset %llu (type %u) has unsupported version %u",
+				img_ull(off), rh.type, rh.version);
+	if (rh.flags != 0 || rh.reserved != 0)
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"record at offset %llu (type %u) is corrupt: reserved fields are not zero",
+				img_ull(off), rh.type);
+	if (rh.len > IMG_REC_MAX)
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"record at offset %llu (type %u) is corrupt: length %llu exceeds the limit of %u",
+				img_ull(off), rh.type, img_ull(rh.len), IMG_REC_MAX);
+	if (img_read_payload(r, &rh, off) < 0)
+		return -1;
+
+	crc = img_crc32c(0, &rh, offsetof(struct img_rec_hdr, crc));
+	crc = img_crc32c(crc, r->payload, (size_t)rh.len);
+	if (crc != rh.crc)
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"record at offset %llu (type %u) is corrupt: checksum mismatch",
+				img_ull(off), rh.type);
+
+	rec->type = rh.type;
+	rec->version = rh.version;
+	rec->offset = off;
+	rec->len = rh.len;
+	rec->data = r->payload;
+
+	if (rh.type == IMG_REC_END) {
+		if (img_check_end(r, &rh, off) < 0)
+			return -1;
+		free(r->in);	/* -> DONE */
+		r->in = NULL;
+		r->in_cap = r->in_len = r->in_pos = 0;
+		return 0;
+	}
+	r->crc = img_crc32c(r->crc, &rh, sizeof(rh));
+	r->crc = img_crc32c(r->crc, r->payload, (size_t)rh.len);
+	r->nbytes = off + sizeof(rh) + rh.len;
+	r->nrecords++;
+	return 1;
+}
+
+/* ---- payload checkers ---- */
+
+static const char *img_type_name(uint32_t type)
+{
+	switch (type) {
+	case IMG_REC_PROC:   return "PROC";
+	case IMG_REC_FD:     return "FD";
+	case IMG_REC_THREAD: return "THREAD";
+	case IMG_REC_VMA:    return "VMA";
+	case IMG_REC_PAGES:  return "PAGES";
+	case IMG_REC_END:    return "END";
+	default:             return "unknown";
+	}
+}
+
+/* The fixed struct of a record of `type`, or NULL (reported). */
+static const void *img_get_fixed(struct img_reader *r, const struct img_rec *rec,
+				 uint32_t type, size_t fixed)
+{
+	if (rec->type != type) {
+		img_fail(r, IMG_ERR_CORRUPT, "record at offset %llu is %s, expected %s",
+			 img_ull(rec->offset), img_type_name(rec->type), img_type_name(type));
+		return NULL;
+	}
+	if (rec->len < fixed || !rec->data) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "%s record at offset %llu is too short (%llu bytes, at least %zu)",
+			 img_type_name(type), img_ull(rec->offset), img_ull(rec->len), fixed);
+		return NULL;
+	}
+	return rec->data;
+}
+
+/* rec->len must be the fixed struct plus tail bytes (64-bit sums). */
+static int img_check_len(struct img_reader *r, const struct img_rec *rec,
+			 size_t fixed, uint64_t tail)
+{
+	if (rec->len != fixed + tail)
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"%s record at offset %llu is corrupt: %llu payload bytes, its fields say %llu",
+				img_type_name(rec->type), img_ull(rec->offset),
+				img_ull(rec->len), img_ull(fixed + tail));
+	return 0;
+}
+
+/* A path of len bytes: at most IMG_PATH_MAX, no NUL inside (not stored). */
+static int img_check_path(struct img_reader *r, const struct img_rec *rec,
+			  const char *what, const void *path, uint32_t len)
+{
+	if (len > IMG_PATH_MAX)
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"%s record at offset %llu is corrupt: %s is %u bytes long (limit %u)",
+				img_type_name(rec->type), img_ull(rec->offset), what, len, IMG_PATH_MAX);
+	if (path && memchr(path, 0, len))
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"%s record at offset %llu is corrupt: %s contains a NUL byte",
+				img_type_name(rec->type), img_ull(rec->offset), what);
+	return 0;
+}
+
+const struct img_proc *img_get_proc(struct img_reader *r, const struct img_rec *rec)
+{
+	const struct img_proc *p = img_get_fixed(r, rec, IMG_REC_PROC, sizeof(*p));
+	const char *tail;
+
+	if (!p)
+		return NULL;
+	tail = (const char *)(p + 1);
+	if (img_check_path(r, rec, "cwd", NULL, p->cwd_len) < 0 ||
+	    img_check_path(r, rec, "exe path", NULL, p->exe_len) < 0 ||
+	    img_check_len(r, rec, sizeof(*p), (uint64_t)p->cwd_len + p->exe_len) < 0 ||
+	    img_check_path(r, rec, "cwd", tail, p->cwd_len) < 0 ||
+	    img_check_path(r, rec, "exe path", tail + p->cwd_len, p->exe_len) < 0)
+		return NULL;
+	if (p->pid <= 0) {
+		img_fail(r, IMG_ERR_CORRUPT, "PROC record at offset %llu is corrupt: pid %d",
+			 img_ull(rec->offset), p->pid);
+		return NULL;
+	}
+	if (p->auxv_words > IMG_AUXV_MAX) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "PROC record at offset %llu is corrupt: %u auxv words (limit %u)",
+			 img_ull(rec->offset), p->auxv_words, IMG_AUXV_MAX);
+		return NULL;
+	}
+	return p;
+}
+
+const struct img_fd *img_get_fd(struct img_reader *r, const struct img_rec *rec)
+{
+	const struct img_fd *f = img_get_fixed(r, rec, IMG_REC_FD, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	if (img_check_path(r, rec, "path", NULL, f->path_len) < 0 ||
+	    img_check_len(r, rec, sizeof(*f), f->path_len) < 0 ||
+	    img_check_path(r, rec, "path", f + 1, f->path_len) < 0)
+		return NULL;
+	if (f->fd < 0) {
+		img_fail(r, IMG_ERR_CORRUPT, "FD record at offset %llu is corrupt: fd %d",
+			 img_ull(rec->offset), f->fd);
+		return NULL;
+	}
+	if (f->kind != IMG_FD_REG && f->kind != IMG_FD_DIR && f->kind != IMG_FD_CHR) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "FD record at offset %llu is corrupt: fd %d has unknown kind %u",
+			 img_ull(rec->offset), f->fd, f->kind);
+		return NULL;
+	}
+	return f;
+}
+
+const struct img_thread *img_get_thread(struct img_reader *r, const struct img_rec *rec)
+{
+	const struct img_thread *t = img_get_fixed(r, rec, IMG_REC_THREAD, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	if (t->fpstate_len > IMG_FPSTATE_MAX) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "THREAD record at offset %llu is corrupt: fpstate is %u bytes (limit %u)",
+			 img_ull(rec->offset), t->fpstate_len, IMG_FPSTATE_MAX);
+		return NULL;
+	}
+	if (img_check_len(r, rec, sizeof(*t), t->fpstate_len) < 0)
+		return NULL;
+	if (t->tid <= 0) {
+		img_fail(r, IMG_ERR_CORRUPT, "THREAD record at offset %llu is corrupt: tid %d",
+			 img_ull(rec->offset), t->tid);
+		return NULL;
+	}
+	return t;
+}
+
+const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *rec)
+{
+	const struct img_vma *v = img_get_fixed(r, rec, IMG_REC_VMA, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	if (img_check_path(r, rec, "path", NULL, v->path_len) < 0 ||
+	    img_check_len(r, rec, sizeof(*v), v->path_len) < 0 ||
+	    img_check_path(r, rec, "path", v + 1, v->path_len) < 0)
+		return NULL;
+	/* vsyscall (0xffffffffff600000) is never recorded: the kernel
+	 * provides it in every process, so user space is the whole range. */
+	if (v->start >= v->end || v->end > IMG_USER_END ||
+	    v->start % IMG_PAGE_SIZE || v->end % IMG_PAGE_SIZE) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "VMA record at offset %llu is corrupt: bad range 0x%llx-0x%llx",
+			 img_ull(rec->offset), img_ull(v->start), img_ull(v->end));
+		return NULL;
+	}
+	if (v->prot & ~7u) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "VMA record at offset %llu is corrupt: unknown prot bits 0x%x",
+			 img_ull(rec->offset), v->prot);
+		return NULL;
+	}
+	if (v->flags & ~IMG_VMA_ALL_FLAGS) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "VMA record at offset %llu is corrupt: unknown flags 0x%x",
+			 img_ull(rec->offset), v->flags & ~IMG_VMA_ALL_FLAGS);
+		return NULL;
+	}
+	return v;
+}
+
+const struct img_pages *img_get_pages(struct img_reader *r, const struct img_rec *rec)
+{
+	const struct img_pages *p = img_get_fixed(r, rec, IMG_REC_PAGES, sizeof(*p));
+	uint64_t dlen, raw;
+
+	if (!p)
+		return NULL;
+	if (p->npages == 0 || p->npages > IMG_PAGES_MAX) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "PAGES record at offset %llu is corrupt: %u pages (must be 1..%u)",
+			 img_ull(rec->offset), p->npages, IMG_PAGES_MAX);
+		return NULL;
+	}
+	raw = (uint64_t)p->npages * IMG_PAGE_SIZE;
+	if (p->addr % IMG_PAGE_SIZE || p->addr >= IMG_USER_END ||
+	    raw > IMG_USER_END - p->addr) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "PAGES record at offset %llu is corrupt: bad address 0x%llx",
+			 img_ull(rec->offset), img_ull(p->addr));
+		return NULL;
+	}
+	if (p->reserved[0] || p->reserved[1] || p->reserved[2]) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "PAGES record at offset %llu is corrupt: reserved bytes are not zero",
+			 img_ull(rec->offset));
+		return NULL;
+	}
+	dlen = rec->len - sizeof(*p);
+	switch (p->codec) {
+	case IMG_CODEC_RAW:
+		if (dlen == raw)
+			return p;
+		break;
+	case IMG_CODEC_ZERO:
+		if (dlen == 0)
+			return p;
+		break;
+	case IMG_CODEC_SNAPPY:
+		if (dlen >= 1 && dlen <= img_snappy_bound((size_t)raw))
+			return p;
+		break;
+	default:
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "PAGES record at offset %llu is corrupt: unknown codec %u",
+			 img_ull(rec->offset), p->codec);
+		return NULL;
+	}
+	img_fail(r, IMG_ERR_CORRUPT,
+		 "PAGES record at offset %llu is corrupt: %llu data bytes for %u pages (codec %u)",
+		 img_ull(rec->offset), img_ull(dlen), p->npages, p->codec);
+	return NULL;
+}
