@@ -12,10 +12,11 @@ CFLAGS   += -std=gnu11 -D_GNU_SOURCE -I. -Iinclude $(WARN) -fno-strict-aliasing
 DEPFLAGS  = -MMD -MP
 
 # --- what goes where ------------------------------------------------------
-IMG_SRCS    := $(wildcard libckpt/img_*.c) libckpt/ctl_proto.c
-ENGINE_SRCS := $(filter-out $(IMG_SRCS),$(wildcard libckpt/*.c)) \
+IMG_SRCS    := $(wildcard libckpt/img_*.c)
+CTL_SRCS    := libckpt/ctl_proto.c
+ENGINE_SRCS := $(filter-out $(IMG_SRCS) $(CTL_SRCS),$(wildcard libckpt/*.c)) \
                $(wildcard arch/x86_64/*.c)
-LIB_SRCS    := $(wildcard shim/*.c) $(wildcard wrappers/*.c) $(ENGINE_SRCS) $(IMG_SRCS)
+LIB_SRCS    := $(wildcard shim/*.c) $(wildcard wrappers/*.c) $(ENGINE_SRCS) $(IMG_SRCS) $(CTL_SRCS)
 RST_SRCS    := $(filter-out restart/restorer.c,$(wildcard restart/*.c)) \
                $(wildcard kernel-assist/*.c) $(IMG_SRCS)
 UNIT_SRCS   := $(wildcard tests/unit/*.c)
@@ -50,7 +51,7 @@ $(B)/libckpt.so: $(call pic,$(LIB_SRCS))
 # position independent and reference nothing outside its own section.
 RESTORER_CFLAGS := -O2 -fPIC -fno-stack-protector -fno-builtin -ffreestanding \
 	-fno-jump-tables -mgeneral-regs-only -fno-asynchronous-unwind-tables \
-	-fcf-protection=none -fno-exceptions
+	-fcf-protection=none -fno-exceptions -fno-tree-loop-distribute-patterns
 $(B)/static/restart/restorer.o: restart/restorer.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -I. -Iinclude $(WARN) $(DEPFLAGS) $(RESTORER_CFLAGS) -c $< -o $@
@@ -79,7 +80,7 @@ $(B)/bench/%: tests/bench/%.c $(B)/libckpt.so
 	$(CC) $(CFLAGS) -o $@ $< -L$(B) -lckpt -Wl,-rpath,'$$ORIGIN/..' -lm
 
 # Unit tests link the sources they test directly.
-UNIT_LIB := $(IMG_SRCS) $(wildcard wrappers/*.c) $(wildcard shim/*.c) $(ENGINE_SRCS)
+UNIT_LIB := $(IMG_SRCS) $(CTL_SRCS) $(wildcard wrappers/*.c) $(wildcard shim/*.c) $(ENGINE_SRCS)
 $(B)/tests/unit-tests: $(call obj,$(UNIT_SRCS)) $(call pic,$(UNIT_LIB))
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ -lcunit -lsnappy -lurcu-bp -ldl
@@ -96,7 +97,7 @@ bench: all $(BENCH_PROGS)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 fuzz: $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
-$(B)/fuzz/%: tests/fuzz/%.c $(IMG_SRCS)
+$(B)/fuzz/%: tests/fuzz/%.c $(IMG_SRCS) $(CTL_SRCS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=gnu11 -D_GNU_SOURCE -I. -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ -lsnappy
 

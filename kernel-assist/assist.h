@@ -1,0 +1,45 @@
+/*
+ * assist.h - the one interface to kernel state a process cannot reach with
+ * ordinary system calls: a process with a chosen pid, the mm fields and
+ * exe link of a restored process, and what this kernel and these
+ * privileges allow.  restart/ uses only this.
+ *
+ * Back end here: the upstream kernel's own C/R interfaces (clone3 with
+ * set_tid, ns_last_pid, PR_SET_MM_MAP).  The single-field PR_SET_MM_*
+ * calls are never used: they need CAP_SYS_RESOURCE, which even root may
+ * lack (it does on the CI machine); PR_SET_MM_MAP does not.
+ */
+#ifndef CKPT_ASSIST_H
+#define CKPT_ASSIST_H
+
+#include <linux/prctl.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "libckpt/img_format.h"
+
+struct assist_caps {
+	int set_tid;		/* clone3 with set_tid permitted */
+	int ns_last_pid;	/* /proc/sys/kernel/ns_last_pid writable */
+	int exe_link;		/* PR_SET_MM_MAP may set exe_fd */
+};
+
+void assist_probe(struct assist_caps *caps);
+
+/*
+ * fork() whose child gets pid `pid`.  Returns 0 in the child, pid in the
+ * parent, or -errno: -EEXIST pid taken, -EPERM no privilege.
+ */
+pid_t assist_fork_pid(pid_t pid);
+
+/* Which process holds pid: 1 and its comm in name, 0 when free. */
+int assist_pid_holder(pid_t pid, char *name, size_t len);
+
+/*
+ * Fills a struct prctl_mm_map for PR_SET_MM_MAP from the image.  The
+ * call itself is made by the restorer, after the restarter's own
+ * executable is unmapped (the kernel refuses a new exe link before).
+ */
+void assist_mm_map_prepare(struct prctl_mm_map *m, const struct img_proc *p,
+			   const uint64_t *auxv, int exe_fd);
+
+#endif

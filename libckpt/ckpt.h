@@ -1,0 +1,101 @@
+/*
+ * ckpt.h - the checkpoint engine's internal interface.
+ *
+ * The engine runs inside the checkpoint signal handler of the thread that
+ * received the trigger.  Everything it calls is async-signal-safe: raw
+ * system calls, ckpt_fmt, and the image writer.  It allocates nothing from
+ * the heap; its working memory is one anonymous mapping (the scratch),
+ * made at the start of a checkpoint, left out of the image and unmapped at
+ * the end.
+ *
+ * Sequence (ckpt_run):
+ *   1. validate: one thread, no children, no armed timers, every fd and
+ *      every mapping of a kind the image can hold.  A refusal stops here,
+ *      before a byte is written, with c->err naming the resource.
+ *   2. write: header, PROC, FDs, THREAD, VMAs, PAGES, END.
+ * State invariants: the process is not modified by a checkpoint except for
+ * the scratch mapping (gone afterwards) and the fds the engine opens on
+ * /proc (closed afterwards); errno is restored by the caller.
+ */
+#ifndef CKPT_ENGINE_H
+#define CKPT_ENGINE_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <ucontext.h>
+#include "libckpt/img.h"
+
+#define CKPT_ERR_LEN	512
+
+struct ckpt_vma {
+	uint64_t start, end, pgoff, dev, ino;
+	int64_t size, mtime_ns;
+	uint32_t prot, flags;		/* PROT_*, IMG_VMA_* */
+	const char *path;		/* into the maps buffer, not NUL-terminated */
+	uint32_t path_len;
+};
+
+struct ckpt_ctx {
+	/* inputs */
+	int img_fd;			/* where the image goes */
+	int sig;			/* the checkpoint signal */
+	siginfo_t *info;
+	ucontext_t *uc;			/* the interrupted context */
+	uint64_t entry_rip;		/* post-restore handler */
+	unsigned hdr_flags;		/* IMG_F_* */
+
+	/* scratch: one mapping, left out of the image */
+	unsigned char *scratch;
+	size_t scratch_len;
+	char *maps;			/* /proc/self/maps text */
+	size_t maps_len;
+	struct ckpt_vma *vmas;
+	int nvmas;
+	unsigned char *wbuf;		/* image writer buffer */
+	unsigned char *zbuf;		/* one compressed chunk */
+	unsigned char *ztab;		/* snappy encoder scratch */
+	unsigned char *bounce;		/* pages of unreadable mappings */
+	uint64_t *pagemap;		/* one chunk of pagemap entries */
+
+	int pagemap_fd, mem_fd;		/* /proc/self/{pagemap,mem} */
+	struct img_writer w;
+
+	/* results */
+	uint64_t mem_bytes;		/* bytes of memory pages saved (raw) */
+	uint64_t zero_pages;
+	int error;			/* -errno */
+	char err[CKPT_ERR_LEN];		/* why, for the user */
+};
+
+/* Checkpoint the calling process into c->img_fd.  0, or -errno with c->err. */
+int ckpt_run(struct ckpt_ctx *c);
+
+/* Records c->err (first failure wins) and returns -err. */
+int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Steps, one file each. */
+int ckpt_maps_read(struct ckpt_ctx *c);		/* ckpt_maps.c */
+int ckpt_maps_write(struct ckpt_ctx *c);
+int ckpt_mem_write(struct ckpt_ctx *c);		/* ckpt_mem.c */
+int ckpt_proc_check(struct ckpt_ctx *c);	/* ckpt_proc.c */
+int ckpt_proc_write(struct ckpt_ctx *c);
+int ckpt_fds_check(struct ckpt_ctx *c);		/* ckpt_fds.c */
+int ckpt_fds_write(struct ckpt_ctx *c);
+int ckpt_thread_write(struct ckpt_ctx *c);	/* ckpt_thread.c */
+
+/* Small async-signal-safe helpers (ckpt_util.c). */
+ssize_t ckpt_read_file(const char *path, char *buf, size_t cap);
+int ckpt_memeq(const void *a, const void *b, size_t n);
+int ckpt_is_zero(const void *p, size_t n);
+uint64_t ckpt_parse_hex(const char **s);
+int64_t ckpt_parse_dec(const char **s);
+size_t ckpt_strlen(const char *s);
+/* Where `addr` lies, as "path+0xoff" (or the bare address) into buf. */
+void ckpt_describe_addr(struct ckpt_ctx *c, uintptr_t addr, char *buf, size_t len);
+
+/* rseq of the calling thread, as glibc registered it (shim resolves it). */
+extern long ckpt_rseq_offset;		/* __rseq_offset, or 0 */
+extern unsigned ckpt_rseq_size;		/* __rseq_size, 0 if none */
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * ckpt_core.c - one checkpoint, start to end (see ckpt.h for the order and
+ * the invariants).  Called by the shim from the checkpoint signal handler.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include "libckpt/ckpt.h"
+#include "libckpt/ckpt_fmt.h"
+
+/* Scratch layout; MAP_NORESERVE: only the pages touched cost memory. */
+#define SCR_MAPS	(8u << 20)
+#define SCR_VMAS	(65536u * sizeof(struct ckpt_vma))
+#define SCR_WBUF	(1u << 20)
+#define SCR_ZBUF	(IMG_PAGES_MAX * IMG_PAGE_SIZE * 2)
+#define SCR_ZTAB	IMG_SNAPPY_SCRATCH
+#define SCR_BOUNCE	(IMG_PAGES_MAX * IMG_PAGE_SIZE)
+#define SCR_PAGEMAP	(4096u)
+
+int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->error)
+		return c->error;
+	c->error = err ? err : -EIO;
+	va_start(ap, fmt);
+	ckpt_vfmt(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+	return c->error;
+}
+
+static int scratch_map(struct ckpt_ctx *c)
+{
+	size_t len = SCR_MAPS + SCR_VMAS + SCR_WBUF + SCR_ZBUF + SCR_ZTAB + SCR_BOUNCE + SCR_PAGEMAP;
+	unsigned char *p;
+
+	len = (len + IMG_PAGE_SIZE - 1) & ~(size_t)(IMG_PAGE_SIZE - 1);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return ckpt_fail(c, -errno, "cannot map %zu bytes of checkpoint scratch", len);
+	c->scratch = p;
+	c->scratch_len = len;
+	c->maps = (char *)p;
+	c->maps_len = SCR_MAPS;
+	p += SCR_MAPS;
+	c->vmas = (struct ckpt_vma *)p;
+	p += SCR_VMAS;
+	c->wbuf = p;
+	p += SCR_WBUF;
+	c->zbuf = p;
+	p += SCR_ZBUF;
+	c->ztab = p;
+	p += SCR_ZTAB;
+	c->bounce = p;
+	p += SCR_BOUNCE;
+	c->pagemap = (uint64_t *)p;
+	return 0;
+}
+
+static int open_proc(struct ckpt_ctx *c)
+{
+	c->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (c->pagemap_fd < 0)
+		return ckpt_fail(c, -errno, "cannot open /proc/self/pagemap");
+	c->mem_fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	if (c->mem_fd < 0)
+		return ckpt_fail(c, -errno, "cannot open /proc/self/mem");
+	return 0;
+}
+
+static int write_header(struct ckpt_ctx *c)
+{
+	struct img_header h = { 0 };
+	struct utsname u;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	h.ctime_ns = (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	h.pid = getpid();
+	h.flags = c->hdr_flags;
+	if (uname(&u) == 0) {
+		size_t n = ckpt_strlen(u.release);
+
+		if (n >= sizeof(h.kernel))
+			n = sizeof(h.kernel) - 1;
+		for (size_t i = 0; i < n; i++)
+			h.kernel[i] = u.release[i];
+	}
+	return img_write_header(&c->w, &h);
+}
+
+int ckpt_run(struct ckpt_ctx *c)
+{
+	c->pagemap_fd = c->mem_fd = -1;
+	c->error = 0;
+	c->err[0] = '\0';
+	c->mem_bytes = c->zero_pages = 0;
+
+	if (scratch_map(c) < 0)
+		return c->error;
+	img_writer_init(&c->w, c->img_fd, c->wbuf, SCR_WBUF);
+
+	/* 1. validate everything before writing a byte */
+	if (open_proc(c) == 0 && ckpt_proc_check(c) == 0 && ckpt_maps_read(c) == 0 &&
+	    ckpt_fds_check(c) == 0) {
+		/* 2. write */
+		write_header(c);
+		if (ckpt_proc_write(c) == 0 && ckpt_fds_write(c) == 0 &&
+		    ckpt_thread_write(c) == 0 && ckpt_maps_write(c) == 0 &&
+		    ckpt_mem_write(c) == 0)
+			img_write_end(&c->w);
+		if (!c->error && c->w.error)
+			ckpt_fail(c, c->w.error, "cannot write the image (errno %d)", -c->w.error);
+	}
+	if (c->pagemap_fd >= 0)
+		close(c->pagemap_fd);
+	if (c->mem_fd >= 0)
+		close(c->mem_fd);
+	munmap(c->scratch, c->scratch_len);
+	c->scratch = NULL;
+	return c->error;
+}

@@ -1,0 +1,225 @@
+/*
+ * ckpt_maps.c - the memory map: read /proc/self/maps, decide what each
+ * mapping is, refuse the ones the image cannot hold, write VMA records.
+ *
+ * What each kind becomes in the image:
+ *   private anonymous, [heap], [stack]   VMA + its non-zero pages
+ *   shared anonymous (/dev/zero)         VMA + its non-zero pages
+ *   private file mapping                 VMA (path, identity) + the pages
+ *                                        the process modified (COW copies);
+ *                                        clean pages come from the file
+ *   shared file mapping                  VMA only: the data is in the file
+ *   [vdso]                               VMA + its pages (compared, not
+ *                                        restored: the restarter moves its
+ *                                        own vdso there and checks it is
+ *                                        the same code)
+ *   [vvar], [vvar_vclock]                VMA only
+ *   [vsyscall]                           nothing (fixed by the kernel)
+ * Refused: deleted or replaced files, SysV shm, memfd, other [special].
+ *
+ * Cost: one read of /proc/self/maps and one stat() per file mapping.
+ */
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include "libckpt/ckpt.h"
+
+#define MAPS_MAX_VMAS	65536
+
+static int name_is(const char *p, size_t n, const char *lit)
+{
+	size_t l = ckpt_strlen(lit);
+
+	return n == l && ckpt_memeq(p, lit, l);
+}
+
+static int name_starts(const char *p, size_t n, const char *lit)
+{
+	size_t l = ckpt_strlen(lit);
+
+	return n >= l && ckpt_memeq(p, lit, l);
+}
+
+static int name_ends(const char *p, size_t n, const char *lit)
+{
+	size_t l = ckpt_strlen(lit);
+
+	return n >= l && ckpt_memeq(p + n - l, lit, l);
+}
+
+/* Copies a path out of the maps text into a NUL-terminated buffer. */
+static void path_copy(const struct ckpt_vma *v, char *buf, size_t len)
+{
+	size_t n = v->path_len < len - 1 ? v->path_len : len - 1;
+
+	for (size_t i = 0; i < n; i++)
+		buf[i] = v->path[i];
+	buf[n] = '\0';
+}
+
+/* Classifies one mapping; 0 keep, 1 skip, <0 refused. */
+static int classify(struct ckpt_ctx *c, struct ckpt_vma *v, int shared)
+{
+	const char *p = v->path;
+	size_t n = v->path_len;
+	char path[4096];
+
+	if (shared)
+		v->flags |= IMG_VMA_SHARED;
+	if (n == 0) {
+		v->flags |= IMG_VMA_ANON | IMG_VMA_PAGES;
+		return 0;
+	}
+	if (p[0] == '[') {
+		if (name_is(p, n, "[heap]"))
+			v->flags |= IMG_VMA_ANON | IMG_VMA_HEAP | IMG_VMA_PAGES;
+		else if (name_is(p, n, "[stack]"))
+			v->flags |= IMG_VMA_ANON | IMG_VMA_STACK | IMG_VMA_GROWSDOWN | IMG_VMA_PAGES;
+		else if (name_is(p, n, "[vdso]"))
+			v->flags |= IMG_VMA_VDSO | IMG_VMA_PAGES;
+		else if (name_is(p, n, "[vvar]"))
+			v->flags |= IMG_VMA_VVAR;
+		else if (name_is(p, n, "[vvar_vclock]"))
+			v->flags |= IMG_VMA_VVAR_VCLOCK;
+		else if (name_is(p, n, "[vsyscall]"))
+			return 1;
+		else if (name_starts(p, n, "[anon:") || name_starts(p, n, "[anon_shmem:"))
+			v->flags |= IMG_VMA_ANON | IMG_VMA_PAGES;
+		else {
+			path_copy(v, path, sizeof(path));
+			return ckpt_fail(c, -ENOTSUP, "mapping %lx-%lx: %s is a special kernel mapping libckpt cannot restore",
+					 (unsigned long)v->start, (unsigned long)v->end, path);
+		}
+		/* Names without a file: drop them from the record. */
+		if (!(v->flags & (IMG_VMA_VDSO | IMG_VMA_VVAR | IMG_VMA_VVAR_VCLOCK)) ||
+		    !name_starts(p, n, "[v"))
+			v->path_len = 0;
+		return 0;
+	}
+	path_copy(v, path, sizeof(path));
+	if (shared && name_is(p, n, "/dev/zero (deleted)")) {
+		v->flags |= IMG_VMA_ANON | IMG_VMA_PAGES;
+		v->path_len = 0;
+		return 0;
+	}
+	if (name_starts(p, n, "/SYSV"))
+		return ckpt_fail(c, -ENOTSUP, "mapping %lx-%lx: SysV shared memory is not supported yet",
+				 (unsigned long)v->start, (unsigned long)v->end);
+	if (name_starts(p, n, "/memfd:"))
+		return ckpt_fail(c, -ENOTSUP, "mapping %lx-%lx: memfd %s is not supported yet",
+				 (unsigned long)v->start, (unsigned long)v->end, path);
+	if (name_ends(p, n, " (deleted)"))
+		return ckpt_fail(c, -ENOENT, "mapping %lx-%lx: the mapped file %s was deleted; "
+				 "its contents cannot be restored", (unsigned long)v->start,
+				 (unsigned long)v->end, path);
+
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return ckpt_fail(c, -errno, "mapping %lx-%lx: cannot stat mapped file %s",
+				 (unsigned long)v->start, (unsigned long)v->end, path);
+	if (st.st_ino != v->ino || st.st_dev != v->dev)
+		return ckpt_fail(c, -ESTALE, "mapping %lx-%lx: %s was replaced after it was mapped; "
+				 "the mapped contents are no longer on disk",
+				 (unsigned long)v->start, (unsigned long)v->end, path);
+	v->flags |= IMG_VMA_FILE;
+	if (!shared)
+		v->flags |= IMG_VMA_PAGES;
+	v->size = st.st_size;
+	v->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	return 0;
+}
+
+/*
+ * Adds v to the list, less the scratch: the scratch is not the
+ * application's memory, and the kernel may have merged it with an
+ * adjacent anonymous mapping, so cut it out rather than match it.
+ */
+static int keep(struct ckpt_ctx *c, struct ckpt_vma *v)
+{
+	uint64_t s0 = (uintptr_t)c->scratch, s1 = s0 + c->scratch_len;
+	struct ckpt_vma whole = *v;
+
+	if (whole.end <= s0 || whole.start >= s1) {
+		c->nvmas++;
+	} else {
+		if (whole.start < s0) {
+			c->vmas[c->nvmas] = whole;
+			c->vmas[c->nvmas].end = s0;
+			c->nvmas++;
+		}
+		if (whole.end > s1) {
+			c->vmas[c->nvmas] = whole;
+			c->vmas[c->nvmas].start = s1;
+			c->nvmas++;
+		}
+	}
+	if (c->nvmas >= MAPS_MAX_VMAS - 1)
+		return ckpt_fail(c, -E2BIG, "more than %d mappings", MAPS_MAX_VMAS - 2);
+	return 0;
+}
+
+int ckpt_maps_read(struct ckpt_ctx *c)
+{
+	ssize_t len = ckpt_read_file("/proc/self/maps", c->maps, c->maps_len);
+	const char *s, *end;
+
+	if (len < 0)
+		return ckpt_fail(c, (int)len, "cannot read /proc/self/maps (errno %d)", (int)-len);
+	s = c->maps;
+	end = c->maps + len;
+	c->nvmas = 0;
+	while (s < end) {
+		struct ckpt_vma *v = &c->vmas[c->nvmas];
+		const char *eol = s;
+		int shared, r;
+
+		while (eol < end && *eol != '\n')
+			eol++;
+		*v = (struct ckpt_vma){ 0 };
+		v->start = ckpt_parse_hex(&s);
+		s++;				/* '-' */
+		v->end = ckpt_parse_hex(&s);
+		s++;				/* ' ' */
+		v->prot = (s[0] == 'r' ? PROT_READ : 0) | (s[1] == 'w' ? PROT_WRITE : 0) |
+			  (s[2] == 'x' ? PROT_EXEC : 0);
+		shared = s[3] == 's';
+		s += 5;
+		v->pgoff = ckpt_parse_hex(&s);
+		s++;
+		unsigned maj = ckpt_parse_hex(&s);
+		s++;
+		unsigned min = ckpt_parse_hex(&s);
+		v->dev = makedev(maj, min);
+		s++;
+		v->ino = ckpt_parse_dec(&s);
+		while (s < eol && *s == ' ')
+			s++;
+		v->path = s;
+		v->path_len = eol - s;
+		s = eol + 1;
+
+		r = classify(c, v, shared);
+		if (r < 0)
+			return r;
+		if (r == 0 && (r = keep(c, v)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int ckpt_maps_write(struct ckpt_ctx *c)
+{
+	for (int i = 0; i < c->nvmas; i++) {
+		const struct ckpt_vma *v = &c->vmas[i];
+		struct img_vma r = {
+			.start = v->start, .end = v->end, .pgoff = v->pgoff,
+			.dev = v->dev, .ino = v->ino, .size = v->size,
+			.mtime_ns = v->mtime_ns, .prot = v->prot, .flags = v->flags,
+			.path_len = v->path_len,
+		};
+
+		img_write_record(&c->w, IMG_REC_VMA, &r, sizeof(r), v->path, v->path_len);
+	}
+	return c->w.error;
+}

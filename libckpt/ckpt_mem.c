@@ -1,0 +1,172 @@
+/*
+ * ckpt_mem.c - page data: which pages of each mapping go into the image,
+ * and how they are written.
+ *
+ * A page is saved when it holds something the restore cannot get
+ * elsewhere:
+ *   - anonymous (private or shared) mappings: a page that exists
+ *     (pagemap: present or swapped) and is not all zeros.  A missing or
+ *     zero page comes back as a fresh zero page.
+ *   - private file mappings: a page that the process wrote (pagemap:
+ *     present or swapped, and not a page-cache page), zero or not; a
+ *     zero one is stored as a ZERO run.  Clean pages come from the file.
+ *   - [vdso]: all of it, so the restarter can prove its vdso is the same.
+ * Runs of saved pages (at most IMG_PAGES_MAX) become one PAGES record,
+ * Snappy-compressed unless that does not save 1/8.
+ *
+ * Cost: one pagemap read per 512 pages (8 bytes a page), one pass over
+ * every saved page to test for zeros and one to compress it.  Pages of a
+ * mapping the process cannot read are copied through /proc/self/mem.
+ */
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "libckpt/ckpt.h"
+
+#define PM_PRESENT	(1ULL << 63)
+#define PM_SWAPPED	(1ULL << 62)
+#define PM_FILE		(1ULL << 61)	/* page cache or shared anon */
+#define PM_CHUNK	512		/* entries per pagemap read */
+
+enum page_kind { PAGE_SKIP, PAGE_DATA, PAGE_ZERO };
+
+/* Reads pagemap entries for npages pages from addr. */
+static int pagemap_read(struct ckpt_ctx *c, uint64_t addr, size_t npages)
+{
+	size_t want = npages * 8, got = 0;
+	off_t off = (addr / IMG_PAGE_SIZE) * 8;
+
+	while (got < want) {
+		ssize_t n = pread(c->pagemap_fd, (char *)c->pagemap + got, want - got, off + got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return ckpt_fail(c, n < 0 ? -errno : -EIO,
+					 "cannot read /proc/self/pagemap at %lx", (unsigned long)addr);
+		got += n;
+	}
+	return 0;
+}
+
+/* Copies pages of an unreadable mapping into the bounce buffer. */
+static const void *pages_src(struct ckpt_ctx *c, const struct ckpt_vma *v,
+			     uint64_t addr, size_t len)
+{
+	size_t got = 0;
+
+	if (v->prot & PROT_READ)
+		return (const void *)addr;
+	while (got < len) {
+		ssize_t n = pread(c->mem_fd, c->bounce + got, len - got, addr + got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ckpt_fail(c, n < 0 ? -errno : -EIO, "cannot read memory at %lx through /proc/self/mem",
+				  (unsigned long)addr);
+			return NULL;
+		}
+		got += n;
+	}
+	return c->bounce;
+}
+
+static int write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
+		     uint32_t npages, enum page_kind kind)
+{
+	struct img_pages p = { .addr = addr, .npages = npages };
+	size_t raw = (size_t)npages * IMG_PAGE_SIZE;
+	const void *src;
+
+	if (kind == PAGE_ZERO) {
+		p.codec = IMG_CODEC_ZERO;
+		return img_write_record(&c->w, IMG_REC_PAGES, &p, sizeof(p), NULL, 0);
+	}
+	src = pages_src(c, v, addr, raw);
+	if (!src)
+		return c->error;
+	c->mem_bytes += raw;
+	size_t z = img_snappy_compress(src, raw, c->zbuf, c->ztab);
+	if (z < raw - raw / 8) {
+		p.codec = IMG_CODEC_SNAPPY;
+		return img_write_record(&c->w, IMG_REC_PAGES, &p, sizeof(p), c->zbuf, z);
+	}
+	p.codec = IMG_CODEC_RAW;
+	return img_write_record(&c->w, IMG_REC_PAGES, &p, sizeof(p), src, raw);
+}
+
+static enum page_kind page_kind(struct ckpt_ctx *c, const struct ckpt_vma *v,
+				uint64_t addr, uint64_t pm)
+{
+	if (!(pm & (PM_PRESENT | PM_SWAPPED)))
+		return PAGE_SKIP;
+	if (v->flags & IMG_VMA_VDSO)
+		return PAGE_DATA;
+	if (v->flags & IMG_VMA_FILE) {
+		if ((pm & PM_PRESENT) && (pm & PM_FILE))
+			return PAGE_SKIP;	/* still the file's page */
+		const void *src = pages_src(c, v, addr, IMG_PAGE_SIZE);
+		if (!src)
+			return PAGE_SKIP;
+		return ckpt_is_zero(src, IMG_PAGE_SIZE) ? PAGE_ZERO : PAGE_DATA;
+	}
+	/* anonymous */
+	const void *src = pages_src(c, v, addr, IMG_PAGE_SIZE);
+	if (!src || ckpt_is_zero(src, IMG_PAGE_SIZE)) {
+		c->zero_pages += src != NULL;
+		return PAGE_SKIP;
+	}
+	return PAGE_DATA;
+}
+
+static int vma_write(struct ckpt_ctx *c, const struct ckpt_vma *v)
+{
+	uint64_t run_addr = 0;
+	uint32_t run_n = 0;
+	enum page_kind run_kind = PAGE_SKIP;
+
+	for (uint64_t base = v->start; base < v->end; base += PM_CHUNK * IMG_PAGE_SIZE) {
+		size_t n = (v->end - base) / IMG_PAGE_SIZE;
+
+		if (n > PM_CHUNK)
+			n = PM_CHUNK;
+		if (pagemap_read(c, base, n) < 0)
+			return c->error;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t addr = base + i * IMG_PAGE_SIZE;
+			enum page_kind k = page_kind(c, v, addr, c->pagemap[i]);
+
+			if (c->error)
+				return c->error;
+			if (run_n && (k != run_kind || run_n == IMG_PAGES_MAX)) {
+				if (write_run(c, v, run_addr, run_n, run_kind) < 0)
+					return c->w.error ? c->w.error : c->error;
+				run_n = 0;
+			}
+			if (k == PAGE_SKIP)
+				continue;
+			if (!run_n) {
+				run_addr = addr;
+				run_kind = k;
+			}
+			run_n++;
+		}
+	}
+	if (run_n && write_run(c, v, run_addr, run_n, run_kind) < 0)
+		return c->w.error ? c->w.error : c->error;
+	return 0;
+}
+
+int ckpt_mem_write(struct ckpt_ctx *c)
+{
+	for (int i = 0; i < c->nvmas; i++) {
+		const struct ckpt_vma *v = &c->vmas[i];
+
+		if (!(v->flags & IMG_VMA_PAGES))
+			continue;
+		if (vma_write(c, v) < 0)
+			return c->error ? c->error : c->w.error;
+	}
+	return c->w.error;
+}

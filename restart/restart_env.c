@@ -1,0 +1,144 @@
+/*
+ * restart_env.c - can the image run here?  Each check names what is wrong
+ * and what to do; with --check they are all listed instead of stopping at
+ * the first.
+ *
+ *   pid        free, and this user may create a process with it
+ *   CPU        every xsave feature the image's registers use is enabled
+ *   vdso       this kernel's vdso is byte-identical to the image's (the
+ *              restored libc keeps pointers into it)
+ *   files      every mapped file is still the same file (inode, size,
+ *              mtime); libraries and data the process maps must not have
+ *              changed under it.  Opened (not mapped) files are checked in
+ *              restart_fds.c, where the policy is more lenient.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "arch/x86_64/arch.h"
+#include "kernel-assist/assist.h"
+#include "restart/rst.h"
+
+int rst_check_pid(struct rst_state *s)
+{
+	struct assist_caps caps;
+	pid_t pid = s->proc.pid;
+	char name[64];
+
+	assist_probe(&caps);
+	if (!caps.set_tid && !caps.ns_last_pid)
+		return rst_problem(s, RST_EXIT_ENV, "restoring pid %d needs root or "
+				   "CAP_CHECKPOINT_RESTORE (unprivileged restarts need a pid "
+				   "namespace: not supported yet)", pid);
+	if (assist_pid_holder(pid, name, sizeof(name)))
+		return rst_problem(s, RST_EXIT_ENV, "pid %d is taken by process %d (%s); the "
+				   "restart needs the original pid: end that process, or restart "
+				   "where pid %d is free", pid, pid, name, pid);
+	return 0;
+}
+
+/* The current vdso and vvar areas, from /proc/self/maps. */
+static int find_own(const char *name, uint64_t *start, uint64_t *end)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long a, b;
+		char path[256] = "";
+
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %255s", &a, &b, path) >= 2 &&
+		    !strcmp(path, name)) {
+			*start = a;
+			*end = b;
+			found = 1;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static int check_vdso(struct rst_state *s)
+{
+	static const struct { uint32_t flag; const char *name; } kinds[] = {
+		{ IMG_VMA_VDSO, "[vdso]" }, { IMG_VMA_VVAR, "[vvar]" },
+		{ IMG_VMA_VVAR_VCLOCK, "[vvar_vclock]" },
+	};
+
+	for (size_t k = 0; k < 3; k++) {
+		struct rst_vma *img = NULL;
+		uint64_t a, b;
+		int have = find_own(kinds[k].name, &a, &b);
+
+		for (int i = 0; i < s->nvmas; i++)
+			if (s->vmas[i].v.flags & kinds[k].flag)
+				img = &s->vmas[i];
+		if (!img && !have)
+			continue;
+		if (!img || !have || img->v.end - img->v.start != b - a)
+			return rst_problem(s, RST_EXIT_INCOMPAT, "this kernel's %s differs from "
+					   "the image's (image taken on Linux %.64s): restart on the "
+					   "same kernel", kinds[k].name, s->r.hdr.kernel);
+		if (kinds[k].flag == IMG_VMA_VDSO && img->staging &&
+		    memcmp(img->staging, (void *)a, b - a))
+			return rst_problem(s, RST_EXIT_INCOMPAT, "this kernel's vDSO code differs "
+					   "from the image's (image taken on Linux %.64s): restart on "
+					   "the same kernel", s->r.hdr.kernel);
+	}
+	return 0;
+}
+
+static int check_files(struct rst_state *s)
+{
+	int bad = 0;
+
+	for (int i = 0; i < s->nvmas; i++) {
+		const struct rst_vma *v = &s->vmas[i];
+		struct stat st;
+		int64_t mt;
+
+		if (!(v->v.flags & IMG_VMA_FILE))
+			continue;
+		if (i && (s->vmas[i - 1].v.flags & IMG_VMA_FILE) &&
+		    !strcmp(s->vmas[i - 1].path, v->path) && s->vmas[i - 1].v.ino == v->v.ino)
+			continue;	/* same file as the previous mapping */
+		if (stat(v->path, &st) < 0) {
+			bad = rst_problem(s, RST_EXIT_ENV, "mapped file %s is gone (%s); the "
+					   "process had it mapped at %lx", v->path, strerror(errno),
+					   (unsigned long)v->v.start);
+			continue;
+		}
+		mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		if (st.st_ino != v->v.ino ||
+		    (!(v->v.flags & IMG_VMA_SHARED) && (st.st_size != v->v.size || mt != v->v.mtime_ns)))
+			bad = rst_problem(s, RST_EXIT_ENV, "mapped file %s changed since the "
+					   "checkpoint (inode %lu size %ld then, inode %lu size %ld "
+					   "now); the restored code or data would be wrong", v->path,
+					   (unsigned long)v->v.ino, (long)v->v.size,
+					   (unsigned long)st.st_ino, (long)st.st_size);
+	}
+	return bad;
+}
+
+int rst_check_env(struct rst_state *s)
+{
+	uint64_t need = s->thread.xfeatures, have = arch_xgetbv0();
+	int r;
+
+	if (need & ~have)
+		if ((r = rst_problem(s, RST_EXIT_INCOMPAT, "this CPU lacks xsave features %#lx "
+				     "the image's registers use (image XCR0 %#lx, here %#lx)",
+				     (unsigned long)(need & ~have), (unsigned long)need,
+				     (unsigned long)have)) && !s->check_only)
+			return r;
+	if ((r = check_vdso(s)) && !s->check_only)
+		return r;
+	if ((r = check_files(s)) && !s->check_only)
+		return r;
+	return s->nproblems ? RST_EXIT_ENV : 0;
+}

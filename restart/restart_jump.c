@@ -1,0 +1,262 @@
+/*
+ * restart_jump.c - reserve the image's address ranges, build the
+ * restorer's argument block in the blob, and jump into it.
+ *
+ * Address-space invariant: from rst_reserve() on, every range the image
+ * needs is either reserved (PROT_NONE) or occupied by the restarter
+ * itself.  So every later mapping the restarter makes (staging, the blob,
+ * malloc's) lands outside the image's ranges, and the restorer can unmap
+ * "everything but the blob and the staging" without losing anything it
+ * needs, then build the image's mappings over the freed ranges.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "kernel-assist/assist.h"
+#include "restart/restorer.h"
+#include "restart/rst.h"
+
+#define PAGE		IMG_PAGE_SIZE
+#define BLOB_STACK	(64u * 1024)
+
+extern const char __start_ckpt_restorer[], __stop_ckpt_restorer[];
+
+static uint64_t page_up(uint64_t x)
+{
+	return (x + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+}
+
+/* Reserves [a, b), halving around whatever is already mapped there. */
+static void reserve_range(uint64_t a, uint64_t b)
+{
+	void *p;
+
+	if (a >= b)
+		return;
+	p = mmap((void *)a, b - a, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == (void *)a)
+		return;
+	if (p != MAP_FAILED)		/* old kernel: treated as a hint */
+		munmap(p, b - a);
+	if (b - a <= PAGE)
+		return;
+	uint64_t mid = a + ((b - a) / 2 & ~(uint64_t)(PAGE - 1));
+	reserve_range(a, mid);
+	reserve_range(mid, b);
+}
+
+void rst_reserve(struct rst_state *s)
+{
+	for (int i = 0; i < s->nvmas; i++)
+		reserve_range(s->vmas[i].v.start, s->vmas[i].v.end);
+	s->reserved = 1;
+}
+
+/* The restarter's own vdso/vvar, to be moved to the image's places. */
+static int own_special(const char *name, uint64_t *a, uint64_t *b)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int found = 0;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long x, y;
+		char path[256] = "";
+
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %255s", &x, &y, path) >= 2 &&
+		    !strcmp(path, name)) {
+			*a = x;
+			*b = y;
+			found = 1;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static int cmp_range(const void *x, const void *y)
+{
+	const struct rst_range *a = x, *b = y;
+
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/* Unregisters this thread's rseq area: it is about to be unmapped. */
+static void rseq_off(void)
+{
+	extern const ptrdiff_t __rseq_offset;
+	extern const unsigned int __rseq_size;
+	char *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+
+	if (!__rseq_size)
+		return;
+	if (syscall(SYS_rseq, area, 32, 1, 0x53053053) < 0)
+		syscall(SYS_rseq, area, __rseq_size, 1, 0x53053053);
+}
+
+int rst_jump(struct rst_state *s)
+{
+	size_t code_len = __stop_ckpt_restorer - __start_ckpt_restorer;
+	uint64_t code_sz = page_up(code_len);
+	int nops = 0, nruns = 0, nkeep = 0, nclose = 0;
+	uint64_t park_len = 0;
+	static const struct { uint32_t flag; const char *name; } specials[] = {
+		{ IMG_VMA_VVAR, "[vvar]" }, { IMG_VMA_VVAR_VCLOCK, "[vvar_vclock]" },
+		{ IMG_VMA_VDSO, "[vdso]" },
+	};
+
+	if (!s->reserved)
+		rst_reserve(s);
+
+	/* Sizes first: ops, runs, keep ranges. */
+	for (int i = 0; i < s->nvmas; i++) {
+		struct rst_vma *v = &s->vmas[i];
+		uint64_t np = (v->v.end - v->v.start) / PAGE;
+
+		if (v->v.flags & (IMG_VMA_VDSO | IMG_VMA_VVAR | IMG_VMA_VVAR_VCLOCK)) {
+			park_len += v->v.end - v->v.start;
+			continue;
+		}
+		nops++;
+		if (v->dirty)
+			for (uint64_t p = 0; p < np; p++)
+				nruns += !!(v->dirty[p / 8] & (1 << (p % 8)));
+		if (v->staging)
+			nkeep++;
+	}
+	nkeep += 1 + 3;			/* the blob, vdso, vvar, vvar_vclock */
+	nclose = s->nvmas + 2;
+
+	uint64_t args_off = code_sz;
+	uint64_t ops_off = page_up(args_off + sizeof(struct rst_args));
+	uint64_t runs_off = ops_off + nops * sizeof(struct rst_op);
+	uint64_t keep_off = runs_off + nruns * sizeof(struct rst_run);
+	uint64_t close_off = keep_off + nkeep * sizeof(struct rst_range);
+	uint64_t stack_off = page_up(close_off + nclose * sizeof(int32_t));
+	uint64_t park_off = stack_off + BLOB_STACK;
+	uint64_t blob_len = park_off + page_up(park_len) + PAGE;
+
+	char *blob = mmap(NULL, blob_len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (blob == MAP_FAILED) {
+		rst_error(s, "cannot map the restorer: %s", strerror(errno));
+		return RST_EXIT_ENV;
+	}
+	memcpy(blob, __start_ckpt_restorer, code_len);
+
+	struct rst_args *a = (struct rst_args *)(blob + args_off);
+	a->ops = (struct rst_op *)(blob + ops_off);
+	a->runs = (struct rst_run *)(blob + runs_off);
+	a->keep = (struct rst_range *)(blob + keep_off);
+	a->close_fds = (int32_t *)(blob + close_off);
+	a->park = (uint64_t)(blob + park_off);
+	a->keep[a->nkeep++] = (struct rst_range){ (uint64_t)blob, (uint64_t)blob + blob_len };
+
+	for (size_t k = 0; k < 3; k++) {
+		uint64_t x, y;
+
+		if (!own_special(specials[k].name, &x, &y))
+			continue;
+		a->keep[a->nkeep++] = (struct rst_range){ x, y };
+		for (int i = 0; i < s->nvmas; i++)
+			if (s->vmas[i].v.flags & specials[k].flag)
+				a->moves[a->nmoves++] = (struct rst_move){ x, y - x, s->vmas[i].v.start };
+	}
+
+	for (int i = 0; i < s->nvmas; i++) {
+		struct rst_vma *v = &s->vmas[i];
+		struct rst_op *op;
+
+		if (v->v.flags & (IMG_VMA_VDSO | IMG_VMA_VVAR | IMG_VMA_VVAR_VCLOCK))
+			continue;
+		op = &a->ops[a->nops++];
+		op->start = v->v.start;
+		op->end = v->v.end;
+		op->pgoff = v->v.pgoff;
+		op->prot = v->v.prot;
+		op->mmap_flags = (v->v.flags & IMG_VMA_SHARED) ? MAP_SHARED : MAP_PRIVATE;
+		if (v->v.flags & IMG_VMA_GROWSDOWN)
+			op->mmap_flags |= MAP_GROWSDOWN;
+		op->fd = v->fd;
+		op->staging = (uint64_t)v->staging;
+		if (v->staging)
+			a->keep[a->nkeep++] = (struct rst_range){ op->staging,
+				op->staging + (v->v.end - v->v.start) };
+		if (v->v.flags & IMG_VMA_FILE) {
+			uint64_t np = (v->v.end - v->v.start) / PAGE;
+
+			op->kind = RST_FILE;
+			op->run_first = a->nruns;
+			for (uint64_t p = 0; v->dirty && p < np; p++) {
+				if (!(v->dirty[p / 8] & (1 << (p % 8))))
+					continue;
+				if (op->run_count && a->runs[a->nruns - 1].off +
+				    a->runs[a->nruns - 1].len == p * PAGE) {
+					a->runs[a->nruns - 1].len += PAGE;
+					continue;
+				}
+				a->runs[a->nruns++] = (struct rst_run){ p * PAGE, PAGE };
+				op->run_count++;
+			}
+			a->close_fds[a->nclose++] = v->fd;
+		} else {
+			op->kind = v->staging ? RST_MOVE : RST_ANON;
+		}
+	}
+	qsort(a->keep, a->nkeep, sizeof(*a->keep), cmp_range);
+
+	if (s->img_fd > 2)
+		a->close_fds[a->nclose++] = s->img_fd;
+	memcpy(a->auxv, s->proc.auxv, sizeof(a->auxv));
+	assist_mm_map_prepare(&a->mm, &s->proc, a->auxv, s->exe_fd);
+	if (s->exe_fd >= 0)
+		a->close_fds[a->nclose++] = s->exe_fd;
+	memcpy(a->sigact, s->proc.sigact, sizeof(a->sigact));
+	a->pending = (s->thread.sigpending | s->proc.sigpending) & 0x7fffffffULL;
+	memcpy(a->comm, s->proc.comm, sizeof(a->comm));
+	a->tid = s->proc.pid;
+	a->rseq_addr = s->thread.rseq_addr;
+	a->rseq_len = s->thread.rseq_len;
+	a->rseq_sig = s->thread.rseq_sig;
+	a->robust_head = s->thread.robust_head;
+	a->robust_len = s->thread.robust_len;
+	a->clear_tid = s->thread.clear_tid;
+	a->fs_base = s->thread.fs_base;
+	a->gs_base = s->thread.gs_base;
+	a->entry_rip = s->thread.entry_rip;
+	a->entry_rsp = s->thread.entry_rsp;
+	memcpy(a->entry_args, s->thread.entry_args, sizeof(a->entry_args));
+	a->entry_sigmask = s->thread.entry_sigmask;
+	a->ss_sp = s->thread.ss_sp;
+	a->ss_size = s->thread.ss_size;
+	a->ss_flags = s->thread.ss_flags;
+	snprintf(a->msg, sizeof(a->msg), "ckpt-restart: %s: the restorer failed at step ",
+		 s->image);
+	snprintf(a->msg_errno, sizeof(a->msg_errno), ", errno ");
+
+	if (mprotect(blob, code_sz, PROT_READ | PROT_EXEC) < 0) {
+		rst_error(s, "cannot make the restorer executable: %s", strerror(errno));
+		return RST_EXIT_ENV;
+	}
+	fflush(NULL);
+	rseq_off();
+
+	void (*entry)(struct rst_args *) =
+		(void (*)(struct rst_args *))(blob + ((const char *)rst_main - __start_ckpt_restorer));
+	uint64_t stack_top = (uint64_t)(blob + stack_off + BLOB_STACK) & ~15ULL;
+
+	__asm__ volatile("movq %0, %%rsp\n\t"
+			 "xorl %%ebp, %%ebp\n\t"
+			 "callq *%1\n\t"
+			 "hlt"
+			 :
+			 : "r"(stack_top), "r"(entry), "D"(a)
+			 : "memory");
+	__builtin_unreachable();
+}

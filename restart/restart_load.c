@@ -1,0 +1,216 @@
+/*
+ * restart_load.c - read the image into the restarter: metadata into
+ * struct rst_state, page data straight into staging memory.
+ *
+ * Staging: every mapping that has saved pages gets an anonymous mapping
+ * of its size, made on its first PAGES record (after the target ranges
+ * are reserved, so a staging area can never land where the image needs
+ * to go).  Anonymous mappings are later moved into place whole (mremap:
+ * no copy); file mappings get their modified pages copied over the file's.
+ * Cost: one decompression of every saved page, into its final page frame.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "restart/rst.h"
+
+static char *dup_tail(const void *data, size_t off, size_t len)
+{
+	char *p = malloc(len + 1);
+
+	if (!p)
+		abort();
+	memcpy(p, (const char *)data + off, len);
+	p[len] = '\0';
+	return p;
+}
+
+static int reader_fail(struct rst_state *s)
+{
+	rst_error(s, "%s", s->r.err);
+	return s->r.code == IMG_ERR_INCOMPAT ? RST_EXIT_INCOMPAT : RST_EXIT_IMAGE;
+}
+
+int rst_load_proc(struct rst_state *s)
+{
+	struct img_rec rec;
+	const struct img_proc *p;
+	int r;
+
+	if (img_reader_open(&s->r, s->img_fd) < 0)
+		return reader_fail(s);
+	r = img_reader_next(&s->r, &rec);
+	if (r < 0)
+		return reader_fail(s);
+	if (r == 0 || rec.type != IMG_REC_PROC) {
+		rst_error(s, "corrupt: the image does not start with a process record");
+		return RST_EXIT_IMAGE;
+	}
+	if (!(p = img_get_proc(&s->r, &rec)))
+		return reader_fail(s);
+	s->proc = *p;
+	s->cwd = dup_tail(rec.data, sizeof(*p), p->cwd_len);
+	s->exe = dup_tail(rec.data, sizeof(*p) + p->cwd_len, p->exe_len);
+	s->have_proc = 1;
+	if (p->pid != s->r.hdr.pid) {
+		rst_error(s, "corrupt: header pid %d differs from process pid %d",
+			  s->r.hdr.pid, p->pid);
+		return RST_EXIT_IMAGE;
+	}
+	return 0;
+}
+
+static struct rst_vma *vma_of(struct rst_state *s, uint64_t addr, uint32_t npages)
+{
+	uint64_t end = addr + (uint64_t)npages * IMG_PAGE_SIZE;
+
+	/* Records come in address order: try the last one used first. */
+	static int hint;
+	for (int k = 0; k < s->nvmas; k++) {
+		int i = (hint + k) % s->nvmas;
+		struct rst_vma *v = &s->vmas[i];
+
+		if (addr >= v->v.start && end <= v->v.end) {
+			hint = i;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+static int stage(struct rst_state *s, struct rst_vma *v)
+{
+	size_t len = v->v.end - v->v.start;
+	int flags = MAP_ANONYMOUS | MAP_NORESERVE;
+
+	flags |= (v->v.flags & IMG_VMA_SHARED) && (v->v.flags & IMG_VMA_ANON) ? MAP_SHARED : MAP_PRIVATE;
+	if (v->v.flags & IMG_VMA_GROWSDOWN)
+		flags |= MAP_GROWSDOWN;
+	v->staging = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (v->staging == MAP_FAILED) {
+		v->staging = NULL;
+		rst_error(s, "cannot allocate %zu bytes to stage mapping %lx-%lx: %s", len,
+			  (unsigned long)v->v.start, (unsigned long)v->v.end, strerror(errno));
+		return RST_EXIT_ENV;
+	}
+	if (v->v.flags & IMG_VMA_FILE) {
+		v->dirty = calloc(len / IMG_PAGE_SIZE / 8 + 1, 1);
+		if (!v->dirty)
+			abort();
+	}
+	return 0;
+}
+
+static int load_pages(struct rst_state *s, const struct img_rec *rec)
+{
+	const struct img_pages *p = img_get_pages(&s->r, rec);
+	struct rst_vma *v;
+	char err[256];
+	void *dst;
+	int r;
+
+	if (!p)
+		return reader_fail(s);
+	v = vma_of(s, p->addr, p->npages);
+	if (!v || !(v->v.flags & IMG_VMA_PAGES)) {
+		rst_error(s, "corrupt: page data at %lx (offset %lu) lies outside every saved mapping",
+			  (unsigned long)p->addr, (unsigned long)rec->offset);
+		return RST_EXIT_IMAGE;
+	}
+	if (!s->reserved && !s->check_only)
+		rst_reserve(s);
+	if (!v->staging && (r = stage(s, v)))
+		return r;
+	dst = (char *)v->staging + (p->addr - v->v.start);
+	if (img_pages_decode(p, p + 1, rec->len - sizeof(*p), dst, err, sizeof(err)) < 0) {
+		rst_error(s, "corrupt: page data at %lx (offset %lu): %s",
+			  (unsigned long)p->addr, (unsigned long)rec->offset, err);
+		return RST_EXIT_IMAGE;
+	}
+	if (v->dirty) {
+		uint64_t first = (p->addr - v->v.start) / IMG_PAGE_SIZE;
+
+		for (uint64_t i = 0; i < p->npages; i++)
+			v->dirty[(first + i) / 8] |= 1 << ((first + i) % 8);
+	}
+	/* --check: verified; the memory is not needed. */
+	if (s->check_only && !(v->v.flags & IMG_VMA_VDSO))
+		madvise(dst, (size_t)p->npages * IMG_PAGE_SIZE, MADV_DONTNEED);
+	return 0;
+}
+
+int rst_load_rest(struct rst_state *s)
+{
+	struct img_rec rec;
+	int r;
+
+	while ((r = img_reader_next(&s->r, &rec)) > 0) {
+		switch (rec.type) {
+		case IMG_REC_FD: {
+			const struct img_fd *f = img_get_fd(&s->r, &rec);
+
+			if (!f)
+				return reader_fail(s);
+			s->fds = realloc(s->fds, (s->nfds + 1) * sizeof(*s->fds));
+			if (!s->fds)
+				abort();
+			s->fds[s->nfds].f = *f;
+			s->fds[s->nfds].path = dup_tail(rec.data, sizeof(*f), f->path_len);
+			s->nfds++;
+			break;
+		}
+		case IMG_REC_THREAD: {
+			const struct img_thread *t = img_get_thread(&s->r, &rec);
+
+			if (!t)
+				return reader_fail(s);
+			if (s->have_thread) {
+				rst_error(s, "this libckpt restores one thread; the image has more");
+				return RST_EXIT_INCOMPAT;
+			}
+			s->thread = *t;
+			s->have_thread = 1;
+			break;
+		}
+		case IMG_REC_VMA: {
+			const struct img_vma *v = img_get_vma(&s->r, &rec);
+			struct rst_vma *nv;
+
+			if (!v)
+				return reader_fail(s);
+			if (s->nvmas && v->start < s->vmas[s->nvmas - 1].v.end) {
+				rst_error(s, "corrupt: mapping %lx-%lx overlaps or is out of order (offset %lu)",
+					  (unsigned long)v->start, (unsigned long)v->end,
+					  (unsigned long)rec.offset);
+				return RST_EXIT_IMAGE;
+			}
+			s->vmas = realloc(s->vmas, (s->nvmas + 1) * sizeof(*s->vmas));
+			if (!s->vmas)
+				abort();
+			nv = &s->vmas[s->nvmas++];
+			memset(nv, 0, sizeof(*nv));
+			nv->v = *v;
+			nv->path = dup_tail(rec.data, sizeof(*v), v->path_len);
+			nv->fd = -1;
+			break;
+		}
+		case IMG_REC_PAGES:
+			if ((r = load_pages(s, &rec)))
+				return r;
+			break;
+		default:
+			rst_error(s, "corrupt: unexpected record type %u at offset %lu",
+				  rec.type, (unsigned long)rec.offset);
+			return RST_EXIT_IMAGE;
+		}
+	}
+	if (r < 0)
+		return reader_fail(s);
+	if (!s->have_thread) {
+		rst_error(s, "corrupt: the image has no thread");
+		return RST_EXIT_IMAGE;
+	}
+	return 0;
+}

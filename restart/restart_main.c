@@ -1,0 +1,162 @@
+/*
+ * restart_main.c - ckpt-restart: bring a checkpointed process back.
+ *
+ *   ckpt-restart [--check] IMAGE|-
+ *
+ * The restarted process is a child of ckpt-restart, which waits for it and
+ * exits with its status (128+N if a signal N ended it), like `criu
+ * restore` without --restore-detached; it inherits ckpt-restart's stdin,
+ * stdout and stderr.  SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to
+ * ckpt-restart are passed on to it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "kernel-assist/assist.h"
+#include "restart/rst.h"
+
+static pid_t child;
+
+void rst_error(struct rst_state *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "ckpt-restart: %s: ", s->image);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int rst_problem(struct rst_state *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	s->nproblems++;
+	fprintf(stderr, "ckpt-restart: %s: %s", s->image, s->check_only ? "problem: " : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+static void forward(int sig)
+{
+	if (child > 0)
+		kill(child, sig);
+}
+
+static int wait_child(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct sigaction sa = { .sa_handler = forward };
+	int status;
+
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR) {
+			perror("ckpt-restart: waitpid");
+			return RST_EXIT_ENV;
+		}
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* In the child, whose pid is the image's: the rest of the restart. */
+static int restore(struct rst_state *s)
+{
+	int r;
+
+	if ((r = rst_load_rest(s)) || (r = rst_check_env(s)) || (r = rst_open_files(s)) ||
+	    (r = rst_restore_fds(s)) || (r = rst_restore_misc(s)))
+		return r;
+	return rst_jump(s);
+}
+
+static int check(struct rst_state *s)
+{
+	int r;
+
+	rst_check_pid(s);
+	if ((r = rst_load_rest(s)))
+		return r;
+	rst_check_env(s);
+	if (s->nproblems) {
+		fprintf(stderr, "ckpt-restart: %s: cannot be restarted here (%d problem%s)\n",
+			s->image, s->nproblems, s->nproblems > 1 ? "s" : "");
+		return RST_EXIT_ENV;
+	}
+	printf("ckpt-restart: %s: can be restarted here (pid %d, %d mappings, %d fds)\n",
+	       s->image, s->proc.pid, s->nvmas, s->nfds);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: ckpt-restart [--check] IMAGE|-\n"
+		"  --check  say whether IMAGE can be restarted here, and why not\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct rst_state s = { .img_fd = -1, .exe_fd = -1 };
+	int i, r;
+
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		if (!strcmp(argv[i], "--check"))
+			s.check_only = 1;
+		else if (!strcmp(argv[i], "--"))
+			{ i++; break; }
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			{ usage(); return 0; }
+		else
+			{ usage(); return RST_EXIT_USAGE; }
+	}
+	if (i != argc - 1) {
+		usage();
+		return RST_EXIT_USAGE;
+	}
+	s.image = argv[i];
+	if (!strcmp(s.image, "-")) {
+		s.img_fd = 0;
+	} else if ((s.img_fd = open(s.image, O_RDONLY | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "ckpt-restart: %s: cannot open: %s\n", s.image, strerror(errno));
+		return RST_EXIT_IMAGE;
+	}
+	if ((r = rst_load_proc(&s)))
+		return r;
+	if (s.check_only)
+		return check(&s);
+	if ((r = rst_check_pid(&s)))
+		return r;
+
+	fflush(NULL);
+	child = assist_fork_pid(s.proc.pid);
+	if (child < 0) {
+		char name[64];
+
+		if (child == -EEXIST && assist_pid_holder(s.proc.pid, name, sizeof(name)))
+			rst_error(&s, "pid %d was taken by process %d (%s) just now; retry when "
+				  "it is free", s.proc.pid, s.proc.pid, name);
+		else
+			rst_error(&s, "cannot create a process with pid %d: %s", s.proc.pid,
+				  strerror(-child));
+		return RST_EXIT_ENV;
+	}
+	if (child == 0)
+		_exit(restore(&s));
+	if (s.img_fd > 2)
+		close(s.img_fd);
+	return wait_child();
+}

@@ -1,0 +1,242 @@
+/*
+ * restorer.c - the last steps of a restart, run from a copy of this code
+ * in a mapping of its own after the restarter's memory is gone (the
+ * sequence is in restorer.h).
+ *
+ * Rules for this file (tools/check-restorer.sh enforces the first two):
+ *  - every function and datum is in section "ckpt_restorer", so the copy
+ *    is complete; no string literals, no switch tables, no globals;
+ *  - nothing from libc or any other object: raw system calls only;
+ *  - memory is only touched through the argument block, the blob stack,
+ *    and the addresses the image names.
+ */
+#include <asm/prctl.h>
+#include <linux/mman.h>
+#include <linux/prctl.h>
+#include <sys/syscall.h>
+#include "arch/x86_64/arch.h"
+#include "restart/restorer.h"
+
+#define RST __attribute__((section("ckpt_restorer"), used))
+#define RST_INLINE static inline __attribute__((always_inline))
+
+#define PROT_READ_	0x1
+#define PROT_WRITE_	0x2
+#define MAP_SHARED_	0x01
+#define MAP_PRIVATE_	0x02
+#define MAP_FIXED_	0x10
+#define MAP_ANON_	0x20
+#define MAP_NORESERVE_	0x4000
+#define MREMAP_MAYMOVE_	1
+#define MREMAP_FIXED_	2
+#define SA_RESTORER_	0x04000000
+#define TASK_TOP	0x7ffffffff000ULL
+#define RSEQ_SIG_UNUSED	0
+
+RST static void rst_copy(void *dst, const void *src, uint64_t n)
+{
+	uint64_t *d = dst;
+	const uint64_t *s = src;
+
+	for (uint64_t i = 0; i < n / 8; i++)
+		d[i] = s[i];
+}
+
+RST static void rst_zero(void *dst, uint64_t n)
+{
+	volatile uint8_t *d = dst;
+
+	for (uint64_t i = 0; i < n; i++)
+		d[i] = 0;
+}
+
+RST static int rst_put_num(char *buf, int n, long v)
+{
+	char tmp[24];
+	int t = 0;
+
+	do {
+		tmp[t++] = '0' + v % 10;
+		v /= 10;
+	} while (v > 0 && t < 20);
+	while (t)
+		buf[n++] = tmp[--t];
+	return n;
+}
+
+RST static int rst_put_str(char *buf, int n, const char *s, int max)
+{
+	for (int i = 0; s[i] && i < max; i++)
+		buf[n++] = s[i];
+	return n;
+}
+
+/* Writes "<msg><step><msg_errno><e>\n" to stderr and exits. */
+RST __attribute__((noreturn)) static void rst_fail(struct rst_args *a, long step, long err)
+{
+	char buf[200];
+	int n = 0;
+
+	n = rst_put_str(buf, n, a->msg, 100);
+	n = rst_put_num(buf, n, step);
+	n = rst_put_str(buf, n, a->msg_errno, 16);
+	n = rst_put_num(buf, n, -err);
+	buf[n++] = '\n';
+	arch_sys3(SYS_write, 2, buf, n);
+	arch_sys1(SYS_exit_group, RST_EXIT_FAILED);
+	for (;;)
+		;
+}
+
+#define CHECK(a, step, expr) do {				\
+		long r_ = (long)(expr);				\
+		if (r_ < 0 && r_ > -4096)			\
+			rst_fail((a), (step), r_);		\
+	} while (0)
+
+/* Step 1: unmap the gaps between the ranges to keep. */
+RST static void rst_unmap_others(struct rst_args *a)
+{
+	uint64_t from = 0x1000;
+
+	for (uint32_t i = 0; i <= a->nkeep; i++) {
+		uint64_t to = i < a->nkeep ? a->keep[i].start : TASK_TOP;
+
+		if (to > from)
+			CHECK(a, 1, arch_sys2(SYS_munmap, from, to - from));
+		if (i < a->nkeep && a->keep[i].end > from)
+			from = a->keep[i].end;
+	}
+}
+
+/* Step 2: vdso and vvar to the image's addresses, via the parking spot. */
+RST static void rst_move_vdso(struct rst_args *a)
+{
+	uint64_t park = a->park;
+
+	for (uint32_t i = 0; i < a->nmoves; i++) {
+		struct rst_move *m = &a->moves[i];
+
+		CHECK(a, 2, arch_sys5(SYS_mremap, m->from, m->len, m->len,
+				      MREMAP_MAYMOVE_ | MREMAP_FIXED_, park));
+		m->from = park;
+		park += m->len;
+	}
+	for (uint32_t i = 0; i < a->nmoves; i++) {
+		struct rst_move *m = &a->moves[i];
+
+		CHECK(a, 3, arch_sys5(SYS_mremap, m->from, m->len, m->len,
+				      MREMAP_MAYMOVE_ | MREMAP_FIXED_, m->to));
+	}
+}
+
+/* Step 3: the image's mappings. */
+RST static void rst_map_one(struct rst_args *a, struct rst_op *op)
+{
+	uint64_t len = op->end - op->start;
+
+	if (op->kind == RST_MOVE) {
+		CHECK(a, 4, arch_sys5(SYS_mremap, op->staging, len, len,
+				      MREMAP_MAYMOVE_ | MREMAP_FIXED_, op->start));
+	} else if (op->kind == RST_ANON) {
+		CHECK(a, 5, arch_sys6(SYS_mmap, op->start, len, op->prot,
+				      op->mmap_flags | MAP_ANON_ | MAP_FIXED_, -1, 0));
+		return;
+	} else {
+		uint32_t prot = op->prot | (op->run_count ? PROT_WRITE_ : 0);
+
+		CHECK(a, 6, arch_sys6(SYS_mmap, op->start, len, prot,
+				      op->mmap_flags | MAP_FIXED_, op->fd, op->pgoff));
+		for (uint32_t r = 0; r < op->run_count; r++) {
+			struct rst_run *run = &a->runs[op->run_first + r];
+
+			rst_copy((void *)(op->start + run->off),
+				 (void *)(op->staging + run->off), run->len);
+		}
+		if (!op->run_count)
+			return;
+	}
+	CHECK(a, 7, arch_sys3(SYS_mprotect, op->start, len, op->prot));
+}
+
+RST static void rst_build_frame(struct rst_args *a) __attribute__((noreturn));
+
+RST void rst_main(struct rst_args *a)
+{
+	rst_unmap_others(a);
+	rst_move_vdso(a);
+	for (uint32_t i = 0; i < a->nops; i++)
+		rst_map_one(a, &a->ops[i]);
+	/* File mappings' staging is no longer needed. */
+	for (uint32_t i = 0; i < a->nops; i++) {
+		struct rst_op *op = &a->ops[i];
+
+		if (op->kind == RST_FILE && op->run_count)
+			arch_sys2(SYS_munmap, op->staging, op->end - op->start);
+	}
+
+	/* Step 4: process state. */
+	a->mm.auxv = (__u64 *)a->auxv;
+	CHECK(a, 8, arch_sys5(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, &a->mm, sizeof(a->mm), 0));
+	for (uint32_t i = 0; i < a->nclose; i++)
+		arch_sys1(SYS_close, a->close_fds[i]);
+	for (int sig = 1; sig <= IMG_NSIG; sig++) {
+		if (sig == 9 || sig == 19)
+			continue;
+		CHECK(a, 9, arch_sys4(SYS_rt_sigaction, sig, &a->sigact[sig - 1], 0, 8));
+	}
+	arch_sys5(SYS_prctl, PR_SET_NAME, a->comm, 0, 0, 0);
+	arch_sys1(SYS_set_tid_address, a->clear_tid);
+	if (a->robust_head)
+		CHECK(a, 10, arch_sys2(SYS_set_robust_list, a->robust_head, a->robust_len));
+	if (a->rseq_len)
+		CHECK(a, 11, arch_sys4(SYS_rseq, a->rseq_addr, a->rseq_len, 0, a->rseq_sig));
+	CHECK(a, 12, arch_sys2(SYS_arch_prctl, ARCH_SET_FS, a->fs_base));
+	if (a->gs_base)
+		CHECK(a, 13, arch_sys2(SYS_arch_prctl, ARCH_SET_GS, a->gs_base));
+
+	/* Pending signals stay pending under the handler's mask. */
+	CHECK(a, 14, arch_sys4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &a->entry_sigmask, 0, 8));
+	for (int sig = 1; sig < 32; sig++)
+		if (a->pending & (1ULL << (sig - 1)))
+			arch_sys3(SYS_tgkill, a->tid, a->tid, sig);
+	rst_build_frame(a);
+}
+
+/*
+ * Step 5: a signal frame that enters the post-restore handler as the
+ * kernel would: rsp at the saved frame's pretcode (so the handler's `ret`
+ * runs sa_restorer, which sigreturns through the saved frame), the three
+ * handler arguments, the FPU in its init state (fpstate 0).
+ */
+RST static void rst_build_frame(struct rst_args *a)
+{
+	struct arch_rt_sigframe *f;
+	uint64_t sp = a->entry_rsp - 256;	/* below the saved frame */
+
+	sp &= ~15ULL;
+	f = (struct arch_rt_sigframe *)(sp - sizeof(*f));
+	rst_zero(f, sizeof(*f));
+	f->uc.uc_flags = ARCH_UC_SIGCONTEXT_SS | ARCH_UC_STRICT_RESTORE_SS;
+	f->uc.uc_stack.ss_sp = a->ss_sp;
+	f->uc.uc_stack.ss_size = a->ss_size;
+	f->uc.uc_stack.ss_flags = a->ss_flags;
+	f->uc.uc_mcontext.rip = a->entry_rip;
+	f->uc.uc_mcontext.rsp = a->entry_rsp;
+	f->uc.uc_mcontext.rdi = a->entry_args[0];
+	f->uc.uc_mcontext.rsi = a->entry_args[1];
+	f->uc.uc_mcontext.rdx = a->entry_args[2];
+	f->uc.uc_mcontext.eflags = 0x202;
+	f->uc.uc_mcontext.cs = 0x33;
+	f->uc.uc_mcontext.ss = 0x2b;
+	f->uc.uc_sigmask = a->entry_sigmask;
+
+	__asm__ volatile("movq %0, %%rsp\n\t"
+			 "movq %1, %%rax\n\t"
+			 "syscall\n\t"
+			 "hlt"
+			 :
+			 : "r"((uint64_t)&f->uc), "i"(SYS_rt_sigreturn)
+			 : "memory");
+	__builtin_unreachable();
+}

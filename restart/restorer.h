@@ -1,0 +1,98 @@
+/*
+ * restorer.h - what ckpt-restart hands the restorer.
+ *
+ * The restorer (restorer.c) is the code that runs after the restarter's
+ * own memory is gone.  It is copied, with this argument block and its own
+ * stack, into one mapping ("the blob") that no image region touches.  It
+ * uses no libc and no data outside the blob; everything it needs is here,
+ * prepared by the restarter where it could still report errors clearly.
+ *
+ * Its sequence:
+ *   1. unmap everything but the blob, the staging areas and the vdso/vvar;
+ *   2. move vdso/vvar to the image's addresses (through a parking spot in
+ *      the blob, so overlapping old and new places cannot collide);
+ *   3. build each image mapping: move its staged pages into place, or map
+ *      fresh anonymous memory, or map the file and copy in the pages the
+ *      process had modified; then set its protection;
+ *   4. PR_SET_MM_MAP (mm fields, auxv, exe link), close the restarter's
+ *      fds, signal dispositions, tid address, robust list, rseq, FS base,
+ *      pending signals;
+ *   5. rt_sigreturn into the post-restore handler (see img_thread).
+ * A failure after step 1 cannot be undone: it writes one line to fd 2 and
+ * exits with status RST_EXIT_FAILED.
+ */
+#ifndef CKPT_RESTORER_H
+#define CKPT_RESTORER_H
+
+#include <linux/prctl.h>
+#include <stdint.h>
+#include "libckpt/img_format.h"
+
+#define RST_EXIT_FAILED	125
+
+enum rst_op_kind {
+	RST_MOVE = 1,		/* staged anonymous pages: mremap into place */
+	RST_ANON,		/* no saved pages: fresh anonymous mapping */
+	RST_FILE,		/* file mapping, plus copied runs of pages */
+};
+
+struct rst_op {
+	uint64_t start, end, pgoff;
+	uint64_t staging;	/* MOVE, FILE with runs: where the pages are */
+	uint32_t kind;		/* enum rst_op_kind */
+	uint32_t prot;
+	uint32_t mmap_flags;	/* MAP_PRIVATE/SHARED [| MAP_GROWSDOWN] */
+	int32_t  fd;		/* FILE */
+	uint32_t run_first;	/* FILE: runs[run_first .. +run_count] */
+	uint32_t run_count;
+};
+
+struct rst_run {
+	uint64_t off, len;	/* bytes from the op's start */
+};
+
+struct rst_range {
+	uint64_t start, end;
+};
+
+struct rst_move {		/* vdso/vvar: current place, image place */
+	uint64_t from, len, to;
+};
+
+struct rst_args {
+	/* where the blob itself is, and what else must survive step 1 */
+	uint32_t nkeep;
+	uint32_t nops, nruns, nclose, nmoves;
+	struct rst_range *keep;		/* sorted, non-overlapping */
+	struct rst_op *ops;
+	struct rst_run *runs;
+	int32_t *close_fds;
+	struct rst_move moves[3];
+	uint64_t park;			/* spare room in the blob for moves */
+
+	struct prctl_mm_map mm;
+	uint64_t auxv[IMG_AUXV_MAX];
+	struct img_sigaction sigact[IMG_NSIG];
+	uint64_t pending;		/* signals to re-raise (bit sig-1) */
+	char comm[16];
+
+	/* the thread */
+	int32_t tid;
+	uint32_t rseq_len, rseq_sig;
+	uint64_t rseq_addr;
+	uint64_t robust_head, robust_len;
+	uint64_t clear_tid;
+	uint64_t fs_base, gs_base;
+	uint64_t entry_rip, entry_rsp, entry_args[3], entry_sigmask;
+	uint64_t ss_sp, ss_size;
+	uint32_t ss_flags;
+	uint32_t pad;
+
+	char msg[104];			/* "ckpt-restart: restorer failed at step " */
+	char msg_errno[24];		/* ", errno " */
+};
+
+/* The restorer's entry point; never returns.  Called on the blob's stack. */
+void rst_main(struct rst_args *a) __attribute__((noreturn));
+
+#endif

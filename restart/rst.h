@@ -1,0 +1,88 @@
+/*
+ * rst.h - ckpt-restart's internal state and steps.
+ *
+ * Order (restart_main.c):
+ *   parent:  read header + PROC; check the pid is free and may be taken;
+ *            fork a child with that pid (kernel-assist); wait for it and
+ *            exit with its status.
+ *   child:   read the rest, staging page data in anonymous memory
+ *            (restart_load.c); verify the END record; check the
+ *            environment (restart_env.c); restore fds, cwd, umask,
+ *            rlimits (restart_fds.c); build the restorer's argument block
+ *            and jump (restart_jump.c).
+ * Nothing of the target process is created before the whole image has
+ * been read and verified: a corrupt image never yields a half process.
+ */
+#ifndef CKPT_RST_H
+#define CKPT_RST_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "libckpt/img.h"
+
+/* Exit codes (docs/ERRORS.md). */
+enum rst_exit {
+	RST_EXIT_OK = 0,
+	RST_EXIT_USAGE = 1,
+	RST_EXIT_IMAGE = 2,	/* missing, truncated, corrupt */
+	RST_EXIT_INCOMPAT = 3,	/* other arch, newer format, other kernel/CPU */
+	RST_EXIT_ENV = 4,	/* pid taken, no privilege, file changed */
+};
+
+struct rst_vma {
+	struct img_vma v;
+	char *path;		/* NUL-terminated copy */
+	void *staging;		/* pages read so far, NULL if none */
+	uint8_t *dirty;		/* FILE: bitmap of pages in staging */
+	int fd;			/* FILE: open file, -1 otherwise */
+};
+
+struct rst_fd {
+	struct img_fd f;
+	char *path;
+};
+
+struct rst_state {
+	const char *image;	/* as given; "-" is stdin */
+	int check_only;
+	int img_fd;
+	struct img_reader r;
+	struct img_proc proc;
+	char *cwd, *exe;
+	struct img_thread thread;
+	int have_proc, have_thread;
+	struct rst_fd *fds;
+	int nfds;
+	struct rst_vma *vmas;
+	int nvmas;
+	int reserved;		/* target ranges reserved */
+	int exe_fd;
+	int nproblems;		/* --check: problems found */
+};
+
+/* Prints "ckpt-restart: IMAGE: <msg>" to stderr. */
+void rst_error(struct rst_state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Records a problem: fatal normally, listed and counted with --check. */
+int rst_problem(struct rst_state *s, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* restart_load.c: read records until `stop_after_proc` or END. 0 or exit code. */
+int rst_load_proc(struct rst_state *s);
+int rst_load_rest(struct rst_state *s);
+
+/* restart_env.c */
+int rst_check_pid(struct rst_state *s);
+int rst_check_env(struct rst_state *s);
+
+/* restart_fds.c */
+int rst_open_files(struct rst_state *s);	/* mapping fds, exe fd */
+int rst_restore_fds(struct rst_state *s);
+int rst_restore_misc(struct rst_state *s);	/* cwd, umask, rlimits */
+
+/* restart_jump.c: never returns on success. */
+int rst_jump(struct rst_state *s);
+
+/* Reserves every target range not already mapped (restart_jump.c). */
+void rst_reserve(struct rst_state *s);
+
+#endif

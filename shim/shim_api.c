@@ -1,0 +1,68 @@
+/*
+ * shim_api.c - the public entry points of include/ckpt.h.
+ *
+ * ckpt_save() raises the checkpoint signal at the calling thread, so a
+ * self checkpoint takes the same path as a transparent one; the handler
+ * runs before tgkill returns (the signal is unblocked for the call).  The
+ * result is left in shim_self: CKPT_SAVED by the handler in the original,
+ * CKPT_RESTORED by the post-restore handler in a restarted copy.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "ckpt.h"
+#include "libckpt/ckpt_fmt.h"
+#include "shim/shim_int.h"
+#include "wrappers/wrap.h"
+
+#define API __attribute__((visibility("default")))
+
+static int fail(int err, const char *msg)
+{
+	ckpt_fmt(shim_last_error, sizeof(shim_last_error), "%s", msg);
+	errno = err;
+	return -1;
+}
+
+API int ckpt_save_v1(const char *path, const struct ckpt_options *opts)
+{
+	sigset_t set, old;
+	int r;
+
+	if (!path || !*path)
+		return fail(EINVAL, "ckpt_save: no image path given");
+	if (!strcmp(path, "-"))
+		return fail(EINVAL, "ckpt_save: \"-\" is not a path; use ckpt-save to write to a pipe");
+	if (opts && (opts->flags & ~CKPT_OPT_FSYNC))
+		return fail(EINVAL, "ckpt_save: unknown option flags");
+	if (shim_self.pending)
+		return fail(EBUSY, "ckpt_save: a checkpoint is already in progress");
+
+	shim_self.path = path;
+	shim_self.flags = opts ? opts->flags : 0;
+	shim_self.result = -EINTR;
+	shim_self.pending = 1;
+	sigemptyset(&set);
+	sigaddset(&set, shim_cfg.ctl_sig);
+	wrap_real_sigmask(SIG_UNBLOCK, &set, &old);
+	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), shim_cfg.ctl_sig);
+	wrap_real_sigmask(SIG_SETMASK, &old, NULL);
+	shim_self.pending = 0;
+
+	r = shim_self.result;
+	if (r == CKPT_SAVED || r == CKPT_RESTORED) {
+		shim_last_error[0] = '\0';
+		return r;
+	}
+	ckpt_fmt(shim_last_error, sizeof(shim_last_error), "%s",
+		 shim_self.err[0] ? shim_self.err : "checkpoint failed");
+	errno = -r;
+	return -1;
+}
+
+API const char *ckpt_last_error_v1(void)
+{
+	return shim_last_error[0] ? shim_last_error : "no error";
+}

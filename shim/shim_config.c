@@ -1,0 +1,223 @@
+/*
+ * shim_config.c - the constructor: read the configuration from the
+ * environment, install libckpt's signal handlers and interval timer.
+ *
+ *   CKPT_CTL_SIGNAL  internal checkpoint signal (default SIGRTMAX-1 = 63)
+ *   CKPT_SIGNAL      also checkpoint to CKPT_IMAGE when this signal arrives
+ *   CKPT_INTERVAL    checkpoint to CKPT_IMAGE every N seconds
+ *   CKPT_IMAGE       image path for the two above (default ckpt-PID.img
+ *                    in the starting directory)
+ *   CKPT_ON_TERM     on SIGTERM: checkpoint to this path, then terminate
+ *   CKPT_LOG         quiet | error (default) | info | debug
+ * A bad value is reported once and the default kept: the application
+ * still runs.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "libckpt/ckpt.h"
+#include "libckpt/ckpt_fmt.h"
+#include "shim/shim_int.h"
+#include "wrappers/wrap.h"
+
+#define SHIM_INTERVAL_COOKIE	0x494e5456	/* "INTV" */
+
+struct shim_config shim_cfg = {
+	.ctl_sig = SHIM_DEFAULT_SIGNAL,
+	.log_level = SHIM_LOG_ERROR,
+};
+static timer_t shim_timer;
+static int shim_timer_armed;
+
+int shim_ctl_signal(void)
+{
+	return shim_cfg.ctl_sig;
+}
+
+int shim_reserved_signal(int sig)
+{
+	return sig == shim_cfg.ctl_sig ||
+	       (shim_cfg.user_sig && sig == shim_cfg.user_sig) ||
+	       (shim_cfg.on_term && sig == SIGTERM);
+}
+
+/* "63", "SIGUSR1", "USR1", "SIGRTMIN+2", "RTMAX-1": signal number or -1. */
+static int parse_signal(const char *s)
+{
+	static const struct { const char *name; int sig; } names[] = {
+		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
+		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM },
+		{ "ALRM", SIGALRM }, { "PWR", SIGPWR }, { "XCPU", SIGXCPU },
+		{ "WINCH", SIGWINCH }, { "URG", SIGURG },
+	};
+	char *end;
+	long v;
+
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	if (!strncmp(s, "RTMIN", 5) || !strncmp(s, "RTMAX", 5)) {
+		int base = s[3] == 'I' ? SIGRTMIN : SIGRTMAX;
+
+		v = s[5] ? strtol(s + 5, &end, 10) : 0;
+		if (s[5] && *end)
+			return -1;
+		v += base;
+		return v >= SIGRTMIN && v <= SIGRTMAX ? (int)v : -1;
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i].name))
+			return names[i].sig;
+	v = strtol(s, &end, 10);
+	if (*s && !*end && v > 0 && v <= SIGRTMAX && v != SIGKILL && v != SIGSTOP)
+		return (int)v;
+	return -1;
+}
+
+/* Makes path absolute against the starting directory. */
+static int abs_path(const char *path, char *out)
+{
+	char cwd[SHIM_PATH_MAX];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return ckpt_fmt(out, SHIM_PATH_MAX, "%s", path) > 0 ? 0 : -1;
+	ckpt_fmt(out, SHIM_PATH_MAX, "%s/%s", cwd, path);
+	return 0;
+}
+
+static void read_env(void)
+{
+	const char *v;
+
+	if ((v = getenv("CKPT_LOG"))) {
+		static const char *const lv[] = { "quiet", "error", "info", "debug" };
+
+		for (int i = 0; i < 4; i++)
+			if (!strcmp(v, lv[i]))
+				shim_cfg.log_level = i;
+	}
+	if ((v = getenv(SHIM_ENV_CTL_SIGNAL))) {
+		int s = parse_signal(v);
+
+		if (s < 0 || s == SIGTERM)
+			shim_log(SHIM_LOG_ERROR, "CKPT_CTL_SIGNAL=%s is not a usable signal; using %d",
+				 v, shim_cfg.ctl_sig);
+		else
+			shim_cfg.ctl_sig = s;
+	}
+	if ((v = getenv("CKPT_SIGNAL"))) {
+		int s = parse_signal(v);
+
+		if (s < 0 || s == shim_cfg.ctl_sig)
+			shim_log(SHIM_LOG_ERROR, "CKPT_SIGNAL=%s is not a usable signal; ignored", v);
+		else
+			shim_cfg.user_sig = s;
+	}
+	if ((v = getenv("CKPT_INTERVAL"))) {
+		char *end;
+		long n = strtol(v, &end, 10);
+
+		if (*v && !*end && n > 0 && n < 1000000)
+			shim_cfg.interval = n;
+		else
+			shim_log(SHIM_LOG_ERROR, "CKPT_INTERVAL=%s is not a number of seconds; ignored", v);
+	}
+	if ((v = getenv("CKPT_IMAGE")) && *v)
+		abs_path(v, shim_cfg.image);
+	else {
+		char name[64];
+
+		ckpt_fmt(name, sizeof(name), "ckpt-%d.img", (int)getpid());
+		abs_path(name, shim_cfg.image);
+	}
+	if ((v = getenv("CKPT_ON_TERM")) && *v) {
+		shim_cfg.on_term = 1;
+		abs_path(v, shim_cfg.term_image);
+	}
+}
+
+static int install(int sig)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = shim_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	/* No checkpoint trigger may interrupt another checkpoint. */
+	sigaddset(&sa.sa_mask, shim_cfg.ctl_sig);
+	if (shim_cfg.user_sig)
+		sigaddset(&sa.sa_mask, shim_cfg.user_sig);
+	if (shim_cfg.on_term)
+		sigaddset(&sa.sa_mask, SIGTERM);
+	if (wrap_real_sigaction(sig, &sa, NULL) < 0) {
+		shim_log(SHIM_LOG_ERROR, "cannot install the handler for signal %d (errno %d)", sig, errno);
+		return -errno;
+	}
+	return 0;
+}
+
+int shim_arm_interval(void)
+{
+	struct sigevent ev;
+	struct itimerspec its = { 0 };
+
+	shim_timer_armed = 0;		/* a restarted process has no timer yet */
+	if (!shim_cfg.interval)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.sigev_notify = SIGEV_SIGNAL;
+	ev.sigev_signo = shim_cfg.ctl_sig;
+	ev.sigev_value.sival_int = SHIM_INTERVAL_COOKIE;
+	if (timer_create(CLOCK_MONOTONIC, &ev, &shim_timer) < 0) {
+		shim_log(SHIM_LOG_ERROR, "CKPT_INTERVAL: cannot create a timer (errno %d)", errno);
+		return -errno;
+	}
+	its.it_value.tv_sec = its.it_interval.tv_sec = shim_cfg.interval;
+	timer_settime(shim_timer, 0, &its, NULL);
+	shim_timer_armed = 1;
+	return 0;
+}
+
+int shim_is_interval(const siginfo_t *info)
+{
+	return shim_timer_armed && info->si_code == SI_TIMER &&
+	       info->si_value.sival_int == SHIM_INTERVAL_COOKIE;
+}
+
+int shim_install(void)
+{
+	int r = install(shim_cfg.ctl_sig);
+
+	if (!r && shim_cfg.user_sig)
+		r = install(shim_cfg.user_sig);
+	if (!r && shim_cfg.on_term)
+		r = install(SIGTERM);
+	return r;
+}
+
+/* glibc ≥ 2.35 registers rseq per thread; the checkpoint records where. */
+static void resolve_rseq(void)
+{
+	const long *off = dlsym(RTLD_DEFAULT, "__rseq_offset");
+	const unsigned *size = dlsym(RTLD_DEFAULT, "__rseq_size");
+
+	if (off && size && *size) {
+		ckpt_rseq_offset = *off;
+		ckpt_rseq_size = *size;
+	}
+}
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	int saved = errno;
+
+	read_env();
+	resolve_rseq();
+	if (shim_install() == 0)
+		shim_arm_interval();
+	errno = saved;
+}

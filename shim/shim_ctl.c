@@ -1,0 +1,130 @@
+/*
+ * shim_ctl.c - the target's side of the ckpt-save protocol
+ * (libckpt/ctl_proto.h): connect back to the sender, check it is allowed
+ * to ask, take the image fd, checkpoint into it, reply.
+ *
+ * Runs in the signal handler: socket calls only, bounded waits (a
+ * ckpt-save that stops answering must not hang the application: every
+ * receive has a 5 s timeout).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include "libckpt/ckpt_fmt.h"
+#include "libckpt/ctl_proto.h"
+#include "shim/shim_int.h"
+
+#define CTL_TIMEOUT_S	5
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int ctl_connect(int pid)
+{
+	struct sockaddr_un sun;
+	socklen_t len = ctl_sock_name(&sun, pid);
+	struct timeval tv = { .tv_sec = CTL_TIMEOUT_S };
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return -errno;
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(s, (struct sockaddr *)&sun, len) < 0 ||
+	    getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+		int e = errno;
+
+		close(s);
+		return -e;
+	}
+	/* Only the sender of the signal, and only as our user or root. */
+	if (cred.pid != pid || (cred.uid != getuid() && cred.uid != 0)) {
+		close(s);
+		return -EPERM;
+	}
+	return s;
+}
+
+/* Receives the request and the fd that came with it. */
+static int ctl_recv(int s, struct ctl_request *req, int *fd)
+{
+	char buf[sizeof(*req) + 16];
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *cm;
+	ssize_t n = recvmsg(s, &msg, MSG_CMSG_CLOEXEC);
+
+	*fd = -1;
+	if (n < 0)
+		return -errno;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	if (ctl_parse_request(buf, n, req) < 0 || *fd < 0 || (msg.msg_flags & MSG_CTRUNC)) {
+		if (*fd >= 0)
+			close(*fd);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc)
+{
+	struct ctl_request req;
+	struct ctl_reply rep;
+	uint64_t t0 = now_ns(), mem = 0;
+	off_t start;
+	int s, fd, r;
+
+	s = ctl_connect(pid);
+	if (s < 0) {
+		shim_log(SHIM_LOG_ERROR, "checkpoint request from pid %d refused: cannot "
+			 "connect back (errno %d)", pid, -s);
+		return;
+	}
+	r = ctl_recv(s, &req, &fd);
+	if (r < 0) {
+		shim_log(SHIM_LOG_ERROR, "bad checkpoint request from pid %d (errno %d)", pid, -r);
+		close(s);
+		return;
+	}
+	memset(&rep, 0, sizeof(rep));
+	rep.magic = CTL_REP_MAGIC;
+	rep.version = CTL_VERSION;
+	rep.pid = getpid();
+	start = lseek(fd, 0, SEEK_CUR);
+	r = shim_checkpoint_fd(fd, sig, info, uc, 0, rep.msg, sizeof(rep.msg), &mem);
+	if (r == 0 && (req.flags & CTL_F_FSYNC) && fsync(fd) < 0 && errno != EINVAL) {
+		r = -errno;
+		ckpt_fmt(rep.msg, sizeof(rep.msg), "fsync of the image failed (errno %d)", -r);
+	}
+	off_t end = lseek(fd, 0, SEEK_CUR);
+	close(fd);
+	rep.status = r;
+	rep.mem_bytes = mem;
+	rep.image_bytes = (start >= 0 && end >= start) ? (uint64_t)(end - start) : 0;
+	rep.elapsed_ns = now_ns() - t0;
+	if (send(s, &rep, sizeof(rep), MSG_NOSIGNAL) < 0)
+		shim_log(SHIM_LOG_ERROR, "cannot reply to ckpt-save (pid %d, errno %d)", pid, errno);
+	close(s);
+	if (r < 0)
+		shim_log(SHIM_LOG_INFO, "checkpoint refused: %s", rep.msg);
+	else if (req.flags & CTL_F_EXIT)
+		_exit(0);
+}

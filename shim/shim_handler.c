@@ -1,0 +1,177 @@
+/*
+ * shim_handler.c - the checkpoint signal handler and its twin, the
+ * post-restore handler.
+ *
+ * Triggers, all arriving as a signal so that self and transparent
+ * checkpoints share one path:
+ *   ctl signal, SI_TKILL from ourselves    ckpt_save() (shim_self)
+ *   ctl signal, SI_QUEUE from another pid  ckpt-save (shim_ctl.c)
+ *   ctl signal, SI_TIMER with our cookie   CKPT_INTERVAL
+ *   CKPT_SIGNAL                            checkpoint to CKPT_IMAGE
+ *   SIGTERM with CKPT_ON_TERM              checkpoint, then terminate
+ * Anything else on the ctl signal is ignored (logged at debug level).
+ *
+ * Invariants: the handler keeps errno; it never returns into the
+ * application with another checkpoint signal unblocked (sa_mask); the
+ * image is complete before anyone is told "saved".
+ *
+ * After a restart the process does not resume in shim_handler: the
+ * restorer delivers the checkpoint signal anew to shim_post_restore, on
+ * the stack just below the frame of the interrupted context, so when that
+ * returns the application continues exactly where the checkpoint took it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "ckpt.h"
+#include "libckpt/ckpt.h"
+#include "libckpt/ckpt_fmt.h"
+#include "shim/shim_int.h"
+#include "wrappers/wrap.h"
+
+struct shim_self_req shim_self;
+char shim_last_error[512];
+static int shim_saved_errno;		/* errno of the interrupted code */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int shim_checkpoint_fd(int fd, int sig, siginfo_t *info, void *uc, unsigned hdr_flags,
+		       char *err, size_t errlen, uint64_t *mem_bytes)
+{
+	static struct ckpt_ctx c;	/* one checkpoint at a time (sa_mask) */
+	int r;
+
+	c = (struct ckpt_ctx){ 0 };
+	c.img_fd = fd;
+	c.sig = sig;
+	c.info = info;
+	c.uc = uc;
+	c.entry_rip = (uintptr_t)shim_post_restore;
+	c.hdr_flags = hdr_flags;
+	/*
+	 * The saved memory must show the interrupted code's errno, not
+	 * whatever the handler left there.
+	 */
+	errno = shim_saved_errno;
+	r = ckpt_run(&c);
+	if (r < 0)
+		ckpt_fmt(err, errlen, "%s", c.err);
+	if (mem_bytes)
+		*mem_bytes = c.mem_bytes;
+	return r;
+}
+
+int shim_save_path(const char *path, unsigned flags, int sig, siginfo_t *info,
+		   void *uc, char *err, size_t errlen)
+{
+	char tmp[SHIM_PATH_MAX + 32];
+	uint64_t t0 = now_ns(), mem = 0;
+	int fd, r;
+
+	/* Never a half image under the user's name: write aside, rename. */
+	ckpt_fmt(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		ckpt_fmt(err, errlen, "cannot create %s (errno %d)", tmp, -r);
+		return r;
+	}
+	r = shim_checkpoint_fd(fd, sig, info, uc,
+			       info->si_code == SI_TKILL ? IMG_F_SELF : 0, err, errlen, &mem);
+	if (r == 0 && (flags & CKPT_OPT_FSYNC) && fsync(fd) < 0) {
+		r = -errno;
+		ckpt_fmt(err, errlen, "fsync of %s failed (errno %d)", tmp, -r);
+	}
+	if (close(fd) < 0 && r == 0) {
+		r = -errno;
+		ckpt_fmt(err, errlen, "writing %s failed (errno %d)", tmp, -r);
+	}
+	if (r == 0 && rename(tmp, path) < 0) {
+		r = -errno;
+		ckpt_fmt(err, errlen, "cannot rename %s to %s (errno %d)", tmp, path, -r);
+	}
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	shim_log(SHIM_LOG_INFO, "saved %s: %lu bytes of memory in %lu us", path,
+		 (unsigned long)mem, (unsigned long)((now_ns() - t0) / 1000));
+	return 0;
+}
+
+static void save_self(int sig, siginfo_t *info, void *uc)
+{
+	int r;
+
+	shim_self.err[0] = '\0';
+	r = shim_save_path(shim_self.path, shim_self.flags, sig, info, uc,
+			   shim_self.err, sizeof(shim_self.err));
+	shim_self.result = r < 0 ? r : CKPT_SAVED;
+}
+
+static void save_to(const char *path, int sig, siginfo_t *info, void *uc)
+{
+	char err[512];
+
+	if (shim_save_path(path, 0, sig, info, uc, err, sizeof(err)) < 0)
+		shim_log(SHIM_LOG_ERROR, "checkpoint to %s failed: %s", path, err);
+}
+
+void shim_handler(int sig, siginfo_t *info, void *uc)
+{
+	shim_saved_errno = errno;
+
+	if (sig == shim_cfg.ctl_sig) {
+		if (info->si_code == SI_TKILL && info->si_pid == getpid() && shim_self.pending)
+			save_self(sig, info, uc);
+		else if (info->si_code == SI_QUEUE && info->si_pid != getpid())
+			shim_ctl_serve(info->si_pid, sig, info, uc);
+		else if (shim_is_interval(info))
+			save_to(shim_cfg.image, sig, info, uc);
+		else
+			shim_log(SHIM_LOG_DEBUG, "ignored signal %d (code %d) from pid %d",
+				 sig, info->si_code, info->si_pid);
+	} else if (shim_cfg.on_term && sig == SIGTERM) {
+		char err[512];
+
+		if (shim_save_path(shim_cfg.term_image, 0, sig, info, uc, err, sizeof(err)) < 0)
+			shim_log(SHIM_LOG_ERROR, "checkpoint on SIGTERM to %s failed: %s",
+				 shim_cfg.term_image, err);
+		/* Preemption: terminate as SIGTERM would have. */
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+		sigset_t term;
+
+		wrap_real_sigaction(SIGTERM, &dfl, NULL);
+		sigemptyset(&term);
+		sigaddset(&term, SIGTERM);
+		wrap_real_sigmask(SIG_UNBLOCK, &term, NULL);
+		syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGTERM);
+		_exit(128 + SIGTERM);
+	} else if (shim_cfg.user_sig && sig == shim_cfg.user_sig) {
+		save_to(shim_cfg.image, sig, info, uc);
+	}
+	errno = shim_saved_errno;
+}
+
+/*
+ * Entered by the restorer, in the restarted process, as if the kernel had
+ * just delivered `sig`: uc is the frame of the interrupted context.
+ */
+void shim_post_restore(int sig, siginfo_t *info, void *uc)
+{
+	if (shim_self.pending)
+		shim_self.result = CKPT_RESTORED;
+	shim_arm_interval();
+	shim_log(SHIM_LOG_INFO, "restored");
+	errno = shim_saved_errno;
+}

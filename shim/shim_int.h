@@ -1,0 +1,59 @@
+/*
+ * shim_int.h - state shared by the shim's files (not by the wrappers).
+ */
+#ifndef CKPT_SHIM_INT_H
+#define CKPT_SHIM_INT_H
+
+#include <signal.h>
+#include <stdint.h>
+#include "shim/shim.h"
+
+#define SHIM_PATH_MAX	4096
+
+struct shim_config {
+	int ctl_sig;			/* internal checkpoint signal */
+	int user_sig;			/* CKPT_SIGNAL, 0 if unset */
+	int on_term;			/* CKPT_ON_TERM set */
+	unsigned interval;		/* CKPT_INTERVAL seconds, 0 if unset */
+	int log_level;			/* CKPT_LOG: 0 quiet, 1 error, 2 info, 3 debug */
+	char image[SHIM_PATH_MAX];	/* CKPT_IMAGE (absolute) */
+	char term_image[SHIM_PATH_MAX];	/* CKPT_ON_TERM (absolute) */
+};
+
+extern struct shim_config shim_cfg;
+
+/* A ckpt_save() call in flight (one at a time per process). */
+struct shim_self_req {
+	volatile int pending;
+	const char *path;
+	unsigned flags;
+	volatile int result;		/* CKPT_SAVED, CKPT_RESTORED or -errno */
+	char err[512];
+};
+extern struct shim_self_req shim_self;
+extern char shim_last_error[512];
+
+enum shim_log_level { SHIM_LOG_QUIET, SHIM_LOG_ERROR, SHIM_LOG_INFO, SHIM_LOG_DEBUG };
+void shim_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Installs the handlers and the interval timer (constructor and post-restore). */
+int shim_install(void);
+int shim_arm_interval(void);
+/* 1 when info comes from the CKPT_INTERVAL timer. */
+int shim_is_interval(const siginfo_t *info);
+
+/* The handlers (shim_handler.c). */
+void shim_handler(int sig, siginfo_t *info, void *uc);
+void shim_post_restore(int sig, siginfo_t *info, void *uc);
+
+/* Checkpoint into a path: temp name, rename on success.  0 or -errno. */
+int shim_save_path(const char *path, unsigned flags, int sig, siginfo_t *info,
+		   void *uc, char *err, size_t errlen);
+/* Serve a ckpt-save request from process `pid`. */
+void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc);
+
+/* Checkpoint into an open fd (shim_handler.c). */
+int shim_checkpoint_fd(int fd, int sig, siginfo_t *info, void *uc, unsigned hdr_flags,
+		       char *err, size_t errlen, uint64_t *mem_bytes);
+
+#endif
