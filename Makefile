@@ -16,7 +16,10 @@ IMG_SRCS    := $(wildcard libckpt/img_*.c)
 CTL_SRCS    := libckpt/ctl_proto.c
 ENGINE_SRCS := $(filter-out $(IMG_SRCS) $(CTL_SRCS),$(wildcard libckpt/*.c)) \
                $(wildcard arch/x86_64/*.c)
-LIB_SRCS    := $(wildcard shim/*.c) $(wildcard wrappers/*.c) $(ENGINE_SRCS) $(IMG_SRCS) $(CTL_SRCS)
+# The preloaded library writes images but never reads them: it leaves the
+# reader (and so libsnappy and the C++ runtime) out of every application.
+IMG_WSRCS   := libckpt/img_write.c libckpt/img_crc32c.c libckpt/img_snappy.c
+LIB_SRCS    := $(wildcard shim/*.c) $(wildcard wrappers/*.c) $(ENGINE_SRCS) $(IMG_WSRCS) $(CTL_SRCS)
 RST_SRCS    := $(filter-out restart/restorer.c,$(wildcard restart/*.c)) \
                $(wildcard kernel-assist/*.c) $(IMG_SRCS)
 UNIT_SRCS   := $(wildcard tests/unit/*.c)

@@ -99,10 +99,10 @@ static int write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr
 static enum page_kind page_kind(struct ckpt_ctx *c, const struct ckpt_vma *v,
 				uint64_t addr, uint64_t pm)
 {
+	if (v->flags & IMG_VMA_VDSO)
+		return PAGE_DATA;	/* all of it, mapped in or not */
 	if (!(pm & (PM_PRESENT | PM_SWAPPED)))
 		return PAGE_SKIP;
-	if (v->flags & IMG_VMA_VDSO)
-		return PAGE_DATA;
 	if (v->flags & IMG_VMA_FILE) {
 		if ((pm & PM_PRESENT) && (pm & PM_FILE))
 			return PAGE_SKIP;	/* still the file's page */
