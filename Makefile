@@ -74,13 +74,13 @@ $(B)/bin/ckpt-run: $(call obj,tools/ckpt_run.c)
 
 $(B)/samples/%: samples/%.c $(B)/libckpt.so include/ckpt.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< -L$(B) -lckpt -Wl,-rpath,'$$ORIGIN/..'
+	$(CC) $(CFLAGS) -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..'
 $(B)/tests/%: tests/e2e/progs/%.c $(B)/libckpt.so include/ckpt.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O1 -o $@ $< -L$(B) -lckpt -Wl,-rpath,'$$ORIGIN/..' -lm
+	$(CC) $(CFLAGS) -O1 -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm
 $(B)/bench/%: tests/bench/%.c $(B)/libckpt.so
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< -L$(B) -lckpt -Wl,-rpath,'$$ORIGIN/..' -lm
+	$(CC) $(CFLAGS) -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm
 
 # Unit tests link the sources they test directly.
 UNIT_LIB := $(IMG_SRCS) $(CTL_SRCS) $(wildcard wrappers/*.c) $(wildcard shim/*.c) $(ENGINE_SRCS)

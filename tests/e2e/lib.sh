@@ -1,0 +1,81 @@
+# lib.sh - helpers for end-to-end tests (sourced by tests/e2e/t_*.sh).
+#
+# Each test: starts a real program under the shim, checkpoints it, kills
+# it with SIGKILL, restarts it from the image and proves its state is
+# the same.  A test script exits 0 (pass), 77 (skip, with a reason on
+# stdout) or anything else (fail, with the reason on stdout).
+#
+# Waiting is always for a condition (a line in a file, a process gone),
+# polled with a deadline — never a fixed sleep standing in for one.
+
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+B=${B:-$ROOT/build}
+BIN=$B/bin
+LIB=$B/libckpt.so
+PROGS=$B/tests
+TMP=$(mktemp -d /tmp/ckpt-e2e.XXXXXX)
+trap 'cleanup' EXIT
+PIDS=()
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$TMP"
+}
+
+fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+
+# Runs "$@" with only fds 0-2 open (a stray inherited fd would be refused
+# by the checkpoint, rightly) and libckpt preloaded.
+shim() {
+	(
+		for fd in $(ls /proc/$BASHPID/fd); do
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+		done
+		exec env LD_PRELOAD="$LIB" "$@"
+	)
+}
+
+# Like shim, without the preload (programs linked with -lckpt).
+clean_fds() {
+	(
+		for fd in $(ls /proc/$BASHPID/fd); do
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+		done
+		exec "$@"
+	)
+}
+
+# wait_for SECONDS COMMAND...: polls until COMMAND succeeds.
+wait_for() {
+	local limit=$1 i
+	shift
+	for ((i = 0; i < limit * 50; i++)); do
+		"$@" && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# wait_line FILE REGEX [SECONDS]: until FILE has a line matching REGEX.
+wait_line() {
+	wait_for "${3:-20}" grep -qE "$2" "$1" 2>/dev/null || fail "timed out waiting for /$2/ in $1: $(tail -3 "$1" 2>/dev/null)"
+}
+
+# gone PID: the process (and its zombie) has disappeared.
+gone() { ! kill -0 "$1" 2>/dev/null && [ ! -d "/proc/$1" ]; }
+
+# kill9 PID: SIGKILL and wait until the pid is free again.
+kill9() {
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	wait_for 20 gone "$1" || fail "pid $1 did not go away"
+}
+
+# restart IMAGE [ARGS]: ckpt-restart in the background, pid in RPID.
+restart_bg() {
+	clean_fds "$BIN/ckpt-restart" "$@" &
+	RPID=$!
+	PIDS+=("$RPID")
+}
