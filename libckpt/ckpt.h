@@ -38,6 +38,7 @@ struct ckpt_vma {
 struct ckpt_ctx {
 	/* inputs */
 	int img_fd;			/* where the image goes */
+	int ctl_fd;			/* ckpt-save's connection, or -1: not the app's */
 	int sig;			/* the checkpoint signal */
 	siginfo_t *info;
 	ucontext_t *uc;			/* the interrupted context */

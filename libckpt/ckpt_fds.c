@@ -50,7 +50,7 @@ static int fds_each(struct ckpt_ctx *c, fd_fn fn)
 			if (*s < '0' || *s > '9')
 				continue;
 			fd = ckpt_parse_dec(&s);
-			if (fd <= 2 || fd == dfd || fd == c->img_fd ||
+			if (fd <= 2 || fd == dfd || fd == c->img_fd || fd == c->ctl_fd ||
 			    fd == c->pagemap_fd || fd == c->mem_fd)
 				continue;
 			if (fn(c, fd) < 0) {

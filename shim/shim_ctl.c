@@ -109,7 +109,7 @@ void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc)
 	rep.version = CTL_VERSION;
 	rep.pid = getpid();
 	start = lseek(fd, 0, SEEK_CUR);
-	r = shim_checkpoint_fd(fd, sig, info, uc, 0, rep.msg, sizeof(rep.msg), &mem);
+	r = shim_checkpoint_fd(fd, s, sig, info, uc, 0, rep.msg, sizeof(rep.msg), &mem);
 	if (r == 0 && (req.flags & CTL_F_FSYNC) && fsync(fd) < 0 && errno != EINVAL) {
 		r = -errno;
 		ckpt_fmt(rep.msg, sizeof(rep.msg), "fsync of the image failed (errno %d)", -r);

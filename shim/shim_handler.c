@@ -45,7 +45,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int shim_checkpoint_fd(int fd, int sig, siginfo_t *info, void *uc, unsigned hdr_flags,
+int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, unsigned hdr_flags,
 		       char *err, size_t errlen, uint64_t *mem_bytes)
 {
 	static struct ckpt_ctx c;	/* one checkpoint at a time (sa_mask) */
@@ -53,6 +53,7 @@ int shim_checkpoint_fd(int fd, int sig, siginfo_t *info, void *uc, unsigned hdr_
 
 	c = (struct ckpt_ctx){ 0 };
 	c.img_fd = fd;
+	c.ctl_fd = ctl_fd;
 	c.sig = sig;
 	c.info = info;
 	c.uc = uc;
@@ -86,7 +87,7 @@ int shim_save_path(const char *path, unsigned flags, int sig, siginfo_t *info,
 		ckpt_fmt(err, errlen, "cannot create %s (errno %d)", tmp, -r);
 		return r;
 	}
-	r = shim_checkpoint_fd(fd, sig, info, uc,
+	r = shim_checkpoint_fd(fd, -1, sig, info, uc,
 			       info->si_code == SI_TKILL ? IMG_F_SELF : 0, err, errlen, &mem);
 	if (r == 0 && (flags & CKPT_OPT_FSYNC) && fsync(fd) < 0) {
 		r = -errno;

@@ -53,7 +53,7 @@ int shim_save_path(const char *path, unsigned flags, int sig, siginfo_t *info,
 void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc);
 
 /* Checkpoint into an open fd (shim_handler.c). */
-int shim_checkpoint_fd(int fd, int sig, siginfo_t *info, void *uc, unsigned hdr_flags,
+int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, unsigned hdr_flags,
 		       char *err, size_t errlen, uint64_t *mem_bytes);
 
 #endif
