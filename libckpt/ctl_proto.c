@@ -1,0 +1,76 @@
+/*
+ * ctl_proto.c - the ckpt-save <-> target messages (ctl_proto.h).
+ *
+ * Both ends trust nothing they receive: a message is accepted only when it
+ * has exactly the size of its struct, its magic and version, no unknown
+ * flag, a zero reserved field, and (replies) a NUL inside msg.  Anything
+ * else, including a message from a newer ckpt-save, is refused whole:
+ * the protocol has no optional parts to skip.
+ *
+ * Used in the checkpoint signal handler, so async-signal-safe: no stdio,
+ * no allocation; only memcpy/memchr/memset, which touch nothing global.
+ */
+#include <stddef.h>
+#include <string.h>
+#include "libckpt/ctl_proto.h"
+
+#define CTL_NAME_PREFIX	"libckpt-ctl."
+#define CTL_F_KNOWN	(CTL_F_FSYNC | CTL_F_EXIT)
+
+socklen_t ctl_sock_name(struct sockaddr_un *sun, int pid)
+{
+	char digits[16];
+	unsigned v = pid < 0 ? 0u - (unsigned)pid : (unsigned)pid;
+	size_t n = 0, len;
+	char *p;
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (pid < 0)
+		digits[n++] = '-';
+
+	/* Abstract name: a leading NUL, then the name, no terminator. */
+	p = sun->sun_path + 1;
+	memcpy(p, CTL_NAME_PREFIX, sizeof(CTL_NAME_PREFIX) - 1);
+	p += sizeof(CTL_NAME_PREFIX) - 1;
+	while (n)
+		*p++ = digits[--n];
+	len = (size_t)(p - sun->sun_path);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+}
+
+int ctl_parse_request(const void *buf, size_t len, struct ctl_request *out)
+{
+	struct ctl_request r;
+
+	if (!buf || len != sizeof(r))
+		return -1;
+	memcpy(&r, buf, sizeof(r));
+	if (r.magic != CTL_REQ_MAGIC || r.version != CTL_VERSION)
+		return -1;
+	if (r.flags & ~(uint32_t)CTL_F_KNOWN || r.reserved != 0)
+		return -1;
+	*out = r;
+	return 0;
+}
+
+int ctl_parse_reply(const void *buf, size_t len, struct ctl_reply *out)
+{
+	struct ctl_reply r;
+
+	if (!buf || len != sizeof(r))
+		return -1;
+	memcpy(&r, buf, sizeof(r));
+	if (r.magic != CTL_REP_MAGIC || r.version != CTL_VERSION)
+		return -1;
+	if (r.status > 0)		/* 0 or -errno */
+		return -1;
+	if (!memchr(r.msg, '\0', sizeof(r.msg)))
+		return -1;
+	*out = r;
+	return 0;
+}
