@@ -30,7 +30,7 @@ enum reg_kind {
 void reg_fd_set(int fd, enum reg_kind kind, const void *caller);
 void reg_fd_clear(int fd);
 
-/* Checkpoint side (async-signal-safe): 0 and *kind/*caller, or -1. */
+/* Checkpoint side (async-signal-safe): 0 and *kind, *caller; or -1. */
 int reg_fd_get(int fd, enum reg_kind *kind, uintptr_t *caller);
 
 /* The libc name of the call that makes `kind` ("socket", "pipe"...). */
