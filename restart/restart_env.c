@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "arch/x86_64/arch.h"
 #include "kernel-assist/assist.h"
 #include "restart/rst.h"
@@ -26,6 +27,9 @@ int rst_check_pid(struct rst_state *s)
 	pid_t pid = s->proc.pid;
 	char name[64];
 
+	if (getuid() != 0 && getuid() != s->proc.uid)
+		return rst_problem(s, RST_EXIT_ENV, "the image belongs to uid %u; restart it as "
+				   "that user or as root", s->proc.uid);
 	assist_probe(&caps);
 	if (!caps.set_tid && !caps.ns_last_pid)
 		return rst_problem(s, RST_EXIT_ENV, "restoring pid %d needs root or "

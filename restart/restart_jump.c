@@ -220,6 +220,11 @@ int rst_jump(struct rst_state *s)
 	memcpy(a->sigact, s->proc.sigact, sizeof(a->sigact));
 	a->pending = (s->thread.sigpending | s->proc.sigpending) & 0x7fffffffULL;
 	memcpy(a->comm, s->proc.comm, sizeof(a->comm));
+	a->uid = a->gid = -1;
+	if (s->proc.uid != getuid() || s->proc.gid != getgid()) {
+		a->uid = s->proc.uid;
+		a->gid = s->proc.gid;
+	}
 	a->tid = s->proc.pid;
 	a->rseq_addr = s->thread.rseq_addr;
 	a->rseq_len = s->thread.rseq_len;

@@ -178,6 +178,12 @@ RST void rst_main(struct rst_args *a)
 	/* Step 4: process state. */
 	a->mm.auxv = (__u64 *)a->auxv;
 	CHECK(a, 8, arch_sys5(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, &a->mm, sizeof(a->mm), 0));
+	/* Root restarting another user's image: become that user again. */
+	if (a->uid >= 0) {
+		CHECK(a, 15, arch_sys2(SYS_setgroups, 0, 0));
+		CHECK(a, 16, arch_sys3(SYS_setresgid, a->gid, a->gid, a->gid));
+		CHECK(a, 17, arch_sys3(SYS_setresuid, a->uid, a->uid, a->uid));
+	}
 	for (uint32_t i = 0; i < a->nclose; i++)
 		arch_sys1(SYS_close, a->close_fds[i]);
 	for (int sig = 1; sig <= IMG_NSIG; sig++) {

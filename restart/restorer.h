@@ -75,6 +75,7 @@ struct rst_args {
 	struct img_sigaction sigact[IMG_NSIG];
 	uint64_t pending;		/* signals to re-raise (bit sig-1) */
 	char comm[16];
+	int32_t uid, gid;		/* -1: keep ckpt-restart's */
 
 	/* the thread */
 	int32_t tid;
