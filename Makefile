@@ -112,7 +112,7 @@ install: all
 	install -m 755 $(B)/libckpt.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(B)/bin/ckpt-restart $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/ckpt.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(B)/ckpt.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed 's|@PREFIX@|$(PREFIX)|' ckpt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ckpt.pc
 
 deps:
 	@bash tools/deps.sh
