@@ -39,7 +39,8 @@ struct ckpt_ctx {
 	/* inputs */
 	int img_fd;			/* where the image goes */
 	int ctl_fd;			/* ckpt-save's connection, or -1: not the app's */
-	int sig;			/* the checkpoint signal */
+	int sig;			/* the signal that triggered this checkpoint */
+	int timer_sig;			/* libckpt's own interval timer signals this */
 	siginfo_t *info;
 	ucontext_t *uc;			/* the interrupted context */
 	uint64_t entry_rip;		/* post-restore handler */

@@ -57,10 +57,10 @@ static int foreign_posix_timer(struct ckpt_ctx *c, char *buf, size_t cap)
 
 	if (len <= 0)
 		return 0;
-	/* Each timer starts with "ID: n"; ours signals with c->sig. */
+	/* Each timer starts with "ID: n"; ours (CKPT_INTERVAL) signals timer_sig. */
 	while ((s = __builtin_strstr(s, "signal: "))) {
 		s += 8;
-		if (ckpt_parse_dec(&s) != c->sig)
+		if (ckpt_parse_dec(&s) != c->timer_sig)
 			found = 1;
 	}
 	return found;

@@ -271,7 +271,7 @@ static int img_read_payload(struct img_reader *r, const struct img_rec_hdr *rh,
 		have += (size_t)k;
 		if ((size_t)k < want)
 			return img_fail(r, IMG_ERR_CORRUPT,
-					"truncated at offset %llu: record (type %u) declares %zu payload bytes, the image ends after %zu",
+					"truncated at offset %llu: record (type %u) declares %zu payload bytes, only %zu follow",
 					img_ull(off), rh->type, len, have);
 	}
 	return 0;

@@ -55,6 +55,7 @@ int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, u
 	c.img_fd = fd;
 	c.ctl_fd = ctl_fd;
 	c.sig = sig;
+	c.timer_sig = shim_cfg.ctl_sig;
 	c.info = info;
 	c.uc = uc;
 	c.entry_rip = (uintptr_t)shim_post_restore;
