@@ -28,23 +28,25 @@ skip() { echo "SKIP: $*"; exit 77; }
 
 # Runs "$@" with only fds 0-2 open (a stray inherited fd would be refused
 # by the checkpoint, rightly) and libckpt preloaded.
+# Started in the background (`shim prog &`), $! is the program's own pid:
+# in a subshell already, it execs without forking again.
 shim() {
-	(
-		for fd in $(ls /proc/$BASHPID/fd); do
-			[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
-		done
-		exec env LD_PRELOAD="$LIB" "$@"
-	)
+	if [ "$BASHPID" != "$$" ]; then _shim_exec "$@"; else ( _shim_exec "$@" ); fi
+}
+_shim_exec() {
+	_close_fds
+	exec env LD_PRELOAD="$LIB" "$@"
+}
+_close_fds() {
+	local fd
+	for fd in $(ls /proc/$BASHPID/fd); do
+		[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+	done
 }
 
 # Like shim, without the preload (programs linked with -lckpt).
 clean_fds() {
-	(
-		for fd in $(ls /proc/$BASHPID/fd); do
-			[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
-		done
-		exec "$@"
-	)
+	if [ "$BASHPID" != "$$" ]; then _close_fds; exec "$@"; else ( _close_fds; exec "$@" ); fi
 }
 
 # wait_for SECONDS COMMAND...: polls until COMMAND succeeds.
