@@ -328,6 +328,8 @@ int img_reader_next(struct img_reader *r, struct img_rec *rec)
 
 	if (r->code != IMG_OK)
 		return -1;
+	if (r->nbytes == 0)	/* never opened: nothing was checked */
+		return img_fail(r, IMG_ERR_IO, "the image reader is not open");
 	if (!r->in)		/* DONE */
 		return 0;
 
