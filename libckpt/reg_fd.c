@@ -23,10 +23,16 @@
  *   2. Only the grower changes reg_tab: one at a time (reg_grow_lock),
  *      with the application's signals blocked.
  *   3. A setter's value lands in the table that is published when the
- *      setter returns.  The setter stores with a full barrier and then
- *      re-reads reg_tab; the grower copies, issues a full barrier and
- *      then publishes.  Store buffering: the copy sees the store or the
- *      setter sees the new table (then it stores again there).
+ *      setter returns.  The grower makes reg_gen odd before it copies
+ *      and even again after it published; a setter stores (full
+ *      barrier), then reads reg_gen and reg_tab.  Store buffering (the
+ *      grower writes reg_gen then reads slots, the setter writes a slot
+ *      then reads reg_gen): either the copy sees the store, or the
+ *      setter sees a copy under way (it waits for the publish and stores
+ *      again in the new table) or finished (reg_tab changed: it stores
+ *      again there).  Re-reading reg_tab alone is not enough: a copy
+ *      can read the slot before the store while the publish comes after
+ *      the setter's re-read.
  *   4. One writer per slot at a time: a wrapper records an fd before it
  *      returns it to the application (nobody else knows the number yet),
  *      and clears it before the close that frees the number (wrap_fd.c).
@@ -42,15 +48,16 @@
  * constructor would cover the main thread only, and there is no
  * per-thread hook in reg.h.  So reg_fd_get announces itself in one
  * shared counter (reg_sig_readers) instead, and the grower waits for it
- * to drop to zero after its grace period: the same store-buffering
- * argument as 3 (the reader increments, then loads reg_tab; the grower
- * publishes, then loads the counter).  The counter is a shared line, but
+ * to drop to zero after its grace period.  Store buffering again: the
+ * reader increments, then loads reg_tab; the grower publishes, then
+ * loads the counter; one of them sees the other.  The counter is a shared line, but
  * only a checkpoint writes it.
  *
  * Cost.  reg_fd_set/clear: two calls into liburcu-bp (thread-local
- * counter updates), one locked exchange, one load; about 10 ns.  Growth:
- * an mmap, a copy of the table and a grace period (up to milliseconds),
- * once per doubling.
+ * counter updates), one locked exchange, two loads; about 10 ns.
+ * Growth: an mmap, a copy of the table and a grace period (up to
+ * milliseconds), once per doubling.  A setter that meets a copy under way
+ * waits for the copy only (the grower publishes before its grace period).
  *
  * Signal safety.  Setters may run in an application's signal handler
  * (open, close, dup, pipe and socket are async-signal-safe), so tables
@@ -101,6 +108,8 @@ struct reg_table {
 static struct reg_table *reg_tab;
 static pthread_mutex_t reg_grow_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long reg_sig_readers;
+/* Odd while a grower copies (invariant 3). */
+static unsigned long reg_gen;
 /* This thread is inside reg_grow (a handler may interrupt it). */
 static __thread int reg_growing __attribute__((tls_model("initial-exec")));
 
@@ -172,11 +181,14 @@ static int reg_grow(int fd)
 				"fds past the end are not recorded\n");
 		goto unlock;
 	}
+	/* Invariant 3: announce the copy before reading a slot. */
+	__atomic_add_fetch(&reg_gen, 1, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (uint64_t i = 0; old && i < old->n; i++)
 		t->slot[i] = __atomic_load_n(&old->slot[i], __ATOMIC_RELAXED);
-	/* Invariant 3: the copy is ordered before the publish. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	rcu_assign_pointer(reg_tab, t);
+	__atomic_add_fetch(&reg_gen, 1, __ATOMIC_SEQ_CST);
+	/* Publish before looking for checkpoint readers (store buffering). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (old) {
 		synchronize_rcu();
@@ -207,14 +219,28 @@ static int reg_store(int fd, uint64_t v)
 	urcu_bp_read_lock();
 	t = rcu_dereference(reg_tab);
 	while (t && (uint64_t)fd < t->n) {
-		/* Invariant 3: a full barrier between store and re-read. */
+		unsigned long gen;
+
+		/* Invariant 3: a full barrier between the store and the reads. */
 		__atomic_exchange_n(&t->slot[fd], v, __ATOMIC_SEQ_CST);
+		gen = __atomic_load_n(&reg_gen, __ATOMIC_SEQ_CST);
 		now = __atomic_load_n(&reg_tab, __ATOMIC_SEQ_CST);
-		if (now == t) {
+		if (__builtin_expect(!(gen & 1) && now == t, 1)) {
 			rc = 0;
 			break;
 		}
-		t = now;	/* a grower published a bigger table meanwhile */
+		if (gen & 1) {
+			/* A copy is under way; a checkpoint handler that
+			 * interrupted it on this thread cannot wait for it. */
+			if (__atomic_load_n(&reg_growing, __ATOMIC_RELAXED)) {
+				rc = 0;
+				break;
+			}
+			while (__atomic_load_n(&reg_gen, __ATOMIC_ACQUIRE) == gen)
+				sched_yield();
+			now = rcu_dereference(reg_tab);
+		}
+		t = now;	/* store again in the new table */
 	}
 	urcu_bp_read_unlock();
 	return rc;
