@@ -1,0 +1,237 @@
+/*
+ * refuse.c - a resource libckpt cannot save makes the checkpoint fail,
+ * and the process is none the worse for it.
+ *
+ *   refuse KIND self IMAGE
+ *   refuse KIND wait IMAGE GOFILE
+ * KIND: socket, pipe, eventfd, thread, child, alarm, itimer (setitimer
+ * ITIMER_VIRTUAL), timer (timer_create), deleted (an open file unlinked).
+ * Makes the resource (prints "FD n" for fd resources), then
+ *   self: ckpt_save(IMAGE) must return -1 and leave no IMAGE* file:
+ *         prints "REFUSED errno=E: <ckpt_last_error()>";
+ *   wait: prints "READY" and waits for GOFILE.1 (the test's ckpt-save
+ *         must fail meanwhile).
+ * Then proves the resource still works as before (the pipe carries data,
+ * the thread and child answer, the alarm is still armed...), releases it
+ * and prints "RELEASED"; then
+ *   self: ckpt_save(IMAGE) must now succeed: "SAVED" (exit 0), and in the
+ *         restarted copy "RESTORED ok" (exit 0);
+ *   wait: waits for GOFILE.2 (the test checkpoints, kills, restarts),
+ *         prints "FINISHED ok" and exits 0.
+ * Any problem: "BAD ..." and exit 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glob.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "ckpt.h"
+
+static const char *kind;
+static int fd = -1, pfd[2] = { -1, -1 };
+static pid_t child;
+static pthread_t thr;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int thr_go;
+static timer_t tmr;
+static char path[4096];
+
+#define BAD(...) do { printf("BAD " __VA_ARGS__); printf("\n"); exit(1); } while (0)
+
+static void *thread_main(void *arg)
+{
+	pthread_mutex_lock(&mu);
+	while (!thr_go)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
+	return (void *)(long)(thr_go * 6);
+}
+
+static void wait_file(const char *go, int n)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s.%d", go, n);
+	while (access(p, F_OK)) {
+		struct timespec t = { 0, 5000000 };
+
+		nanosleep(&t, NULL);
+	}
+}
+
+static void make(const char *img)
+{
+	if (!strcmp(kind, "socket")) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+		fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+		snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "ckpt-refuse-%d", (int)getpid());
+		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)))
+			BAD("socket: %s", strerror(errno));
+		printf("FD %d\n", fd);
+	} else if (!strcmp(kind, "pipe")) {
+		if (pipe(pfd))
+			BAD("pipe: %s", strerror(errno));
+		printf("FD %d %d\n", pfd[0], pfd[1]);
+	} else if (!strcmp(kind, "eventfd")) {
+		fd = eventfd(0, 0);
+		if (fd < 0)
+			BAD("eventfd: %s", strerror(errno));
+		printf("FD %d\n", fd);
+	} else if (!strcmp(kind, "thread")) {
+		if (pthread_create(&thr, NULL, thread_main, NULL))
+			BAD("pthread_create");
+	} else if (!strcmp(kind, "child")) {
+		child = fork();
+		if (child < 0)
+			BAD("fork: %s", strerror(errno));
+		if (child == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				pause();
+		}
+	} else if (!strcmp(kind, "alarm")) {
+		alarm(100);
+	} else if (!strcmp(kind, "itimer")) {
+		struct itimerval it = { .it_value = { 100, 0 } };
+
+		setitimer(ITIMER_VIRTUAL, &it, NULL);
+	} else if (!strcmp(kind, "timer")) {
+		struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2 };
+		struct itimerspec its = { .it_value = { 100, 0 } };
+
+		if (timer_create(CLOCK_MONOTONIC, &ev, &tmr) || timer_settime(tmr, 0, &its, NULL))
+			BAD("timer_create: %s", strerror(errno));
+	} else if (!strcmp(kind, "deleted")) {
+		snprintf(path, sizeof(path), "%s.victim", img);
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || write(fd, "hello", 5) != 5 || unlink(path))
+			BAD("deleted: %s", strerror(errno));
+		printf("FD %d\n", fd);
+	} else {
+		BAD("unknown kind %s", kind);
+	}
+}
+
+/* The resource still works after the refused checkpoint; then it goes. */
+static void use_and_release(void)
+{
+	char buf[16] = "";
+	uint64_t v = 0;
+
+	if (!strcmp(kind, "socket")) {
+		struct sockaddr_un a;
+		socklen_t len = sizeof(a);
+
+		if (getsockname(fd, (struct sockaddr *)&a, &len) ||
+		    sendto(fd, "ping", 4, 0, (struct sockaddr *)&a, len) != 4 ||
+		    recv(fd, buf, sizeof(buf), 0) != 4 || memcmp(buf, "ping", 4))
+			BAD("the socket does not work after the refused checkpoint: %s", strerror(errno));
+		close(fd);
+	} else if (!strcmp(kind, "pipe")) {
+		if (write(pfd[1], "ping", 4) != 4 || read(pfd[0], buf, 4) != 4 || memcmp(buf, "ping", 4))
+			BAD("the pipe does not work after the refused checkpoint");
+		close(pfd[0]);
+		close(pfd[1]);
+	} else if (!strcmp(kind, "eventfd")) {
+		v = 3;
+		if (write(fd, &v, 8) != 8 || read(fd, &v, 8) != 8 || v != 3)
+			BAD("the eventfd does not work after the refused checkpoint");
+		close(fd);
+	} else if (!strcmp(kind, "thread")) {
+		void *ret;
+
+		pthread_mutex_lock(&mu);
+		thr_go = 7;
+		pthread_cond_signal(&cv);
+		pthread_mutex_unlock(&mu);
+		if (pthread_join(thr, &ret) || (long)ret != 42)
+			BAD("the thread did not finish its work after the refused checkpoint");
+	} else if (!strcmp(kind, "child")) {
+		int st;
+
+		if (kill(child, SIGTERM) || waitpid(child, &st, 0) != child || !WIFSIGNALED(st) ||
+		    WTERMSIG(st) != SIGTERM)
+			BAD("the child did not behave after the refused checkpoint");
+	} else if (!strcmp(kind, "alarm")) {
+		unsigned left = alarm(0);
+
+		if (left == 0 || left > 100)
+			BAD("the alarm is not armed any more (%u s left)", left);
+	} else if (!strcmp(kind, "itimer")) {
+		struct itimerval it = { { 0, 0 }, { 0, 0 } }, old;
+
+		setitimer(ITIMER_VIRTUAL, &it, &old);
+		if (old.it_value.tv_sec == 0 && old.it_value.tv_usec == 0)
+			BAD("ITIMER_VIRTUAL is not armed any more");
+	} else if (!strcmp(kind, "timer")) {
+		struct itimerspec its;
+
+		if (timer_gettime(tmr, &its) || its.it_value.tv_sec == 0 || timer_delete(tmr))
+			BAD("the POSIX timer is not armed any more");
+	} else if (!strcmp(kind, "deleted")) {
+		if (pread(fd, buf, 5, 0) != 5 || memcmp(buf, "hello", 5))
+			BAD("the deleted file does not read back");
+		close(fd);
+	}
+	printf("RELEASED\n");
+}
+
+int main(int argc, char **argv)
+{
+	int r;
+
+	if (argc < 4)
+		return 2;
+	setvbuf(stdout, NULL, _IONBF, 0);
+	kind = argv[1];
+	int self = !strcmp(argv[2], "self");
+	if (!self && argc != 5)
+		return 2;
+	make(argv[3]);
+	if (self) {
+		errno = 0;
+		r = ckpt_save(argv[3]);
+		if (r != -1)
+			BAD("ckpt_save returned %d with a %s, want -1", r, kind);
+		printf("REFUSED errno=%d: %s\n", errno, ckpt_last_error());
+		/* nothing left behind: neither IMAGE nor IMAGE.tmp.* */
+		char pat[4200];
+		glob_t g;
+
+		snprintf(pat, sizeof(pat), "%s*", argv[3]);
+		if (glob(pat, 0, NULL, &g) == 0)
+			BAD("the refused checkpoint left %s", g.gl_pathv[0]);
+	} else {
+		printf("READY\n");
+		wait_file(argv[4], 1);
+	}
+	use_and_release();
+	if (self) {
+		r = ckpt_save(argv[3]);
+		if (r == CKPT_SAVED) {
+			printf("SAVED\n");
+			return 0;
+		}
+		if (r == CKPT_RESTORED) {
+			printf("RESTORED ok\n");
+			return 0;
+		}
+		BAD("ckpt_save after the %s was released: %s", kind, ckpt_last_error());
+	}
+	wait_file(argv[4], 2);
+	printf("FINISHED ok\n");
+	return 0;
+}

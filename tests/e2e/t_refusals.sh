@@ -1,0 +1,97 @@
+#!/bin/bash
+# Each resource libckpt cannot save makes the checkpoint fail with a
+# message naming it and leaves neither PATH nor PATH.tmp.*: by ckpt_save()
+# (returns -1, ckpt_last_error() says why) and by ckpt-save (exit 5, the
+# reason on stderr).  The process carries on normally: the resource still
+# works, and once it is released a checkpoint succeeds and restarts.
+# Resources: a socket, a pipe, an eventfd, a second thread, a child
+# process, alarm(), setitimer(ITIMER_VIRTUAL), timer_create(), a deleted
+# open file.
+. "$(dirname "$0")/lib.sh"
+P=$PROGS/refuse
+nbad=0
+bad() { echo "FAIL: $*"; nbad=$((nbad + 1)); }
+
+# what the message must match (grep -iE), by kind
+declare -A WANT=(
+	[socket]='socket' [pipe]='pipe' [eventfd]='eventfd' [thread]='thread'
+	[child]='child' [alarm]='ITIMER_REAL|alarm' [itimer]='ITIMER_VIRTUAL|setitimer'
+	[timer]='timer_create|POSIX timer' [deleted]='deleted'
+)
+KINDS="socket pipe eventfd thread child alarm itimer timer deleted"
+
+# names_fd KIND OUT MSGFILE: for fd resources the message says "fd N".
+names_fd() {
+	local fds f
+	fds=$(sed -n 's/^FD //p' "$2")
+	[ -z "$fds" ] && return 0
+	for f in $fds; do grep -qiE "fd $f\b" "$3" && return 0; done
+	return 1
+}
+
+self_case() {
+	local k=$1 img=$TMP/s$2.img out=$TMP/self-$1.out rc
+	shim "$P" "$k" self "$img" > "$out" 2>&1
+	rc=$?
+	if ! grep -q '^REFUSED' "$out"; then
+		bad "self $k: not refused (rc $rc): $(cat "$out")"
+		return
+	fi
+	grep '^REFUSED' "$out" > "$TMP/self-$k.msg"
+	grep -qiE "${WANT[$k]}" "$TMP/self-$k.msg" || bad "self $k: ckpt_last_error() does not name it: $(cat "$TMP/self-$k.msg")"
+	names_fd "$k" "$out" "$TMP/self-$k.msg" || bad "self $k: the message does not name the fd: $(cat "$out")"
+	if [ $rc -ne 0 ] || ! grep -q '^SAVED' "$out"; then
+		bad "self $k: after the refusal (rc $rc): $(cat "$out")"
+		return
+	fi
+	clean_fds "$BIN/ckpt-restart" "$img" > "$TMP/self-$k.out2" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] && grep -q '^RESTORED ok' "$TMP/self-$k.out2" ||
+		bad "self $k: restart after the release (rc $rc): $(cat "$TMP/self-$k.out2")"
+}
+
+wait_case() {
+	local k=$1 img=$TMP/t$2.img out=$TMP/save-$1.out go=$TMP/go$2 pid rc left
+	shim "$P" "$k" wait "$img" "$go" > "$out" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	wait_line "$out" '^READY|^BAD'
+	"$BIN/ckpt-save" "$pid" "$img" > "$TMP/save-$k.msg" 2>&1
+	rc=$?
+	[ $rc -eq 5 ] || bad "ckpt-save $k: rc $rc, want 5: $(cat "$TMP/save-$k.msg")"
+	grep -qiE "${WANT[$k]}" "$TMP/save-$k.msg" || bad "ckpt-save $k: the message does not name it: $(cat "$TMP/save-$k.msg")"
+	names_fd "$k" "$out" "$TMP/save-$k.msg" || bad "ckpt-save $k: the message does not name the fd: $(cat "$TMP/save-$k.msg")"
+	left=$(ls "$img" "$img".tmp.* 2>/dev/null)
+	[ -z "$left" ] || bad "ckpt-save $k: the refused checkpoint left $left"
+	rm -f "$img" "$img".tmp.*
+	touch "$go.1"
+	wait_line "$out" '^RELEASED|^BAD'
+	if ! grep -q '^RELEASED' "$out"; then
+		bad "ckpt-save $k: after the refusal: $(cat "$out")"
+		kill9 "$pid"
+		return
+	fi
+	if ! "$BIN/ckpt-save" "$pid" "$img" > "$TMP/save-$k.msg2" 2>&1; then
+		bad "ckpt-save $k: after the release, rc $?: $(cat "$TMP/save-$k.msg2")"
+		kill9 "$pid"
+		return
+	fi
+	kill9 "$pid"
+	restart_bg "$img" > "$TMP/save-$k.out2" 2>&1
+	wait_for 20 test -d "/proc/$pid" || { bad "ckpt-save $k: not restarted: $(cat "$TMP/save-$k.out2")"; return; }
+	PIDS+=("$pid")
+	touch "$go.2"
+	wait "$RPID"
+	rc=$?
+	[ $rc -eq 0 ] && grep -q '^FINISHED ok' "$TMP/save-$k.out2" ||
+		bad "ckpt-save $k: restarted copy (rc $rc): $(cat "$TMP/save-$k.out2")"
+}
+
+i=0
+for k in $KINDS; do	# image names carry a number, never the kind's word
+	i=$((i + 1))
+	self_case "$k" $i
+	wait_case "$k" $i
+done
+[ $nbad -eq 0 ] || exit 1
+exit 0
