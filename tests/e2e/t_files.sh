@@ -7,7 +7,7 @@
 # flags; also cwd (restarted from another cwd), umask and rlimits.
 # Refusals (exit 4, message naming the file, process not started): a
 # reopened file truncated below its offset, a reopened file deleted, a
-# mapped file changed (content and size; content and mtime).
+# mapped file changed (content and size; content and mtime), the cwd gone.
 . "$(dirname "$0")/lib.sh"
 D=$TMP/d
 mkdir -p "$D/sub" "$D/cwd"
@@ -51,6 +51,10 @@ refused "reopened file deleted" rw.dat
 mv "$D/rw.away" "$D/rw.dat"
 reset
 
+mv "$D/cwd" "$D/cwd.away"
+refused "cwd gone" "$D/cwd"
+mv "$D/cwd.away" "$D/cwd"
+
 printf 'more' >> "$D/mapped"			# new size and mtime
 refused "mapped file grew" mapped
 reset
@@ -63,8 +67,11 @@ reset
 printf 'test line A\ntest line B\n' >> "$D/log"
 (cd / && clean_fds "$BIN/ckpt-restart" "$TMP/img") > "$TMP/out2" 2>&1
 rc=$?
-grep -q '^RESTORED ok' "$TMP/out2" || bad "restore (rc $rc): $(cat "$TMP/out2")"
-[ $rc -eq 0 ] || bad "restore rc $rc: $(cat "$TMP/out2")"
+if ! grep -q '^RESTORED ok' "$TMP/out2"; then
+	bad "restore (rc $rc): $(cat "$TMP/out2")"
+elif [ $rc -ne 0 ]; then
+	bad "restore rc $rc: $(cat "$TMP/out2")"
+fi
 printf 'prog line 1\ntest line A\ntest line B\nprog line 2\n' > "$TMP/log.want"
 cmp -s "$D/log" "$TMP/log.want" || bad "log after restart: $(cat -A "$D/log")"
 [ $nbad -eq 0 ] || exit 1

@@ -81,6 +81,9 @@ grep -qE "^(ckpt-save: )?$PID saved to $IMG: [0-9.]+ [KMG]?i?B image, .* memory,
 [ -f "$IMG" ] || fail "save: no image"
 no_tmp "$IMG"
 progress "$LOG"				# the original carries on
+"$BIN/ckpt-save" --fsync "$PID" "$IMG.2" > "$TMP/save.msg" 2>&1 || fail "save: ckpt-save --fsync rc $?: $(cat "$TMP/save.msg")"
+"$BIN/ckpt-info" "$IMG.2" > "$TMP/save.info" 2>&1 || fail "save: ckpt-info on the --fsync image: $(cat "$TMP/save.info")"
+progress "$LOG"
 kill9 "$PID"
 restart_from "$IMG" "$TMP/save.out2"
 finish "$TMP/save.out2" 1
@@ -142,4 +145,28 @@ wait_for 20 gone "$PID" || { wait "$PID" 2>/dev/null; wait_for 1 gone "$PID"; } 
 	fail "exit: the process is still running after ckpt-save --exit"
 restart_from "$IMG" "$TMP/exit.out2"
 finish "$TMP/exit.out2" 1
+
+# 8. ckpt-save on what it cannot checkpoint: exit 6, nothing written, and
+# a process without libckpt is not harmed (its default action for the
+# control signal would kill it); usage errors: exit 1
+CASE=nolib
+clean_fds sleep 60 &
+spid=$!
+PIDS+=("$spid")
+wait_for 20 grep -q '^sleep' "/proc/$spid/comm" 2>/dev/null || fail "nolib: sleep did not start"
+"$BIN/ckpt-save" "$spid" "$TMP/nolib.img" > "$TMP/nolib.msg" 2>&1
+rc=$?
+[ $rc -eq 6 ] || fail "nolib: ckpt-save of a process without libckpt: rc $rc, want 6: $(cat "$TMP/nolib.msg")"
+kill -0 "$spid" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$spid/stat")" != Z ] || fail "nolib: ckpt-save killed a process without libckpt"
+ls "$TMP"/nolib.img* > /dev/null 2>&1 && fail "nolib: ckpt-save left $(ls "$TMP"/nolib.img*)"
+kill9 "$spid"
+"$BIN/ckpt-save" "$spid" "$TMP/nolib.img" > "$TMP/nolib.msg" 2>&1
+rc=$?
+[ $rc -eq 6 ] || fail "nolib: ckpt-save of a pid that does not exist: rc $rc, want 6: $(cat "$TMP/nolib.msg")"
+"$BIN/ckpt-save" > "$TMP/nolib.msg" 2>&1
+rc=$?
+[ $rc -eq 1 ] || fail "ckpt-save without arguments: rc $rc, want 1"
+"$BIN/ckpt-save" 12x "$TMP/nolib.img" > "$TMP/nolib.msg" 2>&1
+rc=$?
+[ $rc -eq 1 ] || fail "ckpt-save with a bad pid: rc $rc, want 1: $(cat "$TMP/nolib.msg")"
 exit 0
