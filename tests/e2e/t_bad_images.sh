@@ -19,13 +19,12 @@ ulimit -c unlimited 2>/dev/null	# a crash would leave a core here (or in the ker
 nbad=0
 bad() { echo "FAIL: $*"; nbad=$((nbad + 1)); }
 
-# edit OUT OP [ARGS]: a copy of the good image, changed (python3).
+# edit "OUT OP [ARGS]"...: copies of the good image, changed (one python3
+# run for all: it starts slowly).
 edit() {
 	python3 - "$G" "$@" <<'PY' || fail "edit $*: python failed"
 import struct, sys
-src, out, op = sys.argv[1], sys.argv[2], sys.argv[3]
-args = sys.argv[4:]
-d = bytearray(open(src, 'rb').read())
+d0 = open(sys.argv[1], 'rb').read()
 T = []
 for i in range(256):
     c = i
@@ -38,22 +37,27 @@ def crc32c(b):
         c = T[(c ^ x) & 0xFF] ^ (c >> 8)
     return c ^ 0xFFFFFFFF
 CRC_OFF = 36	# struct img_header.hdr_crc (libckpt/img_format.h)
-def fix_hdr():
+def hdr_crc(d):
     h = bytearray(d[:128]); h[CRC_OFF:CRC_OFF + 4] = b'\0' * 4
-    d[CRC_OFF:CRC_OFF + 4] = struct.pack('<I', crc32c(h))
-if op == 'checkcrc':	# our CRC reproduces the writer's
-    h = bytearray(d[:128]); h[CRC_OFF:CRC_OFF + 4] = b'\0' * 4
-    sys.exit(0 if struct.unpack_from('<I', d, CRC_OFF)[0] == crc32c(h) else 1)
-elif op == 'cut':
-    d = d[:int(args[0])]
-elif op == 'flip':
-    d[int(args[0])] ^= 0x10
-elif op == 'u32':	# u32 OFFSET VALUE [fix]
-    struct.pack_into('<I', d, int(args[0]), int(args[1]))
-    if len(args) > 2: fix_hdr()
-elif op == 'magic':
-    d[0:8] = b'NOTCKPT\x01'
-open(out, 'wb').write(d)
+    return crc32c(h)
+for spec in sys.argv[2:]:
+    out, op, *args = spec.split()
+    d = bytearray(d0)
+    if op == 'checkcrc':	# our CRC reproduces the writer's
+        if struct.unpack_from('<I', d, CRC_OFF)[0] != hdr_crc(d):
+            sys.exit(1)
+        continue
+    elif op == 'cut':
+        d = d[:int(args[0])]
+    elif op == 'flip':
+        d[int(args[0])] ^= 0x10
+    elif op == 'u32':	# u32 OFFSET VALUE [fix]
+        struct.pack_into('<I', d, int(args[0]), int(args[1]))
+        if len(args) > 2:
+            struct.pack_into('<I', d, CRC_OFF, hdr_crc(d))
+    elif op == 'magic':
+        d[0:8] = b'NOTCKPT\x01'
+    open(out, 'wb').write(d)
 PY
 }
 
@@ -77,7 +81,15 @@ expect() {
 	done
 }
 
-edit "$TMP/x" checkcrc || fail "cannot reproduce the header CRC (crc32c at offset 36)"
+REC=128					# the first record's header
+CUTS="64 $((REC + 10)) $((SIZE / 2)) $((SIZE - 48)) $((SIZE - 1))"
+FLIPS="20 $((SIZE / 2)) $((SIZE - 8))"
+specs=("x checkcrc")
+for c in $CUTS; do specs+=("$TMP/cut$c.img cut $c"); done
+for f in $FLIPS; do specs+=("$TMP/flip$f.img flip $f"); done
+specs+=("$TMP/magic.img magic" "$TMP/v99stale.img u32 8 99" "$TMP/v99.img u32 8 99 fix"
+	"$TMP/arch.img u32 12 183 fix" "$TMP/page.img u32 16 16384 fix")	# 183: EM_AARCH64
+edit "${specs[@]}" || fail "cannot reproduce the header CRC (crc32c at offset 36) or write the images"
 
 expect 2 "missing\.img" "$TMP/missing.img" "missing file"
 : > "$TMP/empty.img"
@@ -87,9 +99,7 @@ expect 2 "dir\.img" "$TMP/dir.img" "a directory"
 head -c 4096 /dev/urandom > "$TMP/garbage.img"
 expect 2 "magic|not .*image" "$TMP/garbage.img" "garbage"
 
-REC=128					# the first record's header
-for cut in 64 $((REC + 10)) $((SIZE / 2)) $((SIZE - 48)) $((SIZE - 1)); do
-	edit "$TMP/cut$cut.img" cut $cut
+for cut in $CUTS; do
 	expect 2 "truncated" "$TMP/cut$cut.img" "cut at $cut of $SIZE"
 done
 # truncated, through a pipe
@@ -97,19 +107,13 @@ cat "$TMP/cut$((SIZE / 2)).img" | clean_fds "$BIN/ckpt-restart" - > "$TMP/msg" 2
 rc=$?
 [ $rc -eq 2 ] && grep -qi truncated "$TMP/msg" || bad "truncated image on stdin: rc $rc: $(cat "$TMP/msg")"
 
-for off in 20 $((SIZE / 2)) $((SIZE - 8)); do
-	edit "$TMP/flip$off.img" flip $off
+for off in $FLIPS; do
 	expect 2 "checksum|crc|corrupt" "$TMP/flip$off.img" "byte $off of $SIZE flipped"
 done
-edit "$TMP/magic.img" magic
 expect 2 "magic|not .*image" "$TMP/magic.img" "wrong magic"
-edit "$TMP/v99stale.img" u32 8 99
 expect 2 "checksum|crc|corrupt" "$TMP/v99stale.img" "version 99, stale header CRC"
-edit "$TMP/v99.img" u32 8 99 fix
 expect 3 "version" "$TMP/v99.img" "version 99"
-edit "$TMP/arch.img" u32 12 183 fix		# EM_AARCH64
 expect 3 "arch" "$TMP/arch.img" "arch 183"
-edit "$TMP/page.img" u32 16 16384 fix
 expect 3 "page" "$TMP/page.img" "page size 16384"
 
 cores=$(ls "$TMP" | grep -i core)
