@@ -32,7 +32,8 @@ void assist_probe(struct assist_caps *caps)
 
 	caps->set_tid = cr;
 	caps->exe_link = cr;
-	caps->ns_last_pid = access("/proc/sys/kernel/ns_last_pid", W_OK) == 0;
+	/* The file is 0666; writing it needs the capability all the same. */
+	caps->ns_last_pid = cr && access("/proc/sys/kernel/ns_last_pid", W_OK) == 0;
 }
 
 /* struct clone_args of <linux/sched.h>, which clashes with <sched.h>. */

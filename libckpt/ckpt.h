@@ -35,6 +35,11 @@ struct ckpt_vma {
 	uint32_t path_len;
 };
 
+struct ckpt_fdid {
+	int fd;
+	uint64_t dev, ino;
+};
+
 struct ckpt_ctx {
 	/* inputs */
 	int img_fd;			/* where the image goes */
@@ -58,6 +63,8 @@ struct ckpt_ctx {
 	unsigned char *ztab;		/* snappy encoder scratch */
 	unsigned char *bounce;		/* pages of unreadable mappings */
 	uint64_t *pagemap;		/* one chunk of pagemap entries */
+	struct ckpt_fdid *fdids;	/* fds seen so far, to find shared ones */
+	int nfdids;
 
 	int pagemap_fd, mem_fd;		/* /proc/self/{pagemap,mem} */
 	struct img_writer w;

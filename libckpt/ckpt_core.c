@@ -19,6 +19,7 @@
 #define SCR_ZTAB	IMG_SNAPPY_SCRATCH
 #define SCR_BOUNCE	(IMG_PAGES_MAX * IMG_PAGE_SIZE)
 #define SCR_PAGEMAP	(4096u)
+#define SCR_FDIDS	(65536u * sizeof(struct ckpt_fdid))
 
 int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
 {
@@ -35,7 +36,8 @@ int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
 
 static int scratch_map(struct ckpt_ctx *c)
 {
-	size_t len = SCR_MAPS + SCR_VMAS + SCR_WBUF + SCR_ZBUF + SCR_ZTAB + SCR_BOUNCE + SCR_PAGEMAP;
+	size_t len = SCR_MAPS + SCR_VMAS + SCR_WBUF + SCR_ZBUF + SCR_ZTAB + SCR_BOUNCE + SCR_PAGEMAP +
+		     SCR_FDIDS;
 	unsigned char *p;
 
 	len = (len + IMG_PAGE_SIZE - 1) & ~(size_t)(IMG_PAGE_SIZE - 1);
@@ -59,6 +61,8 @@ static int scratch_map(struct ckpt_ctx *c)
 	c->bounce = p;
 	p += SCR_BOUNCE;
 	c->pagemap = (uint64_t *)p;
+	p += SCR_PAGEMAP;
+	c->fdids = (struct ckpt_fdid *)p;
 	return 0;
 }
 

@@ -6,6 +6,8 @@
  * are the same everywhere (null, zero, full, random, urandom) — each
  * reopened by path at restore.  fds 0-2 are not saved: the restarted
  * process inherits ckpt-restart's stdin, stdout and stderr (docs/FILES.md).
+ * fds sharing an open file description (dup) are recorded as such, so
+ * the restart shares it again (one offset, one set of flags).
  * Everything else (pipes, sockets, anon inodes, ttys, deleted files) is
  * refused with the fd, what it is, and which call made it (registry).
  *
@@ -13,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -50,7 +53,7 @@ static int fds_each(struct ckpt_ctx *c, fd_fn fn)
 			if (*s < '0' || *s > '9')
 				continue;
 			fd = ckpt_parse_dec(&s);
-			if (fd <= 2 || fd == dfd || fd == c->img_fd || fd == c->ctl_fd ||
+			if (fd == dfd || fd == c->img_fd || fd == c->ctl_fd ||
 			    fd == c->pagemap_fd || fd == c->mem_fd)
 				continue;
 			if (fn(c, fd) < 0) {
@@ -108,6 +111,8 @@ static int fd_check(struct ckpt_ctx *c, int fd)
 	struct stat st;
 	const char *what = NULL;
 
+	if (fd <= 2)
+		return 0;		/* inherited at restart, never saved */
 	if (fstat(fd, &st) < 0)
 		return 0;		/* closed meanwhile: nothing to save */
 	fd_path(fd, path, sizeof(path));
@@ -171,6 +176,28 @@ static void fd_info(int fd, int64_t *pos, uint32_t *flags)
 	}
 }
 
+/*
+ * The lowest fd sharing fd's open file description (dup, dup2, fork), or
+ * -1.  kcmp only between fds on the same inode: O(fds) stats, and kcmp
+ * calls only where sharing is possible.
+ */
+static int shared_with(struct ckpt_ctx *c, int fd, const struct stat *st)
+{
+	pid_t pid = getpid();
+	int found = -1;
+
+	for (int i = 0; i < c->nfdids && found < 0; i++) {
+		const struct ckpt_fdid *o = &c->fdids[i];
+
+		if (o->dev == st->st_dev && o->ino == st->st_ino &&
+		    syscall(SYS_kcmp, pid, pid, KCMP_FILE, o->fd, fd) == 0)
+			found = o->fd;
+	}
+	if (c->nfdids < 65536)
+		c->fdids[c->nfdids++] = (struct ckpt_fdid){ fd, st->st_dev, st->st_ino };
+	return found;
+}
+
 static int fd_write(struct ckpt_ctx *c, int fd)
 {
 	char path[4096];
@@ -179,6 +206,9 @@ static int fd_write(struct ckpt_ctx *c, int fd)
 
 	if (fstat(fd, &st) < 0)
 		return 0;
+	r.shared_with = shared_with(c, fd, &st);
+	if (fd <= 2)
+		return 0;		/* inherited at restart, never saved */
 	fd_path(fd, path, sizeof(path));
 	r.kind = S_ISREG(st.st_mode) ? IMG_FD_REG : S_ISDIR(st.st_mode) ? IMG_FD_DIR : IMG_FD_CHR;
 	fd_info(fd, &r.pos, &r.flags);
@@ -200,5 +230,6 @@ int ckpt_fds_check(struct ckpt_ctx *c)
 
 int ckpt_fds_write(struct ckpt_ctx *c)
 {
+	c->nfdids = 0;
 	return fds_each(c, fd_write);
 }

@@ -144,6 +144,13 @@ struct img_fd {
 	int64_t  mtime_ns;
 	uint32_t mode;			/* st_mode */
 	uint32_t path_len;		/* bytes of path after the struct */
+	/*
+	 * -1, or a lower fd that shares this fd's open file description
+	 * (dup, dup2, fork): the restart dup()s it instead of opening
+	 * the file again, so the two keep one offset and one set of flags.
+	 */
+	int32_t  shared_with;
+	uint32_t reserved;		/* zero */
 };
 
 /* --- THREAD --------------------------------------------------------- */

@@ -496,6 +496,12 @@ const struct img_fd *img_get_fd(struct img_reader *r, const struct img_rec *rec)
 			 img_ull(rec->offset), f->fd);
 		return NULL;
 	}
+	if (f->shared_with < -1 || f->shared_with >= f->fd || f->reserved) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "FD record at offset %llu is corrupt: fd %d shares with fd %d",
+			 img_ull(rec->offset), f->fd, f->shared_with);
+		return NULL;
+	}
 	if (f->kind != IMG_FD_REG && f->kind != IMG_FD_DIR && f->kind != IMG_FD_CHR) {
 		img_fail(r, IMG_ERR_CORRUPT,
 			 "FD record at offset %llu is corrupt: fd %d has unknown kind %u",

@@ -9,13 +9,15 @@
  *              restored libc keeps pointers into it)
  *   files      every mapped file is still the same file (inode, size,
  *              mtime); libraries and data the process maps must not have
- *              changed under it.  Opened (not mapped) files are checked in
- *              restart_fds.c, where the policy is more lenient.
+ *              changed under it.
+ *   fds, cwd   every file to reopen is there, not shorter than its saved
+ *              offset, of the same kind (the policy: docs/USAGE.md)
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include "arch/x86_64/arch.h"
 #include "kernel-assist/assist.h"
@@ -121,11 +123,48 @@ static int check_files(struct rst_state *s)
 		if (st.st_ino != v->v.ino ||
 		    (!(v->v.flags & IMG_VMA_SHARED) && (st.st_size != v->v.size || mt != v->v.mtime_ns)))
 			bad = rst_problem(s, RST_EXIT_ENV, "mapped file %s changed since the "
-					   "checkpoint (inode %lu size %ld then, inode %lu size %ld "
-					   "now); the restored code or data would be wrong", v->path,
+					   "checkpoint (inode %lu, size %ld, mtime %ld.%09ld then; "
+					   "inode %lu, size %ld, mtime %ld.%09ld now); the restored "
+					   "code or data would be wrong", v->path,
 					   (unsigned long)v->v.ino, (long)v->v.size,
-					   (unsigned long)st.st_ino, (long)st.st_size);
+					   (long)(v->v.mtime_ns / 1000000000), (long)(v->v.mtime_ns % 1000000000),
+					   (unsigned long)st.st_ino, (long)st.st_size,
+					   (long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
 	}
+	return bad;
+}
+
+/* Opened files and the cwd: what restart_fds.c will reopen must be there. */
+static int check_fds(struct rst_state *s)
+{
+	struct stat st;
+	int bad = 0;
+
+	for (int i = 0; i < s->nfds; i++) {
+		const struct img_fd *f = &s->fds[i].f;
+		const char *path = s->fds[i].path;
+
+		if (f->fd <= 2 || f->shared_with >= 0)
+			continue;
+		if (stat(path, &st) < 0)
+			bad = rst_problem(s, RST_EXIT_ENV, "fd %d: %s is gone (%s); the process "
+					  "had it open", f->fd, path, strerror(errno));
+		else if (f->kind == IMG_FD_REG && st.st_size < f->pos)
+			bad = rst_problem(s, RST_EXIT_ENV, "fd %d: %s is now %ld bytes, shorter "
+					  "than the saved offset %ld; the process would read or "
+					  "write at the wrong place", f->fd, path, (long)st.st_size,
+					  (long)f->pos);
+		else if (f->kind == IMG_FD_CHR && st.st_rdev != f->rdev)
+			bad = rst_problem(s, RST_EXIT_ENV, "fd %d: %s is now device %u:%u, was "
+					  "%u:%u", f->fd, path, major(st.st_rdev), minor(st.st_rdev),
+					  major(f->rdev), minor(f->rdev));
+		else if (f->kind == IMG_FD_DIR && !S_ISDIR(st.st_mode))
+			bad = rst_problem(s, RST_EXIT_ENV, "fd %d: %s is no longer a directory",
+					  f->fd, path);
+	}
+	if (stat(s->cwd, &st) < 0 || !S_ISDIR(st.st_mode))
+		bad = rst_problem(s, RST_EXIT_ENV, "the saved working directory %s is gone",
+				  s->cwd);
 	return bad;
 }
 
@@ -143,6 +182,8 @@ int rst_check_env(struct rst_state *s)
 	if ((r = check_vdso(s)) && !s->check_only)
 		return r;
 	if ((r = check_files(s)) && !s->check_only)
+		return r;
+	if ((r = check_fds(s)) && !s->check_only)
 		return r;
 	return s->nproblems ? RST_EXIT_ENV : 0;
 }

@@ -9,7 +9,9 @@
  *    rewrites a user's file;
  *  - the offset is put back; O_APPEND writes still go to the end, so a log
  *    written after the checkpoint keeps its lines;
- *  - refused: the file is gone, or is now shorter than the saved offset.
+ *  - fds that shared an open file description (dup) share one again;
+ *  - refused: the file is gone, or is now shorter than the saved offset
+ *    (checked with the rest of the environment, restart_env.c).
  *    A file replaced by another of the same name is reopened (the log
  *    rotation case) and a note is printed with CKPT_LOG=info.
  * The restarter's own fds are moved above every fd the image uses first,
@@ -78,28 +80,21 @@ static int reopen(struct rst_state *s, const struct rst_fd *d)
 {
 	const struct img_fd *f = &d->f;
 	int flags = f->flags & ~(O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY | O_CLOEXEC);
-	struct stat st;
 	int fd;
 
+	if (f->shared_with >= 0) {
+		if (dup3(f->shared_with, f->fd, (f->fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+			rst_error(s, "fd %d: cannot share fd %d's open file: %s", f->fd,
+				  f->shared_with, strerror(errno));
+			return RST_EXIT_ENV;
+		}
+		return 0;
+	}
 	if (f->kind == IMG_FD_DIR)
 		flags |= O_DIRECTORY;
 	fd = open(d->path, flags);
 	if (fd < 0) {
 		rst_error(s, "fd %d: cannot reopen %s: %s", f->fd, d->path, strerror(errno));
-		return RST_EXIT_ENV;
-	}
-	fstat(fd, &st);
-	if (f->kind == IMG_FD_REG && st.st_size < f->pos) {
-		rst_error(s, "fd %d: %s is now %ld bytes, shorter than the saved offset %ld; "
-			  "the process would read or write at the wrong place", f->fd, d->path,
-			  (long)st.st_size, (long)f->pos);
-		close(fd);
-		return RST_EXIT_ENV;
-	}
-	if (f->kind == IMG_FD_CHR && st.st_rdev != f->rdev) {
-		rst_error(s, "fd %d: %s is now device %u:%u, was %u:%u", f->fd, d->path,
-			  major(st.st_rdev), minor(st.st_rdev), major(f->rdev), minor(f->rdev));
-		close(fd);
 		return RST_EXIT_ENV;
 	}
 	if (f->kind != IMG_FD_CHR && lseek(fd, f->pos, SEEK_SET) < 0 && errno != ESPIPE) {

@@ -149,6 +149,9 @@ int main(int argc, char **argv)
 		if (child == -EEXIST && assist_pid_holder(s.proc.pid, name, sizeof(name)))
 			rst_error(&s, "pid %d was taken by process %d (%s) just now; retry when "
 				  "it is free", s.proc.pid, s.proc.pid, name);
+		else if (child == -EPERM)
+			rst_error(&s, "cannot create a process with pid %d: restoring a pid needs "
+				  "root or CAP_CHECKPOINT_RESTORE", s.proc.pid);
 		else
 			rst_error(&s, "cannot create a process with pid %d: %s", s.proc.pid,
 				  strerror(-child));

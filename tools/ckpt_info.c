@@ -646,8 +646,11 @@ static void txt_print(const struct info *in)
 			printf("|");
 			txt_flags(f->f.flags & ~(uint32_t)O_ACCMODE, info_open_flags);
 		}
-		printf("%s  offset %lld\n", f->f.fdflags & FD_CLOEXEC ? " cloexec" : "",
+		printf("%s  offset %lld", f->f.fdflags & FD_CLOEXEC ? " cloexec" : "",
 		       (long long)f->f.pos);
+		if (f->f.shared_with >= 0)
+			printf("  (same open file as fd %d)", f->f.shared_with);
+		printf("\n");
 	}
 
 	printf("\nmemory map (%zu areas):\n", in->nvma);
@@ -886,8 +889,9 @@ static void json_print(const struct info *in)
 		printf(", \"flags\": ");
 		json_flags(f->f.flags & ~(uint32_t)O_ACCMODE, info_open_flags,
 			   info_accmode(f->f.flags));
-		printf(", \"cloexec\": %s, \"offset\": %lld}",
-		       f->f.fdflags & FD_CLOEXEC ? "true" : "false", (long long)f->f.pos);
+		printf(", \"cloexec\": %s, \"offset\": %lld, \"shared_with\": %d}",
+		       f->f.fdflags & FD_CLOEXEC ? "true" : "false", (long long)f->f.pos,
+		       f->f.shared_with);
 	}
 	printf("\n  ],\n  \"vmas\": [");
 	for (size_t i = 0; i < in->nvma; i++) {

@@ -174,7 +174,8 @@ static void fz_seed(const char *dir, const char *name, int full)
 	struct img_proc p = { .pid = 100, .ppid = 1, .nthreads = 1, .auxv_words = 2,
 			      .comm = "seed", .cwd_len = 1, .exe_len = 8 };
 	struct img_thread t = { .tid = 100, .flags = IMG_THREAD_LEADER, .fpstate_len = 16 };
-	struct img_fd f = { .fd = 0, .kind = IMG_FD_CHR, .flags = 2, .path_len = 9 };
+	struct img_fd f = { .fd = 0, .kind = IMG_FD_CHR, .flags = 2, .path_len = 9,
+			    .shared_with = -1 };
 	struct img_vma v = { .start = 0x10000, .end = 0x14000, .prot = 3,
 			     .flags = IMG_VMA_ANON | IMG_VMA_PAGES };
 	struct img_vma vf = { .start = 0x400000, .end = 0x401000, .prot = 5,

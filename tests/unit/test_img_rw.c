@@ -130,6 +130,7 @@ static void trw_sample_init(void)
 		trw.fd[i].ino = 99 + i;
 		trw.fd[i].mode = i ? 020666 : 0100644;
 		trw.fd[i].path_len = (uint32_t)strlen(fdpath[i]);
+		trw.fd[i].shared_with = i ? 3 : -1;
 		trw_add(IMG_REC_FD, &trw.fd[i], sizeof(trw.fd[i]), fdpath[i],
 			trw.fd[i].path_len, NULL);
 	}
