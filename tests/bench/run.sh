@@ -1,0 +1,99 @@
+#!/bin/bash
+# run.sh - `make bench`: runs every benchmark section and prints its numbers.
+#
+# One section per benchmark: a function bench_<name> below, listed in
+# SECTIONS.  A section prints a "== name" header and its results, and
+# returns non-zero only when it could not run (numbers are reported, never
+# judged: speed is read by people, not asserted by tests).
+#   BENCH_ONLY="shim_cost"   run only these sections
+#   BENCH_REPS=N             repetitions where a section takes a median
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+B=$ROOT/build
+REPS=${BENCH_REPS:-7}
+CC=${CC:-cc}
+
+# ---- helpers ----
+
+# The median of the numbers on stdin, one a line.
+median() {
+	sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) exit 1
+		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+section() {
+	printf '\n== %s\n' "$1"
+}
+
+# Pin to one CPU when taskset exists: less noise between runs.
+PIN=""
+command -v taskset >/dev/null 2>&1 && PIN="taskset -c 0"
+
+# ---- section: shim_cost ------------------------------------------------
+# The wrappers' cost (tests/bench/shim_cost.c), two ways:
+#  1. an fd-heavy loop of real system calls, the same binary (built
+#     without libckpt) run alternately without and with
+#     LD_PRELOAD=libckpt.so; median of BENCH_REPS runs each.  Target:
+#     < 5 % of the loop.
+#  2. the wrapped calls alone against a stand-in libc (shim_cost.c built
+#     with -DSHIM_COST_FAKE_LIBC) preloaded after libckpt, so the system
+#     calls' noise is gone and the difference is the wrappers' own ns.
+shim_cost_ns() {	# ENV_ASSIGNMENT ARGS... -> ns per iteration
+	local preload=$1
+	shift
+	env "$preload" $PIN "$B/bench/shim_cost.plain" "$@" |
+		awk '/^ns_per_iter/ { print $2 }'
+}
+
+# Medians of alternate runs: "BASE WITH" for the two LD_PRELOADs.
+shim_cost_pair() {	# BASE_PRELOAD WITH_PRELOAD ARGS...
+	local base=$1 with=$2 i x=() y=()
+	shift 2
+	for ((i = 0; i < REPS; i++)); do
+		x+=("$(shim_cost_ns "LD_PRELOAD=$base" "$@")")
+		y+=("$(shim_cost_ns "LD_PRELOAD=$with" "$@")")
+	done
+	echo "$(printf '%s\n' "${x[@]}" | median) $(printf '%s\n' "${y[@]}" | median)"
+}
+
+bench_shim_cost() {
+	local n=${SHIM_COST_ITERS:-200000} lib=$B/libckpt.so fake=$B/bench/shim_cost_libc.so
+	local r
+
+	section "shim_cost: what the fd wrappers add (median of $REPS runs each)"
+	[ -f "$lib" ] || { echo "  no $lib (make first)"; return 1; }
+	mkdir -p "$B/bench"
+	# Not the Makefile's build/bench/shim_cost: that one links -lckpt,
+	# so libckpt would be loaded in the "without" runs too.
+	"$CC" -O2 -o "$B/bench/shim_cost.plain" "$ROOT/tests/bench/shim_cost.c" || return 1
+	"$CC" -O2 -shared -fPIC -DSHIM_COST_FAKE_LIBC -o "$fake" \
+		"$ROOT/tests/bench/shim_cost.c" || return 1
+
+	r=($(shim_cost_pair "" "$lib" "$n"))
+	echo "  loop of open/read/fstat/close/getpid/pipe/close/close, $n iterations:"
+	awk -v a="${r[0]}" -v b="${r[1]}" 'BEGIN {
+		printf "    without libckpt %9.1f ns/iteration\n", a
+		printf "    with libckpt    %9.1f ns/iteration\n", b
+		printf "    overhead        %9.1f ns = %.1f %% (target < 5 %%)\n", b - a, (b - a) * 100 / a }'
+
+	r=($(shim_cost_pair "$fake" "$lib $fake" --calls))
+	echo "  the 5 wrapped calls alone (open/close/pipe/close/close, stand-in libc):"
+	awk -v a="${r[0]}" -v b="${r[1]}" 'BEGIN {
+		printf "    without libckpt %9.1f ns/iteration\n", a
+		printf "    with libckpt    %9.1f ns/iteration\n", b
+		printf "    wrappers add    %9.1f ns/iteration, %.1f ns a call\n", b - a, (b - a) / 5 }'
+}
+
+# ---- main ----------------------------------------------------------------
+SECTIONS="shim_cost"
+status=0
+for s in ${BENCH_ONLY:-$SECTIONS}; do
+	if ! declare -F "bench_$s" >/dev/null; then
+		echo "run.sh: no section $s" >&2
+		status=1
+		continue
+	fi
+	"bench_$s" || { echo "  ($s could not run)"; status=1; }
+done
+exit $status
