@@ -230,7 +230,10 @@ WRAP_EXPORT int creat64(const char *path, mode_t mode)
 
 WRAP_EXPORT int close(int fd)
 {
+	int e = errno;
+
 	reg_fd_clear(fd);	/* before: invariant 3 */
+	errno = e;		/* a successful close leaves errno alone */
 	return REAL(close)(fd);
 }
 

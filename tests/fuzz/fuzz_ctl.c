@@ -8,13 +8,18 @@
  * picks a pid for ctl_sock_name.  Accepted messages are checked against
  * the protocol's rules (exact size, magic, version, known flags, zero
  * reserved, NUL inside msg) and must come back byte for byte.
+ *
+ * Seeds: with FUZZ_SEED_DIR set, LLVMFuzzerInitialize writes a valid
+ * request and a valid reply there (tests/fuzz/run.sh does this).
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "libckpt/ctl_proto.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(cond)		\
@@ -95,5 +100,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_reply((const uint8_t *)&r, sizeof(r));
 	}
 	free(copy);
+	return 0;
+}
+
+static void fz_seed(const char *dir, const char *name, const void *p, size_t n)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f)
+		return;
+	fwrite(p, 1, n, f);
+	fclose(f);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *dir = getenv("FUZZ_SEED_DIR");
+	struct ctl_request req = {
+		.magic = CTL_REQ_MAGIC, .version = CTL_VERSION, .flags = CTL_F_FSYNC,
+	};
+	struct ctl_reply rep = {
+		.magic = CTL_REP_MAGIC, .version = CTL_VERSION, .status = -22,
+		.pid = 1234, .image_bytes = 1 << 20, .mem_bytes = 4 << 20,
+		.elapsed_ns = 85000000,
+	};
+
+	(void)argc;
+	(void)argv;
+	if (!dir)
+		return 0;
+	strcpy(rep.msg, "fd 5: a netlink socket, not supported");
+	fz_seed(dir, "seed-request", &req, sizeof(req));
+	fz_seed(dir, "seed-reply", &rep, sizeof(rep));
 	return 0;
 }
