@@ -5,8 +5,8 @@
 # For each size, the median of BENCH_REPS (default 3) runs of:
 #   save       ckpt_save() time inside the process (application paused)
 #   image      image bytes, and their ratio to the memory saved
-#   running    ckpt-restart start to the restored process running again
-#   verified   ckpt-restart start to every byte read back and checked
+#   running    exec of ckpt-restart to the restored process running again
+#   verified   exec of ckpt-restart to every byte read back and checked
 #   MB/s       memory size / save time
 # and, as a yardstick measured in the same run, the page-cache write
 # speed for a file the size of the image (dd from /dev/zero).
@@ -23,12 +23,15 @@ trap 'rm -rf "$DIR"' EXIT
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 now_ns() { date +%s%N; }
 
-# One run with only fds 0-2 open: an inherited fd would be refused.
+# One run with only fds 0-2 open (an inherited fd would be refused); the
+# time of the exec itself goes to $DIR/t0 (ns, bash's clock: no fork).
 isolated() {
 	(
 		for fd in $(ls /proc/$BASHPID/fd); do
 			[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
 		done
+		t=${EPOCHREALTIME/./}
+		echo "${t}000" > "$DIR/t0"
 		exec "$@"
 	)
 }
@@ -41,8 +44,8 @@ for mib in "${SIZES[@]}"; do
 		out=$(isolated "$B/bench/memproc" "$mib" "$DIR/img") || { echo "memproc $mib failed: $out"; exit 1; }
 		save+=("$(echo "$out" | awk '/^save_ns/ {print $2}')")
 		img+=("$(stat -c %s "$DIR/img")")
-		t0=$(now_ns)
 		out=$(isolated "$B/bin/ckpt-restart" "$DIR/img") || { echo "restart $mib failed: $out"; exit 1; }
+		t0=$(cat "$DIR/t0")
 		echo "$out" | grep -q "verify ok" || { echo "restart $mib: data differs"; exit 1; }
 		run+=("$(($(echo "$out" | awk '/^running_at_ns/ {print $2}') - t0))")
 		ver+=("$(($(echo "$out" | awk '/^verified_at_ns/ {print $2}') - t0))")
