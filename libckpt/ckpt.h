@@ -83,10 +83,17 @@ int ckpt_run(struct ckpt_ctx *c);
 int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Scratch and /proc fds for a checkpoint (ckpt_core.c; the tests use them). */
+int ckpt_scratch_map(struct ckpt_ctx *c);
+int ckpt_open_proc(struct ckpt_ctx *c);
+
 /* Steps, one file each. */
 int ckpt_maps_read(struct ckpt_ctx *c);		/* ckpt_maps.c */
+/* Parses maps text (the format of /proc/PID/maps) into c->vmas. */
+int ckpt_maps_parse(struct ckpt_ctx *c, const char *text, size_t len);
 int ckpt_maps_write(struct ckpt_ctx *c);
 int ckpt_mem_write(struct ckpt_ctx *c);		/* ckpt_mem.c */
+int ckpt_mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v);
 int ckpt_proc_check(struct ckpt_ctx *c);	/* ckpt_proc.c */
 int ckpt_proc_write(struct ckpt_ctx *c);
 int ckpt_fds_check(struct ckpt_ctx *c);		/* ckpt_fds.c */

@@ -34,7 +34,7 @@ int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
 	return c->error;
 }
 
-static int scratch_map(struct ckpt_ctx *c)
+int ckpt_scratch_map(struct ckpt_ctx *c)
 {
 	size_t len = SCR_MAPS + SCR_VMAS + SCR_WBUF + SCR_ZBUF + SCR_ZTAB + SCR_BOUNCE + SCR_PAGEMAP +
 		     SCR_FDIDS;
@@ -66,7 +66,7 @@ static int scratch_map(struct ckpt_ctx *c)
 	return 0;
 }
 
-static int open_proc(struct ckpt_ctx *c)
+int ckpt_open_proc(struct ckpt_ctx *c)
 {
 	c->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (c->pagemap_fd < 0)
@@ -105,12 +105,12 @@ int ckpt_run(struct ckpt_ctx *c)
 	c->err[0] = '\0';
 	c->mem_bytes = c->zero_pages = 0;
 
-	if (scratch_map(c) < 0)
+	if (ckpt_scratch_map(c) < 0)
 		return c->error;
 	img_writer_init(&c->w, c->img_fd, c->wbuf, SCR_WBUF);
 
 	/* 1. validate everything before writing a byte */
-	if (open_proc(c) == 0 && ckpt_proc_check(c) == 0 && ckpt_maps_read(c) == 0 &&
+	if (ckpt_open_proc(c) == 0 && ckpt_proc_check(c) == 0 && ckpt_maps_read(c) == 0 &&
 	    ckpt_fds_check(c) == 0) {
 		/* 2. write */
 		write_header(c);

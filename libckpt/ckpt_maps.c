@@ -162,12 +162,16 @@ static int keep(struct ckpt_ctx *c, struct ckpt_vma *v)
 int ckpt_maps_read(struct ckpt_ctx *c)
 {
 	ssize_t len = ckpt_read_file("/proc/self/maps", c->maps, c->maps_len);
-	const char *s, *end;
 
 	if (len < 0)
 		return ckpt_fail(c, (int)len, "cannot read /proc/self/maps (errno %d)", (int)-len);
-	s = c->maps;
-	end = c->maps + len;
+	return ckpt_maps_parse(c, c->maps, len);
+}
+
+int ckpt_maps_parse(struct ckpt_ctx *c, const char *text, size_t len)
+{
+	const char *s = text, *end = text + len;
+
 	c->nvmas = 0;
 	while (s < end) {
 		struct ckpt_vma *v = &c->vmas[c->nvmas];

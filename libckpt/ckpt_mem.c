@@ -120,7 +120,7 @@ static enum page_kind page_kind(struct ckpt_ctx *c, const struct ckpt_vma *v,
 	return PAGE_DATA;
 }
 
-static int vma_write(struct ckpt_ctx *c, const struct ckpt_vma *v)
+int ckpt_mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v)
 {
 	uint64_t run_addr = 0;
 	uint32_t run_n = 0;
@@ -165,7 +165,7 @@ int ckpt_mem_write(struct ckpt_ctx *c)
 
 		if (!(v->flags & IMG_VMA_PAGES))
 			continue;
-		if (vma_write(c, v) < 0)
+		if (ckpt_mem_write_vma(c, v) < 0)
 			return c->error ? c->error : c->w.error;
 	}
 	return c->w.error;
