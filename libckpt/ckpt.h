@@ -35,6 +35,16 @@ struct ckpt_vma {
 	uint32_t path_len;
 };
 
+/*
+ * Filled by the restorer in a restarted process, read (and cleared) by the
+ * post-restore handler: the restorer's own mapping, which only the
+ * restored process can unmap once it runs on its own stack.
+ */
+struct ckpt_restore_info {
+	uint64_t blob, blob_len;
+};
+extern struct ckpt_restore_info ckpt_restore_info;
+
 struct ckpt_fdid {
 	int fd;
 	uint64_t dev, ino;

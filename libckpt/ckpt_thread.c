@@ -24,6 +24,7 @@
 #define RSEQ_SIG_X86		0x53053053
 #define RSEQ_LEN_REGISTERED	32	/* what glibc passes, whatever __rseq_size says */
 
+struct ckpt_restore_info ckpt_restore_info;
 long ckpt_rseq_offset;
 unsigned ckpt_rseq_size;
 
@@ -74,5 +75,6 @@ int ckpt_thread_write(struct ckpt_ctx *c)
 	t.entry_args[2] = (uintptr_t)c->uc;
 	arch_sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &mask, 8);
 	t.entry_sigmask = mask;
+	t.restore_info = (uintptr_t)&ckpt_restore_info;
 	return img_write_record(&c->w, IMG_REC_THREAD, &t, sizeof(t), NULL, 0);
 }

@@ -189,6 +189,11 @@ struct img_thread {
 	uint64_t entry_rsp;		/* &frame.pretcode of the saved frame */
 	uint64_t entry_args[3];		/* rdi, rsi, rdx: sig, info, uc */
 	uint64_t entry_sigmask;		/* blocked while the handler runs */
+	/*
+	 * Where the restorer leaves struct ckpt_restore_info (libckpt/ckpt.h)
+	 * for the post-restore handler: what of the restarter to clean up.
+	 */
+	uint64_t restore_info;
 	uint32_t fpstate_len;		/* bytes after the struct (0 in v1) */
 	uint32_t reserved;
 };

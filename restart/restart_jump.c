@@ -241,6 +241,9 @@ int rst_jump(struct rst_state *s)
 	a->ss_sp = s->thread.ss_sp;
 	a->ss_size = s->thread.ss_size;
 	a->ss_flags = s->thread.ss_flags;
+	a->restore_info = s->thread.restore_info;
+	a->blob = (uint64_t)blob;
+	a->blob_len = blob_len;
 	snprintf(a->msg, sizeof(a->msg), "ckpt-restart: %s: the restorer failed at step ",
 		 s->image);
 	snprintf(a->msg_errno, sizeof(a->msg_errno), ", errno ");

@@ -206,6 +206,13 @@ RST void rst_main(struct rst_args *a)
 	for (int sig = 1; sig < 32; sig++)
 		if (a->pending & (1ULL << (sig - 1)))
 			arch_sys3(SYS_tgkill, a->tid, a->tid, sig);
+	/* The restored process unmaps the blob once it is off its stack. */
+	if (a->restore_info) {
+		uint64_t *info = (uint64_t *)a->restore_info;
+
+		info[0] = a->blob;
+		info[1] = a->blob_len;
+	}
 	rst_build_frame(a);
 }
 

@@ -86,6 +86,8 @@ struct rst_args {
 	uint64_t fs_base, gs_base;
 	uint64_t entry_rip, entry_rsp, entry_args[3], entry_sigmask;
 	uint64_t ss_sp, ss_size;
+	uint64_t restore_info;		/* struct ckpt_restore_info in the image */
+	uint64_t blob, blob_len;	/* written there */
 	uint32_t ss_flags;
 	uint32_t pad;
 

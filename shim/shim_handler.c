@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -171,6 +172,10 @@ void shim_handler(int sig, siginfo_t *info, void *uc)
  */
 void shim_post_restore(int sig, siginfo_t *info, void *uc)
 {
+	if (ckpt_restore_info.blob_len) {
+		munmap((void *)ckpt_restore_info.blob, ckpt_restore_info.blob_len);
+		ckpt_restore_info.blob = ckpt_restore_info.blob_len = 0;
+	}
 	if (shim_self.pending)
 		shim_self.result = CKPT_RESTORED;
 	shim_arm_interval();
