@@ -9,8 +9,9 @@
  * the end.
  *
  * Sequence (ckpt_run):
- *   1. validate: one thread, no children, no armed timers, every fd and
- *      every mapping of a kind the image can hold.  A refusal stops here,
+ *   1. park every other thread (ckpt_park.c); validate: no children, no
+ *      armed timers, every fd and every mapping of a kind the image can
+ *      hold.  A refusal stops here,
  *      before a byte is written, with c->err naming the resource.
  *   2. write: header, PROC, FDs, THREAD, VMAs, PAGES, END.
  * State invariants: the process is not modified by a checkpoint except for
@@ -42,8 +43,28 @@ struct ckpt_vma {
  */
 struct ckpt_restore_info {
 	uint64_t blob, blob_len;
+	uint64_t threads_left;		/* threads still to leave the blob */
 };
 extern struct ckpt_restore_info ckpt_restore_info;
+
+/* What a thread captures of itself in its handler (ckpt_thread.c). */
+struct ckpt_thread_state {
+	int tid;
+	int sig;			/* the signal whose handler it is in */
+	volatile int ready;		/* published: the leader may read it */
+	siginfo_t *info;
+	ucontext_t *uc;			/* the interrupted context's frame */
+	uint64_t fs_base, gs_base;
+	uint64_t handler_mask, sigpending;
+	uint64_t clear_tid, robust_head, robust_len;
+	uint64_t rseq_addr;
+	uint32_t rseq_len, rseq_sig;
+	uint64_t ss_sp, ss_size;
+	uint32_t ss_flags;
+	char comm[16];
+};
+
+#define CKPT_MAX_THREADS	4096
 
 struct ckpt_fdid {
 	int fd;
@@ -55,7 +76,7 @@ struct ckpt_ctx {
 	int img_fd;			/* where the image goes */
 	int ctl_fd;			/* ckpt-save's connection, or -1: not the app's */
 	int sig;			/* the signal that triggered this checkpoint */
-	int timer_sig;			/* libckpt's own interval timer signals this */
+	int ctl_sig_no;			/* libckpt's own signal: park requests, its timer */
 	siginfo_t *info;
 	ucontext_t *uc;			/* the interrupted context */
 	uint64_t entry_rip;		/* post-restore handler */
@@ -74,6 +95,7 @@ struct ckpt_ctx {
 	unsigned char *bounce;		/* pages of unreadable mappings */
 	uint64_t *pagemap;		/* one chunk of pagemap entries */
 	struct ckpt_fdid *fdids;	/* fds seen so far, to find shared ones */
+	uint8_t *asked;			/* tids asked to park (bitmap) */
 	int nfdids;
 
 	int pagemap_fd, mem_fd;		/* /proc/self/{pagemap,mem} */
@@ -109,6 +131,25 @@ int ckpt_proc_write(struct ckpt_ctx *c);
 int ckpt_fds_check(struct ckpt_ctx *c);		/* ckpt_fds.c */
 int ckpt_fds_write(struct ckpt_ctx *c);
 int ckpt_thread_write(struct ckpt_ctx *c);	/* ckpt_thread.c */
+/* Called by a thread in its own handler: its state, for a THREAD record. */
+void ckpt_thread_capture(struct ckpt_thread_state *t, siginfo_t *info, ucontext_t *uc);
+
+/*
+ * ckpt_park.c: every thread but the leader waits in its handler while the
+ * leader checkpoints.  ckpt_park_all() and ckpt_release_all() are the
+ * leader's; ckpt_park_request() tells a handler it is asked to park, and
+ * ckpt_park_self() parks the calling thread until the release.
+ */
+int ckpt_leader_enter(struct ckpt_ctx *c);
+int ckpt_park_all(struct ckpt_ctx *c);
+void ckpt_release_all(struct ckpt_ctx *c);
+int ckpt_park_request(const siginfo_t *info);
+/* In a restarted process: no checkpoint is running, whatever memory says. */
+void ckpt_park_reset(void);
+void ckpt_park_self(siginfo_t *info, ucontext_t *uc);
+/* The parked threads' states (valid between park_all and release_all). */
+extern struct ckpt_thread_state ckpt_parked[CKPT_MAX_THREADS];
+extern int ckpt_nparked;
 
 /* Small async-signal-safe helpers (ckpt_util.c). */
 ssize_t ckpt_read_file(const char *path, char *buf, size_t cap);

@@ -20,6 +20,7 @@
 #define SCR_BOUNCE	(IMG_PAGES_MAX * IMG_PAGE_SIZE)
 #define SCR_PAGEMAP	(4096u)
 #define SCR_FDIDS	(65536u * sizeof(struct ckpt_fdid))
+#define SCR_ASKED	((1u << 22) / 8)	/* a bit per possible tid */
 
 int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
 {
@@ -37,7 +38,7 @@ int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
 int ckpt_scratch_map(struct ckpt_ctx *c)
 {
 	size_t len = SCR_MAPS + SCR_VMAS + SCR_WBUF + SCR_ZBUF + SCR_ZTAB + SCR_BOUNCE + SCR_PAGEMAP +
-		     SCR_FDIDS;
+		     SCR_FDIDS + SCR_ASKED;
 	unsigned char *p;
 
 	len = (len + IMG_PAGE_SIZE - 1) & ~(size_t)(IMG_PAGE_SIZE - 1);
@@ -63,6 +64,8 @@ int ckpt_scratch_map(struct ckpt_ctx *c)
 	c->pagemap = (uint64_t *)p;
 	p += SCR_PAGEMAP;
 	c->fdids = (struct ckpt_fdid *)p;
+	p += SCR_FDIDS;
+	c->asked = p;
 	return 0;
 }
 
@@ -109,9 +112,13 @@ int ckpt_run(struct ckpt_ctx *c)
 		return c->error;
 	img_writer_init(&c->w, c->img_fd, c->wbuf, SCR_WBUF);
 
-	/* 1. validate everything before writing a byte */
-	if (ckpt_open_proc(c) == 0 && ckpt_proc_check(c) == 0 && ckpt_maps_read(c) == 0 &&
-	    ckpt_fds_check(c) == 0) {
+	if (ckpt_leader_enter(c) < 0) {
+		munmap(c->scratch, c->scratch_len);
+		return c->error;
+	}
+	/* 1. stop the other threads; validate everything before writing a byte */
+	if (ckpt_park_all(c) == 0 && ckpt_open_proc(c) == 0 && ckpt_proc_check(c) == 0 &&
+	    ckpt_maps_read(c) == 0 && ckpt_fds_check(c) == 0) {
 		/* 2. write */
 		write_header(c);
 		if (ckpt_proc_write(c) == 0 && ckpt_fds_write(c) == 0 &&
@@ -121,6 +128,7 @@ int ckpt_run(struct ckpt_ctx *c)
 		if (!c->error && c->w.error)
 			ckpt_fail(c, c->w.error, "cannot write the image (errno %d)", -c->w.error);
 	}
+	ckpt_release_all(c);
 	if (c->pagemap_fd >= 0)
 		close(c->pagemap_fd);
 	if (c->mem_fd >= 0)

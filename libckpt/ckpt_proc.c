@@ -1,6 +1,6 @@
 /*
- * ckpt_proc.c - process-wide state: what is refused (more threads, child
- * processes, armed timers) and the PROC record (ids, mm fields, auxv,
+ * ckpt_proc.c - process-wide state: what is refused (child processes,
+ * armed timers) and the PROC record (ids, mm fields, auxv,
  * rlimits, signal dispositions, umask, cwd, exe, comm).
  *
  * The mm fields come from /proc/self/stat (fields 26-28, 45-51) and
@@ -18,36 +18,6 @@
 #include "arch/x86_64/arch.h"
 #include "libckpt/ckpt.h"
 
-struct linux_dirent64 {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
-
-static int count_tasks(void)
-{
-	char buf[4096];
-	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int n = 0;
-	long len;
-
-	if (fd < 0)
-		return -errno;
-	while ((len = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < len;) {
-			struct linux_dirent64 *d = (void *)(buf + off);
-
-			if (d->d_name[0] != '.')
-				n++;
-			off += d->d_reclen;
-		}
-	}
-	close(fd);
-	return n;
-}
-
 /* Armed POSIX timers other than libckpt's own (listed in /proc/self/timers). */
 static int foreign_posix_timer(struct ckpt_ctx *c, char *buf, size_t cap)
 {
@@ -57,10 +27,10 @@ static int foreign_posix_timer(struct ckpt_ctx *c, char *buf, size_t cap)
 
 	if (len <= 0)
 		return 0;
-	/* Each timer starts with "ID: n"; ours (CKPT_INTERVAL) signals timer_sig. */
+	/* Each timer starts with "ID: n"; ours (CKPT_INTERVAL) signals ctl_sig_no. */
 	while ((s = __builtin_strstr(s, "signal: "))) {
 		s += 8;
-		if (ckpt_parse_dec(&s) != c->timer_sig)
+		if (ckpt_parse_dec(&s) != c->ctl_sig_no)
 			found = 1;
 	}
 	return found;
@@ -68,15 +38,11 @@ static int foreign_posix_timer(struct ckpt_ctx *c, char *buf, size_t cap)
 
 int ckpt_proc_check(struct ckpt_ctx *c)
 {
-	int n = count_tasks();
 	siginfo_t si;
 	struct itimerval it;
 	static const char *const itname[] = { "ITIMER_REAL (alarm/setitimer)",
 					      "ITIMER_VIRTUAL", "ITIMER_PROF" };
 
-	if (n > 1)
-		return ckpt_fail(c, -ENOTSUP, "the process has %d threads; multi-threaded "
-				 "programs are not supported yet", n);
 	si.si_pid = 0;
 	if (waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT) == 0)
 		return ckpt_fail(c, -ENOTSUP, "the process has child processes%s; process "
@@ -164,7 +130,7 @@ int ckpt_proc_write(struct ckpt_ctx *c)
 	p.gid = getgid();
 	p.umask = umask(0);
 	umask(p.umask);
-	p.nthreads = 1;
+	p.nthreads = 1 + ckpt_nparked;
 	p.ckpt_signal = c->sig;
 	prctl(PR_GET_NAME, p.comm);
 	if (read_stat(c, &p) < 0 || read_auxv(c, &p) < 0)

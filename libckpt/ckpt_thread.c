@@ -1,9 +1,12 @@
 /*
- * ckpt_thread.c - the THREAD record of the thread running the checkpoint.
+ * ckpt_thread.c - THREAD records: each thread captures its own state in
+ * its handler (some of it — FS base, robust list, tid address, altstack —
+ * only the thread itself can ask the kernel for), the leader writes one
+ * record per thread.
  *
  * The registers saved are those of the interrupted context (the ucontext
  * the kernel gave the handler).  The restorer does not load them itself:
- * it re-enters the thread as a new delivery of the checkpoint signal to
+ * it re-enters each thread as a new delivery of the checkpoint signal to
  * libckpt's post-restore handler, on the stack just below the frame the
  * kernel built at checkpoint time (still in the saved memory).  When that
  * handler returns, rt_sigreturn loads the interrupted registers, xsave
@@ -11,10 +14,11 @@
  * have on the original's return from the handler.
  *
  * What sigreturn does not restore is recorded here: FS/GS base, rseq,
- * robust list, clear_child_tid.
+ * robust list, clear_child_tid, the thread's name.
  */
 #include <asm/prctl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -28,53 +32,94 @@ struct ckpt_restore_info ckpt_restore_info;
 long ckpt_rseq_offset;
 unsigned ckpt_rseq_size;
 
-int ckpt_thread_write(struct ckpt_ctx *c)
+void ckpt_thread_capture(struct ckpt_thread_state *t, siginfo_t *info, ucontext_t *uc)
 {
-	struct img_thread t = { 0 };
-	const mcontext_t *mc = &c->uc->uc_mcontext;
 	uint64_t head = 0, len = 0, tidaddr = 0, mask = 0;
 	stack_t ss;
 
-	t.tid = arch_sys0(SYS_gettid);
-	t.flags = IMG_THREAD_LEADER;
-	for (int i = 0; i < IMG_NGREG; i++)
-		t.gregs[i] = mc->gregs[i];
-	arch_sys2(SYS_arch_prctl, ARCH_GET_FS, &t.fs_base);
-	arch_sys2(SYS_arch_prctl, ARCH_GET_GS, &t.gs_base);
-	t.uc_flags = c->uc->uc_flags;
-	t.sigmask = *(const uint64_t *)&c->uc->uc_sigmask;
-	arch_sys2(SYS_rt_sigpending, &t.sigpending, 8);
-	t.sigpending &= ~(1ULL << (c->sig - 1));
-	if (sigaltstack(NULL, &ss) == 0) {
-		t.ss_sp = (uintptr_t)ss.ss_sp;
-		t.ss_size = ss.ss_size;
-		t.ss_flags = ss.ss_flags & ~SS_ONSTACK;
+	t->tid = arch_sys0(SYS_gettid);
+	t->sig = info->si_signo;
+	t->info = info;
+	t->uc = uc;
+	arch_sys2(SYS_arch_prctl, ARCH_GET_FS, &t->fs_base);
+	arch_sys2(SYS_arch_prctl, ARCH_GET_GS, &t->gs_base);
+	arch_sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &mask, 8);
+	t->handler_mask = mask;
+	arch_sys2(SYS_rt_sigpending, &t->sigpending, 8);
+	t->ss_sp = t->ss_size = t->ss_flags = 0;
+	if (arch_sys2(SYS_sigaltstack, NULL, &ss) == 0) {
+		t->ss_sp = (uintptr_t)ss.ss_sp;
+		t->ss_size = ss.ss_size;
+		t->ss_flags = ss.ss_flags & ~SS_ONSTACK;
 	}
+	t->rseq_addr = t->rseq_len = t->rseq_sig = 0;
 	if (ckpt_rseq_size) {
 		/* glibc's area sits at a fixed offset from the thread pointer. */
-		const int32_t *area = (const int32_t *)(t.fs_base + ckpt_rseq_offset);
+		const int32_t *area = (const int32_t *)(t->fs_base + ckpt_rseq_offset);
 
 		if (area[1] >= 0) {		/* cpu_id: registered */
-			t.rseq_addr = (uintptr_t)area;
-			t.rseq_len = RSEQ_LEN_REGISTERED;
-			t.rseq_sig = RSEQ_SIG_X86;
+			t->rseq_addr = (uintptr_t)area;
+			t->rseq_len = RSEQ_LEN_REGISTERED;
+			t->rseq_sig = RSEQ_SIG_X86;
 		}
 	}
+	t->robust_head = t->robust_len = 0;
 	if (arch_sys3(SYS_get_robust_list, 0, &head, &len) == 0) {
-		t.robust_head = head;
-		t.robust_len = len;
+		t->robust_head = head;
+		t->robust_len = len;
 	}
+	t->clear_tid = 0;
 	if (arch_sys2(SYS_prctl, PR_GET_TID_ADDRESS, &tidaddr) == 0)
-		t.clear_tid = tidaddr;
-	t.xfeatures = arch_xgetbv0();
+		t->clear_tid = tidaddr;
+	for (int i = 0; i < 16; i++)
+		t->comm[i] = 0;
+	arch_sys2(SYS_prctl, PR_GET_NAME, t->comm);
+}
 
+static int write_one(struct ckpt_ctx *c, const struct ckpt_thread_state *s, uint32_t flags)
+{
+	struct img_thread t = { 0 };
+	const mcontext_t *mc = &s->uc->uc_mcontext;
+
+	t.tid = s->tid;
+	t.flags = flags;
+	for (int i = 0; i < IMG_NGREG; i++)
+		t.gregs[i] = mc->gregs[i];
+	t.fs_base = s->fs_base;
+	t.gs_base = s->gs_base;
+	t.uc_flags = s->uc->uc_flags;
+	t.sigmask = *(const uint64_t *)&s->uc->uc_sigmask;
+	t.sigpending = s->sigpending & ~(1ULL << (s->sig - 1));
+	t.ss_sp = s->ss_sp;
+	t.ss_size = s->ss_size;
+	t.ss_flags = s->ss_flags;
+	t.rseq_addr = s->rseq_addr;
+	t.rseq_len = s->rseq_len;
+	t.rseq_sig = s->rseq_sig;
+	t.robust_head = s->robust_head;
+	t.robust_len = s->robust_len;
+	t.clear_tid = s->clear_tid;
+	t.xfeatures = arch_xgetbv0();
 	t.entry_rip = c->entry_rip;
-	t.entry_rsp = (uintptr_t)c->uc - 8;	/* &frame->pretcode */
-	t.entry_args[0] = c->sig;
-	t.entry_args[1] = (uintptr_t)c->info;
-	t.entry_args[2] = (uintptr_t)c->uc;
-	arch_sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &mask, 8);
-	t.entry_sigmask = mask;
+	t.entry_rsp = (uintptr_t)s->uc - 8;	/* &frame->pretcode */
+	t.entry_args[0] = s->sig;
+	t.entry_args[1] = (uintptr_t)s->info;
+	t.entry_args[2] = (uintptr_t)s->uc;
+	t.entry_sigmask = s->handler_mask;
 	t.restore_info = (uintptr_t)&ckpt_restore_info;
+	for (int i = 0; i < 16; i++)
+		t.comm[i] = s->comm[i];
 	return img_write_record(&c->w, IMG_REC_THREAD, &t, sizeof(t), NULL, 0);
+}
+
+/* The leader first, then every parked thread. */
+int ckpt_thread_write(struct ckpt_ctx *c)
+{
+	static struct ckpt_thread_state self;
+
+	ckpt_thread_capture(&self, c->info, c->uc);
+	write_one(c, &self, IMG_THREAD_LEADER);
+	for (int i = 0; i < ckpt_nparked; i++)
+		write_one(c, &ckpt_parked[i], 0);
+	return c->w.error;
 }

@@ -194,6 +194,7 @@ struct img_thread {
 	 * for the post-restore handler: what of the restarter to clean up.
 	 */
 	uint64_t restore_info;
+	char     comm[16];		/* thread name, NUL padded */
 	uint32_t fpstate_len;		/* bytes after the struct (0 in v1) */
 	uint32_t reserved;
 };

@@ -170,9 +170,11 @@ static int check_fds(struct rst_state *s)
 
 int rst_check_env(struct rst_state *s)
 {
-	uint64_t need = s->thread.xfeatures, have = arch_xgetbv0();
+	uint64_t need = 0, have = arch_xgetbv0();
 	int r;
 
+	for (int i = 0; i < s->nthreads; i++)
+		need |= s->threads[i].xfeatures;
 	if (need & ~have)
 		if ((r = rst_problem(s, RST_EXIT_INCOMPAT, "this CPU lacks xsave features %#lx "
 				     "the image's registers use (image XCR0 %#lx, here %#lx)",

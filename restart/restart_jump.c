@@ -22,6 +22,7 @@
 
 #define PAGE		IMG_PAGE_SIZE
 #define BLOB_STACK	(64u * 1024)
+#define THREAD_STACK	(16u * 1024)	/* RST_THREAD_STACK in restorer.c */
 
 extern const char __start_ckpt_restorer[], __stop_ckpt_restorer[];
 
@@ -131,6 +132,7 @@ int rst_jump(struct rst_state *s)
 			nkeep++;
 	}
 	nkeep += 1 + 3;			/* the blob, vdso, vvar, vvar_vclock */
+	int nthr = s->nthreads;
 	nclose = s->nvmas + 2;
 
 	uint64_t args_off = code_sz;
@@ -138,8 +140,10 @@ int rst_jump(struct rst_state *s)
 	uint64_t runs_off = ops_off + nops * sizeof(struct rst_op);
 	uint64_t keep_off = runs_off + nruns * sizeof(struct rst_run);
 	uint64_t close_off = keep_off + nkeep * sizeof(struct rst_range);
-	uint64_t stack_off = page_up(close_off + nclose * sizeof(int32_t));
-	uint64_t park_off = stack_off + BLOB_STACK;
+	uint64_t thr_off = (close_off + nclose * sizeof(int32_t) + 63) & ~63ULL;
+	uint64_t stack_off = page_up(thr_off + nthr * sizeof(struct rst_thread));
+	uint64_t tstack_off = stack_off + BLOB_STACK;
+	uint64_t park_off = tstack_off + (uint64_t)(nthr - 1) * THREAD_STACK;
 	uint64_t blob_len = park_off + page_up(park_len) + PAGE;
 
 	char *blob = mmap(NULL, blob_len, PROT_READ | PROT_WRITE,
@@ -155,6 +159,7 @@ int rst_jump(struct rst_state *s)
 	a->runs = (struct rst_run *)(blob + runs_off);
 	a->keep = (struct rst_range *)(blob + keep_off);
 	a->close_fds = (int32_t *)(blob + close_off);
+	a->threads = (struct rst_thread *)(blob + thr_off);
 	a->park = (uint64_t)(blob + park_off);
 	a->keep[a->nkeep++] = (struct rst_range){ (uint64_t)blob, (uint64_t)blob + blob_len };
 
@@ -218,30 +223,40 @@ int rst_jump(struct rst_state *s)
 	if (s->exe_fd >= 0)
 		a->close_fds[a->nclose++] = s->exe_fd;
 	memcpy(a->sigact, s->proc.sigact, sizeof(a->sigact));
-	a->pending = (s->thread.sigpending | s->proc.sigpending) & 0x7fffffffULL;
-	memcpy(a->comm, s->proc.comm, sizeof(a->comm));
+	a->pending = s->proc.sigpending & 0x7fffffffULL;
 	a->uid = a->gid = -1;
 	if (s->proc.uid != getuid() || s->proc.gid != getgid()) {
 		a->uid = s->proc.uid;
 		a->gid = s->proc.gid;
 	}
-	a->tid = s->proc.pid;
-	a->rseq_addr = s->thread.rseq_addr;
-	a->rseq_len = s->thread.rseq_len;
-	a->rseq_sig = s->thread.rseq_sig;
-	a->robust_head = s->thread.robust_head;
-	a->robust_len = s->thread.robust_len;
-	a->clear_tid = s->thread.clear_tid;
-	a->fs_base = s->thread.fs_base;
-	a->gs_base = s->thread.gs_base;
-	a->entry_rip = s->thread.entry_rip;
-	a->entry_rsp = s->thread.entry_rsp;
-	memcpy(a->entry_args, s->thread.entry_args, sizeof(a->entry_args));
-	a->entry_sigmask = s->thread.entry_sigmask;
-	a->ss_sp = s->thread.ss_sp;
-	a->ss_size = s->thread.ss_size;
-	a->ss_flags = s->thread.ss_flags;
-	a->restore_info = s->thread.restore_info;
+	a->pid = s->proc.pid;
+	a->nthreads = nthr;
+	for (int i = 0; i < nthr; i++) {
+		const struct img_thread *it = &s->threads[i];
+		struct rst_thread *t = &a->threads[i];
+
+		t->tid = it->tid;
+		t->rseq_addr = it->rseq_addr;
+		t->rseq_len = it->rseq_len;
+		t->rseq_sig = it->rseq_sig;
+		t->robust_head = it->robust_head;
+		t->robust_len = it->robust_len;
+		t->clear_tid = it->clear_tid;
+		t->fs_base = it->fs_base;
+		t->gs_base = it->gs_base;
+		t->entry_rip = it->entry_rip;
+		t->entry_rsp = it->entry_rsp;
+		memcpy(t->entry_args, it->entry_args, sizeof(t->entry_args));
+		t->entry_sigmask = it->entry_sigmask;
+		t->ss_sp = it->ss_sp;
+		t->ss_size = it->ss_size;
+		t->ss_flags = it->ss_flags;
+		t->pending = it->sigpending & 0x7fffffffULL;
+		memcpy(t->comm, it->comm, sizeof(t->comm));
+		if (i)
+			t->stack = (uint64_t)(blob + tstack_off) + (uint64_t)i * THREAD_STACK;
+	}
+	a->restore_info = s->threads[0].restore_info;
 	a->blob = (uint64_t)blob;
 	a->blob_len = blob_len;
 	snprintf(a->msg, sizeof(a->msg), "ckpt-restart: %s: the restorer failed at step ",

@@ -166,12 +166,17 @@ int rst_load_rest(struct rst_state *s)
 
 			if (!t)
 				return reader_fail(s);
-			if (s->have_thread) {
-				rst_error(s, "this libckpt restores one thread; the image has more");
-				return RST_EXIT_INCOMPAT;
+			for (int i = 0; i < s->nthreads; i++) {
+				if (s->threads[i].tid == t->tid) {
+					rst_error(s, "corrupt: thread %d saved twice (offset %lu)",
+						  t->tid, (unsigned long)rec.offset);
+					return RST_EXIT_IMAGE;
+				}
 			}
-			s->thread = *t;
-			s->have_thread = 1;
+			s->threads = realloc(s->threads, (s->nthreads + 1) * sizeof(*s->threads));
+			if (!s->threads)
+				abort();
+			s->threads[s->nthreads++] = *t;
 			break;
 		}
 		case IMG_REC_VMA: {
@@ -208,9 +213,16 @@ int rst_load_rest(struct rst_state *s)
 	}
 	if (r < 0)
 		return reader_fail(s);
-	if (!s->have_thread) {
-		rst_error(s, "corrupt: the image has no thread");
-		return RST_EXIT_IMAGE;
+	/* The main thread restores the others: put it first. */
+	for (int i = 0; i < s->nthreads; i++) {
+		if (s->threads[i].tid == s->proc.pid) {
+			struct img_thread t = s->threads[0];
+
+			s->threads[0] = s->threads[i];
+			s->threads[i] = t;
+			return 0;
+		}
 	}
-	return 0;
+	rst_error(s, "corrupt: the image has no record of its main thread (tid %d)", s->proc.pid);
+	return RST_EXIT_IMAGE;
 }

@@ -159,7 +159,40 @@ RST static void rst_map_one(struct rst_args *a, struct rst_op *op)
 	CHECK(a, 7, arch_sys3(SYS_mprotect, op->start, len, op->prot));
 }
 
-RST static void rst_build_frame(struct rst_args *a) __attribute__((noreturn));
+#define RST_THREAD_STACK	(16 * 1024)
+
+RST static void rst_build_frame(struct rst_thread *t) __attribute__((noreturn));
+RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
+	__attribute__((noreturn));
+
+/*
+ * clone3 for a thread of the restored process: returns the new tid (or
+ * -errno) in the caller; the child starts on its own stack and calls
+ * rst_thread_start(a, t).  Written in assembly because the child has none
+ * of the caller's stack frame.
+ */
+long rst_clone_thread(void *args, long size, struct rst_args *a, struct rst_thread *t)
+	__attribute__((visibility("hidden")));
+__asm__(".pushsection ckpt_restorer,\"ax\",@progbits\n"
+	".type rst_clone_thread,@function\n"
+	"rst_clone_thread:\n"
+	"	push %r12\n"
+	"	push %r13\n"
+	"	mov %rdx, %r12\n"
+	"	mov %rcx, %r13\n"
+	"	mov $435, %eax\n"		/* SYS_clone3 */
+	"	syscall\n"
+	"	test %rax, %rax\n"
+	"	jz 1f\n"
+	"	pop %r13\n"
+	"	pop %r12\n"
+	"	ret\n"
+	"1:	mov %r12, %rdi\n"
+	"	mov %r13, %rsi\n"
+	"	and $-16, %rsp\n"
+	"	call rst_thread_start\n"
+	"	hlt\n"
+	".popsection\n");
 
 RST void rst_main(struct rst_args *a)
 {
@@ -178,12 +211,6 @@ RST void rst_main(struct rst_args *a)
 	/* Step 4: process state. */
 	a->mm.auxv = (__u64 *)a->auxv;
 	CHECK(a, 8, arch_sys5(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, &a->mm, sizeof(a->mm), 0));
-	/* Root restarting another user's image: become that user again. */
-	if (a->uid >= 0) {
-		CHECK(a, 15, arch_sys2(SYS_setgroups, 0, 0));
-		CHECK(a, 16, arch_sys3(SYS_setresgid, a->gid, a->gid, a->gid));
-		CHECK(a, 17, arch_sys3(SYS_setresuid, a->uid, a->uid, a->uid));
-	}
 	for (uint32_t i = 0; i < a->nclose; i++)
 		arch_sys1(SYS_close, a->close_fds[i]);
 	for (int sig = 1; sig <= IMG_NSIG; sig++) {
@@ -191,29 +218,75 @@ RST void rst_main(struct rst_args *a)
 			continue;
 		CHECK(a, 9, arch_sys4(SYS_rt_sigaction, sig, &a->sigact[sig - 1], 0, 8));
 	}
-	arch_sys5(SYS_prctl, PR_SET_NAME, a->comm, 0, 0, 0);
-	arch_sys1(SYS_set_tid_address, a->clear_tid);
-	if (a->robust_head)
-		CHECK(a, 10, arch_sys2(SYS_set_robust_list, a->robust_head, a->robust_len));
-	if (a->rseq_len)
-		CHECK(a, 11, arch_sys4(SYS_rseq, a->rseq_addr, a->rseq_len, 0, a->rseq_sig));
-	CHECK(a, 12, arch_sys2(SYS_arch_prctl, ARCH_SET_FS, a->fs_base));
-	if (a->gs_base)
-		CHECK(a, 13, arch_sys2(SYS_arch_prctl, ARCH_SET_GS, a->gs_base));
 
-	/* Pending signals stay pending under the handler's mask. */
-	CHECK(a, 14, arch_sys4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &a->entry_sigmask, 0, 8));
-	for (int sig = 1; sig < 32; sig++)
-		if (a->pending & (1ULL << (sig - 1)))
-			arch_sys3(SYS_tgkill, a->tid, a->tid, sig);
-	/* The restored process unmaps the blob once it is off its stack. */
+	/* Step 5: the threads; the last one into libckpt unmaps the blob. */
 	if (a->restore_info) {
 		uint64_t *info = (uint64_t *)a->restore_info;
 
 		info[0] = a->blob;
 		info[1] = a->blob_len;
+		info[2] = a->nthreads;
 	}
-	rst_build_frame(a);
+	CHECK(a, 14, arch_sys4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */,
+			       &a->threads[0].entry_sigmask, 0, 8));
+	for (int sig = 1; sig < 32; sig++)		/* process-wide, kept pending */
+		if (a->pending & (1ULL << (sig - 1)))
+			arch_sys3(SYS_tgkill, a->pid, a->pid, sig);
+	for (uint32_t i = 1; i < a->nthreads; i++) {
+		struct rst_thread *t = &a->threads[i];
+		struct clone_args_ {
+			uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
+			uint64_t stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+		} ca;
+
+		rst_zero(&ca, sizeof(ca));
+		ca.flags = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000;
+		/* VM FS FILES SIGHAND THREAD SYSVSEM */
+		ca.stack = t->stack - RST_THREAD_STACK;
+		ca.stack_size = RST_THREAD_STACK;
+		ca.set_tid = (uint64_t)&t->tid;
+		ca.set_tid_size = 1;
+		CHECK(a, 18, rst_clone_thread(&ca, sizeof(ca), a, t));
+	}
+	rst_thread_enter(a, &a->threads[0]);
+}
+
+/* Each thread's own state, then into the post-restore handler. */
+RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
+{
+	arch_sys1(SYS_set_tid_address, t->clear_tid);
+	if (t->robust_head)
+		CHECK(a, 10, arch_sys2(SYS_set_robust_list, t->robust_head, t->robust_len));
+	if (t->rseq_len)
+		CHECK(a, 11, arch_sys4(SYS_rseq, t->rseq_addr, t->rseq_len, 0, t->rseq_sig));
+	CHECK(a, 12, arch_sys2(SYS_arch_prctl, ARCH_SET_FS, t->fs_base));
+	if (t->gs_base)
+		CHECK(a, 13, arch_sys2(SYS_arch_prctl, ARCH_SET_GS, t->gs_base));
+	arch_sys5(SYS_prctl, PR_SET_NAME, t->comm, 0, 0, 0);
+	/*
+	 * Root restarting another user's image: become that user again.
+	 * Credentials are per thread, and creating threads with chosen tids
+	 * needs the privilege: each thread drops it itself, the main thread
+	 * after making the others.
+	 */
+	if (a->uid >= 0) {
+		CHECK(a, 15, arch_sys2(SYS_setgroups, 0, 0));
+		CHECK(a, 16, arch_sys3(SYS_setresgid, a->gid, a->gid, a->gid));
+		CHECK(a, 17, arch_sys3(SYS_setresuid, a->uid, a->uid, a->uid));
+	}
+	/* Pending signals stay pending under the handler's mask. */
+	CHECK(a, 14, arch_sys4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &t->entry_sigmask, 0, 8));
+	for (int sig = 1; sig < 32; sig++)
+		if (t->pending & (1ULL << (sig - 1)))
+			arch_sys3(SYS_tgkill, a->pid, t->tid, sig);
+	rst_build_frame(t);
+}
+
+/* A new thread starts here, on its blob stack. */
+RST __attribute__((noinline, noclone)) static void rst_thread_start(struct rst_args *a,
+								    struct rst_thread *t)
+{
+	rst_thread_enter(a, t);
 }
 
 /*
@@ -222,7 +295,7 @@ RST void rst_main(struct rst_args *a)
  * runs sa_restorer, which sigreturns through the saved frame), the three
  * handler arguments, the FPU in its init state (fpstate 0).
  */
-RST static void rst_build_frame(struct rst_args *a)
+RST static void rst_build_frame(struct rst_thread *a)
 {
 	struct arch_rt_sigframe *f;
 	uint64_t sp = a->entry_rsp - 256;	/* below the saved frame */

@@ -15,9 +15,12 @@
  *      fresh anonymous memory, or map the file and copy in the pages the
  *      process had modified; then set its protection;
  *   4. PR_SET_MM_MAP (mm fields, auxv, exe link), close the restarter's
- *      fds, signal dispositions, tid address, robust list, rseq, FS base,
- *      pending signals;
- *   5. rt_sigreturn into the post-restore handler (see img_thread).
+ *      fds, signal dispositions, uid/gid, process-wide pending signals;
+ *   5. every other thread: clone3 with its tid, onto a small stack in the
+ *      blob; each thread, the main one last, sets its tid address, robust
+ *      list, rseq, FS base, name and pending signals, and rt_sigreturns
+ *      into the post-restore handler (see img_thread).  The last thread to
+ *      get there unmaps the blob (struct ckpt_restore_info).
  * A failure after step 1 cannot be undone: it writes one line to fd 2 and
  * exits with status RST_EXIT_FAILED.
  */
@@ -59,6 +62,21 @@ struct rst_move {		/* vdso/vvar: current place, image place */
 	uint64_t from, len, to;
 };
 
+struct rst_thread {
+	int32_t tid;
+	uint32_t rseq_len, rseq_sig;
+	uint32_t ss_flags;
+	uint64_t rseq_addr;
+	uint64_t robust_head, robust_len;
+	uint64_t clear_tid;
+	uint64_t fs_base, gs_base;
+	uint64_t entry_rip, entry_rsp, entry_args[3], entry_sigmask;
+	uint64_t ss_sp, ss_size;
+	uint64_t pending;		/* thread-directed signals to re-raise */
+	uint64_t stack;			/* top of its stack in the blob (threads > 0) */
+	char comm[16];
+};
+
 struct rst_args {
 	/* where the blob itself is, and what else must survive step 1 */
 	uint32_t nkeep;
@@ -73,23 +91,15 @@ struct rst_args {
 	struct prctl_mm_map mm;
 	uint64_t auxv[IMG_AUXV_MAX];
 	struct img_sigaction sigact[IMG_NSIG];
-	uint64_t pending;		/* signals to re-raise (bit sig-1) */
-	char comm[16];
+	uint64_t pending;		/* process-wide signals to re-raise */
 	int32_t uid, gid;		/* -1: keep ckpt-restart's */
 
-	/* the thread */
-	int32_t tid;
-	uint32_t rseq_len, rseq_sig;
-	uint64_t rseq_addr;
-	uint64_t robust_head, robust_len;
-	uint64_t clear_tid;
-	uint64_t fs_base, gs_base;
-	uint64_t entry_rip, entry_rsp, entry_args[3], entry_sigmask;
-	uint64_t ss_sp, ss_size;
+	/* threads: [0] is the main one (tid == pid), the one running this */
+	uint32_t nthreads;
+	int32_t pid;
+	struct rst_thread *threads;
 	uint64_t restore_info;		/* struct ckpt_restore_info in the image */
 	uint64_t blob, blob_len;	/* written there */
-	uint32_t ss_flags;
-	uint32_t pad;
 
 	char msg[104];			/* "ckpt-restart: restorer failed at step " */
 	char msg_errno[24];		/* ", errno " */

@@ -49,8 +49,9 @@ struct rst_state {
 	struct img_reader r;
 	struct img_proc proc;
 	char *cwd, *exe;
-	struct img_thread thread;
-	int have_proc, have_thread;
+	struct img_thread *threads;	/* [0]: the main thread (tid == pid) */
+	int nthreads;
+	int have_proc;
 	struct rst_fd *fds;
 	int nfds;
 	struct rst_vma *vmas;

@@ -40,6 +40,7 @@ API int ckpt_save_v1(const char *path, const struct ckpt_options *opts)
 	if (shim_self.pending)
 		return fail(EBUSY, "ckpt_save: a checkpoint is already in progress");
 
+	shim_self.tid = syscall(SYS_gettid);
 	shim_self.path = path;
 	shim_self.flags = opts ? opts->flags : 0;
 	shim_self.result = -EINTR;

@@ -56,7 +56,7 @@ int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, u
 	c.img_fd = fd;
 	c.ctl_fd = ctl_fd;
 	c.sig = sig;
-	c.timer_sig = shim_cfg.ctl_sig;
+	c.ctl_sig_no = shim_cfg.ctl_sig;
 	c.info = info;
 	c.uc = uc;
 	c.entry_rip = (uintptr_t)shim_post_restore;
@@ -135,7 +135,10 @@ void shim_handler(int sig, siginfo_t *info, void *uc)
 	shim_saved_errno = errno;
 
 	if (sig == shim_cfg.ctl_sig) {
-		if (info->si_code == SI_TKILL && info->si_pid == getpid() && shim_self.pending)
+		if (ckpt_park_request(info))
+			ckpt_park_self(info, uc);
+		else if (info->si_code == SI_TKILL && info->si_pid == getpid() &&
+			 shim_self.pending && shim_self.tid == syscall(SYS_gettid))
 			save_self(sig, info, uc);
 		else if (info->si_code == SI_QUEUE && info->si_pid != getpid())
 			shim_ctl_serve(info->si_pid, sig, info, uc);
@@ -172,13 +175,22 @@ void shim_handler(int sig, siginfo_t *info, void *uc)
  */
 void shim_post_restore(int sig, siginfo_t *info, void *uc)
 {
-	if (ckpt_restore_info.blob_len) {
-		munmap((void *)ckpt_restore_info.blob, ckpt_restore_info.blob_len);
-		ckpt_restore_info.blob = ckpt_restore_info.blob_len = 0;
+	struct ckpt_restore_info *ri = &ckpt_restore_info;
+
+	/*
+	 * The last thread off the restorer's mapping unmaps it, and ends the
+	 * checkpoint the saved memory was in the middle of: until then a new
+	 * checkpoint is refused as busy.
+	 */
+	if (ri->blob_len && __atomic_sub_fetch(&ri->threads_left, 1, __ATOMIC_ACQ_REL) == 0) {
+		munmap((void *)ri->blob, ri->blob_len);
+		ri->blob = ri->blob_len = 0;
+		ckpt_park_reset();
 	}
-	if (shim_self.pending)
+	if (shim_self.pending && shim_self.tid == syscall(SYS_gettid))
 		shim_self.result = CKPT_RESTORED;
-	shim_arm_interval();
+	if (syscall(SYS_gettid) == getpid())
+		shim_arm_interval();
 	shim_log(SHIM_LOG_INFO, "restored");
 	errno = shim_saved_errno;
 }

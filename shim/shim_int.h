@@ -25,6 +25,7 @@ extern struct shim_config shim_cfg;
 /* A ckpt_save() call in flight (one at a time per process). */
 struct shim_self_req {
 	volatile int pending;
+	int tid;			/* the calling thread */
 	const char *path;
 	unsigned flags;
 	volatile int result;		/* CKPT_SAVED, CKPT_RESTORED or -errno */

@@ -4,7 +4,7 @@
 # (returns -1, ckpt_last_error() says why) and by ckpt-save (exit 5, the
 # reason on stderr).  The process carries on normally: the resource still
 # works, and once it is released a checkpoint succeeds and restarts.
-# Resources: a socket, a pipe, an eventfd, a second thread, a child
+# Resources: a socket, a pipe, an eventfd, a child
 # process, alarm(), setitimer(ITIMER_VIRTUAL), timer_create(), a deleted
 # open file.
 . "$(dirname "$0")/lib.sh"
@@ -18,7 +18,7 @@ declare -A WANT=(
 	[child]='child' [alarm]='ITIMER_REAL|alarm' [itimer]='ITIMER_VIRTUAL|setitimer'
 	[timer]='timer_create|POSIX timer' [deleted]='deleted'
 )
-KINDS="socket pipe eventfd thread child alarm itimer timer deleted"
+KINDS="socket pipe eventfd child alarm itimer timer deleted"
 
 # names_fd KIND OUT MSGFILE: for fd resources the message says "fd N".
 names_fd() {

@@ -1,0 +1,217 @@
+/*
+ * ckpt_park.c - stopping every other thread while the leader checkpoints.
+ *
+ * The leader (the thread whose handler runs the checkpoint) sends each
+ * other thread the checkpoint signal with rt_tgsigqueueinfo, marked as a
+ * park request of generation G.  A thread's handler then captures its own
+ * state into a slot, publishes it, and waits on a futex until the leader
+ * releases generation G.  The signal cannot be blocked or replaced by the
+ * application (wrappers/wrap_signal.c), so every thread parks at whatever
+ * instruction it was: inside malloc, holding a lock, in a system call —
+ * the checkpoint never needs a lock the application may hold.
+ *
+ * Invariants:
+ *  1. One leader at a time (park_busy).  A trigger arriving while another
+ *     checkpoint runs is refused with EBUSY; its thread then parks for the
+ *     running one as soon as its handler returns (the request waits,
+ *     blocked, meanwhile).
+ *  2. Between ckpt_park_all() and ckpt_release_all() no thread of the
+ *     process runs application code: park_all rescans /proc/self/task
+ *     until every listed thread is parked, so a thread created meanwhile
+ *     is parked too.
+ *  3. A parked thread only touches its own slot and the futex words; its
+ *     stack (with the kernel's frame of its interrupted context) is part
+ *     of the memory the leader saves.
+ *  4. A park request of an older generation is ignored (stale).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "arch/x86_64/arch.h"
+#include "libckpt/ckpt.h"
+
+#define PARK_MAGIC		0x504b0000u	/* "PK" in the high half */
+#define PARK_TIMEOUT_NS		(10ull * 1000000000)
+
+struct ckpt_thread_state ckpt_parked[CKPT_MAX_THREADS];
+int ckpt_nparked;
+
+static int park_busy;			/* tid of the leader, 0 if none */
+static int park_gen;			/* generation being parked, 0 if none */
+static int park_slots;			/* slots handed out */
+static int park_ready;			/* futex: slots published */
+static int park_release;		/* futex: last generation released */
+
+static long futex(int *uaddr, int op, int val, const struct timespec *ts)
+{
+	return arch_sys4(SYS_futex, uaddr, op | FUTEX_PRIVATE_FLAG, val, ts);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int ckpt_park_request(const siginfo_t *info)
+{
+	return info->si_code == SI_QUEUE && info->si_pid == getpid() &&
+	       ((unsigned)info->si_value.sival_int & 0xffff0000u) == PARK_MAGIC;
+}
+
+void ckpt_park_self(siginfo_t *info, ucontext_t *uc)
+{
+	int gen = info->si_value.sival_int & 0xffff;
+	int slot;
+
+	if (gen != __atomic_load_n(&park_gen, __ATOMIC_ACQUIRE))
+		return;				/* stale request */
+	slot = __atomic_fetch_add(&park_slots, 1, __ATOMIC_ACQ_REL);
+	if (slot < CKPT_MAX_THREADS) {
+		ckpt_thread_capture(&ckpt_parked[slot], info, uc);
+		__atomic_store_n(&ckpt_parked[slot].ready, 1, __ATOMIC_RELEASE);
+	}
+	__atomic_fetch_add(&park_ready, 1, __ATOMIC_RELEASE);
+	futex(&park_ready, FUTEX_WAKE, 1, NULL);
+	for (;;) {
+		int rel = __atomic_load_n(&park_release, __ATOMIC_ACQUIRE);
+
+		if (rel == gen)
+			break;
+		futex(&park_release, FUTEX_WAIT, rel, NULL);
+	}
+}
+
+int ckpt_leader_enter(struct ckpt_ctx *c)
+{
+	int zero = 0, tid = arch_sys0(SYS_gettid);
+
+	if (!__atomic_compare_exchange_n(&park_busy, &zero, tid, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return ckpt_fail(c, -EBUSY, "another checkpoint of this process is in progress");
+	return 0;
+}
+
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static int is_parked(int tid)
+{
+	int n = __atomic_load_n(&park_slots, __ATOMIC_ACQUIRE);
+
+	for (int i = 0; i < n && i < CKPT_MAX_THREADS; i++)
+		if (__atomic_load_n(&ckpt_parked[i].ready, __ATOMIC_ACQUIRE) &&
+		    ckpt_parked[i].tid == tid)
+			return 1;
+	return 0;
+}
+
+/*
+ * One pass over /proc/self/task: asks every thread not parked yet (and not
+ * asked in this generation: `asked` is a bitmap of tids) to park.
+ * Returns how many threads are still not parked, or -errno.
+ */
+static int park_pass(struct ckpt_ctx *c, int self, uint8_t *asked, int *straggler)
+{
+	char buf[4096];
+	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int pid = getpid(), waiting = 0;
+	long len;
+
+	if (fd < 0)
+		return -errno;
+	while ((len = arch_sys3(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < len;) {
+			struct linux_dirent64 *d = (void *)(buf + off);
+			const char *s = d->d_name;
+			int tid;
+
+			off += d->d_reclen;
+			if (*s < '0' || *s > '9')
+				continue;
+			tid = ckpt_parse_dec(&s);
+			if (tid == self || is_parked(tid))
+				continue;
+			waiting++;
+			*straggler = tid;
+			if (tid < (1 << 22) && !(asked[tid / 8] & (1 << (tid % 8)))) {
+				siginfo_t si = { 0 };
+
+				si.si_signo = c->ctl_sig_no;
+				si.si_code = SI_QUEUE;
+				si.si_pid = pid;
+				si.si_uid = getuid();
+				si.si_value.sival_int = PARK_MAGIC | park_gen;
+				if (arch_sys4(SYS_rt_tgsigqueueinfo, pid, tid, c->ctl_sig_no, &si) == 0)
+					asked[tid / 8] |= 1 << (tid % 8);
+				else
+					waiting--;	/* gone meanwhile */
+			}
+		}
+	}
+	close(fd);
+	return waiting;
+}
+
+int ckpt_park_all(struct ckpt_ctx *c)
+{
+	static int gen;
+	int self = arch_sys0(SYS_gettid), straggler = 0, left;
+	uint8_t *asked = c->asked;		/* fresh scratch: all zero */
+	uint64_t deadline = now_ns() + PARK_TIMEOUT_NS;
+
+	gen = (gen % 0xfffe) + 1;
+	__atomic_store_n(&park_slots, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&park_ready, 0, __ATOMIC_RELEASE);
+	for (int i = 0; i < CKPT_MAX_THREADS; i++)
+		ckpt_parked[i].ready = 0;
+	__atomic_store_n(&park_gen, gen, __ATOMIC_RELEASE);
+
+	while ((left = park_pass(c, self, asked, &straggler)) > 0) {
+		int seen = __atomic_load_n(&park_ready, __ATOMIC_ACQUIRE);
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		if (now_ns() > deadline)
+			return ckpt_fail(c, -ETIMEDOUT, "thread %d did not stop for the checkpoint "
+					 "within %llu s", straggler,
+					 (unsigned long long)(PARK_TIMEOUT_NS / 1000000000));
+		futex(&park_ready, FUTEX_WAIT, seen, &ts);
+	}
+	if (left < 0)
+		return ckpt_fail(c, left, "cannot list the process's threads");
+	ckpt_nparked = __atomic_load_n(&park_slots, __ATOMIC_ACQUIRE);
+	if (ckpt_nparked > CKPT_MAX_THREADS)
+		return ckpt_fail(c, -E2BIG, "the process has more than %d threads", CKPT_MAX_THREADS);
+	return 0;
+}
+
+void ckpt_park_reset(void)
+{
+	__atomic_store_n(&park_gen, 0, __ATOMIC_RELEASE);
+	ckpt_nparked = 0;
+	__atomic_store_n(&park_busy, 0, __ATOMIC_RELEASE);
+}
+
+void ckpt_release_all(struct ckpt_ctx *c)
+{
+	int gen = __atomic_load_n(&park_gen, __ATOMIC_ACQUIRE);
+
+	if (gen) {
+		__atomic_store_n(&park_gen, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&park_release, gen, __ATOMIC_RELEASE);
+		futex(&park_release, FUTEX_WAKE, 0x7fffffff, NULL);
+	}
+	ckpt_nparked = 0;
+	__atomic_store_n(&park_busy, 0, __ATOMIC_RELEASE);
+}

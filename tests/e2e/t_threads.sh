@@ -1,0 +1,37 @@
+#!/bin/bash
+# 1, 2, 8 and 64 threads computing (integer and floating point, TLS,
+# recorded tids) are checkpointed mid-computation — by the main thread's
+# ckpt_save() and from outside by ckpt-save — killed, and restarted: every
+# thread gets its tid back, finishes with the result an uninterrupted run
+# computes, and pthread_join works.
+. "$(dirname "$0")/lib.sh"
+for n in 1 2 8 64; do
+	# self: main calls ckpt_save while the workers run
+	shim "$PROGS/threads" $n "$TMP/s$n.img" self > "$TMP/s$n.out" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	wait_line "$TMP/s$n.out" "SAVED|failed"
+	grep -q SAVED "$TMP/s$n.out" || fail "$n threads, self: $(cat "$TMP/s$n.out")"
+	kill9 "$pid"
+	clean_fds "$BIN/ckpt-restart" "$TMP/s$n.img" > "$TMP/s$n.out2" 2>&1
+	rc=$?
+	grep -q "ALL OK" "$TMP/s$n.out2" || fail "$n threads, self, restarted (rc $rc): $(cat "$TMP/s$n.out2")"
+
+	# transparent: ckpt-save from outside, at whatever instruction each thread is
+	shim "$PROGS/threads" $n "$TMP/t$n.img" run > "$TMP/t$n.out" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	wait_line "$TMP/t$n.out" "STARTED"
+	"$BIN/ckpt-save" "$pid" "$TMP/t$n.img" 2> "$TMP/t$n.save" || fail "$n threads, ckpt-save: $(cat "$TMP/t$n.save")"
+	grep -q "ALL OK" "$TMP/t$n.out" && skip "$n threads finished before the checkpoint (machine too fast for ITER)"
+	kill9 "$pid"
+	clean_fds "$BIN/ckpt-restart" "$TMP/t$n.img" > "$TMP/t$n.out2" 2>&1
+	rc=$?
+	grep -q "ALL OK" "$TMP/t$n.out2" || fail "$n threads, ckpt-save, restarted (rc $rc): $(cat "$TMP/t$n.out2")"
+	[ $rc -eq 0 ] || fail "$n threads: rc $rc"
+	# Workers that had finished are gone; the others and main are saved.
+	info=$("$BIN/ckpt-info" "$TMP/t$n.img") || fail "ckpt-info failed"
+	k=$(echo "$info" | sed -n 's/^  threads: \([0-9]*\) .*/\1/p')
+	echo "$info" | grep -q "^threads ($k):" || fail "ckpt-info: thread count and records differ"
+	[ "$k" -ge 2 ] && [ "$k" -le $((n + 1)) ] || fail "ckpt-info shows $k threads of $((n + 1))"
+done
