@@ -3,7 +3,8 @@
  * application's reach while showing it its own view of them.
  *
  * libckpt owns a few signals (shim_reserved_signal(): the internal
- * checkpoint signal, and the CKPT_SIGNAL trigger if set).  A program that
+ * checkpoint signal, the CKPT_SIGNAL trigger if set, and SIGTERM under
+ * CKPT_ON_TERM).  A program that
  * blocks everything (a common idiom before pthread_create, or before
  * sigwait or signalfd) or installs a handler for every signal would
  * otherwise switch checkpointing off without knowing it.
@@ -34,7 +35,8 @@
  *
  * Cost: a masked call asks shim_reserved_signal() about each signal in
  * the application's set and in the returned old set (up to 64 calls of a
- * comparison, tens of ns next to the system call).  Caching the reserved
+ * comparison: blocking everything and restoring it costs 100 ns more
+ * per pair, next to 600 ns of system calls, where this was measured).  Caching the reserved
  * set was not taken: it changes once, when the shim's constructor reads
  * the environment, and a cache filled before that would be wrong forever.
  *
