@@ -151,6 +151,14 @@ void ckpt_park_self(siginfo_t *info, ucontext_t *uc);
 extern struct ckpt_thread_state ckpt_parked[CKPT_MAX_THREADS];
 extern int ckpt_nparked;
 
+/*
+ * fd calls of the checkpoint path.  Raw system calls, not libc: inside
+ * libckpt.so, open() and close() would reach libckpt's own wrappers,
+ * whose registry must not run in the signal handler.  -1 with errno.
+ */
+int ckpt_open(const char *path, int flags, int mode);
+int ckpt_close(int fd);
+
 /* Small async-signal-safe helpers (ckpt_util.c). */
 ssize_t ckpt_read_file(const char *path, char *buf, size_t cap);
 int ckpt_memeq(const void *a, const void *b, size_t n);

@@ -71,10 +71,10 @@ int ckpt_scratch_map(struct ckpt_ctx *c)
 
 int ckpt_open_proc(struct ckpt_ctx *c)
 {
-	c->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	c->pagemap_fd = ckpt_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
 	if (c->pagemap_fd < 0)
 		return ckpt_fail(c, -errno, "cannot open /proc/self/pagemap");
-	c->mem_fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	c->mem_fd = ckpt_open("/proc/self/mem", O_RDONLY | O_CLOEXEC, 0);
 	if (c->mem_fd < 0)
 		return ckpt_fail(c, -errno, "cannot open /proc/self/mem");
 	return 0;
@@ -130,9 +130,9 @@ int ckpt_run(struct ckpt_ctx *c)
 	}
 	ckpt_release_all(c);
 	if (c->pagemap_fd >= 0)
-		close(c->pagemap_fd);
+		ckpt_close(c->pagemap_fd);
 	if (c->mem_fd >= 0)
-		close(c->mem_fd);
+		ckpt_close(c->mem_fd);
 	munmap(c->scratch, c->scratch_len);
 	c->scratch = NULL;
 	return c->error;

@@ -38,7 +38,7 @@ typedef int (*fd_fn)(struct ckpt_ctx *c, int fd);
 static int fds_each(struct ckpt_ctx *c, fd_fn fn)
 {
 	char buf[2048];
-	int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dfd = ckpt_open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	long len;
 
 	if (dfd < 0)
@@ -57,12 +57,12 @@ static int fds_each(struct ckpt_ctx *c, fd_fn fn)
 			    fd == c->pagemap_fd || fd == c->mem_fd)
 				continue;
 			if (fn(c, fd) < 0) {
-				close(dfd);
+				ckpt_close(dfd);
 				return c->error;
 			}
 		}
 	}
-	close(dfd);
+	ckpt_close(dfd);
 	return 0;
 }
 

@@ -125,7 +125,7 @@ static int is_parked(int tid)
 static int park_pass(struct ckpt_ctx *c, int self, uint8_t *asked, int *straggler)
 {
 	char buf[4096];
-	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = ckpt_open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	int pid = getpid(), waiting = 0;
 	long len;
 
@@ -160,7 +160,7 @@ static int park_pass(struct ckpt_ctx *c, int self, uint8_t *asked, int *straggle
 			}
 		}
 	}
-	close(fd);
+	ckpt_close(fd);
 	return waiting;
 }
 

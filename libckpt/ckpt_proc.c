@@ -105,13 +105,13 @@ static int read_stat(struct ckpt_ctx *c, struct img_proc *p)
 
 static int read_auxv(struct ckpt_ctx *c, struct img_proc *p)
 {
-	int fd = open("/proc/self/auxv", O_RDONLY | O_CLOEXEC);
+	int fd = ckpt_open("/proc/self/auxv", O_RDONLY | O_CLOEXEC, 0);
 	ssize_t n;
 
 	if (fd < 0)
 		return ckpt_fail(c, -errno, "cannot open /proc/self/auxv");
 	n = read(fd, p->auxv, sizeof(p->auxv));
-	close(fd);
+	ckpt_close(fd);
 	if (n <= 0 || n % 16)
 		return ckpt_fail(c, -EIO, "cannot read /proc/self/auxv");
 	p->auxv_words = n / 8;

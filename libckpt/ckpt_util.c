@@ -4,14 +4,25 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 
+int ckpt_open(const char *path, int flags, int mode)
+{
+	return syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+
+int ckpt_close(int fd)
+{
+	return syscall(SYS_close, fd);
+}
+
 /* Reads a whole (proc) file into buf; NUL-terminates.  Length or -errno. */
 ssize_t ckpt_read_file(const char *path, char *buf, size_t cap)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = ckpt_open(path, O_RDONLY | O_CLOEXEC, 0);
 	size_t len = 0;
 
 	if (fd < 0)
@@ -24,14 +35,14 @@ ssize_t ckpt_read_file(const char *path, char *buf, size_t cap)
 		if (n < 0) {
 			int e = errno;
 
-			close(fd);
+			ckpt_close(fd);
 			return -e;
 		}
 		if (n == 0)
 			break;
 		len += n;
 	}
-	close(fd);
+	ckpt_close(fd);
 	buf[len] = '\0';
 	return len + 1 >= cap ? -E2BIG : (ssize_t)len;
 }
