@@ -85,8 +85,48 @@ bench_shim_cost() {
 		printf "    wrappers add    %9.1f ns/iteration, %.1f ns a call\n", b - a, (b - a) / 5 }'
 }
 
+# ---- section: ckpt_cost ------------------------------------------------
+# Checkpoint and restart of 1 MiB, 256 MiB and 1 GiB processes, half
+# random and half text-like data (tests/bench/ckpt_cost.sh has the
+# columns).  BENCH_SIZES="1 256 1024" to choose; BENCH_REPS for medians.
+bench_ckpt_cost() {
+	section "ckpt_cost: checkpoint and restart (median of ${BENCH_REPS:-3} runs)"
+	[ -x "$B/bench/memproc" ] || { echo "  no $B/bench/memproc (make bench builds it)"; return 1; }
+	BENCH_REPS=${BENCH_REPS:-3} bash "$ROOT/tests/bench/ckpt_cost.sh" ${BENCH_SIZES:-1 256 1024} |
+		sed 's/^/  /'
+}
+
+# ---- section: threads_cost ---------------------------------------------
+# What parking threads costs: checkpoint of a small process with 1, 8 and
+# 64 threads busy computing (ckpt-save's own figure, median of 3).
+bench_threads_cost() {
+	section "threads_cost: ckpt-save of a process with N busy threads"
+	local n i t out dir
+	dir=$(mktemp -d /tmp/ckpt-bench.XXXXXX)
+	printf '  %8s %12s\n' threads save_ms
+	for n in 1 8 64; do
+		t=()
+		for ((i = 0; i < 3; i++)); do
+			(
+				for fd in $(ls /proc/$BASHPID/fd); do
+					[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+				done
+				exec env LD_PRELOAD="$B/libckpt.so" "$B/tests/threads" $n "$dir/img" run
+			) > "$dir/out" 2>&1 &
+			local pid=$!
+			until grep -q STARTED "$dir/out" 2>/dev/null; do sleep 0.01; done
+			out=$("$B/bin/ckpt-save" "$pid" "$dir/img" 2>&1)
+			kill -9 "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			t+=("$(echo "$out" | sed -n 's/.*, \([0-9.]*\) ms$/\1/p')")
+		done
+		printf '  %8d %12s\n' "$n" "$(printf '%s\n' "${t[@]}" | median)"
+	done
+	rm -rf "$dir"
+}
+
 # ---- main ----------------------------------------------------------------
-SECTIONS="shim_cost"
+SECTIONS="shim_cost ckpt_cost threads_cost"
 status=0
 for s in ${BENCH_ONLY:-$SECTIONS}; do
 	if ! declare -F "bench_$s" >/dev/null; then
