@@ -34,7 +34,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 all: $(B)/libckpt.so $(B)/bin/ckpt-restart $(TOOLS) $(SAMPLES) $(E2E_PROGS) \
      $(B)/tests/unit-tests $(B)/ckpt.pc
-.PHONY: all check bench fuzz install deps clean demo
+.PHONY: all check bench fuzz fuzz-build install deps clean demo
 
 $(B)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -98,8 +98,10 @@ bench: all $(BENCH_PROGS)
 	@bash tests/bench/run.sh
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
-fuzz: $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
+fuzz: $(FUZZ_BINS)
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+fuzz-build: $(FUZZ_BINS)
 $(B)/fuzz/%: tests/fuzz/%.c $(IMG_SRCS) $(CTL_SRCS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=gnu11 -D_GNU_SOURCE -I. -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ -lsnappy

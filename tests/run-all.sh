@@ -1,6 +1,6 @@
 #!/bin/bash
-# run-all.sh - `make check`: unit tests (CUnit), then end-to-end tests;
-# ends with the combined "N passed, N failed" line.
+# run-all.sh - `make check`: unit tests (CUnit), end-to-end tests, a short
+# run of every fuzz target; ends with the combined "N passed, N failed" line.
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
 echo "== unit tests (CUnit)"
@@ -15,7 +15,23 @@ e2e_out=$(bash tests/e2e/run.sh 2>&1 | tee /dev/stderr)
 e=$(echo "$e2e_out" | sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p')
 epass=${e% *}; efail=${e#* }
 [ -z "$e" ] && { epass=0; efail=1; }
+echo "== fuzz smoke (${FUZZ_SMOKE_SECONDS:-10} s per target; longer runs: make fuzz)"
+fpass=0 ffail=0
+if make -s fuzz-build >/dev/null 2>&1; then
+	for t in build/fuzz/fuzz_*; do
+		[[ -f $t && -x $t && $(basename "$t") != *.* ]] || continue
+		name=$(basename "$t")
+		if out=$(UBSAN_OPTIONS=halt_on_error=1 "$t" -max_total_time="${FUZZ_SMOKE_SECONDS:-10}" \
+			-artifact_prefix=build/fuzz-out/ 2>&1); then
+			fpass=$((fpass + 1)); echo "  PASS  $name ($(echo "$out" | grep -o 'Done [0-9]* runs' | tail -1))"
+		else
+			ffail=$((ffail + 1)); echo "  FAIL  $name"; echo "$out" | tail -20 | sed 's/^/        /'
+		fi
+	done
+else
+	echo "  skipped: the fuzz targets need clang with libFuzzer (make deps installs it)"
+fi
 echo
-echo "unit: $upass passed, $ufail failed; e2e: $epass passed, $efail failed"
-echo "$((upass + epass)) passed, $((ufail + efail)) failed"
-[ $((ufail + efail)) -eq 0 ]
+echo "unit: $upass passed, $ufail failed; e2e: $epass passed, $efail failed; fuzz: $fpass passed, $ffail failed"
+echo "$((upass + epass + fpass)) passed, $((ufail + efail + ffail)) failed"
+[ $((ufail + efail + ffail)) -eq 0 ]

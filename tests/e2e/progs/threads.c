@@ -2,48 +2,64 @@
  * threads.c - N threads computing while the process is checkpointed.
  *
  *   threads N IMAGE self    main thread calls ckpt_save(IMAGE) while all
- *                           N workers compute; the original then stops
- *   threads N IMAGE run     no self checkpoint: the test uses ckpt-save
+ *                           N workers compute; the original then stops,
+ *                           the restarted copy lets them run 50 ms more
+ *   threads N IMAGE run     no self checkpoint: the test uses ckpt-save,
+ *                           then SIGUSR2 tells main to stop the workers
  *
- * Each worker runs a deterministic integer + floating point recurrence,
- * keeps its own TLS value and records its tid; at the end it checks its
- * tid and TLS are unchanged.  main joins every worker (pthread_join needs
- * clear_child_tid to be right after a restart) and compares each result
- * with a sequential recomputation.  Prints "ALL OK" and exits 0 only if
- * everything matches.
+ * Each worker runs a deterministic integer + floating point recurrence
+ * until told to stop, keeps its own TLS value and records its tid; at the
+ * end it checks its tid and TLS are unchanged.  main joins every worker
+ * (pthread_join needs clear_child_tid to be right after a restart) and
+ * compares each result with a sequential recomputation of as many steps.
+ * Prints "ALL OK" and exits 0 only if everything matches.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "ckpt.h"
 
 #define MAXT 256
-#define ITER 30000000ULL
 
 static int n;
 static int started;
 static pid_t tids[MAXT];
-static uint64_t results[MAXT];
+static uint64_t results[MAXT], steps[MAXT];
+static volatile int stop;
 static double fresults[MAXT];
 static int bad[MAXT];
 static __thread uint64_t tls_value;
 
-static void compute(int i, uint64_t *acc, double *f)
+static void step(int i, uint64_t k, uint64_t *a, double *x)
 {
-	uint64_t a = i + 1;
+	*a = *a * 6364136223846793005ULL + k + i;
+	if ((k & 1023) == 0)
+		*x = *x * 1.0000001 + (double)(*a >> 40) * 1e-9;
+}
+
+/* n steps from the start, or until stop when n is 0 (*done says how many). */
+static void compute(int i, uint64_t count, uint64_t *acc, double *f, uint64_t *done)
+{
+	uint64_t a = i + 1, k;
 	double x = 1.0 + i;
 
-	for (uint64_t k = 0; k < ITER; k++) {
-		a = a * 6364136223846793005ULL + k + i;
-		if ((k & 1023) == 0)
-			x = x * 1.0000001 + (double)(a >> 40) * 1e-9;
-	}
+	for (k = 0; count ? k < count : !stop; k++)
+		step(i, k, &a, &x);
 	*acc = a;
 	*f = x;
+	if (done)
+		*done = k;
+}
+
+static void on_usr2(int sig)
+{
+	stop = 1;
 }
 
 static void *worker(void *arg)
@@ -53,7 +69,7 @@ static void *worker(void *arg)
 	tls_value = 0x5eed0000ULL + i;
 	tids[i] = syscall(SYS_gettid);
 	__atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
-	compute(i, &results[i], &fresults[i]);
+	compute(i, 0, &results[i], &fresults[i], &steps[i]);
 	if (tls_value != 0x5eed0000ULL + (unsigned)i || tids[i] != syscall(SYS_gettid))
 		bad[i] = 1;
 	return (void *)(intptr_t)(i + 1);
@@ -67,6 +83,7 @@ int main(int argc, char **argv)
 	if (argc != 4 || (n = atoi(argv[1])) < 1 || n > MAXT)
 		return 2;
 	setvbuf(stdout, NULL, _IONBF, 0);
+	signal(SIGUSR2, on_usr2);
 	for (int i = 0; i < n; i++)
 		pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i);
 	while (__atomic_load_n(&started, __ATOMIC_SEQ_CST) < n)
@@ -85,6 +102,13 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("RESTORED\n");
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		while (nanosleep(&ts, &ts) < 0)
+			;
+		stop = 1;
+	} else {
+		while (!stop)
+			pause();
 	}
 	for (int i = 0; i < n; i++) {
 		void *ret;
@@ -96,7 +120,7 @@ int main(int argc, char **argv)
 			ok = 0;
 			continue;
 		}
-		compute(i, &a, &f);
+		compute(i, steps[i], &a, &f, NULL);
 		if (a != results[i] || f != fresults[i] || bad[i]) {
 			printf("worker %d: result %s, tid/TLS %s\n", i,
 			       a == results[i] && f == fresults[i] ? "ok" : "WRONG",
