@@ -42,6 +42,12 @@
 
 /* img_header.flags */
 #define IMG_F_SELF		0x1	/* taken by ckpt_save() in the process */
+/*
+ * The process ran as pid `pid` of its own user+pid namespace (ckpt-run
+ * --pidns): ckpt-restart makes a new one and restores it there, which
+ * needs no privilege.
+ */
+#define IMG_F_PIDNS		0x2
 
 struct img_header {
 	char     magic[IMG_MAGIC_LEN];

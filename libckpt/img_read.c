@@ -46,7 +46,7 @@
 #define IMG_FPSTATE_MAX		(64u << 10)
 #define IMG_USER_END		0x800000000000ull	/* x86_64 4-level user VA */
 #define IMG_VMA_ALL_FLAGS	0x3ffu
-#define IMG_F_ALL		IMG_F_SELF
+#define IMG_F_ALL		(IMG_F_SELF | IMG_F_PIDNS)
 
 __attribute__((format(printf, 3, 4)))
 static int img_fail(struct img_reader *r, enum img_err code, const char *fmt, ...)

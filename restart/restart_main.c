@@ -7,7 +7,12 @@
  * exits with its status (128+N if a signal N ended it), like `criu
  * restore` without --restore-detached; it inherits ckpt-restart's stdin,
  * stdout and stderr.  SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to
- * ckpt-restart are passed on to it.
+ * ckpt-restart are passed on to it (not a terminal's: those reach it
+ * directly, in the same process group).
+ *
+ * An image taken under `ckpt-run --pidns` (IMG_F_PIDNS) is restarted in
+ * a new user+pid namespace, by its pid 1 (restart_pidns.c): the same
+ * steps, with no privilege needed for the pid.  --check runs there too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,19 +52,20 @@ int rst_problem(struct rst_state *s, int code, const char *fmt, ...)
 	return code;
 }
 
-static void forward(int sig)
+static void forward(int sig, siginfo_t *si, void *uc)
 {
-	if (child > 0)
+	/* ^C went to the whole process group, the restarted process included. */
+	if (child > 0 && si->si_code != SI_KERNEL)
 		kill(child, sig);
 }
 
 static int wait_child(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-	struct sigaction sa = { .sa_handler = forward };
+	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO };
 	int status;
 
-	sa.sa_flags = SA_RESTART;
+	sa.sa_flags |= SA_RESTART;
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
 	while (waitpid(child, &status, 0) < 0) {
@@ -84,6 +90,19 @@ static int restore(struct rst_state *s)
 	return rst_jump(s);
 }
 
+static int check_verdict(struct rst_state *s)
+{
+	if (s->nproblems) {
+		fprintf(stderr, "ckpt-restart: %s: cannot be restarted here (%d problem%s)\n",
+			s->image, s->nproblems, s->nproblems > 1 ? "s" : "");
+		return RST_EXIT_ENV;
+	}
+	printf("ckpt-restart: %s: can be restarted here (pid %d%s, %d mappings, %d fds)\n",
+	       s->image, s->proc.pid, s->pidns ? " in a new pid namespace" : "", s->nvmas,
+	       s->nfds);
+	return 0;
+}
+
 static int check(struct rst_state *s)
 {
 	int r;
@@ -92,14 +111,7 @@ static int check(struct rst_state *s)
 	if ((r = rst_load_rest(s)))
 		return r;
 	rst_check_env(s);
-	if (s->nproblems) {
-		fprintf(stderr, "ckpt-restart: %s: cannot be restarted here (%d problem%s)\n",
-			s->image, s->nproblems, s->nproblems > 1 ? "s" : "");
-		return RST_EXIT_ENV;
-	}
-	printf("ckpt-restart: %s: can be restarted here (pid %d, %d mappings, %d fds)\n",
-	       s->image, s->proc.pid, s->nvmas, s->nfds);
-	return 0;
+	return check_verdict(s);
 }
 
 static void usage(void)
@@ -136,6 +148,18 @@ int main(int argc, char **argv)
 	}
 	if ((r = rst_load_proc(&s)))
 		return r;
+	if (s.r.hdr.flags & IMG_F_PIDNS) {
+		s.pidns = 1;
+		child = rst_pidns_enter(&s);
+		if (child < 0)
+			return s.check_only ? check_verdict(&s) : RST_EXIT_ENV;
+		if (child > 0) {
+			/* pid 1 goes on with the restart; we wait for it. */
+			if (s.img_fd > 2)
+				close(s.img_fd);
+			return wait_child();
+		}
+	}
 	if (s.check_only)
 		return check(&s);
 	if ((r = rst_check_pid(&s)))
@@ -161,5 +185,5 @@ int main(int argc, char **argv)
 		_exit(restore(&s));
 	if (s.img_fd > 2)
 		close(s.img_fd);
-	return wait_child();
+	return s.pidns ? rst_pidns_init(child) : wait_child();
 }

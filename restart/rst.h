@@ -2,7 +2,10 @@
  * rst.h - ckpt-restart's internal state and steps.
  *
  * Order (restart_main.c):
- *   parent:  read header + PROC; check the pid is free and may be taken;
+ *   parent:  read header + PROC; for an IMG_F_PIDNS image, go on in
+ *            pid 1 of a new user+pid namespace (restart_pidns.c), which
+ *            then waits like the parent here; check the pid is free and
+ *            may be taken;
  *            fork a child with that pid (kernel-assist); wait for it and
  *            exit with its status.
  *   child:   read the rest, staging page data in anonymous memory
@@ -45,6 +48,7 @@ struct rst_fd {
 struct rst_state {
 	const char *image;	/* as given; "-" is stdin */
 	int check_only;
+	int pidns;		/* IMG_F_PIDNS: we are pid 1 of a new namespace */
 	int img_fd;
 	struct img_reader r;
 	struct img_proc proc;
@@ -85,5 +89,15 @@ int rst_jump(struct rst_state *s);
 
 /* Reserves every target range not already mapped (restart_jump.c). */
 void rst_reserve(struct rst_state *s);
+
+/*
+ * restart_pidns.c: for an IMG_F_PIDNS image, a new user+pid+mount
+ * namespace like the one ckpt-run --pidns made.  Like fork(): 0 in its
+ * pid 1 (which goes on with the restart), pid 1's pid in the caller
+ * (which waits for it), or -errno with the problem reported.
+ */
+pid_t rst_pidns_enter(struct rst_state *s);
+/* pid 1's life after forking the restarted process: its exit status. */
+int rst_pidns_init(pid_t child);
 
 #endif

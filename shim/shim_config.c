@@ -9,6 +9,8 @@
  *                    in the starting directory)
  *   CKPT_ON_TERM     on SIGTERM: checkpoint to this path, then terminate
  *   CKPT_LOG         quiet | error (default) | info | debug
+ *   CKPT_PIDNS       1: set by `ckpt-run --pidns`; read by shim_handler.c,
+ *                    which marks every image IMG_F_PIDNS
  * A bad value is reported once and the default kept: the application
  * still runs.
  */

@@ -3,6 +3,13 @@
  * (libckpt/ctl_proto.h): connect back to the sender, check it is allowed
  * to ask, take the image fd, checkpoint into it, reply.
  *
+ * A sender outside our pid namespace (ckpt-save for a `ckpt-run --pidns`
+ * program) is invisible here: its signal arrives with si_pid 0 and its
+ * socket's SO_PEERCRED pid reads 0.  ckpt-save therefore also puts its
+ * pid in the signal's value, which names its socket (abstract sockets
+ * belong to the network namespace, which we share); such a peer must
+ * then be invisible too, and still our user or root.
+ *
  * Runs in the signal handler: socket calls only, bounded waits (a
  * ckpt-save that stops answering must not hang the application: every
  * receive has a 5 s timeout).
@@ -28,7 +35,8 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int ctl_connect(int pid)
+/* outside: the sender is in an ancestor pid namespace (si_pid was 0). */
+static int ctl_connect(int pid, int outside)
 {
 	struct sockaddr_un sun;
 	socklen_t len = ctl_sock_name(&sun, pid);
@@ -47,8 +55,12 @@ static int ctl_connect(int pid)
 		close(s);
 		return -e;
 	}
-	/* Only the sender of the signal, and only as our user or root. */
-	if (cred.pid != pid || (cred.uid != getuid() && cred.uid != 0)) {
+	/*
+	 * Only the sender of the signal, and only as our user or root.  An
+	 * invisible sender's socket shows pid 0; a visible listener under
+	 * its name is someone else.
+	 */
+	if (cred.pid != (outside ? 0 : pid) || (cred.uid != getuid() && cred.uid != 0)) {
 		close(s);
 		return -EPERM;
 	}
@@ -84,18 +96,28 @@ static int ctl_recv(int s, struct ctl_request *req, int *fd)
 	return 0;
 }
 
+/* pid: the signal's si_pid, 0 when the sender is outside our pid namespace. */
 void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc)
 {
 	struct ctl_request req;
 	struct ctl_reply rep;
 	uint64_t t0 = now_ns(), mem = 0;
 	off_t start;
+	int outside = pid == 0;
 	int s, fd, r;
 
-	s = ctl_connect(pid);
+	if (outside)
+		pid = info->si_value.sival_int;
+	if (pid <= 0) {
+		shim_log(SHIM_LOG_ERROR, "checkpoint request from outside our pid namespace "
+			 "without the sender's pid (an older ckpt-save?): ignored");
+		return;
+	}
+	s = ctl_connect(pid, outside);
 	if (s < 0) {
-		shim_log(SHIM_LOG_ERROR, "checkpoint request from pid %d refused: cannot "
-			 "connect back (errno %d)", pid, -s);
+		shim_log(SHIM_LOG_ERROR, "checkpoint request from pid %d%s refused: cannot "
+			 "connect back (errno %d)", pid, outside ? " (outside our pid namespace)" : "",
+			 -s);
 		return;
 	}
 	r = ctl_recv(s, &req, &fd);

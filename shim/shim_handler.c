@@ -5,7 +5,9 @@
  * Triggers, all arriving as a signal so that self and transparent
  * checkpoints share one path:
  *   ctl signal, SI_TKILL from ourselves    ckpt_save() (shim_self)
- *   ctl signal, SI_QUEUE from another pid  ckpt-save (shim_ctl.c)
+ *   ctl signal, SI_QUEUE from another pid  ckpt-save (shim_ctl.c); si_pid
+ *                                          is 0 when it is outside our pid
+ *                                          namespace (ckpt-run --pidns)
  *   ctl signal, SI_TIMER with our cookie   CKPT_INTERVAL
  *   CKPT_SIGNAL                            checkpoint to CKPT_IMAGE
  *   SIGTERM with CKPT_ON_TERM              checkpoint, then terminate
@@ -24,6 +26,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -37,6 +41,21 @@
 struct shim_self_req shim_self;
 char shim_last_error[512];
 static int shim_saved_errno;		/* errno of the interrupted code */
+/*
+ * IMG_F_PIDNS when ckpt-run --pidns started us (CKPT_PIDNS=1) as pid 2 of
+ * our own user+pid namespace: every image says so, and ckpt-restart makes
+ * such a namespace again.  Read once at load (the handler cannot call
+ * getenv()), and kept across restarts with the rest of our memory.
+ */
+static unsigned shim_ns_flags;
+
+__attribute__((constructor)) static void shim_read_pidns(void)
+{
+	const char *v = getenv("CKPT_PIDNS");
+
+	if (v && !strcmp(v, "1"))
+		shim_ns_flags = IMG_F_PIDNS;
+}
 
 static uint64_t now_ns(void)
 {
@@ -60,7 +79,7 @@ int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, u
 	c.info = info;
 	c.uc = uc;
 	c.entry_rip = (uintptr_t)shim_post_restore;
-	c.hdr_flags = hdr_flags;
+	c.hdr_flags = hdr_flags | shim_ns_flags;
 	/*
 	 * The saved memory must show the interrupted code's errno, not
 	 * whatever the handler left there.

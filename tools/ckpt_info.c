@@ -552,8 +552,12 @@ static void txt_print(const struct info *in)
 	printf("\nkernel:    ");
 	txt_str(h->kernel, strnlen(h->kernel, sizeof(h->kernel)));
 	printf("\npid:       %d\n", h->pid);
-	printf("flags:     %s\n", h->flags & IMG_F_SELF ?
+	printf("flags:     %s", h->flags & IMG_F_SELF ?
 	       "self (taken by ckpt_save() in the process)" : "none (taken from outside)");
+	if (h->flags & IMG_F_PIDNS)
+		printf(", pidns (pid %d of its own user+pid namespace: ckpt-restart makes "
+		       "a new one)", h->pid);
+	printf("\n");
 
 	printf("\nprocess:   ");
 	txt_str(p->comm, strnlen(p->comm, sizeof(p->comm)));
@@ -803,7 +807,9 @@ static void json_print(const struct info *in)
 		printf("null");
 	printf(", \"kernel\": ");
 	json_str(h->kernel, strnlen(h->kernel, sizeof(h->kernel)));
-	printf(", \"flags\": [%s]},\n", h->flags & IMG_F_SELF ? "\"self\"" : "");
+	printf(", \"flags\": [%s%s%s]},\n", h->flags & IMG_F_SELF ? "\"self\"" : "",
+	       (h->flags & IMG_F_SELF) && (h->flags & IMG_F_PIDNS) ? ", " : "",
+	       h->flags & IMG_F_PIDNS ? "\"pidns\"" : "");
 
 	printf("  \"process\": {\"comm\": ");
 	json_str(p->comm, strnlen(p->comm, sizeof(p->comm)));

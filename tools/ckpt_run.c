@@ -11,16 +11,36 @@
  * program may change directory before it execs children, which inherit
  * LD_PRELOAD.
  *
- * Exit status: the program's own; 1 for a usage error or when libckpt.so
- * cannot be found; 127 when the program cannot be executed.
+ * --pidns: the program runs as pid 2 of a new user+pid namespace that
+ * maps only our own uid and gid (to themselves, so files keep their
+ * owners and the program sees its real ids), under a minimal init (pid
+ * 1), with the namespace's own /proc.  An unprivileged ckpt-restart can
+ * then recreate both the namespace and the pid (docs/USAGE.md).
+ *
+ *   ckpt-run (outside)           pid 1: init               pid 2
+ *   unshare USER|PID, map ids -> unshare NS, private   -> exec PROGRAM,
+ *   wait, forward signals,       mounts, mount proc,      CKPT_PIDNS=1
+ *   exit with its status         fork, forward, reap
+ *
+ * Exit status: the program's own (128+N when signal N ended it under
+ * --pidns); 1 for a usage error or when libckpt.so cannot be found; 127
+ * when the program cannot be executed or the namespace cannot be made.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#define RUN_EXIT_START	127	/* the program could not be started */
 
 static const char *const run_candidates[] = {
 	"/../libckpt.so",
@@ -29,7 +49,9 @@ static const char *const run_candidates[] = {
 
 static void run_usage(void)
 {
-	fprintf(stderr, "usage: ckpt-run [--] PROGRAM [ARGS...]\n");
+	fprintf(stderr, "usage: ckpt-run [--pidns] [--] PROGRAM [ARGS...]\n"
+		"  --pidns  run PROGRAM as pid 2 of its own user+pid namespace, so that\n"
+		"           ckpt-restart needs no privilege to restore its pid\n");
 	exit(1);
 }
 
@@ -94,11 +116,183 @@ static int run_set_preload(const char *lib)
 	return rc;
 }
 
+/* ---- --pidns ---- */
+
+/*
+ * The signals a user sends to a job to stop or poke it.  Both waiting
+ * processes (ckpt-run outside, init inside) pass them on, so `kill PID`
+ * of either reaches the program.  restart/restart_pidns.c has the same
+ * rules for a restarted program.
+ */
+static const int run_fwd_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+static pid_t run_fwd_to;
+
+static void run_forward(int sig, siginfo_t *si, void *uc)
+{
+	/*
+	 * A terminal's signal (^C, ^\, hangup: SI_KERNEL) went to the whole
+	 * foreground process group, the program included; passing it on
+	 * would deliver it twice.
+	 */
+	if (si->si_code != SI_KERNEL && run_fwd_to > 0)
+		kill(run_fwd_to, sig);
+}
+
+static void run_forward_to(pid_t pid)
+{
+	struct sigaction sa = { .sa_sigaction = run_forward, .sa_flags = SA_SIGINFO | SA_RESTART };
+
+	run_fwd_to = pid;
+	for (size_t i = 0; i < sizeof(run_fwd_sigs) / sizeof(run_fwd_sigs[0]); i++)
+		sigaction(run_fwd_sigs[i], &sa, NULL);
+}
+
+/* A wait status as an exit status: 128+N for signal N. */
+static int run_status(int status)
+{
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/* "VALUE" into /proc/self/NAME; 0 or -errno. */
+static int run_write_proc(const char *name, const char *val)
+{
+	char path[64];
+	ssize_t n, len = strlen(val);
+	int fd, e;
+
+	snprintf(path, sizeof(path), "/proc/self/%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, len);
+	e = n == len ? 0 : n < 0 ? -errno : -EIO;
+	close(fd);
+	return e;
+}
+
+/*
+ * Our own ids mapped to themselves, nothing else: the most an
+ * unprivileged user may map.  setgroups must be denied first (the kernel
+ * insists, or a mapped group could be dropped to gain access).
+ */
+static int run_map_ids(uid_t uid, gid_t gid)
+{
+	char map[64];
+	int r;
+
+	if ((r = run_write_proc("setgroups", "deny")) < 0 && r != -ENOENT)
+		return r;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	if ((r = run_write_proc("uid_map", map)) < 0)
+		return r;
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	return run_write_proc("gid_map", map);
+}
+
+/*
+ * pid 1's own mount namespace, mounts private (nothing propagates back
+ * out), and a proc of the new pid namespace on /proc: libckpt reads
+ * /proc/self and compares it with getpid().
+ */
+static int run_mount_proc(void)
+{
+	if (unshare(CLONE_NEWNS) < 0) {
+		fprintf(stderr, "ckpt-run: --pidns: cannot make a mount namespace: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		fprintf(stderr, "ckpt-run: --pidns: cannot mount /proc for the new pid "
+			"namespace: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* pid 1 of the namespace: starts the program as pid 2 and waits for it. */
+static int run_init(char **argv)
+{
+	pid_t prog, p;
+	int status;
+
+	/* Outlive ckpt-run, and the job would run on with no one to wait for it. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (run_mount_proc() < 0)
+		return RUN_EXIT_START;
+	prog = fork();
+	if (prog < 0) {
+		fprintf(stderr, "ckpt-run: --pidns: fork: %s\n", strerror(errno));
+		return RUN_EXIT_START;
+	}
+	if (prog == 0) {
+		setenv("CKPT_PIDNS", "1", 1);
+		execvp(argv[0], argv);
+		fprintf(stderr, "ckpt-run: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(RUN_EXIT_START);
+	}
+	/*
+	 * A signal before this is lost: the kernel drops the default action
+	 * for a namespace's init.  Orphans the program leaves are ours too.
+	 */
+	run_forward_to(prog);
+	for (;;) {
+		p = waitpid(-1, &status, 0);
+		if (p == prog)
+			return run_status(status);
+		if (p < 0 && errno != EINTR) {
+			perror("ckpt-run: --pidns: waitpid");
+			return RUN_EXIT_START;
+		}
+	}
+}
+
+static int run_pidns(char **argv)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	pid_t init;
+	int status, r;
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWPID) < 0) {
+		fprintf(stderr, "ckpt-run: --pidns: cannot create a user and pid namespace: "
+			"%s%s\n", strerror(errno), errno == EPERM || errno == ENOSPC ?
+			" (unprivileged user namespaces are off here: see sysctl "
+			"user.max_user_namespaces)" : "");
+		return RUN_EXIT_START;
+	}
+	if ((r = run_map_ids(uid, gid)) < 0) {
+		fprintf(stderr, "ckpt-run: --pidns: cannot map uid %u and gid %u into the "
+			"namespace: %s\n", (unsigned)uid, (unsigned)gid, strerror(-r));
+		return RUN_EXIT_START;
+	}
+	fflush(NULL);
+	init = fork();
+	if (init < 0) {
+		fprintf(stderr, "ckpt-run: --pidns: fork: %s\n", strerror(errno));
+		return RUN_EXIT_START;
+	}
+	if (init == 0)
+		_exit(run_init(argv));
+	run_forward_to(init);
+	while (waitpid(init, &status, 0) < 0) {
+		if (errno != EINTR) {
+			perror("ckpt-run: --pidns: waitpid");
+			return RUN_EXIT_START;
+		}
+	}
+	return run_status(status);
+}
+
 int main(int argc, char **argv)
 {
 	char lib[PATH_MAX];
-	int i = 1;
+	int i = 1, pidns = 0;
 
+	if (i < argc && !strcmp(argv[i], "--pidns")) {
+		pidns = 1;
+		i++;
+	}
 	if (i < argc && !strcmp(argv[i], "--"))
 		i++;
 	else if (i < argc && argv[i][0] == '-')
@@ -112,7 +306,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ckpt-run: cannot set LD_PRELOAD: %s\n", strerror(errno));
 		return 1;
 	}
+	if (pidns)
+		return run_pidns(argv + i);
 	execvp(argv[i], argv + i);
 	fprintf(stderr, "ckpt-run: cannot run %s: %s\n", argv[i], strerror(errno));
-	return 127;
+	return RUN_EXIT_START;
 }

@@ -6,6 +6,9 @@
  * ctl_sock_name(our pid), send the target its control signal with
  * sigqueue(), accept its connection, hand it the image fd with
  * SCM_RIGHTS, and wait for its one reply, written after the image.
+ * The signal's value is our pid too: a target in a pid namespace of its
+ * own (ckpt-run --pidns) cannot see us, gets si_pid 0, and finds our
+ * socket by that value.  PID is always the target's pid as we see it.
  *
  * Invariants
  *   1. Nothing appears under PATH unless the target reported success:
@@ -530,7 +533,7 @@ int main(int argc, char **argv)
 	img_fd = save_open_output(&o);
 	lfd = save_listen();
 
-	if (sigqueue(o.pid, sig, (union sigval){ 0 }) < 0)
+	if (sigqueue(o.pid, sig, (union sigval){ .sival_int = getpid() }) < 0)
 		save_die(EXIT_TARGET,
 			 "cannot signal process %d: %s", (int)o.pid, strerror(errno));
 	c = save_accept(lfd, &o);
