@@ -6,9 +6,9 @@
  * The restarted process is a child of ckpt-restart, which waits for it and
  * exits with its status (128+N if a signal N ended it), like `criu
  * restore` without --restore-detached; it inherits ckpt-restart's stdin,
- * stdout and stderr.  SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to
- * ckpt-restart are passed on to it (not a terminal's: those reach it
- * directly, in the same process group).
+ * stdout and stderr.  SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and
+ * SIGUSR2 sent to ckpt-restart are passed on to it (not a terminal's:
+ * those reach it directly, in the same process group).
  *
  * An image taken under `ckpt-run --pidns` (IMG_F_PIDNS) is restarted in
  * a new user+pid namespace, by its pid 1 (restart_pidns.c): the same
@@ -61,7 +61,7 @@ static void forward(int sig, siginfo_t *si, void *uc)
 
 static int wait_child(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO };
 	int status;
 

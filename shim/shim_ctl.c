@@ -35,8 +35,12 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* outside: the sender is in an ancestor pid namespace (si_pid was 0). */
-static int ctl_connect(int pid, int outside)
+/*
+ * Connects to the sender's socket; its uid (as our user namespace sees
+ * it) into *uid.  outside: the sender is in an ancestor pid namespace
+ * (si_pid was 0).
+ */
+static int ctl_connect(int pid, int outside, uid_t *uid)
 {
 	struct sockaddr_un sun;
 	socklen_t len = ctl_sock_name(&sun, pid);
@@ -56,15 +60,35 @@ static int ctl_connect(int pid, int outside)
 		return -e;
 	}
 	/*
-	 * Only the sender of the signal, and only as our user or root.  An
-	 * invisible sender's socket shows pid 0; a visible listener under
-	 * its name is someone else.
+	 * Only the sender of the signal.  An invisible sender's socket shows
+	 * pid 0; a visible listener under its name is someone else.
 	 */
-	if (cred.pid != (outside ? 0 : pid) || (cred.uid != getuid() && cred.uid != 0)) {
+	if (cred.pid != (outside ? 0 : pid)) {
 		close(s);
 		return -EPERM;
 	}
+	*uid = cred.uid;
 	return s;
+}
+
+/*
+ * Only our user or root may have our memory.  Checked after the request
+ * came, so that the refusal reaches the user as a reply, not as a
+ * connection closed mid-request.  Outside our user namespace, root and
+ * every unmapped user read as the overflow uid, never as root.
+ */
+static int ctl_allowed(uid_t uid, int outside, char *msg, size_t len)
+{
+	if (uid == getuid() || uid == 0)
+		return 0;
+	if (outside)
+		ckpt_fmt(msg, len, "refused: this process runs in its own user namespace, "
+			 "where ckpt-save's user (root included) is uid %u; run ckpt-save as "
+			 "uid %u", (unsigned)uid, (unsigned)getuid());
+	else
+		ckpt_fmt(msg, len, "refused: ckpt-save runs as uid %u; only uid %u or root "
+			 "may checkpoint this process", (unsigned)uid, (unsigned)getuid());
+	return -EPERM;
 }
 
 /* Receives the request and the fd that came with it. */
@@ -102,9 +126,10 @@ void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc)
 	struct ctl_request req;
 	struct ctl_reply rep;
 	uint64_t t0 = now_ns(), mem = 0;
-	off_t start;
+	off_t start = -1, end = -1;
 	int outside = pid == 0;
 	int s, fd, r;
+	uid_t uid = 0;
 
 	if (outside)
 		pid = info->si_value.sival_int;
@@ -113,7 +138,7 @@ void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc)
 			 "without the sender's pid (an older ckpt-save?): ignored");
 		return;
 	}
-	s = ctl_connect(pid, outside);
+	s = ctl_connect(pid, outside, &uid);
 	if (s < 0) {
 		shim_log(SHIM_LOG_ERROR, "checkpoint request from pid %d%s refused: cannot "
 			 "connect back (errno %d)", pid, outside ? " (outside our pid namespace)" : "",
@@ -130,13 +155,16 @@ void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc)
 	rep.magic = CTL_REP_MAGIC;
 	rep.version = CTL_VERSION;
 	rep.pid = getpid();
-	start = lseek(fd, 0, SEEK_CUR);
-	r = shim_checkpoint_fd(fd, s, sig, info, uc, 0, rep.msg, sizeof(rep.msg), &mem);
-	if (r == 0 && (req.flags & CTL_F_FSYNC) && fsync(fd) < 0 && errno != EINVAL) {
-		r = -errno;
-		ckpt_fmt(rep.msg, sizeof(rep.msg), "fsync of the image failed (errno %d)", -r);
+	r = ctl_allowed(uid, outside, rep.msg, sizeof(rep.msg));
+	if (r == 0) {
+		start = lseek(fd, 0, SEEK_CUR);
+		r = shim_checkpoint_fd(fd, s, sig, info, uc, 0, rep.msg, sizeof(rep.msg), &mem);
+		if (r == 0 && (req.flags & CTL_F_FSYNC) && fsync(fd) < 0 && errno != EINVAL) {
+			r = -errno;
+			ckpt_fmt(rep.msg, sizeof(rep.msg), "fsync of the image failed (errno %d)", -r);
+		}
+		end = lseek(fd, 0, SEEK_CUR);
 	}
-	off_t end = lseek(fd, 0, SEEK_CUR);
 	close(fd);
 	rep.status = r;
 	rep.mem_bytes = mem;

@@ -5,6 +5,7 @@
 #    init (pid 1), with its own uid/gid and the namespace's /proc;
 #    outside it has an ordinary pid, a grandchild of ckpt-run;
 #  - ckpt-save OUTER-PID writes an image marked pidns (ckpt-info);
+#    root's ckpt-save is refused (root is not root inside), exit 5;
 #    kill -9 of ckpt-run takes the init and the program with it;
 #  - ckpt-restart --check says yes; ckpt-restart brings it back with
 #    pid 2, ppid 1, the same uid/gid and /proc, and it carries on;
@@ -41,18 +42,22 @@ bad() { echo "FAIL: $*"; nbad=$((nbad + 1)); }
 child_of() {
 	local f st fields
 	for f in /proc/[0-9]*/stat; do
-		read -r st < "$f" 2>/dev/null || continue
+		{ read -r st < "$f"; } 2> /dev/null || continue
 		read -r -a fields <<< "${st##*) }"
 		[ "${fields[1]}" = "$1" ] && { echo "${st%% *}"; return 0; }
 	done
 	return 1
 }
 # program_of PID: the program under ckpt-run/ckpt-restart PID (its
-# grandchild), once there, in PROG; the init in INIT.
+# grandchild), once there, in PROG; the init in INIT.  PID must have
+# become ckpt-run/ckpt-restart first: until then its child may be the
+# `ls` of clean_fds.
+execed() { grep -qx 'ckpt-run\|ckpt-restart' "/proc/$1/comm" 2> /dev/null; }
 program_of() {
+	wait_for 20 execed "$1" || fail "$CASE: $1 is not ckpt-run or ckpt-restart"
 	wait_for 20 child_of "$1" > /dev/null || fail "$CASE: no init under $1"
 	INIT=$(child_of "$1")
-	wait_for 20 child_of "$INIT" > /dev/null || fail "$CASE: no program under init $INIT"
+	wait_for 20 child_of "$INIT" > /dev/null || fail "$CASE: no program under init $INIT: $(cat "$TMP"/$CASE.out*)"
 	PROG=$(child_of "$INIT")
 	PIDS+=("$PROG" "$INIT")
 }
@@ -101,6 +106,11 @@ program_of "$RUN"
 	bad "$CASE: outside, the init is $(cat "/proc/$INIT/comm") and the program $(cat "/proc/$PROG/comm")"
 outside "$PROG"
 progress "$LOG"
+# Root outside the user namespace is "nobody" inside: refused, clearly.
+clean_fds "$BIN/ckpt-save" "$PROG" "$TMP/root.img" > "$TMP/msg" 2>&1
+rc=$?
+[ $rc -eq 5 ] && grep -q "run ckpt-save as uid $uid" "$TMP/msg" && [ -z "$(ls "$TMP"/root.img* 2> /dev/null)" ] ||
+	bad "$CASE: root's ckpt-save: rc $rc, want 5 and the reason: $(cat "$TMP/msg")"
 as_user "$BIN/ckpt-save" "$PROG" "$UD/gen1.img" > "$TMP/msg" 2>&1 ||
 	fail "$CASE: ckpt-save $PROG (outside pid): $(cat "$TMP/msg")"
 "$BIN/ckpt-info" --no-verify "$UD/gen1.img" | grep -q '^flags: .*pidns' ||
