@@ -15,7 +15,8 @@
 #    comes back (143 for SIGTERM);
 #  - root restarting the user's image: it runs as the user, pid 2;
 #  - without --pidns the user's restart still fails, exit 4
-#    (t_privilege has the details).
+#    (t_privilege has the details);
+#  - where no user namespace can be made, ckpt-run --pidns says so, 127.
 # Every log line the program wrote must be the chain an uninterrupted
 # run computes: a restarted copy may repeat steps, never lose one.
 . "$(dirname "$0")/lib.sh"
@@ -203,6 +204,16 @@ as_user "$BIN/ckpt-restart" "$IMG" > "$TMP/msg" 2>&1
 rc=$?
 [ $rc -eq 4 ] && grep -q 'CAP_CHECKPOINT_RESTORE' "$TMP/msg" ||
 	bad "$CASE: rc $rc, want 4 and the privilege message: $(cat "$TMP/msg")"
+
+# ---- no user namespaces (none left to make, in a namespace of our own) ----
+CASE=nouserns
+if unshare --user --map-root-user --fork true 2> /dev/null; then
+	unshare --user --map-root-user --fork sh -c 'echo 0 > /proc/sys/user/max_user_namespaces &&
+		exec "$0" --pidns true' "$BIN/ckpt-run" > "$TMP/msg" 2>&1
+	rc=$?
+	[ $rc -eq 127 ] && grep -q 'cannot create a user and pid namespace' "$TMP/msg" ||
+		bad "$CASE: ckpt-run --pidns: rc $rc, want 127 and the reason: $(cat "$TMP/msg")"
+fi
 
 [ $nbad -eq 0 ] || exit 1
 exit 0
