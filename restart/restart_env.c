@@ -3,7 +3,7 @@
  * and what to do; with --check they are all listed instead of stopping at
  * the first.
  *
- *   pid        free, and this user may create a process with it
+ *   pid, tids  free, and this user may create a process with them
  *   CPU        every xsave feature the image's registers use is enabled
  *   vdso       this kernel's vdso is byte-identical to the image's (the
  *              restored libc keeps pointers into it)
@@ -168,6 +168,23 @@ static int check_fds(struct rst_state *s)
 	return bad;
 }
 
+/* Every other thread's tid must be free too (the main one is this process). */
+static int check_tids(struct rst_state *s)
+{
+	char name[64];
+	int bad = 0;
+
+	for (int i = 1; i < s->nthreads; i++) {
+		pid_t tid = s->threads[i].tid;
+
+		if (assist_pid_holder(tid, name, sizeof(name)))
+			bad = rst_problem(s, RST_EXIT_ENV, "thread id %d is taken by process %d "
+					  "(%s); the restart needs every original tid: end that "
+					  "process, or restart where tid %d is free", tid, tid, name, tid);
+	}
+	return bad;
+}
+
 int rst_check_env(struct rst_state *s)
 {
 	uint64_t need = 0, have = arch_xgetbv0();
@@ -182,6 +199,8 @@ int rst_check_env(struct rst_state *s)
 				     (unsigned long)have)) && !s->check_only)
 			return r;
 	if ((r = check_vdso(s)) && !s->check_only)
+		return r;
+	if ((r = check_tids(s)) && !s->check_only)
 		return r;
 	if ((r = check_files(s)) && !s->check_only)
 		return r;

@@ -82,8 +82,16 @@ static int wait_child(void)
 /* In the child, whose pid is the image's: the rest of the restart. */
 static int restore(struct rst_state *s)
 {
+	sigset_t all;
 	int r;
 
+	/*
+	 * A signal sent to the pid while it is being restored waits, blocked,
+	 * and reaches the process's own handlers once it runs (the restorer
+	 * keeps everything blocked until each thread's final rt_sigreturn).
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
 	if ((r = rst_load_rest(s)) || (r = rst_check_env(s)) || (r = rst_open_files(s)) ||
 	    (r = rst_restore_fds(s)) || (r = rst_restore_misc(s)))
 		return r;

@@ -227,8 +227,14 @@ RST void rst_main(struct rst_args *a)
 		info[1] = a->blob_len;
 		info[2] = a->nthreads;
 	}
-	CHECK(a, 14, arch_sys4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */,
-			       &a->threads[0].entry_sigmask, 0, 8));
+	/*
+	 * Every signal stays blocked until each thread's rt_sigreturn sets its
+	 * own mask: a signal arriving now must not run a handler on a thread
+	 * still in the blob, or land on a thread whose mask would refuse it.
+	 */
+	uint64_t all = ~0ULL;
+
+	CHECK(a, 14, arch_sys4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &all, 0, 8));
 	for (int sig = 1; sig < 32; sig++)		/* process-wide, kept pending */
 		if (a->pending & (1ULL << (sig - 1)))
 			arch_sys3(SYS_tgkill, a->pid, a->pid, sig);
@@ -274,8 +280,7 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 		CHECK(a, 16, arch_sys3(SYS_setresgid, a->gid, a->gid, a->gid));
 		CHECK(a, 17, arch_sys3(SYS_setresuid, a->uid, a->uid, a->uid));
 	}
-	/* Pending signals stay pending under the handler's mask. */
-	CHECK(a, 14, arch_sys4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &t->entry_sigmask, 0, 8));
+	/* Blocked (inherited from rst_main) until rt_sigreturn sets t's mask. */
 	for (int sig = 1; sig < 32; sig++)
 		if (t->pending & (1ULL << (sig - 1)))
 			arch_sys3(SYS_tgkill, a->pid, t->tid, sig);

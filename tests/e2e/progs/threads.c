@@ -66,6 +66,12 @@ static void *worker(void *arg)
 {
 	int i = (int)(intptr_t)arg;
 
+	sigset_t usr2;
+
+	/* SIGUSR2 is for main, whose pause() it must end. */
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &usr2, NULL);
 	tls_value = 0x5eed0000ULL + i;
 	tids[i] = syscall(SYS_gettid);
 	__atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
