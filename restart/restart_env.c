@@ -35,8 +35,9 @@ int rst_check_pid(struct rst_state *s)
 	assist_probe(&caps);
 	if (!caps.set_tid && !caps.ns_last_pid)
 		return rst_problem(s, RST_EXIT_ENV, "restoring pid %d needs root or "
-				   "CAP_CHECKPOINT_RESTORE (unprivileged restarts need a pid "
-				   "namespace: not supported yet)", pid);
+				   "CAP_CHECKPOINT_RESTORE; without privilege, start the program "
+				   "with `ckpt-run --pidns` so its pids live in a namespace "
+				   "ckpt-restart can recreate", pid);
 	if (assist_pid_holder(pid, name, sizeof(name)))
 		return rst_problem(s, RST_EXIT_ENV, "pid %d is taken by process %d (%s); the "
 				   "restart needs the original pid: end that process, or restart "

@@ -59,6 +59,9 @@ wait_for 20 gone "$UPID" || fail "pid $UPID busy"
 restart_bg "$UD/img" > "$TMP/uout2" 2>&1
 wait_for 20 test -d "/proc/$UPID" || fail "root could not restart $U's image: $(cat "$TMP/uout2")"
 PIDS+=("$UPID")
+# The pid exists from the start of the restore; the ids switch at its end.
+restored_as() { [ "$(awk '/^Uid:/ {print $2}' "/proc/$1/status" 2>/dev/null)" = "$2" ]; }
+wait_for 20 restored_as "$UPID" "$uid"
 ids=$(awk '/^Uid:|^Gid:/ {print $2, $3, $4, $5}' "/proc/$UPID/status" | tr '\n' ' ')
 [ "$ids" = "$uid $uid $uid $uid $gid $gid $gid $gid " ] || bad "$U's process restarted by root has uids/gids $ids, want $uid/$gid"
 touch "$UD/stop"
