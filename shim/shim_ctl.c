@@ -10,17 +10,20 @@
  * belong to the network namespace, which we share); such a peer must
  * then be invisible too, and still our user or root.
  *
- * Runs in the signal handler: socket calls only, bounded waits (a
+ * Runs in the signal handler: socket calls only (socket and close as raw
+ * system calls: libckpt's own fd wrappers must not run here), bounded waits (a
  * ckpt-save that stops answering must not hang the application: every
  * receive has a 5 s timeout).
  */
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ctl_proto.h"
 #include "shim/shim_int.h"
@@ -47,7 +50,7 @@ static int ctl_connect(int pid, int outside, uid_t *uid)
 	struct timeval tv = { .tv_sec = CTL_TIMEOUT_S };
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int s = syscall(SYS_socket, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
 	if (s < 0)
 		return -errno;
@@ -56,7 +59,7 @@ static int ctl_connect(int pid, int outside, uid_t *uid)
 	    getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
 		int e = errno;
 
-		close(s);
+		ckpt_close(s);
 		return -e;
 	}
 	/*
@@ -64,7 +67,7 @@ static int ctl_connect(int pid, int outside, uid_t *uid)
 	 * pid 0; a visible listener under its name is someone else.
 	 */
 	if (cred.pid != (outside ? 0 : pid)) {
-		close(s);
+		ckpt_close(s);
 		return -EPERM;
 	}
 	*uid = cred.uid;
@@ -114,7 +117,7 @@ static int ctl_recv(int s, struct ctl_request *req, int *fd)
 		memcpy(fd, CMSG_DATA(cm), sizeof(int));
 	if (ctl_parse_request(buf, n, req) < 0 || *fd < 0 || (msg.msg_flags & MSG_CTRUNC)) {
 		if (*fd >= 0)
-			close(*fd);
+			ckpt_close(*fd);
 		return -EPROTO;
 	}
 	return 0;
@@ -148,7 +151,7 @@ void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc)
 	r = ctl_recv(s, &req, &fd);
 	if (r < 0) {
 		shim_log(SHIM_LOG_ERROR, "bad checkpoint request from pid %d (errno %d)", pid, -r);
-		close(s);
+		ckpt_close(s);
 		return;
 	}
 	memset(&rep, 0, sizeof(rep));
@@ -165,14 +168,14 @@ void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc)
 		}
 		end = lseek(fd, 0, SEEK_CUR);
 	}
-	close(fd);
+	ckpt_close(fd);
 	rep.status = r;
 	rep.mem_bytes = mem;
 	rep.image_bytes = (start >= 0 && end >= start) ? (uint64_t)(end - start) : 0;
 	rep.elapsed_ns = now_ns() - t0;
 	if (send(s, &rep, sizeof(rep), MSG_NOSIGNAL) < 0)
 		shim_log(SHIM_LOG_ERROR, "cannot reply to ckpt-save (pid %d, errno %d)", pid, errno);
-	close(s);
+	ckpt_close(s);
 	if (r < 0)
 		shim_log(SHIM_LOG_INFO, "checkpoint refused: %s", rep.msg);
 	else if (req.flags & CTL_F_EXIT)

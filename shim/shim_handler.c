@@ -102,7 +102,7 @@ int shim_save_path(const char *path, unsigned flags, int sig, siginfo_t *info,
 
 	/* Never a half image under the user's name: write aside, rename. */
 	ckpt_fmt(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = ckpt_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = -errno;
 		ckpt_fmt(err, errlen, "cannot create %s (errno %d)", tmp, -r);
@@ -114,7 +114,7 @@ int shim_save_path(const char *path, unsigned flags, int sig, siginfo_t *info,
 		r = -errno;
 		ckpt_fmt(err, errlen, "fsync of %s failed (errno %d)", tmp, -r);
 	}
-	if (close(fd) < 0 && r == 0) {
+	if (ckpt_close(fd) < 0 && r == 0) {
 		r = -errno;
 		ckpt_fmt(err, errlen, "writing %s failed (errno %d)", tmp, -r);
 	}
