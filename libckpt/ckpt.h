@@ -62,6 +62,7 @@ struct ckpt_thread_state {
 	uint64_t ss_sp, ss_size;
 	uint32_t ss_flags;
 	char comm[16];
+	uint64_t cap_eff, cap_prm, cap_inh;
 };
 
 #define CKPT_MAX_THREADS	4096

@@ -14,10 +14,11 @@
  * have on the original's return from the handler.
  *
  * What sigreturn does not restore is recorded here: FS/GS base, rseq,
- * robust list, clear_child_tid, the thread's name.
+ * robust list, clear_child_tid, the thread's name, its capabilities.
  */
 #include <asm/prctl.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -74,6 +75,14 @@ void ckpt_thread_capture(struct ckpt_thread_state *t, siginfo_t *info, ucontext_
 	for (int i = 0; i < 16; i++)
 		t->comm[i] = 0;
 	arch_sys2(SYS_prctl, PR_GET_NAME, t->comm);
+
+	struct __user_cap_header_struct ch = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct cd[2] = { { 0 } };
+
+	arch_sys2(SYS_capget, &ch, cd);
+	t->cap_eff = cd[0].effective | (uint64_t)cd[1].effective << 32;
+	t->cap_prm = cd[0].permitted | (uint64_t)cd[1].permitted << 32;
+	t->cap_inh = cd[0].inheritable | (uint64_t)cd[1].inheritable << 32;
 }
 
 static int write_one(struct ckpt_ctx *c, const struct ckpt_thread_state *s, uint32_t flags)
@@ -109,6 +118,9 @@ static int write_one(struct ckpt_ctx *c, const struct ckpt_thread_state *s, uint
 	t.restore_info = (uintptr_t)&ckpt_restore_info;
 	for (int i = 0; i < 16; i++)
 		t.comm[i] = s->comm[i];
+	t.cap_effective = s->cap_eff;
+	t.cap_permitted = s->cap_prm;
+	t.cap_inheritable = s->cap_inh;
 	return img_write_record(&c->w, IMG_REC_THREAD, &t, sizeof(t), NULL, 0);
 }
 

@@ -201,6 +201,9 @@ struct img_thread {
 	 */
 	uint64_t restore_info;
 	char     comm[16];		/* thread name, NUL padded */
+	uint64_t cap_effective;		/* capability sets (bit n: capability n) */
+	uint64_t cap_permitted;
+	uint64_t cap_inheritable;
 	uint32_t fpstate_len;		/* bytes after the struct (0 in v1) */
 	uint32_t reserved;
 };

@@ -16,7 +16,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "arch/x86_64/arch.h"
@@ -186,6 +188,25 @@ static int check_tids(struct rst_state *s)
 	return bad;
 }
 
+/* The restorer gives each thread its capabilities: it must have them. */
+static int check_caps(struct rst_state *s)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	uint64_t have, want = 0;
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return 0;
+	have = d[0].permitted | (uint64_t)d[1].permitted << 32;
+	for (int i = 0; i < s->nthreads; i++)
+		want |= s->threads[i].cap_permitted | s->threads[i].cap_inheritable;
+	if (want & ~have)
+		return rst_problem(s, RST_EXIT_ENV, "the process had capabilities %#lx that "
+				   "ckpt-restart does not hold (it holds %#lx): restart as root",
+				   (unsigned long)want, (unsigned long)have);
+	return 0;
+}
+
 int rst_check_env(struct rst_state *s)
 {
 	uint64_t need = 0, have = arch_xgetbv0();
@@ -202,6 +223,8 @@ int rst_check_env(struct rst_state *s)
 	if ((r = check_vdso(s)) && !s->check_only)
 		return r;
 	if ((r = check_tids(s)) && !s->check_only)
+		return r;
+	if ((r = check_caps(s)) && !s->check_only)
 		return r;
 	if ((r = check_files(s)) && !s->check_only)
 		return r;

@@ -253,6 +253,9 @@ int rst_jump(struct rst_state *s)
 		t->ss_flags = it->ss_flags;
 		t->pending = it->sigpending & 0x7fffffffULL;
 		memcpy(t->comm, it->comm, sizeof(t->comm));
+		t->cap_eff = it->cap_effective;
+		t->cap_prm = it->cap_permitted;
+		t->cap_inh = it->cap_inheritable;
 		if (i)
 			t->stack = (uint64_t)(blob + tstack_off) + (uint64_t)i * THREAD_STACK;
 	}

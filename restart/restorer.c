@@ -276,10 +276,21 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 	 * after making the others.
 	 */
 	if (a->uid >= 0) {
+		/* keep the permitted set across the uid change, for capset below */
+		CHECK(a, 15, arch_sys2(SYS_prctl, PR_SET_KEEPCAPS, 1));
 		CHECK(a, 15, arch_sys2(SYS_setgroups, 0, 0));
 		CHECK(a, 16, arch_sys3(SYS_setresgid, a->gid, a->gid, a->gid));
 		CHECK(a, 17, arch_sys3(SYS_setresuid, a->uid, a->uid, a->uid));
+		arch_sys2(SYS_prctl, PR_SET_KEEPCAPS, 0);
 	}
+	/* The thread's own capabilities: never more than the restarter's. */
+	struct { uint32_t version; int32_t pid; } ch = { 0x20080522, 0 };
+	struct { uint32_t eff, prm, inh; } cd[2] = {
+		{ (uint32_t)t->cap_eff, (uint32_t)t->cap_prm, (uint32_t)t->cap_inh },
+		{ (uint32_t)(t->cap_eff >> 32), (uint32_t)(t->cap_prm >> 32),
+		  (uint32_t)(t->cap_inh >> 32) },
+	};
+	CHECK(a, 19, arch_sys2(SYS_capset, &ch, cd));
 	/* Blocked (inherited from rst_main) until rt_sigreturn sets t's mask. */
 	for (int sig = 1; sig < 32; sig++)
 		if (t->pending & (1ULL << (sig - 1)))

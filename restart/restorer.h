@@ -74,6 +74,7 @@ struct rst_thread {
 	uint64_t ss_sp, ss_size;
 	uint64_t pending;		/* thread-directed signals to re-raise */
 	uint64_t stack;			/* top of its stack in the blob (threads > 0) */
+	uint64_t cap_eff, cap_prm, cap_inh;
 	char comm[16];
 };
 
