@@ -77,6 +77,9 @@ outside() {
 	[ "$(awk '/^Uid:/ {print $2}' "/proc/$1/status")" = "$uid" ] &&
 		[ "$(awk '/^Gid:/ {print $2}' "/proc/$1/status")" = "$gid" ] ||
 		bad "$CASE: outer pid $1 runs as $(grep -E '^(Uid|Gid):' "/proc/$1/status" | tr '\n' ' ')"
+	# no capabilities, like the original (exec'd as a non-root user)
+	[ "$(awk '/^CapEff:/ {print $2}' "/proc/$1/status")" = 0000000000000000 ] ||
+		bad "$CASE: outer pid $1 holds capabilities: $(grep CapEff "/proc/$1/status")"
 }
 # check_log LOG MAXREWINDS: every line is "n h 2 1 uid gid 2"; n starts at
 # 1, never skips, goes back at most MAXREWINDS times, and a repeated n
