@@ -160,6 +160,13 @@ extern int ckpt_nparked;
 int ckpt_open(const char *path, int flags, int mode);
 int ckpt_close(int fd);
 
+/*
+ * Calls fn(n, dirfd, arg) for every numeric entry n of a /proc directory
+ * (/proc/self/fd, /proc/self/task), in the kernel's order; stops at the
+ * first negative return and returns it.  0, or -errno if it cannot read.
+ */
+int ckpt_proc_each(const char *dir, int (*fn)(int n, int dirfd, void *arg), void *arg);
+
 /* Small async-signal-safe helpers (ckpt_util.c). */
 ssize_t ckpt_read_file(const char *path, char *buf, size_t cap);
 int ckpt_memeq(const void *a, const void *b, size_t n);

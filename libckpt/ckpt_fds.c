@@ -24,46 +24,33 @@
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/reg.h"
 
-struct linux_dirent64 {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
+typedef int (*fd_fn)(struct ckpt_ctx *c, int fd);
+
+struct fds_walk {
+	struct ckpt_ctx *c;
+	fd_fn fn;
 };
 
-typedef int (*fd_fn)(struct ckpt_ctx *c, int fd);
+static int fds_one(int fd, int dirfd, void *arg)
+{
+	struct fds_walk *w = arg;
+	struct ckpt_ctx *c = w->c;
+
+	if (fd == dirfd || fd == c->img_fd || fd == c->ctl_fd ||
+	    fd == c->pagemap_fd || fd == c->mem_fd)
+		return 0;			/* libckpt's own */
+	return w->fn(c, fd) < 0 ? -1 : 0;
+}
 
 /* Calls fn for every open fd of the process except libckpt's own. */
 static int fds_each(struct ckpt_ctx *c, fd_fn fn)
 {
-	char buf[2048];
-	int dfd = ckpt_open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	long len;
+	struct fds_walk w = { c, fn };
+	int r = ckpt_proc_each("/proc/self/fd", fds_one, &w);
 
-	if (dfd < 0)
-		return ckpt_fail(c, -errno, "cannot open /proc/self/fd");
-	while ((len = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < len;) {
-			struct linux_dirent64 *d = (void *)(buf + off);
-			const char *s = d->d_name;
-			int fd;
-
-			off += d->d_reclen;
-			if (*s < '0' || *s > '9')
-				continue;
-			fd = ckpt_parse_dec(&s);
-			if (fd == dfd || fd == c->img_fd || fd == c->ctl_fd ||
-			    fd == c->pagemap_fd || fd == c->mem_fd)
-				continue;
-			if (fn(c, fd) < 0) {
-				ckpt_close(dfd);
-				return c->error;
-			}
-		}
-	}
-	ckpt_close(dfd);
-	return 0;
+	if (r < 0 && !c->error)
+		return ckpt_fail(c, r, "cannot read /proc/self/fd");
+	return c->error;
 }
 
 static void fd_path(int fd, char *buf, size_t len)

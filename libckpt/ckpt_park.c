@@ -98,14 +98,6 @@ int ckpt_leader_enter(struct ckpt_ctx *c)
 	return 0;
 }
 
-struct linux_dirent64 {
-	uint64_t d_ino;
-	int64_t d_off;
-	unsigned short d_reclen;
-	unsigned char d_type;
-	char d_name[];
-};
-
 static int is_parked(int tid)
 {
 	int n = __atomic_load_n(&park_slots, __ATOMIC_ACQUIRE);
@@ -117,51 +109,49 @@ static int is_parked(int tid)
 	return 0;
 }
 
+struct park_walk {
+	struct ckpt_ctx *c;
+	int self, pid, waiting, straggler;
+	uint8_t *asked;
+};
+
+/* Asks one thread to park, unless it is us, parked, or already asked. */
+static int park_one(int tid, int dirfd, void *arg)
+{
+	struct park_walk *w = arg;
+	siginfo_t si = { 0 };
+
+	if (tid == w->self || is_parked(tid))
+		return 0;
+	w->waiting++;
+	w->straggler = tid;
+	if (tid >= (1 << 22) || (w->asked[tid / 8] & (1 << (tid % 8))))
+		return 0;
+	si.si_signo = w->c->ctl_sig_no;
+	si.si_code = SI_QUEUE;
+	si.si_pid = w->pid;
+	si.si_uid = getuid();
+	si.si_value.sival_int = PARK_MAGIC | park_gen;
+	if (arch_sys4(SYS_rt_tgsigqueueinfo, w->pid, tid, w->c->ctl_sig_no, &si) == 0)
+		w->asked[tid / 8] |= 1 << (tid % 8);
+	else
+		w->waiting--;			/* gone meanwhile */
+	return 0;
+}
+
 /*
  * One pass over /proc/self/task: asks every thread not parked yet (and not
- * asked in this generation: `asked` is a bitmap of tids) to park.
- * Returns how many threads are still not parked, or -errno.
+ * asked in this generation) to park.  Returns how many threads are still
+ * not parked, or -errno.
  */
 static int park_pass(struct ckpt_ctx *c, int self, uint8_t *asked, int *straggler)
 {
-	char buf[4096];
-	int fd = ckpt_open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	int pid = getpid(), waiting = 0;
-	long len;
+	struct park_walk w = { c, self, getpid(), 0, 0, asked };
+	int r = ckpt_proc_each("/proc/self/task", park_one, &w);
 
-	if (fd < 0)
-		return -errno;
-	while ((len = arch_sys3(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < len;) {
-			struct linux_dirent64 *d = (void *)(buf + off);
-			const char *s = d->d_name;
-			int tid;
-
-			off += d->d_reclen;
-			if (*s < '0' || *s > '9')
-				continue;
-			tid = ckpt_parse_dec(&s);
-			if (tid == self || is_parked(tid))
-				continue;
-			waiting++;
-			*straggler = tid;
-			if (tid < (1 << 22) && !(asked[tid / 8] & (1 << (tid % 8)))) {
-				siginfo_t si = { 0 };
-
-				si.si_signo = c->ctl_sig_no;
-				si.si_code = SI_QUEUE;
-				si.si_pid = pid;
-				si.si_uid = getuid();
-				si.si_value.sival_int = PARK_MAGIC | park_gen;
-				if (arch_sys4(SYS_rt_tgsigqueueinfo, pid, tid, c->ctl_sig_no, &si) == 0)
-					asked[tid / 8] |= 1 << (tid % 8);
-				else
-					waiting--;	/* gone meanwhile */
-			}
-		}
-	}
-	ckpt_close(fd);
-	return waiting;
+	if (w.straggler)
+		*straggler = w.straggler;
+	return r < 0 ? r : w.waiting;
 }
 
 int ckpt_park_all(struct ckpt_ctx *c)

@@ -19,6 +19,36 @@ int ckpt_close(int fd)
 	return syscall(SYS_close, fd);
 }
 
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+int ckpt_proc_each(const char *dir, int (*fn)(int n, int dirfd, void *arg), void *arg)
+{
+	char buf[2048];
+	int dfd = ckpt_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0), r = 0;
+	long len;
+
+	if (dfd < 0)
+		return -errno;
+	while (r >= 0 && (len = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < len && r >= 0;) {
+			struct linux_dirent64 *d = (void *)(buf + off);
+			const char *s = d->d_name;
+
+			off += d->d_reclen;
+			if (*s >= '0' && *s <= '9')
+				r = fn(ckpt_parse_dec(&s), dfd, arg);
+		}
+	}
+	ckpt_close(dfd);
+	return r < 0 ? r : 0;
+}
+
 /* Reads a whole (proc) file into buf; NUL-terminates.  Length or -errno. */
 ssize_t ckpt_read_file(const char *path, char *buf, size_t cap)
 {
