@@ -17,6 +17,7 @@ epass=${e% *}; efail=${e#* }
 [ -z "$e" ] && { epass=0; efail=1; }
 echo "== fuzz smoke (${FUZZ_SMOKE_SECONDS:-10} s per target; longer runs: make fuzz)"
 fpass=0 ffail=0
+mkdir -p build/fuzz-out
 if make -s fuzz-build >/dev/null 2>&1; then
 	for t in build/fuzz/fuzz_*; do
 		[[ -f $t && -x $t && $(basename "$t") != *.* ]] || continue
