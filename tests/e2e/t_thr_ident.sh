@@ -4,7 +4,9 @@
 #  - thr_ident: 4 workers computing at checkpoint time; after the
 #    restart pthread_self/pthread_equal/gettid/names are unchanged, and
 #    pthread_kill and pthread_sigqueue reach exactly the thread aimed at
-#    (its handler's gettid() is the thread's original tid);
+#    (its handler's gettid() is the thread's original tid); signals
+#    pending on single threads (blocked SIGWINCH, SIGURG) are pending on
+#    the same threads after the restart and handled there once unblocked;
 #  - thr_mutex: error-checking and recursive mutexes held across the
 #    restart (the owner unlocks: 0; another thread: EPERM), robust mutexes
 #    whose owner dies after the restart without unlocking (a waiter

@@ -14,8 +14,13 @@
  * SIGUSR1 and pthread_sigqueue()s each with its index: the handler
  * records, in the receiving thread's slot (found through its TLS index),
  * gettid() and the value, which must be that thread's original tid and
- * index; no other thread may see the signal.  Prints "ALL OK" (exit 0)
- * or "BAD ..." lines and "FAILED".
+ * index; no other thread may see the signal.
+ * Thread-directed pending signals: every thread blocks SIGWINCH and
+ * SIGURG; before "READY" main pthread_kill()s worker 1 with SIGWINCH,
+ * worker 2 and itself with SIGURG.  After the restart each thread's
+ * sigpending() must show exactly its own, and unblocking must run the
+ * handler once, on that thread.  Prints "ALL OK" (exit 0) or "BAD ..."
+ * lines and "FAILED".
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,7 +38,7 @@
 static pthread_t th[NT + 1];
 static pthread_t self_rec[NT + 1];
 static pid_t tids[NT + 1];
-static int started, go, done;
+static int started, go, done, checked;
 static int bad;
 static __thread int my_index = -1;
 
@@ -43,6 +48,46 @@ static pid_t hit_tid[NT + 1];
 static int hit_value[NT + 1];
 static int hit_from_queue[NT + 1];
 static int stray;
+
+/* pending thread-directed signals: what each thread got, as a bit set */
+static int pend_got[NT + 1];
+static const int pend_want[NT + 1] = { 0, 1 << 0, 1 << 1, 0, 1 << 1 };	/* WINCH, URG */
+static pid_t pend_tid[NT + 1];
+
+static void pend_handler(int sig)
+{
+	int i = my_index;
+
+	if (i < 0 || i > NT) {
+		__atomic_add_fetch(&stray, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	pend_got[i] |= sig == SIGWINCH ? 1 << 0 : 1 << 1;
+	if (syscall(SYS_gettid) != tids[i])
+		pend_tid[i] = syscall(SYS_gettid);
+}
+
+/* Thread i's pending SIGWINCH/SIGURG are what main sent it; unblocked,
+ * they run the handler here. */
+static void check_pending(int i)
+{
+	sigset_t set, pend;
+	int have = 0;
+
+	sigpending(&pend);
+	have |= sigismember(&pend, SIGWINCH) ? 1 << 0 : 0;
+	have |= sigismember(&pend, SIGURG) ? 1 << 1 : 0;
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	sigaddset(&set, SIGURG);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (have != pend_want[i] || pend_got[i] != pend_want[i] || pend_tid[i]) {
+		printf("BAD thread %d's pending signals: sigpending %#x, handled %#x, want %#x "
+		       "(1 SIGWINCH, 2 SIGURG)%s\n", i, have, pend_got[i], pend_want[i],
+		       pend_tid[i] ? ", handled on another tid" : "");
+		__atomic_add_fetch(&bad, 1, __ATOMIC_SEQ_CST);
+	}
+}
 
 static void handler(int sig, siginfo_t *si, void *uc)
 {
@@ -99,6 +144,8 @@ static void *worker(void *arg)
 		for (int k = 0; k < 1000; k++)
 			a = a * 6364136223846793005ULL + 1442695040888963407ULL;
 	check_identity(i);
+	check_pending(i);
+	__atomic_add_fetch(&checked, 1, __ATOMIC_SEQ_CST);
 	while (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
 		struct timespec t = { 0, 1000000 };
 
@@ -131,6 +178,14 @@ int main(void)
 	sa.sa_sigaction = handler;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigaction(SIGUSR1, &sa, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = pend_handler;
+	sigaction(SIGWINCH, &sa, NULL);
+	sigaction(SIGURG, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	sigaddset(&set, SIGURG);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* the workers inherit it */
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -143,6 +198,9 @@ int main(void)
 		pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i);
 	while (__atomic_load_n(&started, __ATOMIC_SEQ_CST) < NT)
 		sched_yield();
+	pthread_kill(th[1], SIGWINCH);
+	pthread_kill(th[2], SIGURG);
+	pthread_kill(th[NT], SIGURG);
 	for (int i = 0; i <= NT; i++)
 		printf("TID %d %d\n", i, tids[i]);
 	printf("READY pid %d\n", (int)getpid());
@@ -154,7 +212,10 @@ int main(void)
 		return 1;
 	}
 	check_identity(NT);
+	check_pending(NT);
 	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&checked, __ATOMIC_SEQ_CST) < NT)
+		sched_yield();
 
 	/* pthread_kill each thread, main last (delivered before it returns) */
 	for (int i = 0; i <= NT; i++) {
