@@ -7,6 +7,8 @@
 #    (its handler's gettid() is the thread's original tid); signals
 #    pending on single threads (blocked SIGWINCH, SIGURG) are pending on
 #    the same threads after the restart and handled there once unblocked;
+#    a worker checkpointed inside a handler running on its altstack is
+#    still on it after the restart, and has the same altstack after;
 #  - thr_mutex: error-checking and recursive mutexes held across the
 #    restart (the owner unlocks: 0; another thread: EPERM), robust mutexes
 #    whose owner dies after the restart without unlocking (a waiter

@@ -19,7 +19,12 @@
  * SIGURG; before "READY" main pthread_kill()s worker 1 with SIGWINCH,
  * worker 2 and itself with SIGURG.  After the restart each thread's
  * sigpending() must show exactly its own, and unblocking must run the
- * handler once, on that thread.  Prints "ALL OK" (exit 0) or "BAD ..."
+ * handler once, on that thread.
+ * Alternate stacks: worker 3 has one, and computes inside a SIGPWR
+ * handler running on it (SA_ONSTACK) when the checkpoint comes; after
+ * the restart sigaltstack() must say it is on its altstack there, then,
+ * back from the handler, that the same altstack is set and unused; the
+ * SIGUSR1 handler (SA_ONSTACK) must run on it for worker 3 only.  Prints "ALL OK" (exit 0) or "BAD ..."
  * lines and "FAILED".
  */
 #include <errno.h>
@@ -48,6 +53,16 @@ static pid_t hit_tid[NT + 1];
 static int hit_value[NT + 1];
 static int hit_from_queue[NT + 1];
 static int stray;
+static int hit_on_alt[NT + 1];
+
+/* worker 3's alternate stack */
+#define ALT_WORKER 3
+static char alt_stack[1 << 16];
+
+static int on_alt(const void *p)
+{
+	return (const char *)p >= alt_stack && (const char *)p < alt_stack + sizeof(alt_stack);
+}
 
 /* pending thread-directed signals: what each thread got, as a bit set */
 static int pend_got[NT + 1];
@@ -98,6 +113,7 @@ static void handler(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	hit_tid[i] = syscall(SYS_gettid);
+	hit_on_alt[i] = on_alt(&i);
 	hit_from_queue[i] = si->si_code == SI_QUEUE;
 	hit_value[i] = si->si_code == SI_QUEUE ? si->si_value.sival_int : -1;
 	__atomic_add_fetch(&hits[i], 1, __ATOMIC_SEQ_CST);
@@ -128,6 +144,32 @@ static void check_identity(int i)
 		}
 }
 
+static uint64_t compute_until_go(uint64_t a)
+{
+	while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+		for (int k = 0; k < 1000; k++)
+			a = a * 6364136223846793005ULL + 1442695040888963407ULL;
+	return a;
+}
+
+/* Worker 3 computes in here, on its altstack, until main says go. */
+static volatile uint64_t alt_result;
+static void alt_handler(int sig)
+{
+	stack_t ss;
+	int here;
+
+	__atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
+	alt_result = compute_until_go(ALT_WORKER);
+	if (!on_alt(&here) || sigaltstack(NULL, &ss) || !(ss.ss_flags & SS_ONSTACK) ||
+	    ss.ss_sp != alt_stack || ss.ss_size != sizeof(alt_stack)) {
+		printf("BAD in the handler on worker %d's altstack: on it %d, sigaltstack says "
+		       "sp %p size %zu flags %#x\n", ALT_WORKER, on_alt(&here), ss.ss_sp,
+		       ss.ss_size, ss.ss_flags);
+		__atomic_add_fetch(&bad, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
 static void *worker(void *arg)
 {
 	int i = (int)(intptr_t)arg;
@@ -139,10 +181,22 @@ static void *worker(void *arg)
 	self_rec[i] = pthread_self();
 	snprintf(name, sizeof(name), "ident-%d", i);
 	pthread_setname_np(pthread_self(), name);
-	__atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
-	while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
-		for (int k = 0; k < 1000; k++)
-			a = a * 6364136223846793005ULL + 1442695040888963407ULL;
+	if (i == ALT_WORKER) {
+		stack_t ss = { .ss_sp = alt_stack, .ss_size = sizeof(alt_stack) };
+
+		sigaltstack(&ss, NULL);
+		pthread_kill(pthread_self(), SIGPWR);	/* runs alt_handler until go */
+		memset(&ss, 0, sizeof(ss));
+		if (sigaltstack(NULL, &ss) || ss.ss_flags || ss.ss_sp != alt_stack ||
+		    ss.ss_size != sizeof(alt_stack)) {
+			printf("BAD worker %d's altstack after its handler: sp %p size %zu flags %#x\n",
+			       i, ss.ss_sp, ss.ss_size, ss.ss_flags);
+			__atomic_add_fetch(&bad, 1, __ATOMIC_SEQ_CST);
+		}
+	} else {
+		__atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
+		a = compute_until_go(a);
+	}
 	check_identity(i);
 	check_pending(i);
 	__atomic_add_fetch(&checked, 1, __ATOMIC_SEQ_CST);
@@ -176,8 +230,12 @@ int main(void)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = handler;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
 	sigaction(SIGUSR1, &sa, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = alt_handler;
+	sa.sa_flags = SA_ONSTACK;
+	sigaction(SIGPWR, &sa, NULL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = pend_handler;
 	sigaction(SIGWINCH, &sa, NULL);
@@ -221,9 +279,11 @@ int main(void)
 	for (int i = 0; i <= NT; i++) {
 		int e = pthread_kill(th[i], SIGUSR1);
 
-		if (e || !wait_hits(i, 1) || hit_tid[i] != tids[i] || hit_from_queue[i]) {
+		if (e || !wait_hits(i, 1) || hit_tid[i] != tids[i] || hit_from_queue[i] ||
+		    hit_on_alt[i] != (i == ALT_WORKER)) {
 			printf("BAD pthread_kill of thread %d (tid %d): rc %d, %d hits, handler's "
-			       "gettid %d\n", i, tids[i], e, hits[i], hit_tid[i]);
+			       "gettid %d, on worker %d's altstack: %d\n", i, tids[i], e, hits[i],
+			       hit_tid[i], ALT_WORKER, hit_on_alt[i]);
 			bad++;
 		}
 	}
