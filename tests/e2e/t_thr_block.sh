@@ -9,7 +9,9 @@
 #   nsleep  nanosleep(300 ms), poll poll(NULL, 0, 300): each must return;
 #           with the program's EINTR-retry loop the sleep lasts at least
 #           what was asked, and after EINTR at least the remaining time
-#           the kernel reported (printed: whether EINTR happened).
+#           the kernel reported (printed: whether EINTR happened)
+#   exited  a joinable thread that had exited before the checkpoint is
+#           joined after the restart: its return value is there.
 # Every thread must be blocked in its call (/proc/PID/task/TID/syscall)
 # before the checkpoint, and the sigwait thread again before the signal.
 . "$(dirname "$0")/lib.sh"
@@ -60,5 +62,5 @@ grep -q '^ALL OK' "$TMP/out2" || fail "after restart (rc $rc): $out"
 [ $rc -eq 0 ] || fail "rc $rc: $out"
 grep -q "^SIGWAIT signo=12 from=$$ " "$TMP/out2" || fail "SIGUSR2 not from the test ($$): $out"
 grep -q '^TID\|^READY' "$TMP/out2" && fail "the restarted copy started over: $out"
-grep -E '^(SIGWAIT|COND|NANOSLEEP|POLL)' "$TMP/out2"
+grep -E '^(SIGWAIT|COND|EXITED|NANOSLEEP|POLL)' "$TMP/out2"
 exit 0

@@ -13,8 +13,10 @@
  *            EINTR with the remaining time the kernel gave back;
  *   poll     300 ms poll(NULL, 0) in a loop until `stop`, each retried
  *            on EINTR with the time left to its deadline;
- * prints "TID role tid" for each (main too) and "READY", and joins
- * sigwait.  The test checks every thread is blocked in its call,
+ *   exited   returns (void *)0x1234 at once: main waits until it is gone
+ *            from /proc/self/task, and joins it only after the restart;
+ * prints "TID role tid" for each (main too, not exited) and "READY", and
+ * joins sigwait.  The test checks every thread is blocked in its call,
  * checkpoints, kills, restarts, and sends SIGUSR2 to the restarted copy.
  * Then main sets `go`, signals the condition, posts the semaphore, joins
  * cond, tcond and sem (each call must have returned 0), sets `stop` and
@@ -57,6 +59,15 @@ static void ready(const char *role)
 {
 	printf("TID %s %d\n", role, (int)syscall(SYS_gettid));
 	__atomic_add_fetch(&nready, 1, __ATOMIC_SEQ_CST);
+}
+
+/* --- a thread that exited, joined only after the restart -------------- */
+static pid_t exited_tid;
+
+static void *t_exited(void *arg)
+{
+	__atomic_store_n(&exited_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
+	return (void *)0x1234;
 }
 
 /* --- sigwaitinfo ------------------------------------------------------ */
@@ -215,7 +226,7 @@ static void check_sleeper(const char *name, const struct sleeper *s)
 
 int main(void)
 {
-	pthread_t sw, c, tc, sm, nsl, pol;
+	pthread_t sw, c, tc, sm, nsl, pol, ex;
 	sigset_t set;
 	void *ret = NULL;
 
@@ -224,6 +235,13 @@ int main(void)
 	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sem_init(&sem, 0, 0);
+	pthread_create(&ex, NULL, t_exited, NULL);
+	while (!__atomic_load_n(&exited_tid, __ATOMIC_SEQ_CST))
+		sched_yield();
+	char task[64];
+	snprintf(task, sizeof(task), "/proc/self/task/%d", (int)exited_tid);
+	while (access(task, F_OK) == 0)
+		sched_yield();
 	pthread_create(&sw, NULL, t_sigwait, NULL);
 	pthread_create(&c, NULL, t_cond, NULL);
 	pthread_create(&tc, NULL, t_tcond, NULL);
@@ -243,6 +261,14 @@ int main(void)
 	printf("SIGWAIT signo=%d from=%d eintr=%d\n", sw_signo, sw_pid, sw_eintr);
 	if (sw_signo != SIGUSR2) {
 		printf("BAD sigwaitinfo gave signal %d\n", sw_signo);
+		bad++;
+	}
+
+	ret = NULL;
+	jr = pthread_join(ex, &ret);
+	printf("EXITED join=%d ret=%p\n", jr, ret);
+	if (jr || ret != (void *)0x1234) {
+		printf("BAD join of the thread that exited before the checkpoint: %d, %p\n", jr, ret);
 		bad++;
 	}
 
