@@ -61,7 +61,7 @@ static inline int ckpt_save(const char *path)
 	return ckpt_save_opts(path, 0);
 }
 
-/* Why the last ckpt_save() of this process failed (never NULL). */
+/* Why the last ckpt_save() of this thread failed (never NULL). */
 static inline const char *ckpt_last_error(void)
 {
 	if (!ckpt_last_error_v1)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "kernel-assist/assist.h"
 
@@ -84,7 +85,22 @@ static pid_t last_pid_fork(pid_t pid)
 
 pid_t assist_fork_pid(pid_t pid)
 {
-	pid_t r = clone3_pid(pid);
+	char name[64];
+	pid_t r;
+
+	/*
+	 * A pid whose process was just reaped may stay allocated for a few
+	 * ms more (the kernel frees it later): retry a taken pid that no
+	 * process holds, for up to 200 ms.
+	 */
+	for (int tries = 0;; tries++) {
+		struct timespec ms = { 0, 1000000 };
+
+		r = clone3_pid(pid);
+		if (r != -EEXIST || tries == 200 || assist_pid_holder(pid, name, sizeof(name)))
+			break;
+		nanosleep(&ms, NULL);
+	}
 
 	if (r == -ENOSYS || r == -E2BIG)
 		r = last_pid_fork(pid);

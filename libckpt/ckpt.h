@@ -55,7 +55,9 @@ struct ckpt_thread_state {
 	siginfo_t *info;
 	ucontext_t *uc;			/* the interrupted context's frame */
 	uint64_t fs_base, gs_base;
-	uint64_t handler_mask, sigpending;
+	uint64_t handler_mask;
+	uint64_t sigpending;		/* this thread's own (SigPnd) */
+	uint64_t shdpending;		/* the process's (ShdPnd) */
 	uint64_t clear_tid, robust_head, robust_len;
 	uint64_t rseq_addr;
 	uint32_t rseq_len, rseq_sig;

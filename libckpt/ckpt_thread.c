@@ -33,6 +33,29 @@ struct ckpt_restore_info ckpt_restore_info;
 long ckpt_rseq_offset;
 unsigned ckpt_rseq_size;
 
+/*
+ * Pending signals, the thread's own and the process's apart (rt_sigpending
+ * gives their union: restored as is, a process-wide signal would come back
+ * once per thread).  From /proc/thread-self/status: SigPnd and ShdPnd.
+ */
+static void pending_sets(struct ckpt_thread_state *t)
+{
+	char buf[2048];
+	const char *s;
+
+	t->sigpending = t->shdpending = 0;
+	if (ckpt_read_file("/proc/thread-self/status", buf, sizeof(buf)) < 0)
+		return;
+	if ((s = __builtin_strstr(buf, "\nSigPnd:\t"))) {
+		s += 9;
+		t->sigpending = ckpt_parse_hex(&s);
+	}
+	if ((s = __builtin_strstr(buf, "\nShdPnd:\t"))) {
+		s += 9;
+		t->shdpending = ckpt_parse_hex(&s);
+	}
+}
+
 void ckpt_thread_capture(struct ckpt_thread_state *t, siginfo_t *info, ucontext_t *uc)
 {
 	uint64_t head = 0, len = 0, tidaddr = 0, mask = 0;
@@ -46,7 +69,7 @@ void ckpt_thread_capture(struct ckpt_thread_state *t, siginfo_t *info, ucontext_
 	arch_sys2(SYS_arch_prctl, ARCH_GET_GS, &t->gs_base);
 	arch_sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &mask, 8);
 	t->handler_mask = mask;
-	arch_sys2(SYS_rt_sigpending, &t->sigpending, 8);
+	pending_sets(t);
 	t->ss_sp = t->ss_size = t->ss_flags = 0;
 	if (arch_sys2(SYS_sigaltstack, NULL, &ss) == 0) {
 		t->ss_sp = (uintptr_t)ss.ss_sp;
@@ -98,7 +121,12 @@ static int write_one(struct ckpt_ctx *c, const struct ckpt_thread_state *s, uint
 	t.gs_base = s->gs_base;
 	t.uc_flags = s->uc->uc_flags;
 	t.sigmask = *(const uint64_t *)&s->uc->uc_sigmask;
-	t.sigpending = s->sigpending & ~(1ULL << (s->sig - 1));
+	/*
+	 * Kept as is, libckpt's own signal too: a thread parked with its own
+	 * ckpt_save() request still pending makes that request again after a
+	 * restart (stale park requests are ignored there).
+	 */
+	t.sigpending = s->sigpending;
 	t.ss_sp = s->ss_sp;
 	t.ss_size = s->ss_size;
 	t.ss_flags = s->ss_flags;

@@ -223,7 +223,7 @@ int rst_jump(struct rst_state *s)
 	if (s->exe_fd >= 0)
 		a->close_fds[a->nclose++] = s->exe_fd;
 	memcpy(a->sigact, s->proc.sigact, sizeof(a->sigact));
-	a->pending = s->proc.sigpending & 0x7fffffffULL;
+	a->pending = s->proc.sigpending;
 	a->uid = a->gid = -1;
 	if (s->proc.uid != getuid() || s->proc.gid != getgid()) {
 		a->uid = s->proc.uid;
@@ -251,7 +251,7 @@ int rst_jump(struct rst_state *s)
 		t->ss_sp = it->ss_sp;
 		t->ss_size = it->ss_size;
 		t->ss_flags = it->ss_flags;
-		t->pending = it->sigpending & 0x7fffffffULL;
+		t->pending = it->sigpending;
 		memcpy(t->comm, it->comm, sizeof(t->comm));
 		t->cap_eff = it->cap_effective;
 		t->cap_prm = it->cap_permitted;

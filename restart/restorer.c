@@ -235,9 +235,9 @@ RST void rst_main(struct rst_args *a)
 	uint64_t all = ~0ULL;
 
 	CHECK(a, 14, arch_sys4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &all, 0, 8));
-	for (int sig = 1; sig < 32; sig++)		/* process-wide, kept pending */
+	for (int sig = 1; sig <= 64; sig++)		/* process-wide, kept pending */
 		if (a->pending & (1ULL << (sig - 1)))
-			arch_sys3(SYS_tgkill, a->pid, a->pid, sig);
+			arch_sys2(SYS_kill, a->pid, sig);
 	for (uint32_t i = 1; i < a->nthreads; i++) {
 		struct rst_thread *t = &a->threads[i];
 		struct clone_args_ {
@@ -252,8 +252,22 @@ RST void rst_main(struct rst_args *a)
 		ca.stack_size = RST_THREAD_STACK;
 		ca.set_tid = (uint64_t)&t->tid;
 		ca.set_tid_size = 1;
-		CHECK(a, 18, rst_clone_thread(&ca, sizeof(ca), a, t));
+		/*
+		 * The kernel frees a dead thread's id a few ms after its process
+		 * can be reaped (and /proc shows it gone): EEXIST for a while.
+		 */
+		long r;
+		for (int tries = 0; (r = rst_clone_thread(&ca, sizeof(ca), a, t)) == -17 &&
+				    tries < 200; tries++) {
+			struct { long s, ns; } ms = { 0, 1000000 };
+
+			arch_sys2(SYS_nanosleep, &ms, 0);
+		}
+		CHECK(a, 18, r);
 	}
+	/* Now every tid a futex or a mutex owner field names exists. */
+	__atomic_store_n(&a->go, 1, __ATOMIC_RELEASE);
+	arch_sys3(SYS_futex, &a->go, 1 | 128 /* FUTEX_WAKE_PRIVATE */, 0x7fffffff);
 	rst_thread_enter(a, &a->threads[0]);
 }
 
@@ -291,8 +305,15 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 		  (uint32_t)(t->cap_inh >> 32) },
 	};
 	CHECK(a, 19, arch_sys2(SYS_capset, &ch, cd));
+	/*
+	 * No thread runs application code before all exist: a thread that
+	 * retried FUTEX_LOCK_PI on a mutex owned by a thread not made yet
+	 * would get ESRCH (glibc then waits out its timeout).
+	 */
+	while (!__atomic_load_n(&a->go, __ATOMIC_ACQUIRE))
+		arch_sys4(SYS_futex, &a->go, 0 | 128 /* FUTEX_WAIT_PRIVATE */, 0, 0);
 	/* Blocked (inherited from rst_main) until rt_sigreturn sets t's mask. */
-	for (int sig = 1; sig < 32; sig++)
+	for (int sig = 1; sig <= 64; sig++)		/* the thread's own */
 		if (t->pending & (1ULL << (sig - 1)))
 			arch_sys3(SYS_tgkill, a->pid, t->tid, sig);
 	rst_build_frame(t);

@@ -99,6 +99,8 @@ struct rst_args {
 	uint32_t nthreads;
 	int32_t pid;
 	struct rst_thread *threads;
+	int32_t go;			/* futex: every thread exists, run */
+	int32_t pad;
 	uint64_t restore_info;		/* struct ckpt_restore_info in the image */
 	uint64_t blob, blob_len;	/* written there */
 

@@ -4,7 +4,7 @@
  * ckpt_save() raises the checkpoint signal at the calling thread, so a
  * self checkpoint takes the same path as a transparent one; the handler
  * runs before tgkill returns (the signal is unblocked for the call).  The
- * result is left in shim_self: CKPT_SAVED by the handler in the original,
+ * result is left in the thread's shim_self: CKPT_SAVED by the handler in the original,
  * CKPT_RESTORED by the post-restore handler in a restarted copy.
  */
 #include <errno.h>
@@ -21,7 +21,7 @@
 
 static int fail(int err, const char *msg)
 {
-	ckpt_fmt(shim_last_error, sizeof(shim_last_error), "%s", msg);
+	ckpt_fmt(shim_self.err, sizeof(shim_self.err), "%s", msg);
 	errno = err;
 	return -1;
 }
@@ -38,12 +38,13 @@ API int ckpt_save_v1(const char *path, const struct ckpt_options *opts)
 	if (opts && (opts->flags & ~CKPT_OPT_FSYNC))
 		return fail(EINVAL, "ckpt_save: unknown option flags");
 	if (shim_self.pending)
-		return fail(EBUSY, "ckpt_save: a checkpoint is already in progress");
+		return fail(EBUSY, "ckpt_save: called again from its own callback");
 
 	shim_self.tid = syscall(SYS_gettid);
 	shim_self.path = path;
 	shim_self.flags = opts ? opts->flags : 0;
 	shim_self.result = -EINTR;
+	shim_self.err[0] = '\0';
 	shim_self.pending = 1;
 	sigemptyset(&set);
 	sigaddset(&set, shim_cfg.ctl_sig);
@@ -54,16 +55,17 @@ API int ckpt_save_v1(const char *path, const struct ckpt_options *opts)
 
 	r = shim_self.result;
 	if (r == CKPT_SAVED || r == CKPT_RESTORED) {
-		shim_last_error[0] = '\0';
+		shim_self.err[0] = '\0';
 		return r;
 	}
-	ckpt_fmt(shim_last_error, sizeof(shim_last_error), "%s",
-		 shim_self.err[0] ? shim_self.err : "checkpoint failed");
+	if (!shim_self.err[0])
+		ckpt_fmt(shim_self.err, sizeof(shim_self.err), "checkpoint failed (errno %d)", -r);
 	errno = -r;
 	return -1;
 }
 
+/* Like errno, per thread: the last ckpt_save() failure of this thread. */
 API const char *ckpt_last_error_v1(void)
 {
-	return shim_last_error[0] ? shim_last_error : "no error";
+	return shim_self.err[0] ? shim_self.err : "no error";
 }

@@ -38,8 +38,7 @@
 #include "shim/shim_int.h"
 #include "wrappers/wrap.h"
 
-struct shim_self_req shim_self;
-char shim_last_error[512];
+__thread struct shim_self_req shim_self __attribute__((tls_model("initial-exec")));
 static int shim_saved_errno;		/* errno of the interrupted code */
 /*
  * IMG_F_PIDNS when ckpt-run --pidns started us (CKPT_PIDNS=1) as pid 2 of
@@ -68,10 +67,13 @@ static uint64_t now_ns(void)
 int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, unsigned hdr_flags,
 		       char *err, size_t errlen, uint64_t *mem_bytes)
 {
-	static struct ckpt_ctx c;	/* one checkpoint at a time (sa_mask) */
+	/*
+	 * On this thread's stack: two threads may be here at once (one will
+	 * lead, ckpt_leader_enter refuses the other with EBUSY).
+	 */
+	struct ckpt_ctx c = { 0 };
 	int r;
 
-	c = (struct ckpt_ctx){ 0 };
 	c.img_fd = fd;
 	c.ctl_fd = ctl_fd;
 	c.sig = sig;
@@ -136,8 +138,10 @@ static void save_self(int sig, siginfo_t *info, void *uc)
 	int r;
 
 	shim_self.err[0] = '\0';
+	shim_self.leading = 1;
 	r = shim_save_path(shim_self.path, shim_self.flags, sig, info, uc,
 			   shim_self.err, sizeof(shim_self.err));
+	shim_self.leading = 0;
 	shim_self.result = r < 0 ? r : CKPT_SAVED;
 }
 
@@ -206,8 +210,15 @@ void shim_post_restore(int sig, siginfo_t *info, void *uc)
 		ri->blob = ri->blob_len = 0;
 		ckpt_park_reset();
 	}
-	if (shim_self.pending && shim_self.tid == syscall(SYS_gettid))
+	/*
+	 * The thread whose ckpt_save() made this image returns CKPT_RESTORED.
+	 * Another thread caught inside its own ckpt_save() (parked before its
+	 * request ran) makes that request again: it is still pending.
+	 */
+	if (shim_self.leading) {
+		shim_self.leading = 0;
 		shim_self.result = CKPT_RESTORED;
+	}
 	if (syscall(SYS_gettid) == getpid())
 		shim_arm_interval();
 	shim_log(SHIM_LOG_INFO, "restored");

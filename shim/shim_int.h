@@ -22,17 +22,24 @@ struct shim_config {
 
 extern struct shim_config shim_cfg;
 
-/* A ckpt_save() call in flight (one at a time per process). */
+/*
+ * The ckpt_save() call in flight in this thread.  Per thread: the handler
+ * runs in the calling thread (tgkill to itself), several threads may call
+ * at once (one wins, the others get EBUSY), and in a restarted process the
+ * saving thread finds its own request again.  Initial-exec TLS: reading it
+ * in a handler never allocates.
+ */
 struct shim_self_req {
 	volatile int pending;
+	volatile int leading;		/* its checkpoint is running: in the image,
+					   only the thread whose save it is has it */
 	int tid;			/* the calling thread */
 	const char *path;
 	unsigned flags;
 	volatile int result;		/* CKPT_SAVED, CKPT_RESTORED or -errno */
 	char err[512];
 };
-extern struct shim_self_req shim_self;
-extern char shim_last_error[512];
+extern __thread struct shim_self_req shim_self __attribute__((tls_model("initial-exec")));
 
 enum shim_log_level { SHIM_LOG_QUIET, SHIM_LOG_ERROR, SHIM_LOG_INFO, SHIM_LOG_DEBUG };
 void shim_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
