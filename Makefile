@@ -69,7 +69,7 @@ $(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c libckpt/ctl_proto.c)
 	$(CC) -o $@ $^
 $(B)/bin/ckpt-info: $(call obj,tools/ckpt_info.c $(IMG_SRCS))
 	$(CC) -o $@ $^ -lsnappy
-$(B)/bin/ckpt-run: $(call obj,tools/ckpt_run.c)
+$(B)/bin/ckpt-run: $(call obj,tools/ckpt_run.c kernel-assist/assist_ns.c)
 	$(CC) -o $@ $^
 
 $(B)/samples/%: samples/%.c $(B)/libckpt.so include/ckpt.h

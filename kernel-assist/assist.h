@@ -42,4 +42,23 @@ int assist_pid_holder(pid_t pid, char *name, size_t len);
 void assist_mm_map_prepare(struct prctl_mm_map *m, const struct img_proc *p,
 			   const uint64_t *auxv, int exe_fd);
 
+/*
+ * The namespace of `ckpt-run --pidns` (assist_ns.c), after
+ * unshare(CLONE_NEWUSER | CLONE_NEWPID):
+ *   assist_ns_map_ids    our uid and gid mapped to themselves, setgroups
+ *                        denied (the most an unprivileged user may map)
+ *   assist_ns_mount_proc in pid 1: a mount namespace of its own, mounts
+ *                        private, the new pid namespace's /proc (libckpt
+ *                        compares /proc/self with getpid())
+ *   assist_ns_init_wait  pid 1's loop: pass signals on to child, reap
+ *                        everything, return child's status (128+N for
+ *                        signal N) or -errno
+ *   assist_ns_forward_to pass signals on to pid (the waiting parents)
+ * All return 0 or -errno; the caller says what failed.
+ */
+int assist_ns_map_ids(uid_t uid, gid_t gid);
+int assist_ns_mount_proc(void);
+int assist_ns_init_wait(pid_t child);
+void assist_ns_forward_to(pid_t pid);
+
 #endif

@@ -15,7 +15,7 @@
  * themselves and nothing else, setgroups denied, the namespace's own
  * /proc.  So the restarted program sees the ids, pid, parent (1) and
  * /proc it had.  The image fd and the reader's state cross both forks.
- * tools/ckpt_run.c builds the same namespace for the first run.
+ * kernel-assist/assist_ns.c builds it, here and in ckpt-run.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,36 +28,8 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "kernel-assist/assist.h"
 #include "restart/rst.h"
-
-/* What ckpt-run --pidns forwards too (tools/ckpt_run.c). */
-static const int ns_fwd_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
-static pid_t ns_fwd_to;
-
-static void ns_forward(int sig, siginfo_t *si, void *uc)
-{
-	(void)uc;
-	/* A terminal's signal (SI_KERNEL) reached the program already. */
-	if (si->si_code != SI_KERNEL && ns_fwd_to > 0)
-		kill(ns_fwd_to, sig);
-}
-
-/* "VALUE" into /proc/self/NAME; 0 or -errno. */
-static int ns_write_proc(const char *name, const char *val)
-{
-	char path[64];
-	ssize_t n, len = strlen(val);
-	int fd, e;
-
-	snprintf(path, sizeof(path), "/proc/self/%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, len);
-	e = n == len ? 0 : n < 0 ? -errno : -EIO;
-	close(fd);
-	return e;
-}
 
 /*
  * Root restarting a user's image becomes that user first: the namespace
@@ -93,45 +65,10 @@ fail:
 			   "namespace: %s", uid, gid, strerror(errno));
 }
 
-/*
- * Our ids (from before the unshare: inside they read 65534 until mapped)
- * mapped to themselves, setgroups denied (the kernel insists).
- */
-static int ns_map_ids(struct rst_state *s, uid_t uid, gid_t gid)
-{
-	char map[64];
-	int r;
-
-	if ((r = ns_write_proc("setgroups", "deny")) < 0 && r != -ENOENT)
-		goto fail;
-	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-	if ((r = ns_write_proc("uid_map", map)) < 0)
-		goto fail;
-	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-	if ((r = ns_write_proc("gid_map", map)) < 0)
-		goto fail;
-	return 0;
-fail:
-	return rst_problem(s, RST_EXIT_ENV, "cannot map uid %u and gid %u into the new user "
-			   "namespace: %s", (unsigned)uid, (unsigned)gid, strerror(-r));
-}
-
-/* pid 1's own mount namespace, mounts private, the new namespace's /proc. */
-static int ns_mount_proc(struct rst_state *s)
-{
-	if (unshare(CLONE_NEWNS) < 0)
-		return rst_problem(s, RST_EXIT_ENV, "cannot make a mount namespace: %s",
-				   strerror(errno));
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return rst_problem(s, RST_EXIT_ENV, "cannot mount /proc for the new pid "
-				   "namespace: %s", strerror(errno));
-	return 0;
-}
-
 pid_t rst_pidns_enter(struct rst_state *s)
 {
 	pid_t init;
+	int r;
 	uid_t uid;
 	gid_t gid;
 
@@ -149,8 +86,11 @@ pid_t rst_pidns_enter(struct rst_state *s)
 			    "user.max_user_namespaces)" : "");
 		return -e;
 	}
-	if (ns_map_ids(s, uid, gid))
-		return -EPERM;
+	if ((r = assist_ns_map_ids(uid, gid)) < 0) {
+		rst_problem(s, RST_EXIT_ENV, "cannot map uid %u and gid %u into the new user "
+			    "namespace: %s", (unsigned)uid, (unsigned)gid, strerror(-r));
+		return r;
+	}
 	fflush(NULL);
 	init = fork();
 	if (init < 0) {
@@ -163,32 +103,21 @@ pid_t rst_pidns_enter(struct rst_state *s)
 		return init;
 	/* Outlive ckpt-restart, and the process would run on with no one to wait for it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (ns_mount_proc(s))
+	if ((r = assist_ns_mount_proc()) < 0) {
+		rst_problem(s, RST_EXIT_ENV, "cannot mount /proc for the new pid namespace: %s",
+			    strerror(-r));
 		_exit(RST_EXIT_ENV);
+	}
 	return 0;
 }
 
 int rst_pidns_init(pid_t child)
 {
-	struct sigaction sa = { .sa_sigaction = ns_forward, .sa_flags = SA_SIGINFO | SA_RESTART };
-	int status;
-	pid_t p;
+	int r = assist_ns_init_wait(child);
 
-	/*
-	 * A signal before this is lost, not fatal: the kernel drops the
-	 * default action for a namespace's init.
-	 */
-	ns_fwd_to = child;
-	for (size_t i = 0; i < sizeof(ns_fwd_sigs) / sizeof(ns_fwd_sigs[0]); i++)
-		sigaction(ns_fwd_sigs[i], &sa, NULL);
-	/* Orphans of the restarted process are ours to reap too. */
-	for (;;) {
-		p = waitpid(-1, &status, 0);
-		if (p == child)
-			return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-		if (p < 0 && errno != EINTR) {
-			perror("ckpt-restart: waitpid");
-			return RST_EXIT_ENV;
-		}
+	if (r < 0) {
+		fprintf(stderr, "ckpt-restart: waitpid: %s\n", strerror(-r));
+		return RST_EXIT_ENV;
 	}
+	return r;
 }

@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "kernel-assist/assist.h"
 
 #define RUN_EXIT_START	127	/* the program could not be started */
 
@@ -124,102 +125,25 @@ static int run_set_preload(const char *lib)
  * of either reaches the program.  restart/restart_pidns.c has the same
  * rules for a restarted program.
  */
-static const int run_fwd_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
-static pid_t run_fwd_to;
-
-static void run_forward(int sig, siginfo_t *si, void *uc)
-{
-	/*
-	 * A terminal's signal (^C, ^\, hangup: SI_KERNEL) went to the whole
-	 * foreground process group, the program included; passing it on
-	 * would deliver it twice.
-	 */
-	if (si->si_code != SI_KERNEL && run_fwd_to > 0)
-		kill(run_fwd_to, sig);
-}
-
-static void run_forward_to(pid_t pid)
-{
-	struct sigaction sa = { .sa_sigaction = run_forward, .sa_flags = SA_SIGINFO | SA_RESTART };
-
-	run_fwd_to = pid;
-	for (size_t i = 0; i < sizeof(run_fwd_sigs) / sizeof(run_fwd_sigs[0]); i++)
-		sigaction(run_fwd_sigs[i], &sa, NULL);
-}
-
 /* A wait status as an exit status: 128+N for signal N. */
 static int run_status(int status)
 {
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
-/* "VALUE" into /proc/self/NAME; 0 or -errno. */
-static int run_write_proc(const char *name, const char *val)
-{
-	char path[64];
-	ssize_t n, len = strlen(val);
-	int fd, e;
-
-	snprintf(path, sizeof(path), "/proc/self/%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, len);
-	e = n == len ? 0 : n < 0 ? -errno : -EIO;
-	close(fd);
-	return e;
-}
-
-/*
- * Our own ids mapped to themselves, nothing else: the most an
- * unprivileged user may map.  setgroups must be denied first (the kernel
- * insists, or a mapped group could be dropped to gain access).
- */
-static int run_map_ids(uid_t uid, gid_t gid)
-{
-	char map[64];
-	int r;
-
-	if ((r = run_write_proc("setgroups", "deny")) < 0 && r != -ENOENT)
-		return r;
-	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-	if ((r = run_write_proc("uid_map", map)) < 0)
-		return r;
-	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-	return run_write_proc("gid_map", map);
-}
-
-/*
- * pid 1's own mount namespace, mounts private (nothing propagates back
- * out), and a proc of the new pid namespace on /proc: libckpt reads
- * /proc/self and compares it with getpid().
- */
-static int run_mount_proc(void)
-{
-	if (unshare(CLONE_NEWNS) < 0) {
-		fprintf(stderr, "ckpt-run: --pidns: cannot make a mount namespace: %s\n",
-			strerror(errno));
-		return -1;
-	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-		fprintf(stderr, "ckpt-run: --pidns: cannot mount /proc for the new pid "
-			"namespace: %s\n", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* pid 1 of the namespace: starts the program as pid 2 and waits for it. */
 static int run_init(char **argv)
 {
-	pid_t prog, p;
-	int status;
+	pid_t prog;
+	int r;
 
 	/* Outlive ckpt-run, and the job would run on with no one to wait for it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (run_mount_proc() < 0)
+	if ((r = assist_ns_mount_proc()) < 0) {
+		fprintf(stderr, "ckpt-run: --pidns: cannot mount /proc for the new pid "
+			"namespace: %s\n", strerror(-r));
 		return RUN_EXIT_START;
+	}
 	prog = fork();
 	if (prog < 0) {
 		fprintf(stderr, "ckpt-run: --pidns: fork: %s\n", strerror(errno));
@@ -231,20 +155,11 @@ static int run_init(char **argv)
 		fprintf(stderr, "ckpt-run: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(RUN_EXIT_START);
 	}
-	/*
-	 * A signal before this is lost: the kernel drops the default action
-	 * for a namespace's init.  Orphans the program leaves are ours too.
-	 */
-	run_forward_to(prog);
-	for (;;) {
-		p = waitpid(-1, &status, 0);
-		if (p == prog)
-			return run_status(status);
-		if (p < 0 && errno != EINTR) {
-			perror("ckpt-run: --pidns: waitpid");
-			return RUN_EXIT_START;
-		}
+	if ((r = assist_ns_init_wait(prog)) < 0) {
+		fprintf(stderr, "ckpt-run: --pidns: waitpid: %s\n", strerror(-r));
+		return RUN_EXIT_START;
 	}
+	return r;
 }
 
 static int run_pidns(char **argv)
@@ -261,7 +176,7 @@ static int run_pidns(char **argv)
 			"user.max_user_namespaces)" : "");
 		return RUN_EXIT_START;
 	}
-	if ((r = run_map_ids(uid, gid)) < 0) {
+	if ((r = assist_ns_map_ids(uid, gid)) < 0) {
 		fprintf(stderr, "ckpt-run: --pidns: cannot map uid %u and gid %u into the "
 			"namespace: %s\n", (unsigned)uid, (unsigned)gid, strerror(-r));
 		return RUN_EXIT_START;
@@ -274,7 +189,7 @@ static int run_pidns(char **argv)
 	}
 	if (init == 0)
 		_exit(run_init(argv));
-	run_forward_to(init);
+	assist_ns_forward_to(init);
 	while (waitpid(init, &status, 0) < 0) {
 		if (errno != EINTR) {
 			perror("ckpt-run: --pidns: waitpid");
