@@ -39,7 +39,8 @@
 #include "wrappers/wrap.h"
 
 __thread struct shim_self_req shim_self __attribute__((tls_model("initial-exec")));
-static int shim_saved_errno;		/* errno of the interrupted code */
+/* errno of the interrupted code, per thread (every thread parks in here). */
+static __thread int shim_saved_errno __attribute__((tls_model("initial-exec")));
 /*
  * IMG_F_PIDNS when ckpt-run --pidns started us (CKPT_PIDNS=1) as pid 2 of
  * our own user+pid namespace: every image says so, and ckpt-restart makes
@@ -156,6 +157,7 @@ static void save_to(const char *path, int sig, siginfo_t *info, void *uc)
 void shim_handler(int sig, siginfo_t *info, void *uc)
 {
 	shim_saved_errno = errno;
+	wrap_ckpt_gen++;		/* a sleep this cut short goes on (wrap_time.c) */
 
 	if (sig == shim_cfg.ctl_sig) {
 		if (ckpt_park_request(info))

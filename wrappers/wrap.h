@@ -17,4 +17,12 @@ int wrap_real_sigaction(int sig, const struct sigaction *act, struct sigaction *
 /* The real pthread_sigmask(), bypassing the filtering of reserved signals. */
 int wrap_real_sigmask(int how, const sigset_t *set, sigset_t *old);
 
+/*
+ * Moved by libckpt's handler in every thread a checkpoint interrupts (the
+ * leader and each parked thread, and again after a restart): a wrapper
+ * whose call failed with EINTR while it moved knows the checkpoint, not
+ * the application, cut it short (wrap_time.c).
+ */
+extern __thread unsigned wrap_ckpt_gen __attribute__((tls_model("initial-exec")));
+
 #endif
