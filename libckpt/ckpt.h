@@ -65,6 +65,8 @@ struct ckpt_thread_state {
 	uint32_t ss_flags;
 	char comm[16];
 	uint64_t cap_eff, cap_prm, cap_inh;
+	uint32_t sched_policy, sched_priority, sched_flags;
+	int32_t sched_nice;
 };
 
 #define CKPT_MAX_THREADS	4096

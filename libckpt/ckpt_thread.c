@@ -14,7 +14,8 @@
  * have on the original's return from the handler.
  *
  * What sigreturn does not restore is recorded here: FS/GS base, rseq,
- * robust list, clear_child_tid, the thread's name, its capabilities.
+ * robust list, clear_child_tid, the thread's name, capabilities and
+ * scheduling policy.
  */
 #include <asm/prctl.h>
 #include <errno.h>
@@ -103,6 +104,23 @@ void ckpt_thread_capture(struct ckpt_thread_state *t, siginfo_t *info, ucontext_
 	struct __user_cap_data_struct cd[2] = { { 0 } };
 
 	arch_sys2(SYS_capget, &ch, cd);
+
+	struct {			/* struct sched_attr, first version */
+		uint32_t size, policy;
+		uint64_t flags;
+		int32_t nice;
+		uint32_t priority;
+		uint64_t runtime, deadline, period;
+	} sa = { .size = 48 };
+
+	t->sched_policy = t->sched_priority = t->sched_flags = 0;
+	t->sched_nice = 0;
+	if (arch_sys4(SYS_sched_getattr, 0, &sa, sizeof(sa), 0) == 0) {
+		t->sched_policy = sa.policy;
+		t->sched_nice = sa.nice;
+		t->sched_priority = sa.priority;
+		t->sched_flags = sa.flags;
+	}
 	t->cap_eff = cd[0].effective | (uint64_t)cd[1].effective << 32;
 	t->cap_prm = cd[0].permitted | (uint64_t)cd[1].permitted << 32;
 	t->cap_inh = cd[0].inheritable | (uint64_t)cd[1].inheritable << 32;
@@ -149,6 +167,10 @@ static int write_one(struct ckpt_ctx *c, const struct ckpt_thread_state *s, uint
 	t.cap_effective = s->cap_eff;
 	t.cap_permitted = s->cap_prm;
 	t.cap_inheritable = s->cap_inh;
+	t.sched_policy = s->sched_policy;
+	t.sched_nice = s->sched_nice;
+	t.sched_priority = s->sched_priority;
+	t.sched_flags = s->sched_flags;
 	return img_write_record(&c->w, IMG_REC_THREAD, &t, sizeof(t), NULL, 0);
 }
 

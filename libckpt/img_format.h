@@ -204,6 +204,10 @@ struct img_thread {
 	uint64_t cap_effective;		/* capability sets (bit n: capability n) */
 	uint64_t cap_permitted;
 	uint64_t cap_inheritable;
+	uint32_t sched_policy;		/* SCHED_OTHER, _FIFO, _RR, _BATCH, _IDLE */
+	int32_t  sched_nice;
+	uint32_t sched_priority;	/* real-time priority */
+	uint32_t sched_flags;		/* SCHED_FLAG_RESET_ON_FORK... */
 	uint32_t fpstate_len;		/* bytes after the struct (0 in v1) */
 	uint32_t reserved;
 };

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/capability.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -207,6 +209,30 @@ static int check_caps(struct rst_state *s)
 	return 0;
 }
 
+/* Real-time policies and a nice below ours need CAP_SYS_NICE. */
+static int check_sched(struct rst_state *s)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	int mynice, bad = 0;
+
+	if (syscall(SYS_capget, &h, d) == 0 && (d[0].effective & (1u << CAP_SYS_NICE)))
+		return 0;
+	errno = 0;
+	mynice = getpriority(PRIO_PROCESS, 0);
+	for (int i = 0; i < s->nthreads; i++) {
+		const struct img_thread *t = &s->threads[i];
+
+		if (t->sched_policy == SCHED_FIFO || t->sched_policy == SCHED_RR ||
+		    t->sched_nice < mynice)
+			bad = rst_problem(s, RST_EXIT_ENV, "thread %d ran with scheduling policy %u, "
+					  "priority %u, nice %d; giving it back needs CAP_SYS_NICE "
+					  "(restart as root)", t->tid, t->sched_policy,
+					  t->sched_priority, t->sched_nice);
+	}
+	return bad;
+}
+
 int rst_check_env(struct rst_state *s)
 {
 	uint64_t need = 0, have = arch_xgetbv0();
@@ -225,6 +251,8 @@ int rst_check_env(struct rst_state *s)
 	if ((r = check_tids(s)) && !s->check_only)
 		return r;
 	if ((r = check_caps(s)) && !s->check_only)
+		return r;
+	if ((r = check_sched(s)) && !s->check_only)
 		return r;
 	if ((r = check_files(s)) && !s->check_only)
 		return r;

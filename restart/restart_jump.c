@@ -256,6 +256,10 @@ int rst_jump(struct rst_state *s)
 		t->cap_eff = it->cap_effective;
 		t->cap_prm = it->cap_permitted;
 		t->cap_inh = it->cap_inheritable;
+		t->sched_policy = it->sched_policy;
+		t->sched_priority = it->sched_priority;
+		t->sched_flags = it->sched_flags;
+		t->sched_nice = it->sched_nice;
 		if (i)
 			t->stack = (uint64_t)(blob + tstack_off) + (uint64_t)i * THREAD_STACK;
 	}

@@ -284,6 +284,19 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 		CHECK(a, 13, arch_sys2(SYS_arch_prctl, ARCH_SET_GS, t->gs_base));
 	arch_sys5(SYS_prctl, PR_SET_NAME, t->comm, 0, 0, 0);
 	/*
+	 * Scheduling, while the privilege lasts.  restart_env.c refused what
+	 * needs a privilege we lack; a nice the kernel still refuses (inside
+	 * a user namespace CAP_SYS_NICE does not count) leaves ckpt-restart's.
+	 */
+	struct {
+		uint32_t size, policy;
+		uint64_t flags;
+		int32_t nice;
+		uint32_t priority;
+		uint64_t runtime, deadline, period;
+	} sa = { 48, t->sched_policy, t->sched_flags, t->sched_nice, t->sched_priority, 0, 0, 0 };
+	arch_sys3(SYS_sched_setattr, 0, &sa, 0);
+	/*
 	 * Root restarting another user's image: become that user again.
 	 * Credentials are per thread, and creating threads with chosen tids
 	 * needs the privilege: each thread drops it itself, the main thread

@@ -75,6 +75,8 @@ struct rst_thread {
 	uint64_t pending;		/* thread-directed signals to re-raise */
 	uint64_t stack;			/* top of its stack in the blob (threads > 0) */
 	uint64_t cap_eff, cap_prm, cap_inh;
+	uint32_t sched_policy, sched_priority, sched_flags;
+	int32_t sched_nice;
 	char comm[16];
 };
 
