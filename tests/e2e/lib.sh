@@ -81,3 +81,41 @@ restart_bg() {
 	RPID=$!
 	PIDS+=("$RPID")
 }
+
+# --- ckpt-run --pidns: the program is the grandchild of ckpt-run ---------
+# child_of PID: the pid of PID's child (from /proc/*/stat's ppid).
+child_of() {
+	local f st fields
+	for f in /proc/[0-9]*/stat; do
+		{ read -r st < "$f"; } 2> /dev/null || continue
+		read -r -a fields <<< "${st##*) }"
+		[ "${fields[1]}" = "$1" ] && { echo "${st%% *}"; return 0; }
+	done
+	return 1
+}
+# program_of PID: the program under ckpt-run/ckpt-restart PID (its
+# grandchild), once there, in PROG; the init in INIT.  PID must have
+# become ckpt-run/ckpt-restart first: until then its child may be the
+# `ls` of clean_fds.
+execed() { grep -qx 'ckpt-run\|ckpt-restart' "/proc/$1/comm" 2> /dev/null; }
+program_of() {
+	wait_for 20 execed "$1" || fail "${CASE:-}: $1 is not ckpt-run or ckpt-restart"
+	wait_for 20 child_of "$1" > /dev/null || fail "${CASE:-}: no init under $1"
+	INIT=$(child_of "$1")
+	wait_for 20 child_of "$INIT" > /dev/null || fail "${CASE:-}: no program under init $INIT: $(cat "$TMP"/${CASE:-x}.out* 2>/dev/null)"
+	PROG=$(child_of "$INIT")
+	PIDS+=("$PROG" "$INIT")
+}
+
+# unpriv_user: U, uid, gid and as_user for the unprivileged test user
+# (made if missing); skips the test when that cannot be.
+unpriv_user() {
+	[ "$(id -u)" = 0 ] || skip "needs root (to become an unprivileged user)"
+	U=ckpt-test-user
+	id "$U" > /dev/null 2>&1 || useradd -M -s /usr/sbin/nologin "$U" > /dev/null 2>&1 ||
+		skip "cannot create user $U"
+	uid=$(id -u "$U")
+	gid=$(id -g "$U")
+	chmod 755 "$TMP"
+}
+as_user() { clean_fds setpriv --reuid="$uid" --regid="$gid" --clear-groups "$@"; }

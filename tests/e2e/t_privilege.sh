@@ -9,14 +9,7 @@
 #    and --check exit 4 naming the pid and the process holding it; the
 #    first copy is unharmed.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" = 0 ] || skip "needs root (to create and become an unprivileged user)"
-U=ckpt-test-user
-id "$U" > /dev/null 2>&1 || useradd -M -s /usr/sbin/nologin "$U" > /dev/null 2>&1 ||
-	skip "cannot create user $U"
-uid=$(id -u "$U")
-gid=$(id -g "$U")
-as_user() { setpriv --reuid="$uid" --regid="$gid" --clear-groups "$@"; }
-chmod 755 "$TMP"
+unpriv_user
 as_user test -x "$BIN/ckpt-restart" -a -r "$LIB" -a -x "$PROGS/worker" ||
 	skip "the build tree is not readable by $U"
 W=$PROGS/worker
