@@ -97,15 +97,17 @@ bench_ckpt_cost() {
 }
 
 # ---- section: threads_cost ---------------------------------------------
-# What parking threads costs: checkpoint of a small process with 1, 8 and
-# 64 threads busy computing (ckpt-save's own figure, median of 3).
+# What threads cost: ckpt-save of a small process with 1, 8 and 64 threads
+# busy computing (ckpt-save's own figure), and restart of the same process
+# saved by ckpt_save() from exec of ckpt-restart to the restored main
+# thread running (median of 3 each).
 bench_threads_cost() {
-	section "threads_cost: ckpt-save of a process with N busy threads"
-	local n i t out dir
+	section "threads_cost: checkpoint and restart of a process with N busy threads"
+	local n i t rt out dir
 	dir=$(mktemp -d /tmp/ckpt-bench.XXXXXX)
-	printf '  %8s %12s\n' threads save_ms
+	printf '  %8s %12s %12s\n' threads save_ms restart_ms
 	for n in 1 8 64; do
-		t=()
+		t=() rt=()
 		for ((i = 0; i < 3; i++)); do
 			(
 				for fd in $(ls /proc/$BASHPID/fd); do
@@ -119,8 +121,32 @@ bench_threads_cost() {
 			kill -9 "$pid" 2>/dev/null
 			wait "$pid" 2>/dev/null
 			t+=("$(echo "$out" | sed -n 's/.*, \([0-9.]*\) ms$/\1/p')")
+			(
+				for fd in $(ls /proc/$BASHPID/fd); do
+					[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+				done
+				exec "$B/tests/threads" $n "$dir/self.img" self
+			) > "$dir/out" 2>&1 &
+			pid=$!
+			until grep -q SAVED "$dir/out" 2>/dev/null; do sleep 0.01; done
+			kill -9 "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			while [ -d "/proc/$pid" ]; do sleep 0.01; done
+			local t0
+			(
+				for fd in $(ls /proc/$BASHPID/fd); do
+					[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+				done
+				t0=${EPOCHREALTIME/./}
+				echo "$t0" > "$dir/t0"
+				exec "$B/bin/ckpt-restart" "$dir/self.img"
+			) > "$dir/out2" 2>&1
+			t0=$(cat "$dir/t0")
+			local at=$(sed -n 's/^RESTORED at=//p' "$dir/out2")
+			rt+=("$(awk -v a="$at" -v b="$t0" 'BEGIN { printf "%.2f", (a / 1000 - b) / 1000 }')")
 		done
-		printf '  %8d %12s\n' "$n" "$(printf '%s\n' "${t[@]}" | median)"
+		printf '  %8d %12s %12s\n' "$n" "$(printf '%s\n' "${t[@]}" | median)" \
+			"$(printf '%s\n' "${rt[@]}" | median)"
 	done
 	rm -rf "$dir"
 }

@@ -107,7 +107,10 @@ int main(int argc, char **argv)
 			printf("ckpt_save failed: %s\n", ckpt_last_error());
 			return 1;
 		}
-		printf("RESTORED\n");
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		printf("RESTORED at=%lu\n", (unsigned long)now.tv_sec * 1000000000 + now.tv_nsec);
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		while (nanosleep(&ts, &ts) < 0)
 			;
