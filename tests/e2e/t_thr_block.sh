@@ -28,39 +28,109 @@ in_call() {
 	return 1
 }
 # all_in_calls PID OUT: every thread listed in OUT is in its call.
+
+P=$PROGS/thr_block
+
+# outer PID INNER_TID: the tid the outside sees for a tid inside PID's
+# pid namespace (NSpid), or INNER_TID itself when PID is not in one.
+outer() {
+	local t
+	for t in /proc/$1/task/*; do
+		[ "$(awk '/^NSpid:/ {print $NF}' "$t/status" 2>/dev/null)" = "$2" ] &&
+			{ echo "${t##*/}"; return 0; }
+	done
+	echo "$2"
+}
+# has_tid PID TID: PID has a thread that calls itself TID (in its namespace).
+has_tid() {
+	local t
+	for t in /proc/$1/task/*; do
+		[ "$(awk '/^NSpid:/ {print $NF}' "$t/status" 2>/dev/null)" = "$2" ] && return 0
+	done
+	return 1
+}
 all_in_calls() {
 	local role tid
 	while read -r _ role tid; do
-		in_call "$1" "$tid" ${WANT[$role]} || return 1
+		in_call "$1" "$(outer "$1" "$tid")" ${WANT[$role]} || return 1
 	done < <(grep '^TID ' "$2")
 }
 
-P=$PROGS/thr_block
-shim "$P" > "$TMP/out1" 2>&1 &
-pid=$!
-PIDS+=("$pid")
-wait_line "$TMP/out1" '^READY'
-[ "$(grep -c '^TID ' "$TMP/out1")" -eq 7 ] || fail "not 7 threads: $(cat "$TMP/out1")"
-wait_for 20 all_in_calls "$pid" "$TMP/out1" ||
-	fail "threads not all blocked: $(for t in /proc/$pid/task/*; do echo "$t: $(cut -d' ' -f1 "$t/syscall")"; done)"
-"$BIN/ckpt-save" "$pid" "$TMP/img" > "$TMP/save" 2>&1 || fail "ckpt-save rc $?: $(cat "$TMP/save")"
-kill9 "$pid"
-grep -qE 'SIGWAIT|BAD' "$TMP/out1" && fail "before the kill: $(cat "$TMP/out1")"
+# MODE=root: as root under the shim; MODE=user: as an unprivileged user
+# under `ckpt-run --pidns` (pid is the program's outer pid, tids in the
+# output are the namespace's, and a signal from outside shows sender 0).
+run_case() {
+	local pid run rc out swtid from
+	if [ $MODE = user ]; then
+		as_user "$BIN/ckpt-run" --pidns "$P" > "$TMP/$MODE.out1" 2>&1 &
+		run=$!
+		PIDS+=("$run")
+		program_of "$run"
+		pid=$PROG
+		from=0
+	else
+		shim "$P" > "$TMP/$MODE.out1" 2>&1 &
+		pid=$!
+		from=$$
+	fi
+	PIDS+=("$pid")
+	wait_line "$TMP/$MODE.out1" '^READY'
+	[ "$(grep -c '^TID ' "$TMP/$MODE.out1")" -eq 7 ] || fail "$MODE: not 7 threads: $(cat "$TMP/$MODE.out1")"
+	wait_for 20 all_in_calls "$pid" "$TMP/$MODE.out1" ||
+		fail "$MODE: threads not all blocked: $(for t in /proc/$pid/task/*; do echo "$t: $(cut -d' ' -f1 "$t/syscall")"; done)"
+	if [ $MODE = user ]; then
+		as_user "$BIN/ckpt-save" "$pid" "$IMGDIR/$MODE.img" > "$TMP/$MODE.save" 2>&1 ||
+			fail "$MODE: ckpt-save rc $?: $(cat "$TMP/$MODE.save")"
+		kill -9 "$run"
+		wait "$run" 2> /dev/null
+		wait_for 20 gone "$pid" || fail "$MODE: the program outlived ckpt-run"
+	else
+		"$BIN/ckpt-save" "$pid" "$IMGDIR/$MODE.img" > "$TMP/$MODE.save" 2>&1 ||
+			fail "$MODE: ckpt-save rc $?: $(cat "$TMP/$MODE.save")"
+		kill9 "$pid"
+	fi
+	grep -qE 'SIGWAIT|BAD' "$TMP/$MODE.out1" && fail "$MODE: before the kill: $(cat "$TMP/$MODE.out1")"
 
-restart_bg "$TMP/img" > "$TMP/out2" 2>&1
-wait_for 20 test -d "/proc/$pid" || fail "not restarted: $(cat "$TMP/out2")"
-while read -r _ role tid; do
-	[ -d "/proc/$pid/task/$tid" ] || fail "thread $role (tid $tid) not restored with its tid"
-done < <(grep '^TID ' "$TMP/out1")
-swtid=$(sed -n 's/^TID sigwait //p' "$TMP/out1")
-wait_for 20 in_call "$pid" "$swtid" 128 || fail "sigwait thread not back in sigwaitinfo: $(cat "$TMP/out2")"
-kill -USR2 "$pid"
-wait "$RPID"
-rc=$?
-out=$(cat "$TMP/out2")
-grep -q '^ALL OK' "$TMP/out2" || fail "after restart (rc $rc): $out"
-[ $rc -eq 0 ] || fail "rc $rc: $out"
-grep -q "^SIGWAIT signo=12 from=$$ " "$TMP/out2" || fail "SIGUSR2 not from the test ($$): $out"
-grep -q '^TID\|^READY' "$TMP/out2" && fail "the restarted copy started over: $out"
-grep -E '^(SIGWAIT|COND|EXITED|NANOSLEEP|POLL)' "$TMP/out2"
+	if [ $MODE = user ]; then
+		as_user "$BIN/ckpt-restart" "$IMGDIR/$MODE.img" > "$TMP/$MODE.out2" 2>&1 &
+		RPID=$!
+		PIDS+=("$RPID")
+		program_of "$RPID"
+		pid=$PROG
+	else
+		restart_bg "$IMGDIR/$MODE.img" > "$TMP/$MODE.out2" 2>&1
+		wait_for 20 test -d "/proc/$pid" || fail "$MODE: not restarted: $(cat "$TMP/$MODE.out2")"
+	fi
+	swtid=$(sed -n 's/^TID sigwait //p' "$TMP/$MODE.out1")
+	# Threads appear during the restore; the sigwait one is back in its call last.
+	wait_for 20 in_call "$pid" "$(outer "$pid" "$swtid")" 128 ||
+		fail "$MODE: sigwait thread not back in sigwaitinfo: $(cat "$TMP/$MODE.out2")"
+	while read -r _ role tid; do
+		has_tid "$pid" "$tid" || fail "$MODE: thread $role (tid $tid) not restored with its tid"
+	done < <(grep '^TID ' "$TMP/$MODE.out1")
+	kill -USR2 "$pid"
+	wait "$RPID"
+	rc=$?
+	out=$(cat "$TMP/$MODE.out2")
+	grep -q '^ALL OK' "$TMP/$MODE.out2" || fail "$MODE: after restart (rc $rc): $out"
+	[ $rc -eq 0 ] || fail "$MODE: rc $rc: $out"
+	grep -q "^SIGWAIT signo=12 from=$from " "$TMP/$MODE.out2" || fail "$MODE: SIGUSR2 not from the test ($from): $out"
+	grep -q '^TID\|^READY' "$TMP/$MODE.out2" && fail "$MODE: the restarted copy started over: $out"
+	grep -E '^(SIGWAIT|COND|EXITED|NANOSLEEP|POLL)' "$TMP/$MODE.out2" | sed "s/^/$MODE: /"
+}
+
+IMGDIR=$TMP
+MODE=root
+run_case
+# The same without privilege, where the machine allows user namespaces.
+unpriv_user
+if as_user unshare --user --pid --mount --fork true 2> /dev/null; then
+	MODE=user
+	IMGDIR=$TMP/u
+	mkdir "$IMGDIR"
+	chown "$uid:$gid" "$IMGDIR"
+	run_case
+else
+	echo "unprivileged part skipped: no user namespaces here"
+fi
 exit 0
