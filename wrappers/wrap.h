@@ -10,6 +10,7 @@
 #define CKPT_WRAP_H
 
 #include <signal.h>
+#include <stdint.h>
 
 /* The real sigaction(), bypassing the shadowing of reserved signals. */
 int wrap_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
@@ -24,5 +25,9 @@ int wrap_real_sigmask(int how, const sigset_t *set, sigset_t *old);
  * the application, cut it short (wrap_time.c).
  */
 extern __thread unsigned wrap_ckpt_gen __attribute__((tls_model("initial-exec")));
+
+/* This thread's view of the reserved signals it blocked (wrap_signal.c). */
+uint64_t wrap_sig_view(void);
+void wrap_sig_inherit(uint64_t view);
 
 #endif

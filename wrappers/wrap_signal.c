@@ -40,10 +40,8 @@
  * set was not taken: it changes once, when the shim's constructor reads
  * the environment, and a cache filled before that would be wrong forever.
  *
- * Not covered: new threads start with an empty shadow, so a thread made
- * while the application blocked a reserved signal shows it unblocked
- * (the threads wrapper would have to copy the creator's shadow); the
- * BSD sigblock/sigsetmask/sigpause(mask), posix_spawn's sigmask and
+ * New threads inherit their creator's shadow (wrap_thread.c), as they
+ * inherit its kernel mask.  Not covered: the BSD sigblock/sigsetmask/sigpause(mask), posix_spawn's sigmask and
  * pthread_attr_setsigmask_np go to the kernel unfiltered; sigwait and
  * friends are left alone (a reserved signal is never pending for them,
  * since it is never blocked).  A checkpoint during sigsuspend, pselect,
@@ -116,6 +114,17 @@ __attribute__((constructor)) static void wrap_sig_init(void)
 
 /* Reserved signals this thread's application code believes blocked. */
 static __thread uint64_t sig_blocked __attribute__((tls_model("initial-exec")));
+
+/* For wrap_thread.c: a new thread inherits its creator's view. */
+uint64_t wrap_sig_view(void)
+{
+	return sig_blocked;
+}
+
+void wrap_sig_inherit(uint64_t view)
+{
+	sig_blocked = view;
+}
 
 /* The application's actions for reserved signals; guarded by sig_act_lock. */
 static struct sigaction sig_act[SIG_MAX + 1];

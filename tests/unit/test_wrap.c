@@ -721,3 +721,31 @@ UNIT_SUITE(wrap_signal,
 	{ "masks: reserved open in kernel, blocked in view", test_sigprocmask_reserved },
 	{ "temporary masks: reserved still delivered", test_wait_masks },
 );
+
+/* A new thread sees the reserved signal blocked when its creator did. */
+static void *thread_view(void *arg)
+{
+	sigset_t old;
+
+	pthread_sigmask(SIG_BLOCK, NULL, &old);
+	return (void *)(intptr_t)sigismember(&old, shim_ctl_signal());
+}
+
+static void test_thread_inherits_view(void)
+{
+	sigset_t all, saved;
+	pthread_t t;
+	void *seen;
+
+	sigfillset(&all);
+	CU_ASSERT_EQUAL(pthread_sigmask(SIG_SETMASK, &all, &saved), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, thread_view, NULL), 0);
+	pthread_join(t, &seen);
+	CU_ASSERT_EQUAL((intptr_t)seen, 1);		/* blocked, as the creator sees it */
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, thread_view, NULL), 0);
+	pthread_join(t, &seen);
+	CU_ASSERT_EQUAL((intptr_t)seen, 0);
+}
+
+UNIT_SUITE(wrap_thread, { "new threads inherit the reserved-signal view", test_thread_inherits_view });
