@@ -67,7 +67,7 @@ $(B)/bin/ckpt-restart: $(call sta,$(RST_SRCS)) $(B)/static/restart/restorer.o
 
 $(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c libckpt/ctl_proto.c)
 	$(CC) -o $@ $^
-$(B)/bin/ckpt-info: $(call obj,tools/ckpt_info.c $(IMG_SRCS))
+$(B)/bin/ckpt-info: $(call obj,tools/ckpt_info.c $(wildcard tools/info_*.c) $(IMG_SRCS))
 	$(CC) -o $@ $^ -lsnappy
 $(B)/bin/ckpt-run: $(call obj,tools/ckpt_run.c kernel-assist/assist_ns.c)
 	$(CC) -o $@ $^

@@ -1,0 +1,245 @@
+/*
+ * info_json.c - the summary as one JSON object, for scripts (ckpt-info --json).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ucontext.h>
+#include "tools/info.h"
+
+/*
+ * A JSON string of n bytes.  Valid UTF-8 passes through; control bytes
+ * are escaped; a byte that is not part of valid UTF-8 becomes U+FFFD,
+ * since JSON text must be Unicode (paths on Linux need not be).
+ */
+static void json_str(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	putchar('"');
+	for (size_t i = 0; i < n; ) {
+		unsigned char c = p[i];
+		size_t len;
+
+		if (c == '"' || c == '\\') {
+			printf("\\%c", c);
+			i++;
+			continue;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			switch (c) {
+			case '\n': printf("\\n"); break;
+			case '\t': printf("\\t"); break;
+			case '\r': printf("\\r"); break;
+			default:   printf("\\u%04x", c); break;
+			}
+			i++;
+			continue;
+		}
+		if (c < 0x80) {
+			putchar(c);
+			i++;
+			continue;
+		}
+		len = info_utf8_len(p, n, i);
+		if (len) {
+			fwrite(p + i, 1, len, stdout);
+			i += len;
+		} else {
+			printf("\\ufffd");
+			i++;
+		}
+	}
+	putchar('"');
+}
+
+static void json_cstr(const char *s)
+{
+	json_str(s, strlen(s));
+}
+
+static void json_sigset(uint64_t set)
+{
+	char buf[32];
+	int any = 0;
+
+	putchar('[');
+	for (int s = 1; s <= 64; s++)
+		if (set & (1ull << (s - 1))) {
+			printf("%s", any ? ", " : "");
+			json_cstr(info_signame(s, buf, sizeof(buf)));
+			any = 1;
+		}
+	putchar(']');
+}
+
+static void json_flags(uint64_t v, const struct info_flag *f, const char *first)
+{
+	int any = 0;
+
+	putchar('[');
+	if (first) {
+		json_cstr(first);
+		any = 1;
+	}
+	for (; f->name; f++)
+		if ((v & f->bit) == f->bit && f->bit) {
+			printf("%s", any ? ", " : "");
+			json_cstr(f->name);
+			v &= ~f->bit;
+			any = 1;
+		}
+	if (v)
+		printf("%s\"0x%llx\"", any ? ", " : "", (unsigned long long)v);
+	putchar(']');
+}
+
+#define U(x) ((unsigned long long)(x))
+
+void json_print(const struct info *in)
+{
+	const struct img_header *h = &in->hdr;
+	const struct img_proc *p = &in->proc;
+	char buf[64];
+	time_t t = (time_t)(h->ctime_ns / 1000000000u);
+	struct tm tm;
+
+	printf("{\n  \"image\": {\"path\": ");
+	json_cstr(in->name);
+	printf(", \"bytes\": %llu, \"version\": %u, \"arch\": \"x86_64\", \"page_size\": %u,\n",
+	       U(in->image_bytes), h->version, h->page_size);
+	printf("    \"pid\": %d, \"ctime_ns\": %llu, \"created\": ", h->pid, U(h->ctime_ns));
+	if (gmtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm))
+		printf("\"%s.%09lluZ\"", buf, U(h->ctime_ns % 1000000000u));
+	else
+		printf("null");
+	printf(", \"kernel\": ");
+	json_str(h->kernel, strnlen(h->kernel, sizeof(h->kernel)));
+	printf(", \"flags\": [%s%s%s]},\n", h->flags & IMG_F_SELF ? "\"self\"" : "",
+	       (h->flags & IMG_F_SELF) && (h->flags & IMG_F_PIDNS) ? ", " : "",
+	       h->flags & IMG_F_PIDNS ? "\"pidns\"" : "");
+
+	printf("  \"process\": {\"comm\": ");
+	json_str(p->comm, strnlen(p->comm, sizeof(p->comm)));
+	printf(", \"pid\": %d, \"ppid\": %d, \"pgid\": %d, \"sid\": %d, \"uid\": %u, \"gid\": %u,\n",
+	       p->pid, p->ppid, p->pgid, p->sid, p->uid, p->gid);
+	printf("    \"cwd\": ");
+	json_str(in->cwd.s, in->cwd.n);
+	printf(", \"exe\": ");
+	json_str(in->exe.s, in->exe.n);
+	printf(", \"umask\": %u, \"nthreads\": %u, \"ckpt_signal\": %d, \"auxv_words\": %u,\n",
+	       p->umask, p->nthreads, p->ckpt_signal, p->auxv_words);
+	printf("    \"mm\": {\"start_code\": %llu, \"end_code\": %llu, \"start_data\": %llu, "
+	       "\"end_data\": %llu, \"start_brk\": %llu, \"brk\": %llu, \"start_stack\": %llu, "
+	       "\"arg_start\": %llu, \"arg_end\": %llu, \"env_start\": %llu, \"env_end\": %llu},\n",
+	       U(p->mm.start_code), U(p->mm.end_code), U(p->mm.start_data), U(p->mm.end_data),
+	       U(p->mm.start_brk), U(p->mm.brk), U(p->mm.start_stack), U(p->mm.arg_start),
+	       U(p->mm.arg_end), U(p->mm.env_start), U(p->mm.env_end));
+	printf("    \"rlimits\": {");
+	int any = 0;
+	for (int i = 0; i < IMG_NRLIMIT; i++) {
+		const struct img_rlimit *l = &p->rlim[i];
+
+		if (l->cur == ~0ull && l->max == ~0ull)
+			continue;
+		printf("%s\"%s\": {\"cur\": ", any ? ", " : "", info_rlimit_name(i));
+		l->cur == ~0ull ? printf("null") : printf("%llu", U(l->cur));
+		printf(", \"max\": ");
+		l->max == ~0ull ? printf("null") : printf("%llu", U(l->max));
+		printf("}");
+		any = 1;
+	}
+	printf("},\n    \"sigactions\": [");
+	any = 0;
+	for (int s = 1; s <= IMG_NSIG; s++) {
+		const struct img_sigaction *a = &p->sigact[s - 1];
+
+		if (a->handler == 0)
+			continue;
+		printf("%s\n      {\"signal\": %d, \"name\": ", any ? "," : "", s);
+		json_cstr(info_signame(s, buf, sizeof(buf)));
+		if (a->handler == 1)
+			printf(", \"handler\": \"SIG_IGN\"");
+		else
+			printf(", \"handler\": %llu", U(a->handler));
+		printf(", \"flags\": ");
+		json_flags(a->flags, info_sa_flags, NULL);
+		printf(", \"restorer\": %llu, \"mask\": ", U(a->restorer));
+		json_sigset(a->mask);
+		printf("}");
+		any = 1;
+	}
+	printf("],\n    \"pending\": ");
+	json_sigset(p->sigpending);
+	printf("},\n");
+
+	printf("  \"threads\": [");
+	for (size_t i = 0; i < in->nthr; i++) {
+		const struct img_thread *th = &in->thr[i];
+
+		printf("%s\n    {\"tid\": %d, \"leader\": %s, \"rip\": %llu, \"rsp\": %llu, "
+		       "\"fs_base\": %llu, \"gs_base\": %llu,\n     \"blocked\": ",
+		       i ? "," : "", th->tid, th->flags & IMG_THREAD_LEADER ? "true" : "false",
+		       U(th->gregs[REG_RIP]), U(th->gregs[REG_RSP]), U(th->fs_base),
+		       U(th->gs_base));
+		json_sigset(th->sigmask);
+		printf(", \"pending\": ");
+		json_sigset(th->sigpending);
+		if (th->rseq_len)
+			printf(", \"rseq\": {\"addr\": %llu, \"len\": %u, \"sig\": %u}",
+			       U(th->rseq_addr), th->rseq_len, th->rseq_sig);
+		else
+			printf(", \"rseq\": null");
+		printf(", \"xstate_bytes\": %u, \"xfeatures\": %llu}", th->fpstate_len,
+		       U(th->xfeatures));
+	}
+	printf("\n  ],\n  \"fds\": [");
+	for (size_t i = 0; i < in->nfd; i++) {
+		const struct info_fd *f = &in->fds[i];
+
+		printf("%s\n    {\"fd\": %d, \"kind\": \"%s\", \"path\": ", i ? "," : "",
+		       f->f.fd, info_fd_kind(f->f.kind));
+		json_str(f->path.s, f->path.n);
+		printf(", \"flags\": ");
+		json_flags(f->f.flags & ~(uint32_t)O_ACCMODE, info_open_flags,
+			   info_accmode(f->f.flags));
+		printf(", \"cloexec\": %s, \"offset\": %lld, \"shared_with\": %d}",
+		       f->f.fdflags & FD_CLOEXEC ? "true" : "false", (long long)f->f.pos,
+		       f->f.shared_with);
+	}
+	printf("\n  ],\n  \"vmas\": [");
+	for (size_t i = 0; i < in->nvma; i++) {
+		const struct info_vma *v = &in->vmas[i];
+		char perm[5];
+
+		info_perm(&v->v, perm);
+		printf("%s\n    {\"start\": %llu, \"end\": %llu, \"perm\": \"%s\", \"kind\": ",
+		       i ? "," : "", U(v->v.start), U(v->v.end), perm);
+		json_cstr(info_vma_kind(&v->v));
+		printf(", \"path\": ");
+		if (v->path.n)
+			json_str(v->path.s, v->path.n);
+		else
+			printf("null");
+		printf(", \"size\": %llu, \"pages\": %llu, \"zero_pages\": %llu, "
+		       "\"raw_bytes\": %llu, \"stored_bytes\": %llu}",
+		       U(v->v.end - v->v.start), U(v->pages), U(v->zero_pages), U(v->raw),
+		       U(v->stored));
+	}
+	printf("\n  ],\n  \"totals\": {\"mapped_bytes\": %llu, \"vmas\": %zu, \"pages\": %llu, "
+	       "\"zero_pages\": %llu, \"raw_bytes\": %llu, \"stored_bytes\": %llu, ",
+	       U(in->mapped), in->nvma, U(in->pages), U(in->zero_pages), U(in->raw),
+	       U(in->stored));
+	if (in->stored)
+		printf("\"ratio\": %.3f, ", (double)in->raw / (double)in->stored);
+	else
+		printf("\"ratio\": null, ");
+	printf("\"image_bytes\": %llu, \"verified\": %s}\n}\n", U(in->image_bytes),
+	       in->verify ? "true" : "false");
+}

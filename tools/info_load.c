@@ -1,0 +1,278 @@
+/*
+ * info_load.c - read and check a whole image into struct info (ckpt-info).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ucontext.h>
+#include "tools/info.h"
+
+/* ---- loading ---- */
+
+__attribute__((format(printf, 2, 3)))
+static int info_fail(struct info *in, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(in->err, sizeof(in->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void *info_grow(void *p, size_t n, size_t size)
+{
+	/* Doubling: called with n == count so far, grows at powers of 2. */
+	if (n && (n & (n - 1)))
+		return p;
+	p = realloc(p, (n ? 2 * n : 4) * size);
+	if (!p) {
+		fprintf(stderr, "ckpt-info: out of memory\n");
+		exit(INFO_EXIT_CORRUPT);
+	}
+	return p;
+}
+
+static struct info_str info_dup(const void *p, size_t n)
+{
+	struct info_str s = { malloc(n + 1), n };
+
+	if (!s.s) {
+		fprintf(stderr, "ckpt-info: out of memory\n");
+		exit(INFO_EXIT_CORRUPT);
+	}
+	memcpy(s.s, p, n);
+	s.s[n] = 0;
+	return s;
+}
+
+static int info_vma_cmp(const void *a, const void *b)
+{
+	const struct info_vma *x = a, *y = b;
+
+	return x->v.start < y->v.start ? -1 : x->v.start > y->v.start;
+}
+
+/* Sorts the areas once all are in (PAGES follow every VMA) and checks
+ * that none overlaps the next. */
+static int info_sort_vmas(struct info *in)
+{
+	if (in->nsorted == in->nvma)
+		return 0;
+	qsort(in->vmas, in->nvma, sizeof(in->vmas[0]), info_vma_cmp);
+	for (size_t i = 1; i < in->nvma; i++)
+		if (in->vmas[i].v.start < in->vmas[i - 1].v.end)
+			return info_fail(in, "memory areas 0x%llx-0x%llx and 0x%llx-0x%llx overlap",
+					 (unsigned long long)in->vmas[i - 1].v.start,
+					 (unsigned long long)in->vmas[i - 1].v.end,
+					 (unsigned long long)in->vmas[i].v.start,
+					 (unsigned long long)in->vmas[i].v.end);
+	in->nsorted = in->nvma;
+	return 0;
+}
+
+static struct info_vma *info_find_vma(struct info *in, uint64_t addr)
+{
+	size_t lo = 0, hi = in->nvma;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < in->vmas[mid].v.start)
+			hi = mid;
+		else if (addr >= in->vmas[mid].v.end)
+			lo = mid + 1;
+		else
+			return &in->vmas[mid];
+	}
+	return NULL;
+}
+
+static int info_add_pages(struct info *in, struct img_reader *r,
+			  const struct img_rec *rec)
+{
+	static unsigned char dst[IMG_PAGES_MAX * IMG_PAGE_SIZE];
+	const struct img_pages *p = img_get_pages(r, rec);
+	uint64_t raw, dlen;
+	struct info_vma *v;
+	char err[256];
+
+	if (!p)
+		return -1;
+	raw = (uint64_t)p->npages * IMG_PAGE_SIZE;
+	dlen = rec->len - sizeof(*p);
+	if (info_sort_vmas(in) < 0)
+		return -1;
+	v = info_find_vma(in, p->addr);
+	if (!v || p->addr + raw > v->v.end)
+		return info_fail(in, "PAGES record at offset %llu: pages 0x%llx-0x%llx lie outside every memory area",
+				 (unsigned long long)rec->offset, (unsigned long long)p->addr,
+				 (unsigned long long)(p->addr + raw));
+	if (in->verify &&
+	    img_pages_decode(p, p + 1, (size_t)dlen, dst, err, sizeof(err)) < 0)
+		return info_fail(in, "PAGES record at offset %llu: %s",
+				 (unsigned long long)rec->offset, err);
+	v->pages += p->npages;
+	v->raw += raw;
+	v->stored += dlen;
+	if (p->codec == IMG_CODEC_ZERO)
+		v->zero_pages += p->npages;
+	return 0;
+}
+
+/* Record order rank: PROC, FD*, THREAD+, VMA*, PAGES* (img_format.h). */
+static int info_rank(uint32_t type)
+{
+	switch (type) {
+	case IMG_REC_PROC:   return 0;
+	case IMG_REC_FD:     return 1;
+	case IMG_REC_THREAD: return 2;
+	case IMG_REC_VMA:    return 3;
+	default:             return 4;
+	}
+}
+
+static const char *info_rec_name(uint32_t type)
+{
+	static const char *names[] = { "?", "PROC", "FD", "THREAD", "VMA", "PAGES" };
+
+	return type < 6 ? names[type] : "?";
+}
+
+static int info_add(struct info *in, struct img_reader *r, const struct img_rec *rec,
+		    int *last_rank)
+{
+	int rank = info_rank(rec->type);
+
+	if (*last_rank < 0 ? rank != 0 :
+	    rank == 0 ||			/* a second PROC */
+	    rank < *last_rank ||		/* going back */
+	    (rank > 2 && *last_rank < 2))	/* VMA or PAGES before THREAD */
+		return info_fail(in, "record at offset %llu (%s) is out of order: "
+				 "expected PROC, FD*, THREAD+, VMA*, PAGES*",
+				 (unsigned long long)rec->offset, info_rec_name(rec->type));
+	*last_rank = rank;
+
+	switch (rec->type) {
+	case IMG_REC_PROC: {
+		const struct img_proc *p = img_get_proc(r, rec);
+		const char *tail;
+
+		if (!p)
+			return -1;
+		in->proc = *p;
+		tail = (const char *)(p + 1);
+		in->cwd = info_dup(tail, p->cwd_len);
+		in->exe = info_dup(tail + p->cwd_len, p->exe_len);
+		return 0;
+	}
+	case IMG_REC_FD: {
+		const struct img_fd *f = img_get_fd(r, rec);
+
+		if (!f)
+			return -1;
+		in->fds = info_grow(in->fds, in->nfd, sizeof(*in->fds));
+		in->fds[in->nfd].f = *f;
+		in->fds[in->nfd].path = info_dup(f + 1, f->path_len);
+		in->nfd++;
+		return 0;
+	}
+	case IMG_REC_THREAD: {
+		const struct img_thread *t = img_get_thread(r, rec);
+
+		if (!t)
+			return -1;
+		in->thr = info_grow(in->thr, in->nthr, sizeof(*in->thr));
+		in->thr[in->nthr++] = *t;
+		return 0;
+	}
+	case IMG_REC_VMA: {
+		const struct img_vma *v = img_get_vma(r, rec);
+		struct info_vma *iv;
+
+		if (!v)
+			return -1;
+		in->vmas = info_grow(in->vmas, in->nvma, sizeof(*in->vmas));
+		iv = &in->vmas[in->nvma++];
+		memset(iv, 0, sizeof(*iv));
+		iv->v = *v;
+		iv->path = info_dup(v + 1, v->path_len);
+		return 0;
+	}
+	case IMG_REC_PAGES:
+		return info_add_pages(in, r, rec);
+	default:	/* the reader refuses unknown types */
+		return info_fail(in, "record at offset %llu has unexpected type %u",
+				 (unsigned long long)rec->offset, rec->type);
+	}
+}
+
+/* Reads and checks the whole image: 0, or an exit status with in->err. */
+int info_load(struct info *in, int fd)
+{
+	struct img_reader r;
+	struct img_rec rec;
+	int k, last_rank = -1, rc = 0;
+
+	if (img_reader_open(&r, fd) < 0) {
+		snprintf(in->err, sizeof(in->err), "%s", r.err);
+		rc = r.code == IMG_ERR_INCOMPAT ? INFO_EXIT_INCOMPAT : INFO_EXIT_CORRUPT;
+		img_reader_close(&r);
+		return rc;
+	}
+	in->hdr = r.hdr;
+	while ((k = img_reader_next(&r, &rec)) == 1) {
+		in->err[0] = 0;
+		if (info_add(in, &r, &rec, &last_rank) < 0) {
+			k = -1;
+			break;
+		}
+	}
+	if (k < 0) {
+		if (!in->err[0])
+			snprintf(in->err, sizeof(in->err), "%s", r.err);
+		rc = r.code == IMG_ERR_INCOMPAT ? INFO_EXIT_INCOMPAT : INFO_EXIT_CORRUPT;
+	} else if (last_rank < 2) {
+		snprintf(in->err, sizeof(in->err), "image has no %s record",
+			 last_rank < 0 ? "PROC" : "THREAD");
+		rc = INFO_EXIT_CORRUPT;
+	} else {
+		in->image_bytes = r.nbytes + sizeof(struct img_rec_hdr) + sizeof(struct img_end);
+		if (info_sort_vmas(in) < 0)
+			rc = INFO_EXIT_CORRUPT;
+	}
+	img_reader_close(&r);
+	if (rc)
+		return rc;
+
+	for (size_t i = 0; i < in->nvma; i++) {
+		const struct info_vma *v = &in->vmas[i];
+
+		in->mapped += v->v.end - v->v.start;
+		in->pages += v->pages;
+		in->zero_pages += v->zero_pages;
+		in->raw += v->raw;
+		in->stored += v->stored;
+	}
+	return 0;
+}
+
+void info_free(struct info *in)
+{
+	free(in->cwd.s);
+	free(in->exe.s);
+	for (size_t i = 0; i < in->nfd; i++)
+		free(in->fds[i].path.s);
+	for (size_t i = 0; i < in->nvma; i++)
+		free(in->vmas[i].path.s);
+	free(in->fds);
+	free(in->thr);
+	free(in->vmas);
+}
+

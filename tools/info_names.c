@@ -1,0 +1,140 @@
+/*
+ * info_names.c - names of flags, signals, limits and kinds (ckpt-info).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ucontext.h>
+#include "tools/info.h"
+
+/* ---- names ---- */
+
+const char *info_signame(int sig, char *buf, size_t n)
+{
+	static const char *names[32] = {
+		NULL, "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP",
+		"SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV",
+		"SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
+		"SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU",
+		"SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF",
+		"SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+	};
+
+	if (sig >= 1 && sig < 32)
+		return names[sig];
+	/* glibc reserves 32 and 33; its SIGRTMIN is 34. */
+	if (sig >= 34)
+		snprintf(buf, n, "SIGRTMIN+%d", sig - 34);
+	else
+		snprintf(buf, n, "SIG%d", sig);
+	return buf;
+}
+
+const char *info_rlimit_name(int i)
+{
+	static const char *names[IMG_NRLIMIT] = {
+		"CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC",
+		"NOFILE", "MEMLOCK", "AS", "LOCKS", "SIGPENDING", "MSGQUEUE",
+		"NICE", "RTPRIO", "RTTIME",
+	};
+	return names[i];
+}
+
+
+const struct info_flag info_sa_flags[] = {
+	{ 0x00000001, "SA_NOCLDSTOP" }, { 0x00000002, "SA_NOCLDWAIT" },
+	{ 0x00000004, "SA_SIGINFO" },   { 0x04000000, "SA_RESTORER" },
+	{ 0x08000000, "SA_ONSTACK" },   { 0x10000000, "SA_RESTART" },
+	{ 0x40000000, "SA_NODEFER" },   { 0x80000000, "SA_RESETHAND" },
+	{ 0, NULL },
+};
+
+const struct info_flag info_open_flags[] = {
+	{ O_CREAT, "O_CREAT" },       { O_EXCL, "O_EXCL" },
+	{ O_NOCTTY, "O_NOCTTY" },     { O_TRUNC, "O_TRUNC" },
+	{ O_APPEND, "O_APPEND" },     { O_NONBLOCK, "O_NONBLOCK" },
+	{ O_SYNC, "O_SYNC" },         { O_DSYNC, "O_DSYNC" },
+	{ O_ASYNC, "O_ASYNC" },       { O_DIRECT, "O_DIRECT" },
+	{ O_LARGEFILE, "O_LARGEFILE" }, { O_DIRECTORY, "O_DIRECTORY" },
+	{ O_NOFOLLOW, "O_NOFOLLOW" }, { O_NOATIME, "O_NOATIME" },
+	{ O_CLOEXEC, "O_CLOEXEC" },   { O_PATH, "O_PATH" },
+	{ 0, NULL },
+};
+
+const char *info_fd_kind(uint32_t kind)
+{
+	switch (kind) {
+	case IMG_FD_REG: return "file";
+	case IMG_FD_DIR: return "dir";
+	case IMG_FD_CHR: return "chr";
+	default:         return "?";
+	}
+}
+
+const char *info_accmode(uint32_t flags)
+{
+	switch (flags & O_ACCMODE) {
+	case O_RDONLY: return "O_RDONLY";
+	case O_WRONLY: return "O_WRONLY";
+	case O_RDWR:   return "O_RDWR";
+	default:       return "O_ACCMODE";
+	}
+}
+
+/* What a VMA is, when it has no path of its own. */
+const char *info_vma_kind(const struct img_vma *v)
+{
+	if (v->flags & IMG_VMA_HEAP)        return "[heap]";
+	if (v->flags & IMG_VMA_STACK)       return "[stack]";
+	if (v->flags & IMG_VMA_VDSO)        return "[vdso]";
+	if (v->flags & IMG_VMA_VVAR_VCLOCK) return "[vvar_vclock]";
+	if (v->flags & IMG_VMA_VVAR)        return "[vvar]";
+	if (v->flags & IMG_VMA_FILE)        return "file";
+	return "anon";
+}
+
+void info_perm(const struct img_vma *v, char out[5])
+{
+	out[0] = v->prot & 1 ? 'r' : '-';
+	out[1] = v->prot & 2 ? 'w' : '-';
+	out[2] = v->prot & 4 ? 'x' : '-';
+	out[3] = v->flags & IMG_VMA_SHARED ? 's' : 'p';
+	out[4] = 0;
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at p[i] (i < n) that encodes a
+ * non-ASCII character, or 0: overlong forms, surrogates and code points
+ * past U+10FFFF are not well formed.
+ */
+size_t info_utf8_len(const unsigned char *p, size_t n, size_t i)
+{
+	unsigned char c = p[i];
+	uint32_t cp;
+	size_t len;
+
+	if (c >= 0xc2 && c <= 0xdf)      { len = 2; cp = c & 0x1f; }
+	else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
+	else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
+	else return 0;
+	if (i + len > n)
+		return 0;
+	for (size_t k = 1; k < len; k++) {
+		if ((p[i + k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i + k] & 0x3f);
+	}
+	if (len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+		return 0;
+	if (len == 4 && (cp < 0x10000 || cp > 0x10ffff))
+		return 0;
+	return len;
+}
+
+/* ---- text output ---- */

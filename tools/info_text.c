@@ -1,0 +1,251 @@
+/*
+ * info_text.c - the summary for people (ckpt-info).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ucontext.h>
+#include "tools/info.h"
+
+
+/* Bytes of s: printable ASCII and well-formed UTF-8 as they are, every
+ * other byte (control characters, broken UTF-8, backslash) as \xNN, so
+ * that one item stays on one line whatever a path contains. */
+static void txt_str(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n; ) {
+		size_t len = p[i] >= 0x80 ? info_utf8_len(p, n, i) : 0;
+
+		if (len) {
+			fwrite(p + i, 1, len, stdout);
+			i += len;
+		} else if (p[i] < 0x20 || p[i] >= 0x7f || p[i] == '\\') {
+			printf("\\x%02x", p[i++]);
+		} else {
+			putchar(p[i++]);
+		}
+	}
+}
+
+static void txt_size(uint64_t b)
+{
+	if (b < 10240)
+		printf("%llu B", (unsigned long long)b);
+	else if (b < 10ull << 20)
+		printf("%.1f KiB", b / 1024.0);
+	else if (b < 10ull << 30)
+		printf("%.1f MiB", b / 1048576.0);
+	else
+		printf("%.1f GiB", b / 1073741824.0);
+}
+
+static void txt_flags(uint64_t v, const struct info_flag *f)
+{
+	int any = 0;
+
+	for (; f->name; f++)
+		if ((v & f->bit) == f->bit && f->bit) {
+			printf("%s%s", any ? "|" : "", f->name);
+			v &= ~f->bit;
+			any = 1;
+		}
+	if (v)
+		printf("%s0x%llx", any ? "|" : "", (unsigned long long)v);
+	else if (!any)
+		printf("0");
+}
+
+static void txt_sigset(uint64_t set)
+{
+	char buf[32];
+	int any = 0;
+
+	for (int s = 1; s <= 64; s++)
+		if (set & (1ull << (s - 1))) {
+			printf("%s%s", any ? " " : "", info_signame(s, buf, sizeof(buf)));
+			any = 1;
+		}
+	if (!any)
+		printf("none");
+}
+
+static void txt_time(uint64_t ns)
+{
+	time_t t = (time_t)(ns / 1000000000u);
+	struct tm tm;
+	char buf[64];
+
+	if (gmtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm))
+		printf("%s.%09llu UTC", buf, (unsigned long long)(ns % 1000000000u));
+	else
+		printf("%llu ns", (unsigned long long)ns);
+}
+
+void txt_print(const struct info *in)
+{
+	const struct img_header *h = &in->hdr;
+	const struct img_proc *p = &in->proc;
+	char buf[32];
+
+	printf("image:     %s, %llu bytes, format version %u, x86_64, %u-byte pages\n",
+	       in->name, (unsigned long long)in->image_bytes, h->version, h->page_size);
+	printf("created:   ");
+	txt_time(h->ctime_ns);
+	printf("\nkernel:    ");
+	txt_str(h->kernel, strnlen(h->kernel, sizeof(h->kernel)));
+	printf("\npid:       %d\n", h->pid);
+	printf("flags:     %s", h->flags & IMG_F_SELF ?
+	       "self (taken by ckpt_save() in the process)" : "none (taken from outside)");
+	if (h->flags & IMG_F_PIDNS)
+		printf(", pidns (pid %d of its own user+pid namespace: ckpt-restart makes "
+		       "a new one)", h->pid);
+	printf("\n");
+
+	printf("\nprocess:   ");
+	txt_str(p->comm, strnlen(p->comm, sizeof(p->comm)));
+	printf("  pid %d  ppid %d  pgid %d  sid %d  uid %u  gid %u\n",
+	       p->pid, p->ppid, p->pgid, p->sid, p->uid, p->gid);
+	printf("  cwd:     ");
+	txt_str(in->cwd.s, in->cwd.n);
+	printf("\n  exe:     ");
+	txt_str(in->exe.s, in->exe.n);
+	printf("\n  umask:   %04o\n", p->umask);
+	printf("  threads: %u   checkpoint signal: %s (%d)\n", p->nthreads,
+	       p->ckpt_signal > 0 ? info_signame(p->ckpt_signal, buf, sizeof(buf)) : "none",
+	       p->ckpt_signal);
+	printf("  mm:      code 0x%llx-0x%llx  data 0x%llx-0x%llx  brk 0x%llx-0x%llx\n",
+	       (unsigned long long)p->mm.start_code, (unsigned long long)p->mm.end_code,
+	       (unsigned long long)p->mm.start_data, (unsigned long long)p->mm.end_data,
+	       (unsigned long long)p->mm.start_brk, (unsigned long long)p->mm.brk);
+	printf("           stack 0x%llx  args 0x%llx-0x%llx  env 0x%llx-0x%llx\n",
+	       (unsigned long long)p->mm.start_stack,
+	       (unsigned long long)p->mm.arg_start, (unsigned long long)p->mm.arg_end,
+	       (unsigned long long)p->mm.env_start, (unsigned long long)p->mm.env_end);
+	printf("  auxv:    %u words\n", p->auxv_words);
+	printf("  rlimits (not unlimited):");
+	int any = 0;
+	for (int i = 0; i < IMG_NRLIMIT; i++) {
+		const struct img_rlimit *l = &p->rlim[i];
+
+		if (l->cur == ~0ull && l->max == ~0ull)
+			continue;
+		printf("\n    %-11s soft ", info_rlimit_name(i));
+		l->cur == ~0ull ? printf("unlimited") : printf("%llu", (unsigned long long)l->cur);
+		printf("  hard ");
+		l->max == ~0ull ? printf("unlimited") : printf("%llu", (unsigned long long)l->max);
+		any = 1;
+	}
+	printf("%s\n", any ? "" : " none");
+	printf("  signal handlers (not SIG_DFL):");
+	any = 0;
+	for (int s = 1; s <= IMG_NSIG; s++) {
+		const struct img_sigaction *a = &p->sigact[s - 1];
+
+		if (a->handler == 0)
+			continue;
+		printf("\n    %-12s ", info_signame(s, buf, sizeof(buf)));
+		if (a->handler == 1) {
+			printf("SIG_IGN");
+		} else {
+			printf("handler 0x%llx  flags ", (unsigned long long)a->handler);
+			txt_flags(a->flags, info_sa_flags);
+			printf("  mask ");
+			txt_sigset(a->mask);
+		}
+		any = 1;
+	}
+	printf("%s\n", any ? "" : " none");
+	printf("  pending: ");
+	txt_sigset(p->sigpending);
+	printf("\n");
+
+	printf("\nthreads (%zu):\n", in->nthr);
+	for (size_t i = 0; i < in->nthr; i++) {
+		const struct img_thread *t = &in->thr[i];
+
+		printf("  tid %d%s  rip 0x%llx  rsp 0x%llx  fs_base 0x%llx\n", t->tid,
+		       t->flags & IMG_THREAD_LEADER ? " (leader)" : "",
+		       (unsigned long long)t->gregs[REG_RIP], (unsigned long long)t->gregs[REG_RSP],
+		       (unsigned long long)t->fs_base);
+		printf("    blocked: ");
+		txt_sigset(t->sigmask);
+		printf("\n    pending: ");
+		txt_sigset(t->sigpending);
+		printf("\n    rseq: ");
+		if (t->rseq_len)
+			printf("0x%llx (%u bytes, sig 0x%x)", (unsigned long long)t->rseq_addr,
+			       t->rseq_len, t->rseq_sig);
+		else
+			printf("none");
+		printf("  xstate: %u bytes (xfeatures 0x%llx)\n", t->fpstate_len,
+		       (unsigned long long)t->xfeatures);
+	}
+
+	printf("\nfds (%zu):\n", in->nfd);
+	for (size_t i = 0; i < in->nfd; i++) {
+		const struct info_fd *f = &in->fds[i];
+
+		printf("  %3d  %-4s  ", f->f.fd, info_fd_kind(f->f.kind));
+		txt_str(f->path.s, f->path.n);
+		printf("  flags %s", info_accmode(f->f.flags));
+		if (f->f.flags & ~(uint32_t)O_ACCMODE) {
+			printf("|");
+			txt_flags(f->f.flags & ~(uint32_t)O_ACCMODE, info_open_flags);
+		}
+		printf("%s  offset %lld", f->f.fdflags & FD_CLOEXEC ? " cloexec" : "",
+		       (long long)f->f.pos);
+		if (f->f.shared_with >= 0)
+			printf("  (same open file as fd %d)", f->f.shared_with);
+		printf("\n");
+	}
+
+	printf("\nmemory map (%zu areas):\n", in->nvma);
+	printf("  %-33s %-4s %10s %7s %10s %10s  %s\n", "range", "perm", "size",
+	       "pages", "raw", "stored", "what");
+	for (size_t i = 0; i < in->nvma; i++) {
+		const struct info_vma *v = &in->vmas[i];
+		char perm[5];
+
+		info_perm(&v->v, perm);
+		printf("  %016llx-%016llx %-4s %10llu %7llu %10llu %10llu  ",
+		       (unsigned long long)v->v.start, (unsigned long long)v->v.end, perm,
+		       (unsigned long long)(v->v.end - v->v.start),
+		       (unsigned long long)v->pages, (unsigned long long)v->raw,
+		       (unsigned long long)v->stored);
+		if (v->path.n)
+			txt_str(v->path.s, v->path.n);
+		else
+			printf("%s", info_vma_kind(&v->v));
+		if (v->zero_pages)
+			printf("  (%llu zero pages)", (unsigned long long)v->zero_pages);
+		printf("\n");
+	}
+
+	printf("\ntotals:\n  mapped:    ");
+	txt_size(in->mapped);
+	printf(" in %zu areas\n", in->nvma);
+	printf("  stored:    %llu pages (%llu of them zero, no data)\n",
+	       (unsigned long long)in->pages, (unsigned long long)in->zero_pages);
+	printf("  page data: ");
+	txt_size(in->raw);
+	printf(" in memory, ");
+	txt_size(in->stored);
+	printf(" in the image");
+	if (in->stored)
+		printf(" (ratio %.2f:1)", (double)in->raw / (double)in->stored);
+	printf("\n  image:     ");
+	txt_size(in->image_bytes);
+	printf("\n  verified:  %s\n", in->verify ? "all page data decodes" :
+	       "page data not decoded (--no-verify)");
+}
+
+/* ---- JSON output ---- */
+
