@@ -3,7 +3,7 @@
 set -eu
 B=$(cd "$(dirname "$0")/.." && pwd)/build
 dir=$(mktemp -d /tmp/ckpt-demo.XXXXXX)
-trap 'kill -9 $pid 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 # Only stdin/out/err: an inherited stray fd would (rightly) be refused.
 for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null || true; done
 
