@@ -86,6 +86,7 @@ struct ckpt_ctx {
 	ucontext_t *uc;			/* the interrupted context */
 	uint64_t entry_rip;		/* post-restore handler */
 	unsigned hdr_flags;		/* IMG_F_* */
+	int no_compress;		/* CKPT_COMPRESS=none: pages stored raw */
 
 	/* scratch: one mapping, left out of the image */
 	unsigned char *scratch;

@@ -87,13 +87,20 @@ static int write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr
 	if (!src)
 		return c->error;
 	c->mem_bytes += raw;
-	size_t z = img_snappy_compress(src, raw, c->zbuf, c->ztab);
+	size_t z = c->no_compress ? raw : img_snappy_compress(src, raw, c->zbuf, c->ztab);
 	if (z < raw - raw / 8) {
 		p.codec = IMG_CODEC_SNAPPY;
 		return img_write_record(&c->w, IMG_REC_PAGES, &p, sizeof(p), c->zbuf, z);
 	}
+	/*
+	 * Raw pages go out from a copy: the checksum and the bytes written
+	 * must be the same bytes, and some saved pages (the handler's own
+	 * stack, libckpt's data) change while the image is written.
+	 */
 	p.codec = IMG_CODEC_RAW;
-	return img_write_record(&c->w, IMG_REC_PAGES, &p, sizeof(p), src, raw);
+	if (src != c->bounce)
+		__builtin_memcpy(c->bounce, src, raw);
+	return img_write_record(&c->w, IMG_REC_PAGES, &p, sizeof(p), c->bounce, raw);
 }
 
 static enum page_kind page_kind(struct ckpt_ctx *c, const struct ckpt_vma *v,

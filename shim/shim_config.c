@@ -9,6 +9,7 @@
  *                    in the starting directory)
  *   CKPT_ON_TERM     on SIGTERM: checkpoint to this path, then terminate
  *   CKPT_LOG         quiet | error (default) | info | debug
+ *   CKPT_COMPRESS    snappy (default) | none: page data stored raw
  *   CKPT_PIDNS       1: set by `ckpt-run --pidns`; read by shim_handler.c,
  *                    which marks every image IMG_F_PIDNS
  * A bad value is reported once and the default kept: the application
@@ -100,6 +101,12 @@ static void read_env(void)
 		for (int i = 0; i < 4; i++)
 			if (!strcmp(v, lv[i]))
 				shim_cfg.log_level = i;
+	}
+	if ((v = getenv("CKPT_COMPRESS"))) {
+		if (!strcmp(v, "none"))
+			shim_cfg.no_compress = 1;
+		else if (strcmp(v, "snappy"))
+			shim_log(SHIM_LOG_ERROR, "CKPT_COMPRESS=%s is not snappy or none; using snappy", v);
 	}
 	if ((v = getenv(SHIM_ENV_CTL_SIGNAL))) {
 		int s = parse_signal(v);

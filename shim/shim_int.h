@@ -16,6 +16,7 @@ struct shim_config {
 	int on_term;			/* CKPT_ON_TERM set */
 	unsigned interval;		/* CKPT_INTERVAL seconds, 0 if unset */
 	int log_level;			/* CKPT_LOG: 0 quiet, 1 error, 2 info, 3 debug */
+	int no_compress;		/* CKPT_COMPRESS=none */
 	char image[SHIM_PATH_MAX];	/* CKPT_IMAGE (absolute) */
 	char term_image[SHIM_PATH_MAX];	/* CKPT_ON_TERM (absolute) */
 };
