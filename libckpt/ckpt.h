@@ -87,6 +87,8 @@ struct ckpt_ctx {
 	uint64_t entry_rip;		/* post-restore handler */
 	unsigned hdr_flags;		/* IMG_F_* */
 	int no_compress;		/* CKPT_COMPRESS=none: pages stored raw */
+	int fork_ok;			/* may write the pages from a forked copy */
+	int forked;			/* out: CKPT_FORKED_* */
 
 	/* scratch: one mapping, left out of the image */
 	unsigned char *scratch;
@@ -114,8 +116,21 @@ struct ckpt_ctx {
 	char err[CKPT_ERR_LEN];		/* why, for the user */
 };
 
-/* Checkpoint the calling process into c->img_fd.  0, or -errno with c->err. */
+/*
+ * Checkpoint the calling process into c->img_fd.  0, or -errno with c->err.
+ *
+ * With c->fork_ok, and when the process allows it (no shared anonymous
+ * memory, nothing MADV_DONTFORK or MADV_WIPEONFORK), the threads are
+ * released as soon as everything but the page data is written: a copy
+ * made with fork (copy-on-write: the memory as it was) writes the pages.
+ * ckpt_run then returns twice: in the process with c->forked =
+ * CKPT_FORKED_PARENT and no result yet (the copy owns the image fd from
+ * now on), and in the copy with c->forked = CKPT_FORKED_CHILD and the
+ * result, where the caller finishes (reply, rename) and _exits.
+ */
 int ckpt_run(struct ckpt_ctx *c);
+
+enum { CKPT_FORKED_NO = 0, CKPT_FORKED_PARENT, CKPT_FORKED_CHILD };
 
 /* Records c->err (first failure wins) and returns -err. */
 int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)

@@ -5,9 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+#include "arch/x86_64/arch.h"
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 
@@ -101,14 +104,98 @@ static int write_header(struct ckpt_ctx *c)
 	return img_write_header(&c->w, &h);
 }
 
+/* The copy writing the last forked checkpoint, until it is reaped. */
+static pid_t ckpt_writer;
+
+/*
+ * 0 when no earlier writer runs any more (and it is reaped).  A writer
+ * replies before it exits, so one that has just finished gets 100 ms to
+ * be gone before this checkpoint is refused as busy.
+ */
+static int writer_done(struct ckpt_ctx *c)
+{
+	siginfo_t si;
+
+	for (int tries = 0; ckpt_writer; tries++) {
+		struct timespec ms = { 0, 1000000 };
+
+		si.si_pid = 0;
+		/* exit signal 0: a clone child, seen only with __WALL, not by the app's wait() */
+		if (waitid(P_PID, ckpt_writer, &si, WEXITED | WNOHANG | __WALL) < 0 || si.si_pid) {
+			ckpt_writer = 0;	/* reaped, or not ours (a restarted copy) */
+			break;
+		}
+		if (tries == 100)
+			return ckpt_fail(c, -EBUSY, "another checkpoint of this process is in "
+					 "progress (its pages are being written by pid %d)",
+					 (int)ckpt_writer);
+		nanosleep(&ms, NULL);
+	}
+	return 0;
+}
+
+/*
+ * Whether a fork would see the memory as it is: shared anonymous memory
+ * goes on changing under the copy, MADV_DONTFORK memory is missing from
+ * it and MADV_WIPEONFORK memory is zero there.  The last two only show in
+ * /proc/self/smaps ("VmFlags: ... dc ... wf"), read in chunks.
+ */
+static int fork_faithful(struct ckpt_ctx *c)
+{
+	char *buf = (char *)c->bounce;
+	size_t cap = IMG_PAGES_MAX * IMG_PAGE_SIZE - 1, keep = 0;
+	int fd, ok = 1;
+	ssize_t n;
+
+	for (int i = 0; i < c->nvmas; i++)
+		if ((c->vmas[i].flags & (IMG_VMA_SHARED | IMG_VMA_ANON)) ==
+		    (IMG_VMA_SHARED | IMG_VMA_ANON))
+			return 0;
+	fd = ckpt_open("/proc/self/smaps", O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	while (ok && (n = read(fd, buf + keep, cap - keep)) > 0) {
+		size_t len = keep + n, last = 0;
+
+		buf[len] = '\0';
+		for (char *s = buf; (s = __builtin_strstr(s, "VmFlags:")); s++) {
+			char *eol = __builtin_strchr(s, '\n');
+
+			if (!eol)
+				break;			/* finish it with the next chunk */
+			for (char *t = s + 8; t + 3 <= eol; t++)
+				if (t[0] == ' ' && ((t[1] == 'd' && t[2] == 'c') ||
+						    (t[1] == 'w' && t[2] == 'f')) &&
+				    (t[3] == ' ' || t[3] == '\n'))
+					ok = 0;
+			last = eol - buf;
+		}
+		/* Keep an unfinished line (from the last complete one on). */
+		keep = len - last > 512 ? 512 : len - last;
+		__builtin_memmove(buf, buf + len - keep, keep);
+	}
+	ckpt_close(fd);
+	return ok;
+}
+
+/* In the forked copy: its own /proc files (the inherited ones are the parent's). */
+static int child_reopen(struct ckpt_ctx *c)
+{
+	ckpt_close(c->pagemap_fd);
+	ckpt_close(c->mem_fd);
+	c->pagemap_fd = c->mem_fd = -1;
+	return ckpt_open_proc(c);
+}
+
 int ckpt_run(struct ckpt_ctx *c)
 {
 	c->pagemap_fd = c->mem_fd = -1;
 	c->error = 0;
 	c->err[0] = '\0';
 	c->mem_bytes = c->zero_pages = 0;
+	c->forked = CKPT_FORKED_NO;
 
-	if (ckpt_scratch_map(c) < 0)
+	if (writer_done(c) < 0 || ckpt_scratch_map(c) < 0)
 		return c->error;
 	img_writer_init(&c->w, c->img_fd, c->wbuf, SCR_WBUF);
 
@@ -119,16 +206,34 @@ int ckpt_run(struct ckpt_ctx *c)
 	/* 1. stop the other threads; validate everything before writing a byte */
 	if (ckpt_park_all(c) == 0 && ckpt_open_proc(c) == 0 && ckpt_proc_check(c) == 0 &&
 	    ckpt_maps_read(c) == 0 && ckpt_fds_check(c) == 0) {
-		/* 2. write */
+		/* 2. write: the state, then the pages (from a copy if allowed) */
 		write_header(c);
 		if (ckpt_proc_write(c) == 0 && ckpt_fds_write(c) == 0 &&
-		    ckpt_thread_write(c) == 0 && ckpt_maps_write(c) == 0 &&
-		    ckpt_mem_write(c) == 0)
-			img_write_end(&c->w);
+		    ckpt_thread_write(c) == 0 && ckpt_maps_write(c) == 0) {
+			if (c->fork_ok && fork_faithful(c)) {
+				long pid = arch_sys5(SYS_clone, 0, 0, 0, 0, 0);
+
+				if (pid > 0) {
+					/* the copy owns the writer and the fd now */
+					ckpt_writer = pid;
+					c->forked = CKPT_FORKED_PARENT;
+					goto out;
+				}
+				if (pid == 0) {
+					c->forked = CKPT_FORKED_CHILD;
+					child_reopen(c);
+				}
+				/* fork failed: write in place */
+			}
+			if (!c->error && ckpt_mem_write(c) == 0)
+				img_write_end(&c->w);
+		}
 		if (!c->error && c->w.error)
 			ckpt_fail(c, c->w.error, "cannot write the image (errno %d)", -c->w.error);
 	}
-	ckpt_release_all(c);
+out:
+	if (c->forked != CKPT_FORKED_CHILD)
+		ckpt_release_all(c);
 	if (c->pagemap_fd >= 0)
 		ckpt_close(c->pagemap_fd);
 	if (c->mem_fd >= 0)

@@ -10,6 +10,8 @@
  *   CKPT_ON_TERM     on SIGTERM: checkpoint to this path, then terminate
  *   CKPT_LOG         quiet | error (default) | info | debug
  *   CKPT_COMPRESS    snappy (default) | none: page data stored raw
+ *   CKPT_FORK        0: transparent checkpoints write the pages in place
+ *                    (default: from a forked copy, the threads resume)
  *   CKPT_PIDNS       1: set by `ckpt-run --pidns`; read by shim_handler.c,
  *                    which marks every image IMG_F_PIDNS
  * A bad value is reported once and the default kept: the application
@@ -102,6 +104,8 @@ static void read_env(void)
 			if (!strcmp(v, lv[i]))
 				shim_cfg.log_level = i;
 	}
+	if ((v = getenv("CKPT_FORK")) && !strcmp(v, "0"))
+		shim_cfg.no_fork = 1;
 	if ((v = getenv("CKPT_COMPRESS"))) {
 		if (!strcmp(v, "none"))
 			shim_cfg.no_compress = 1;

@@ -131,7 +131,7 @@ void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc)
 	uint64_t t0 = now_ns(), mem = 0;
 	off_t start = -1, end = -1;
 	int outside = pid == 0;
-	int s, fd, r;
+	int s, fd, r, forked = CKPT_FORKED_NO;
 	uid_t uid = 0;
 
 	if (outside)
@@ -161,7 +161,14 @@ void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc)
 	r = ctl_allowed(uid, outside, rep.msg, sizeof(rep.msg));
 	if (r == 0) {
 		start = lseek(fd, 0, SEEK_CUR);
-		r = shim_checkpoint_fd(fd, s, sig, info, uc, 0, rep.msg, sizeof(rep.msg), &mem);
+		r = shim_checkpoint_fd(fd, s, sig, info, uc, 0, !(req.flags & CTL_F_EXIT), &forked,
+				       rep.msg, sizeof(rep.msg), &mem);
+		if (forked == CKPT_FORKED_PARENT) {
+			/* the copy writes the pages, replies, and exits */
+			ckpt_close(fd);
+			ckpt_close(s);
+			return;
+		}
 		if (r == 0 && (req.flags & CTL_F_FSYNC) && fsync(fd) < 0 && errno != EINVAL) {
 			r = -errno;
 			ckpt_fmt(rep.msg, sizeof(rep.msg), "fsync of the image failed (errno %d)", -r);
@@ -178,6 +185,8 @@ void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc)
 	ckpt_close(s);
 	if (r < 0)
 		shim_log(SHIM_LOG_INFO, "checkpoint refused: %s", rep.msg);
-	else if (req.flags & CTL_F_EXIT)
+	if (forked == CKPT_FORKED_CHILD)
+		_exit(r < 0);			/* the copy is done */
+	if (r == 0 && (req.flags & CTL_F_EXIT))
 		_exit(0);
 }

@@ -66,7 +66,7 @@ static uint64_t now_ns(void)
 }
 
 int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, unsigned hdr_flags,
-		       char *err, size_t errlen, uint64_t *mem_bytes)
+		       int fork_ok, int *forked, char *err, size_t errlen, uint64_t *mem_bytes)
 {
 	/*
 	 * On this thread's stack: two threads may be here at once (one will
@@ -84,12 +84,14 @@ int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, u
 	c.entry_rip = (uintptr_t)shim_post_restore;
 	c.hdr_flags = hdr_flags | shim_ns_flags;
 	c.no_compress = shim_cfg.no_compress;
+	c.fork_ok = fork_ok && !shim_cfg.no_fork;
 	/*
 	 * The saved memory must show the interrupted code's errno, not
 	 * whatever the handler left there.
 	 */
 	errno = shim_saved_errno;
 	r = ckpt_run(&c);
+	*forked = c.forked;
 	if (r < 0)
 		ckpt_fmt(err, errlen, "%s", c.err);
 	if (mem_bytes)
@@ -97,12 +99,12 @@ int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, u
 	return r;
 }
 
-int shim_save_path(const char *path, unsigned flags, int sig, siginfo_t *info,
+int shim_save_path(const char *path, unsigned flags, int fork_ok, int sig, siginfo_t *info,
 		   void *uc, char *err, size_t errlen)
 {
 	char tmp[SHIM_PATH_MAX + 32];
 	uint64_t t0 = now_ns(), mem = 0;
-	int fd, r;
+	int fd, r, forked;
 
 	/* Never a half image under the user's name: write aside, rename. */
 	ckpt_fmt(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
@@ -113,7 +115,12 @@ int shim_save_path(const char *path, unsigned flags, int sig, siginfo_t *info,
 		return r;
 	}
 	r = shim_checkpoint_fd(fd, -1, sig, info, uc,
-			       info->si_code == SI_TKILL ? IMG_F_SELF : 0, err, errlen, &mem);
+			       info->si_code == SI_TKILL ? IMG_F_SELF : 0, fork_ok, &forked,
+			       err, errlen, &mem);
+	if (forked == CKPT_FORKED_PARENT) {
+		ckpt_close(fd);			/* the copy finishes, and renames */
+		return 0;
+	}
 	if (r == 0 && (flags & CKPT_OPT_FSYNC) && fsync(fd) < 0) {
 		r = -errno;
 		ckpt_fmt(err, errlen, "fsync of %s failed (errno %d)", tmp, -r);
@@ -126,13 +133,17 @@ int shim_save_path(const char *path, unsigned flags, int sig, siginfo_t *info,
 		r = -errno;
 		ckpt_fmt(err, errlen, "cannot rename %s to %s (errno %d)", tmp, path, -r);
 	}
-	if (r < 0) {
+	if (r < 0)
 		unlink(tmp);
-		return r;
+	else
+		shim_log(SHIM_LOG_INFO, "saved %s: %lu bytes of memory in %lu us", path,
+			 (unsigned long)mem, (unsigned long)((now_ns() - t0) / 1000));
+	if (forked == CKPT_FORKED_CHILD) {
+		if (r < 0)
+			shim_log(SHIM_LOG_ERROR, "checkpoint to %s failed: %s", path, err);
+		_exit(r < 0);			/* the copy is done */
 	}
-	shim_log(SHIM_LOG_INFO, "saved %s: %lu bytes of memory in %lu us", path,
-		 (unsigned long)mem, (unsigned long)((now_ns() - t0) / 1000));
-	return 0;
+	return r;
 }
 
 static void save_self(int sig, siginfo_t *info, void *uc)
@@ -141,7 +152,7 @@ static void save_self(int sig, siginfo_t *info, void *uc)
 
 	shim_self.err[0] = '\0';
 	shim_self.leading = 1;
-	r = shim_save_path(shim_self.path, shim_self.flags, sig, info, uc,
+	r = shim_save_path(shim_self.path, shim_self.flags, 0, sig, info, uc,
 			   shim_self.err, sizeof(shim_self.err));
 	shim_self.leading = 0;
 	shim_self.result = r < 0 ? r : CKPT_SAVED;
@@ -151,7 +162,7 @@ static void save_to(const char *path, int sig, siginfo_t *info, void *uc)
 {
 	char err[512];
 
-	if (shim_save_path(path, 0, sig, info, uc, err, sizeof(err)) < 0)
+	if (shim_save_path(path, 0, 1, sig, info, uc, err, sizeof(err)) < 0)
 		shim_log(SHIM_LOG_ERROR, "checkpoint to %s failed: %s", path, err);
 }
 
@@ -176,7 +187,7 @@ void shim_handler(int sig, siginfo_t *info, void *uc)
 	} else if (shim_cfg.on_term && sig == SIGTERM) {
 		char err[512];
 
-		if (shim_save_path(shim_cfg.term_image, 0, sig, info, uc, err, sizeof(err)) < 0)
+		if (shim_save_path(shim_cfg.term_image, 0, 0, sig, info, uc, err, sizeof(err)) < 0)
 			shim_log(SHIM_LOG_ERROR, "checkpoint on SIGTERM to %s failed: %s",
 				 shim_cfg.term_image, err);
 		/* Preemption: terminate as SIGTERM would have. */

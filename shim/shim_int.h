@@ -17,6 +17,7 @@ struct shim_config {
 	unsigned interval;		/* CKPT_INTERVAL seconds, 0 if unset */
 	int log_level;			/* CKPT_LOG: 0 quiet, 1 error, 2 info, 3 debug */
 	int no_compress;		/* CKPT_COMPRESS=none */
+	int no_fork;			/* CKPT_FORK=0: transparent checkpoints in place */
 	char image[SHIM_PATH_MAX];	/* CKPT_IMAGE (absolute) */
 	char term_image[SHIM_PATH_MAX];	/* CKPT_ON_TERM (absolute) */
 };
@@ -55,14 +56,18 @@ int shim_is_interval(const siginfo_t *info);
 void shim_handler(int sig, siginfo_t *info, void *uc);
 void shim_post_restore(int sig, siginfo_t *info, void *uc);
 
-/* Checkpoint into a path: temp name, rename on success.  0 or -errno. */
-int shim_save_path(const char *path, unsigned flags, int sig, siginfo_t *info,
+/*
+ * Checkpoint into a path: temp name, rename on success.  0 or -errno.
+ * With fork_ok the pages may be written by a forked copy, which finishes
+ * (renames) and exits; the caller then gets 0 at once.
+ */
+int shim_save_path(const char *path, unsigned flags, int fork_ok, int sig, siginfo_t *info,
 		   void *uc, char *err, size_t errlen);
 /* Serve a ckpt-save request from process `pid`. */
 void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc);
 
 /* Checkpoint into an open fd (shim_handler.c). */
 int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, unsigned hdr_flags,
-		       char *err, size_t errlen, uint64_t *mem_bytes);
+		       int fork_ok, int *forked, char *err, size_t errlen, uint64_t *mem_bytes);
 
 #endif

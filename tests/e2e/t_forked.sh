@@ -1,0 +1,28 @@
+#!/bin/bash
+# Transparent checkpoints write the pages from a forked copy while the
+# application runs on: the image must still be the memory of one instant.
+# A program rewrites 64 MiB without pause; after ckpt-save, kill and
+# restart, the restored memory is checked at the first instruction (the
+# SIGUSR2 sent during the restart is delivered there).  The same with
+# MAP_SHARED memory (which a fork would not freeze: written in place), and
+# with CKPT_FORK=0.
+. "$(dirname "$0")/lib.sh"
+one() {
+	local tag=$1 rc
+	shift
+	shim env "$@" "$PROGS/sweeper" 64 ${SHARED:-} > "$TMP/$tag.out" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	wait_line "$TMP/$tag.out" SWEEPING
+	"$BIN/ckpt-save" "$pid" "$TMP/$tag.img" 2> "$TMP/$tag.save" || fail "$tag: ckpt-save: $(cat "$TMP/$tag.save")"
+	kill9 "$pid"
+	restart_bg "$TMP/$tag.img" > "$TMP/$tag.out2" 2>&1
+	wait_for 20 test -d "/proc/$pid" || fail "$tag: not restarted: $(cat "$TMP/$tag.out2")"
+	kill -USR2 "$pid"
+	wait "$RPID"
+	rc=$?
+	grep -q "SNAPSHOT ok" "$TMP/$tag.out2" && [ $rc -eq 0 ] || fail "$tag (rc $rc): $(cat "$TMP/$tag.out2")"
+}
+one forked CKPT_FORK=1
+one inplace CKPT_FORK=0
+SHARED=shared one shared CKPT_FORK=1
