@@ -151,8 +151,40 @@ bench_threads_cost() {
 	rm -rf "$dir"
 }
 
+# ---- section: pause ----------------------------------------------------
+# How long ckpt-save stops an application holding 256 MiB and 1 GiB
+# (tests/bench/heartbeat.c: the longest gap in a 0.2 ms heartbeat), with
+# the pages written by a forked copy (default) and in place (CKPT_FORK=0).
+bench_pause() {
+	section "pause: longest stop of the application during ckpt-save"
+	local mib fork dir out pid gap total
+	dir=$(mktemp -d /tmp/ckpt-bench.XXXXXX)
+	printf '  %8s %10s %14s %16s\n' MiB CKPT_FORK pause_ms ckpt-save_ms
+	for mib in ${BENCH_PAUSE_SIZES:-256 1024}; do
+		for fork in 1 0; do
+			(
+				for fd in $(ls /proc/$BASHPID/fd); do
+					[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+				done
+				exec env LD_PRELOAD="$B/libckpt.so" CKPT_FORK=$fork \
+					"$B/bench/heartbeat" "$mib" 8
+			) > "$dir/out" 2>&1 &
+			pid=$!
+			until grep -q READY "$dir/out" 2>/dev/null; do sleep 0.05; done
+			sleep 0.5		# a few heartbeats before
+			out=$("$B/bin/ckpt-save" "$pid" "$dir/img" 2>&1)
+			wait "$pid"
+			gap=$(sed -n 's/^maxgap_ms //p' "$dir/out")
+			total=$(echo "$out" | sed -n 's/.*, \([0-9.]*\) \(m\?s\)$/\1 \2/p')
+			printf '  %8d %10d %14s %16s\n' "$mib" "$fork" "$gap" "$total"
+			rm -f "$dir/img"
+		done
+	done
+	rm -rf "$dir"
+}
+
 # ---- main ----------------------------------------------------------------
-SECTIONS="shim_cost ckpt_cost threads_cost"
+SECTIONS="shim_cost ckpt_cost threads_cost pause"
 status=0
 for s in ${BENCH_ONLY:-$SECTIONS}; do
 	if ! declare -F "bench_$s" >/dev/null; then
