@@ -232,36 +232,9 @@ int rst_jump(struct rst_state *s)
 	a->pid = s->proc.pid;
 	a->nthreads = nthr;
 	for (int i = 0; i < nthr; i++) {
-		const struct img_thread *it = &s->threads[i];
-		struct rst_thread *t = &a->threads[i];
-
-		t->tid = it->tid;
-		t->rseq_addr = it->rseq_addr;
-		t->rseq_len = it->rseq_len;
-		t->rseq_sig = it->rseq_sig;
-		t->robust_head = it->robust_head;
-		t->robust_len = it->robust_len;
-		t->clear_tid = it->clear_tid;
-		t->fs_base = it->fs_base;
-		t->gs_base = it->gs_base;
-		t->entry_rip = it->entry_rip;
-		t->entry_rsp = it->entry_rsp;
-		memcpy(t->entry_args, it->entry_args, sizeof(t->entry_args));
-		t->entry_sigmask = it->entry_sigmask;
-		t->ss_sp = it->ss_sp;
-		t->ss_size = it->ss_size;
-		t->ss_flags = it->ss_flags;
-		t->pending = it->sigpending;
-		memcpy(t->comm, it->comm, sizeof(t->comm));
-		t->cap_eff = it->cap_effective;
-		t->cap_prm = it->cap_permitted;
-		t->cap_inh = it->cap_inheritable;
-		t->sched_policy = it->sched_policy;
-		t->sched_priority = it->sched_priority;
-		t->sched_flags = it->sched_flags;
-		t->sched_nice = it->sched_nice;
+		a->threads[i].img = s->threads[i];
 		if (i)
-			t->stack = (uint64_t)(blob + tstack_off) + (uint64_t)i * THREAD_STACK;
+			a->threads[i].stack = (uint64_t)(blob + tstack_off) + (uint64_t)i * THREAD_STACK;
 	}
 	a->restore_info = s->threads[0].restore_info;
 	a->blob = (uint64_t)blob;

@@ -250,7 +250,7 @@ RST void rst_main(struct rst_args *a)
 		/* VM FS FILES SIGHAND THREAD SYSVSEM */
 		ca.stack = t->stack - RST_THREAD_STACK;
 		ca.stack_size = RST_THREAD_STACK;
-		ca.set_tid = (uint64_t)&t->tid;
+		ca.set_tid = (uint64_t)&t->img.tid;
 		ca.set_tid_size = 1;
 		/*
 		 * The kernel frees a dead thread's id a few ms after its process
@@ -274,15 +274,15 @@ RST void rst_main(struct rst_args *a)
 /* Each thread's own state, then into the post-restore handler. */
 RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 {
-	arch_sys1(SYS_set_tid_address, t->clear_tid);
-	if (t->robust_head)
-		CHECK(a, 10, arch_sys2(SYS_set_robust_list, t->robust_head, t->robust_len));
-	if (t->rseq_len)
-		CHECK(a, 11, arch_sys4(SYS_rseq, t->rseq_addr, t->rseq_len, 0, t->rseq_sig));
-	CHECK(a, 12, arch_sys2(SYS_arch_prctl, ARCH_SET_FS, t->fs_base));
-	if (t->gs_base)
-		CHECK(a, 13, arch_sys2(SYS_arch_prctl, ARCH_SET_GS, t->gs_base));
-	arch_sys5(SYS_prctl, PR_SET_NAME, t->comm, 0, 0, 0);
+	arch_sys1(SYS_set_tid_address, t->img.clear_tid);
+	if (t->img.robust_head)
+		CHECK(a, 10, arch_sys2(SYS_set_robust_list, t->img.robust_head, t->img.robust_len));
+	if (t->img.rseq_len)
+		CHECK(a, 11, arch_sys4(SYS_rseq, t->img.rseq_addr, t->img.rseq_len, 0, t->img.rseq_sig));
+	CHECK(a, 12, arch_sys2(SYS_arch_prctl, ARCH_SET_FS, t->img.fs_base));
+	if (t->img.gs_base)
+		CHECK(a, 13, arch_sys2(SYS_arch_prctl, ARCH_SET_GS, t->img.gs_base));
+	arch_sys5(SYS_prctl, PR_SET_NAME, t->img.comm, 0, 0, 0);
 	/*
 	 * Scheduling, while the privilege lasts.  restart_env.c refused what
 	 * needs a privilege we lack; a nice the kernel still refuses (inside
@@ -294,7 +294,7 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 		int32_t nice;
 		uint32_t priority;
 		uint64_t runtime, deadline, period;
-	} sa = { 48, t->sched_policy, t->sched_flags, t->sched_nice, t->sched_priority, 0, 0, 0 };
+	} sa = { 48, t->img.sched_policy, t->img.sched_flags, t->img.sched_nice, t->img.sched_priority, 0, 0, 0 };
 	arch_sys3(SYS_sched_setattr, 0, &sa, 0);
 	/*
 	 * Root restarting another user's image: become that user again.
@@ -313,9 +313,9 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 	/* The thread's own capabilities: never more than the restarter's. */
 	struct { uint32_t version; int32_t pid; } ch = { 0x20080522, 0 };
 	struct { uint32_t eff, prm, inh; } cd[2] = {
-		{ (uint32_t)t->cap_eff, (uint32_t)t->cap_prm, (uint32_t)t->cap_inh },
-		{ (uint32_t)(t->cap_eff >> 32), (uint32_t)(t->cap_prm >> 32),
-		  (uint32_t)(t->cap_inh >> 32) },
+		{ (uint32_t)t->img.cap_effective, (uint32_t)t->img.cap_permitted, (uint32_t)t->img.cap_inheritable },
+		{ (uint32_t)(t->img.cap_effective >> 32), (uint32_t)(t->img.cap_permitted >> 32),
+		  (uint32_t)(t->img.cap_inheritable >> 32) },
 	};
 	CHECK(a, 19, arch_sys2(SYS_capset, &ch, cd));
 	/*
@@ -327,8 +327,8 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 		arch_sys4(SYS_futex, &a->go, 0 | 128 /* FUTEX_WAIT_PRIVATE */, 0, 0);
 	/* Blocked (inherited from rst_main) until rt_sigreturn sets t's mask. */
 	for (int sig = 1; sig <= 64; sig++)		/* the thread's own */
-		if (t->pending & (1ULL << (sig - 1)))
-			arch_sys3(SYS_tgkill, a->pid, t->tid, sig);
+		if (t->img.sigpending & (1ULL << (sig - 1)))
+			arch_sys3(SYS_tgkill, a->pid, t->img.tid, sig);
 	rst_build_frame(t);
 }
 
@@ -348,24 +348,24 @@ RST __attribute__((noinline, noclone)) static void rst_thread_start(struct rst_a
 RST static void rst_build_frame(struct rst_thread *a)
 {
 	struct arch_rt_sigframe *f;
-	uint64_t sp = a->entry_rsp - 256;	/* below the saved frame */
+	uint64_t sp = a->img.entry_rsp - 256;	/* below the saved frame */
 
 	sp &= ~15ULL;
 	f = (struct arch_rt_sigframe *)(sp - sizeof(*f));
 	rst_zero(f, sizeof(*f));
 	f->uc.uc_flags = ARCH_UC_SIGCONTEXT_SS | ARCH_UC_STRICT_RESTORE_SS;
-	f->uc.uc_stack.ss_sp = a->ss_sp;
-	f->uc.uc_stack.ss_size = a->ss_size;
-	f->uc.uc_stack.ss_flags = a->ss_flags;
-	f->uc.uc_mcontext.rip = a->entry_rip;
-	f->uc.uc_mcontext.rsp = a->entry_rsp;
-	f->uc.uc_mcontext.rdi = a->entry_args[0];
-	f->uc.uc_mcontext.rsi = a->entry_args[1];
-	f->uc.uc_mcontext.rdx = a->entry_args[2];
+	f->uc.uc_stack.ss_sp = a->img.ss_sp;
+	f->uc.uc_stack.ss_size = a->img.ss_size;
+	f->uc.uc_stack.ss_flags = a->img.ss_flags;
+	f->uc.uc_mcontext.rip = a->img.entry_rip;
+	f->uc.uc_mcontext.rsp = a->img.entry_rsp;
+	f->uc.uc_mcontext.rdi = a->img.entry_args[0];
+	f->uc.uc_mcontext.rsi = a->img.entry_args[1];
+	f->uc.uc_mcontext.rdx = a->img.entry_args[2];
 	f->uc.uc_mcontext.eflags = 0x202;
 	f->uc.uc_mcontext.cs = 0x33;
 	f->uc.uc_mcontext.ss = 0x2b;
-	f->uc.uc_sigmask = a->entry_sigmask;
+	f->uc.uc_sigmask = a->img.entry_sigmask;
 
 	__asm__ volatile("movq %0, %%rsp\n\t"
 			 "movq %1, %%rax\n\t"

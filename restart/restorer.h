@@ -63,21 +63,8 @@ struct rst_move {		/* vdso/vvar: current place, image place */
 };
 
 struct rst_thread {
-	int32_t tid;
-	uint32_t rseq_len, rseq_sig;
-	uint32_t ss_flags;
-	uint64_t rseq_addr;
-	uint64_t robust_head, robust_len;
-	uint64_t clear_tid;
-	uint64_t fs_base, gs_base;
-	uint64_t entry_rip, entry_rsp, entry_args[3], entry_sigmask;
-	uint64_t ss_sp, ss_size;
-	uint64_t pending;		/* thread-directed signals to re-raise */
+	struct img_thread img;		/* as the image has it */
 	uint64_t stack;			/* top of its stack in the blob (threads > 0) */
-	uint64_t cap_eff, cap_prm, cap_inh;
-	uint32_t sched_policy, sched_priority, sched_flags;
-	int32_t sched_nice;
-	char comm[16];
 };
 
 struct rst_args {
