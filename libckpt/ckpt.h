@@ -108,6 +108,7 @@ struct ckpt_ctx {
 
 	int pagemap_fd, mem_fd;		/* /proc/self/{pagemap,mem} */
 	struct img_writer w;
+	struct ckpt_thread_state leader;	/* this thread, captured once */
 
 	/* results */
 	uint64_t mem_bytes;		/* bytes of memory pages saved (raw) */

@@ -207,6 +207,7 @@ int ckpt_run(struct ckpt_ctx *c)
 	if (ckpt_park_all(c) == 0 && ckpt_open_proc(c) == 0 && ckpt_proc_check(c) == 0 &&
 	    ckpt_maps_read(c) == 0 && ckpt_fds_check(c) == 0) {
 		/* 2. write: the state, then the pages (from a copy if allowed) */
+		ckpt_thread_capture(&c->leader, c->info, c->uc);
 		write_header(c);
 		if (ckpt_proc_write(c) == 0 && ckpt_fds_write(c) == 0 &&
 		    ckpt_thread_write(c) == 0 && ckpt_maps_write(c) == 0) {

@@ -145,13 +145,7 @@ int ckpt_proc_write(struct ckpt_ctx *c)
 	}
 	for (int sig = 1; sig <= IMG_NSIG; sig++)
 		arch_sys4(SYS_rt_sigaction, sig, NULL, &p.sigact[sig - 1], 8);
-	{
-		struct ckpt_thread_state self;
-
-		self.sigpending = 0;
-		ckpt_thread_capture(&self, c->info, c->uc);
-		p.sigpending = self.shdpending;
-	}
+	p.sigpending = c->leader.shdpending;	/* the process's, not the thread's */
 
 	/* cwd then exe, back to back after the struct. */
 	r = arch_sys2(SYS_getcwd, paths, 4096);

@@ -177,10 +177,7 @@ static int write_one(struct ckpt_ctx *c, const struct ckpt_thread_state *s, uint
 /* The leader first, then every parked thread. */
 int ckpt_thread_write(struct ckpt_ctx *c)
 {
-	static struct ckpt_thread_state self;
-
-	ckpt_thread_capture(&self, c->info, c->uc);
-	write_one(c, &self, IMG_THREAD_LEADER);
+	write_one(c, &c->leader, IMG_THREAD_LEADER);
 	for (int i = 0; i < ckpt_nparked; i++)
 		write_one(c, &ckpt_parked[i], 0);
 	return c->w.error;
