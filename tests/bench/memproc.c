@@ -2,6 +2,8 @@
  * memproc.c - the checkpoint/restart benchmark's workload.
  *
  *   memproc MIB IMAGE
+ * MEMPROC_FLAGS (environment): ckpt_options.flags for the save, a number
+ * (CKPT_OPT_* of include/ckpt.h), so every mode is timed by one program.
  * Fills MIB MiB of heap, half with random bytes and half with text-like
  * data (words from a small vocabulary), checksums it, and saves itself
  * with ckpt_save(IMAGE), timing the call.  The restarted copy prints when
@@ -67,8 +69,13 @@ int main(int argc, char **argv)
 	}
 	h = sum((uint64_t *)buf, len / 8);
 
+	struct ckpt_options o = { 0 };
+	const char *flags = getenv("MEMPROC_FLAGS");
+
+	if (flags)
+		o.flags = (unsigned)strtoul(flags, NULL, 0);
 	t0 = now(CLOCK_MONOTONIC);
-	r = ckpt_save(argv[2]);
+	r = ckpt_save_opts(argv[2], &o);
 	t1 = now(CLOCK_MONOTONIC);
 	if (r == CKPT_SAVED) {
 		printf("save_ns %lu\n", (unsigned long)(t1 - t0));
