@@ -30,6 +30,16 @@ extern "C" {
 
 /* ckpt_options.flags */
 #define CKPT_OPT_FSYNC	0x1	/* fsync the image before returning */
+/*
+ * Return as soon as the process's state is captured: a copy-on-write
+ * fork of the process writes the page data while the caller runs on.
+ * ckpt_save() then returns CKPT_SAVED before the image is complete; the
+ * image appears under `path` (renamed into place, never half written)
+ * when the copy has finished, and a failure of the copy is logged (see
+ * CKPT_LOG).  Falls back to writing in place where a fork would not be
+ * faithful (shared anonymous, MADV_DONTFORK or MADV_WIPEONFORK memory).
+ */
+#define CKPT_OPT_FORK	0x8
 
 struct ckpt_options {
 	unsigned flags;		/* CKPT_OPT_* */

@@ -152,7 +152,8 @@ static void save_self(int sig, siginfo_t *info, void *uc)
 
 	shim_self.err[0] = '\0';
 	shim_self.leading = 1;
-	r = shim_save_path(shim_self.path, shim_self.flags, 0, sig, info, uc,
+	r = shim_save_path(shim_self.path, shim_self.flags, !!(shim_self.flags & CKPT_OPT_FORK),
+			   sig, info, uc,
 			   shim_self.err, sizeof(shim_self.err));
 	shim_self.leading = 0;
 	shim_self.result = r < 0 ? r : CKPT_SAVED;
