@@ -2,24 +2,45 @@
  * memproc.c - the checkpoint/restart benchmark's workload.
  *
  *   memproc MIB IMAGE
- * MEMPROC_FLAGS (environment): ckpt_options.flags for the save, a number
- * (CKPT_OPT_* of include/ckpt.h), so every mode is timed by one program.
- * Fills MIB MiB of heap, half with random bytes and half with text-like
- * data (words from a small vocabulary), checksums it, and saves itself
- * with ckpt_save(IMAGE), timing the call.  The restarted copy prints when
- * it is running again (CLOCK_REALTIME, to compare with the time the
- * restart began) and when it has read back and verified every byte.
+ * Fills MIB MiB of heap, checksums it, and saves itself with
+ * ckpt_save_opts(IMAGE), timing the call while a second thread beats
+ * every 1 ms (its longest gap is how long the application stood still).
+ * The restarted copy prints when it is running again (CLOCK_REALTIME, to
+ * compare with the time the restart began) and when it has read back and
+ * verified every byte.
  *
- * Output lines (key value): save_ns, image_bytes(by the runner),
- * running_at_ns, verified_at_ns, verify ok|BAD.
+ * Environment:
+ *   MEMPROC_FLAGS   ckpt_options.flags of the timed save (CKPT_OPT_*)
+ *   MEMPROC_DATA    mixed (default: half random bytes, half text-like
+ *                   words) or zero (every page written with zeros)
+ *   MEMPROC_LIMITS  a directory: first measure, on the same bytes, the
+ *                   limits a checkpoint is compared with: memcpy, write()
+ *                   to the page cache (a file there, removed), fork()
+ *   MEMPROC_DIRTY   PCT: save IMAGE.base first (the flags without
+ *                   CKPT_OPT_INCREMENTAL), change one word in PCT % of
+ *                   the pages, and time the save of IMAGE after that
+ *
+ * Output lines (key value): memcpy_ns, write_ns, fork_ns (limits);
+ * save_ns (the call), done_ns (until IMAGE exists: later than save_ns
+ * with CKPT_OPT_FORK), pause_ns (longest heartbeat gap around the save);
+ * restored: running_at_ns, verified_at_ns, verify ok|BAD.
  */
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include "ckpt.h"
+
+#define MEMPROC_CHUNK	(64u << 20)	/* memcpy limit: into one buffer this size */
+
+static volatile int beat_armed, beat_stop;
+static volatile uint64_t beat_max;
 
 static uint64_t now(clockid_t clk)
 {
@@ -38,20 +59,34 @@ static uint64_t sum(const uint64_t *p, size_t n)
 	return h;
 }
 
-int main(int argc, char **argv)
+/* The heartbeat: the longest gap between two beats while armed. */
+static void *beat(void *arg)
+{
+	struct timespec ms = { 0, 1000000 };
+	uint64_t last = now(CLOCK_MONOTONIC);
+
+	while (!beat_stop) {
+		nanosleep(&ms, NULL);
+		uint64_t t = now(CLOCK_MONOTONIC);
+
+		if (beat_armed && t - last > beat_max)
+			beat_max = t - last;
+		last = t;
+	}
+	return arg;
+}
+
+static void fill(unsigned char *buf, size_t len, int zero)
 {
 	static const char *words[] = { "checkpoint ", "restart ", "memory ", "page ",
 				       "the ", "of ", "process ", "image ", "and ", "kernel\n" };
-	size_t len, half;
-	unsigned char *buf;
-	uint64_t x = 88172645463325252ULL, h, t0, t1, running;
-	int r;
+	uint64_t x = 88172645463325252ULL;
+	size_t half = len / 2;
 
-	if (argc != 3)
-		return 2;
-	len = (size_t)atol(argv[1]) << 20;
-	half = len / 2;
-	buf = malloc(len);
+	if (zero) {
+		memset(buf, 0, len);
+		return;
+	}
 	for (size_t i = 0; i < half / 8; i++) {		/* xorshift: incompressible */
 		x ^= x << 13;
 		x ^= x >> 7;
@@ -67,18 +102,105 @@ int main(int argc, char **argv)
 		memcpy(buf + i, w, n);
 		i += n;
 	}
-	h = sum((uint64_t *)buf, len / 8);
+}
 
+/* memcpy, page-cache write and fork of the same bytes, in ns. */
+static void limits(const char *dir, const unsigned char *buf, size_t len)
+{
+	char path[4096];
+	unsigned char *dst = malloc(MEMPROC_CHUNK);
+	uint64_t t0;
+	int fd;
+
+	memset(dst, 1, MEMPROC_CHUNK);		/* its page faults are not memcpy's */
+	t0 = now(CLOCK_MONOTONIC);
+	for (size_t off = 0; off < len; off += MEMPROC_CHUNK)
+		memcpy(dst, buf + off, len - off < MEMPROC_CHUNK ? len - off : MEMPROC_CHUNK);
+	__asm__ volatile("" : : "r"(dst) : "memory");	/* the copies are used */
+	printf("memcpy_ns %lu\n", (unsigned long)(now(CLOCK_MONOTONIC) - t0));
+	free(dst);
+
+	snprintf(path, sizeof(path), "%s/memproc-limit.%d", dir, (int)getpid());
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	t0 = now(CLOCK_MONOTONIC);
+	for (size_t off = 0; fd >= 0 && off < len;) {
+		ssize_t n = write(fd, buf + off, len - off);
+
+		if (n <= 0)
+			break;
+		off += n;
+	}
+	printf("write_ns %lu\n", (unsigned long)(now(CLOCK_MONOTONIC) - t0));
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+
+	t0 = now(CLOCK_MONOTONIC);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	printf("fork_ns %lu\n", (unsigned long)(now(CLOCK_MONOTONIC) - t0));
+	waitpid(pid, NULL, 0);
+}
+
+int main(int argc, char **argv)
+{
+	const char *data = getenv("MEMPROC_DATA"), *dir = getenv("MEMPROC_LIMITS");
+	const char *flags = getenv("MEMPROC_FLAGS"), *dirty = getenv("MEMPROC_DIRTY");
 	struct ckpt_options o = { 0 };
-	const char *flags = getenv("MEMPROC_FLAGS");
+	struct timespec ms = { 0, 1000000 };
+	struct stat st;
+	char base[4096];
+	size_t len;
+	unsigned char *buf;
+	uint64_t h, t0, t1, t2, running;
+	pthread_t th;
+	int r;
 
+	if (argc != 3)
+		return 2;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	len = (size_t)atol(argv[1]) << 20;
+	buf = malloc(len);
+	if (!buf)
+		return 2;
+	fill(buf, len, data && !strcmp(data, "zero"));
+	if (dir)
+		limits(dir, buf, len);
 	if (flags)
 		o.flags = (unsigned)strtoul(flags, NULL, 0);
+	if (dirty) {
+		struct ckpt_options first = { .flags = o.flags & ~0x4u /* CKPT_OPT_INCREMENTAL */ };
+		size_t step = 100 / (atoi(dirty) > 0 ? atoi(dirty) : 1);
+
+		snprintf(base, sizeof(base), "%s.base", argv[2]);
+		if (ckpt_save_opts(base, &first) != CKPT_SAVED) {
+			fprintf(stderr, "memproc: first save: %s\n", ckpt_last_error());
+			return 1;
+		}
+		for (size_t p = 0; p < len / 4096; p += step)
+			((uint64_t *)(buf + p * 4096))[p % 512] ^= 0x5a5a5a5a5a5a5a5aULL + p;
+	}
+	h = sum((uint64_t *)buf, len / 8);
+
+	pthread_create(&th, NULL, beat, NULL);
+	nanosleep(&ms, NULL);
+	nanosleep(&ms, NULL);
+	beat_armed = 1;
 	t0 = now(CLOCK_MONOTONIC);
 	r = ckpt_save_opts(argv[2], &o);
 	t1 = now(CLOCK_MONOTONIC);
 	if (r == CKPT_SAVED) {
-		printf("save_ns %lu\n", (unsigned long)(t1 - t0));
+		while (stat(argv[2], &st) < 0 && now(CLOCK_MONOTONIC) - t0 < 600000000000ULL)
+			nanosleep(&ms, NULL);
+		t2 = now(CLOCK_MONOTONIC);
+		nanosleep(&ms, NULL);
+		nanosleep(&ms, NULL);
+		beat_armed = 0;
+		printf("save_ns %lu\ndone_ns %lu\npause_ns %lu\n", (unsigned long)(t1 - t0),
+		       (unsigned long)(t2 - t0), (unsigned long)beat_max);
+		beat_stop = 1;
+		pthread_join(th, NULL);
 		return 0;
 	}
 	if (r != CKPT_RESTORED) {

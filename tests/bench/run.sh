@@ -85,15 +85,16 @@ bench_shim_cost() {
 		printf "    wrappers add    %9.1f ns/iteration, %.1f ns a call\n", b - a, (b - a) / 5 }'
 }
 
-# ---- section: ckpt_cost ------------------------------------------------
-# Checkpoint and restart of 1 MiB, 256 MiB and 1 GiB processes, half
-# random and half text-like data (tests/bench/ckpt_cost.sh has the
-# columns).  BENCH_SIZES="1 256 1024" to choose; BENCH_REPS for medians.
-bench_ckpt_cost() {
-	section "ckpt_cost: checkpoint and restart (median of ${BENCH_REPS:-3} runs)"
+# ---- section: modes ----------------------------------------------------
+# Checkpoint and restart of 1 MiB to 4 GiB processes in every mode
+# (plain, compressed, forked, mappable, lazy, incremental), mixed and
+# all-zero data, with the machine's limits measured in the same run and
+# each result as a ratio to them (tests/bench/modes.sh has the columns).
+# MODES_SIZES="1 256 1024 4096", MODES_DATA="mixed zero", MODES="...".
+bench_modes() {
+	section "modes: checkpoint and restart in every mode (medians; 3 runs up to 256 MiB, 1 above)"
 	[ -x "$B/bench/memproc" ] || { echo "  no $B/bench/memproc (make bench builds it)"; return 1; }
-	BENCH_REPS=${BENCH_REPS:-3} bash "$ROOT/tests/bench/ckpt_cost.sh" ${BENCH_SIZES:-1 256 1024} |
-		sed 's/^/  /'
+	bash "$ROOT/tests/bench/modes.sh" | sed 's/^/  /'
 }
 
 # ---- section: threads_cost ---------------------------------------------
@@ -184,7 +185,7 @@ bench_pause() {
 }
 
 # ---- main ----------------------------------------------------------------
-SECTIONS="shim_cost ckpt_cost threads_cost pause"
+SECTIONS="shim_cost modes threads_cost pause"
 status=0
 for s in ${BENCH_ONLY:-$SECTIONS}; do
 	if ! declare -F "bench_$s" >/dev/null; then
