@@ -88,6 +88,7 @@ struct ckpt_ctx {
 	unsigned hdr_flags;		/* IMG_F_* */
 	int no_compress;		/* CKPT_COMPRESS=none: pages stored raw */
 	int fork_ok;			/* may write the pages from a forked copy */
+	int fork_advised;		/* MADV_DONTFORK/WIPEONFORK asked: check smaps */
 	int forked;			/* out: CKPT_FORKED_* */
 
 	/* scratch: one mapping, left out of the image */

@@ -138,7 +138,9 @@ static int writer_done(struct ckpt_ctx *c)
  * Whether a fork would see the memory as it is: shared anonymous memory
  * goes on changing under the copy, MADV_DONTFORK memory is missing from
  * it and MADV_WIPEONFORK memory is zero there.  The last two only show in
- * /proc/self/smaps ("VmFlags: ... dc ... wf"), read in chunks.
+ * /proc/self/smaps ("VmFlags: ... dc ... wf"), read in chunks, and only
+ * when the process asked for them through libc (c->fork_advised): smaps
+ * walks every page table, which would double the pause (wrap_mem.c).
  */
 static int fork_faithful(struct ckpt_ctx *c)
 {
@@ -151,6 +153,8 @@ static int fork_faithful(struct ckpt_ctx *c)
 		if ((c->vmas[i].flags & (IMG_VMA_SHARED | IMG_VMA_ANON)) ==
 		    (IMG_VMA_SHARED | IMG_VMA_ANON))
 			return 0;
+	if (!c->fork_advised)
+		return 1;
 	fd = ckpt_open("/proc/self/smaps", O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
@@ -178,12 +182,29 @@ static int fork_faithful(struct ckpt_ctx *c)
 	return ok;
 }
 
-/* In the forked copy: its own /proc files (the inherited ones are the parent's). */
-static int child_reopen(struct ckpt_ctx *c)
+/*
+ * In the forked copy: its own /proc files (the inherited ones are the
+ * parent's), and every saved mapping present.  A mapping missing here was
+ * made MADV_DONTFORK behind libc's back (c->fork_advised did not see it);
+ * pagemap would report it empty, so without this check its pages would
+ * silently come back as zeros.
+ */
+static int child_prepare(struct ckpt_ctx *c)
 {
+	unsigned char vec;
+
 	ckpt_close(c->pagemap_fd);
 	ckpt_close(c->mem_fd);
 	c->pagemap_fd = c->mem_fd = -1;
+	for (int i = 0; i < c->nvmas; i++) {
+		const struct ckpt_vma *v = &c->vmas[i];
+
+		if ((v->flags & IMG_VMA_PAGES) && !(v->flags & IMG_VMA_VDSO) &&
+		    mincore((void *)v->start, IMG_PAGE_SIZE, &vec) < 0 && errno == ENOMEM)
+			return ckpt_fail(c, -EINVAL, "memory %lx-%lx is missing from the forked copy "
+					 "(MADV_DONTFORK given by a raw system call?): set CKPT_FORK=0",
+					 (unsigned long)v->start, (unsigned long)v->end);
+	}
 	return ckpt_open_proc(c);
 }
 
@@ -222,7 +243,7 @@ int ckpt_run(struct ckpt_ctx *c)
 				}
 				if (pid == 0) {
 					c->forked = CKPT_FORKED_CHILD;
-					child_reopen(c);
+					child_prepare(c);
 				}
 				/* fork failed: write in place */
 			}

@@ -85,6 +85,7 @@ int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, u
 	c.hdr_flags = hdr_flags | shim_ns_flags;
 	c.no_compress = shim_cfg.no_compress;
 	c.fork_ok = fork_ok && !shim_cfg.no_fork;
+	c.fork_advised = wrap_fork_advised;
 	/*
 	 * The saved memory must show the interrupted code's errno, not
 	 * whatever the handler left there.

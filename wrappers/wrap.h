@@ -30,4 +30,10 @@ extern __thread unsigned wrap_ckpt_gen __attribute__((tls_model("initial-exec"))
 uint64_t wrap_sig_view(void);
 void wrap_sig_inherit(uint64_t view);
 
+/*
+ * Set once the process has asked for MADV_DONTFORK or MADV_WIPEONFORK
+ * through libc (wrap_mem.c): only then may a fork of it be unfaithful.
+ */
+extern volatile int wrap_fork_advised;
+
 #endif

@@ -4,13 +4,16 @@
 # A program rewrites 64 MiB without pause; after ckpt-save, kill and
 # restart, the restored memory is checked at the first instruction (the
 # SIGUSR2 sent during the restart is delivered there).  The same with
-# MAP_SHARED memory (which a fork would not freeze: written in place), and
-# with CKPT_FORK=0.
+# MAP_SHARED memory (which a fork would not freeze: written in place),
+# MADV_DONTFORK memory (absent from a fork: written in place) and with
+# CKPT_FORK=0.  MADV_DONTFORK given by a raw system call, which libckpt
+# cannot see, fails the checkpoint (the copy finds the mapping missing)
+# rather than saving zeros.
 . "$(dirname "$0")/lib.sh"
 one() {
 	local tag=$1 rc
 	shift
-	shim env "$@" "$PROGS/sweeper" 64 ${SHARED:-} > "$TMP/$tag.out" 2>&1 &
+	shim env "$@" "$PROGS/sweeper" 64 ${KIND:-} > "$TMP/$tag.out" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
 	wait_line "$TMP/$tag.out" SWEEPING
@@ -25,4 +28,14 @@ one() {
 }
 one forked CKPT_FORK=1
 one inplace CKPT_FORK=0
-SHARED=shared one shared CKPT_FORK=1
+KIND=shared one shared CKPT_FORK=1
+KIND=dontfork one dontfork CKPT_FORK=1
+
+shim "$PROGS/sweeper" 64 rawdontfork > "$TMP/raw.out" 2>&1 &
+pid=$!
+PIDS+=("$pid")
+wait_line "$TMP/raw.out" SWEEPING
+"$BIN/ckpt-save" "$pid" "$TMP/raw.img" 2> "$TMP/raw.save" && fail "raw MADV_DONTFORK: saved"
+grep -q "missing from the forked copy" "$TMP/raw.save" || fail "raw MADV_DONTFORK: $(cat "$TMP/raw.save")"
+[ -e "$TMP/raw.img" ] && fail "raw MADV_DONTFORK: an image was left"
+kill -0 "$pid" || fail "raw MADV_DONTFORK: the process died"

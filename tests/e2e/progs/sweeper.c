@@ -1,13 +1,15 @@
 /*
  * sweeper.c - memory that changes all the time, checkpointed from outside.
  *
- *   sweeper MIB [shared]
+ *   sweeper MIB [shared|dontfork|rawdontfork]
  * Sweeps an array of MIB MiB over and over, writing the sweep number into
  * every word.  At any instant the array holds sweep v up to some index
  * and v-1 after it: a consistent snapshot has at most one step, of 1.
  * SIGUSR2 checks that, in the handler, and exits 0 ("SNAPSHOT ok") or 1.
  * The test sends it during the restart, so it runs on exactly the memory
- * the image gave back.  "shared": the array is MAP_SHARED anonymous.
+ * the image gave back.  "shared": the array is MAP_SHARED anonymous;
+ * "dontfork": it is MADV_DONTFORK (through libc); "rawdontfork": the same
+ * advice by a raw system call, which libckpt's wrappers cannot see.
  */
 #include <signal.h>
 #include <stdint.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static uint64_t *a;
@@ -47,6 +50,10 @@ int main(int argc, char **argv)
 	n = ((size_t)atol(argv[1]) << 20) / 8;
 	a = mmap(NULL, n * 8, PROT_READ | PROT_WRITE,
 		 (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
+	if (argc > 2 && !strcmp(argv[2], "dontfork"))
+		madvise(a, n * 8, MADV_DONTFORK);
+	if (argc > 2 && !strcmp(argv[2], "rawdontfork"))
+		syscall(SYS_madvise, a, n * 8, MADV_DONTFORK);
 	signal(SIGUSR2, check);
 	setvbuf(stdout, NULL, _IONBF, 0);
 	for (;;) {
