@@ -119,3 +119,42 @@ unpriv_user() {
 	chmod 755 "$TMP"
 }
 as_user() { clean_fds setpriv --reuid="$uid" --regid="$gid" --clear-groups "$@"; }
+
+# trigger HOW PID IMG: checkpoint PID into IMG, HOW = "signal" (SIGUSR1:
+# the program runs with CKPT_SIGNAL=USR1 CKPT_IMAGE=IMG) or "ckpt-save".
+trigger() {
+	if [ "$1" = signal ]; then
+		kill -USR1 "$2"
+		wait_for 20 test -f "$3" || fail "$1: no image $3 after SIGUSR1"
+	else
+		"$BIN/ckpt-save" "$2" "$3" > "$TMP/save" 2>&1 ||
+			fail "$1: ckpt-save rc $?: $(cat "$TMP/save")"
+	fi
+}
+
+# generations N: N times, checkpoint $PID into $IMG (ckpt-save and
+# SIGUSR1, the program's CKPT_SIGNAL, in turn), kill it, restart it from
+# the image and check that the copy has the original pid; then the test's
+# own generation_check OUT runs (with $g set and the copy's output in
+# OUT).  Leaves the last copy's ckpt-restart in $RPID.
+generations() {
+	local gens=$1 rc ppid
+	RPID=
+	for ((g = 1; g <= gens; g++)); do
+		rm -f "$IMG"
+		trigger "$( ((g % 2)) && echo ckpt-save || echo signal)" "$PID" "$IMG"
+		kill9 "$PID"
+		if [ -n "$RPID" ]; then
+			wait "$RPID"
+			rc=$?
+			[ $rc -eq 137 ] || fail "generation $g: the killed copy's ckpt-restart rc $rc, want 137"
+		fi
+		restart_bg "$IMG" > "$TMP/out.$g" 2>&1
+		wait_for 20 test -d "/proc/$PID" ||
+			fail "generation $g: not restarted with pid $PID: $(cat "$TMP/out.$g")"
+		ppid=$(awk '{print $4}' "/proc/$PID/stat")
+		[ "$ppid" = "$RPID" ] ||
+			fail "generation $g: pid $PID is not the restarted copy (parent $ppid, ckpt-restart $RPID)"
+		generation_check "$TMP/out.$g"
+	done
+}

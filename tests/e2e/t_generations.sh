@@ -24,27 +24,8 @@ PIDS+=("$PID")
 wait_line "$TMP/out.0" '^READY'
 g=0
 progress "$TMP/out.0"
-RPID=
-for ((g = 1; g <= GENS; g++)); do
-	rm -f "$IMG"
-	if ((g % 2)); then
-		"$BIN/ckpt-save" "$PID" "$IMG" > "$TMP/save" 2>&1 || fail "generation $g: ckpt-save rc $?: $(cat "$TMP/save")"
-	else
-		kill -USR1 "$PID"
-		wait_for 20 test -f "$IMG" || fail "generation $g: no image after SIGUSR1"
-	fi
-	kill9 "$PID"
-	if [ -n "$RPID" ]; then
-		wait "$RPID"
-		rc=$?
-		[ $rc -eq 137 ] || fail "generation $g: the killed copy's ckpt-restart rc $rc, want 137"
-	fi
-	restart_bg "$IMG" > "$TMP/out.$g" 2>&1
-	wait_for 20 test -d "/proc/$PID" || fail "generation $g: not restarted with pid $PID: $(cat "$TMP/out.$g")"
-	ppid=$(awk '{print $4}' "/proc/$PID/stat")
-	[ "$ppid" = "$RPID" ] || fail "generation $g: pid $PID is not the restarted copy (parent $ppid, ckpt-restart $RPID)"
-	progress "$TMP/out.$g"
-done
+generation_check() { progress "$1"; }
+generations $GENS
 touch "$STOP"
 wait "$RPID"
 rc=$?

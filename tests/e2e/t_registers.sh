@@ -19,13 +19,7 @@ one() {
 	pid=$!
 	PIDS+=("$pid")
 	wait_for 20 started "$out1" || fail "$how: loop did not start: $(cat "$out1")"
-	if [ "$how" = signal ]; then
-		kill -USR1 "$pid"
-		wait_for 20 test -f "$img" || fail "$how: no image: $(cat "$out1")"
-	else
-		"$BIN/ckpt-save" "$pid" "$img" > "$TMP/save.$how" 2>&1 ||
-			fail "$how: ckpt-save rc $?: $(cat "$TMP/save.$how")"
-	fi
+	trigger "$how" "$pid" "$img"
 	kill9 "$pid"
 	grep -q 'LOOP END' "$out1" && fail "$how: the loop ended before the checkpoint (too fast a machine?)"
 	clean_fds "$BIN/ckpt-restart" "$img" > "$out2" 2>&1
