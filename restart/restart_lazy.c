@@ -1,0 +1,484 @@
+/*
+ * restart_lazy.c - ckpt-restart --lazy: the process runs before its memory
+ * has been read; the restarting parent serves its pages with userfaultfd.
+ *
+ * Who does what:
+ *   parent   rst_lazy_setup(): a regular file, userfaultfd with kernel
+ *            faults allowed (else: eager, with a note); reads the image's
+ *            metadata, skipping the page data of lazy mappings (private
+ *            anonymous, readable) and noting where each PAGES record is
+ *            (rst_lazy_note).  Forks the child, then rst_lazy_serve().
+ *   child    restores as usual; lazy mappings are mapped empty (RST_ANON)
+ *            and the restorer registers them with a new userfaultfd
+ *            (MISSING mode) and sends it over lz->sock to the parent
+ *            before any thread runs.
+ *   parent   rst_lazy_serve(): faults first (the whole PAGES record that
+ *            holds the page, decoded and installed with UFFDIO_COPY),
+ *            every other record in the background in address order;
+ *            then closes the userfaultfd (which unregisters the ranges)
+ *            and goes back to waiting for the child.
+ *
+ * Invariants:
+ *  1. A record is installed at most once (rec->done): after that its
+ *     pages belong to the process; one it has dropped (munmap,
+ *     MADV_DONTNEED) reads back as zeros, as it would have.
+ *  2. Page data is checked before it is installed: img_pread_record()
+ *     verifies the record's checksum.  A corrupt record kills the process
+ *     (SIGKILL) and ckpt-restart reports it and exits 2.  The whole-image
+ *     checksum is not verified in lazy mode (see docs/INTERNALS.md).
+ *  3. The process may move (mremap) or drop (munmap, MADV_DONTNEED)
+ *     lazy memory meanwhile: the events (UFFD_FEATURE_EVENT_REMAP,
+ *     _REMOVE, _UNMAP) are kept in order, and a page's original address
+ *     is mapped through them to where it is now (fwd) or back (back).
+ *  4. The server is the parent, never a child of the restored process:
+ *     the application cannot see or reap it, and checkpoints of it are
+ *     not refused for having a child.
+ * Faults raised inside system calls (read() into lazy memory, rseq,
+ * futexes) wait for the server like any other: that needs a userfaultfd
+ * without UFFD_USER_MODE_ONLY, which is why an unprivileged --lazy
+ * restores eagerly instead.
+ * Cost: per record one pread + crc32c + decode + UFFDIO_COPY; one poll()
+ * between records, so a fault waits at most for one record in progress.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "restart/rst.h"
+
+#define PAGE		IMG_PAGE_SIZE
+#define LAZY_FEATURES	(UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE | \
+			 UFFD_FEATURE_EVENT_UNMAP)
+
+struct lazy_rec {
+	uint64_t addr;		/* original address of its first page */
+	uint64_t off;		/* record offset in the image */
+	uint64_t len;		/* payload bytes */
+	uint32_t npages;
+	uint32_t done;		/* installed or given up: never again (inv. 1) */
+};
+
+enum { EV_MOVE = 1, EV_DROP };
+
+struct lazy_ev {		/* in the order the process did them (inv. 3) */
+	uint64_t from, len, to;
+	int kind;
+};
+
+struct rst_lazy {
+	int sock[2];		/* [0] the server's end, [1] the restorer's */
+	int uffd, pidfd;
+	struct lazy_rec *recs;	/* sorted by addr once serving starts */
+	size_t nrecs, cap, left, next;
+	uint64_t maxlen;	/* largest payload */
+	struct lazy_ev *evs;
+	size_t nevs, evcap;
+	uint64_t *faults;	/* read while installing, served next */
+	size_t nfaults, fcap;
+	unsigned char *rbuf;	/* one record: header + payload */
+	unsigned char *pbuf;	/* its pages, decoded */
+	uint64_t nfault_recs, nzero, bytes;
+	int stop;		/* the process's mm is gone */
+	char err[320];
+};
+
+int rst_lazy_vma(const struct rst_vma *v)
+{
+	uint32_t f = v->v.flags;
+
+	return (f & IMG_VMA_ANON) && (f & IMG_VMA_PAGES) && (v->v.prot & PROT_READ) &&
+	       !(f & (IMG_VMA_SHARED | IMG_VMA_FILE | IMG_VMA_VDSO | IMG_VMA_VVAR |
+		      IMG_VMA_VVAR_VCLOCK));
+}
+
+/* userfaultfd(0) with the events we need: 0, or -errno. */
+static int uffd_probe(void)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, UFFDIO_API, &api) < 0)
+		r = -errno;
+	else if ((api.features & LAZY_FEATURES) != LAZY_FEATURES)
+		r = -ENOSYS;
+	close(fd);
+	return r;
+}
+
+int rst_lazy_setup(struct rst_state *s)
+{
+	struct stat st;
+	int r;
+
+	if (s->img_fd == 0 || fstat(s->img_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rst_error(s, "--lazy needs the image as a regular file named on the command "
+			  "line (its pages are read again while the process runs)");
+		return RST_EXIT_USAGE;
+	}
+	if ((r = uffd_probe()) < 0) {
+		fprintf(stderr, "ckpt-restart: %s: note: --lazy needs userfaultfd that also "
+			"serves faults inside system calls (root, or CAP_SYS_PTRACE while "
+			"vm.unprivileged_userfaultfd is 0): %s; restoring eagerly\n", s->image,
+			strerror(-r));
+		return 0;
+	}
+	s->lz = calloc(1, sizeof(*s->lz));
+	if (!s->lz)
+		abort();
+	s->lz->uffd = s->lz->pidfd = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->lz->sock) < 0) {
+		rst_error(s, "--lazy: cannot make a socket pair: %s", strerror(errno));
+		return RST_EXIT_ENV;
+	}
+	s->lazy = 1;
+	s->lazy_fd = s->lz->sock[1];
+	img_reader_skip_pages(&s->r);
+	return 0;
+}
+
+uint64_t rst_lazy_features(void)
+{
+	return LAZY_FEATURES;
+}
+
+int rst_lazy_note(struct rst_state *s, const struct img_pages *p, const struct img_rec *rec)
+{
+	struct rst_lazy *lz = s->lz;
+
+	if (lz->nrecs == lz->cap) {
+		lz->cap = lz->cap ? lz->cap * 2 : 1024;
+		lz->recs = realloc(lz->recs, lz->cap * sizeof(*lz->recs));
+		if (!lz->recs)
+			abort();
+	}
+	lz->recs[lz->nrecs++] = (struct lazy_rec){ p->addr, rec->offset, rec->len, p->npages, 0 };
+	if (rec->len > lz->maxlen)
+		lz->maxlen = rec->len;
+	return 0;
+}
+
+void rst_lazy_child(struct rst_state *s)
+{
+	if (s->lazy)
+		close(s->lz->sock[0]);
+}
+
+/* ---- the server ---- */
+
+/* Original address -> where that page is now, or 0 if dropped (inv. 3). */
+static uint64_t fwd(const struct rst_lazy *lz, uint64_t a)
+{
+	for (size_t i = 0; i < lz->nevs; i++) {
+		const struct lazy_ev *e = &lz->evs[i];
+
+		if (a - e->from < e->len) {
+			if (e->kind == EV_DROP)
+				return 0;
+			a = a - e->from + e->to;
+		}
+	}
+	return a;
+}
+
+/* Current address -> original address, or 0 if no image page is there. */
+static uint64_t back(const struct rst_lazy *lz, uint64_t cur)
+{
+	uint64_t a = cur;
+
+	for (size_t i = lz->nevs; i-- > 0;) {
+		const struct lazy_ev *e = &lz->evs[i];
+
+		if (e->kind == EV_MOVE && a - e->to < e->len)
+			a = a - e->to + e->from;
+		else if (a - e->from < e->len)
+			return 0;	/* memory made after the move or drop */
+	}
+	return fwd(lz, a) == cur ? a : 0;
+}
+
+static struct lazy_rec *find(struct rst_lazy *lz, uint64_t a)
+{
+	size_t lo = 0, hi = lz->nrecs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		struct lazy_rec *r = &lz->recs[mid];
+
+		if (a < r->addr)
+			hi = mid;
+		else if (a >= r->addr + (uint64_t)r->npages * PAGE)
+			lo = mid + 1;
+		else
+			return r;
+	}
+	return NULL;
+}
+
+static void add_event(struct rst_lazy *lz, int kind, uint64_t from, uint64_t len, uint64_t to)
+{
+	if (lz->nevs == lz->evcap) {
+		lz->evcap = lz->evcap ? lz->evcap * 2 : 16;
+		lz->evs = realloc(lz->evs, lz->evcap * sizeof(*lz->evs));
+		if (!lz->evs)
+			abort();
+	}
+	lz->evs[lz->nevs++] = (struct lazy_ev){ from, len, to, kind };
+}
+
+/* Reads every pending message: faults are queued, events recorded. */
+static void drain(struct rst_lazy *lz)
+{
+	struct uffd_msg msg[32];
+	ssize_t n;
+
+	while ((n = read(lz->uffd, msg, sizeof(msg))) > 0) {
+		for (size_t i = 0; i < (size_t)n / sizeof(msg[0]); i++) {
+			struct uffd_msg *m = &msg[i];
+
+			switch (m->event) {
+			case UFFD_EVENT_PAGEFAULT:
+				if (lz->nfaults == lz->fcap) {
+					lz->fcap = lz->fcap ? lz->fcap * 2 : 64;
+					lz->faults = realloc(lz->faults, lz->fcap * sizeof(*lz->faults));
+					if (!lz->faults)
+						abort();
+				}
+				lz->faults[lz->nfaults++] = m->arg.pagefault.address & ~(uint64_t)(PAGE - 1);
+				break;
+			case UFFD_EVENT_REMAP:
+				add_event(lz, EV_MOVE, m->arg.remap.from, m->arg.remap.len, m->arg.remap.to);
+				break;
+			case UFFD_EVENT_REMOVE:
+			case UFFD_EVENT_UNMAP:
+				add_event(lz, EV_DROP, m->arg.remove.start,
+					  m->arg.remove.end - m->arg.remove.start, 0);
+				break;
+			}
+		}
+	}
+}
+
+/*
+ * Installs n pages of src at dst (current addresses).  Pages that are
+ * already there (EEXIST) or no longer registered (ENOENT) are skipped;
+ * EAGAIN (the map changes under us) returns 1 so the caller recomputes
+ * where the rest goes.  0 done, 1 retry, -1 error (lz->err).
+ */
+static int copy_pages(struct rst_lazy *lz, uint64_t dst, const unsigned char *src, uint64_t n,
+		      uint64_t *ndone)
+{
+	struct uffdio_copy c = { .dst = dst, .src = (uint64_t)src, .len = n * PAGE };
+	long e;
+
+	*ndone = n;
+	if (ioctl(lz->uffd, UFFDIO_COPY, &c) == 0)
+		return 0;
+	e = c.copy < 0 ? -c.copy : errno;
+	if (c.copy > 0) {		/* partial: the rest is retried */
+		*ndone = (uint64_t)c.copy / PAGE;
+		return 1;
+	}
+	*ndone = 1;
+	if (e == EEXIST || e == ENOENT)
+		return 1;		/* this page needs nothing; go on after it */
+	*ndone = 0;
+	if (e == EAGAIN)
+		return 1;
+	if (e == ESRCH) {		/* the process is gone (or exec'd) */
+		lz->stop = 1;
+		return 0;
+	}
+	snprintf(lz->err, sizeof(lz->err), "cannot install pages at %#lx: %s",
+		 (unsigned long)dst, strerror((int)e));
+	return -1;
+}
+
+/* Reads, checks, decodes and installs one record (once: inv. 1). */
+static int serve_rec(struct rst_state *s, struct rst_lazy *lz, struct lazy_rec *r)
+{
+	const struct img_pages *p = (const void *)(lz->rbuf + sizeof(struct img_rec_hdr));
+	char err[256];
+	uint64_t j = 0;
+
+	if (r->done)
+		return 0;
+	r->done = 1;
+	lz->left--;
+	if (img_pread_record(s->img_fd, r->off, IMG_REC_PAGES, r->len, lz->rbuf, lz->err,
+			     sizeof(lz->err)) < 0)
+		return -1;
+	if (p->addr != r->addr || p->npages != r->npages ||
+	    img_pages_decode(p, p + 1, r->len - sizeof(*p), lz->pbuf, err, sizeof(err)) < 0) {
+		snprintf(lz->err, sizeof(lz->err), "corrupt: page data at %#lx (offset %lu): %s",
+			 (unsigned long)r->addr, (unsigned long)r->off,
+			 p->addr != r->addr || p->npages != r->npages ? "the record changed" : err);
+		return -1;
+	}
+	while (j < r->npages && !lz->stop) {
+		uint64_t dst = fwd(lz, r->addr + j * PAGE), n = 1, done;
+		int k;
+
+		if (!dst) {			/* dropped meanwhile */
+			j++;
+			continue;
+		}
+		while (j + n < r->npages && fwd(lz, r->addr + (j + n) * PAGE) == dst + n * PAGE)
+			n++;
+		k = copy_pages(lz, dst, lz->pbuf + j * PAGE, n, &done);
+		if (k < 0)
+			return -1;
+		j += done;
+		if (k == 1)
+			drain(lz);		/* an event may have moved the rest */
+	}
+	lz->bytes += (uint64_t)r->npages * PAGE;
+	return 0;
+}
+
+/* One faulting page: its record if it has one, else a zero page; woken. */
+static int serve_fault(struct rst_state *s, struct rst_lazy *lz, uint64_t page)
+{
+	uint64_t orig = lz->nevs ? back(lz, page) : page;
+	struct lazy_rec *r = orig ? find(lz, orig) : NULL;
+	struct uffdio_zeropage z = { .range = { page, PAGE } };
+
+	if (r && !r->done) {
+		lz->nfault_recs++;
+		if (serve_rec(s, lz, r) < 0)
+			return -1;
+	}
+	/* Not in the image (never touched), or already installed: wake it. */
+	if (ioctl(lz->uffd, UFFDIO_ZEROPAGE, &z) == 0) {
+		lz->nzero++;
+		return 0;
+	}
+	/* There already, or no longer ours: a woken thread faults again if need be. */
+	struct uffdio_range w = { page, PAGE };
+
+	ioctl(lz->uffd, UFFDIO_WAKE, &w);
+	return 0;
+}
+
+static int cmp_rec(const void *x, const void *y)
+{
+	const struct lazy_rec *a = x, *b = y;
+
+	return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
+/* The userfaultfd from the restorer; -1 if the child died before sending it. */
+static int receive_uffd(struct rst_lazy *lz)
+{
+	char byte, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	while ((n = recvmsg(lz->sock[0], &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (n <= 0)
+		return -1;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&lz->uffd, CMSG_DATA(cm), sizeof(int));
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The loop: faults first, then one more record in the background. */
+static int serve(struct rst_state *s, struct rst_lazy *lz)
+{
+	while (lz->left && !lz->stop) {
+		struct pollfd pf[2] = { { lz->uffd, POLLIN, 0 }, { lz->pidfd, POLLIN, 0 } };
+
+		while (lz->nfaults && !lz->stop)
+			if (serve_fault(s, lz, lz->faults[--lz->nfaults]) < 0)
+				return -1;
+		if (poll(pf, lz->pidfd >= 0 ? 2 : 1, 0) < 0 && errno != EINTR)
+			return 0;
+		if (pf[1].revents)
+			return 0;		/* the process ended */
+		if (pf[0].revents & POLLIN) {
+			drain(lz);
+			continue;
+		}
+		if (pf[0].revents & (POLLERR | POLLHUP))
+			return 0;
+		while (lz->next < lz->nrecs && lz->recs[lz->next].done)
+			lz->next++;
+		if (lz->next < lz->nrecs && serve_rec(s, lz, &lz->recs[lz->next]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int rst_lazy_serve(struct rst_state *s, pid_t child)
+{
+	struct rst_lazy *lz = s->lz;
+	uint64_t t0;
+	int r;
+
+	close(lz->sock[1]);
+	for (int i = 0; i < s->nvmas; i++) {	/* the child has its own copies now */
+		struct rst_vma *v = &s->vmas[i];
+
+		if (v->staging)
+			munmap(v->staging, v->v.end - v->v.start);
+		v->staging = NULL;
+	}
+	if (receive_uffd(lz) < 0)
+		return 0;			/* it failed first, and said why */
+	t0 = now_ns();
+	lz->pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	qsort(lz->recs, lz->nrecs, sizeof(*lz->recs), cmp_rec);
+	lz->left = lz->nrecs;
+	lz->rbuf = malloc(sizeof(struct img_rec_hdr) + lz->maxlen);
+	lz->pbuf = mmap(NULL, IMG_PAGES_MAX * PAGE, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!lz->rbuf || lz->pbuf == MAP_FAILED)
+		abort();
+	r = serve(s, lz);
+	/* Closing the userfaultfd unregisters the ranges and wakes every waiter. */
+	close(lz->uffd);
+	if (lz->pidfd >= 0)
+		close(lz->pidfd);
+	if (r < 0) {
+		rst_error(s, "%s; the restored process (pid %d) is killed", lz->err, (int)child);
+		kill(child, SIGKILL);
+		while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+			;
+		return RST_EXIT_IMAGE;
+	}
+	if (getenv("CKPT_LAZY_STATS"))
+		fprintf(stderr, "ckpt-restart: lazy: %zu records, %lu MiB in %.1f ms (%lu on "
+			"fault, %lu zero pages)%s\n", lz->nrecs, (unsigned long)(lz->bytes >> 20),
+			(double)(now_ns() - t0) / 1e6, (unsigned long)lz->nfault_recs,
+			(unsigned long)lz->nzero, lz->left ? "; the process ended first" : "");
+	return 0;
+}
