@@ -92,6 +92,7 @@ struct rst_lazy {
 	unsigned char *pbuf;	/* its pages, decoded */
 	uint64_t nfault_recs, nzero, bytes;
 	int stop;		/* the process's mm is gone */
+	int background;		/* stream what is not asked for (CKPT_LAZY_BACKGROUND=0: no) */
 	char err[320];
 };
 
@@ -420,8 +421,11 @@ static int serve(struct rst_state *s, struct rst_lazy *lz)
 		while (lz->nfaults && !lz->stop)
 			if (serve_fault(s, lz, lz->faults[--lz->nfaults]) < 0)
 				return -1;
-		if (poll(pf, lz->pidfd >= 0 ? 2 : 1, 0) < 0 && errno != EINTR)
+		if (poll(pf, lz->pidfd >= 0 ? 2 : 1, lz->background ? 0 : -1) < 0) {
+			if (errno == EINTR)
+				continue;
 			return 0;
+		}
 		if (pf[1].revents)
 			return 0;		/* the process ended */
 		if (pf[0].revents & POLLIN) {
@@ -432,7 +436,8 @@ static int serve(struct rst_state *s, struct rst_lazy *lz)
 			return 0;
 		while (lz->next < lz->nrecs && lz->recs[lz->next].done)
 			lz->next++;
-		if (lz->next < lz->nrecs && serve_rec(s, lz, &lz->recs[lz->next]) < 0)
+		if (lz->background && lz->next < lz->nrecs &&
+		    serve_rec(s, lz, &lz->recs[lz->next]) < 0)
 			return -1;
 	}
 	return 0;
@@ -458,6 +463,7 @@ int rst_lazy_serve(struct rst_state *s, pid_t child)
 	lz->pidfd = (int)syscall(SYS_pidfd_open, child, 0);
 	qsort(lz->recs, lz->nrecs, sizeof(*lz->recs), cmp_rec);
 	lz->left = lz->nrecs;
+	lz->background = !getenv("CKPT_LAZY_BACKGROUND") || strcmp(getenv("CKPT_LAZY_BACKGROUND"), "0");
 	lz->rbuf = malloc(sizeof(struct img_rec_hdr) + lz->maxlen);
 	lz->pbuf = mmap(NULL, IMG_PAGES_MAX * PAGE, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -264,6 +264,8 @@ RST void rst_main(struct rst_args *a)
 		info[0] = a->blob;
 		info[1] = a->blob_len;
 		info[2] = a->nthreads;
+		if (a->lazy_fd >= 0)
+			info[3] = 1;		/* ckpt_restore_info.lazy */
 	}
 	/*
 	 * Every signal stays blocked until each thread's rt_sigreturn sets its

@@ -1,0 +1,171 @@
+/*
+ * lazy.c - memory for ckpt-restart --lazy to serve (tests/e2e/t_lazy.sh).
+ *
+ *   lazy MIB IMG1 [IMG2]
+ * Fills MIB MiB (half random, half text, so that the image compresses
+ * part of it), remembers a hash of every slice, starts NT threads that
+ * wait, and saves itself into IMG1 ("SAVED 1").  The restarted copy
+ * ("RESTORED 1") saves itself into IMG2 at once if given ("SAVED 2"),
+ * while its pages are still arriving, then checks, before touching the
+ * memory itself:
+ *  - KERNEL: write()s the last slice straight from that memory to a pipe
+ *    and reads it back elsewhere: its first touch is the kernel's;
+ *  - THREADS: every thread hashes its own slices at once.
+ * The copy restarted from IMG2 ("RESTORED 2") checks the same.
+ * Prints "KERNEL ok", "THREADS ok" (or "BAD ..." lines), and "ALL OK".
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "ckpt.h"
+
+#define NT	4
+#define SLICES	32
+
+static unsigned char *buf;
+static size_t len, slice;
+static uint64_t want[SLICES];
+static int gen, bad;
+static pthread_barrier_t go, done;
+
+static uint64_t hash(const unsigned char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n / 8; i++)
+		h = (h ^ ((const uint64_t *)p)[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static void check_slice(int k, const char *who)
+{
+	if (hash(buf + k * slice, slice) != want[k]) {
+		printf("BAD %s: slice %d differs (generation %d)\n", who, k, gen);
+		__atomic_add_fetch(&bad, 1, __ATOMIC_RELAXED);
+	}
+}
+
+/* Thread i checks slices i, i + NT, ...; runs once per restart. */
+static void *worker(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+
+	for (;;) {
+		pthread_barrier_wait(&go);
+		for (int k = i; k < SLICES - 1; k += NT)
+			check_slice(k, "thread");
+		pthread_barrier_wait(&done);
+	}
+	return NULL;
+}
+
+/* The last slice goes through a pipe, written straight from buf. */
+static void kernel_check(void)
+{
+	unsigned char *copy = malloc(slice);
+	size_t got = 0, put = 0;
+	int p[2];
+
+	if (!copy || pipe(p) < 0) {
+		printf("BAD kernel: no pipe\n");
+		bad++;
+		return;
+	}
+	while (got < slice) {
+		if (put < slice) {	/* one pipe buffer at a time */
+			ssize_t k = write(p[1], buf + (SLICES - 1) * slice + put,
+					  slice - put < 65536 ? slice - put : 65536);
+			if (k <= 0) {
+				perror("BAD kernel: write from lazy memory");
+				bad++;
+				break;
+			}
+			put += (size_t)k;
+		}
+		ssize_t k = read(p[0], copy + got, slice - got);
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	close(p[0]);
+	close(p[1]);
+	if (got != slice || hash(copy, slice) != want[SLICES - 1]) {
+		printf("BAD kernel: data written from lazy memory differs\n");
+		bad++;
+	} else {
+		printf("KERNEL ok\n");
+	}
+	free(copy);
+}
+
+static void check_all(void)
+{
+	kernel_check();
+	pthread_barrier_wait(&go);
+	pthread_barrier_wait(&done);
+	if (!bad)
+		printf("THREADS ok\n");
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t x = 88172645463325252ULL;
+	pthread_t th;
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc < 3)
+		return 2;
+	len = (size_t)atol(argv[1]) << 20;
+	slice = len / SLICES;
+	buf = malloc(len);
+	for (size_t i = 0; i < len / 2 / 8; i++) {	/* incompressible */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		((uint64_t *)buf)[i] = x;
+	}
+	for (size_t i = len / 2; i < len; i++)		/* compresses */
+		buf[i] = "lazy pages arrive on first touch\n"[(i + i / 4099) % 33];
+	for (int k = 0; k < SLICES; k++)
+		want[k] = hash(buf + k * slice, slice);
+	pthread_barrier_init(&go, NULL, NT + 1);
+	pthread_barrier_init(&done, NULL, NT + 1);
+	for (int i = 0; i < NT; i++)
+		pthread_create(&th, NULL, worker, (void *)(intptr_t)i);
+
+	/*
+	 * Each image in turn: the copy restarted from IMG1 saves IMG2 at
+	 * once, while its pages are still arriving, then checks its memory
+	 * (the checkpoint must have waited for them: IMG2 has no holes).
+	 */
+	for (int arg = 2; arg < argc; arg++) {
+		int r;
+
+		gen = arg - 1;
+		/*
+		 * Right after a restart the other threads may still be on their
+		 * way out of the restorer: until then a checkpoint is EBUSY.
+		 */
+		for (int tries = 0; (r = ckpt_save(argv[arg])) < 0 && errno == EBUSY &&
+				    tries < 5000; tries++)
+			usleep(1000);
+		if (r == CKPT_SAVED && gen == 1)
+			return printf("SAVED 1\n") < 0;
+		if (r == CKPT_SAVED) {
+			printf("SAVED %d\n", gen);
+			break;
+		}
+		if (r != CKPT_RESTORED) {
+			printf("BAD ckpt_save %d: %s\n", gen, ckpt_last_error());
+			return 1;
+		}
+		printf("RESTORED %d\n", gen);
+	}
+	check_all();
+	printf(bad ? "FAILED\n" : "ALL OK\n");
+	return bad ? 1 : 0;
+}
