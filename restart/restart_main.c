@@ -182,10 +182,12 @@ int main(int argc, char **argv)
 	}
 	if (s.check_only)
 		return check(&s);
+	if (lazy && (r = rst_lazy_setup(&s)))
+		return r;
 	if ((r = rst_check_pid(&s)))
 		return r;
 	/* --lazy: the metadata is read here, so that this process can serve the pages. */
-	if (lazy && ((r = rst_lazy_setup(&s)) || (s.lazy && (r = rst_load_rest(&s)))))
+	if (s.lazy && (r = rst_load_rest(&s)))
 		return r;
 
 	fflush(NULL);

@@ -3,14 +3,14 @@
  *
  *   lazy MIB IMG1 [IMG2]
  * Fills MIB MiB (half random, half text, so that the image compresses
- * part of it), remembers a hash of every slice, starts NT threads that
- * wait, and saves itself into IMG1 ("SAVED 1").  The restarted copy
+ * part of it) from a generator that can recreate any slice, starts NT
+ * threads that wait, and saves itself into IMG1 ("SAVED 1").  The restarted copy
  * ("RESTORED 1") saves itself into IMG2 at once if given ("SAVED 2"),
  * while its pages are still arriving, then checks, before touching the
  * memory itself:
  *  - KERNEL: write()s the last slice straight from that memory to a pipe
  *    and reads it back elsewhere: its first touch is the kernel's;
- *  - THREADS: every thread hashes its own slices at once.
+ *  - THREADS: every thread compares its own slices, byte for byte, at once.
  * The copy restarted from IMG2 ("RESTORED 2") checks the same.
  * Prints "KERNEL ok", "THREADS ok" (or "BAD ..." lines), and "ALL OK".
  */
@@ -28,22 +28,46 @@
 
 static unsigned char *buf;
 static size_t len, slice;
-static uint64_t want[SLICES];
+static uint64_t seed[SLICES];	/* the generator's state where each slice starts */
 static int gen, bad;
 static pthread_barrier_t go, done;
 
-static uint64_t hash(const unsigned char *p, size_t n)
+/* Slice k's bytes as they were written: half random (from seed[k]), half text. */
+static void fill(int k, unsigned char *dst)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t x = seed[k];
+	size_t base = (size_t)k * slice;
 
-	for (size_t i = 0; i < n / 8; i++)
-		h = (h ^ ((const uint64_t *)p)[i]) * 0x100000001b3ULL;
-	return h;
+	for (size_t i = 0; i < slice; i += 8) {
+		if (base + i < len / 2) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			memcpy(dst + i, &x, 8);
+		} else {
+			for (size_t j = i; j < i + 8; j++)
+				dst[j] = "lazy pages arrive on first touch\n"[(base + j + (base + j) / 4099) % 33];
+		}
+	}
+}
+
+/* Byte for byte: p holds slice k? */
+static int same(int k, const unsigned char *p)
+{
+	unsigned char *want = malloc(slice);
+	int eq;
+
+	if (!want)
+		abort();
+	fill(k, want);
+	eq = !memcmp(p, want, slice);
+	free(want);
+	return eq;
 }
 
 static void check_slice(int k, const char *who)
 {
-	if (hash(buf + k * slice, slice) != want[k]) {
+	if (!same(k, buf + (size_t)k * slice)) {
 		printf("BAD %s: slice %d differs (generation %d)\n", who, k, gen);
 		__atomic_add_fetch(&bad, 1, __ATOMIC_RELAXED);
 	}
@@ -93,7 +117,7 @@ static void kernel_check(void)
 	}
 	close(p[0]);
 	close(p[1]);
-	if (got != slice || hash(copy, slice) != want[SLICES - 1]) {
+	if (got != slice || !same(SLICES - 1, copy)) {
 		printf("BAD kernel: data written from lazy memory differs\n");
 		bad++;
 	} else {
@@ -122,16 +146,15 @@ int main(int argc, char **argv)
 	len = (size_t)atol(argv[1]) << 20;
 	slice = len / SLICES;
 	buf = malloc(len);
-	for (size_t i = 0; i < len / 2 / 8; i++) {	/* incompressible */
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		((uint64_t *)buf)[i] = x;
+	for (int k = 0; k < SLICES; k++) {
+		seed[k] = x;
+		fill(k, buf + (size_t)k * slice);
+		for (size_t i = (size_t)k * slice; i < (size_t)(k + 1) * slice && i < len / 2; i += 8) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+		}
 	}
-	for (size_t i = len / 2; i < len; i++)		/* compresses */
-		buf[i] = "lazy pages arrive on first touch\n"[(i + i / 4099) % 33];
-	for (int k = 0; k < SLICES; k++)
-		want[k] = hash(buf + k * slice, slice);
 	pthread_barrier_init(&go, NULL, NT + 1);
 	pthread_barrier_init(&done, NULL, NT + 1);
 	for (int i = 0; i < NT; i++)
