@@ -103,7 +103,8 @@ struct img_reader {
 	unsigned char *in;	/* read-ahead buffer */
 	size_t in_len, in_pos, in_cap;
 	size_t ahead;		/* bytes per refill (<= in_cap) */
-	int skip_pages;		/* img_reader_skip_pages() was called */
+	int skip_pages;		/* img_reader_skip_pages() was called: pread at fpos */
+	uint64_t fpos;		/* skip mode: file offset of the next read */
 	int crc_partial;	/* a payload was skipped: r->crc is not the image's */
 };
 
@@ -117,7 +118,8 @@ void img_reader_close(struct img_reader *r);
  * Lazy restore (img_skip.c; regular files only, else a no-op): from now on
  * the payload of a PAGES record is not read, only its struct img_pages,
  * and the rest is skipped with lseek; rec->skipped says so.  Refills get
- * small so that skipping a record reads little more than its header.  The
+ * small so that skipping a record reads little more than its header, and
+ * reads become preads (one system call per skipped record).  The
  * END record's counts are still checked, its whole-image checksum cannot
  * be (documented in docs/INTERNALS.md, "Lazy restore").
  */

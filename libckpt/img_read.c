@@ -67,6 +67,19 @@ static unsigned long long img_ull(uint64_t v)
 	return (unsigned long long)v;
 }
 
+/* One read(2); in skip mode a pread at r->fpos, so a skip costs no lseek. */
+static ssize_t img_read_some(struct img_reader *r, void *dst, size_t n)
+{
+	ssize_t k;
+
+	if (!r->skip_pages)
+		return read(r->fd, dst, n);
+	k = pread(r->fd, dst, n, (off_t)r->fpos);
+	if (k > 0)
+		r->fpos += (uint64_t)k;
+	return k;
+}
+
 /*
  * Up to n bytes of the image into dst: returns how many (fewer than n only
  * at end of file), or -1 on a read error.  off is dst's image offset, for
@@ -90,14 +103,14 @@ static ssize_t img_read_bytes(struct img_reader *r, void *dst, size_t n,
 			got += c;
 			continue;
 		}
-		if (n - got >= r->in_cap) {
-			k = read(r->fd, d + got, n - got);
+		if (n - got >= (r->ahead ? r->ahead : r->in_cap)) {
+			k = img_read_some(r, d + got, n - got);
 			if (k > 0) {
 				got += (size_t)k;
 				continue;
 			}
 		} else {
-			k = read(r->fd, r->in, r->ahead ? r->ahead : r->in_cap);
+			k = img_read_some(r, r->in, r->ahead ? r->ahead : r->in_cap);
 			if (k > 0) {
 				r->in_len = (size_t)k;
 				r->in_pos = 0;
@@ -321,7 +334,8 @@ static int img_check_end(struct img_reader *r, const struct img_rec_hdr *rh,
 
 /*
  * Lazy restore: only the struct img_pages of a PAGES payload is read, the
- * rest is skipped (first from the read-ahead buffer, then with lseek).
+ * rest is skipped (first from the read-ahead buffer, then by moving
+ * r->fpos, where the next pread starts).
  * Invariant 1 holds for nbytes; r->crc no longer sums the image.
  */
 static int img_skip_payload(struct img_reader *r, const struct img_rec_hdr *rh,
@@ -349,9 +363,7 @@ static int img_skip_payload(struct img_reader *r, const struct img_rec_hdr *rh,
 		r->in_pos += (size_t)rest;
 	} else {
 		r->in_pos = r->in_len;
-		if (lseek(r->fd, (off_t)(rest - avail), SEEK_CUR) < 0)
-			return img_fail(r, IMG_ERR_IO, "cannot seek past the record at offset %llu: %s",
-					img_ull(off), strerror(errno));
+		r->fpos += rest - avail;
 	}
 	r->crc_partial = 1;
 	rec->type = rh->type;
