@@ -10,9 +10,12 @@
  * memory itself:
  *  - KERNEL: write()s the last slice straight from that memory to a pipe
  *    and reads it back elsewhere: its first touch is the kernel's;
+ *  - FORK: a child forked first compares slice 1 (its pages arrive in
+ *    the child's own address space);
  *  - THREADS: every thread compares its own slices, byte for byte, at once.
  * The copy restarted from IMG2 ("RESTORED 2") checks the same.
- * Prints "KERNEL ok", "THREADS ok" (or "BAD ..." lines), and "ALL OK".
+ * Prints "FORK ok", "KERNEL ok", "THREADS ok" (or "BAD ..." lines), and
+ * "ALL OK".
  */
 #include <errno.h>
 #include <pthread.h>
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "ckpt.h"
 
@@ -126,8 +130,25 @@ static void kernel_check(void)
 	free(copy);
 }
 
+/* A fork made while pages arrive must see them too: it checks slice 1. */
+static void fork_check(void)
+{
+	int st;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(same(1, buf + slice) ? 0 : 3);
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		printf("BAD fork: the child saw different memory\n");
+		bad++;
+	} else {
+		printf("FORK ok\n");
+	}
+}
+
 static void check_all(void)
 {
+	fork_check();
 	kernel_check();
 	pthread_barrier_wait(&go);
 	pthread_barrier_wait(&done);
