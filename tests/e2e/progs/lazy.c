@@ -4,18 +4,20 @@
  *   lazy MIB IMG1 [IMG2]
  * Fills MIB MiB (half random, half text, so that the image compresses
  * part of it) from a generator that can recreate any slice, starts NT
- * threads that wait, and saves itself into IMG1 ("SAVED 1").  The restarted copy
- * ("RESTORED 1") saves itself into IMG2 at once if given ("SAVED 2"),
- * while its pages are still arriving, then checks, before touching the
- * memory itself:
+ * threads that wait, and saves itself into IMG1 ("SAVED 1").  The
+ * restarted copy ("RESTORED 1") saves itself into IMG2 at once if given
+ * ("SAVED 2"), while its pages are still arriving, then checks, in this
+ * order and before touching the memory itself:
+ *  - EVENTS: a region moved (mremap), partly dropped (MADV_DONTNEED) and
+ *    partly unmapped before its pages arrive reads right (events_check);
+ *  - FORK: a child forked now compares slice 1 (its pages arrive in the
+ *    child's own address space);
  *  - KERNEL: write()s the last slice straight from that memory to a pipe
  *    and reads it back elsewhere: its first touch is the kernel's;
- *  - FORK: a child forked first compares slice 1 (its pages arrive in
- *    the child's own address space);
  *  - THREADS: every thread compares its own slices, byte for byte, at once.
  * The copy restarted from IMG2 ("RESTORED 2") checks the same.
- * Prints "FORK ok", "KERNEL ok", "THREADS ok" (or "BAD ..." lines), and
- * "ALL OK".
+ * Prints "EVENTS ok", "FORK ok", "KERNEL ok", "THREADS ok" (or "BAD ..."
+ * lines), and "ALL OK".
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "ckpt.h"
@@ -130,6 +133,46 @@ static void kernel_check(void)
 	free(copy);
 }
 
+/*
+ * Lazy memory moved and dropped before its pages arrive: `extra` (8 MiB of
+ * its own mapping) is moved with mremap, its first MiB dropped with
+ * MADV_DONTNEED (zeros, not the saved data, afterwards), its last MiB
+ * unmapped; the rest must read as saved at the new place.
+ */
+#define EXTRA	(8u << 20)
+static unsigned char *extra;
+
+static unsigned char extra_byte(size_t i)
+{
+	return (unsigned char)(i * 31 + i / 4096 + 7);
+}
+
+static void events_check(void)
+{
+	unsigned char *to = mmap(NULL, EXTRA, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t mib = 1u << 20;
+	int ok = 1;
+
+	if (to == MAP_FAILED ||
+	    mremap(extra, EXTRA, EXTRA, MREMAP_MAYMOVE | MREMAP_FIXED, to) != to ||
+	    madvise(to, mib, MADV_DONTNEED) < 0 || munmap(to + EXTRA - mib, mib) < 0) {
+		perror("BAD events: mremap/madvise/munmap");
+		bad++;
+		return;
+	}
+	for (size_t i = 0; i < mib; i++)
+		ok &= to[i] == 0;
+	for (size_t i = mib; i < EXTRA - mib; i++)
+		ok &= to[i] == extra_byte(i);
+	if (!ok) {
+		printf("BAD events: moved or dropped memory reads wrong\n");
+		bad++;
+	} else {
+		printf("EVENTS ok\n");
+	}
+	munmap(to, EXTRA - mib);
+}
+
 /* A fork made while pages arrive must see them too: it checks slice 1. */
 static void fork_check(void)
 {
@@ -148,6 +191,7 @@ static void fork_check(void)
 
 static void check_all(void)
 {
+	events_check();
 	fork_check();
 	kernel_check();
 	pthread_barrier_wait(&go);
@@ -176,6 +220,11 @@ int main(int argc, char **argv)
 			x ^= x << 17;
 		}
 	}
+	extra = mmap(NULL, EXTRA, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (extra == MAP_FAILED)
+		return 2;
+	for (size_t i = 0; i < EXTRA; i++)
+		extra[i] = extra_byte(i);
 	pthread_barrier_init(&go, NULL, NT + 1);
 	pthread_barrier_init(&done, NULL, NT + 1);
 	for (int i = 0; i < NT; i++)
