@@ -15,6 +15,10 @@
  *            and jump (restart_jump.c).
  * Nothing of the target process is created before the whole image has
  * been read and verified: a corrupt image never yields a half process.
+ * Except with --lazy (restart_lazy.c): the parent reads the metadata
+ * before forking, the child restores without the lazy page data, and the
+ * parent serves it (verifying each record first) before it waits; a
+ * corrupt page record then kills the running process.
  */
 #ifndef CKPT_RST_H
 #define CKPT_RST_H

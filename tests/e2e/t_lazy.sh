@@ -11,7 +11,9 @@
 #    (CKPT_LAZY_BACKGROUND=0: every page arrives by a fault, the kernel's
 #    included), and restarted eagerly: identical again;
 #  - a corrupt page in the image: a clear error, exit 2, the process killed;
-#  - --lazy of a pipe: refused with a clear error, exit 1.
+#  - --lazy of a pipe: refused with a clear error, exit 1;
+#  - an unprivileged user's --lazy (a --pidns image): a note, and an
+#    eager restore that works.
 . "$(dirname "$0")/lib.sh"
 P=$PROGS/lazy
 [ -r /proc/sys/vm/unprivileged_userfaultfd ] || skip "this kernel has no userfaultfd"
@@ -75,4 +77,25 @@ cat "$TMP/a.img" | clean_fds "$BIN/ckpt-restart" --lazy - > "$TMP/o5" 2>&1
 rc=$?
 [ $rc -eq 1 ] || fail "--lazy of a pipe: rc $rc, want 1: $(cat "$TMP/o5")"
 grep -q -- '--lazy needs the image as a regular file' "$TMP/o5" || fail "--lazy of a pipe: unclear message: $(cat "$TMP/o5")"
+
+# 5. Unprivileged (a --pidns image, restarted by its user): no userfaultfd
+#    for kernel faults, so a note and an eager restore that works.
+U=ckpt-test-user
+if [ "$(id -u)" = 0 ] && { id "$U" > /dev/null 2>&1 || useradd -M -s /usr/sbin/nologin "$U" > /dev/null 2>&1; }; then
+	uid=$(id -u "$U") gid=$(id -g "$U")
+	chmod 755 "$TMP"
+	mkdir "$TMP/u" && chown "$uid:$gid" "$TMP/u"
+	if as_user unshare --user --pid --mount --fork true 2> /dev/null &&
+	   as_user test -x "$BIN/ckpt-run" -a -x "$P" -a -r "$LIB"; then
+		as_user "$BIN/ckpt-run" --pidns "$P" 16 "$TMP/u/u.img" > "$TMP/o6" 2>&1
+		grep -q '^SAVED 1' "$TMP/o6" || fail "unprivileged: no image: $(cat "$TMP/o6")"
+		as_user "$BIN/ckpt-restart" --lazy "$TMP/u/u.img" > "$TMP/o7" 2>&1
+		rc=$?
+		[ $rc -eq 0 ] && grep -q '^ALL OK' "$TMP/o7" || fail "unprivileged --lazy: rc $rc: $(cat "$TMP/o7")"
+		grep -q 'note: --lazy needs userfaultfd .* restoring eagerly' "$TMP/o7" ||
+			fail "unprivileged --lazy: no note about the eager restore: $(cat "$TMP/o7")"
+	else
+		echo "note: unprivileged case not run ($U cannot make a user namespace or read the build)"
+	fi
+fi
 exit 0
