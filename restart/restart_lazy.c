@@ -113,6 +113,7 @@ struct rst_lazy {
 	unsigned char *rbuf;	/* one record: header + payload */
 	unsigned char *pbuf;	/* its pages, decoded */
 	uint64_t nfault_recs, nzero, bytes;
+	uint64_t last_fault;	/* CLOCK_MONOTONIC of the last fault served */
 	uint64_t t_setup;	/* CLOCK_MONOTONIC at rst_lazy_setup (CKPT_LAZY_STATS) */
 	int background;		/* stream what is not asked for (CKPT_LAZY_BACKGROUND=0: no) */
 	char err[320];
@@ -372,8 +373,13 @@ static int copy_pages(struct rst_lazy *lz, struct lazy_target *t, uint64_t dst,
 	return -1;
 }
 
-/* Reads, checks, decodes and installs record ri in target ti (once: inv. 1). */
-static int serve_rec(struct rst_state *s, struct rst_lazy *lz, size_t ti, size_t ri)
+/*
+ * Reads, checks, decodes and installs record ri in target ti (once: inv.
+ * 1).  first: the current address of a page waited for (0: none), which
+ * goes in first, so that its thread runs on while the rest is copied.
+ */
+static int serve_rec(struct rst_state *s, struct rst_lazy *lz, size_t ti, size_t ri,
+		     uint64_t first)
 {
 	const struct img_pages *p = (const void *)(lz->rbuf + sizeof(struct img_rec_hdr));
 	struct lazy_rec *r = &lz->recs[ri];
@@ -399,6 +405,15 @@ static int serve_rec(struct rst_state *s, struct rst_lazy *lz, size_t ti, size_t
 		return -1;
 	}
 	lz->t[ti].inflight = (ssize_t)ri;
+	for (uint64_t k = 0; first && k < r->npages; k++) {
+		uint64_t done;
+
+		if (fwd(&lz->t[ti], r->addr + k * PAGE) == first) {
+			if (copy_pages(lz, &lz->t[ti], first, src + k * PAGE, 1, &done) < 0)
+				return -1;
+			break;		/* the loop below skips it (EEXIST) */
+		}
+	}
 	while (j < r->npages && !lz->t[ti].stop) {
 		struct lazy_target *t = &lz->t[ti];	/* drain() may move lz->t */
 		uint64_t dst = fwd(t, r->addr + j * PAGE), n = 1, done;
@@ -430,9 +445,10 @@ static int serve_fault(struct rst_state *s, struct rst_lazy *lz, size_t ti, uint
 	struct uffdio_zeropage z = { .range = { page, PAGE } };
 	struct uffdio_range w = { page, PAGE };
 
+	lz->last_fault = now_ns();
 	if (r && !lz->t[ti].done[r - lz->recs]) {
 		lz->nfault_recs++;
-		if (serve_rec(s, lz, ti, (size_t)(r - lz->recs)) < 0)
+		if (serve_rec(s, lz, ti, (size_t)(r - lz->recs), page) < 0)
 			return -1;
 	}
 	/* Not in the image (never touched), or installed already. */
@@ -486,6 +502,7 @@ static void finish(struct lazy_target *t)
 }
 
 #define LAZY_POLL_MAX	64
+#define LAZY_QUIET_MS	1
 
 /*
  * The loop: every target's faults first, then one more record for each
@@ -522,7 +539,15 @@ static int serve(struct rst_state *s, struct rst_lazy *lz)
 		/* Without streaming, only the restored process's end ends the loop. */
 		if (!active || (!lz->background && lz->t[0].stop))
 			return 0;
-		if (poll(pf, np, stream ? 0 : -1) < 0) {
+		/*
+		 * Right after a fault more tend to follow (a thread starting
+		 * up, a loop over fresh memory): the stream waits until there
+		 * has been none for LAZY_QUIET_MS, so they never queue behind
+		 * a background record.
+		 */
+		int quiet = now_ns() - lz->last_fault < LAZY_QUIET_MS * 1000000ull;
+
+		if (poll(pf, np, !stream ? -1 : quiet ? LAZY_QUIET_MS : 0) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 0;
@@ -546,7 +571,7 @@ static int serve(struct rst_state *s, struct rst_lazy *lz)
 
 			while (t->next < lz->nrecs && t->done[t->next])
 				t->next++;
-			if (!t->stop && t->next < lz->nrecs && serve_rec(s, lz, ti, t->next) < 0)
+			if (!t->stop && t->next < lz->nrecs && serve_rec(s, lz, ti, t->next, 0) < 0)
 				return -1;
 		}
 	}
