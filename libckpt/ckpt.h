@@ -44,6 +44,7 @@ struct ckpt_vma {
 struct ckpt_restore_info {
 	uint64_t blob, blob_len;
 	uint64_t threads_left;		/* threads still to leave the blob */
+	uint64_t lazy;			/* restored by ckpt-restart --lazy (ckpt_lazy.c) */
 };
 extern struct ckpt_restore_info ckpt_restore_info;
 
@@ -151,6 +152,8 @@ int ckpt_mem_write(struct ckpt_ctx *c);		/* ckpt_mem.c */
 int ckpt_mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v);
 int ckpt_proc_check(struct ckpt_ctx *c);	/* ckpt_proc.c */
 int ckpt_proc_write(struct ckpt_ctx *c);
+/* ckpt_lazy.c: after a lazy restart, wait until every page has arrived. */
+int ckpt_lazy_settle(struct ckpt_ctx *c);
 int ckpt_fds_check(struct ckpt_ctx *c);		/* ckpt_fds.c */
 int ckpt_fds_write(struct ckpt_ctx *c);
 int ckpt_thread_write(struct ckpt_ctx *c);	/* ckpt_thread.c */

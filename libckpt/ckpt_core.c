@@ -225,7 +225,8 @@ int ckpt_run(struct ckpt_ctx *c)
 		return c->error;
 	}
 	/* 1. stop the other threads; validate everything before writing a byte */
-	if (ckpt_park_all(c) == 0 && ckpt_open_proc(c) == 0 && ckpt_proc_check(c) == 0 &&
+	if (ckpt_park_all(c) == 0 && ckpt_lazy_settle(c) == 0 && ckpt_open_proc(c) == 0 &&
+	    ckpt_proc_check(c) == 0 &&
 	    ckpt_maps_read(c) == 0 && ckpt_fds_check(c) == 0) {
 		/* 2. write: the state, then the pages (from a copy if allowed) */
 		ckpt_thread_capture(&c->leader, c->info, c->uc);

@@ -84,6 +84,9 @@ struct img_rec {
 	uint64_t offset;	/* of the record header in the image */
 	uint64_t len;
 	void *data;		/* payload, valid until the next call */
+	int skipped;		/* PAGES payload left unread (img_reader_skip_pages):
+				 * data holds only its struct img_pages, its crc is
+				 * unchecked; img_reader_fetch() reads and checks it */
 };
 
 struct img_reader {
@@ -99,6 +102,10 @@ struct img_reader {
 	size_t cap;
 	unsigned char *in;	/* read-ahead buffer */
 	size_t in_len, in_pos, in_cap;
+	size_t ahead;		/* bytes per refill (<= in_cap) */
+	int skip_pages;		/* img_reader_skip_pages() was called: pread at fpos */
+	uint64_t fpos;		/* skip mode: file offset of the next read */
+	int crc_partial;	/* a payload was skipped: r->crc is not the image's */
 };
 
 /* Reads and checks the header. 0, or -1 with r->code / r->err set. */
@@ -106,6 +113,27 @@ int img_reader_open(struct img_reader *r, int fd);
 /* Next record: 1 = *rec filled, 0 = END reached and verified, -1 = error. */
 int img_reader_next(struct img_reader *r, struct img_rec *rec);
 void img_reader_close(struct img_reader *r);
+
+/*
+ * Lazy restore (img_skip.c; regular files only, else a no-op): from now on
+ * the payload of a PAGES record is not read, only its struct img_pages,
+ * and the rest is skipped with lseek; rec->skipped says so.  Refills get
+ * small so that skipping a record reads little more than its header, and
+ * reads become preads (one system call per skipped record).  The
+ * END record's counts are still checked, its whole-image checksum cannot
+ * be (documented in docs/INTERNALS.md, "Lazy restore").
+ */
+void img_reader_skip_pages(struct img_reader *r);
+/* Reads and checks a skipped payload (pread): 0, or -1 with r->err set. */
+int img_reader_fetch(struct img_reader *r, struct img_rec *rec);
+/*
+ * One record at image offset off whose payload is len bytes, read with
+ * pread into buf (sizeof(struct img_rec_hdr) + len bytes) and checked:
+ * its header says `type` and len, and its checksum matches.  0, or -1
+ * with a one-line message naming the offset in err.
+ */
+int img_pread_record(int fd, uint64_t off, uint32_t type, uint64_t len, void *buf,
+		     char *err, size_t errlen);
 
 /*
  * Payload checkers: each validates the fixed struct and its variable tail

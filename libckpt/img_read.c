@@ -67,6 +67,19 @@ static unsigned long long img_ull(uint64_t v)
 	return (unsigned long long)v;
 }
 
+/* One read(2); in skip mode a pread at r->fpos, so a skip costs no lseek. */
+static ssize_t img_read_some(struct img_reader *r, void *dst, size_t n)
+{
+	ssize_t k;
+
+	if (!r->skip_pages)
+		return read(r->fd, dst, n);
+	k = pread(r->fd, dst, n, (off_t)r->fpos);
+	if (k > 0)
+		r->fpos += (uint64_t)k;
+	return k;
+}
+
 /*
  * Up to n bytes of the image into dst: returns how many (fewer than n only
  * at end of file), or -1 on a read error.  off is dst's image offset, for
@@ -90,14 +103,14 @@ static ssize_t img_read_bytes(struct img_reader *r, void *dst, size_t n,
 			got += c;
 			continue;
 		}
-		if (n - got >= r->in_cap) {
-			k = read(r->fd, d + got, n - got);
+		if (n - got >= (r->ahead ? r->ahead : r->in_cap)) {
+			k = img_read_some(r, d + got, n - got);
 			if (k > 0) {
 				got += (size_t)k;
 				continue;
 			}
 		} else {
-			k = read(r->fd, r->in, r->in_cap);
+			k = img_read_some(r, r->in, r->ahead ? r->ahead : r->in_cap);
 			if (k > 0) {
 				r->in_len = (size_t)k;
 				r->in_pos = 0;
@@ -302,7 +315,7 @@ static int img_check_end(struct img_reader *r, const struct img_rec_hdr *rh,
 		return img_fail(r, IMG_ERR_CORRUPT,
 				"END record at offset %llu says it is at offset %llu",
 				img_ull(off), img_ull(e.nbytes));
-	if (e.image_crc != r->crc)
+	if (e.image_crc != r->crc && !r->crc_partial)
 		return img_fail(r, IMG_ERR_CORRUPT,
 				"image checksum mismatch: END record at offset %llu has 0x%08x, the image sums to 0x%08x",
 				img_ull(off), e.image_crc, r->crc);
@@ -317,6 +330,51 @@ static int img_check_end(struct img_reader *r, const struct img_rec_hdr *rh,
 					img_ull(off + sizeof(*rh) + sizeof(e)));
 	}
 	return 0;
+}
+
+/*
+ * Lazy restore: only the struct img_pages of a PAGES payload is read, the
+ * rest is skipped (first from the read-ahead buffer, then by moving
+ * r->fpos, where the next pread starts).
+ * Invariant 1 holds for nbytes; r->crc no longer sums the image.
+ */
+static int img_skip_payload(struct img_reader *r, const struct img_rec_hdr *rh,
+			    uint64_t off, struct img_rec *rec)
+{
+	size_t fixed = sizeof(struct img_pages);
+	uint64_t rest = rh->len - fixed, avail;
+	ssize_t k;
+
+	if (!r->cap) {
+		r->payload = malloc(IMG_PAYLOAD_MIN);
+		if (!r->payload)
+			return img_fail(r, IMG_ERR_IO, "out of memory for a record");
+		r->cap = IMG_PAYLOAD_MIN;
+	}
+	k = img_read_bytes(r, r->payload, fixed, off + sizeof(*rh));
+	if (k < 0)
+		return -1;
+	if ((size_t)k < fixed)
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"truncated at offset %llu: record (type %u) declares %llu payload bytes, only %zd follow",
+				img_ull(off), rh->type, img_ull(rh->len), k);
+	avail = r->in_len - r->in_pos;
+	if (avail >= rest) {
+		r->in_pos += (size_t)rest;
+	} else {
+		r->in_pos = r->in_len;
+		r->fpos += rest - avail;
+	}
+	r->crc_partial = 1;
+	rec->type = rh->type;
+	rec->version = rh->version;
+	rec->offset = off;
+	rec->len = rh->len;
+	rec->data = r->payload;
+	rec->skipped = 1;
+	r->nbytes = off + sizeof(*rh) + rh->len;
+	r->nrecords++;
+	return 1;
 }
 
 int img_reader_next(struct img_reader *r, struct img_rec *rec)
@@ -362,6 +420,9 @@ int img_reader_next(struct img_reader *r, struct img_rec *rec)
 		return img_fail(r, IMG_ERR_CORRUPT,
 				"record at offset %llu (type %u) is corrupt: length %llu exceeds the limit of %u",
 				img_ull(off), rh.type, img_ull(rh.len), IMG_REC_MAX);
+	rec->skipped = 0;
+	if (r->skip_pages && rh.type == IMG_REC_PAGES && rh.len > sizeof(struct img_pages))
+		return img_skip_payload(r, &rh, off, rec);
 	if (img_read_payload(r, &rh, off) < 0)
 		return -1;
 

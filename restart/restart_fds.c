@@ -57,6 +57,8 @@ int rst_open_files(struct rst_state *s)
 
 	if (s->img_fd > 2)
 		s->img_fd = lift(s->img_fd, base);
+	if (s->lazy_fd >= 0)
+		s->lazy_fd = lift(s->lazy_fd, base);
 	for (int i = 0; i < s->nvmas; i++) {
 		struct rst_vma *v = &s->vmas[i];
 		int acc = (v->v.flags & IMG_VMA_SHARED) && (v->v.prot & 2) ? O_RDWR : O_RDONLY;

@@ -132,6 +132,9 @@ int rst_jump(struct rst_state *s)
 			nkeep++;
 	}
 	nkeep += 1 + 3;			/* the blob, vdso, vvar, vvar_vclock */
+	int nlazy = 0;
+	for (int i = 0; s->lazy && i < s->nvmas; i++)
+		nlazy += rst_lazy_vma(&s->vmas[i]);
 	int nthr = s->nthreads;
 	nclose = s->nvmas + 2;
 
@@ -139,7 +142,8 @@ int rst_jump(struct rst_state *s)
 	uint64_t ops_off = page_up(args_off + sizeof(struct rst_args));
 	uint64_t runs_off = ops_off + nops * sizeof(struct rst_op);
 	uint64_t keep_off = runs_off + nruns * sizeof(struct rst_run);
-	uint64_t close_off = keep_off + nkeep * sizeof(struct rst_range);
+	uint64_t lazy_off = keep_off + nkeep * sizeof(struct rst_range);
+	uint64_t close_off = lazy_off + nlazy * sizeof(struct rst_range);
 	uint64_t thr_off = (close_off + nclose * sizeof(int32_t) + 63) & ~63ULL;
 	uint64_t stack_off = page_up(thr_off + nthr * sizeof(struct rst_thread));
 	uint64_t tstack_off = stack_off + BLOB_STACK;
@@ -159,6 +163,16 @@ int rst_jump(struct rst_state *s)
 	a->runs = (struct rst_run *)(blob + runs_off);
 	a->keep = (struct rst_range *)(blob + keep_off);
 	a->close_fds = (int32_t *)(blob + close_off);
+	a->lazy = (struct rst_range *)(blob + lazy_off);
+	a->lazy_fd = -1;
+	if (s->lazy) {
+		a->lazy_fd = s->lazy_fd;
+		a->uffd_features = rst_lazy_features();
+		for (int i = 0; i < s->nvmas; i++)
+			if (rst_lazy_vma(&s->vmas[i]))
+				a->lazy[a->nlazy++] = (struct rst_range){ s->vmas[i].v.start,
+									  s->vmas[i].v.end };
+	}
 	a->threads = (struct rst_thread *)(blob + thr_off);
 	a->park = (uint64_t)(blob + park_off);
 	a->keep[a->nkeep++] = (struct rst_range){ (uint64_t)blob, (uint64_t)blob + blob_len };

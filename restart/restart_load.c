@@ -103,7 +103,7 @@ static int stage(struct rst_state *s, struct rst_vma *v)
 	return 0;
 }
 
-static int load_pages(struct rst_state *s, const struct img_rec *rec)
+static int load_pages(struct rst_state *s, struct img_rec *rec)
 {
 	const struct img_pages *p = img_get_pages(&s->r, rec);
 	struct rst_vma *v;
@@ -119,6 +119,10 @@ static int load_pages(struct rst_state *s, const struct img_rec *rec)
 			  (unsigned long)p->addr, (unsigned long)rec->offset);
 		return RST_EXIT_IMAGE;
 	}
+	if (s->lazy && rst_lazy_vma(v))		/* read by the page server */
+		return rst_lazy_note(s, p, rec);
+	if (rec->skipped && (img_reader_fetch(&s->r, rec) < 0 || !(p = img_get_pages(&s->r, rec))))
+		return reader_fail(s);
 	if (!s->reserved && !s->check_only)
 		rst_reserve(s);
 	if (!v->staging && (r = stage(s, v)))
@@ -146,6 +150,9 @@ int rst_load_rest(struct rst_state *s)
 	struct img_rec rec;
 	int r;
 
+	if (s->loaded)		/* --lazy: the parent read it before forking */
+		return 0;
+	s->loaded = 1;
 	while ((r = img_reader_next(&s->r, &rec)) > 0) {
 		switch (rec.type) {
 		case IMG_REC_FD: {

@@ -1,7 +1,10 @@
 /*
  * restart_main.c - ckpt-restart: bring a checkpointed process back.
  *
- *   ckpt-restart [--check] IMAGE|-
+ *   ckpt-restart [--check] [--lazy] IMAGE|-
+ *
+ * --lazy (restart_lazy.c): the process runs as soon as its registers are
+ * back; this process serves its memory with userfaultfd, then waits.
  *
  * The restarted process is a child of ckpt-restart, which waits for it and
  * exits with its status (128+N if a signal N ended it), like `criu
@@ -59,15 +62,21 @@ static void forward(int sig, siginfo_t *si, void *uc)
 		kill(child, sig);
 }
 
-static int wait_child(void)
+static void forward_signals(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO };
-	int status;
 
 	sa.sa_flags |= SA_RESTART;
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
+}
+
+static int wait_child(void)
+{
+	int status;
+
+	forward_signals();
 	while (waitpid(child, &status, 0) < 0) {
 		if (errno != EINTR) {
 			perror("ckpt-restart: waitpid");
@@ -124,18 +133,21 @@ static int check(struct rst_state *s)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ckpt-restart [--check] IMAGE|-\n"
-		"  --check  say whether IMAGE can be restarted here, and why not\n");
+	fprintf(stderr, "usage: ckpt-restart [--check] [--lazy] IMAGE|-\n"
+		"  --check  say whether IMAGE can be restarted here, and why not\n"
+		"  --lazy   run at once; memory arrives on first touch and in the background\n");
 }
 
 int main(int argc, char **argv)
 {
-	struct rst_state s = { .img_fd = -1, .exe_fd = -1 };
-	int i, r;
+	struct rst_state s = { .img_fd = -1, .exe_fd = -1, .lazy_fd = -1 };
+	int i, r, lazy = 0;
 
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		if (!strcmp(argv[i], "--check"))
 			s.check_only = 1;
+		else if (!strcmp(argv[i], "--lazy"))
+			lazy = 1;
 		else if (!strcmp(argv[i], "--"))
 			{ i++; break; }
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
@@ -170,7 +182,12 @@ int main(int argc, char **argv)
 	}
 	if (s.check_only)
 		return check(&s);
+	if (lazy && (r = rst_lazy_setup(&s)))
+		return r;
 	if ((r = rst_check_pid(&s)))
+		return r;
+	/* --lazy: the metadata is read here, so that this process can serve the pages. */
+	if (s.lazy && (r = rst_load_rest(&s)))
 		return r;
 
 	fflush(NULL);
@@ -189,8 +206,15 @@ int main(int argc, char **argv)
 				  strerror(-child));
 		return RST_EXIT_ENV;
 	}
-	if (child == 0)
+	if (child == 0) {
+		rst_lazy_child(&s);
 		_exit(restore(&s));
+	}
+	if (s.lazy) {
+		forward_signals();
+		if ((r = rst_lazy_serve(&s, child)))
+			return r;
+	}
 	if (s.img_fd > 2)
 		close(s.img_fd);
 	return s.pidns ? rst_pidns_init(child) : wait_child();

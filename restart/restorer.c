@@ -13,6 +13,8 @@
 #include <asm/prctl.h>
 #include <linux/mman.h>
 #include <linux/prctl.h>
+#include <linux/ioctl.h>
+#include <linux/userfaultfd.h>
 #include <sys/syscall.h>
 #include "arch/x86_64/arch.h"
 #include "restart/restorer.h"
@@ -159,6 +161,40 @@ RST static void rst_map_one(struct rst_args *a, struct rst_op *op)
 	CHECK(a, 7, arch_sys3(SYS_mprotect, op->start, len, op->prot));
 }
 
+/*
+ * --lazy: the lazy ranges are mapped, empty; a userfaultfd registered on
+ * them goes to the page server (restart/restart_lazy.c) before anything
+ * touches them.  From here on a first touch waits for the server, from
+ * user mode or inside a system call alike (no UFFD_USER_MODE_ONLY).
+ */
+RST static void rst_lazy_attach(struct rst_args *a)
+{
+	struct uffdio_api api = { UFFD_API, a->uffd_features, 0 };
+	struct uffdio_register reg;
+	struct { uint64_t len; int32_t level, type, fd, pad; } cm = { 20, 1, 1, 0, 0 };
+	char byte = 0;
+	struct { void *base; uint64_t len; } iov = { &byte, 1 };
+	struct {
+		void *name; uint32_t namelen, pad0; void *iov; uint64_t iovlen;
+		void *control; uint64_t controllen; int32_t flags, pad1;
+	} mh = { 0, 0, 0, &iov, 1, &cm, 24, 0, 0 };
+	long fd = arch_sys1(SYS_userfaultfd, 02000000 | 04000);	/* O_CLOEXEC | O_NONBLOCK */
+
+	CHECK(a, 20, fd);
+	CHECK(a, 21, arch_sys3(SYS_ioctl, fd, UFFDIO_API, &api));
+	for (uint32_t i = 0; i < a->nlazy; i++) {
+		reg.range.start = a->lazy[i].start;
+		reg.range.len = a->lazy[i].end - a->lazy[i].start;
+		reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+		reg.ioctls = 0;
+		CHECK(a, 22, arch_sys3(SYS_ioctl, fd, UFFDIO_REGISTER, &reg));
+	}
+	cm.fd = (int32_t)fd;
+	CHECK(a, 23, arch_sys3(SYS_sendmsg, a->lazy_fd, &mh, 0x4000 /* MSG_NOSIGNAL */));
+	arch_sys1(SYS_close, fd);
+	arch_sys1(SYS_close, a->lazy_fd);
+}
+
 #define RST_THREAD_STACK	(16 * 1024)
 
 RST static void rst_build_frame(struct rst_thread *t) __attribute__((noreturn));
@@ -207,6 +243,8 @@ RST void rst_main(struct rst_args *a)
 		if (op->kind == RST_FILE && op->run_count)
 			arch_sys2(SYS_munmap, op->staging, op->end - op->start);
 	}
+	if (a->lazy_fd >= 0)
+		rst_lazy_attach(a);
 
 	/* Step 4: process state. */
 	a->mm.auxv = (__u64 *)a->auxv;
@@ -226,6 +264,8 @@ RST void rst_main(struct rst_args *a)
 		info[0] = a->blob;
 		info[1] = a->blob_len;
 		info[2] = a->nthreads;
+		if (a->lazy_fd >= 0)
+			info[3] = 1;		/* ckpt_restore_info.lazy */
 	}
 	/*
 	 * Every signal stays blocked until each thread's rt_sigreturn sets its

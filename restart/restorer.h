@@ -14,6 +14,8 @@
  *   3. build each image mapping: move its staged pages into place, or map
  *      fresh anonymous memory, or map the file and copy in the pages the
  *      process had modified; then set its protection;
+ *      (--lazy: register the lazy ranges with a userfaultfd, send it to
+ *      the page server);
  *   4. PR_SET_MM_MAP (mm fields, auxv, exe link), close the restarter's
  *      fds, signal dispositions, uid/gid, process-wide pending signals;
  *   5. every other thread: clone3 with its tid, onto a small stack in the
@@ -92,6 +94,16 @@ struct rst_args {
 	int32_t pad;
 	uint64_t restore_info;		/* struct ckpt_restore_info in the image */
 	uint64_t blob, blob_len;	/* written there */
+
+	/*
+	 * --lazy (restart/restart_lazy.c): after step 3, register these
+	 * (empty) ranges with a new userfaultfd and send it over lazy_fd to
+	 * the page server (steps 20-23).
+	 */
+	int32_t lazy_fd;		/* -1: no lazy restore */
+	uint32_t nlazy;
+	struct rst_range *lazy;
+	uint64_t uffd_features;
 
 	char msg[104];			/* "ckpt-restart: restorer failed at step " */
 	char msg_errno[24];		/* ", errno " */

@@ -15,6 +15,10 @@
  *            and jump (restart_jump.c).
  * Nothing of the target process is created before the whole image has
  * been read and verified: a corrupt image never yields a half process.
+ * Except with --lazy (restart_lazy.c): the parent reads the metadata
+ * before forking, the child restores without the lazy page data, and the
+ * parent serves it (verifying each record first) before it waits; a
+ * corrupt page record then kills the running process.
  */
 #ifndef CKPT_RST_H
 #define CKPT_RST_H
@@ -63,6 +67,10 @@ struct rst_state {
 	int reserved;		/* target ranges reserved */
 	int exe_fd;
 	int nproblems;		/* --check: problems found */
+	int loaded;		/* rst_load_rest() done (by the parent, for --lazy) */
+	int lazy;		/* --lazy in effect (restart_lazy.c) */
+	int lazy_fd;		/* the restorer's end of the page server's socket, or -1 */
+	struct rst_lazy *lz;
 };
 
 /* Prints "ckpt-restart: IMAGE: <msg>" to stderr. */
@@ -83,6 +91,20 @@ int rst_check_env(struct rst_state *s);
 int rst_open_files(struct rst_state *s);	/* mapping fds, exe fd */
 int rst_restore_fds(struct rst_state *s);
 int rst_restore_misc(struct rst_state *s);	/* cwd, umask, rlimits */
+
+/*
+ * restart_lazy.c (--lazy): setup in the parent before the image's
+ * metadata is read (a clear error, 0 with s->lazy set, or 0 with a note
+ * and an eager restore); which mappings are lazy; each of their PAGES
+ * records, noted instead of loaded; the child's and the parent's part.
+ */
+int rst_lazy_setup(struct rst_state *s);
+int rst_lazy_vma(const struct rst_vma *v);
+int rst_lazy_note(struct rst_state *s, const struct img_pages *p, const struct img_rec *rec);
+uint64_t rst_lazy_features(void);
+void rst_lazy_child(struct rst_state *s);
+/* Serves the child's pages until all are in or it ends: 0, or an exit code. */
+int rst_lazy_serve(struct rst_state *s, pid_t child);
 
 /* restart_jump.c: never returns on success. */
 int rst_jump(struct rst_state *s);
