@@ -30,6 +30,14 @@ extern "C" {
 
 /* ckpt_options.flags */
 #define CKPT_OPT_FSYNC	0x1	/* fsync the image before returning */
+/*
+ * Store only the pages written since the previous image this process
+ * saved, which the new image names as its parent (by path and identity);
+ * ckpt-restart follows the chain.  The first such save, one after a
+ * restart, and one whose parent is gone or replaced are full images.
+ * Each image of a chain needs its own path.
+ */
+#define CKPT_OPT_INCREMENTAL	0x4
 
 struct ckpt_options {
 	unsigned flags;		/* CKPT_OPT_* */

@@ -28,6 +28,8 @@
 
 #define CKPT_ERR_LEN	512
 
+struct ckpt_dirty_run;
+
 struct ckpt_vma {
 	uint64_t start, end, pgoff, dev, ino;
 	int64_t size, mtime_ns;
@@ -89,6 +91,9 @@ struct ckpt_ctx {
 	int no_compress;		/* CKPT_COMPRESS=none: pages stored raw */
 	int fork_ok;			/* may write the pages from a forked copy */
 	int forked;			/* out: CKPT_FORKED_* */
+	int incremental;		/* CKPT_OPT_INCREMENTAL asked for (ckpt_incr.h) */
+	struct ckpt_dirty_run *dirty;	/* this checkpoint's dirty pages (scratch) */
+	struct img_header hdr;		/* the header as written */
 
 	/* scratch: one mapping, left out of the image */
 	unsigned char *scratch;
@@ -148,6 +153,9 @@ int ckpt_maps_parse(struct ckpt_ctx *c, const char *text, size_t len);
 int ckpt_maps_write(struct ckpt_ctx *c);
 int ckpt_mem_write(struct ckpt_ctx *c);		/* ckpt_mem.c */
 int ckpt_mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v);
+/* One PAGES record: npages from addr, as data or as a ZERO run. */
+int ckpt_mem_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
+		       uint32_t npages, int zero);
 int ckpt_proc_check(struct ckpt_ctx *c);	/* ckpt_proc.c */
 int ckpt_proc_write(struct ckpt_ctx *c);
 int ckpt_fds_check(struct ckpt_ctx *c);		/* ckpt_fds.c */

@@ -66,6 +66,7 @@
 struct save_opts {
 	int fsync;
 	int exit_after;
+	int incremental;
 	pid_t pid;
 	const char *path;	/* "-" for stdout */
 	double timeout_s;
@@ -108,10 +109,12 @@ static void save_die(int code, const char *fmt, ...)
 static void save_usage(void)
 {
 	fprintf(stderr,
-		"usage: ckpt-save [--fsync] [--exit] PID PATH\n"
+		"usage: ckpt-save [--fsync] [--exit] [--incremental] PID PATH\n"
 		"  PATH  image file, or - for stdout\n"
 		"  --fsync  make the image durable before reporting success\n"
 		"  --exit   the process exits after a successful checkpoint\n"
+		"  --incremental  only the pages written since the process's previous\n"
+		"           image, which the new one names as its parent\n"
 		"  env %s=SECONDS  how long to wait for the process to answer (%g)\n",
 		SAVE_TIMEOUT_ENV, SAVE_TIMEOUT_DEFAULT);
 	exit(EXIT_USAGE);
@@ -129,6 +132,8 @@ static void save_parse_args(int argc, char **argv, struct save_opts *o)
 			o->fsync = 1;
 		else if (!strcmp(argv[i], "--exit"))
 			o->exit_after = 1;
+		else if (!strcmp(argv[i], "--incremental"))
+			o->incremental = 1;
 		else if (!strcmp(argv[i], "--")) {
 			i++;
 			break;
@@ -437,7 +442,8 @@ static void save_send_request(int c, int img_fd, const struct save_opts *o)
 	struct ctl_request req = {
 		.magic = CTL_REQ_MAGIC,
 		.version = CTL_VERSION,
-		.flags = (o->fsync ? CTL_F_FSYNC : 0) | (o->exit_after ? CTL_F_EXIT : 0),
+		.flags = (o->fsync ? CTL_F_FSYNC : 0) | (o->exit_after ? CTL_F_EXIT : 0) |
+			 (o->incremental ? CTL_F_INCREMENTAL : 0),
 	};
 	union {
 		struct cmsghdr h;
