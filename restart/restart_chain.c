@@ -175,7 +175,9 @@ static int chain_pages(struct rst_state *s, struct img_reader *r, const struct i
 {
 	static unsigned char buf[IMG_PAGES_MAX * IMG_PAGE_SIZE];
 	const struct img_pages *p = img_get_pages(r, rec);
-	int want = 0, decoded = 0;
+	uint64_t want = 0;		/* bit j: page j is used */
+	struct rst_vma *v = NULL;
+	unsigned char *dst = buf;
 	char err[256];
 
 	if (!p) {
@@ -184,36 +186,48 @@ static int chain_pages(struct rst_state *s, struct img_reader *r, const struct i
 	}
 	for (uint32_t j = 0; j < p->npages; j++) {
 		uint64_t a = p->addr + (uint64_t)j * IMG_PAGE_SIZE;
-		struct rst_vma *v;
+		struct rst_vma *pv;
 
-		if (!in_ranges(l->allowed, l->nallowed, a) || !(v = chain_vma(s, a)) ||
-		    have_page(v, a))
+		if (!in_ranges(l->allowed, l->nallowed, a) || !(pv = chain_vma(s, a)) ||
+		    have_page(pv, a))
 			continue;
-		if (!decoded) {
-			if (img_pages_decode(p, p + 1, rec->len - sizeof(*p), buf, err,
-					     sizeof(err)) < 0) {
-				rst_error(s, "parent %s: corrupt page data at %lx (offset %lu): %s",
-					  name, (unsigned long)p->addr, (unsigned long)rec->offset, err);
-				return RST_EXIT_IMAGE;
-			}
-			decoded = 1;
-		}
-		want++;
-		rst_chain_mark(s, v, a, 1);
-		if (s->check_only)
-			continue;
+		want |= 1ull << j;
+		v = pv;
+	}
+	if (!want)
+		return 0;
+	if (!s->check_only) {
 		if (!s->reserved)
 			rst_reserve(s);
-		if (!v->staging) {
-			int rc = rst_stage(s, v);
+		for (uint32_t j = 0; j < p->npages; j++) {
+			struct rst_vma *pv = chain_vma(s, p->addr + (uint64_t)j * IMG_PAGE_SIZE);
+			int rc;
 
-			if (rc)
+			if ((want >> j & 1) && !pv->staging && (rc = rst_stage(s, pv)))
 				return rc;
 		}
-		memcpy((char *)v->staging + (a - v->v.start), buf + (size_t)j * IMG_PAGE_SIZE,
-		       IMG_PAGE_SIZE);
+		/* every page used, in one mapping: decode in place, no copy */
+		if (want == (p->npages == 64 ? ~0ull : (1ull << p->npages) - 1) &&
+		    chain_vma(s, p->addr) == v &&
+		    p->addr + (uint64_t)p->npages * IMG_PAGE_SIZE <= v->v.end)
+			dst = (unsigned char *)v->staging + (p->addr - v->v.start);
 	}
-	(void)want;
+	if (img_pages_decode(p, p + 1, rec->len - sizeof(*p), dst, err, sizeof(err)) < 0) {
+		rst_error(s, "parent %s: corrupt page data at %lx (offset %lu): %s", name,
+			  (unsigned long)p->addr, (unsigned long)rec->offset, err);
+		return RST_EXIT_IMAGE;
+	}
+	for (uint32_t j = 0; j < p->npages; j++) {
+		uint64_t a = p->addr + (uint64_t)j * IMG_PAGE_SIZE;
+
+		if (!(want >> j & 1))
+			continue;
+		v = chain_vma(s, a);
+		rst_chain_mark(s, v, a, 1);
+		if (!s->check_only && dst == buf)
+			memcpy((char *)v->staging + (a - v->v.start), buf + (size_t)j * IMG_PAGE_SIZE,
+			       IMG_PAGE_SIZE);
+	}
 	return 0;
 }
 
