@@ -195,6 +195,8 @@ static int child_reopen(struct ckpt_ctx *c)
 
 int ckpt_run(struct ckpt_ctx *c)
 {
+	int released[2] = { -1, -1 };	/* the forked copy waits for EOF on [0] */
+
 	c->pagemap_fd = c->mem_fd = -1;
 	c->error = 0;
 	c->err[0] = '\0';
@@ -218,8 +220,15 @@ int ckpt_run(struct ckpt_ctx *c)
 		if (ckpt_proc_write(c) == 0 && ckpt_parent_write(c) == 0 && ckpt_fds_write(c) == 0 &&
 		    ckpt_thread_write(c) == 0 && ckpt_maps_write(c) == 0) {
 			if (c->fork_ok && fork_faithful(c)) {
-				long pid = arch_sys5(SYS_clone, 0, 0, 0, 0, 0);
+				long pid;
 
+				if (arch_sys2(SYS_pipe2, released, O_CLOEXEC) < 0)
+					released[0] = released[1] = -1;
+				pid = arch_sys5(SYS_clone, 0, 0, 0, 0, 0);
+				if (pid != 0 && released[0] >= 0) {
+					ckpt_close(released[0]);
+					released[0] = -1;
+				}
 				if (pid > 0) {
 					/* the copy owns the writer and the fd now */
 					ckpt_writer = pid;
@@ -228,6 +237,9 @@ int ckpt_run(struct ckpt_ctx *c)
 				}
 				if (pid == 0) {
 					c->forked = CKPT_FORKED_CHILD;
+					if (released[1] >= 0)
+						ckpt_close(released[1]);
+					released[1] = -1;
 					child_reopen(c);
 				}
 				/* fork failed: write in place */
@@ -242,6 +254,18 @@ out:
 	if (c->forked != CKPT_FORKED_CHILD) {
 		ckpt_dirty_finish(c);
 		ckpt_release_all(c);
+		if (released[1] >= 0)
+			ckpt_close(released[1]);	/* the copy may report now */
+	} else if (released[0] >= 0) {
+		/*
+		 * Report "saved" only once the process has left this checkpoint:
+		 * a ckpt-save started right after ours must not find it busy.
+		 */
+		char b;
+
+		while (arch_sys3(SYS_read, released[0], &b, 1) == -EINTR)
+			;
+		ckpt_close(released[0]);
 	}
 	if (c->pagemap_fd >= 0)
 		ckpt_close(c->pagemap_fd);

@@ -10,7 +10,9 @@
 #      first image is full (no tracking survives a restart), the next one
 #      incremental again, and restarts correctly.
 #   2. ext: the same with ckpt-save --incremental (forked writer).
-#   3. a parent missing or replaced: refused with exit 2 and a message
+#   3. 8 threads computing: three ckpt-save --incremental in a row, the
+#      restart from the last finishes with the right results.
+#   4. a parent missing or replaced: refused with exit 2 and a message
 #      that says which; the chain moved to another directory still works;
 #      an incremental image under its parent's own name is refused.
 . "$(dirname "$0")/lib.sh"
@@ -82,7 +84,24 @@ restart_check "$TMP/e/img.4" CHECK 4 "$(sum_of "$TMP/ext.out" READY 4)" ext-midd
 kill9 "$PID"
 wait "$RPID" 2>/dev/null
 
-# --- 3. broken chains ------------------------------------------------------
+# --- 3. threads ----------------------------------------------------------
+shim "$PROGS/threads" 8 "$TMP/thr.unused" run > "$TMP/thr.out" 2>&1 &
+PID=$!
+PIDS+=("$PID")
+wait_line "$TMP/thr.out" STARTED
+for k in 1 2 3; do
+	"$BIN/ckpt-save" --incremental "$PID" "$TMP/thr.$k" > "$TMP/save" 2>&1 || fail "threads, ckpt-save $k: $(cat "$TMP/save")"
+done
+"$BIN/ckpt-info" "$TMP/thr.3" | grep -q "^parent:    $TMP/thr.2 " || fail "threads: thr.3 does not name thr.2"
+kill9 "$PID"
+restart_bg "$TMP/thr.3" > "$TMP/thr.out2" 2>&1
+wait_for 20 test -d "/proc/$PID" || fail "threads: restarted process not there: $(cat "$TMP/thr.out2")"
+kill -USR2 "$PID"
+wait "$RPID"
+rc=$?
+grep -q "ALL OK" "$TMP/thr.out2" && [ $rc = 0 ] || fail "threads: restarted (rc $rc): $(cat "$TMP/thr.out2")"
+
+# --- 4. broken chains ------------------------------------------------------
 mv "$TMP/s/img.7" "$TMP/img.7.away"
 clean_fds "$BIN/ckpt-restart" "$TMP/s/img.$N" > "$TMP/miss" 2>&1
 rc=$?
