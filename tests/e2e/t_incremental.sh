@@ -12,7 +12,10 @@
 #   2. ext: the same with ckpt-save --incremental (forked writer).
 #   3. 8 threads computing: three ckpt-save --incremental in a row, the
 #      restart from the last finishes with the right results.
-#   4. a parent missing or replaced: refused with exit 2 and a message
+#   4. pre-dump: ckpt-save --pre-dump (forked, the process runs on), 1 %
+#      of 64 MiB changed, ckpt-save --incremental --exit; the restart from
+#      the final image has every byte.
+#   5. a parent missing or replaced: refused with exit 2 and a message
 #      that says which; the chain moved to another directory still works;
 #      an incremental image under its parent's own name is refused.
 . "$(dirname "$0")/lib.sh"
@@ -101,7 +104,28 @@ wait "$RPID"
 rc=$?
 grep -q "ALL OK" "$TMP/thr.out2" && [ $rc = 0 ] || fail "threads: restarted (rc $rc): $(cat "$TMP/thr.out2")"
 
-# --- 4. broken chains ------------------------------------------------------
+# --- 4. pre-dump ----------------------------------------------------------
+mkdir -p "$TMP/p"
+shim "$PROGS/incr_bench" 64 "$TMP/p" 1 hold > "$TMP/pre.out" 2>&1 &
+PID=$!
+PIDS+=("$PID")
+wait_line "$TMP/pre.out" READY
+"$BIN/ckpt-save" --pre-dump --exit "$PID" "$TMP/p/x" > "$TMP/save" 2>&1 && fail "--pre-dump --exit accepted"
+"$BIN/ckpt-save" --pre-dump "$PID" "$TMP/p/pre" > "$TMP/save" 2>&1 || fail "pre-dump: $(cat "$TMP/save")"
+touch "$TMP/p/go"
+wait_line "$TMP/pre.out" CHANGED
+"$BIN/ckpt-save" --incremental --exit "$PID" "$TMP/p/final" > "$TMP/save" 2>&1 || fail "final dump: $(cat "$TMP/save")"
+wait "$PID" || fail "pre-dump: the original did not exit after --exit"
+"$BIN/ckpt-info" "$TMP/p/final" | grep -q "^parent:    $TMP/p/pre " || fail "the final image does not name the pre-dump"
+[ "$(stat -c %s "$TMP/p/final")" -lt $(($(stat -c %s "$TMP/p/pre") / 4)) ] || fail "the final image is not small"
+restart_bg "$TMP/p/final" > "$TMP/pre.out2" 2>&1
+wait_for 20 test -d "/proc/$PID" || fail "pre-dump: not restarted: $(cat "$TMP/pre.out2")"
+touch "$TMP/p/verify"
+wait "$RPID"
+rc=$?
+grep -q "verify ok" "$TMP/pre.out2" && [ $rc = 0 ] || fail "pre-dump: restarted (rc $rc): $(cat "$TMP/pre.out2")"
+
+# --- 5. broken chains ------------------------------------------------------
 mv "$TMP/s/img.7" "$TMP/img.7.away"
 clean_fds "$BIN/ckpt-restart" "$TMP/s/img.$N" > "$TMP/miss" 2>&1
 rc=$?

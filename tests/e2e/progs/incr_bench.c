@@ -12,12 +12,20 @@
  *   running_at_ns T (CLOCK_REALTIME) / verified_at_ns T / verify ok|BAD
  * where "verify" re-hashes all the memory and compares with the hash
  * taken before the save.
+ *
+ *   incr_bench MIB DIR PERCENT hold
+ * The pre-dump workflow, saved from outside: fills, prints READY, waits
+ * until DIR/go exists (ckpt-save --pre-dump runs meanwhile), changes
+ * PERCENT % of the pages, prints CHANGED (ckpt-save --incremental --exit
+ * now), then waits until DIR/verify exists and prints "verify ok|BAD"
+ * (in the copy restarted from the final image).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include "ckpt.h"
 
@@ -67,6 +75,30 @@ static int save(const char *dir, const char *name, uint64_t *ns)
 	return r;
 }
 
+static void await(const char *dir, const char *name)
+{
+	struct timespec ms = { 0, 1000000 };
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	while (stat(path, &st) < 0)
+		nanosleep(&ms, NULL);
+}
+
+static void change(unsigned char *buf, size_t npages, size_t nchange)
+{
+	for (size_t k = 0; k < nchange; k++) {
+		unsigned char *pg = buf + (rnd() % npages) * PG;
+
+		for (size_t i = 0; i < PG; i += 8) {
+			uint64_t v = rnd();
+
+			memcpy(pg + i, &v, 8);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const char *words[] = { "checkpoint ", "restart ", "memory ", "page ",
@@ -76,7 +108,7 @@ int main(int argc, char **argv)
 	uint64_t h, t_full, t_incr, running;
 	double pct;
 
-	if (argc < 3 || argc > 4)
+	if (argc < 3 || argc > 5)
 		return 1;
 	len = (size_t)atol(argv[1]) << 20;
 	pct = argc == 4 ? atof(argv[3]) : 1.0;
@@ -100,17 +132,20 @@ int main(int argc, char **argv)
 		memcpy(buf + i, w, n);
 		i += n;
 	}
+	if (argc == 5) {			/* hold: saved from outside */
+		setvbuf(stdout, NULL, _IONBF, 0);
+		printf("READY\n");
+		await(argv[2], "go");
+		change(buf, npages, nchange);
+		h = sum((const uint64_t *)buf, len / 8);
+		printf("CHANGED\n");
+		await(argv[2], "verify");
+		printf("verify %s\n", sum((const uint64_t *)buf, len / 8) == h ? "ok" : "BAD");
+		return 0;
+	}
 	if (save(argv[2], "full", &t_full) == CKPT_RESTORED)
 		return 3;			/* not the figure wanted */
-	for (size_t k = 0; k < nchange; k++) {
-		unsigned char *pg = buf + (rnd() % npages) * PG;
-
-		for (size_t i = 0; i < PG; i += 8) {
-			uint64_t v = rnd();
-
-			memcpy(pg + i, &v, 8);
-		}
-	}
+	change(buf, npages, nchange);
 	h = sum((const uint64_t *)buf, len / 8);
 	if (save(argv[2], "incr", &t_incr) == CKPT_RESTORED) {
 		running = now(CLOCK_REALTIME);
