@@ -60,9 +60,13 @@ static long trk_ioctl(int fd, unsigned long req, void *arg)
 	return r;
 }
 
-int ckpt_dirty_fd(void)
+int ckpt_dirty_is_own_fd(int fd)
 {
-	return trk.uffd;
+	struct stat st;
+
+	/* by number and by identity: the application may have reused the number */
+	return fd >= 0 && fd == trk.uffd && fstat(fd, &st) == 0 && st.st_dev == trk.dev &&
+	       st.st_ino == trk.ino;
 }
 
 void ckpt_dirty_reset(void)

@@ -65,8 +65,8 @@ int ckpt_dirty_owns(struct ckpt_ctx *c, int i);
 int ckpt_dirty_write_vma(struct ckpt_ctx *c, int i);
 /* In the process (not the writer copy), after the image: new tracking state. */
 void ckpt_dirty_finish(struct ckpt_ctx *c);
-/* libckpt's userfaultfd, or -1: not an application fd. */
-int ckpt_dirty_fd(void);
+/* 1 when fd is libckpt's userfaultfd: not an application fd. */
+int ckpt_dirty_is_own_fd(int fd);
 /* In a restarted process: no tracking, no parent (the fd is not ours). */
 void ckpt_dirty_reset(void);
 
