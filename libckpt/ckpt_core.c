@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -260,10 +261,12 @@ out:
 		/*
 		 * Report "saved" only once the process has left this checkpoint:
 		 * a ckpt-save started right after ours must not find it busy.
+		 * At most 1 s: an application thread that forks in the instant
+		 * between the release and the close holds the pipe open too.
 		 */
-		char b;
+		struct pollfd pfd = { .fd = released[0], .events = POLLIN };
 
-		while (arch_sys3(SYS_read, released[0], &b, 1) == -EINTR)
+		while (arch_sys3(SYS_poll, &pfd, 1, 1000) == -EINTR)
 			;
 		ckpt_close(released[0]);
 	}
