@@ -8,7 +8,9 @@
 #      from the last link and from a middle one: the memory hash is the
 #      one printed before that save.  The restarted copy saves on: its
 #      first image is full (no tracking survives a restart), the next one
-#      incremental again, and restarts correctly.
+#      incremental again, and restarts correctly.  Links 11 and 12: the
+#      program closes every fd (libckpt's tracker too) and reuses the
+#      number: a full image that keeps the program's fd, then a new chain.
 #   2. ext: the same with ckpt-save --incremental (forked writer).
 #   3. 8 threads computing: three ckpt-save --incremental in a row, the
 #      restart from the last finishes with the right results.
@@ -37,7 +39,7 @@ restart_check() {
 
 # --- 1. self ---------------------------------------------------------------
 mkdir -p "$TMP/s"
-clean_fds env LD_PRELOAD="$LIB" "$P" self "$TMP/s" $N > "$TMP/self.out" 2>&1 || fail "self run: $(cat "$TMP/self.out")"
+clean_fds env LD_PRELOAD="$LIB" "$P" self "$TMP/s" $((N + 2)) > "$TMP/self.out" 2>&1 || fail "self run: $(cat "$TMP/self.out")"
 for k in $(seq 1 $N); do
 	[ -f "$TMP/s/img.$k" ] || fail "self: no image $k"
 done
@@ -46,6 +48,14 @@ for k in $(seq 2 $N); do
 	"$BIN/ckpt-info" "$TMP/s/img.$k" > "$TMP/info" 2>&1 || fail "ckpt-info img.$k: $(cat "$TMP/info")"
 	grep -q "^parent:    $TMP/s/img.$((k - 1)) " "$TMP/info" || fail "img.$k does not name img.$((k - 1)): $(grep -A1 parent "$TMP/info")"
 done
+# links 11 and 12, after the chain of 10: the program closed the tracker
+# (close_range) before link 11, so img.11 is a full image; the tracker's
+# fd number is the program's /dev/null now, which the image keeps; img.12
+# is incremental on img.11 again
+"$BIN/ckpt-info" "$TMP/s/img.11" > "$TMP/info" 2>&1
+grep -q '^flags:.*incremental' "$TMP/info" && fail "img.11 is incremental though the tracking was lost"
+grep -q "/dev/null" "$TMP/info" || fail "img.11 lost the program's fd 3 (/dev/null)"
+"$BIN/ckpt-info" "$TMP/s/img.12" | grep -q "^parent:    $TMP/s/img.11 " || fail "img.12 does not name img.11"
 full=$(stat -c %s "$TMP/s/img.1") last=$(stat -c %s "$TMP/s/img.$N")
 [ "$last" -lt $((full / 4)) ] || fail "self: incremental image of $last bytes, the full one has $full"
 "$BIN/ckpt-restart" --check "$TMP/s/img.$N" > "$TMP/check" 2>&1 || fail "--check: $(cat "$TMP/check")"
@@ -57,6 +67,8 @@ wait "$RPID" || fail "self-last: rc $? $(cat "$TMP/self-last.out")"
 "$BIN/ckpt-info" "$TMP/s/post.2" | grep -q "^parent:    $TMP/s/post.1 " || fail "post.2 does not name post.1"
 restart_check "$TMP/s/post.2" RESTORED post.2 "$(sum_of "$TMP/self-last.out" SAVED 2)" self-post
 wait "$RPID" || fail "self-post: rc $?"
+restart_check "$TMP/s/img.12" RESTORED 12 "$(sum_of "$TMP/self.out" SAVED 12)" self-after-close
+wait "$RPID" || fail "self-after-close: rc $?"
 restart_check "$TMP/s/img.5" RESTORED 5 "$(sum_of "$TMP/self.out" SAVED 5)" self-middle
 wait "$RPID" || fail "self-middle: rc $?"
 

@@ -13,7 +13,9 @@
  * zapped with MADV_DONTNEED, a page filled by read(2) from /dev/urandom
  * (a write by the kernel), heap and bss pages; at link 3 an area is
  * unmapped and mapped again at the same address with new data, at link 5
- * one is moved with mremap, at link 6 a new one appears.
+ * one is moved with mremap, at link 6 a new one appears, at link 11 every
+ * fd above 2 is closed (libckpt's userfaultfd too) and /dev/null opened
+ * as fd 3.
  *
  * Prints "SAVED K SUM" (self) or "READY K SUM" (ext) before each save,
  * SUM a hash of every area.  A copy restarted from link K prints
@@ -28,6 +30,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include "ckpt.h"
@@ -126,6 +129,18 @@ static void change(int k)
 		area_d = mremap(area_d, S_PAGES * PG, S_PAGES * PG, MREMAP_MAYMOVE | MREMAP_FIXED, to);
 		if (area_d == MAP_FAILED) {
 			perror("mremap");
+			exit(3);
+		}
+	}
+	if (k == 11) {
+		/*
+		 * Every fd above 2 closed (libckpt's tracking userfaultfd with
+		 * them: the tracking is lost), and the number reused by a file
+		 * of the application's, which the image must keep.
+		 */
+		syscall(SYS_close_range, 3, ~0u, 0);
+		if (open("/dev/null", O_RDONLY) != 3) {
+			perror("/dev/null as fd 3");
 			exit(3);
 		}
 	}
