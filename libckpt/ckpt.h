@@ -13,10 +13,15 @@
  *      armed timers, every fd and every mapping of a kind the image can
  *      hold.  A refusal stops here,
  *      before a byte is written, with c->err naming the resource.
- *   2. write: header, PROC, FDs, THREAD, VMAs, PAGES, END.
+ *      With dirty tracking on (ckpt_incr.h), the tracked memory is
+ *      scanned and write-protected again here, still before a byte.
+ *   2. write: header, PROC, [PARENT], FDs, THREAD, VMAs, PAGES, END.
  * State invariants: the process is not modified by a checkpoint except for
  * the scratch mapping (gone afterwards) and the fds the engine opens on
- * /proc (closed afterwards); errno is restored by the caller.
+ * /proc (closed afterwards); errno is restored by the caller.  With dirty
+ * tracking on, libckpt's userfaultfd stays open and the tracked mappings
+ * stay registered and write-protected (async: the application sees only
+ * a minor fault on its first write to each page).
  */
 #ifndef CKPT_ENGINE_H
 #define CKPT_ENGINE_H
