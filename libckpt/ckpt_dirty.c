@@ -15,6 +15,8 @@
  *   private anonymous, readable,   PAGEMAP_SCAN(WP_MATCHING|CHECK_WPASYNC,
  *   tracked since the parent  -->  WRITTEN): the dirty runs, protected
  *                                  again in the same call       DV_DIRTY
+ *                                  (in a full image: DV_WHOLE, the scan
+ *                                  only protects again)
  *   private anonymous, readable,   UFFDIO_REGISTER(WP) + UFFDIO_WRITEPROTECT
  *   not (or not provably) tracked  the whole VMA                DV_WHOLE
  *   anything else                  left alone                   DV_NONE
@@ -224,8 +226,16 @@ int ckpt_dirty_prepare(struct ckpt_ctx *c)
 
 		if (!trackable(v))
 			continue;
-		if (incr && trk_covered(v->start, v->end) && trk_scan(c, run, v, dv) == 0) {
-			dv->state = CKPT_DV_DIRTY;
+		if (trk_covered(v->start, v->end) && trk_scan(c, run, v, dv) == 0) {
+			if (incr) {
+				dv->state = CKPT_DV_DIRTY;
+			} else {
+				/* a full image: the scan only protected the dirty pages again
+				 * (1 ms a GiB, where protecting it whole takes 40-70 ms) */
+				run->nreg -= dv->n;
+				dv->n = 0;
+				dv->state = CKPT_DV_WHOLE;
+			}
 			continue;
 		}
 		dv->n = 0;

@@ -11,9 +11,11 @@
 #      incremental again, and restarts correctly.  Links 11 and 12: the
 #      program closes every fd (libckpt's tracker too) and reuses the
 #      number: a full image that keeps the program's fd, then a new chain.
+#      Link 13 is a plain save while tracking (full), 14 names it.
 #   2. ext: the same with ckpt-save --incremental (forked writer).
-#   3. 8 threads computing: three ckpt-save --incremental in a row, the
-#      restart from the last finishes with the right results.
+#   3. 8 threads computing: ckpt-save --incremental, --incremental, a full
+#      one (while tracking), --incremental in a row; the restart from the
+#      last finishes with the right results.
 #   4. pre-dump: ckpt-save --pre-dump (forked, the process runs on), 1 %
 #      of 64 MiB changed, ckpt-save --incremental --exit; the restart from
 #      the final image has every byte.
@@ -39,7 +41,7 @@ restart_check() {
 
 # --- 1. self ---------------------------------------------------------------
 mkdir -p "$TMP/s"
-clean_fds env LD_PRELOAD="$LIB" "$P" self "$TMP/s" $((N + 2)) > "$TMP/self.out" 2>&1 || fail "self run: $(cat "$TMP/self.out")"
+clean_fds env LD_PRELOAD="$LIB" "$P" self "$TMP/s" $((N + 4)) > "$TMP/self.out" 2>&1 || fail "self run: $(cat "$TMP/self.out")"
 for k in $(seq 1 $N); do
 	[ -f "$TMP/s/img.$k" ] || fail "self: no image $k"
 done
@@ -56,6 +58,9 @@ done
 grep -q '^flags:.*incremental' "$TMP/info" && fail "img.11 is incremental though the tracking was lost"
 grep -q "/dev/null" "$TMP/info" || fail "img.11 lost the program's fd 3 (/dev/null)"
 "$BIN/ckpt-info" "$TMP/s/img.12" | grep -q "^parent:    $TMP/s/img.11 " || fail "img.12 does not name img.11"
+# link 13 saved full on purpose while the tracking ran; 14 names it
+"$BIN/ckpt-info" "$TMP/s/img.13" | grep -q '^flags:.*incremental' && fail "img.13 was asked full"
+"$BIN/ckpt-info" "$TMP/s/img.14" | grep -q "^parent:    $TMP/s/img.13 " || fail "img.14 does not name img.13"
 full=$(stat -c %s "$TMP/s/img.1") last=$(stat -c %s "$TMP/s/img.$N")
 [ "$last" -lt $((full / 4)) ] || fail "self: incremental image of $last bytes, the full one has $full"
 "$BIN/ckpt-restart" --check "$TMP/s/img.$N" > "$TMP/check" 2>&1 || fail "--check: $(cat "$TMP/check")"
@@ -69,6 +74,8 @@ restart_check "$TMP/s/post.2" RESTORED post.2 "$(sum_of "$TMP/self-last.out" SAV
 wait "$RPID" || fail "self-post: rc $?"
 restart_check "$TMP/s/img.12" RESTORED 12 "$(sum_of "$TMP/self.out" SAVED 12)" self-after-close
 wait "$RPID" || fail "self-after-close: rc $?"
+restart_check "$TMP/s/img.14" RESTORED 14 "$(sum_of "$TMP/self.out" SAVED 14)" self-after-full
+wait "$RPID" || fail "self-after-full: rc $?"
 restart_check "$TMP/s/img.5" RESTORED 5 "$(sum_of "$TMP/self.out" SAVED 5)" self-middle
 wait "$RPID" || fail "self-middle: rc $?"
 
@@ -104,12 +111,16 @@ shim "$PROGS/threads" 8 "$TMP/thr.unused" run > "$TMP/thr.out" 2>&1 &
 PID=$!
 PIDS+=("$PID")
 wait_line "$TMP/thr.out" STARTED
-for k in 1 2 3; do
-	"$BIN/ckpt-save" --incremental "$PID" "$TMP/thr.$k" > "$TMP/save" 2>&1 || fail "threads, ckpt-save $k: $(cat "$TMP/save")"
+for k in 1 2 3 4; do
+	inc=--incremental
+	[ $k = 3 ] && inc=			# a full image while tracking: the next parent
+	"$BIN/ckpt-save" $inc "$PID" "$TMP/thr.$k" > "$TMP/save" 2>&1 || fail "threads, ckpt-save $k: $(cat "$TMP/save")"
 done
-"$BIN/ckpt-info" "$TMP/thr.3" | grep -q "^parent:    $TMP/thr.2 " || fail "threads: thr.3 does not name thr.2"
+"$BIN/ckpt-info" "$TMP/thr.2" | grep -q "^parent:    $TMP/thr.1 " || fail "threads: thr.2 does not name thr.1"
+"$BIN/ckpt-info" "$TMP/thr.3" | grep -q '^flags:.*incremental' && fail "threads: thr.3 was asked full"
+"$BIN/ckpt-info" "$TMP/thr.4" | grep -q "^parent:    $TMP/thr.3 " || fail "threads: thr.4 does not name thr.3"
 kill9 "$PID"
-restart_bg "$TMP/thr.3" > "$TMP/thr.out2" 2>&1
+restart_bg "$TMP/thr.4" > "$TMP/thr.out2" 2>&1
 wait_for 20 test -d "/proc/$PID" || fail "threads: restarted process not there: $(cat "$TMP/thr.out2")"
 kill -USR2 "$PID"
 wait "$RPID"
