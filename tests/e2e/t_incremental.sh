@@ -19,7 +19,9 @@
 #   4. pre-dump: ckpt-save --pre-dump (forked, the process runs on), 1 %
 #      of 64 MiB changed, ckpt-save --incremental --exit; the restart from
 #      the final image has every byte.
-#   5. a parent missing or replaced: refused with exit 2 and a message
+#   5. an unprivileged program (UFFD_USER_MODE_ONLY): an incremental chain,
+#      restarted by root.
+#   6. a parent missing or replaced: refused with exit 2 and a message
 #      that says which; the chain moved to another directory still works;
 #      an incremental image under its parent's own name is refused.
 . "$(dirname "$0")/lib.sh"
@@ -148,7 +150,22 @@ wait "$RPID"
 rc=$?
 grep -q "verify ok" "$TMP/pre.out2" && [ $rc = 0 ] || fail "pre-dump: restarted (rc $rc): $(cat "$TMP/pre.out2")"
 
-# --- 5. broken chains ------------------------------------------------------
+# --- 5. unprivileged: the tracker needs UFFD_USER_MODE_ONLY -----------------
+# (as root only, with the test user of lib.sh's unpriv_user; without one
+# this part is left out, not the whole test)
+U=ckpt-test-user
+if [ "$(id -u)" = 0 ] && { id "$U" > /dev/null 2>&1 || useradd -M -s /usr/sbin/nologin "$U" > /dev/null 2>&1; }; then
+	uid=$(id -u "$U") gid=$(id -g "$U")
+	chmod 755 "$TMP"
+	mkdir -p "$TMP/u" && chown "$uid:$gid" "$TMP/u"
+	as_user env LD_PRELOAD="$LIB" "$P" self "$TMP/u" 3 > "$TMP/unpriv.out" 2>&1 || fail "unprivileged run: $(cat "$TMP/unpriv.out")"
+	"$BIN/ckpt-info" "$TMP/u/img.3" | grep -q "^parent:    $TMP/u/img.2 " || fail "unprivileged: img.3 is not incremental on img.2"
+	# root restarts the user's chain (the copy runs as the user)
+	restart_check "$TMP/u/img.3" RESTORED 3 "$(sum_of "$TMP/unpriv.out" SAVED 3)" unpriv
+	wait "$RPID"
+fi
+
+# --- 6. broken chains ------------------------------------------------------
 mv "$TMP/s/img.7" "$TMP/img.7.away"
 clean_fds "$BIN/ckpt-restart" "$TMP/s/img.$N" > "$TMP/miss" 2>&1
 rc=$?
