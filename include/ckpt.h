@@ -31,6 +31,14 @@ extern "C" {
 /* ckpt_options.flags */
 #define CKPT_OPT_FSYNC	0x1	/* fsync the image before returning */
 /*
+ * Store only the pages written since the previous image this process
+ * saved, which the new image names as its parent (by path and identity);
+ * ckpt-restart follows the chain.  The first such save, one after a
+ * restart, and one whose parent is gone or replaced are full images.
+ * Each image of a chain needs its own path.
+ */
+#define CKPT_OPT_INCREMENTAL	0x4
+/*
  * Return as soon as the process's state is captured: a copy-on-write
  * fork of the process writes the page data while the caller runs on.
  * ckpt_save() then returns CKPT_SAVED before the image is complete; the

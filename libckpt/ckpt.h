@@ -13,10 +13,15 @@
  *      armed timers, every fd and every mapping of a kind the image can
  *      hold.  A refusal stops here,
  *      before a byte is written, with c->err naming the resource.
- *   2. write: header, PROC, FDs, THREAD, VMAs, PAGES, END.
+ *      With dirty tracking on (ckpt_incr.h), the tracked memory is
+ *      scanned and write-protected again here, still before a byte.
+ *   2. write: header, PROC, [PARENT], FDs, THREAD, VMAs, PAGES, END.
  * State invariants: the process is not modified by a checkpoint except for
  * the scratch mapping (gone afterwards) and the fds the engine opens on
- * /proc (closed afterwards); errno is restored by the caller.
+ * /proc (closed afterwards); errno is restored by the caller.  With dirty
+ * tracking on, libckpt's userfaultfd stays open and the tracked mappings
+ * stay registered and write-protected (async: the application sees only
+ * a minor fault on its first write to each page).
  */
 #ifndef CKPT_ENGINE_H
 #define CKPT_ENGINE_H
@@ -27,6 +32,8 @@
 #include "libckpt/img.h"
 
 #define CKPT_ERR_LEN	512
+
+struct ckpt_dirty_run;
 
 struct ckpt_vma {
 	uint64_t start, end, pgoff, dev, ino;
@@ -91,6 +98,9 @@ struct ckpt_ctx {
 	int fork_ok;			/* may write the pages from a forked copy */
 	int fork_advised;		/* MADV_DONTFORK/WIPEONFORK asked: check smaps */
 	int forked;			/* out: CKPT_FORKED_* */
+	int incremental;		/* CKPT_OPT_INCREMENTAL asked for (ckpt_incr.h) */
+	struct ckpt_dirty_run *dirty;	/* this checkpoint's dirty pages (scratch) */
+	struct img_header hdr;		/* the header as written */
 
 	/* scratch: one mapping, left out of the image */
 	unsigned char *scratch;
@@ -150,6 +160,9 @@ int ckpt_maps_parse(struct ckpt_ctx *c, const char *text, size_t len);
 int ckpt_maps_write(struct ckpt_ctx *c);
 int ckpt_mem_write(struct ckpt_ctx *c);		/* ckpt_mem.c */
 int ckpt_mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v);
+/* One PAGES record: npages from addr, as data or as a ZERO run. */
+int ckpt_mem_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
+		       uint32_t npages, int zero);
 int ckpt_proc_check(struct ckpt_ctx *c);	/* ckpt_proc.c */
 int ckpt_proc_write(struct ckpt_ctx *c);
 /* ckpt_lazy.c: after a lazy restart, wait until every page has arrived. */

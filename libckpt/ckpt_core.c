@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include "arch/x86_64/arch.h"
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
+#include "libckpt/ckpt_incr.h"
 
 /* Scratch layout; MAP_NORESERVE: only the pages touched cost memory. */
 #define SCR_MAPS	(8u << 20)
@@ -24,6 +26,7 @@
 #define SCR_PAGEMAP	(4096u)
 #define SCR_FDIDS	(65536u * sizeof(struct ckpt_fdid))
 #define SCR_ASKED	((1u << 22) / 8)	/* a bit per possible tid */
+#define SCR_DIRTY	sizeof(struct ckpt_dirty_run)
 
 int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
 {
@@ -41,7 +44,7 @@ int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
 int ckpt_scratch_map(struct ckpt_ctx *c)
 {
 	size_t len = SCR_MAPS + SCR_VMAS + SCR_WBUF + SCR_ZBUF + SCR_ZTAB + SCR_BOUNCE + SCR_PAGEMAP +
-		     SCR_FDIDS + SCR_ASKED;
+		     SCR_FDIDS + SCR_ASKED + SCR_DIRTY;
 	unsigned char *p;
 
 	len = (len + IMG_PAGE_SIZE - 1) & ~(size_t)(IMG_PAGE_SIZE - 1);
@@ -69,6 +72,8 @@ int ckpt_scratch_map(struct ckpt_ctx *c)
 	c->fdids = (struct ckpt_fdid *)p;
 	p += SCR_FDIDS;
 	c->asked = p;
+	p += SCR_ASKED;
+	c->dirty = (struct ckpt_dirty_run *)(((uintptr_t)p + 7) & ~(uintptr_t)7);
 	return 0;
 }
 
@@ -101,7 +106,9 @@ static int write_header(struct ckpt_ctx *c)
 		for (size_t i = 0; i < n; i++)
 			h.kernel[i] = u.release[i];
 	}
-	return img_write_header(&c->w, &h);
+	img_write_header(&c->w, &h);
+	c->hdr = h;		/* the identity a child image names */
+	return c->w.error;
 }
 
 /* The copy writing the last forked checkpoint, until it is reaped. */
@@ -210,6 +217,8 @@ static int child_prepare(struct ckpt_ctx *c)
 
 int ckpt_run(struct ckpt_ctx *c)
 {
+	int released[2] = { -1, -1 };	/* the forked copy waits for EOF on [0] */
+
 	c->pagemap_fd = c->mem_fd = -1;
 	c->error = 0;
 	c->err[0] = '\0';
@@ -226,16 +235,23 @@ int ckpt_run(struct ckpt_ctx *c)
 	}
 	/* 1. stop the other threads; validate everything before writing a byte */
 	if (ckpt_park_all(c) == 0 && ckpt_lazy_settle(c) == 0 && ckpt_open_proc(c) == 0 &&
-	    ckpt_proc_check(c) == 0 &&
-	    ckpt_maps_read(c) == 0 && ckpt_fds_check(c) == 0) {
+	    ckpt_proc_check(c) == 0 && ckpt_maps_read(c) == 0 && ckpt_fds_check(c) == 0 &&
+	    ckpt_dirty_prepare(c) == 0) {
 		/* 2. write: the state, then the pages (from a copy if allowed) */
 		ckpt_thread_capture(&c->leader, c->info, c->uc);
 		write_header(c);
-		if (ckpt_proc_write(c) == 0 && ckpt_fds_write(c) == 0 &&
+		if (ckpt_proc_write(c) == 0 && ckpt_parent_write(c) == 0 && ckpt_fds_write(c) == 0 &&
 		    ckpt_thread_write(c) == 0 && ckpt_maps_write(c) == 0) {
 			if (c->fork_ok && fork_faithful(c)) {
-				long pid = arch_sys5(SYS_clone, 0, 0, 0, 0, 0);
+				long pid;
 
+				if (arch_sys2(SYS_pipe2, released, O_CLOEXEC) < 0)
+					released[0] = released[1] = -1;
+				pid = arch_sys5(SYS_clone, 0, 0, 0, 0, 0);
+				if (pid != 0 && released[0] >= 0) {
+					ckpt_close(released[0]);
+					released[0] = -1;
+				}
 				if (pid > 0) {
 					/* the copy owns the writer and the fd now */
 					ckpt_writer = pid;
@@ -244,6 +260,9 @@ int ckpt_run(struct ckpt_ctx *c)
 				}
 				if (pid == 0) {
 					c->forked = CKPT_FORKED_CHILD;
+					if (released[1] >= 0)
+						ckpt_close(released[1]);
+					released[1] = -1;
 					child_prepare(c);
 				}
 				/* fork failed: write in place */
@@ -255,8 +274,24 @@ int ckpt_run(struct ckpt_ctx *c)
 			ckpt_fail(c, c->w.error, "cannot write the image (errno %d)", -c->w.error);
 	}
 out:
-	if (c->forked != CKPT_FORKED_CHILD)
+	if (c->forked != CKPT_FORKED_CHILD) {
+		ckpt_dirty_finish(c);
 		ckpt_release_all(c);
+		if (released[1] >= 0)
+			ckpt_close(released[1]);	/* the copy may report now */
+	} else if (released[0] >= 0) {
+		/*
+		 * Report "saved" only once the process has left this checkpoint:
+		 * a ckpt-save started right after ours must not find it busy.
+		 * At most 1 s: an application thread that forks in the instant
+		 * between the release and the close holds the pipe open too.
+		 */
+		struct pollfd pfd = { .fd = released[0], .events = POLLIN };
+
+		while (arch_sys3(SYS_poll, &pfd, 1, 1000) == -EINTR)
+			;
+		ckpt_close(released[0]);
+	}
 	if (c->pagemap_fd >= 0)
 		ckpt_close(c->pagemap_fd);
 	if (c->mem_fd >= 0)

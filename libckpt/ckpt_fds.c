@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
+#include "libckpt/ckpt_incr.h"
 #include "libckpt/reg.h"
 
 typedef int (*fd_fn)(struct ckpt_ctx *c, int fd);
@@ -37,7 +38,7 @@ static int fds_one(int fd, int dirfd, void *arg)
 	struct ckpt_ctx *c = w->c;
 
 	if (fd == dirfd || fd == c->img_fd || fd == c->ctl_fd ||
-	    fd == c->pagemap_fd || fd == c->mem_fd)
+	    fd == c->pagemap_fd || fd == c->mem_fd || ckpt_dirty_is_own_fd(fd))
 		return 0;			/* libckpt's own */
 	return w->fn(c, fd) < 0 ? -1 : 0;
 }

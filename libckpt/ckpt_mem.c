@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "libckpt/ckpt.h"
+#include "libckpt/ckpt_incr.h"
 
 #define PM_PRESENT	(1ULL << 63)
 #define PM_SWAPPED	(1ULL << 62)
@@ -127,6 +128,12 @@ static enum page_kind page_kind(struct ckpt_ctx *c, const struct ckpt_vma *v,
 	return PAGE_DATA;
 }
 
+int ckpt_mem_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
+		       uint32_t npages, int zero)
+{
+	return write_run(c, v, addr, npages, zero ? PAGE_ZERO : PAGE_DATA);
+}
+
 int ckpt_mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v)
 {
 	uint64_t run_addr = 0;
@@ -172,7 +179,8 @@ int ckpt_mem_write(struct ckpt_ctx *c)
 
 		if (!(v->flags & IMG_VMA_PAGES))
 			continue;
-		if (ckpt_mem_write_vma(c, v) < 0)
+		/* tracked since the parent: only its dirty pages (ckpt_dirty.c) */
+		if ((ckpt_dirty_owns(c, i) ? ckpt_dirty_write_vma(c, i) : ckpt_mem_write_vma(c, v)) < 0)
 			return c->error ? c->error : c->w.error;
 	}
 	return c->w.error;

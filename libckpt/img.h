@@ -145,5 +145,7 @@ const struct img_fd *img_get_fd(struct img_reader *r, const struct img_rec *rec)
 const struct img_thread *img_get_thread(struct img_reader *r, const struct img_rec *rec);
 const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *rec);
 const struct img_pages *img_get_pages(struct img_reader *r, const struct img_rec *rec);
+/* Followed by nranges struct img_range, then path_len bytes of path. */
+const struct img_parent *img_get_parent(struct img_reader *r, const struct img_rec *rec);
 
 #endif

@@ -48,6 +48,11 @@
  * needs no privilege.
  */
 #define IMG_F_PIDNS		0x2
+/*
+ * Incremental image: its PAGES hold only what changed since its parent,
+ * which the PARENT record (right after PROC) names.  See "PARENT" below.
+ */
+#define IMG_F_INCREMENTAL	0x8
 
 struct img_header {
 	char     magic[IMG_MAGIC_LEN];
@@ -68,6 +73,7 @@ enum img_rec_type {
 	IMG_REC_THREAD	= 3,	/* struct img_thread + fpstate */
 	IMG_REC_VMA	= 4,	/* struct img_vma + path */
 	IMG_REC_PAGES	= 5,	/* struct img_pages + data */
+	IMG_REC_PARENT	= 7,	/* struct img_parent + ranges + path */
 	IMG_REC_END	= 0xffff,	/* struct img_end */
 };
 
@@ -253,6 +259,42 @@ struct img_pages {
 	uint8_t  reserved[3];
 };
 
+/* --- PARENT (incremental images only) -------------------------------- */
+
+/*
+ * An incremental image holds every record of its own instant except the
+ * pages that did not change since its parent: a page of the image's
+ * memory is, in order of precedence,
+ *   1. the image's own PAGES record for it, if any;
+ *   2. else, if it lies in one of the `nranges` inherited ranges: the
+ *      page as the parent image restores it (recursively: the parent may
+ *      itself be incremental);
+ *   3. else, what a missing page means in a full image (zero for
+ *      anonymous memory, the file's page for a file mapping).
+ * Inherited ranges are sorted, disjoint, page aligned, and each lies in
+ * one private anonymous VMA of this image; libckpt inherits a range only
+ * where it tracked every write since the parent.  A page that the parent
+ * held and that reads as zero now (MADV_DONTNEED) is stored as a ZERO run.
+ *
+ * The parent is named by path (absolute when libckpt knew it) and by its
+ * identity: the header fields ctime_ns, pid and hdr_crc, so a restart
+ * refuses a parent that was replaced by another image under its name.
+ */
+#define IMG_PARENT_RANGES_MAX	65536u
+
+struct img_range {
+	uint64_t start, end;
+};
+
+struct img_parent {
+	uint64_t ctime_ns;		/* the parent's img_header.ctime_ns */
+	int32_t  pid;			/* ... .pid */
+	uint32_t hdr_crc;		/* ... .hdr_crc */
+	uint32_t nranges;		/* struct img_range that follow */
+	uint32_t path_len;		/* bytes of the parent's path after them */
+};
+
+_Static_assert(sizeof(struct img_parent) == 24, "img_parent size");
 _Static_assert(sizeof(struct img_header) == 128, "img_header size");
 _Static_assert(sizeof(struct img_rec_hdr) == 24, "img_rec_hdr size");
 _Static_assert(sizeof(struct img_end) == 24, "img_end size");

@@ -46,7 +46,7 @@
 #define IMG_FPSTATE_MAX		(64u << 10)
 #define IMG_USER_END		0x800000000000ull	/* x86_64 4-level user VA */
 #define IMG_VMA_ALL_FLAGS	0x3ffu
-#define IMG_F_ALL		(IMG_F_SELF | IMG_F_PIDNS)
+#define IMG_F_ALL		(IMG_F_SELF | IMG_F_PIDNS | IMG_F_INCREMENTAL)
 
 __attribute__((format(printf, 3, 4)))
 static int img_fail(struct img_reader *r, enum img_err code, const char *fmt, ...)
@@ -245,6 +245,7 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_THREAD:
 	case IMG_REC_VMA:
 	case IMG_REC_PAGES:
+	case IMG_REC_PARENT:
 	case IMG_REC_END:
 		return 1;
 	default:
@@ -464,6 +465,7 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_THREAD: return "THREAD";
 	case IMG_REC_VMA:    return "VMA";
 	case IMG_REC_PAGES:  return "PAGES";
+	case IMG_REC_PARENT: return "PARENT";
 	case IMG_REC_END:    return "END";
 	default:             return "unknown";
 	}
@@ -679,4 +681,50 @@ const struct img_pages *img_get_pages(struct img_reader *r, const struct img_rec
 		 "PAGES record at offset %llu is corrupt: %llu data bytes for %u pages (codec %u)",
 		 img_ull(rec->offset), img_ull(dlen), p->npages, p->codec);
 	return NULL;
+}
+
+/*
+ * PARENT: ranges sorted, disjoint, page aligned, in user space; a
+ * non-empty path.  Whether the ranges lie in this image's VMAs is the
+ * restart's check (it has the VMAs).
+ */
+const struct img_parent *img_get_parent(struct img_reader *r, const struct img_rec *rec)
+{
+	const struct img_parent *p = img_get_fixed(r, rec, IMG_REC_PARENT, sizeof(*p));
+	const struct img_range *rg;
+	uint64_t prev_end = 0;
+
+	if (!p)
+		return NULL;
+	rg = (const struct img_range *)(p + 1);
+	if (p->nranges > IMG_PARENT_RANGES_MAX) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "PARENT record at offset %llu is corrupt: %u inherited ranges (limit %u)",
+			 img_ull(rec->offset), p->nranges, IMG_PARENT_RANGES_MAX);
+		return NULL;
+	}
+	if (img_check_path(r, rec, "parent path", NULL, p->path_len) < 0 ||
+	    img_check_len(r, rec, sizeof(*p),
+			  (uint64_t)p->nranges * sizeof(*rg) + p->path_len) < 0 ||
+	    img_check_path(r, rec, "parent path", (const char *)(rg + p->nranges),
+			   p->path_len) < 0)
+		return NULL;
+	if (p->path_len == 0) {
+		img_fail(r, IMG_ERR_CORRUPT, "PARENT record at offset %llu is corrupt: empty path",
+			 img_ull(rec->offset));
+		return NULL;
+	}
+	for (uint32_t i = 0; i < p->nranges; i++) {
+		if (rg[i].start >= rg[i].end || rg[i].end > IMG_USER_END ||
+		    rg[i].start % IMG_PAGE_SIZE || rg[i].end % IMG_PAGE_SIZE ||
+		    (i && rg[i].start < prev_end)) {
+			img_fail(r, IMG_ERR_CORRUPT,
+				 "PARENT record at offset %llu is corrupt: inherited range %u "
+				 "(0x%llx-0x%llx) is bad or out of order", img_ull(rec->offset), i,
+				 img_ull(rg[i].start), img_ull(rg[i].end));
+			return NULL;
+		}
+		prev_end = rg[i].end;
+	}
+	return p;
 }

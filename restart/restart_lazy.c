@@ -163,6 +163,12 @@ int rst_lazy_setup(struct rst_state *s)
 			  "line (its pages are read again while the process runs)");
 		return RST_EXIT_USAGE;
 	}
+	if (s->r.hdr.flags & IMG_F_INCREMENTAL) {
+		/* The index covers one file; a chain's pages come from several. */
+		fprintf(stderr, "ckpt-restart: %s: note: --lazy does not follow an incremental "
+			"image's parents; restoring eagerly\n", s->image);
+		return 0;
+	}
 	if ((r = uffd_probe()) < 0) {
 		fprintf(stderr, "ckpt-restart: %s: note: --lazy needs userfaultfd that also "
 			"serves faults inside system calls (root, or CAP_SYS_PTRACE while "

@@ -80,7 +80,7 @@ static struct rst_vma *vma_of(struct rst_state *s, uint64_t addr, uint32_t npage
 	return NULL;
 }
 
-static int stage(struct rst_state *s, struct rst_vma *v)
+int rst_stage(struct rst_state *s, struct rst_vma *v)
 {
 	size_t len = v->v.end - v->v.start;
 	int flags = MAP_ANONYMOUS | MAP_NORESERVE;
@@ -125,7 +125,7 @@ static int load_pages(struct rst_state *s, struct img_rec *rec)
 		return reader_fail(s);
 	if (!s->reserved && !s->check_only)
 		rst_reserve(s);
-	if (!v->staging && (r = stage(s, v)))
+	if (!v->staging && (r = rst_stage(s, v)))
 		return r;
 	dst = (char *)v->staging + (p->addr - v->v.start);
 	if (img_pages_decode(p, p + 1, rec->len - sizeof(*p), dst, err, sizeof(err)) < 0) {
@@ -139,6 +139,7 @@ static int load_pages(struct rst_state *s, struct img_rec *rec)
 		for (uint64_t i = 0; i < p->npages; i++)
 			v->dirty[(first + i) / 8] |= 1 << ((first + i) % 8);
 	}
+	rst_chain_mark(s, v, p->addr, p->npages);
 	/* --check: verified; the memory is not needed. */
 	if (s->check_only && !(v->v.flags & IMG_VMA_VDSO))
 		madvise(dst, (size_t)p->npages * IMG_PAGE_SIZE, MADV_DONTNEED);
@@ -210,6 +211,10 @@ int rst_load_rest(struct rst_state *s)
 		}
 		case IMG_REC_PAGES:
 			if ((r = load_pages(s, &rec)))
+				return r;
+			break;
+		case IMG_REC_PARENT:
+			if ((r = rst_chain_note(s, &rec)))
 				return r;
 			break;
 		default:

@@ -101,7 +101,8 @@ static int restore(struct rst_state *s)
 	 */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	if ((r = rst_load_rest(s)) || (r = rst_check_env(s)) || (r = rst_open_files(s)) ||
+	if ((r = rst_load_rest(s)) || (r = rst_chain_load(s)) || (r = rst_check_env(s)) ||
+	    (r = rst_open_files(s)) ||
 	    (r = rst_restore_fds(s)) || (r = rst_restore_misc(s)))
 		return r;
 	return rst_jump(s);
@@ -125,7 +126,7 @@ static int check(struct rst_state *s)
 	int r;
 
 	rst_check_pid(s);
-	if ((r = rst_load_rest(s)))
+	if ((r = rst_load_rest(s)) || (r = rst_chain_load(s)))
 		return r;
 	rst_check_env(s);
 	return check_verdict(s);

@@ -42,6 +42,7 @@ struct rst_vma {
 	void *staging;		/* pages read so far, NULL if none */
 	uint8_t *dirty;		/* FILE: bitmap of pages in staging */
 	int fd;			/* FILE: open file, -1 otherwise */
+	uint8_t *have;		/* incremental: pages filled so far (restart_chain.c) */
 };
 
 struct rst_fd {
@@ -71,6 +72,7 @@ struct rst_state {
 	int lazy;		/* --lazy in effect (restart_lazy.c) */
 	int lazy_fd;		/* the restorer's end of the page server's socket, or -1 */
 	struct rst_lazy *lz;
+	struct rst_chain *chain;	/* incremental: the PARENT record */
 };
 
 /* Prints "ckpt-restart: IMAGE: <msg>" to stderr. */
@@ -82,6 +84,18 @@ int rst_problem(struct rst_state *s, int code, const char *fmt, ...)
 /* restart_load.c: read records until `stop_after_proc` or END. 0 or exit code. */
 int rst_load_proc(struct rst_state *s);
 int rst_load_rest(struct rst_state *s);
+
+/* Stages a mapping: anonymous memory of its size for its pages (restart_load.c). */
+int rst_stage(struct rst_state *s, struct rst_vma *v);
+
+/*
+ * restart_chain.c: an incremental image's PARENT record (note), the pages
+ * its own records filled (mark), and, once the image is read, the pages
+ * its parents give (load).  0 or exit code.
+ */
+int rst_chain_note(struct rst_state *s, const struct img_rec *rec);
+void rst_chain_mark(struct rst_state *s, struct rst_vma *v, uint64_t addr, uint32_t npages);
+int rst_chain_load(struct rst_state *s);
 
 /* restart_env.c */
 int rst_check_pid(struct rst_state *s);

@@ -35,6 +35,7 @@
 #include "ckpt.h"
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
+#include "libckpt/ckpt_incr.h"
 #include "shim/shim_int.h"
 #include "wrappers/wrap.h"
 
@@ -82,7 +83,9 @@ int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, u
 	c.info = info;
 	c.uc = uc;
 	c.entry_rip = (uintptr_t)shim_post_restore;
-	c.hdr_flags = hdr_flags | shim_ns_flags;
+	/* IMG_F_INCREMENTAL from the caller asks; the engine decides (ckpt_incr.h) */
+	c.incremental = (hdr_flags & IMG_F_INCREMENTAL) != 0;
+	c.hdr_flags = (hdr_flags & ~IMG_F_INCREMENTAL) | shim_ns_flags;
 	c.no_compress = shim_cfg.no_compress;
 	c.fork_ok = fork_ok && !shim_cfg.no_fork;
 	c.fork_advised = wrap_fork_advised;
@@ -116,7 +119,8 @@ int shim_save_path(const char *path, unsigned flags, int fork_ok, int sig, sigin
 		return r;
 	}
 	r = shim_checkpoint_fd(fd, -1, sig, info, uc,
-			       info->si_code == SI_TKILL ? IMG_F_SELF : 0, fork_ok, &forked,
+			       (info->si_code == SI_TKILL ? IMG_F_SELF : 0) |
+			       ((flags & CKPT_OPT_INCREMENTAL) ? IMG_F_INCREMENTAL : 0), fork_ok, &forked,
 			       err, errlen, &mem);
 	if (forked == CKPT_FORKED_PARENT) {
 		ckpt_close(fd);			/* the copy finishes, and renames */
@@ -225,6 +229,7 @@ void shim_post_restore(int sig, siginfo_t *info, void *uc)
 		munmap((void *)ri->blob, ri->blob_len);
 		ri->blob = ri->blob_len = 0;
 		ckpt_park_reset();
+		ckpt_dirty_reset();	/* the tracker was not restored: next image is full */
 	}
 	/*
 	 * The thread whose ckpt_save() made this image returns CKPT_RESTORED.

@@ -1,5 +1,5 @@
 /*
- * ckpt_save.c - `ckpt-save [--fsync] [--exit] PID PATH`: checkpoint a
+ * ckpt_save.c - `ckpt-save [--fsync] [--exit] [--incremental|--pre-dump] PID PATH`: checkpoint a
  * running process that has libckpt loaded into PATH ("-": stdout).
  *
  * Protocol (libckpt/ctl_proto.h): we listen on the abstract socket
@@ -66,6 +66,8 @@
 struct save_opts {
 	int fsync;
 	int exit_after;
+	int incremental;
+	int pre_dump;		/* --pre-dump: --incremental that must leave the process running */
 	pid_t pid;
 	const char *path;	/* "-" for stdout */
 	double timeout_s;
@@ -108,10 +110,16 @@ static void save_die(int code, const char *fmt, ...)
 static void save_usage(void)
 {
 	fprintf(stderr,
-		"usage: ckpt-save [--fsync] [--exit] PID PATH\n"
+		"usage: ckpt-save [--fsync] [--exit] [--incremental|--pre-dump] PID PATH\n"
 		"  PATH  image file, or - for stdout\n"
 		"  --fsync  make the image durable before reporting success\n"
 		"  --exit   the process exits after a successful checkpoint\n"
+		"  --incremental  only the pages written since the process's previous\n"
+		"           image, which the new one names as its parent\n"
+		"  --pre-dump  the first image of a migration: written by a forked copy\n"
+		"           while the process runs on, it starts the tracking; the final\n"
+		"           `--incremental --exit` then parks the process only to write the\n"
+		"           pages it dirtied since\n"
 		"  env %s=SECONDS  how long to wait for the process to answer (%g)\n",
 		SAVE_TIMEOUT_ENV, SAVE_TIMEOUT_DEFAULT);
 	exit(EXIT_USAGE);
@@ -129,6 +137,10 @@ static void save_parse_args(int argc, char **argv, struct save_opts *o)
 			o->fsync = 1;
 		else if (!strcmp(argv[i], "--exit"))
 			o->exit_after = 1;
+		else if (!strcmp(argv[i], "--incremental"))
+			o->incremental = 1;
+		else if (!strcmp(argv[i], "--pre-dump"))
+			o->incremental = o->pre_dump = 1;
 		else if (!strcmp(argv[i], "--")) {
 			i++;
 			break;
@@ -137,6 +149,11 @@ static void save_parse_args(int argc, char **argv, struct save_opts *o)
 	}
 	if (argc - i != 2)
 		save_usage();
+	if (o->pre_dump && o->exit_after) {
+		fprintf(stderr, "ckpt-save: --pre-dump leaves the process running: it cannot be "
+			"combined with --exit (the final dump is --incremental --exit)\n");
+		exit(EXIT_USAGE);
+	}
 	errno = 0;
 	pid = strtol(argv[i], &end, 10);
 	if (errno || end == argv[i] || *end || pid <= 0 || pid > INT_MAX) {
@@ -437,7 +454,8 @@ static void save_send_request(int c, int img_fd, const struct save_opts *o)
 	struct ctl_request req = {
 		.magic = CTL_REQ_MAGIC,
 		.version = CTL_VERSION,
-		.flags = (o->fsync ? CTL_F_FSYNC : 0) | (o->exit_after ? CTL_F_EXIT : 0),
+		.flags = (o->fsync ? CTL_F_FSYNC : 0) | (o->exit_after ? CTL_F_EXIT : 0) |
+			 (o->incremental ? CTL_F_INCREMENTAL : 0),
 	};
 	union {
 		struct cmsghdr h;

@@ -48,6 +48,10 @@ struct info {
 	struct info_vma *vmas;
 	size_t nvma;
 	size_t nsorted;		/* vmas[0..nsorted) sorted and checked */
+	int has_parent;		/* incremental: the PARENT record */
+	struct img_parent parent;
+	struct info_str parent_path;
+	uint64_t inherited;	/* bytes of the inherited ranges */
 	uint64_t mapped, pages, zero_pages, raw, stored;
 	char err[320];
 };

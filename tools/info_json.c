@@ -121,9 +121,28 @@ void json_print(const struct info *in)
 		printf("null");
 	printf(", \"kernel\": ");
 	json_str(h->kernel, strnlen(h->kernel, sizeof(h->kernel)));
-	printf(", \"flags\": [%s%s%s]},\n", h->flags & IMG_F_SELF ? "\"self\"" : "",
-	       (h->flags & IMG_F_SELF) && (h->flags & IMG_F_PIDNS) ? ", " : "",
-	       h->flags & IMG_F_PIDNS ? "\"pidns\"" : "");
+	printf(", \"flags\": [");
+	{
+		static const struct { unsigned bit; const char *name; } fl[] = {
+			{ IMG_F_SELF, "self" }, { IMG_F_PIDNS, "pidns" },
+			{ IMG_F_INCREMENTAL, "incremental" },
+		};
+		const char *sep = "";
+
+		for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++)
+			if (h->flags & fl[i].bit) {
+				printf("%s\"%s\"", sep, fl[i].name);
+				sep = ", ";
+			}
+	}
+	printf("]},\n");
+	if (in->has_parent) {
+		printf("  \"parent\": {\"path\": ");
+		json_str(in->parent_path.s, in->parent_path.n);
+		printf(", \"pid\": %d, \"ctime_ns\": %llu, \"hdr_crc\": %u, \"ranges\": %u, "
+		       "\"inherited_bytes\": %llu},\n", in->parent.pid, U(in->parent.ctime_ns),
+		       in->parent.hdr_crc, in->parent.nranges, U(in->inherited));
+	}
 
 	printf("  \"process\": {\"comm\": ");
 	json_str(p->comm, strnlen(p->comm, sizeof(p->comm)));

@@ -150,6 +150,25 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 {
 	int rank = info_rank(rec->type);
 
+	/* PARENT: right after PROC, in incremental images only */
+	if (rec->type == IMG_REC_PARENT) {
+		const struct img_parent *p;
+		const struct img_range *rg;
+
+		if (*last_rank != 0 || in->has_parent || !(in->hdr.flags & IMG_F_INCREMENTAL))
+			return info_fail(in, "record at offset %llu (PARENT) is out of place: it "
+					 "follows PROC in incremental images only",
+					 (unsigned long long)rec->offset);
+		if (!(p = img_get_parent(r, rec)))
+			return -1;
+		rg = (const struct img_range *)(p + 1);
+		in->has_parent = 1;
+		in->parent = *p;
+		for (uint32_t i = 0; i < p->nranges; i++)
+			in->inherited += rg[i].end - rg[i].start;
+		in->parent_path = info_dup(rg + p->nranges, p->path_len);
+		return 0;
+	}
 	if (*last_rank < 0 ? rank != 0 :
 	    rank == 0 ||			/* a second PROC */
 	    rank < *last_rank ||		/* going back */
@@ -238,6 +257,9 @@ int info_load(struct info *in, int fd)
 		if (!in->err[0])
 			snprintf(in->err, sizeof(in->err), "%s", r.err);
 		rc = r.code == IMG_ERR_INCOMPAT ? INFO_EXIT_INCOMPAT : INFO_EXIT_CORRUPT;
+	} else if ((in->hdr.flags & IMG_F_INCREMENTAL) && !in->has_parent) {
+		snprintf(in->err, sizeof(in->err), "incremental image has no PARENT record");
+		rc = INFO_EXIT_CORRUPT;
 	} else if (last_rank < 2) {
 		snprintf(in->err, sizeof(in->err), "image has no %s record",
 			 last_rank < 0 ? "PROC" : "THREAD");

@@ -107,7 +107,17 @@ void txt_print(const struct info *in)
 	if (h->flags & IMG_F_PIDNS)
 		printf(", pidns (pid %d of its own user+pid namespace: ckpt-restart makes "
 		       "a new one)", h->pid);
+	if (h->flags & IMG_F_INCREMENTAL)
+		printf(", incremental (pages changed since its parent)");
 	printf("\n");
+	if (in->has_parent) {
+		printf("parent:    ");
+		txt_str(in->parent_path.s, in->parent_path.n);
+		printf("  (pid %d, created ", in->parent.pid);
+		txt_time(in->parent.ctime_ns);
+		printf(", header crc 0x%08x)\n           %u inherited ranges, %llu bytes\n",
+		       in->parent.hdr_crc, in->parent.nranges, (unsigned long long)in->inherited);
+	}
 
 	printf("\nprocess:   ");
 	txt_str(p->comm, strnlen(p->comm, sizeof(p->comm)));

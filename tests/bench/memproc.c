@@ -170,7 +170,7 @@ int main(int argc, char **argv)
 	if (flags)
 		o.flags = (unsigned)strtoul(flags, NULL, 0);
 	if (dirty) {
-		struct ckpt_options first = { .flags = o.flags & ~0x4u /* CKPT_OPT_INCREMENTAL */ };
+		struct ckpt_options first = { .flags = o.flags & ~CKPT_OPT_INCREMENTAL };
 		size_t step = 100 / (atoi(dirty) > 0 ? atoi(dirty) : 1);
 
 		snprintf(base, sizeof(base), "%s.base", argv[2]);

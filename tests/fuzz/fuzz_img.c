@@ -80,6 +80,13 @@ static void fz_parse(int fd)
 				fz_touch(v + 1, v->path_len);
 			break;
 		}
+		case IMG_REC_PARENT: {
+			const struct img_parent *p = img_get_parent(&r, &rec);
+			if ((ok = p != NULL))
+				fz_touch(p + 1, (size_t)p->nranges * sizeof(struct img_range) +
+					 p->path_len);
+			break;
+		}
 		case IMG_REC_PAGES: {
 			const struct img_pages *p = img_get_pages(&r, &rec);
 			if ((ok = p != NULL))
@@ -193,11 +200,25 @@ static void fz_seed(const char *dir, const char *name, int full)
 		return;
 	}
 	strcpy(h.kernel, "6.1.0");
+	if (full == 2)
+		h.flags = IMG_F_INCREMENTAL;
 	for (size_t i = 0; i < sizeof(page); i++)
 		page[i] = (unsigned char)("seed data "[i % 10] + (i % 777 == 0));
 	img_writer_init(&w, fd, buf, sizeof(buf));
 	img_write_header(&w, &h);
 	img_write_record(&w, IMG_REC_PROC, &p, sizeof(p), "/bin/seed", 9);
+	if (full == 2) {	/* incremental: inherits the anonymous VMA */
+		static const char ppath[] = "/seed/parent.img";
+		struct img_parent par = { .ctime_ns = 1, .pid = 100, .hdr_crc = 7,
+					  .nranges = 1, .path_len = sizeof(ppath) - 1 };
+		unsigned char tail[sizeof(struct img_range) + sizeof(ppath)];
+		struct img_range rg = { 0x10000, 0x14000 };
+
+		memcpy(tail, &rg, sizeof(rg));
+		memcpy(tail + sizeof(rg), ppath, sizeof(ppath) - 1);
+		img_write_record(&w, IMG_REC_PARENT, &par, sizeof(par), tail,
+				 sizeof(rg) + sizeof(ppath) - 1);
+	}
 	if (full)
 		img_write_record(&w, IMG_REC_FD, &f, sizeof(f), "/dev/null", 9);
 	img_write_record(&w, IMG_REC_THREAD, &t, sizeof(t), page, 16);
@@ -228,6 +249,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (dir && *dir) {
 		fz_seed(dir, "seed-minimal.img", 0);
 		fz_seed(dir, "seed-full.img", 1);
+		fz_seed(dir, "seed-incremental.img", 2);
 	}
 	return 0;
 }

@@ -265,6 +265,7 @@ int trw_parse(int fd, enum img_err *code, char *err, size_t errlen)
 		case IMG_REC_FD:     ok = img_get_fd(&r, &rec); break;
 		case IMG_REC_THREAD: ok = img_get_thread(&r, &rec); break;
 		case IMG_REC_VMA:    ok = img_get_vma(&r, &rec); break;
+		case IMG_REC_PARENT: ok = img_get_parent(&r, &rec); break;
 		case IMG_REC_PAGES: {
 			const struct img_pages *p = img_get_pages(&r, &rec);
 			char perr[256];

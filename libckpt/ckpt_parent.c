@@ -1,0 +1,138 @@
+/*
+ * ckpt_parent.c - the parent of an incremental image: which image it is,
+ * whether it is still there, and the PARENT record that names it.
+ *
+ * The parent of an incremental image is the last image this process
+ * saved (by ckpt_save() or ckpt-save, full or incremental), if
+ *   - libckpt knows its path: the image went to a file (not a pipe), and
+ *     both writers put it under NAME.tmp.<pid> and rename it to NAME, so
+ *     NAME is the fd's /proc/self/fd link less that suffix;
+ *   - that file still holds it: its header has the same ctime_ns, pid and
+ *     hdr_crc (a failed forked writer, a deleted or replaced file make
+ *     the next image full instead of naming a parent that is gone).
+ * The identity is the header's, not the END record's image_crc: with the
+ * forked writer only the copy that writes the pages ever knows that one.
+ *
+ * An incremental image written under its parent's name would replace the
+ * parent it needs: refused.  Runs in the signal handler: raw calls only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include "libckpt/ckpt_fmt.h"
+#include "libckpt/ckpt_incr.h"
+
+#define PARENT_PATH_MAX	4096
+
+static struct {
+	int valid;
+	uint64_t ctime_ns;
+	int32_t pid;
+	uint32_t hdr_crc;
+	uint32_t path_len;
+	char path[PARENT_PATH_MAX];	/* NUL-terminated too */
+} last;
+
+void ckpt_parent_forget(void)
+{
+	last.valid = 0;
+}
+
+/* 1 when s ends in ".tmp." and digits from off on. */
+static int tmp_suffix_at(const char *s, size_t len, size_t off)
+{
+	static const char tmp[] = ".tmp.";
+
+	if (len - off < sizeof(tmp) || !ckpt_memeq(s + off, tmp, sizeof(tmp) - 1))
+		return 0;
+	for (size_t i = off + sizeof(tmp) - 1; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+int ckpt_parent_image_path(int fd, char *buf, size_t cap)
+{
+	char link[64];
+	ssize_t n;
+
+	ckpt_fmt(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, cap - 1);
+	if (n <= 0 || buf[0] != '/' || (size_t)n >= cap - 1)
+		return -1;			/* a pipe, a socket, or too long */
+	if (n > 10 && ckpt_memeq(buf + n - 10, " (deleted)", 10))
+		return -1;
+	for (size_t off = n; off-- > 1;) {
+		if (buf[off] == '/')
+			break;
+		if (buf[off] == '.' && tmp_suffix_at(buf, n, off)) {
+			n = off;
+			break;
+		}
+	}
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* 1 when the file at last.path is still the image we saved there. */
+static int parent_on_disk(void)
+{
+	struct img_header h;
+	ssize_t n;
+	int fd = ckpt_open(last.path, O_RDONLY | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	do
+		n = pread(fd, &h, sizeof(h), 0);
+	while (n < 0 && errno == EINTR);
+	ckpt_close(fd);
+	return n == (ssize_t)sizeof(h) && ckpt_memeq(h.magic, IMG_MAGIC, IMG_MAGIC_LEN) &&
+	       h.ctime_ns == last.ctime_ns && h.pid == last.pid && h.hdr_crc == last.hdr_crc;
+}
+
+int ckpt_parent_usable(struct ckpt_ctx *c)
+{
+	char self[PARENT_PATH_MAX];
+	int n;
+
+	if (!last.valid)
+		return 0;
+	n = ckpt_parent_image_path(c->img_fd, self, sizeof(self));
+	if (n == (int)last.path_len && ckpt_memeq(self, last.path, n))
+		return ckpt_fail(c, -EINVAL, "an incremental image cannot replace its own parent "
+				 "%s: give each image of a chain its own name", last.path);
+	return parent_on_disk();
+}
+
+void ckpt_parent_remember(struct ckpt_ctx *c)
+{
+	int n = ckpt_parent_image_path(c->img_fd, last.path, sizeof(last.path));
+
+	last.valid = n > 0;
+	last.path_len = n > 0 ? (uint32_t)n : 0;
+	last.ctime_ns = c->hdr.ctime_ns;
+	last.pid = c->hdr.pid;
+	last.hdr_crc = c->hdr.hdr_crc;
+}
+
+/* PARENT: identity, the ranges of the VMAs tracked since the parent, the path. */
+int ckpt_parent_write(struct ckpt_ctx *c)
+{
+	struct ckpt_dirty_run *run = c->dirty;
+	struct img_range *rg = (struct img_range *)run->parent_tail;
+	struct img_parent p = {
+		.ctime_ns = last.ctime_ns, .pid = last.pid, .hdr_crc = last.hdr_crc,
+		.path_len = last.path_len,
+	};
+
+	if (!(c->hdr_flags & IMG_F_INCREMENTAL))
+		return 0;
+	for (int i = 0; i < c->nvmas; i++)
+		if (ckpt_dirty_owns(c, i))
+			rg[p.nranges++] = (struct img_range){ c->vmas[i].start, c->vmas[i].end };
+	__builtin_memcpy(rg + p.nranges, last.path, last.path_len);
+	img_write_record(&c->w, IMG_REC_PARENT, &p, sizeof(p), rg,
+			 p.nranges * sizeof(*rg) + last.path_len);
+	return c->w.error;
+}
