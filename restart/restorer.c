@@ -349,6 +349,14 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 		CHECK(a, 16, arch_sys3(SYS_setresgid, a->gid, a->gid, a->gid));
 		CHECK(a, 17, arch_sys3(SYS_setresuid, a->uid, a->uid, a->uid));
 		arch_sys2(SYS_prctl, PR_SET_KEEPCAPS, 0);
+		/*
+		 * The uid change made the process undumpable, which would leave
+		 * its /proc/self files root's: it could not checkpoint itself
+		 * again.  It was dumpable when saved (libckpt reads its own
+		 * pagemap), and each thread sets it after its own change, so it
+		 * holds once every thread is done.
+		 */
+		arch_sys2(SYS_prctl, PR_SET_DUMPABLE, 1);
 	}
 	/* The thread's own capabilities: never more than the restarter's. */
 	struct { uint32_t version; int32_t pid; } ch = { 0x20080522, 0 };

@@ -3,7 +3,8 @@
 #  - an unprivileged user restarting their own image: exit 4, the message
 #    says root or CAP_CHECKPOINT_RESTORE is needed (--check too), no crash;
 #  - an unprivileged user restarting root's image: exit 4, says whose;
-#  - root restarting the user's image: works, the copy runs as the user;
+#  - root restarting the user's image: works, the copy runs as the user
+#    and can be checkpointed again by the user;
 #  - --check on a good image whose pid is free: exit 0;
 #  - the pid taken (the same image restarted twice): the second restart
 #    and --check exit 4 naming the pid and the process holding it; the
@@ -57,6 +58,10 @@ restored_as() { [ "$(awk '/^Uid:/ {print $2}' "/proc/$1/status" 2>/dev/null)" = 
 wait_for 20 restored_as "$UPID" "$uid"
 ids=$(awk '/^Uid:|^Gid:/ {print $2, $3, $4, $5}' "/proc/$UPID/status" | tr '\n' ' ')
 [ "$ids" = "$uid $uid $uid $uid $gid $gid $gid $gid " ] || bad "$U's process restarted by root has uids/gids $ids, want $uid/$gid"
+# ... and can be checkpointed again, by the user (the uid change must not
+# have left it undumpable, its /proc files root's).
+as_user "$BIN/ckpt-save" "$UPID" "$UD/img2" > "$TMP/save2" 2>&1 ||
+	bad "$U's process restarted by root cannot be checkpointed again: $(cat "$TMP/save2")"
 touch "$UD/stop"
 wait "$RPID"
 rc=$?

@@ -44,9 +44,11 @@ PIDS+=("$PID")
 wait_line "$TMP/out.0" '^READY'
 g=0
 progress "$TMP/out.0"
+# The restorer makes the threads after the main one: wait for all of them.
+nthreads() { [ "$(ls "/proc/$PID/task" 2>/dev/null | wc -l)" -eq $((NT + 1)) ]; }
 generation_check() {
-	n=$(ls "/proc/$PID/task" | wc -l)
-	[ "$n" -eq $((NT + 1)) ] || fail "generation $g: $n threads, want $((NT + 1))"
+	wait_for 20 nthreads ||
+		fail "generation $g: $(ls "/proc/$PID/task" | wc -l) threads, want $((NT + 1))"
 	progress "$1"
 }
 generations $GENS
