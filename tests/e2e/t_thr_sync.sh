@@ -12,7 +12,8 @@
 #    and round.
 # The random moment: the program reports reaching a randomly chosen count
 # (M1) and the checkpoint is taken right then; the restarted copy must go
-# on to M2 before it is told to stop.
+# on to M2 (or, when the original was saved only after M2, to the next
+# 512th count) before it is told to stop.
 . "$(dirname "$0")/lib.sh"
 
 # one PROG HOW M1 M2

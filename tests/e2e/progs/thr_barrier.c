@@ -5,8 +5,8 @@
  *   thr_barrier STOPFILE M1 M2
  * Round r: thread t computes work(t, r) into its slot; barrier A; the
  * one thread barrier A makes the serial thread recomputes and checks every
- * slot, counts the round, prints "AT M1" / "AT M2" when the round count
- * reaches M1 / M2, and decides whether this was the last round (main has
+ * slot, counts the round, prints "AT M1" when the round count reaches M1
+ * and "AT M2" at every 512th round from M2 on, and decides whether this was the last round (main has
  * seen STOPFILE); barrier B; everybody reads the decision.  main prints
  * "STARTED pid", polls for STOPFILE, joins the threads and checks: every
  * thread did every round, barrier A and barrier B each named exactly one
@@ -64,7 +64,8 @@ static void *worker(void *arg)
 			rounds = r + 1;
 			if (rounds == m1)
 				printf("AT M1 %lu\n", (unsigned long)rounds);
-			if (rounds == m2)
+			/* From M2 on, every 512th (see thr_queue.c). */
+			if (rounds >= m2 && rounds % 512 == 0)
 				printf("AT M2 %lu\n", (unsigned long)rounds);
 			last_round = __atomic_load_n(&stop_seen, __ATOMIC_ACQUIRE);
 		} else if (s != 0) {
