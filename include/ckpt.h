@@ -30,6 +30,12 @@ extern "C" {
 
 /* ckpt_options.flags */
 #define CKPT_OPT_FSYNC	0x1	/* fsync the image before returning */
+/*
+ * A mappable image: memory stored raw and page aligned, so that
+ * `ckpt-restart` maps it from the file (restart time independent of the
+ * memory size; pages are read from the page cache when touched).
+ */
+#define CKPT_OPT_MAPPABLE	0x2
 
 struct ckpt_options {
 	unsigned flags;		/* CKPT_OPT_* */

@@ -226,6 +226,8 @@ RST void rst_main(struct rst_args *a)
 		info[0] = a->blob;
 		info[1] = a->blob_len;
 		info[2] = a->nthreads;
+		info[3] = a->img_dev;	/* ckpt_restore_info.img_dev/ino */
+		info[4] = a->img_ino;
 	}
 	/*
 	 * Every signal stays blocked until each thread's rt_sigreturn sets its

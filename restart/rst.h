@@ -63,6 +63,9 @@ struct rst_state {
 	int reserved;		/* target ranges reserved */
 	int exe_fd;
 	int nproblems;		/* --check: problems found */
+	/* mappable image (restart_mpages.c): runs mapped from img_fd */
+	struct img_mpages *mpages;	/* in address order */
+	int nmpages;
 };
 
 /* Prints "ckpt-restart: IMAGE: <msg>" to stderr. */
@@ -74,6 +77,14 @@ int rst_problem(struct rst_state *s, int code, const char *fmt, ...)
 /* restart_load.c: read records until `stop_after_proc` or END. 0 or exit code. */
 int rst_load_proc(struct rst_state *s);
 int rst_load_rest(struct rst_state *s);
+
+/*
+ * restart_mpages.c: an MPAGES record (checked, remembered; with --check
+ * its data verified), and the restorer ops that map the runs of v.
+ */
+int rst_load_mpages(struct rst_state *s, const struct img_rec *rec);
+struct rst_op;
+int rst_mpages_ops(struct rst_state *s, const struct rst_vma *v, struct rst_op *ops);
 
 /* restart_env.c */
 int rst_check_pid(struct rst_state *s);

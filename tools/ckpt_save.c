@@ -1,5 +1,5 @@
 /*
- * ckpt_save.c - `ckpt-save [--fsync] [--exit] PID PATH`: checkpoint a
+ * ckpt_save.c - `ckpt-save [--fsync] [--exit] [--mappable] PID PATH`: checkpoint a
  * running process that has libckpt loaded into PATH ("-": stdout).
  *
  * Protocol (libckpt/ctl_proto.h): we listen on the abstract socket
@@ -66,6 +66,7 @@
 struct save_opts {
 	int fsync;
 	int exit_after;
+	int mappable;		/* --mappable: CTL_F_MAPPABLE */
 	pid_t pid;
 	const char *path;	/* "-" for stdout */
 	double timeout_s;
@@ -108,10 +109,12 @@ static void save_die(int code, const char *fmt, ...)
 static void save_usage(void)
 {
 	fprintf(stderr,
-		"usage: ckpt-save [--fsync] [--exit] PID PATH\n"
+		"usage: ckpt-save [--fsync] [--exit] [--mappable] PID PATH\n"
 		"  PATH  image file, or - for stdout\n"
 		"  --fsync  make the image durable before reporting success\n"
 		"  --exit   the process exits after a successful checkpoint\n"
+		"  --mappable  memory stored page aligned, mapped by ckpt-restart\n"
+		"              from the file (needs a file, not a pipe)\n"
 		"  env %s=SECONDS  how long to wait for the process to answer (%g)\n",
 		SAVE_TIMEOUT_ENV, SAVE_TIMEOUT_DEFAULT);
 	exit(EXIT_USAGE);
@@ -129,6 +132,8 @@ static void save_parse_args(int argc, char **argv, struct save_opts *o)
 			o->fsync = 1;
 		else if (!strcmp(argv[i], "--exit"))
 			o->exit_after = 1;
+		else if (!strcmp(argv[i], "--mappable"))
+			o->mappable = 1;
 		else if (!strcmp(argv[i], "--")) {
 			i++;
 			break;
@@ -337,6 +342,10 @@ static int save_open_output(const struct save_opts *o)
 		if (isatty(STDOUT_FILENO))
 			save_die(EXIT_USAGE, "refusing to write an image to a "
 				 "terminal (redirect stdout)");
+		struct stat st;
+		if (o->mappable && (fstat(STDOUT_FILENO, &st) < 0 || !S_ISREG(st.st_mode)))
+			save_die(EXIT_USAGE, "a mappable image cannot be written to a pipe: "
+				 "ckpt-restart maps its pages from the file; give a file name");
 		return STDOUT_FILENO;
 	}
 	if (snprintf(save_tmp, sizeof(save_tmp), "%s.tmp.%d", o->path,
@@ -437,7 +446,8 @@ static void save_send_request(int c, int img_fd, const struct save_opts *o)
 	struct ctl_request req = {
 		.magic = CTL_REQ_MAGIC,
 		.version = CTL_VERSION,
-		.flags = (o->fsync ? CTL_F_FSYNC : 0) | (o->exit_after ? CTL_F_EXIT : 0),
+		.flags = (o->fsync ? CTL_F_FSYNC : 0) | (o->exit_after ? CTL_F_EXIT : 0) |
+			 (o->mappable ? CTL_F_MAPPABLE : 0),
 	};
 	union {
 		struct cmsghdr h;

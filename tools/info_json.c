@@ -121,9 +121,11 @@ void json_print(const struct info *in)
 		printf("null");
 	printf(", \"kernel\": ");
 	json_str(h->kernel, strnlen(h->kernel, sizeof(h->kernel)));
-	printf(", \"flags\": [%s%s%s]},\n", h->flags & IMG_F_SELF ? "\"self\"" : "",
+	printf(", \"flags\": [%s%s%s%s%s]},\n", h->flags & IMG_F_SELF ? "\"self\"" : "",
 	       (h->flags & IMG_F_SELF) && (h->flags & IMG_F_PIDNS) ? ", " : "",
-	       h->flags & IMG_F_PIDNS ? "\"pidns\"" : "");
+	       h->flags & IMG_F_PIDNS ? "\"pidns\"" : "",
+	       (h->flags & (IMG_F_SELF | IMG_F_PIDNS)) && (h->flags & IMG_F_MAPPABLE) ? ", " : "",
+	       h->flags & IMG_F_MAPPABLE ? "\"mappable\"" : "");
 
 	printf("  \"process\": {\"comm\": ");
 	json_str(p->comm, strnlen(p->comm, sizeof(p->comm)));
