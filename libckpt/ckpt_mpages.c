@@ -43,6 +43,7 @@
 #define MP_SWAPPED	(1ULL << 62)
 #define MP_CHUNK	512u		/* pagemap entries per read */
 #define MP_GAP_MAX	16u		/* hole pages a run may carry */
+#define MP_WRITE	(1u << 20)	/* bytes per write(2) of page data */
 
 /* A run of CKPT_MPAGES_RUN pages fills c->mbuf (ckpt_core.c sizes it). */
 _Static_assert(CKPT_MPAGES_RUN <= IMG_MPAGES_MAX, "run larger than the format allows");
@@ -116,7 +117,10 @@ static int mp_write_run(struct ckpt_ctx *c, uint64_t addr, uint64_t npages)
 	m.data_crc = img_crc32c(0, c->mbuf, len);
 	c->mem_bytes += len;
 	img_write_record(&c->w, IMG_REC_MPAGES, &m, sizeof(m), mp_zeros, data_off - hdr_end);
-	return img_write_raw(&c->w, c->mbuf, len);
+	/* In 1 MiB writes: measured faster into the page cache than 16 MiB ones. */
+	for (size_t off = 0; off < len; off += MP_WRITE)
+		img_write_raw(&c->w, c->mbuf + off, len - off < MP_WRITE ? len - off : MP_WRITE);
+	return c->w.error;
 }
 
 int ckpt_mpages_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v)
