@@ -140,6 +140,27 @@ st=$?
 grep -q "cannot be restarted from a pipe" "$TMP/pipe.err" ||
 	fail "$CASE: restart from a pipe: $(cat "$TMP/pipe.err")"
 
+CASE=threads
+# A multi-threaded process: a mappable save is refused (not supported
+# yet, libckpt/ckpt_mpages.c says why), nothing is left behind, and the
+# process goes on and can be saved the default way.
+shim "$PROGS/thr_barrier" "$TMP/stop" 300 3000 > "$TMP/t1" 2>&1 &
+TPID=$!
+PIDS+=("$TPID")
+wait_line "$TMP/t1" "^AT M1|BAD"
+"$BIN/ckpt-save" --mappable "$TPID" "$TMP/thr.img" > "$TMP/save.out" 2>&1
+st=$?
+[ "$st" = 5 ] || fail "$CASE: exit $st: $(cat "$TMP/save.out")"
+grep -q "mappable image of a multi-threaded process (5 threads) is not supported yet" \
+	"$TMP/save.out" || fail "$CASE: unclear message: $(cat "$TMP/save.out")"
+ls "$TMP"/thr.img* > /dev/null 2>&1 && fail "$CASE: an image was left behind"
+"$BIN/ckpt-save" "$TPID" "$TMP/thr.img" > "$TMP/save.out" 2>&1 ||
+	fail "$CASE: default save after the refusal: $(cat "$TMP/save.out")"
+wait_line "$TMP/t1" "^AT M2|BAD"
+touch "$TMP/stop"
+wait "$TPID"
+grep -q '^ALL OK' "$TMP/t1" || fail "$CASE: the process did not finish well: $(cat "$TMP/t1")"
+
 CASE=check
 clean_fds "$BIN/ckpt-restart" --check "$TMP/b.img" > "$TMP/check" 2>&1 ||
 	fail "$CASE: good image: $(cat "$TMP/check")"
