@@ -9,6 +9,10 @@
  * and unnamed), readable and not executable (a file system mounted
  * noexec could not map them PROT_EXEC), not growing down, and not the
  * stack this code runs on (it changes while the image is written).
+ * Only single-threaded processes (ckpt_mpages_check says why).  Not
+ * excluded: the main thread's TLS, which the kernel may merge into a
+ * large anonymous mapping next to it (the rseq area the kernel writes
+ * is then copied on write like any page).
  * Everything else (the main stack, shared anonymous memory, file
  * mappings' modified pages, the vdso) keeps its PAGES records.
  *
@@ -84,35 +88,10 @@ int ckpt_mpages_backed(const struct ckpt_vma *v, int shared)
 	       v->ino == ckpt_restore_info.img_ino && v->dev == ckpt_restore_info.img_dev;
 }
 
-/*
- * Whether v holds a thread's stack or TLS (struct pthread, rseq area,
- * robust list head): where a parked thread, or the leader, was
- * interrupted, its handler frame, its FS base.  Those stay in PAGES
- * records (anonymous memory after a restart): they are small, the
- * kernel writes into the TLS (rseq), and with several threads mapped
- * stacks made restored copies hang more often (see ckpt_mpages_check).
- */
-static int mp_has_stack(struct ckpt_ctx *c, const struct ckpt_vma *v)
-{
-	for (int i = 0; i <= ckpt_nparked; i++) {
-		const struct ckpt_thread_state *t = i < ckpt_nparked ? &ckpt_parked[i] : &c->leader;
-		const ucontext_t *uc = i < ckpt_nparked ? t->uc : c->uc;
-		uintptr_t at[3] = { (uintptr_t)uc, uc ? uc->uc_mcontext.gregs[REG_RSP] : 0,
-				    t->fs_base };
-
-		for (int k = 0; k < 3; k++)
-			if (at[k] >= v->start && at[k] < v->end)
-				return 1;
-	}
-	return 0;
-}
-
 int ckpt_mpages_eligible(struct ckpt_ctx *c, const struct ckpt_vma *v)
 {
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 
-	if (mp_has_stack(c, v))
-		return 0;
 	if (!c->mappable || !(v->flags & IMG_VMA_ANON) || !(v->flags & IMG_VMA_PAGES))
 		return 0;
 	if (v->flags & (IMG_VMA_SHARED | IMG_VMA_GROWSDOWN | IMG_VMA_STACK))

@@ -62,6 +62,9 @@ grep -q "flags:.*mappable" "$TMP/info" || fail "$CASE: image not marked mappable
 [ -n "$(mpages_data "$TMP/a.img")" ] || fail "$CASE: no MPAGES records in the image"
 # big (24 MiB) needs two runs; the sparse region's holes of > 16 pages break runs
 [ "$(mpages_data "$TMP/a.img" | wc -l)" -ge 4 ] || fail "$CASE: too few MPAGES runs"
+# every page of the 24 MiB region (and more) is in MPAGES runs
+np=$(mpages_data "$TMP/a.img" | awk '{ n += $3 } END { print n + 0 }')
+[ "$np" -ge 6144 ] || fail "$CASE: only $np pages in MPAGES runs"
 mpages_data "$TMP/a.img" | while read -r rec data n; do
 	[ $((data % 4096)) = 0 ] || fail "$CASE: data of the record at $rec is not page aligned ($data)"
 done || exit 1
