@@ -164,6 +164,20 @@ touch "$TMP/stop"
 wait "$TPID"
 grep -q '^ALL OK' "$TMP/t1" || fail "$CASE: the process did not finish well: $(cat "$TMP/t1")"
 
+CASE=env
+# CKPT_MAPPABLE=1: the images of CKPT_SIGNAL are mappable.
+CKPT_MAPPABLE=1 CKPT_SIGNAL=WINCH CKPT_IMAGE="$TMP/env.img" shim "$PROGS/mapper" "$TMP/x.img" > "$TMP/e1" 2>&1 &
+EPID=$!
+PIDS+=("$EPID")
+wait_line "$TMP/e1" "^ready"
+kill -WINCH "$EPID"
+wait_for 20 test -f "$TMP/env.img" || fail "$CASE: no image after SIGWINCH: $(cat "$TMP/e1")"
+[ -n "$(mpages_data "$TMP/env.img")" ] || fail "$CASE: no MPAGES records"
+kill9 "$EPID"
+PID=$EPID
+restart_from "$TMP/env.img" "$TMP/e2"
+kill9 "$PID"
+
 CASE=check
 clean_fds "$BIN/ckpt-restart" --check "$TMP/b.img" > "$TMP/check" 2>&1 ||
 	fail "$CASE: good image: $(cat "$TMP/check")"
