@@ -34,7 +34,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 all: $(B)/libckpt.so $(B)/bin/ckpt-restart $(TOOLS) $(SAMPLES) $(E2E_PROGS) \
      $(B)/tests/unit-tests $(B)/ckpt.pc
-.PHONY: all check bench fuzz fuzz-build install deps clean demo
+.PHONY: all check bench fuzz fuzz-build install deps clean demo faststart
 
 $(B)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -108,6 +108,10 @@ $(B)/fuzz/%: tests/fuzz/%.c $(IMG_SRCS) $(CTL_SRCS)
 
 demo: all
 	@bash samples/demo.sh
+
+# Fast startup: cold start vs restart from a mappable snapshot.
+faststart: all
+	@bash samples/faststart.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig

@@ -31,6 +31,12 @@ extern "C" {
 /* ckpt_options.flags */
 #define CKPT_OPT_FSYNC	0x1	/* fsync the image before returning */
 /*
+ * A mappable image: memory stored raw and page aligned, so that
+ * `ckpt-restart` maps it from the file (restart time independent of the
+ * memory size; pages are read from the page cache when touched).
+ */
+#define CKPT_OPT_MAPPABLE	0x2
+/*
  * Store only the pages written since the previous image this process
  * saved, which the new image names as its parent (by path and identity);
  * ckpt-restart follows the chain.  The first such save, one after a

@@ -41,6 +41,12 @@ struct ckpt_vma {
 	uint32_t prot, flags;		/* PROT_*, IMG_VMA_* */
 	const char *path;		/* into the maps buffer, not NUL-terminated */
 	uint32_t path_len;
+	/*
+	 * Mapped from the mappable image this process was restored from:
+	 * saved as private anonymous memory, every page read (pagemap's
+	 * "not present" only means "still in the image file").
+	 */
+	int backed;
 };
 
 /*
@@ -52,6 +58,13 @@ struct ckpt_restore_info {
 	uint64_t blob, blob_len;
 	uint64_t threads_left;		/* threads still to leave the blob */
 	uint64_t lazy;			/* restored by ckpt-restart --lazy (ckpt_lazy.c) */
+	/*
+	 * The image file this process was restored from (st_dev, st_ino),
+	 * 0 if none: mappings of it are the process's anonymous memory,
+	 * mapped from a mappable image (ckpt_mpages.c).  Kept for the
+	 * process's life; every restart rewrites it.
+	 */
+	uint64_t img_dev, img_ino;
 };
 extern struct ckpt_restore_info ckpt_restore_info;
 
@@ -97,6 +110,7 @@ struct ckpt_ctx {
 	int no_compress;		/* CKPT_COMPRESS=none: pages stored raw */
 	int fork_ok;			/* may write the pages from a forked copy */
 	int fork_advised;		/* MADV_DONTFORK/WIPEONFORK asked: check smaps */
+	int mappable;			/* IMG_F_MAPPABLE in hdr_flags: MPAGES records */
 	int forked;			/* out: CKPT_FORKED_* */
 	int incremental;		/* CKPT_OPT_INCREMENTAL asked for (ckpt_incr.h) */
 	struct ckpt_dirty_run *dirty;	/* this checkpoint's dirty pages (scratch) */
@@ -114,6 +128,7 @@ struct ckpt_ctx {
 	unsigned char *ztab;		/* snappy encoder scratch */
 	unsigned char *bounce;		/* pages of unreadable mappings */
 	uint64_t *pagemap;		/* one chunk of pagemap entries */
+	unsigned char *mbuf;		/* one MPAGES run, copied (ckpt_mpages.c) */
 	struct ckpt_fdid *fdids;	/* fds seen so far, to find shared ones */
 	uint8_t *asked;			/* tids asked to park (bitmap) */
 	int nfdids;
@@ -163,6 +178,17 @@ int ckpt_mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v);
 /* One PAGES record: npages from addr, as data or as a ZERO run. */
 int ckpt_mem_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
 		       uint32_t npages, int zero);
+/*
+ * ckpt_mpages.c: mappable images.  check refuses a mappable image to a
+ * pipe; eligible says whether v's pages go into MPAGES records; write_vma
+ * writes them; backed says whether a maps entry is the image file this
+ * process was restored from.
+ */
+#define CKPT_MPAGES_RUN	4096u	/* pages in one MPAGES run: 16 MiB of scratch */
+int ckpt_mpages_check(struct ckpt_ctx *c);
+int ckpt_mpages_eligible(struct ckpt_ctx *c, const struct ckpt_vma *v);
+int ckpt_mpages_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v);
+int ckpt_mpages_backed(const struct ckpt_vma *v, int shared);
 int ckpt_proc_check(struct ckpt_ctx *c);	/* ckpt_proc.c */
 int ckpt_proc_write(struct ckpt_ctx *c);
 /* ckpt_lazy.c: after a lazy restart, wait until every page has arrived. */

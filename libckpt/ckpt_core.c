@@ -27,6 +27,7 @@
 #define SCR_FDIDS	(65536u * sizeof(struct ckpt_fdid))
 #define SCR_ASKED	((1u << 22) / 8)	/* a bit per possible tid */
 #define SCR_DIRTY	sizeof(struct ckpt_dirty_run)
+#define SCR_MBUF	(CKPT_MPAGES_RUN * IMG_PAGE_SIZE)	/* touched if mappable */
 
 int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
 {
@@ -44,7 +45,7 @@ int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
 int ckpt_scratch_map(struct ckpt_ctx *c)
 {
 	size_t len = SCR_MAPS + SCR_VMAS + SCR_WBUF + SCR_ZBUF + SCR_ZTAB + SCR_BOUNCE + SCR_PAGEMAP +
-		     SCR_FDIDS + SCR_ASKED + SCR_DIRTY;
+		     SCR_FDIDS + SCR_ASKED + 8 + SCR_DIRTY + SCR_MBUF;
 	unsigned char *p;
 
 	len = (len + IMG_PAGE_SIZE - 1) & ~(size_t)(IMG_PAGE_SIZE - 1);
@@ -73,7 +74,10 @@ int ckpt_scratch_map(struct ckpt_ctx *c)
 	p += SCR_FDIDS;
 	c->asked = p;
 	p += SCR_ASKED;
-	c->dirty = (struct ckpt_dirty_run *)(((uintptr_t)p + 7) & ~(uintptr_t)7);
+	p = (unsigned char *)(((uintptr_t)p + 7) & ~(uintptr_t)7);
+	c->dirty = (struct ckpt_dirty_run *)p;
+	p += SCR_DIRTY;
+	c->mbuf = p;
 	return 0;
 }
 
@@ -224,6 +228,7 @@ int ckpt_run(struct ckpt_ctx *c)
 	c->err[0] = '\0';
 	c->mem_bytes = c->zero_pages = 0;
 	c->forked = CKPT_FORKED_NO;
+	c->mappable = !!(c->hdr_flags & IMG_F_MAPPABLE);
 
 	if (writer_done(c) < 0 || ckpt_scratch_map(c) < 0)
 		return c->error;
@@ -234,9 +239,9 @@ int ckpt_run(struct ckpt_ctx *c)
 		return c->error;
 	}
 	/* 1. stop the other threads; validate everything before writing a byte */
-	if (ckpt_park_all(c) == 0 && ckpt_lazy_settle(c) == 0 && ckpt_open_proc(c) == 0 &&
-	    ckpt_proc_check(c) == 0 && ckpt_maps_read(c) == 0 && ckpt_fds_check(c) == 0 &&
-	    ckpt_dirty_prepare(c) == 0) {
+	if (ckpt_park_all(c) == 0 && ckpt_lazy_settle(c) == 0 && ckpt_mpages_check(c) == 0 &&
+	    ckpt_open_proc(c) == 0 && ckpt_proc_check(c) == 0 && ckpt_maps_read(c) == 0 &&
+	    ckpt_fds_check(c) == 0 && ckpt_dirty_prepare(c) == 0) {
 		/* 2. write: the state, then the pages (from a copy if allowed) */
 		ckpt_thread_capture(&c->leader, c->info, c->uc);
 		write_header(c);

@@ -71,6 +71,14 @@ static int classify(struct ckpt_ctx *c, struct ckpt_vma *v, int shared)
 		v->flags |= IMG_VMA_ANON | IMG_VMA_PAGES;
 		return 0;
 	}
+	if (ckpt_mpages_backed(v, shared)) {
+		/* Our own memory, mapped from the image we were restored from. */
+		v->flags |= IMG_VMA_ANON | IMG_VMA_PAGES;
+		v->backed = 1;
+		v->path_len = 0;
+		v->pgoff = v->dev = v->ino = 0;
+		return 0;
+	}
 	if (p[0] == '[') {
 		if (name_is(p, n, "[heap]"))
 			v->flags |= IMG_VMA_ANON | IMG_VMA_HEAP | IMG_VMA_PAGES;

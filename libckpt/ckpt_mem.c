@@ -109,8 +109,8 @@ static enum page_kind page_kind(struct ckpt_ctx *c, const struct ckpt_vma *v,
 {
 	if (v->flags & IMG_VMA_VDSO)
 		return PAGE_DATA;	/* all of it, mapped in or not */
-	if (!(pm & (PM_PRESENT | PM_SWAPPED)))
-		return PAGE_SKIP;
+	if (!(pm & (PM_PRESENT | PM_SWAPPED)) && !v->backed)
+		return PAGE_SKIP;	/* (backed: still in the image file, ckpt_mpages.c) */
 	if (v->flags & IMG_VMA_FILE) {
 		if ((pm & PM_PRESENT) && (pm & PM_FILE))
 			return PAGE_SKIP;	/* still the file's page */
@@ -179,6 +179,11 @@ int ckpt_mem_write(struct ckpt_ctx *c)
 
 		if (!(v->flags & IMG_VMA_PAGES))
 			continue;
+		if (ckpt_mpages_eligible(c, v)) {	/* mappable image: MPAGES */
+			if (ckpt_mpages_write_vma(c, v) < 0)
+				return c->error ? c->error : c->w.error;
+			continue;
+		}
 		/* tracked since the parent: only its dirty pages (ckpt_dirty.c) */
 		if ((ckpt_dirty_owns(c, i) ? ckpt_dirty_write_vma(c, i) : ckpt_mem_write_vma(c, v)) < 0)
 			return c->error ? c->error : c->w.error;

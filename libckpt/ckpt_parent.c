@@ -109,7 +109,8 @@ void ckpt_parent_remember(struct ckpt_ctx *c)
 {
 	int n = ckpt_parent_image_path(c->img_fd, last.path, sizeof(last.path));
 
-	last.valid = n > 0;
+	/* A mappable image's pages are not in PAGES records: never a parent. */
+	last.valid = n > 0 && !(c->hdr_flags & IMG_F_MAPPABLE);
 	last.path_len = n > 0 ? (uint32_t)n : 0;
 	last.ctime_ns = c->hdr.ctime_ns;
 	last.pid = c->hdr.pid;

@@ -15,7 +15,7 @@
 #include "libckpt/ctl_proto.h"
 
 #define CTL_NAME_PREFIX	"libckpt-ctl."
-#define CTL_F_KNOWN	(CTL_F_FSYNC | CTL_F_EXIT | CTL_F_INCREMENTAL)
+#define CTL_F_KNOWN	(CTL_F_FSYNC | CTL_F_EXIT | CTL_F_MAPPABLE | CTL_F_INCREMENTAL)
 
 socklen_t ctl_sock_name(struct sockaddr_un *sun, int pid)
 {

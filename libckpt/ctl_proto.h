@@ -35,6 +35,7 @@
 /* ctl_request.flags */
 #define CTL_F_FSYNC	0x1	/* fsync the image before replying */
 #define CTL_F_EXIT	0x2	/* exit after a successful checkpoint */
+#define CTL_F_MAPPABLE	0x4	/* a mappable image (IMG_F_MAPPABLE) */
 #define CTL_F_INCREMENTAL 0x8	/* only pages written since the last image (CKPT_OPT_INCREMENTAL) */
 
 struct ctl_request {

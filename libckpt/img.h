@@ -65,6 +65,12 @@ int img_write_header(struct img_writer *w, struct img_header *h);
 /* One record whose payload is a (fixed part) followed by b (variable). */
 int img_write_record(struct img_writer *w, uint32_t type,
 		     const void *a, size_t alen, const void *b, size_t blen);
+/*
+ * n bytes that follow a record without being part of it (MPAGES page
+ * data): written and counted in w->nbytes (file offsets stay right), not
+ * checksummed into the image crc.  Async-signal-safe like the rest.
+ */
+int img_write_raw(struct img_writer *w, const void *p, size_t n);
 /* Writes the END record and flushes.  Returns w->error. */
 int img_write_end(struct img_writer *w);
 
@@ -92,6 +98,7 @@ struct img_rec {
 struct img_reader {
 	int fd;
 	int is_file;		/* regular file: EOF must follow END */
+	int64_t base;		/* file offset of the image's first byte */
 	enum img_err code;
 	char err[256];
 	struct img_header hdr;
@@ -147,5 +154,18 @@ const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *re
 const struct img_pages *img_get_pages(struct img_reader *r, const struct img_rec *rec);
 /* Followed by nranges struct img_range, then path_len bytes of path. */
 const struct img_parent *img_get_parent(struct img_reader *r, const struct img_rec *rec);
+/* MPAGES (img_mpages.c): the struct; its page data is not in rec->data. */
+const struct img_mpages *img_get_mpages(struct img_reader *r, const struct img_rec *rec);
+/*
+ * Called by img_reader_next() after an MPAGES record: checks it and
+ * moves past its page data (lseek on a file, read and dropped on a pipe).
+ */
+int img_mpages_skip(struct img_reader *r, const struct img_rec *rec);
+/*
+ * Reads the page data of p from fd (the image starts at file offset
+ * base) and checks data_crc.  0, or -1 with a one-line message in err.
+ */
+int img_mpages_verify(int fd, int64_t base, const struct img_mpages *p,
+		      char *err, size_t errlen);
 
 #endif

@@ -49,6 +49,12 @@
  */
 #define IMG_F_PIDNS		0x2
 /*
+ * Mappable: the page data of private anonymous memory is stored raw and
+ * page aligned (MPAGES records), so ckpt-restart maps it straight from
+ * the file.  Such an image needs a regular file (seekable, mappable).
+ */
+#define IMG_F_MAPPABLE		0x4
+/*
  * Incremental image: its PAGES hold only what changed since its parent,
  * which the PARENT record (right after PROC) names.  See "PARENT" below.
  */
@@ -73,6 +79,7 @@ enum img_rec_type {
 	IMG_REC_THREAD	= 3,	/* struct img_thread + fpstate */
 	IMG_REC_VMA	= 4,	/* struct img_vma + path */
 	IMG_REC_PAGES	= 5,	/* struct img_pages + data */
+	IMG_REC_MPAGES	= 6,	/* struct img_mpages + zero padding; data after */
 	IMG_REC_PARENT	= 7,	/* struct img_parent + ranges + path */
 	IMG_REC_END	= 0xffff,	/* struct img_end */
 };
@@ -295,6 +302,32 @@ struct img_parent {
 };
 
 _Static_assert(sizeof(struct img_parent) == 24, "img_parent size");
+
+/* --- MPAGES (mappable images) ---------------------------------------- */
+
+/*
+ * A run of raw pages that ckpt-restart maps from the file (MAP_PRIVATE)
+ * instead of reading it.  The record's payload is this struct and zero
+ * padding up to data_off; then come npages * page_size bytes of page
+ * data, which are NOT part of the payload: neither the record crc nor the
+ * END record's image_crc covers them (a restart that had to read them
+ * could not be fast).  data_crc covers them instead and is checked by
+ * `ckpt-restart --check` and `ckpt-info --verify`, not by a restart.
+ * Invariants: data_off == offset of the record + 24 + len (the data
+ * follows the payload at once) and is page aligned; the next record
+ * starts at data_off + npages * page_size.
+ */
+#define IMG_MPAGES_MAX		16384u	/* pages in one run (64 MiB) */
+
+struct img_mpages {
+	uint64_t addr;			/* page aligned, inside one VMA */
+	uint64_t npages;		/* 1 .. IMG_MPAGES_MAX */
+	uint64_t data_off;		/* file offset of the data, page aligned */
+	uint32_t data_crc;		/* crc32c of the npages pages */
+	uint32_t reserved;		/* zero */
+};
+
+_Static_assert(sizeof(struct img_mpages) == 32, "img_mpages size");
 _Static_assert(sizeof(struct img_header) == 128, "img_header size");
 _Static_assert(sizeof(struct img_rec_hdr) == 24, "img_rec_hdr size");
 _Static_assert(sizeof(struct img_end) == 24, "img_end size");

@@ -46,7 +46,7 @@
 #define IMG_FPSTATE_MAX		(64u << 10)
 #define IMG_USER_END		0x800000000000ull	/* x86_64 4-level user VA */
 #define IMG_VMA_ALL_FLAGS	0x3ffu
-#define IMG_F_ALL		(IMG_F_SELF | IMG_F_PIDNS | IMG_F_INCREMENTAL)
+#define IMG_F_ALL		(IMG_F_SELF | IMG_F_PIDNS | IMG_F_MAPPABLE | IMG_F_INCREMENTAL)
 
 __attribute__((format(printf, 3, 4)))
 static int img_fail(struct img_reader *r, enum img_err code, const char *fmt, ...)
@@ -202,6 +202,8 @@ int img_reader_open(struct img_reader *r, int fd)
 	if (fstat(fd, &st) < 0)
 		return img_fail(r, IMG_ERR_IO, "cannot stat the image: %s", strerror(errno));
 	r->is_file = S_ISREG(st.st_mode);
+	if (r->is_file && (r->base = lseek(fd, 0, SEEK_CUR)) < 0)
+		r->base = 0;
 	if (S_ISDIR(st.st_mode))
 		return img_fail(r, IMG_ERR_IO, "is a directory, not an image");
 	r->in = malloc(IMG_READ_AHEAD);
@@ -246,6 +248,7 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_VMA:
 	case IMG_REC_PAGES:
 	case IMG_REC_PARENT:
+	case IMG_REC_MPAGES:
 	case IMG_REC_END:
 		return 1;
 	default:
@@ -452,6 +455,9 @@ int img_reader_next(struct img_reader *r, struct img_rec *rec)
 	r->crc = img_crc32c(r->crc, r->payload, (size_t)rh.len);
 	r->nbytes = off + sizeof(rh) + rh.len;
 	r->nrecords++;
+	/* MPAGES: its page data follows, outside the record (img_mpages.c). */
+	if (rh.type == IMG_REC_MPAGES && img_mpages_skip(r, rec) < 0)
+		return -1;
 	return 1;
 }
 
@@ -466,6 +472,7 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_VMA:    return "VMA";
 	case IMG_REC_PAGES:  return "PAGES";
 	case IMG_REC_PARENT: return "PARENT";
+	case IMG_REC_MPAGES: return "MPAGES";
 	case IMG_REC_END:    return "END";
 	default:             return "unknown";
 	}

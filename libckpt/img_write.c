@@ -10,7 +10,8 @@
  * Invariants (hold after every call):
  *  1. w->nbytes counts every byte handed to the writer, whether it already
  *     went to the fd or still waits in w->buf; w->crc is the crc32c of
- *     exactly those bytes, in order.  So img_write_end() can state both
+ *     exactly those bytes, in order, less the raw bytes of
+ *     img_write_raw() (MPAGES page data, which the image crc leaves out).  So img_write_end() can state both
  *     without reading anything back.
  *  2. Bytes reach the fd in the order they were handed over: w->buf is
  *     flushed before any part is written directly.
@@ -144,6 +145,21 @@ int img_write_record(struct img_writer *w, uint32_t type,
 	img_write_rec(w, type, a, alen, b, blen);
 	if (w->error == 0)
 		w->nrecords++;
+	return w->error;
+}
+
+int img_write_raw(struct img_writer *w, const void *p, size_t n)
+{
+	if (w->error)
+		return w->error;
+	if (w->nbytes == 0) {	/* never before the header */
+		w->error = -EINVAL;
+		return w->error;
+	}
+	img_write_flush(w);	/* invariant 2: bytes go out in order */
+	if (w->error == 0 && n)
+		w->error = img_write_all(w->fd, p, n);
+	w->nbytes += n;		/* invariant 1 holds for offsets; crc skips these */
 	return w->error;
 }
 

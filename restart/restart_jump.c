@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "kernel-assist/assist.h"
@@ -124,7 +125,7 @@ int rst_jump(struct rst_state *s)
 			park_len += v->v.end - v->v.start;
 			continue;
 		}
-		nops++;
+		nops += 1 + rst_mpages_ops(s, v, NULL);
 		if (v->dirty)
 			for (uint64_t p = 0; p < np; p++)
 				nruns += !!(v->dirty[p / 8] & (1 << (p % 8)));
@@ -227,6 +228,8 @@ int rst_jump(struct rst_state *s)
 		} else {
 			op->kind = v->staging ? RST_MOVE : RST_ANON;
 		}
+		/* mappable image: its runs mapped over the fresh memory, in order */
+		a->nops += rst_mpages_ops(s, v, &a->ops[a->nops]);
 	}
 	qsort(a->keep, a->nkeep, sizeof(*a->keep), cmp_range);
 
@@ -253,6 +256,16 @@ int rst_jump(struct rst_state *s)
 	a->restore_info = s->threads[0].restore_info;
 	a->blob = (uint64_t)blob;
 	a->blob_len = blob_len;
+	if (s->nmpages) {
+		struct stat st;
+
+		if (fstat(s->img_fd, &st) < 0) {
+			rst_error(s, "cannot stat the image: %s", strerror(errno));
+			return RST_EXIT_ENV;
+		}
+		a->img_dev = st.st_dev;
+		a->img_ino = st.st_ino;
+	}
 	snprintf(a->msg, sizeof(a->msg), "ckpt-restart: %s: the restorer failed at step ",
 		 s->image);
 	snprintf(a->msg_errno, sizeof(a->msg_errno), ", errno ");

@@ -217,6 +217,10 @@ int rst_load_rest(struct rst_state *s)
 			if ((r = rst_chain_note(s, &rec)))
 				return r;
 			break;
+		case IMG_REC_MPAGES:
+			if ((r = rst_load_mpages(s, &rec)))
+				return r;
+			break;
 		default:
 			rst_error(s, "corrupt: unexpected record type %u at offset %lu",
 				  rec.type, (unsigned long)rec.offset);

@@ -264,8 +264,9 @@ RST void rst_main(struct rst_args *a)
 		info[0] = a->blob;
 		info[1] = a->blob_len;
 		info[2] = a->nthreads;
-		if (a->lazy_fd >= 0)
-			info[3] = 1;		/* ckpt_restore_info.lazy */
+		info[3] = a->lazy_fd >= 0;	/* ckpt_restore_info.lazy */
+		info[4] = a->img_dev;		/* .img_dev, .img_ino */
+		info[5] = a->img_ino;
 	}
 	/*
 	 * Every signal stays blocked until each thread's rt_sigreturn sets its

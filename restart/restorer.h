@@ -94,6 +94,7 @@ struct rst_args {
 	int32_t pad;
 	uint64_t restore_info;		/* struct ckpt_restore_info in the image */
 	uint64_t blob, blob_len;	/* written there */
+	uint64_t img_dev, img_ino;	/* mappable image mapped, else 0: written there */
 
 	/*
 	 * --lazy (restart/restart_lazy.c): after step 3, register these

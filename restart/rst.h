@@ -73,6 +73,9 @@ struct rst_state {
 	int lazy_fd;		/* the restorer's end of the page server's socket, or -1 */
 	struct rst_lazy *lz;
 	struct rst_chain *chain;	/* incremental: the PARENT record */
+	/* mappable image (restart_mpages.c): runs mapped from img_fd */
+	struct img_mpages *mpages;	/* in address order */
+	int nmpages;
 };
 
 /* Prints "ckpt-restart: IMAGE: <msg>" to stderr. */
@@ -96,6 +99,13 @@ int rst_stage(struct rst_state *s, struct rst_vma *v);
 int rst_chain_note(struct rst_state *s, const struct img_rec *rec);
 void rst_chain_mark(struct rst_state *s, struct rst_vma *v, uint64_t addr, uint32_t npages);
 int rst_chain_load(struct rst_state *s);
+/*
+ * restart_mpages.c: an MPAGES record (checked, remembered; with --check
+ * its data verified), and the restorer ops that map the runs of v.
+ */
+int rst_load_mpages(struct rst_state *s, const struct img_rec *rec);
+struct rst_op;
+int rst_mpages_ops(struct rst_state *s, const struct rst_vma *v, struct rst_op *ops);
 
 /* restart_env.c */
 int rst_check_pid(struct rst_state *s);

@@ -35,7 +35,8 @@ API int ckpt_save_v1(const char *path, const struct ckpt_options *opts)
 		return fail(EINVAL, "ckpt_save: no image path given");
 	if (!strcmp(path, "-"))
 		return fail(EINVAL, "ckpt_save: \"-\" is not a path; use ckpt-save to write to a pipe");
-	if (opts && (opts->flags & ~(CKPT_OPT_FSYNC | CKPT_OPT_INCREMENTAL | CKPT_OPT_FORK)))
+	if (opts && (opts->flags & ~(CKPT_OPT_FSYNC | CKPT_OPT_MAPPABLE | CKPT_OPT_INCREMENTAL |
+				     CKPT_OPT_FORK)))
 		return fail(EINVAL, "ckpt_save: unknown option flags");
 	if (shim_self.pending)
 		return fail(EBUSY, "ckpt_save: called again from its own callback");

@@ -12,6 +12,8 @@
  *   CKPT_COMPRESS    snappy (default) | none: page data stored raw
  *   CKPT_FORK        0: transparent checkpoints write the pages in place
  *                    (default: from a forked copy, the threads resume)
+ *   CKPT_MAPPABLE    1: images of CKPT_SIGNAL, CKPT_INTERVAL and
+ *                    CKPT_ON_TERM are mappable (CKPT_OPT_MAPPABLE)
  *   CKPT_PIDNS       1: set by `ckpt-run --pidns`; read by shim_handler.c,
  *                    which marks every image IMG_F_PIDNS
  * A bad value is reported once and the default kept: the application
@@ -106,6 +108,12 @@ static void read_env(void)
 	}
 	if ((v = getenv("CKPT_FORK")) && !strcmp(v, "0"))
 		shim_cfg.no_fork = 1;
+	if ((v = getenv("CKPT_MAPPABLE"))) {
+		if (!strcmp(v, "1"))
+			shim_cfg.mappable = 1;
+		else if (strcmp(v, "0"))
+			shim_log(SHIM_LOG_ERROR, "CKPT_MAPPABLE=%s is not 0 or 1; using 0", v);
+	}
 	if ((v = getenv("CKPT_COMPRESS"))) {
 		if (!strcmp(v, "none"))
 			shim_cfg.no_compress = 1;

@@ -162,7 +162,8 @@ void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc)
 	if (r == 0) {
 		start = lseek(fd, 0, SEEK_CUR);
 		r = shim_checkpoint_fd(fd, s, sig, info, uc,
-				       (req.flags & CTL_F_INCREMENTAL) ? IMG_F_INCREMENTAL : 0,
+				       ((req.flags & CTL_F_MAPPABLE) ? IMG_F_MAPPABLE : 0) |
+				       ((req.flags & CTL_F_INCREMENTAL) ? IMG_F_INCREMENTAL : 0),
 				       !(req.flags & CTL_F_EXIT), &forked,
 				       rep.msg, sizeof(rep.msg), &mem);
 		if (forked == CKPT_FORKED_PARENT) {

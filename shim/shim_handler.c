@@ -120,6 +120,7 @@ int shim_save_path(const char *path, unsigned flags, int fork_ok, int sig, sigin
 	}
 	r = shim_checkpoint_fd(fd, -1, sig, info, uc,
 			       (info->si_code == SI_TKILL ? IMG_F_SELF : 0) |
+			       ((flags & CKPT_OPT_MAPPABLE) ? IMG_F_MAPPABLE : 0) |
 			       ((flags & CKPT_OPT_INCREMENTAL) ? IMG_F_INCREMENTAL : 0), fork_ok, &forked,
 			       err, errlen, &mem);
 	if (forked == CKPT_FORKED_PARENT) {
@@ -168,7 +169,8 @@ static void save_to(const char *path, int sig, siginfo_t *info, void *uc)
 {
 	char err[512];
 
-	if (shim_save_path(path, 0, 1, sig, info, uc, err, sizeof(err)) < 0)
+	if (shim_save_path(path, shim_cfg.mappable ? CKPT_OPT_MAPPABLE : 0, 1, sig, info, uc,
+			   err, sizeof(err)) < 0)
 		shim_log(SHIM_LOG_ERROR, "checkpoint to %s failed: %s", path, err);
 }
 
@@ -193,7 +195,8 @@ void shim_handler(int sig, siginfo_t *info, void *uc)
 	} else if (shim_cfg.on_term && sig == SIGTERM) {
 		char err[512];
 
-		if (shim_save_path(shim_cfg.term_image, 0, 0, sig, info, uc, err, sizeof(err)) < 0)
+		if (shim_save_path(shim_cfg.term_image, shim_cfg.mappable ? CKPT_OPT_MAPPABLE : 0, 0,
+				   sig, info, uc, err, sizeof(err)) < 0)
 			shim_log(SHIM_LOG_ERROR, "checkpoint on SIGTERM to %s failed: %s",
 				 shim_cfg.term_image, err);
 		/* Preemption: terminate as SIGTERM would have. */

@@ -1,5 +1,5 @@
 /*
- * ckpt_save.c - `ckpt-save [--fsync] [--exit] [--incremental|--pre-dump] PID PATH`: checkpoint a
+ * ckpt_save.c - `ckpt-save [--fsync] [--exit] [--mappable|--incremental|--pre-dump] PID PATH`: checkpoint a
  * running process that has libckpt loaded into PATH ("-": stdout).
  *
  * Protocol (libckpt/ctl_proto.h): we listen on the abstract socket
@@ -68,6 +68,7 @@ struct save_opts {
 	int exit_after;
 	int incremental;
 	int pre_dump;		/* --pre-dump: --incremental that must leave the process running */
+	int mappable;		/* --mappable: CTL_F_MAPPABLE */
 	pid_t pid;
 	const char *path;	/* "-" for stdout */
 	double timeout_s;
@@ -110,10 +111,12 @@ static void save_die(int code, const char *fmt, ...)
 static void save_usage(void)
 {
 	fprintf(stderr,
-		"usage: ckpt-save [--fsync] [--exit] [--incremental|--pre-dump] PID PATH\n"
+		"usage: ckpt-save [--fsync] [--exit] [--mappable|--incremental|--pre-dump] PID PATH\n"
 		"  PATH  image file, or - for stdout\n"
 		"  --fsync  make the image durable before reporting success\n"
 		"  --exit   the process exits after a successful checkpoint\n"
+		"  --mappable  memory stored page aligned, mapped by ckpt-restart\n"
+		"           from the file (needs a file, not a pipe)\n"
 		"  --incremental  only the pages written since the process's previous\n"
 		"           image, which the new one names as its parent\n"
 		"  --pre-dump  the first image of a migration: written by a forked copy\n"
@@ -141,6 +144,8 @@ static void save_parse_args(int argc, char **argv, struct save_opts *o)
 			o->incremental = 1;
 		else if (!strcmp(argv[i], "--pre-dump"))
 			o->incremental = o->pre_dump = 1;
+		else if (!strcmp(argv[i], "--mappable"))
+			o->mappable = 1;
 		else if (!strcmp(argv[i], "--")) {
 			i++;
 			break;
@@ -149,6 +154,11 @@ static void save_parse_args(int argc, char **argv, struct save_opts *o)
 	}
 	if (argc - i != 2)
 		save_usage();
+	if (o->mappable && o->incremental) {
+		fprintf(stderr, "ckpt-save: --mappable cannot be combined with --incremental or "
+			"--pre-dump (an incremental image's pages are read from its parents)\n");
+		exit(EXIT_USAGE);
+	}
 	if (o->pre_dump && o->exit_after) {
 		fprintf(stderr, "ckpt-save: --pre-dump leaves the process running: it cannot be "
 			"combined with --exit (the final dump is --incremental --exit)\n");
@@ -354,6 +364,10 @@ static int save_open_output(const struct save_opts *o)
 		if (isatty(STDOUT_FILENO))
 			save_die(EXIT_USAGE, "refusing to write an image to a "
 				 "terminal (redirect stdout)");
+		struct stat st;
+		if (o->mappable && (fstat(STDOUT_FILENO, &st) < 0 || !S_ISREG(st.st_mode)))
+			save_die(EXIT_USAGE, "a mappable image cannot be written to a pipe: "
+				 "ckpt-restart maps its pages from the file; give a file name");
 		return STDOUT_FILENO;
 	}
 	if (snprintf(save_tmp, sizeof(save_tmp), "%s.tmp.%d", o->path,
@@ -455,7 +469,8 @@ static void save_send_request(int c, int img_fd, const struct save_opts *o)
 		.magic = CTL_REQ_MAGIC,
 		.version = CTL_VERSION,
 		.flags = (o->fsync ? CTL_F_FSYNC : 0) | (o->exit_after ? CTL_F_EXIT : 0) |
-			 (o->incremental ? CTL_F_INCREMENTAL : 0),
+			 (o->incremental ? CTL_F_INCREMENTAL : 0) |
+			 (o->mappable ? CTL_F_MAPPABLE : 0),
 	};
 	union {
 		struct cmsghdr h;

@@ -124,7 +124,7 @@ void json_print(const struct info *in)
 	printf(", \"flags\": [");
 	{
 		static const struct { unsigned bit; const char *name; } fl[] = {
-			{ IMG_F_SELF, "self" }, { IMG_F_PIDNS, "pidns" },
+			{ IMG_F_SELF, "self" }, { IMG_F_PIDNS, "pidns" }, { IMG_F_MAPPABLE, "mappable" },
 			{ IMG_F_INCREMENTAL, "incremental" },
 		};
 		const char *sep = "";

@@ -107,6 +107,8 @@ void txt_print(const struct info *in)
 	if (h->flags & IMG_F_PIDNS)
 		printf(", pidns (pid %d of its own user+pid namespace: ckpt-restart makes "
 		       "a new one)", h->pid);
+	if (h->flags & IMG_F_MAPPABLE)
+		printf(", mappable (ckpt-restart maps its memory from the file)");
 	if (h->flags & IMG_F_INCREMENTAL)
 		printf(", incremental (pages changed since its parent)");
 	printf("\n");

@@ -36,7 +36,7 @@ static void fuzz_request(const uint8_t *data, size_t size)
 		return;
 	CHECK(size == sizeof(r));
 	CHECK(r.magic == CTL_REQ_MAGIC && r.version == CTL_VERSION);
-	CHECK((r.flags & ~(uint32_t)(CTL_F_FSYNC | CTL_F_EXIT | CTL_F_INCREMENTAL)) == 0);
+	CHECK((r.flags & ~(uint32_t)(CTL_F_FSYNC | CTL_F_EXIT | CTL_F_MAPPABLE | CTL_F_INCREMENTAL)) == 0);
 	CHECK(r.reserved == 0);
 	CHECK(memcmp(&r, data, sizeof(r)) == 0);
 }

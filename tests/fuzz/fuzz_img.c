@@ -94,6 +94,13 @@ static void fz_parse(int fd)
 						      err, sizeof(err)) == 0;
 			break;
 		}
+		case IMG_REC_MPAGES: {
+			/* mappable: the data lies outside the record; read and crc it */
+			const struct img_mpages *m = img_get_mpages(&r, &rec);
+			if ((ok = m != NULL))
+				img_mpages_verify(fd, r.base, m, err, sizeof(err));
+			break;
+		}
 		}
 		if (!ok)
 			break;
@@ -130,11 +137,24 @@ static void fz_fixup(unsigned char *b, size_t size)
 			e.image_crc = crc;
 			memcpy(payload, &e, sizeof(e));
 		}
+		/* MPAGES: its data follows the record, outside every crc but data_crc */
+		uint64_t skip = 0;
+		if (rh.type == IMG_REC_MPAGES && rh.len >= sizeof(struct img_mpages)) {
+			struct img_mpages m;
+
+			memcpy(&m, payload, sizeof(m));
+			if (m.data_off == off + sizeof(rh) + rh.len && m.npages <= IMG_MPAGES_MAX &&
+			    m.npages * IMG_PAGE_SIZE <= size - m.data_off) {
+				skip = m.npages * IMG_PAGE_SIZE;
+				m.data_crc = img_crc32c(0, b + m.data_off, (size_t)skip);
+				memcpy(payload, &m, sizeof(m));
+			}
+		}
 		rh.crc = img_crc32c(0, &rh, offsetof(struct img_rec_hdr, crc));
 		rh.crc = img_crc32c(rh.crc, payload, (size_t)rh.len);
 		memcpy(b + off, &rh, sizeof(rh));
 		crc = img_crc32c(crc, b + off, sizeof(rh) + (size_t)rh.len);
-		off += sizeof(rh) + rh.len;
+		off += sizeof(rh) + rh.len + skip;
 	}
 }
 
@@ -177,7 +197,7 @@ static void fz_seed(const char *dir, const char *name, int full)
 	static unsigned char buf[8192], zbuf[32 + IMG_PAGE_SIZE * 3];
 	static uint16_t scratch[IMG_SNAPPY_SCRATCH / 2];
 	static unsigned char page[IMG_PAGE_SIZE], two[2 * IMG_PAGE_SIZE];
-	struct img_header h = { .pid = 100, .ctime_ns = 1 };
+	struct img_header h = { .pid = 100, .ctime_ns = 1, .flags = full == 2 ? IMG_F_MAPPABLE : 0 };
 	struct img_proc p = { .pid = 100, .ppid = 1, .nthreads = 1, .auxv_words = 2,
 			      .comm = "seed", .cwd_len = 1, .exe_len = 8 };
 	struct img_thread t = { .tid = 100, .flags = IMG_THREAD_LEADER, .fpstate_len = 16 };
@@ -200,14 +220,14 @@ static void fz_seed(const char *dir, const char *name, int full)
 		return;
 	}
 	strcpy(h.kernel, "6.1.0");
-	if (full == 2)
+	if (full == 3)
 		h.flags = IMG_F_INCREMENTAL;
 	for (size_t i = 0; i < sizeof(page); i++)
 		page[i] = (unsigned char)("seed data "[i % 10] + (i % 777 == 0));
 	img_writer_init(&w, fd, buf, sizeof(buf));
 	img_write_header(&w, &h);
 	img_write_record(&w, IMG_REC_PROC, &p, sizeof(p), "/bin/seed", 9);
-	if (full == 2) {	/* incremental: inherits the anonymous VMA */
+	if (full == 3) {	/* incremental: inherits the anonymous VMA */
 		static const char ppath[] = "/seed/parent.img";
 		struct img_parent par = { .ctime_ns = 1, .pid = 100, .hdr_crc = 7,
 					  .nranges = 1, .path_len = sizeof(ppath) - 1 };
@@ -219,10 +239,12 @@ static void fz_seed(const char *dir, const char *name, int full)
 		img_write_record(&w, IMG_REC_PARENT, &par, sizeof(par), tail,
 				 sizeof(rg) + sizeof(ppath) - 1);
 	}
-	if (full)
+	if (full == 1 || full == 3)
 		img_write_record(&w, IMG_REC_FD, &f, sizeof(f), "/dev/null", 9);
 	img_write_record(&w, IMG_REC_THREAD, &t, sizeof(t), page, 16);
-	if (full) {
+	if (full == 2)
+		img_write_record(&w, IMG_REC_VMA, &v, sizeof(v), NULL, 0);
+	if (full == 1 || full == 3) {
 		img_write_record(&w, IMG_REC_VMA, &v, sizeof(v), NULL, 0);
 		img_write_record(&w, IMG_REC_VMA, &vf, sizeof(vf), "/bin/app", 8);
 		pg = (struct img_pages){ .addr = 0x10000, .npages = 1, .codec = IMG_CODEC_RAW };
@@ -234,6 +256,20 @@ static void fz_seed(const char *dir, const char *name, int full)
 		img_write_record(&w, IMG_REC_PAGES, &pg, sizeof(pg), zbuf, z);
 		pg = (struct img_pages){ .addr = 0x13000, .npages = 1, .codec = IMG_CODEC_ZERO };
 		img_write_record(&w, IMG_REC_PAGES, &pg, sizeof(pg), NULL, 0);
+	}
+	if (full == 2) {	/* mappable: two MPAGES runs (img_format.h) */
+		static const unsigned char zeros[IMG_PAGE_SIZE];
+
+		for (int i = 0; i < 2; i++) {
+			uint64_t end = w.nbytes + sizeof(struct img_rec_hdr) + sizeof(struct img_mpages);
+			uint64_t off = (end + IMG_PAGE_SIZE - 1) & ~(uint64_t)(IMG_PAGE_SIZE - 1);
+			struct img_mpages m = { .addr = 0x10000 + (uint64_t)i * 2 * IMG_PAGE_SIZE,
+						.npages = 1, .data_off = off,
+						.data_crc = img_crc32c(0, page, sizeof(page)) };
+
+			img_write_record(&w, IMG_REC_MPAGES, &m, sizeof(m), zeros, off - end);
+			img_write_raw(&w, page, sizeof(page));
+		}
 	}
 	if (img_write_end(&w) < 0)
 		fprintf(stderr, "fuzz_img: cannot write seed %s\n", path);
@@ -249,7 +285,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (dir && *dir) {
 		fz_seed(dir, "seed-minimal.img", 0);
 		fz_seed(dir, "seed-full.img", 1);
-		fz_seed(dir, "seed-incremental.img", 2);
+		fz_seed(dir, "seed-mappable.img", 2);
+		fz_seed(dir, "seed-incremental.img", 3);
 	}
 	return 0;
 }

@@ -1,0 +1,184 @@
+/*
+ * ckpt_mpages.c - mappable images: the pages of private anonymous memory
+ * stored raw and page aligned (MPAGES records, img_format.h), so that
+ * ckpt-restart maps them from the file instead of reading them: a restart
+ * then costs the same for 10 MiB and 10 GiB, and pages come in from the
+ * page cache as the process touches them.
+ *
+ * Which mappings (ckpt_mpages_eligible): private anonymous ones ([heap]
+ * and unnamed), readable and not executable (a file system mounted
+ * noexec could not map them PROT_EXEC), not growing down, and not the
+ * stack this code runs on (it changes while the image is written).
+ * Only single-threaded processes (ckpt_mpages_check says why).  Not
+ * excluded: the main thread's TLS, which the kernel may merge into a
+ * large anonymous mapping next to it (the rseq area the kernel writes
+ * is then copied on write like any page).
+ * Everything else (the main stack, shared anonymous memory, file
+ * mappings' modified pages, the vdso) keeps its PAGES records.
+ *
+ * Which pages: those ckpt_mem.c would save (present or swapped, not all
+ * zero), in runs of at most CKPT_MPAGES_RUN pages; a hole of at most
+ * MP_GAP_MAX pages inside a run is stored too (as the zeros it reads),
+ * which keeps the restored process's mapping count low.
+ *
+ * Invariants:
+ *  1. data_crc is computed from the very bytes written: each run is first
+ *     copied into c->mbuf (memory that changes meanwhile, like the rseq
+ *     area the kernel updates, cannot make the image disagree with its
+ *     checksum).
+ *  2. The image goes to a regular file, from offset 0 (ckpt_mpages_check):
+ *     w->nbytes is then the file offset, so data_off is where the data is.
+ *  3. In a process restored from a mappable image, the mappings of that
+ *     image file (ckpt_restore_info.img_dev/ino, " (deleted)" or not) are
+ *     its anonymous memory: saved as such, every page read, because
+ *     pagemap calls the pages still in the file "not present"
+ *     (ckpt_mpages_backed, used by ckpt_maps.c and ckpt_mem.c).
+ *
+ * Cost: one pagemap read per 512 pages, one zero test, one copy and one
+ * crc32c pass per saved page, then write(2) of the copy.
+ */
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "libckpt/ckpt.h"
+
+#define MP_PRESENT	(1ULL << 63)
+#define MP_SWAPPED	(1ULL << 62)
+#define MP_CHUNK	512u		/* pagemap entries per read */
+#define MP_GAP_MAX	16u		/* hole pages a run may carry */
+#define MP_WRITE	(1u << 20)	/* bytes per write(2) of page data */
+
+/* A run of CKPT_MPAGES_RUN pages fills c->mbuf (ckpt_core.c sizes it). */
+_Static_assert(CKPT_MPAGES_RUN <= IMG_MPAGES_MAX, "run larger than the format allows");
+
+static const unsigned char mp_zeros[IMG_PAGE_SIZE];
+
+int ckpt_mpages_check(struct ckpt_ctx *c)
+{
+	struct stat st;
+
+	if (!c->mappable)
+		return 0;
+	if (c->hdr_flags & IMG_F_INCREMENTAL)
+		return ckpt_fail(c, -EINVAL, "a mappable image cannot be incremental: save it "
+				 "with one of the two options");
+	/*
+	 * Measured, not understood: processes with several threads restored
+	 * from mappable images lost futex wakeups (a thread left waiting at
+	 * a pthread barrier its peers had passed) in 10-35% of the runs of
+	 * tests/e2e/progs/thr_barrier.c, with or without thread stacks and
+	 * TLS mapped, in place or forked; never from default images.  Until
+	 * that is understood, refuse rather than make an image that may hang.
+	 */
+	if (ckpt_nparked > 0)
+		return ckpt_fail(c, -ENOTSUP, "a mappable image of a multi-threaded process (%d "
+				 "threads) is not supported yet; save it without --mappable",
+				 ckpt_nparked + 1);
+	if (fstat(c->img_fd, &st) < 0)
+		return ckpt_fail(c, -errno, "cannot stat the image fd");
+	if (!S_ISREG(st.st_mode))
+		return ckpt_fail(c, -EINVAL, "a mappable image cannot be written to a pipe or "
+				 "socket: ckpt-restart maps its pages from the file; save it to a file");
+	if (lseek(c->img_fd, 0, SEEK_CUR) != 0)
+		return ckpt_fail(c, -EINVAL, "a mappable image must start at offset 0 of its file");
+	return 0;
+}
+
+int ckpt_mpages_backed(const struct ckpt_vma *v, int shared)
+{
+	return !shared && ckpt_restore_info.img_ino != 0 &&
+	       v->ino == ckpt_restore_info.img_ino && v->dev == ckpt_restore_info.img_dev;
+}
+
+int ckpt_mpages_eligible(struct ckpt_ctx *c, const struct ckpt_vma *v)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+
+	if (!c->mappable || !(v->flags & IMG_VMA_ANON) || !(v->flags & IMG_VMA_PAGES))
+		return 0;
+	if (v->flags & (IMG_VMA_SHARED | IMG_VMA_GROWSDOWN | IMG_VMA_STACK))
+		return 0;
+	if ((v->prot & (PROT_READ | PROT_EXEC)) != PROT_READ)
+		return 0;
+	return !(sp >= v->start && sp < v->end);
+}
+
+static int mp_pagemap(struct ckpt_ctx *c, uint64_t addr, size_t npages)
+{
+	size_t want = npages * 8, got = 0;
+	off_t off = (addr / IMG_PAGE_SIZE) * 8;
+
+	while (got < want) {
+		ssize_t n = pread(c->pagemap_fd, (char *)c->pagemap + got, want - got, off + got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return ckpt_fail(c, n < 0 ? -errno : -EIO,
+					 "cannot read /proc/self/pagemap at %lx", (unsigned long)addr);
+		got += n;
+	}
+	return 0;
+}
+
+/* One MPAGES record: struct, zero padding to the page boundary, the data. */
+static int mp_write_run(struct ckpt_ctx *c, uint64_t addr, uint64_t npages)
+{
+	size_t len = npages * IMG_PAGE_SIZE;
+	uint64_t hdr_end = c->w.nbytes + sizeof(struct img_rec_hdr) + sizeof(struct img_mpages);
+	uint64_t data_off = (hdr_end + IMG_PAGE_SIZE - 1) & ~(uint64_t)(IMG_PAGE_SIZE - 1);
+	struct img_mpages m = {
+		.addr = addr, .npages = npages, .data_off = data_off,
+	};
+
+	__builtin_memcpy(c->mbuf, (const void *)addr, len);	/* invariant 1 */
+	m.data_crc = img_crc32c(0, c->mbuf, len);
+	c->mem_bytes += len;
+	img_write_record(&c->w, IMG_REC_MPAGES, &m, sizeof(m), mp_zeros, data_off - hdr_end);
+	/* In 1 MiB writes: measured faster into the page cache than 16 MiB ones. */
+	for (size_t off = 0; off < len; off += MP_WRITE)
+		img_write_raw(&c->w, c->mbuf + off, len - off < MP_WRITE ? len - off : MP_WRITE);
+	return c->w.error;
+}
+
+int ckpt_mpages_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v)
+{
+	uint64_t run_addr = 0, run_n = 0, gap = 0;
+
+	for (uint64_t base = v->start; base < v->end; base += MP_CHUNK * IMG_PAGE_SIZE) {
+		size_t n = (v->end - base) / IMG_PAGE_SIZE;
+
+		if (n > MP_CHUNK)
+			n = MP_CHUNK;
+		if (mp_pagemap(c, base, n) < 0)
+			return c->error;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t addr = base + i * IMG_PAGE_SIZE;
+			int data = (v->backed || (c->pagemap[i] & (MP_PRESENT | MP_SWAPPED))) &&
+				   !ckpt_is_zero((const void *)addr, IMG_PAGE_SIZE);
+
+			if (!data) {
+				c->zero_pages += v->backed || (c->pagemap[i] & (MP_PRESENT | MP_SWAPPED));
+				if (run_n && ++gap > MP_GAP_MAX) {
+					if (mp_write_run(c, run_addr, run_n) < 0)
+						return c->w.error;
+					run_n = gap = 0;
+				}
+				continue;
+			}
+			if (run_n && run_n + gap + 1 > CKPT_MPAGES_RUN) {
+				if (mp_write_run(c, run_addr, run_n) < 0)
+					return c->w.error;
+				run_n = gap = 0;
+			}
+			if (!run_n)
+				run_addr = addr;
+			run_n += gap + 1;
+			gap = 0;
+		}
+	}
+	if (run_n && mp_write_run(c, run_addr, run_n) < 0)
+		return c->w.error;
+	return c->w.error;
+}
