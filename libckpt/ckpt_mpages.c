@@ -9,10 +9,11 @@
  * and unnamed), readable and not executable (a file system mounted
  * noexec could not map them PROT_EXEC), not growing down, and not the
  * stack this code runs on (it changes while the image is written).
- * Only single-threaded processes (ckpt_mpages_check says why).  Not
- * excluded: the main thread's TLS, which the kernel may merge into a
- * large anonymous mapping next to it (the rseq area the kernel writes
- * is then copied on write like any page).
+ * Threads' stacks and TLS are included: the restorer writes each
+ * thread's tid word, whose shared futex (pthread_join) must not be keyed
+ * by the file (restart/restorer.c).  So is the main thread's TLS, which
+ * the kernel may merge into a large anonymous mapping next to it (the
+ * rseq area the kernel writes is then copied on write like any page).
  * Everything else (the main stack, shared anonymous memory, file
  * mappings' modified pages, the vdso) keeps its PAGES records.
  *
@@ -63,18 +64,6 @@ int ckpt_mpages_check(struct ckpt_ctx *c)
 	if (c->hdr_flags & IMG_F_INCREMENTAL)
 		return ckpt_fail(c, -EINVAL, "a mappable image cannot be incremental: save it "
 				 "with one of the two options");
-	/*
-	 * Measured, not understood: processes with several threads restored
-	 * from mappable images lost futex wakeups (a thread left waiting at
-	 * a pthread barrier its peers had passed) in 10-35% of the runs of
-	 * tests/e2e/progs/thr_barrier.c, with or without thread stacks and
-	 * TLS mapped, in place or forked; never from default images.  Until
-	 * that is understood, refuse rather than make an image that may hang.
-	 */
-	if (ckpt_nparked > 0)
-		return ckpt_fail(c, -ENOTSUP, "a mappable image of a multi-threaded process (%d "
-				 "threads) is not supported yet; save it without --mappable",
-				 ckpt_nparked + 1);
 	if (fstat(c->img_fd, &st) < 0)
 		return ckpt_fail(c, -errno, "cannot stat the image fd");
 	if (!S_ISREG(st.st_mode))

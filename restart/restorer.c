@@ -316,6 +316,15 @@ RST void rst_main(struct rst_args *a)
 RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 {
 	arch_sys1(SYS_set_tid_address, t->img.clear_tid);
+	/*
+	 * Write the tid word's page (an atomic add of 0: same value).  When it
+	 * is mapped from a mappable image and not yet written, a shared futex
+	 * on it is keyed by the file; pthread_join waits there with a shared
+	 * futex, and the kernel's wake at thread exit writes the word first,
+	 * so it would use the copied page's key and miss the waiter.
+	 */
+	if (t->img.clear_tid)
+		__atomic_fetch_add((uint32_t *)t->img.clear_tid, 0, __ATOMIC_RELAXED);
 	if (t->img.robust_head)
 		CHECK(a, 10, arch_sys2(SYS_set_robust_list, t->img.robust_head, t->img.robust_len));
 	if (t->img.rseq_len)

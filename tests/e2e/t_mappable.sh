@@ -144,25 +144,25 @@ grep -q "cannot be restarted from a pipe" "$TMP/pipe.err" ||
 	fail "$CASE: restart from a pipe: $(cat "$TMP/pipe.err")"
 
 CASE=threads
-# A multi-threaded process: a mappable save is refused (not supported
-# yet, libckpt/ckpt_mpages.c says why), nothing is left behind, and the
-# process goes on and can be saved the default way.
+# A multi-threaded process (4 threads meeting at pthread barriers, then
+# joined): saved mappable from outside, killed, restarted; the threads
+# carry on from where they were and the main thread joins them (a shared
+# futex on each thread's tid word, in memory mapped from the image).
 shim "$PROGS/thr_barrier" "$TMP/stop" 300 3000 > "$TMP/t1" 2>&1 &
 TPID=$!
 PIDS+=("$TPID")
 wait_line "$TMP/t1" "^AT M1|BAD"
-"$BIN/ckpt-save" --mappable "$TPID" "$TMP/thr.img" > "$TMP/save.out" 2>&1
-st=$?
-[ "$st" = 5 ] || fail "$CASE: exit $st: $(cat "$TMP/save.out")"
-grep -q "mappable image of a multi-threaded process (5 threads) is not supported yet" \
-	"$TMP/save.out" || fail "$CASE: unclear message: $(cat "$TMP/save.out")"
-ls "$TMP"/thr.img* > /dev/null 2>&1 && fail "$CASE: an image was left behind"
-"$BIN/ckpt-save" "$TPID" "$TMP/thr.img" > "$TMP/save.out" 2>&1 ||
-	fail "$CASE: default save after the refusal: $(cat "$TMP/save.out")"
-wait_line "$TMP/t1" "^AT M2|BAD"
+"$BIN/ckpt-save" --mappable "$TPID" "$TMP/thr.img" > "$TMP/save.out" 2>&1 ||
+	fail "$CASE: ckpt-save --mappable: $(cat "$TMP/save.out")"
+kill9 "$TPID"
+[ -n "$(mpages_data "$TMP/thr.img")" ] || fail "$CASE: no MPAGES records"
+restart_bg "$TMP/thr.img" > "$TMP/t2" 2>&1
+wait_line "$TMP/t2" "^AT M2|BAD|FAILED"
+grep -q "$TMP/thr.img" "/proc/$TPID/maps" || fail "$CASE: memory not mapped from the image"
 touch "$TMP/stop"
-wait "$TPID"
-grep -q '^ALL OK' "$TMP/t1" || fail "$CASE: the process did not finish well: $(cat "$TMP/t1")"
+wait "$RPID"
+st=$?
+[ $st = 0 ] && grep -q '^ALL OK' "$TMP/t2" || fail "$CASE: after restart (rc $st): $(cat "$TMP/t2")"
 
 CASE=env
 # CKPT_MAPPABLE=1: the images of CKPT_SIGNAL are mappable.
