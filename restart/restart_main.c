@@ -192,7 +192,19 @@ int main(int argc, char **argv)
 		return r;
 
 	fflush(NULL);
+	/*
+	 * The pid is visible from the moment the child exists: a signal sent
+	 * to it before the child blocks everything itself (restore()) would
+	 * find default dispositions and could kill it.  So the child is born
+	 * with every signal blocked.
+	 */
+	sigset_t all, old;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
 	child = assist_fork_pid(s.proc.pid);
+	if (child != 0)
+		sigprocmask(SIG_SETMASK, &old, NULL);
 	if (child < 0) {
 		char name[64];
 
