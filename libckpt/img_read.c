@@ -27,8 +27,8 @@
  *     line and names the byte offset where it applies.
  *  4. The reader never closes r->fd: whoever opened it closes it.
  *
- * Cost: one crc32c pass and one copy (read-ahead to payload buffer) per
- * byte; payloads larger than the read-ahead buffer are read straight into
+ * Cost: one crc32c pass (record and image crc from it, combined) and one
+ * copy (read-ahead to payload buffer) per byte; payloads larger than the read-ahead buffer are read straight into
  * the payload buffer.
  */
 #include <errno.h>
@@ -323,7 +323,7 @@ int img_reader_next(struct img_reader *r, struct img_rec *rec)
 {
 	struct img_rec_hdr rh;
 	uint64_t off = r->nbytes;
-	uint32_t crc;
+	uint32_t crc, pcrc;
 	ssize_t k;
 
 	if (r->code != IMG_OK)
@@ -365,8 +365,10 @@ int img_reader_next(struct img_reader *r, struct img_rec *rec)
 	if (img_read_payload(r, &rh, off) < 0)
 		return -1;
 
+	/* One pass over the payload serves both crcs (img_crc32c_combine). */
+	pcrc = img_crc32c(0, r->payload, (size_t)rh.len);
 	crc = img_crc32c(0, &rh, offsetof(struct img_rec_hdr, crc));
-	crc = img_crc32c(crc, r->payload, (size_t)rh.len);
+	crc = img_crc32c_combine(crc, pcrc, rh.len);
 	if (crc != rh.crc)
 		return img_fail(r, IMG_ERR_CORRUPT,
 				"record at offset %llu (type %u) is corrupt: checksum mismatch",
@@ -387,10 +389,20 @@ int img_reader_next(struct img_reader *r, struct img_rec *rec)
 		return 0;
 	}
 	r->crc = img_crc32c(r->crc, &rh, sizeof(rh));
-	r->crc = img_crc32c(r->crc, r->payload, (size_t)rh.len);
+	r->crc = img_crc32c_combine(r->crc, pcrc, rh.len);
 	r->nbytes = off + sizeof(rh) + rh.len;
 	r->nrecords++;
 	return 1;
+}
+
+void *img_reader_take_payload(struct img_reader *r, void *buf, size_t cap, size_t *taken_cap)
+{
+	void *p = r->payload;
+
+	*taken_cap = r->cap;
+	r->payload = buf;
+	r->cap = buf ? cap : 0;
+	return p;
 }
 
 /* ---- payload checkers ---- */
