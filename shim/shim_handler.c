@@ -84,6 +84,7 @@ int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, u
 	c.entry_rip = (uintptr_t)shim_post_restore;
 	c.hdr_flags = hdr_flags | shim_ns_flags;
 	c.no_compress = shim_cfg.no_compress;
+	c.threads = shim_cfg.threads;
 	c.fork_ok = fork_ok && !shim_cfg.no_fork;
 	/*
 	 * The saved memory must show the interrupted code's errno, not
