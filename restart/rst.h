@@ -63,6 +63,8 @@ struct rst_state {
 	int reserved;		/* target ranges reserved */
 	int exe_fd;
 	int nproblems;		/* --check: problems found */
+	struct rst_pool *pool;	/* page decoding threads (restart_pool.c) */
+	int pool_off;		/* one thread decodes: no pool */
 };
 
 /* Prints "ckpt-restart: IMAGE: <msg>" to stderr. */
@@ -74,6 +76,17 @@ int rst_problem(struct rst_state *s, int code, const char *fmt, ...)
 /* restart_load.c: read records until `stop_after_proc` or END. 0 or exit code. */
 int rst_load_proc(struct rst_state *s);
 int rst_load_rest(struct rst_state *s);
+
+/*
+ * restart_pool.c: decodes a PAGES record (rec, its checked struct p) into
+ * dst on a worker thread, taking the payload buffer from the reader;
+ * drop: release the pages afterwards (--check).  0, or RST_EXIT_IMAGE once
+ * a job has failed.  finish joins every thread and reports a failure:
+ * 0 or RST_EXIT_IMAGE.  It must run before anything of the target exists.
+ */
+int rst_pool_decode(struct rst_state *s, const struct img_rec *rec, const struct img_pages *p,
+		    void *dst, int drop);
+int rst_pool_finish(struct rst_state *s);
 
 /* restart_env.c */
 int rst_check_pid(struct rst_state *s);
