@@ -71,6 +71,58 @@ forked() {
 forked fork CKPT_FORK=1
 forked fork1 CKPT_FORK=1 CKPT_THREADS=1
 forked inplace CKPT_FORK=0
+# A PAGES record whose Snappy data declares a wrong length, with every crc
+# made right again: the decoding threads find it, the restart names it
+# (the same line whatever the thread count), exit 2, nothing restored.
+shim "$PROGS/mixed" 4 "$TMP/small.img" > "$TMP/small.out" 2>&1 || fail "small save: $(cat "$TMP/small.out")"
+python3 - "$TMP/small.img" "$TMP/evil.img" > "$TMP/evil.where" <<'PY' || fail "cannot make the corrupt image"
+import struct, sys
+T = []
+for n in range(256):
+    c = n
+    for _ in range(8):
+        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+    T.append(c)
+def crc(b, c=0):
+    c ^= 0xFFFFFFFF
+    for x in b:
+        c = T[(c ^ x) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+img = bytearray(open(sys.argv[1], "rb").read())
+off, nsnappy, hit = 128, 0, None
+while True:
+    typ, ver, fl, ln, rc, rs = struct.unpack_from("<IHHQII", img, off)
+    if typ == 0xFFFF:
+        break
+    if typ == 5:
+        addr, npages, codec = struct.unpack_from("<QIB", img, off + 24)
+        if codec == 1 and npages == 64:
+            nsnappy += 1
+            if nsnappy == 3:
+                hit = off
+                img[off + 24 + 16] ^= 0x01          # varint: 262144 -> 262145
+                struct.pack_into("<I", img, off + 16, crc(img[off + 24:off + 24 + ln], crc(img[off:off + 16])))
+                print("%x %d" % (addr, off))
+    off += 24 + ln
+assert hit is not None, "no third 64-page snappy record"
+end = off
+struct.pack_into("<I", img, end + 24 + 16, crc(img[:end]))
+struct.pack_into("<I", img, end + 16, crc(img[end + 24:end + 48], crc(img[end:end + 16])))
+open(sys.argv[2], "wb").write(img)
+PY
+read -r addr off < "$TMP/evil.where"
+want="corrupt: page data at $addr (offset $off): pages at 0x$addr: snappy data decodes to 262145 bytes, expected 262144"
+for t in 1 0 3; do
+	CKPT_THREADS=$t clean_fds "$BIN/ckpt-restart" "$TMP/evil.img" > "$TMP/evil.out" 2>&1
+	rc=$?
+	[ $rc -eq 2 ] || fail "corrupt page data, CKPT_THREADS=$t: exit $rc, want 2: $(cat "$TMP/evil.out")"
+	grep -qF "$want" "$TMP/evil.out" || fail "corrupt page data, CKPT_THREADS=$t: want '$want', got: $(cat "$TMP/evil.out")"
+	grep -q RESTORED "$TMP/evil.out" && fail "corrupt page data, CKPT_THREADS=$t: a process was restored"
+	CKPT_THREADS=$t clean_fds "$BIN/ckpt-restart" --check "$TMP/evil.img" > "$TMP/evil.chk" 2>&1
+	rc=$?
+	[ $rc -eq 2 ] && grep -qF "$want" "$TMP/evil.chk" || fail "--check, CKPT_THREADS=$t: exit $rc: $(cat "$TMP/evil.chk")"
+done
+
 CKPT_THREADS=x shim "$PROGS/mixed" 8 "$TMP/bad.img" > "$TMP/bad.out" 2>&1
 grep -q "CKPT_THREADS=x is not a number of threads" "$TMP/bad.out" || fail "bad CKPT_THREADS not reported: $(cat "$TMP/bad.out")"
 grep -q "^SAVED" "$TMP/bad.out" || fail "bad CKPT_THREADS: no checkpoint: $(cat "$TMP/bad.out")"
