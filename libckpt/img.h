@@ -111,6 +111,7 @@ struct img_reader {
 	size_t cap;
 	unsigned char *in;	/* read-ahead buffer */
 	size_t in_len, in_pos, in_cap;
+	int exact;		/* after a large payload: read without read-ahead */
 };
 
 /* Reads and checks the header. 0, or -1 with r->code / r->err set. */

@@ -27,9 +27,10 @@
  *     line and names the byte offset where it applies.
  *  4. The reader never closes r->fd: whoever opened it closes it.
  *
- * Cost: one crc32c pass (record and image crc from it, combined) and one
- * copy (read-ahead to payload buffer) per byte; payloads larger than the read-ahead buffer are read straight into
- * the payload buffer.
+ * Cost: one crc32c pass (record and image crc from it, combined) per byte,
+ * and one copy (read-ahead to payload buffer) for small records; the rest
+ * of a payload of 32 KiB or more, and the record header after it, are read
+ * straight from the fd (a few more read calls, no second copy).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -42,6 +43,7 @@
 
 #define IMG_READ_AHEAD		(256u << 10)
 #define IMG_PAYLOAD_MIN		(64u << 10)	/* first payload buffer */
+#define IMG_DIRECT_MIN		(32u << 10)	/* payload rest read without read-ahead */
 #define IMG_PATH_MAX		4096u
 #define IMG_FPSTATE_MAX		(64u << 10)
 #define IMG_USER_END		0x800000000000ull	/* x86_64 4-level user VA */
@@ -90,7 +92,7 @@ static ssize_t img_read_bytes(struct img_reader *r, void *dst, size_t n,
 			got += c;
 			continue;
 		}
-		if (n - got >= r->in_cap) {
+		if (n - got >= r->in_cap || r->exact) {
 			k = read(r->fd, d + got, n - got);
 			if (k > 0) {
 				got += (size_t)k;
@@ -243,7 +245,14 @@ static int img_type_known(uint32_t type)
 static int img_read_payload(struct img_reader *r, const struct img_rec_hdr *rh,
 			    uint64_t off)
 {
-	size_t len = (size_t)rh->len, have = 0;
+	size_t len = (size_t)rh->len, have = 0, avail = r->in_len - r->in_pos;
+
+	/*
+	 * Large payloads (page data) go from the kernel straight into the
+	 * payload buffer, and so does the header after them: read-ahead would
+	 * copy every byte of them once more.  Small records keep read-ahead.
+	 */
+	r->exact = len > avail && len - avail >= IMG_DIRECT_MIN;
 
 	while (have < len) {
 		size_t want;
