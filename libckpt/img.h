@@ -42,6 +42,17 @@ size_t img_snappy_bound(size_t n);
 size_t img_snappy_compress(const void *in, size_t n, void *out, void *scratch);
 
 /*
+ * The same in steps, for callers that decide on the way: the block for n
+ * bytes is img_snappy_prefix(n) (the length prefix; 0 if n > 4 GiB)
+ * followed by img_snappy_part() of consecutive pieces of the input, each
+ * starting at a multiple of IMG_SNAPPY_FRAGMENT (fragments are compressed
+ * independently, so the bytes are exactly img_snappy_compress's).
+ */
+#define IMG_SNAPPY_FRAGMENT	(1u << 16)
+size_t img_snappy_prefix(size_t n, void *out);
+size_t img_snappy_part(const void *in, size_t n, void *out, void *scratch);
+
+/*
  * Decode one PAGES payload (after struct img_pages) into dst, which holds
  * p->npages * IMG_PAGE_SIZE bytes.  Returns 0, or -1 if the data does not
  * decode to exactly that many bytes (message in err, errlen bytes).

@@ -48,7 +48,9 @@ print(big[0]["raw_bytes"], big[0]["stored_bytes"])'
 b1=$(big "$TMP/t1.img") && b0=$(big "$TMP/t0.img") && b5=$(big "$TMP/t5.img") || fail "ckpt-info --json: $b1 $b0 $b5"
 [ "$b1" = "$b0" ] && [ "$b1" = "$b5" ] || fail "stored bytes differ with the thread count: 1: $b1, all: $b0, 5: $b5"
 read -r raw stored <<< "$b1"
-[ "$stored" -lt "$raw" ] || fail "page data not compressed: $stored of $raw bytes"
+# Full compression stores 0.62 of it; if the fast path stored the
+# repeated-page blocks raw it would be 0.79.
+[ $((stored * 10)) -lt $((raw * 7)) ] || fail "page data compressed too little: $stored of $raw bytes"
 
 # Transparent checkpoints: forked writer (the default) and in place.
 forked() {

@@ -8,11 +8,11 @@
  * The region is cut into 256 KiB blocks (one PAGES record each at most)
  * whose kind cycles through: random (incompressible: the fast path),
  * text (compresses), all zeros (skipped), half random / half text (a run
- * whose samples disagree), random with one text page in the middle (the
- * samples miss it), and a 4 KiB random page repeated (compresses only
- * across pages; its samples do not show that, so it is stored raw: the
- * documented price of the fast path).  A digest of each MiB is kept in
- * a separate small table.
+ * whose first fragment is incompressible and middle sample is not),
+ * random with one text page at 64 KiB (the probes miss it: stored raw),
+ * and a 4 KiB random page repeated (compresses only across pages, which
+ * the first-fragment probe sees).  A digest of each MiB is kept in a
+ * separate small table.
  *
  * Self mode prints "SAVED threads=N" (N: the threads /proc/self/task
  * lists right after the save, to prove the compression workers are gone)
