@@ -7,7 +7,8 @@
  *     of it unreadable (PROT_NONE: copied through /proc/self/mem), written
  *     with 1, 2 and 5 threads: the images are byte-identical, decode to
  *     the memory, random runs are stored raw (the incompressible fast
- *     path) and text runs compressed; no worker thread is left behind.
+ *     path), text runs and a run of one random page repeated compressed;
+ *     no worker thread is left behind.
  */
 #include <dirent.h>
 #include <stdlib.h>
@@ -160,12 +161,17 @@ static void test_pool_threads_identical(void)
 
 	CU_ASSERT_FATAL(m != MAP_FAILED && img1 && img && copy);
 	/* 0-199 random, 200-399 text, 400-409 zero, 410-411 untouched,
-	 * 412-599 random and text by page, 600-699 (hidden) text */
+	 * 412-475 one random page repeated (a run of its own: compresses
+	 * only across pages), 476-599 random and text by page, 600-699
+	 * (hidden) text */
 	tp_x = 7;
 	tp_random(m, 200 * PG);
 	tp_text(m + 200 * PG, 200 * PG);
 	m[400 * PG] = 0;
-	for (int i = 412; i < 600; i++)
+	tp_random(m + 412 * PG, PG);
+	for (int i = 413; i < 476; i++)
+		memcpy(m + (size_t)i * PG, m + 412 * PG, PG);
+	for (int i = 476; i < 600; i++)
 		(i % 3 ? tp_text : tp_random)(m + (size_t)i * PG, PG);
 	tp_text(m + 600 * PG, 100 * PG);
 	CU_ASSERT_FATAL(mprotect(m + 600 * PG, 100 * PG, PROT_NONE) == 0);
@@ -198,6 +204,10 @@ static void test_pool_threads_identical(void)
 			CU_ASSERT(p->codec == IMG_CODEC_RAW);		/* random */
 		if (first >= 200 && first + p->npages <= 400)
 			CU_ASSERT(p->codec == IMG_CODEC_SNAPPY);	/* text */
+		if (first == 412) {
+			CU_ASSERT(p->npages == 64 && p->codec == IMG_CODEC_SNAPPY);
+			CU_ASSERT(rec.len < 64 * PG / 4);	/* the fast path did not give up */
+		}
 		raw += p->codec == IMG_CODEC_RAW;
 		snappy += p->codec == IMG_CODEC_SNAPPY;
 		zero += p->codec == IMG_CODEC_ZERO;
