@@ -53,10 +53,13 @@
  * raw: the price is ratio, never correctness, and the choice depends on
  * the run's bytes alone, so 1 and N threads write the same image.
  *
- * Cost: per job one futex wake for the workers and one for the leader
- * (~1 us each, per 256 KiB); memory: per slot 256 KiB + the encoder's
- * bound, per worker 64 KiB of stack and the encoder's table, touched only
- * as used (MAP_NORESERVE).
+ * Cost: a futex wake per job only when a worker (or the leader) sleeps:
+ * the sleeper announces itself (sleepers / leader_waits) and looks at the
+ * futex word again before it waits, the waker bumps the word before it
+ * looks at the announcement (sequentially consistent both), so a wake is
+ * never lost; the waits are also timed (1 ms).  Memory: per slot 256 KiB
+ * + the encoder's bound, per worker 64 KiB of stack and the encoder's
+ * table, touched only as used (MAP_NORESERVE).
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -96,6 +99,8 @@ struct ckpt_pool {
 	uint64_t head, claim, tail;	/* invariant 1 */
 	uint32_t work;			/* futex: bumped at every post and at stop */
 	uint32_t done;			/* futex: bumped at every finished job */
+	int sleepers;			/* workers in (or entering) a wait on work */
+	int leader_waits;		/* the leader is in (or entering) a wait on done */
 	int stop;
 	int nslots, nworkers;
 	int no_compress;
@@ -194,8 +199,9 @@ static int pool_run_one(struct ckpt_pool *pl, unsigned char *ztab)
 
 			pool_compute(pl, s, ztab);
 			__atomic_store_n(&s->state, SLOT_DONE, __ATOMIC_RELEASE);
-			__atomic_add_fetch(&pl->done, 1, __ATOMIC_RELEASE);
-			pool_futex(&pl->done, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1);
+			__atomic_add_fetch(&pl->done, 1, __ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&pl->leader_waits, __ATOMIC_SEQ_CST))
+				pool_futex(&pl->done, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1);
 			return 1;
 		}
 	}
@@ -215,7 +221,11 @@ static void pool_worker_main(void *arg)
 			continue;
 		if (__atomic_load_n(&pl->stop, __ATOMIC_ACQUIRE))
 			return;
-		pool_futex(&pl->work, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, seen);
+		/* Announce the wait, then look again (pairs with ckpt_pool_post). */
+		__atomic_add_fetch(&pl->sleepers, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&pl->work, __ATOMIC_SEQ_CST) == seen)
+			pool_futex(&pl->work, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, seen);
+		__atomic_sub_fetch(&pl->sleepers, 1, __ATOMIC_SEQ_CST);
 	}
 }
 
@@ -320,9 +330,12 @@ static void pool_drain(struct ckpt_ctx *c, uint64_t upto)
 				return;
 			if (pool_run_one(pl, c->ztab))
 				continue;
-			d = __atomic_load_n(&pl->done, __ATOMIC_ACQUIRE);
-			if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SLOT_DONE)
+			d = __atomic_load_n(&pl->done, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&pl->leader_waits, 1, __ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&s->state, __ATOMIC_SEQ_CST) != SLOT_DONE &&
+			    __atomic_load_n(&pl->done, __ATOMIC_SEQ_CST) == d)
 				pool_futex(&pl->done, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, d);
+			__atomic_store_n(&pl->leader_waits, 0, __ATOMIC_RELAXED);
 			continue;
 		}
 		img_write_record_crc(&c->w, IMG_REC_PAGES, &s->p, sizeof(s->p), s->out, s->len,
@@ -356,8 +369,10 @@ int ckpt_pool_post(struct ckpt_ctx *c, uint64_t addr, uint32_t npages, int zero,
 	s->state = SLOT_QUEUED;
 	__atomic_store_n(&pl->head, pl->head + 1, __ATOMIC_RELEASE);
 	if (pl->nworkers) {
-		__atomic_add_fetch(&pl->work, 1, __ATOMIC_RELEASE);
-		pool_futex(&pl->work, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1);
+		/* Wake a worker only if one waits: a futex call per job otherwise. */
+		__atomic_add_fetch(&pl->work, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&pl->sleepers, __ATOMIC_SEQ_CST))
+			pool_futex(&pl->work, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1);
 	}
 	pool_drain(c, 0);		/* write what is done, without waiting */
 	return c->w.error;
