@@ -108,6 +108,7 @@ struct ckpt_ctx {
 	uint64_t entry_rip;		/* post-restore handler */
 	unsigned hdr_flags;		/* IMG_F_* */
 	int no_compress;		/* CKPT_COMPRESS=none: pages stored raw */
+	int threads;			/* CKPT_THREADS: threads for page data, 0 = every CPU */
 	int fork_ok;			/* may write the pages from a forked copy */
 	int fork_advised;		/* MADV_DONTFORK/WIPEONFORK asked: check smaps */
 	int mappable;			/* IMG_F_MAPPABLE in hdr_flags: MPAGES records */
@@ -134,6 +135,7 @@ struct ckpt_ctx {
 	int nfdids;
 
 	int pagemap_fd, mem_fd;		/* /proc/self/{pagemap,mem} */
+	struct ckpt_pool *pool;		/* while page data is written (ckpt_pool.c) */
 	struct img_writer w;
 	struct ckpt_thread_state leader;	/* this thread, captured once */
 
@@ -189,6 +191,20 @@ int ckpt_mpages_check(struct ckpt_ctx *c);
 int ckpt_mpages_eligible(struct ckpt_ctx *c, const struct ckpt_vma *v);
 int ckpt_mpages_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v);
 int ckpt_mpages_backed(const struct ckpt_vma *v, int shared);
+/*
+ * ckpt_pool.c: page runs compressed and checksummed by worker threads
+ * (c->threads in all, the leader included), written in post order.
+ * start: 0 or -errno (c->err); post: c->w.error; finish writes every
+ * posted run, waits for the workers to be gone, returns c->w.error.
+ * next_buf: the next run's slot buffer (IMG_PAGES_MAX pages), for pages
+ * that must be copied before they are posted (unreadable mappings).
+ */
+#define CKPT_POOL_MAX_THREADS	64
+int ckpt_pool_start(struct ckpt_ctx *c);
+void *ckpt_pool_next_buf(struct ckpt_ctx *c);
+int ckpt_pool_post(struct ckpt_ctx *c, uint64_t addr, uint32_t npages, int zero, const void *src);
+int ckpt_pool_finish(struct ckpt_ctx *c);
+int ckpt_pool_ncpus(void);			/* CPUs this thread may run on */
 int ckpt_proc_check(struct ckpt_ctx *c);	/* ckpt_proc.c */
 int ckpt_proc_write(struct ckpt_ctx *c);
 /* ckpt_lazy.c: after a lazy restart, wait until every page has arrived. */

@@ -12,10 +12,12 @@
  *     zero one is stored as a ZERO run.  Clean pages come from the file.
  *   - [vdso]: all of it, so the restarter can prove its vdso is the same.
  * Runs of saved pages (at most IMG_PAGES_MAX) become one PAGES record,
- * Snappy-compressed unless that does not save 1/8.
+ * Snappy-compressed unless that does not save 1/8; the compression and
+ * checksums run on every CPU (ckpt_pool.c), the records go out in order.
  *
  * Cost: one pagemap read per 512 pages (8 bytes a page), one pass over
- * every saved page to test for zeros and one to compress it.  Pages of a
+ * every saved page to test for zeros (the leader), one to compress it (a
+ * worker, or the leader when it would otherwise wait).  Pages of a
  * mapping the process cannot read are copied through /proc/self/mem.
  */
 #include <errno.h>
@@ -50,16 +52,16 @@ static int pagemap_read(struct ckpt_ctx *c, uint64_t addr, size_t npages)
 	return 0;
 }
 
-/* Copies pages of an unreadable mapping into the bounce buffer. */
+/* Pages at addr, readable: in place, or copied into buf through /proc/self/mem. */
 static const void *pages_src(struct ckpt_ctx *c, const struct ckpt_vma *v,
-			     uint64_t addr, size_t len)
+			     uint64_t addr, size_t len, unsigned char *buf)
 {
 	size_t got = 0;
 
 	if (v->prot & PROT_READ)
 		return (const void *)addr;
 	while (got < len) {
-		ssize_t n = pread(c->mem_fd, c->bounce + got, len - got, addr + got);
+		ssize_t n = pread(c->mem_fd, buf + got, len - got, addr + got);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -70,38 +72,23 @@ static const void *pages_src(struct ckpt_ctx *c, const struct ckpt_vma *v,
 		}
 		got += n;
 	}
-	return c->bounce;
+	return buf;
 }
 
+/* One run to the pool (ckpt_pool.c), which compresses and writes it in order. */
 static int write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
 		     uint32_t npages, enum page_kind kind)
 {
-	struct img_pages p = { .addr = addr, .npages = npages };
 	size_t raw = (size_t)npages * IMG_PAGE_SIZE;
-	const void *src;
+	const void *src = NULL;
 
-	if (kind == PAGE_ZERO) {
-		p.codec = IMG_CODEC_ZERO;
-		return img_write_record(&c->w, IMG_REC_PAGES, &p, sizeof(p), NULL, 0);
+	if (kind == PAGE_DATA) {
+		src = pages_src(c, v, addr, raw, (v->prot & PROT_READ) ? NULL : ckpt_pool_next_buf(c));
+		if (!src)
+			return c->error;
+		c->mem_bytes += raw;
 	}
-	src = pages_src(c, v, addr, raw);
-	if (!src)
-		return c->error;
-	c->mem_bytes += raw;
-	size_t z = c->no_compress ? raw : img_snappy_compress(src, raw, c->zbuf, c->ztab);
-	if (z < raw - raw / 8) {
-		p.codec = IMG_CODEC_SNAPPY;
-		return img_write_record(&c->w, IMG_REC_PAGES, &p, sizeof(p), c->zbuf, z);
-	}
-	/*
-	 * Raw pages go out from a copy: the checksum and the bytes written
-	 * must be the same bytes, and some saved pages (the handler's own
-	 * stack, libckpt's data) change while the image is written.
-	 */
-	p.codec = IMG_CODEC_RAW;
-	if (src != c->bounce)
-		__builtin_memcpy(c->bounce, src, raw);
-	return img_write_record(&c->w, IMG_REC_PAGES, &p, sizeof(p), c->bounce, raw);
+	return ckpt_pool_post(c, addr, npages, kind == PAGE_ZERO, src);
 }
 
 static enum page_kind page_kind(struct ckpt_ctx *c, const struct ckpt_vma *v,
@@ -114,13 +101,13 @@ static enum page_kind page_kind(struct ckpt_ctx *c, const struct ckpt_vma *v,
 	if (v->flags & IMG_VMA_FILE) {
 		if ((pm & PM_PRESENT) && (pm & PM_FILE))
 			return PAGE_SKIP;	/* still the file's page */
-		const void *src = pages_src(c, v, addr, IMG_PAGE_SIZE);
+		const void *src = pages_src(c, v, addr, IMG_PAGE_SIZE, c->bounce);
 		if (!src)
 			return PAGE_SKIP;
 		return ckpt_is_zero(src, IMG_PAGE_SIZE) ? PAGE_ZERO : PAGE_DATA;
 	}
 	/* anonymous */
-	const void *src = pages_src(c, v, addr, IMG_PAGE_SIZE);
+	const void *src = pages_src(c, v, addr, IMG_PAGE_SIZE, c->bounce);
 	if (!src || ckpt_is_zero(src, IMG_PAGE_SIZE)) {
 		c->zero_pages += src != NULL;
 		return PAGE_SKIP;
@@ -128,13 +115,14 @@ static enum page_kind page_kind(struct ckpt_ctx *c, const struct ckpt_vma *v,
 	return PAGE_DATA;
 }
 
+/* One PAGES record, through the pool: npages from addr, data or a ZERO run. */
 int ckpt_mem_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
 		       uint32_t npages, int zero)
 {
 	return write_run(c, v, addr, npages, zero ? PAGE_ZERO : PAGE_DATA);
 }
 
-int ckpt_mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v)
+static int mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v)
 {
 	uint64_t run_addr = 0;
 	uint32_t run_n = 0;
@@ -172,21 +160,60 @@ int ckpt_mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v)
 	return 0;
 }
 
+/* Starts the pool unless it runs; finishes it if started here. */
+static int mem_pool_begin(struct ckpt_ctx *c)
+{
+	if (c->pool)
+		return 0;
+	return ckpt_pool_start(c) < 0 ? -1 : 1;
+}
+
+static int mem_pool_end(struct ckpt_ctx *c, int began, int r)
+{
+	if (began > 0 && ckpt_pool_finish(c) < 0 && r == 0)
+		r = c->w.error;
+	return r;
+}
+
+int ckpt_mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v)
+{
+	int began = mem_pool_begin(c);
+
+	if (began < 0)
+		return c->error;
+	return mem_pool_end(c, began, mem_write_vma(c, v));
+}
+
+/*
+ * Every saved mapping's pages, in address order.  PAGES runs go through
+ * the pool (written in the order posted); MPAGES runs (mappable images)
+ * are written by this thread straight to the image, so the pool is
+ * finished (every posted run written) before one, and started again
+ * after it when more PAGES runs come.
+ */
 int ckpt_mem_write(struct ckpt_ctx *c)
 {
-	for (int i = 0; i < c->nvmas; i++) {
+	int r = 0;
+
+	for (int i = 0; i < c->nvmas && r == 0; i++) {
 		const struct ckpt_vma *v = &c->vmas[i];
 
 		if (!(v->flags & IMG_VMA_PAGES))
 			continue;
-		if (ckpt_mpages_eligible(c, v)) {	/* mappable image: MPAGES */
-			if (ckpt_mpages_write_vma(c, v) < 0)
-				return c->error ? c->error : c->w.error;
+		if (ckpt_mpages_eligible(c, v)) {
+			if (c->pool && ckpt_pool_finish(c) < 0)
+				r = c->w.error ? c->w.error : c->error;
+			else if (ckpt_mpages_write_vma(c, v) < 0)
+				r = c->error ? c->error : c->w.error;
 			continue;
 		}
+		if (!c->pool && ckpt_pool_start(c) < 0)
+			return c->error;
 		/* tracked since the parent: only its dirty pages (ckpt_dirty.c) */
-		if ((ckpt_dirty_owns(c, i) ? ckpt_dirty_write_vma(c, i) : ckpt_mem_write_vma(c, v)) < 0)
-			return c->error ? c->error : c->w.error;
+		if ((ckpt_dirty_owns(c, i) ? ckpt_dirty_write_vma(c, i) : mem_write_vma(c, v)) < 0)
+			r = c->error ? c->error : c->w.error;
 	}
-	return c->w.error;
+	if (c->pool && ckpt_pool_finish(c) < 0 && r == 0)
+		r = c->w.error;
+	return r ? r : c->w.error;
 }

@@ -23,6 +23,8 @@
 
 /* CRC32C (Castagnoli), hardware instruction where present. crc starts 0. */
 uint32_t img_crc32c(uint32_t crc, const void *buf, size_t len);
+/* The crc of a || b, given crc_a = crc of a and crc_b = crc of b alone. */
+uint32_t img_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
 
 /* ---- page compression ---- */
 
@@ -38,6 +40,17 @@ size_t img_snappy_bound(size_t n);
  * Returns the compressed length.  Async-signal-safe: no allocation.
  */
 size_t img_snappy_compress(const void *in, size_t n, void *out, void *scratch);
+
+/*
+ * The same in steps, for callers that decide on the way: the block for n
+ * bytes is img_snappy_prefix(n) (the length prefix; 0 if n > 4 GiB)
+ * followed by img_snappy_part() of consecutive pieces of the input, each
+ * starting at a multiple of IMG_SNAPPY_FRAGMENT (fragments are compressed
+ * independently, so the bytes are exactly img_snappy_compress's).
+ */
+#define IMG_SNAPPY_FRAGMENT	(1u << 16)
+size_t img_snappy_prefix(size_t n, void *out);
+size_t img_snappy_part(const void *in, size_t n, void *out, void *scratch);
 
 /*
  * Decode one PAGES payload (after struct img_pages) into dst, which holds
@@ -65,6 +78,16 @@ int img_write_header(struct img_writer *w, struct img_header *h);
 /* One record whose payload is a (fixed part) followed by b (variable). */
 int img_write_record(struct img_writer *w, uint32_t type,
 		     const void *a, size_t alen, const void *b, size_t blen);
+/*
+ * The same, for a payload checksummed elsewhere (a checkpoint worker
+ * thread): b_crc is img_crc32c(0, b, blen) and rec_crc what
+ * img_record_crc() returns for the record.  b is only written, not read
+ * again, so the caller must not change it until the call returns.
+ */
+int img_write_record_crc(struct img_writer *w, uint32_t type, const void *a, size_t alen,
+			 const void *b, size_t blen, uint32_t b_crc, uint32_t rec_crc);
+/* The crc a record header carries, from its fixed part and b's crc. */
+uint32_t img_record_crc(uint32_t type, const void *a, size_t alen, uint32_t b_crc, size_t blen);
 /*
  * n bytes that follow a record without being part of it (MPAGES page
  * data): written and counted in w->nbytes (file offsets stay right), not
@@ -113,6 +136,7 @@ struct img_reader {
 	int skip_pages;		/* img_reader_skip_pages() was called: pread at fpos */
 	uint64_t fpos;		/* skip mode: file offset of the next read */
 	int crc_partial;	/* a payload was skipped: r->crc is not the image's */
+	int exact;		/* after a large payload: read without read-ahead */
 };
 
 /* Reads and checks the header. 0, or -1 with r->code / r->err set. */
@@ -120,6 +144,12 @@ int img_reader_open(struct img_reader *r, int fd);
 /* Next record: 1 = *rec filled, 0 = END reached and verified, -1 = error. */
 int img_reader_next(struct img_reader *r, struct img_rec *rec);
 void img_reader_close(struct img_reader *r);
+/*
+ * Takes the last record's payload buffer (rec->data, *taken_cap bytes;
+ * the caller frees it) and gives the reader buf (cap bytes from malloc, or NULL) for the next
+ * records: so page data can be decoded elsewhere while reading goes on.
+ */
+void *img_reader_take_payload(struct img_reader *r, void *buf, size_t cap, size_t *taken_cap);
 
 /*
  * Lazy restore (img_skip.c; regular files only, else a no-op): from now on

@@ -56,7 +56,7 @@
 #include <stddef.h>
 #include "libckpt/img.h"
 
-#define SNAPPY_FRAGMENT		(1u << 16)
+#define SNAPPY_FRAGMENT		IMG_SNAPPY_FRAGMENT
 #define SNAPPY_TABLE_MAX	(IMG_SNAPPY_SCRATCH / sizeof(uint16_t))
 #define SNAPPY_TABLE_MIN	256u
 #define SNAPPY_MARGIN		15	/* see invariant 3 */
@@ -250,16 +250,20 @@ tail:
 	return op;
 }
 
-size_t img_snappy_compress(const void *in, size_t n, void *out, void *scratch)
+size_t img_snappy_prefix(size_t n, void *out)
 {
-	const uint8_t *ip = in;
-	uint8_t *op = out;
-
 	/* The length prefix is a varint32: larger inputs cannot be said.
 	 * 0 is never a valid output length, so it reports the misuse. */
 	if (n > UINT32_MAX)
 		return 0;
-	op = snappy_put_varint(op, (uint32_t)n);
+	return (size_t)(snappy_put_varint(out, (uint32_t)n) - (uint8_t *)out);
+}
+
+size_t img_snappy_part(const void *in, size_t n, void *out, void *scratch)
+{
+	const uint8_t *ip = in;
+	uint8_t *op = out;
+
 	while (n > 0) {
 		size_t frag = n < SNAPPY_FRAGMENT ? n : SNAPPY_FRAGMENT;
 
@@ -268,4 +272,13 @@ size_t img_snappy_compress(const void *in, size_t n, void *out, void *scratch)
 		n -= frag;
 	}
 	return (size_t)(op - (uint8_t *)out);
+}
+
+size_t img_snappy_compress(const void *in, size_t n, void *out, void *scratch)
+{
+	size_t k = img_snappy_prefix(n, out);
+
+	if (k == 0)
+		return 0;
+	return k + img_snappy_part(in, n, (uint8_t *)out + k, scratch);
 }

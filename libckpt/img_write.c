@@ -19,7 +19,9 @@
  *     that returns it: a caller may write a whole image and check once.
  *
  * Cost: every byte is checksummed twice (record crc and image crc); at
- * ~8 GB/s per pass that is small next to compressing the pages.  Parts of
+ * ~8 GB/s per pass that is small next to compressing the pages.  Page
+ * data checksummed by a worker thread (img_write_record_crc) is not read
+ * here at all: its crc is folded into both with img_crc32c_combine.  Parts of
  * at least cap/2 bytes (page data) are written straight from the caller's
  * memory, so the buffer copies only the small headers and structs.
  */
@@ -68,12 +70,9 @@ static void img_write_flush(struct img_writer *w)
 	}
 }
 
-/* Hands n bytes to the image: checksummed, counted, buffered or written. */
-static void img_write_put(struct img_writer *w, const void *p, size_t n)
+/* Hands n bytes, already in w->crc, to the image: counted, buffered or written. */
+static void img_write_out(struct img_writer *w, const void *p, size_t n)
 {
-	if (w->error || n == 0)
-		return;
-	w->crc = img_crc32c(w->crc, p, n);
 	w->nbytes += n;
 	if (n >= w->cap / 2 || n > w->cap - w->len) {
 		img_write_flush(w);
@@ -86,6 +85,24 @@ static void img_write_put(struct img_writer *w, const void *p, size_t n)
 	}
 	memcpy(w->buf + w->len, p, n);
 	w->len += n;
+}
+
+/* Hands n bytes to the image: checksummed, counted, buffered or written. */
+static void img_write_put(struct img_writer *w, const void *p, size_t n)
+{
+	if (w->error || n == 0)
+		return;
+	w->crc = img_crc32c(w->crc, p, n);
+	img_write_out(w, p, n);
+}
+
+/* The same for bytes whose own crc (pcrc) is known: no pass over them. */
+static void img_write_put_crc(struct img_writer *w, const void *p, size_t n, uint32_t pcrc)
+{
+	if (w->error || n == 0)
+		return;
+	w->crc = img_crc32c_combine(w->crc, pcrc, n);
+	img_write_out(w, p, n);
 }
 
 int img_write_header(struct img_writer *w, struct img_header *h)
@@ -107,8 +124,30 @@ int img_write_header(struct img_writer *w, struct img_header *h)
 	return w->error;
 }
 
-static void img_write_rec(struct img_writer *w, uint32_t type,
-			  const void *a, size_t alen, const void *b, size_t blen)
+/* A record header with everything but its crc, which covers it up to there. */
+static void img_rec_hdr_init(struct img_rec_hdr *rh, uint32_t type, size_t len)
+{
+	memset(rh, 0, sizeof(*rh));
+	rh->type = type;
+	rh->version = 1;
+	rh->flags = 0;
+	rh->len = len;
+}
+
+uint32_t img_record_crc(uint32_t type, const void *a, size_t alen, uint32_t b_crc, size_t blen)
+{
+	struct img_rec_hdr rh;
+	uint32_t crc;
+
+	img_rec_hdr_init(&rh, type, alen + blen);
+	crc = img_crc32c(0, &rh, offsetof(struct img_rec_hdr, crc));
+	crc = img_crc32c(crc, a, alen);
+	return img_crc32c_combine(crc, b_crc, blen);
+}
+
+/* One record; b_crc is b's crc if has_crc, else b is checksummed here. */
+static void img_write_rec(struct img_writer *w, uint32_t type, const void *a, size_t alen,
+			  const void *b, size_t blen, int has_crc, uint32_t b_crc, uint32_t rec_crc)
 {
 	struct img_rec_hdr rh;
 
@@ -118,21 +157,23 @@ static void img_write_rec(struct img_writer *w, uint32_t type,
 		w->error = -EFBIG;	/* every reader would refuse it */
 		return;
 	}
-	memset(&rh, 0, sizeof(rh));
-	rh.type = type;
-	rh.version = 1;
-	rh.flags = 0;
-	rh.len = alen + blen;
-	rh.crc = img_crc32c(0, &rh, offsetof(struct img_rec_hdr, crc));
-	rh.crc = img_crc32c(rh.crc, a, alen);
-	rh.crc = img_crc32c(rh.crc, b, blen);
+	img_rec_hdr_init(&rh, type, alen + blen);
+	if (has_crc) {
+		rh.crc = rec_crc;
+	} else {
+		rh.crc = img_crc32c(0, &rh, offsetof(struct img_rec_hdr, crc));
+		rh.crc = img_crc32c(rh.crc, a, alen);
+		rh.crc = img_crc32c(rh.crc, b, blen);
+	}
 	img_write_put(w, &rh, sizeof(rh));
 	img_write_put(w, a, alen);
-	img_write_put(w, b, blen);
+	if (has_crc)
+		img_write_put_crc(w, b, blen, b_crc);
+	else
+		img_write_put(w, b, blen);
 }
 
-int img_write_record(struct img_writer *w, uint32_t type,
-		     const void *a, size_t alen, const void *b, size_t blen)
+static int img_write_check(struct img_writer *w, uint32_t type)
 {
 	if (w->error)
 		return w->error;
@@ -140,9 +181,27 @@ int img_write_record(struct img_writer *w, uint32_t type,
 		/* No header yet, or END not through img_write_end(): the
 		 * image would be refused, so refuse it here. */
 		w->error = -EINVAL;
-		return w->error;
 	}
-	img_write_rec(w, type, a, alen, b, blen);
+	return w->error;
+}
+
+int img_write_record(struct img_writer *w, uint32_t type,
+		     const void *a, size_t alen, const void *b, size_t blen)
+{
+	if (img_write_check(w, type))
+		return w->error;
+	img_write_rec(w, type, a, alen, b, blen, 0, 0, 0);
+	if (w->error == 0)
+		w->nrecords++;
+	return w->error;
+}
+
+int img_write_record_crc(struct img_writer *w, uint32_t type, const void *a, size_t alen,
+			 const void *b, size_t blen, uint32_t b_crc, uint32_t rec_crc)
+{
+	if (img_write_check(w, type))
+		return w->error;
+	img_write_rec(w, type, a, alen, b, blen, 1, b_crc, rec_crc);
 	if (w->error == 0)
 		w->nrecords++;
 	return w->error;
@@ -177,7 +236,7 @@ int img_write_end(struct img_writer *w)
 	e.nrecords = w->nrecords;
 	e.nbytes = w->nbytes;
 	e.image_crc = w->crc;
-	img_write_rec(w, IMG_REC_END, &e, sizeof(e), NULL, 0);
+	img_write_rec(w, IMG_REC_END, &e, sizeof(e), NULL, 0, 0, 0, 0);
 	img_write_flush(w);
 	return w->error;
 }

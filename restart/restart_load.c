@@ -107,7 +107,6 @@ static int load_pages(struct rst_state *s, struct img_rec *rec)
 {
 	const struct img_pages *p = img_get_pages(&s->r, rec);
 	struct rst_vma *v;
-	char err[256];
 	void *dst;
 	int r;
 
@@ -128,11 +127,9 @@ static int load_pages(struct rst_state *s, struct img_rec *rec)
 	if (!v->staging && (r = rst_stage(s, v)))
 		return r;
 	dst = (char *)v->staging + (p->addr - v->v.start);
-	if (img_pages_decode(p, p + 1, rec->len - sizeof(*p), dst, err, sizeof(err)) < 0) {
-		rst_error(s, "corrupt: page data at %lx (offset %lu): %s",
-			  (unsigned long)p->addr, (unsigned long)rec->offset, err);
-		return RST_EXIT_IMAGE;
-	}
+	/* --check: verified, then the memory is not needed (drop). */
+	if ((r = rst_pool_decode(s, rec, p, dst, s->check_only && !(v->v.flags & IMG_VMA_VDSO))))
+		return r;
 	if (v->dirty) {
 		uint64_t first = (p->addr - v->v.start) / IMG_PAGE_SIZE;
 
@@ -140,20 +137,15 @@ static int load_pages(struct rst_state *s, struct img_rec *rec)
 			v->dirty[(first + i) / 8] |= 1 << ((first + i) % 8);
 	}
 	rst_chain_mark(s, v, p->addr, p->npages);
-	/* --check: verified; the memory is not needed. */
-	if (s->check_only && !(v->v.flags & IMG_VMA_VDSO))
-		madvise(dst, (size_t)p->npages * IMG_PAGE_SIZE, MADV_DONTNEED);
 	return 0;
 }
 
-int rst_load_rest(struct rst_state *s)
+/* Every record after PROC, up to END: 0 or an exit code. */
+static int load_records(struct rst_state *s)
 {
 	struct img_rec rec;
 	int r;
 
-	if (s->loaded)		/* --lazy: the parent read it before forking */
-		return 0;
-	s->loaded = 1;
 	while ((r = img_reader_next(&s->r, &rec)) > 0) {
 		switch (rec.type) {
 		case IMG_REC_FD: {
@@ -227,8 +219,21 @@ int rst_load_rest(struct rst_state *s)
 			return RST_EXIT_IMAGE;
 		}
 	}
-	if (r < 0)
-		return reader_fail(s);
+	return r < 0 ? reader_fail(s) : 0;
+}
+
+int rst_load_rest(struct rst_state *s)
+{
+	int r, pr;
+
+	if (s->loaded)		/* --lazy: the parent read it before forking */
+		return 0;
+	s->loaded = 1;
+	r = load_records(s);
+	/* Every page decoded, every decoding thread gone (restart_pool.c). */
+	pr = rst_pool_finish(s);
+	if (r || pr)
+		return r ? r : pr;
 	/* The main thread restores the others: put it first. */
 	for (int i = 0; i < s->nthreads; i++) {
 		if (s->threads[i].tid == s->proc.pid) {

@@ -76,6 +76,8 @@ struct rst_state {
 	/* mappable image (restart_mpages.c): runs mapped from img_fd */
 	struct img_mpages *mpages;	/* in address order */
 	int nmpages;
+	struct rst_pool *pool;	/* page decoding threads (restart_pool.c) */
+	int pool_off;		/* one thread decodes: no pool */
 };
 
 /* Prints "ckpt-restart: IMAGE: <msg>" to stderr. */
@@ -106,6 +108,16 @@ int rst_chain_load(struct rst_state *s);
 int rst_load_mpages(struct rst_state *s, const struct img_rec *rec);
 struct rst_op;
 int rst_mpages_ops(struct rst_state *s, const struct rst_vma *v, struct rst_op *ops);
+/*
+ * restart_pool.c: decodes a PAGES record (rec, its checked struct p) into
+ * dst on a worker thread, taking the payload buffer from the reader;
+ * drop: release the pages afterwards (--check).  0, or RST_EXIT_IMAGE once
+ * a job has failed.  finish joins every thread and reports a failure:
+ * 0 or RST_EXIT_IMAGE.  It must run before anything of the target exists.
+ */
+int rst_pool_decode(struct rst_state *s, const struct img_rec *rec, const struct img_pages *p,
+		    void *dst, int drop);
+int rst_pool_finish(struct rst_state *s);
 
 /* restart_env.c */
 int rst_check_pid(struct rst_state *s);

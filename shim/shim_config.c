@@ -10,6 +10,8 @@
  *   CKPT_ON_TERM     on SIGTERM: checkpoint to this path, then terminate
  *   CKPT_LOG         quiet | error (default) | info | debug
  *   CKPT_COMPRESS    snappy (default) | none: page data stored raw
+ *   CKPT_THREADS     threads that compress page data, the checkpointing
+ *                    one included; 0 or unset: one per CPU
  *   CKPT_FORK        0: transparent checkpoints write the pages in place
  *                    (default: from a forked copy, the threads resume)
  *   CKPT_MAPPABLE    1: images of CKPT_SIGNAL, CKPT_INTERVAL and
@@ -119,6 +121,15 @@ static void read_env(void)
 			shim_cfg.no_compress = 1;
 		else if (strcmp(v, "snappy"))
 			shim_log(SHIM_LOG_ERROR, "CKPT_COMPRESS=%s is not snappy or none; using snappy", v);
+	}
+	if ((v = getenv("CKPT_THREADS"))) {
+		char *end;
+		long n = strtol(v, &end, 10);
+
+		if (*v && !*end && n >= 0 && n <= 1024)
+			shim_cfg.threads = (int)n;
+		else
+			shim_log(SHIM_LOG_ERROR, "CKPT_THREADS=%s is not a number of threads; using every CPU", v);
 	}
 	if ((v = getenv(SHIM_ENV_CTL_SIGNAL))) {
 		int s = parse_signal(v);
