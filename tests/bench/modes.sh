@@ -23,11 +23,12 @@
 # the process on its own bytes, in ms) with the ratios done/write,
 # pause/fork and verified/memcpy.
 # Usage: modes.sh  (MODES_SIZES="1 256 1024 4096", MODES_DATA="mixed
-# zero", MODES="plain ...", BENCH_REPS)
+# zero", MODES="plain ...", BENCH_REPS; MODES_EXEC: a command the
+# workload runs under, e.g. a carried ld.so on a machine with an older libc)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=$ROOT/build
-DIR=$(mktemp -d /tmp/ckpt-bench.XXXXXX)
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/ckpt-bench.XXXXXX")
 trap 'rm -rf "$DIR"' EXIT
 SIZES=${MODES_SIZES:-1 256 1024 4096}
 DATAS=${MODES_DATA:-mixed zero}
@@ -67,7 +68,7 @@ one() {
 	rm -f "$DIR"/img*
 	isolated env LD_PRELOAD="$B/libckpt.so" "$env" MEMPROC_DATA="$data" MEMPROC_FLAGS="$flags" \
 		MEMPROC_LIMITS="$DIR" ${dirty:+MEMPROC_DIRTY=$dirty} \
-		"$B/bench/memproc" "$mib" "$DIR/img" > "$DIR/save" 2>&1 || { echo "save: $(cat "$DIR/save")" >&2; return 1; }
+		${MODES_EXEC:-} "$B/bench/memproc" "$mib" "$DIR/img" > "$DIR/save" 2>&1 || { echo "save: $(cat "$DIR/save")" >&2; return 1; }
 	[ "$ropts" = - ] && ropts=
 	isolated "$B/bin/ckpt-restart" $ropts "$DIR/img" > "$DIR/rst" 2>&1
 	grep -q "verify ok" "$DIR/rst" || { echo "restart: $(cat "$DIR/rst")" >&2; return 1; }
