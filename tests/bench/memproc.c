@@ -16,9 +16,10 @@
  *   MEMPROC_LIMITS  a directory: first measure, on the same bytes, the
  *                   limits a checkpoint is compared with: memcpy, write()
  *                   to the page cache (a file there, removed), fork()
- *   MEMPROC_DIRTY   PCT: save IMAGE.base first (the flags without
- *                   CKPT_OPT_INCREMENTAL), change one word in PCT % of
- *                   the pages, and time the save of IMAGE after that
+ *   MEMPROC_DIRTY   PCT: save IMAGE.base first (the same flags: with
+ *                   CKPT_OPT_INCREMENTAL a full image that starts the
+ *                   dirty tracking), change one word in PCT % of the
+ *                   pages, and time the save of IMAGE after that
  *
  * Output lines (key value): memcpy_ns, write_ns, fork_ns (limits);
  * save_ns (the call), done_ns (until IMAGE exists: later than save_ns
@@ -170,7 +171,8 @@ int main(int argc, char **argv)
 	if (flags)
 		o.flags = (unsigned)strtoul(flags, NULL, 0);
 	if (dirty) {
-		struct ckpt_options first = { .flags = o.flags & ~CKPT_OPT_INCREMENTAL };
+		/* With CKPT_OPT_INCREMENTAL the first one is full and starts the tracking. */
+		struct ckpt_options first = { .flags = o.flags };
 		size_t step = 100 / (atoi(dirty) > 0 ? atoi(dirty) : 1);
 
 		snprintf(base, sizeof(base), "%s.base", argv[2]);
