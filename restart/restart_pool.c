@@ -45,6 +45,7 @@
 
 #define POOL_MAX_THREADS	64
 #define POOL_STACK		(256u << 10)
+#define POOL_INLINE		32	/* records (up to 8 MiB) decoded before threads start */
 
 struct rst_job {
 	struct img_pages p;
@@ -231,7 +232,13 @@ static void *pool_buffer(struct rst_pool *pl, size_t *cap)
 int rst_pool_decode(struct rst_state *s, const struct img_rec *rec, const struct img_pages *p,
 		    void *dst, int drop)
 {
-	struct rst_pool *pl = s->pool ? s->pool : s->pool_off ? NULL : pool_start(s);
+	/*
+	 * The first records are decoded here: a small image (a 1 MiB process
+	 * has a few dozen) is done before threads would have started, and
+	 * their start and join cost a restart of it about a millisecond.
+	 */
+	struct rst_pool *pl = s->pool ? s->pool :
+			      s->pool_off || s->pool_inline++ < POOL_INLINE ? NULL : pool_start(s);
 	struct rst_job j = { .p = *p, .len = rec->len - sizeof(*p), .dst = dst,
 			     .offset = rec->offset, .drop = drop };
 	void *nbuf;

@@ -78,6 +78,7 @@ struct rst_state {
 	int nmpages;
 	struct rst_pool *pool;	/* page decoding threads (restart_pool.c) */
 	int pool_off;		/* one thread decodes: no pool */
+	int pool_inline;	/* records decoded before the pool started */
 };
 
 /* Prints "ckpt-restart: IMAGE: <msg>" to stderr. */
