@@ -177,6 +177,8 @@ int ckpt_maps_parse(struct ckpt_ctx *c, const char *text, size_t len);
 int ckpt_maps_write(struct ckpt_ctx *c);
 int ckpt_mem_write(struct ckpt_ctx *c);		/* ckpt_mem.c */
 int ckpt_mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v);
+/* pagemap entries of npages pages from addr into c->pagemap (<= 512). */
+int ckpt_mem_pagemap(struct ckpt_ctx *c, uint64_t addr, size_t npages);
 /* One PAGES record: npages from addr, as data or as a ZERO run. */
 int ckpt_mem_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
 		       uint32_t npages, int zero);

@@ -33,8 +33,8 @@
 
 enum page_kind { PAGE_SKIP, PAGE_DATA, PAGE_ZERO };
 
-/* Reads pagemap entries for npages pages from addr. */
-static int pagemap_read(struct ckpt_ctx *c, uint64_t addr, size_t npages)
+/* Reads pagemap entries for npages pages from addr into c->pagemap. */
+int ckpt_mem_pagemap(struct ckpt_ctx *c, uint64_t addr, size_t npages)
 {
 	size_t want = npages * 8, got = 0;
 	off_t off = (addr / IMG_PAGE_SIZE) * 8;
@@ -133,7 +133,7 @@ static int mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v)
 
 		if (n > PM_CHUNK)
 			n = PM_CHUNK;
-		if (pagemap_read(c, base, n) < 0)
+		if (ckpt_mem_pagemap(c, base, n) < 0)
 			return c->error;
 		for (size_t i = 0; i < n; i++) {
 			uint64_t addr = base + i * IMG_PAGE_SIZE;

@@ -93,24 +93,6 @@ int ckpt_mpages_eligible(struct ckpt_ctx *c, const struct ckpt_vma *v)
 	return !(sp >= v->start && sp < v->end);
 }
 
-static int mp_pagemap(struct ckpt_ctx *c, uint64_t addr, size_t npages)
-{
-	size_t want = npages * 8, got = 0;
-	off_t off = (addr / IMG_PAGE_SIZE) * 8;
-
-	while (got < want) {
-		ssize_t n = pread(c->pagemap_fd, (char *)c->pagemap + got, want - got, off + got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return ckpt_fail(c, n < 0 ? -errno : -EIO,
-					 "cannot read /proc/self/pagemap at %lx", (unsigned long)addr);
-		got += n;
-	}
-	return 0;
-}
-
 /* One MPAGES record: struct, zero padding to the page boundary, the data. */
 static int mp_write_run(struct ckpt_ctx *c, uint64_t addr, uint64_t npages)
 {
@@ -140,7 +122,7 @@ int ckpt_mpages_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v)
 
 		if (n > MP_CHUNK)
 			n = MP_CHUNK;
-		if (mp_pagemap(c, base, n) < 0)
+		if (ckpt_mem_pagemap(c, base, n) < 0)
 			return c->error;
 		for (size_t i = 0; i < n; i++) {
 			uint64_t addr = base + i * IMG_PAGE_SIZE;
