@@ -163,6 +163,13 @@ int rst_lazy_setup(struct rst_state *s)
 			  "line (its pages are read again while the process runs)");
 		return RST_EXIT_USAGE;
 	}
+	if (s->r.hdr.flags & IMG_F_MAPPABLE) {
+		/* Its memory is mapped, not read: nothing to gain, and the skipping
+		 * reader does not step over MPAGES data. */
+		fprintf(stderr, "ckpt-restart: %s: note: a mappable image is mapped from the file, "
+			"not read; --lazy is not needed\n", s->image);
+		return 0;
+	}
 	if (s->r.hdr.flags & IMG_F_INCREMENTAL) {
 		/* The index covers one file; a chain's pages come from several. */
 		fprintf(stderr, "ckpt-restart: %s: note: --lazy does not follow an incremental "

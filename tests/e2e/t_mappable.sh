@@ -164,6 +164,27 @@ wait "$RPID"
 st=$?
 [ $st = 0 ] && grep -q '^ALL OK' "$TMP/t2" || fail "$CASE: after restart (rc $st): $(cat "$TMP/t2")"
 
+CASE=lazy
+# --lazy of a mappable image: nothing to serve lazily, it is mapped (a note).
+rm -f "$TMP/stop"
+shim "$PROGS/thr_barrier" "$TMP/stop" 300 3000 > "$TMP/l1" 2>&1 &
+TPID=$!
+PIDS+=("$TPID")
+wait_line "$TMP/l1" "^AT M1|BAD"
+"$BIN/ckpt-save" --mappable "$TPID" "$TMP/lz.img" > "$TMP/save.out" 2>&1 ||
+	fail "$CASE: ckpt-save --mappable: $(cat "$TMP/save.out")"
+kill9 "$TPID"
+clean_fds "$BIN/ckpt-restart" --lazy "$TMP/lz.img" > "$TMP/l2" 2>&1 &
+RPID=$!
+PIDS+=("$RPID")
+wait_line "$TMP/l2" "^AT M2|BAD|FAILED"
+grep -q "mappable image is mapped from the file, not read; --lazy is not needed" "$TMP/l2" ||
+	fail "$CASE: no note: $(cat "$TMP/l2")"
+touch "$TMP/stop"
+wait "$RPID"
+st=$?
+[ $st = 0 ] && grep -q '^ALL OK' "$TMP/l2" || fail "$CASE: after restart (rc $st): $(cat "$TMP/l2")"
+
 CASE=env
 # CKPT_MAPPABLE=1: the images of CKPT_SIGNAL are mappable.
 CKPT_MAPPABLE=1 CKPT_SIGNAL=WINCH CKPT_IMAGE="$TMP/env.img" shim "$PROGS/mapper" "$TMP/x.img" > "$TMP/e1" 2>&1 &
