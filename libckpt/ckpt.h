@@ -125,8 +125,7 @@ struct ckpt_ctx {
 	struct ckpt_vma *vmas;
 	int nvmas;
 	unsigned char *wbuf;		/* image writer buffer */
-	unsigned char *zbuf;		/* one compressed chunk */
-	unsigned char *ztab;		/* snappy encoder scratch */
+	unsigned char *ztab;		/* the leader's snappy encoder scratch */
 	unsigned char *bounce;		/* pages of unreadable mappings */
 	uint64_t *pagemap;		/* one chunk of pagemap entries */
 	unsigned char *mbuf;		/* one MPAGES run, copied (ckpt_mpages.c) */

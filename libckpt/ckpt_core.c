@@ -20,8 +20,7 @@
 #define SCR_MAPS	(8u << 20)
 #define SCR_VMAS	(65536u * sizeof(struct ckpt_vma))
 #define SCR_WBUF	(1u << 20)
-#define SCR_ZBUF	(IMG_PAGES_MAX * IMG_PAGE_SIZE * 2)
-#define SCR_ZTAB	IMG_SNAPPY_SCRATCH
+#define SCR_ZTAB	IMG_SNAPPY_SCRATCH	/* the leader's encoder table (ckpt_pool.c) */
 #define SCR_BOUNCE	(IMG_PAGES_MAX * IMG_PAGE_SIZE)
 #define SCR_PAGEMAP	(4096u)
 #define SCR_FDIDS	(65536u * sizeof(struct ckpt_fdid))
@@ -44,7 +43,7 @@ int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
 
 int ckpt_scratch_map(struct ckpt_ctx *c)
 {
-	size_t len = SCR_MAPS + SCR_VMAS + SCR_WBUF + SCR_ZBUF + SCR_ZTAB + SCR_BOUNCE + SCR_PAGEMAP +
+	size_t len = SCR_MAPS + SCR_VMAS + SCR_WBUF + SCR_ZTAB + SCR_BOUNCE + SCR_PAGEMAP +
 		     SCR_FDIDS + SCR_ASKED + 8 + SCR_DIRTY + SCR_MBUF;
 	unsigned char *p;
 
@@ -62,8 +61,6 @@ int ckpt_scratch_map(struct ckpt_ctx *c)
 	p += SCR_VMAS;
 	c->wbuf = p;
 	p += SCR_WBUF;
-	c->zbuf = p;
-	p += SCR_ZBUF;
 	c->ztab = p;
 	p += SCR_ZTAB;
 	c->bounce = p;
