@@ -187,7 +187,7 @@ int ckpt_mem_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t ad
  * writes them; backed says whether a maps entry is the image file this
  * process was restored from.
  */
-#define CKPT_MPAGES_RUN	4096u	/* pages in one MPAGES run: 16 MiB of scratch */
+#define CKPT_MPAGES_RUN	16384u	/* pages in one MPAGES run: 64 MiB of scratch */
 int ckpt_mpages_check(struct ckpt_ctx *c);
 int ckpt_mpages_eligible(struct ckpt_ctx *c, const struct ckpt_vma *v);
 int ckpt_mpages_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v);

@@ -60,7 +60,7 @@ verify_ok "$OUT"
 "$BIN/ckpt-info" "$TMP/a.img" > "$TMP/info" 2>&1 || fail "$CASE: ckpt-info: $(cat "$TMP/info")"
 grep -q "flags:.*mappable" "$TMP/info" || fail "$CASE: image not marked mappable"
 [ -n "$(mpages_data "$TMP/a.img")" ] || fail "$CASE: no MPAGES records in the image"
-# big (24 MiB) needs two runs; the sparse region's holes of > 16 pages break runs
+# the sparse region's holes of > 16 pages break runs
 [ "$(mpages_data "$TMP/a.img" | wc -l)" -ge 4 ] || fail "$CASE: too few MPAGES runs"
 # every page of the 24 MiB region (and more) is in MPAGES runs
 np=$(mpages_data "$TMP/a.img" | awk '{ n += $3 } END { print n + 0 }')
