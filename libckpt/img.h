@@ -133,6 +133,7 @@ struct img_reader {
 	unsigned char *in;	/* read-ahead buffer */
 	size_t in_len, in_pos, in_cap;
 	size_t ahead;		/* bytes per refill (<= in_cap) */
+	size_t grow;		/* refill size when !ahead: doubles up to in_cap */
 	int skip_pages;		/* img_reader_skip_pages() was called: pread at fpos */
 	uint64_t fpos;		/* skip mode: file offset of the next read */
 	int crc_partial;	/* a payload was skipped: r->crc is not the image's */

@@ -42,6 +42,7 @@
 #include "libckpt/img.h"
 
 #define IMG_READ_AHEAD		(256u << 10)
+#define IMG_READ_FIRST		(16u << 10)	/* the first refill; then doubling */
 #define IMG_PAYLOAD_MIN		(64u << 10)	/* first payload buffer */
 #define IMG_DIRECT_MIN		(32u << 10)	/* payload rest read without read-ahead */
 #define IMG_PATH_MAX		4096u
@@ -112,7 +113,9 @@ static ssize_t img_read_bytes(struct img_reader *r, void *dst, size_t n,
 				continue;
 			}
 		} else {
-			k = img_read_some(r, r->in, r->ahead ? r->ahead : r->in_cap);
+			k = img_read_some(r, r->in, r->ahead ? r->ahead : r->grow);
+			if (!r->ahead && r->grow < r->in_cap)
+				r->grow *= 2;
 			if (k > 0) {
 				r->in_len = (size_t)k;
 				r->in_pos = 0;
@@ -212,6 +215,12 @@ int img_reader_open(struct img_reader *r, int fd)
 	if (!r->in)
 		return img_fail(r, IMG_ERR_IO, "out of memory for the read buffer");
 	r->in_cap = IMG_READ_AHEAD;
+	/*
+	 * Small first: the header and the metadata records are a few KiB,
+	 * and all a mappable image's restart reads; each page of read-ahead
+	 * costs a copy and, in a fresh buffer, a page fault.
+	 */
+	r->grow = IMG_READ_FIRST;
 
 	k = img_read_bytes(r, &r->hdr, sizeof(r->hdr), 0);
 	if (k < 0)
