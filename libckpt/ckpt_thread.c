@@ -105,13 +105,7 @@ void ckpt_thread_capture(struct ckpt_thread_state *t, siginfo_t *info, ucontext_
 
 	arch_sys2(SYS_capget, &ch, cd);
 
-	struct {			/* struct sched_attr, first version */
-		uint32_t size, policy;
-		uint64_t flags;
-		int32_t nice;
-		uint32_t priority;
-		uint64_t runtime, deadline, period;
-	} sa = { .size = 48 };
+	struct arch_sched_attr sa = { .size = sizeof(sa) };
 
 	t->sched_policy = t->sched_priority = t->sched_flags = 0;
 	t->sched_nice = 0;

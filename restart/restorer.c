@@ -338,13 +338,8 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 	 * needs a privilege we lack; a nice the kernel still refuses (inside
 	 * a user namespace CAP_SYS_NICE does not count) leaves ckpt-restart's.
 	 */
-	struct {
-		uint32_t size, policy;
-		uint64_t flags;
-		int32_t nice;
-		uint32_t priority;
-		uint64_t runtime, deadline, period;
-	} sa = { 48, t->img.sched_policy, t->img.sched_flags, t->img.sched_nice, t->img.sched_priority, 0, 0, 0 };
+	struct arch_sched_attr sa = { sizeof(sa), t->img.sched_policy, t->img.sched_flags,
+				      t->img.sched_nice, t->img.sched_priority, 0, 0, 0 };
 	arch_sys3(SYS_sched_setattr, 0, &sa, 0);
 	/*
 	 * Root restarting another user's image: become that user again.

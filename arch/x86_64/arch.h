@@ -84,4 +84,17 @@ static inline uint64_t arch_xgetbv0(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+/*
+ * struct sched_attr, first version (48 bytes): libc has no declaration of
+ * its own, and the restorer may include no libc header.
+ */
+struct arch_sched_attr {
+	uint32_t size, policy;
+	uint64_t flags;
+	int32_t nice;
+	uint32_t priority;
+	uint64_t runtime, deadline, period;
+};
+_Static_assert(sizeof(struct arch_sched_attr) == 48, "sched_attr version 0 is 48 bytes");
+
 #endif
