@@ -75,6 +75,33 @@ static const void *pages_src(struct ckpt_ctx *c, const struct ckpt_vma *v,
 	return buf;
 }
 
+/* One initialised and one zero variable: where libckpt's .data and .bss are. */
+static int mem_data_marker = 1;
+static int mem_bss_marker;
+
+/*
+ * Whether v is memory the checkpoint itself writes while the pages are
+ * being written: the stack this code runs on, the leader's TLS (errno,
+ * libckpt's thread variables), libckpt's own .data and .bss.  A run of
+ * such memory is copied before it is posted.  Compressing bytes that
+ * change meanwhile (a worker reads them while this thread writes them)
+ * can make a stream that decodes to bytes that never were, not even for
+ * the bytes that did not change: a Snappy copy repeats earlier input as
+ * it was when it was emitted, but was matched against it as it was
+ * later.  The saved signal frame of the leader lies in such a run; a
+ * corrupted one made the restored process die in rt_sigreturn.
+ */
+static int mem_hot(const struct ckpt_ctx *c, const struct ckpt_vma *v)
+{
+	const uintptr_t at[] = { (uintptr_t)__builtin_frame_address(0), c->leader.fs_base,
+				 (uintptr_t)&mem_data_marker, (uintptr_t)&mem_bss_marker };
+
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+		if (at[i] >= v->start && at[i] < v->end)
+			return 1;
+	return 0;
+}
+
 /* One run to the pool (ckpt_pool.c), which compresses and writes it in order. */
 static int write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
 		     uint32_t npages, enum page_kind kind)
@@ -83,9 +110,16 @@ static int write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr
 	const void *src = NULL;
 
 	if (kind == PAGE_DATA) {
-		src = pages_src(c, v, addr, raw, (v->prot & PROT_READ) ? NULL : ckpt_pool_next_buf(c));
+		int copy = !(v->prot & PROT_READ) || mem_hot(c, v);
+		unsigned char *buf = copy ? ckpt_pool_next_buf(c) : NULL;
+
+		src = pages_src(c, v, addr, raw, buf);
 		if (!src)
 			return c->error;
+		if (copy && src != buf) {
+			__builtin_memcpy(buf, src, raw);
+			src = buf;
+		}
 		c->mem_bytes += raw;
 	}
 	return ckpt_pool_post(c, addr, npages, kind == PAGE_ZERO, src);
