@@ -164,6 +164,19 @@ wait "$RPID"
 st=$?
 [ $st = 0 ] && grep -q '^ALL OK' "$TMP/t2" || fail "$CASE: after restart (rc $st): $(cat "$TMP/t2")"
 
+CASE=incremental
+# A process restored from a mappable image starts an incremental chain;
+# the chain restarts after the mappable image is gone.
+clean_fds "$PROGS/mapincr" "$TMP/mi0.img" "$TMP/mi1.img" "$TMP/mi2.img" > "$TMP/mi" 2>&1
+grep -q '^SAVED' "$TMP/mi" || fail "$CASE: no mappable image: $(cat "$TMP/mi")"
+clean_fds "$BIN/ckpt-restart" "$TMP/mi0.img" > "$TMP/mi" 2>&1
+grep -q '^CHAIN SAVED' "$TMP/mi" || fail "$CASE: no chain: $(cat "$TMP/mi")"
+"$BIN/ckpt-info" "$TMP/mi2.img" | grep -q "^parent: *$TMP/mi1.img" ||
+	fail "$CASE: mi2 is not an incremental child of mi1: $("$BIN/ckpt-info" "$TMP/mi2.img" | head -8)"
+rm "$TMP/mi0.img"
+clean_fds "$BIN/ckpt-restart" "$TMP/mi2.img" > "$TMP/mi" 2>&1
+grep -q '^CHAIN RESTORED ok' "$TMP/mi" || fail "$CASE: restart of the chain: $(cat "$TMP/mi")"
+
 CASE=lazy
 # --lazy of a mappable image: nothing to serve lazily, it is mapped (a note).
 rm -f "$TMP/stop"
