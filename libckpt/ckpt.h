@@ -248,6 +248,17 @@ int ckpt_close(int fd);
  */
 int ckpt_proc_each(const char *dir, int (*fn)(int n, int dirfd, void *arg), void *arg);
 
+/*
+ * ckpt_smaps.c: fn(start, flags) for every mapping of /proc/self/smaps,
+ * flags being its "VmFlags:" text (" rd wr mr ...").  Stops at the first
+ * nonzero return and returns it; 0 after the last; -errno if smaps cannot
+ * be read.  Uses c->bounce.  ckpt_vmflag: whether flags has a two-letter
+ * flag ("dc", "um").
+ */
+int ckpt_smaps_each(struct ckpt_ctx *c, int (*fn)(uint64_t start, const char *flags, void *arg),
+		    void *arg);
+int ckpt_vmflag(const char *flags, const char *flag);
+
 /* Small async-signal-safe helpers (ckpt_util.c). */
 ssize_t ckpt_read_file(const char *path, char *buf, size_t cap);
 int ckpt_memeq(const void *a, const void *b, size_t n);

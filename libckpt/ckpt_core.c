@@ -137,7 +137,8 @@ static int writer_done(struct ckpt_ctx *c)
 			return ckpt_fail(c, -EBUSY, "another checkpoint of this process is in "
 					 "progress (its pages are being written by pid %d)",
 					 (int)ckpt_writer);
-		nanosleep(&ms, NULL);
+		/* not nanosleep(): inside libckpt that is its own wrapper */
+		arch_sys2(SYS_nanosleep, &ms, NULL);
 	}
 	return 0;
 }
@@ -146,48 +147,25 @@ static int writer_done(struct ckpt_ctx *c)
  * Whether a fork would see the memory as it is: shared anonymous memory
  * goes on changing under the copy, MADV_DONTFORK memory is missing from
  * it and MADV_WIPEONFORK memory is zero there.  The last two only show in
- * /proc/self/smaps ("VmFlags: ... dc ... wf"), read in chunks, and only
- * when the process asked for them through libc (c->fork_advised): smaps
- * walks every page table, which would double the pause (wrap_mem.c).
+ * /proc/self/smaps ("dc", "wf"), read only when the process asked for
+ * them through libc (c->fork_advised): smaps walks every page table,
+ * which would double the pause (wrap_mem.c).
  */
+static int fork_unfaithful_flags(uint64_t start, const char *flags, void *arg)
+{
+	return ckpt_vmflag(flags, "dc") || ckpt_vmflag(flags, "wf");
+}
+
 static int fork_faithful(struct ckpt_ctx *c)
 {
-	char *buf = (char *)c->bounce;
-	size_t cap = IMG_PAGES_MAX * IMG_PAGE_SIZE - 1, keep = 0;
-	int fd, ok = 1;
-	ssize_t n;
-
 	for (int i = 0; i < c->nvmas; i++)
 		if ((c->vmas[i].flags & (IMG_VMA_SHARED | IMG_VMA_ANON)) ==
 		    (IMG_VMA_SHARED | IMG_VMA_ANON))
 			return 0;
 	if (!c->fork_advised)
 		return 1;
-	fd = ckpt_open("/proc/self/smaps", O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	while (ok && (n = read(fd, buf + keep, cap - keep)) > 0) {
-		size_t len = keep + n, last = 0;
-
-		buf[len] = '\0';
-		for (char *s = buf; (s = __builtin_strstr(s, "VmFlags:")); s++) {
-			char *eol = __builtin_strchr(s, '\n');
-
-			if (!eol)
-				break;			/* finish it with the next chunk */
-			for (char *t = s + 8; t + 3 <= eol; t++)
-				if (t[0] == ' ' && ((t[1] == 'd' && t[2] == 'c') ||
-						    (t[1] == 'w' && t[2] == 'f')) &&
-				    (t[3] == ' ' || t[3] == '\n'))
-					ok = 0;
-			last = eol - buf;
-		}
-		/* Keep an unfinished line (from the last complete one on). */
-		keep = len - last > 512 ? 512 : len - last;
-		__builtin_memmove(buf, buf + len - keep, keep);
-	}
-	ckpt_close(fd);
-	return ok;
+	/* 0 (none found) is faithful; found, or smaps unreadable, is not */
+	return ckpt_smaps_each(c, fork_unfaithful_flags, NULL) == 0;
 }
 
 /*

@@ -19,76 +19,42 @@
  * range named.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include "arch/x86_64/arch.h"
 #include "libckpt/ckpt.h"
 
 #define CKPT_LAZY_WAIT_S	60
 
-/* 1 while some mapping is registered for missing faults ("um"), 0 if none, -1 on error. */
-static int ckpt_lazy_busy(struct ckpt_ctx *c, unsigned long *at)
+/* Notes each mapping's start in *arg; 1 at one registered for missing faults ("um"). */
+static int lazy_registered(uint64_t start, const char *flags, void *arg)
 {
-	char *buf = (char *)c->bounce;
-	size_t cap = IMG_PAGES_MAX * IMG_PAGE_SIZE - 1, keep = 0;
-	unsigned long range = 0;
-	int fd, busy = 0;
-	ssize_t n;
-
-	fd = ckpt_open("/proc/self/smaps", O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	while (!busy && (n = read(fd, buf + keep, cap - keep)) > 0) {
-		size_t len = keep + n, last = 0;
-		char *line = buf;
-
-		buf[len] = '\0';
-		for (char *eol; !busy && (eol = __builtin_strchr(line, '\n')); line = eol + 1) {
-			last = eol + 1 - buf;
-			if (line[0] != 'V' || __builtin_strncmp(line, "VmFlags:", 8)) {
-				/* a mapping's first line starts with its address */
-				unsigned long a = 0;
-				char *p = line;
-
-				for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++)
-					a = a * 16 + (unsigned long)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
-				if (*p == '-')
-					range = a;
-				continue;
-			}
-			for (char *t = line + 8; t + 3 <= eol; t++)
-				if (t[0] == ' ' && t[1] == 'u' && t[2] == 'm' &&
-				    (t[3] == ' ' || t[3] == '\n'))
-					busy = 1;
-		}
-		keep = len - last;
-		__builtin_memmove(buf, buf + last, keep);
-	}
-	ckpt_close(fd);
-	*at = range;
-	return busy;
+	*(uint64_t *)arg = start;
+	return ckpt_vmflag(flags, "um");
 }
 
 int ckpt_lazy_settle(struct ckpt_ctx *c)
 {
-	unsigned long at = 0;
+	uint64_t at = 0;
 
 	if (!ckpt_restore_info.lazy)
 		return 0;
 	for (long waited_ms = 0;; waited_ms += 2) {
 		struct timespec ms = { 0, 2000000 };
-		int busy = ckpt_lazy_busy(c, &at);
+		int busy = ckpt_smaps_each(c, lazy_registered, &at);
 
 		if (busy < 0)
-			return ckpt_fail(c, -errno, "cannot read /proc/self/smaps");
+			return ckpt_fail(c, busy, "cannot read /proc/self/smaps");
 		if (!busy)
 			break;
 		if (waited_ms >= CKPT_LAZY_WAIT_S * 1000L)
 			return ckpt_fail(c, -EBUSY, "memory at %lx is still registered with "
 					 "userfaultfd after %d s (a lazy restart that does not "
-					 "finish, or the program's own userfaultfd)", at,
-					 CKPT_LAZY_WAIT_S);
-		nanosleep(&ms, NULL);
+					 "finish, or the program's own userfaultfd)",
+					 (unsigned long)at, CKPT_LAZY_WAIT_S);
+		/* not nanosleep(): inside libckpt that is its own wrapper */
+		arch_sys2(SYS_nanosleep, &ms, NULL);
 	}
 	ckpt_restore_info.lazy = 0;
 	return 0;

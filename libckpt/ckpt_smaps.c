@@ -1,0 +1,67 @@
+/*
+ * ckpt_smaps.c - the VmFlags of every mapping, from /proc/self/smaps.
+ *
+ * Some mapping properties show nowhere else: MADV_DONTFORK ("dc"),
+ * MADV_WIPEONFORK ("wf"), a userfaultfd registration for missing pages
+ * ("um").  smaps is read in chunks into c->bounce and parsed line by line:
+ * a line that starts with an address opens a mapping, its "VmFlags:" line
+ * is handed to the caller.  Reading smaps walks every page table (it also
+ * counts resident pages), so callers read it only when they must.
+ * Async-signal-safe: raw fd calls, no allocation.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include "libckpt/ckpt.h"
+
+int ckpt_smaps_each(struct ckpt_ctx *c, int (*fn)(uint64_t start, const char *flags, void *arg),
+		    void *arg)
+{
+	char *buf = (char *)c->bounce;
+	size_t cap = IMG_PAGES_MAX * IMG_PAGE_SIZE - 1, keep = 0;
+	uint64_t start = 0;
+	int fd, r = 0;
+	ssize_t n;
+
+	fd = ckpt_open("/proc/self/smaps", O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	while (!r && (n = read(fd, buf + keep, cap - keep)) > 0) {
+		size_t len = keep + n;
+		char *line = buf, *eol;
+
+		buf[len] = '\0';
+		while (!r && (eol = __builtin_strchr(line, '\n'))) {
+			*eol = '\0';
+			if (!__builtin_strncmp(line, "VmFlags:", 8)) {
+				r = fn(start, line + 8, arg);
+			} else {
+				const char *p = line;
+				uint64_t a = ckpt_parse_hex(&p);
+
+				if (p != line && *p == '-')
+					start = a;
+			}
+			line = eol + 1;
+		}
+		/* an unfinished line goes to the front, for the next chunk */
+		keep = len - (size_t)(line - buf);
+		if (keep == cap) {
+			r = -EIO;		/* a line longer than the buffer: not smaps */
+			break;
+		}
+		__builtin_memmove(buf, line, keep);
+	}
+	if (!r && n < 0)
+		r = -errno;
+	ckpt_close(fd);
+	return r;
+}
+
+int ckpt_vmflag(const char *flags, const char *flag)
+{
+	for (const char *t = flags; *t; t++)
+		if (t[0] == ' ' && t[1] == flag[0] && t[2] == flag[1] && (t[3] == ' ' || !t[3]))
+			return 1;
+	return 0;
+}
