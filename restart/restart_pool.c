@@ -122,6 +122,19 @@ static void job_done(struct rst_pool *pl, struct rst_job *j)
 	pthread_cond_signal(&pl->room);
 }
 
+/* Takes the oldest queued job and runs it without the lock (mu held, qlen > 0). */
+static void job_next(struct rst_pool *pl)
+{
+	struct rst_job j = pl->q[pl->qhead];
+
+	pl->qhead = (pl->qhead + 1) % pl->maxbufs;
+	pl->qlen--;
+	pthread_mutex_unlock(&pl->mu);
+	job_run(pl, &j);
+	pthread_mutex_lock(&pl->mu);
+	job_done(pl, &j);
+}
+
 static void *pool_worker(void *arg)
 {
 	struct rst_pool *pl = arg;
@@ -132,19 +145,11 @@ static void *pool_worker(void *arg)
 	pl->tids[me] = (pid_t)syscall(SYS_gettid);
 	pthread_cond_broadcast(&pl->room);
 	for (;;) {
-		struct rst_job j;
-
 		while (!pl->qlen && !pl->stop)
 			pthread_cond_wait(&pl->more, &pl->mu);
 		if (!pl->qlen)
 			break;		/* stop, and nothing left */
-		j = pl->q[pl->qhead];
-		pl->qhead = (pl->qhead + 1) % pl->maxbufs;
-		pl->qlen--;
-		pthread_mutex_unlock(&pl->mu);
-		job_run(pl, &j);
-		pthread_mutex_lock(&pl->mu);
-		job_done(pl, &j);
+		job_next(pl);
 	}
 	pthread_mutex_unlock(&pl->mu);
 	return NULL;
@@ -213,14 +218,7 @@ static void *pool_buffer(struct rst_pool *pl, size_t *cap)
 			return malloc(*cap);	/* NULL: the reader allocates */
 		}
 		if (pl->qlen) {
-			struct rst_job j = pl->q[pl->qhead];
-
-			pl->qhead = (pl->qhead + 1) % pl->maxbufs;
-			pl->qlen--;
-			pthread_mutex_unlock(&pl->mu);
-			job_run(pl, &j);
-			pthread_mutex_lock(&pl->mu);
-			job_done(pl, &j);
+			job_next(pl);
 			continue;
 		}
 		pthread_cond_wait(&pl->room, &pl->mu);
