@@ -143,26 +143,43 @@ st=$?
 grep -q "cannot be restarted from a pipe" "$TMP/pipe.err" ||
 	fail "$CASE: restart from a pipe: $(cat "$TMP/pipe.err")"
 
+# barrier_restart TAG [CKPT-RESTART OPTIONS]: the 4-thread barrier
+# program saved mappable from outside into TMP/TAG.img, killed, and
+# restarted with the options; returns once the copy made progress
+# (output in TMP/TAG.out2, pid TPID, ckpt-restart RPID).
+barrier_restart() {
+	local tag=$1
+	shift
+	rm -f "$TMP/stop"
+	shim "$PROGS/thr_barrier" "$TMP/stop" 300 3000 > "$TMP/$tag.out1" 2>&1 &
+	TPID=$!
+	PIDS+=("$TPID")
+	wait_line "$TMP/$tag.out1" "^AT M1|BAD"
+	"$BIN/ckpt-save" --mappable "$TPID" "$TMP/$tag.img" > "$TMP/save.out" 2>&1 ||
+		fail "$CASE: ckpt-save --mappable: $(cat "$TMP/save.out")"
+	kill9 "$TPID"
+	[ -n "$(mpages_data "$TMP/$tag.img")" ] || fail "$CASE: no MPAGES records"
+	restart_bg "$@" "$TMP/$tag.img" > "$TMP/$tag.out2" 2>&1
+	wait_line "$TMP/$tag.out2" "^AT M2|BAD|FAILED"
+}
+# barrier_finish TAG: told to stop, the copy joins its threads, all well.
+barrier_finish() {
+	local st
+	touch "$TMP/stop"
+	wait "$RPID"
+	st=$?
+	[ $st = 0 ] && grep -q '^ALL OK' "$TMP/$1.out2" ||
+		fail "$CASE: after restart (rc $st): $(cat "$TMP/$1.out2")"
+}
+
 CASE=threads
 # A multi-threaded process (4 threads meeting at pthread barriers, then
 # joined): saved mappable from outside, killed, restarted; the threads
 # carry on from where they were and the main thread joins them (a shared
 # futex on each thread's tid word, in memory mapped from the image).
-shim "$PROGS/thr_barrier" "$TMP/stop" 300 3000 > "$TMP/t1" 2>&1 &
-TPID=$!
-PIDS+=("$TPID")
-wait_line "$TMP/t1" "^AT M1|BAD"
-"$BIN/ckpt-save" --mappable "$TPID" "$TMP/thr.img" > "$TMP/save.out" 2>&1 ||
-	fail "$CASE: ckpt-save --mappable: $(cat "$TMP/save.out")"
-kill9 "$TPID"
-[ -n "$(mpages_data "$TMP/thr.img")" ] || fail "$CASE: no MPAGES records"
-restart_bg "$TMP/thr.img" > "$TMP/t2" 2>&1
-wait_line "$TMP/t2" "^AT M2|BAD|FAILED"
+barrier_restart thr
 grep -q "$TMP/thr.img" "/proc/$TPID/maps" || fail "$CASE: memory not mapped from the image"
-touch "$TMP/stop"
-wait "$RPID"
-st=$?
-[ $st = 0 ] && grep -q '^ALL OK' "$TMP/t2" || fail "$CASE: after restart (rc $st): $(cat "$TMP/t2")"
+barrier_finish thr
 
 CASE=incremental
 # A process restored from a mappable image starts an incremental chain;
@@ -179,25 +196,10 @@ grep -q '^CHAIN RESTORED ok' "$TMP/mi" || fail "$CASE: restart of the chain: $(c
 
 CASE=lazy
 # --lazy of a mappable image: nothing to serve lazily, it is mapped (a note).
-rm -f "$TMP/stop"
-shim "$PROGS/thr_barrier" "$TMP/stop" 300 3000 > "$TMP/l1" 2>&1 &
-TPID=$!
-PIDS+=("$TPID")
-wait_line "$TMP/l1" "^AT M1|BAD"
-"$BIN/ckpt-save" --mappable "$TPID" "$TMP/lz.img" > "$TMP/save.out" 2>&1 ||
-	fail "$CASE: ckpt-save --mappable: $(cat "$TMP/save.out")"
-kill9 "$TPID"
-clean_fds "$BIN/ckpt-restart" --lazy "$TMP/lz.img" > "$TMP/l2" 2>&1 &
-RPID=$!
-PIDS+=("$RPID")
-wait_line "$TMP/l2" "^AT M2|BAD|FAILED"
-grep -q "mappable image is mapped from the file, not read; --lazy is not needed" "$TMP/l2" ||
-	fail "$CASE: no note: $(cat "$TMP/l2")"
-touch "$TMP/stop"
-wait "$RPID"
-st=$?
-[ $st = 0 ] && grep -q '^ALL OK' "$TMP/l2" || fail "$CASE: after restart (rc $st): $(cat "$TMP/l2")"
-
+barrier_restart lz --lazy
+grep -q "mappable image is mapped from the file, not read; --lazy is not needed" "$TMP/lz.out2" ||
+	fail "$CASE: no note: $(cat "$TMP/lz.out2")"
+barrier_finish lz
 CASE=env
 # CKPT_MAPPABLE=1: the images of CKPT_SIGNAL are mappable.
 CKPT_MAPPABLE=1 CKPT_SIGNAL=WINCH CKPT_IMAGE="$TMP/env.img" shim "$PROGS/mapper" "$TMP/x.img" > "$TMP/e1" 2>&1 &
