@@ -14,6 +14,8 @@
  *              offset, of the same kind (the policy: docs/USAGE.md)
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/capability.h>
@@ -49,53 +51,78 @@ int rst_check_pid(struct rst_state *s)
 	return 0;
 }
 
-/* The current vdso and vvar areas, from /proc/self/maps. */
-static int find_own(const char *name, uint64_t *start, uint64_t *end)
+static const char *const own_names[RST_OWN_N] = { "[vdso]", "[vvar]", "[vvar_vclock]" };
+
+/*
+ * One read of /proc/self/maps (each read walks every mapping in the
+ * kernel, a few hundred microseconds here: once, not once per name).
+ * Lines are "start-end perms offset dev inode   name"; only the ranges
+ * of lines whose name is one of own_names matter.
+ */
+static void read_own(struct rst_state *s)
 {
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512];
-	int found = 0;
+	static char buf[64 * 1024];
+	size_t len = 0;
+	ssize_t n;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
+	s->own_read = 1;
+	if (fd < 0)
+		return;
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = '\0';
+	for (char *line = buf, *nl; *line; line = nl + 1) {
+		char *end, *name;
 		unsigned long a, b;
-		char path[256] = "";
 
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %255s", &a, &b, path) >= 2 &&
-		    !strcmp(path, name)) {
-			*start = a;
-			*end = b;
-			found = 1;
+		if (!(nl = strchr(line, '\n')))
 			break;
+		*nl = '\0';
+		a = strtoul(line, &end, 16);
+		if (*end != '-')
+			continue;
+		b = strtoul(end + 1, NULL, 16);
+		if (!(name = strrchr(line, ' ')))
+			continue;
+		for (int k = 0; k < RST_OWN_N; k++) {
+			if (!strcmp(name + 1, own_names[k])) {
+				s->own[k].start = a;
+				s->own[k].end = b;
+			}
 		}
 	}
-	fclose(f);
-	return found;
+}
+
+int rst_own_special(struct rst_state *s, int which, uint64_t *start, uint64_t *end)
+{
+	if (!s->own_read)
+		read_own(s);
+	*start = s->own[which].start;
+	*end = s->own[which].end;
+	return *end != 0;
 }
 
 static int check_vdso(struct rst_state *s)
 {
-	static const struct { uint32_t flag; const char *name; } kinds[] = {
-		{ IMG_VMA_VDSO, "[vdso]" }, { IMG_VMA_VVAR, "[vvar]" },
-		{ IMG_VMA_VVAR_VCLOCK, "[vvar_vclock]" },
-	};
+	static const uint32_t flags[RST_OWN_N] = { IMG_VMA_VDSO, IMG_VMA_VVAR, IMG_VMA_VVAR_VCLOCK };
 
-	for (size_t k = 0; k < 3; k++) {
+	for (int k = 0; k < RST_OWN_N; k++) {
 		struct rst_vma *img = NULL;
 		uint64_t a, b;
-		int have = find_own(kinds[k].name, &a, &b);
+		int have = rst_own_special(s, k, &a, &b);
 
 		for (int i = 0; i < s->nvmas; i++)
-			if (s->vmas[i].v.flags & kinds[k].flag)
+			if (s->vmas[i].v.flags & flags[k])
 				img = &s->vmas[i];
 		if (!img && !have)
 			continue;
 		if (!img || !have || img->v.end - img->v.start != b - a)
 			return rst_problem(s, RST_EXIT_INCOMPAT, "this kernel's %s differs from "
 					   "the image's (image taken on Linux %.64s): restart on the "
-					   "same kernel", kinds[k].name, s->r.hdr.kernel);
-		if (kinds[k].flag == IMG_VMA_VDSO && img->staging &&
+					   "same kernel", own_names[k], s->r.hdr.kernel);
+		if (k == RST_OWN_VDSO && img->staging &&
 		    memcmp(img->staging, (void *)a, b - a))
 			return rst_problem(s, RST_EXIT_INCOMPAT, "this kernel's vDSO code differs "
 					   "from the image's (image taken on Linux %.64s): restart on "

@@ -59,29 +59,6 @@ void rst_reserve(struct rst_state *s)
 	s->reserved = 1;
 }
 
-/* The restarter's own vdso/vvar, to be moved to the image's places. */
-static int own_special(const char *name, uint64_t *a, uint64_t *b)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512];
-	int found = 0;
-
-	while (f && fgets(line, sizeof(line), f)) {
-		unsigned long x, y;
-		char path[256] = "";
-
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %255s", &x, &y, path) >= 2 &&
-		    !strcmp(path, name)) {
-			*a = x;
-			*b = y;
-			found = 1;
-		}
-	}
-	if (f)
-		fclose(f);
-	return found;
-}
-
 static int cmp_range(const void *x, const void *y)
 {
 	const struct rst_range *a = x, *b = y;
@@ -108,9 +85,10 @@ int rst_jump(struct rst_state *s)
 	uint64_t code_sz = page_up(code_len);
 	int nops = 0, nruns = 0, nkeep = 0, nclose = 0;
 	uint64_t park_len = 0;
-	static const struct { uint32_t flag; const char *name; } specials[] = {
-		{ IMG_VMA_VVAR, "[vvar]" }, { IMG_VMA_VVAR_VCLOCK, "[vvar_vclock]" },
-		{ IMG_VMA_VDSO, "[vdso]" },
+	/* The restarter's own vdso/vvar, to be moved to the image's places. */
+	static const struct { uint32_t flag; int own; } specials[] = {
+		{ IMG_VMA_VVAR, RST_OWN_VVAR }, { IMG_VMA_VVAR_VCLOCK, RST_OWN_VVAR_VCLOCK },
+		{ IMG_VMA_VDSO, RST_OWN_VDSO },
 	};
 
 	if (!s->reserved)
@@ -181,7 +159,7 @@ int rst_jump(struct rst_state *s)
 	for (size_t k = 0; k < 3; k++) {
 		uint64_t x, y;
 
-		if (!own_special(specials[k].name, &x, &y))
+		if (!rst_own_special(s, specials[k].own, &x, &y))
 			continue;
 		a->keep[a->nkeep++] = (struct rst_range){ x, y };
 		for (int i = 0; i < s->nvmas; i++)

@@ -79,6 +79,8 @@ struct rst_state {
 	struct rst_pool *pool;	/* page decoding threads (restart_pool.c) */
 	int pool_off;		/* one thread decodes: no pool */
 	int pool_inline;	/* records decoded before the pool started */
+	int own_read;		/* own[] filled (rst_own_special) */
+	struct { uint64_t start, end; } own[3];	/* RST_OWN_*; end 0: none */
 };
 
 /* Prints "ckpt-restart: IMAGE: <msg>" to stderr. */
@@ -122,6 +124,13 @@ int rst_pool_finish(struct rst_state *s);
 
 /* restart_env.c */
 int rst_check_pid(struct rst_state *s);
+/*
+ * This process's own [vdso], [vvar] and [vvar_vclock] (RST_OWN_*), read
+ * from /proc/self/maps on the first call and remembered: the restarter
+ * never moves them before the restorer does.  1 and the range, or 0.
+ */
+enum { RST_OWN_VDSO, RST_OWN_VVAR, RST_OWN_VVAR_VCLOCK, RST_OWN_N };
+int rst_own_special(struct rst_state *s, int which, uint64_t *start, uint64_t *end);
 int rst_check_env(struct rst_state *s);
 
 /* restart_fds.c */
