@@ -60,11 +60,23 @@ int rst_open_files(struct rst_state *s)
 	if (s->lazy_fd >= 0)
 		s->lazy_fd = lift(s->lazy_fd, base);
 	for (int i = 0; i < s->nvmas; i++) {
-		struct rst_vma *v = &s->vmas[i];
+		struct rst_vma *v = &s->vmas[i], *prev = i ? &s->vmas[i - 1] : NULL;
 		int acc = (v->v.flags & IMG_VMA_SHARED) && (v->v.prot & 2) ? O_RDWR : O_RDONLY;
 
 		if (!(v->v.flags & IMG_VMA_FILE))
 			continue;
+		/*
+		 * A library's segments are consecutive mappings of one file: they
+		 * share one fd (the restorer closes each fd once).  The ino was
+		 * checked against the path by rst_check_env.
+		 */
+		if (prev && prev->fd >= 0 && prev->v.ino == v->v.ino && prev->v.dev == v->v.dev &&
+		    prev->acc == acc && !strcmp(prev->path, v->path)) {
+			v->fd = prev->fd;
+			v->acc = acc;
+			continue;
+		}
+		v->acc = acc;
 		v->fd = open(v->path, acc | O_CLOEXEC);
 		if (v->fd < 0) {
 			rst_error(s, "cannot open mapped file %s: %s", v->path, strerror(errno));

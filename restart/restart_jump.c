@@ -52,10 +52,15 @@ static void reserve_range(uint64_t a, uint64_t b)
 	reserve_range(mid, b);
 }
 
+/* One mmap per run of adjacent mappings (a library's segments, a thread's
+ * stack and its guard page): a few instead of one per mapping. */
 void rst_reserve(struct rst_state *s)
 {
-	for (int i = 0; i < s->nvmas; i++)
-		reserve_range(s->vmas[i].v.start, s->vmas[i].v.end);
+	for (int i = 0, j; i < s->nvmas; i = j) {
+		for (j = i + 1; j < s->nvmas && s->vmas[j].v.start == s->vmas[j - 1].v.end; j++)
+			;
+		reserve_range(s->vmas[i].v.start, s->vmas[j - 1].v.end);
+	}
 	s->reserved = 1;
 }
 
@@ -202,7 +207,8 @@ int rst_jump(struct rst_state *s)
 				a->runs[a->nruns++] = (struct rst_run){ p * PAGE, PAGE };
 				op->run_count++;
 			}
-			a->close_fds[a->nclose++] = v->fd;
+			if (!a->nclose || a->close_fds[a->nclose - 1] != v->fd)
+				a->close_fds[a->nclose++] = v->fd;
 		} else {
 			op->kind = v->staging ? RST_MOVE : RST_ANON;
 		}

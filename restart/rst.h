@@ -41,7 +41,9 @@ struct rst_vma {
 	char *path;		/* NUL-terminated copy */
 	void *staging;		/* pages read so far, NULL if none */
 	uint8_t *dirty;		/* FILE: bitmap of pages in staging */
-	int fd;			/* FILE: open file, -1 otherwise */
+	int fd;			/* FILE: open file, -1 otherwise; consecutive
+				 * mappings of one file share it */
+	int acc;		/* FILE: fd's access mode (O_RDONLY/O_RDWR) */
 	uint8_t *have;		/* incremental: pages filled so far (restart_chain.c) */
 };
 
