@@ -133,32 +133,76 @@ RST static void rst_move_vdso(struct rst_args *a)
 }
 
 /* Step 3: the image's mappings. */
-RST static void rst_map_one(struct rst_args *a, struct rst_op *op)
+
+/* Ops [i, j) map one file contiguously: ops[i] may map them all at once. */
+RST static uint32_t rst_file_group(struct rst_args *a, uint32_t i)
+{
+	uint32_t j = i + 1;
+
+	while (j < a->nops) {
+		struct rst_op *p = &a->ops[j - 1], *o = &a->ops[j];
+
+		if (o->kind != RST_FILE || o->fd != p->fd || o->mmap_flags != p->mmap_flags ||
+		    o->start != p->end || o->pgoff != p->pgoff + (p->end - p->start))
+			break;
+		j++;
+	}
+	return j;
+}
+
+/*
+ * A file op whose range is already mapped from its file (by its group's
+ * first op, read-only): its modified pages copied in, then its own prot.
+ * The write permission for the copy is taken and dropped with mprotect,
+ * as a fresh mapping with PROT_WRITE would have it.
+ */
+RST static void rst_file_fill(struct rst_args *a, struct rst_op *op)
 {
 	uint64_t len = op->end - op->start;
 
-	if (op->kind == RST_MOVE) {
-		CHECK(a, 4, arch_sys5(SYS_mremap, op->staging, len, len,
-				      MREMAP_MAYMOVE_ | MREMAP_FIXED_, op->start));
-	} else if (op->kind == RST_ANON) {
-		CHECK(a, 5, arch_sys6(SYS_mmap, op->start, len, op->prot,
-				      op->mmap_flags | MAP_ANON_ | MAP_FIXED_, -1, 0));
-		return;
-	} else {
-		uint32_t prot = op->prot | (op->run_count ? PROT_WRITE_ : 0);
-
-		CHECK(a, 6, arch_sys6(SYS_mmap, op->start, len, prot,
-				      op->mmap_flags | MAP_FIXED_, op->fd, op->pgoff));
+	if (op->run_count) {
+		CHECK(a, 7, arch_sys3(SYS_mprotect, op->start, len, op->prot | PROT_WRITE_));
 		for (uint32_t r = 0; r < op->run_count; r++) {
 			struct rst_run *run = &a->runs[op->run_first + r];
 
 			rst_copy((void *)(op->start + run->off),
 				 (void *)(op->staging + run->off), run->len);
 		}
-		if (!op->run_count)
-			return;
 	}
-	CHECK(a, 7, arch_sys3(SYS_mprotect, op->start, len, op->prot));
+	if (op->run_count || op->prot != PROT_READ_)
+		CHECK(a, 7, arch_sys3(SYS_mprotect, op->start, len, op->prot));
+}
+
+/*
+ * Ops from i on (one op, or a group of file ops, which a library's
+ * segments are: one mmap and a few mprotects instead of an mmap each).
+ * Returns the next op to do.
+ */
+RST static uint32_t rst_map_ops(struct rst_args *a, uint32_t i)
+{
+	struct rst_op *op = &a->ops[i];
+	uint64_t len = op->end - op->start;
+
+	if (op->kind == RST_MOVE) {
+		CHECK(a, 4, arch_sys5(SYS_mremap, op->staging, len, len,
+				      MREMAP_MAYMOVE_ | MREMAP_FIXED_, op->start));
+		/* staging is read-write already */
+		if (op->prot != (PROT_READ_ | PROT_WRITE_))
+			CHECK(a, 7, arch_sys3(SYS_mprotect, op->start, len, op->prot));
+		return i + 1;
+	}
+	if (op->kind == RST_ANON) {
+		CHECK(a, 5, arch_sys6(SYS_mmap, op->start, len, op->prot,
+				      op->mmap_flags | MAP_ANON_ | MAP_FIXED_, -1, 0));
+		return i + 1;
+	}
+	uint32_t j = rst_file_group(a, i);
+
+	CHECK(a, 6, arch_sys6(SYS_mmap, op->start, a->ops[j - 1].end - op->start, PROT_READ_,
+			      op->mmap_flags | MAP_FIXED_, op->fd, op->pgoff));
+	for (uint32_t k = i; k < j; k++)
+		rst_file_fill(a, &a->ops[k]);
+	return j;
 }
 
 /*
@@ -234,8 +278,8 @@ RST void rst_main(struct rst_args *a)
 {
 	rst_unmap_others(a);
 	rst_move_vdso(a);
-	for (uint32_t i = 0; i < a->nops; i++)
-		rst_map_one(a, &a->ops[i]);
+	for (uint32_t i = 0; i < a->nops; )
+		i = rst_map_ops(a, i);
 	/* File mappings' staging is no longer needed. */
 	for (uint32_t i = 0; i < a->nops; i++) {
 		struct rst_op *op = &a->ops[i];
