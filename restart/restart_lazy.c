@@ -275,20 +275,9 @@ static struct lazy_rec *find(struct rst_lazy *lz, uint64_t a)
 	return NULL;
 }
 
-static void *grow(void *p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return p;
-	*cap = *cap ? *cap * 2 : 16;
-	p = realloc(p, *cap * size);
-	if (!p)
-		abort();
-	return p;
-}
-
 static void add_event(struct lazy_target *t, int kind, uint64_t from, uint64_t len, uint64_t to)
 {
-	t->evs = grow(t->evs, &t->evcap, t->nevs, sizeof(*t->evs));
+	t->evs = rst_grow(t->evs, &t->evcap, t->nevs, sizeof(*t->evs));
 	t->evs[t->nevs++] = (struct lazy_ev){ from, len, to, kind };
 }
 
@@ -332,7 +321,7 @@ static void drain(struct rst_lazy *lz, size_t ti)
 
 			switch (m->event) {
 			case UFFD_EVENT_PAGEFAULT:
-				t->faults = grow(t->faults, &t->fcap, t->nfaults, sizeof(*t->faults));
+				t->faults = rst_grow(t->faults, &t->fcap, t->nfaults, sizeof(*t->faults));
 				t->faults[t->nfaults++] = m->arg.pagefault.address & ~(uint64_t)(PAGE - 1);
 				break;
 			case UFFD_EVENT_REMAP:

@@ -16,6 +16,17 @@
 #include <unistd.h>
 #include "restart/rst.h"
 
+void *rst_grow(void *p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 16;
+	p = realloc(p, *cap * size);
+	if (!p)
+		abort();
+	return p;
+}
+
 static char *dup_tail(const void *data, size_t off, size_t len)
 {
 	char *p = malloc(len + 1);
@@ -153,9 +164,7 @@ static int load_records(struct rst_state *s)
 
 			if (!f)
 				return reader_fail(s);
-			s->fds = realloc(s->fds, (s->nfds + 1) * sizeof(*s->fds));
-			if (!s->fds)
-				abort();
+			s->fds = rst_grow(s->fds, &s->fds_cap, s->nfds, sizeof(*s->fds));
 			s->fds[s->nfds].f = *f;
 			s->fds[s->nfds].path = dup_tail(rec.data, sizeof(*f), f->path_len);
 			s->nfds++;
@@ -173,9 +182,7 @@ static int load_records(struct rst_state *s)
 					return RST_EXIT_IMAGE;
 				}
 			}
-			s->threads = realloc(s->threads, (s->nthreads + 1) * sizeof(*s->threads));
-			if (!s->threads)
-				abort();
+			s->threads = rst_grow(s->threads, &s->threads_cap, s->nthreads, sizeof(*s->threads));
 			s->threads[s->nthreads++] = *t;
 			break;
 		}
@@ -191,9 +198,7 @@ static int load_records(struct rst_state *s)
 					  (unsigned long)rec.offset);
 				return RST_EXIT_IMAGE;
 			}
-			s->vmas = realloc(s->vmas, (s->nvmas + 1) * sizeof(*s->vmas));
-			if (!s->vmas)
-				abort();
+			s->vmas = rst_grow(s->vmas, &s->vmas_cap, s->nvmas, sizeof(*s->vmas));
 			nv = &s->vmas[s->nvmas++];
 			memset(nv, 0, sizeof(*nv));
 			nv->v = *v;

@@ -74,9 +74,7 @@ int rst_load_mpages(struct rst_state *s, const struct img_rec *rec)
 		rst_error(s, "corrupt: %s", err);
 		return RST_EXIT_IMAGE;
 	}
-	s->mpages = realloc(s->mpages, (s->nmpages + 1) * sizeof(*s->mpages));
-	if (!s->mpages)
-		abort();
+	s->mpages = rst_grow(s->mpages, &s->mpages_cap, s->nmpages, sizeof(*s->mpages));
 	s->mpages[s->nmpages++] = *p;
 	return 0;
 }

@@ -67,6 +67,7 @@ struct rst_state {
 	int nfds;
 	struct rst_vma *vmas;
 	int nvmas;
+	size_t fds_cap, vmas_cap, threads_cap, mpages_cap;	/* rst_grow */
 	int reserved;		/* target ranges reserved */
 	int exe_fd;
 	int nproblems;		/* --check: problems found */
@@ -94,6 +95,11 @@ int rst_problem(struct rst_state *s, int code, const char *fmt, ...)
 /* restart_load.c: read records until `stop_after_proc` or END. 0 or exit code. */
 int rst_load_proc(struct rst_state *s);
 int rst_load_rest(struct rst_state *s);
+
+/* p, an array of n elements of size bytes and *cap room, with room for one
+ * more: doubled when full (aborts when out of memory, like every small
+ * allocation of the restarter). */
+void *rst_grow(void *p, size_t *cap, size_t n, size_t size);
 
 /* Stages a mapping: anonymous memory of its size for its pages (restart_load.c). */
 int rst_stage(struct rst_state *s, struct rst_vma *v);
