@@ -168,10 +168,18 @@ int ckpt_park_all(struct ckpt_ctx *c)
 		ckpt_parked[i].ready = 0;
 	__atomic_store_n(&park_gen, gen, __ATOMIC_RELEASE);
 
-	while ((left = park_pass(c, self, asked, &straggler)) > 0) {
+	/*
+	 * park_ready is read before each pass: a thread that parks after that
+	 * read changes it, so the wait below returns at once.  (Read after the
+	 * pass, a thread that parked in between would be counted in `seen` yet
+	 * missed by the pass, and the leader would sleep the whole timeout.)
+	 */
+	for (;;) {
 		int seen = __atomic_load_n(&park_ready, __ATOMIC_ACQUIRE);
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 
+		if ((left = park_pass(c, self, asked, &straggler)) <= 0)
+			break;
 		if (now_ns() > deadline)
 			return ckpt_fail(c, -ETIMEDOUT, "thread %d did not stop for the checkpoint "
 					 "within %llu s", straggler,
