@@ -267,9 +267,29 @@ static long pool_clone(struct pool_worker *w, void (*fn)(void *))
 	return ret;
 }
 
+/*
+ * Threads for a process of this size: every CPU, unless CKPT_THREADS says,
+ * or the process never held POOL_SMALL bytes (its peak RSS, one system
+ * call): a few MiB compress on one thread in about a millisecond, which
+ * is what starting, waking and joining workers costs.
+ */
+#define POOL_SMALL	(16ull << 20)
+
+static int pool_threads(const struct ckpt_ctx *c)
+{
+	struct { struct { long s, us; } ut, st; long maxrss_kib, rest[13]; } ru;
+
+	if (c->threads > 0)
+		return c->threads;
+	if (arch_sys2(SYS_getrusage, 0 /* RUSAGE_SELF */, &ru) == 0 &&
+	    (uint64_t)ru.maxrss_kib * 1024 < POOL_SMALL)
+		return 1;
+	return ckpt_pool_ncpus();
+}
+
 int ckpt_pool_start(struct ckpt_ctx *c)
 {
-	int n = c->threads > 0 ? c->threads : ckpt_pool_ncpus();
+	int n = pool_threads(c);
 	int nworkers, nslots;
 	size_t len, out_len = POOL_ALIGN(img_snappy_bound(POOL_RAW));
 	struct ckpt_pool *pl;
