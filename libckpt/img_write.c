@@ -2,9 +2,9 @@
  * img_write.c - writing an image front to back (format: img_format.h).
  *
  * Runs inside the checkpoint signal handler, so it is async-signal-safe by
- * construction: the only system call is write(2), the only memory is the
+ * construction: the only system call is writev(2), the only memory is the
  * caller's buffer, and errno is read only right after a failed write.
- * (write(2) itself may change errno: the signal handler that calls us
+ * (writev(2) itself may change errno: the signal handler that calls us
  * saves and restores errno around the checkpoint, not this file.)
  *
  * Invariants (hold after every call):
@@ -22,12 +22,14 @@
  * ~8 GB/s per pass that is small next to compressing the pages.  Page
  * data checksummed by a worker thread (img_write_record_crc) is not read
  * here at all: its crc is folded into both with img_crc32c_combine.  Parts of
- * at least cap/2 bytes (page data) are written straight from the caller's
- * memory, so the buffer copies only the small headers and structs.
+ * at least IMG_WRITE_DIRECT bytes (page data) are written straight from the
+ * caller's memory, in one writev with the buffered headers before them, so
+ * the buffer copies only the small headers and structs.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include "libckpt/img.h"
 
@@ -43,12 +45,28 @@ void img_writer_init(struct img_writer *w, int fd, void *buf, size_t cap)
 	w->len = 0;
 }
 
-/* write(2) until all of p is out: retries EINTR and short writes. */
-static int img_write_all(int fd, const unsigned char *p, size_t n)
+/*
+ * The buffered bytes, then n bytes at p (n may be 0), out with writev(2)
+ * until all is written: one system call, no copy of p.  Retries EINTR and
+ * short writes.  0 or -errno.
+ */
+static int img_write_all(struct img_writer *w, const void *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
+	struct iovec iov[2] = { { w->buf, w->len }, { (void *)p, n } };
+	struct iovec *v = iov;
+	int cnt = 2;
 
+	w->len = 0;
+	for (;;) {
+		ssize_t k;
+
+		while (cnt > 0 && v->iov_len == 0) {
+			v++;
+			cnt--;
+		}
+		if (cnt == 0)
+			return 0;
+		k = writev(w->fd, v, cnt);
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
@@ -56,32 +74,44 @@ static int img_write_all(int fd, const unsigned char *p, size_t n)
 		}
 		if (k == 0)		/* never for files/pipes; do not spin */
 			return -EIO;
-		p += k;
-		n -= (size_t)k;
+		for (size_t done = (size_t)k; done > 0; ) {	/* k <= the bytes in v */
+			size_t c = done < v->iov_len ? done : v->iov_len;
+
+			v->iov_base = (char *)v->iov_base + c;
+			v->iov_len -= c;
+			done -= c;
+			if (v->iov_len == 0) {
+				v++;
+				cnt--;
+			}
+		}
 	}
-	return 0;
 }
 
 static void img_write_flush(struct img_writer *w)
 {
-	if (w->error == 0 && w->len > 0) {
-		w->error = img_write_all(w->fd, w->buf, w->len);
-		w->len = 0;
-	}
+	if (w->error == 0 && w->len > 0)
+		w->error = img_write_all(w, NULL, 0);
 }
 
-/* Hands n bytes, already in w->crc, to the image: counted, buffered or written. */
+/*
+ * Hands n bytes, already in w->crc, to the image: counted, buffered or
+ * written.  Parts of IMG_WRITE_DIRECT bytes or more (page data) go out
+ * from the caller's memory together with what is buffered (invariant 2).
+ */
+#define IMG_WRITE_DIRECT	(16u << 10)
+
 static void img_write_out(struct img_writer *w, const void *p, size_t n)
 {
 	w->nbytes += n;
-	if (n >= w->cap / 2 || n > w->cap - w->len) {
+	if (n >= IMG_WRITE_DIRECT || n >= w->cap / 2) {
+		w->error = img_write_all(w, p, n);
+		return;
+	}
+	if (n > w->cap - w->len) {
 		img_write_flush(w);
 		if (w->error)
 			return;
-	}
-	if (n >= w->cap / 2) {
-		w->error = img_write_all(w->fd, p, n);
-		return;
 	}
 	memcpy(w->buf + w->len, p, n);
 	w->len += n;
@@ -215,9 +245,8 @@ int img_write_raw(struct img_writer *w, const void *p, size_t n)
 		w->error = -EINVAL;
 		return w->error;
 	}
-	img_write_flush(w);	/* invariant 2: bytes go out in order */
-	if (w->error == 0 && n)
-		w->error = img_write_all(w->fd, p, n);
+	/* with what is buffered first: invariant 2 */
+	w->error = img_write_all(w, p, n);
 	w->nbytes += n;		/* invariant 1 holds for offsets; crc skips these */
 	return w->error;
 }
