@@ -12,7 +12,7 @@
 #ifndef CKPT_ASSIST_H
 #define CKPT_ASSIST_H
 
-#include <linux/prctl.h>
+#include <sys/prctl.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include "libckpt/img_format.h"

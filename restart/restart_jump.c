@@ -74,12 +74,14 @@ static int cmp_range(const void *x, const void *y)
 /* Unregisters this thread's rseq area: it is about to be unmapped. */
 static void rseq_off(void)
 {
-	extern const ptrdiff_t __rseq_offset;
-	extern const unsigned int __rseq_size;
-	char *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+	/* glibc's (2.35+); weak: a libc that registers no rseq area has none */
+	extern const ptrdiff_t __rseq_offset __attribute__((weak));
+	extern const unsigned int __rseq_size __attribute__((weak));
+	char *area;
 
-	if (!__rseq_size)
+	if (&__rseq_size == NULL || !__rseq_size)
 		return;
+	area = (char *)__builtin_thread_pointer() + __rseq_offset;
 	if (syscall(SYS_rseq, area, 32, 1, 0x53053053) < 0)
 		syscall(SYS_rseq, area, __rseq_size, 1, 0x53053053);
 }

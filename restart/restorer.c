@@ -12,7 +12,6 @@
  */
 #include <asm/prctl.h>
 #include <linux/mman.h>
-#include <linux/prctl.h>
 #include <linux/ioctl.h>
 #include <linux/userfaultfd.h>
 #include <sys/syscall.h>

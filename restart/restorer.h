@@ -29,9 +29,16 @@
 #ifndef CKPT_RESTORER_H
 #define CKPT_RESTORER_H
 
-#include <linux/prctl.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include "libckpt/img_format.h"
+
+/*
+ * The restarter may be built with another libc than the restorer's object
+ * (musl, Makefile): both must see the kernel's layout of PR_SET_MM_MAP's
+ * argument, which sits inside struct rst_args.
+ */
+_Static_assert(sizeof(struct prctl_mm_map) == 104, "struct prctl_mm_map is not the kernel's");
 
 #define RST_EXIT_FAILED	125
 
