@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "kernel-assist/assist.h"
@@ -88,10 +89,21 @@ static int wait_child(void)
 	return WEXITSTATUS(status);
 }
 
+/*
+ * Blocks every signal, 1 to 64, with the system call: a libc's sigfillset
+ * may leave out the signals it keeps for itself (musl's: 32 to 34), which
+ * the image's process may use and whose default action ends it.
+ */
+static void block_all(uint64_t *old)
+{
+	uint64_t all = ~0ULL;
+
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, old, sizeof(all));
+}
+
 /* In the child, whose pid is the image's: the rest of the restart. */
 static int restore(struct rst_state *s)
 {
-	sigset_t all;
 	int r;
 
 	/*
@@ -99,8 +111,7 @@ static int restore(struct rst_state *s)
 	 * and reaches the process's own handlers once it runs (the restorer
 	 * keeps everything blocked until each thread's final rt_sigreturn).
 	 */
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
+	block_all(NULL);
 	if ((r = rst_load_rest(s)) || (r = rst_chain_load(s)) || (r = rst_check_env(s)) ||
 	    (r = rst_open_files(s)) ||
 	    (r = rst_restore_fds(s)) || (r = rst_restore_misc(s)))
@@ -198,13 +209,12 @@ int main(int argc, char **argv)
 	 * find default dispositions and could kill it.  So the child is born
 	 * with every signal blocked.
 	 */
-	sigset_t all, old;
+	uint64_t old;
 
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
+	block_all(&old);
 	child = assist_fork_pid(s.proc.pid);
 	if (child != 0)
-		sigprocmask(SIG_SETMASK, &old, NULL);
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(old));
 	if (child < 0) {
 		char name[64];
 
