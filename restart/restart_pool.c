@@ -94,13 +94,37 @@ static int pool_nthreads(void)
 	return n > POOL_MAX_THREADS ? POOL_MAX_THREADS : n;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23	/* Linux 5.14; older kernels: EINVAL, ignored */
+#endif
+
+/*
+ * One record's pages into dst (staging).  They are allocated first with
+ * one system call: a page fault per page costs about half as much again
+ * (measured here: 2.5 against 1.7 us a page).  drop (--check): the
+ * decoded memory is not needed, so it is neither allocated ahead nor kept.
+ */
+static int pages_decode(const struct img_pages *p, const void *data, size_t len, void *dst,
+			int drop, char *err, size_t errlen)
+{
+	size_t n = (size_t)p->npages * IMG_PAGE_SIZE;
+
+	if (!drop && p->codec != IMG_CODEC_ZERO && p->npages <= IMG_PAGES_MAX)
+		madvise(dst, n, MADV_POPULATE_WRITE);
+	if (img_pages_decode(p, data, len, dst, err, errlen) < 0)
+		return -1;
+	if (drop)
+		madvise(dst, n, MADV_DONTNEED);
+	return 0;
+}
+
 /* Decodes one job (any thread, no lock held); records a failure. */
 static void job_run(struct rst_pool *pl, struct rst_job *j)
 {
 	char err[256];
 
-	if (img_pages_decode(&j->p, (const char *)j->buf + sizeof(j->p), j->len, j->dst,
-			     err, sizeof(err)) < 0) {
+	if (pages_decode(&j->p, (const char *)j->buf + sizeof(j->p), j->len, j->dst, j->drop,
+			 err, sizeof(err)) < 0) {
 		pthread_mutex_lock(&pl->mu);
 		if (!pl->failed || j->offset < pl->fail_offset) {
 			pl->failed = 1;
@@ -109,8 +133,6 @@ static void job_run(struct rst_pool *pl, struct rst_job *j)
 			snprintf(pl->err, sizeof(pl->err), "%s", err);
 		}
 		pthread_mutex_unlock(&pl->mu);
-	} else if (j->drop) {
-		madvise(j->dst, (size_t)j->p.npages * IMG_PAGE_SIZE, MADV_DONTNEED);
 	}
 }
 
@@ -245,13 +267,11 @@ int rst_pool_decode(struct rst_state *s, const struct img_rec *rec, const struct
 	if (!pl) {		/* one thread: decode here */
 		char err[256];
 
-		if (img_pages_decode(p, p + 1, j.len, dst, err, sizeof(err)) < 0) {
+		if (pages_decode(p, p + 1, j.len, dst, j.drop, err, sizeof(err)) < 0) {
 			rst_error(s, "corrupt: page data at %lx (offset %lu): %s",
 				  (unsigned long)p->addr, (unsigned long)rec->offset, err);
 			return RST_EXIT_IMAGE;
 		}
-		if (j.drop)
-			madvise(dst, (size_t)p->npages * IMG_PAGE_SIZE, MADV_DONTNEED);
 		return 0;
 	}
 	pthread_mutex_lock(&pl->mu);
