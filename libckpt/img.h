@@ -112,7 +112,8 @@ struct img_rec {
 	uint16_t version;
 	uint64_t offset;	/* of the record header in the image */
 	uint64_t len;
-	void *data;		/* payload, valid until the next call */
+	const void *data;	/* payload, valid until the next call (mapped:
+				 * until img_reader_close) */
 	int skipped;		/* PAGES payload left unread (img_reader_skip_pages):
 				 * data holds only its struct img_pages, its crc is
 				 * unchecked; img_reader_fetch() reads and checks it */
@@ -138,6 +139,10 @@ struct img_reader {
 	uint64_t fpos;		/* skip mode: file offset of the next read */
 	int crc_partial;	/* a payload was skipped: r->crc is not the image's */
 	int exact;		/* after a large payload: read without read-ahead */
+	/* img_reader_map(): the file, mapped; records are read from it */
+	const unsigned char *map;
+	uint64_t map_len;	/* file bytes mapped (from file offset 0) */
+	const unsigned char *view;	/* the last payload, in map */
 };
 
 /* Reads and checks the header. 0, or -1 with r->code / r->err set. */
@@ -146,9 +151,22 @@ int img_reader_open(struct img_reader *r, int fd);
 int img_reader_next(struct img_reader *r, struct img_rec *rec);
 void img_reader_close(struct img_reader *r);
 /*
+ * A regular file's image is read from a read-only mapping from here on:
+ * rec->data points into the page cache instead of a copy, and no buffer
+ * is filled (for a small process's image, the page faults on fresh
+ * buffers cost more than all its decoding).  rec->data stays valid until
+ * img_reader_close().  0, or -1 (not a regular file, or the mapping
+ * failed: the reader goes on reading, nothing is set).  A file truncated
+ * while it is mapped raises SIGBUS where a record is read: the caller
+ * handles that (ckpt-restart reports it and exits).
+ */
+int img_reader_map(struct img_reader *r);
+/*
  * Takes the last record's payload buffer (rec->data, *taken_cap bytes;
  * the caller frees it) and gives the reader buf (cap bytes from malloc, or NULL) for the next
  * records: so page data can be decoded elsewhere while reading goes on.
+ * Mapped (img_reader_map): returns NULL and keeps nothing; rec->data is
+ * a view that needs no buffer.
  */
 void *img_reader_take_payload(struct img_reader *r, void *buf, size_t cap, size_t *taken_cap);
 

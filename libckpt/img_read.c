@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include "libckpt/img.h"
 
@@ -94,6 +95,14 @@ static ssize_t img_read_bytes(struct img_reader *r, void *dst, size_t n,
 	unsigned char *d = dst;
 	size_t got = 0;
 
+	if (r->map) {		/* off is exact: see the callers */
+		uint64_t at = (uint64_t)r->base + off;
+
+		if (at < r->map_len)
+			got = r->map_len - at < n ? (size_t)(r->map_len - at) : n;
+		memcpy(d, r->map + at, got);
+		return (ssize_t)got;
+	}
 	while (got < n) {
 		size_t avail = r->in_len - r->in_pos;
 		ssize_t k;
@@ -134,6 +143,9 @@ static ssize_t img_read_bytes(struct img_reader *r, void *dst, size_t n,
 
 static void img_reader_free(struct img_reader *r)
 {
+	if (r->map)
+		munmap((void *)r->map, r->map_len);
+	r->map = r->view = NULL;
 	free(r->in);
 	free(r->payload);
 	r->in = NULL;
@@ -278,6 +290,17 @@ static int img_read_payload(struct img_reader *r, const struct img_rec_hdr *rh,
 	 * payload buffer, and so does the header after them: read-ahead would
 	 * copy every byte of them once more.  Small records keep read-ahead.
 	 */
+	if (r->map) {
+		uint64_t at = (uint64_t)r->base + off + sizeof(*rh);
+
+		if (at > r->map_len || r->map_len - at < len)
+			return img_fail(r, IMG_ERR_CORRUPT,
+					"truncated at offset %llu: record (type %u) declares %zu payload bytes, only %llu follow",
+					img_ull(off), rh->type, len,
+					img_ull(at > r->map_len ? 0 : r->map_len - at));
+		r->view = r->map + at;
+		return 0;
+	}
 	r->exact = len > avail && len - avail >= IMG_DIRECT_MIN;
 
 	while (have < len) {
@@ -324,7 +347,7 @@ static int img_check_end(struct img_reader *r, const struct img_rec_hdr *rh,
 		return img_fail(r, IMG_ERR_CORRUPT,
 				"END record at offset %llu has %llu payload bytes, expected %zu",
 				img_ull(off), img_ull(rh->len), sizeof(e));
-	memcpy(&e, r->payload, sizeof(e));
+	memcpy(&e, r->map ? r->view : r->payload, sizeof(e));
 	if (e.reserved != 0)
 		return img_fail(r, IMG_ERR_CORRUPT,
 				"END record at offset %llu is corrupt: reserved field is not zero",
@@ -404,6 +427,7 @@ int img_reader_next(struct img_reader *r, struct img_rec *rec)
 	struct img_rec_hdr rh;
 	uint64_t off = r->nbytes;
 	uint32_t crc, pcrc;
+	const unsigned char *payload;
 	ssize_t k;
 
 	if (r->code != IMG_OK)
@@ -449,7 +473,8 @@ int img_reader_next(struct img_reader *r, struct img_rec *rec)
 		return -1;
 
 	/* One pass over the payload serves both crcs (img_crc32c_combine). */
-	pcrc = img_crc32c(0, r->payload, (size_t)rh.len);
+	payload = r->map ? r->view : r->payload;
+	pcrc = img_crc32c(0, payload, (size_t)rh.len);
 	crc = img_crc32c(0, &rh, offsetof(struct img_rec_hdr, crc));
 	crc = img_crc32c_combine(crc, pcrc, rh.len);
 	if (crc != rh.crc)
@@ -461,7 +486,7 @@ int img_reader_next(struct img_reader *r, struct img_rec *rec)
 	rec->version = rh.version;
 	rec->offset = off;
 	rec->len = rh.len;
-	rec->data = r->payload;
+	rec->data = payload;
 
 	if (rh.type == IMG_REC_END) {
 		if (img_check_end(r, &rh, off) < 0)
@@ -481,9 +506,29 @@ int img_reader_next(struct img_reader *r, struct img_rec *rec)
 	return 1;
 }
 
+int img_reader_map(struct img_reader *r)
+{
+	struct stat st;
+	void *m;
+
+	if (!r->is_file || r->skip_pages || r->map || fstat(r->fd, &st) < 0 || st.st_size <= 0)
+		return -1;
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, r->fd, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	r->map = m;
+	r->map_len = (uint64_t)st.st_size;
+	return 0;
+}
+
 void *img_reader_take_payload(struct img_reader *r, void *buf, size_t cap, size_t *taken_cap)
 {
 	void *p = r->payload;
+
+	if (r->map) {		/* a view: no buffer to hand over or take */
+		*taken_cap = 0;
+		return NULL;
+	}
 
 	*taken_cap = r->cap;
 	r->payload = buf;

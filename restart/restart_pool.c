@@ -49,8 +49,10 @@
 
 struct rst_job {
 	struct img_pages p;
-	void *buf;		/* the payload buffer, owned by the job */
+	void *buf;		/* the payload buffer, owned by the job; NULL when
+				 * the payload is a view into the mapped image */
 	size_t cap;
+	const void *data;	/* the page data (in buf, or in the image) */
 	size_t len;		/* data bytes after the struct img_pages */
 	void *dst;
 	uint64_t offset;	/* of the record, for messages */
@@ -123,8 +125,7 @@ static void job_run(struct rst_pool *pl, struct rst_job *j)
 {
 	char err[256];
 
-	if (pages_decode(&j->p, (const char *)j->buf + sizeof(j->p), j->len, j->dst, j->drop,
-			 err, sizeof(err)) < 0) {
+	if (pages_decode(&j->p, j->data, j->len, j->dst, j->drop, err, sizeof(err)) < 0) {
 		pthread_mutex_lock(&pl->mu);
 		if (!pl->failed || j->offset < pl->fail_offset) {
 			pl->failed = 1;
@@ -139,6 +140,8 @@ static void job_run(struct rst_pool *pl, struct rst_job *j)
 /* Gives a finished job's buffer back (mu held). */
 static void job_done(struct rst_pool *pl, struct rst_job *j)
 {
+	if (!j->buf)
+		return;
 	pl->free_buf[pl->nfree] = j->buf;
 	pl->free_cap[pl->nfree++] = j->cap;
 	pthread_cond_signal(&pl->room);
@@ -279,8 +282,17 @@ int rst_pool_decode(struct rst_state *s, const struct img_rec *rec, const struct
 		pthread_mutex_unlock(&pl->mu);
 		return RST_EXIT_IMAGE;	/* reported by rst_pool_finish */
 	}
-	nbuf = pool_buffer(pl, &ncap);
-	j.buf = img_reader_take_payload(&s->r, nbuf, ncap, &j.cap);
+	if (s->r.map) {
+		/* A view into the mapped image: no buffer, only room in the ring
+		 * (running a queued job here meanwhile, as pool_buffer does). */
+		while (pl->qlen == pl->maxbufs)
+			job_next(pl);
+		j.buf = NULL;
+	} else {
+		nbuf = pool_buffer(pl, &ncap);
+		j.buf = img_reader_take_payload(&s->r, nbuf, ncap, &j.cap);
+	}
+	j.data = (const char *)rec->data + sizeof(*p);
 	pl->q[(pl->qhead + pl->qlen) % pl->maxbufs] = j;
 	pl->qlen++;
 	pthread_cond_signal(&pl->more);
