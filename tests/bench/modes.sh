@@ -83,7 +83,8 @@ printf '%6s %5s %-11s %8s %8s %8s %9s %5s %9s %9s %6s | %7s %7s %6s | %6s %6s %6
 	MiB data mode save_ms pause_ms done_ms image_MB ratio run_ms verif_ms MB/s \
 	memcpy write fork done/wr pz/fork ver/cp
 for mib in $SIZES; do
-	reps=${BENCH_REPS:-$([ "$mib" -le 256 ] && echo 3 || echo 1)}
+	# small runs are cheap and the noisiest (a restart of 1 MiB takes a few ms)
+	reps=${BENCH_REPS:-$( ([ "$mib" -le 16 ] && echo 11) || ([ "$mib" -le 256 ] && echo 3) || echo 1)}
 	for data in $DATAS; do
 		for mode in $ALL_MODES; do
 			args=($(mode_args "$mode"))
