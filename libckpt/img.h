@@ -58,7 +58,8 @@ size_t img_snappy_part(const void *in, size_t n, void *out, void *scratch);
  * bytes.  Returns 0, or -1 if the block is malformed, its length prefix is
  * not want, or it does not fill out exactly.  Never reads outside in[0, n)
  * nor writes outside out[0, want); allocates nothing (async-signal-safe).
- * img_snappy_dec.c: the reader side only, not part of libckpt.so.
+ * in and out must not overlap.  img_snappy_dec.c: the reader side only,
+ * not part of libckpt.so.
  */
 int img_snappy_decode(const void *in, size_t n, void *out, size_t want);
 /* The length a block's prefix declares: 0 with *len set, or -1 if the
