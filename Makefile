@@ -107,6 +107,8 @@ fuzz: $(FUZZ_BINS)
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 fuzz-build: $(FUZZ_BINS)
 # FUZZ_LIBS: what a target links beyond the image code (set per target).
+# fuzz_snappy compares our Snappy decoder with libsnappy's.
+$(B)/fuzz/fuzz_snappy: FUZZ_LIBS := -lsnappy
 $(B)/fuzz/%: tests/fuzz/%.c $(IMG_SRCS) $(CTL_SRCS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=gnu11 -D_GNU_SOURCE -I. -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_LIBS)
