@@ -84,6 +84,11 @@ $(B)/tests/%: tests/e2e/progs/%.c $(B)/libckpt.so include/ckpt.h
 $(B)/bench/%: tests/bench/%.c $(B)/libckpt.so
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm
+# The decoder benchmark links the codecs themselves (libckpt.so exports
+# neither) and libsnappy, the decoder it is measured against.
+$(B)/bench/snappy_dec: tests/bench/snappy_dec.c libckpt/img_snappy.c libckpt/img_snappy_dec.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -lsnappy
 
 # Unit tests link the sources they test directly, and libsnappy: the
 # reference our Snappy encoder and decoder are tested against.
