@@ -36,8 +36,9 @@ size_t img_snappy_bound(size_t n);
 
 /*
  * Compress n bytes (n <= 4 GiB) into the raw snappy block format (what
- * snappy_uncompress() reads).  out must hold img_snappy_bound(n) bytes.
- * Returns the compressed length.  Async-signal-safe: no allocation.
+ * img_snappy_decode() and libsnappy's snappy_uncompress() read).  out
+ * must hold img_snappy_bound(n) bytes.  Returns the compressed length.
+ * Async-signal-safe: no allocation.
  */
 size_t img_snappy_compress(const void *in, size_t n, void *out, void *scratch);
 
@@ -51,6 +52,19 @@ size_t img_snappy_compress(const void *in, size_t n, void *out, void *scratch);
 #define IMG_SNAPPY_FRAGMENT	(1u << 16)
 size_t img_snappy_prefix(size_t n, void *out);
 size_t img_snappy_part(const void *in, size_t n, void *out, void *scratch);
+
+/*
+ * Decodes one raw Snappy block (in, n) into out, which holds exactly want
+ * bytes.  Returns 0, or -1 if the block is malformed, its length prefix is
+ * not want, or it does not fill out exactly.  Never reads outside in[0, n)
+ * nor writes outside out[0, want); allocates nothing (async-signal-safe).
+ * in and out must not overlap.  img_snappy_dec.c: the reader side only,
+ * not part of libckpt.so.
+ */
+int img_snappy_decode(const void *in, size_t n, void *out, size_t want);
+/* The length a block's prefix declares: 0 with *len set, or -1 if the
+ * prefix is truncated or not a varint32. */
+int img_snappy_decoded_len(const void *in, size_t n, size_t *len);
 
 /*
  * Decode one PAGES payload (after struct img_pages) into dst, which holds

@@ -2,16 +2,16 @@
  * img_pages.c - decoding one PAGES record's data into memory.
  *
  * Used by ckpt-restart (to fill the original addresses) and ckpt-info (to
- * verify).  The record header has already been checked by img_get_pages();
- * this function trusts nothing anyway, because it is also called on data
- * that comes straight from a fuzzer.
+ * verify), with our own Snappy decoder (img_snappy_dec.c), so that
+ * neither needs libsnappy.  The record header has already been checked by
+ * img_get_pages(); this function trusts nothing anyway, because it is also
+ * called on data that comes straight from a fuzzer.
  *
  * Invariant: on success exactly p->npages * IMG_PAGE_SIZE bytes of dst
  * were written; on failure dst may hold garbage and err says why.
  */
 #include <stdio.h>
 #include <string.h>
-#include <snappy-c.h>
 #include "libckpt/img.h"
 
 int img_pages_decode(const struct img_pages *p, const void *data, size_t len,
@@ -46,9 +46,9 @@ int img_pages_decode(const struct img_pages *p, const void *data, size_t len,
 		return 0;
 
 	case IMG_CODEC_SNAPPY:
-		/* Check the declared length first: snappy_uncompress() would
-		 * otherwise only report "buffer too small" or write less. */
-		if (snappy_uncompressed_length(data, len, &got) != SNAPPY_OK) {
+		/* The declared length first, so that a block for another
+		 * number of pages gets its own message. */
+		if (img_snappy_decoded_len(data, len, &got) < 0) {
 			snprintf(err, errlen, "pages at 0x%llx: snappy data is corrupt (bad length prefix)",
 				 (unsigned long long)p->addr);
 			return -1;
@@ -58,8 +58,7 @@ int img_pages_decode(const struct img_pages *p, const void *data, size_t len,
 				 (unsigned long long)p->addr, got, want);
 			return -1;
 		}
-		got = want;
-		if (snappy_uncompress(data, len, dst, &got) != SNAPPY_OK || got != want) {
+		if (img_snappy_decode(data, len, dst, want) < 0) {
 			snprintf(err, errlen, "pages at 0x%llx: snappy data is corrupt",
 				 (unsigned long long)p->addr);
 			return -1;

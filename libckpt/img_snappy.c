@@ -4,10 +4,10 @@
  *
  * Why not libsnappy's snappy_compress(): it allocates its working memory
  * with operator new, and the writer runs in signal context where malloc
- * may already hold the application's heap lock.  Decoding is not our
- * problem (ckpt-restart and ckpt-info may allocate), so the reader uses
- * libsnappy's snappy_uncompress(), which also proves every block we write
- * is real Snappy.
+ * may already hold the application's heap lock.  The reader decodes with
+ * our own decoder too (img_snappy_dec.c: ckpt-restart links no C++);
+ * the unit tests decode every block we write with libsnappy's
+ * snappy_uncompress() as well, which proves it is real Snappy.
  *
  * Format (github.com/google/snappy, format_description.txt):
  *   varint32 uncompressed length, then elements, each a tag byte whose low

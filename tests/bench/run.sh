@@ -184,8 +184,21 @@ bench_pause() {
 	rm -rf "$dir"
 }
 
+# ---- section: snappy_dec -----------------------------------------------
+# Snappy decoding, our img_snappy_decode() (what ckpt-restart uses) against
+# libsnappy's snappy_uncompress() (what it used before): 64 MiB of
+# text-like data and of half random, half text pages, in 64 KiB blocks
+# compressed by our encoder; MB/s of output, median of BENCH_REPS runs
+# each (tests/bench/snappy_dec.c).  Target: ours within ~15 % of
+# libsnappy or faster.  SNAPPY_DEC_MIB=N for another size.
+bench_snappy_dec() {
+	section "snappy_dec: Snappy decoding, ours vs libsnappy (median of $REPS runs each)"
+	[ -x "$B/bench/snappy_dec" ] || { echo "  no $B/bench/snappy_dec (make bench builds it)"; return 1; }
+	$PIN "$B/bench/snappy_dec" "${SNAPPY_DEC_MIB:-64}" "$REPS" | sed 's/^/  /'
+}
+
 # ---- main ----------------------------------------------------------------
-SECTIONS="shim_cost modes threads_cost pause"
+SECTIONS="shim_cost modes threads_cost pause snappy_dec"
 status=0
 for s in ${BENCH_ONLY:-$SECTIONS}; do
 	if ! declare -F "bench_$s" >/dev/null; then

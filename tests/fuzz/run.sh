@@ -7,7 +7,7 @@
 # Each target keeps its corpus in build/fuzz/corpus-<name>, so later runs
 # start where earlier ones stopped.  Before fuzzing, a target is started
 # once with FUZZ_SEED_DIR=<its corpus> and -runs=0: targets that know the
-# variable (fuzz_img) write valid seed inputs there in
+# variable (fuzz_img, fuzz_snappy) write valid seed inputs there in
 # LLVMFuzzerInitialize; the others ignore it and exit at once.
 # Crash inputs go to build/fuzz-out/<name>-crash-*, logs to
 # build/fuzz-out/<name>.log.  Exit status: 0 if no target found a bug.
