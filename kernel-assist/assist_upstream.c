@@ -139,7 +139,7 @@ void assist_mm_map_prepare(struct prctl_mm_map *m, const struct img_proc *p,
 	m->arg_end = p->mm.arg_end;
 	m->env_start = p->mm.env_start;
 	m->env_end = p->mm.env_end;
-	m->auxv = (__u64 *)auxv;
+	m->auxv = (void *)auxv;		/* __u64 * (kernel), uint64_t * (musl) */
 	m->auxv_size = p->auxv_words * 8;
 	m->exe_fd = exe_fd;
 }

@@ -290,7 +290,7 @@ RST void rst_main(struct rst_args *a)
 		rst_lazy_attach(a);
 
 	/* Step 4: process state. */
-	a->mm.auxv = (__u64 *)a->auxv;
+	a->mm.auxv = (void *)a->auxv;
 	CHECK(a, 8, arch_sys5(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, &a->mm, sizeof(a->mm), 0));
 	for (uint32_t i = 0; i < a->nclose; i++)
 		arch_sys1(SYS_close, a->close_fds[i]);
