@@ -110,12 +110,22 @@ RST static void rst_unmap_others(struct rst_args *a)
 	}
 }
 
-/* Step 2: vdso and vvar to the image's addresses, via the parking spot. */
+/*
+ * Step 2: vdso and vvar to the image's addresses: straight there when no
+ * target overlaps a place one of them still is (the usual case, with
+ * ASLR), else via the parking spot.
+ */
 RST static void rst_move_vdso(struct rst_args *a)
 {
 	uint64_t park = a->park;
+	int direct = 1;
 
-	for (uint32_t i = 0; i < a->nmoves; i++) {
+	for (uint32_t i = 0; i < a->nmoves; i++)
+		for (uint32_t k = 0; k < a->nmoves; k++)
+			if (a->moves[i].to < a->moves[k].from + a->moves[k].len &&
+			    a->moves[k].from < a->moves[i].to + a->moves[i].len)
+				direct = 0;
+	for (uint32_t i = 0; !direct && i < a->nmoves; i++) {
 		struct rst_move *m = &a->moves[i];
 
 		CHECK(a, 2, arch_sys5(SYS_mremap, m->from, m->len, m->len,
