@@ -89,10 +89,13 @@ $(B)/bin/ckpt-restart: $(call sta,$(RST_SRCS)) $(B)/static/restart/restorer.o
 	$(RESTART_CC) -static -o $@ $^
 
 $(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c libckpt/ctl_proto.c)
+	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^
 $(B)/bin/ckpt-info: $(call obj,tools/ckpt_info.c $(wildcard tools/info_*.c) $(IMG_SRCS))
+	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^
 $(B)/bin/ckpt-run: $(call obj,tools/ckpt_run.c kernel-assist/assist_ns.c)
+	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^
 
 $(B)/samples/%: samples/%.c $(B)/libckpt.so include/ckpt.h
@@ -118,6 +121,7 @@ $(B)/tests/unit-tests: $(call obj,$(UNIT_SRCS)) $(call pic,$(UNIT_LIB))
 	$(CC) -o $@ $^ -lcunit -lsnappy -lurcu-bp -ldl
 
 $(B)/ckpt.pc: ckpt.pc.in
+	@mkdir -p $(dir $@)
 	sed 's|@PREFIX@|$(PREFIX)|' $< > $@
 
 check: all
