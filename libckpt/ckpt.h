@@ -178,6 +178,13 @@ int ckpt_mem_write(struct ckpt_ctx *c);		/* ckpt_mem.c */
 int ckpt_mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v);
 /* pagemap entries of npages pages from addr into c->pagemap (<= 512). */
 int ckpt_mem_pagemap(struct ckpt_ctx *c, uint64_t addr, size_t npages);
+/*
+ * 1 if v holds memory the checkpoint itself writes while it reads it (the
+ * leader's stack and TLS, libckpt's .data and .bss): a run of it must be
+ * copied before it is checksummed, compressed or written.  The rest of a
+ * parked (or forked) process does not change meanwhile.
+ */
+int ckpt_mem_hot(const struct ckpt_ctx *c, const struct ckpt_vma *v);
 /* One PAGES record: npages from addr, as data or as a ZERO run. */
 int ckpt_mem_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
 		       uint32_t npages, int zero);

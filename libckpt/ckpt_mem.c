@@ -91,7 +91,7 @@ static int mem_bss_marker;
  * later.  The saved signal frame of the leader lies in such a run; a
  * corrupted one made the restored process die in rt_sigreturn.
  */
-static int mem_hot(const struct ckpt_ctx *c, const struct ckpt_vma *v)
+int ckpt_mem_hot(const struct ckpt_ctx *c, const struct ckpt_vma *v)
 {
 	const uintptr_t at[] = { (uintptr_t)__builtin_frame_address(0), c->leader.fs_base,
 				 (uintptr_t)&mem_data_marker, (uintptr_t)&mem_bss_marker };
@@ -110,7 +110,7 @@ static int write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr
 	const void *src = NULL;
 
 	if (kind == PAGE_DATA) {
-		int copy = !(v->prot & PROT_READ) || mem_hot(c, v);
+		int copy = !(v->prot & PROT_READ) || ckpt_mem_hot(c, v);
 		unsigned char *buf = copy ? ckpt_pool_next_buf(c) : NULL;
 
 		src = pages_src(c, v, addr, raw, buf);

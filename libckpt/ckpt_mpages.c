@@ -23,10 +23,12 @@
  * which keeps the restored process's mapping count low.
  *
  * Invariants:
- *  1. data_crc is computed from the very bytes written: each run is first
- *     copied into c->mbuf (memory that changes meanwhile, like the rseq
- *     area the kernel updates, cannot make the image disagree with its
- *     checksum).
+ *  1. data_crc is computed from the very bytes written.  A run of memory
+ *     the checkpoint itself changes meanwhile (ckpt_mem_hot: the leader's
+ *     stack and TLS with its rseq area, libckpt's data) is first copied
+ *     into c->mbuf; any other is checksummed and written where it is: the
+ *     other threads are parked in the kernel (or this is the forked
+ *     copy), so nothing writes it.
  *  2. The image goes to a regular file, from offset 0 (ckpt_mpages_check):
  *     w->nbytes is then the file offset, so data_off is where the data is.
  *  3. In a process restored from a mappable image, the mappings of that
@@ -35,8 +37,9 @@
  *     pagemap calls the pages still in the file "not present"
  *     (ckpt_mpages_backed, used by ckpt_maps.c and ckpt_mem.c).
  *
- * Cost: one pagemap read per 512 pages, one zero test, one copy and one
- * crc32c pass per saved page, then write(2) of the copy.
+ * Cost: one pagemap read per 512 pages, one zero test and one crc32c
+ * pass per saved page, then writev(2) of the memory itself (no copy but
+ * of hot runs: a copy into a fresh buffer cost a page fault per page).
  */
 #include <errno.h>
 #include <sys/mman.h>
@@ -94,7 +97,8 @@ int ckpt_mpages_eligible(struct ckpt_ctx *c, const struct ckpt_vma *v)
 }
 
 /* One MPAGES record: struct, zero padding to the page boundary, the data. */
-static int mp_write_run(struct ckpt_ctx *c, uint64_t addr, uint64_t npages)
+static int mp_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
+			uint64_t npages)
 {
 	size_t len = npages * IMG_PAGE_SIZE;
 	uint64_t hdr_end = c->w.nbytes + sizeof(struct img_rec_hdr) + sizeof(struct img_mpages);
@@ -103,13 +107,18 @@ static int mp_write_run(struct ckpt_ctx *c, uint64_t addr, uint64_t npages)
 		.addr = addr, .npages = npages, .data_off = data_off,
 	};
 
-	__builtin_memcpy(c->mbuf, (const void *)addr, len);	/* invariant 1 */
-	m.data_crc = img_crc32c(0, c->mbuf, len);
+	const unsigned char *src = (const unsigned char *)addr;
+
+	if (ckpt_mem_hot(c, v)) {		/* invariant 1 */
+		__builtin_memcpy(c->mbuf, src, len);
+		src = c->mbuf;
+	}
+	m.data_crc = img_crc32c(0, src, len);
 	c->mem_bytes += len;
 	img_write_record(&c->w, IMG_REC_MPAGES, &m, sizeof(m), mp_zeros, data_off - hdr_end);
 	/* In 1 MiB writes: measured faster into the page cache than 16 MiB ones. */
 	for (size_t off = 0; off < len; off += MP_WRITE)
-		img_write_raw(&c->w, c->mbuf + off, len - off < MP_WRITE ? len - off : MP_WRITE);
+		img_write_raw(&c->w, src + off, len - off < MP_WRITE ? len - off : MP_WRITE);
 	return c->w.error;
 }
 
@@ -132,14 +141,14 @@ int ckpt_mpages_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v)
 			if (!data) {
 				c->zero_pages += v->backed || (c->pagemap[i] & (MP_PRESENT | MP_SWAPPED));
 				if (run_n && ++gap > MP_GAP_MAX) {
-					if (mp_write_run(c, run_addr, run_n) < 0)
+					if (mp_write_run(c, v, run_addr, run_n) < 0)
 						return c->w.error;
 					run_n = gap = 0;
 				}
 				continue;
 			}
 			if (run_n && run_n + gap + 1 > CKPT_MPAGES_RUN) {
-				if (mp_write_run(c, run_addr, run_n) < 0)
+				if (mp_write_run(c, v, run_addr, run_n) < 0)
 					return c->w.error;
 				run_n = gap = 0;
 			}
@@ -149,7 +158,7 @@ int ckpt_mpages_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v)
 			gap = 0;
 		}
 	}
-	if (run_n && mp_write_run(c, run_addr, run_n) < 0)
+	if (run_n && mp_write_run(c, v, run_addr, run_n) < 0)
 		return c->w.error;
 	return c->w.error;
 }
