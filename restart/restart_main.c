@@ -106,14 +106,14 @@ static void block_all(uint64_t *old)
 static const char *image_name;
 
 /*
- * The image is read from a mapping (img_reader_map): a file cut short
- * while it is read faults with SIGBUS where the missing bytes were.  That
- * is a clear error, not a crash.  (A SIGBUS someone sends is ignored.)
+ * Images are read from mappings (rst_map): a file cut short while it is
+ * read faults with SIGBUS where the missing bytes were.  That is a clear
+ * error, not a crash.  (A SIGBUS someone sends is ignored.)
  */
 static void image_shrank(int sig, siginfo_t *si, void *uc)
 {
 	static const char pre[] = "ckpt-restart: ", post[] =
-		": the image file shrank while it was being read\n";
+		": an image file (this one or a parent) shrank while it was being read\n";
 
 	if (si->si_code <= 0)
 		return;
@@ -123,12 +123,11 @@ static void image_shrank(int sig, siginfo_t *si, void *uc)
 	_exit(RST_EXIT_IMAGE);
 }
 
-/* Reads the rest of the image from a mapping of it (regular files). */
-static void map_image(struct rst_state *s)
+void rst_map(struct rst_state *s, struct img_reader *r)
 {
 	struct sigaction sa = { .sa_sigaction = image_shrank, .sa_flags = SA_SIGINFO };
 
-	if (img_reader_map(&s->r) < 0)
+	if (img_reader_map(r) < 0 || image_name)
 		return;
 	image_name = s->image;
 	sigaction(SIGBUS, &sa, NULL);
@@ -226,13 +225,13 @@ int main(int argc, char **argv)
 		}
 	}
 	if (s.check_only) {
-		map_image(&s);
+		rst_map(&s, &s.r);
 		return check(&s);
 	}
 	if (lazy && (r = rst_lazy_setup(&s)))
 		return r;
 	if (!s.lazy)
-		map_image(&s);
+		rst_map(&s, &s.r);
 	if ((r = rst_check_pid(&s)))
 		return r;
 	/* --lazy: the metadata is read here, so that this process can serve the pages. */

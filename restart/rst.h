@@ -92,6 +92,13 @@ void rst_error(struct rst_state *s, const char *fmt, ...) __attribute__((format(
 int rst_problem(struct rst_state *s, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * restart_main.c: r (an image or a parent) is read from a mapping of its
+ * file from here on, when it is a regular file (img_reader_map); a file
+ * cut short meanwhile is then reported and ends ckpt-restart (exit 2).
+ */
+void rst_map(struct rst_state *s, struct img_reader *r);
+
 /* restart_load.c: read records until `stop_after_proc` or END. 0 or exit code. */
 int rst_load_proc(struct rst_state *s);
 int rst_load_rest(struct rst_state *s);
