@@ -55,6 +55,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "libckpt/img.h"
+#include "libckpt/img_unaligned.h"
 
 #define SNAPPY_FRAGMENT		IMG_SNAPPY_FRAGMENT
 #define SNAPPY_TABLE_MAX	(IMG_SNAPPY_SCRATCH / sizeof(uint16_t))
@@ -62,20 +63,6 @@
 #define SNAPPY_MARGIN		15	/* see invariant 3 */
 
 _Static_assert(SNAPPY_TABLE_MAX <= SNAPPY_FRAGMENT, "table larger than a fragment");
-
-static inline uint32_t snappy_load32(const uint8_t *p)
-{
-	uint32_t v;
-	__builtin_memcpy(&v, p, 4);
-	return v;
-}
-
-static inline uint64_t snappy_load64(const uint8_t *p)
-{
-	uint64_t v;
-	__builtin_memcpy(&v, p, 8);
-	return v;
-}
 
 static inline uint32_t snappy_hash(uint32_t v, int shift)
 {
@@ -163,7 +150,7 @@ static inline size_t snappy_match_len(const uint8_t *s1, const uint8_t *s2,
 	size_t m = 0;
 
 	while (s2 + m + 8 <= limit) {
-		uint64_t x = snappy_load64(s2 + m) ^ snappy_load64(s1 + m);
+		uint64_t x = img_load64(s2 + m) ^ img_load64(s1 + m);
 		if (x)
 			return m + ((unsigned)__builtin_ctzll(x) >> 3);
 		m += 8;
@@ -192,7 +179,7 @@ static uint8_t *snappy_fragment(const uint8_t *in, size_t n, uint8_t *op,
 	if (n < SNAPPY_MARGIN)
 		goto tail;
 	ip_limit = in + n - SNAPPY_MARGIN;
-	next_hash = snappy_hash(snappy_load32(++ip), shift);
+	next_hash = snappy_hash(img_load32(++ip), shift);
 
 	for (;;) {
 		/* Step 1: probe until 4 bytes at ip equal 4 at a candidate. */
@@ -210,10 +197,10 @@ static uint8_t *snappy_fragment(const uint8_t *in, size_t n, uint8_t *op,
 			next_ip = ip + stride;
 			if (next_ip > ip_limit)
 				goto tail;
-			next_hash = snappy_hash(snappy_load32(next_ip), shift);
+			next_hash = snappy_hash(img_load32(next_ip), shift);
 			cand = in + table[h];
 			table[h] = (uint16_t)(ip - in);
-		} while (snappy_load32(ip) != snappy_load32(cand));
+		} while (img_load32(ip) != img_load32(cand));
 
 		/* Step 2: what lies between the last copy and ip is literal. */
 		op = snappy_put_literal(op, next_emit, (size_t)(ip - next_emit), 1);
@@ -232,11 +219,11 @@ static uint8_t *snappy_fragment(const uint8_t *in, size_t n, uint8_t *op,
 				goto tail;
 			/* Index ip-1 too: it improves the ratio for the
 			 * price of one store. */
-			bytes = snappy_load64(ip - 1);
+			bytes = img_load64(ip - 1);
 			table[snappy_hash((uint32_t)bytes, shift)] = (uint16_t)(ip - in - 1);
 			h = snappy_hash((uint32_t)(bytes >> 8), shift);
 			cand = in + table[h];
-			cand_bytes = snappy_load32(cand);
+			cand_bytes = img_load32(cand);
 			table[h] = (uint16_t)(ip - in);
 		} while ((uint32_t)(bytes >> 8) == cand_bytes);
 

@@ -43,24 +43,11 @@
 #include <stddef.h>
 #include <string.h>
 #include "libckpt/img.h"
+#include "libckpt/img_unaligned.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "img_snappy_dec.c reads the format's little-endian fields with native loads"
 #endif
-
-static inline uint32_t sd_load32(const uint8_t *p)
-{
-	uint32_t v;
-	__builtin_memcpy(&v, p, 4);
-	return v;
-}
-
-static inline uint64_t sd_load64(const uint8_t *p)
-{
-	uint64_t v;
-	__builtin_memcpy(&v, p, 8);
-	return v;
-}
 
 /* Fixed-size moves: one unaligned load and store each.  dst and src
  * never overlap (invariant 3). */
@@ -114,7 +101,7 @@ int img_snappy_decoded_len(const void *in, size_t n, size_t *len)
  */
 static inline uint64_t sd_pattern(const uint8_t *src, size_t off)
 {
-	uint64_t p = sd_load64(src) & (~0ull >> (64 - 8 * off));
+	uint64_t p = img_load64(src) & (~0ull >> (64 - 8 * off));
 
 	/* Each step doubles the bytes that hold the pattern. */
 	for (size_t have = off; have < 8; have *= 2)
@@ -278,7 +265,7 @@ static int sd_elements(const uint8_t *ip, const uint8_t *ip_end,
 		/* A copy: its offset bytes are in the 4 after the tag. */
 		const uint32_t e = sd_tag[tag];
 		const size_t len = e & 0xff;
-		const size_t off = (e & 0x700) | (sd_load32(p.ip + 1) & sd_mask[e >> 11]);
+		const size_t off = (e & 0x700) | (img_load32(p.ip + 1) & sd_mask[e >> 11]);
 
 		if (off - 1 >= (size_t)(p.op - out))	/* see sd_element */
 			return -1;

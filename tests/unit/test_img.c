@@ -11,42 +11,6 @@
 
 /* ---- helpers ---- */
 
-static uint64_t timg_rng = 0x9e3779b97f4a7c15ull;
-
-static uint64_t timg_rand(void)
-{
-	timg_rng ^= timg_rng << 13;
-	timg_rng ^= timg_rng >> 7;
-	timg_rng ^= timg_rng << 17;
-	return timg_rng;
-}
-
-static void timg_fill_random(unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (unsigned char)timg_rand();
-}
-
-/* Words and numbers, like the heap of a program that handles text. */
-static void timg_fill_text(unsigned char *p, size_t n)
-{
-	static const char *words[] = {
-		"checkpoint", "restart", "the", "image", "of", "a", "process",
-		"page", "0x7ffd1234", "thread", "\n", "signal", "=", "fd", "42",
-	};
-	size_t i = 0;
-
-	while (i < n) {
-		const char *w = words[timg_rand() % (sizeof(words) / sizeof(words[0]))];
-		size_t l = strlen(w);
-
-		for (size_t k = 0; k < l && i < n; k++)
-			p[i++] = (unsigned char)w[k];
-		if (i < n)
-			p[i++] = ' ';
-	}
-}
-
 /* Bitwise CRC32C: the definition, to check the fast paths against. */
 static uint32_t timg_crc_ref(uint32_t crc, const unsigned char *p, size_t n)
 {
@@ -75,7 +39,7 @@ static void test_crc_chaining(void)
 {
 	unsigned char buf[1000];
 
-	timg_fill_random(buf, sizeof(buf));
+	unit_fill_random(buf, sizeof(buf));
 	uint32_t whole = img_crc32c(0, buf, sizeof(buf));
 	CU_ASSERT_EQUAL(whole, timg_crc_ref(0, buf, sizeof(buf)));
 	for (size_t cut = 0; cut <= sizeof(buf); cut += 7) {
@@ -88,7 +52,7 @@ static void test_crc_lengths_alignments(void)
 {
 	unsigned char buf[300];
 
-	timg_fill_random(buf, sizeof(buf));
+	unit_fill_random(buf, sizeof(buf));
 	for (size_t off = 0; off < 9; off++)
 		for (size_t n = 0; n + off <= sizeof(buf); n += 3)
 			CU_ASSERT_EQUAL_FATAL(img_crc32c(0, buf + off, n),
@@ -133,9 +97,9 @@ static void test_snappy_short(void)
 	unsigned char buf[101];
 
 	for (size_t n = 0; n <= 100; n++) {
-		timg_fill_random(buf, n);
+		unit_fill_random(buf, n);
 		CU_ASSERT_FATAL(timg_snappy_roundtrip(buf, n, NULL));
-		timg_fill_text(buf, n);
+		unit_fill_text(buf, n);
 		CU_ASSERT_FATAL(timg_snappy_roundtrip(buf, n, NULL));
 		memset(buf, 'x', n);
 		CU_ASSERT_FATAL(timg_snappy_roundtrip(buf, n, NULL));
@@ -147,7 +111,7 @@ static void test_snappy_random(void)
 	size_t n = 256 << 10, clen;
 	unsigned char *buf = malloc(n);
 
-	timg_fill_random(buf, n);
+	unit_fill_random(buf, n);
 	CU_ASSERT(timg_snappy_roundtrip(buf, n, &clen));
 	CU_ASSERT(clen <= img_snappy_bound(n));
 	CU_ASSERT(clen >= n);		/* random does not compress */
@@ -159,7 +123,7 @@ static void test_snappy_text(void)
 	size_t n = 256 << 10, clen;
 	unsigned char *buf = malloc(n);
 
-	timg_fill_text(buf, n);
+	unit_fill_text(buf, n);
 	CU_ASSERT(timg_snappy_roundtrip(buf, n, &clen));
 	CU_ASSERT(clen < n / 2);	/* text does */
 	free(buf);
@@ -189,19 +153,19 @@ static void test_snappy_sizes_and_mixtures(void)
 		size_t n = sizes[i];
 
 		for (size_t at = 0; at < n; ) {
-			size_t run = 1 + timg_rand() % 5000;
-			int kind = (int)(timg_rand() % 4);
+			size_t run = 1 + unit_rand() % 5000;
+			int kind = (int)(unit_rand() % 4);
 
 			if (run > n - at)
 				run = n - at;
 			if (kind == 0)
-				timg_fill_random(buf + at, run);
+				unit_fill_random(buf + at, run);
 			else if (kind == 1)
-				timg_fill_text(buf + at, run);
+				unit_fill_text(buf + at, run);
 			else if (kind == 2)
 				memset(buf + at, 0, run);
 			else if (at > 0) {	/* a repeat of earlier bytes */
-				size_t from = timg_rand() % at;
+				size_t from = unit_rand() % at;
 
 				for (size_t k = 0; k < run; k++)
 					buf[at + k] = buf[from + k];
@@ -225,9 +189,9 @@ static void test_snappy_copy_lengths(void)
 		CU_ASSERT_FATAL(timg_snappy_roundtrip(buf, sizeof(buf), NULL));
 	}
 	for (size_t len = 60; len < 140; len++) {
-		timg_fill_random(buf, 200);
+		unit_fill_random(buf, 200);
 		memcpy(buf + 200, buf, len);
-		timg_fill_random(buf + 200 + len, 100);
+		unit_fill_random(buf + 200 + len, 100);
 		CU_ASSERT_FATAL(timg_snappy_roundtrip(buf, 300 + len, NULL));
 	}
 }
@@ -251,7 +215,7 @@ static void test_pages_decode_codecs(void)
 	char err[200];
 	size_t clen;
 
-	timg_fill_text(src, raw);
+	unit_fill_text(src, raw);
 
 	p.codec = IMG_CODEC_RAW;
 	CU_ASSERT_EQUAL(img_pages_decode(&p, src, raw, dst, err, sizeof(err)), 0);
@@ -283,7 +247,7 @@ static void test_pages_decode_bad(void)
 	char err[200];
 	size_t clen;
 
-	timg_fill_text(src, raw);
+	unit_fill_text(src, raw);
 
 	p.codec = IMG_CODEC_RAW;
 	CU_ASSERT_EQUAL(img_pages_decode(&p, src, raw - 1, dst, err, sizeof(err)), -1);

@@ -22,65 +22,31 @@
 
 /* ---- helpers ---- */
 
-static uint64_t tsd_rng = 0x2545f4914f6cdd1dull;
-
-static uint64_t tsd_rand(void)
-{
-	tsd_rng ^= tsd_rng << 13;
-	tsd_rng ^= tsd_rng >> 7;
-	tsd_rng ^= tsd_rng << 17;
-	return tsd_rng;
-}
-
-static void tsd_fill_random(unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (unsigned char)tsd_rand();
-}
-
-static void tsd_fill_text(unsigned char *p, size_t n)
-{
-	static const char *words[] = {
-		"checkpoint", "restart", "the", "image", "of", "a", "process",
-		"page", "0x7ffd1234", "thread", "\n", "signal", "=", "fd", "42",
-	};
-	size_t i = 0;
-
-	while (i < n) {
-		const char *w = words[tsd_rand() % (sizeof(words) / sizeof(words[0]))];
-
-		for (size_t k = 0; w[k] && i < n; k++)
-			p[i++] = (unsigned char)w[k];
-		if (i < n)
-			p[i++] = ' ';
-	}
-}
-
 /* Runs of random bytes, text, zeros, repeats of earlier bytes and short
  * periodic patterns (the small-offset copies). */
 static void tsd_fill_mixture(unsigned char *p, size_t n)
 {
 	for (size_t at = 0; at < n;) {
-		size_t run = 1 + tsd_rand() % 3000;
-		int kind = (int)(tsd_rand() % 5);
+		size_t run = 1 + unit_rand() % 3000;
+		int kind = (int)(unit_rand() % 5);
 
 		if (run > n - at)
 			run = n - at;
 		if (kind == 0)
-			tsd_fill_random(p + at, run);
+			unit_fill_random(p + at, run);
 		else if (kind == 1)
-			tsd_fill_text(p + at, run);
+			unit_fill_text(p + at, run);
 		else if (kind == 2)
 			memset(p + at, 0, run);
 		else if (kind == 3 && at > 0) {
-			size_t from = tsd_rand() % at;
+			size_t from = unit_rand() % at;
 
 			for (size_t k = 0; k < run; k++)
 				p[at + k] = p[from + k];
 		} else {
-			size_t period = 1 + tsd_rand() % 12;
+			size_t period = 1 + unit_rand() % 12;
 
-			tsd_fill_random(p + at, run < period ? run : period);
+			unit_fill_random(p + at, run < period ? run : period);
 			for (size_t k = period; k < run; k++)
 				p[at + k] = p[at + k - period];
 		}
@@ -188,9 +154,9 @@ static void test_dec_short(void)
 	unsigned char buf[101];
 
 	for (size_t n = 0; n <= 100; n++) {
-		tsd_fill_random(buf, n);
+		unit_fill_random(buf, n);
 		CU_ASSERT_FATAL(tsd_roundtrip(buf, n));
-		tsd_fill_text(buf, n);
+		unit_fill_text(buf, n);
 		CU_ASSERT_FATAL(tsd_roundtrip(buf, n));
 		memset(buf, 0, n);
 		CU_ASSERT_FATAL(tsd_roundtrip(buf, n));
@@ -212,9 +178,9 @@ static void test_dec_sizes(void)
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		size_t n = sizes[i];
 
-		tsd_fill_random(buf, n);
+		unit_fill_random(buf, n);
 		CU_ASSERT_FATAL(tsd_roundtrip(buf, n));
-		tsd_fill_text(buf, n);
+		unit_fill_text(buf, n);
 		CU_ASSERT_FATAL(tsd_roundtrip(buf, n));
 		memset(buf, 0, n);
 		CU_ASSERT_FATAL(tsd_roundtrip(buf, n));
@@ -230,7 +196,7 @@ static void test_dec_periods(void)
 	unsigned char buf[5000];
 
 	for (size_t period = 1; period <= 80; period++) {
-		tsd_fill_random(buf, period);
+		unit_fill_random(buf, period);
 		for (size_t i = period; i < sizeof(buf); i++)
 			buf[i] = buf[i - period];
 		CU_ASSERT_FATAL(tsd_roundtrip(buf, sizeof(buf)));
@@ -286,7 +252,7 @@ static void tsd_lit(struct tsd_blk *b, size_t len, int k)
 	tsd_put(b, (uint8_t)((k ? (size_t)59 + (size_t)k : len - 1) << 2));
 	tsd_put_le(b, len - 1, k);
 	CU_ASSERT_FATAL(b->zn + len <= b->zcap);
-	tsd_fill_random(b->z + b->zn, len);
+	unit_fill_random(b->z + b->zn, len);
 	memcpy(b->out + b->on, b->z + b->zn, len);
 	b->zn += len;
 	b->on += len;
@@ -395,7 +361,7 @@ static void test_dec_copies(void)
 					continue;
 				for (size_t tail = 0; tail <= 90; tail++) {
 					tsd_blk_init(&b, 400, 400);
-					tsd_lit(&b, off + tsd_rand() % 20, -1);
+					tsd_lit(&b, off + unit_rand() % 20, -1);
 					tsd_copy(&b, kind, off, len);
 					if (tail % 2)
 						tsd_copy(&b, kind, off, len);
@@ -624,15 +590,15 @@ static void test_dec_mutations(void)
 		}
 		zn = n;
 		memcpy(m, z, zn);
-		for (int k = 1 + (int)(tsd_rand() % 3); k > 0; k--) {
-			size_t at = tsd_rand() % zn;
+		for (int k = 1 + (int)(unit_rand() % 3); k > 0; k--) {
+			size_t at = unit_rand() % zn;
 
-			switch (tsd_rand() % 4) {
+			switch (unit_rand() % 4) {
 			case 0:
-				m[at] = (unsigned char)tsd_rand();
+				m[at] = (unsigned char)unit_rand();
 				break;
 			case 1:
-				m[at] ^= (unsigned char)(1u << (tsd_rand() % 8));
+				m[at] ^= (unsigned char)(1u << (unit_rand() % 8));
 				break;
 			case 2:
 				zn = at + 1;
@@ -640,7 +606,7 @@ static void test_dec_mutations(void)
 			default:
 				if (zn < n + 64) {
 					memmove(m + at + 1, m + at, zn - at);
-					m[at] = (unsigned char)tsd_rand();
+					m[at] = (unsigned char)unit_rand();
 					zn++;
 				}
 				break;

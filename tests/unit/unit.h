@@ -8,6 +8,8 @@
 #ifndef CKPT_UNIT_H
 #define CKPT_UNIT_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <CUnit/CUnit.h>
 
 struct unit_test {
@@ -25,5 +27,10 @@ void unit_add_suite(const char *name, const struct unit_test *tests, int n);
 			       sizeof(unit_tests_##sname) /		\
 			       sizeof(unit_tests_##sname[0]));		\
 	}
+
+/* unit_data.c: one deterministic xorshift stream for every suite */
+uint64_t unit_rand(void);
+void unit_fill_random(unsigned char *p, size_t n);
+void unit_fill_text(unsigned char *p, size_t n);	/* words, spaces */
 
 #endif
