@@ -98,9 +98,10 @@ static ssize_t img_read_bytes(struct img_reader *r, void *dst, size_t n,
 	if (r->map) {		/* off is exact: see the callers */
 		uint64_t at = (uint64_t)r->base + off;
 
-		if (at < r->map_len)
+		if (at < r->map_len) {
 			got = r->map_len - at < n ? (size_t)(r->map_len - at) : n;
-		memcpy(d, r->map + at, got);
+			memcpy(d, r->map + at, got);
+		}
 		return (ssize_t)got;
 	}
 	while (got < n) {

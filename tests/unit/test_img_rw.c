@@ -248,6 +248,9 @@ unsigned char *trw_sample_bytes(size_t *len)
  * its checker, pages decoded.  0 if END was reached, else -1 with *code and
  * err (may be NULL) telling why.
  */
+/* Set by the "mapped" tests: readers read through img_reader_map(). */
+static int trw_mapped;
+
 int trw_parse(int fd, enum img_err *code, char *err, size_t errlen)
 {
 	static unsigned char dst[IMG_PAGES_MAX * IMG_PAGE_SIZE];
@@ -257,6 +260,8 @@ int trw_parse(int fd, enum img_err *code, char *err, size_t errlen)
 
 	if (img_reader_open(&r, fd) < 0)
 		goto out;
+	if (trw_mapped && img_reader_map(&r) < 0)
+		CU_FAIL("img_reader_map refused a memfd");
 	while ((k = img_reader_next(&r, &rec)) == 1) {
 		const void *ok = NULL;
 
@@ -337,6 +342,8 @@ static void trw_check_roundtrip(int fd)
 
 	CU_ASSERT_FATAL(img_reader_open(&r, fd) == 0);
 	CU_ASSERT(r.is_file);
+	if (trw_mapped)
+		CU_ASSERT_FATAL(img_reader_map(&r) == 0);
 	CU_ASSERT(memcmp(r.hdr.magic, IMG_MAGIC, IMG_MAGIC_LEN) == 0);
 	CU_ASSERT_EQUAL(r.hdr.version, IMG_VERSION);
 	CU_ASSERT_EQUAL(r.hdr.arch, IMG_ARCH_X86_64);
@@ -526,6 +533,16 @@ static void trw_flip_everywhere(unsigned char mask)
 
 static void test_rw_flip_01_everywhere(void) { trw_flip_everywhere(0x01); }
 static void test_rw_flip_ff_everywhere(void) { trw_flip_everywhere(0xff); }
+
+/* The same through a mapping of the file (what ckpt-restart reads). */
+static void test_rw_mapped(void)
+{
+	trw_mapped = 1;
+	test_rw_roundtrip();
+	test_rw_truncation_everywhere();
+	trw_flip_everywhere(0x01);
+	trw_mapped = 0;
+}
 
 /* ---- messages ---- */
 
@@ -850,6 +867,7 @@ UNIT_SUITE(img_rw,
 	{ "truncation at every offset", test_rw_truncation_everywhere },
 	{ "xor 0x01 at every offset", test_rw_flip_01_everywhere },
 	{ "xor 0xff at every offset", test_rw_flip_ff_everywhere },
+	{ "mapped: round trip, truncation and xor 0x01 at every offset", test_rw_mapped },
 	{ "header messages", test_rw_header_messages },
 	{ "record and END messages", test_rw_record_messages },
 	{ "payload checkers", test_rw_checkers },
