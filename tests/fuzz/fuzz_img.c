@@ -3,15 +3,18 @@
  * checkers and the page decoder: what ckpt-restart and ckpt-info run on
  * images that may come from anywhere.
  *
- * Every input is parsed twice:
+ * Every input is parsed three times:
  *   1. as it is, which exercises framing, truncation and checksums;
  *   2. after fix-up: the header crc, every record crc that fits and the
  *      END record's image crc recomputed.  A mutation of a record's
  *      contents otherwise dies at its checksum, so only this pass lets the
- *      fuzzer reach the payload checkers and snappy decoding.
- * Both must end in a clean success or a clean error: no crash, no leak,
+ *      fuzzer reach the payload checkers and snappy decoding;
+ *   3. the fixed-up bytes again, read through a mapping of the file
+ *      (img_reader_map), as ckpt-restart reads an image file.
+ * Each must end in a clean success or a clean error: no crash, no leak,
  * no read outside what the checkers allowed (every variable tail is read
- * byte by byte, so ASan sees a checker that trusts a length too much).
+ * byte by byte, so ASan sees a checker that trusts a length too much; in
+ * the mapping ASan sees nothing, only a read past its last page faults).
  *
  * Seeds: with FUZZ_SEED_DIR set, LLVMFuzzerInitialize writes a few valid
  * images there (tests/fuzz/run.sh does this before fuzzing).
@@ -42,7 +45,8 @@ static void fz_touch(const void *p, size_t n)
 	fz_sink += s;
 }
 
-static void fz_parse(int fd)
+/* mapped: read through img_reader_map(), as ckpt-restart reads a file */
+static void fz_parse(int fd, int mapped)
 {
 	struct img_reader r;
 	struct img_rec rec;
@@ -52,6 +56,8 @@ static void fz_parse(int fd)
 		img_reader_close(&r);
 		return;
 	}
+	if (mapped)
+		img_reader_map(&r);	/* an empty file stays unmapped */
 	while (img_reader_next(&r, &rec) == 1) {
 		int ok = 0;
 
@@ -160,13 +166,13 @@ static void fz_fixup(unsigned char *b, size_t size)
 
 static int fz_fd = -1;
 
-static void fz_run(const uint8_t *data, size_t size)
+static void fz_run(const uint8_t *data, size_t size, int mapped)
 {
 	if (ftruncate(fz_fd, 0) < 0 ||
 	    (size && pwrite(fz_fd, data, size, 0) != (ssize_t)size) ||
 	    lseek(fz_fd, 0, SEEK_SET) != 0)
 		abort();
-	fz_parse(fz_fd);
+	fz_parse(fz_fd, mapped);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -178,14 +184,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (fz_fd < 0)
 			abort();
 	}
-	fz_run(data, size);
+	fz_run(data, size, 0);
 
 	copy = malloc(size ? size : 1);
 	if (!copy)
 		abort();
 	memcpy(copy, data, size);
 	fz_fixup(copy, size);
-	fz_run(copy, size);
+	fz_run(copy, size, 0);
+	fz_run(copy, size, 1);
 	free(copy);
 	return 0;
 }
