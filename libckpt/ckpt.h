@@ -70,24 +70,20 @@ extern struct ckpt_restore_info ckpt_restore_info;
 
 /* What a thread captures of itself in its handler (ckpt_thread.c). */
 struct ckpt_thread_state {
-	int tid;
+	/*
+	 * What the thread itself captured, in the image's own record: tid,
+	 * FS/GS base, pending (SigPnd), sigaltstack, rseq, robust list,
+	 * clear_tid, name, capabilities, scheduling.  ckpt_thread_write()
+	 * adds what comes from the frame and the checkpoint (registers,
+	 * masks, the re-entry point).
+	 */
+	struct img_thread img;
 	int sig;			/* the signal whose handler it is in */
 	volatile int ready;		/* published: the leader may read it */
 	siginfo_t *info;
 	ucontext_t *uc;			/* the interrupted context's frame */
-	uint64_t fs_base, gs_base;
 	uint64_t handler_mask;
-	uint64_t sigpending;		/* this thread's own (SigPnd) */
 	uint64_t shdpending;		/* the process's (ShdPnd) */
-	uint64_t clear_tid, robust_head, robust_len;
-	uint64_t rseq_addr;
-	uint32_t rseq_len, rseq_sig;
-	uint64_t ss_sp, ss_size;
-	uint32_t ss_flags;
-	char comm[16];
-	uint64_t cap_eff, cap_prm, cap_inh;
-	uint32_t sched_policy, sched_priority, sched_flags;
-	int32_t sched_nice;
 };
 
 #define CKPT_MAX_THREADS	4096

@@ -93,7 +93,7 @@ static int mem_bss_marker;
  */
 int ckpt_mem_hot(const struct ckpt_ctx *c, const struct ckpt_vma *v)
 {
-	const uintptr_t at[] = { (uintptr_t)__builtin_frame_address(0), c->leader.fs_base,
+	const uintptr_t at[] = { (uintptr_t)__builtin_frame_address(0), c->leader.img.fs_base,
 				 (uintptr_t)&mem_data_marker, (uintptr_t)&mem_bss_marker };
 
 	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)

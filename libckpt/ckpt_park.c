@@ -104,7 +104,7 @@ static int is_parked(int tid)
 
 	for (int i = 0; i < n && i < CKPT_MAX_THREADS; i++)
 		if (__atomic_load_n(&ckpt_parked[i].ready, __ATOMIC_ACQUIRE) &&
-		    ckpt_parked[i].tid == tid)
+		    ckpt_parked[i].img.tid == tid)
 			return 1;
 	return 0;
 }
@@ -162,9 +162,15 @@ int ckpt_park_all(struct ckpt_ctx *c)
 	uint64_t deadline = now_ns() + PARK_TIMEOUT_NS;
 
 	gen = (gen % 0xfffe) + 1;
-	__atomic_store_n(&park_slots, 0, __ATOMIC_RELEASE);
+	/*
+	 * Slots the last generation used may say "ready" with a stale tid:
+	 * clear them (not all CKPT_MAX_THREADS: that would touch, and keep
+	 * resident, the whole array at every checkpoint).
+	 */
+	int used = __atomic_exchange_n(&park_slots, 0, __ATOMIC_ACQ_REL);
+
 	__atomic_store_n(&park_ready, 0, __ATOMIC_RELEASE);
-	for (int i = 0; i < CKPT_MAX_THREADS; i++)
+	for (int i = 0; i < used && i < CKPT_MAX_THREADS; i++)
 		ckpt_parked[i].ready = 0;
 	__atomic_store_n(&park_gen, gen, __ATOMIC_RELEASE);
 
