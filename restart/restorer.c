@@ -161,9 +161,9 @@ RST static uint32_t rst_file_group(struct rst_args *a, uint32_t i)
 
 /*
  * A file op whose range is already mapped from its file (by its group's
- * first op, read-only): its modified pages copied in, then its own prot.
- * The write permission for the copy is taken and dropped with mprotect,
- * as a fresh mapping with PROT_WRITE would have it.
+ * first op, read-only): its modified pages are copied in (made writable
+ * for that, so each becomes the private copy it was), then it gets its
+ * own prot.
  */
 RST static void rst_file_fill(struct rst_args *a, struct rst_op *op)
 {
