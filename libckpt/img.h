@@ -156,7 +156,7 @@ struct img_reader {
 	/* img_reader_map(): the file, mapped; records are read from it */
 	const unsigned char *map;
 	uint64_t map_len;	/* file bytes mapped (from file offset 0) */
-	const unsigned char *view;	/* the last payload, in map */
+	const unsigned char *view;	/* the last payload: in map, or r->payload */
 };
 
 /* Reads and checks the header. 0, or -1 with r->code / r->err set. */

@@ -280,7 +280,10 @@ static int img_type_known(uint32_t type)
 	}
 }
 
-/* The payload of the record at off into r->payload (invariant 2). */
+/*
+ * The payload of the record at off, at r->view: in the mapping, or read
+ * into r->payload (invariant 2).
+ */
 static int img_read_payload(struct img_reader *r, const struct img_rec_hdr *rh,
 			    uint64_t off)
 {
@@ -333,6 +336,7 @@ static int img_read_payload(struct img_reader *r, const struct img_rec_hdr *rh,
 					"truncated at offset %llu: record (type %u) declares %zu payload bytes, only %zu follow",
 					img_ull(off), rh->type, len, have);
 	}
+	r->view = r->payload;
 	return 0;
 }
 
@@ -348,7 +352,7 @@ static int img_check_end(struct img_reader *r, const struct img_rec_hdr *rh,
 		return img_fail(r, IMG_ERR_CORRUPT,
 				"END record at offset %llu has %llu payload bytes, expected %zu",
 				img_ull(off), img_ull(rh->len), sizeof(e));
-	memcpy(&e, r->map ? r->view : r->payload, sizeof(e));
+	memcpy(&e, r->view, sizeof(e));
 	if (e.reserved != 0)
 		return img_fail(r, IMG_ERR_CORRUPT,
 				"END record at offset %llu is corrupt: reserved field is not zero",
@@ -428,7 +432,6 @@ int img_reader_next(struct img_reader *r, struct img_rec *rec)
 	struct img_rec_hdr rh;
 	uint64_t off = r->nbytes;
 	uint32_t crc, pcrc;
-	const unsigned char *payload;
 	ssize_t k;
 
 	if (r->code != IMG_OK)
@@ -474,8 +477,7 @@ int img_reader_next(struct img_reader *r, struct img_rec *rec)
 		return -1;
 
 	/* One pass over the payload serves both crcs (img_crc32c_combine). */
-	payload = r->map ? r->view : r->payload;
-	pcrc = img_crc32c(0, payload, (size_t)rh.len);
+	pcrc = img_crc32c(0, r->view, (size_t)rh.len);
 	crc = img_crc32c(0, &rh, offsetof(struct img_rec_hdr, crc));
 	crc = img_crc32c_combine(crc, pcrc, rh.len);
 	if (crc != rh.crc)
@@ -487,7 +489,7 @@ int img_reader_next(struct img_reader *r, struct img_rec *rec)
 	rec->version = rh.version;
 	rec->offset = off;
 	rec->len = rh.len;
-	rec->data = payload;
+	rec->data = r->view;
 
 	if (rh.type == IMG_REC_END) {
 		if (img_check_end(r, &rh, off) < 0)
