@@ -276,8 +276,7 @@ static int chain_open(struct rst_state *s, const char *child, const struct chain
 			*fdp = fd;
 			*used = cand[k];
 			free(cand[1 - k]);
-			if (!s->lazy)
-				rst_map(s, r);
+			rst_map(s, r);
 			return 0;
 		}
 		img_reader_close(r);

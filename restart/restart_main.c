@@ -90,17 +90,16 @@ static int wait_child(void)
 }
 
 /*
- * Blocks every signal, 1 to 64, with the system call: a libc's sigfillset
- * may leave out the signals it keeps for itself (musl's: 32 to 34), which
- * the image's process may use and whose default action ends it.
+ * Blocks every signal 1 to 64 but those in `except` (bit sig-1), with the
+ * system call: a libc's sigfillset may leave out the signals it keeps for
+ * itself (musl's: 32 to 34), which the image's process may use and whose
+ * default action ends it.  The old mask goes to *old unless it is NULL.
  */
-static void block_all(uint64_t *old)
+static void block_all_but(uint64_t except, uint64_t *old)
 {
-	uint64_t all = ~0ULL;
+	uint64_t set = ~except;
 
-	if (!old)		/* the child: see image_shrank() */
-		all &= ~(1ULL << (SIGBUS - 1));
-	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, old, sizeof(all));
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &set, old, sizeof(set));
 }
 
 static const char *image_name;
@@ -143,7 +142,7 @@ static int restore(struct rst_state *s)
 	 * and reaches the process's own handlers once it runs (the restorer
 	 * keeps everything blocked until each thread's final rt_sigreturn).
 	 */
-	block_all(NULL);
+	block_all_but(1ULL << (SIGBUS - 1), NULL);	/* see image_shrank() */
 	if ((r = rst_load_rest(s)) || (r = rst_chain_load(s)) || (r = rst_check_env(s)) ||
 	    (r = rst_open_files(s)) ||
 	    (r = rst_restore_fds(s)) || (r = rst_restore_misc(s)))
@@ -247,7 +246,7 @@ int main(int argc, char **argv)
 	 */
 	uint64_t old;
 
-	block_all(&old);
+	block_all_but(0, &old);
 	child = assist_fork_pid(s.proc.pid);
 	if (child != 0)
 		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(old));
