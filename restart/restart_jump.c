@@ -2,12 +2,20 @@
  * restart_jump.c - reserve the image's address ranges, build the
  * restorer's argument block in the blob, and jump into it.
  *
- * Address-space invariant: from rst_reserve() on, every range the image
- * needs is either reserved (PROT_NONE) or occupied by the restarter
- * itself.  So every later mapping the restarter makes (staging, the blob,
- * malloc's) lands outside the image's ranges, and the restorer can unmap
- * "everything but the blob and the staging" without losing anything it
- * needs, then build the image's mappings over the freed ranges.
+ * Address-space invariant: the blob and every staging mapping lie
+ * outside the image's ranges, so the restorer can unmap "everything but
+ * the blob and the staging" without losing anything it needs, then build
+ * the image's mappings over the freed ranges.
+ *
+ * rst_reserve() makes most of that hold by itself: from then on every
+ * range the image needs is reserved (PROT_NONE) or was occupied by the
+ * restarter at that moment.  The second kind is the gap: memory the
+ * restarter lets go later (libc's free of a large block, a parent image
+ * unmapped) leaves a hole inside an image range that the kernel may hand
+ * out again.  So what must survive is mapped with rst_mmap_outside(),
+ * which checks where the kernel put it and reserves such a hole when it
+ * lands in one.  (Other mappings made after the reservation, like the
+ * decoding threads' stacks, are gone before the restorer runs.)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -62,6 +70,48 @@ void rst_reserve(struct rst_state *s)
 		reserve_range(s->vmas[i].v.start, s->vmas[j - 1].v.end);
 	}
 	s->reserved = 1;
+}
+
+/* The first image mapping that overlaps [a, b), or -1 (s->vmas are in
+ * address order and disjoint: restart_load.c checks). */
+static int first_overlap(const struct rst_state *s, uint64_t a, uint64_t b)
+{
+	int lo = 0, hi = s->nvmas;
+
+	while (lo < hi) {		/* the first mapping ending above a */
+		int mid = lo + (hi - lo) / 2;
+
+		if (s->vmas[mid].v.end <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nvmas && s->vmas[lo].v.start < b ? lo : -1;
+}
+
+void *rst_mmap_outside(struct rst_state *s, size_t len, int prot, int flags)
+{
+	/*
+	 * A mapping in a hole: the holes of every image mapping it touches
+	 * are reserved (whole mappings, so a large one is not walked through
+	 * len bytes at a time), and the kernel asked again.  Each retry fills
+	 * the holes of at least one mapping, so there are at most nvmas.
+	 * Before the reservation (--check, which restores nothing) any place
+	 * will do.
+	 */
+	for (int tries = 0; tries <= s->nvmas; tries++) {
+		char *p = mmap(NULL, len, prot, flags, -1, 0);
+		uint64_t a = (uint64_t)p, b = a + len;
+		int i;
+
+		if (p == MAP_FAILED || !s->reserved || (i = first_overlap(s, a, b)) < 0)
+			return p;
+		munmap(p, len);
+		for (; i < s->nvmas && s->vmas[i].v.start < b; i++)
+			reserve_range(s->vmas[i].v.start, s->vmas[i].v.end);
+	}
+	errno = ENOMEM;
+	return MAP_FAILED;
 }
 
 static int cmp_range(const void *x, const void *y)
@@ -136,8 +186,8 @@ int rst_jump(struct rst_state *s)
 	uint64_t park_off = tstack_off + (uint64_t)(nthr - 1) * THREAD_STACK;
 	uint64_t blob_len = park_off + page_up(park_len) + PAGE;
 
-	char *blob = mmap(NULL, blob_len, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *blob = rst_mmap_outside(s, blob_len, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS);
 	if (blob == MAP_FAILED) {
 		rst_error(s, "cannot map the restorer: %s", strerror(errno));
 		return RST_EXIT_ENV;

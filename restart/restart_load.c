@@ -99,7 +99,7 @@ int rst_stage(struct rst_state *s, struct rst_vma *v)
 	flags |= (v->v.flags & IMG_VMA_SHARED) && (v->v.flags & IMG_VMA_ANON) ? MAP_SHARED : MAP_PRIVATE;
 	if (v->v.flags & IMG_VMA_GROWSDOWN)
 		flags |= MAP_GROWSDOWN;
-	v->staging = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, -1, 0);
+	v->staging = rst_mmap_outside(s, len, PROT_READ | PROT_WRITE, flags);
 	if (v->staging == MAP_FAILED) {
 		v->staging = NULL;
 		rst_error(s, "cannot allocate %zu bytes to stage mapping %lx-%lx: %s", len,

@@ -16,8 +16,7 @@
  *  2. A bounded number of buffers (2 per thread, plus one) is in flight:
  *     when none is free, the main thread decodes a queued job itself
  *     instead of waiting, or waits for a worker to give one back.
- *  3. Threads exist only between the first PAGES record (after
- *     rst_reserve: their stacks cannot take an image address) and
+ *  3. Threads exist only between the first PAGES record and
  *     rst_pool_finish(), which joins them all and waits until their tids
  *     are free again (the image may need them for its own threads).  So
  *     everything after rst_load_rest (restart_jump.c) runs single-threaded.

@@ -172,6 +172,12 @@ int rst_jump(struct rst_state *s);
 
 /* Reserves every target range not already mapped (restart_jump.c). */
 void rst_reserve(struct rst_state *s);
+/*
+ * mmap(NULL, len, prot, flags, -1, 0) at a place outside every
+ * mapping of the image, for memory the restorer keeps (restart_jump.c):
+ * the mapping, or MAP_FAILED with errno set.
+ */
+void *rst_mmap_outside(struct rst_state *s, size_t len, int prot, int flags);
 
 /*
  * restart_pidns.c: for an IMG_F_PIDNS image, a new user+pid+mount
