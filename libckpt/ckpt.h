@@ -84,6 +84,7 @@ struct ckpt_thread_state {
 	ucontext_t *uc;			/* the interrupted context's frame */
 	uint64_t handler_mask;
 	uint64_t shdpending;		/* the process's (ShdPnd) */
+	int sig_owed;			/* must put back its queued signals (ckpt_signal.c) */
 };
 
 #define CKPT_MAX_THREADS	4096
@@ -218,6 +219,24 @@ int ckpt_fds_write(struct ckpt_ctx *c);
 int ckpt_thread_write(struct ckpt_ctx *c);	/* ckpt_thread.c */
 /* Called by a thread in its own handler: its state, for a THREAD record. */
 void ckpt_thread_capture(struct ckpt_thread_state *t, siginfo_t *info, ucontext_t *uc);
+
+/*
+ * ckpt_signal.c: pending signals with their siginfo.  ckpt_sig_take() is
+ * called by each thread after its capture (the leader last, leader = 1:
+ * it takes the process's queue too) and leaves `keep` (libckpt's own
+ * signal) pending; ckpt_sig_write() writes SIGINFO records.  Before the
+ * release the leader (tid self) calls ckpt_sig_release(): it puts back
+ * what is its to put back and returns how many parked threads owe
+ * theirs; each of those calls ckpt_sig_put_own() when asked, and
+ * ckpt_sig_wait_back() waits until all have.  ckpt_sig_reset() forgets
+ * them (a restarted copy's memory still lists what the restorer queued).
+ */
+void ckpt_sig_take(struct ckpt_thread_state *t, int keep, int leader);
+int ckpt_sig_write(struct ckpt_ctx *c);
+int ckpt_sig_release(int self);
+void ckpt_sig_put_own(struct ckpt_thread_state *t);
+void ckpt_sig_wait_back(void);
+void ckpt_sig_reset(void);
 
 /*
  * ckpt_park.c: every thread but the leader waits in its handler while the

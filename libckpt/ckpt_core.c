@@ -219,9 +219,10 @@ int ckpt_run(struct ckpt_ctx *c)
 	    ckpt_fds_check(c) == 0 && ckpt_dirty_prepare(c) == 0) {
 		/* 2. write: the state, then the pages (from a copy if allowed) */
 		ckpt_thread_capture(&c->leader, c->info, c->uc);
+		ckpt_sig_take(&c->leader, c->ctl_sig_no, 1);
 		write_header(c);
 		if (ckpt_proc_write(c) == 0 && ckpt_parent_write(c) == 0 && ckpt_fds_write(c) == 0 &&
-		    ckpt_thread_write(c) == 0 && ckpt_maps_write(c) == 0) {
+		    ckpt_thread_write(c) == 0 && ckpt_sig_write(c) == 0 && ckpt_maps_write(c) == 0) {
 			if (c->fork_ok && fork_faithful(c)) {
 				long pid;
 

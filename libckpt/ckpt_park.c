@@ -19,7 +19,8 @@
  *     process runs application code: park_all rescans /proc/self/task
  *     until every listed thread is parked, so a thread created meanwhile
  *     is parked too.
- *  3. A parked thread only touches its own slot and the futex words; its
+ *  3. A parked thread only touches its own slot, the futex words and,
+ *     asked to, its own entries of the signal queue (ckpt_signal.c); its
  *     stack (with the kernel's frame of its interrupted context) is part
  *     of the memory the leader saves.
  *  4. A park request of an older generation is ignored (stale).
@@ -75,6 +76,7 @@ void ckpt_park_self(siginfo_t *info, ucontext_t *uc)
 	slot = __atomic_fetch_add(&park_slots, 1, __ATOMIC_ACQ_REL);
 	if (slot < CKPT_MAX_THREADS) {
 		ckpt_thread_capture(&ckpt_parked[slot], info, uc);
+		ckpt_sig_take(&ckpt_parked[slot], info->si_signo, 0);
 		__atomic_store_n(&ckpt_parked[slot].ready, 1, __ATOMIC_RELEASE);
 	}
 	__atomic_fetch_add(&park_ready, 1, __ATOMIC_RELEASE);
@@ -84,6 +86,8 @@ void ckpt_park_self(siginfo_t *info, ucontext_t *uc)
 
 		if (rel == gen)
 			break;
+		if (rel == -gen && slot < CKPT_MAX_THREADS)	/* put your signals back */
+			ckpt_sig_put_own(&ckpt_parked[slot]);
 		futex(&park_release, FUTEX_WAIT, rel, NULL);
 	}
 }
@@ -202,6 +206,7 @@ int ckpt_park_all(struct ckpt_ctx *c)
 
 void ckpt_park_reset(void)
 {
+	ckpt_sig_reset();
 	__atomic_store_n(&park_gen, 0, __ATOMIC_RELEASE);
 	ckpt_nparked = 0;
 	__atomic_store_n(&park_busy, 0, __ATOMIC_RELEASE);
@@ -211,6 +216,16 @@ void ckpt_release_all(struct ckpt_ctx *c)
 {
 	int gen = __atomic_load_n(&park_gen, __ATOMIC_ACQUIRE);
 
+	/*
+	 * Pending signals taken for the image go back first, each thread its
+	 * own (ckpt_signal.c): the parked ones are asked with -gen, and none
+	 * runs on before all are back.
+	 */
+	if (ckpt_sig_release(arch_sys0(SYS_gettid)) > 0 && gen) {
+		__atomic_store_n(&park_release, -gen, __ATOMIC_RELEASE);
+		futex(&park_release, FUTEX_WAKE, 0x7fffffff, NULL);
+		ckpt_sig_wait_back();
+	}
 	if (gen) {
 		__atomic_store_n(&park_gen, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&park_release, gen, __ATOMIC_RELEASE);

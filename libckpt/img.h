@@ -214,6 +214,8 @@ const struct img_proc *img_get_proc(struct img_reader *r, const struct img_rec *
 const struct img_fd *img_get_fd(struct img_reader *r, const struct img_rec *rec);
 const struct img_thread *img_get_thread(struct img_reader *r, const struct img_rec *rec);
 const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *rec);
+/* A signal 1..64 but SIGKILL/SIGSTOP; whether tid names a THREAD is the caller's check. */
+const struct img_siginfo *img_get_siginfo(struct img_reader *r, const struct img_rec *rec);
 const struct img_pages *img_get_pages(struct img_reader *r, const struct img_rec *rec);
 /* Followed by nranges struct img_range, then path_len bytes of path. */
 const struct img_parent *img_get_parent(struct img_reader *r, const struct img_rec *rec);

@@ -10,7 +10,7 @@
  *   record IMG_REC_END                     struct img_end: whole-image CRC
  *
  * Record order a writer produces and a reader may rely on:
- *   PROC, FD*, THREAD+, VMA*, PAGES*, END
+ *   PROC, FD*, THREAD+, SIGINFO*, VMA*, PAGES*, END
  * (every PAGES record lies inside a VMA record seen before it).
  *
  * Invariants:
@@ -81,6 +81,7 @@ enum img_rec_type {
 	IMG_REC_PAGES	= 5,	/* struct img_pages + data */
 	IMG_REC_MPAGES	= 6,	/* struct img_mpages + zero padding; data after */
 	IMG_REC_PARENT	= 7,	/* struct img_parent + ranges + path */
+	IMG_REC_SIGINFO	= 8,	/* struct img_siginfo: one queued signal */
 	IMG_REC_END	= 0xffff,	/* struct img_end */
 };
 
@@ -223,6 +224,25 @@ struct img_thread {
 	uint32_t sched_flags;		/* SCHED_FLAG_RESET_ON_FORK... */
 	uint32_t fpstate_len;		/* bytes after the struct (0 in v1) */
 	uint32_t reserved;
+};
+
+/* --- SIGINFO -------------------------------------------------------- */
+
+#define IMG_SIGINFO_SIZE	128	/* the kernel's siginfo_t */
+
+/*
+ * One queued instance of a pending signal with the siginfo the kernel
+ * keeps for it (si_signo, si_errno, si_code, then the union: sender pid
+ * and uid, sigqueue value, timer id...).  A thread's own queue and the
+ * process's are apart (tid); within each, records come in the order the
+ * kernel would deliver them.  Signals pending without a record (libckpt's
+ * own, or an image without SIGINFO records) are the bits of
+ * img_thread.sigpending and img_proc.sigpending.
+ */
+struct img_siginfo {
+	int32_t  tid;			/* 0: the process's queue; else a THREAD's */
+	uint32_t reserved;		/* zero */
+	uint8_t  info[IMG_SIGINFO_SIZE];	/* first int: si_signo, 1..64 */
 };
 
 /* --- VMA ------------------------------------------------------------ */

@@ -273,6 +273,7 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_PAGES:
 	case IMG_REC_PARENT:
 	case IMG_REC_MPAGES:
+	case IMG_REC_SIGINFO:
 	case IMG_REC_END:
 		return 1;
 	default:
@@ -551,6 +552,7 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_PAGES:  return "PAGES";
 	case IMG_REC_PARENT: return "PARENT";
 	case IMG_REC_MPAGES: return "MPAGES";
+	case IMG_REC_SIGINFO: return "SIGINFO";
 	case IMG_REC_END:    return "END";
 	default:             return "unknown";
 	}
@@ -679,6 +681,25 @@ const struct img_thread *img_get_thread(struct img_reader *r, const struct img_r
 		return NULL;
 	}
 	return t;
+}
+
+const struct img_siginfo *img_get_siginfo(struct img_reader *r, const struct img_rec *rec)
+{
+	const struct img_siginfo *q = img_get_fixed(r, rec, IMG_REC_SIGINFO, sizeof(*q));
+	int32_t signo;
+
+	if (!q || img_check_len(r, rec, sizeof(*q), 0) < 0)
+		return NULL;
+	__builtin_memcpy(&signo, q->info, sizeof(signo));
+	/* SIGKILL and SIGSTOP are never left pending for a process to see */
+	if (signo < 1 || signo > IMG_NSIG || signo == 9 || signo == 19 || q->tid < 0 ||
+	    q->reserved) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "SIGINFO record at offset %llu is corrupt: signal %d, tid %d, reserved %u",
+			 img_ull(rec->offset), signo, q->tid, q->reserved);
+		return NULL;
+	}
+	return q;
 }
 
 const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *rec)

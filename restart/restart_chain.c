@@ -321,7 +321,8 @@ static int chain_read(struct rst_state *s, struct img_reader *r, const struct ch
 			memcpy(next->allowed, p + 1, p->nranges * sizeof(struct img_range));
 			next->nallowed = p->nranges;
 		} else if (rec.type != IMG_REC_PROC && rec.type != IMG_REC_FD &&
-			   rec.type != IMG_REC_THREAD && rec.type != IMG_REC_VMA) {
+			   rec.type != IMG_REC_THREAD && rec.type != IMG_REC_SIGINFO &&
+			   rec.type != IMG_REC_VMA) {
 			/* page data in a form this walk does not apply: never skip it */
 			rst_error(s, "parent %s: record type %u at offset %lu cannot be applied "
 				  "to an incremental restart", name, rec.type,

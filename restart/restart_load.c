@@ -186,6 +186,23 @@ static int load_records(struct rst_state *s)
 			s->threads[s->nthreads++] = *t;
 			break;
 		}
+		case IMG_REC_SIGINFO: {
+			const struct img_siginfo *q = img_get_siginfo(&s->r, &rec);
+			int i = 0;
+
+			if (!q)
+				return reader_fail(s);
+			while (q->tid && i < s->nthreads && s->threads[i].tid != q->tid)
+				i++;
+			if (i == s->nthreads) {
+				rst_error(s, "corrupt: a signal is queued for thread %d, which the image "
+					  "does not have (offset %lu)", q->tid, (unsigned long)rec.offset);
+				return RST_EXIT_IMAGE;
+			}
+			s->sigs = rst_grow(s->sigs, &s->sigs_cap, s->nsigs, sizeof(*s->sigs));
+			s->sigs[s->nsigs++] = *q;
+			break;
+		}
 		case IMG_REC_VMA: {
 			const struct img_vma *v = img_get_vma(&s->r, &rec);
 			struct rst_vma *nv;

@@ -248,6 +248,41 @@ RST static void rst_lazy_attach(struct rst_args *a)
 	arch_sys1(SYS_close, a->lazy_fd);
 }
 
+/*
+ * Queues the saved signals for tid (0: the process's), siginfo and all, in
+ * their order (libckpt/ckpt_signal.c).  The kernel accepts a kill()'s,
+ * tgkill()'s or its own siginfo only from the thread it is for, or for the
+ * process from the main thread: so each thread queues its own, the main
+ * thread the process's.
+ */
+RST static void rst_queue_signals(struct rst_args *a, int32_t tid)
+{
+	for (uint32_t i = 0; i < a->nsigs; i++) {
+		struct img_siginfo *q = &a->sigs[i];
+		int32_t sig = *(int32_t *)q->info;
+
+		if (q->tid != tid)
+			continue;
+		if (tid)
+			CHECK(a, 24, arch_sys4(SYS_rt_tgsigqueueinfo, a->pid, tid, sig, q->info));
+		else
+			CHECK(a, 24, arch_sys3(SYS_rt_sigqueueinfo, a->pid, sig, q->info));
+	}
+}
+
+/*
+ * The thread's own pending signals, sent by the thread itself: those kept
+ * as bits (libckpt's own), then the queued ones.  Blocked (inherited from
+ * rst_main) until rt_sigreturn sets the thread's mask.
+ */
+RST static void rst_thread_signals(struct rst_args *a, struct rst_thread *t)
+{
+	for (int sig = 1; sig <= 64; sig++)
+		if (t->img.sigpending & (1ULL << (sig - 1)))
+			arch_sys3(SYS_tgkill, a->pid, t->img.tid, sig);
+	rst_queue_signals(a, t->img.tid);
+}
+
 #define RST_THREAD_STACK	(16 * 1024)
 
 RST static void rst_build_frame(struct rst_thread *t) __attribute__((noreturn));
@@ -332,6 +367,8 @@ RST void rst_main(struct rst_args *a)
 	for (int sig = 1; sig <= 64; sig++)		/* process-wide, kept pending */
 		if (a->pending & (1ULL << (sig - 1)))
 			arch_sys2(SYS_kill, a->pid, sig);
+	rst_queue_signals(a, 0);			/* and queued, with siginfo */
+	rst_thread_signals(a, &a->threads[0]);
 	for (uint32_t i = 1; i < a->nthreads; i++) {
 		struct rst_thread *t = &a->threads[i];
 		struct clone_args_ {
@@ -359,7 +396,12 @@ RST void rst_main(struct rst_args *a)
 		}
 		CHECK(a, 18, r);
 	}
-	/* Now every tid a futex or a mutex owner field names exists. */
+	/*
+	 * Now every tid a futex or a mutex owner field names exists.  Every
+	 * thread has its pending signals back before any runs on.
+	 */
+	for (uint32_t n; (n = __atomic_load_n(&a->signalled, __ATOMIC_ACQUIRE)) < a->nthreads - 1; )
+		arch_sys4(SYS_futex, &a->signalled, 0 | 128 /* FUTEX_WAIT_PRIVATE */, n, 0);
 	__atomic_store_n(&a->go, 1, __ATOMIC_RELEASE);
 	arch_sys3(SYS_futex, &a->go, 1 | 128 /* FUTEX_WAKE_PRIVATE */, 0x7fffffff);
 	rst_thread_enter(a, &a->threads[0]);
@@ -424,6 +466,11 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 		  (uint32_t)(t->img.cap_inheritable >> 32) },
 	};
 	CHECK(a, 19, arch_sys2(SYS_capset, &ch, cd));
+	if (t != &a->threads[0]) {	/* the main thread did it before making us */
+		rst_thread_signals(a, t);
+		__atomic_fetch_add(&a->signalled, 1, __ATOMIC_RELEASE);
+		arch_sys3(SYS_futex, &a->signalled, 1 | 128 /* FUTEX_WAKE_PRIVATE */, 1);
+	}
 	/*
 	 * No thread runs application code before all exist: a thread that
 	 * retried FUTEX_LOCK_PI on a mutex owned by a thread not made yet
@@ -431,10 +478,6 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 	 */
 	while (!__atomic_load_n(&a->go, __ATOMIC_ACQUIRE))
 		arch_sys4(SYS_futex, &a->go, 0 | 128 /* FUTEX_WAIT_PRIVATE */, 0, 0);
-	/* Blocked (inherited from rst_main) until rt_sigreturn sets t's mask. */
-	for (int sig = 1; sig <= 64; sig++)		/* the thread's own */
-		if (t->img.sigpending & (1ULL << (sig - 1)))
-			arch_sys3(SYS_tgkill, a->pid, t->img.tid, sig);
 	rst_build_frame(t);
 }
 

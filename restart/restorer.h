@@ -20,7 +20,9 @@
  *      fds, signal dispositions, uid/gid, process-wide pending signals;
  *   5. every other thread: clone3 with its tid, onto a small stack in the
  *      blob; each thread, the main one last, sets its tid address, robust
- *      list, rseq, FS base, name and pending signals, and rt_sigreturns
+ *      list, rseq, FS base, name and pending signals (queued ones with
+ *      their siginfo: each thread its own, the main one the process's
+ *      too, as only they may), and rt_sigreturns
  *      into the post-restore handler (see img_thread).  The last thread to
  *      get there unmaps the blob (struct ckpt_restore_info).
  * A failure after step 1 cannot be undone: it writes one line to fd 2 and
@@ -91,6 +93,8 @@ struct rst_args {
 	uint64_t auxv[IMG_AUXV_MAX];
 	struct img_sigaction sigact[IMG_NSIG];
 	uint64_t pending;		/* process-wide signals to re-raise */
+	uint32_t nsigs;
+	struct img_siginfo *sigs;	/* queued in this order, siginfo and all */
 	int32_t uid, gid;		/* -1: keep ckpt-restart's */
 
 	/* threads: [0] is the main one (tid == pid), the one running this */
@@ -98,7 +102,7 @@ struct rst_args {
 	int32_t pid;
 	struct rst_thread *threads;
 	int32_t go;			/* futex: every thread exists, run */
-	int32_t pad;
+	uint32_t signalled;		/* futex: threads > 0 whose signals are back */
 	uint64_t restore_info;		/* struct ckpt_restore_info in the image */
 	uint64_t blob, blob_len;	/* written there */
 	uint64_t img_dev, img_ino;	/* mappable image mapped, else 0: written there */

@@ -67,7 +67,9 @@ struct rst_state {
 	int nfds;
 	struct rst_vma *vmas;
 	int nvmas;
-	size_t fds_cap, vmas_cap, threads_cap, mpages_cap;	/* rst_grow */
+	struct img_siginfo *sigs;	/* queued signals, in image order */
+	int nsigs;
+	size_t fds_cap, vmas_cap, threads_cap, mpages_cap, sigs_cap;	/* rst_grow */
 	int reserved;		/* target ranges reserved */
 	int exe_fd;
 	int nproblems;		/* --check: problems found */

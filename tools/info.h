@@ -43,6 +43,8 @@ struct info {
 	struct info_str cwd, exe;
 	struct img_thread *thr;
 	size_t nthr;
+	struct img_siginfo *sigs;	/* queued signals, in image order */
+	size_t nsig;
 	struct info_fd *fds;
 	size_t nfd;
 	struct info_vma *vmas;
@@ -66,6 +68,17 @@ extern const struct info_flag info_open_flags[];
 int info_load(struct info *in, int fd);
 void info_free(struct info *in);
 const char *info_signame(int sig, char *buf, size_t n);
+/*
+ * A queued signal's siginfo as ckpt-info shows it: the sender's pid and
+ * uid (for kill, sigqueue, tgkill and SIGCHLD; other codes put other
+ * fields there) and the sigqueue value (SIGCHLD: the status).
+ */
+struct info_sig {
+	int signo, code, pid;
+	unsigned uid;
+	long long value;
+};
+void info_sig_fields(const struct img_siginfo *q, struct info_sig *f);
 const char *info_rlimit_name(int i);
 const char *info_fd_kind(uint32_t kind);
 const char *info_accmode(uint32_t flags);

@@ -218,6 +218,16 @@ void json_print(const struct info *in)
 		printf(", \"xstate_bytes\": %u, \"xfeatures\": %llu}", th->fpstate_len,
 		       U(th->xfeatures));
 	}
+	printf("\n  ],\n  \"queued_signals\": [");
+	for (size_t i = 0; i < in->nsig; i++) {
+		struct info_sig f;
+
+		info_sig_fields(&in->sigs[i], &f);
+		printf("%s\n    {\"tid\": %d, \"signal\": ", i ? "," : "", in->sigs[i].tid);
+		json_cstr(info_signame(f.signo, buf, sizeof(buf)));
+		printf(", \"code\": %d, \"pid\": %d, \"uid\": %u, \"value\": %lld}",
+		       f.code, f.pid, f.uid, f.value);
+	}
 	printf("\n  ],\n  \"fds\": [");
 	for (size_t i = 0; i < in->nfd; i++) {
 		const struct info_fd *f = &in->fds[i];

@@ -159,23 +159,25 @@ static int info_add_mpages(struct info *in, struct img_reader *r,
 	return 0;
 }
 
-/* Record order rank: PROC, FD*, THREAD+, VMA*, PAGES* (img_format.h). */
+/* Record order rank: PROC, FD*, THREAD+, SIGINFO*, VMA*, PAGES* (img_format.h). */
 static int info_rank(uint32_t type)
 {
 	switch (type) {
-	case IMG_REC_PROC:   return 0;
-	case IMG_REC_FD:     return 1;
-	case IMG_REC_THREAD: return 2;
-	case IMG_REC_VMA:    return 3;
-	default:             return 4;
+	case IMG_REC_PROC:    return 0;
+	case IMG_REC_FD:      return 1;
+	case IMG_REC_THREAD:  return 2;
+	case IMG_REC_SIGINFO: return 3;
+	case IMG_REC_VMA:     return 4;
+	default:              return 5;
 	}
 }
 
 static const char *info_rec_name(uint32_t type)
 {
-	static const char *names[] = { "?", "PROC", "FD", "THREAD", "VMA", "PAGES", "MPAGES" };
+	static const char *names[] = { "?", "PROC", "FD", "THREAD", "VMA", "PAGES", "MPAGES",
+				       "PARENT", "SIGINFO" };
 
-	return type < 7 ? names[type] : "?";
+	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
 
 static int info_add(struct info *in, struct img_reader *r, const struct img_rec *rec,
@@ -205,9 +207,9 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	if (*last_rank < 0 ? rank != 0 :
 	    rank == 0 ||			/* a second PROC */
 	    rank < *last_rank ||		/* going back */
-	    (rank > 2 && *last_rank < 2))	/* VMA or PAGES before THREAD */
+	    (rank > 2 && *last_rank < 2))	/* SIGINFO, VMA or PAGES before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
-				 "expected PROC, FD*, THREAD+, VMA*, PAGES*",
+				 "expected PROC, FD*, THREAD+, SIGINFO*, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;
 
@@ -242,6 +244,22 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 			return -1;
 		in->thr = info_grow(in->thr, in->nthr, sizeof(*in->thr));
 		in->thr[in->nthr++] = *t;
+		return 0;
+	}
+	case IMG_REC_SIGINFO: {
+		const struct img_siginfo *q = img_get_siginfo(r, rec);
+		size_t i = 0;
+
+		if (!q)
+			return -1;
+		while (q->tid && i < in->nthr && in->thr[i].tid != q->tid)
+			i++;
+		if (i == in->nthr)
+			return info_fail(in, "SIGINFO record at offset %llu names thread %d, which "
+					 "the image does not have", (unsigned long long)rec->offset,
+					 q->tid);
+		in->sigs = info_grow(in->sigs, in->nsig, sizeof(*in->sigs));
+		in->sigs[in->nsig++] = *q;
 		return 0;
 	}
 	case IMG_REC_VMA: {
@@ -330,6 +348,7 @@ void info_free(struct info *in)
 		free(in->vmas[i].path.s);
 	free(in->fds);
 	free(in->thr);
+	free(in->sigs);
 	free(in->vmas);
 }
 

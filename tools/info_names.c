@@ -36,6 +36,16 @@ const char *info_signame(int sig, char *buf, size_t n)
 	return buf;
 }
 
+void info_sig_fields(const struct img_siginfo *q, struct info_sig *f)
+{
+	/* the kernel's siginfo: signo, errno, code, pad, then the union */
+	memcpy(&f->signo, q->info, 4);
+	memcpy(&f->code, q->info + 8, 4);
+	memcpy(&f->pid, q->info + 16, 4);
+	memcpy(&f->uid, q->info + 20, 4);
+	memcpy(&f->value, q->info + 24, 8);
+}
+
 const char *info_rlimit_name(int i)
 {
 	static const char *names[IMG_NRLIMIT] = {

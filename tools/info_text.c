@@ -201,6 +201,19 @@ void txt_print(const struct info *in)
 		       (unsigned long long)t->xfeatures);
 	}
 
+	printf("\nqueued signals (%zu):\n", in->nsig);
+	for (size_t i = 0; i < in->nsig; i++) {
+		struct info_sig f;
+
+		info_sig_fields(&in->sigs[i], &f);
+		if (in->sigs[i].tid)
+			printf("  thread %-7d ", in->sigs[i].tid);
+		else
+			printf("  process        ");
+		printf("%-12s code %d  pid %d  uid %u  value %lld\n",
+		       info_signame(f.signo, buf, sizeof(buf)), f.code, f.pid, f.uid, f.value);
+	}
+
 	printf("\nfds (%zu):\n", in->nfd);
 	for (size_t i = 0; i < in->nfd; i++) {
 		const struct info_fd *f = &in->fds[i];

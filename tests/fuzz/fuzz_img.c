@@ -80,6 +80,9 @@ static void fz_parse(int fd, int mapped)
 				fz_touch(t + 1, t->fpstate_len);
 			break;
 		}
+		case IMG_REC_SIGINFO:
+			ok = img_get_siginfo(&r, &rec) != NULL;
+			break;
 		case IMG_REC_VMA: {
 			const struct img_vma *v = img_get_vma(&r, &rec);
 			if ((ok = v != NULL))
@@ -249,6 +252,13 @@ static void fz_seed(const char *dir, const char *name, int full)
 	if (full == 1 || full == 3)
 		img_write_record(&w, IMG_REC_FD, &f, sizeof(f), "/dev/null", 9);
 	img_write_record(&w, IMG_REC_THREAD, &t, sizeof(t), page, 16);
+	if (full == 1) {	/* a queued SIGUSR1 for that thread */
+		struct img_siginfo q = { .tid = t.tid };
+		int32_t sig = 10;
+
+		memcpy(q.info, &sig, sizeof(sig));
+		img_write_record(&w, IMG_REC_SIGINFO, &q, sizeof(q), NULL, 0);
+	}
 	if (full == 2)
 		img_write_record(&w, IMG_REC_VMA, &v, sizeof(v), NULL, 0);
 	if (full == 1 || full == 3) {

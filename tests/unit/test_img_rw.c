@@ -39,6 +39,7 @@ static struct {
 	char proc_paths[64];
 	struct img_fd fd[2];
 	struct img_thread thr[2];
+	struct img_siginfo sig[2];
 	unsigned char fpstate[512];
 	struct img_vma vma[3];
 	struct img_pages pg[4];
@@ -153,6 +154,16 @@ static void trw_sample_init(void)
 	trw_add(IMG_REC_THREAD, &trw.thr[0], sizeof(trw.thr[0]), trw.fpstate,
 		sizeof(trw.fpstate), NULL);
 	trw_add(IMG_REC_THREAD, &trw.thr[1], sizeof(trw.thr[1]), NULL, 0, NULL);
+
+	/* a sigqueue'd signal for the second thread, a kill() for the process */
+	for (int i = 0; i < 2; i++) {
+		int32_t si[6] = { i ? SIGUSR1 : SIGRTMIN + 1, 0, i ? 0 : -1, 0, 77, 1000 };
+
+		trw.sig[i].tid = i ? 0 : 4243;
+		memcpy(trw.sig[i].info, si, sizeof(si));
+		trw.sig[i].info[24] = (unsigned char)(100 + i);	/* si_value */
+		trw_add(IMG_REC_SIGINFO, &trw.sig[i], sizeof(trw.sig[i]), NULL, 0, NULL);
+	}
 
 	trw.vma[0] = (struct img_vma){ .start = 0x7f1000000000ull, .end = 0x7f1000004000ull,
 		.prot = 5, .flags = IMG_VMA_FILE | IMG_VMA_PAGES, .dev = 0x803, .ino = 7,
@@ -271,6 +282,7 @@ int trw_parse(int fd, enum img_err *code, char *err, size_t errlen)
 		case IMG_REC_THREAD: ok = img_get_thread(&r, &rec); break;
 		case IMG_REC_VMA:    ok = img_get_vma(&r, &rec); break;
 		case IMG_REC_PARENT: ok = img_get_parent(&r, &rec); break;
+		case IMG_REC_SIGINFO: ok = img_get_siginfo(&r, &rec); break;
 		case IMG_REC_PAGES: {
 			const struct img_pages *p = img_get_pages(&r, &rec);
 			char perr[256];
@@ -389,6 +401,9 @@ static void trw_check_roundtrip(int fd)
 			CU_ASSERT(e->blen == 0 || memcmp(t + 1, e->b, e->blen) == 0);
 			break;
 		}
+		case IMG_REC_SIGINFO:
+			fixed = img_get_siginfo(&r, &rec);
+			break;
 		case IMG_REC_VMA:
 			fixed = img_get_vma(&r, &rec);
 			break;
@@ -749,6 +764,7 @@ static void trw_expect_get(uint32_t type, const void *a, size_t alen,
 	case IMG_REC_THREAD: got = img_get_thread(&r, &rec); break;
 	case IMG_REC_VMA:    got = img_get_vma(&r, &rec); break;
 	case IMG_REC_PAGES:  got = img_get_pages(&r, &rec); break;
+	case IMG_REC_SIGINFO: got = img_get_siginfo(&r, &rec); break;
 	default:             got = img_get_vma(&r, &rec); break;	/* wrong type */
 	}
 	CU_ASSERT_PTR_NULL(got);
@@ -814,6 +830,27 @@ static void test_rw_checkers(void)
 	t = trw.thr[1];
 	t.tid = 0;
 	trw_expect_get(IMG_REC_THREAD, &t, sizeof(t), NULL, 0, "tid 0");
+
+	static const int32_t bad_signo[] = { 0, SIGKILL, SIGSTOP, 65, -1 };
+	struct img_siginfo q;
+
+	for (size_t i = 0; i < sizeof(bad_signo) / sizeof(bad_signo[0]); i++) {
+		char want[32];
+
+		q = trw.sig[0];
+		memcpy(q.info, &bad_signo[i], sizeof(bad_signo[i]));
+		snprintf(want, sizeof(want), "signal %d,", bad_signo[i]);
+		trw_expect_get(IMG_REC_SIGINFO, &q, sizeof(q), NULL, 0, want);
+	}
+	q = trw.sig[0];
+	q.tid = -5;
+	trw_expect_get(IMG_REC_SIGINFO, &q, sizeof(q), NULL, 0, "tid -5");
+	q = trw.sig[0];
+	q.reserved = 1;
+	trw_expect_get(IMG_REC_SIGINFO, &q, sizeof(q), NULL, 0, "reserved 1");
+	q = trw.sig[0];
+	trw_expect_get(IMG_REC_SIGINFO, &q, sizeof(q), data, 1, "fields say");
+	trw_expect_get(IMG_REC_SIGINFO, &q, sizeof(q) - 1, NULL, 0, "too short");
 
 	v = trw.vma[1];
 	v.end = v.start;
