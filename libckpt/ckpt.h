@@ -220,6 +220,9 @@ int ckpt_thread_write(struct ckpt_ctx *c);	/* ckpt_thread.c */
 /* Called by a thread in its own handler: its state, for a THREAD record. */
 void ckpt_thread_capture(struct ckpt_thread_state *t, siginfo_t *info, ucontext_t *uc);
 
+/* ckpt_timer.c: TIMER records (interval and POSIX timers, time left). */
+int ckpt_timer_write(struct ckpt_ctx *c);
+
 /*
  * ckpt_signal.c: pending signals with their siginfo.  ckpt_sig_take() is
  * called by each thread after its capture (the leader last, leader = 1:

@@ -222,7 +222,8 @@ int ckpt_run(struct ckpt_ctx *c)
 		ckpt_sig_take(&c->leader, c->ctl_sig_no, 1);
 		write_header(c);
 		if (ckpt_proc_write(c) == 0 && ckpt_parent_write(c) == 0 && ckpt_fds_write(c) == 0 &&
-		    ckpt_thread_write(c) == 0 && ckpt_sig_write(c) == 0 && ckpt_maps_write(c) == 0) {
+		    ckpt_thread_write(c) == 0 && ckpt_sig_write(c) == 0 && ckpt_timer_write(c) == 0 &&
+		    ckpt_maps_write(c) == 0) {
 			if (c->fork_ok && fork_faithful(c)) {
 				long pid;
 

@@ -34,6 +34,7 @@
 #include <unistd.h>
 #include "arch/x86_64/arch.h"
 #include "libckpt/ckpt.h"
+#include "libckpt/ckpt_fmt.h"
 
 #define PARK_MAGIC		0x504b0000u	/* "PK" in the high half */
 #define PARK_TIMEOUT_NS		(10ull * 1000000000)
@@ -111,6 +112,23 @@ static int is_parked(int tid)
 		    ckpt_parked[i].img.tid == tid)
 			return 1;
 	return 0;
+}
+
+static const char blocked_hint[] =
+	": it blocks libckpt's signal, which only a raw system call or libc itself can do "
+	"(glibc's thread for SIGEV_THREAD timers and mq_notify blocks every signal)";
+
+/* Whether thread tid has libckpt's signal blocked (SigBlk), as a stuck one may. */
+static int blocks_ours(struct ckpt_ctx *c, int tid)
+{
+	char path[64], *buf = (char *)c->bounce;
+	const char *s;
+
+	ckpt_fmt(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	if (ckpt_read_file(path, buf, 4096) < 0 || !(s = __builtin_strstr(buf, "\nSigBlk:\t")))
+		return 0;
+	s += 9;
+	return ckpt_parse_hex(&s) >> (c->ctl_sig_no - 1) & 1;
 }
 
 struct park_walk {
@@ -192,8 +210,9 @@ int ckpt_park_all(struct ckpt_ctx *c)
 			break;
 		if (now_ns() > deadline)
 			return ckpt_fail(c, -ETIMEDOUT, "thread %d did not stop for the checkpoint "
-					 "within %llu s", straggler,
-					 (unsigned long long)(PARK_TIMEOUT_NS / 1000000000));
+					 "within %llu s%s", straggler,
+					 (unsigned long long)(PARK_TIMEOUT_NS / 1000000000),
+					 blocks_ours(c, straggler) ? blocked_hint : "");
 		futex(&park_ready, FUTEX_WAIT, seen, &ts);
 	}
 	if (left < 0)

@@ -1,6 +1,6 @@
 /*
- * ckpt_proc.c - process-wide state: what is refused (child processes,
- * armed timers) and the PROC record (ids, mm fields, auxv,
+ * ckpt_proc.c - process-wide state: what is refused (child processes)
+ * and the PROC record (ids, mm fields, auxv,
  * rlimits, signal dispositions, umask, cwd, exe, comm).
  *
  * The mm fields come from /proc/self/stat (fields 26-28, 45-51) and
@@ -12,50 +12,19 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "arch/x86_64/arch.h"
 #include "libckpt/ckpt.h"
 
-/* Armed POSIX timers other than libckpt's own (listed in /proc/self/timers). */
-static int foreign_posix_timer(struct ckpt_ctx *c, char *buf, size_t cap)
-{
-	ssize_t len = ckpt_read_file("/proc/self/timers", buf, cap);
-	const char *s = buf;
-	int found = 0;
-
-	if (len <= 0)
-		return 0;
-	/* Each timer starts with "ID: n"; ours (CKPT_INTERVAL) signals ctl_sig_no. */
-	while ((s = __builtin_strstr(s, "signal: "))) {
-		s += 8;
-		if (ckpt_parse_dec(&s) != c->ctl_sig_no)
-			found = 1;
-	}
-	return found;
-}
-
 int ckpt_proc_check(struct ckpt_ctx *c)
 {
 	siginfo_t si;
-	struct itimerval it;
-	static const char *const itname[] = { "ITIMER_REAL (alarm/setitimer)",
-					      "ITIMER_VIRTUAL", "ITIMER_PROF" };
 
 	si.si_pid = 0;
 	if (waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT) == 0)
 		return ckpt_fail(c, -ENOTSUP, "the process has child processes%s; process "
 				 "trees are not supported yet", si.si_pid ? " (one changed state)" : "");
-	for (int w = 0; w < 3; w++) {
-		if (getitimer(w, &it) == 0 &&
-		    (it.it_value.tv_sec || it.it_value.tv_usec))
-			return ckpt_fail(c, -ENOTSUP, "timer %s is armed; timers are not supported yet",
-					 itname[w]);
-	}
-	if (foreign_posix_timer(c, (char *)c->bounce, IMG_PAGES_MAX * IMG_PAGE_SIZE))
-		return ckpt_fail(c, -ENOTSUP, "a POSIX timer (timer_create) exists; timers are "
-				 "not supported yet");
 	return 0;
 }
 

@@ -216,6 +216,8 @@ const struct img_thread *img_get_thread(struct img_reader *r, const struct img_r
 const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *rec);
 /* A signal 1..64 but SIGKILL/SIGSTOP; whether tid names a THREAD is the caller's check. */
 const struct img_siginfo *img_get_siginfo(struct img_reader *r, const struct img_rec *rec);
+/* Fields consistent with the kind and notification; a tid is the caller's check. */
+const struct img_timer *img_get_timer(struct img_reader *r, const struct img_rec *rec);
 const struct img_pages *img_get_pages(struct img_reader *r, const struct img_rec *rec);
 /* Followed by nranges struct img_range, then path_len bytes of path. */
 const struct img_parent *img_get_parent(struct img_reader *r, const struct img_rec *rec);

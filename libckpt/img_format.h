@@ -10,7 +10,7 @@
  *   record IMG_REC_END                     struct img_end: whole-image CRC
  *
  * Record order a writer produces and a reader may rely on:
- *   PROC, FD*, THREAD+, SIGINFO*, VMA*, PAGES*, END
+ *   PROC, FD*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES*, END
  * (every PAGES record lies inside a VMA record seen before it).
  *
  * Invariants:
@@ -82,6 +82,7 @@ enum img_rec_type {
 	IMG_REC_MPAGES	= 6,	/* struct img_mpages + zero padding; data after */
 	IMG_REC_PARENT	= 7,	/* struct img_parent + ranges + path */
 	IMG_REC_SIGINFO	= 8,	/* struct img_siginfo: one queued signal */
+	IMG_REC_TIMER	= 9,	/* struct img_timer: one interval or POSIX timer */
 	IMG_REC_END	= 0xffff,	/* struct img_end */
 };
 
@@ -243,6 +244,38 @@ struct img_siginfo {
 	int32_t  tid;			/* 0: the process's queue; else a THREAD's */
 	uint32_t reserved;		/* zero */
 	uint8_t  info[IMG_SIGINFO_SIZE];	/* first int: si_signo, 1..64 */
+};
+
+/* --- TIMER ---------------------------------------------------------- */
+
+enum img_timer_kind {
+	IMG_TIMER_ITIMER = 1,		/* setitimer()/alarm(): id is ITIMER_REAL 0,
+					 * ITIMER_VIRTUAL 1 or ITIMER_PROF 2 */
+	IMG_TIMER_POSIX	= 2,		/* timer_create(): id is the kernel's timer id */
+};
+
+/* img_timer.notify: the kernel's sigev_notify values */
+#define IMG_SIGEV_SIGNAL	0	/* signo to the process */
+#define IMG_SIGEV_NONE		1	/* no notification */
+#define IMG_SIGEV_THREAD	2	/* as SIGNAL for the kernel (libc's thread
+					 * timers use SIGNAL | THREAD_ID) */
+#define IMG_SIGEV_THREAD_ID	4	/* signo to thread notify_tid */
+
+/*
+ * A timer and its time left at the checkpoint: a restart arms it with
+ * that time (the time between checkpoint and restart does not count, as
+ * for a sleep), with the same period; a POSIX timer keeps its id.
+ */
+struct img_timer {
+	uint32_t kind;			/* enum img_timer_kind */
+	int32_t  id;
+	int32_t  clock;			/* POSIX: clockid (a CPU clock encodes a pid or tid) */
+	int32_t  notify;		/* POSIX: IMG_SIGEV_* */
+	int32_t  signo;			/* POSIX, not SIGEV_NONE: 1..64 */
+	int32_t  notify_tid;		/* POSIX, SIGEV_THREAD_ID: a THREAD's tid, else 0 */
+	uint64_t sigval;		/* POSIX: sigev_value */
+	uint64_t value_ns;		/* time left, 0: disarmed */
+	uint64_t interval_ns;		/* period, 0: one-shot */
 };
 
 /* --- VMA ------------------------------------------------------------ */

@@ -274,6 +274,7 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_PARENT:
 	case IMG_REC_MPAGES:
 	case IMG_REC_SIGINFO:
+	case IMG_REC_TIMER:
 	case IMG_REC_END:
 		return 1;
 	default:
@@ -553,6 +554,7 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_PARENT: return "PARENT";
 	case IMG_REC_MPAGES: return "MPAGES";
 	case IMG_REC_SIGINFO: return "SIGINFO";
+	case IMG_REC_TIMER:  return "TIMER";
 	case IMG_REC_END:    return "END";
 	default:             return "unknown";
 	}
@@ -700,6 +702,35 @@ const struct img_siginfo *img_get_siginfo(struct img_reader *r, const struct img
 		return NULL;
 	}
 	return q;
+}
+
+const struct img_timer *img_get_timer(struct img_reader *r, const struct img_rec *rec)
+{
+	const struct img_timer *t = img_get_fixed(r, rec, IMG_REC_TIMER, sizeof(*t));
+	int ok;
+
+	if (!t || img_check_len(r, rec, sizeof(*t), 0) < 0)
+		return NULL;
+	if (t->kind == IMG_TIMER_ITIMER)
+		ok = t->id >= 0 && t->id <= 2 && !t->clock && !t->notify && !t->signo &&
+		     !t->notify_tid && !t->sigval;
+	else if (t->kind == IMG_TIMER_POSIX)
+		ok = t->id >= 0 &&
+		     (t->notify == IMG_SIGEV_NONE ? !t->signo :
+		      t->signo >= 1 && t->signo <= IMG_NSIG) &&
+		     (t->notify == IMG_SIGEV_THREAD_ID ? t->notify_tid > 0 :
+		      (t->notify == IMG_SIGEV_SIGNAL || t->notify == IMG_SIGEV_NONE ||
+		       t->notify == IMG_SIGEV_THREAD) && !t->notify_tid);
+	else
+		ok = 0;
+	if (!ok) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "TIMER record at offset %llu is corrupt: kind %u, id %d, notify %d, signal %d, "
+			 "tid %d", img_ull(rec->offset), t->kind, t->id, t->notify, t->signo,
+			 t->notify_tid);
+		return NULL;
+	}
+	return t;
 }
 
 const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *rec)

@@ -12,6 +12,7 @@
  *              changed under it.
  *   fds, cwd   every file to reopen is there, not shorter than its saved
  *              offset, of the same kind (the policy: docs/USAGE.md)
+ *   timers     POSIX timers can be made with their ids (Linux 6.16+)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -27,6 +29,7 @@
 #include <unistd.h>
 #include "arch/x86_64/arch.h"
 #include "kernel-assist/assist.h"
+#include "restart/restorer.h"
 #include "restart/rst.h"
 
 int rst_check_pid(struct rst_state *s)
@@ -260,6 +263,23 @@ static int check_sched(struct rst_state *s)
 	return bad;
 }
 
+/*
+ * A POSIX timer's id is the application's handle: it is made again with
+ * the same id, which needs PR_TIMER_CREATE_RESTORE_IDS (Linux 6.16).
+ */
+static int check_timers(struct rst_state *s)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->ntimers; i++)
+		n += s->timers[i].kind == IMG_TIMER_POSIX;
+	if (!n || prctl(RST_PR_TIMER_CREATE_RESTORE_IDS, RST_PR_TIMER_IDS_GET, 0, 0, 0) >= 0)
+		return 0;
+	return rst_problem(s, RST_EXIT_INCOMPAT, "the process has %d POSIX timer%s (timer_create); "
+			   "making them again with their ids needs PR_TIMER_CREATE_RESTORE_IDS, "
+			   "which this kernel lacks (Linux 6.16 or later has it)", n, n > 1 ? "s" : "");
+}
+
 int rst_check_env(struct rst_state *s)
 {
 	uint64_t need = 0, have = arch_xgetbv0();
@@ -284,6 +304,8 @@ int rst_check_env(struct rst_state *s)
 	if ((r = check_files(s)) && !s->check_only)
 		return r;
 	if ((r = check_fds(s)) && !s->check_only)
+		return r;
+	if ((r = check_timers(s)) && !s->check_only)
 		return r;
 	return s->nproblems ? RST_EXIT_ENV : 0;
 }

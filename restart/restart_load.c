@@ -151,6 +151,28 @@ static int load_pages(struct rst_state *s, struct img_rec *rec)
 	return 0;
 }
 
+/* A timer's id is not saved twice; a thread it signals is the image's. */
+static int check_timer(struct rst_state *s, const struct img_timer *t, const struct img_rec *rec)
+{
+	int i = 0;
+
+	for (int k = 0; k < s->ntimers; k++) {
+		if (s->timers[k].kind == t->kind && s->timers[k].id == t->id) {
+			rst_error(s, "corrupt: timer %d saved twice (offset %lu)", t->id,
+				  (unsigned long)rec->offset);
+			return RST_EXIT_IMAGE;
+		}
+	}
+	while (t->notify_tid && i < s->nthreads && s->threads[i].tid != t->notify_tid)
+		i++;
+	if (i == s->nthreads) {
+		rst_error(s, "corrupt: timer %d signals thread %d, which the image does not have "
+			  "(offset %lu)", t->id, t->notify_tid, (unsigned long)rec->offset);
+		return RST_EXIT_IMAGE;
+	}
+	return 0;
+}
+
 /* Every record after PROC, up to END: 0 or an exit code. */
 static int load_records(struct rst_state *s)
 {
@@ -201,6 +223,17 @@ static int load_records(struct rst_state *s)
 			}
 			s->sigs = rst_grow(s->sigs, &s->sigs_cap, s->nsigs, sizeof(*s->sigs));
 			s->sigs[s->nsigs++] = *q;
+			break;
+		}
+		case IMG_REC_TIMER: {
+			const struct img_timer *t = img_get_timer(&s->r, &rec);
+
+			if (!t)
+				return reader_fail(s);
+			if ((r = check_timer(s, t, &rec)))
+				return r;
+			s->timers = rst_grow(s->timers, &s->timers_cap, s->ntimers, sizeof(*s->timers));
+			s->timers[s->ntimers++] = *t;
 			break;
 		}
 		case IMG_REC_VMA: {

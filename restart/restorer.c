@@ -283,6 +283,49 @@ RST static void rst_thread_signals(struct rst_args *a, struct rst_thread *t)
 	rst_queue_signals(a, t->img.tid);
 }
 
+/*
+ * Step 25-27: the timers, each armed with its time left and its period; a
+ * POSIX one made again with its own id (restart_env.c checked the kernel
+ * can).  Every thread exists (one may be a timer's target) and has every
+ * signal blocked, so one that fires at once stays pending.
+ */
+RST static void rst_timers(struct rst_args *a)
+{
+	int posix = 0;
+
+	for (uint32_t i = 0; i < a->ntimers; i++)
+		posix |= a->timers[i].kind == IMG_TIMER_POSIX;
+	if (posix)
+		CHECK(a, 25, arch_sys2(SYS_prctl, RST_PR_TIMER_CREATE_RESTORE_IDS, RST_PR_TIMER_IDS_ON));
+	for (uint32_t i = 0; i < a->ntimers; i++) {
+		const struct img_timer *t = &a->timers[i];
+		struct { int64_t s, ns; } ts[2] = {	/* it_interval, it_value */
+			{ (int64_t)(t->interval_ns / 1000000000), (int64_t)(t->interval_ns % 1000000000) },
+			{ (int64_t)(t->value_ns / 1000000000), (int64_t)(t->value_ns % 1000000000) },
+		};
+
+		if (t->kind == IMG_TIMER_ITIMER) {
+			struct { int64_t s, us; } it[2] = {
+				{ ts[0].s, ts[0].ns / 1000 }, { ts[1].s, ts[1].ns / 1000 },
+			};
+
+			if (!it[1].s && !it[1].us)
+				it[1].us = 1;		/* under a microsecond left: still armed */
+			CHECK(a, 26, arch_sys3(SYS_setitimer, t->id, it, 0));
+			continue;
+		}
+		/* the kernel's struct sigevent: value, signo, notify, then the tid */
+		struct { uint64_t value; int32_t signo, notify, tid, pad[11]; } ev = {
+			t->sigval, t->signo, t->notify, t->notify_tid, { 0 } };
+		int32_t id = t->id;
+
+		CHECK(a, 27, arch_sys3(SYS_timer_create, t->clock, &ev, &id));
+		CHECK(a, 27, arch_sys4(SYS_timer_settime, id, 0, ts, 0));
+	}
+	if (posix)
+		arch_sys2(SYS_prctl, RST_PR_TIMER_CREATE_RESTORE_IDS, RST_PR_TIMER_IDS_OFF);
+}
+
 #define RST_THREAD_STACK	(16 * 1024)
 
 RST static void rst_build_frame(struct rst_thread *t) __attribute__((noreturn));
@@ -402,6 +445,7 @@ RST void rst_main(struct rst_args *a)
 	 */
 	for (uint32_t n; (n = __atomic_load_n(&a->signalled, __ATOMIC_ACQUIRE)) < a->nthreads - 1; )
 		arch_sys4(SYS_futex, &a->signalled, 0 | 128 /* FUTEX_WAIT_PRIVATE */, n, 0);
+	rst_timers(a);
 	__atomic_store_n(&a->go, 1, __ATOMIC_RELEASE);
 	arch_sys3(SYS_futex, &a->go, 1 | 128 /* FUTEX_WAKE_PRIVATE */, 0x7fffffff);
 	rst_thread_enter(a, &a->threads[0]);

@@ -18,6 +18,7 @@
  *      the page server);
  *   4. PR_SET_MM_MAP (mm fields, auxv, exe link), close the restarter's
  *      fds, signal dispositions, uid/gid, process-wide pending signals;
+ *      the timers once every thread exists (a POSIX timer may signal one);
  *   5. every other thread: clone3 with its tid, onto a small stack in the
  *      blob; each thread, the main one last, sets its tid address, robust
  *      list, rseq, FS base, name and pending signals (queued ones with
@@ -43,6 +44,12 @@
 _Static_assert(sizeof(struct prctl_mm_map) == 104, "struct prctl_mm_map is not the kernel's");
 
 #define RST_EXIT_FAILED	125
+
+/* prctl(2) of Linux 6.16, not in every libc's headers yet */
+#define RST_PR_TIMER_CREATE_RESTORE_IDS	77
+#define RST_PR_TIMER_IDS_OFF		0
+#define RST_PR_TIMER_IDS_ON		1
+#define RST_PR_TIMER_IDS_GET		2
 
 enum rst_op_kind {
 	RST_MOVE = 1,		/* staged anonymous pages: mremap into place */
@@ -95,6 +102,8 @@ struct rst_args {
 	uint64_t pending;		/* process-wide signals to re-raise */
 	uint32_t nsigs;
 	struct img_siginfo *sigs;	/* queued in this order, siginfo and all */
+	uint32_t ntimers;
+	struct img_timer *timers;	/* armed with their time left */
 	int32_t uid, gid;		/* -1: keep ckpt-restart's */
 
 	/* threads: [0] is the main one (tid == pid), the one running this */

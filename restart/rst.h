@@ -69,7 +69,9 @@ struct rst_state {
 	int nvmas;
 	struct img_siginfo *sigs;	/* queued signals, in image order */
 	int nsigs;
-	size_t fds_cap, vmas_cap, threads_cap, mpages_cap, sigs_cap;	/* rst_grow */
+	struct img_timer *timers;	/* interval and POSIX timers */
+	int ntimers;
+	size_t fds_cap, vmas_cap, threads_cap, mpages_cap, sigs_cap, timers_cap;	/* rst_grow */
 	int reserved;		/* target ranges reserved */
 	int exe_fd;
 	int nproblems;		/* --check: problems found */

@@ -45,6 +45,8 @@ struct info {
 	size_t nthr;
 	struct img_siginfo *sigs;	/* queued signals, in image order */
 	size_t nsig;
+	struct img_timer *timers;
+	size_t ntimer;
 	struct info_fd *fds;
 	size_t nfd;
 	struct info_vma *vmas;
@@ -79,6 +81,10 @@ struct info_sig {
 	long long value;
 };
 void info_sig_fields(const struct img_siginfo *q, struct info_sig *f);
+/* "ITIMER_REAL", ..., or "POSIX" */
+const char *info_timer_kind(const struct img_timer *t);
+/* "signal", "none", "thread" (SIGEV_THREAD) or "thread-id" */
+const char *info_timer_notify(const struct img_timer *t);
 const char *info_rlimit_name(int i);
 const char *info_fd_kind(uint32_t kind);
 const char *info_accmode(uint32_t flags);

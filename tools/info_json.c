@@ -228,6 +228,16 @@ void json_print(const struct info *in)
 		printf(", \"code\": %d, \"pid\": %d, \"uid\": %u, \"value\": %lld}",
 		       f.code, f.pid, f.uid, f.value);
 	}
+	printf("\n  ],\n  \"timers\": [");
+	for (size_t i = 0; i < in->ntimer; i++) {
+		const struct img_timer *ti = &in->timers[i];
+
+		printf("%s\n    {\"kind\": \"%s\", \"id\": %d, \"clock\": %d, \"notify\": \"%s\", "
+		       "\"signal\": %d, \"value\": %llu, \"tid\": %d, \"left_ns\": %llu, "
+		       "\"interval_ns\": %llu}", i ? "," : "", info_timer_kind(ti), ti->id, ti->clock,
+		       info_timer_notify(ti), ti->signo, U(ti->sigval), ti->notify_tid, U(ti->value_ns),
+		       U(ti->interval_ns));
+	}
 	printf("\n  ],\n  \"fds\": [");
 	for (size_t i = 0; i < in->nfd; i++) {
 		const struct info_fd *f = &in->fds[i];

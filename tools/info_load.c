@@ -159,7 +159,7 @@ static int info_add_mpages(struct info *in, struct img_reader *r,
 	return 0;
 }
 
-/* Record order rank: PROC, FD*, THREAD+, SIGINFO*, VMA*, PAGES* (img_format.h). */
+/* Record order rank: PROC, FD*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES* (img_format.h). */
 static int info_rank(uint32_t type)
 {
 	switch (type) {
@@ -167,15 +167,16 @@ static int info_rank(uint32_t type)
 	case IMG_REC_FD:      return 1;
 	case IMG_REC_THREAD:  return 2;
 	case IMG_REC_SIGINFO: return 3;
-	case IMG_REC_VMA:     return 4;
-	default:              return 5;
+	case IMG_REC_TIMER:   return 4;
+	case IMG_REC_VMA:     return 5;
+	default:              return 6;
 	}
 }
 
 static const char *info_rec_name(uint32_t type)
 {
 	static const char *names[] = { "?", "PROC", "FD", "THREAD", "VMA", "PAGES", "MPAGES",
-				       "PARENT", "SIGINFO" };
+				       "PARENT", "SIGINFO", "TIMER" };
 
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
@@ -207,9 +208,9 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	if (*last_rank < 0 ? rank != 0 :
 	    rank == 0 ||			/* a second PROC */
 	    rank < *last_rank ||		/* going back */
-	    (rank > 2 && *last_rank < 2))	/* SIGINFO, VMA or PAGES before THREAD */
+	    (rank > 2 && *last_rank < 2))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
-				 "expected PROC, FD*, THREAD+, SIGINFO*, VMA*, PAGES*",
+				 "expected PROC, FD*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;
 
@@ -260,6 +261,22 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 					 q->tid);
 		in->sigs = info_grow(in->sigs, in->nsig, sizeof(*in->sigs));
 		in->sigs[in->nsig++] = *q;
+		return 0;
+	}
+	case IMG_REC_TIMER: {
+		const struct img_timer *t = img_get_timer(r, rec);
+		size_t i = 0;
+
+		if (!t)
+			return -1;
+		while (t->notify_tid && i < in->nthr && in->thr[i].tid != t->notify_tid)
+			i++;
+		if (i == in->nthr)
+			return info_fail(in, "TIMER record at offset %llu signals thread %d, which "
+					 "the image does not have", (unsigned long long)rec->offset,
+					 t->notify_tid);
+		in->timers = info_grow(in->timers, in->ntimer, sizeof(*in->timers));
+		in->timers[in->ntimer++] = *t;
 		return 0;
 	}
 	case IMG_REC_VMA: {
@@ -349,6 +366,7 @@ void info_free(struct info *in)
 	free(in->fds);
 	free(in->thr);
 	free(in->sigs);
+	free(in->timers);
 	free(in->vmas);
 }
 

@@ -46,6 +46,23 @@ void info_sig_fields(const struct img_siginfo *q, struct info_sig *f)
 	memcpy(&f->value, q->info + 24, 8);
 }
 
+const char *info_timer_kind(const struct img_timer *t)
+{
+	static const char *const it[] = { "ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF" };
+
+	return t->kind == IMG_TIMER_ITIMER && t->id >= 0 && t->id < 3 ? it[t->id] : "POSIX";
+}
+
+const char *info_timer_notify(const struct img_timer *t)
+{
+	switch (t->notify) {
+	case IMG_SIGEV_NONE:      return "none";
+	case IMG_SIGEV_THREAD:    return "thread";
+	case IMG_SIGEV_THREAD_ID: return "thread-id";
+	default:                  return "signal";
+	}
+}
+
 const char *info_rlimit_name(int i)
 {
 	static const char *names[IMG_NRLIMIT] = {

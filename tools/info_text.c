@@ -214,6 +214,23 @@ void txt_print(const struct info *in)
 		       info_signame(f.signo, buf, sizeof(buf)), f.code, f.pid, f.uid, f.value);
 	}
 
+	printf("\ntimers (%zu):\n", in->ntimer);
+	for (size_t i = 0; i < in->ntimer; i++) {
+		const struct img_timer *t = &in->timers[i];
+
+		if (t->kind == IMG_TIMER_POSIX)
+			printf("  POSIX %-6d clock %d  notify %s", t->id, t->clock, info_timer_notify(t));
+		else
+			printf("  %-14s", info_timer_kind(t));
+		if (t->kind == IMG_TIMER_POSIX && t->notify != IMG_SIGEV_NONE)
+			printf(" %s value %lld", info_signame(t->signo, buf, sizeof(buf)),
+			       (long long)t->sigval);
+		if (t->notify_tid)
+			printf(" to thread %d", t->notify_tid);
+		printf("  left %.6f s  every %.6f s\n", (double)t->value_ns / 1e9,
+		       (double)t->interval_ns / 1e9);
+	}
+
 	printf("\nfds (%zu):\n", in->nfd);
 	for (size_t i = 0; i < in->nfd; i++) {
 		const struct info_fd *f = &in->fds[i];

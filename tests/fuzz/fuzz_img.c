@@ -83,6 +83,9 @@ static void fz_parse(int fd, int mapped)
 		case IMG_REC_SIGINFO:
 			ok = img_get_siginfo(&r, &rec) != NULL;
 			break;
+		case IMG_REC_TIMER:
+			ok = img_get_timer(&r, &rec) != NULL;
+			break;
 		case IMG_REC_VMA: {
 			const struct img_vma *v = img_get_vma(&r, &rec);
 			if ((ok = v != NULL))
@@ -258,6 +261,13 @@ static void fz_seed(const char *dir, const char *name, int full)
 
 		memcpy(q.info, &sig, sizeof(sig));
 		img_write_record(&w, IMG_REC_SIGINFO, &q, sizeof(q), NULL, 0);
+	}
+	if (full == 1) {	/* and a periodic POSIX timer signalling it */
+		struct img_timer tm = { .kind = IMG_TIMER_POSIX, .id = 2, .clock = 1,
+					.notify = IMG_SIGEV_THREAD_ID, .signo = 12, .notify_tid = t.tid,
+					.value_ns = 5000000, .interval_ns = 1000000 };
+
+		img_write_record(&w, IMG_REC_TIMER, &tm, sizeof(tm), NULL, 0);
 	}
 	if (full == 2)
 		img_write_record(&w, IMG_REC_VMA, &v, sizeof(v), NULL, 0);

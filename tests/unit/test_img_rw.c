@@ -40,6 +40,7 @@ static struct {
 	struct img_fd fd[2];
 	struct img_thread thr[2];
 	struct img_siginfo sig[2];
+	struct img_timer tmr[2];
 	unsigned char fpstate[512];
 	struct img_vma vma[3];
 	struct img_pages pg[4];
@@ -165,6 +166,14 @@ static void trw_sample_init(void)
 		trw_add(IMG_REC_SIGINFO, &trw.sig[i], sizeof(trw.sig[i]), NULL, 0, NULL);
 	}
 
+	/* alarm(), and a periodic POSIX timer signalling the second thread */
+	trw.tmr[0] = (struct img_timer){ .kind = IMG_TIMER_ITIMER, .id = 0, .value_ns = 1500000000 };
+	trw.tmr[1] = (struct img_timer){ .kind = IMG_TIMER_POSIX, .id = 3, .clock = 1,
+		.notify = IMG_SIGEV_THREAD_ID, .signo = SIGUSR2, .notify_tid = 4243, .sigval = 99,
+		.value_ns = 250000000, .interval_ns = 100000000 };
+	for (int i = 0; i < 2; i++)
+		trw_add(IMG_REC_TIMER, &trw.tmr[i], sizeof(trw.tmr[i]), NULL, 0, NULL);
+
 	trw.vma[0] = (struct img_vma){ .start = 0x7f1000000000ull, .end = 0x7f1000004000ull,
 		.prot = 5, .flags = IMG_VMA_FILE | IMG_VMA_PAGES, .dev = 0x803, .ino = 7,
 		.size = 2000000, .pgoff = 0x1000, .path_len = (uint32_t)strlen(vmapath) };
@@ -283,6 +292,7 @@ int trw_parse(int fd, enum img_err *code, char *err, size_t errlen)
 		case IMG_REC_VMA:    ok = img_get_vma(&r, &rec); break;
 		case IMG_REC_PARENT: ok = img_get_parent(&r, &rec); break;
 		case IMG_REC_SIGINFO: ok = img_get_siginfo(&r, &rec); break;
+		case IMG_REC_TIMER:  ok = img_get_timer(&r, &rec); break;
 		case IMG_REC_PAGES: {
 			const struct img_pages *p = img_get_pages(&r, &rec);
 			char perr[256];
@@ -403,6 +413,9 @@ static void trw_check_roundtrip(int fd)
 		}
 		case IMG_REC_SIGINFO:
 			fixed = img_get_siginfo(&r, &rec);
+			break;
+		case IMG_REC_TIMER:
+			fixed = img_get_timer(&r, &rec);
 			break;
 		case IMG_REC_VMA:
 			fixed = img_get_vma(&r, &rec);
@@ -765,6 +778,7 @@ static void trw_expect_get(uint32_t type, const void *a, size_t alen,
 	case IMG_REC_VMA:    got = img_get_vma(&r, &rec); break;
 	case IMG_REC_PAGES:  got = img_get_pages(&r, &rec); break;
 	case IMG_REC_SIGINFO: got = img_get_siginfo(&r, &rec); break;
+	case IMG_REC_TIMER:  got = img_get_timer(&r, &rec); break;
 	default:             got = img_get_vma(&r, &rec); break;	/* wrong type */
 	}
 	CU_ASSERT_PTR_NULL(got);
@@ -851,6 +865,36 @@ static void test_rw_checkers(void)
 	q = trw.sig[0];
 	trw_expect_get(IMG_REC_SIGINFO, &q, sizeof(q), data, 1, "fields say");
 	trw_expect_get(IMG_REC_SIGINFO, &q, sizeof(q) - 1, NULL, 0, "too short");
+
+	/* TIMER: fields that do not fit the kind or the notification */
+	struct img_timer tm;
+	static const struct { int field, value; const char *want; } bad_timer[] = {
+		{ 0, 3, "kind 3" },		/* kind */
+		{ 1, 3, "kind 1, id 3" },	/* an ITIMER other than REAL/VIRTUAL/PROF */
+		{ 2, 5, "notify 5" },		/* notify */
+		{ 3, 0, "signal 0" },		/* a signalling timer without a signal */
+		{ 3, 65, "signal 65" },
+		{ 4, 0, "tid 0" },		/* SIGEV_THREAD_ID without a thread */
+	};
+
+	for (size_t i = 0; i < sizeof(bad_timer) / sizeof(bad_timer[0]); i++) {
+		tm = bad_timer[i].field == 1 ? trw.tmr[0] : trw.tmr[1];
+		switch (bad_timer[i].field) {
+		case 0: tm.kind = bad_timer[i].value; break;
+		case 1: tm.id = bad_timer[i].value; break;
+		case 2: tm.notify = bad_timer[i].value; break;
+		case 3: tm.signo = bad_timer[i].value; break;
+		case 4: tm.notify_tid = bad_timer[i].value; break;
+		}
+		trw_expect_get(IMG_REC_TIMER, &tm, sizeof(tm), NULL, 0, bad_timer[i].want);
+	}
+	tm = trw.tmr[0];
+	tm.signo = SIGALRM;			/* an ITIMER's signal is not recorded */
+	trw_expect_get(IMG_REC_TIMER, &tm, sizeof(tm), NULL, 0, "signal 14");
+	tm = trw.tmr[1];
+	tm.notify = IMG_SIGEV_SIGNAL;		/* a thread without SIGEV_THREAD_ID */
+	trw_expect_get(IMG_REC_TIMER, &tm, sizeof(tm), NULL, 0, "tid 4243");
+	trw_expect_get(IMG_REC_TIMER, &trw.tmr[1], sizeof(tm), data, 8, "fields say");
 
 	v = trw.vma[1];
 	v.end = v.start;

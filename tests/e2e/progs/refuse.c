@@ -4,15 +4,15 @@
  *
  *   refuse KIND self IMAGE
  *   refuse KIND wait IMAGE GOFILE
- * KIND: socket, pipe, eventfd, thread, child, alarm, itimer (setitimer
- * ITIMER_VIRTUAL), timer (timer_create), deleted (an open file unlinked).
+ * KIND: socket, pipe, eventfd, thread, child, deleted (an open file
+ * unlinked).  (Timers were refused once; tests/e2e/t_timers.sh saves them.)
  * Makes the resource (prints "FD n" for fd resources), then
  *   self: ckpt_save(IMAGE) must return -1 and leave no IMAGE* file:
  *         prints "REFUSED errno=E: <ckpt_last_error()>";
  *   wait: prints "READY" and waits for GOFILE.1 (the test's ckpt-save
  *         must fail meanwhile).
  * Then proves the resource still works as before (the pipe carries data,
- * the thread and child answer, the alarm is still armed...), releases it
+ * the thread and child answer...), releases it
  * and prints "RELEASED"; then
  *   self: ckpt_save(IMAGE) must now succeed: "SAVED" (exit 0), and in the
  *         restarted copy "RESTORED ok" (exit 0);
@@ -31,7 +31,6 @@
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -45,7 +44,6 @@ static pthread_t thr;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int thr_go;
-static timer_t tmr;
 static char path[4096];
 
 #define BAD(...) do { printf("BAD " __VA_ARGS__); printf("\n"); exit(1); } while (0)
@@ -102,18 +100,6 @@ static void make(const char *img)
 			for (;;)
 				pause();
 		}
-	} else if (!strcmp(kind, "alarm")) {
-		alarm(100);
-	} else if (!strcmp(kind, "itimer")) {
-		struct itimerval it = { .it_value = { 100, 0 } };
-
-		setitimer(ITIMER_VIRTUAL, &it, NULL);
-	} else if (!strcmp(kind, "timer")) {
-		struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2 };
-		struct itimerspec its = { .it_value = { 100, 0 } };
-
-		if (timer_create(CLOCK_MONOTONIC, &ev, &tmr) || timer_settime(tmr, 0, &its, NULL))
-			BAD("timer_create: %s", strerror(errno));
 	} else if (!strcmp(kind, "deleted")) {
 		snprintf(path, sizeof(path), "%s.victim", img);
 		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -165,22 +151,6 @@ static void use_and_release(void)
 		if (kill(child, SIGTERM) || waitpid(child, &st, 0) != child || !WIFSIGNALED(st) ||
 		    WTERMSIG(st) != SIGTERM)
 			BAD("the child did not behave after the refused checkpoint");
-	} else if (!strcmp(kind, "alarm")) {
-		unsigned left = alarm(0);
-
-		if (left == 0 || left > 100)
-			BAD("the alarm is not armed any more (%u s left)", left);
-	} else if (!strcmp(kind, "itimer")) {
-		struct itimerval it = { { 0, 0 }, { 0, 0 } }, old;
-
-		setitimer(ITIMER_VIRTUAL, &it, &old);
-		if (old.it_value.tv_sec == 0 && old.it_value.tv_usec == 0)
-			BAD("ITIMER_VIRTUAL is not armed any more");
-	} else if (!strcmp(kind, "timer")) {
-		struct itimerspec its;
-
-		if (timer_gettime(tmr, &its) || its.it_value.tv_sec == 0 || timer_delete(tmr))
-			BAD("the POSIX timer is not armed any more");
 	} else if (!strcmp(kind, "deleted")) {
 		if (pread(fd, buf, 5, 0) != 5 || memcmp(buf, "hello", 5))
 			BAD("the deleted file does not read back");
