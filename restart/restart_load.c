@@ -151,11 +151,18 @@ static int load_pages(struct rst_state *s, struct img_rec *rec)
 	return 0;
 }
 
+/* tid is 0 (none) or one of the image's threads (their records came first). */
+static int known_thread(const struct rst_state *s, int tid)
+{
+	for (int i = 0; tid && i < s->nthreads; i++)
+		if (s->threads[i].tid == tid)
+			return 1;
+	return !tid;
+}
+
 /* A timer's id is not saved twice; a thread it signals is the image's. */
 static int check_timer(struct rst_state *s, const struct img_timer *t, const struct img_rec *rec)
 {
-	int i = 0;
-
 	for (int k = 0; k < s->ntimers; k++) {
 		if (s->timers[k].kind == t->kind && s->timers[k].id == t->id) {
 			rst_error(s, "corrupt: timer %d saved twice (offset %lu)", t->id,
@@ -163,9 +170,7 @@ static int check_timer(struct rst_state *s, const struct img_timer *t, const str
 			return RST_EXIT_IMAGE;
 		}
 	}
-	while (t->notify_tid && i < s->nthreads && s->threads[i].tid != t->notify_tid)
-		i++;
-	if (i == s->nthreads) {
+	if (!known_thread(s, t->notify_tid)) {
 		rst_error(s, "corrupt: timer %d signals thread %d, which the image does not have "
 			  "(offset %lu)", t->id, t->notify_tid, (unsigned long)rec->offset);
 		return RST_EXIT_IMAGE;
@@ -210,13 +215,10 @@ static int load_records(struct rst_state *s)
 		}
 		case IMG_REC_SIGINFO: {
 			const struct img_siginfo *q = img_get_siginfo(&s->r, &rec);
-			int i = 0;
 
 			if (!q)
 				return reader_fail(s);
-			while (q->tid && i < s->nthreads && s->threads[i].tid != q->tid)
-				i++;
-			if (i == s->nthreads) {
+			if (!known_thread(s, q->tid)) {
 				rst_error(s, "corrupt: a signal is queued for thread %d, which the image "
 					  "does not have (offset %lu)", q->tid, (unsigned long)rec.offset);
 				return RST_EXIT_IMAGE;

@@ -181,6 +181,15 @@ static const char *info_rec_name(uint32_t type)
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
 
+/* tid is 0 (none) or one of the image's threads (their records came first). */
+static int known_thread(const struct info *in, int tid)
+{
+	for (size_t i = 0; tid && i < in->nthr; i++)
+		if (in->thr[i].tid == tid)
+			return 1;
+	return !tid;
+}
+
 static int info_add(struct info *in, struct img_reader *r, const struct img_rec *rec,
 		    int *last_rank)
 {
@@ -249,13 +258,10 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	}
 	case IMG_REC_SIGINFO: {
 		const struct img_siginfo *q = img_get_siginfo(r, rec);
-		size_t i = 0;
 
 		if (!q)
 			return -1;
-		while (q->tid && i < in->nthr && in->thr[i].tid != q->tid)
-			i++;
-		if (i == in->nthr)
+		if (!known_thread(in, q->tid))
 			return info_fail(in, "SIGINFO record at offset %llu names thread %d, which "
 					 "the image does not have", (unsigned long long)rec->offset,
 					 q->tid);
@@ -265,13 +271,10 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	}
 	case IMG_REC_TIMER: {
 		const struct img_timer *t = img_get_timer(r, rec);
-		size_t i = 0;
 
 		if (!t)
 			return -1;
-		while (t->notify_tid && i < in->nthr && in->thr[i].tid != t->notify_tid)
-			i++;
-		if (i == in->nthr)
+		if (!known_thread(in, t->notify_tid))
 			return info_fail(in, "TIMER record at offset %llu signals thread %d, which "
 					 "the image does not have", (unsigned long long)rec->offset,
 					 t->notify_tid);
