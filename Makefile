@@ -29,7 +29,8 @@ LIB_SRCS    := $(wildcard shim/*.c) $(wildcard wrappers/*.c) $(ENGINE_SRCS) $(IM
 RST_SRCS    := $(filter-out restart/restorer.c,$(wildcard restart/*.c)) \
                $(wildcard kernel-assist/*.c) $(IMG_SRCS)
 UNIT_SRCS   := $(wildcard tests/unit/*.c)
-E2E_PROGS   := $(patsubst tests/e2e/progs/%.c,$(B)/tests/%,$(wildcard tests/e2e/progs/*.c))
+E2E_PROGS   := $(patsubst tests/e2e/progs/%.c,$(B)/tests/%,$(wildcard tests/e2e/progs/*.c)) \
+               $(B)/tests/threads-nopie
 SAMPLES     := $(patsubst samples/%.c,$(B)/samples/%,$(wildcard samples/*.c))
 BENCH_PROGS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 TOOLS       := $(B)/bin/ckpt-save $(B)/bin/ckpt-info $(B)/bin/ckpt-run
@@ -104,6 +105,11 @@ $(B)/samples/%: samples/%.c $(B)/libckpt.so include/ckpt.h
 $(B)/tests/%: tests/e2e/progs/%.c $(B)/libckpt.so include/ckpt.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm
+# threads.c linked at a fixed address (0x400000), where ckpt-restart's own
+# text is too (tests/e2e/t_aslr_off.sh).
+$(B)/tests/threads-nopie: tests/e2e/progs/threads.c $(B)/libckpt.so include/ckpt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 -no-pie -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm
 $(B)/bench/%: tests/bench/%.c $(B)/libckpt.so
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm

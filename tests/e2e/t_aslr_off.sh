@@ -11,7 +11,9 @@
 #  2. a 32 MiB program restarted with --lazy (staging, blob and the
 #     page server's buffers all made after the reservation);
 #  3. an incremental chain of 10, restarted from its last link, and
-#     --check of it (which reserves nothing).
+#     --check of it (which reserves nothing);
+#  4. a program linked at 0x400000 (not PIE), where ckpt-restart's own
+#     text is too, with randomisation off and on.
 . "$(dirname "$0")/lib.sh"
 setarch -R true 2> /dev/null || skip "setarch -R is refused here (personality(ADDR_NO_RANDOMIZE))"
 norand() { clean_fds setarch -R "$@"; }
@@ -54,4 +56,19 @@ got=$(sed -n 's/^RESTORED 10 \([0-9a-f]*\)$/\1/p' "$TMP/i.out2")
 wait "$RPID"		# it saves two more links and exits
 rc=$?
 [ $rc -eq 0 ] || fail "chain: the restarted copy ended with rc $rc: $(tail -3 "$TMP/i.out2")"
+
+# 4. not PIE
+file_at=$(readelf -lW "$PROGS/threads-nopie" | awk '$1 == "LOAD" { print $3; exit }')
+[ "$((file_at))" = "$((0x400000))" ] || fail "threads-nopie is loaded at $file_at, not 0x400000"
+norand env LD_PRELOAD="$LIB" "$PROGS/threads-nopie" 2 "$TMP/n.img" self > "$TMP/n.out" 2>&1 &
+pid=$!
+PIDS+=("$pid")
+wait_line "$TMP/n.out" "SAVED|failed"
+grep -q SAVED "$TMP/n.out" || fail "not PIE: $(cat "$TMP/n.out")"
+kill9 "$pid"
+for how in norand clean_fds; do
+	$how "$BIN/ckpt-restart" "$TMP/n.img" > "$TMP/n.out2" 2>&1
+	rc=$?
+	grep -q "ALL OK" "$TMP/n.out2" || fail "not PIE, restart ($how, rc $rc): $(cat "$TMP/n.out2")"
+done
 exit 0
