@@ -5,7 +5,8 @@
  *   memory IMAGE
  * Fills heap (brk and mmap'd malloc), stack, bss, data, private anonymous
  * maps (incl. PROT_NONE and read-only ones with data, a guard page), a
- * MAP_SHARED anonymous map, a region grown by mremap, a private file map
+ * MAP_SHARED anonymous map, a region grown by mremap, guard regions
+ * (MADV_GUARD_INSTALL) inside a mapping, a private file map
  * with modified pages (one modified to zeros), then checksums all of them
  * with the code of the binary and libc, calls ckpt_save(IMAGE), and in the
  * restarted copy checksums again and compares.  Then it proves the
@@ -105,6 +106,19 @@ int main(int argc, char **argv)
 	grow = mremap(grow, 2 * PG, 16 * PG, MREMAP_MAYMOVE);
 	fill(grow + 10 * PG, PG, 12);
 
+	/*
+	 * Guard regions (MADV_GUARD_INSTALL, Linux 6.13): pages that fault on
+	 * any access, with no VMA of their own.  The checkpoint must not read
+	 * them (it did, and died of SIGSEGV); the pages around them are data.
+	 */
+	unsigned char *gr = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	fill(gr, 8 * PG, 14);
+	int have_guard = madvise(gr + 3 * PG, 2 * PG, 102 /* MADV_GUARD_INSTALL */) == 0;
+
+	if (!have_guard)
+		printf("NOTE: no guard regions here (MADV_GUARD_INSTALL needs Linux 6.13)\n");
+
 	/* a private file map, two pages modified (one to zeros) */
 	snprintf(path, sizeof(path), "%s.data", argv[1]);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -133,6 +147,10 @@ int main(int argc, char **argv)
 	add("filemap", fmap, 8 * PG);
 	add("code", (unsigned char *)main, 256);
 	add("libc", (unsigned char *)memcpy, 256);
+	if (have_guard) {
+		add("before-guard", gr, 3 * PG);
+		add("after-guard", gr + 5 * PG, 3 * PG);
+	}
 	for (int i = 0; i < nreg; i++)
 		regs[i].sum = fnv(regs[i].p, regs[i].len);
 	uint64_t brk0 = (uintptr_t)sbrk(0);
