@@ -176,6 +176,12 @@ int ckpt_mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v);
 /* pagemap entries of npages pages from addr into c->pagemap (<= 512). */
 int ckpt_mem_pagemap(struct ckpt_ctx *c, uint64_t addr, size_t npages);
 /*
+ * Whether a pagemap entry holds a page (present or swapped; a PTE marker
+ * does not), and whether it is a guard region, which must never be read.
+ */
+int ckpt_pm_has_page(uint64_t pm);
+int ckpt_pm_guard(uint64_t pm);
+/*
  * 1 if v holds memory the checkpoint itself writes while it reads it (the
  * leader's stack and TLS, libckpt's .data and .bss): a run of it must be
  * copied before it is checksummed, compressed or written.  The rest of a

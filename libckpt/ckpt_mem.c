@@ -29,22 +29,32 @@
 #define PM_PRESENT	(1ULL << 63)
 #define PM_SWAPPED	(1ULL << 62)
 #define PM_FILE		(1ULL << 61)	/* page cache or shared anon */
-#define PM_SWAP_TYPE	0x1fULL		/* of a swap entry: bits 0-4 */
+#define PM_GUARD	(1ULL << 58)	/* a guard region (Linux 6.15 says so) */
+#define PM_SWAP_TYPE	0x1fULL		/* of a swap entry: bits 0-4 (root only) */
 #define PM_CHUNK	512		/* entries per pagemap read */
 
 /*
- * Whether a pagemap entry holds a page (in memory or swapped out).  A PTE
- * marker reads as "swapped" with the last swap type (31, SWP_PTE_MARKER;
- * real swap files have lower ones): it holds no page.  Markers are what
+ * A PTE marker reads as "swapped" but holds no page.  Markers are what
  * write-protecting unpopulated memory leaves (ckpt_dirty.c: a VMA new
- * since the parent is protected whole before it is saved whole), and
- * guard regions (MADV_GUARD_INSTALL) and poisoned pages, which reading
- * would turn into a fault.  Reading each marked page cost a fault:
- * 2.9 ms for a new thread's 8 MiB stack at an incremental checkpoint.
+ * since the parent is protected whole before it is saved whole), guard
+ * regions (MADV_GUARD_INSTALL) and poisoned pages.  Reading a guard page
+ * kills the process; reading a write-protect marker costs a fault (2.9 ms
+ * for a new thread's 8 MiB stack at an incremental checkpoint).  A guard
+ * region has its own bit; other markers show as the last swap type (31,
+ * SWP_PTE_MARKER; real swap files have lower ones), which the kernel
+ * shows to root only: an unprivileged process reads its write-protect
+ * markers, slowly but right.
  */
-static int pm_has_page(uint64_t pm)
+int ckpt_pm_has_page(uint64_t pm)
 {
-	return (pm & PM_PRESENT) || ((pm & PM_SWAPPED) && (pm & PM_SWAP_TYPE) != PM_SWAP_TYPE);
+	if (pm & PM_PRESENT)
+		return 1;
+	return (pm & PM_SWAPPED) && !(pm & PM_GUARD) && (pm & PM_SWAP_TYPE) != PM_SWAP_TYPE;
+}
+
+int ckpt_pm_guard(uint64_t pm)
+{
+	return !(pm & PM_PRESENT) && (pm & PM_GUARD);
 }
 
 enum page_kind { PAGE_SKIP, PAGE_DATA, PAGE_ZERO };
@@ -146,7 +156,7 @@ static enum page_kind page_kind(struct ckpt_ctx *c, const struct ckpt_vma *v,
 {
 	if (v->flags & IMG_VMA_VDSO)
 		return PAGE_DATA;	/* all of it, mapped in or not */
-	if (!pm_has_page(pm) && !v->backed)
+	if (!ckpt_pm_has_page(pm) && !v->backed)
 		return PAGE_SKIP;	/* (backed: still in the image file, ckpt_mpages.c) */
 	if (v->flags & IMG_VMA_FILE) {
 		if ((pm & PM_PRESENT) && (pm & PM_FILE))

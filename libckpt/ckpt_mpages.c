@@ -47,8 +47,6 @@
 #include <unistd.h>
 #include "libckpt/ckpt.h"
 
-#define MP_PRESENT	(1ULL << 63)
-#define MP_SWAPPED	(1ULL << 62)
 #define MP_CHUNK	512u		/* pagemap entries per read */
 #define MP_GAP_MAX	16u		/* hole pages a run may carry */
 #define MP_WRITE	(1u << 20)	/* bytes per write(2) of page data */
@@ -135,11 +133,18 @@ int ckpt_mpages_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v)
 			return c->error;
 		for (size_t i = 0; i < n; i++) {
 			uint64_t addr = base + i * IMG_PAGE_SIZE;
-			int data = (v->backed || (c->pagemap[i] & (MP_PRESENT | MP_SWAPPED))) &&
-				   !ckpt_is_zero((const void *)addr, IMG_PAGE_SIZE);
+			int page = v->backed || ckpt_pm_has_page(c->pagemap[i]);
+			int data = page && !ckpt_is_zero((const void *)addr, IMG_PAGE_SIZE);
 
+			if (!v->backed && ckpt_pm_guard(c->pagemap[i])) {
+				/* a run carries holes as the zeros they read: not this one */
+				if (run_n && mp_write_run(c, v, run_addr, run_n) < 0)
+					return c->w.error;
+				run_n = gap = 0;
+				continue;
+			}
 			if (!data) {
-				c->zero_pages += v->backed || (c->pagemap[i] & (MP_PRESENT | MP_SWAPPED));
+				c->zero_pages += page;
 				if (run_n && ++gap > MP_GAP_MAX) {
 					if (mp_write_run(c, v, run_addr, run_n) < 0)
 						return c->w.error;

@@ -2,14 +2,15 @@
  * memory.c - every kind of memory a single-threaded process has, saved
  * and restored byte for byte.
  *
- *   memory IMAGE
+ *   memory IMAGE [mappable]
  * Fills heap (brk and mmap'd malloc), stack, bss, data, private anonymous
  * maps (incl. PROT_NONE and read-only ones with data, a guard page), a
  * MAP_SHARED anonymous map, a region grown by mremap, guard regions
  * (MADV_GUARD_INSTALL) inside a mapping, a private file map
  * with modified pages (one modified to zeros), then checksums all of them
  * with the code of the binary and libc, calls ckpt_save(IMAGE), and in the
- * restarted copy checksums again and compares.  Then it proves the
+ * restarted copy checksums again and compares ("mappable": saved with
+ * CKPT_OPT_MAPPABLE, the page data stored to be mapped from the image).  Then it proves the
  * restored process still works: brk and the stack grow, mmap, malloc.
  * Prints "SAVED" / "RESTORED ok" ; exits 0 when all is equal.
  */
@@ -71,7 +72,7 @@ int main(int argc, char **argv)
 	char path[512];
 	int fd, r;
 
-	if (argc != 2)
+	if (argc != 2 && !(argc == 3 && !strcmp(argv[2], "mappable")))
 		return 2;
 	/* heap: small (brk) and large (mmap) */
 	unsigned char *small = malloc(10000), *large = malloc(4 << 20);
@@ -155,7 +156,9 @@ int main(int argc, char **argv)
 		regs[i].sum = fnv(regs[i].p, regs[i].len);
 	uint64_t brk0 = (uintptr_t)sbrk(0);
 
-	r = ckpt_save(argv[1]);
+	struct ckpt_options opts = { .flags = argc == 3 ? CKPT_OPT_MAPPABLE : 0 };
+
+	r = ckpt_save_opts(argv[1], &opts);
 	if (r == CKPT_SAVED) {
 		printf("SAVED\n");
 		return 0;
