@@ -234,15 +234,16 @@ int ckpt_timer_write(struct ckpt_ctx *c);
  * called by each thread after its capture (the leader last, leader = 1:
  * it takes the process's queue too) and leaves `keep` (libckpt's own
  * signal) pending; ckpt_sig_write() writes SIGINFO records.  Before the
- * release the leader (tid self) calls ckpt_sig_release(): it puts back
- * what is its to put back and returns how many parked threads owe
+ * release the leader (tid self) calls ckpt_sig_release() with the number
+ * of park slots handed out: it puts back what is its to put back and
+ * returns how many parked threads owe
  * theirs; each of those calls ckpt_sig_put_own() when asked, and
  * ckpt_sig_wait_back() waits until all have.  ckpt_sig_reset() forgets
  * them (a restarted copy's memory still lists what the restorer queued).
  */
 void ckpt_sig_take(struct ckpt_thread_state *t, int keep, int leader);
 int ckpt_sig_write(struct ckpt_ctx *c);
-int ckpt_sig_release(int self);
+int ckpt_sig_release(int self, int nslots);
 void ckpt_sig_put_own(struct ckpt_thread_state *t);
 void ckpt_sig_wait_back(void);
 void ckpt_sig_reset(void);

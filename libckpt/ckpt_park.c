@@ -24,6 +24,10 @@
  *     stack (with the kernel's frame of its interrupted context) is part
  *     of the memory the leader saves.
  *  4. A park request of an older generation is ignored (stale).
+ *  5. The release knows every thread that parked: it stops parking
+ *     (park_gen 0) and waits until each slot handed out is published, so
+ *     a thread that parked late, after the leader gave up waiting, still
+ *     puts back the signals it took (ckpt_signal.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,13 +76,28 @@ void ckpt_park_self(siginfo_t *info, ucontext_t *uc)
 	int gen = info->si_value.sival_int & 0xffff;
 	int slot;
 
-	if (gen != __atomic_load_n(&park_gen, __ATOMIC_ACQUIRE))
+	if (gen != __atomic_load_n(&park_gen, __ATOMIC_SEQ_CST))
 		return;				/* stale request */
-	slot = __atomic_fetch_add(&park_slots, 1, __ATOMIC_ACQ_REL);
+	slot = __atomic_fetch_add(&park_slots, 1, __ATOMIC_SEQ_CST);
 	if (slot < CKPT_MAX_THREADS) {
-		ckpt_thread_capture(&ckpt_parked[slot], info, uc);
-		ckpt_sig_take(&ckpt_parked[slot], info->si_signo, 0);
-		__atomic_store_n(&ckpt_parked[slot].ready, 1, __ATOMIC_RELEASE);
+		struct ckpt_thread_state *t = &ckpt_parked[slot];
+
+		/*
+		 * Invariant 5: the leader stops parking (park_gen 0) and then
+		 * counts the slots; a thread that got its slot after that sees
+		 * park_gen 0 here and stays out, holding nothing.
+		 */
+		if (gen != __atomic_load_n(&park_gen, __ATOMIC_SEQ_CST)) {
+			t->img.tid = 0;
+			t->sig_owed = 0;
+			__atomic_store_n(&t->ready, 1, __ATOMIC_RELEASE);
+			__atomic_fetch_add(&park_ready, 1, __ATOMIC_RELEASE);
+			futex(&park_ready, FUTEX_WAKE, 1, NULL);
+			return;
+		}
+		ckpt_thread_capture(t, info, uc);
+		ckpt_sig_take(t, info->si_signo, 0);
+		__atomic_store_n(&t->ready, 1, __ATOMIC_RELEASE);
 	}
 	__atomic_fetch_add(&park_ready, 1, __ATOMIC_RELEASE);
 	futex(&park_ready, FUTEX_WAKE, 1, NULL);
@@ -231,22 +250,43 @@ void ckpt_park_reset(void)
 	__atomic_store_n(&park_busy, 0, __ATOMIC_RELEASE);
 }
 
+/* Invariant 5: no more parking; every slot handed out is published. */
+static int park_close(void)
+{
+	int n;
+
+	__atomic_store_n(&park_gen, 0, __ATOMIC_SEQ_CST);
+	n = __atomic_load_n(&park_slots, __ATOMIC_SEQ_CST);
+	if (n > CKPT_MAX_THREADS)
+		n = CKPT_MAX_THREADS;
+	for (int i = 0; i < n; i++) {
+		while (!__atomic_load_n(&ckpt_parked[i].ready, __ATOMIC_ACQUIRE)) {
+			int seen = __atomic_load_n(&park_ready, __ATOMIC_ACQUIRE);
+			struct timespec ms = { 0, 1000000 };
+
+			if (!__atomic_load_n(&ckpt_parked[i].ready, __ATOMIC_ACQUIRE))
+				futex(&park_ready, FUTEX_WAIT, seen, &ms);
+		}
+	}
+	return n;
+}
+
 void ckpt_release_all(struct ckpt_ctx *c)
 {
 	int gen = __atomic_load_n(&park_gen, __ATOMIC_ACQUIRE);
+	int nslots = gen ? park_close() : 0;
 
 	/*
 	 * Pending signals taken for the image go back first, each thread its
 	 * own (ckpt_signal.c): the parked ones are asked with -gen, and none
 	 * runs on before all are back.
 	 */
-	if (ckpt_sig_release(arch_sys0(SYS_gettid)) > 0 && gen) {
+	if (ckpt_sig_release(arch_sys0(SYS_gettid), nslots) > 0) {
 		__atomic_store_n(&park_release, -gen, __ATOMIC_RELEASE);
 		futex(&park_release, FUTEX_WAKE, 0x7fffffff, NULL);
 		ckpt_sig_wait_back();
 	}
 	if (gen) {
-		__atomic_store_n(&park_gen, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&park_release, gen, __ATOMIC_RELEASE);
 		futex(&park_release, FUTEX_WAKE, 0x7fffffff, NULL);
 	}

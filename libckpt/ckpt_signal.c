@@ -199,12 +199,13 @@ static int has_entries(int tid)
 	return 0;
 }
 
-static int parked_slot(int tid)
+/* Whether thread tid is parked in one of the first nslots slots. */
+static int parked(int tid, int nslots)
 {
-	for (int i = 0; i < ckpt_nparked && i < CKPT_MAX_THREADS; i++)
+	for (int i = 0; i < nslots; i++)
 		if (ckpt_parked[i].ready && ckpt_parked[i].img.tid == tid)
-			return i;
-	return -1;
+			return 1;
+	return 0;
 }
 
 static void queue_done(void)
@@ -213,7 +214,7 @@ static void queue_done(void)
 	__atomic_store_n(&sigq_full, 0, __ATOMIC_RELEASE);
 }
 
-int ckpt_sig_release(int self)
+int ckpt_sig_release(int self, int nslots)
 {
 	int pid = (int)arch_sys0(SYS_getpid), n = __atomic_load_n(&sigq_n, __ATOMIC_ACQUIRE);
 	int owed = 0;
@@ -224,16 +225,17 @@ int ckpt_sig_release(int self)
 	for (int i = 0; i < n && i < SIGQ_MAX; i++) {
 		int tid = sigq[i].tid;
 
-		if (tid == self || (tid == 0 && (self == pid || parked_slot(pid) < 0)) ||
-		    (tid > 0 && parked_slot(tid) < 0)) {
+		if (tid == self || (tid == 0 && (self == pid || !parked(pid, nslots))) ||
+		    (tid > 0 && !parked(tid, nslots))) {
 			put_one(tid, &sigq[i].info);
 			sigq[i].tid = -1;
 		}
 	}
-	for (int i = 0; i < ckpt_nparked && i < CKPT_MAX_THREADS; i++) {
+	for (int i = 0; i < nslots; i++) {
 		struct ckpt_thread_state *t = &ckpt_parked[i];
 
-		t->sig_owed = t->ready && (has_entries(t->img.tid) || (t->img.tid == pid && has_entries(0)));
+		t->sig_owed = t->ready && t->img.tid > 0 &&
+			      (has_entries(t->img.tid) || (t->img.tid == pid && has_entries(0)));
 		owed += t->sig_owed;
 	}
 	__atomic_store_n(&sigq_owed, owed, __ATOMIC_RELEASE);
