@@ -18,18 +18,27 @@
 setarch -R true 2> /dev/null || skip "setarch -R is refused here (personality(ADDR_NO_RANDOMIZE))"
 norand() { clean_fds setarch -R "$@"; }
 
+# threads_case PROG TAG HOW...: PROG (threads.c) with 2 threads saves itself
+# with randomisation off and is killed; then one restart per HOW (norand,
+# clean_fds), each must finish with "ALL OK".
+threads_case() {
+	local prog=$1 tag=$2 how pid rc
+	shift 2
+	norand env LD_PRELOAD="$LIB" "$prog" 2 "$TMP/$tag.img" self > "$TMP/$tag.out" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	wait_line "$TMP/$tag.out" "SAVED|failed"
+	grep -q SAVED "$TMP/$tag.out" || fail "$tag: $(cat "$TMP/$tag.out")"
+	kill9 "$pid"
+	for how in "$@"; do
+		$how "$BIN/ckpt-restart" "$TMP/$tag.img" > "$TMP/$tag.out2" 2>&1
+		rc=$?
+		grep -q "ALL OK" "$TMP/$tag.out2" || fail "$tag, restart ($how, rc $rc): $(cat "$TMP/$tag.out2")"
+	done
+}
+
 # 1. threads, self
-norand env LD_PRELOAD="$LIB" "$PROGS/threads" 2 "$TMP/t.img" self > "$TMP/t.out" 2>&1 &
-pid=$!
-PIDS+=("$pid")
-wait_line "$TMP/t.out" "SAVED|failed"
-grep -q SAVED "$TMP/t.out" || fail "threads: $(cat "$TMP/t.out")"
-kill9 "$pid"
-for i in 1 2 3; do
-	norand "$BIN/ckpt-restart" "$TMP/t.img" > "$TMP/t.out$i" 2>&1
-	rc=$?
-	grep -q "ALL OK" "$TMP/t.out$i" || fail "threads, restart $i (rc $rc): $(cat "$TMP/t.out$i")"
-done
+threads_case "$PROGS/threads" threads norand norand norand
 
 # 2. --lazy
 if [ -r /proc/sys/vm/unprivileged_userfaultfd ]; then
@@ -60,15 +69,5 @@ rc=$?
 # 4. not PIE
 file_at=$(readelf -lW "$PROGS/threads-nopie" | awk '$1 == "LOAD" { print $3; exit }')
 [ "$((file_at))" = "$((0x400000))" ] || fail "threads-nopie is loaded at $file_at, not 0x400000"
-norand env LD_PRELOAD="$LIB" "$PROGS/threads-nopie" 2 "$TMP/n.img" self > "$TMP/n.out" 2>&1 &
-pid=$!
-PIDS+=("$pid")
-wait_line "$TMP/n.out" "SAVED|failed"
-grep -q SAVED "$TMP/n.out" || fail "not PIE: $(cat "$TMP/n.out")"
-kill9 "$pid"
-for how in norand clean_fds; do
-	$how "$BIN/ckpt-restart" "$TMP/n.img" > "$TMP/n.out2" 2>&1
-	rc=$?
-	grep -q "ALL OK" "$TMP/n.out2" || fail "not PIE, restart ($how, rc $rc): $(cat "$TMP/n.out2")"
-done
+threads_case "$PROGS/threads-nopie" nopie norand clean_fds
 exit 0
