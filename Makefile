@@ -17,7 +17,11 @@ RST_HDRS   := $(if $(filter %musl-gcc,$(RESTART_CC)),$(B)/musl-include/.done)
 RST_INC    := $(if $(RST_HDRS),-isystem $(B)/musl-include)
 
 # --- what goes where ------------------------------------------------------
-IMG_SRCS    := $(wildcard libckpt/img_*.c)
+# fds/: one file per kind of open file, holding its save half (built into
+# libckpt.so, -DFD_SAVE), its restore half (ckpt-restart, -DFD_RESTORE)
+# and the record checks every reader needs (fds/fd_kind.h).
+FD_SRCS     := $(wildcard fds/*.c)
+IMG_SRCS    := $(wildcard libckpt/img_*.c) $(FD_SRCS)
 CTL_SRCS    := libckpt/ctl_proto.c
 ENGINE_SRCS := $(filter-out $(IMG_SRCS) $(CTL_SRCS),$(wildcard libckpt/*.c)) \
                $(wildcard arch/x86_64/*.c)
@@ -25,7 +29,8 @@ ENGINE_SRCS := $(filter-out $(IMG_SRCS) $(CTL_SRCS),$(wildcard libckpt/*.c)) \
 # reader (img_read.c, img_pages.c, the Snappy decoder...) out of every
 # application.
 IMG_WSRCS   := libckpt/img_write.c libckpt/img_crc32c.c libckpt/img_snappy.c
-LIB_SRCS    := $(wildcard shim/*.c) $(wildcard wrappers/*.c) $(ENGINE_SRCS) $(IMG_WSRCS) $(CTL_SRCS)
+LIB_SRCS    := $(wildcard shim/*.c) $(wildcard wrappers/*.c) $(ENGINE_SRCS) $(IMG_WSRCS) \
+               $(CTL_SRCS) $(FD_SRCS)
 RST_SRCS    := $(filter-out restart/restorer.c,$(wildcard restart/*.c)) \
                $(wildcard kernel-assist/*.c) $(IMG_SRCS)
 UNIT_SRCS   := $(wildcard tests/unit/*.c)
@@ -45,10 +50,10 @@ all: $(B)/libckpt.so $(B)/bin/ckpt-restart $(TOOLS) $(SAMPLES) $(E2E_PROGS) \
 
 $(B)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEPFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+	$(CC) $(CFLAGS) -DFD_SAVE $(DEPFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 $(B)/static/%.o: %.c $(B)/static/.cc | $(RST_HDRS)
 	@mkdir -p $(dir $@)
-	$(RESTART_CC) $(CFLAGS) $(RST_INC) $(DEPFLAGS) -c $< -o $@
+	$(RESTART_CC) $(CFLAGS) -DFD_RESTORE $(RST_INC) $(DEPFLAGS) -c $< -o $@
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@

@@ -89,10 +89,14 @@ struct ckpt_thread_state {
 
 #define CKPT_MAX_THREADS	4096
 
+/* An fd saved so far (ckpt_fds.c): its file's identity and FILE id. */
 struct ckpt_fdid {
 	int fd;
 	uint64_t dev, ino;
+	uint32_t file;			/* the FILE record's id */
+	uint32_t fdflags;		/* F_GETFD */
 };
+#define CKPT_MAX_FDS	65536
 
 struct ckpt_ctx {
 	/* inputs */
@@ -129,6 +133,7 @@ struct ckpt_ctx {
 	struct ckpt_fdid *fdids;	/* fds seen so far, to find shared ones */
 	uint8_t *asked;			/* tids asked to park (bitmap) */
 	int nfdids;
+	uint32_t nfiles;		/* FILE records written (the last id) */
 
 	int pagemap_fd, mem_fd;		/* /proc/self/{pagemap,mem} */
 	struct ckpt_pool *pool;		/* while page data is written (ckpt_pool.c) */
@@ -140,6 +145,8 @@ struct ckpt_ctx {
 	uint64_t zero_pages;
 	int error;			/* -errno */
 	char err[CKPT_ERR_LEN];		/* why, for the user */
+	char notes[CKPT_ERR_LEN];	/* what the user should know ("fd 1 (pipe:[7])
+					 * will be ckpt-restart's own fd 1"), or "" */
 };
 
 /*

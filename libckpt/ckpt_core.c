@@ -23,7 +23,7 @@
 #define SCR_ZTAB	IMG_SNAPPY_SCRATCH	/* the leader's encoder table (ckpt_pool.c) */
 #define SCR_BOUNCE	(IMG_PAGES_MAX * IMG_PAGE_SIZE)
 #define SCR_PAGEMAP	(4096u)
-#define SCR_FDIDS	(65536u * sizeof(struct ckpt_fdid))
+#define SCR_FDIDS	(CKPT_MAX_FDS * sizeof(struct ckpt_fdid))
 #define SCR_ASKED	((1u << 22) / 8)	/* a bit per possible tid */
 #define SCR_DIRTY	sizeof(struct ckpt_dirty_run)
 #define SCR_MBUF	(CKPT_MPAGES_RUN * IMG_PAGE_SIZE)	/* touched if mappable */

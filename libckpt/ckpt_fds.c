@@ -1,17 +1,22 @@
 /*
- * ckpt_fds.c - file descriptors: refuse what the image cannot hold, write
- * FD records for the rest.
+ * ckpt_fds.c - the fd table: every fd is probed once, its kind found
+ * (fds/fd_table.c) and asked to check it, then one FILE record is written
+ * per open file description and one FD record per fd (img_format.h).
+ * What each kind saves and how it comes back is in fds/fd_<kind>.c; this
+ * file only does what is the same for all of them.
  *
- * Supported: regular files, directories, and the character devices that
- * are the same everywhere (null, zero, full, random, urandom) — each
- * reopened by path at restore.  fds 0-2 are not saved: the restarted
- * process inherits ckpt-restart's stdin, stdout and stderr (docs/FILES.md).
- * fds sharing an open file description (dup) are recorded as such, so
- * the restart shares it again (one offset, one set of flags).
- * Everything else (pipes, sockets, anon inodes, ttys, deleted files) is
- * refused with the fd, what it is, and which call made it (registry).
+ * An fd no kind takes is refused with what it is and which call made it
+ * (the wrappers' registry): "fd 7: a pipe (pipe:[123]), not supported
+ * yet (made by pipe() at /path/app+0x1234)".
  *
- * Cost: per fd one fstat, one readlink and one fdinfo read.
+ * Open file descriptions: fds made by dup(), dup2() or inherited over
+ * fork share one (one offset, one set of flags); kcmp(KCMP_FILE) tells,
+ * asked only between fds on the same inode.  Each description gets an
+ * id, the FILE record is written once, and every fd names it, so the
+ * restart shares it again.  Records: all FILEs, then all FDs.
+ *
+ * Cost: per fd one fstat, one readlink and one fdinfo read (twice: the
+ * check and the write), kcmp only between fds on one inode.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,39 +25,22 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include "fds/fd_kind.h"
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_incr.h"
 #include "libckpt/reg.h"
 
-typedef int (*fd_fn)(struct ckpt_ctx *c, int fd);
+#define FD_DATA_MAX	4096	/* kind data of one FILE record, in the bounce buffer */
+
+typedef int (*fd_fn)(struct ckpt_ctx *c, struct fd_probe *p);
 
 struct fds_walk {
 	struct ckpt_ctx *c;
 	fd_fn fn;
+	char *path;			/* PATH_MAX bytes */
+	char *origin;
 };
-
-static int fds_one(int fd, int dirfd, void *arg)
-{
-	struct fds_walk *w = arg;
-	struct ckpt_ctx *c = w->c;
-
-	if (fd == dirfd || fd == c->img_fd || fd == c->ctl_fd ||
-	    fd == c->pagemap_fd || fd == c->mem_fd || ckpt_dirty_is_own_fd(fd))
-		return 0;			/* libckpt's own */
-	return w->fn(c, fd) < 0 ? -1 : 0;
-}
-
-/* Calls fn for every open fd of the process except libckpt's own. */
-static int fds_each(struct ckpt_ctx *c, fd_fn fn)
-{
-	struct fds_walk w = { c, fn };
-	int r = ckpt_proc_each("/proc/self/fd", fds_one, &w);
-
-	if (r < 0 && !c->error)
-		return ckpt_fail(c, r, "cannot read /proc/self/fd");
-	return c->error;
-}
 
 static void fd_path(int fd, char *buf, size_t len)
 {
@@ -76,63 +64,6 @@ static void fd_origin(struct ckpt_ctx *c, int fd, char *buf, size_t len)
 		return;
 	ckpt_describe_addr(c, caller, where, sizeof(where));
 	ckpt_fmt(buf, len, " (made by %s() at %s)", reg_kind_name(kind), where);
-}
-
-static int is_portable_chr(dev_t rdev)
-{
-	/* mem major 1: null 3, zero 5, full 7, random 8, urandom 9 */
-	return major(rdev) == 1 &&
-	       (minor(rdev) == 3 || minor(rdev) == 5 || minor(rdev) == 7 ||
-		minor(rdev) == 8 || minor(rdev) == 9);
-}
-
-static int suffix(const char *s, const char *suf)
-{
-	size_t a = ckpt_strlen(s), b = ckpt_strlen(suf);
-
-	return a >= b && ckpt_memeq(s + a - b, suf, b);
-}
-
-static int fd_check(struct ckpt_ctx *c, int fd)
-{
-	char path[4096], origin[400];
-	struct stat st;
-	const char *what = NULL;
-
-	if (fd <= 2)
-		return 0;		/* inherited at restart, never saved */
-	if (fstat(fd, &st) < 0)
-		return 0;		/* closed meanwhile: nothing to save */
-	fd_path(fd, path, sizeof(path));
-	fd_origin(c, fd, origin, sizeof(origin));
-	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
-		if (path[0] != '/')
-			what = "an anonymous file";
-		else if (ckpt_memeq(path, "/memfd:", 7))
-			what = "a memfd";
-		else if (suffix(path, " (deleted)"))
-			return ckpt_fail(c, -ENOENT, "fd %d: %s was deleted; its contents cannot be "
-					 "restored%s", fd, path, origin);
-		if (what)
-			return ckpt_fail(c, -ENOTSUP, "fd %d: %s %s, not supported yet%s",
-					 fd, what, path, origin);
-		return 0;
-	}
-	if (S_ISCHR(st.st_mode) && is_portable_chr(st.st_rdev))
-		return 0;
-	if (S_ISCHR(st.st_mode))
-		return ckpt_fail(c, -ENOTSUP, "fd %d: character device %s (%u:%u), not supported "
-				 "yet%s", fd, path, major(st.st_rdev), minor(st.st_rdev), origin);
-	if (S_ISFIFO(st.st_mode))
-		what = path[0] == '/' ? "a FIFO" : "a pipe";
-	else if (S_ISSOCK(st.st_mode))
-		what = "a socket";
-	else if (S_ISBLK(st.st_mode))
-		what = "a block device";
-	else
-		what = "an anonymous inode";
-	return ckpt_fail(c, -ENOTSUP, "fd %d: %s (%s), not supported yet%s",
-			 fd, what, path, origin);
 }
 
 /* Reads "pos:" and "flags:" (octal) from /proc/self/fdinfo/N. */
@@ -160,55 +91,158 @@ static void fd_info(int fd, int64_t *pos, uint32_t *flags)
 			s++;
 		while (*s >= '0' && *s <= '7')
 			v = v * 8 + (*s++ - '0');
-		*flags = v;
+		*flags = v & ~(uint32_t)O_CLOEXEC;
 	}
+}
+
+static int fds_one(int fd, int dirfd, void *arg)
+{
+	struct fds_walk *w = arg;
+	struct ckpt_ctx *c = w->c;
+	struct fd_probe p = { .fd = fd, .path = w->path, .origin = w->origin };
+
+	if (fd == dirfd || fd == c->img_fd || fd == c->ctl_fd ||
+	    fd == c->pagemap_fd || fd == c->mem_fd || ckpt_dirty_is_own_fd(fd))
+		return 0;			/* libckpt's own */
+	if (fstat(fd, &p.st) < 0)
+		return 0;			/* closed meanwhile: nothing to save */
+	fd_path(fd, w->path, 4096);
+	fd_origin(c, fd, w->origin, 400);
+	fd_info(fd, &p.pos, &p.flags);
+	return w->fn(c, &p) < 0 ? -1 : 0;
+}
+
+/* Calls fn with the probe of every open fd of the process but libckpt's own. */
+static int fds_each(struct ckpt_ctx *c, fd_fn fn)
+{
+	char path[4096], origin[400];
+	struct fds_walk w = { c, fn, path, origin };
+	int r = ckpt_proc_each("/proc/self/fd", fds_one, &w);
+
+	if (r < 0 && !c->error)
+		return ckpt_fail(c, r, "cannot read /proc/self/fd");
+	return c->error;
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+	size_t a = ckpt_strlen(s), b = ckpt_strlen(suf);
+
+	return a >= b && ckpt_memeq(s + a - b, suf, b);
+}
+
+/* The refusal of an fd no kind can save: what it is, and where it came from. */
+static int fd_refuse(struct ckpt_ctx *c, const struct fd_probe *p)
+{
+	const char *what, *path = p->path;
+	mode_t m = p->st.st_mode;
+
+	if ((S_ISREG(m) || S_ISDIR(m)) && path[0] == '/' && !ckpt_memeq(path, "/memfd:", 7) &&
+	    ends_with(path, " (deleted)"))
+		return ckpt_fail(c, -ENOENT, "fd %d: %s was deleted; its contents cannot be "
+				 "restored%s", p->fd, path, p->origin);
+	if (S_ISCHR(m))
+		return ckpt_fail(c, -ENOTSUP, "fd %d: character device %s (%u:%u), not supported "
+				 "yet%s", p->fd, path, major(p->st.st_rdev), minor(p->st.st_rdev),
+				 p->origin);
+	if (ckpt_memeq(path, "/memfd:", 7))
+		what = "a memfd";
+	else if (S_ISREG(m) || S_ISDIR(m))
+		what = "an anonymous file";
+	else if (S_ISFIFO(m))
+		what = path[0] == '/' ? "a FIFO" : "a pipe";
+	else if (S_ISSOCK(m))
+		what = "a socket";
+	else if (S_ISBLK(m))
+		what = "a block device";
+	else if (S_ISLNK(m))
+		what = "a symbolic link";
+	else if (ckpt_memeq(path, "anon_inode:", 11))
+		what = "an anonymous inode";
+	else
+		what = "a special file";
+	return ckpt_fail(c, -ENOTSUP, "fd %d: %s (%s), not supported yet%s", p->fd, what, path,
+			 p->origin);
+}
+
+static int fd_check(struct ckpt_ctx *c, struct fd_probe *p)
+{
+	const struct fd_save_ops *k = fd_save_find(c, p);
+
+	if (!k)
+		return fd_refuse(c, p);
+	return k->check ? k->check(c, p) : 0;
 }
 
 /*
- * The lowest fd sharing fd's open file description (dup, dup2, fork), or
- * -1.  kcmp only between fds on the same inode: O(fds) stats, and kcmp
- * calls only where sharing is possible.
+ * The id of the open file description p shares with an fd seen before,
+ * or 0.  kcmp only between fds on the same inode: O(fds) compares of
+ * dev/ino, kcmp calls only where sharing is possible.
  */
-static int shared_with(struct ckpt_ctx *c, int fd, const struct stat *st)
+static uint32_t shared_id(struct ckpt_ctx *c, const struct fd_probe *p)
 {
 	pid_t pid = getpid();
-	int found = -1;
 
-	for (int i = 0; i < c->nfdids && found < 0; i++) {
+	for (int i = 0; i < c->nfdids; i++) {
 		const struct ckpt_fdid *o = &c->fdids[i];
 
-		if (o->dev == st->st_dev && o->ino == st->st_ino &&
-		    syscall(SYS_kcmp, pid, pid, KCMP_FILE, o->fd, fd) == 0)
-			found = o->fd;
+		if (o->dev == p->st.st_dev && o->ino == p->st.st_ino &&
+		    syscall(SYS_kcmp, pid, pid, KCMP_FILE, o->fd, p->fd) == 0)
+			return o->file;
 	}
-	if (c->nfdids < 65536)
-		c->fdids[c->nfdids++] = (struct ckpt_fdid){ fd, st->st_dev, st->st_ino };
-	return found;
+	return 0;
 }
 
-static int fd_write(struct ckpt_ctx *c, int fd)
+/* Appends "; <note>" to c->notes (what ckpt-save tells the user). */
+static void fd_add_note(struct ckpt_ctx *c, const struct fd_probe *p,
+			const struct fd_save_ops *k)
 {
-	char path[4096];
-	struct stat st;
-	struct img_fd r = { .fd = fd };
+	size_t n = ckpt_strlen(c->notes);
 
-	if (fstat(fd, &st) < 0)
-		return 0;
-	r.shared_with = shared_with(c, fd, &st);
-	if (fd <= 2)
-		return 0;		/* inherited at restart, never saved */
-	fd_path(fd, path, sizeof(path));
-	r.kind = S_ISREG(st.st_mode) ? IMG_FD_REG : S_ISDIR(st.st_mode) ? IMG_FD_DIR : IMG_FD_CHR;
-	fd_info(fd, &r.pos, &r.flags);
-	r.fdflags = fcntl(fd, F_GETFD);
-	r.dev = st.st_dev;
-	r.ino = st.st_ino;
-	r.rdev = st.st_rdev;
-	r.size = st.st_size;
-	r.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-	r.mode = st.st_mode;
-	r.path_len = ckpt_strlen(path);
-	return img_write_record(&c->w, IMG_REC_FD, &r, sizeof(r), path, r.path_len);
+	if (!k->note || n + 8 >= sizeof(c->notes))
+		return;
+	if (n)
+		n += ckpt_fmt(c->notes + n, sizeof(c->notes) - n, "; ");
+	k->note(p, c->notes + n, sizeof(c->notes) - n);
+}
+
+/* Pass 1: a FILE record for each description not seen yet; remembers the fd. */
+static int fd_write_file(struct ckpt_ctx *c, struct fd_probe *p)
+{
+	const struct fd_save_ops *k = fd_save_find(c, p);
+	struct img_file f = { 0 };
+	unsigned char *buf = c->bounce;
+	uint32_t id = shared_id(c, p);
+	int fdflags = fcntl(p->fd, F_GETFD);
+	int n = 0;
+
+	if (!k)		/* it changed since the check: refuse it now */
+		return fd_refuse(c, p);
+	if (c->nfdids >= CKPT_MAX_FDS)
+		return ckpt_fail(c, -EMFILE, "the process has more than %d open fds", CKPT_MAX_FDS);
+	if (!id) {
+		f.id = id = ++c->nfiles;
+		f.kind = k->kind;
+		f.flags = p->flags;
+		f.pos = p->pos;
+		f.dev = p->st.st_dev;
+		f.ino = p->st.st_ino;
+		f.rdev = p->st.st_rdev;
+		f.size = p->st.st_size;
+		f.mtime_ns = (int64_t)p->st.st_mtim.tv_sec * 1000000000 + p->st.st_mtim.tv_nsec;
+		f.mode = p->st.st_mode;
+		f.path_len = ckpt_strlen(p->path);
+		__builtin_memcpy(buf, p->path, f.path_len);
+		if (k->save && (n = k->save(c, p, &f, buf + f.path_len, FD_DATA_MAX)) < 0)
+			return n;
+		f.data_len = n;
+		if (img_write_record(&c->w, IMG_REC_FILE, &f, sizeof(f), buf, f.path_len + n) < 0)
+			return c->w.error;
+	}
+	fd_add_note(c, p, k);
+	c->fdids[c->nfdids++] = (struct ckpt_fdid){ p->fd, p->st.st_dev, p->st.st_ino, id,
+						    fdflags < 0 ? 0 : (uint32_t)fdflags };
+	return 0;
 }
 
 int ckpt_fds_check(struct ckpt_ctx *c)
@@ -219,5 +253,17 @@ int ckpt_fds_check(struct ckpt_ctx *c)
 int ckpt_fds_write(struct ckpt_ctx *c)
 {
 	c->nfdids = 0;
-	return fds_each(c, fd_write);
+	c->nfiles = 0;
+	c->notes[0] = '\0';
+	if (fds_each(c, fd_write_file) < 0)
+		return c->error;
+	/* Pass 2: the fds, each naming its FILE. */
+	for (int i = 0; i < c->nfdids; i++) {
+		const struct ckpt_fdid *o = &c->fdids[i];
+		struct img_fd d = { .fd = o->fd, .file = o->file, .fdflags = o->fdflags & FD_CLOEXEC };
+
+		if (img_write_record(&c->w, IMG_REC_FD, &d, sizeof(d), NULL, 0) < 0)
+			return c->w.error;
+	}
+	return 0;
 }

@@ -53,7 +53,8 @@ struct ctl_reply {
 	uint64_t image_bytes;	/* bytes written */
 	uint64_t mem_bytes;	/* bytes of memory the image holds */
 	uint64_t elapsed_ns;	/* signal to image complete */
-	char     msg[256];	/* NUL-terminated; the refusal reason */
+	char     msg[256];	/* NUL-terminated; the refusal reason, or on
+				 * success a note for the user (or "") */
 };
 
 /* Abstract socket address for a ckpt-save process; returns its length. */

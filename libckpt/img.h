@@ -211,6 +211,9 @@ int img_pread_record(int fd, uint64_t off, uint32_t type, uint64_t len, void *bu
  * r->err set.  The variable tail (path, fpstate, data) starts right after.
  */
 const struct img_proc *img_get_proc(struct img_reader *r, const struct img_rec *rec);
+/* FILE: path and kind data bounded, the kind known and its fields valid (fd_kind.h). */
+const struct img_file *img_get_file(struct img_reader *r, const struct img_rec *rec);
+/* FD: whether its FILE exists (came before) is the caller's check. */
 const struct img_fd *img_get_fd(struct img_reader *r, const struct img_rec *rec);
 const struct img_thread *img_get_thread(struct img_reader *r, const struct img_rec *rec);
 const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *rec);

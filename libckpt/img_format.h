@@ -10,8 +10,9 @@
  *   record IMG_REC_END                     struct img_end: whole-image CRC
  *
  * Record order a writer produces and a reader may rely on:
- *   PROC, FD*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES*, END
- * (every PAGES record lies inside a VMA record seen before it).
+ *   PROC, FILE*, FD*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES*, END
+ * (every PAGES record lies inside a VMA record seen before it; every FD
+ * names a FILE record seen before it).
  *
  * Invariants:
  *  1. All integers are little-endian, structs have explicit padding only,
@@ -75,7 +76,7 @@ struct img_header {
 
 enum img_rec_type {
 	IMG_REC_PROC	= 1,	/* struct img_proc + cwd + exe */
-	IMG_REC_FD	= 2,	/* struct img_fd + path */
+	/* 2: the FD record of earlier builds (an fd with its file inline) */
 	IMG_REC_THREAD	= 3,	/* struct img_thread + fpstate */
 	IMG_REC_VMA	= 4,	/* struct img_vma + path */
 	IMG_REC_PAGES	= 5,	/* struct img_pages + data */
@@ -83,6 +84,8 @@ enum img_rec_type {
 	IMG_REC_PARENT	= 7,	/* struct img_parent + ranges + path */
 	IMG_REC_SIGINFO	= 8,	/* struct img_siginfo: one queued signal */
 	IMG_REC_TIMER	= 9,	/* struct img_timer: one interval or POSIX timer */
+	IMG_REC_FILE	= 10,	/* struct img_file + path + kind data: an open file */
+	IMG_REC_FD	= 11,	/* struct img_fd: an fd number and its FILE */
 	IMG_REC_END	= 0xffff,	/* struct img_end */
 };
 
@@ -146,31 +149,50 @@ struct img_proc {
 	uint32_t exe_len;		/* bytes of exe path after cwd */
 };
 
-/* --- FD ------------------------------------------------------------- */
+/* --- FILE and FD ---------------------------------------------------- */
 
-enum img_fd_kind {
-	IMG_FD_REG = 1,			/* regular file */
-	IMG_FD_DIR = 2,			/* directory */
-	IMG_FD_CHR = 3,			/* character device reopened by path */
+/*
+ * A FILE record is one open file description (what open() makes and
+ * dup()/fork() share: one offset, one set of status flags); an FD record
+ * is one number in the process's fd table that refers to a FILE by id.
+ * Two fds made by dup() are two FD records naming one FILE, so a restart
+ * shares the description again.  The kind says how a restart makes the
+ * description (fds/: one file per kind holds its save and restore halves)
+ * and what, if anything, follows the path: `data_len` bytes of the kind's
+ * own struct (img_file_<kind> below), declared here and nowhere else.
+ */
+enum img_file_kind {
+	IMG_FILE_REG	 = 1,		/* regular file, reopened by path */
+	IMG_FILE_DIR	 = 2,		/* directory, reopened by path */
+	IMG_FILE_CHR	 = 3,		/* device every machine has (/dev/null...) */
+	IMG_FILE_INHERIT = 4,		/* fd 0-2 on a terminal, pipe or socket: the
+					 * restarted process gets ckpt-restart's own */
+	IMG_FILE_OPATH	 = 5,		/* O_PATH: a location, reopened O_PATH */
 };
+#define IMG_FILE_KIND_MAX	5	/* highest kind this reader knows */
 
-struct img_fd {
-	int32_t  fd;
-	uint32_t kind;			/* enum img_fd_kind */
-	uint32_t flags;			/* open flags (fdinfo "flags") */
-	uint32_t fdflags;		/* FD_CLOEXEC */
-	int64_t  pos;
-	uint64_t dev, ino, rdev;
+struct img_file {
+	uint32_t id;			/* > 0, unique among the image's FILEs */
+	uint32_t kind;			/* enum img_file_kind */
+	uint32_t flags;			/* open flags (fdinfo "flags"), no O_CLOEXEC */
+	uint32_t path_len;		/* bytes of path after the struct */
+	int64_t  pos;			/* offset (fdinfo "pos") */
+	uint64_t dev, ino, rdev;	/* fstat() of the file */
 	int64_t  size;
 	int64_t  mtime_ns;
 	uint32_t mode;			/* st_mode */
-	uint32_t path_len;		/* bytes of path after the struct */
-	/*
-	 * -1, or a lower fd that shares this fd's open file description
-	 * (dup, dup2, fork): the restart dup()s it instead of opening
-	 * the file again, so the two keep one offset and one set of flags.
-	 */
-	int32_t  shared_with;
+	uint32_t data_len;		/* bytes of kind data after the path */
+};
+
+/* Readers refuse more kind data than this (a FILE record is metadata). */
+#define IMG_FILE_DATA_MAX	(64u << 10)
+
+#define IMG_FD_CLOEXEC		1	/* img_fd.fdflags: FD_CLOEXEC */
+
+struct img_fd {
+	int32_t  fd;			/* the number, >= 0 */
+	uint32_t file;			/* id of a FILE record before this one */
+	uint32_t fdflags;		/* IMG_FD_CLOEXEC */
 	uint32_t reserved;		/* zero */
 };
 
@@ -387,7 +409,8 @@ _Static_assert(sizeof(struct img_end) == 24, "img_end size");
 _Static_assert(sizeof(struct img_pages) == 16, "img_pages size");
 _Static_assert(sizeof(struct img_vma) % 8 == 0, "img_vma padding");
 _Static_assert(sizeof(struct img_thread) % 8 == 0, "img_thread padding");
-_Static_assert(sizeof(struct img_fd) % 8 == 0, "img_fd padding");
+_Static_assert(sizeof(struct img_file) == 72, "img_file size");
+_Static_assert(sizeof(struct img_fd) == 16, "img_fd size");
 _Static_assert(sizeof(struct img_proc) % 8 == 0, "img_proc padding");
 
 #endif

@@ -40,6 +40,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include "fds/fd_kind.h"
 #include "libckpt/img.h"
 
 #define IMG_READ_AHEAD		(256u << 10)
@@ -267,6 +268,7 @@ static int img_type_known(uint32_t type)
 {
 	switch (type) {
 	case IMG_REC_PROC:
+	case IMG_REC_FILE:
 	case IMG_REC_FD:
 	case IMG_REC_THREAD:
 	case IMG_REC_VMA:
@@ -456,6 +458,11 @@ int img_reader_next(struct img_reader *r, struct img_rec *rec)
 				img_ull(off), k, sizeof(rh));
 
 	/* Bound everything before reading the payload (invariant 2). */
+	if (rh.type == 2)
+		return img_fail(r, IMG_ERR_INCOMPAT,
+				"record at offset %llu is an FD record of an earlier libckpt "
+				"(before FILE records): save the process again with this version",
+				img_ull(off));
 	if (!img_type_known(rh.type))
 		return img_fail(r, IMG_ERR_CORRUPT,
 				"record at offset %llu has unknown type %u",
@@ -547,6 +554,7 @@ static const char *img_type_name(uint32_t type)
 {
 	switch (type) {
 	case IMG_REC_PROC:   return "PROC";
+	case IMG_REC_FILE:   return "FILE";
 	case IMG_REC_FD:     return "FD";
 	case IMG_REC_THREAD: return "THREAD";
 	case IMG_REC_VMA:    return "VMA";
@@ -633,34 +641,55 @@ const struct img_proc *img_get_proc(struct img_reader *r, const struct img_rec *
 	return p;
 }
 
-const struct img_fd *img_get_fd(struct img_reader *r, const struct img_rec *rec)
+const struct img_file *img_get_file(struct img_reader *r, const struct img_rec *rec)
 {
-	const struct img_fd *f = img_get_fixed(r, rec, IMG_REC_FD, sizeof(*f));
+	const struct img_file *f = img_get_fixed(r, rec, IMG_REC_FILE, sizeof(*f));
+	const struct fd_kind_info *k;
+	char why[160];
 
 	if (!f)
 		return NULL;
-	if (img_check_path(r, rec, "path", NULL, f->path_len) < 0 ||
-	    img_check_len(r, rec, sizeof(*f), f->path_len) < 0 ||
+	if (img_check_path(r, rec, "path", NULL, f->path_len) < 0)
+		return NULL;
+	if (f->data_len > IMG_FILE_DATA_MAX) {
+		img_fail(r, IMG_ERR_CORRUPT, "FILE record at offset %llu is corrupt: %u bytes of "
+			 "kind data (limit %u)", img_ull(rec->offset), f->data_len, IMG_FILE_DATA_MAX);
+		return NULL;
+	}
+	if (img_check_len(r, rec, sizeof(*f), (uint64_t)f->path_len + f->data_len) < 0 ||
 	    img_check_path(r, rec, "path", f + 1, f->path_len) < 0)
 		return NULL;
-	if (f->fd < 0) {
-		img_fail(r, IMG_ERR_CORRUPT, "FD record at offset %llu is corrupt: fd %d",
-			 img_ull(rec->offset), f->fd);
+	if (f->id == 0) {
+		img_fail(r, IMG_ERR_CORRUPT, "FILE record at offset %llu is corrupt: id 0",
+			 img_ull(rec->offset));
 		return NULL;
 	}
-	if (f->shared_with < -1 || f->shared_with >= f->fd || f->reserved) {
-		img_fail(r, IMG_ERR_CORRUPT,
-			 "FD record at offset %llu is corrupt: fd %d shares with fd %d",
-			 img_ull(rec->offset), f->fd, f->shared_with);
+	if (!(k = fd_kind_info(f->kind))) {
+		img_fail(r, IMG_ERR_CORRUPT, "FILE record at offset %llu is corrupt: file %u has "
+			 "unknown kind %u", img_ull(rec->offset), f->id, f->kind);
 		return NULL;
 	}
-	if (f->kind != IMG_FD_REG && f->kind != IMG_FD_DIR && f->kind != IMG_FD_CHR) {
-		img_fail(r, IMG_ERR_CORRUPT,
-			 "FD record at offset %llu is corrupt: fd %d has unknown kind %u",
-			 img_ull(rec->offset), f->fd, f->kind);
+	why[0] = '\0';
+	if (k->valid && k->valid(f, (const char *)(f + 1) + f->path_len, why, sizeof(why)) < 0) {
+		img_fail(r, IMG_ERR_CORRUPT, "FILE record at offset %llu is corrupt: file %u (%s): "
+			 "%s", img_ull(rec->offset), f->id, k->name, why);
 		return NULL;
 	}
 	return f;
+}
+
+const struct img_fd *img_get_fd(struct img_reader *r, const struct img_rec *rec)
+{
+	const struct img_fd *d = img_get_fixed(r, rec, IMG_REC_FD, sizeof(*d));
+
+	if (!d || img_check_len(r, rec, sizeof(*d), 0) < 0)
+		return NULL;
+	if (d->fd < 0 || d->file == 0 || (d->fdflags & ~(uint32_t)IMG_FD_CLOEXEC) || d->reserved) {
+		img_fail(r, IMG_ERR_CORRUPT, "FD record at offset %llu is corrupt: fd %d, file %u, "
+			 "fd flags %#x", img_ull(rec->offset), d->fd, d->file, d->fdflags);
+		return NULL;
+	}
+	return d;
 }
 
 const struct img_thread *img_get_thread(struct img_reader *r, const struct img_rec *rec)

@@ -320,10 +320,12 @@ static int chain_read(struct rst_state *s, struct img_reader *r, const struct ch
 			next->allowed = xmalloc(p->nranges * sizeof(struct img_range));
 			memcpy(next->allowed, p + 1, p->nranges * sizeof(struct img_range));
 			next->nallowed = p->nranges;
-		} else if (rec.type != IMG_REC_PROC && rec.type != IMG_REC_FD &&
-			   rec.type != IMG_REC_THREAD && rec.type != IMG_REC_SIGINFO &&
-			   rec.type != IMG_REC_TIMER && rec.type != IMG_REC_VMA) {
-			/* page data in a form this walk does not apply: never skip it */
+		} else if (rec.type == IMG_REC_MPAGES) {
+			/*
+			 * Page data in a form this walk does not apply: never skip
+			 * it.  Every other record of a parent (its process, files,
+			 * threads, maps) is the parent's instant, not ours.
+			 */
 			rst_error(s, "parent %s: record type %u at offset %lu cannot be applied "
 				  "to an incremental restart", name, rec.type,
 				  (unsigned long)rec.offset);

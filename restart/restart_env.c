@@ -10,8 +10,9 @@
  *   files      every mapped file is still the same file (inode, size,
  *              mtime); libraries and data the process maps must not have
  *              changed under it.
- *   fds, cwd   every file to reopen is there, not shorter than its saved
- *              offset, of the same kind (the policy: docs/USAGE.md)
+ *   fds, cwd   every file to reopen is there, as its kind requires
+ *              (fds/fd_<kind>.c; the policy: docs/USAGE.md), every fd to
+ *              inherit from ckpt-restart is open
  *   timers     POSIX timers can be made with their ids (Linux 6.16+)
  */
 #include <errno.h>
@@ -169,34 +170,12 @@ static int check_files(struct rst_state *s)
 	return bad;
 }
 
-/* Opened files and the cwd: what restart_fds.c will reopen must be there. */
+/* Opened files (each kind checks its own: restart_fds.c) and the cwd. */
 static int check_fds(struct rst_state *s)
 {
 	struct stat st;
-	int bad = 0;
+	int bad = rst_check_fds(s);
 
-	for (int i = 0; i < s->nfds; i++) {
-		const struct img_fd *f = &s->fds[i].f;
-		const char *path = s->fds[i].path;
-
-		if (f->fd <= 2 || f->shared_with >= 0)
-			continue;
-		if (stat(path, &st) < 0)
-			bad = rst_problem(s, RST_EXIT_ENV, "fd %d: %s is gone (%s); the process "
-					  "had it open", f->fd, path, strerror(errno));
-		else if (f->kind == IMG_FD_REG && st.st_size < f->pos)
-			bad = rst_problem(s, RST_EXIT_ENV, "fd %d: %s is now %ld bytes, shorter "
-					  "than the saved offset %ld; the process would read or "
-					  "write at the wrong place", f->fd, path, (long)st.st_size,
-					  (long)f->pos);
-		else if (f->kind == IMG_FD_CHR && st.st_rdev != f->rdev)
-			bad = rst_problem(s, RST_EXIT_ENV, "fd %d: %s is now device %u:%u, was "
-					  "%u:%u", f->fd, path, major(st.st_rdev), minor(st.st_rdev),
-					  major(f->rdev), minor(f->rdev));
-		else if (f->kind == IMG_FD_DIR && !S_ISDIR(st.st_mode))
-			bad = rst_problem(s, RST_EXIT_ENV, "fd %d: %s is no longer a directory",
-					  f->fd, path);
-	}
 	if (stat(s->cwd, &st) < 0 || !S_ISDIR(st.st_mode))
 		bad = rst_problem(s, RST_EXIT_ENV, "the saved working directory %s is gone",
 				  s->cwd);

@@ -2,38 +2,47 @@
  * restart_fds.c - files: the ones the restorer maps, the fds the process
  * had, its cwd, umask and rlimits.
  *
- * fd policy (docs/FILES.md):
- *  - fds 0-2 are inherited from ckpt-restart, never reopened;
- *  - other fds are reopened by path with their saved flags, minus
- *    O_CREAT/O_TRUNC/O_EXCL: a restart never creates, truncates or
- *    rewrites a user's file;
- *  - the offset is put back; O_APPEND writes still go to the end, so a log
- *    written after the checkpoint keeps its lines;
- *  - fds that shared an open file description (dup) share one again;
- *  - refused: the file is gone, or is now shorter than the saved offset
- *    (checked with the rest of the environment, restart_env.c).
- *    A file replaced by another of the same name is reopened (the log
- *    rotation case) and a note is printed with CKPT_LOG=info.
- * The restarter's own fds are moved above every fd the image uses first,
- * so reopening an fd number can never close one of them.
+ * fds (the driver; each kind's own part is in fds/fd_<kind>.c):
+ *  1. plan: which FILEs some fd is made from; an fd is instead inherited
+ *     from ckpt-restart when its FILE is IMG_FILE_INHERIT (fds 0-2 on a
+ *     terminal, pipe or socket) or the user said --inherit-fd N[=M];
+ *  2. verify (restart_env.c calls rst_check_fds with the rest of the
+ *     environment, before anything is built): each used FILE's kind
+ *     checks the machine; every inherited source fd is open;
+ *  3. restore: the inherited sources are copied above every fd number
+ *     the image uses (so placing an fd can never close one), each used
+ *     FILE is opened by its kind (also above), then every fd is dup3()ed
+ *     to its number with its FD_CLOEXEC, and whatever ckpt-restart still
+ *     has below that line and the image does not is closed: the process
+ *     gets exactly its own fd table.
+ * ckpt-restart's own messages go to a copy of its stderr from step 3 on
+ * (rst_err_fd): fd 2 may now be the process's log file.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
+#include "fds/fd_kind.h"
 #include "restart/rst.h"
 
+int rst_err_fd = 2;
+
+/* One past the highest fd number the image or an inherited source uses (at least 10). */
 static int fd_base(struct rst_state *s)
 {
 	int base = 10;
 
 	for (int i = 0; i < s->nfds; i++)
-		if (s->fds[i].f.fd >= base)
-			base = s->fds[i].f.fd + 1;
+		if (s->fds[i].fd >= base)
+			base = s->fds[i].fd + 1;
+	for (int i = 0; i < s->ninherit; i++)
+		if (s->inherit[i].fd >= base)
+			base = s->inherit[i].fd + 1;
 	return base;
 }
 
@@ -49,6 +58,109 @@ static int lift(int fd, int base)
 		return -1;
 	close(fd);
 	return n;
+}
+
+struct rst_file *rst_file_by_id(struct rst_state *s, uint32_t id)
+{
+	for (int i = 0; i < s->nfiles; i++)
+		if (s->files[i].f.id == id)
+			return &s->files[i];
+	return NULL;
+}
+
+/* --inherit-fd N[=M] for fd: M (N if not given), else -1. */
+static int inherit_opt(const struct rst_state *s, int fd)
+{
+	for (int i = 0; i < s->ninherit; i++)
+		if (s->inherit[i].fd == fd)
+			return s->inherit[i].from;
+	return -1;
+}
+
+/* Whether ckpt-restart's own fd is open (0-2: open when it started). */
+static int src_open(const struct rst_state *s, int fd)
+{
+	if (fd <= 2 && (s->std_closed & (1u << fd)))
+		return 0;
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+/* Where fd d comes from when it is inherited: ckpt-restart's fd, or -1. */
+static int inherit_src(const struct rst_state *s, const struct img_fd *d)
+{
+	int from = inherit_opt(s, d->fd);
+
+	if (from >= 0)
+		return from;
+	return rst_file_by_id((struct rst_state *)s, d->file)->f.kind == IMG_FILE_INHERIT ? d->fd : -1;
+}
+
+/* Step 1: mark the FILEs some fd is made from (and each one's lowest fd). */
+static void plan(struct rst_state *s)
+{
+	for (int i = 0; i < s->nfiles; i++) {
+		s->files[i].used = 0;
+		s->files[i].first_fd = -1;
+	}
+	for (int i = 0; i < s->nfds; i++) {
+		struct rst_file *f = rst_file_by_id(s, s->fds[i].file);
+
+		if (f->first_fd < 0 || s->fds[i].fd < f->first_fd)
+			f->first_fd = s->fds[i].fd;
+		if (inherit_src(s, &s->fds[i]) < 0)
+			f->used = 1;
+	}
+}
+
+int rst_check_fds(struct rst_state *s)
+{
+	int bad = 0, r;
+
+	plan(s);
+	for (int i = 0; i < s->nfiles; i++) {
+		const struct rst_file *f = &s->files[i];
+		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
+
+		if (!f->used || !k || !k->verify)
+			continue;
+		if ((r = k->verify(s, f)))
+			bad = r;
+	}
+	for (int i = 0; i < s->nfds; i++) {
+		int src = inherit_src(s, &s->fds[i]);
+		const struct rst_file *f = rst_file_by_id(s, s->fds[i].file);
+
+		if (src >= 0 && !src_open(s, src))
+			bad = rst_problem(s, RST_EXIT_ENV, "fd %d (%s) is to be ckpt-restart's own fd "
+					  "%d, which is not open: start ckpt-restart with that fd "
+					  "open, or give --inherit-fd %d=M", s->fds[i].fd, f->path, src,
+					  s->fds[i].fd);
+	}
+	/* --inherit-fd for an fd the image does not have: the source must be open */
+	for (int i = 0; i < s->ninherit; i++)
+		if (!src_open(s, s->inherit[i].from))
+			bad = rst_problem(s, RST_EXIT_ENV, "--inherit-fd %d=%d: ckpt-restart's fd %d "
+					  "is not open", s->inherit[i].fd, s->inherit[i].from,
+					  s->inherit[i].from);
+	return bad;
+}
+
+int rst_fd_reopen(struct rst_state *s, const struct rst_file *f, int extra, int seek)
+{
+	int flags = f->f.flags & ~(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC);
+	int fd = open(f->path, flags | extra | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0) {
+		rst_error(s, "fd %d: cannot reopen %s: %s", f->first_fd, f->path, strerror(errno));
+		return -1;
+	}
+	if (seek && lseek(fd, f->f.pos, SEEK_SET) < 0 && errno != ESPIPE) {
+		rst_error(s, "fd %d: cannot seek %s to %ld: %s", f->first_fd, f->path,
+			  (long)f->f.pos, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int rst_open_files(struct rst_state *s)
@@ -90,57 +202,135 @@ int rst_open_files(struct rst_state *s)
 	return 0;
 }
 
-static int reopen(struct rst_state *s, const struct rst_fd *d)
+/* 1 when fd is one the image has (it is placed, not closed). */
+static int in_image(const struct rst_state *s, int fd)
 {
-	const struct img_fd *f = &d->f;
-	int flags = f->flags & ~(O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY | O_CLOEXEC);
-	int fd;
+	for (int i = 0; i < s->nfds; i++)
+		if (s->fds[i].fd == fd)
+			return 1;
+	return inherit_opt(s, fd) >= 0;
+}
 
-	if (f->shared_with >= 0) {
-		if (dup3(f->shared_with, f->fd, (f->fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
-			rst_error(s, "fd %d: cannot share fd %d's open file: %s", f->fd,
-				  f->shared_with, strerror(errno));
-			return RST_EXIT_ENV;
-		}
-		return 0;
-	}
-	if (f->kind == IMG_FD_DIR)
-		flags |= O_DIRECTORY;
-	fd = open(d->path, flags);
-	if (fd < 0) {
-		rst_error(s, "fd %d: cannot reopen %s: %s", f->fd, d->path, strerror(errno));
-		return RST_EXIT_ENV;
-	}
-	if (f->kind != IMG_FD_CHR && lseek(fd, f->pos, SEEK_SET) < 0 && errno != ESPIPE) {
-		rst_error(s, "fd %d: cannot seek %s to %ld: %s", f->fd, d->path, (long)f->pos,
-			  strerror(errno));
-		close(fd);
-		return RST_EXIT_ENV;
-	}
-	if (fd != f->fd) {
-		if (dup3(fd, f->fd, (f->fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
-			rst_error(s, "fd %d: cannot place %s: %s", f->fd, d->path, strerror(errno));
-			close(fd);
-			return RST_EXIT_ENV;
-		}
-		close(fd);
-	} else if (f->fdflags & FD_CLOEXEC) {
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
-	}
+/* 1 when fd (>= base) is one the rest of the restart still needs. */
+static int restart_own(const struct rst_state *s, int fd)
+{
+	if (fd == rst_err_fd || fd == s->img_fd || fd == s->lazy_fd || fd == s->exe_fd)
+		return 1;
+	for (int i = 0; i < s->nvmas; i++)
+		if (s->vmas[i].fd == fd)
+			return 1;
 	return 0;
+}
+
+/*
+ * Closes every fd that is neither the process's nor the restart's own:
+ * below base what the image does not have (ckpt-restart's stdin...), above
+ * it whatever ckpt-restart was started with.  The process gets exactly
+ * its own fd table.
+ */
+static void close_strays(struct rst_state *s, int base)
+{
+	int fds[256], n = 0, more = 1;
+
+	for (int fd = 0; fd < base; fd++)
+		if (!in_image(s, fd))
+			close(fd);
+	while (more) {
+		DIR *d = opendir("/proc/self/fd");
+		struct dirent *e;
+
+		if (!d)
+			return;
+		more = 0;
+		n = 0;
+		while ((e = readdir(d))) {
+			int fd = atoi(e->d_name);
+
+			if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd < base ||
+			    fd == dirfd(d) || restart_own(s, fd))
+				continue;
+			if (n == (int)(sizeof(fds) / sizeof(fds[0]))) {
+				more = 1;
+				break;
+			}
+			fds[n++] = fd;
+		}
+		closedir(d);
+		for (int i = 0; i < n; i++)
+			close(fds[i]);
+	}
 }
 
 int rst_restore_fds(struct rst_state *s)
 {
-	for (int i = 0; i < s->nfds; i++) {
-		int r;
+	int base = fd_base(s);
+	int *src = calloc(s->nfds + 1, sizeof(*src));
+	int r = RST_EXIT_ENV;
 
-		if (s->fds[i].f.fd <= 2)
-			continue;
-		if ((r = reopen(s, &s->fds[i])))
-			return r;
+	if (!src)
+		abort();
+	plan(s);
+	rst_err_fd = fcntl(2, F_GETFD) >= 0 ? fcntl(2, F_DUPFD_CLOEXEC, base) : -1;
+	/* inherited sources first, out of the way of every placement */
+	for (int i = 0; i < s->nfds; i++) {
+		int from = inherit_src(s, &s->fds[i]);
+
+		src[i] = -1;
+		if (from >= 0 && (src[i] = fcntl(from, F_DUPFD_CLOEXEC, base)) < 0) {
+			rst_error(s, "fd %d: cannot take ckpt-restart's fd %d: %s", s->fds[i].fd,
+				  from, strerror(errno));
+			goto out;
+		}
 	}
-	return 0;
+	for (int i = 0; i < s->nfiles; i++) {
+		struct rst_file *f = &s->files[i];
+		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
+
+		if (!f->used)
+			continue;
+		if (!k || !k->open) {
+			rst_error(s, "fd %d: %s cannot be made again", f->first_fd, f->path);
+			goto out;
+		}
+		if ((f->fd = k->open(s, f)) < 0 || (f->fd = lift(f->fd, base)) < 0)
+			goto out;
+	}
+	for (int i = 0; i < s->nfds; i++) {
+		const struct img_fd *d = &s->fds[i];
+		int from = src[i] >= 0 ? src[i] : rst_file_by_id(s, d->file)->fd;
+
+		if (dup3(from, d->fd, (d->fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+			rst_error(s, "fd %d: cannot place it: %s", d->fd, strerror(errno));
+			goto out;
+		}
+	}
+	/* --inherit-fd for an fd the image did not have */
+	for (int i = 0; i < s->ninherit; i++) {
+		int found = 0;
+
+		for (int k = 0; k < s->nfds; k++)
+			found |= s->fds[k].fd == s->inherit[i].fd;
+		if (!found && s->inherit[i].from != s->inherit[i].fd &&
+		    dup2(s->inherit[i].from, s->inherit[i].fd) < 0) {
+			rst_error(s, "--inherit-fd %d=%d: %s", s->inherit[i].fd, s->inherit[i].from,
+				  strerror(errno));
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	for (int i = 0; i < s->nfds; i++)
+		if (src[i] >= 0)
+			close(src[i]);
+	for (int i = 0; i < s->nfiles; i++)
+		if (s->files[i].fd >= 0) {
+			close(s->files[i].fd);
+			s->files[i].fd = -1;
+		}
+	free(src);
+	if (!r)
+		close_strays(s, base);
+	return r;
 }
 
 int rst_restore_misc(struct rst_state *s)
@@ -165,13 +355,13 @@ int rst_restore_misc(struct rst_state *s)
 			if (rl.rlim_cur > rl.rlim_max)
 				rl.rlim_cur = rl.rlim_max;
 			if (setrlimit(i, &rl) == 0) {
-				fprintf(stderr, "ckpt-restart: note: resource limit %d: hard limit "
-					"kept at %lu (raising it needs CAP_SYS_RESOURCE)\n", i,
+				dprintf(rst_err_fd, "ckpt-restart: note: resource limit %d: hard "
+					"limit kept at %lu (raising it needs CAP_SYS_RESOURCE)\n", i,
 					(unsigned long)now.rlim_max);
 				continue;
 			}
 		}
-		fprintf(stderr, "ckpt-restart: note: cannot restore resource limit %d: %s\n", i,
+		dprintf(rst_err_fd, "ckpt-restart: note: cannot restore resource limit %d: %s\n", i,
 			strerror(errno));
 	}
 	return 0;

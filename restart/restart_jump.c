@@ -312,6 +312,7 @@ int rst_jump(struct rst_state *s)
 		a->img_dev = st.st_dev;
 		a->img_ino = st.st_ino;
 	}
+	a->err_fd = rst_err_fd;
 	snprintf(a->msg, sizeof(a->msg), "ckpt-restart: %s: the restorer failed at step ",
 		 s->image);
 	snprintf(a->msg_errno, sizeof(a->msg_errno), ", errno ");

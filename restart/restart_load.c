@@ -178,6 +178,54 @@ static int check_timer(struct rst_state *s, const struct img_timer *t, const str
 	return 0;
 }
 
+/* A FILE record: its id not seen before; path and kind data copied. */
+static int load_file(struct rst_state *s, const struct img_rec *rec)
+{
+	const struct img_file *f = img_get_file(&s->r, rec);
+	struct rst_file *nf;
+
+	if (!f)
+		return reader_fail(s);
+	if (rst_file_by_id(s, f->id)) {
+		rst_error(s, "corrupt: file %u saved twice (offset %lu)", f->id,
+			  (unsigned long)rec->offset);
+		return RST_EXIT_IMAGE;
+	}
+	s->files = rst_grow(s->files, &s->files_cap, s->nfiles, sizeof(*s->files));
+	nf = &s->files[s->nfiles++];
+	memset(nf, 0, sizeof(*nf));
+	nf->f = *f;
+	nf->path = dup_tail(rec->data, sizeof(*f), f->path_len);
+	nf->data = f->data_len ? dup_tail(rec->data, sizeof(*f) + f->path_len, f->data_len) : NULL;
+	nf->fd = -1;
+	nf->first_fd = -1;
+	return 0;
+}
+
+/* An FD record: a number not seen before, naming a FILE seen before. */
+static int load_fd(struct rst_state *s, const struct img_rec *rec)
+{
+	const struct img_fd *d = img_get_fd(&s->r, rec);
+
+	if (!d)
+		return reader_fail(s);
+	if (!rst_file_by_id(s, d->file)) {
+		rst_error(s, "corrupt: fd %d names file %u, which the image does not have before "
+			  "it (offset %lu)", d->fd, d->file, (unsigned long)rec->offset);
+		return RST_EXIT_IMAGE;
+	}
+	for (int i = 0; i < s->nfds; i++) {
+		if (s->fds[i].fd == d->fd) {
+			rst_error(s, "corrupt: fd %d saved twice (offset %lu)", d->fd,
+				  (unsigned long)rec->offset);
+			return RST_EXIT_IMAGE;
+		}
+	}
+	s->fds = rst_grow(s->fds, &s->fds_cap, s->nfds, sizeof(*s->fds));
+	s->fds[s->nfds++] = *d;
+	return 0;
+}
+
 /* Every record after PROC, up to END: 0 or an exit code. */
 static int load_records(struct rst_state *s)
 {
@@ -186,17 +234,14 @@ static int load_records(struct rst_state *s)
 
 	while ((r = img_reader_next(&s->r, &rec)) > 0) {
 		switch (rec.type) {
-		case IMG_REC_FD: {
-			const struct img_fd *f = img_get_fd(&s->r, &rec);
-
-			if (!f)
-				return reader_fail(s);
-			s->fds = rst_grow(s->fds, &s->fds_cap, s->nfds, sizeof(*s->fds));
-			s->fds[s->nfds].f = *f;
-			s->fds[s->nfds].path = dup_tail(rec.data, sizeof(*f), f->path_len);
-			s->nfds++;
+		case IMG_REC_FILE:
+			if ((r = load_file(s, &rec)))
+				return r;
 			break;
-		}
+		case IMG_REC_FD:
+			if ((r = load_fd(s, &rec)))
+				return r;
+			break;
 		case IMG_REC_THREAD: {
 			const struct img_thread *t = img_get_thread(&s->r, &rec);
 

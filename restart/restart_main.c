@@ -32,15 +32,29 @@
 
 static pid_t child;
 
+/* One line on rst_err_fd (ckpt-restart's stderr, kept apart from the process's fd 2). */
+static void rst_say(struct rst_state *s, const char *pre, const char *fmt, va_list ap)
+{
+	char line[2048];
+	int n = snprintf(line, sizeof(line), "ckpt-restart: %s: %s", s->image, pre);
+
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = 0;
+	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	n = strlen(line);
+	if ((size_t)n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	write(rst_err_fd, line, n);
+}
+
 void rst_error(struct rst_state *s, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "ckpt-restart: %s: ", s->image);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rst_say(s, "", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int rst_problem(struct rst_state *s, int code, const char *fmt, ...)
@@ -48,11 +62,9 @@ int rst_problem(struct rst_state *s, int code, const char *fmt, ...)
 	va_list ap;
 
 	s->nproblems++;
-	fprintf(stderr, "ckpt-restart: %s: %s", s->image, s->check_only ? "problem: " : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rst_say(s, s->check_only ? "problem: " : "", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return code;
 }
 
@@ -176,9 +188,66 @@ static int check(struct rst_state *s)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ckpt-restart [--check] [--lazy] IMAGE|-\n"
-		"  --check  say whether IMAGE can be restarted here, and why not\n"
-		"  --lazy   run at once; memory arrives on first touch and in the background\n");
+	fprintf(stderr, "usage: ckpt-restart [--check] [--lazy] [--inherit-fd N[=M],...] IMAGE|-\n"
+		"  --check       say whether IMAGE can be restarted here, and why not\n"
+		"  --lazy        run at once; memory arrives on first touch and in the background\n"
+		"  --inherit-fd  the process's fd N is ckpt-restart's own fd M (default N),\n"
+		"                whatever the image holds for it (repeatable, or a list: 0,1,2)\n");
+}
+
+/* "N[=M],..." into s->inherit: 0, or -1 with the reason printed. */
+static int parse_inherit(struct rst_state *s, const char *arg)
+{
+	const char *p = arg;
+
+	while (*p) {
+		char *end;
+		long fd = strtol(p, &end, 10), from = fd;
+
+		if (end == p || fd < 0 || fd > 1 << 20)
+			goto bad;
+		if (*end == '=') {
+			p = end + 1;
+			from = strtol(p, &end, 10);
+			if (end == p || from < 0 || from > 1 << 20)
+				goto bad;
+		}
+		if (*end && *end != ',')
+			goto bad;
+		if (s->ninherit == RST_INHERIT_MAX) {
+			fprintf(stderr, "ckpt-restart: --inherit-fd: at most %d fds\n", RST_INHERIT_MAX);
+			return -1;
+		}
+		for (int i = 0; i < s->ninherit; i++)
+			if (s->inherit[i].fd == fd)
+				goto bad;
+		s->inherit[s->ninherit++] = (struct rst_inherit){ (int)fd, (int)from };
+		p = *end ? end + 1 : end;
+	}
+	if (p != arg)
+		return 0;
+bad:
+	fprintf(stderr, "ckpt-restart: --inherit-fd %s: want N or N=M (fd numbers), comma "
+		"separated, each fd once\n", arg);
+	return -1;
+}
+
+/*
+ * fds 0-2 that ckpt-restart was started without: a placeholder holds each
+ * number (so the image, say, cannot become fd 1 and then be handed to the
+ * process as its stdout), and s->std_closed remembers them.
+ */
+static void hold_std_fds(struct rst_state *s)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		s->std_closed |= 1u << fd;
+		int n = open("/dev/null", O_RDWR);
+
+		if (n >= 0 && n != fd)
+			close(n);
+	}
 }
 
 int main(int argc, char **argv)
@@ -186,11 +255,17 @@ int main(int argc, char **argv)
 	struct rst_state s = { .img_fd = -1, .exe_fd = -1, .lazy_fd = -1 };
 	int i, r, lazy = 0;
 
+	hold_std_fds(&s);
+
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		if (!strcmp(argv[i], "--check"))
 			s.check_only = 1;
 		else if (!strcmp(argv[i], "--lazy"))
 			lazy = 1;
+		else if (!strcmp(argv[i], "--inherit-fd") && i + 1 < argc)
+			{ if (parse_inherit(&s, argv[++i])) return RST_EXIT_USAGE; }
+		else if (!strncmp(argv[i], "--inherit-fd=", 13))
+			{ if (parse_inherit(&s, argv[i] + 13)) return RST_EXIT_USAGE; }
 		else if (!strcmp(argv[i], "--"))
 			{ i++; break; }
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))

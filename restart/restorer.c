@@ -72,7 +72,7 @@ RST static int rst_put_str(char *buf, int n, const char *s, int max)
 	return n;
 }
 
-/* Writes "<msg><step><msg_errno><e>\n" to stderr and exits. */
+/* Writes "<msg><step><msg_errno><e>\n" to ckpt-restart's stderr and exits. */
 RST __attribute__((noreturn)) static void rst_fail(struct rst_args *a, long step, long err)
 {
 	char buf[200];
@@ -83,7 +83,7 @@ RST __attribute__((noreturn)) static void rst_fail(struct rst_args *a, long step
 	n = rst_put_str(buf, n, a->msg_errno, 16);
 	n = rst_put_num(buf, n, -err);
 	buf[n++] = '\n';
-	arch_sys3(SYS_write, 2, buf, n);
+	arch_sys3(SYS_write, a->err_fd, buf, n);
 	arch_sys1(SYS_exit_group, RST_EXIT_FAILED);
 	for (;;)
 		;
@@ -522,6 +522,9 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 	 */
 	while (!__atomic_load_n(&a->go, __ATOMIC_ACQUIRE))
 		arch_sys4(SYS_futex, &a->go, 0 | 128 /* FUTEX_WAIT_PRIVATE */, 0, 0);
+	/* Nothing can fail any more: the last thread closes ckpt-restart's stderr. */
+	if (__atomic_add_fetch(&a->entered, 1, __ATOMIC_ACQ_REL) == a->nthreads && a->err_fd > 2)
+		arch_sys1(SYS_close, a->err_fd);
 	rst_build_frame(t);
 }
 

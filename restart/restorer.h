@@ -126,6 +126,8 @@ struct rst_args {
 	struct rst_range *lazy;
 	uint64_t uffd_features;
 
+	int32_t err_fd;			/* ckpt-restart's stderr (fd 2 may be the process's) */
+	uint32_t entered;		/* threads past every step that can fail */
 	char msg[104];			/* "ckpt-restart: restorer failed at step " */
 	char msg_errno[24];		/* ", errno " */
 };

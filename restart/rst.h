@@ -25,7 +25,12 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include "fds/fd_kind.h"
 #include "libckpt/img.h"
+
+#ifndef FD_RESTORE
+#error "restart/ is built with -DFD_RESTORE (Makefile): it needs the restore half of fds/"
+#endif
 
 /* Exit codes (docs/ERRORS.md). */
 enum rst_exit {
@@ -47,10 +52,11 @@ struct rst_vma {
 	uint8_t *have;		/* incremental: pages filled so far (restart_chain.c) */
 };
 
-struct rst_fd {
-	struct img_fd f;
-	char *path;
+/* --inherit-fd N[=M]: the process's fd N is ckpt-restart's fd M. */
+struct rst_inherit {
+	int fd, from;
 };
+#define RST_INHERIT_MAX	64
 
 struct rst_state {
 	const char *image;	/* as given; "-" is stdin */
@@ -63,15 +69,20 @@ struct rst_state {
 	struct img_thread *threads;	/* [0]: the main thread (tid == pid) */
 	int nthreads;
 	int have_proc;
-	struct rst_fd *fds;
+	struct rst_file *files;		/* FILE records (fds/fd_kind.h) */
+	int nfiles;
+	struct img_fd *fds;		/* FD records */
 	int nfds;
+	struct rst_inherit inherit[RST_INHERIT_MAX];
+	int ninherit;
+	unsigned std_closed;	/* fds 0-2 ckpt-restart was started without (bit fd) */
 	struct rst_vma *vmas;
 	int nvmas;
 	struct img_siginfo *sigs;	/* queued signals, in image order */
 	int nsigs;
 	struct img_timer *timers;	/* interval and POSIX timers */
 	int ntimers;
-	size_t fds_cap, vmas_cap, threads_cap, mpages_cap, sigs_cap, timers_cap;	/* rst_grow */
+	size_t files_cap, fds_cap, vmas_cap, threads_cap, mpages_cap, sigs_cap, timers_cap;	/* rst_grow */
 	int reserved;		/* target ranges reserved */
 	int exe_fd;
 	int nproblems;		/* --check: problems found */
@@ -152,10 +163,21 @@ enum { RST_OWN_VDSO, RST_OWN_VVAR, RST_OWN_VVAR_VCLOCK, RST_OWN_N };
 int rst_own_special(struct rst_state *s, int which, uint64_t *start, uint64_t *end);
 int rst_check_env(struct rst_state *s);
 
-/* restart_fds.c */
-int rst_open_files(struct rst_state *s);	/* mapping fds, exe fd */
+/*
+ * restart_fds.c: the mapped files and exe (open_files), the fd table
+ * (check_fds with the environment, restore_fds), cwd, umask, rlimits.
+ * rst_fd_reopen opens f's path with its saved flags (never O_CREAT,
+ * O_TRUNC, O_EXCL) | extra, at its offset if seek: the fd, or -1
+ * reported.  rst_err_fd: where messages go (fd 2 until the fds are
+ * placed, then a copy of it).
+ */
+int rst_open_files(struct rst_state *s);
+int rst_check_fds(struct rst_state *s);
 int rst_restore_fds(struct rst_state *s);
-int rst_restore_misc(struct rst_state *s);	/* cwd, umask, rlimits */
+int rst_restore_misc(struct rst_state *s);
+int rst_fd_reopen(struct rst_state *s, const struct rst_file *f, int extra, int seek);
+struct rst_file *rst_file_by_id(struct rst_state *s, uint32_t id);
+extern int rst_err_fd;
 
 /*
  * restart_lazy.c (--lazy): setup in the parent before the image's

@@ -22,8 +22,9 @@ kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
 echo "process $pid is gone"
 
-say "restart it: ckpt-restart counter.img (same pid, goes on counting)"
+say "restart it: ckpt-restart counter.img (same pid, goes on counting into its file)"
 "$B/bin/ckpt-restart" "$dir/counter.img"
+cat "$dir/out"
 
 say "what the image holds: ckpt-info counter.img"
 "$B/bin/ckpt-info" "$dir/counter.img" | head -20

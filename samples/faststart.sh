@@ -45,7 +45,7 @@ ls -l "$dir/snap.img" | awk '{ printf "snapshot: %.0f MiB\n", $5 / 1048576 }'
 echo
 echo "== restart from the snapshot: ckpt-restart snap.img, same queries"
 t0=$(date +%s%N)
-printf '%s\n' "$queries" | "$B/bin/ckpt-restart" "$dir/snap.img" > "$dir/warm.out" 2> "$dir/warm.err"
+printf '%s\n' "$queries" | "$B/bin/ckpt-restart" --inherit-fd 0,1,2 "$dir/snap.img" > "$dir/warm.out" 2> "$dir/warm.err"
 warm=$(ms_since "$t0" "$dir/warm.err")
 grep -v first_answer "$dir/warm.err"
 cat "$dir/warm.out"

@@ -97,8 +97,8 @@ int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, u
 	errno = shim_saved_errno;
 	r = ckpt_run(&c);
 	*forked = c.forked;
-	if (r < 0)
-		ckpt_fmt(err, errlen, "%s", c.err);
+	/* the refusal, or on success what the user should know (inherited fds) */
+	ckpt_fmt(err, errlen, "%s", r < 0 ? c.err : c.notes);
 	if (mem_bytes)
 		*mem_bytes = c.mem_bytes;
 	return r;
@@ -143,8 +143,9 @@ int shim_save_path(const char *path, unsigned flags, int fork_ok, int sig, sigin
 	if (r < 0)
 		unlink(tmp);
 	else
-		shim_log(SHIM_LOG_INFO, "saved %s: %lu bytes of memory in %lu us", path,
-			 (unsigned long)mem, (unsigned long)((now_ns() - t0) / 1000));
+		shim_log(SHIM_LOG_INFO, "saved %s: %lu bytes of memory in %lu us%s%s", path,
+			 (unsigned long)mem, (unsigned long)((now_ns() - t0) / 1000),
+			 err[0] ? "; note: " : "", err);
 	if (forked == CKPT_FORKED_CHILD) {
 		if (r < 0)
 			shim_log(SHIM_LOG_ERROR, "checkpoint to %s failed: %s", path, err);

@@ -591,5 +591,7 @@ int main(int argc, char **argv)
 			save_fsync_dir(o.path);
 	}
 	save_report(&o, &rep);
+	if (rep.msg[0])
+		fprintf(stderr, "ckpt-save: note: %s\n", rep.msg);
 	return 0;
 }

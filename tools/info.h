@@ -20,9 +20,14 @@ struct info_str {
 	size_t n;
 };
 
-struct info_fd {
-	struct img_fd f;
+struct info_file {
+	struct img_file f;
 	struct info_str path;
+};
+
+struct info_fd {
+	struct img_fd d;
+	size_t file;		/* index into info.files */
 };
 
 struct info_vma {
@@ -47,7 +52,9 @@ struct info {
 	size_t nsig;
 	struct img_timer *timers;
 	size_t ntimer;
-	struct info_fd *fds;
+	struct info_file *files;	/* FILE records (open file descriptions) */
+	size_t nfile;
+	struct info_fd *fds;		/* FD records, each naming a file */
 	size_t nfd;
 	struct info_vma *vmas;
 	size_t nvma;
@@ -86,7 +93,10 @@ const char *info_timer_kind(const struct img_timer *t);
 /* "signal", "none", "thread" (SIGEV_THREAD) or "thread-id" */
 const char *info_timer_notify(const struct img_timer *t);
 const char *info_rlimit_name(int i);
+/* "file", "dir", "dev", "inherited", "opath": the kind's short name */
 const char *info_fd_kind(uint32_t kind);
+/* The lowest other fd of f's open file description, or -1. */
+int info_fd_shared_with(const struct info *in, const struct info_fd *f);
 const char *info_accmode(uint32_t flags);
 const char *info_vma_kind(const struct img_vma *v);
 void info_perm(const struct img_vma *v, char out[5]);

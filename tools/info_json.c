@@ -240,17 +240,18 @@ void json_print(const struct info *in)
 	}
 	printf("\n  ],\n  \"fds\": [");
 	for (size_t i = 0; i < in->nfd; i++) {
-		const struct info_fd *f = &in->fds[i];
+		const struct info_fd *d = &in->fds[i];
+		const struct info_file *f = &in->files[d->file];
 
-		printf("%s\n    {\"fd\": %d, \"kind\": \"%s\", \"path\": ", i ? "," : "",
-		       f->f.fd, info_fd_kind(f->f.kind));
+		printf("%s\n    {\"fd\": %d, \"file\": %u, \"kind\": \"%s\", \"path\": ",
+		       i ? "," : "", d->d.fd, f->f.id, info_fd_kind(f->f.kind));
 		json_str(f->path.s, f->path.n);
 		printf(", \"flags\": ");
 		json_flags(f->f.flags & ~(uint32_t)O_ACCMODE, info_open_flags,
 			   info_accmode(f->f.flags));
 		printf(", \"cloexec\": %s, \"offset\": %lld, \"shared_with\": %d}",
-		       f->f.fdflags & FD_CLOEXEC ? "true" : "false", (long long)f->f.pos,
-		       f->f.shared_with);
+		       d->d.fdflags & IMG_FD_CLOEXEC ? "true" : "false", (long long)f->f.pos,
+		       info_fd_shared_with(in, d));
 	}
 	printf("\n  ],\n  \"vmas\": [");
 	for (size_t i = 0; i < in->nvma; i++) {

@@ -159,26 +159,43 @@ static int info_add_mpages(struct info *in, struct img_reader *r,
 	return 0;
 }
 
-/* Record order rank: PROC, FD*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES* (img_format.h). */
+/*
+ * Record order (img_format.h): PROC, FILE*, FD*, THREAD+, SIGINFO*,
+ * TIMER*, VMA*, PAGES*.  A record may not come after one of a later rank,
+ * and nothing after THREAD may come before a THREAD.
+ */
+enum info_rank { RANK_PROC, RANK_FILE, RANK_FD, RANK_THREAD, RANK_SIGINFO, RANK_TIMER,
+		 RANK_VMA, RANK_PAGES };
+
 static int info_rank(uint32_t type)
 {
 	switch (type) {
-	case IMG_REC_PROC:    return 0;
-	case IMG_REC_FD:      return 1;
-	case IMG_REC_THREAD:  return 2;
-	case IMG_REC_SIGINFO: return 3;
-	case IMG_REC_TIMER:   return 4;
-	case IMG_REC_VMA:     return 5;
-	default:              return 6;
+	case IMG_REC_PROC:    return RANK_PROC;
+	case IMG_REC_FILE:    return RANK_FILE;
+	case IMG_REC_FD:      return RANK_FD;
+	case IMG_REC_THREAD:  return RANK_THREAD;
+	case IMG_REC_SIGINFO: return RANK_SIGINFO;
+	case IMG_REC_TIMER:   return RANK_TIMER;
+	case IMG_REC_VMA:     return RANK_VMA;
+	default:              return RANK_PAGES;
 	}
 }
 
 static const char *info_rec_name(uint32_t type)
 {
-	static const char *names[] = { "?", "PROC", "FD", "THREAD", "VMA", "PAGES", "MPAGES",
-				       "PARENT", "SIGINFO", "TIMER" };
+	static const char *names[] = { "?", "PROC", "FD (old)", "THREAD", "VMA", "PAGES", "MPAGES",
+				       "PARENT", "SIGINFO", "TIMER", "FILE", "FD" };
 
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
+}
+
+/* The FILE with this id, or NULL. */
+static const struct info_file *info_file_by_id(const struct info *in, uint32_t id)
+{
+	for (size_t i = 0; i < in->nfile; i++)
+		if (in->files[i].f.id == id)
+			return &in->files[i];
+	return NULL;
 }
 
 /* tid is 0 (none) or one of the image's threads (their records came first). */
@@ -214,12 +231,12 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		in->parent_path = info_dup(rg + p->nranges, p->path_len);
 		return 0;
 	}
-	if (*last_rank < 0 ? rank != 0 :
-	    rank == 0 ||			/* a second PROC */
+	if (*last_rank < 0 ? rank != RANK_PROC :
+	    rank == RANK_PROC ||		/* a second PROC */
 	    rank < *last_rank ||		/* going back */
-	    (rank > 2 && *last_rank < 2))	/* anything later before THREAD */
+	    (rank > RANK_THREAD && *last_rank < RANK_THREAD))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
-				 "expected PROC, FD*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES*",
+				 "expected PROC, FILE*, FD*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;
 
@@ -236,14 +253,37 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		in->exe = info_dup(tail + p->cwd_len, p->exe_len);
 		return 0;
 	}
-	case IMG_REC_FD: {
-		const struct img_fd *f = img_get_fd(r, rec);
+	case IMG_REC_FILE: {
+		const struct img_file *f = img_get_file(r, rec);
+		struct info_file *nf;
 
 		if (!f)
 			return -1;
+		if (info_file_by_id(in, f->id))
+			return info_fail(in, "FILE record at offset %llu: file %u saved twice",
+					 (unsigned long long)rec->offset, f->id);
+		in->files = info_grow(in->files, in->nfile, sizeof(*in->files));
+		nf = &in->files[in->nfile++];
+		nf->f = *f;
+		nf->path = info_dup(f + 1, f->path_len);
+		return 0;
+	}
+	case IMG_REC_FD: {
+		const struct img_fd *d = img_get_fd(r, rec);
+
+		if (!d)
+			return -1;
+		if (!info_file_by_id(in, d->file))
+			return info_fail(in, "FD record at offset %llu: fd %d names file %u, which "
+					 "no FILE record before it has", (unsigned long long)rec->offset,
+					 d->fd, d->file);
+		for (size_t i = 0; i < in->nfd; i++)
+			if (in->fds[i].d.fd == d->fd)
+				return info_fail(in, "FD record at offset %llu: fd %d saved twice",
+						 (unsigned long long)rec->offset, d->fd);
 		in->fds = info_grow(in->fds, in->nfd, sizeof(*in->fds));
-		in->fds[in->nfd].f = *f;
-		in->fds[in->nfd].path = info_dup(f + 1, f->path_len);
+		in->fds[in->nfd].d = *d;
+		in->fds[in->nfd].file = info_file_by_id(in, d->file) - in->files;
 		in->nfd++;
 		return 0;
 	}
@@ -333,7 +373,7 @@ int info_load(struct info *in, int fd)
 	} else if ((in->hdr.flags & IMG_F_INCREMENTAL) && !in->has_parent) {
 		snprintf(in->err, sizeof(in->err), "incremental image has no PARENT record");
 		rc = INFO_EXIT_CORRUPT;
-	} else if (last_rank < 2) {
+	} else if (last_rank < RANK_THREAD) {
 		snprintf(in->err, sizeof(in->err), "image has no %s record",
 			 last_rank < 0 ? "PROC" : "THREAD");
 		rc = INFO_EXIT_CORRUPT;
@@ -362,10 +402,11 @@ void info_free(struct info *in)
 {
 	free(in->cwd.s);
 	free(in->exe.s);
-	for (size_t i = 0; i < in->nfd; i++)
-		free(in->fds[i].path.s);
+	for (size_t i = 0; i < in->nfile; i++)
+		free(in->files[i].path.s);
 	for (size_t i = 0; i < in->nvma; i++)
 		free(in->vmas[i].path.s);
+	free(in->files);
 	free(in->fds);
 	free(in->thr);
 	free(in->sigs);

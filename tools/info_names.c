@@ -97,11 +97,26 @@ const struct info_flag info_open_flags[] = {
 const char *info_fd_kind(uint32_t kind)
 {
 	switch (kind) {
-	case IMG_FD_REG: return "file";
-	case IMG_FD_DIR: return "dir";
-	case IMG_FD_CHR: return "chr";
-	default:         return "?";
+	case IMG_FILE_REG:     return "file";
+	case IMG_FILE_DIR:     return "dir";
+	case IMG_FILE_CHR:     return "dev";
+	case IMG_FILE_INHERIT: return "inherited";
+	case IMG_FILE_OPATH:   return "opath";
+	default:               return "?";
 	}
+}
+
+int info_fd_shared_with(const struct info *in, const struct info_fd *f)
+{
+	int low = -1;
+
+	for (size_t i = 0; i < in->nfd; i++) {
+		const struct info_fd *o = &in->fds[i];
+
+		if (o != f && o->file == f->file && (low < 0 || o->d.fd < low))
+			low = o->d.fd;
+	}
+	return low;
 }
 
 const char *info_accmode(uint32_t flags)

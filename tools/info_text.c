@@ -233,19 +233,23 @@ void txt_print(const struct info *in)
 
 	printf("\nfds (%zu):\n", in->nfd);
 	for (size_t i = 0; i < in->nfd; i++) {
-		const struct info_fd *f = &in->fds[i];
+		const struct info_fd *d = &in->fds[i];
+		const struct info_file *f = &in->files[d->file];
+		int shared = info_fd_shared_with(in, d);
 
-		printf("  %3d  %-4s  ", f->f.fd, info_fd_kind(f->f.kind));
+		printf("  %3d  %-4s  ", d->d.fd, info_fd_kind(f->f.kind));
 		txt_str(f->path.s, f->path.n);
 		printf("  flags %s", info_accmode(f->f.flags));
 		if (f->f.flags & ~(uint32_t)O_ACCMODE) {
 			printf("|");
 			txt_flags(f->f.flags & ~(uint32_t)O_ACCMODE, info_open_flags);
 		}
-		printf("%s  offset %lld", f->f.fdflags & FD_CLOEXEC ? " cloexec" : "",
+		printf("%s  offset %lld", d->d.fdflags & IMG_FD_CLOEXEC ? " cloexec" : "",
 		       (long long)f->f.pos);
-		if (f->f.shared_with >= 0)
-			printf("  (same open file as fd %d)", f->f.shared_with);
+		if (shared >= 0)
+			printf("  (same open file as fd %d)", shared);
+		if (f->f.kind == IMG_FILE_INHERIT)
+			printf("  (ckpt-restart's own fd %d at restart)", d->d.fd);
 		printf("\n");
 	}
 

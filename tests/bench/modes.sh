@@ -70,7 +70,7 @@ one() {
 		MEMPROC_LIMITS="$DIR" ${dirty:+MEMPROC_DIRTY=$dirty} \
 		${MODES_EXEC:-} "$B/bench/memproc" "$mib" "$DIR/img" > "$DIR/save" 2>&1 || { echo "save: $(cat "$DIR/save")" >&2; return 1; }
 	[ "$ropts" = - ] && ropts=
-	isolated "$B/bin/ckpt-restart" $ropts "$DIR/img" > "$DIR/rst" 2>&1
+	isolated "$B/bin/ckpt-restart" --inherit-fd 0,1,2 $ropts "$DIR/img" > "$DIR/rst" 2>&1
 	grep -q "verify ok" "$DIR/rst" || { echo "restart: $(cat "$DIR/rst")" >&2; return 1; }
 	local t0=$(cat "$DIR/t0")
 	echo "$(key save_ns "$DIR/save") $(key pause_ns "$DIR/save") $(key done_ns "$DIR/save")" \

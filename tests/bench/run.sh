@@ -140,7 +140,7 @@ bench_threads_cost() {
 				done
 				t0=${EPOCHREALTIME/./}
 				echo "$t0" > "$dir/t0"
-				exec "$B/bin/ckpt-restart" "$dir/self.img"
+				exec "$B/bin/ckpt-restart" --inherit-fd 0,1,2 "$dir/self.img"
 			) > "$dir/out2" 2>&1
 			t0=$(cat "$dir/t0")
 			local at=$(sed -n 's/^RESTORED at=//p' "$dir/out2")

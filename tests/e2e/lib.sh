@@ -12,6 +12,11 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 B=${B:-$ROOT/build}
 BIN=$B/bin
+# ckpt-restart as the tests run it: the restarted copy writes to the
+# restart's own stdin/stdout/stderr (which each test redirects to its own
+# file), not back into the original's output file, which is what a
+# restart does by default (fds 0-2 on files are reopened: t_stdio.sh).
+RESTART=("$BIN/ckpt-restart" --inherit-fd 0,1,2)
 LIB=$B/libckpt.so
 PROGS=$B/tests
 TMP=$(mktemp -d /tmp/ckpt-e2e.XXXXXX)
@@ -77,7 +82,7 @@ kill9() {
 
 # restart IMAGE [ARGS]: ckpt-restart in the background, pid in RPID.
 restart_bg() {
-	clean_fds "$BIN/ckpt-restart" "$@" &
+	clean_fds "${RESTART[@]}" "$@" &
 	RPID=$!
 	PIDS+=("$RPID")
 }

@@ -31,7 +31,7 @@ threads_case() {
 	grep -q SAVED "$TMP/$tag.out" || fail "$tag: $(cat "$TMP/$tag.out")"
 	kill9 "$pid"
 	for how in "$@"; do
-		$how "$BIN/ckpt-restart" "$TMP/$tag.img" > "$TMP/$tag.out2" 2>&1
+		$how "${RESTART[@]}" "$TMP/$tag.img" > "$TMP/$tag.out2" 2>&1
 		rc=$?
 		grep -q "ALL OK" "$TMP/$tag.out2" || fail "$tag, restart ($how, rc $rc): $(cat "$TMP/$tag.out2")"
 	done
@@ -44,7 +44,7 @@ threads_case "$PROGS/threads" threads norand norand norand
 if [ -r /proc/sys/vm/unprivileged_userfaultfd ]; then
 	norand "$PROGS/lazy" 32 "$TMP/l.img" > "$TMP/l.out" 2>&1
 	grep -q '^SAVED 1' "$TMP/l.out" || fail "lazy: no image: $(cat "$TMP/l.out")"
-	norand "$BIN/ckpt-restart" --lazy "$TMP/l.img" > "$TMP/l.out2" 2>&1
+	norand "${RESTART[@]}" --lazy "$TMP/l.img" > "$TMP/l.out2" 2>&1
 	rc=$?
 	[ $rc -eq 0 ] && grep -q '^ALL OK' "$TMP/l.out2" || fail "lazy restart (rc $rc): $(cat "$TMP/l.out2")"
 fi
@@ -54,9 +54,9 @@ mkdir -p "$TMP/i"
 norand env LD_PRELOAD="$LIB" "$PROGS/incr" self "$TMP/i" 10 > "$TMP/i.out" 2>&1 ||
 	fail "incr: $(cat "$TMP/i.out")"
 want=$(sed -n 's/^SAVED 10 \([0-9a-f]*\)$/\1/p' "$TMP/i.out")
-norand "$BIN/ckpt-restart" --check "$TMP/i/img.10" > "$TMP/i.check" 2>&1 ||
+norand "${RESTART[@]}" --check "$TMP/i/img.10" > "$TMP/i.check" 2>&1 ||
 	fail "--check of the chain: $(cat "$TMP/i.check")"
-norand "$BIN/ckpt-restart" "$TMP/i/img.10" > "$TMP/i.out2" 2>&1 &
+norand "${RESTART[@]}" "$TMP/i/img.10" > "$TMP/i.out2" 2>&1 &
 RPID=$!
 PIDS+=("$RPID")
 wait_line "$TMP/i.out2" "^RESTORED 10 "

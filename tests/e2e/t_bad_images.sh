@@ -66,8 +66,8 @@ expect() {
 	local want=$1 re=$2 f=$3 desc=${4:-$3} rc tool
 	for tool in restart check info; do
 		case $tool in
-		restart) clean_fds "$BIN/ckpt-restart" "$f" > "$TMP/msg" 2>&1 ;;
-		check) clean_fds "$BIN/ckpt-restart" --check "$f" > "$TMP/msg" 2>&1 ;;
+		restart) clean_fds "${RESTART[@]}" "$f" > "$TMP/msg" 2>&1 ;;
+		check) clean_fds "${RESTART[@]}" --check "$f" > "$TMP/msg" 2>&1 ;;
 		info) clean_fds "$BIN/ckpt-info" "$f" > "$TMP/msg" 2>&1 ;;
 		esac
 		rc=$?
@@ -103,7 +103,7 @@ for cut in $CUTS; do
 	expect 2 "truncated" "$TMP/cut$cut.img" "cut at $cut of $SIZE"
 done
 # truncated, through a pipe
-cat "$TMP/cut$((SIZE / 2)).img" | clean_fds "$BIN/ckpt-restart" - > "$TMP/msg" 2>&1
+cat "$TMP/cut$((SIZE / 2)).img" | clean_fds "${RESTART[@]}" - > "$TMP/msg" 2>&1
 rc=$?
 [ $rc -eq 2 ] && grep -qi truncated "$TMP/msg" || bad "truncated image on stdin: rc $rc: $(cat "$TMP/msg")"
 

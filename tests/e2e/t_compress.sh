@@ -16,7 +16,7 @@ print("same" if t["stored_bytes"] == t["raw_bytes"] - 4096 * t["zero_pages"] els
 }
 [ "$(ratio "$TMP/raw.img")" = same ] || fail "CKPT_COMPRESS=none: page data was compressed"
 [ "$(ratio "$TMP/z.img")" = smaller ] || fail "default: page data was not compressed"
-clean_fds "$BIN/ckpt-restart" "$TMP/raw.img" > "$TMP/o3" 2>&1
+clean_fds "${RESTART[@]}" "$TMP/raw.img" > "$TMP/o3" 2>&1
 grep -q "RESTORED ok" "$TMP/o3" || fail "raw image restart: $(cat "$TMP/o3")"
 CKPT_COMPRESS=zip shim "$PROGS/memory" "$TMP/bad.img" > "$TMP/o4" 2>&1
 grep -q "CKPT_COMPRESS=zip is not snappy or none" "$TMP/o4" || fail "bad value not reported: $(cat "$TMP/o4")"

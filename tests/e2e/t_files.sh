@@ -29,10 +29,10 @@ reset() { for f in ro.txt rw.dat log mapped; do cp -p "$D/$f.orig" "$D/$f"; done
 # refused PROBLEM FILE: restart and --check exit 4 naming FILE.
 refused() {
 	local what=$1 name=$2 rc
-	clean_fds "$BIN/ckpt-restart" --check "$TMP/img" > "$TMP/chk" 2>&1
+	clean_fds "${RESTART[@]}" --check "$TMP/img" > "$TMP/chk" 2>&1
 	rc=$?
 	[ $rc -eq 4 ] || bad "$what: ckpt-restart --check rc $rc, want 4: $(cat "$TMP/chk")"
-	clean_fds "$BIN/ckpt-restart" "$TMP/img" > "$TMP/neg" 2>&1
+	clean_fds "${RESTART[@]}" "$TMP/img" > "$TMP/neg" 2>&1
 	rc=$?
 	grep -q RESTORED "$TMP/neg" && bad "$what: the process was restarted anyway: $(cat "$TMP/neg")"
 	if [ $rc -ne 4 ]; then
@@ -65,7 +65,7 @@ reset
 
 # After the checkpoint, before the restart, others append to the log.
 printf 'test line A\ntest line B\n' >> "$D/log"
-(cd / && clean_fds "$BIN/ckpt-restart" "$TMP/img") > "$TMP/out2" 2>&1
+(cd / && clean_fds "${RESTART[@]}" "$TMP/img") > "$TMP/out2" 2>&1
 rc=$?
 if ! grep -q '^RESTORED ok' "$TMP/out2"; then
 	bad "restore (rc $rc): $(cat "$TMP/out2")"

@@ -10,7 +10,7 @@ ID_VAR="the saved value = 1" shim "$PROGS/identity" "$TMP/img" > "$TMP/out1" 2>&
 grep -q '^SAVED' "$TMP/out1" || fail "no SAVED: $(cat "$TMP/out1")"
 [ -f "$TMP/img" ] || fail "no image"
 # The restarter runs with another value: the copy must keep its own.
-ID_VAR="the restarter's value" clean_fds "$BIN/ckpt-restart" "$TMP/img" > "$TMP/out2" 2>&1
+ID_VAR="the restarter's value" clean_fds "${RESTART[@]}" "$TMP/img" > "$TMP/out2" 2>&1
 rc=$?
 grep -q '^RESTORED ok' "$TMP/out2" || fail "restore (rc $rc): $(cat "$TMP/out2")"
 [ $rc -eq 0 ] || fail "rc $rc: $(cat "$TMP/out2")"

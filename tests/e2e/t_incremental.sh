@@ -65,7 +65,7 @@ grep -q "/dev/null" "$TMP/info" || fail "img.11 lost the program's fd 3 (/dev/nu
 "$BIN/ckpt-info" "$TMP/s/img.14" | grep -q "^parent:    $TMP/s/img.13 " || fail "img.14 does not name img.13"
 full=$(stat -c %s "$TMP/s/img.1") last=$(stat -c %s "$TMP/s/img.$N")
 [ "$last" -lt $((full / 4)) ] || fail "self: incremental image of $last bytes, the full one has $full"
-"$BIN/ckpt-restart" --check "$TMP/s/img.$N" > "$TMP/check" 2>&1 || fail "--check: $(cat "$TMP/check")"
+"${RESTART[@]}" --check "$TMP/s/img.$N" > "$TMP/check" 2>&1 || fail "--check: $(cat "$TMP/check")"
 
 restart_check "$TMP/s/img.$N" RESTORED $N "$(sum_of "$TMP/self.out" SAVED $N)" self-last
 wait "$RPID" || fail "self-last: rc $? $(cat "$TMP/self-last.out")"
@@ -167,12 +167,12 @@ fi
 
 # --- 6. broken chains ------------------------------------------------------
 mv "$TMP/s/img.7" "$TMP/img.7.away"
-clean_fds "$BIN/ckpt-restart" "$TMP/s/img.$N" > "$TMP/miss" 2>&1
+clean_fds "${RESTART[@]}" "$TMP/s/img.$N" > "$TMP/miss" 2>&1
 rc=$?
 [ $rc = 2 ] && grep -q "parent image $TMP/s/img.7 of .*img.8 is missing" "$TMP/miss" || fail "missing parent: rc $rc: $(cat "$TMP/miss")"
-"$BIN/ckpt-restart" --check "$TMP/s/img.$N" > "$TMP/miss" 2>&1 && fail "--check passed a chain with a missing link"
+"${RESTART[@]}" --check "$TMP/s/img.$N" > "$TMP/miss" 2>&1 && fail "--check passed a chain with a missing link"
 cp "$TMP/s/img.3" "$TMP/s/img.7"		# another image under its name
-clean_fds "$BIN/ckpt-restart" "$TMP/s/img.$N" > "$TMP/repl" 2>&1
+clean_fds "${RESTART[@]}" "$TMP/s/img.$N" > "$TMP/repl" 2>&1
 rc=$?
 [ $rc = 2 ] && grep -q "img.7 was replaced" "$TMP/repl" || fail "replaced parent: rc $rc: $(cat "$TMP/repl")"
 mv "$TMP/img.7.away" "$TMP/s/img.7"

@@ -22,7 +22,7 @@ clean_fds "$P" 256 "$TMP/a.img" "$TMP/b.img" > "$TMP/o0" 2>&1
 grep -q '^SAVED 1' "$TMP/o0" || fail "no first image: $(cat "$TMP/o0")"
 
 # 1. --lazy, then a checkpoint while pages are still arriving.
-CKPT_LAZY_STATS=1 clean_fds "$BIN/ckpt-restart" --lazy "$TMP/a.img" > "$TMP/o1" 2>&1
+CKPT_LAZY_STATS=1 clean_fds "${RESTART[@]}" --lazy "$TMP/a.img" > "$TMP/o1" 2>&1
 rc=$?
 [ $rc -eq 0 ] || fail "--lazy: rc $rc: $(cat "$TMP/o1")"
 if grep -q 'restoring eagerly' "$TMP/o1"; then
@@ -35,7 +35,7 @@ grep -q BAD "$TMP/o1" && fail "--lazy: $(grep BAD "$TMP/o1")"
 [ -s "$TMP/b.img" ] || fail "no second image"
 
 # 2. Every page by a fault; then the same image eagerly.
-CKPT_LAZY_BACKGROUND=0 CKPT_LAZY_STATS=1 clean_fds "$BIN/ckpt-restart" --lazy "$TMP/b.img" > "$TMP/o2" 2>&1
+CKPT_LAZY_BACKGROUND=0 CKPT_LAZY_STATS=1 clean_fds "${RESTART[@]}" --lazy "$TMP/b.img" > "$TMP/o2" 2>&1
 rc=$?
 [ $rc -eq 0 ] || fail "--lazy, faults only: rc $rc: $(cat "$TMP/o2")"
 for l in 'RESTORED 2' 'EVENTS ok' 'FORK ok' 'KERNEL ok' 'THREADS ok' 'ALL OK'; do
@@ -43,7 +43,7 @@ for l in 'RESTORED 2' 'EVENTS ok' 'FORK ok' 'KERNEL ok' 'THREADS ok' 'ALL OK'; d
 done
 nf=$(sed -n 's/^ckpt-restart: lazy: .*(\([0-9]*\) on fault.*/\1/p' "$TMP/o2")
 [ "${nf:-0}" -gt 100 ] || fail "--lazy, faults only: pages did not come by faults: $(cat "$TMP/o2")"
-clean_fds "$BIN/ckpt-restart" "$TMP/b.img" > "$TMP/o3" 2>&1
+clean_fds "${RESTART[@]}" "$TMP/b.img" > "$TMP/o3" 2>&1
 rc=$?
 [ $rc -eq 0 ] && grep -q '^ALL OK' "$TMP/o3" || fail "eager restart of the image saved during a lazy restart: rc $rc: $(cat "$TMP/o3")"
 
@@ -65,7 +65,7 @@ PY
 )
 [ -n "$off" ] || fail "no PAGES record found in the image"
 printf '\xa5' | dd of="$TMP/c.img" bs=1 seek="$off" conv=notrunc status=none
-clean_fds "$BIN/ckpt-restart" --lazy "$TMP/c.img" > "$TMP/o4" 2>&1
+clean_fds "${RESTART[@]}" --lazy "$TMP/c.img" > "$TMP/o4" 2>&1
 rc=$?
 [ $rc -eq 2 ] || fail "corrupt page data: rc $rc, want 2: $(cat "$TMP/o4")"
 grep -q 'corrupt: checksum mismatch; the restored process (pid [0-9]*) is killed' "$TMP/o4" ||
@@ -73,7 +73,7 @@ grep -q 'corrupt: checksum mismatch; the restored process (pid [0-9]*) is killed
 grep -q 'ALL OK\|SAVED 2' "$TMP/o4" && fail "corrupt page data: the process went on: $(cat "$TMP/o4")"
 
 # 4. A pipe cannot be read again.
-cat "$TMP/a.img" | clean_fds "$BIN/ckpt-restart" --lazy - > "$TMP/o5" 2>&1
+cat "$TMP/a.img" | clean_fds "${RESTART[@]}" --lazy - > "$TMP/o5" 2>&1
 rc=$?
 [ $rc -eq 1 ] || fail "--lazy of a pipe: rc $rc, want 1: $(cat "$TMP/o5")"
 grep -q -- '--lazy needs the image as a regular file' "$TMP/o5" || fail "--lazy of a pipe: unclear message: $(cat "$TMP/o5")"
@@ -89,7 +89,7 @@ if [ "$(id -u)" = 0 ] && { id "$U" > /dev/null 2>&1 || useradd -M -s /usr/sbin/n
 	   as_user test -x "$BIN/ckpt-run" -a -x "$P" -a -r "$LIB"; then
 		as_user "$BIN/ckpt-run" --pidns "$P" 16 "$TMP/u/u.img" > "$TMP/o6" 2>&1
 		grep -q '^SAVED 1' "$TMP/o6" || fail "unprivileged: no image: $(cat "$TMP/o6")"
-		as_user "$BIN/ckpt-restart" --lazy "$TMP/u/u.img" > "$TMP/o7" 2>&1
+		as_user "${RESTART[@]}" --lazy "$TMP/u/u.img" > "$TMP/o7" 2>&1
 		rc=$?
 		[ $rc -eq 0 ] && grep -q '^ALL OK' "$TMP/o7" || fail "unprivileged --lazy: rc $rc: $(cat "$TMP/o7")"
 		grep -q 'note: --lazy needs userfaultfd .* restoring eagerly' "$TMP/o7" ||

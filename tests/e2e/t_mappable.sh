@@ -137,7 +137,7 @@ grep -q "mappable image cannot be written to a pipe" "$TMP/pipe.err" ||
 	fail "$CASE: unclear message: $(cat "$TMP/pipe.err")"
 verify_ok "$TMP/r5"
 kill9 "$PID"
-cat "$TMP/b.img" | clean_fds "$BIN/ckpt-restart" - > "$TMP/pipe.err" 2>&1
+cat "$TMP/b.img" | clean_fds "${RESTART[@]}" - > "$TMP/pipe.err" 2>&1
 st=$?
 [ "$st" = 2 ] || fail "$CASE: restart from a pipe: exit $st: $(cat "$TMP/pipe.err")"
 grep -q "cannot be restarted from a pipe" "$TMP/pipe.err" ||
@@ -186,12 +186,12 @@ CASE=incremental
 # the chain restarts after the mappable image is gone.
 clean_fds "$PROGS/mapincr" "$TMP/mi0.img" "$TMP/mi1.img" "$TMP/mi2.img" > "$TMP/mi" 2>&1
 grep -q '^SAVED' "$TMP/mi" || fail "$CASE: no mappable image: $(cat "$TMP/mi")"
-clean_fds "$BIN/ckpt-restart" "$TMP/mi0.img" > "$TMP/mi" 2>&1
+clean_fds "${RESTART[@]}" "$TMP/mi0.img" > "$TMP/mi" 2>&1
 grep -q '^CHAIN SAVED' "$TMP/mi" || fail "$CASE: no chain: $(cat "$TMP/mi")"
 "$BIN/ckpt-info" "$TMP/mi2.img" | grep -q "^parent: *$TMP/mi1.img" ||
 	fail "$CASE: mi2 is not an incremental child of mi1: $("$BIN/ckpt-info" "$TMP/mi2.img" | head -8)"
 rm "$TMP/mi0.img"
-clean_fds "$BIN/ckpt-restart" "$TMP/mi2.img" > "$TMP/mi" 2>&1
+clean_fds "${RESTART[@]}" "$TMP/mi2.img" > "$TMP/mi" 2>&1
 grep -q '^CHAIN RESTORED ok' "$TMP/mi" || fail "$CASE: restart of the chain: $(cat "$TMP/mi")"
 
 CASE=lazy
@@ -215,12 +215,12 @@ restart_from "$TMP/env.img" "$TMP/e2"
 kill9 "$PID"
 
 CASE=check
-clean_fds "$BIN/ckpt-restart" --check "$TMP/b.img" > "$TMP/check" 2>&1 ||
+clean_fds "${RESTART[@]}" --check "$TMP/b.img" > "$TMP/check" 2>&1 ||
 	fail "$CASE: good image: $(cat "$TMP/check")"
 read -r rec data n < <(mpages_data "$TMP/b.img" | tail -1)
 cp "$TMP/b.img" "$TMP/flip.img"
 printf '\x5a' | dd of="$TMP/flip.img" bs=1 seek=$((data + n * 4096 / 2 + 123)) conv=notrunc 2>/dev/null
-clean_fds "$BIN/ckpt-restart" --check "$TMP/flip.img" > "$TMP/check" 2>&1
+clean_fds "${RESTART[@]}" --check "$TMP/flip.img" > "$TMP/check" 2>&1
 st=$?
 [ "$st" = 2 ] || fail "$CASE: flipped data byte: exit $st: $(cat "$TMP/check")"
 grep -q "data checksum mismatch" "$TMP/check" || fail "$CASE: $(cat "$TMP/check")"
@@ -232,7 +232,7 @@ CASE=metadata
 for at in $((rec + 24 + 8)) $((rec + 24 + 40)); do
 	cp "$TMP/b.img" "$TMP/meta.img"
 	printf '\x01' | dd of="$TMP/meta.img" bs=1 seek="$at" conv=notrunc 2>/dev/null
-	clean_fds "$BIN/ckpt-restart" "$TMP/meta.img" > "$TMP/meta" 2>&1
+	clean_fds "${RESTART[@]}" "$TMP/meta.img" > "$TMP/meta" 2>&1
 	st=$?
 	[ "$st" = 2 ] || fail "$CASE: byte $at flipped: exit $st: $(cat "$TMP/meta")"
 	grep -q "corrupt" "$TMP/meta" || fail "$CASE: byte $at: $(cat "$TMP/meta")"

@@ -7,7 +7,7 @@ for how in compressed mappable; do
 		fail "$how: save: $(cat "$TMP/$how.out1")"
 	grep -q SAVED "$TMP/$how.out1" || fail "$how: no SAVED: $(cat "$TMP/$how.out1")"
 	[ -f "$TMP/$how.img" ] || fail "$how: no image"
-	clean_fds "$BIN/ckpt-restart" "$TMP/$how.img" > "$TMP/$how.out2" 2>&1
+	clean_fds "${RESTART[@]}" "$TMP/$how.img" > "$TMP/$how.out2" 2>&1
 	rc=$?
 	grep -q "RESTORED ok" "$TMP/$how.out2" || fail "$how: restore (rc $rc): $(cat "$TMP/$how.out2")"
 	[ $rc -eq 0 ] || fail "$how: rc $rc"

@@ -26,5 +26,5 @@ echo "$out" | grep -q "r=-1 errno=ENOSYS avail=0 msg=libckpt is not loaded" || f
 out=$(shim "$TMP/p" "$TMP/img")
 echo "$out" | grep -q "r=1 avail=1" || fail "under LD_PRELOAD: $out"
 [ -s "$TMP/img" ] || fail "no image under LD_PRELOAD"
-out=$(clean_fds "$BIN/ckpt-restart" "$TMP/img")
+out=$(clean_fds "${RESTART[@]}" "$TMP/img")
 echo "$out" | grep -q "r=2 avail=1" || fail "restarted copy: $out"

@@ -19,12 +19,12 @@ self() {
 	grep -q "^SAVED threads=1$" "$TMP/$tag.out" || fail "$tag: workers still there after the save: $(cat "$TMP/$tag.out")"
 	"$BIN/ckpt-info" "$TMP/$tag.img" > "$TMP/$tag.info" || fail "$tag: ckpt-info failed"
 	grep -q "^threads (1):" "$TMP/$tag.info" || fail "$tag: image does not hold exactly 1 thread: $(grep threads "$TMP/$tag.info")"
-	clean_fds "$BIN/ckpt-restart" --check "$TMP/$tag.img" > "$TMP/$tag.check" 2>&1 ||
+	clean_fds "${RESTART[@]}" --check "$TMP/$tag.img" > "$TMP/$tag.check" 2>&1 ||
 		fail "$tag: ckpt-restart --check: $(cat "$TMP/$tag.check")"
 }
 # restart IMG RTHREADS: restarts with CKPT_THREADS=RTHREADS (0: every CPU).
 restart() {
-	CKPT_THREADS=$2 clean_fds "$BIN/ckpt-restart" "$1" > "$TMP/r.out" 2>&1
+	CKPT_THREADS=$2 clean_fds "${RESTART[@]}" "$1" > "$TMP/r.out" 2>&1
 	grep -q "^RESTORED ok$" "$TMP/r.out" || fail "restart of $1 with CKPT_THREADS=$2: $(cat "$TMP/r.out")"
 }
 
@@ -115,12 +115,12 @@ PY
 read -r addr off < "$TMP/evil.where"
 want="corrupt: page data at $addr (offset $off): pages at 0x$addr: snappy data decodes to 262145 bytes, expected 262144"
 for t in 1 0 3; do
-	CKPT_THREADS=$t clean_fds "$BIN/ckpt-restart" "$TMP/evil.img" > "$TMP/evil.out" 2>&1
+	CKPT_THREADS=$t clean_fds "${RESTART[@]}" "$TMP/evil.img" > "$TMP/evil.out" 2>&1
 	rc=$?
 	[ $rc -eq 2 ] || fail "corrupt page data, CKPT_THREADS=$t: exit $rc, want 2: $(cat "$TMP/evil.out")"
 	grep -qF "$want" "$TMP/evil.out" || fail "corrupt page data, CKPT_THREADS=$t: want '$want', got: $(cat "$TMP/evil.out")"
 	grep -q RESTORED "$TMP/evil.out" && fail "corrupt page data, CKPT_THREADS=$t: a process was restored"
-	CKPT_THREADS=$t clean_fds "$BIN/ckpt-restart" --check "$TMP/evil.img" > "$TMP/evil.chk" 2>&1
+	CKPT_THREADS=$t clean_fds "${RESTART[@]}" --check "$TMP/evil.img" > "$TMP/evil.chk" 2>&1
 	rc=$?
 	[ $rc -eq 2 ] && grep -qF "$want" "$TMP/evil.chk" || fail "--check, CKPT_THREADS=$t: exit $rc: $(cat "$TMP/evil.chk")"
 done

@@ -95,12 +95,12 @@ wait "$RUN" 2> /dev/null
 wait_for 20 gone "$PROG" && wait_for 20 gone "$INIT" ||
 	fail "$CASE: killing ckpt-run left the init ($INIT) or the program ($PROG)"
 
-as_user "$BIN/ckpt-restart" --check "$UD/gen1.img" > "$TMP/msg" 2>&1 ||
+as_user "${RESTART[@]}" --check "$UD/gen1.img" > "$TMP/msg" 2>&1 ||
 	bad "$CASE: --check as $U: rc $?: $(cat "$TMP/msg")"
 grep -q 'can be restarted here (pid 2 in a new pid namespace' "$TMP/msg" ||
 	bad "$CASE: --check says: $(cat "$TMP/msg")"
 for gen in 1 2; do
-	as_user "$BIN/ckpt-restart" "$UD/gen$gen.img" > "$TMP/save.out$((gen + 1))" 2>&1 &
+	as_user "${RESTART[@]}" "$UD/gen$gen.img" > "$TMP/save.out$((gen + 1))" 2>&1 &
 	RPID=$!
 	PIDS+=("$RPID")
 	program_of "$RPID"
@@ -138,7 +138,7 @@ kill -9 "$RUN"
 wait "$RUN" 2> /dev/null
 wait_for 20 gone "$PROG" || fail "$CASE: the program outlived ckpt-run"
 
-as_user "$BIN/ckpt-restart" "$IMG" > "$TMP/self.out2" 2>&1 &
+as_user "${RESTART[@]}" "$IMG" > "$TMP/self.out2" 2>&1 &
 RPID=$!
 PIDS+=("$RPID")
 wait_line "$TMP/self.out2" '^SELF '
@@ -173,7 +173,7 @@ wait_line "$TMP/plain.out" '^SELF '
 touch "$STOP"
 wait "$RUN"
 grep -q '^SELF SAVED' "$TMP/plain.out" || fail "$CASE: $(cat "$TMP/plain.out")"
-as_user "$BIN/ckpt-restart" "$IMG" > "$TMP/msg" 2>&1
+as_user "${RESTART[@]}" "$IMG" > "$TMP/msg" 2>&1
 rc=$?
 [ $rc -eq 4 ] && grep -q 'CAP_CHECKPOINT_RESTORE' "$TMP/msg" ||
 	bad "$CASE: rc $rc, want 4 and the privilege message: $(cat "$TMP/msg")"

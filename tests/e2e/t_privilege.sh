@@ -26,7 +26,7 @@ clean_fds setpriv --reuid="$uid" --regid="$gid" --clear-groups "$W" "$UD/log" "$
 	> "$TMP/uout1" 2>&1
 grep -q '^SELF SAVED' "$TMP/uout1" && [ -f "$UD/img" ] || fail "no image from $U: $(cat "$TMP/uout1")"
 for chk in "" --check; do
-	clean_fds setpriv --reuid="$uid" --regid="$gid" --clear-groups "$BIN/ckpt-restart" $chk "$UD/img" \
+	clean_fds setpriv --reuid="$uid" --regid="$gid" --clear-groups "${RESTART[@]}" $chk "$UD/img" \
 		> "$TMP/msg" 2>&1
 	rc=$?
 	[ $rc -eq 4 ] || bad "$U restarting their own image (${chk:-restart}): rc $rc, want 4: $(cat "$TMP/msg")"
@@ -41,7 +41,7 @@ shim "$W" "$TMP/log" "$TMP/stop" "$TMP/img" 1 > "$TMP/out1" 2>&1
 grep -q '^SELF SAVED' "$TMP/out1" && [ -f "$TMP/img" ] || fail "no image: $(cat "$TMP/out1")"
 PID=$(sed -n 's/^READY //p' "$TMP/out1")
 chmod 644 "$TMP/img"
-clean_fds setpriv --reuid="$uid" --regid="$gid" --clear-groups "$BIN/ckpt-restart" "$TMP/img" > "$TMP/msg" 2>&1
+clean_fds setpriv --reuid="$uid" --regid="$gid" --clear-groups "${RESTART[@]}" "$TMP/img" > "$TMP/msg" 2>&1
 rc=$?
 [ $rc -eq 4 ] || bad "$U restarting root's image: rc $rc, want 4: $(cat "$TMP/msg")"
 grep -qiE 'uid 0|root|privilege|CAP_' "$TMP/msg" || bad "$U restarting root's image: unclear message: $(cat "$TMP/msg")"
@@ -68,7 +68,7 @@ rc=$?
 [ $rc -eq 0 ] && grep -q '^DONE' "$TMP/uout2" || fail "$U's restarted process: rc $rc: $(cat "$TMP/uout2")"
 
 # --check, pid free
-clean_fds "$BIN/ckpt-restart" --check "$TMP/img" > "$TMP/msg" 2>&1
+clean_fds "${RESTART[@]}" --check "$TMP/img" > "$TMP/msg" 2>&1
 rc=$?
 [ $rc -eq 0 ] || bad "--check on a good image: rc $rc: $(cat "$TMP/msg")"
 
@@ -80,7 +80,7 @@ wait_for 20 test -d "/proc/$PID" || fail "first restart: $(cat "$TMP/out2")"
 PIDS+=("$PID")
 wait_line "$TMP/out2" '^SELF RESTORED'
 for chk in --check ""; do
-	clean_fds "$BIN/ckpt-restart" $chk "$TMP/img" > "$TMP/msg" 2>&1
+	clean_fds "${RESTART[@]}" $chk "$TMP/img" > "$TMP/msg" 2>&1
 	rc=$?
 	[ $rc -eq 4 ] || bad "restart (${chk:-restart}) while pid $PID is taken: rc $rc, want 4: $(cat "$TMP/msg")"
 	grep -q "pid $PID" "$TMP/msg" && grep -q "worker" "$TMP/msg" ||

@@ -42,7 +42,7 @@ self_case() {
 		bad "self $k: after the refusal (rc $rc): $(cat "$out")"
 		return
 	fi
-	clean_fds "$BIN/ckpt-restart" "$img" > "$TMP/self-$k.out2" 2>&1
+	clean_fds "${RESTART[@]}" "$img" > "$TMP/self-$k.out2" 2>&1
 	rc=$?
 	[ $rc -eq 0 ] && grep -q '^RESTORED ok' "$TMP/self-$k.out2" ||
 		bad "self $k: restart after the release (rc $rc): $(cat "$TMP/self-$k.out2")"

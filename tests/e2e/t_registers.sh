@@ -22,7 +22,7 @@ one() {
 	trigger "$how" "$pid" "$img"
 	kill9 "$pid"
 	grep -q 'LOOP END' "$out1" && fail "$how: the loop ended before the checkpoint (too fast a machine?)"
-	clean_fds "$BIN/ckpt-restart" "$img" > "$out2" 2>&1
+	clean_fds "${RESTART[@]}" "$img" > "$out2" 2>&1
 	rc=$?
 	grep -q '^LOOP START' "$out2" && fail "$how: restarted copy did not resume inside the loop: $(cat "$out2")"
 	grep -q '^LOOP END ok' "$out2" || fail "$how: registers differ after restart (rc $rc): $(cat "$out2")"

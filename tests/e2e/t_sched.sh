@@ -4,5 +4,5 @@
 . "$(dirname "$0")/lib.sh"
 shim "$PROGS/sched" "$TMP/img" > "$TMP/out" 2>&1
 grep -q SAVED "$TMP/out" || fail "save: $(cat "$TMP/out")"
-clean_fds "$BIN/ckpt-restart" "$TMP/img" > "$TMP/out2" 2>&1
+clean_fds "${RESTART[@]}" "$TMP/img" > "$TMP/out2" 2>&1
 grep -q "SCHED OK" "$TMP/out2" || fail "restarted: $(cat "$TMP/out2")"

@@ -20,7 +20,7 @@ for mode in main worker; do
 	[ -f "$TMP/$mode.img" ] || fail "$mode saves: no image"
 	pid=$(sed -n 's/^QUEUED pid \([0-9]*\).*/\1/p' "$TMP/$mode.out")
 	[ -n "$pid" ] && wait_for 20 gone "$pid" || fail "$mode saves: the original ($pid) is still there"
-	clean_fds "$BIN/ckpt-restart" "$TMP/$mode.img" > "$TMP/$mode.out2" 2>&1
+	clean_fds "${RESTART[@]}" "$TMP/$mode.img" > "$TMP/$mode.out2" 2>&1
 	rc=$?
 	grep -q '^RESTORED' "$TMP/$mode.out2" && grep -q '^ALL OK' "$TMP/$mode.out2" ||
 		fail "$mode saves, restarted (rc $rc): $(cat "$TMP/$mode.out2")"

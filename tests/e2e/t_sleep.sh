@@ -29,7 +29,7 @@ kill9 "$pid"
 
 # The restarted copy (image of the first checkpoint, ~0.7 s into the first sleep).
 t0=$(( ${EPOCHREALTIME/./} * 1000 ))
-clean_fds "$BIN/ckpt-restart" "$TMP/img1" > "$TMP/out2" 2>&1 || fail "restart: $(cat "$TMP/out2")"
+clean_fds "${RESTART[@]}" "$TMP/img1" > "$TMP/out2" 2>&1 || fail "restart: $(cat "$TMP/out2")"
 first=$(grep '^SLEPT nanosleep' "$TMP/out2")
 echo "$first" | grep -q "r=0 " || fail "restarted: the sleep failed: $first"
 left=$(( $(echo "$first" | sed 's/.* at=//') - t0 ))

@@ -24,7 +24,7 @@ one() {
 	trigger "$how" "$pid" "$img"
 	kill9 "$pid"
 	grep -q 'LOOP END' "$out1" && skip "$how: a loop ended before the checkpoint (machine too fast?)"
-	clean_fds "$BIN/ckpt-restart" "$img" > "$out2" 2>&1
+	clean_fds "${RESTART[@]}" "$img" > "$out2" 2>&1
 	rc=$?
 	grep -q '^LOOP START' "$out2" && fail "$how: a thread did not resume inside its loop: $(cat "$out2")"
 	[ "$(grep -c '^LOOP END [0-3] ok' "$out2")" -eq 4 ] && grep -q '^ALL OK' "$out2" ||

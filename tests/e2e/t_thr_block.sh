@@ -92,7 +92,7 @@ run_case() {
 	grep -qE 'SIGWAIT|BAD' "$TMP/$MODE.out1" && fail "$MODE: before the kill: $(cat "$TMP/$MODE.out1")"
 
 	if [ $MODE = user ]; then
-		as_user "$BIN/ckpt-restart" "$IMGDIR/$MODE.img" > "$TMP/$MODE.out2" 2>&1 &
+		as_user "${RESTART[@]}" "$IMGDIR/$MODE.img" > "$TMP/$MODE.out2" 2>&1 &
 		RPID=$!
 		PIDS+=("$RPID")
 		program_of "$RPID"

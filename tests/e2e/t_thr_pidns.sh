@@ -24,7 +24,7 @@ for n in 1 8 64; do
 	kill -9 "$run"
 	wait "$run" 2> /dev/null
 	wait_for 20 gone "$old" || fail "$CASE: the program outlived ckpt-run"
-	as_user "$BIN/ckpt-restart" "$UD/$n.img" > "$TMP/$CASE.out2" 2>&1 &
+	as_user "${RESTART[@]}" "$UD/$n.img" > "$TMP/$CASE.out2" 2>&1 &
 	rst=$!
 	PIDS+=("$rst")
 	program_of "$rst"

@@ -54,7 +54,7 @@ one() {
 		kill -9 "$run"
 		wait "$run" 2> /dev/null
 		wait_for 20 gone "$pid" || fail "$tag: the program outlived ckpt-run"
-		as_user "$BIN/ckpt-restart" "$img" > "$out2" 2>&1 &
+		as_user "${RESTART[@]}" "$img" > "$out2" 2>&1 &
 		RPID=$!
 		PIDS+=("$RPID")
 	else

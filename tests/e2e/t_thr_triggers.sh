@@ -29,7 +29,7 @@ part_worker() {
 	rc=$?
 	grep -q '^SAVED by thread 2' "$TMP/w.out1" && grep -q '^ALL OK' "$TMP/w.out1" && [ $rc -eq 0 ] ||
 		{ bad "worker, original (rc $rc): $(cat "$TMP/w.out1")"; return; }
-	clean_fds "$BIN/ckpt-restart" "$TMP/w.img" > "$TMP/w.out2" 2>&1
+	clean_fds "${RESTART[@]}" "$TMP/w.img" > "$TMP/w.out2" 2>&1
 	rc=$?
 	grep -q '^RESTORED in thread 2' "$TMP/w.out2" && grep -q '^ALL OK' "$TMP/w.out2" && [ $rc -eq 0 ] ||
 		{ bad "worker, restarted (rc $rc): $(cat "$TMP/w.out2")"; return; }
@@ -46,7 +46,7 @@ part_race() {
 		{ bad "race, original (rc $rc$([ $rc -eq 139 ] && echo ": SIGSEGV"), after $(grep -c '^ROUND' "$TMP/r.out1") rounds): $(grep -v '^ROUND' "$TMP/r.out1" | head -10)"; return; }
 	img=$(ls "$TMP"/d1/100.*.img 2>/dev/null | head -1)
 	[ -n "$img" ] || { bad "race: no image of round 100: $(ls "$TMP/d1")"; return; }
-	clean_fds "$BIN/ckpt-restart" "$img" > "$TMP/r.out2" 2>&1
+	clean_fds "${RESTART[@]}" "$img" > "$TMP/r.out2" 2>&1
 	rc=$?
 	grep -q '^RESTORED round 100 thread' "$TMP/r.out2" && grep -q '^ALL OK' "$TMP/r.out2" && [ $rc -eq 0 ] ||
 		{ bad "race, restarted from $img (rc $rc): $(grep -v '^ROUND' "$TMP/r.out2" | head -10)"; return; }
@@ -86,7 +86,7 @@ part_both() {
 	"$G" --check "$TMP/logs" 0 > "$TMP/chain" || { bad "both triggers: $(cat "$TMP/chain")"; return; }
 	wait_for 20 gone "$pid" || fail "pid $pid did not go away"
 	# restarted with the stop file there: it stops at once, and must end well
-	clean_fds "$BIN/ckpt-restart" "$TMP/cs.img" > "$TMP/cs.out2" 2>&1
+	clean_fds "${RESTART[@]}" "$TMP/cs.img" > "$TMP/cs.out2" 2>&1
 	rc=$?
 	grep -q '^ALL OK' "$TMP/cs.out2" && [ $rc -eq 0 ] ||
 		bad "both triggers: the last ckpt-save image, restarted (rc $rc): $(cat "$TMP/cs.out2")"

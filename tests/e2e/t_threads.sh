@@ -13,7 +13,7 @@ for n in 1 2 8 64; do
 	wait_line "$TMP/s$n.out" "SAVED|failed"
 	grep -q SAVED "$TMP/s$n.out" || fail "$n threads, self: $(cat "$TMP/s$n.out")"
 	kill9 "$pid"
-	clean_fds "$BIN/ckpt-restart" "$TMP/s$n.img" > "$TMP/s$n.out2" 2>&1
+	clean_fds "${RESTART[@]}" "$TMP/s$n.img" > "$TMP/s$n.out2" 2>&1
 	rc=$?
 	grep -q "ALL OK" "$TMP/s$n.out2" || fail "$n threads, self, restarted (rc $rc): $(cat "$TMP/s$n.out2")"
 

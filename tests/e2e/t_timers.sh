@@ -36,7 +36,7 @@ grep -qx 'timers (6):' "$TMP/info" ||
 # expiry) is caught.
 sleep 0.5
 
-clean_fds "$BIN/ckpt-restart" "$IMG" > "$TMP/out2" 2>&1
+clean_fds "${RESTART[@]}" "$IMG" > "$TMP/out2" 2>&1
 rc=$?
 grep -q '^RESTORED' "$TMP/out2" && grep -q '^ALL OK' "$TMP/out2" ||
 	fail "restarted (rc $rc): $(cat "$TMP/out2")"

@@ -68,12 +68,15 @@ static void fz_parse(int fd, int mapped)
 				fz_touch(p + 1, (size_t)p->cwd_len + p->exe_len);
 			break;
 		}
-		case IMG_REC_FD: {
-			const struct img_fd *f = img_get_fd(&r, &rec);
+		case IMG_REC_FILE: {
+			const struct img_file *f = img_get_file(&r, &rec);
 			if ((ok = f != NULL))
-				fz_touch(f + 1, f->path_len);
+				fz_touch(f + 1, (size_t)f->path_len + f->data_len);
 			break;
 		}
+		case IMG_REC_FD:
+			ok = img_get_fd(&r, &rec) != NULL;
+			break;
 		case IMG_REC_THREAD: {
 			const struct img_thread *t = img_get_thread(&r, &rec);
 			if ((ok = t != NULL))
@@ -214,8 +217,9 @@ static void fz_seed(const char *dir, const char *name, int full)
 	struct img_proc p = { .pid = 100, .ppid = 1, .nthreads = 1, .auxv_words = 2,
 			      .comm = "seed", .cwd_len = 1, .exe_len = 8 };
 	struct img_thread t = { .tid = 100, .flags = IMG_THREAD_LEADER, .fpstate_len = 16 };
-	struct img_fd f = { .fd = 0, .kind = IMG_FD_CHR, .flags = 2, .path_len = 9,
-			    .shared_with = -1 };
+	struct img_file f = { .id = 1, .kind = IMG_FILE_CHR, .flags = 2, .path_len = 9,
+			      .rdev = 0x103, .mode = 020666 };
+	struct img_fd d = { .fd = 0, .file = 1 };
 	struct img_vma v = { .start = 0x10000, .end = 0x14000, .prot = 3,
 			     .flags = IMG_VMA_ANON | IMG_VMA_PAGES };
 	struct img_vma vf = { .start = 0x400000, .end = 0x401000, .prot = 5,
@@ -252,8 +256,10 @@ static void fz_seed(const char *dir, const char *name, int full)
 		img_write_record(&w, IMG_REC_PARENT, &par, sizeof(par), tail,
 				 sizeof(rg) + sizeof(ppath) - 1);
 	}
-	if (full == 1 || full == 3)
-		img_write_record(&w, IMG_REC_FD, &f, sizeof(f), "/dev/null", 9);
+	if (full == 1 || full == 3) {
+		img_write_record(&w, IMG_REC_FILE, &f, sizeof(f), "/dev/null", 9);
+		img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
+	}
 	img_write_record(&w, IMG_REC_THREAD, &t, sizeof(t), page, 16);
 	if (full == 1) {	/* a queued SIGUSR1 for that thread */
 		struct img_siginfo q = { .tid = t.tid };

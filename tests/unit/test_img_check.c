@@ -33,6 +33,7 @@ void trw_expect_get(uint32_t type, const void *a, size_t alen,
 	CU_ASSERT_EQUAL_FATAL(img_reader_next(&r, &rec), 1);
 	switch (part ? type : 0) {
 	case IMG_REC_PROC:   got = img_get_proc(&r, &rec); break;
+	case IMG_REC_FILE:   got = img_get_file(&r, &rec); break;
 	case IMG_REC_FD:     got = img_get_fd(&r, &rec); break;
 	case IMG_REC_THREAD: got = img_get_thread(&r, &rec); break;
 	case IMG_REC_VMA:    got = img_get_vma(&r, &rec); break;

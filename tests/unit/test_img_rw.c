@@ -30,14 +30,15 @@ struct trw_rec {
 	const unsigned char *pages;	/* PAGES: what the data decodes to */
 };
 
-#define TRW_MAX_RECS 16
+#define TRW_MAX_RECS 24
 
 static struct {
 	int ready;
 	struct img_header hdr;
 	struct img_proc proc;
 	char proc_paths[64];
-	struct img_fd fd[2];
+	struct img_file file[2];
+	struct img_fd fd[3];
 	struct img_thread thr[2];
 	struct img_siginfo sig[2];
 	struct img_timer tmr[2];
@@ -125,17 +126,23 @@ static void trw_sample_init(void)
 		trw.proc.cwd_len + trw.proc.exe_len, NULL);
 
 	for (int i = 0; i < 2; i++) {
+		trw.file[i].id = 1 + i;
+		trw.file[i].kind = i ? IMG_FILE_CHR : IMG_FILE_REG;
+		trw.file[i].flags = i ? 2 : 02101;
+		trw.file[i].pos = i ? 0 : 12345;
+		trw.file[i].dev = 0x803;
+		trw.file[i].ino = 99 + i;
+		trw.file[i].rdev = i ? 0x103 : 0;	/* 1:3, /dev/null */
+		trw.file[i].mode = i ? 020666 : 0100644;
+		trw.file[i].path_len = (uint32_t)strlen(fdpath[i]);
+		trw_add(IMG_REC_FILE, &trw.file[i], sizeof(trw.file[i]), fdpath[i],
+			trw.file[i].path_len, NULL);
+	}
+	for (int i = 0; i < 3; i++) {		/* fd 5 shares fd 3's file (dup) */
 		trw.fd[i].fd = 3 + i;
-		trw.fd[i].kind = i ? IMG_FD_CHR : IMG_FD_REG;
-		trw.fd[i].flags = i ? 2 : 02101;
-		trw.fd[i].pos = i ? 0 : 12345;
-		trw.fd[i].dev = 0x803;
-		trw.fd[i].ino = 99 + i;
-		trw.fd[i].mode = i ? 020666 : 0100644;
-		trw.fd[i].path_len = (uint32_t)strlen(fdpath[i]);
-		trw.fd[i].shared_with = i ? 3 : -1;
-		trw_add(IMG_REC_FD, &trw.fd[i], sizeof(trw.fd[i]), fdpath[i],
-			trw.fd[i].path_len, NULL);
+		trw.fd[i].file = i == 1 ? 2 : 1;
+		trw.fd[i].fdflags = i == 2 ? IMG_FD_CLOEXEC : 0;
+		trw_add(IMG_REC_FD, &trw.fd[i], sizeof(trw.fd[i]), NULL, 0, NULL);
 	}
 
 	for (int i = 0; i < 2; i++) {
@@ -287,6 +294,7 @@ int trw_parse(int fd, enum img_err *code, char *err, size_t errlen)
 
 		switch (rec.type) {
 		case IMG_REC_PROC:   ok = img_get_proc(&r, &rec); break;
+		case IMG_REC_FILE:   ok = img_get_file(&r, &rec); break;
 		case IMG_REC_FD:     ok = img_get_fd(&r, &rec); break;
 		case IMG_REC_THREAD: ok = img_get_thread(&r, &rec); break;
 		case IMG_REC_VMA:    ok = img_get_vma(&r, &rec); break;
@@ -401,6 +409,9 @@ static void trw_check_roundtrip(int fd)
 			CU_ASSERT(memcmp(p + 1, "/home/user/work/usr/bin/app", 27) == 0);
 			break;
 		}
+		case IMG_REC_FILE:
+			fixed = img_get_file(&r, &rec);
+			break;
 		case IMG_REC_FD:
 			fixed = img_get_fd(&r, &rec);
 			break;
@@ -756,7 +767,8 @@ static void test_rw_checkers(void)
 {
 	static unsigned char data[IMG_PAGE_SIZE * 2];
 	struct img_proc p;
-	struct img_fd f;
+	struct img_file f;
+	struct img_fd d;
 	struct img_thread t;
 	struct img_vma v;
 	struct img_pages pg;
@@ -764,7 +776,7 @@ static void test_rw_checkers(void)
 	trw_sample_init();
 
 	/* Wrong type for the checker, and too short for any struct. */
-	trw_expect_get(IMG_REC_FD, &trw.fd[1], sizeof(trw.fd[1]), "/dev/null", 9, NULL);
+	trw_expect_get(IMG_REC_FILE, &trw.file[1], sizeof(trw.file[1]), "/dev/null", 9, NULL);
 	trw_expect_get(IMG_REC_VMA, &trw.vma[1], 10, NULL, 0, "too short");
 
 	p = trw.proc;
@@ -788,14 +800,34 @@ static void test_rw_checkers(void)
 	p.exe_len = 0;
 	trw_expect_get(IMG_REC_PROC, &p, sizeof(p), "/\0", 2, "NUL byte");
 
-	f = trw.fd[1];
-	f.kind = 9;
-	trw_expect_get(IMG_REC_FD, &f, sizeof(f), "/dev/null", 9, "unknown kind 9");
-	f = trw.fd[1];
-	f.fd = -1;
-	trw_expect_get(IMG_REC_FD, &f, sizeof(f), "/dev/null", 9, "fd -1");
-	f = trw.fd[1];
-	trw_expect_get(IMG_REC_FD, &f, sizeof(f), "/dev/nul", 8, "fields say");
+	f = trw.file[1];
+	f.kind = 99;
+	trw_expect_get(IMG_REC_FILE, &f, sizeof(f), "/dev/null", 9, "unknown kind 99");
+	f = trw.file[1];
+	f.id = 0;
+	trw_expect_get(IMG_REC_FILE, &f, sizeof(f), "/dev/null", 9, "id 0");
+	f = trw.file[1];
+	trw_expect_get(IMG_REC_FILE, &f, sizeof(f), "/dev/nul", 8, "fields say");
+	f = trw.file[1];
+	f.data_len = 0xfffffff0u;
+	trw_expect_get(IMG_REC_FILE, &f, sizeof(f), "/dev/null", 9, "bytes of kind data");
+	f = trw.file[1];
+	f.rdev = 0x8801;		/* a disk, not a memory device */
+	trw_expect_get(IMG_REC_FILE, &f, sizeof(f), "/dev/null", 9, "not a memory device");
+	f = trw.file[0];
+	f.kind = IMG_FILE_OPATH;	/* its flags lack O_PATH */
+	f.path_len = 6;
+	trw_expect_get(IMG_REC_FILE, &f, sizeof(f), "/tmp/x", 6, "lack O_PATH");
+	d = trw.fd[0];
+	d.fd = -1;
+	trw_expect_get(IMG_REC_FD, &d, sizeof(d), NULL, 0, "fd -1");
+	d = trw.fd[0];
+	d.file = 0;
+	trw_expect_get(IMG_REC_FD, &d, sizeof(d), NULL, 0, "file 0");
+	d = trw.fd[0];
+	d.fdflags = 2;
+	trw_expect_get(IMG_REC_FD, &d, sizeof(d), NULL, 0, "fd flags 0x2");
+	trw_expect_get(IMG_REC_FD, &trw.fd[0], sizeof(trw.fd[0]), "x", 1, "fields say");
 
 	t = trw.thr[1];
 	t.fpstate_len = 100000;

@@ -1,0 +1,53 @@
+/*
+ * fd_table.c - the kinds of open file libckpt knows (fd_kind.h), listed
+ * once.  The checkpoint asks them in this order, so order matters where
+ * two could match: O_PATH first (an O_PATH fd on a regular file is not a
+ * file to reopen for reading), the fd 0-2 fallback last.
+ */
+#include <stddef.h>
+#include "fds/fd_kind.h"
+
+#define FD_KINDS(X) X(opath) X(reg) X(dir) X(chr) X(inherit)
+
+#define DECLARE_INFO(k) extern const struct fd_kind_info fd_##k##_info;
+#define LIST_INFO(k) &fd_##k##_info,
+FD_KINDS(DECLARE_INFO)
+static const struct fd_kind_info *const infos[] = { FD_KINDS(LIST_INFO) };
+
+const struct fd_kind_info *fd_kind_info(uint32_t kind)
+{
+	for (size_t i = 0; i < sizeof(infos) / sizeof(infos[0]); i++)
+		if (infos[i]->kind == kind)
+			return infos[i];
+	return NULL;
+}
+
+#ifdef FD_SAVE
+#define DECLARE_SAVE(k) extern const struct fd_save_ops fd_##k##_save;
+#define LIST_SAVE(k) &fd_##k##_save,
+FD_KINDS(DECLARE_SAVE)
+static const struct fd_save_ops *const saves[] = { FD_KINDS(LIST_SAVE) };
+
+const struct fd_save_ops *fd_save_find(struct ckpt_ctx *c, const struct fd_probe *p)
+{
+	for (size_t i = 0; i < sizeof(saves) / sizeof(saves[0]); i++)
+		if (saves[i]->match(c, p))
+			return saves[i];
+	return NULL;
+}
+#endif
+
+#ifdef FD_RESTORE
+#define DECLARE_RESTORE(k) extern const struct fd_restore_ops fd_##k##_restore;
+#define LIST_RESTORE(k) &fd_##k##_restore,
+FD_KINDS(DECLARE_RESTORE)
+static const struct fd_restore_ops *const restores[] = { FD_KINDS(LIST_RESTORE) };
+
+const struct fd_restore_ops *fd_restore_find(uint32_t kind)
+{
+	for (size_t i = 0; i < sizeof(restores) / sizeof(restores[0]); i++)
+		if (restores[i]->kind == kind)
+			return restores[i];
+	return NULL;
+}
+#endif
