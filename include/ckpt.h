@@ -11,10 +11,15 @@
  * Like fork(), ckpt_save() returns twice: once in the process that saved
  * the image, and once in every process restarted from it.
  *
- * A program that includes this header runs without libckpt too: the
- * library's entry points are weak references, and the inline functions
- * below report ENOSYS ("libckpt is not loaded") when they are absent.
- * Link with -lckpt, or run under LD_PRELOAD=libckpt.so / ckpt-run.
+ * Link with -lckpt (or `pkg-config --libs ckpt`): the program then needs
+ * the library, and gets it, whatever the linker's --as-needed says.
+ *
+ * A program that must also run without libckpt defines CKPT_WEAK before
+ * including this header: the library's entry points become weak
+ * references, nothing is linked, and the functions below report ENOSYS
+ * ("libckpt is not loaded") unless it runs under LD_PRELOAD=libckpt.so
+ * (ckpt-run).  Weak references alone never make -lckpt a dependency, so
+ * such a program must be preloaded, not linked, to checkpoint.
  */
 #ifndef CKPT_H
 #define CKPT_H
@@ -61,9 +66,15 @@ struct ckpt_options {
 };
 
 /* The library's entry points (versioned names; use the inlines below). */
-int ckpt_save_v1(const char *path, const struct ckpt_options *opts)
-	__attribute__((weak));
-const char *ckpt_last_error_v1(void) __attribute__((weak));
+#ifdef CKPT_WEAK
+#define CKPT_REF_ __attribute__((weak))
+#define CKPT_LOADED_() (ckpt_save_v1 != 0)
+#else
+#define CKPT_REF_
+#define CKPT_LOADED_() 1
+#endif
+int ckpt_save_v1(const char *path, const struct ckpt_options *opts) CKPT_REF_;
+const char *ckpt_last_error_v1(void) CKPT_REF_;
 
 /*
  * Checkpoint the calling process into `path` ("-" is not allowed here:
@@ -73,7 +84,7 @@ const char *ckpt_last_error_v1(void) __attribute__((weak));
  */
 static inline int ckpt_save_opts(const char *path, const struct ckpt_options *opts)
 {
-	if (!ckpt_save_v1) {
+	if (!CKPT_LOADED_()) {
 		errno = ENOSYS;
 		return -1;
 	}
@@ -88,7 +99,7 @@ static inline int ckpt_save(const char *path)
 /* Why the last ckpt_save() of this thread failed (never NULL). */
 static inline const char *ckpt_last_error(void)
 {
-	if (!ckpt_last_error_v1)
+	if (!CKPT_LOADED_())
 		return "libckpt is not loaded (link with -lckpt or run under ckpt-run)";
 	return ckpt_last_error_v1();
 }
@@ -96,7 +107,7 @@ static inline const char *ckpt_last_error(void)
 /* 1 when libckpt is loaded in this process. */
 static inline int ckpt_available(void)
 {
-	return ckpt_save_v1 != 0;
+	return CKPT_LOADED_();
 }
 
 #ifdef __cplusplus

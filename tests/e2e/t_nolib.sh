@@ -1,7 +1,11 @@
 #!/bin/bash
-# A program that includes ckpt.h builds and runs without libckpt: the
-# entry points are weak, ckpt_save() fails with ENOSYS and says why; the
-# same binary under LD_PRELOAD checkpoints.
+# Linking against libckpt:
+#  - a program built with plain `cc prog.c -lckpt` needs libckpt and gets
+#    it, even under --as-needed (strong references: the library's
+#    DT_NEEDED stays), and checkpoints without LD_PRELOAD;
+#  - a program built with -DCKPT_WEAK and without the library runs
+#    without it: ckpt_save() fails with ENOSYS and says why; the same
+#    binary under LD_PRELOAD checkpoints, and its restarted copy runs.
 . "$(dirname "$0")/lib.sh"
 cat > "$TMP/p.c" <<'C'
 #include <errno.h>
@@ -19,7 +23,15 @@ int main(int argc, char **argv)
 	return 0;
 }
 C
-cc -I"$ROOT/include" -o "$TMP/p" "$TMP/p.c" || fail "does not compile without libckpt"
+# plain -lckpt, with --as-needed as some distributions make the default
+cc -I"$ROOT/include" -o "$TMP/linked" "$TMP/p.c" -Wl,--as-needed -L"$B" -lckpt ||
+	fail "does not link with -lckpt"
+readelf -d "$TMP/linked" | grep -q 'NEEDED.*libckpt.so' || fail "-lckpt under --as-needed: no DT_NEEDED for libckpt"
+out=$(LD_LIBRARY_PATH=$B clean_fds "$TMP/linked" "$TMP/limg")
+echo "$out" | grep -q "r=1 avail=1" || fail "linked with -lckpt: $out"
+[ -s "$TMP/limg" ] || fail "no image from the linked program"
+
+cc -DCKPT_WEAK -I"$ROOT/include" -o "$TMP/p" "$TMP/p.c" || fail "does not compile without libckpt (CKPT_WEAK)"
 out=$(clean_fds "$TMP/p" "$TMP/img")
 echo "$out" | grep -q "r=-1 errno=ENOSYS avail=0 msg=libckpt is not loaded" || fail "without the library: $out"
 [ ! -e "$TMP/img" ] || fail "an image appeared without the library"
