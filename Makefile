@@ -79,8 +79,10 @@ $(B)/static/restart/restorer.o: restart/restorer.c
 # exit each, about 0.4 ms of every restart on a VM, and musl's does
 # nothing of the kind.  RESTART_CC=gcc builds it with glibc.  musl brings
 # no kernel headers: $(B)/musl-include links Debian's.
-$(B)/musl-include/.done:
+$(B)/musl-include/.done: Makefile
 	@mkdir -p $(dir $@)
+	ln -sfn /usr/include/sodium $(dir $@)sodium
+	ln -sfn /usr/include/sodium.h $(dir $@)sodium.h
 	ln -sfn /usr/include/linux $(dir $@)linux
 	ln -sfn /usr/include/asm-generic $(dir $@)asm-generic
 	ln -sfn /usr/include/$(shell $(CC) -print-multiarch)/asm $(dir $@)asm
@@ -90,16 +92,20 @@ $(B)/static/.cc: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(RESTART_CC)' | cmp -s - $@ || echo '$(RESTART_CC)' > $@
 FORCE:
+# libsodium (image seals, libckpt/img_seal.c) is linked from Debian's
+# static archive, built against glibc: restart/restart_compat.c gives musl
+# the one glibc entry point it calls.
+SODIUM_A := $(shell $(CC) -print-file-name=libsodium.a)
 $(B)/bin/ckpt-restart: $(call sta,$(RST_SRCS)) $(B)/static/restart/restorer.o
 	@mkdir -p $(dir $@)
-	$(RESTART_CC) -static -o $@ $^
+	$(RESTART_CC) -static -o $@ $^ $(SODIUM_A)
 
-$(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c libckpt/ctl_proto.c)
+$(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c tools/save_seal.c libckpt/ctl_proto.c libckpt/img_seal.c)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^
+	$(CC) -o $@ $^ -lsodium
 $(B)/bin/ckpt-info: $(call obj,tools/ckpt_info.c $(wildcard tools/info_*.c) $(IMG_SRCS))
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^
+	$(CC) -o $@ $^ -lsodium
 $(B)/bin/ckpt-run: $(call obj,tools/ckpt_run.c kernel-assist/assist_ns.c)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^
@@ -129,7 +135,7 @@ $(B)/bench/snappy_dec: tests/bench/snappy_dec.c libckpt/img_snappy.c libckpt/img
 UNIT_LIB := $(IMG_SRCS) $(CTL_SRCS) $(wildcard wrappers/*.c) $(wildcard shim/*.c) $(ENGINE_SRCS)
 $(B)/tests/unit-tests: $(call obj,$(UNIT_SRCS)) $(call pic,$(UNIT_LIB))
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ -lcunit -lsnappy -lurcu-bp -ldl
+	$(CC) -o $@ $^ -lcunit -lsnappy -lurcu-bp -ldl -lsodium
 
 $(B)/ckpt.pc: ckpt.pc.in
 	@mkdir -p $(dir $@)
@@ -151,7 +157,7 @@ fuzz-build: $(FUZZ_BINS)
 $(B)/fuzz/fuzz_snappy: FUZZ_LIBS := -lsnappy
 $(B)/fuzz/%: tests/fuzz/%.c $(IMG_SRCS) $(CTL_SRCS)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -D_GNU_SOURCE -I. -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_LIBS)
+	$(CLANG) -std=gnu11 -D_GNU_SOURCE -I. -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_LIBS) -lsodium
 
 demo: all
 	@bash samples/demo.sh

@@ -111,6 +111,44 @@ int img_write_raw(struct img_writer *w, const void *p, size_t n);
 /* Writes the END record and flushes.  Returns w->error. */
 int img_write_end(struct img_writer *w);
 
+/* ---- seal (img_seal.c: libsodium; the tools, never libckpt.so) ---- */
+
+#define IMG_SEAL_KEY_BYTES	32
+
+struct img_seal_ctx {
+	_Alignas(64) unsigned char st[512];	/* crypto_generichash_state */
+};
+
+/*
+ * Reads a key file: 32 raw bytes or 64 hex digits, mode 0600 or
+ * stricter (a key others can read lets them seal anything), never
+ * through a symbolic link.  0, or -1 with the reason in err.
+ */
+int img_seal_key_load(const char *path, uint8_t key[IMG_SEAL_KEY_BYTES], char *err, size_t len);
+/* Which key: BLAKE2b-128 of it, stored in every seal it makes. */
+void img_seal_key_id(const uint8_t key[IMG_SEAL_KEY_BYTES], uint8_t id[16]);
+/* The MAC of a stream: begin, update with every image byte, finish. */
+void img_seal_begin(struct img_seal_ctx *c, const uint8_t key[IMG_SEAL_KEY_BYTES]);
+void img_seal_update(struct img_seal_ctx *c, const void *p, size_t n);
+void img_seal_finish(struct img_seal_ctx *c, const uint8_t key[IMG_SEAL_KEY_BYTES],
+		     uint32_t uid, uint32_t gid, struct img_seal *s);
+/* Seals the image in regular file fd (starting at base): appends the seal. */
+int img_seal_file(int fd, int64_t base, const uint8_t key[IMG_SEAL_KEY_BYTES], uint32_t uid,
+		  uint32_t gid, char *err, size_t len);
+/*
+ * Checks the seal at the end of regular file fd against every byte from
+ * base: 0 and the seal in *out, or -1 with why in err (not sealed, another
+ * key, changed since).  Reads the whole image.
+ */
+int img_seal_verify(int fd, int64_t base, const uint8_t key[IMG_SEAL_KEY_BYTES],
+		    struct img_seal *out, char *err, size_t len);
+/*
+ * A sealed image from a pipe is checked before any of it is used: spool
+ * reads fd to its end into a memfd and returns it (at offset 0), or -1
+ * with why in err.  Costs the image's size in memory.
+ */
+int img_seal_spool(int fd, char *err, size_t len);
+
 /* ---- reader ---- */
 
 /* Reader failure classes: the tools turn them into exit codes. */
@@ -157,6 +195,8 @@ struct img_reader {
 	const unsigned char *map;
 	uint64_t map_len;	/* file bytes mapped (from file offset 0) */
 	const unsigned char *view;	/* the last payload: in map, or r->payload */
+	int sealed;		/* a regular file: a seal follows END (not verified here) */
+	struct img_seal seal;	/* ... which one */
 };
 
 /* Reads and checks the header. 0, or -1 with r->code / r->err set. */

@@ -403,6 +403,33 @@ struct img_mpages {
 };
 
 _Static_assert(sizeof(struct img_mpages) == 32, "img_mpages size");
+
+/* --- SEAL (after END; optional) ------------------------------------- */
+
+/*
+ * An image that crosses a trust boundary can be sealed by whoever saved
+ * it (`ckpt-save --key`): a keyed MAC over every byte of the image before
+ * the seal (header, records, END, a mappable image's page data), binding
+ * also the uid and gid of the process as the saver saw them.  The seal is
+ * the last IMG_SEAL_SIZE bytes of the file, right after the END record;
+ * a reader without the key ignores it; `--key` requires and verifies it
+ * (libckpt/img_seal.c, docs/SECURITY.md).  CRC32C protects against
+ * corruption only: anyone can recompute it; the MAC needs the key.
+ */
+#define IMG_SEAL_MAGIC		"LCKPSEAL"
+#define IMG_SEAL_BLAKE2B	1	/* keyed BLAKE2b-256 (libsodium crypto_generichash) */
+
+struct img_seal {
+	char     magic[8];		/* IMG_SEAL_MAGIC */
+	uint32_t alg;			/* IMG_SEAL_BLAKE2B */
+	uint32_t uid, gid;		/* the saved process's real ids */
+	uint32_t reserved;		/* zero */
+	uint8_t  key_id[16];		/* BLAKE2b-128 of the key: which key sealed it */
+	uint8_t  mac[32];		/* MAC of the image bytes, then of this struct up to mac */
+};
+#define IMG_SEAL_SIZE		72
+
+_Static_assert(sizeof(struct img_seal) == IMG_SEAL_SIZE, "img_seal size");
 _Static_assert(sizeof(struct img_header) == 128, "img_header size");
 _Static_assert(sizeof(struct img_rec_hdr) == 24, "img_rec_hdr size");
 _Static_assert(sizeof(struct img_end) == 24, "img_end size");

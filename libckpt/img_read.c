@@ -349,7 +349,7 @@ static int img_check_end(struct img_reader *r, const struct img_rec_hdr *rh,
 			 uint64_t off)
 {
 	struct img_end e;
-	unsigned char extra;
+	unsigned char extra[IMG_SEAL_SIZE + 1];
 	ssize_t k;
 
 	if (rh->len != sizeof(e))
@@ -374,14 +374,21 @@ static int img_check_end(struct img_reader *r, const struct img_rec_hdr *rh,
 				"image checksum mismatch: END record at offset %llu has 0x%08x, the image sums to 0x%08x",
 				img_ull(off), e.image_crc, r->crc);
 	if (r->is_file) {
-		/* A pipe may carry more after the image; a file may not. */
-		k = img_read_bytes(r, &extra, 1, off + sizeof(*rh) + sizeof(e));
+		/*
+		 * A pipe may carry more after the image; a file may not, but
+		 * for a seal (img_seal.c: whoever needs it verifies it).
+		 */
+		k = img_read_bytes(r, extra, sizeof(extra), off + sizeof(*rh) + sizeof(e));
 		if (k < 0)
 			return -1;
-		if (k > 0)
+		if (k == IMG_SEAL_SIZE && !memcmp(extra, IMG_SEAL_MAGIC, 8)) {
+			r->sealed = 1;
+			memcpy(&r->seal, extra, sizeof(r->seal));
+		} else if (k > 0) {
 			return img_fail(r, IMG_ERR_CORRUPT,
 					"trailing bytes after the end of the image (at offset %llu)",
 					img_ull(off + sizeof(*rh) + sizeof(e)));
+		}
 	}
 	return 0;
 }

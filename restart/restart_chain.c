@@ -264,6 +264,12 @@ static int chain_open(struct rst_state *s, const char *child, const struct chain
 			continue;
 		}
 		memset(r, 0, sizeof(*r));
+		if (rst_seal_parent(s, fd, cand[k])) {
+			close(fd);
+			free(cand[0]);
+			free(cand[1]);
+			return RST_EXIT_IMAGE;
+		}
 		if (img_reader_open(r, fd) < 0) {
 			snprintf(why, sizeof(why), "%s: %s", cand[k], r->err);
 		} else if (r->hdr.ctime_ns != l->ctime_ns || r->hdr.pid != l->pid ||

@@ -188,9 +188,13 @@ static int check(struct rst_state *s)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ckpt-restart [--check] [--lazy] [--inherit-fd N[=M],...] IMAGE|-\n"
+	fprintf(stderr, "usage: ckpt-restart [--check] [--lazy] [--verify] [--key FILE]\n"
+		"                    [--inherit-fd N[=M],...] IMAGE|-\n"
 		"  --check       say whether IMAGE can be restarted here, and why not\n"
 		"  --lazy        run at once; memory arrives on first touch and in the background\n"
+		"  --verify      read and check a mappable image's page data before it runs\n"
+		"  --key FILE    the image (and its parents) must be sealed with this key\n"
+		"                (ckpt-save --key): checked before anything is used\n"
 		"  --inherit-fd  the process's fd N is ckpt-restart's own fd M (default N),\n"
 		"                whatever the image holds for it (repeatable, or a list: 0,1,2)\n");
 }
@@ -262,6 +266,10 @@ int main(int argc, char **argv)
 			s.check_only = 1;
 		else if (!strcmp(argv[i], "--lazy"))
 			lazy = 1;
+		else if (!strcmp(argv[i], "--key") && i + 1 < argc)
+			s.key_path = argv[++i];
+		else if (!strcmp(argv[i], "--verify"))
+			s.verify = 1;
 		else if (!strcmp(argv[i], "--inherit-fd") && i + 1 < argc)
 			{ if (parse_inherit(&s, argv[++i])) return RST_EXIT_USAGE; }
 		else if (!strncmp(argv[i], "--inherit-fd=", 13))
@@ -284,7 +292,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ckpt-restart: %s: cannot open: %s\n", s.image, strerror(errno));
 		return RST_EXIT_IMAGE;
 	}
-	if ((r = rst_load_proc(&s)))
+	if ((r = rst_seal_open(&s)) || (r = rst_load_proc(&s)) || (r = rst_seal_check_proc(&s)))
 		return r;
 	if (s.r.hdr.flags & IMG_F_PIDNS) {
 		s.pidns = 1;

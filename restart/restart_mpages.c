@@ -69,7 +69,8 @@ int rst_load_mpages(struct rst_state *s, const struct img_rec *rec)
 			return RST_EXIT_IMAGE;
 		}
 	}
-	if (s->check_only &&
+	/* --check and --verify read the data; a sealed image's was read whole already */
+	if ((s->check_only || (s->verify && !s->sealed)) &&
 	    img_mpages_verify(s->img_fd, s->r.base, p, err, sizeof(err)) < 0) {
 		rst_error(s, "corrupt: %s", err);
 		return RST_EXIT_IMAGE;

@@ -76,6 +76,11 @@ struct rst_state {
 	struct rst_inherit inherit[RST_INHERIT_MAX];
 	int ninherit;
 	unsigned std_closed;	/* fds 0-2 ckpt-restart was started without (bit fd) */
+	const char *key_path;	/* --key FILE (restart_seal.c) */
+	uint8_t key[IMG_SEAL_KEY_BYTES];
+	int sealed;		/* the seal was verified with the key */
+	struct img_seal seal;	/* ... and says this */
+	int verify;		/* --verify: a mappable image's page data is checked first */
 	struct rst_vma *vmas;
 	int nvmas;
 	struct img_siginfo *sigs;	/* queued signals, in image order */
@@ -192,6 +197,16 @@ uint64_t rst_lazy_features(void);
 void rst_lazy_child(struct rst_state *s);
 /* Serves the child's pages until all are in or it ends: 0, or an exit code. */
 int rst_lazy_serve(struct rst_state *s, pid_t child);
+
+/*
+ * restart_seal.c (--key): open verifies the image's seal before anything
+ * is read (an image from a pipe is held in memory first); check_proc
+ * compares the ids the seal names with the image's; parent verifies a
+ * parent of a chain (same key, same ids).  0 or an exit code.
+ */
+int rst_seal_open(struct rst_state *s);
+int rst_seal_check_proc(struct rst_state *s);
+int rst_seal_parent(struct rst_state *s, int fd, const char *name);
 
 /* restart_jump.c: never returns on success. */
 int rst_jump(struct rst_state *s);

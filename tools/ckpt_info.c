@@ -1,7 +1,7 @@
 /*
  * ckpt-info - what a libckpt image holds, for people and for scripts.
  *
- *   ckpt-info [--json] [--no-verify] IMAGE      (IMAGE "-" is stdin)
+ *   ckpt-info [--json] [--no-verify] [--key FILE] IMAGE   (IMAGE "-" is stdin)
  *
  * The whole image is read and checked before anything is printed, so a
  * corrupt image prints one error line and nothing else (a half summary of
@@ -11,6 +11,9 @@
  * Beyond what the reader checks record by record, ckpt-info checks what
  * spans records: the record order PROC, FD*, THREAD+, VMA*, PAGES*, that
  * memory areas do not overlap and that every page run lies inside one.
+ *
+ * --key FILE: the image must carry a seal made with that key
+ * (libckpt/img_seal.c), checked over every byte before anything else.
  *
  * Exit status: 0 ok, 1 usage, 2 unreadable or corrupt, 3 incompatible
  * (another arch, a newer format, another page size).
@@ -22,21 +25,59 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "tools/info.h"
+
+/*
+ * --key: the seal is checked before the image is read (from a pipe, the
+ * image is held in memory first, *fd becomes that copy).  0 or an exit
+ * status, reported.
+ */
+static int info_check_seal(struct info *in, const char *keyfile, int *fd)
+{
+	uint8_t key[IMG_SEAL_KEY_BYTES];
+	char err[512];
+	struct stat st;
+	off_t base = 0;
+
+	if (img_seal_key_load(keyfile, key, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ckpt-info: --key: %s\n", err);
+		return INFO_EXIT_USAGE;
+	}
+	if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int m = img_seal_spool(*fd, err, sizeof(err));
+
+		if (m < 0)
+			goto bad;
+		if (*fd != STDIN_FILENO)
+			close(*fd);
+		*fd = m;
+	} else if ((base = lseek(*fd, 0, SEEK_CUR)) < 0) {
+		base = 0;
+	}
+	if (img_seal_verify(*fd, base, key, &in->seal, err, sizeof(err)) < 0)
+		goto bad;
+	in->sealed = in->seal_verified = 1;
+	return 0;
+bad:
+	fprintf(stderr, "ckpt-info: %s: %s\n", in->name, err);
+	return INFO_EXIT_CORRUPT;
+}
 
 /* ---- main ---- */
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ckpt-info [--json] [--no-verify] IMAGE\n"
-		"  IMAGE may be - for standard input\n");
+	fprintf(stderr, "usage: ckpt-info [--json] [--no-verify] [--key FILE] IMAGE\n"
+		"  IMAGE may be - for standard input\n"
+		"  --key FILE  verify the image's seal (ckpt-save --key) with this key\n");
 }
 
 int main(int argc, char **argv)
 {
 	struct info in;
-	const char *path = NULL;
+	const char *path = NULL, *key = NULL;
 	int json = 0, fd, rc;
 
 	memset(&in, 0, sizeof(in));
@@ -46,6 +87,8 @@ int main(int argc, char **argv)
 			json = 1;
 		else if (!strcmp(argv[i], "--no-verify"))
 			in.verify = 0;
+		else if (!strcmp(argv[i], "--key") && i + 1 < argc)
+			key = argv[++i];
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage();
 			return 0;
@@ -75,6 +118,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ckpt-info: %s: cannot open: %s\n", path, strerror(errno));
 			return INFO_EXIT_CORRUPT;
 		}
+	}
+	if (key && (rc = info_check_seal(&in, key, &fd))) {
+		if (fd != STDIN_FILENO)
+			close(fd);
+		return rc;
 	}
 	rc = info_load(&in, fd);
 	if (fd != STDIN_FILENO)

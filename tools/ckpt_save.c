@@ -53,11 +53,7 @@
 #include <unistd.h>
 #include "libckpt/ctl_proto.h"
 #include "shim/shim.h"
-
-#define EXIT_USAGE	1
-#define EXIT_LOCAL	2
-#define EXIT_FAILED	5
-#define EXIT_TARGET	6
+#include "tools/save.h"
 
 #define SAVE_TIMEOUT_ENV	"CKPT_SAVE_TIMEOUT"
 #define SAVE_TIMEOUT_DEFAULT	30.0
@@ -69,6 +65,7 @@ struct save_opts {
 	int incremental;
 	int pre_dump;		/* --pre-dump: --incremental that must leave the process running */
 	int mappable;		/* --mappable: CTL_F_MAPPABLE */
+	const char *key;	/* --key FILE: seal the image (save_seal.c) */
 	pid_t pid;
 	const char *path;	/* "-" for stdout */
 	double timeout_s;
@@ -94,8 +91,7 @@ static void save_on_signal(int sig)
 	raise(sig);
 }
 
-__attribute__((format(printf, 2, 3), noreturn))
-static void save_die(int code, const char *fmt, ...)
+void save_die(int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -111,7 +107,8 @@ static void save_die(int code, const char *fmt, ...)
 static void save_usage(void)
 {
 	fprintf(stderr,
-		"usage: ckpt-save [--fsync] [--exit] [--mappable|--incremental|--pre-dump] PID PATH\n"
+		"usage: ckpt-save [--fsync] [--exit] [--mappable|--incremental|--pre-dump] [--key FILE]\n"
+		"                 PID PATH\n"
 		"  PATH  image file, or - for stdout\n"
 		"  --fsync  make the image durable before reporting success\n"
 		"  --exit   the process exits after a successful checkpoint\n"
@@ -123,6 +120,8 @@ static void save_usage(void)
 		"           while the process runs on, it starts the tracking; the final\n"
 		"           `--incremental --exit` then parks the process only to write the\n"
 		"           pages it dirtied since\n"
+		"  --key FILE  seal the image with a keyed MAC (32-byte key, mode 0600) that\n"
+		"           ckpt-restart --key and ckpt-info --key verify\n"
 		"  env %s=SECONDS  how long to wait for the process to answer (%g)\n",
 		SAVE_TIMEOUT_ENV, SAVE_TIMEOUT_DEFAULT);
 	exit(EXIT_USAGE);
@@ -146,6 +145,8 @@ static void save_parse_args(int argc, char **argv, struct save_opts *o)
 			o->incremental = o->pre_dump = 1;
 		else if (!strcmp(argv[i], "--mappable"))
 			o->mappable = 1;
+		else if (!strcmp(argv[i], "--key") && i + 1 < argc)
+			o->key = argv[++i];
 		else if (!strcmp(argv[i], "--")) {
 			i++;
 			break;
@@ -553,17 +554,31 @@ static void save_report(const struct save_opts *o, const struct ctl_reply *rep)
 int main(int argc, char **argv)
 {
 	struct save_opts o = { 0 };
+	struct save_seal seal;
 	struct ctl_reply rep;
-	int sig, img_fd, lfd, c;
+	int sig, img_fd, lfd, c, relay = 0, to_file;
+	off_t base = 0;
 
 	save_parse_args(argc, argv, &o);
 	save_check_target(o.pid);
 	sig = save_target_signal(o.pid);
+	if (o.key)
+		save_seal_init(&seal, o.key, o.pid);
 
 	signal(SIGINT, save_on_signal);
 	signal(SIGTERM, save_on_signal);
 	signal(SIGHUP, save_on_signal);
 	img_fd = save_open_output(&o);
+	to_file = img_fd != STDOUT_FILENO;
+	if (o.key && !to_file) {
+		struct stat st;
+
+		/* a file on stdout is sealed in place; a pipe through us */
+		if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode))
+			base = lseek(STDOUT_FILENO, 0, SEEK_CUR);
+		else
+			img_fd = save_seal_relay_start(&seal), relay = 1;
+	}
 	lfd = save_listen();
 
 	if (sigqueue(o.pid, sig, (union sigval){ .sival_int = getpid() }) < 0)
@@ -572,15 +587,24 @@ int main(int argc, char **argv)
 	c = save_accept(lfd, &o);
 	close(lfd);
 	save_send_request(c, img_fd, &o);
+	if (relay) {
+		close(img_fd);		/* the target's copy is the one it writes */
+		img_fd = STDOUT_FILENO;
+		save_seal_relay(&seal, STDOUT_FILENO);
+	}
 	save_recv_reply(c, &o, &rep);
 	close(c);
 
 	if (rep.status != 0)
 		save_die(EXIT_FAILED, "%d: %s", (int)o.pid,
 			 rep.msg[0] ? rep.msg : strerror(-rep.status));
+	if (relay)
+		save_seal_relay_commit(&seal, STDOUT_FILENO);
+	else if (o.key)
+		save_seal_file(&seal, img_fd, base);
 	if (o.fsync && fsync(img_fd) < 0 && errno != EINVAL && errno != EROFS)
 		save_die(EXIT_LOCAL, "cannot fsync the image: %s", strerror(errno));
-	if (img_fd != STDOUT_FILENO) {
+	if (to_file) {
 		if (close(img_fd) < 0)
 			save_die(EXIT_LOCAL, "cannot write the image: %s", strerror(errno));
 		if (rename(save_tmp, o.path) < 0)

@@ -64,6 +64,9 @@ struct info {
 	struct info_str parent_path;
 	uint64_t inherited;	/* bytes of the inherited ranges */
 	uint64_t mapped, pages, zero_pages, raw, stored;
+	int sealed;		/* a seal follows END */
+	int seal_verified;	/* ... and --key verified it */
+	struct img_seal seal;
 	char err[320];
 };
 
@@ -101,6 +104,8 @@ const char *info_accmode(uint32_t flags);
 const char *info_vma_kind(const struct img_vma *v);
 void info_perm(const struct img_vma *v, char out[5]);
 size_t info_utf8_len(const unsigned char *p, size_t n, size_t i);
+/* The key id as 32 hex digits (buf: 33 bytes). */
+const char *info_key_id(const struct img_seal *s, char *buf);
 void txt_print(const struct info *in);
 void json_print(const struct info *in);
 

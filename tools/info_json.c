@@ -136,6 +136,13 @@ void json_print(const struct info *in)
 			}
 	}
 	printf("]},\n");
+	if (in->sealed) {
+		char id[33];
+
+		printf("  \"seal\": {\"key_id\": \"%s\", \"uid\": %u, \"gid\": %u, "
+		       "\"verified\": %s},\n", info_key_id(&in->seal, id), in->seal.uid,
+		       in->seal.gid, in->seal_verified ? "true" : "false");
+	}
 	if (in->has_parent) {
 		printf("  \"parent\": {\"path\": ");
 		json_str(in->parent_path.s, in->parent_path.n);

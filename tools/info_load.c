@@ -379,6 +379,10 @@ int info_load(struct info *in, int fd)
 		rc = INFO_EXIT_CORRUPT;
 	} else {
 		in->image_bytes = r.nbytes + sizeof(struct img_rec_hdr) + sizeof(struct img_end);
+		if (r.sealed && !in->seal_verified) {	/* present, not checked (no --key) */
+			in->sealed = 1;
+			in->seal = r.seal;
+		}
 		if (info_sort_vmas(in) < 0)
 			rc = INFO_EXIT_CORRUPT;
 	}

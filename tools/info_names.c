@@ -180,3 +180,10 @@ size_t info_utf8_len(const unsigned char *p, size_t n, size_t i)
 }
 
 /* ---- text output ---- */
+
+const char *info_key_id(const struct img_seal *s, char *buf)
+{
+	for (size_t i = 0; i < sizeof(s->key_id); i++)
+		sprintf(buf + 2 * i, "%02x", s->key_id[i]);
+	return buf;
+}

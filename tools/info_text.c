@@ -112,6 +112,13 @@ void txt_print(const struct info *in)
 	if (h->flags & IMG_F_INCREMENTAL)
 		printf(", incremental (pages changed since its parent)");
 	printf("\n");
+	if (in->sealed) {
+		char id[33];
+
+		printf("seal:      key %s, process uid %u gid %u: %s\n",
+		       info_key_id(&in->seal, id), in->seal.uid, in->seal.gid,
+		       in->seal_verified ? "verified" : "not verified (give --key FILE)");
+	}
 	if (in->has_parent) {
 		printf("parent:    ");
 		txt_str(in->parent_path.s, in->parent_path.n);
