@@ -155,9 +155,11 @@ fuzz-build: $(FUZZ_BINS)
 # FUZZ_LIBS: what a target links beyond the image code (set per target).
 # fuzz_snappy compares our Snappy decoder with libsnappy's.
 $(B)/fuzz/fuzz_snappy: FUZZ_LIBS := -lsnappy
-$(B)/fuzz/%: tests/fuzz/%.c $(IMG_SRCS) $(CTL_SRCS)
+# fz_image.c: the image targets' shared fix-up, hostile mutator and seeds.
+$(B)/fuzz/fuzz_img: FUZZ_LIBS += tests/fuzz/fz_image.c
+$(B)/fuzz/%: tests/fuzz/%.c $(IMG_SRCS) $(CTL_SRCS) tests/fuzz/fz_image.c tests/fuzz/fz_image.h
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -D_GNU_SOURCE -I. -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_LIBS) -lsodium
+	$(CLANG) -std=gnu11 -D_GNU_SOURCE -I. -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c,$<) $(IMG_SRCS) $(CTL_SRCS) $(FUZZ_LIBS) -lsodium
 
 demo: all
 	@bash samples/demo.sh

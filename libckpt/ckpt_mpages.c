@@ -99,6 +99,8 @@ static int mp_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t a
 			uint64_t npages)
 {
 	size_t len = npages * IMG_PAGE_SIZE;
+	/* where the record lands: after its PAD, if one is needed */
+	int aligned = img_write_align(&c->w);
 	uint64_t hdr_end = c->w.nbytes + sizeof(struct img_rec_hdr) + sizeof(struct img_mpages);
 	uint64_t data_off = (hdr_end + IMG_PAGE_SIZE - 1) & ~(uint64_t)(IMG_PAGE_SIZE - 1);
 	struct img_mpages m = {
@@ -113,6 +115,8 @@ static int mp_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t a
 	}
 	m.data_crc = img_crc32c(0, src, len);
 	c->mem_bytes += len;
+	if (aligned < 0)
+		return aligned;
 	img_write_record(&c->w, IMG_REC_MPAGES, &m, sizeof(m), mp_zeros, data_off - hdr_end);
 	/* In 1 MiB writes: measured faster into the page cache than 16 MiB ones. */
 	for (size_t off = 0; off < len; off += MP_WRITE)

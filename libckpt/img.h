@@ -108,6 +108,12 @@ uint32_t img_record_crc(uint32_t type, const void *a, size_t alen, uint32_t b_cr
  * checksummed into the image crc.  Async-signal-safe like the rest.
  */
 int img_write_raw(struct img_writer *w, const void *p, size_t n);
+/*
+ * A PAD record if the next record would not start at a multiple of 8
+ * (every record write does this first; a caller that computes where a
+ * record will land, MPAGES, calls it before).  Returns w->error.
+ */
+int img_write_align(struct img_writer *w);
 /* Writes the END record and flushes.  Returns w->error. */
 int img_write_end(struct img_writer *w);
 

@@ -24,6 +24,11 @@
  *     inside the same payload; the fixed struct says how long they are.
  *  4. Unknown record types with a known image version are an error:
  *     a reader never guesses.
+ *  5. Every record starts at a multiple of 8 bytes from the image's
+ *     start (a writer puts a PAD record before one that would not), so a
+ *     payload read in place from a mapping holds its structs aligned.
+ *     Readers do not rely on it (an image of an earlier libckpt has no
+ *     PADs: a misaligned payload is copied).
  */
 #ifndef CKPT_IMG_FORMAT_H
 #define CKPT_IMG_FORMAT_H
@@ -86,6 +91,8 @@ enum img_rec_type {
 	IMG_REC_TIMER	= 9,	/* struct img_timer: one interval or POSIX timer */
 	IMG_REC_FILE	= 10,	/* struct img_file + path + kind data: an open file */
 	IMG_REC_FD	= 11,	/* struct img_fd: an fd number and its FILE */
+	IMG_REC_PAD	= 0xfffe,	/* 0-7 zero bytes: the next record starts at a
+				 * multiple of 8 (invariant 5); readers skip it */
 	IMG_REC_END	= 0xffff,	/* struct img_end */
 };
 

@@ -270,6 +270,7 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_PROC:
 	case IMG_REC_FILE:
 	case IMG_REC_FD:
+	case IMG_REC_PAD:
 	case IMG_REC_THREAD:
 	case IMG_REC_VMA:
 	case IMG_REC_PAGES:
@@ -282,6 +283,14 @@ static int img_type_known(uint32_t type)
 	default:
 		return 0;
 	}
+}
+
+static int img_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
 }
 
 /*
@@ -307,6 +316,25 @@ static int img_read_payload(struct img_reader *r, const struct img_rec_hdr *rh,
 					img_ull(off), rh->type, len,
 					img_ull(at > r->map_len ? 0 : r->map_len - at));
 		r->view = r->map + at;
+		if (!len || !((uintptr_t)r->view & 7))
+			return 0;
+		/*
+		 * An image written without PAD records (earlier libckpt) or
+		 * starting at an odd offset: the checkers read the payload's
+		 * struct, which must be aligned; copy it.
+		 */
+		if (r->cap < len) {
+			unsigned char *p = realloc(r->payload, len ? len : 1);
+
+			if (!p)
+				return img_fail(r, IMG_ERR_IO,
+						"out of memory for the record at offset %llu (%zu bytes)",
+						img_ull(off), len);
+			r->payload = p;
+			r->cap = len;
+		}
+		memcpy(r->payload, r->view, len);
+		r->view = r->payload;
 		return 0;
 	}
 	r->exact = len > avail && len - avail >= IMG_DIRECT_MIN;
@@ -441,10 +469,12 @@ static int img_skip_payload(struct img_reader *r, const struct img_rec_hdr *rh,
 int img_reader_next(struct img_reader *r, struct img_rec *rec)
 {
 	struct img_rec_hdr rh;
-	uint64_t off = r->nbytes;
+	uint64_t off;
 	uint32_t crc, pcrc;
 	ssize_t k;
 
+next:
+	off = r->nbytes;
 	if (r->code != IMG_OK)
 		return -1;
 	if (r->nbytes == 0)	/* never opened: nothing was checked */
@@ -506,6 +536,10 @@ int img_reader_next(struct img_reader *r, struct img_rec *rec)
 	rec->offset = off;
 	rec->len = rh.len;
 	rec->data = r->view;
+	if (rh.type == IMG_REC_PAD && (rh.len >= 8 || !img_zero(r->view, (size_t)rh.len)))
+		return img_fail(r, IMG_ERR_CORRUPT,
+				"PAD record at offset %llu is corrupt: %llu bytes, or not zero",
+				img_ull(off), img_ull(rh.len));
 
 	if (rh.type == IMG_REC_END) {
 		if (img_check_end(r, &rh, off) < 0)
@@ -519,6 +553,8 @@ int img_reader_next(struct img_reader *r, struct img_rec *rec)
 	r->crc = img_crc32c_combine(r->crc, pcrc, rh.len);
 	r->nbytes = off + sizeof(rh) + rh.len;
 	r->nrecords++;
+	if (rh.type == IMG_REC_PAD)	/* alignment only: no caller sees it */
+		goto next;
 	/* MPAGES: its page data follows, outside the record (img_mpages.c). */
 	if (rh.type == IMG_REC_MPAGES && img_mpages_skip(r, rec) < 0)
 		return -1;
@@ -570,6 +606,7 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_MPAGES: return "MPAGES";
 	case IMG_REC_SIGINFO: return "SIGINFO";
 	case IMG_REC_TIMER:  return "TIMER";
+	case IMG_REC_PAD:    return "PAD";
 	case IMG_REC_END:    return "END";
 	default:             return "unknown";
 	}

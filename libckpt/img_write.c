@@ -17,6 +17,8 @@
  *     flushed before any part is written directly.
  *  3. w->error, once negative, never changes and every call is a no-op
  *     that returns it: a caller may write a whole image and check once.
+ *  4. Every record starts at a multiple of 8 (img_format.h invariant 5):
+ *     img_write_align() puts a PAD record first where needed.
  *
  * Cost: every byte is checksummed twice (record crc and image crc); at
  * ~8 GB/s per pass that is small next to compressing the pages.  Page
@@ -175,13 +177,32 @@ uint32_t img_record_crc(uint32_t type, const void *a, size_t alen, uint32_t b_cr
 	return img_crc32c_combine(crc, b_crc, blen);
 }
 
+int img_write_align(struct img_writer *w)
+{
+	static const unsigned char zero[8];
+	struct img_rec_hdr rh;
+	size_t pad = (8 - w->nbytes % 8) % 8;
+
+	if (w->error || !pad)
+		return w->error;
+	/* off + 24 + pad is a multiple of 8 when off + pad is (24 is) */
+	img_rec_hdr_init(&rh, IMG_REC_PAD, pad);
+	rh.crc = img_crc32c(0, &rh, offsetof(struct img_rec_hdr, crc));
+	rh.crc = img_crc32c(rh.crc, zero, pad);
+	img_write_put(w, &rh, sizeof(rh));
+	img_write_put(w, zero, pad);
+	if (w->error == 0)
+		w->nrecords++;
+	return w->error;
+}
+
 /* One record; b_crc is b's crc if has_crc, else b is checksummed here. */
 static void img_write_rec(struct img_writer *w, uint32_t type, const void *a, size_t alen,
 			  const void *b, size_t blen, int has_crc, uint32_t b_crc, uint32_t rec_crc)
 {
 	struct img_rec_hdr rh;
 
-	if (w->error)
+	if (img_write_align(w))
 		return;
 	if (alen > IMG_REC_MAX || blen > IMG_REC_MAX - alen) {
 		w->error = -EFBIG;	/* every reader would refuse it */
@@ -261,6 +282,8 @@ int img_write_end(struct img_writer *w)
 		w->error = -EINVAL;
 		return w->error;
 	}
+	if (img_write_align(w))		/* END's counts include its PAD */
+		return w->error;
 	memset(&e, 0, sizeof(e));
 	e.nrecords = w->nrecords;
 	e.nbytes = w->nbytes;

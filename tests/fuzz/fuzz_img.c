@@ -27,9 +27,11 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include "libckpt/img.h"
+#include "tests/fuzz/fz_image.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max, unsigned seed);
 
 static unsigned char fz_pages[IMG_PAGES_MAX * IMG_PAGE_SIZE];
 static volatile unsigned fz_sink;
@@ -123,56 +125,6 @@ static void fz_parse(int fd, int mapped)
 	img_reader_close(&r);
 }
 
-/* Recomputes every checksum that the input's own lengths let us find. */
-static void fz_fixup(unsigned char *b, size_t size)
-{
-	struct img_header h;
-	uint64_t off = sizeof(h);
-	uint32_t crc;
-
-	if (size < sizeof(h))
-		return;
-	memcpy(&h, b, sizeof(h));
-	h.hdr_crc = 0;
-	h.hdr_crc = img_crc32c(0, &h, sizeof(h));
-	memcpy(b, &h, sizeof(h));
-	crc = img_crc32c(0, b, sizeof(h));
-
-	while (size - off >= sizeof(struct img_rec_hdr)) {
-		struct img_rec_hdr rh;
-		unsigned char *payload = b + off + sizeof(rh);
-
-		memcpy(&rh, b + off, sizeof(rh));
-		if (rh.len > size - off - sizeof(rh))
-			break;
-		if (rh.type == IMG_REC_END && rh.len == sizeof(struct img_end)) {
-			struct img_end e;
-
-			memcpy(&e, payload, sizeof(e));
-			e.image_crc = crc;
-			memcpy(payload, &e, sizeof(e));
-		}
-		/* MPAGES: its data follows the record, outside every crc but data_crc */
-		uint64_t skip = 0;
-		if (rh.type == IMG_REC_MPAGES && rh.len >= sizeof(struct img_mpages)) {
-			struct img_mpages m;
-
-			memcpy(&m, payload, sizeof(m));
-			if (m.data_off == off + sizeof(rh) + rh.len && m.npages <= IMG_MPAGES_MAX &&
-			    m.npages * IMG_PAGE_SIZE <= size - m.data_off) {
-				skip = m.npages * IMG_PAGE_SIZE;
-				m.data_crc = img_crc32c(0, b + m.data_off, (size_t)skip);
-				memcpy(payload, &m, sizeof(m));
-			}
-		}
-		rh.crc = img_crc32c(0, &rh, offsetof(struct img_rec_hdr, crc));
-		rh.crc = img_crc32c(rh.crc, payload, (size_t)rh.len);
-		memcpy(b + off, &rh, sizeof(rh));
-		crc = img_crc32c(crc, b + off, sizeof(rh) + (size_t)rh.len);
-		off += sizeof(rh) + rh.len + skip;
-	}
-}
-
 static int fz_fd = -1;
 
 static void fz_run(const uint8_t *data, size_t size, int mapped)
@@ -206,120 +158,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-/* ---- seeds ---- */
-
-static void fz_seed(const char *dir, const char *name, int full)
-{
-	static unsigned char buf[8192], zbuf[32 + IMG_PAGE_SIZE * 3];
-	static uint16_t scratch[IMG_SNAPPY_SCRATCH / 2];
-	static unsigned char page[IMG_PAGE_SIZE], two[2 * IMG_PAGE_SIZE];
-	struct img_header h = { .pid = 100, .ctime_ns = 1, .flags = full == 2 ? IMG_F_MAPPABLE : 0 };
-	struct img_proc p = { .pid = 100, .ppid = 1, .nthreads = 1, .auxv_words = 2,
-			      .comm = "seed", .cwd_len = 1, .exe_len = 8 };
-	struct img_thread t = { .tid = 100, .flags = IMG_THREAD_LEADER, .fpstate_len = 16 };
-	struct img_file f = { .id = 1, .kind = IMG_FILE_CHR, .flags = 2, .path_len = 9,
-			      .rdev = 0x103, .mode = 020666 };
-	struct img_fd d = { .fd = 0, .file = 1 };
-	struct img_vma v = { .start = 0x10000, .end = 0x14000, .prot = 3,
-			     .flags = IMG_VMA_ANON | IMG_VMA_PAGES };
-	struct img_vma vf = { .start = 0x400000, .end = 0x401000, .prot = 5,
-			      .flags = IMG_VMA_FILE, .path_len = 8 };
-	struct img_pages pg;
-	struct img_writer w;
-	char path[4096];
-	size_t z;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		perror(path);
-		return;
-	}
-	strcpy(h.kernel, "6.1.0");
-	if (full == 3)
-		h.flags = IMG_F_INCREMENTAL;
-	for (size_t i = 0; i < sizeof(page); i++)
-		page[i] = (unsigned char)("seed data "[i % 10] + (i % 777 == 0));
-	img_writer_init(&w, fd, buf, sizeof(buf));
-	img_write_header(&w, &h);
-	img_write_record(&w, IMG_REC_PROC, &p, sizeof(p), "/bin/seed", 9);
-	if (full == 3) {	/* incremental: inherits the anonymous VMA */
-		static const char ppath[] = "/seed/parent.img";
-		struct img_parent par = { .ctime_ns = 1, .pid = 100, .hdr_crc = 7,
-					  .nranges = 1, .path_len = sizeof(ppath) - 1 };
-		unsigned char tail[sizeof(struct img_range) + sizeof(ppath)];
-		struct img_range rg = { 0x10000, 0x14000 };
-
-		memcpy(tail, &rg, sizeof(rg));
-		memcpy(tail + sizeof(rg), ppath, sizeof(ppath) - 1);
-		img_write_record(&w, IMG_REC_PARENT, &par, sizeof(par), tail,
-				 sizeof(rg) + sizeof(ppath) - 1);
-	}
-	if (full == 1 || full == 3) {
-		img_write_record(&w, IMG_REC_FILE, &f, sizeof(f), "/dev/null", 9);
-		img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
-	}
-	img_write_record(&w, IMG_REC_THREAD, &t, sizeof(t), page, 16);
-	if (full == 1) {	/* a queued SIGUSR1 for that thread */
-		struct img_siginfo q = { .tid = t.tid };
-		int32_t sig = 10;
-
-		memcpy(q.info, &sig, sizeof(sig));
-		img_write_record(&w, IMG_REC_SIGINFO, &q, sizeof(q), NULL, 0);
-	}
-	if (full == 1) {	/* and a periodic POSIX timer signalling it */
-		struct img_timer tm = { .kind = IMG_TIMER_POSIX, .id = 2, .clock = 1,
-					.notify = IMG_SIGEV_THREAD_ID, .signo = 12, .notify_tid = t.tid,
-					.value_ns = 5000000, .interval_ns = 1000000 };
-
-		img_write_record(&w, IMG_REC_TIMER, &tm, sizeof(tm), NULL, 0);
-	}
-	if (full == 2)
-		img_write_record(&w, IMG_REC_VMA, &v, sizeof(v), NULL, 0);
-	if (full == 1 || full == 3) {
-		img_write_record(&w, IMG_REC_VMA, &v, sizeof(v), NULL, 0);
-		img_write_record(&w, IMG_REC_VMA, &vf, sizeof(vf), "/bin/app", 8);
-		pg = (struct img_pages){ .addr = 0x10000, .npages = 1, .codec = IMG_CODEC_RAW };
-		img_write_record(&w, IMG_REC_PAGES, &pg, sizeof(pg), page, sizeof(page));
-		pg = (struct img_pages){ .addr = 0x11000, .npages = 2, .codec = IMG_CODEC_SNAPPY };
-		memcpy(two, page, sizeof(page));	/* 2 pages: page twice */
-		memcpy(two + sizeof(page), page, sizeof(page));
-		z = img_snappy_compress(two, sizeof(two), zbuf, scratch);
-		img_write_record(&w, IMG_REC_PAGES, &pg, sizeof(pg), zbuf, z);
-		pg = (struct img_pages){ .addr = 0x13000, .npages = 1, .codec = IMG_CODEC_ZERO };
-		img_write_record(&w, IMG_REC_PAGES, &pg, sizeof(pg), NULL, 0);
-	}
-	if (full == 2) {	/* mappable: two MPAGES runs (img_format.h) */
-		static const unsigned char zeros[IMG_PAGE_SIZE];
-
-		for (int i = 0; i < 2; i++) {
-			uint64_t end = w.nbytes + sizeof(struct img_rec_hdr) + sizeof(struct img_mpages);
-			uint64_t off = (end + IMG_PAGE_SIZE - 1) & ~(uint64_t)(IMG_PAGE_SIZE - 1);
-			struct img_mpages m = { .addr = 0x10000 + (uint64_t)i * 2 * IMG_PAGE_SIZE,
-						.npages = 1, .data_off = off,
-						.data_crc = img_crc32c(0, page, sizeof(page)) };
-
-			img_write_record(&w, IMG_REC_MPAGES, &m, sizeof(m), zeros, off - end);
-			img_write_raw(&w, page, sizeof(page));
-		}
-	}
-	if (img_write_end(&w) < 0)
-		fprintf(stderr, "fuzz_img: cannot write seed %s\n", path);
-	close(fd);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *dir = getenv("FUZZ_SEED_DIR");
 
 	(void)argc;
 	(void)argv;
-	if (dir && *dir) {
-		fz_seed(dir, "seed-minimal.img", 0);
-		fz_seed(dir, "seed-full.img", 1);
-		fz_seed(dir, "seed-mappable.img", 2);
-		fz_seed(dir, "seed-incremental.img", 3);
-	}
+	if (dir && *dir)
+		fz_seeds(dir);
 	return 0;
+}
+
+/* Hostile values in well-formed, checksum-correct images (fz_image.c). */
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max, unsigned seed)
+{
+	return fz_mutate(data, size, max, seed);
 }

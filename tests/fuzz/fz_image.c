@@ -1,0 +1,308 @@
+/*
+ * fz_image.c - checksum fix-up, a hostile structure-aware mutator and
+ * seed images for the image fuzz targets (fz_image.h).
+ *
+ * The project's images carry CRC32C checksums, which anyone can
+ * recompute: an attacker's image is well formed and checksum-correct,
+ * with hostile values in its fields.  Byte flips alone rarely produce
+ * those (a flipped byte dies at its checksum, a fixed-up random byte is
+ * rarely a boundary value in the right place), so the mutator writes them
+ * on purpose, aligned to the fields of the record it picks.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "libckpt/img.h"
+#include "tests/fuzz/fz_image.h"
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max);
+
+void fz_fixup(unsigned char *b, size_t size)
+{
+	struct img_header h;
+	uint64_t off = sizeof(h), nrec = 0;
+	uint32_t crc;
+
+	if (size < sizeof(h))
+		return;
+	memcpy(&h, b, sizeof(h));
+	h.hdr_crc = 0;
+	h.hdr_crc = img_crc32c(0, &h, sizeof(h));
+	memcpy(b, &h, sizeof(h));
+	crc = img_crc32c(0, b, sizeof(h));
+
+	while (size - off >= sizeof(struct img_rec_hdr)) {
+		struct img_rec_hdr rh;
+		unsigned char *payload = b + off + sizeof(rh);
+
+		memcpy(&rh, b + off, sizeof(rh));
+		if (rh.len > size - off - sizeof(rh))
+			break;
+		if (rh.type == IMG_REC_END && rh.len == sizeof(struct img_end)) {
+			struct img_end e;
+
+			memcpy(&e, payload, sizeof(e));
+			e.image_crc = crc;
+			e.nrecords = nrec;
+			e.nbytes = off;
+			memcpy(payload, &e, sizeof(e));
+		}
+		nrec++;
+		/* MPAGES: its data follows the record, outside every crc but data_crc */
+		uint64_t skip = 0;
+		if (rh.type == IMG_REC_MPAGES && rh.len >= sizeof(struct img_mpages)) {
+			struct img_mpages m;
+
+			memcpy(&m, payload, sizeof(m));
+			if (m.data_off == off + sizeof(rh) + rh.len && m.npages <= IMG_MPAGES_MAX &&
+			    m.npages * IMG_PAGE_SIZE <= size - m.data_off) {
+				skip = m.npages * IMG_PAGE_SIZE;
+				m.data_crc = img_crc32c(0, b + m.data_off, (size_t)skip);
+				memcpy(payload, &m, sizeof(m));
+			}
+		}
+		rh.crc = img_crc32c(0, &rh, offsetof(struct img_rec_hdr, crc));
+		rh.crc = img_crc32c(rh.crc, payload, (size_t)rh.len);
+		memcpy(b + off, &rh, sizeof(rh));
+		crc = img_crc32c(crc, b + off, sizeof(rh) + (size_t)rh.len);
+		off += sizeof(rh) + rh.len + skip;
+	}
+}
+
+
+/* ---- the hostile mutator ---- */
+
+struct fz_rec {
+	size_t off, len;	/* of the whole record: header and payload (and MPAGES data) */
+	uint32_t type;
+};
+
+/* The records of b up to END (not END), at most max. */
+static int fz_records(const unsigned char *b, size_t size, struct fz_rec *r, int max)
+{
+	size_t off = sizeof(struct img_header);
+	int n = 0;
+
+	while (n < max && size - off >= sizeof(struct img_rec_hdr) && off < size) {
+		struct img_rec_hdr rh;
+		size_t whole;
+
+		memcpy(&rh, b + off, sizeof(rh));
+		if (rh.len > size - off - sizeof(rh) || rh.type == IMG_REC_END)
+			break;
+		whole = sizeof(rh) + (size_t)rh.len;
+		if (rh.type == IMG_REC_MPAGES && rh.len >= sizeof(struct img_mpages)) {
+			struct img_mpages m;
+
+			memcpy(&m, b + off + sizeof(rh), sizeof(m));
+			if (m.npages <= IMG_MPAGES_MAX &&
+			    m.npages * IMG_PAGE_SIZE <= size - off - whole)
+				whole += m.npages * IMG_PAGE_SIZE;
+		}
+		r[n++] = (struct fz_rec){ off, whole, rh.type };
+		off += whole;
+	}
+	return n;
+}
+
+static uint64_t fz_rand(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* A value an attacker would try in a field of that width. */
+static uint64_t fz_hostile(uint64_t *rng, const unsigned char *b, size_t size, int width)
+{
+	static const uint64_t vals[] = {
+		0, 1, 2, 3, 0x7f, 0x80, 0xff, 0x100, 0xfff, 0x1000, 0xffff, 0x10000,
+		0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 0x100000000ull,
+		0x7fffffffffffffffull, 0x8000000000000000ull, 0xffffffffffffffffull,
+		0x7ffffffff000ull, 0x800000000000ull, 0xffff800000000000ull,
+		0xfffffffffffff000ull, 4095, 4097, 65536, 1u << 20, 64u << 20,
+		0x400000, 0x10000, 0x13000, 1000, 4242, 100,
+	};
+	uint64_t v;
+
+	switch (fz_rand(rng) % 4) {
+	case 0:		/* a value taken from elsewhere in the image (an id, a tid, a length) */
+		if (size >= 8) {
+			size_t at = (fz_rand(rng) % (size / 4)) * 4;
+
+			v = 0;
+			memcpy(&v, b + at, at + 8 <= size ? 8 : 4);
+			break;
+		}
+		/* fall through */
+	default:
+		v = vals[fz_rand(rng) % (sizeof(vals) / sizeof(vals[0]))];
+		if (fz_rand(rng) % 8 == 0)	/* off by one */
+			v += fz_rand(rng) % 2 ? 1 : -1;
+	}
+	return width == 4 ? (uint32_t)v : v;
+}
+
+size_t fz_mutate(uint8_t *data, size_t size, size_t max, unsigned seed)
+{
+	struct fz_rec rec[256];
+	uint64_t rng = seed * 0x9e3779b97f4a7c15ull + 1;
+	int n = size > sizeof(struct img_header) ? fz_records(data, size, rec, 256) : 0;
+	unsigned what = fz_rand(&rng) % 8;
+
+	if (n == 0 || what < 3) {
+		size = LLVMFuzzerMutate(data, size, max);
+	} else if (what < 6) {	/* one field of one record: a hostile value */
+		const struct fz_rec *r = &rec[fz_rand(&rng) % n];
+		size_t plen = r->len - sizeof(struct img_rec_hdr), span = plen < 4096 ? plen : 4096;
+		int width = fz_rand(&rng) % 2 ? 8 : 4;
+
+		if (span >= (size_t)width) {
+			size_t at = r->off + sizeof(struct img_rec_hdr) +
+				    (fz_rand(&rng) % (span / width)) * width;
+			uint64_t v = fz_hostile(&rng, data, size, width);
+
+			memcpy(data + at, &v, width);
+		}
+	} else if (what == 6 && n >= 2) {	/* swap a record with the next */
+		int i = fz_rand(&rng) % (n - 1);
+		size_t a = rec[i].len, bl = rec[i + 1].len;
+		unsigned char *tmp = malloc(a);
+
+		if (tmp) {
+			memcpy(tmp, data + rec[i].off, a);
+			memmove(data + rec[i].off, data + rec[i + 1].off, bl);
+			memcpy(data + rec[i].off + bl, tmp, a);
+			free(tmp);
+		}
+	} else if (fz_rand(&rng) % 2) {		/* drop a record */
+		const struct fz_rec *r = &rec[fz_rand(&rng) % n];
+
+		memmove(data + r->off, data + r->off + r->len, size - r->off - r->len);
+		size -= r->len;
+	} else {				/* a record twice */
+		const struct fz_rec *r = &rec[fz_rand(&rng) % n];
+
+		if (size + r->len <= max) {
+			memmove(data + r->off + r->len, data + r->off, size - r->off);
+			size += r->len;
+		}
+	}
+	fz_fixup(data, size);
+	return size;
+}
+
+/* ---- seeds ---- */
+
+static void fz_seed(const char *dir, const char *name, int full)
+{
+	static unsigned char buf[8192], zbuf[32 + IMG_PAGE_SIZE * 3];
+	static uint16_t scratch[IMG_SNAPPY_SCRATCH / 2];
+	static unsigned char page[IMG_PAGE_SIZE], two[2 * IMG_PAGE_SIZE];
+	struct img_header h = { .pid = 100, .ctime_ns = 1, .flags = full == 2 ? IMG_F_MAPPABLE : 0 };
+	struct img_proc p = { .pid = 100, .ppid = 1, .nthreads = 1, .auxv_words = 2,
+			      .comm = "seed", .cwd_len = 1, .exe_len = 8 };
+	struct img_thread t = { .tid = 100, .flags = IMG_THREAD_LEADER, .fpstate_len = 16 };
+	struct img_file f = { .id = 1, .kind = IMG_FILE_CHR, .flags = 2, .path_len = 9,
+			      .rdev = 0x103, .mode = 020666 };
+	struct img_fd d = { .fd = 0, .file = 1 };
+	struct img_vma v = { .start = 0x10000, .end = 0x14000, .prot = 3,
+			     .flags = IMG_VMA_ANON | IMG_VMA_PAGES };
+	struct img_vma vf = { .start = 0x400000, .end = 0x401000, .prot = 5,
+			      .flags = IMG_VMA_FILE, .path_len = 8 };
+	struct img_pages pg;
+	struct img_writer w;
+	char path[4096];
+	size_t z;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		perror(path);
+		return;
+	}
+	strcpy(h.kernel, "6.1.0");
+	if (full == 3)
+		h.flags = IMG_F_INCREMENTAL;
+	for (size_t i = 0; i < sizeof(page); i++)
+		page[i] = (unsigned char)("seed data "[i % 10] + (i % 777 == 0));
+	img_writer_init(&w, fd, buf, sizeof(buf));
+	img_write_header(&w, &h);
+	img_write_record(&w, IMG_REC_PROC, &p, sizeof(p), "/bin/seed", 9);
+	if (full == 3) {	/* incremental: inherits the anonymous VMA */
+		static const char ppath[] = "/seed/parent.img";
+		struct img_parent par = { .ctime_ns = 1, .pid = 100, .hdr_crc = 7,
+					  .nranges = 1, .path_len = sizeof(ppath) - 1 };
+		unsigned char tail[sizeof(struct img_range) + sizeof(ppath)];
+		struct img_range rg = { 0x10000, 0x14000 };
+
+		memcpy(tail, &rg, sizeof(rg));
+		memcpy(tail + sizeof(rg), ppath, sizeof(ppath) - 1);
+		img_write_record(&w, IMG_REC_PARENT, &par, sizeof(par), tail,
+				 sizeof(rg) + sizeof(ppath) - 1);
+	}
+	if (full == 1 || full == 3) {
+		img_write_record(&w, IMG_REC_FILE, &f, sizeof(f), "/dev/null", 9);
+		img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
+	}
+	img_write_record(&w, IMG_REC_THREAD, &t, sizeof(t), page, 16);
+	if (full == 1) {	/* a queued SIGUSR1 for that thread */
+		struct img_siginfo q = { .tid = t.tid };
+		int32_t sig = 10;
+
+		memcpy(q.info, &sig, sizeof(sig));
+		img_write_record(&w, IMG_REC_SIGINFO, &q, sizeof(q), NULL, 0);
+	}
+	if (full == 1) {	/* and a periodic POSIX timer signalling it */
+		struct img_timer tm = { .kind = IMG_TIMER_POSIX, .id = 2, .clock = 1,
+					.notify = IMG_SIGEV_THREAD_ID, .signo = 12, .notify_tid = t.tid,
+					.value_ns = 5000000, .interval_ns = 1000000 };
+
+		img_write_record(&w, IMG_REC_TIMER, &tm, sizeof(tm), NULL, 0);
+	}
+	if (full == 2)
+		img_write_record(&w, IMG_REC_VMA, &v, sizeof(v), NULL, 0);
+	if (full == 1 || full == 3) {
+		img_write_record(&w, IMG_REC_VMA, &v, sizeof(v), NULL, 0);
+		img_write_record(&w, IMG_REC_VMA, &vf, sizeof(vf), "/bin/app", 8);
+		pg = (struct img_pages){ .addr = 0x10000, .npages = 1, .codec = IMG_CODEC_RAW };
+		img_write_record(&w, IMG_REC_PAGES, &pg, sizeof(pg), page, sizeof(page));
+		pg = (struct img_pages){ .addr = 0x11000, .npages = 2, .codec = IMG_CODEC_SNAPPY };
+		memcpy(two, page, sizeof(page));	/* 2 pages: page twice */
+		memcpy(two + sizeof(page), page, sizeof(page));
+		z = img_snappy_compress(two, sizeof(two), zbuf, scratch);
+		img_write_record(&w, IMG_REC_PAGES, &pg, sizeof(pg), zbuf, z);
+		pg = (struct img_pages){ .addr = 0x13000, .npages = 1, .codec = IMG_CODEC_ZERO };
+		img_write_record(&w, IMG_REC_PAGES, &pg, sizeof(pg), NULL, 0);
+	}
+	if (full == 2) {	/* mappable: two MPAGES runs (img_format.h) */
+		static const unsigned char zeros[IMG_PAGE_SIZE];
+
+		for (int i = 0; i < 2; i++) {
+			uint64_t end = w.nbytes + sizeof(struct img_rec_hdr) + sizeof(struct img_mpages);
+			uint64_t off = (end + IMG_PAGE_SIZE - 1) & ~(uint64_t)(IMG_PAGE_SIZE - 1);
+			struct img_mpages m = { .addr = 0x10000 + (uint64_t)i * 2 * IMG_PAGE_SIZE,
+						.npages = 1, .data_off = off,
+						.data_crc = img_crc32c(0, page, sizeof(page)) };
+
+			img_write_record(&w, IMG_REC_MPAGES, &m, sizeof(m), zeros, off - end);
+			img_write_raw(&w, page, sizeof(page));
+		}
+	}
+	if (img_write_end(&w) < 0)
+		fprintf(stderr, "fuzz_img: cannot write seed %s\n", path);
+	close(fd);
+}
+
+
+void fz_seeds(const char *dir)
+{
+	fz_seed(dir, "seed-minimal.img", 0);
+	fz_seed(dir, "seed-full.img", 1);
+	fz_seed(dir, "seed-mappable.img", 2);
+	fz_seed(dir, "seed-incremental.img", 3);
+}
