@@ -16,10 +16,12 @@
 #  - a user's 5-thread process (thr_ident) edited to claim every
 #    capability, restarted by root: every thread ends as the user with
 #    none (each drops what the main thread kept to create their tids),
-#    and the threads still work (ALL OK);
+#    its exe link is restored (that needs CAP_CHECKPOINT_RESTORE, all
+#    root kept), and the threads still work (ALL OK);
 #  - ckpt-restart given cap_checkpoint_restore by setcap, run by the
 #    user on their own image edited to claim that capability: the
-#    process ends without it, dumpable (it can be checkpointed again).
+#    process ends without it, dumpable (it can be checkpointed again);
+#  - ckpt-restart made setuid root refuses to run at all.
 . "$(dirname "$0")/lib.sh"
 unpriv_user
 P=$PROGS/trustprobe
@@ -104,6 +106,9 @@ for t in /proc/$TPID/task/*; do
 		bad "thread ${t##*/}: $st"
 done
 [ $n -eq 5 ] || bad "$n threads, want 5"
+# the exe link needed CAP_CHECKPOINT_RESTORE, which is all root kept
+[ "$(readlink "/proc/$TPID/exe")" = "$PROGS/thr_ident" ] ||
+	bad "exe link $(readlink "/proc/$TPID/exe"), want $PROGS/thr_ident"
 kill -USR2 "$TPID"
 wait "$RPID"
 grep -q '^ALL OK' "$TMP/threads.out" || bad "after the restart: $(cat "$TMP/threads.out")"
@@ -147,6 +152,16 @@ if setcap cap_checkpoint_restore+ep "$TMP/fc/ckpt-restart" 2> "$TMP/setcap.err";
 else
 	echo "note: setcap failed here: $(cat "$TMP/setcap.err")"
 fi
+
+# ---- ckpt-restart made setuid root: it refuses to run ----
+CASE=setuid
+cp "$BIN/ckpt-restart" "$TMP/fc/suid-restart"
+chmod 4755 "$TMP/fc/suid-restart"
+OUT=$TMP/setuid.out
+as_user timeout 60 "$TMP/fc/suid-restart" "$UD/plain.img" > "$OUT" 2>&1 < /dev/null
+RC=$?
+[ "$RC" -eq 4 ] && grep -q 'refusing to run setuid or setgid' "$OUT" && ! grep -q '^ID' "$OUT" ||
+	bad "rc $RC, want 4 and a refusal: $(cat "$OUT")"
 
 # SHOW=1: every output, to read the messages
 [ -n "${SHOW:-}" ] && for f in "$TMP"/*.out; do echo "== $f"; cat "$f"; done
