@@ -292,6 +292,8 @@ int rst_check_env(struct rst_state *s)
 		return r;
 	if ((r = check_fds(s)) && !s->check_only)
 		return r;
+	if ((r = rst_trust_check_fds(s)) && !s->check_only)
+		return r;
 	if ((r = check_timers(s)) && !s->check_only)
 		return r;
 	return s->nproblems ? RST_EXIT_ENV : 0;

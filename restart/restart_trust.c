@@ -69,6 +69,7 @@
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include "fds/fd_kind.h"
 #include "restart/rst.h"
 
 #ifndef CAP_CHECKPOINT_RESTORE
@@ -432,6 +433,36 @@ int rst_trust_apply(struct rst_state *s)
 	if (s->trust == RST_TRUST_NONE || !s->run_groups)
 		return r;		/* --check: nobody to become */
 	return become_owner(s) ? RST_EXIT_ENV : r;
+}
+
+/*
+ * An fd the image says to inherit takes ckpt-restart's own fd of that
+ * number: a terminal, pipe or socket at 0-2 is the only kind libckpt
+ * writes (fds/fd_inherit.c).  One above 2 in an image root may not trust
+ * would hand the process whatever root started ckpt-restart with there
+ * (a socket systemd passed, a file a script opened): refused, unless
+ * root says --inherit-fd for it.
+ */
+int rst_trust_check_fds(struct rst_state *s)
+{
+	int bad = 0;
+
+	if (!s->foreign || rst_trusted(s))
+		return 0;
+	for (int i = 0; i < s->nfds; i++) {
+		const struct rst_file *f = rst_file_by_id(s, s->fds[i].file);
+		int given = 0;
+
+		for (int k = 0; k < s->ninherit; k++)
+			given |= s->inherit[k].fd == s->fds[i].fd;
+		if (s->fds[i].fd > 2 && f && f->f.kind == IMG_FILE_INHERIT && !given)
+			bad = rst_problem(s, RST_EXIT_ENV, "fd %d: the image says it is ckpt-restart's "
+					  "own fd %d, which libckpt only writes for fds 0-2, and the "
+					  "image is not trusted (%s); refused.  Give --inherit-fd %d=M if "
+					  "the process should have your fd M", s->fds[i].fd, s->fds[i].fd,
+					  s->trust_why, s->fds[i].fd);
+	}
+	return bad;
 }
 
 /* ---- what the restorer is told ---- */

@@ -195,6 +195,7 @@ int rst_pool_finish(struct rst_state *s);
  *   rst_caps_restored      whether threads get the image's capabilities;
  *   rst_caps_note          says when the image had some and gets none;
  *   rst_trust_report       --check's line: the decision, and as whom;
+ *   rst_trust_check_fds    an untrusted image may not inherit fds above 2;
  *   rst_trust_child        in the child: drop root's controlling tty
  *                          when the process runs as another user;
  *   rst_trust_hint         after a failed restore as the owner, why.
@@ -213,6 +214,7 @@ int rst_caps_restored(const struct rst_state *s);
 uint64_t rst_image_caps(const struct rst_state *s);
 void rst_caps_note(struct rst_state *s);
 void rst_trust_report(struct rst_state *s);
+int rst_trust_check_fds(struct rst_state *s);	/* with the environment: 0 or exit code */
 void rst_trust_child(struct rst_state *s);
 void rst_trust_hint(struct rst_state *s, int r);
 

@@ -11,7 +11,8 @@
 #  - an fd to /etc/shadow, an fd writing a root-only file, a mapping of
 #    /etc/shadow, a writable mapping of a root-only file, a cwd in a
 #    root-only directory: refused (exit 4), the message names the file;
-#    the root-only files are unchanged;
+#    the root-only files are unchanged; fd 3 marked "inherited" (it would
+#    be ckpt-restart's own fd 3, here a root-only file): refused;
 #  - uid 0 or gid 0 claimed: refused (exit 4), naming both uids (gids)
 #    and --trust-image; with --trust-image it runs with the recorded uid;
 #  - the same image from a pipe: refused without --trust-image;
@@ -58,7 +59,7 @@ save() {
 # rst ARGS...: ckpt-restart as root, output in OUT, exit status in RC.
 rst() {
 	OUT=$TMP/$CASE.out
-	clean_fds timeout 60 "$BIN/ckpt-restart" "$@" > "$OUT" 2>&1 < /dev/null
+	clean_fds timeout 60 "${RESTART[@]}" "$@" > "$OUT" 2>&1 < /dev/null
 	RC=$?
 }
 # refused PATTERN...: exit 4, nothing ran, every pattern in the message.
@@ -87,7 +88,7 @@ no_caps() {
 # ---- unedited: runs as the user, the owner's groups, nothing more ----
 CASE=plain
 save "$UD/plain.img" - - - -
-clean_fds "$BIN/ckpt-restart" --check "$UD/plain.img" > "$TMP/check.out" 2>&1 ||
+clean_fds "${RESTART[@]}" --check "$UD/plain.img" > "$TMP/check.out" 2>&1 ||
 	bad "--check: rc $?: $(cat "$TMP/check.out")"
 grep -q "not trusted" "$TMP/check.out" && grep -q "runs as uid $uid ($U)" "$TMP/check.out" ||
 	bad "--check does not say the trust decision and the uid: $(cat "$TMP/check.out")"
@@ -100,7 +101,7 @@ grep -q '^DUMPABLE 1$' "$OUT" || bad "not dumpable after the restart: $(grep DUM
 # into root's shell).
 no_tty() {
 	command -v script > /dev/null || return 0
-	script -qec "$BIN/ckpt-restart $1" /dev/null > "$TMP/tty.out" 2>&1 < /dev/null
+	script -qec "${RESTART[*]} $1" /dev/null > "$TMP/tty.out" 2>&1 < /dev/null
 	grep -q '^RESTORED' "$TMP/tty.out" || bad "under script: $(cat "$TMP/tty.out")"
 	grep -q '^SESSION [0-9]* [0-9]* 0.\?$' "$TMP/tty.out" ||
 		bad "it kept root's controlling terminal: $(grep SESSION "$TMP/tty.out")"
@@ -110,6 +111,7 @@ no_tty "$UD/plain.img"
 # ---- files the user may not open ----
 CASE=fd-shadow
 save "$UD/a.img" "$SH" - - -
+cp -p "$UD/a.img" "$UD/a0.img"
 "$EDIT" "$UD/a.img" --replace "$SH" /etc/shadow || fail "$CASE: edit"
 rst "$UD/a.img"
 refused /etc/shadow "Permission denied" "uid $uid"
@@ -136,6 +138,17 @@ rst "$UD/d.img"
 refused "$R/mtarget" "Permission denied"
 grep -q PWNED "$R/mtarget" && bad "root's file was written through the mapping: $(cat "$R/mtarget")"
 
+# fd 3 made "inherited": it would be whatever root started ckpt-restart with
+CASE=fd-inherit
+cp -p "$UD/a0.img" "$UD/i.img"
+"$EDIT" "$UD/i.img" --fd-inherit 3 || fail "$CASE: edit"
+OUT=$TMP/$CASE.out
+clean_fds sh -c 'exec 3< "$0"; exec "$@"' "$R/wtarget" timeout 60 "${RESTART[@]}" "$UD/i.img" \
+	> "$OUT" 2>&1 < /dev/null
+RC=$?
+refused "fd 3" --inherit-fd
+grep -q '^READ ROOT' "$OUT" && bad "it read root's fd 3"
+
 CASE=cwd
 cp -p "$UD/plain.img" "$UD/e.img"
 "$EDIT" "$UD/e.img" --replace "$UD" "$R" || fail "$CASE: edit"
@@ -161,10 +174,10 @@ rst --trust-image "$UD/f.img"
 [ "$RC" -eq 0 ] && grep -q '^ID 0 0 0 ' "$OUT" || bad "--trust-image: not the recorded uid 0: rc $RC: $(cat "$OUT")"
 
 CASE=pipe
-clean_fds timeout 60 "$BIN/ckpt-restart" - > "$TMP/pipe0.out" 2>&1 < <(cat "$UD/plain.img")
+clean_fds timeout 60 "${RESTART[@]}" - > "$TMP/pipe0.out" 2>&1 < <(cat "$UD/plain.img")
 RC=$? OUT=$TMP/pipe0.out
 refused pipe --trust-image
-clean_fds timeout 60 "$BIN/ckpt-restart" --trust-image - > "$TMP/pipe1.out" 2>&1 < <(cat "$UD/plain.img")
+clean_fds timeout 60 "${RESTART[@]}" --trust-image - > "$TMP/pipe1.out" 2>&1 < <(cat "$UD/plain.img")
 RC=$? OUT=$TMP/pipe1.out
 ran_as "$uid" "$gid" ""
 
@@ -175,7 +188,7 @@ chown root:root "$UD/h.img"
 chmod 600 "$UD/h.img"
 "$BIN/ckpt-info" --no-verify "$UD/h.img" | grep -q "groups: *$ggid\$" ||
 	bad "ckpt-info does not show the groups: $("$BIN/ckpt-info" --no-verify "$UD/h.img" | grep -i groups)"
-clean_fds "$BIN/ckpt-restart" --check "$UD/h.img" > "$TMP/check.out" 2>&1
+clean_fds "${RESTART[@]}" --check "$UD/h.img" > "$TMP/check.out" 2>&1
 grep -q "trusted" "$TMP/check.out" && ! grep -q "not trusted" "$TMP/check.out" ||
 	bad "--check: $(cat "$TMP/check.out")"
 rst "$UD/h.img"

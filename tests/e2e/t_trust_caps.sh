@@ -38,7 +38,7 @@ CR=0x10000000000						# CAP_CHECKPOINT_RESTORE
 
 rst() {		# ckpt-restart ARGS as root: OUT, RC
 	OUT=$TMP/$CASE.out
-	clean_fds timeout 60 "$BIN/ckpt-restart" "$@" > "$OUT" 2>&1 < /dev/null
+	clean_fds timeout 60 "${RESTART[@]}" "$@" > "$OUT" 2>&1 < /dev/null
 	RC=$?
 }
 # caps EFF PRM INH: it ran, holding exactly these (hex, 16 digits), no ambient.
@@ -121,7 +121,7 @@ if as_user unshare --user --pid --mount --fork true 2> /dev/null; then
 	cp -p "$UD/ns.img" "$UD/nsall.img"
 	"$EDIT" "$UD/nsall.img" --caps "$ALL" "$ALL" "$ALL" || fail "$CASE: edit"
 	OUT=$TMP/pidns-user.out
-	as_user timeout 60 "$BIN/ckpt-restart" "$UD/nsall.img" > "$OUT" 2>&1 < /dev/null
+	as_user timeout 60 "${RESTART[@]}" "$UD/nsall.img" > "$OUT" 2>&1 < /dev/null
 	RC=$?
 	caps $Z $Z $Z
 	CASE=pidns-root
@@ -145,7 +145,7 @@ if setcap cap_checkpoint_restore+ep "$TMP/fc/ckpt-restart" 2> "$TMP/setcap.err";
 	cp -p "$UD/plain.img" "$UD/cr.img"
 	"$EDIT" "$UD/cr.img" --caps $CR $CR 0 || fail "$CASE: edit"
 	OUT=$TMP/setcap.out
-	as_user timeout 60 "$TMP/fc/ckpt-restart" "$UD/cr.img" > "$OUT" 2>&1 < /dev/null
+	as_user timeout 60 "$TMP/fc/ckpt-restart" --inherit-fd 0,1,2 "$UD/cr.img" > "$OUT" 2>&1 < /dev/null
 	RC=$?
 	caps $Z $Z $Z
 	grep -q '^DUMPABLE 1$' "$OUT" || bad "not dumpable: $(grep DUMPABLE "$OUT")"

@@ -15,6 +15,9 @@
  *     --uid N, --gid N               the PROC record's uid or gid
  *     --caps EFF PRM INH             every THREAD record's capability sets
  *                                    (numbers as strtoull reads them)
+ *     --fd-inherit N                 fd N's FILE becomes "inherited": the
+ *                                    restarted process is to get
+ *                                    ckpt-restart's own fd N
  * then every record's crc and the END record's image crc are computed
  * again.  It is generic where it can be (byte replacement, whatever the
  * record type) so that a change of the FD records does not break it; the
@@ -127,6 +130,30 @@ static int do_field(struct img_rec_hdr *h, unsigned char *p, void *arg)
 	return 0;
 }
 
+struct inh { int32_t fd; uint32_t file; int n; };
+
+static int find_fd(struct img_rec_hdr *h, unsigned char *p, void *arg)
+{
+	struct inh *r = arg;
+	struct img_fd *d = (struct img_fd *)p;
+
+	if (h->type == IMG_REC_FD && h->len >= sizeof(*d) && d->fd == r->fd)
+		r->file = d->file;
+	return 0;
+}
+
+static int set_inherit(struct img_rec_hdr *h, unsigned char *p, void *arg)
+{
+	struct inh *r = arg;
+	struct img_file *f = (struct img_file *)p;
+
+	if (h->type == IMG_REC_FILE && h->len >= sizeof(*f) && f->id == r->file) {
+		f->kind = IMG_FILE_INHERIT;
+		r->n++;
+	}
+	return 0;
+}
+
 static int do_crc(struct img_rec_hdr *h, unsigned char *p, void *arg)
 {
 	if (h->type == IMG_REC_END) {
@@ -190,6 +217,13 @@ int main(int argc, char **argv)
 			each(do_field, &f);
 			if (!f.n)
 				die("%s: no record to change", op);
+		} else if (!strcmp(op, "--fd-inherit")) {
+			struct inh r = { (int32_t)num(argv[i + 1]), 0, 0 };
+
+			each(find_fd, &r);
+			each(set_inherit, &r);
+			if (!r.n)
+				die("--fd-inherit %s: no such fd", argv[i + 1]);
 		} else {
 			die("unknown edit %s", op);
 		}
