@@ -381,6 +381,13 @@ __asm__(".pushsection ckpt_restorer,\"ax\",@progbits\n"
 
 RST void rst_main(struct rst_args *a)
 {
+	/*
+	 * Not dumpable until every thread holds its final credentials (the
+	 * end of rst_main): one thread that dropped its uid early must not
+	 * open the others, still privileged, to ptrace or /proc/PID/mem,
+	 * whatever fs.suid_dumpable says.
+	 */
+	arch_sys2(SYS_prctl, PR_SET_DUMPABLE, 0);
 	rst_unmap_others(a);
 	rst_move_vdso(a);
 	for (uint32_t i = 0; i < a->nops; )
