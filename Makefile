@@ -45,7 +45,7 @@ sta = $(patsubst %.c,$(B)/static/%.o,$(1))
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 all: $(B)/libckpt.so $(B)/bin/ckpt-restart $(TOOLS) $(SAMPLES) $(E2E_PROGS) \
-     $(B)/tests/unit-tests $(B)/ckpt.pc
+     $(B)/tests/unit-tests $(B)/tests/ckpt-edit $(B)/ckpt.pc
 .PHONY: all check bench fuzz fuzz-build install deps clean demo faststart FORCE
 
 $(B)/pic/%.o: %.c
@@ -121,6 +121,10 @@ $(B)/tests/%: tests/e2e/progs/%.c $(B)/libckpt.so include/ckpt.h
 $(B)/tests/threads-nopie: tests/e2e/progs/threads.c $(B)/libckpt.so include/ckpt.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 -no-pie -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm
+# The trust tests' image editor (tests/tools/ckpt_edit.c): a hostile owner's edits.
+$(B)/tests/ckpt-edit: tests/tools/ckpt_edit.c libckpt/img_crc32c.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^
 $(B)/bench/%: tests/bench/%.c $(B)/libckpt.so
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm

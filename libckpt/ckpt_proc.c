@@ -1,7 +1,8 @@
 /*
  * ckpt_proc.c - process-wide state: what is refused (child processes)
  * and the PROC record (ids, mm fields, auxv,
- * rlimits, signal dispositions, umask, cwd, exe, comm).
+ * rlimits, signal dispositions, umask, cwd, exe, comm, supplementary
+ * groups).
  *
  * The mm fields come from /proc/self/stat (fields 26-28, 45-51) and
  * brk(0): exactly what PR_SET_MM_MAP takes at restore.
@@ -87,6 +88,9 @@ static int read_auxv(struct ckpt_ctx *c, struct img_proc *p)
 	return 0;
 }
 
+/* gids that fit in c->bounce after the two paths (see ckpt_proc_write) */
+#define PROC_GROUPS_ROOM	((int)((IMG_PAGES_MAX * IMG_PAGE_SIZE - 8192 - 8192) / 4))
+
 int ckpt_proc_write(struct ckpt_ctx *c)
 {
 	static struct img_proc p;	/* 3 KiB: keep it off the signal stack */
@@ -125,6 +129,17 @@ int ckpt_proc_write(struct ckpt_ctx *c)
 	if (r < 0)
 		return ckpt_fail(c, -errno, "cannot read /proc/self/exe");
 	p.exe_len = r;
-	img_write_record(&c->w, IMG_REC_PROC, &p, sizeof(p), paths, p.cwd_len + p.exe_len);
+	/*
+	 * Then the supplementary groups, raw gids straight after them: what
+	 * is left of the bounce buffer (256 KiB, 8 KiB in) holds 61440 of the
+	 * kernel's 65536 at most.
+	 */
+	r = arch_sys2(SYS_getgroups, PROC_GROUPS_ROOM, paths + p.cwd_len + p.exe_len);
+	if (r < 0)
+		return ckpt_fail(c, (int)r, "the process has more than %d supplementary groups; "
+				 "the image holds %d", PROC_GROUPS_ROOM, PROC_GROUPS_ROOM);
+	p.ngroups = r;
+	img_write_record(&c->w, IMG_REC_PROC, &p, sizeof(p), paths,
+			 p.cwd_len + p.exe_len + (size_t)p.ngroups * 4);
 	return c->w.error;
 }

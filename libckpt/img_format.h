@@ -117,6 +117,7 @@ struct img_end {
 #define IMG_NSIG		64
 #define IMG_NRLIMIT		16
 #define IMG_AUXV_MAX		64	/* u64 words */
+#define IMG_NGROUPS_MAX		65536	/* supplementary groups (the kernel's NGROUPS_MAX) */
 
 struct img_sigaction {			/* the kernel's struct, not glibc's */
 	uint64_t handler;
@@ -154,6 +155,12 @@ struct img_proc {
 	uint64_t sigpending;		/* process-wide pending (bit sig-1) */
 	uint32_t cwd_len;		/* bytes of cwd after the struct */
 	uint32_t exe_len;		/* bytes of exe path after cwd */
+	/*
+	 * Supplementary groups (getgroups, of the thread that took the
+	 * checkpoint): ngroups u32 gids after the exe path, unaligned.
+	 */
+	uint32_t ngroups;		/* 0 .. IMG_NGROUPS_MAX */
+	uint32_t reserved;		/* zero */
 };
 
 /* --- FILE and FD ---------------------------------------------------- */

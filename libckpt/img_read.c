@@ -665,9 +665,16 @@ const struct img_proc *img_get_proc(struct img_reader *r, const struct img_rec *
 	if (!p)
 		return NULL;
 	tail = (const char *)(p + 1);
+	if (p->ngroups > IMG_NGROUPS_MAX || p->reserved) {
+		img_fail(r, IMG_ERR_CORRUPT, "PROC record at offset %llu is corrupt: %s",
+			 img_ull(rec->offset), p->reserved ? "reserved field is not zero" :
+			 "more supplementary groups than the kernel allows");
+		return NULL;
+	}
 	if (img_check_path(r, rec, "cwd", NULL, p->cwd_len) < 0 ||
 	    img_check_path(r, rec, "exe path", NULL, p->exe_len) < 0 ||
-	    img_check_len(r, rec, sizeof(*p), (uint64_t)p->cwd_len + p->exe_len) < 0 ||
+	    img_check_len(r, rec, sizeof(*p), (uint64_t)p->cwd_len + p->exe_len +
+			  (uint64_t)p->ngroups * 4) < 0 ||
 	    img_check_path(r, rec, "cwd", tail, p->cwd_len) < 0 ||
 	    img_check_path(r, rec, "exe path", tail + p->cwd_len, p->exe_len) < 0)
 		return NULL;

@@ -61,6 +61,16 @@ int img_seal_key_load(const char *path, uint8_t key[IMG_SEAL_KEY_BYTES], char *e
 		close(fd);
 		return -1;
 	}
+	/*
+	 * A key proves what its holders say: one that belongs to another
+	 * user (not us, not root) is theirs to forge seals with.
+	 */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, len, "key %s belongs to uid %u: a key proves only what its owner "
+			 "says; use one that belongs to you or root", path, st.st_uid);
+		close(fd);
+		return -1;
+	}
 	/* A key others can read lets them seal anything; one they can write, replace it. */
 	if (st.st_mode & 077) {
 		snprintf(err, len, "key %s is mode %03o: anyone in its group or others could use or "

@@ -19,6 +19,9 @@
  * image that names it (a chain moved or copied together).  A candidate
  * must carry the identity the record names (header ctime_ns, pid,
  * hdr_crc); a missing or replaced parent is an error that says which.
+ * Trust: a parent gives the process its memory, so under a trusted image
+ * (root's, restart_trust.c) every parent must be root's too, or the
+ * restart is refused; under an untrusted one they are read as its owner.
  *
  * Cost: every saved page of every needed parent is decoded once; pages
  * overridden by newer images are decoded and dropped.
@@ -256,12 +259,21 @@ static int chain_open(struct rst_state *s, const char *child, const struct chain
 		cand[1] = NULL;
 	}
 	for (int k = 0; k < 2 && cand[k]; k++) {
-		int fd = open(cand[k], O_RDONLY | O_CLOEXEC);
+		/* O_NONBLOCK: a FIFO planted at the name must not hang us */
+		int fd = open(cand[k], O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		int rc;
 
 		if (fd < 0) {
 			if (!why[0] || errno != ENOENT)
 				snprintf(why, sizeof(why), "cannot open %s: %s", cand[k], strerror(errno));
 			continue;
+		}
+		/* Its owner, before a byte of it is believed (restart_trust.c). */
+		if ((rc = rst_trust_parent(s, fd, cand[k]))) {
+			close(fd);
+			free(cand[0]);
+			free(cand[1]);
+			return rc;
 		}
 		memset(r, 0, sizeof(*r));
 		if (rst_seal_parent(s, fd, cand[k])) {

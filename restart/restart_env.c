@@ -22,6 +22,7 @@
 #include <string.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -39,10 +40,16 @@ int rst_check_pid(struct rst_state *s)
 	pid_t pid = s->proc.pid;
 	char name[64];
 
-	if (getuid() != 0 && getuid() != s->proc.uid)
+	/* (root become the owner of an untrusted image checked its ids already) */
+	if (getuid() != 0 && getuid() != s->proc.uid && !s->as_owner)
 		return rst_problem(s, RST_EXIT_ENV, "the image belongs to uid %u; restart it as "
 				   "that user or as root", s->proc.uid);
+	if (getuid() != 0 && getgid() != s->proc.gid && getegid() != s->proc.gid && !s->as_owner)
+		return rst_problem(s, RST_EXIT_ENV, "the image's gid is %u, ours %u: restart it "
+				   "with that group (sg, newgrp) or as root", s->proc.gid, getgid());
+	rst_caps_raise(s);
 	assist_probe(&caps);
+	rst_caps_lower(s);
 	if (!caps.set_tid && !caps.ns_last_pid)
 		return rst_problem(s, RST_EXIT_ENV, "restoring pid %d needs root or "
 				   "CAP_CHECKPOINT_RESTORE; without privilege, start the program "
@@ -150,9 +157,9 @@ static int check_files(struct rst_state *s)
 		    !strcmp(s->vmas[i - 1].path, v->path) && s->vmas[i - 1].v.ino == v->v.ino)
 			continue;	/* same file as the previous mapping */
 		if (stat(v->path, &st) < 0) {
-			bad = rst_problem(s, RST_EXIT_ENV, "mapped file %s is gone (%s); the "
-					   "process had it mapped at %lx", v->path, strerror(errno),
-					   (unsigned long)v->v.start);
+			bad = rst_problem(s, RST_EXIT_ENV, "mapped file %s %s (%s); the process "
+					   "had it mapped at %lx", v->path, errno == ENOENT ? "is gone" :
+					   "cannot be reached", strerror(errno), (unsigned long)v->v.start);
 			continue;
 		}
 		mt = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
@@ -199,23 +206,22 @@ static int check_tids(struct rst_state *s)
 	return bad;
 }
 
-/* The restorer gives each thread its capabilities: it must have them. */
+/*
+ * The restorer gives each thread of a trusted image its capabilities: it
+ * must have held them itself when it started (restart_trust.c: not from
+ * a setcap on it, not from a user namespace of its own).  An untrusted
+ * image gets none, with a note (rst_caps_note).
+ */
 static int check_caps(struct rst_state *s)
 {
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
-	uint64_t have, want = 0;
+	uint64_t have = s->caps_held, want = rst_image_caps(s);
 
-	if (syscall(SYS_capget, &h, d) < 0)
+	if (!rst_caps_restored(s) || !(want & ~have))
 		return 0;
-	have = d[0].permitted | (uint64_t)d[1].permitted << 32;
-	for (int i = 0; i < s->nthreads; i++)
-		want |= s->threads[i].cap_permitted | s->threads[i].cap_inheritable;
-	if (want & ~have)
-		return rst_problem(s, RST_EXIT_ENV, "the process had capabilities %#lx that "
-				   "ckpt-restart does not hold (it holds %#lx): restart as root",
-				   (unsigned long)want, (unsigned long)have);
-	return 0;
+	return rst_problem(s, RST_EXIT_ENV, "the process had capabilities %#lx that "
+			   "ckpt-restart does not hold (it holds %#lx%s): restart as root",
+			   (unsigned long)want, (unsigned long)have,
+			   getauxval(AT_SECURE) ? "; those a setcap gives it do not count" : "");
 }
 
 /* Real-time policies and a nice below ours need CAP_SYS_NICE. */
@@ -236,8 +242,10 @@ static int check_sched(struct rst_state *s)
 		    t->sched_nice < mynice)
 			bad = rst_problem(s, RST_EXIT_ENV, "thread %d ran with scheduling policy %u, "
 					  "priority %u, nice %d; giving it back needs CAP_SYS_NICE "
-					  "(restart as root)", t->tid, t->sched_policy,
-					  t->sched_priority, t->sched_nice);
+					  "(%s)", t->tid, t->sched_policy, t->sched_priority, t->sched_nice,
+					  s->as_owner ? "which the image's owner does not get: the image "
+					  "is not trusted; --trust-image if you know who wrote it" :
+					  "restart as root");
 	}
 	return bad;
 }
@@ -283,6 +291,8 @@ int rst_check_env(struct rst_state *s)
 	if ((r = check_files(s)) && !s->check_only)
 		return r;
 	if ((r = check_fds(s)) && !s->check_only)
+		return r;
+	if ((r = rst_trust_check_fds(s)) && !s->check_only)
 		return r;
 	if ((r = check_timers(s)) && !s->check_only)
 		return r;

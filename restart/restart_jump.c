@@ -150,6 +150,23 @@ int rst_jump(struct rst_state *s)
 
 	if (!s->reserved)
 		rst_reserve(s);
+	/*
+	 * The restorer writes struct ckpt_restore_info (6 words) where the
+	 * image says, while it may still be privileged: inside a writable
+	 * mapping of the image, never into the restorer's own memory.
+	 */
+	uint64_t ri = s->threads[0].restore_info, at = ri;
+	int vi = ri ? first_overlap(s, ri, ri + 48) : -1;
+
+	/* (it may straddle two mappings: a library's data and its bss) */
+	for (; vi >= 0 && vi < s->nvmas && s->vmas[vi].v.start <= at && at < ri + 48 &&
+	       (s->vmas[vi].v.prot & PROT_WRITE); vi++)
+		at = s->vmas[vi].v.end;
+	if (ri && (ri + 48 < ri || at < ri + 48)) {
+		rst_error(s, "corrupt: the restore information at %lx is not inside a writable "
+			  "mapping of the image", (unsigned long)ri);
+		return RST_EXIT_IMAGE;
+	}
 
 	/* Sizes first: ops, runs, keep ranges. */
 	for (int i = 0; i < s->nvmas; i++) {
@@ -180,7 +197,8 @@ int rst_jump(struct rst_state *s)
 	uint64_t keep_off = runs_off + nruns * sizeof(struct rst_run);
 	uint64_t lazy_off = keep_off + nkeep * sizeof(struct rst_range);
 	uint64_t close_off = lazy_off + nlazy * sizeof(struct rst_range);
-	uint64_t sigs_off = (close_off + nclose * sizeof(int32_t) + 7) & ~7ULL;
+	uint64_t groups_off = (close_off + nclose * sizeof(int32_t) + 7) & ~7ULL;
+	uint64_t sigs_off = (groups_off + s->img_ngroups * sizeof(uint32_t) + 7) & ~7ULL;
 	uint64_t timers_off = sigs_off + s->nsigs * sizeof(struct img_siginfo);
 	uint64_t thr_off = (timers_off + s->ntimers * sizeof(struct img_timer) + 63) & ~63ULL;
 	uint64_t stack_off = page_up(thr_off + nthr * sizeof(struct rst_thread));
@@ -287,11 +305,25 @@ int rst_jump(struct rst_state *s)
 	a->ntimers = s->ntimers;
 	if (s->ntimers)
 		memcpy(a->timers, s->timers, s->ntimers * sizeof(*s->timers));
+	/*
+	 * Credentials (restart_trust.c): root restarting a trusted image
+	 * gives it the recorded ids and groups in the restorer; an untrusted
+	 * one made us its owner already; a user keeps their own (the ids were
+	 * checked to be theirs); in a --pidns namespace setgroups is denied.
+	 */
 	a->uid = a->gid = -1;
 	if (s->proc.uid != getuid() || s->proc.gid != getgid()) {
 		a->uid = s->proc.uid;
 		a->gid = s->proc.gid;
 	}
+	if (geteuid() == 0 && rst_trusted(s) && !s->pidns) {
+		a->set_groups = 1;
+		a->ngroups = s->img_ngroups;
+		a->groups = (uint32_t *)(blob + groups_off);
+		memcpy(a->groups, s->img_groups, s->img_ngroups * sizeof(uint32_t));
+	}
+	a->caps_image = rst_caps_restored(s);
+	a->cap_raise = s->cap_keep;
 	a->pid = s->proc.pid;
 	a->nthreads = nthr;
 	for (int i = 0; i < nthr; i++) {

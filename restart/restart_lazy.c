@@ -176,7 +176,10 @@ int rst_lazy_setup(struct rst_state *s)
 			"image's parents; restoring eagerly\n", s->image);
 		return 0;
 	}
-	if ((r = uffd_probe()) < 0) {
+	rst_caps_raise(s);		/* CAP_SYS_PTRACE, kept for this (restart_trust.c) */
+	r = uffd_probe();
+	rst_caps_lower(s);
+	if (r < 0) {
 		fprintf(stderr, "ckpt-restart: %s: note: --lazy needs userfaultfd that also "
 			"serves faults inside system calls (root, or CAP_SYS_PTRACE while "
 			"vm.unprivileged_userfaultfd is 0): %s; restoring eagerly\n", s->image,

@@ -64,6 +64,12 @@ int rst_load_proc(struct rst_state *s)
 	s->proc = *p;
 	s->cwd = dup_tail(rec.data, sizeof(*p), p->cwd_len);
 	s->exe = dup_tail(rec.data, sizeof(*p) + p->cwd_len, p->exe_len);
+	s->img_ngroups = p->ngroups;
+	s->img_groups = malloc(p->ngroups * sizeof(gid_t) + 1);
+	if (!s->img_groups)
+		abort();
+	memcpy(s->img_groups, (const char *)rec.data + sizeof(*p) + p->cwd_len + p->exe_len,
+	       p->ngroups * sizeof(gid_t));
 	s->have_proc = 1;
 	if (p->pid != s->r.hdr.pid) {
 		rst_error(s, "corrupt: header pid %d differs from process pid %d",

@@ -1,7 +1,14 @@
 /*
  * restart_main.c - ckpt-restart: bring a checkpointed process back.
  *
- *   ckpt-restart [--check] [--lazy] IMAGE|-
+ *   ckpt-restart [--check] [--lazy] [--trust-image] IMAGE|-
+ *
+ * Whom it acts as (restart_trust.c): root restarting an image that nobody
+ * but root could have written restores the ids and capabilities it
+ * records; any other image it restarts as the image file's owner, taken
+ * before anything the image names is opened, and refuses when the ids the
+ * image records are not the owner's, unless --trust-image says to believe
+ * them.  A user restarts only images of their own uid.
  *
  * --lazy (restart_lazy.c): the process runs as soon as its registers are
  * back; this process serves its memory with userfaultfd, then waits.
@@ -149,6 +156,8 @@ static int restore(struct rst_state *s)
 {
 	int r;
 
+	rst_trust_child(s);
+
 	/*
 	 * A signal sent to the pid while it is being restored waits, blocked,
 	 * and reaches the process's own handlers once it runs (the restorer
@@ -157,18 +166,23 @@ static int restore(struct rst_state *s)
 	block_all_but(1ULL << (SIGBUS - 1), NULL);	/* see image_shrank() */
 	if ((r = rst_load_rest(s)) || (r = rst_chain_load(s)) || (r = rst_check_env(s)) ||
 	    (r = rst_open_files(s)) ||
-	    (r = rst_restore_fds(s)) || (r = rst_restore_misc(s)))
+	    (r = rst_restore_fds(s)) || (r = rst_restore_misc(s))) {
+		rst_trust_hint(s, r);
 		return r;
+	}
+	rst_caps_note(s);
 	return rst_jump(s);
 }
 
 static int check_verdict(struct rst_state *s)
 {
+	rst_trust_report(s);
 	if (s->nproblems) {
 		fprintf(stderr, "ckpt-restart: %s: cannot be restarted here (%d problem%s)\n",
 			s->image, s->nproblems, s->nproblems > 1 ? "s" : "");
 		return RST_EXIT_ENV;
 	}
+	rst_caps_note(s);
 	printf("ckpt-restart: %s: can be restarted here (pid %d%s, %d mappings, %d fds)\n",
 	       s->image, s->proc.pid, s->pidns ? " in a new pid namespace" : "", s->nvmas,
 	       s->nfds);
@@ -180,8 +194,10 @@ static int check(struct rst_state *s)
 	int r;
 
 	rst_check_pid(s);
-	if ((r = rst_load_rest(s)) || (r = rst_chain_load(s)))
+	if ((r = rst_load_rest(s)) || (r = rst_chain_load(s))) {
+		rst_trust_hint(s, r);
 		return r;
+	}
 	rst_check_env(s);
 	return check_verdict(s);
 }
@@ -189,14 +205,18 @@ static int check(struct rst_state *s)
 static void usage(void)
 {
 	fprintf(stderr, "usage: ckpt-restart [--check] [--lazy] [--verify] [--key FILE]\n"
-		"                    [--inherit-fd N[=M],...] IMAGE|-\n"
-		"  --check       say whether IMAGE can be restarted here, and why not\n"
-		"  --lazy        run at once; memory arrives on first touch and in the background\n"
-		"  --verify      read and check a mappable image's page data before it runs\n"
-		"  --key FILE    the image (and its parents) must be sealed with this key\n"
-		"                (ckpt-save --key): checked before anything is used\n"
-		"  --inherit-fd  the process's fd N is ckpt-restart's own fd M (default N),\n"
-		"                whatever the image holds for it (repeatable, or a list: 0,1,2)\n");
+		"                    [--inherit-fd N[=M],...] [--trust-image] IMAGE|-\n"
+		"  --check        say whether IMAGE can be restarted here, and why not\n"
+		"  --lazy         run at once; memory arrives on first touch and in the background\n"
+		"  --verify       read and check a mappable image's page data before it runs\n"
+		"  --key FILE     the image (and its parents) must be sealed with this key\n"
+		"                 (ckpt-save --key): checked before anything is used; its seal\n"
+		"                 then says whom the process ran as\n"
+		"  --inherit-fd   the process's fd N is ckpt-restart's own fd M (default N),\n"
+		"                 whatever the image holds for it (repeatable, or a list: 0,1,2)\n"
+		"  --trust-image  (root) believe the uid, gid, groups and capabilities IMAGE\n"
+		"                 records even though someone other than root could have\n"
+		"                 written it (docs/SECURITY.md)\n");
 }
 
 /* "N[=M],..." into s->inherit: 0, or -1 with the reason printed. */
@@ -265,7 +285,9 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--check"))
 			s.check_only = 1;
 		else if (!strcmp(argv[i], "--lazy"))
-			lazy = 1;
+			lazy = s.want_lazy = 1;
+		else if (!strcmp(argv[i], "--trust-image"))
+			s.trust_opt = 1;
 		else if (!strcmp(argv[i], "--key") && i + 1 < argc)
 			s.key_path = argv[++i];
 		else if (!strcmp(argv[i], "--verify"))
@@ -286,13 +308,19 @@ int main(int argc, char **argv)
 		return RST_EXIT_USAGE;
 	}
 	s.image = argv[i];
+	if ((r = rst_creds_init(&s)))
+		return r;
 	if (!strcmp(s.image, "-")) {
 		s.img_fd = 0;
 	} else if ((s.img_fd = open(s.image, O_RDONLY | O_CLOEXEC)) < 0) {
 		fprintf(stderr, "ckpt-restart: %s: cannot open: %s\n", s.image, strerror(errno));
 		return RST_EXIT_IMAGE;
 	}
-	if ((r = rst_seal_open(&s)) || (r = rst_load_proc(&s)) || (r = rst_seal_check_proc(&s)))
+	/* a seal, when asked for, is checked first: it then says whom to trust */
+	if ((r = rst_seal_open(&s)))
+		return r;
+	rst_trust_decide(&s);
+	if ((r = rst_load_proc(&s)) || (r = rst_seal_check_proc(&s)))
 		return r;
 	if (s.r.hdr.flags & IMG_F_PIDNS) {
 		s.pidns = 1;
@@ -305,6 +333,8 @@ int main(int argc, char **argv)
 				close(s.img_fd);
 			return wait_child();
 		}
+	} else if ((r = rst_trust_apply(&s)) && !s.check_only) {
+		return r;
 	}
 	if (s.check_only) {
 		rst_map(&s, &s.r);
@@ -330,7 +360,9 @@ int main(int argc, char **argv)
 	uint64_t old;
 
 	block_all_but(0, &old);
+	rst_caps_raise(&s);
 	child = assist_fork_pid(s.proc.pid);
+	rst_caps_lower(&s);
 	if (child != 0)
 		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(old));
 	if (child < 0) {
@@ -351,6 +383,7 @@ int main(int argc, char **argv)
 		rst_lazy_child(&s);
 		_exit(restore(&s));
 	}
+	rst_caps_release(&s);		/* the waiting parent needs none of it */
 	if (s.lazy) {
 		forward_signals();
 		if ((r = rst_lazy_serve(&s, child)))

@@ -33,17 +33,24 @@
 /*
  * Root restarting a user's image becomes that user first: the namespace
  * is then the user's, as ckpt-run made it, and they can checkpoint the
- * restarted copy again.  (A map of several ids would have to be written
- * from outside the namespace; one's own id needs no helper.)
+ * restarted copy again.  Which user (restart_trust.c): the one the image
+ * records when it is trusted, else its file's owner, refused when the
+ * image records other ids.  Its groups come along (the namespace denies
+ * setgroups, but keeps those it is made with: they show as 65534 inside).
+ * (A map of several ids would have to be written from outside the
+ * namespace; one's own id needs no helper.)
  */
 static int ns_become_owner(struct rst_state *s)
 {
-	uid_t uid = s->proc.uid;
-	gid_t gid = s->proc.gid;
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	int n, r;
 
+	if ((r = rst_trust_ns_ids(s, &uid, &gid, &groups, &n)))
+		return r;
 	if (geteuid() == 0) {
-		if ((uid != 0 || gid != getegid()) &&
-		    (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0))
+		if (setgroups(n, groups) < 0 || setresgid(gid, gid, gid) < 0)
 			goto fail;
 		if (uid != 0 && setresuid(uid, uid, uid) < 0)
 			goto fail;

@@ -329,8 +329,26 @@ RST static void rst_timers(struct rst_args *a)
 #define RST_THREAD_STACK	(16 * 1024)
 
 RST static void rst_build_frame(struct rst_thread *t) __attribute__((noreturn));
-RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
-	__attribute__((noreturn));
+RST static void rst_thread_setup(struct rst_args *a, struct rst_thread *t);
+RST static void rst_entered(struct rst_args *a);
+
+/* The kernel's capget/capset argument (version 3: two 32-bit words per set). */
+struct rst_cap_hdr { uint32_t version; int32_t pid; };
+struct rst_cap_data { uint32_t eff, prm, inh; };
+
+/* Step 4: cap_raise made effective, for clone3 set_tid, the exe link, userfaultfd. */
+RST static void rst_caps_raise(struct rst_args *a)
+{
+	struct rst_cap_hdr h = { 0x20080522, 0 };
+	struct rst_cap_data d[2];
+
+	if (!a->cap_raise)
+		return;
+	CHECK(a, 28, arch_sys2(SYS_capget, &h, d));
+	d[0].eff |= (uint32_t)a->cap_raise & d[0].prm;
+	d[1].eff |= (uint32_t)(a->cap_raise >> 32) & d[1].prm;
+	CHECK(a, 28, arch_sys2(SYS_capset, &h, d));
+}
 
 /*
  * clone3 for a thread of the restored process: returns the new tid (or
@@ -363,6 +381,13 @@ __asm__(".pushsection ckpt_restorer,\"ax\",@progbits\n"
 
 RST void rst_main(struct rst_args *a)
 {
+	/*
+	 * Not dumpable until every thread holds its final credentials (the
+	 * end of rst_main): one thread that dropped its uid early must not
+	 * open the others, still privileged, to ptrace or /proc/PID/mem,
+	 * whatever fs.suid_dumpable says.
+	 */
+	arch_sys2(SYS_prctl, PR_SET_DUMPABLE, 0);
 	rst_unmap_others(a);
 	rst_move_vdso(a);
 	for (uint32_t i = 0; i < a->nops; )
@@ -374,6 +399,7 @@ RST void rst_main(struct rst_args *a)
 		if (op->kind == RST_FILE && op->run_count)
 			arch_sys2(SYS_munmap, op->staging, op->end - op->start);
 	}
+	rst_caps_raise(a);
 	if (a->lazy_fd >= 0)
 		rst_lazy_attach(a);
 
@@ -446,13 +472,59 @@ RST void rst_main(struct rst_args *a)
 	for (uint32_t n; (n = __atomic_load_n(&a->signalled, __ATOMIC_ACQUIRE)) < a->nthreads - 1; )
 		arch_sys4(SYS_futex, &a->signalled, 0 | 128 /* FUTEX_WAIT_PRIVATE */, n, 0);
 	rst_timers(a);
+	/*
+	 * Every other thread holds its final credentials; now this one.  Only
+	 * then may the process be dumpable: the uid change (or a setcap'd
+	 * ckpt-restart) left it undumpable, so that its owner could neither
+	 * ptrace a thread nor reach the memory of one still privileged
+	 * through another's /proc files.  It was dumpable when saved (libckpt
+	 * reads its own pagemap), and must be so to be checkpointed again.
+	 */
+	rst_thread_setup(a, &a->threads[0]);
+	arch_sys2(SYS_prctl, PR_SET_DUMPABLE, 1);
 	__atomic_store_n(&a->go, 1, __ATOMIC_RELEASE);
 	arch_sys3(SYS_futex, &a->go, 1 | 128 /* FUTEX_WAKE_PRIVATE */, 0x7fffffff);
-	rst_thread_enter(a, &a->threads[0]);
+	rst_entered(a);
+	rst_build_frame(&a->threads[0]);
 }
 
-/* Each thread's own state, then into the post-restore handler. */
-RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
+/*
+ * The thread's credentials.  Root restarting a trusted image: the
+ * recorded groups, gid and uid (credentials are per thread, and creating
+ * threads with chosen tids needs the privilege: each thread drops it
+ * itself, the main one after making the others).  Then its capabilities:
+ * the image's (never more than the restarter holds: restart_env.c
+ * checked), or none at all when the image is not trusted.
+ */
+RST static void rst_thread_creds(struct rst_args *a, struct rst_thread *t)
+{
+	if (a->uid >= 0 || a->set_groups) {
+		/* keep the permitted set across the uid change, for capset below */
+		CHECK(a, 15, arch_sys2(SYS_prctl, PR_SET_KEEPCAPS, 1));
+		if (a->set_groups)
+			CHECK(a, 15, arch_sys2(SYS_setgroups, a->ngroups, a->groups));
+		if (a->uid >= 0) {
+			CHECK(a, 16, arch_sys3(SYS_setresgid, a->gid, a->gid, a->gid));
+			CHECK(a, 17, arch_sys3(SYS_setresuid, a->uid, a->uid, a->uid));
+		}
+		arch_sys2(SYS_prctl, PR_SET_KEEPCAPS, 0);
+	}
+	struct rst_cap_hdr ch = { 0x20080522, 0 };
+	struct rst_cap_data cd[2] = { { 0, 0, 0 }, { 0, 0, 0 } };
+
+	if (a->caps_image) {
+		cd[0] = (struct rst_cap_data){ (uint32_t)t->img.cap_effective,
+			(uint32_t)t->img.cap_permitted, (uint32_t)t->img.cap_inheritable };
+		cd[1] = (struct rst_cap_data){ (uint32_t)(t->img.cap_effective >> 32),
+			(uint32_t)(t->img.cap_permitted >> 32), (uint32_t)(t->img.cap_inheritable >> 32) };
+	} else {
+		CHECK(a, 19, arch_sys5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
+	}
+	CHECK(a, 19, arch_sys2(SYS_capset, &ch, cd));
+}
+
+/* Each thread's own state, its credentials last but rseq. */
+RST static void rst_thread_setup(struct rst_args *a, struct rst_thread *t)
 {
 	arch_sys1(SYS_set_tid_address, t->img.clear_tid);
 	/*
@@ -466,8 +538,6 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 		__atomic_fetch_add((uint32_t *)t->img.clear_tid, 0, __ATOMIC_RELAXED);
 	if (t->img.robust_head)
 		CHECK(a, 10, arch_sys2(SYS_set_robust_list, t->img.robust_head, t->img.robust_len));
-	if (t->img.rseq_len)
-		CHECK(a, 11, arch_sys4(SYS_rseq, t->img.rseq_addr, t->img.rseq_len, 0, t->img.rseq_sig));
 	CHECK(a, 12, arch_sys2(SYS_arch_prctl, ARCH_SET_FS, t->img.fs_base));
 	if (t->img.gs_base)
 		CHECK(a, 13, arch_sys2(SYS_arch_prctl, ARCH_SET_GS, t->img.gs_base));
@@ -480,59 +550,43 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 	struct arch_sched_attr sa = { sizeof(sa), t->img.sched_policy, t->img.sched_flags,
 				      t->img.sched_nice, t->img.sched_priority, 0, 0, 0 };
 	arch_sys3(SYS_sched_setattr, 0, &sa, 0);
+	rst_thread_creds(a, t);
 	/*
-	 * Root restarting another user's image: become that user again.
-	 * Credentials are per thread, and creating threads with chosen tids
-	 * needs the privilege: each thread drops it itself, the main thread
-	 * after making the others.
+	 * rseq last: from here the kernel follows the rseq_cs pointer of an
+	 * area the image chose whenever it preempts the thread, and may move
+	 * it to an abort handler the image chose.  Harmless now that the
+	 * thread holds only what it keeps.
 	 */
-	if (a->uid >= 0) {
-		/* keep the permitted set across the uid change, for capset below */
-		CHECK(a, 15, arch_sys2(SYS_prctl, PR_SET_KEEPCAPS, 1));
-		CHECK(a, 15, arch_sys2(SYS_setgroups, 0, 0));
-		CHECK(a, 16, arch_sys3(SYS_setresgid, a->gid, a->gid, a->gid));
-		CHECK(a, 17, arch_sys3(SYS_setresuid, a->uid, a->uid, a->uid));
-		arch_sys2(SYS_prctl, PR_SET_KEEPCAPS, 0);
-		/*
-		 * The uid change made the process undumpable, which would leave
-		 * its /proc/self files root's: it could not checkpoint itself
-		 * again.  It was dumpable when saved (libckpt reads its own
-		 * pagemap), and each thread sets it after its own change, so it
-		 * holds once every thread is done.
-		 */
-		arch_sys2(SYS_prctl, PR_SET_DUMPABLE, 1);
-	}
-	/* The thread's own capabilities: never more than the restarter's. */
-	struct { uint32_t version; int32_t pid; } ch = { 0x20080522, 0 };
-	struct { uint32_t eff, prm, inh; } cd[2] = {
-		{ (uint32_t)t->img.cap_effective, (uint32_t)t->img.cap_permitted, (uint32_t)t->img.cap_inheritable },
-		{ (uint32_t)(t->img.cap_effective >> 32), (uint32_t)(t->img.cap_permitted >> 32),
-		  (uint32_t)(t->img.cap_inheritable >> 32) },
-	};
-	CHECK(a, 19, arch_sys2(SYS_capset, &ch, cd));
-	if (t != &a->threads[0]) {	/* the main thread did it before making us */
-		rst_thread_signals(a, t);
-		__atomic_fetch_add(&a->signalled, 1, __ATOMIC_RELEASE);
-		arch_sys3(SYS_futex, &a->signalled, 1 | 128 /* FUTEX_WAKE_PRIVATE */, 1);
-	}
-	/*
-	 * No thread runs application code before all exist: a thread that
-	 * retried FUTEX_LOCK_PI on a mutex owned by a thread not made yet
-	 * would get ESRCH (glibc then waits out its timeout).
-	 */
-	while (!__atomic_load_n(&a->go, __ATOMIC_ACQUIRE))
-		arch_sys4(SYS_futex, &a->go, 0 | 128 /* FUTEX_WAIT_PRIVATE */, 0, 0);
-	/* Nothing can fail any more: the last thread closes ckpt-restart's stderr. */
+	if (t->img.rseq_len)
+		CHECK(a, 11, arch_sys4(SYS_rseq, t->img.rseq_addr, t->img.rseq_len, 0, t->img.rseq_sig));
+}
+
+/* Nothing can fail any more: the last thread past here closes ckpt-restart's stderr. */
+RST static void rst_entered(struct rst_args *a)
+{
 	if (__atomic_add_fetch(&a->entered, 1, __ATOMIC_ACQ_REL) == a->nthreads && a->err_fd > 2)
 		arch_sys1(SYS_close, a->err_fd);
-	rst_build_frame(t);
 }
 
 /* A new thread starts here, on its blob stack. */
 RST __attribute__((noinline, noclone)) static void rst_thread_start(struct rst_args *a,
 								    struct rst_thread *t)
 {
-	rst_thread_enter(a, t);
+	rst_thread_setup(a, t);
+	rst_thread_signals(a, t);
+	__atomic_fetch_add(&a->signalled, 1, __ATOMIC_RELEASE);
+	arch_sys3(SYS_futex, &a->signalled, 1 | 128 /* FUTEX_WAKE_PRIVATE */, 1);
+	/*
+	 * No thread runs application code before all exist and all hold
+	 * their final credentials: a thread that retried FUTEX_LOCK_PI on a
+	 * mutex owned by a thread not made yet would get ESRCH (glibc then
+	 * waits out its timeout), and one that ran while the main thread is
+	 * still privileged could take it over.
+	 */
+	while (!__atomic_load_n(&a->go, __ATOMIC_ACQUIRE))
+		arch_sys4(SYS_futex, &a->go, 0 | 128 /* FUTEX_WAIT_PRIVATE */, 0, 0);
+	rst_entered(a);
+	rst_build_frame(t);
 }
 
 /*

@@ -16,16 +16,21 @@
  *      process had modified; then set its protection;
  *      (--lazy: register the lazy ranges with a userfaultfd, send it to
  *      the page server);
- *   4. PR_SET_MM_MAP (mm fields, auxv, exe link), close the restarter's
- *      fds, signal dispositions, uid/gid, process-wide pending signals;
- *      the timers once every thread exists (a POSIX timer may signal one);
+ *   4. the capabilities pids need made effective (cap_raise); PR_SET_MM_MAP
+ *      (mm fields, auxv, exe link), close the restarter's fds, signal
+ *      dispositions, process-wide pending signals;
  *   5. every other thread: clone3 with its tid, onto a small stack in the
- *      blob; each thread, the main one last, sets its tid address, robust
- *      list, rseq, FS base, name and pending signals (queued ones with
- *      their siginfo: each thread its own, the main one the process's
- *      too, as only they may), and rt_sigreturns
- *      into the post-restore handler (see img_thread).  The last thread to
- *      get there unmaps the blob (struct ckpt_restore_info).
+ *      blob; each thread sets its tid address, robust list, FS base,
+ *      name, scheduling, credentials, then rseq (after the credentials:
+ *      an rseq area the image chose could redirect a privileged thread),
+ *      and its pending signals (queued ones with their siginfo: each
+ *      thread its own, the main one the process's too, as only they
+ *      may).  Once every other thread is done, the main thread arms the
+ *      timers (a POSIX timer may signal any thread), does its own, makes
+ *      the process dumpable, and lets every thread rt_sigreturn into the
+ *      post-restore handler (see img_thread): none runs the application
+ *      before all hold their final credentials.  The last thread to get
+ *      there unmaps the blob (struct ckpt_restore_info).
  * A failure after step 1 cannot be undone: it writes one line to fd 2 and
  * exits with status RST_EXIT_FAILED.
  */
@@ -104,7 +109,20 @@ struct rst_args {
 	struct img_siginfo *sigs;	/* queued in this order, siginfo and all */
 	uint32_t ntimers;
 	struct img_timer *timers;	/* armed with their time left */
+	/*
+	 * Credentials (restart_trust.c has the rules).  Each thread sets
+	 * its own, the main one last, after making the others: uid, gid
+	 * and groups when root restarts a trusted image; then its
+	 * capability sets; the process is made dumpable only once every
+	 * thread holds nothing more than it will keep.
+	 */
 	int32_t uid, gid;		/* -1: keep ckpt-restart's */
+	int32_t set_groups;		/* 1: setgroups(ngroups, groups) first */
+	uint32_t ngroups;
+	uint32_t *groups;		/* in the blob */
+	int32_t caps_image;		/* 1: each thread's image sets; 0: none, no ambient */
+	uint64_t cap_raise;		/* made effective after step 3: clone3 set_tid,
+					 * the exe link, userfaultfd; 0: nothing to raise */
 
 	/* threads: [0] is the main one (tid == pid), the one running this */
 	uint32_t nthreads;

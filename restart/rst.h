@@ -2,7 +2,11 @@
  * rst.h - ckpt-restart's internal state and steps.
  *
  * Order (restart_main.c):
- *   parent:  read header + PROC; for an IMG_F_PIDNS image, go on in
+ *   parent:  refuse a set-id run; decide whether the image is trusted
+ *            from its open file (restart_trust.c); read header + PROC;
+ *            root restarting an untrusted image becomes its file's owner
+ *            here, before anything the image names is touched; for an
+ *            IMG_F_PIDNS image (which becomes the owner itself), go on in
  *            pid 1 of a new user+pid namespace (restart_pidns.c), which
  *            then waits like the parent here; check the pid is free and
  *            may be taken;
@@ -58,9 +62,32 @@ struct rst_inherit {
 };
 #define RST_INHERIT_MAX	64
 
+/* restart_trust.c: what the image file lets ckpt-restart believe */
+enum rst_trust {
+	RST_TRUST_NONE = 0,	/* no owner to trust or act as (pipe, FUSE, others may write) */
+	RST_TRUST_OWNER,	/* a regular file of owner_uid, not root: not trusted */
+	RST_TRUST_ROOT,		/* root's, and nobody else may write it: trusted */
+	RST_TRUST_GIVEN,	/* --trust-image: trusted */
+};
+
 struct rst_state {
 	const char *image;	/* as given; "-" is stdin */
 	int check_only;
+	/* credentials (restart_trust.c) */
+	int trust_opt;		/* --trust-image */
+	int want_lazy;		/* --lazy asked: keep what userfaultfd needs too */
+	enum rst_trust trust;
+	char trust_why[160];	/* the reason, for messages */
+	uid_t owner_uid;	/* RST_TRUST_OWNER: the file's owner */
+	gid_t owner_gid;	/* and its primary gid (user database) */
+	gid_t *run_groups;	/* and its groups, as initgroups sets them */
+	int run_ngroups;
+	int as_owner;		/* root became (or, --pidns, becomes) the owner */
+	int foreign;		/* root restarts a process that runs as another user */
+	uint64_t caps_held;	/* permitted when started; 0 if a setcap gave them */
+	uint64_t cap_keep;	/* kept in permitted for pids, effective only in the restorer */
+	gid_t *img_groups;	/* supplementary groups the image records */
+	int img_ngroups;
 	int pidns;		/* IMG_F_PIDNS: we are pid 1 of a new namespace */
 	int img_fd;
 	struct img_reader r;
@@ -156,6 +183,45 @@ int rst_mpages_ops(struct rst_state *s, const struct rst_vma *v, struct rst_op *
 int rst_pool_decode(struct rst_state *s, const struct img_rec *rec, const struct img_pages *p,
 		    void *dst, int drop);
 int rst_pool_finish(struct rst_state *s);
+
+/*
+ * restart_trust.c (the rules are at the top of that file):
+ *   rst_creds_init   first of all: refuses a set-id run (exit code),
+ *                    notes the capabilities held, lowers a non-root
+ *                    restarter's effective set;
+ *   rst_trust_decide from the open image file: s->trust and why;
+ *   rst_trust_apply  after PROC, without --pidns: root restarting an
+ *                    untrusted image checks its ids and becomes its
+ *                    owner; 0 or exit code (with --check: problems);
+ *   rst_trust_ns_ids the same for --pidns: the uid, gid and groups its
+ *                    namespace is made as (restart_pidns.c);
+ *   rst_caps_raise/lower   cap_keep effective, around what needs it;
+ *   rst_caps_release       and out of the permitted set (the parent);
+ *   rst_caps_restored      whether threads get the image's capabilities;
+ *   rst_caps_note          says when the image had some and gets none;
+ *   rst_trust_report       --check's line: the decision, and as whom;
+ *   rst_trust_check_fds    an untrusted image may not inherit fds above 2;
+ *   rst_trust_child        in the child: drop root's controlling tty
+ *                          when the process runs as another user;
+ *   rst_trust_hint         after a failed restore as the owner, why.
+ */
+int rst_creds_init(struct rst_state *s);
+void rst_trust_decide(struct rst_state *s);
+int rst_trusted(const struct rst_state *s);
+/* An incremental image's parent, open as fd: 0, or exit code when the chain breaks trust. */
+int rst_trust_parent(struct rst_state *s, int fd, const char *name);
+int rst_trust_apply(struct rst_state *s);
+int rst_trust_ns_ids(struct rst_state *s, uid_t *uid, gid_t *gid, const gid_t **groups, int *n);
+void rst_caps_raise(struct rst_state *s);
+void rst_caps_lower(struct rst_state *s);
+void rst_caps_release(struct rst_state *s);	/* cap_keep gone for good */
+int rst_caps_restored(const struct rst_state *s);
+uint64_t rst_image_caps(const struct rst_state *s);
+void rst_caps_note(struct rst_state *s);
+void rst_trust_report(struct rst_state *s);
+int rst_trust_check_fds(struct rst_state *s);	/* with the environment: 0 or exit code */
+void rst_trust_child(struct rst_state *s);
+void rst_trust_hint(struct rst_state *s, int r);
 
 /* restart_env.c */
 int rst_check_pid(struct rst_state *s);

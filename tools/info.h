@@ -46,6 +46,7 @@ struct info {
 	uint64_t image_bytes;
 	struct img_proc proc;
 	struct info_str cwd, exe;
+	uint32_t *groups;	/* proc.ngroups supplementary groups */
 	struct img_thread *thr;
 	size_t nthr;
 	struct img_siginfo *sigs;	/* queued signals, in image order */

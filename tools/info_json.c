@@ -155,6 +155,10 @@ void json_print(const struct info *in)
 	json_str(p->comm, strnlen(p->comm, sizeof(p->comm)));
 	printf(", \"pid\": %d, \"ppid\": %d, \"pgid\": %d, \"sid\": %d, \"uid\": %u, \"gid\": %u,\n",
 	       p->pid, p->ppid, p->pgid, p->sid, p->uid, p->gid);
+	printf("    \"groups\": [");
+	for (uint32_t i = 0; i < p->ngroups; i++)
+		printf("%s%u", i ? ", " : "", in->groups[i]);
+	printf("],\n");
 	printf("    \"cwd\": ");
 	json_str(in->cwd.s, in->cwd.n);
 	printf(", \"exe\": ");

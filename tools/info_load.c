@@ -251,6 +251,10 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		tail = (const char *)(p + 1);
 		in->cwd = info_dup(tail, p->cwd_len);
 		in->exe = info_dup(tail + p->cwd_len, p->exe_len);
+		in->groups = malloc(p->ngroups * sizeof(*in->groups) + 1);
+		if (!in->groups)
+			abort();
+		memcpy(in->groups, tail + p->cwd_len + p->exe_len, p->ngroups * sizeof(*in->groups));
 		return 0;
 	}
 	case IMG_REC_FILE: {
@@ -405,6 +409,7 @@ int info_load(struct info *in, int fd)
 void info_free(struct info *in)
 {
 	free(in->cwd.s);
+	free(in->groups);
 	free(in->exe.s);
 	for (size_t i = 0; i < in->nfile; i++)
 		free(in->files[i].path.s);

@@ -132,6 +132,10 @@ void txt_print(const struct info *in)
 	txt_str(p->comm, strnlen(p->comm, sizeof(p->comm)));
 	printf("  pid %d  ppid %d  pgid %d  sid %d  uid %u  gid %u\n",
 	       p->pid, p->ppid, p->pgid, p->sid, p->uid, p->gid);
+	printf("  groups: ");
+	for (uint32_t i = 0; i < p->ngroups; i++)
+		printf(" %u", in->groups[i]);
+	printf("%s\n", p->ngroups ? "" : " (none)");
 	printf("  cwd:     ");
 	txt_str(in->cwd.s, in->cwd.n);
 	printf("\n  exe:     ");

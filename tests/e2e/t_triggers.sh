@@ -97,7 +97,8 @@ progress "$LOG"
 kill9 "$PID"
 restart_from "$TMP/stdout.img" "$TMP/stdout.out2"
 finish "$TMP/stdout.out2" 1
-cat "$TMP/stdout.img" | clean_fds "${RESTART[@]}" - > "$TMP/stdout.out3" 2>&1 &
+# root from a pipe: only with --trust-image (docs/SECURITY.md)
+cat "$TMP/stdout.img" | clean_fds "${RESTART[@]}" --trust-image - > "$TMP/stdout.out3" 2>&1 &
 RPID=$!
 PIDS+=("$RPID")
 wait_for 20 test -d "/proc/$PID" || fail "stdout: not restarted from a pipe: $(cat "$TMP/stdout.out3")"

@@ -2,7 +2,8 @@
  * test_img_check.c - the payload checkers' refusals, one record at a time:
  * trw_expect_get() writes an image of that record alone and expects its
  * checker to refuse it with a message (the sample image's own checks are
- * in test_img_rw.c, which calls it too).  Here: SIGINFO and TIMER.
+ * in test_img_rw.c, which calls it too).  Here: SIGINFO, TIMER and the
+ * PROC record's supplementary groups.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -118,7 +119,50 @@ static void test_check_timer(void)
 	trw_expect_get(IMG_REC_TIMER, &posix, sizeof(posix), data, 8, "fields say");
 }
 
+/* PROC + "/" + "/x" + groups: the tail holds ngroups gids, no more, no less. */
+static void test_check_proc_groups(void)
+{
+	static unsigned char tail[3 + 4 * 3] = "//x";
+	struct img_proc p = { .pid = 7, .cwd_len = 1, .exe_len = 2, .ngroups = 3 };
+	struct img_reader r;
+	struct img_rec rec;
+	const struct img_proc *got;
+	static unsigned char buf[4096];
+	struct img_writer w;
+	struct img_header h = { .pid = 7 };
+	uint32_t g[3] = { 10, 27, 1002 }, back[3];
+	int fd = trw_memfd();
+
+	memcpy(tail + 3, g, sizeof(g));
+	/* the good one reads back, gids and all */
+	img_writer_init(&w, fd, buf, sizeof(buf));
+	img_write_header(&w, &h);
+	img_write_record(&w, IMG_REC_PROC, &p, sizeof(p), tail, sizeof(tail));
+	CU_ASSERT_EQUAL_FATAL(img_write_end(&w), 0);
+	CU_ASSERT_FATAL(lseek(fd, 0, SEEK_SET) == 0);
+	CU_ASSERT_EQUAL_FATAL(img_reader_open(&r, fd), 0);
+	CU_ASSERT_EQUAL_FATAL(img_reader_next(&r, &rec), 1);
+	got = img_get_proc(&r, &rec);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+	CU_ASSERT_EQUAL(got->ngroups, 3);
+	memcpy(back, (const char *)(got + 1) + 3, sizeof(back));
+	CU_ASSERT(memcmp(back, g, sizeof(g)) == 0);
+	img_reader_close(&r);
+	close(fd);
+
+	trw_expect_get(IMG_REC_PROC, &p, sizeof(p), tail, sizeof(tail) - 4, "fields say");
+	trw_expect_get(IMG_REC_PROC, &p, sizeof(p), tail, sizeof(tail) - 12, "fields say");
+	p.ngroups = IMG_NGROUPS_MAX + 1;
+	trw_expect_get(IMG_REC_PROC, &p, sizeof(p), tail, sizeof(tail), "supplementary groups");
+	p.ngroups = 0xffffffffu;	/* 4 * ngroups must not wrap into a "good" length */
+	trw_expect_get(IMG_REC_PROC, &p, sizeof(p), tail, 3, "supplementary groups");
+	p.ngroups = 3;
+	p.reserved = 1;
+	trw_expect_get(IMG_REC_PROC, &p, sizeof(p), tail, sizeof(tail), "reserved");
+}
+
 UNIT_SUITE(img_check,
+	{ "PROC: supplementary groups, their count, reserved", test_check_proc_groups },
 	{ "SIGINFO: signal, tid, reserved, length", test_check_siginfo },
 	{ "TIMER: kind, id, notification, signal, tid, length", test_check_timer },
 );
