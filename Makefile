@@ -161,6 +161,9 @@ fuzz-build: $(FUZZ_BINS)
 $(B)/fuzz/fuzz_snappy: FUZZ_LIBS := -lsnappy
 # fz_image.c: the image targets' shared fix-up, hostile mutator and seeds.
 $(B)/fuzz/fuzz_img: FUZZ_LIBS += tests/fuzz/fz_image.c
+# fuzz_restart: ckpt-restart's --check path, in the fuzzer (its main renamed).
+$(B)/fuzz/fuzz_restart: FUZZ_LIBS += tests/fuzz/fz_image.c $(filter-out restart/restorer.c,$(wildcard restart/*.c)) \
+	$(wildcard kernel-assist/*.c) restart/restorer.c -DFD_RESTORE -Dmain=rst_cli_main -lpthread
 $(B)/fuzz/%: tests/fuzz/%.c $(IMG_SRCS) $(CTL_SRCS) tests/fuzz/fz_image.c tests/fuzz/fz_image.h
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=gnu11 -D_GNU_SOURCE -I. -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c,$<) $(IMG_SRCS) $(CTL_SRCS) $(FUZZ_LIBS) -lsodium

@@ -449,3 +449,13 @@ int rst_chain_load(struct rst_state *s)
 	free(child);
 	return rc;
 }
+
+void rst_chain_free(struct rst_state *s)
+{
+	if (!s->chain)
+		return;
+	free(s->chain->ranges);
+	free(s->chain->path);
+	free(s->chain);
+	s->chain = NULL;
+}

@@ -355,3 +355,36 @@ int rst_load_rest(struct rst_state *s)
 	rst_error(s, "corrupt: the image has no record of its main thread (tid %d)", s->proc.pid);
 	return RST_EXIT_IMAGE;
 }
+
+void rst_state_free(struct rst_state *s)
+{
+	for (int i = 0; i < s->nvmas; i++) {
+		struct rst_vma *v = &s->vmas[i];
+
+		if (v->staging)
+			munmap(v->staging, v->v.end - v->v.start);
+		if (v->fd >= 0 && (i == 0 || s->vmas[i - 1].fd != v->fd))
+			close(v->fd);
+		free(v->path);
+		free(v->dirty);
+		free(v->have);
+	}
+	for (int i = 0; i < s->nfiles; i++) {
+		free(s->files[i].path);
+		free(s->files[i].data);
+	}
+	rst_chain_free(s);
+	free(s->vmas);
+	free(s->files);
+	free(s->fds);
+	free(s->threads);
+	free(s->sigs);
+	free(s->timers);
+	free(s->mpages);
+	free(s->cwd);
+	free(s->exe);
+	free(s->img_groups);
+	free(s->run_groups);
+	img_reader_close(&s->r);
+	memset(s, 0, sizeof(*s));
+}

@@ -150,6 +150,13 @@ void rst_map(struct rst_state *s, struct img_reader *r);
 int rst_load_proc(struct rst_state *s);
 int rst_load_rest(struct rst_state *s);
 
+/*
+ * Frees what loading the image made (arrays, paths, staging memory, the
+ * reader) and zeroes s.  ckpt-restart itself never needs it (it becomes
+ * the process or exits); the restart fuzz target loads image after image.
+ */
+void rst_state_free(struct rst_state *s);
+
 /* p, an array of n elements of size bytes and *cap room, with room for one
  * more: doubled when full (aborts when out of memory, like every small
  * allocation of the restarter). */
@@ -166,6 +173,7 @@ int rst_stage(struct rst_state *s, struct rst_vma *v);
 int rst_chain_note(struct rst_state *s, const struct img_rec *rec);
 void rst_chain_mark(struct rst_state *s, struct rst_vma *v, uint64_t addr, uint32_t npages);
 int rst_chain_load(struct rst_state *s);
+void rst_chain_free(struct rst_state *s);
 /*
  * restart_mpages.c: an MPAGES record (checked, remembered; with --check
  * its data verified), and the restorer ops that map the runs of v.

@@ -22,8 +22,12 @@ if make -s fuzz-build >/dev/null 2>&1; then
 	for t in build/fuzz/fuzz_*; do
 		[[ -f $t && -x $t && $(basename "$t") != *.* ]] || continue
 		name=$(basename "$t")
+		# from the target's seed images (and what earlier runs found)
+		corpus=build/fuzz/corpus-$name
+		mkdir -p "$corpus"
+		FUZZ_SEED_DIR=$corpus "$t" -runs=0 > /dev/null 2>&1
 		if out=$(UBSAN_OPTIONS=halt_on_error=1 "$t" -max_total_time="${FUZZ_SMOKE_SECONDS:-10}" \
-			-artifact_prefix=build/fuzz-out/ 2>&1); then
+			-timeout=10 -artifact_prefix=build/fuzz-out/ "$corpus" 2>&1); then
 			fpass=$((fpass + 1)); echo "  PASS  $name ($(echo "$out" | grep -o 'Done [0-9]* runs' | tail -1))"
 		else
 			ffail=$((ffail + 1)); echo "  FAIL  $name"; echo "$out" | tail -20 | sed 's/^/        /'
