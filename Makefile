@@ -128,6 +128,10 @@ $(B)/tests/ckpt-edit: tests/tools/ckpt_edit.c libckpt/img_crc32c.c
 $(B)/bench/%: tests/bench/%.c $(B)/libckpt.so
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm
+# The sealed-restart benchmark seals a self-saved image (the image code and libsodium).
+$(B)/bench/seal: tests/bench/seal.c $(IMG_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -lsodium
 # The decoder benchmark links the codecs themselves (libckpt.so exports
 # neither) and libsnappy, the decoder it is measured against.
 $(B)/bench/snappy_dec: tests/bench/snappy_dec.c libckpt/img_snappy.c libckpt/img_snappy_dec.c

@@ -122,7 +122,8 @@ int img_write_end(struct img_writer *w);
 #define IMG_SEAL_KEY_BYTES	32
 
 struct img_seal_ctx {
-	_Alignas(64) unsigned char st[512];	/* crypto_generichash_state */
+	_Alignas(64) unsigned char st[512];	/* crypto_onetimeauth_state */
+	uint8_t nonce[16];
 };
 
 /*
@@ -133,7 +134,7 @@ struct img_seal_ctx {
 int img_seal_key_load(const char *path, uint8_t key[IMG_SEAL_KEY_BYTES], char *err, size_t len);
 /* Which key: BLAKE2b-128 of it, stored in every seal it makes. */
 void img_seal_key_id(const uint8_t key[IMG_SEAL_KEY_BYTES], uint8_t id[16]);
-/* The MAC of a stream: begin, update with every image byte, finish. */
+/* The MAC of a stream: begin (a fresh random nonce), update with every image byte, finish. */
 void img_seal_begin(struct img_seal_ctx *c, const uint8_t key[IMG_SEAL_KEY_BYTES]);
 void img_seal_update(struct img_seal_ctx *c, const void *p, size_t n);
 void img_seal_finish(struct img_seal_ctx *c, const uint8_t key[IMG_SEAL_KEY_BYTES],

@@ -429,17 +429,23 @@ _Static_assert(sizeof(struct img_mpages) == 32, "img_mpages size");
  * a reader without the key ignores it; `--key` requires and verifies it
  * (libckpt/img_seal.c, docs/SECURITY.md).  CRC32C protects against
  * corruption only: anyone can recompute it; the MAC needs the key.
+ *
+ * IMG_SEAL_POLY1305: the MAC is Poly1305 under a one-time key,
+ * BLAKE2b-256(key = the sealing key, message = nonce || "libckpt seal");
+ * the nonce is 16 random bytes, so no two seals share a one-time key.
+ * The MAC covers the image bytes, then this struct up to `mac`.
  */
 #define IMG_SEAL_MAGIC		"LCKPSEAL"
-#define IMG_SEAL_BLAKE2B	1	/* keyed BLAKE2b-256 (libsodium crypto_generichash) */
+#define IMG_SEAL_POLY1305	1
 
 struct img_seal {
 	char     magic[8];		/* IMG_SEAL_MAGIC */
-	uint32_t alg;			/* IMG_SEAL_BLAKE2B */
+	uint32_t alg;			/* IMG_SEAL_POLY1305 */
 	uint32_t uid, gid;		/* the saved process's real ids */
 	uint32_t reserved;		/* zero */
 	uint8_t  key_id[16];		/* BLAKE2b-128 of the key: which key sealed it */
-	uint8_t  mac[32];		/* MAC of the image bytes, then of this struct up to mac */
+	uint8_t  nonce[16];		/* random, one per seal */
+	uint8_t  mac[16];		/* Poly1305 */
 };
 #define IMG_SEAL_SIZE		72
 

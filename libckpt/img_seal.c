@@ -6,11 +6,15 @@
  * they prove nothing about who wrote the bytes.  An image that crosses a
  * trust boundary (saved by an administrator's ckpt-save, restarted by
  * root elsewhere; sent over a network) is sealed with a key that only the
- * administrator holds: keyed BLAKE2b-256 (libsodium's
- * crypto_generichash) over every image byte before the seal, then over
- * the seal's own fields up to `mac` (alg, the process's uid and gid, the
- * key id), so neither the image nor the identity it claims can be changed
- * without the key.  BLAKE2b runs at about 1 GB/s a core here.
+ * administrator holds: Poly1305 (libsodium's crypto_onetimeauth) under a
+ * one-time key derived from the sealing key and a random nonce with
+ * keyed BLAKE2b, over every image byte before the seal, then over the
+ * seal's own fields up to `mac` (alg, the process's uid and gid, the key
+ * id, the nonce), so neither the image nor the identity it claims can be
+ * changed without the key.  Poly1305 runs at 2.5-4 GB/s a core here,
+ * keyed BLAKE2b over the whole image at 0.6-0.9 GB/s, HMAC-SHA-512 at
+ * 0.4-0.6 GB/s: a sealed restart reads every byte, so the MAC's speed is
+ * the restart's (docs/PERFORMANCE.md).
  *
  * What a seal proves: the holder of the key's tool wrote these bytes, and
  * the process it saved ran as uid/gid.  It does not make the process's
@@ -31,8 +35,8 @@
 
 _Static_assert(IMG_SEAL_KEY_BYTES >= crypto_generichash_KEYBYTES_MIN &&
 	       IMG_SEAL_KEY_BYTES <= crypto_generichash_KEYBYTES_MAX, "key size");
-_Static_assert(sizeof(((struct img_seal *)0)->mac) >= crypto_generichash_BYTES_MIN, "mac size");
-_Static_assert(sizeof(struct img_seal_ctx) >= sizeof(crypto_generichash_state), "seal ctx");
+_Static_assert(sizeof(((struct img_seal *)0)->mac) == crypto_onetimeauth_BYTES, "mac size");
+_Static_assert(sizeof(struct img_seal_ctx) >= sizeof(crypto_onetimeauth_state), "seal ctx");
 
 static int hexval(int c)
 {
@@ -112,15 +116,41 @@ void img_seal_key_id(const uint8_t key[IMG_SEAL_KEY_BYTES], uint8_t id[16])
 			   IMG_SEAL_KEY_BYTES);
 }
 
+/* The one-time Poly1305 key of a seal: BLAKE2b-256(key; nonce || "libckpt seal"). */
+static void seal_otk(const uint8_t key[IMG_SEAL_KEY_BYTES], const uint8_t nonce[16],
+		     uint8_t otk[crypto_onetimeauth_KEYBYTES])
+{
+	static const char tag[] = "libckpt seal";
+	unsigned char in[16 + sizeof(tag) - 1];
+
+	memcpy(in, nonce, 16);
+	memcpy(in + 16, tag, sizeof(tag) - 1);
+	crypto_generichash(otk, crypto_onetimeauth_KEYBYTES, in, sizeof(in), key,
+			   IMG_SEAL_KEY_BYTES);
+}
+
+static void seal_begin_nonce(struct img_seal_ctx *c, const uint8_t key[IMG_SEAL_KEY_BYTES],
+			     const uint8_t nonce[16])
+{
+	uint8_t otk[crypto_onetimeauth_KEYBYTES];
+
+	memcpy(c->nonce, nonce, sizeof(c->nonce));
+	seal_otk(key, nonce, otk);
+	crypto_onetimeauth_init((crypto_onetimeauth_state *)c->st, otk);
+	sodium_memzero(otk, sizeof(otk));
+}
+
 void img_seal_begin(struct img_seal_ctx *c, const uint8_t key[IMG_SEAL_KEY_BYTES])
 {
-	crypto_generichash_init((crypto_generichash_state *)c->st, key, IMG_SEAL_KEY_BYTES,
-				sizeof(((struct img_seal *)0)->mac));
+	uint8_t nonce[16];
+
+	randombytes_buf(nonce, sizeof(nonce));
+	seal_begin_nonce(c, key, nonce);
 }
 
 void img_seal_update(struct img_seal_ctx *c, const void *p, size_t n)
 {
-	crypto_generichash_update((crypto_generichash_state *)c->st, p, n);
+	crypto_onetimeauth_update((crypto_onetimeauth_state *)c->st, p, n);
 }
 
 void img_seal_finish(struct img_seal_ctx *c, const uint8_t key[IMG_SEAL_KEY_BYTES],
@@ -128,13 +158,14 @@ void img_seal_finish(struct img_seal_ctx *c, const uint8_t key[IMG_SEAL_KEY_BYTE
 {
 	memset(s, 0, sizeof(*s));
 	memcpy(s->magic, IMG_SEAL_MAGIC, sizeof(s->magic));
-	s->alg = IMG_SEAL_BLAKE2B;
+	s->alg = IMG_SEAL_POLY1305;
 	s->uid = uid;
 	s->gid = gid;
 	img_seal_key_id(key, s->key_id);
-	crypto_generichash_update((crypto_generichash_state *)c->st, (const unsigned char *)s,
+	memcpy(s->nonce, c->nonce, sizeof(s->nonce));
+	crypto_onetimeauth_update((crypto_onetimeauth_state *)c->st, (const unsigned char *)s,
 				  offsetof(struct img_seal, mac));
-	crypto_generichash_final((crypto_generichash_state *)c->st, s->mac, sizeof(s->mac));
+	crypto_onetimeauth_final((crypto_onetimeauth_state *)c->st, s->mac);
 }
 
 /* MACs n bytes of fd from off (mapped in 64 MiB windows: no copy). */
@@ -146,7 +177,8 @@ static int mac_range(struct img_seal_ctx *c, int fd, uint64_t off, uint64_t n, c
 	while (n) {
 		uint64_t a = off & ~(uint64_t)4095, take = n < win ? n : win;
 		size_t mlen = (size_t)(off - a + take);
-		void *p = mmap(NULL, mlen, PROT_READ, MAP_PRIVATE, fd, (off_t)a);
+		/* populated: one fault per window, not one per page */
+		void *p = mmap(NULL, mlen, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, (off_t)a);
 
 		if (p == MAP_FAILED) {
 			snprintf(err, len, "cannot map the image to check its seal: %s",
@@ -204,7 +236,7 @@ int img_seal_verify(int fd, int64_t base, const uint8_t key[IMG_SEAL_KEY_BYTES],
 		return -1;
 	}
 	img_seal_key_id(key, id);
-	if (s.alg != IMG_SEAL_BLAKE2B || s.reserved) {
+	if (s.alg != IMG_SEAL_POLY1305 || s.reserved) {
 		snprintf(err, len, "the image's seal is of an unknown kind (%u)", s.alg);
 		return -1;
 	}
@@ -213,7 +245,7 @@ int img_seal_verify(int fd, int64_t base, const uint8_t key[IMG_SEAL_KEY_BYTES],
 		return -1;
 	}
 	body = (uint64_t)(st.st_size - base) - sizeof(s);
-	img_seal_begin(&c, key);
+	seal_begin_nonce(&c, key, s.nonce);
 	if (mac_range(&c, fd, (uint64_t)base, body, err, len) < 0)
 		return -1;
 	img_seal_finish(&c, key, s.uid, s.gid, &want);

@@ -10,6 +10,10 @@
 #   compressed   Snappy (default), written in place
 #   forked       Snappy, CKPT_OPT_FORK: a forked copy writes the pages
 #   mappable     CKPT_OPT_MAPPABLE: page data aligned, mapped at restart
+#   verified     the mappable image, restarted with --verify (page data
+#                read and checked first)
+#   sealed       the mappable image sealed (ckpt-save --key's MAC, by
+#                tests/bench/seal.c), restarted with --key
 #   lazy         the compressed image, restarted with ckpt-restart --lazy
 #   incremental  CKPT_OPT_INCREMENTAL after 1 % of the pages changed
 # (a mode the build does not have is printed as "n/a").
@@ -30,9 +34,11 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=$ROOT/build
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/ckpt-bench.XXXXXX")
 trap 'rm -rf "$DIR"' EXIT
+head -c 32 /dev/urandom > "$DIR/key"
+chmod 600 "$DIR/key"
 SIZES=${MODES_SIZES:-1 256 1024 4096}
 DATAS=${MODES_DATA:-mixed zero}
-ALL_MODES=${MODES:-plain compressed forked mappable lazy incremental}
+ALL_MODES=${MODES:-plain compressed forked mappable verified sealed lazy incremental}
 
 median() { sort -g | awk '{v[NR]=$1} END {if (!NR) exit 1; print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 key() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
@@ -57,6 +63,8 @@ mode_args() {
 	compressed)  echo "CKPT_COMPRESS=snappy 0 -" ;;
 	forked)      echo "CKPT_COMPRESS=snappy 8 -" ;;
 	mappable)    grep -q CKPT_OPT_MAPPABLE "$ROOT/include/ckpt.h" && echo "CKPT_COMPRESS=snappy 2 -" ;;
+	verified)    "$B/bin/ckpt-restart" --help 2>&1 | grep -q -- --verify && echo "CKPT_COMPRESS=snappy 2 --verify" ;;
+	sealed)      [ -x "$B/bench/seal" ] && echo "CKPT_COMPRESS=snappy 2 --key" ;;
 	lazy)        "$B/bin/ckpt-restart" --help 2>&1 | grep -q -- --lazy && echo "CKPT_COMPRESS=snappy 0 --lazy" ;;
 	incremental) grep -q CKPT_OPT_INCREMENTAL "$ROOT/include/ckpt.h" && echo "CKPT_COMPRESS=snappy 4 - 1" ;;
 	esac
@@ -70,6 +78,10 @@ one() {
 		MEMPROC_LIMITS="$DIR" ${dirty:+MEMPROC_DIRTY=$dirty} \
 		${MODES_EXEC:-} "$B/bench/memproc" "$mib" "$DIR/img" > "$DIR/save" 2>&1 || { echo "save: $(cat "$DIR/save")" >&2; return 1; }
 	[ "$ropts" = - ] && ropts=
+	if [ "$ropts" = --key ]; then	# sealed: as ckpt-save --key would have
+		"$B/bench/seal" "$DIR/key" "$DIR/img" > "$DIR/seal" || return 1
+		ropts="--key $DIR/key"
+	fi
 	isolated "$B/bin/ckpt-restart" --inherit-fd 0,1,2 $ropts "$DIR/img" > "$DIR/rst" 2>&1
 	grep -q "verify ok" "$DIR/rst" || { echo "restart: $(cat "$DIR/rst")" >&2; return 1; }
 	local t0=$(cat "$DIR/t0")
