@@ -95,6 +95,8 @@ struct ckpt_fdid {
 	uint64_t dev, ino;
 	uint32_t file;			/* the FILE record's id */
 	uint32_t fdflags;		/* F_GETFD */
+	uint32_t locks;			/* the first fd of its FILE, which holds
+					 * locks (LOCK records: fds/fd_lock.c) */
 };
 #define CKPT_MAX_FDS	65536
 
