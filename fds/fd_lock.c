@@ -148,14 +148,17 @@ static const char *lk_kind_name(uint32_t kind)
 	       kind == IMG_LOCK_FLOCK ? "flock" : "lease";
 }
 
-/* The line at s, up to its newline, for a message. */
-static int lk_line_len(const char *s)
+/* The line at s, up to its newline (at most len - 1 bytes), for a message. */
+static const char *lk_line(const char *s, char *buf, size_t len)
 {
-	int n = 0;
+	size_t n = 0;
 
-	while (s[n] && s[n] != '\n' && n < 120)
+	while (s[n] && s[n] != '\n' && n + 1 < len) {
+		buf[n] = s[n];
 		n++;
-	return n;
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 int fd_locks_has(const char *info)
@@ -169,11 +172,12 @@ int fd_locks_check(struct ckpt_ctx *c, const struct fd_probe *p, uint32_t kind)
 		struct img_lock l;
 		int breaking;
 		struct f_owner_ex own = { 0 };
+		char line[120];
 
 		if (lk_parse(s, &l, &breaking) < 0)
 			return ckpt_fail(c, -ENOTSUP, "fd %d: %s: a file lock libckpt does not know "
-					 "(fdinfo \"lock:%.*s\")%s", p->fd, p->path, lk_line_len(s), s,
-					 p->origin);
+					 "(fdinfo \"lock:%s\")%s", p->fd, p->path,
+					 lk_line(s, line, sizeof(line)), p->origin);
 		if (kind != IMG_FILE_REG && kind != IMG_FILE_DIR && kind != IMG_FILE_CHR)
 			return ckpt_fail(c, -ENOTSUP, "fd %d: %s: the process holds a %s lock on it, "
 					 "but a restart does not reopen this file (it will be "
@@ -207,12 +211,13 @@ int fd_locks_write(struct ckpt_ctx *c, int fd, const char *info, uint32_t file)
 	for (const char *s = info; (s = lk_next(s)); ) {
 		struct img_lock l;
 		int breaking;
+		char line[120];
 
 		/* fd_locks_check let these pass a moment ago; a lease may start breaking */
 		if (lk_parse(s, &l, &breaking) < 0 || breaking)
 			return ckpt_fail(c, -EAGAIN, "fd %d: a file lock changed during the "
-					 "checkpoint (fdinfo \"lock:%.*s\"); checkpoint again", fd,
-					 lk_line_len(s), s);
+					 "checkpoint (fdinfo \"lock:%s\"); checkpoint again", fd,
+					 lk_line(s, line, sizeof(line)));
 		l.file = file;
 		if (l.kind == IMG_LOCK_LEASE) {
 			long sig = syscall(SYS_fcntl, fd, F_GETSIG);

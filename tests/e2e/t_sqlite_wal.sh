@@ -41,6 +41,11 @@ touch "$D/ping"
 wait_line "$TMP/out2" '^PONG'
 grep -qx 'PONG count=100' "$TMP/out2" || fail "restored: $(cat "$TMP/out2")"
 
+# SQLite's "DMS" read lock on byte 128 of the -shm file: ckpt-restart took
+# it, the restorer's close of its own fd of the mapped -shm dropped it, and
+# the restorer took it again (restorer.h, struct rst_relock)
+got=$("$PROGS/lockcheck" posix "$DB-shm" 128 1)
+[ "$got" = "read $PID 128 1" ] || fail "the -shm DMS lock: '$got', want 'read $PID 128 1'"
 # an ordinary reader after the restart: it must not be the last connection
 [ "$(q 'SELECT count(*) FROM t')" = 100 ] || fail "reader after the restart: $(q 'SELECT count(*) FROM t')"
 [ -f "$DB-wal" ] || fail "the reader after the restart deleted the WAL: it saw no other connection"

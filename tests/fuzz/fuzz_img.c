@@ -77,6 +77,14 @@ static void fz_parse(int fd, int mapped)
 		case IMG_REC_FD:
 			ok = img_get_fd(&r, &rec) != NULL;
 			break;
+		case IMG_REC_LOCK: {
+			const struct img_lock *l = img_get_lock(&r, &rec);
+			char range[64];
+
+			if ((ok = l != NULL))
+				img_lock_range(l, range, sizeof(range));
+			break;
+		}
 		case IMG_REC_THREAD: {
 			const struct img_thread *t = img_get_thread(&r, &rec);
 			if ((ok = t != NULL))
@@ -259,6 +267,12 @@ static void fz_seed(const char *dir, const char *name, int full)
 	if (full == 1 || full == 3) {
 		img_write_record(&w, IMG_REC_FILE, &f, sizeof(f), "/dev/null", 9);
 		img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
+	}
+	if (full == 1) {	/* a POSIX write lock to EOF on that FILE */
+		struct img_lock lk = { .file = f.id, .kind = IMG_LOCK_POSIX, .type = IMG_LOCK_WRITE,
+				       .start = 4096 };
+
+		img_write_record(&w, IMG_REC_LOCK, &lk, sizeof(lk), NULL, 0);
 	}
 	img_write_record(&w, IMG_REC_THREAD, &t, sizeof(t), page, 16);
 	if (full == 1) {	/* a queued SIGUSR1 for that thread */
