@@ -144,7 +144,7 @@ static int lk_parse(const char *s, struct img_lock *l, int *breaking)
 
 static const char *lk_kind_name(uint32_t kind)
 {
-	return kind == IMG_LOCK_POSIX ? "POSIX" : kind == IMG_LOCK_OFD ? "OFD" :
+	return kind == IMG_LOCK_POSIX ? "POSIX lock" : kind == IMG_LOCK_OFD ? "OFD lock" :
 	       kind == IMG_LOCK_FLOCK ? "flock" : "lease";
 }
 
@@ -179,7 +179,7 @@ int fd_locks_check(struct ckpt_ctx *c, const struct fd_probe *p, uint32_t kind)
 					 "(fdinfo \"lock:%s\")%s", p->fd, p->path,
 					 lk_line(s, line, sizeof(line)), p->origin);
 		if (kind != IMG_FILE_REG && kind != IMG_FILE_DIR && kind != IMG_FILE_CHR)
-			return ckpt_fail(c, -ENOTSUP, "fd %d: %s: the process holds a %s lock on it, "
+			return ckpt_fail(c, -ENOTSUP, "fd %d: %s: the process holds a %s on it, "
 					 "but a restart does not reopen this file (it will be "
 					 "ckpt-restart's own), so the lock cannot come back%s", p->fd,
 					 p->path, lk_kind_name(l.kind), p->origin);
@@ -187,8 +187,8 @@ int fd_locks_check(struct ckpt_ctx *c, const struct fd_probe *p, uint32_t kind)
 			continue;
 		if (breaking)
 			return ckpt_fail(c, -EAGAIN, "fd %d: %s: the process's lease on it is being "
-					 "broken (another process is opening the file and waits for "
-					 "it); checkpoint again once the process has let go of it", p->fd,
+					 "broken (another process opened the file, or waits to); "
+					 "checkpoint again once the process has let go of it", p->fd,
 					 p->path);
 		/*
 		 * F_SETLEASE makes the process the file's owner (the one a break

@@ -9,7 +9,10 @@
 # (lockcheck: F_GETLK names the restored pid, flock LOCK_NB fails, an
 # open for writing breaks the lease).  A lock another process took
 # between the kill and the restart makes the restart and --check fail
-# (exit 4) naming the file, the range and the holder, and nothing runs.
+# (exit 4) naming the file, the range and the holder, and nothing runs;
+# a writer that opened the leased file meanwhile makes the restart fail
+# (exit 4) naming the file (--check cannot see another process's open
+# files; docs/SUPPORT.md).
 . "$(dirname "$0")/lib.sh"
 D=$TMP/d
 IMG=$TMP/locks.img
@@ -97,6 +100,13 @@ hold ofd ofd "$D/ofd.dat" 250 10 w
 refused "an OFD write lock inside a saved OFD read range" 'ofd\.dat' 'bytes 200-299' \
 	'another process holds an OFD write lock on bytes 250-259'
 release ofd
+hold open open "$D/lease.dat"
+clean_fds "${RESTART[@]}" "$IMG" > "$TMP/neg" 2>&1
+rc=$?
+[ $rc -eq 4 ] && grep -q 'lease\.dat: the process.s read lease cannot be taken back: the file is open elsewhere for writing' "$TMP/neg" ||
+	fail "a writer on the leased file: restart rc $rc, want 4 naming lease.dat: $(cat "$TMP/neg")"
+[ -d "/proc/$PID" ] && fail "a writer on the leased file: pid $PID exists after the refused restart"
+release open
 
 # --- restored: every lock held by the restarted process -------------------
 restart_bg "$IMG" > "$TMP/out2" 2>&1

@@ -14,9 +14,19 @@
  *   lockcheck hold posix|ofd FILE START LEN r|w
  *   lockcheck hold flock FILE sh|ex  takes the lock, prints HELD, and
  *                                    keeps it until killed
+ *   lockcheck hold open FILE         keeps FILE open for writing (what a
+ *                                    read lease does not allow)
+ *   lockcheck hold lease FILE        a read lease (SIGIO ignored: a break
+ *                                    is never answered)
+ *   lockcheck hold lease-pgrp FILE   the same, its break signal sent to the
+ *                                    process group (F_SETOWN)
+ *   lockcheck hold flock-stdout      an exclusive flock on fd 1
+ * HELD goes to stderr (stdout may be what is locked).  Run under libckpt,
+ * the last three are what a checkpoint refuses (t_lock_refusals.sh).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +36,8 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: lockcheck posix|ofd FILE START LEN | flock|lease FILE |\n"
-		"       hold posix|ofd FILE START LEN r|w | hold flock FILE sh|ex\n");
+		"       hold posix|ofd FILE START LEN r|w | hold flock FILE sh|ex |\n"
+		"       hold open|lease|lease-pgrp FILE | hold flock-stdout\n");
 	return 2;
 }
 
@@ -45,7 +56,22 @@ static int hold(int argc, char **argv)
 {
 	int fd;
 
-	if (argc == 5 && !strcmp(argv[2], "flock")) {
+	if (argc == 4 && !strcmp(argv[2], "open")) {
+		fd = open_or_die(argv[3], O_WRONLY);
+	} else if (argc == 4 && !strncmp(argv[2], "lease", 5)) {
+		signal(SIGIO, SIG_IGN);
+		fd = open_or_die(argv[3], O_RDONLY);
+		if (fcntl(fd, F_SETLEASE, F_RDLCK) < 0 ||
+		    (!strcmp(argv[2], "lease-pgrp") && fcntl(fd, F_SETOWN, -getpgrp()) < 0)) {
+			perror("lease");
+			return 1;
+		}
+	} else if (argc == 3 && !strcmp(argv[2], "flock-stdout")) {
+		if (flock(1, LOCK_EX | LOCK_NB) < 0) {
+			perror("flock");
+			return 1;
+		}
+	} else if (argc == 5 && !strcmp(argv[2], "flock")) {
 		fd = open_or_die(argv[3], O_RDONLY);
 		if (flock(fd, (!strcmp(argv[4], "ex") ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
 			perror("flock");
@@ -64,8 +90,7 @@ static int hold(int argc, char **argv)
 	} else {
 		return usage();
 	}
-	printf("HELD\n");
-	fflush(stdout);
+	fprintf(stderr, "HELD\n");
 	for (;;)
 		pause();
 }
