@@ -321,13 +321,22 @@ static int lk_conflicts(const struct lk_entry *e, const struct img_lock *l)
 
 /*
  * "process 42 (sqlite3) holds WHAT", or the best the kernel lets us say
- * about who holds it.
+ * about who holds it.  self: the image's pid.  A flock or lease shows the
+ * pid that took it; one the checkpointed process took on a description
+ * another process still has (inherited over fork: a shell's `exec
+ * 9>lock; flock 9`) outlives it, under its pid.
  */
-static void lk_who(int pid, const char *what, char *buf, size_t len)
+static void lk_who(int pid, int self, const char *what, char *buf, size_t len)
 {
 	char path[64], comm[64] = "";
 	FILE *f;
 
+	if (pid == self) {
+		snprintf(buf, len, "another process still holds %s that the checkpointed process "
+			 "took on an open file it shares with it (passed on over fork or a socket)",
+			 what);
+		return;
+	}
 	if (pid < 0) {
 		snprintf(buf, len, "another process holds %s (the kernel does not name the owner "
 			 "of an OFD lock)", what);
@@ -383,7 +392,8 @@ static void lk_name_entry(const struct lk_entry *e, char *buf, size_t len)
  * "process 42 (flock) holds a shared flock (LOCK_SH)" in buf, or 0 when
  * /proc/locks shows nobody.
  */
-static int lk_holder(const struct stat *st, const struct img_lock *l, char *buf, size_t len)
+static int lk_holder(const struct stat *st, const struct img_lock *l, int self, char *buf,
+		     size_t len)
 {
 	int n, found = 0;
 	struct lk_entry *v = lk_proc_locks(&n);
@@ -395,7 +405,7 @@ static int lk_holder(const struct stat *st, const struct img_lock *l, char *buf,
 		    v[i].ino != st->st_ino || !lk_conflicts(&v[i], l))
 			continue;
 		lk_name_entry(&v[i], what, sizeof(what));
-		lk_who(v[i].pid, what, buf, len);
+		lk_who(v[i].pid, self, what, buf, len);
 		found = 1;
 	}
 	free(v);
@@ -439,7 +449,7 @@ static int lk_range_holder(int fd, int cmd, const struct img_lock *l, char *buf,
 			       .start = fl.l_start,
 			       .end = fl.l_len ? fl.l_start + fl.l_len - 1 : INT64_MAX };
 	lk_name_entry(&e, what, sizeof(what));
-	lk_who(fl.l_pid, what, buf, len);
+	lk_who(fl.l_pid, -2, what, buf, len);	/* POSIX and OFD locks are never shared */
 	return 1;
 }
 
@@ -483,7 +493,7 @@ static int lk_check_one(struct rst_state *s, const struct img_lock *l)
 	if (stat(f->path, &st) < 0)
 		return 0;			/* its kind's verify says it is gone */
 	if (l->kind == IMG_LOCK_FLOCK || l->kind == IMG_LOCK_LEASE) {
-		busy = lk_holder(&st, l, who, sizeof(who));
+		busy = lk_holder(&st, l, s->proc.pid, who, sizeof(who));
 	} else if (!lk_leased(&st)) {
 		/*
 		 * A fresh description holds no lock: F_OFD_GETLK through it
@@ -496,7 +506,7 @@ static int lk_check_one(struct rst_state *s, const struct img_lock *l)
 			close(probe);
 		}
 	} else {
-		busy = lk_holder(&st, l, who, sizeof(who));
+		busy = lk_holder(&st, l, s->proc.pid, who, sizeof(who));
 	}
 	if (busy)
 		return rst_problem(s, RST_EXIT_ENV, "fd %d: %s: %s cannot be taken back: %s; "
@@ -566,7 +576,7 @@ int rst_restore_locks(struct rst_state *s)
 			lk_range_holder(f->placed, l->kind == IMG_LOCK_POSIX ? F_GETLK : F_OFD_GETLK,
 					l, who, sizeof(who));
 		else if (fstat(f->placed, &st) == 0)
-			lk_holder(&st, l, who, sizeof(who));
+			lk_holder(&st, l, s->proc.pid, who, sizeof(who));
 		if (!who[0])
 			snprintf(who, sizeof(who), l->kind == IMG_LOCK_LEASE ?
 				 "the file is open elsewhere%s" : "another process holds a conflicting "

@@ -20,7 +20,7 @@
  *                                    is never answered)
  *   lockcheck hold lease-pgrp FILE   the same, its break signal sent to the
  *                                    process group (F_SETOWN)
- *   lockcheck hold flock-stdout      an exclusive flock on fd 1
+ *   lockcheck hold flock-fd N        an exclusive flock on its fd N
  * HELD goes to stderr (stdout may be what is locked).  Run under libckpt,
  * the last three are what a checkpoint refuses (t_lock_refusals.sh).
  */
@@ -37,7 +37,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: lockcheck posix|ofd FILE START LEN | flock|lease FILE |\n"
 		"       hold posix|ofd FILE START LEN r|w | hold flock FILE sh|ex |\n"
-		"       hold open|lease|lease-pgrp FILE | hold flock-stdout\n");
+		"       hold open|lease|lease-pgrp FILE | hold flock-fd N\n");
 	return 2;
 }
 
@@ -66,8 +66,8 @@ static int hold(int argc, char **argv)
 			perror("lease");
 			return 1;
 		}
-	} else if (argc == 3 && !strcmp(argv[2], "flock-stdout")) {
-		if (flock(1, LOCK_EX | LOCK_NB) < 0) {
+	} else if (argc == 4 && !strcmp(argv[2], "flock-fd")) {
+		if (flock(atoi(argv[3]), LOCK_EX | LOCK_NB) < 0) {
 			perror("flock");
 			return 1;
 		}
