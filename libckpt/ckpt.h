@@ -15,7 +15,8 @@
  *      before a byte is written, with c->err naming the resource.
  *      With dirty tracking on (ckpt_incr.h), the tracked memory is
  *      scanned and write-protected again here, still before a byte.
- *   2. write: header, PROC, [PARENT], FDs, THREAD, VMAs, PAGES, END.
+ *   2. write: header, PROC, [PARENT], FILEs, FDs, LOCKs, THREAD, VMAs,
+ *      PAGES, END.
  * State invariants: the process is not modified by a checkpoint except for
  * the scratch mapping (gone afterwards) and the fds the engine opens on
  * /proc (closed afterwards); errno is restored by the caller.  With dirty

@@ -10,9 +10,9 @@
  *            exit with its status.
  *   child:   read the rest, staging page data in anonymous memory
  *            (restart_load.c); verify the END record; check the
- *            environment (restart_env.c); restore fds, cwd, umask,
- *            rlimits (restart_fds.c); build the restorer's argument block
- *            and jump (restart_jump.c).
+ *            environment (restart_env.c); restore fds (restart_fds.c),
+ *            file locks (fds/fd_lock.c), cwd, umask, rlimits; build the
+ *            restorer's argument block and jump (restart_jump.c).
  * Nothing of the target process is created before the whole image has
  * been read and verified: a corrupt image never yields a half process.
  * Except with --lazy (restart_lazy.c): the parent reads the metadata
