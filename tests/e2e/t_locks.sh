@@ -5,7 +5,8 @@
 # one on two descriptions, OFD locks on two descriptions, a read lease
 # whose break signal (F_SETSIG) reaches the restored process, and two
 # threads blocked in F_SETLKW and flock() that get their locks once the
-# other process lets go.  Every lock is proven from another process
+# other process lets go (with ckpt-restart's stderr on a locked file,
+# which the restorer closes).  Every lock is proven from another process
 # (lockcheck: F_GETLK names the restored pid, flock LOCK_NB fails, an
 # open for writing breaks the lease).  A lock another process took
 # between the kill and the restart makes the restart and --check fail
@@ -109,7 +110,9 @@ rc=$?
 release open
 
 # --- restored: every lock held by the restarted process -------------------
-restart_bg "$IMG" > "$TMP/out2" 2>&1
+# ckpt-restart's stderr is the locked file itself: the restorer's close of
+# its copy of it would drop the POSIX locks on it (restorer.h, rst_relock)
+restart_bg "$IMG" > "$TMP/out2" 2>> "$D/posix.dat"
 wait_for 20 test -d "/proc/$PID" || fail "not restarted: $(cat "$TMP/out2")"
 touch "$D/status"
 wait_line "$TMP/out2" '^STATUS'
