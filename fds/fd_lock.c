@@ -387,16 +387,15 @@ static void lk_name_entry(const struct lk_entry *e, char *buf, size_t len)
 }
 
 /*
- * Who stands in the way of l on the file st is (from /proc/locks, which
- * names inodes by the superblock's device and the inode number): 1 with
- * "process 42 (flock) holds a shared flock (LOCK_SH)" in buf, or 0 when
- * /proc/locks shows nobody.
+ * Who stands in the way of l on the file st is, by /proc/locks (v, n
+ * entries; it names inodes by the superblock's device and the inode
+ * number): 1 with "process 42 (flock) holds a shared flock (LOCK_SH)" in
+ * buf, or 0 when it shows nobody.
  */
-static int lk_holder(const struct stat *st, const struct img_lock *l, int self, char *buf,
-		     size_t len)
+static int lk_holder(const struct lk_entry *v, int n, const struct stat *st,
+		     const struct img_lock *l, int self, char *buf, size_t len)
 {
-	int n, found = 0;
-	struct lk_entry *v = lk_proc_locks(&n);
+	int found = 0;
 
 	for (int i = 0; i < n && !found; i++) {
 		char what[160];
@@ -408,20 +407,17 @@ static int lk_holder(const struct stat *st, const struct img_lock *l, int self, 
 		lk_who(v[i].pid, self, what, buf, len);
 		found = 1;
 	}
-	free(v);
 	return found;
 }
 
-/* Whether /proc/locks shows a lease on st's file (opening it could break one). */
-static int lk_leased(const struct stat *st)
+/* Whether /proc/locks (v, n entries) shows a lease on st's file (opening it could break one). */
+static int lk_leased(const struct lk_entry *v, int n, const struct stat *st)
 {
-	int n, found = 0;
-	struct lk_entry *v = lk_proc_locks(&n);
+	int found = 0;
 
 	for (int i = 0; i < n; i++)
 		found |= v[i].kind == IMG_LOCK_LEASE && v[i].ino == st->st_ino &&
 			 v[i].maj == major(st->st_dev) && v[i].min == minor(st->st_dev);
-	free(v);
 	return found;
 }
 
@@ -449,7 +445,7 @@ static int lk_range_holder(int fd, int cmd, const struct img_lock *l, char *buf,
 			       .start = fl.l_start,
 			       .end = fl.l_len ? fl.l_start + fl.l_len - 1 : INT64_MAX };
 	lk_name_entry(&e, what, sizeof(what));
-	lk_who(fl.l_pid, -2, what, buf, len);	/* POSIX and OFD locks are never shared */
+	lk_who(fl.l_pid, -2, what, buf, len);	/* a POSIX lock is never shared, an OFD one has pid -1 */
 	return 1;
 }
 
@@ -472,13 +468,43 @@ static int lk_mapped(const struct rst_state *s, const struct rst_file *f)
 	return 0;
 }
 
-/* Step 1 for one lock: 0, or the problem reported. */
-static int lk_check_one(struct rst_state *s, const struct img_lock *l)
+/*
+ * What step 1 knows of one FILE's file, kept while its locks (which
+ * follow one another in the image) are checked: one stat, one probe.
+ */
+struct lk_probe {
+	uint32_t file;		/* FILE id, 0: none yet */
+	int gone;		/* stat failed: its kind's verify reports it */
+	int fd;			/* a fresh description of it, or -1 */
+	struct stat st;
+};
+
+static void lk_probe_for(struct lk_probe *pc, const struct rst_file *f, const struct lk_entry *v,
+			 int n)
+{
+	if (pc->file == f->f.id)
+		return;
+	if (pc->fd >= 0)
+		close(pc->fd);
+	pc->file = f->f.id;
+	pc->fd = -1;
+	pc->gone = stat(f->path, &pc->st) < 0;
+	/*
+	 * A fresh description holds no lock: F_OFD_GETLK through it reports
+	 * any conflicting POSIX or OFD lock, with its pid.  Not opened where
+	 * someone holds a lease: the open could start breaking it.
+	 */
+	if (!pc->gone && !lk_leased(v, n, &pc->st))
+		pc->fd = open(f->path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+}
+
+/* Step 1 for one lock, with /proc/locks read once (v, n): 0, or the problem reported. */
+static int lk_check_one(struct rst_state *s, const struct img_lock *l, const struct lk_entry *v,
+			int n, struct lk_probe *pc)
 {
 	const struct rst_file *f = rst_file_by_id(s, l->file);
 	char what[160], who[300] = "";
-	struct stat st;
-	int probe, busy = 0;
+	int busy;
 
 	lk_name(l, what, sizeof(what));
 	if (!f->used)
@@ -490,24 +516,13 @@ static int lk_check_one(struct rst_state *s, const struct img_lock *l)
 				   "also maps the file, which ckpt-restart does through a file of "
 				   "its own, and a write lease allows no other open file",
 				   f->first_fd, f->path, what);
-	if (stat(f->path, &st) < 0)
-		return 0;			/* its kind's verify says it is gone */
-	if (l->kind == IMG_LOCK_FLOCK || l->kind == IMG_LOCK_LEASE) {
-		busy = lk_holder(&st, l, s->proc.pid, who, sizeof(who));
-	} else if (!lk_leased(&st)) {
-		/*
-		 * A fresh description holds no lock: F_OFD_GETLK through it
-		 * reports any conflicting POSIX or OFD lock, with its pid.
-		 * (Not where someone holds a lease: this open could break it.)
-		 */
-		probe = open(f->path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-		if (probe >= 0) {
-			busy = lk_range_holder(probe, F_OFD_GETLK, l, who, sizeof(who));
-			close(probe);
-		}
-	} else {
-		busy = lk_holder(&st, l, s->proc.pid, who, sizeof(who));
-	}
+	lk_probe_for(pc, f, v, n);
+	if (pc->gone)
+		return 0;
+	if ((l->kind == IMG_LOCK_POSIX || l->kind == IMG_LOCK_OFD) && pc->fd >= 0)
+		busy = lk_range_holder(pc->fd, F_OFD_GETLK, l, who, sizeof(who));
+	else
+		busy = lk_holder(v, n, &pc->st, l, s->proc.pid, who, sizeof(who));
 	if (busy)
 		return rst_problem(s, RST_EXIT_ENV, "fd %d: %s: %s cannot be taken back: %s; "
 				   "restart once it has let go", f->first_fd, f->path, what, who);
@@ -516,11 +531,19 @@ static int lk_check_one(struct rst_state *s, const struct img_lock *l)
 
 int rst_check_locks(struct rst_state *s)
 {
-	int bad = 0, r;
+	struct lk_probe pc = { .fd = -1 };
+	struct lk_entry *v;
+	int bad = 0, r, n;
 
+	if (!s->nlocks)
+		return 0;
+	v = lk_proc_locks(&n);
 	for (int i = 0; i < s->nlocks; i++)
-		if ((r = lk_check_one(s, &s->locks[i])))
+		if ((r = lk_check_one(s, &s->locks[i], v, n, &pc)))
 			bad = r;
+	if (pc.fd >= 0)
+		close(pc.fd);
+	free(v);
 	return bad;
 }
 
@@ -575,8 +598,13 @@ int rst_restore_locks(struct rst_state *s)
 		if (l->kind == IMG_LOCK_POSIX || l->kind == IMG_LOCK_OFD)
 			lk_range_holder(f->placed, l->kind == IMG_LOCK_POSIX ? F_GETLK : F_OFD_GETLK,
 					l, who, sizeof(who));
-		else if (fstat(f->placed, &st) == 0)
-			lk_holder(&st, l, s->proc.pid, who, sizeof(who));
+		else if (fstat(f->placed, &st) == 0) {
+			int n;
+			struct lk_entry *v = lk_proc_locks(&n);
+
+			lk_holder(v, n, &st, l, s->proc.pid, who, sizeof(who));
+			free(v);
+		}
 		if (!who[0])
 			snprintf(who, sizeof(who), l->kind == IMG_LOCK_LEASE ?
 				 "the file is open elsewhere%s" : "another process holds a conflicting "

@@ -311,7 +311,8 @@ int rst_jump(struct rst_state *s)
 	free(closing);
 	snprintf(a->lk_text[0], sizeof(a->lk_text[0]), " (");
 	snprintf(a->lk_text[1], sizeof(a->lk_text[1]), "); restart once it has let go");
-	snprintf(a->lk_text[2], sizeof(a->lk_text[2]), "unknown (an OFD lock, whose holder the kernel does not name");
+	snprintf(a->lk_text[2], sizeof(a->lk_text[2]),
+		 "unknown (an OFD lock, whose holder the kernel does not name");
 	snprintf(a->lk_text[3], sizeof(a->lk_text[3]), "/proc/");
 	snprintf(a->lk_text[4], sizeof(a->lk_text[4]), "/comm");
 	a->uid = a->gid = -1;

@@ -294,7 +294,7 @@ RST __attribute__((noreturn)) static void rst_relock_fail(struct rst_args *a,
 }
 
 /*
- * Step 28: the POSIX locks the closes of step 4 dropped (restorer.h,
+ * After the closes of step 4: the POSIX locks they dropped (restorer.h,
  * struct rst_relock), taken again before any thread runs.  ckpt-restart's
  * stderr copy is closed first when it is such a file (a later close would
  * drop them while the process runs); a failure then has nowhere to say
