@@ -4,7 +4,8 @@
 # (fds/fd_lock.c): a lease being broken (another process is waiting to
 # open the file), a lease whose break signal goes to the process group
 # (F_SETOWN), a flock on fd 1 when it is a pipe (a restart gives the
-# process ckpt-restart's own fd 1, not this pipe).  And at restart: a
+# process ckpt-restart's own fd 1, not this pipe), more locks on one open
+# file than its fdinfo can show in 240 KiB.  And at restart: a
 # flock the process took on an open file it shares with another process
 # (inherited fd 9), which that process still holds after the kill: the
 # restart fails (exit 4) saying so.
@@ -12,7 +13,7 @@
 LC=$PROGS/lockcheck
 D=$TMP/d
 mkdir -p "$D"
-touch "$D/leased" "$D/owned"
+touch "$D/leased" "$D/owned" "$D/many"
 
 # refused NAME WANT: ckpt-save of $PID fails (5) with WANT in its message, no image
 refused() {
@@ -38,6 +39,10 @@ start breaking lease "$D/leased"
 expect=$("$LC" lease "$D/leased")		# opens it for writing: the break starts
 [ "$expect" = leased ] || fail "breaking: the lease was not held: $expect"
 refused breaking "fd 3: $D/leased: the process's lease on it is being broken"
+kill9 "$PID"
+
+start many many "$D/many" 5000
+refused many 'fd 3: /proc/self/fdinfo/3 is larger than 240 KiB (thousands of file locks?)'
 kill9 "$PID"
 
 start pgrp lease-pgrp "$D/owned"

@@ -21,6 +21,7 @@
  *   lockcheck hold lease-pgrp FILE   the same, its break signal sent to the
  *                                    process group (F_SETOWN)
  *   lockcheck hold flock-fd N        an exclusive flock on its fd N
+ *   lockcheck hold many FILE N       N POSIX write locks, on every other byte
  * HELD goes to stderr (stdout may be what is locked).  Run under libckpt,
  * the last three are what a checkpoint refuses (t_lock_refusals.sh).
  */
@@ -37,7 +38,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: lockcheck posix|ofd FILE START LEN | flock|lease FILE |\n"
 		"       hold posix|ofd FILE START LEN r|w | hold flock FILE sh|ex |\n"
-		"       hold open|lease|lease-pgrp FILE | hold flock-fd N\n");
+		"       hold open|lease|lease-pgrp FILE | hold flock-fd N | hold many FILE N\n");
 	return 2;
 }
 
@@ -65,6 +66,17 @@ static int hold(int argc, char **argv)
 		    (!strcmp(argv[2], "lease-pgrp") && fcntl(fd, F_SETOWN, -getpgrp()) < 0)) {
 			perror("lease");
 			return 1;
+		}
+	} else if (argc == 5 && !strcmp(argv[2], "many")) {
+		fd = open_or_die(argv[3], O_RDWR);
+		for (int i = 0; i < atoi(argv[4]); i++) {
+			struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+					    .l_start = 2 * i, .l_len = 1 };
+
+			if (fcntl(fd, F_SETLK, &fl) < 0) {
+				perror("fcntl");
+				return 1;
+			}
 		}
 	} else if (argc == 4 && !strcmp(argv[2], "flock-fd")) {
 		if (flock(atoi(argv[3]), LOCK_EX | LOCK_NB) < 0) {
