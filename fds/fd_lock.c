@@ -620,23 +620,34 @@ int rst_restore_locks(struct rst_state *s)
 int rst_relocks(struct rst_state *s, const int *closing, int nclosing, int err_fd,
 		struct rst_relock *out, int *err_locked)
 {
+	/* each closing fd's file (err_fd last), and each lock's, stat'ed once */
+	struct { dev_t dev; ino_t ino; } *shut = calloc(nclosing + 1, sizeof(*shut));
+	struct stat st, ls = { 0 };
+	uint32_t ls_file = 0;
 	int n = 0;
 
+	if (!shut)
+		abort();
+	for (int k = 0; k <= nclosing; k++) {
+		int fd = k < nclosing ? closing[k] : err_fd;
+
+		if (fd >= 0 && fstat(fd, &st) == 0)
+			shut[k].dev = st.st_dev, shut[k].ino = st.st_ino;
+	}
 	*err_locked = 0;
 	for (int i = 0; i < s->nlocks; i++) {
 		const struct img_lock *l = &s->locks[i];
 		const struct rst_file *f = rst_file_by_id(s, l->file);
-		struct stat ls, cs;
 		int touched = 0;
 		char what[160];
 
-		if (l->kind != IMG_LOCK_POSIX || f->placed < 0 || fstat(f->placed, &ls) < 0)
+		if (l->kind != IMG_LOCK_POSIX || f->placed < 0)
 			continue;
+		if (ls_file != l->file && fstat(f->placed, &ls) < 0)
+			continue;
+		ls_file = l->file;
 		for (int k = 0; k <= nclosing; k++) {
-			int fd = k < nclosing ? closing[k] : err_fd;
-
-			if (fd < 0 || fstat(fd, &cs) < 0 || cs.st_dev != ls.st_dev ||
-			    cs.st_ino != ls.st_ino)
+			if (!shut[k].ino || shut[k].dev != ls.st_dev || shut[k].ino != ls.st_ino)
 				continue;
 			touched = 1;
 			if (k == nclosing)
@@ -659,6 +670,7 @@ int rst_relocks(struct rst_state *s, const int *closing, int nclosing, int err_f
 		}
 		n++;
 	}
+	free(shut);
 	return n;
 }
 #endif
