@@ -116,6 +116,10 @@ $(B)/samples/%: samples/%.c $(B)/libckpt.so include/ckpt.h
 $(B)/tests/%: tests/e2e/progs/%.c $(B)/libckpt.so include/ckpt.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm
+# sqlite_wal.c uses the real SQLite (tools/deps.sh installs libsqlite3-dev).
+$(B)/tests/sqlite_wal: tests/e2e/progs/sqlite_wal.c $(B)/libckpt.so include/ckpt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lsqlite3
 # threads.c linked at a fixed address (0x400000), where ckpt-restart's own
 # text is too (tests/e2e/t_aslr_off.sh).
 $(B)/tests/threads-nopie: tests/e2e/progs/threads.c $(B)/libckpt.so include/ckpt.h

@@ -64,6 +64,7 @@ struct fd_probe {
 	const char *path;		/* the /proc/self/fd link ("pipe:[12]"...) */
 	int64_t pos;			/* fdinfo "pos" */
 	uint32_t flags;			/* fdinfo "flags" */
+	const char *info;		/* all of /proc/self/fdinfo/N (its "lock:" lines...) */
 	const char *origin;		/* " (made by open() at app+0x12)", or "" */
 };
 
@@ -93,6 +94,19 @@ struct fd_save_ops {
 
 /* The kind that saves p, or NULL: nothing can (the driver refuses it). */
 const struct fd_save_ops *fd_save_find(struct ckpt_ctx *c, const struct fd_probe *p);
+
+/*
+ * File locks held through an open file description (fds/fd_lock.c), read
+ * from its fdinfo "lock:" lines.  check: 0, or the refusal of a lock the
+ * image cannot hold (on a file of `kind` that is not reopened, a lease
+ * being broken, a lock class libckpt does not know).  has: whether info
+ * shows any.  write: one LOCK record per lock of the description with
+ * FILE id `file`, whose fd is fd and fdinfo text info; c->w.error, or
+ * the refusal.
+ */
+int fd_locks_check(struct ckpt_ctx *c, const struct fd_probe *p, uint32_t kind);
+int fd_locks_has(const char *info);
+int fd_locks_write(struct ckpt_ctx *c, int fd, const char *info, uint32_t file);
 #endif
 
 #ifdef FD_RESTORE
@@ -107,6 +121,9 @@ struct rst_file {
 	void *data;			/* kind data, f.data_len bytes (or NULL) */
 	int fd;				/* opened by its kind, -1 until then */
 	int first_fd;			/* the lowest fd made from it: messages */
+	int placed;			/* the lowest fd of the process made from it,
+					 * once placed (rst_restore_fds), else -1:
+					 * its locks are taken through it */
 	int used;			/* some fd is made from it (not all are
 					 * inherited: --inherit-fd, restart_fds.c) */
 };

@@ -15,7 +15,8 @@
  *      before a byte is written, with c->err naming the resource.
  *      With dirty tracking on (ckpt_incr.h), the tracked memory is
  *      scanned and write-protected again here, still before a byte.
- *   2. write: header, PROC, [PARENT], FDs, THREAD, VMAs, PAGES, END.
+ *   2. write: header, PROC, [PARENT], FILEs, FDs, LOCKs, THREAD, VMAs,
+ *      PAGES, END.
  * State invariants: the process is not modified by a checkpoint except for
  * the scratch mapping (gone afterwards) and the fds the engine opens on
  * /proc (closed afterwards); errno is restored by the caller.  With dirty
@@ -95,6 +96,8 @@ struct ckpt_fdid {
 	uint64_t dev, ino;
 	uint32_t file;			/* the FILE record's id */
 	uint32_t fdflags;		/* F_GETFD */
+	uint32_t locks;			/* the first fd of its FILE, which holds
+					 * locks (LOCK records: fds/fd_lock.c) */
 };
 #define CKPT_MAX_FDS	65536
 

@@ -13,10 +13,12 @@
  * fork share one (one offset, one set of flags); kcmp(KCMP_FILE) tells,
  * asked only between fds on the same inode.  Each description gets an
  * id, the FILE record is written once, and every fd names it, so the
- * restart shares it again.  Records: all FILEs, then all FDs.
+ * restart shares it again.  Records: all FILEs, then all FDs, then the
+ * LOCKs each description holds (fds/fd_lock.c).
  *
  * Cost: per fd one fstat, one readlink and one fdinfo read (twice: the
- * check and the write), kcmp only between fds on one inode.
+ * check and the write; a third time for a description holding locks),
+ * kcmp only between fds on one inode.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +34,12 @@
 #include "libckpt/reg.h"
 
 #define FD_DATA_MAX	4096	/* kind data of one FILE record, in the bounce buffer */
+/*
+ * fdinfo text, in the bounce buffer above the FILE payload (path and kind
+ * data): 240 KiB, some 4000 "lock:" lines of one open file description.
+ */
+#define FD_INFO_OFF	(16u << 10)
+#define FD_INFO_MAX	(IMG_PAGES_MAX * IMG_PAGE_SIZE - FD_INFO_OFF)
 
 typedef int (*fd_fn)(struct ckpt_ctx *c, struct fd_probe *p);
 
@@ -66,17 +74,28 @@ static void fd_origin(struct ckpt_ctx *c, int fd, char *buf, size_t len)
 	ckpt_fmt(buf, len, " (made by %s() at %s)", reg_kind_name(kind), where);
 }
 
-/* Reads "pos:" and "flags:" (octal) from /proc/self/fdinfo/N. */
-static void fd_info(int fd, int64_t *pos, uint32_t *flags)
+/*
+ * /proc/self/fdinfo/N, whole, into buf (its "lock:" lines may be many),
+ * and the "pos:" and "flags:" (octal) it starts with.  0, -ENOENT (the
+ * fd was closed meanwhile), or the refusal of an fdinfo too large for
+ * the buffer: a truncated one would lose locks (and once lost the offset
+ * and flags too, when the buffer was 512 bytes).
+ */
+static int fd_info(struct ckpt_ctx *c, int fd, char *buf, int64_t *pos, uint32_t *flags)
 {
-	char name[64], buf[512];
+	char name[64];
 	const char *s;
+	ssize_t n;
 
 	ckpt_fmt(name, sizeof(name), "/proc/self/fdinfo/%d", fd);
 	*pos = 0;
 	*flags = 0;
-	if (ckpt_read_file(name, buf, sizeof(buf)) < 0)
-		return;
+	buf[0] = '\0';
+	if ((n = ckpt_read_file(name, buf, FD_INFO_MAX)) == -E2BIG)
+		return ckpt_fail(c, -E2BIG, "fd %d: %s is larger than %d KiB (thousands of file "
+				 "locks?); libckpt cannot save it", fd, name, FD_INFO_MAX >> 10);
+	if (n < 0)
+		return -ENOENT;
 	if ((s = __builtin_strstr(buf, "pos:"))) {
 		s += 4;
 		while (*s == ' ' || *s == '\t')
@@ -93,13 +112,16 @@ static void fd_info(int fd, int64_t *pos, uint32_t *flags)
 			v = v * 8 + (*s++ - '0');
 		*flags = v & ~(uint32_t)O_CLOEXEC;
 	}
+	return 0;
 }
 
 static int fds_one(int fd, int dirfd, void *arg)
 {
 	struct fds_walk *w = arg;
 	struct ckpt_ctx *c = w->c;
-	struct fd_probe p = { .fd = fd, .path = w->path, .origin = w->origin };
+	char *info = (char *)c->bounce + FD_INFO_OFF;
+	struct fd_probe p = { .fd = fd, .path = w->path, .info = info, .origin = w->origin };
+	int r;
 
 	if (fd == dirfd || fd == c->img_fd || fd == c->ctl_fd ||
 	    fd == c->pagemap_fd || fd == c->mem_fd || ckpt_dirty_is_own_fd(fd))
@@ -108,7 +130,10 @@ static int fds_one(int fd, int dirfd, void *arg)
 		return 0;			/* closed meanwhile: nothing to save */
 	fd_path(fd, w->path, 4096);
 	fd_origin(c, fd, w->origin, 400);
-	fd_info(fd, &p.pos, &p.flags);
+	if ((r = fd_info(c, fd, info, &p.pos, &p.flags)) == -ENOENT)
+		return 0;			/* closed meanwhile */
+	if (r < 0)
+		return -1;
 	return w->fn(c, &p) < 0 ? -1 : 0;
 }
 
@@ -171,7 +196,9 @@ static int fd_check(struct ckpt_ctx *c, struct fd_probe *p)
 
 	if (!k)
 		return fd_refuse(c, p);
-	return k->check ? k->check(c, p) : 0;
+	if (k->check && k->check(c, p) < 0)
+		return c->error;
+	return fd_locks_check(c, p, k->kind);
 }
 
 /*
@@ -214,7 +241,7 @@ static int fd_write_file(struct ckpt_ctx *c, struct fd_probe *p)
 	unsigned char *buf = c->bounce;
 	uint32_t id = shared_id(c, p);
 	int fdflags = fcntl(p->fd, F_GETFD);
-	int n = 0;
+	int n = 0, locks = 0;
 
 	if (!k)		/* it changed since the check: refuse it now */
 		return fd_refuse(c, p);
@@ -238,10 +265,11 @@ static int fd_write_file(struct ckpt_ctx *c, struct fd_probe *p)
 		f.data_len = n;
 		if (img_write_record(&c->w, IMG_REC_FILE, &f, sizeof(f), buf, f.path_len + n) < 0)
 			return c->w.error;
+		locks = fd_locks_has(p->info);	/* written after the FDs: pass 3 */
 	}
 	fd_add_note(c, p, k);
 	c->fdids[c->nfdids++] = (struct ckpt_fdid){ p->fd, p->st.st_dev, p->st.st_ino, id,
-						    fdflags < 0 ? 0 : (uint32_t)fdflags };
+						    fdflags < 0 ? 0 : (uint32_t)fdflags, locks };
 	return 0;
 }
 
@@ -264,6 +292,25 @@ int ckpt_fds_write(struct ckpt_ctx *c)
 
 		if (img_write_record(&c->w, IMG_REC_FD, &d, sizeof(d), NULL, 0) < 0)
 			return c->w.error;
+	}
+	/*
+	 * Pass 3: the locks, read again from the fdinfo of the first fd of
+	 * each description that had any (the threads are parked: only a
+	 * lease being broken by another process can have changed since).
+	 */
+	for (int i = 0; i < c->nfdids; i++) {
+		const struct ckpt_fdid *o = &c->fdids[i];
+		char *info = (char *)c->bounce + FD_INFO_OFF;
+		int64_t pos;
+		uint32_t flags;
+
+		if (!o->locks)
+			continue;
+		if (fd_info(c, o->fd, info, &pos, &flags) < 0)
+			return c->error ? c->error : ckpt_fail(c, -EBADF, "fd %d was closed during "
+							       "the checkpoint", o->fd);
+		if (fd_locks_write(c, o->fd, info, o->file) < 0)
+			return c->error ? c->error : c->w.error;
 	}
 	return 0;
 }

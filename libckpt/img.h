@@ -262,6 +262,16 @@ const struct img_proc *img_get_proc(struct img_reader *r, const struct img_rec *
 const struct img_file *img_get_file(struct img_reader *r, const struct img_rec *rec);
 /* FD: whether its FILE exists (came before) is the caller's check. */
 const struct img_fd *img_get_fd(struct img_reader *r, const struct img_rec *rec);
+/*
+ * LOCK (img_lock.c): kind, type, range and signal consistent; whether its
+ * FILE exists and can hold such a lock is the caller's check.  The names
+ * ("posix", "write") and the range ("bytes 10-19", "bytes 5 to EOF", "the
+ * whole file") are what ckpt-info and ckpt-restart's messages show.
+ */
+const struct img_lock *img_get_lock(struct img_reader *r, const struct img_rec *rec);
+const char *img_lock_kind_name(uint32_t kind);
+const char *img_lock_type_name(uint32_t type);
+int img_lock_range(const struct img_lock *l, char *buf, size_t len);
 const struct img_thread *img_get_thread(struct img_reader *r, const struct img_rec *rec);
 const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *rec);
 /* A signal 1..64 but SIGKILL/SIGSTOP; whether tid names a THREAD is the caller's check. */

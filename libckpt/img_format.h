@@ -10,9 +10,9 @@
  *   record IMG_REC_END                     struct img_end: whole-image CRC
  *
  * Record order a writer produces and a reader may rely on:
- *   PROC, FILE*, FD*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES*, END
+ *   PROC, FILE*, FD*, LOCK*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES*, END
  * (every PAGES record lies inside a VMA record seen before it; every FD
- * names a FILE record seen before it).
+ * and every LOCK names a FILE record seen before it).
  *
  * Invariants:
  *  1. All integers are little-endian, structs have explicit padding only,
@@ -91,6 +91,7 @@ enum img_rec_type {
 	IMG_REC_TIMER	= 9,	/* struct img_timer: one interval or POSIX timer */
 	IMG_REC_FILE	= 10,	/* struct img_file + path + kind data: an open file */
 	IMG_REC_FD	= 11,	/* struct img_fd: an fd number and its FILE */
+	IMG_REC_LOCK	= 16,	/* struct img_lock: a file lock and the FILE it is on */
 	IMG_REC_PAD	= 0xfffe,	/* 0-7 zero bytes: the next record starts at a
 				 * multiple of 8 (invariant 5); readers skip it */
 	IMG_REC_END	= 0xffff,	/* struct img_end */
@@ -207,6 +208,42 @@ struct img_fd {
 	int32_t  fd;			/* the number, >= 0 */
 	uint32_t file;			/* id of a FILE record before this one */
 	uint32_t fdflags;		/* IMG_FD_CLOEXEC */
+	uint32_t reserved;		/* zero */
+};
+
+/* --- LOCK ---------------------------------------------------------- */
+
+/*
+ * One file lock the process held: POSIX (fcntl F_SETLK; owned by the
+ * process), flock and OFD (F_OFD_SETLK; owned by the open file
+ * description) and leases (F_SETLEASE; the description's too).  `file`
+ * is the FILE (open file description) it was taken through, which is
+ * where /proc/PID/fdinfo shows it and what a restart takes it through
+ * again.  Ranges are absolute (the kernel resolved SEEK_CUR/SEEK_END
+ * when the lock was taken); len 0 is "to the end of the file, however
+ * long it grows".  Records follow the FD records (fds/fd_lock.c).
+ */
+enum img_lock_kind {
+	IMG_LOCK_POSIX	= 1,		/* fcntl F_SETLK(W): the process's */
+	IMG_LOCK_FLOCK	= 2,		/* flock(2): the description's */
+	IMG_LOCK_OFD	= 3,		/* fcntl F_OFD_SETLK(W): the description's */
+	IMG_LOCK_LEASE	= 4,		/* fcntl F_SETLEASE: the description's */
+};
+#define IMG_LOCK_KIND_MAX	4
+
+enum img_lock_type {
+	IMG_LOCK_READ	= 1,		/* shared: F_RDLCK, LOCK_SH, read lease */
+	IMG_LOCK_WRITE	= 2,		/* exclusive: F_WRLCK, LOCK_EX, write lease */
+};
+
+struct img_lock {
+	uint32_t file;			/* id of a FILE record before this one */
+	uint16_t kind;			/* enum img_lock_kind */
+	uint16_t type;			/* enum img_lock_type */
+	int64_t  start;			/* POSIX, OFD: first byte (>= 0); else 0 */
+	int64_t  len;			/* POSIX, OFD: bytes (>= 0), 0 = to EOF; else 0 */
+	int32_t  sig;			/* LEASE: signal a lease break sends (F_GETSIG,
+					 * 0 = SIGIO), 0..64; else 0 */
 	uint32_t reserved;		/* zero */
 };
 
@@ -458,6 +495,7 @@ _Static_assert(sizeof(struct img_vma) % 8 == 0, "img_vma padding");
 _Static_assert(sizeof(struct img_thread) % 8 == 0, "img_thread padding");
 _Static_assert(sizeof(struct img_file) == 72, "img_file size");
 _Static_assert(sizeof(struct img_fd) == 16, "img_fd size");
+_Static_assert(sizeof(struct img_lock) == 32, "img_lock size");
 _Static_assert(sizeof(struct img_proc) % 8 == 0, "img_proc padding");
 
 #endif

@@ -271,6 +271,7 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_FILE:
 	case IMG_REC_FD:
 	case IMG_REC_PAD:
+	case IMG_REC_LOCK:
 	case IMG_REC_THREAD:
 	case IMG_REC_VMA:
 	case IMG_REC_PAGES:
@@ -599,6 +600,7 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_PROC:   return "PROC";
 	case IMG_REC_FILE:   return "FILE";
 	case IMG_REC_FD:     return "FD";
+	case IMG_REC_LOCK:   return "LOCK";
 	case IMG_REC_THREAD: return "THREAD";
 	case IMG_REC_VMA:    return "VMA";
 	case IMG_REC_PAGES:  return "PAGES";

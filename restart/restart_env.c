@@ -13,6 +13,8 @@
  *   fds, cwd   every file to reopen is there, as its kind requires
  *              (fds/fd_<kind>.c; the policy: docs/USAGE.md), every fd to
  *              inherit from ckpt-restart is open
+ *   locks      every file lock the process held is free to take again
+ *              (fds/fd_lock.c): else the file, the range and the holder
  *   timers     POSIX timers can be made with their ids (Linux 6.16+)
  */
 #include <errno.h>
@@ -293,6 +295,8 @@ int rst_check_env(struct rst_state *s)
 	if ((r = check_fds(s)) && !s->check_only)
 		return r;
 	if ((r = rst_trust_check_fds(s)) && !s->check_only)
+		return r;
+	if ((r = rst_check_locks(s)) && !s->check_only)
 		return r;
 	if ((r = check_timers(s)) && !s->check_only)
 		return r;

@@ -15,6 +15,10 @@
  *     to its number with its FD_CLOEXEC, and whatever ckpt-restart still
  *     has below that line and the image does not is closed: the process
  *     gets exactly its own fd table.
+ *  4. locks (fds/fd_lock.c, after this): taken through each FILE's
+ *     lowest placed fd (rst_file.placed); nothing here may close an fd
+ *     after that, since any close drops the process's POSIX locks on
+ *     its file.
  * ckpt-restart's own messages go to a copy of its stderr from step 3 on
  * (rst_err_fd): fd 2 may now be the process's log file.
  */
@@ -297,12 +301,16 @@ int rst_restore_fds(struct rst_state *s)
 	}
 	for (int i = 0; i < s->nfds; i++) {
 		const struct img_fd *d = &s->fds[i];
-		int from = src[i] >= 0 ? src[i] : rst_file_by_id(s, d->file)->fd;
+		struct rst_file *f = rst_file_by_id(s, d->file);
+		int from = src[i] >= 0 ? src[i] : f->fd;
 
 		if (dup3(from, d->fd, (d->fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
 			rst_error(s, "fd %d: cannot place it: %s", d->fd, strerror(errno));
 			goto out;
 		}
+		/* the fd its locks are taken through (fds/fd_lock.c) */
+		if (src[i] < 0 && (f->placed < 0 || d->fd < f->placed))
+			f->placed = d->fd;
 	}
 	/* --inherit-fd for an fd the image did not have */
 	for (int i = 0; i < s->ninherit; i++) {

@@ -190,6 +190,23 @@ int rst_jump(struct rst_state *s)
 		nlazy += rst_lazy_vma(&s->vmas[i]);
 	int nthr = s->nthreads;
 	nclose = s->nvmas + 2;
+	/*
+	 * The fds the restorer will close (the mapped files', the image, the
+	 * exe; and ckpt-restart's stderr copy, last): POSIX locks on their
+	 * files are dropped by those closes and taken again after them.
+	 */
+	int *closing = calloc(nclose, sizeof(*closing)), nclosing = 0, err_locked;
+
+	if (!closing)
+		abort();
+	for (int i = 0; i < s->nvmas; i++)
+		if (s->vmas[i].fd >= 0)
+			closing[nclosing++] = s->vmas[i].fd;
+	if (s->img_fd > 2)
+		closing[nclosing++] = s->img_fd;
+	if (s->exe_fd >= 0)
+		closing[nclosing++] = s->exe_fd;
+	int nrelocks = rst_relocks(s, closing, nclosing, rst_err_fd, NULL, &err_locked);
 
 	uint64_t args_off = code_sz;
 	uint64_t ops_off = page_up(args_off + sizeof(struct rst_args));
@@ -200,7 +217,8 @@ int rst_jump(struct rst_state *s)
 	uint64_t groups_off = (close_off + nclose * sizeof(int32_t) + 7) & ~7ULL;
 	uint64_t sigs_off = (groups_off + s->img_ngroups * sizeof(uint32_t) + 7) & ~7ULL;
 	uint64_t timers_off = sigs_off + s->nsigs * sizeof(struct img_siginfo);
-	uint64_t thr_off = (timers_off + s->ntimers * sizeof(struct img_timer) + 63) & ~63ULL;
+	uint64_t relocks_off = (timers_off + s->ntimers * sizeof(struct img_timer) + 7) & ~7ULL;
+	uint64_t thr_off = (relocks_off + nrelocks * sizeof(struct rst_relock) + 63) & ~63ULL;
 	uint64_t stack_off = page_up(thr_off + nthr * sizeof(struct rst_thread));
 	uint64_t tstack_off = stack_off + BLOB_STACK;
 	uint64_t park_off = tstack_off + (uint64_t)(nthr - 1) * THREAD_STACK;
@@ -210,6 +228,7 @@ int rst_jump(struct rst_state *s)
 				      MAP_PRIVATE | MAP_ANONYMOUS);
 	if (blob == MAP_FAILED) {
 		rst_error(s, "cannot map the restorer: %s", strerror(errno));
+		free(closing);
 		return RST_EXIT_ENV;
 	}
 	memcpy(blob, __start_ckpt_restorer, code_len);
@@ -305,6 +324,15 @@ int rst_jump(struct rst_state *s)
 	a->ntimers = s->ntimers;
 	if (s->ntimers)
 		memcpy(a->timers, s->timers, s->ntimers * sizeof(*s->timers));
+	a->relocks = (struct rst_relock *)(blob + relocks_off);
+	a->nrelocks = rst_relocks(s, closing, nclosing, rst_err_fd, a->relocks, &a->err_locked);
+	free(closing);
+	snprintf(a->lk_text[0], sizeof(a->lk_text[0]), " (");
+	snprintf(a->lk_text[1], sizeof(a->lk_text[1]), "); restart once it has let go");
+	snprintf(a->lk_text[2], sizeof(a->lk_text[2]),
+		 "unknown (an OFD lock, whose holder the kernel does not name");
+	snprintf(a->lk_text[3], sizeof(a->lk_text[3]), "/proc/");
+	snprintf(a->lk_text[4], sizeof(a->lk_text[4]), "/comm");
 	/*
 	 * Credentials (restart_trust.c): root restarting a trusted image
 	 * gives it the recorded ids and groups in the restorer; an untrusted

@@ -205,6 +205,7 @@ static int load_file(struct rst_state *s, const struct img_rec *rec)
 	nf->data = f->data_len ? dup_tail(rec->data, sizeof(*f) + f->path_len, f->data_len) : NULL;
 	nf->fd = -1;
 	nf->first_fd = -1;
+	nf->placed = -1;
 	return 0;
 }
 
@@ -232,6 +233,30 @@ static int load_fd(struct rst_state *s, const struct img_rec *rec)
 	return 0;
 }
 
+/*
+ * A LOCK record: on a FILE seen before, one a restart reopens (a lease:
+ * a regular file), whose kind can hold it.
+ */
+static int load_lock(struct rst_state *s, const struct img_rec *rec)
+{
+	const struct img_lock *l = img_get_lock(&s->r, rec);
+	const struct rst_file *f;
+
+	if (!l)
+		return reader_fail(s);
+	if (!(f = rst_file_by_id(s, l->file)) ||
+	    (f->f.kind != IMG_FILE_REG && f->f.kind != IMG_FILE_DIR && f->f.kind != IMG_FILE_CHR) ||
+	    (l->kind == IMG_LOCK_LEASE && f->f.kind != IMG_FILE_REG)) {
+		rst_error(s, "corrupt: a %s lock on file %u, which the image does not have before "
+			  "it or which cannot hold one (offset %lu)", img_lock_kind_name(l->kind),
+			  l->file, (unsigned long)rec->offset);
+		return RST_EXIT_IMAGE;
+	}
+	s->locks = rst_grow(s->locks, &s->locks_cap, s->nlocks, sizeof(*s->locks));
+	s->locks[s->nlocks++] = *l;
+	return 0;
+}
+
 /* Every record after PROC, up to END: 0 or an exit code. */
 static int load_records(struct rst_state *s)
 {
@@ -246,6 +271,10 @@ static int load_records(struct rst_state *s)
 			break;
 		case IMG_REC_FD:
 			if ((r = load_fd(s, &rec)))
+				return r;
+			break;
+		case IMG_REC_LOCK:
+			if ((r = load_lock(s, &rec)))
 				return r;
 			break;
 		case IMG_REC_THREAD: {

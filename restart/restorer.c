@@ -249,6 +249,74 @@ RST static void rst_lazy_attach(struct rst_args *a)
 }
 
 /*
+ * A POSIX lock the restorer could not take again: someone took it in the
+ * moment between the close that dropped it and now.  The message names
+ * the file and range (prepared by ckpt-restart), then the holder: F_GETLK
+ * says its pid (-1 for an OFD lock), /proc/PID/comm its name.
+ */
+RST __attribute__((noreturn)) static void rst_relock_fail(struct rst_args *a,
+							  struct rst_relock *k, long err)
+{
+	struct rst_flock fl = { k->type, 0, 0, k->start, k->len, 0, 0 };
+	char buf[RST_RELOCK_MSG + 160], path[48];
+	int n = rst_put_str(buf, 0, k->msg, RST_RELOCK_MSG);
+
+	if (arch_sys3(SYS_fcntl, k->fd, 5 /* F_GETLK */, &fl) == 0 && fl.type != 2 && fl.pid > 0) {
+		int p = rst_put_str(path, 0, a->lk_text[3], 16);
+		long cfd, got;
+
+		p = rst_put_num(path, p, fl.pid);
+		p = rst_put_str(path, p, a->lk_text[4], 16);
+		path[p] = 0;
+		n = rst_put_num(buf, n, fl.pid);
+		n = rst_put_str(buf, n, a->lk_text[0], 8);
+		cfd = arch_sys2(SYS_open, path, 0 /* O_RDONLY */);
+		if (cfd >= 0) {
+			got = arch_sys3(SYS_read, cfd, buf + n, 16);
+			arch_sys1(SYS_close, cfd);
+			for (long i = 0; i < got && buf[n] != '\n'; i++)
+				n++;
+		}
+		n = rst_put_str(buf, n, a->lk_text[1], 60);
+	} else if (fl.type != 2 && fl.pid < 0) {
+		n = rst_put_str(buf, n, a->lk_text[2], 60);
+		n = rst_put_str(buf, n, a->lk_text[1], 60);
+	} else {
+		n = rst_put_str(buf, n, a->lk_text[2], 7);	/* "unknown" */
+		n = rst_put_str(buf, n, a->msg_errno, 16);
+		n = rst_put_num(buf, n, -err);
+	}
+	buf[n++] = '\n';
+	arch_sys3(SYS_write, a->err_fd, buf, n);
+	arch_sys1(SYS_exit_group, RST_EXIT_LOCKED);
+	for (;;)
+		;
+}
+
+/*
+ * After the closes of step 4: the POSIX locks they dropped (restorer.h,
+ * struct rst_relock), taken again before any thread runs.  ckpt-restart's
+ * stderr copy is closed first when it is such a file (a later close would
+ * drop them while the process runs); a failure then has nowhere to say
+ * why, and only the exit status tells.
+ */
+RST static void rst_relock(struct rst_args *a)
+{
+	if (a->err_locked && a->err_fd >= 0) {
+		arch_sys1(SYS_close, a->err_fd);
+		a->err_fd = -1;
+	}
+	for (uint32_t i = 0; i < a->nrelocks; i++) {
+		struct rst_relock *k = &a->relocks[i];
+		struct rst_flock fl = { k->type, 0 /* SEEK_SET */, 0, k->start, k->len, 0, 0 };
+		long r = arch_sys3(SYS_fcntl, k->fd, 6 /* F_SETLK */, &fl);
+
+		if (r < 0)
+			rst_relock_fail(a, k, r);
+	}
+}
+
+/*
  * Queues the saved signals for tid (0: the process's), siginfo and all, in
  * their order (libckpt/ckpt_signal.c).  The kernel accepts a kill()'s,
  * tgkill()'s or its own siginfo only from the thread it is for, or for the
@@ -408,6 +476,7 @@ RST void rst_main(struct rst_args *a)
 	CHECK(a, 8, arch_sys5(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, &a->mm, sizeof(a->mm), 0));
 	for (uint32_t i = 0; i < a->nclose; i++)
 		arch_sys1(SYS_close, a->close_fds[i]);
+	rst_relock(a);
 	for (int sig = 1; sig <= IMG_NSIG; sig++) {
 		if (sig == 9 || sig == 19)
 			continue;

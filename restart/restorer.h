@@ -17,7 +17,8 @@
  *      (--lazy: register the lazy ranges with a userfaultfd, send it to
  *      the page server);
  *   4. the capabilities pids need made effective (cap_raise); PR_SET_MM_MAP
- *      (mm fields, auxv, exe link), close the restarter's fds, signal
+ *      (mm fields, auxv, exe link), close the restarter's fds, take again
+ *      the POSIX locks those closes dropped (struct rst_relock), signal
  *      dispositions, process-wide pending signals;
  *   5. every other thread: clone3 with its tid, onto a small stack in the
  *      blob; each thread sets its tid address, robust list, FS base,
@@ -85,6 +86,35 @@ struct rst_move {		/* vdso/vvar: current place, image place */
 	uint64_t from, len, to;
 };
 
+/*
+ * A POSIX lock the restorer takes again (fds/fd_lock.c, rst_relocks).
+ * ckpt-restart took every lock before the jump; but closing ANY fd of a
+ * file drops all the POSIX locks the process holds on it, and the
+ * restorer then closes ckpt-restart's own fds (mapped files, the image,
+ * the exe, its stderr copy): the locks on those files are taken again
+ * right after, before any thread runs.  One taken meanwhile by another
+ * process ends the restart with RST_EXIT_LOCKED and msg, completed with
+ * the holder's pid and comm.
+ */
+#define RST_RELOCK_MSG	512
+#define RST_EXIT_LOCKED	4	/* = RST_EXIT_ENV (rst.h) */
+
+struct rst_relock {
+	int32_t fd;			/* the process's fd it is taken through */
+	int16_t type;			/* F_RDLCK, F_WRLCK */
+	int16_t pad;
+	int64_t start, len;		/* SEEK_SET; len 0: to EOF */
+	char msg[RST_RELOCK_MSG];	/* "ckpt-restart: IMG: fd 5: PATH: ...: pid " */
+};
+
+/* The kernel's struct flock on x86_64. */
+struct rst_flock {
+	int16_t type, whence;
+	int32_t pad;
+	int64_t start, len;
+	int32_t pid, pad2;
+};
+
 struct rst_thread {
 	struct img_thread img;		/* as the image has it */
 	uint64_t stack;			/* top of its stack in the blob (threads > 0) */
@@ -143,6 +173,13 @@ struct rst_args {
 	uint32_t nlazy;
 	struct rst_range *lazy;
 	uint64_t uffd_features;
+
+	/* POSIX locks to take again after the closes of step 4 */
+	uint32_t nrelocks;
+	struct rst_relock *relocks;
+	int32_t err_locked;		/* err_fd is a locked file: close it before */
+	char lk_text[5][64];		/* " (", "); ...", "unknown (an OFD lock)",
+					 * "/proc/", "/comm": relock messages */
 
 	int32_t err_fd;			/* ckpt-restart's stderr (fd 2 may be the process's) */
 	uint32_t entered;		/* threads past every step that can fail */

@@ -14,9 +14,9 @@
  *            exit with its status.
  *   child:   read the rest, staging page data in anonymous memory
  *            (restart_load.c); verify the END record; check the
- *            environment (restart_env.c); restore fds, cwd, umask,
- *            rlimits (restart_fds.c); build the restorer's argument block
- *            and jump (restart_jump.c).
+ *            environment (restart_env.c); restore fds (restart_fds.c),
+ *            file locks (fds/fd_lock.c), cwd, umask, rlimits; build the
+ *            restorer's argument block and jump (restart_jump.c).
  * Nothing of the target process is created before the whole image has
  * been read and verified: a corrupt image never yields a half process.
  * Except with --lazy (restart_lazy.c): the parent reads the metadata
@@ -114,7 +114,10 @@ struct rst_state {
 	int nsigs;
 	struct img_timer *timers;	/* interval and POSIX timers */
 	int ntimers;
-	size_t files_cap, fds_cap, vmas_cap, threads_cap, mpages_cap, sigs_cap, timers_cap;	/* rst_grow */
+	struct img_lock *locks;		/* file locks (fds/fd_lock.c) */
+	int nlocks;
+	size_t files_cap, fds_cap, vmas_cap, threads_cap, mpages_cap, sigs_cap, timers_cap,
+	       locks_cap;		/* rst_grow */
 	int reserved;		/* target ranges reserved */
 	int exe_fd;
 	int nproblems;		/* --check: problems found */
@@ -257,6 +260,23 @@ int rst_restore_misc(struct rst_state *s);
 int rst_fd_reopen(struct rst_state *s, const struct rst_file *f, int extra, int seek);
 struct rst_file *rst_file_by_id(struct rst_state *s, uint32_t id);
 extern int rst_err_fd;
+
+/*
+ * fds/fd_lock.c: file locks.  check (with the environment, before
+ * anything is built; --check lists it): every lock is free to take, or a
+ * problem names the file, the range and the holder.  restore (once the
+ * fds are placed and the strays closed): takes every lock through the
+ * process's own fd of its FILE; 0 or RST_EXIT_ENV, reported.  relocks:
+ * the POSIX locks the restorer must take again, on files of which one of
+ * the fds in closing[0..n) or err_fd is closed after the jump (any close
+ * drops them); fills out unless NULL, returns their number, sets
+ * *err_locked when err_fd is such a file.
+ */
+struct rst_relock;
+int rst_check_locks(struct rst_state *s);
+int rst_restore_locks(struct rst_state *s);
+int rst_relocks(struct rst_state *s, const int *closing, int nclosing, int err_fd,
+		struct rst_relock *out, int *err_locked);
 
 /*
  * restart_lazy.c (--lazy): setup in the parent before the image's

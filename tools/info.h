@@ -57,6 +57,8 @@ struct info {
 	size_t nfile;
 	struct info_fd *fds;		/* FD records, each naming a file */
 	size_t nfd;
+	struct img_lock *locks;		/* LOCK records, each naming a file */
+	size_t nlock;
 	struct info_vma *vmas;
 	size_t nvma;
 	size_t nsorted;		/* vmas[0..nsorted) sorted and checked */
@@ -101,6 +103,9 @@ const char *info_rlimit_name(int i);
 const char *info_fd_kind(uint32_t kind);
 /* The lowest other fd of f's open file description, or -1. */
 int info_fd_shared_with(const struct info *in, const struct info_fd *f);
+/* The lowest fd naming FILE id, or -1; the FILE itself (NULL if none). */
+int info_file_fd(const struct info *in, uint32_t id);
+const struct info_file *info_file(const struct info *in, uint32_t id);
 const char *info_accmode(uint32_t flags);
 const char *info_vma_kind(const struct img_vma *v);
 void info_perm(const struct img_vma *v, char out[5]);

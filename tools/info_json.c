@@ -264,6 +264,15 @@ void json_print(const struct info *in)
 		       d->d.fdflags & IMG_FD_CLOEXEC ? "true" : "false", (long long)f->f.pos,
 		       info_fd_shared_with(in, d));
 	}
+	printf("\n  ],\n  \"locks\": [");
+	for (size_t i = 0; i < in->nlock; i++) {
+		const struct img_lock *l = &in->locks[i];
+
+		printf("%s\n    {\"file\": %u, \"fd\": %d, \"kind\": \"%s\", \"type\": \"%s\", "
+		       "\"start\": %lld, \"len\": %lld, \"signal\": %d}", i ? "," : "", l->file,
+		       info_file_fd(in, l->file), img_lock_kind_name(l->kind),
+		       img_lock_type_name(l->type), (long long)l->start, (long long)l->len, l->sig);
+	}
 	printf("\n  ],\n  \"vmas\": [");
 	for (size_t i = 0; i < in->nvma; i++) {
 		const struct info_vma *v = &in->vmas[i];

@@ -160,12 +160,12 @@ static int info_add_mpages(struct info *in, struct img_reader *r,
 }
 
 /*
- * Record order (img_format.h): PROC, FILE*, FD*, THREAD+, SIGINFO*,
+ * Record order (img_format.h): PROC, FILE*, FD*, LOCK*, THREAD+, SIGINFO*,
  * TIMER*, VMA*, PAGES*.  A record may not come after one of a later rank,
  * and nothing after THREAD may come before a THREAD.
  */
-enum info_rank { RANK_PROC, RANK_FILE, RANK_FD, RANK_THREAD, RANK_SIGINFO, RANK_TIMER,
-		 RANK_VMA, RANK_PAGES };
+enum info_rank { RANK_PROC, RANK_FILE, RANK_FD, RANK_LOCK, RANK_THREAD, RANK_SIGINFO,
+		 RANK_TIMER, RANK_VMA, RANK_PAGES };
 
 static int info_rank(uint32_t type)
 {
@@ -173,6 +173,7 @@ static int info_rank(uint32_t type)
 	case IMG_REC_PROC:    return RANK_PROC;
 	case IMG_REC_FILE:    return RANK_FILE;
 	case IMG_REC_FD:      return RANK_FD;
+	case IMG_REC_LOCK:    return RANK_LOCK;
 	case IMG_REC_THREAD:  return RANK_THREAD;
 	case IMG_REC_SIGINFO: return RANK_SIGINFO;
 	case IMG_REC_TIMER:   return RANK_TIMER;
@@ -184,7 +185,8 @@ static int info_rank(uint32_t type)
 static const char *info_rec_name(uint32_t type)
 {
 	static const char *names[] = { "?", "PROC", "FD (old)", "THREAD", "VMA", "PAGES", "MPAGES",
-				       "PARENT", "SIGINFO", "TIMER", "FILE", "FD" };
+				       "PARENT", "SIGINFO", "TIMER", "FILE", "FD", "?", "?", "?", "?",
+				       "LOCK" };
 
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
@@ -236,7 +238,8 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	    rank < *last_rank ||		/* going back */
 	    (rank > RANK_THREAD && *last_rank < RANK_THREAD))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
-				 "expected PROC, FILE*, FD*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES*",
+				 "expected PROC, FILE*, FD*, LOCK*, THREAD+, SIGINFO*, TIMER*, VMA*, "
+				 "PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;
 
@@ -289,6 +292,25 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		in->fds[in->nfd].d = *d;
 		in->fds[in->nfd].file = info_file_by_id(in, d->file) - in->files;
 		in->nfd++;
+		return 0;
+	}
+	case IMG_REC_LOCK: {
+		const struct img_lock *l = img_get_lock(r, rec);
+		const struct info_file *f;
+
+		if (!l)
+			return -1;
+		if (!(f = info_file_by_id(in, l->file)))
+			return info_fail(in, "LOCK record at offset %llu names file %u, which no FILE "
+					 "record before it has", (unsigned long long)rec->offset, l->file);
+		if ((f->f.kind != IMG_FILE_REG && f->f.kind != IMG_FILE_DIR &&
+		     f->f.kind != IMG_FILE_CHR) ||
+		    (l->kind == IMG_LOCK_LEASE && f->f.kind != IMG_FILE_REG))
+			return info_fail(in, "LOCK record at offset %llu: a %s lock on file %u (%s), "
+					 "which cannot hold one", (unsigned long long)rec->offset,
+					 img_lock_kind_name(l->kind), l->file, info_fd_kind(f->f.kind));
+		in->locks = info_grow(in->locks, in->nlock, sizeof(*in->locks));
+		in->locks[in->nlock++] = *l;
 		return 0;
 	}
 	case IMG_REC_THREAD: {
@@ -417,6 +439,7 @@ void info_free(struct info *in)
 		free(in->vmas[i].path.s);
 	free(in->files);
 	free(in->fds);
+	free(in->locks);
 	free(in->thr);
 	free(in->sigs);
 	free(in->timers);

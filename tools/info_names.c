@@ -119,6 +119,24 @@ int info_fd_shared_with(const struct info *in, const struct info_fd *f)
 	return low;
 }
 
+int info_file_fd(const struct info *in, uint32_t id)
+{
+	int low = -1;
+
+	for (size_t i = 0; i < in->nfd; i++)
+		if (in->files[in->fds[i].file].f.id == id && (low < 0 || in->fds[i].d.fd < low))
+			low = in->fds[i].d.fd;
+	return low;
+}
+
+const struct info_file *info_file(const struct info *in, uint32_t id)
+{
+	for (size_t i = 0; i < in->nfile; i++)
+		if (in->files[i].f.id == id)
+			return &in->files[i];
+	return NULL;
+}
+
 const char *info_accmode(uint32_t flags)
 {
 	switch (flags & O_ACCMODE) {

@@ -264,6 +264,23 @@ void txt_print(const struct info *in)
 		printf("\n");
 	}
 
+	if (in->nlock)
+		printf("\nlocks (%zu):\n", in->nlock);
+	for (size_t i = 0; i < in->nlock; i++) {
+		const struct img_lock *l = &in->locks[i];
+		const struct info_file *f = info_file(in, l->file);
+		char range[64];
+
+		img_lock_range(l, range, sizeof(range));
+		printf("  %3d  %-5s  %-5s  %-24s  ", info_file_fd(in, l->file),
+		       img_lock_kind_name(l->kind), img_lock_type_name(l->type), range);
+		txt_str(f->path.s, f->path.n);
+		if (l->kind == IMG_LOCK_LEASE)
+			printf("  break signal %s", l->sig ? info_signame(l->sig, range, sizeof(range)) :
+			       "SIGIO");
+		printf("\n");
+	}
+
 	printf("\nmemory map (%zu areas):\n", in->nvma);
 	printf("  %-33s %-4s %10s %7s %10s %10s  %s\n", "range", "perm", "size",
 	       "pages", "raw", "stored", "what");

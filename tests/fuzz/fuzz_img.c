@@ -79,6 +79,14 @@ static void fz_parse(int fd, int mapped)
 		case IMG_REC_FD:
 			ok = img_get_fd(&r, &rec) != NULL;
 			break;
+		case IMG_REC_LOCK: {
+			const struct img_lock *l = img_get_lock(&r, &rec);
+			char range[64];
+
+			if ((ok = l != NULL))
+				img_lock_range(l, range, sizeof(range));
+			break;
+		}
 		case IMG_REC_THREAD: {
 			const struct img_thread *t = img_get_thread(&r, &rec);
 			if ((ok = t != NULL))
