@@ -13,6 +13,7 @@
  *   fds, cwd   every file to reopen is there, not shorter than its saved
  *              offset, of the same kind (the policy: docs/USAGE.md)
  *   timers     POSIX timers can be made with their ids (Linux 6.16+)
+ *   attributes oom_score_adj, affinity, seccomp... (restart_attr.c)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -306,6 +307,8 @@ int rst_check_env(struct rst_state *s)
 	if ((r = check_fds(s)) && !s->check_only)
 		return r;
 	if ((r = check_timers(s)) && !s->check_only)
+		return r;
+	if ((r = rst_check_attrs(s)) && !s->check_only)	/* restart_attr.c */
 		return r;
 	return s->nproblems ? RST_EXIT_ENV : 0;
 }

@@ -322,8 +322,101 @@ RST static void rst_timers(struct rst_args *a)
 		CHECK(a, 27, arch_sys3(SYS_timer_create, t->clock, &ev, &id));
 		CHECK(a, 27, arch_sys4(SYS_timer_settime, id, 0, ts, 0));
 	}
-	if (posix)
-		arch_sys2(SYS_prctl, RST_PR_TIMER_CREATE_RESTORE_IDS, RST_PR_TIMER_IDS_OFF);
+	/* as the process had it: off, unless it used it itself */
+	if (posix || a->timer_ids)
+		arch_sys2(SYS_prctl, RST_PR_TIMER_CREATE_RESTORE_IDS,
+			  a->timer_ids ? RST_PR_TIMER_IDS_ON : RST_PR_TIMER_IDS_OFF);
+}
+
+/*
+ * Step 28: the thread's attributes that need no restriction lifted later
+ * (restart/restart_attr.c checked that each can be set), while the
+ * thread still has ckpt-restart's privileges (the real-time I/O class).
+ */
+RST static void rst_thread_attrs(struct rst_args *a, struct rst_thread *t)
+{
+	const struct img_thread *m = &t->img;
+
+	arch_sys1(SYS_personality, m->personality);
+	arch_sys2(SYS_prctl, PR_SET_TIMERSLACK, m->timer_slack_ns);
+	if (m->attr_flags & IMG_TA_AFFINITY)
+		CHECK(a, 28, arch_sys3(SYS_sched_setaffinity, 0, sizeof(m->affinity), m->affinity));
+	CHECK(a, 28, arch_sys3(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, m->ioprio));
+	if (m->mce_kill == 2)	/* PR_MCE_KILL_DEFAULT */
+		arch_sys5(SYS_prctl, PR_MCE_KILL, PR_MCE_KILL_CLEAR, 0, 0, 0);
+	else
+		CHECK(a, 28, arch_sys5(SYS_prctl, PR_MCE_KILL, PR_MCE_KILL_SET, m->mce_kill, 0, 0));
+	CHECK(a, 28, arch_sys3(SYS_set_mempolicy, m->mempolicy, m->mempolicy ? m->mem_nodes : 0,
+			       m->mempolicy ? IMG_NODE_WORDS * 64 + 1 : 0));
+	if (m->attr_flags & IMG_TA_IO_FLUSHER)
+		CHECK(a, 28, arch_sys5(SYS_prctl, 57 /* PR_SET_IO_FLUSHER */, 1, 0, 0, 0));
+}
+
+/* Whether filter i is on the chain that ends at leaf (parents come first). */
+RST static int rst_on_chain(struct rst_args *a, int32_t leaf, uint32_t i)
+{
+	while (leaf >= (int32_t)i) {
+		if (leaf == (int32_t)i)
+			return 1;
+		leaf = a->filters[leaf].parent;
+	}
+	return 0;
+}
+
+/*
+ * Step 29-30: last, what restricts the thread or what a change of ids
+ * reset: the process's dumpable and MDWE (the main thread: every thread's
+ * ids are set and every mapping made), then the thread's death signal,
+ * securebits, speculation and TSC controls, no_new_privs, its seccomp
+ * filters in install order (each with the call that installed it: a
+ * filter may allow one and not the other), syscall user dispatch.  After
+ * this the thread only makes the rt_sigreturn below, which its filters
+ * allowed at the checkpoint (it returned from libckpt's handler).
+ */
+RST static void rst_thread_final(struct rst_args *a, struct rst_thread *t)
+{
+	const struct img_thread *m = &t->img;
+
+	if (t == &a->threads[0]) {
+		if (a->dumpable <= 1)
+			CHECK(a, 29, arch_sys2(SYS_prctl, PR_SET_DUMPABLE, a->dumpable));
+		if (a->mdwe)
+			CHECK(a, 29, arch_sys5(SYS_prctl, 65 /* PR_SET_MDWE */, a->mdwe, 0, 0, 0));
+	}
+	CHECK(a, 29, arch_sys2(SYS_prctl, PR_SET_PDEATHSIG, m->pdeathsig));
+	long bits = arch_sys1(SYS_prctl, PR_GET_SECUREBITS);
+
+	if (bits >= 0 && (uint32_t)bits != m->securebits) {
+		if (((uint32_t)bits ^ m->securebits) == (1u << 4))	/* SECBIT_KEEP_CAPS */
+			CHECK(a, 29, arch_sys2(SYS_prctl, PR_SET_KEEPCAPS, (m->securebits >> 4) & 1));
+		else
+			CHECK(a, 29, arch_sys2(SYS_prctl, PR_SET_SECUREBITS, m->securebits));
+	}
+	for (int k = 0; k < 3; k++)
+		if ((m->spec[k] & 1) && (m->spec[k] & (4 | 8 | 16)))	/* PRCTL, restricted */
+			CHECK(a, 29, arch_sys5(SYS_prctl, 53 /* PR_SET_SPECULATION_CTRL */, k,
+					       m->spec[k] & (4 | 8 | 16), 0, 0));
+	if (m->tsc)
+		CHECK(a, 29, arch_sys2(SYS_prctl, PR_SET_TSC, m->tsc));
+	if (m->attr_flags & IMG_TA_NO_NEW_PRIVS)
+		CHECK(a, 29, arch_sys5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+	for (uint32_t i = 0; m->seccomp_leaf >= 0 && i < a->nfilters; i++) {
+		const struct rst_filter *f = &a->filters[i];
+		struct { uint16_t len, pad[3]; uint64_t filter; } prog = { (uint16_t)f->ninsns,
+									  { 0, 0, 0 }, f->insns };
+
+		if (!rst_on_chain(a, m->seccomp_leaf, i))
+			continue;
+		if (f->how == IMG_SECCOMP_PRCTL)
+			CHECK(a, 30, arch_sys5(SYS_prctl, PR_SET_SECCOMP, 2 /* SECCOMP_MODE_FILTER */,
+					       &prog, 0, 0));
+		else
+			CHECK(a, 30, arch_sys3(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */,
+					       f->flags, &prog));
+	}
+	if (m->sud_mode)
+		CHECK(a, 29, arch_sys5(SYS_prctl, 59 /* PR_SET_SYSCALL_USER_DISPATCH */, m->sud_mode,
+				       m->sud_offset, m->sud_len, m->sud_selector));
 }
 
 #define RST_THREAD_STACK	(16 * 1024)
@@ -480,6 +573,8 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 	struct arch_sched_attr sa = { sizeof(sa), t->img.sched_policy, t->img.sched_flags,
 				      t->img.sched_nice, t->img.sched_priority, 0, 0, 0 };
 	arch_sys3(SYS_sched_setattr, 0, &sa, 0);
+	if (a->attrs)
+		rst_thread_attrs(a, t);
 	/*
 	 * Root restarting another user's image: become that user again.
 	 * Credentials are per thread, and creating threads with chosen tids
@@ -522,6 +617,8 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 	 */
 	while (!__atomic_load_n(&a->go, __ATOMIC_ACQUIRE))
 		arch_sys4(SYS_futex, &a->go, 0 | 128 /* FUTEX_WAIT_PRIVATE */, 0, 0);
+	if (a->attrs)
+		rst_thread_final(a, t);
 	rst_build_frame(t);
 }
 

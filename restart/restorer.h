@@ -23,7 +23,10 @@
  *      blob; each thread, the main one last, sets its tid address, robust
  *      list, rseq, FS base, name and pending signals (queued ones with
  *      their siginfo: each thread its own, the main one the process's
- *      too, as only they may), and rt_sigreturns
+ *      too, as only they may), its attributes (affinity, personality...),
+ *      then, last of all, what restricts it (death signal, securebits,
+ *      no_new_privs, its seccomp filters, syscall user dispatch; the main
+ *      thread first dumpable and MDWE), and rt_sigreturns
  *      into the post-restore handler (see img_thread).  The last thread to
  *      get there unmaps the blob (struct ckpt_restore_info).
  * A failure after step 1 cannot be undone: it writes one line to fd 2 and
@@ -85,6 +88,15 @@ struct rst_thread {
 	uint64_t stack;			/* top of its stack in the blob (threads > 0) */
 };
 
+/* A seccomp filter to install again (an IMG_REC_SECCOMP record). */
+struct rst_filter {
+	int32_t  parent;		/* an earlier filter, -1: none */
+	uint32_t how;			/* IMG_SECCOMP_PRCTL or _SYSCALL */
+	uint32_t flags;			/* IMG_SECCOMP_FLAGS bits */
+	uint32_t ninsns;
+	uint64_t insns;			/* its program, in the blob */
+};
+
 struct rst_args {
 	/* where the blob itself is, and what else must survive step 1 */
 	uint32_t nkeep;
@@ -105,6 +117,14 @@ struct rst_args {
 	uint32_t ntimers;
 	struct img_timer *timers;	/* armed with their time left */
 	int32_t uid, gid;		/* -1: keep ckpt-restart's */
+
+	/* process attributes (restart/restart_attr.c); none without a PROC_ATTR record */
+	uint32_t attrs;
+	uint32_t dumpable;		/* PR_SET_DUMPABLE, once every thread's ids changed */
+	uint32_t mdwe;			/* PR_SET_MDWE (0: none), once memory is mapped */
+	uint32_t timer_ids;		/* PR_TIMER_CREATE_RESTORE_IDS left as the process had it */
+	uint32_t nfilters;
+	struct rst_filter *filters;	/* seccomp, install order */
 
 	/* threads: [0] is the main one (tid == pid), the one running this */
 	uint32_t nthreads;

@@ -47,6 +47,11 @@ struct info {
 	size_t nsig;
 	struct img_timer *timers;
 	size_t ntimer;
+	int has_pattr;			/* the PROC_ATTR record */
+	struct img_proc_attr pattr;
+	struct img_seccomp *sc;		/* seccomp filters, install order */
+	size_t nsc;
+	uint64_t sc_insns;		/* their instructions, in all */
 	struct info_fd *fds;
 	size_t nfd;
 	struct info_vma *vmas;
@@ -86,6 +91,13 @@ const char *info_timer_kind(const struct img_timer *t);
 /* "signal", "none", "thread" (SIGEV_THREAD) or "thread-id" */
 const char *info_timer_notify(const struct img_timer *t);
 const char *info_rlimit_name(int i);
+/* "SCHED_OTHER"-like names of the attribute fields (info_names.c) */
+const char *info_ioprio_class(uint32_t ioprio);
+const char *info_mce_kill(uint32_t v);
+/* Writes "0-3,8" into buf (n bytes): the set bits of words * 64 bits. */
+void info_bitlist(const uint64_t *mask, int words, char *buf, size_t n);
+extern const struct info_flag info_membarrier_flags[];
+extern const struct info_flag info_securebits_flags[];
 const char *info_fd_kind(uint32_t kind);
 const char *info_accmode(uint32_t flags);
 const char *info_vma_kind(const struct img_vma *v);

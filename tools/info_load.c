@@ -159,24 +159,31 @@ static int info_add_mpages(struct info *in, struct img_reader *r,
 	return 0;
 }
 
-/* Record order rank: PROC, FD*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES* (img_format.h). */
+/*
+ * Record order rank: PROC, [PROC_ATTR, SECCOMP*], FD*, THREAD+, SIGINFO*,
+ * TIMER*, VMA*, PAGES* (img_format.h).
+ */
+#define RANK_THREAD	4
 static int info_rank(uint32_t type)
 {
 	switch (type) {
 	case IMG_REC_PROC:    return 0;
-	case IMG_REC_FD:      return 1;
-	case IMG_REC_THREAD:  return 2;
-	case IMG_REC_SIGINFO: return 3;
-	case IMG_REC_TIMER:   return 4;
-	case IMG_REC_VMA:     return 5;
-	default:              return 6;
+	case IMG_REC_PROC_ATTR: return 1;
+	case IMG_REC_SECCOMP: return 2;
+	case IMG_REC_FD:      return 3;
+	case IMG_REC_THREAD:  return RANK_THREAD;
+	case IMG_REC_SIGINFO: return 5;
+	case IMG_REC_TIMER:   return 6;
+	case IMG_REC_VMA:     return 7;
+	default:              return 8;
 	}
 }
 
 static const char *info_rec_name(uint32_t type)
 {
 	static const char *names[] = { "?", "PROC", "FD", "THREAD", "VMA", "PAGES", "MPAGES",
-				       "PARENT", "SIGINFO", "TIMER" };
+				       "PARENT", "SIGINFO", "TIMER", "?", "?", "PROC_ATTR",
+				       "SECCOMP" };
 
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
@@ -217,9 +224,12 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	if (*last_rank < 0 ? rank != 0 :
 	    rank == 0 ||			/* a second PROC */
 	    rank < *last_rank ||		/* going back */
-	    (rank > 2 && *last_rank < 2))	/* anything later before THREAD */
+	    (rank == 1 && in->has_pattr) ||	/* a second PROC_ATTR */
+	    (rank == 2 && !in->has_pattr) ||	/* SECCOMP without PROC_ATTR */
+	    (rank > RANK_THREAD && *last_rank < RANK_THREAD))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
-				 "expected PROC, FD*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES*",
+				 "expected PROC, [PROC_ATTR, SECCOMP*], FD*, THREAD+, SIGINFO*, "
+				 "TIMER*, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;
 
@@ -234,6 +244,30 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		tail = (const char *)(p + 1);
 		in->cwd = info_dup(tail, p->cwd_len);
 		in->exe = info_dup(tail + p->cwd_len, p->exe_len);
+		return 0;
+	}
+	case IMG_REC_PROC_ATTR: {
+		const struct img_proc_attr *pa = img_get_proc_attr(r, rec);
+
+		if (!pa)
+			return -1;
+		in->pattr = *pa;
+		in->has_pattr = 1;
+		return 0;
+	}
+	case IMG_REC_SECCOMP: {
+		const struct img_seccomp *f = img_get_seccomp(r, rec);
+
+		if (!f)
+			return -1;
+		if (in->nsc >= in->pattr.nseccomp || f->parent >= (int32_t)in->nsc)
+			return info_fail(in, "SECCOMP record at offset %llu: filter %zu (over filter "
+					 "%d) is beyond the %u PROC_ATTR names, or names a later one",
+					 (unsigned long long)rec->offset, in->nsc, f->parent,
+					 in->pattr.nseccomp);
+		in->sc = info_grow(in->sc, in->nsc, sizeof(*in->sc));
+		in->sc[in->nsc++] = *f;
+		in->sc_insns += f->ninsns;
 		return 0;
 	}
 	case IMG_REC_FD: {
@@ -252,6 +286,12 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 
 		if (!t)
 			return -1;
+		if (in->nsc != (in->has_pattr ? in->pattr.nseccomp : 0) ||
+		    t->seccomp_leaf >= (int32_t)in->nsc)
+			return info_fail(in, "THREAD record at offset %llu names seccomp filter %d; "
+					 "the image has %zu of the %u its PROC_ATTR record counts",
+					 (unsigned long long)rec->offset, t->seccomp_leaf, in->nsc,
+					 in->pattr.nseccomp);
 		in->thr = info_grow(in->thr, in->nthr, sizeof(*in->thr));
 		in->thr[in->nthr++] = *t;
 		return 0;
@@ -333,7 +373,7 @@ int info_load(struct info *in, int fd)
 	} else if ((in->hdr.flags & IMG_F_INCREMENTAL) && !in->has_parent) {
 		snprintf(in->err, sizeof(in->err), "incremental image has no PARENT record");
 		rc = INFO_EXIT_CORRUPT;
-	} else if (last_rank < 2) {
+	} else if (last_rank < RANK_THREAD) {
 		snprintf(in->err, sizeof(in->err), "image has no %s record",
 			 last_rank < 0 ? "PROC" : "THREAD");
 		rc = INFO_EXIT_CORRUPT;
@@ -370,6 +410,7 @@ void info_free(struct info *in)
 	free(in->thr);
 	free(in->sigs);
 	free(in->timers);
+	free(in->sc);
 	free(in->vmas);
 }
 
