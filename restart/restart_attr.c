@@ -369,7 +369,7 @@ int rst_restore_attrs(struct rst_state *s)
 		rst_error(s, "cannot set oom_score_adj %d: %s", p->oom_score_adj, strerror(-e));
 		return RST_EXIT_ENV;
 	}
-	snprintf(buf, sizeof(buf), "%x", p->coredump_filter);
+	snprintf(buf, sizeof(buf), "0x%x", p->coredump_filter);
 	if ((e = write_file("/proc/self/coredump_filter", buf)) < 0) {
 		rst_error(s, "cannot set coredump_filter %s: %s", buf, strerror(-e));
 		return RST_EXIT_ENV;
