@@ -321,6 +321,7 @@ int ckpt_attr_check(struct ckpt_ctx *c)
 				 "ARCH_ENABLE_TAGGED_ADDR), which is not supported");
 	read_online(c);
 	/* Its capture comes later (and does this again): glibc's rseq area needs FS. */
+	c->leader.img.tid = (int32_t)arch_sys0(SYS_gettid);
 	arch_sys2(SYS_arch_prctl, ARCH_GET_FS, &c->leader.img.fs_base);
 	ckpt_attr_thread(&c->leader, NULL);
 	if (refuse_thread(c, &c->leader) < 0)
