@@ -100,7 +100,18 @@ static int write_header(struct ckpt_ctx *c)
 	h.ctime_ns = (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	h.pid = getpid();
 	h.flags = c->hdr_flags;
-	if (uname(&u) == 0) {
+	/*
+	 * The kernel's release, not what uname() tells this process: with the
+	 * UNAME26 personality that is "2.6.N".
+	 */
+	if (ckpt_read_file("/proc/sys/kernel/osrelease", u.release, sizeof(u.release)) > 0) {
+		for (char *p = u.release; *p; p++)
+			if (*p == '\n')
+				*p = '\0';
+	} else if (uname(&u) < 0) {
+		u.release[0] = '\0';
+	}
+	{
 		size_t n = ckpt_strlen(u.release);
 
 		if (n >= sizeof(h.kernel))

@@ -216,13 +216,17 @@ static int check_oom(struct rst_state *s)
 	if (read_file("/proc/self/oom_score_adj", buf, sizeof(buf)) < 0)
 		return 0;
 	now = atoi(buf);
-	/* Raising is always allowed; lowering below our minimum needs CAP_SYS_RESOURCE. */
+	/*
+	 * Raising is always allowed; lowering below the minimum (which only a
+	 * writer holding CAP_SYS_RESOURCE moves) needs CAP_SYS_RESOURCE.  The
+	 * minimum cannot be read: a child tries.
+	 */
 	if (s->pattr.oom_score_adj >= now || in_child(try_oom, s->pattr.oom_score_adj))
 		return 0;
-	return rst_problem(s, RST_EXIT_ENV, "the process had oom_score_adj %d, lower than "
-			   "ckpt-restart's %d: lowering it needs CAP_SYS_RESOURCE (restart as "
-			   "root, or from a shell whose oom_score_adj is not above %d)",
-			   s->pattr.oom_score_adj, now, s->pattr.oom_score_adj);
+	return rst_problem(s, RST_EXIT_ENV, "the process had oom_score_adj %d, which ckpt-restart "
+			   "may not set here (it runs with %d; going below the minimum its "
+			   "ancestors left needs CAP_SYS_RESOURCE): restart with CAP_SYS_RESOURCE",
+			   s->pattr.oom_score_adj, now);
 }
 
 /* Every thread's CPUs must be ones we may run on (our cpuset): tried on ourselves. */

@@ -11,7 +11,15 @@
 #    NUMA policy, TSC mode, no_new_privs and syscall user dispatch (one
 #    thread only, so that a thread's value cannot come from the other);
 #  - as root, and as an unprivileged user under `ckpt-run --pidns`;
-#  - `ckpt-info` shows them (text and --json).
+#  - `ckpt-info` shows them (text and --json);
+# and what cannot come back is refused, with a message that names it:
+#  - an oom_score_adj below what ckpt-restart may set without
+#    CAP_SYS_RESOURCE (-500 written into an image): --check and the
+#    restart exit 4 before anything is made;
+#  - a thread pinned to a CPU outside ckpt-restart's cpuset (root, a
+#    cgroup v1 cpuset of CPU 0 only, where there is one): exit 4;
+#  - securebits without CAP_SETPCAP (it could not set them again):
+#    ckpt-save exit 5, the process goes on.
 . "$(dirname "$0")/lib.sh"
 P=$PROGS/procattr
 nbad=0
@@ -76,7 +84,46 @@ user_case() {
 	[ $rc -eq 0 ] && grep -q '^DONE' "$TMP/user.out2" || bad "user: restarted copy rc $rc: $(cat "$TMP/user.out2")"
 	cat "$TMP/user.out" "$TMP/user.out2" > "$TMP/user.all"
 	compare user "$TMP/user.all"
+	# oom_score_adj -500: no user may lower it below 0 without CAP_SYS_RESOURCE
+	python3 "$ROOT/tests/e2e/img_patch.py" "$UD/img" "$TMP/oom.img" 12 0 '<i' -500 &&
+		chmod 644 "$TMP/oom.img" || bad "cannot make the oom_score_adj image"
+	for chk in --check ""; do
+		as_user "$BIN/ckpt-restart" $chk "$TMP/oom.img" > "$TMP/oom.msg" 2>&1
+		rc=$?
+		[ $rc -eq 4 ] && grep -q 'the process had oom_score_adj -500, which ckpt-restart may not set here .* needs CAP_SYS_RESOURCE' "$TMP/oom.msg" ||
+			bad "oom_score_adj refusal (${chk:-restart}): rc $rc: $(cat "$TMP/oom.msg")"
+	done
+	grep -q '^DONE' "$TMP/oom.msg" && bad "oom_score_adj: the refused restart ran the program"
 }
 [ "$(id -u)" = 0 ] && user_case
+
+# ---- a CPU outside ckpt-restart's cpuset (thread 0 ran on CPU 1 only) ----
+CS=/sys/fs/cgroup/cpuset
+if [ "$(id -u)" = 0 ] && [ "$(nproc)" -ge 2 ] && [ -w "$CS/cgroup.procs" ] && mkdir "$CS/ckpt-e2e-$$" 2> /dev/null; then
+	echo 0 > "$CS/ckpt-e2e-$$/cpuset.cpus" && cat "$CS/cpuset.mems" > "$CS/ckpt-e2e-$$/cpuset.mems" &&
+		( echo $BASHPID > "$CS/ckpt-e2e-$$/cgroup.procs" && exec "$BIN/ckpt-restart" --check "$TMP/root.img" ) \
+		> "$TMP/cpus.msg" 2>&1
+	rc=$?
+	rmdir "$CS/ckpt-e2e-$$"
+	[ $rc -eq 4 ] && grep -q 'thread [0-9]* ran only on CPUs 1, not all of which ckpt-restart may use here' "$TMP/cpus.msg" ||
+		bad "affinity outside the cpuset: --check rc $rc: $(cat "$TMP/cpus.msg")"
+else
+	echo "note: no cgroup v1 cpuset to test an affinity outside it"
+fi
+
+# ---- securebits without CAP_SETPCAP: refused at the checkpoint ----
+if [ "$(id -u)" = 0 ]; then
+	shim "$P" secbits "$TMP/sgo" > "$TMP/sb.out" 2>&1 &
+	PID=$!
+	PIDS+=("$PID")
+	wait_line "$TMP/sb.out" '^READY|^SETUP'
+	"$BIN/ckpt-save" "$PID" "$TMP/sb.img" > "$TMP/sb.msg" 2>&1
+	rc=$?
+	[ $rc -eq 5 ] && grep -q "thread $PID has securebits 0x4 but not CAP_SETPCAP" "$TMP/sb.msg" ||
+		bad "securebits: ckpt-save rc $rc: $(cat "$TMP/sb.msg")"
+	touch "$TMP/sgo"
+	wait "$PID"
+	grep -q '^DONE' "$TMP/sb.out" || bad "securebits: the process did not carry on: $(cat "$TMP/sb.out")"
+fi
 ${VERBOSE:+cat "$TMP"/*.all}
 [ $nbad -eq 0 ] || exit 1

@@ -90,30 +90,8 @@ wait "$PID"
 grep -q '^DONE' "$TMP/raw.out" || bad "raw: the process did not carry on: $(cat "$TMP/raw.out")"
 
 # an image whose process inherited a filter ckpt-restart does not run under
-python3 - "$TMP/prctl.img" "$TMP/inh.img" <<'PY' || bad "cannot make the inherited-filter image"
-import struct, sys, zlib
-# the CRC32C of the format (Castagnoli), bitwise
-def crc32c(data, crc=0):
-    crc ^= 0xffffffff
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82f63b78 & -(crc & 1))
-    return crc ^ 0xffffffff
-b = bytearray(open(sys.argv[1], 'rb').read())
-off = 128
-while True:
-    typ, ver, fl, ln = struct.unpack_from('<IHHQ', b, off)
-    if typ == 12:                        # PROC_ATTR: seccomp_inherited = 1
-        struct.pack_into('<I', b, off + 24 + 28, 1)
-        struct.pack_into('<I', b, off + 16, crc32c(bytes(b[off + 24:off + 24 + ln]), crc32c(bytes(b[off:off + 16]))))
-    if typ == 0xffff:
-        struct.pack_into('<I', b, off + 24 + 16, crc32c(bytes(b[:off])))
-        struct.pack_into('<I', b, off + 16, crc32c(bytes(b[off + 24:off + 24 + ln]), crc32c(bytes(b[off:off + 16]))))
-        break
-    off += 24 + ln
-open(sys.argv[2], 'wb').write(b)
-PY
+python3 "$ROOT/tests/e2e/img_patch.py" "$TMP/prctl.img" "$TMP/inh.img" 12 28 '<I' 1 ||
+	bad "cannot make the inherited-filter image"
 clean_fds "$BIN/ckpt-restart" --check "$TMP/inh.img" > "$TMP/inh.msg" 2>&1
 rc=$?
 [ $rc -eq 4 ] && grep -q 'ran under 1 seccomp filter it inherited .* ckpt-restart runs under 0' "$TMP/inh.msg" ||

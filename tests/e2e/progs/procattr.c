@@ -3,7 +3,7 @@
  * to values no process starts with, printed before a checkpoint and after
  * a restart (tests/e2e/t_procattr.sh compares the two).
  *
- *   procattr root|user GOFILE
+ *   procattr root|user|secbits GOFILE
  * Sets the process's oom_score_adj, coredump_filter, THP disable, child
  * subreaper, MDWE, KSM, membarrier registrations, the timer-id flag and
  * (root) dumpable 0; then, differently in the main thread (T0) and a
@@ -14,6 +14,10 @@
  * waits for GOFILE (through a checkpoint, a kill and a restart), prints
  * the same lines with "after", then "DONE".  A setting that fails prints
  * "SETUP FAILED what: why" (the test fails on it).
+ *
+ * "secbits" (root) only sets SECBIT_NO_SETUID_FIXUP and then drops
+ * CAP_SETPCAP from its effective set, prints "READY pid" and waits: a
+ * state no restart could make again (the checkpoint must refuse it).
  *
  * Syscall user dispatch is shown by what it does: "sud=N" is the number of
  * SIGSYS one blocked getppid() raised (1 while it is on, 0 when off).
@@ -30,6 +34,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/membarrier.h>
 
 #ifndef PR_SET_SYSCALL_USER_DISPATCH
@@ -218,6 +223,21 @@ int main(int argc, char **argv)
 	if (argc != 3)
 		return 2;
 	setvbuf(stdout, NULL, _IONBF, 0);
+	if (!strcmp(argv[1], "secbits")) {
+		struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct d[2];
+
+		if (prctl(PR_SET_SECUREBITS, 0x4, 0, 0, 0) < 0 || syscall(SYS_capget, &h, d) < 0)
+			setup_fail("securebits");
+		d[0].effective &= ~(1u << CAP_SETPCAP);
+		if (syscall(SYS_capset, &h, d) < 0)
+			setup_fail("capset");
+		printf("READY %d\n", (int)getpid());
+		while (access(argv[2], F_OK) != 0)
+			usleep(10000);
+		printf("DONE\n");
+		return 0;
+	}
 	root = !strcmp(argv[1], "root");
 	ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	pthread_barrier_init(&bar, NULL, 2);
