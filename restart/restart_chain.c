@@ -322,7 +322,8 @@ static int chain_read(struct rst_state *s, struct img_reader *r, const struct ch
 			next->nallowed = p->nranges;
 		} else if (rec.type != IMG_REC_PROC && rec.type != IMG_REC_FD &&
 			   rec.type != IMG_REC_THREAD && rec.type != IMG_REC_SIGINFO &&
-			   rec.type != IMG_REC_TIMER && rec.type != IMG_REC_VMA) {
+			   rec.type != IMG_REC_TIMER && rec.type != IMG_REC_VMA &&
+			   rec.type != IMG_REC_PROC_ATTR && rec.type != IMG_REC_SECCOMP) {
 			/* page data in a form this walk does not apply: never skip it */
 			rst_error(s, "parent %s: record type %u at offset %lu cannot be applied "
 				  "to an incremental restart", name, rec.type,

@@ -45,6 +45,8 @@ wait_line "$TMP/root.out" '^READY|^SETUP'
 "$BIN/ckpt-save" "$PID" "$TMP/root.img" > "$TMP/save" 2>&1 || fail "ckpt-save: $(cat "$TMP/save")"
 kill9 "$PID"
 "$BIN/ckpt-info" "$TMP/root.img" > "$TMP/info" 2>&1 || bad "ckpt-info: $(cat "$TMP/info")"
+grep -q "^kernel:    $(cat /proc/sys/kernel/osrelease)\$" "$TMP/info" ||
+	bad "the image names kernel $(grep ^kernel: "$TMP/info"), not $(cat /proc/sys/kernel/osrelease) (UNAME26?)"
 grep -q 'oom_score_adj 345  dumpable 0  coredump_filter 0x5d  THP disabled: yes' "$TMP/info" &&
 	grep -q 'membarrier: GLOBAL_EXPEDITED|PRIVATE_EXPEDITED|PRIVATE_EXPEDITED_SYNC_CORE|PRIVATE_EXPEDITED_RSEQ' "$TMP/info" &&
 	grep -q 'timer slack 654321 ns' "$TMP/info" && grep -q 'no_new_privs yes' "$TMP/info" ||
