@@ -224,9 +224,10 @@ void ckpt_attr_thread(struct ckpt_thread_state *t, const char *status)
 		m->spec[k] = r < 0 ? 0 : (uint32_t)r;
 	}
 	v = 0;
-	if (arch_sys5(SYS_get_mempolicy, &v, m->mem_nodes, IMG_NODE_WORDS * 64 + 1, 0, 0) == 0)
+	r = arch_sys5(SYS_get_mempolicy, &v, m->mem_nodes, IMG_NODE_WORDS * 64 + 1, 0, 0);
+	if (r == 0)
 		m->mempolicy = (uint32_t)v;
-	else
+	else if (r != -ENOSYS)		/* ENOSYS: no NUMA, the default policy */
 		t->attr_refuse |= CKPT_TA_NODES;
 	if ((m->mempolicy & 0xff) == 0 || (m->mempolicy & 0xff) == 4)	/* DEFAULT, LOCAL */
 		__builtin_memset(m->mem_nodes, 0, sizeof(m->mem_nodes));

@@ -23,6 +23,7 @@
  *     (reg_thread_start); threads made otherwise start with none, and a
  *     filter they inherited shows as a count that does not match.
  */
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "libckpt/ckpt.h"
@@ -46,11 +47,18 @@ static unsigned reg_membarrier_bits;
  * sandbox, a container runtime, a service manager): inherited across exec,
  * not the process's own, and not readable.
  */
+/* The kernel turns syscall user dispatch off in a forked child. */
+static void reg_attr_forked(void)
+{
+	reg_sud_tls = (struct reg_sud){ 0 };
+}
+
 __attribute__((constructor)) static void reg_attr_init(void)
 {
 	char buf[4096];
 	const char *s;
 
+	pthread_atfork(NULL, NULL, reg_attr_forked);
 	if (ckpt_read_file("/proc/self/status", buf, sizeof(buf)) < 0)
 		return;
 	if ((s = __builtin_strstr(buf, "\nSeccomp_filters:\t"))) {

@@ -62,6 +62,7 @@ static int noffs;
 static struct cpu_off off_self, off_children;
 static __thread struct cpu_off off_tls __attribute__((tls_model("initial-exec")));
 static int restore_state;			/* 0, 1 computing, 2 done */
+static int off_pid;				/* the process the offsets are for */
 
 #define CPUCLOCK_SCHED		2
 #define CPUCLOCK_PERTHREAD	4
@@ -184,6 +185,7 @@ void reg_cpuclock_restored(void)
 	if (__atomic_compare_exchange_n(&restore_state, &zero, 1, 0, __ATOMIC_ACQ_REL,
 					__ATOMIC_ACQUIRE)) {
 		compute_offsets();
+		off_pid = (int)arch_sys0(SYS_getpid);
 		__atomic_store_n(&restore_state, 2, __ATOMIC_RELEASE);
 	}
 	while (__atomic_load_n(&restore_state, __ATOMIC_ACQUIRE) != 2)
@@ -209,14 +211,24 @@ void reg_cpuclock_forget(int tid)
 			offs[i].tid = 0;
 }
 
+/*
+ * Offsets belong to the restarted process: a child it forks (by any
+ * means) has clocks of its own that start at 0, and inherits the
+ * offsets in its copy of the memory.  Only the process itself uses them.
+ */
+static int own_offsets(void)
+{
+	return off_pid && off_pid == (int)arch_sys0(SYS_getpid);
+}
+
 int64_t reg_cpuclock_offset(clockid_t clk)
 {
 	int perthread, id, n;
 
-	if (!reg_cpuclock_decode(clk, &perthread, &id))
+	if (!reg_cpuclock_decode(clk, &perthread, &id) || !own_offsets())
 		return 0;
 	if (!perthread)
-		return id == 0 || id == (int)arch_sys0(SYS_getpid) ? off_self.cpu : 0;
+		return id == 0 || id == off_pid ? off_self.cpu : 0;
 	if (id == 0 || id == (int)arch_sys0(SYS_gettid))
 		return off_tls.cpu;
 	n = __atomic_load_n(&noffs, __ATOMIC_ACQUIRE);
@@ -238,7 +250,8 @@ static void tv_add(struct timeval *tv, int64_t ns)
 
 void reg_cpuclock_offsets(int who, int64_t *ut, int64_t *st)
 {
-	const struct cpu_off *o = who == RUSAGE_THREAD ? &off_tls :
+	const struct cpu_off *o = !own_offsets() ? NULL :
+				  who == RUSAGE_THREAD ? &off_tls :
 				  who == RUSAGE_CHILDREN ? &off_children :
 				  who == RUSAGE_SELF ? &off_self : NULL;
 

@@ -341,13 +341,18 @@ RST static void rst_thread_attrs(struct rst_args *a, struct rst_thread *t)
 	arch_sys2(SYS_prctl, PR_SET_TIMERSLACK, m->timer_slack_ns);
 	if (m->attr_flags & IMG_TA_AFFINITY)
 		CHECK(a, 28, arch_sys3(SYS_sched_setaffinity, 0, sizeof(m->affinity), m->affinity));
-	CHECK(a, 28, arch_sys3(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, m->ioprio));
+	long r = arch_sys3(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, m->ioprio);
+
+	if (m->ioprio)		/* the default may fail only where there is no block layer */
+		CHECK(a, 28, r);
 	if (m->mce_kill == 2)	/* PR_MCE_KILL_DEFAULT */
 		arch_sys5(SYS_prctl, PR_MCE_KILL, PR_MCE_KILL_CLEAR, 0, 0, 0);
 	else
 		CHECK(a, 28, arch_sys5(SYS_prctl, PR_MCE_KILL, PR_MCE_KILL_SET, m->mce_kill, 0, 0));
-	CHECK(a, 28, arch_sys3(SYS_set_mempolicy, m->mempolicy, m->mempolicy ? m->mem_nodes : 0,
-			       m->mempolicy ? IMG_NODE_WORDS * 64 + 1 : 0));
+	r = arch_sys3(SYS_set_mempolicy, m->mempolicy, m->mempolicy ? m->mem_nodes : 0,
+		      m->mempolicy ? IMG_NODE_WORDS * 64 + 1 : 0);
+	if (m->mempolicy)	/* the default may fail only without NUMA (ENOSYS) */
+		CHECK(a, 28, r);
 	if (m->attr_flags & IMG_TA_IO_FLUSHER)
 		CHECK(a, 28, arch_sys5(SYS_prctl, 57 /* PR_SET_IO_FLUSHER */, 1, 0, 0, 0));
 }

@@ -124,9 +124,9 @@ static void txt_proc_attr(const struct info *in)
 	       "(not in the image)\n", in->nsc, in->nsc == 1 ? "" : "s",
 	       (unsigned long long)in->sc_insns, a->seccomp_inherited);
 	for (size_t i = 0; i < in->nsc; i++)
-		printf("      filter %zu: %u instructions, installed with %s, flags 0x%x, over %s%d\n",
+		printf("      filter %zu: %u instructions, installed with %s, flags 0x%x, over %s%.0d\n",
 		       i, in->sc[i].ninsns, in->sc[i].how == IMG_SECCOMP_PRCTL ? "prctl" : "seccomp",
-		       in->sc[i].flags, in->sc[i].parent < 0 ? "none " : "filter ",
+		       in->sc[i].flags, in->sc[i].parent < 0 ? "none" : "filter ",
 		       in->sc[i].parent < 0 ? 0 : in->sc[i].parent);
 }
 
