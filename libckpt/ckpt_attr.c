@@ -384,6 +384,8 @@ int ckpt_attr_write(struct ckpt_ctx *c)
 	r = arch_sys3(SYS_membarrier, MEMBARRIER_GET_REGISTRATIONS_, 0, 0);
 	pa.membarrier = r < 0 ? reg_membarrier_get() : (uint32_t)r;
 	pa.seccomp_inherited = reg_seccomp_inherited;
+	if (reg_futex_hash_get(&pa.futex_slots))
+		pa.flags |= IMG_PA_FUTEX_HASH;
 	ckpt_cpuclock_capture_proc(&self, &children);
 	pa.cpu_ns = self.cpu_ns;
 	pa.utime_ns = self.utime_ns;

@@ -74,10 +74,11 @@ const struct img_proc_attr *img_get_proc_attr(struct img_reader *r, const struct
 	    (p->thp_disable != 0 && p->thp_disable != 1 && p->thp_disable != 3) ||
 	    (p->mdwe & ~PA_MDWE_ALL) || p->mdwe == 2 /* NO_INHERIT alone */ ||
 	    (p->coredump_filter & ~PA_COREDUMP_ALL) || (p->membarrier & ~PA_MEMBARRIER_ALL) ||
-	    p->reserved) {
+	    (!(p->flags & IMG_PA_FUTEX_HASH) && p->futex_slots) || p->futex_slots == 1 ||
+	    p->futex_slots > IMG_FUTEX_SLOTS_MAX || (p->futex_slots & (p->futex_slots - 1))) {
 		attr_fail(r, rec, "flags 0x%x, dumpable %u, THP disable %u, MDWE 0x%x, coredump "
-			  "filter 0x%x, membarrier 0x%x, reserved %u", p->flags, p->dumpable,
-			  p->thp_disable, p->mdwe, p->coredump_filter, p->membarrier, p->reserved);
+			  "filter 0x%x, membarrier 0x%x, futex hash %u", p->flags, p->dumpable,
+			  p->thp_disable, p->mdwe, p->coredump_filter, p->membarrier, p->futex_slots);
 		return NULL;
 	}
 	if (p->seccomp_inherited > IMG_SECCOMP_PATH_MAX || p->nseccomp > IMG_SECCOMP_MAX) {

@@ -329,7 +329,9 @@ struct img_timer {
 #define IMG_PA_SUBREAPER	0x1	/* PR_SET_CHILD_SUBREAPER */
 #define IMG_PA_TIMER_IDS	0x2	/* PR_TIMER_CREATE_RESTORE_IDS on */
 #define IMG_PA_MEMORY_MERGE	0x4	/* PR_SET_MEMORY_MERGE: KSM for every mapping */
-#define IMG_PA_ALL		0x7
+#define IMG_PA_FUTEX_HASH	0x8	/* the process sized its futex hash (futex_slots) */
+#define IMG_PA_ALL		0xf
+#define IMG_FUTEX_SLOTS_MAX	(1u << 24)
 
 struct img_proc_attr {
 	int32_t  oom_score_adj;		/* /proc/PID/oom_score_adj, -1000..1000 */
@@ -341,7 +343,8 @@ struct img_proc_attr {
 	uint32_t membarrier;		/* MEMBARRIER_CMD_REGISTER_* commands registered */
 	uint32_t seccomp_inherited;	/* filters it had when libckpt loaded: not in the image */
 	uint32_t nseccomp;		/* SECCOMP records that follow */
-	uint32_t reserved;		/* zero */
+	uint32_t futex_slots;		/* IMG_PA_FUTEX_HASH: PR_FUTEX_HASH_SET_SLOTS's
+					 * 0 or a power of 2 >= 2; else 0 */
 	uint64_t cpu_ns;		/* CLOCK_PROCESS_CPUTIME_ID as the program saw it */
 	uint64_t utime_ns, stime_ns;	/* getrusage(RUSAGE_SELF), the program's view */
 	uint64_t cutime_ns, cstime_ns;	/* getrusage(RUSAGE_CHILDREN), the program's view */

@@ -41,6 +41,7 @@ static __thread struct reg_rseq reg_rseq_tls __attribute__((tls_model("initial-e
 static __thread struct reg_sud reg_sud_tls __attribute__((tls_model("initial-exec")));
 static __thread int reg_io_flusher_tls __attribute__((tls_model("initial-exec")));
 static unsigned reg_membarrier_bits;
+static unsigned reg_futex_slots;		/* slots + 1, 0: never set */
 
 /*
  * The filters this process already had when libckpt was loaded (a
@@ -184,6 +185,19 @@ void reg_io_flusher_set(int on)
 int reg_io_flusher_get(void)
 {
 	return reg_io_flusher_tls;
+}
+
+void reg_futex_hash_set(unsigned slots)
+{
+	__atomic_store_n(&reg_futex_slots, slots + 1, __ATOMIC_RELAXED);
+}
+
+int reg_futex_hash_get(unsigned *slots)
+{
+	unsigned v = __atomic_load_n(&reg_futex_slots, __ATOMIC_RELAXED);
+
+	*slots = v ? v - 1 : 0;
+	return v != 0;
 }
 
 void reg_membarrier_registered(unsigned cmd)

@@ -78,6 +78,10 @@ struct reg_sud reg_sud_get(void);
 void reg_io_flusher_set(int on);
 int reg_io_flusher_get(void);
 
+/* PR_FUTEX_HASH_SET_SLOTS that succeeded: 1 and *slots, or 0 (the kernel's size). */
+void reg_futex_hash_set(unsigned slots);
+int reg_futex_hash_get(unsigned *slots);
+
 /* MEMBARRIER_CMD_REGISTER_* commands that succeeded (bit = the command). */
 void reg_membarrier_registered(unsigned cmd);
 unsigned reg_membarrier_get(void);

@@ -45,6 +45,7 @@
 #define PR_GET_MDWE_			66
 #define PR_SET_MEMORY_MERGE_		67
 #define PR_GET_MEMORY_MERGE_		68
+#define PR_FUTEX_HASH_			78
 #define PR_THP_DISABLE_EXCEPT_ADVISED_	2
 #define MEMBARRIER_CMD_QUERY_		0
 #define PR_SPEC_PRCTL_			1
@@ -354,6 +355,9 @@ int rst_check_attrs(struct rst_state *s)
 	if ((p->flags & IMG_PA_MEMORY_MERGE) && prctl(PR_GET_MEMORY_MERGE_, 0, 0, 0, 0) < 0)
 		bad = rst_problem(s, RST_EXIT_INCOMPAT, "the process had KSM on for all its memory "
 				  "(PR_SET_MEMORY_MERGE), which this kernel lacks");
+	if ((p->flags & IMG_PA_FUTEX_HASH) && prctl(PR_FUTEX_HASH_, 2, 0, 0, 0) < 0)
+		bad = rst_problem(s, RST_EXIT_INCOMPAT, "the process sized its futex hash "
+				  "(PR_FUTEX_HASH), which this kernel lacks");
 	if (p->thp_disable == 3 && !in_child(try_thp_advised, 0))
 		bad = rst_problem(s, RST_EXIT_INCOMPAT, "the process disabled transparent huge "
 				  "pages except where advised (PR_THP_DISABLE_EXCEPT_ADVISED), which "
@@ -389,6 +393,13 @@ int rst_restore_attrs(struct rst_state *s)
 	if (prctl(PR_GET_MEMORY_MERGE_, 0, 0, 0, 0) != merge &&
 	    prctl(PR_SET_MEMORY_MERGE_, merge, 0, 0, 0) < 0) {
 		rst_error(s, "cannot set KSM for all memory (PR_SET_MEMORY_MERGE %d): %s", merge,
+			  strerror(errno));
+		return RST_EXIT_ENV;
+	}
+	/* before the restorer makes the threads: the kernel then sizes no hash of its own */
+	if ((p->flags & IMG_PA_FUTEX_HASH) &&
+	    prctl(PR_FUTEX_HASH_, 1 /* SET_SLOTS */, p->futex_slots, 0, 0) < 0) {
+		rst_error(s, "cannot set the futex hash to %u slots: %s", p->futex_slots,
 			  strerror(errno));
 		return RST_EXIT_ENV;
 	}

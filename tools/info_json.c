@@ -126,6 +126,10 @@ static void json_proc_attr(const struct info *in)
 	       a->flags & IMG_PA_MEMORY_MERGE ? "true" : "false",
 	       a->flags & IMG_PA_TIMER_IDS ? "true" : "false");
 	json_flags(a->membarrier, info_membarrier_flags, NULL);
+	if (a->flags & IMG_PA_FUTEX_HASH)
+		printf(", \"futex_slots\": %u", a->futex_slots);
+	else
+		printf(", \"futex_slots\": null");
 	printf(",\n      \"cpu_ns\": %llu, \"utime_ns\": %llu, \"stime_ns\": %llu, "
 	       "\"children_utime_ns\": %llu, \"children_stime_ns\": %llu,\n"
 	       "      \"seccomp_inherited\": %u, \"seccomp_filters\": [", U(a->cpu_ns),

@@ -115,7 +115,12 @@ static void txt_proc_attr(const struct info *in)
 	       "timer id restore: %s\n", a->mdwe, a->flags & IMG_PA_SUBREAPER ? "yes" : "no",
 	       a->flags & IMG_PA_MEMORY_MERGE ? "yes" : "no",
 	       a->flags & IMG_PA_TIMER_IDS ? "on" : "off");
-	printf("    membarrier: ");
+	printf("    futex hash: ");
+	if (a->flags & IMG_PA_FUTEX_HASH)
+		printf("%u slots (set by the process)", a->futex_slots);
+	else
+		printf("the kernel's");
+	printf("  membarrier: ");
 	txt_flags(a->membarrier, info_membarrier_flags);
 	printf("\n    CPU time: %.6f s (user %.6f s, system %.6f s; children user %.6f s, "
 	       "system %.6f s)\n", a->cpu_ns / 1e9, a->utime_ns / 1e9, a->stime_ns / 1e9,

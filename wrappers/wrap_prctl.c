@@ -6,6 +6,10 @@
  *   syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f, p)  (libseccomp's way)
  *   prctl(PR_SET_SYSCALL_USER_DISPATCH, ...)             syscall user dispatch
  *   prctl(PR_SET_IO_FLUSHER, on)                         IO_FLUSHER
+ *   prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS, n)     a futex hash size the
+ *                                                        program chose (the
+ *                                                        kernel's own cannot
+ *                                                        be told from it)
  *   syscall(SYS_rseq, area, len, flags, sig)             an rseq area of the
  *                                                        program's own
  *   syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_*)   registrations (for
@@ -38,6 +42,7 @@
 #define PR_SET_SECCOMP_			22
 #define PR_SET_IO_FLUSHER_		57
 #define PR_SET_SYSCALL_USER_DISPATCH_	59
+#define PR_FUTEX_HASH_			78
 #define RSEQ_FLAG_UNREGISTER_		1
 
 /* What a successful prctl() did, if it is one of ours. */
@@ -56,6 +61,8 @@ static void wrap_prctl_seen(long option, unsigned long a2, unsigned long a3,
 		reg_sud_set(&s);
 	} else if (option == PR_SET_IO_FLUSHER_) {
 		reg_io_flusher_set(a2 != 0);
+	} else if (option == PR_FUTEX_HASH_ && a2 == 1 /* PR_FUTEX_HASH_SET_SLOTS */) {
+		reg_futex_hash_set((unsigned)a3);
 	}
 }
 

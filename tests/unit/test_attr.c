@@ -94,8 +94,8 @@ static void test_check_proc_attr(void)
 	p.thp_disable = 2;
 	trw_expect_get(IMG_REC_PROC_ATTR, &p, sizeof(p), NULL, 0, "THP disable 2");
 	p = good;
-	p.flags = 8;
-	trw_expect_get(IMG_REC_PROC_ATTR, &p, sizeof(p), NULL, 0, "flags 0x8");
+	p.flags = 0x10;
+	trw_expect_get(IMG_REC_PROC_ATTR, &p, sizeof(p), NULL, 0, "flags 0x10");
 	p = good;
 	p.mdwe = 2;		/* NO_INHERIT without REFUSE_EXEC_GAIN */
 	trw_expect_get(IMG_REC_PROC_ATTR, &p, sizeof(p), NULL, 0, "MDWE 0x2");
@@ -109,8 +109,12 @@ static void test_check_proc_attr(void)
 	p.membarrier = 8;	/* a command, not a registration */
 	trw_expect_get(IMG_REC_PROC_ATTR, &p, sizeof(p), NULL, 0, "membarrier 0x8");
 	p = good;
-	p.reserved = 1;
-	trw_expect_get(IMG_REC_PROC_ATTR, &p, sizeof(p), NULL, 0, "reserved 1");
+	p.futex_slots = 16;	/* without IMG_PA_FUTEX_HASH */
+	trw_expect_get(IMG_REC_PROC_ATTR, &p, sizeof(p), NULL, 0, "futex hash 16");
+	p = good;
+	p.flags = IMG_PA_FUTEX_HASH;
+	p.futex_slots = 24;	/* not a power of 2 */
+	trw_expect_get(IMG_REC_PROC_ATTR, &p, sizeof(p), NULL, 0, "futex hash 24");
 	p = good;
 	p.nseccomp = IMG_SECCOMP_MAX + 1;
 	trw_expect_get(IMG_REC_PROC_ATTR, &p, sizeof(p), NULL, 0, "8193 recorded");

@@ -48,6 +48,7 @@
 #define PR_SET_MEMORY_MERGE_ 67
 #define PR_GET_MEMORY_MERGE_ 68
 #define PR_TIMER_IDS_ 77
+#define PR_FUTEX_HASH_ 78
 #define MEMBARRIER_GET_REGISTRATIONS_ (1 << 9)
 
 static int root, ncpus;
@@ -90,11 +91,12 @@ static void print_proc(const char *when)
 	read_file("/proc/self/coredump_filter", cdf, sizeof(cdf));
 	prctl(PR_GET_CHILD_SUBREAPER, &sub, 0, 0, 0);
 	printf("P %s oom=%s coredump=%s thp=%d subreaper=%d dumpable=%d mdwe=%d ksm=%d "
-	       "membarrier=0x%lx timer_ids=%d\n", when, oom, cdf, prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0),
+	       "membarrier=0x%lx timer_ids=%d futex_slots=%d\n", when, oom, cdf,
+	       prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0),
 	       sub, prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), prctl(PR_GET_MDWE_, 0, 0, 0, 0),
 	       prctl(PR_GET_MEMORY_MERGE_, 0, 0, 0, 0),
 	       syscall(SYS_membarrier, MEMBARRIER_GET_REGISTRATIONS_, 0, 0),
-	       prctl(PR_TIMER_IDS_, 2, 0, 0, 0));
+	       prctl(PR_TIMER_IDS_, 2, 0, 0, 0), prctl(PR_FUTEX_HASH_, 2, 0, 0, 0));
 }
 
 static void set_proc(void)
@@ -117,6 +119,8 @@ static void set_proc(void)
 		setup_fail("membarrier");
 	if (prctl(PR_TIMER_IDS_, 1, 0, 0, 0) < 0)
 		setup_fail("PR_TIMER_CREATE_RESTORE_IDS");
+	if (prctl(PR_FUTEX_HASH_, 1, 64, 0, 0) < 0)
+		setup_fail("PR_FUTEX_HASH");
 	if (root && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		setup_fail("PR_SET_DUMPABLE");
 }
