@@ -373,7 +373,7 @@ struct img_seccomp {
 };
 
 _Static_assert(sizeof(struct img_seccomp) == 16, "img_seccomp size");
-_Static_assert(sizeof(struct img_proc_attr) % 8 == 0, "img_proc_attr padding");
+_Static_assert(sizeof(struct img_proc_attr) == 80, "img_proc_attr size");
 
 /* --- VMA ------------------------------------------------------------ */
 
