@@ -250,7 +250,7 @@ void ckpt_thread_capture(struct ckpt_thread_state *t, siginfo_t *info, ucontext_
 /*
  * ckpt_attr.c: process attributes.  ckpt_attr_thread() is called by each
  * thread in its handler (status: the text of its /proc/thread-self/status,
- * or NULL to read it); ckpt_attr_check() refuses, before anything is
+ * or NULL if it could not be read); ckpt_attr_check() refuses, before anything is
  * written, what cannot be restored; ckpt_attr_write() writes PROC_ATTR and
  * the SECCOMP records, and ckpt_attr_thread_write() adjusts each THREAD
  * record to them.  The two parsers are the unit tests'.

@@ -193,13 +193,10 @@ void ckpt_attr_thread(struct ckpt_thread_state *t, const char *status)
 	struct img_thread *m = &t->img;
 	struct __user_cap_header_struct ch = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct cd[2] = { { 0 } };
-	char own[2048];
 	int v = 0;
 	long r;
 
 	t->attr_refuse = 0;
-	if (!status && ckpt_read_file("/proc/thread-self/status", own, sizeof(own)) >= 0)
-		status = own;
 	arch_sys2(SYS_capget, &ch, cd);
 	uint64_t cap_eff = cd[0].effective | (uint64_t)cd[1].effective << 32;
 
@@ -312,6 +309,7 @@ static int refuse_thread(struct ckpt_ctx *c, const struct ckpt_thread_state *t)
 int ckpt_attr_check(struct ckpt_ctx *c)
 {
 	uint64_t mask = ~0ull;
+	char *status;
 
 	if (reg_seccomp_overflow())
 		return ckpt_fail(c, -ENOTSUP, "the process installed more seccomp filters than "
@@ -324,11 +322,14 @@ int ckpt_attr_check(struct ckpt_ctx *c)
 	/* Its capture comes later (and does this again): glibc's rseq area needs FS. */
 	c->leader.img.tid = (int32_t)arch_sys0(SYS_gettid);
 	arch_sys2(SYS_arch_prctl, ARCH_GET_FS, &c->leader.img.fs_base);
-	ckpt_attr_thread(&c->leader, NULL);
+	status = (char *)c->bounce;	/* the scratch: the leader's stack is the application's */
+	if (ckpt_read_file("/proc/thread-self/status", status, 4096) < 0)
+		status = NULL;
+	ckpt_attr_thread(&c->leader, status);
 	if (refuse_thread(c, &c->leader) < 0)
 		return c->error;
 	for (int i = 0; i < ckpt_nparked; i++)
-		if (refuse_thread(c, &ckpt_parked[i]) < 0)
+		if (ckpt_parked[i].img.tid && refuse_thread(c, &ckpt_parked[i]) < 0)
 			return c->error;
 	return 0;
 }
@@ -399,7 +400,7 @@ int ckpt_attr_write(struct ckpt_ctx *c)
 	if (c->leader.img.seccomp_mode == 2)
 		sc_mark(c->leader.img.seccomp_leaf);
 	for (int i = 0; i < ckpt_nparked; i++)
-		if (ckpt_parked[i].img.seccomp_mode == 2)
+		if (ckpt_parked[i].img.tid && ckpt_parked[i].img.seccomp_mode == 2)
 			sc_mark(ckpt_parked[i].img.seccomp_leaf);
 	for (int i = 0; i < n; i++)
 		if (sc_remap[i] == 0)

@@ -132,7 +132,6 @@ int img_check_thread_attr(struct img_reader *r, const struct img_rec *rec,
 			return attr_fail(r, rec, "thread %d: speculation control %d is 0x%x",
 					 t->tid, k, t->spec[k]);
 	if ((t->seccomp_mode != 0 && t->seccomp_mode != 2) ||
-	    (t->seccomp_mode == 0 && t->seccomp_leaf != -1) ||
 	    t->seccomp_leaf < -1 || t->seccomp_leaf >= (int32_t)IMG_SECCOMP_MAX)
 		return attr_fail(r, rec, "thread %d: seccomp mode %u, newest filter %d", t->tid,
 				 t->seccomp_mode, t->seccomp_leaf);

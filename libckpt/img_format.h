@@ -254,8 +254,9 @@ struct img_thread {
 	uint32_t spec[3];		/* PR_GET_SPECULATION_CTRL: store bypass,
 					 * indirect branch, L1D flush */
 	uint32_t seccomp_mode;		/* 0 none, 2 filter (1, strict, is refused) */
-	int32_t  seccomp_leaf;		/* -1, or the index of the newest SECCOMP
-					 * record on its filter chain */
+	int32_t  seccomp_leaf;		/* mode 2: -1, or the index of the newest
+					 * SECCOMP record on its filter chain;
+					 * ignored otherwise */
 	uint32_t sud_mode;		/* syscall user dispatch: 0 off, 1 on */
 	uint32_t mempolicy;		/* get_mempolicy(): mode | MPOL_F_* flags */
 	uint64_t sud_offset, sud_len;	/* PR_SET_SYSCALL_USER_DISPATCH's arguments */

@@ -116,8 +116,8 @@ int rst_attr_loaded(struct rst_state *s)
 	for (int i = 0; i < s->nthreads; i++) {
 		const struct img_thread *t = &s->threads[i];
 
-		if (t->seccomp_leaf >= s->nfilters ||
-		    chain_insns(s, t->seccomp_leaf) > IMG_SECCOMP_PATH_MAX) {
+		if (t->seccomp_mode == 2 && (t->seccomp_leaf >= s->nfilters ||
+		    chain_insns(s, t->seccomp_leaf) > IMG_SECCOMP_PATH_MAX)) {
 			rst_error(s, "corrupt: thread %d names seccomp filter %d (the image has %d, "
 				  "at most %u instructions a chain)", t->tid, t->seccomp_leaf,
 				  s->nfilters, IMG_SECCOMP_PATH_MAX);
@@ -286,6 +286,12 @@ static int check_mempolicy(struct rst_state *s)
 	return bad;
 }
 
+/*
+ * Securebits and seccomp without no_new_privs need a capability in the
+ * thread's own effective set, which the restorer gives it back before
+ * rst_thread_final: checked against the image's sets, which holds as long
+ * as every thread gets its capabilities back (restart_env.c check_caps).
+ */
 static int check_threads(struct rst_state *s, uint64_t caps)
 {
 	int bad = 0;
@@ -302,7 +308,8 @@ static int check_threads(struct rst_state *s, uint64_t caps)
 			bad = rst_problem(s, RST_EXIT_ENV, "thread %d was an IO_FLUSHER "
 					  "(PR_SET_IO_FLUSHER): giving it back needs CAP_SYS_RESOURCE, "
 					  "which ckpt-restart does not hold", t->tid);
-		if (t->seccomp_leaf >= 0 && !(t->attr_flags & IMG_TA_NO_NEW_PRIVS) &&
+		if (t->seccomp_mode == 2 && t->seccomp_leaf >= 0 &&
+		    !(t->attr_flags & IMG_TA_NO_NEW_PRIVS) &&
 		    !(t->cap_effective & (1ull << CAP_SYS_ADMIN)))
 			bad = rst_problem(s, RST_EXIT_IMAGE, "thread %d has seccomp filters but "
 					  "neither no_new_privs nor CAP_SYS_ADMIN: they cannot be "

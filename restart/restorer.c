@@ -405,7 +405,7 @@ RST static void rst_thread_final(struct rst_args *a, struct rst_thread *t)
 		CHECK(a, 29, arch_sys2(SYS_prctl, PR_SET_TSC, m->tsc));
 	if (m->attr_flags & IMG_TA_NO_NEW_PRIVS)
 		CHECK(a, 29, arch_sys5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
-	for (uint32_t i = 0; m->seccomp_leaf >= 0 && i < a->nfilters; i++) {
+	for (uint32_t i = 0; m->seccomp_mode == 2 && i < a->nfilters; i++) {
 		const struct rst_filter *f = &a->filters[i];
 		struct { uint16_t len, pad[3]; uint64_t filter; } prog = { (uint16_t)f->ninsns,
 									  { 0, 0, 0 }, f->insns };

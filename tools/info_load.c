@@ -287,7 +287,7 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		if (!t)
 			return -1;
 		if (in->nsc != (in->has_pattr ? in->pattr.nseccomp : 0) ||
-		    t->seccomp_leaf >= (int32_t)in->nsc)
+		    (t->seccomp_mode == 2 && t->seccomp_leaf >= (int32_t)in->nsc))
 			return info_fail(in, "THREAD record at offset %llu names seccomp filter %d; "
 					 "the image has %zu of the %u its PROC_ATTR record counts",
 					 (unsigned long long)rec->offset, t->seccomp_leaf, in->nsc,

@@ -174,8 +174,8 @@ static void test_check_thread_attr(void)
 	t.seccomp_mode = 1;		/* strict is refused at the checkpoint */
 	trw_expect_get(IMG_REC_THREAD, &t, sizeof(t), NULL, 0, "seccomp mode 1");
 	t = good;
-	t.seccomp_leaf = 3;		/* a filter without the mode */
-	trw_expect_get(IMG_REC_THREAD, &t, sizeof(t), NULL, 0, "newest filter 3");
+	t.seccomp_leaf = (int32_t)IMG_SECCOMP_MAX;	/* beyond any image */
+	trw_expect_get(IMG_REC_THREAD, &t, sizeof(t), NULL, 0, "newest filter 8192");
 	t = good;
 	t.seccomp_mode = 2;
 	t.seccomp_leaf = -2;
