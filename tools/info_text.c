@@ -128,11 +128,15 @@ static void txt_proc_attr(const struct info *in)
 	printf("    seccomp: %zu filter%s of its own (%llu instructions), %u inherited "
 	       "(not in the image)\n", in->nsc, in->nsc == 1 ? "" : "s",
 	       (unsigned long long)in->sc_insns, a->seccomp_inherited);
-	for (size_t i = 0; i < in->nsc; i++)
-		printf("      filter %zu: %u instructions, installed with %s, flags 0x%x, over %s%.0d\n",
+	for (size_t i = 0; i < in->nsc; i++) {
+		char over[32] = "none";
+
+		if (in->sc[i].parent >= 0)
+			snprintf(over, sizeof(over), "filter %d", in->sc[i].parent);
+		printf("      filter %zu: %u instructions, installed with %s, flags 0x%x, over %s\n",
 		       i, in->sc[i].ninsns, in->sc[i].how == IMG_SECCOMP_PRCTL ? "prctl" : "seccomp",
-		       in->sc[i].flags, in->sc[i].parent < 0 ? "none" : "filter ",
-		       in->sc[i].parent < 0 ? 0 : in->sc[i].parent);
+		       in->sc[i].flags, over);
+	}
 }
 
 static void txt_thread_attr(const struct info *in, const struct img_thread *t)
