@@ -34,6 +34,7 @@ static uint64_t sc_pool[REG_SC_POOL];
 static unsigned sc_count, sc_used;
 static int sc_overflow;
 static int sc_tsync;			/* index + 1 of the newest TSYNC filter */
+static int sc_strict;			/* some thread entered strict mode */
 static __thread int reg_sc_leaf __attribute__((tls_model("initial-exec")));
 unsigned reg_seccomp_inherited;
 
@@ -103,6 +104,16 @@ void reg_seccomp_installed(unsigned how, unsigned flags, const void *insns, unsi
 						    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 			;
 	}
+}
+
+void reg_seccomp_strict(void)
+{
+	__atomic_store_n(&sc_strict, 1, __ATOMIC_RELEASE);
+}
+
+int reg_seccomp_strict_seen(void)
+{
+	return __atomic_load_n(&sc_strict, __ATOMIC_ACQUIRE);
 }
 
 int reg_seccomp_count(void)

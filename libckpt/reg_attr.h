@@ -51,6 +51,9 @@ const uint64_t *reg_seccomp_insns(const struct reg_sc_filter *f);
 int reg_seccomp_overflow(void);			/* a filter did not fit */
 int reg_seccomp_leaf(void);			/* the calling thread's newest filter, -1 */
 int reg_seccomp_depth(int leaf);		/* filters on the chain ending at leaf */
+/* A thread entered strict mode through libc (the checkpoint then looks for it). */
+void reg_seccomp_strict(void);
+int reg_seccomp_strict_seen(void);
 /* Filters the process had when libckpt was loaded (inherited at exec). */
 extern unsigned reg_seccomp_inherited;
 

@@ -53,6 +53,8 @@ static void wrap_prctl_seen(long option, unsigned long a2, unsigned long a3,
 		const struct sock_fprog *p = (const struct sock_fprog *)a3;
 
 		reg_seccomp_installed(IMG_SECCOMP_PRCTL, 0, p->filter, p->len);
+	} else if (option == PR_SET_SECCOMP_ && a2 == SECCOMP_MODE_STRICT) {
+		reg_seccomp_strict();	/* no system call: strict mode allows none of ours */
 	} else if (option == PR_SET_SYSCALL_USER_DISPATCH_) {
 		struct reg_sud s = { (uint32_t)a2, a3, a4, a5 };
 
@@ -111,6 +113,8 @@ long wrap_syscall_rec(long n, long a1, long a2, long a3, long a4, long a5, long 
 		const struct sock_fprog *p = (const struct sock_fprog *)a3;
 
 		reg_seccomp_installed(IMG_SECCOMP_SYSCALL, (unsigned)a2, p->filter, p->len);
+	} else if (n == SYS_seccomp && a1 == SECCOMP_SET_MODE_STRICT) {
+		reg_seccomp_strict();
 	} else if (n == SYS_prctl) {
 		wrap_prctl_seen(a1, a2, a3, a4, a5);
 	} else if (n == SYS_rseq) {

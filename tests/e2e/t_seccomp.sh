@@ -13,6 +13,8 @@
 #  - raw: a filter installed by a raw system call cannot be read back:
 #    ckpt-save fails (exit 5) naming seccomp and the thread, the process
 #    goes on;
+#  - strict: a thread in strict mode is refused by name before it is
+#    asked to park (which would kill the process), the process goes on;
 #  - ckpt-restart refuses (--check too) an image whose process inherited
 #    a filter when ckpt-restart runs under none.
 . "$(dirname "$0")/lib.sh"
@@ -88,6 +90,21 @@ grep -q "thread $PID has 1 seccomp filters, and libckpt saw only 0" "$TMP/raw.ms
 touch "$TMP/raw.go"
 wait "$PID"
 grep -q '^DONE' "$TMP/raw.out" || bad "raw: the process did not carry on: $(cat "$TMP/raw.out")"
+
+# a thread in strict mode: refused without asking it to park (its first
+# system call in libckpt's handler would kill the whole process)
+shim "$P" strict "$TMP/strict.go" > "$TMP/strict.out" 2>&1 &
+PID=$!
+PIDS+=("$PID")
+wait_line "$TMP/strict.out" '^READY|^SETUP'
+"$BIN/ckpt-save" "$PID" "$TMP/strict.img" > "$TMP/strict.msg" 2>&1
+rc=$?
+[ $rc -eq 5 ] && grep -q "thread [0-9]* is in seccomp strict mode (SECCOMP_MODE_STRICT)" "$TMP/strict.msg" ||
+	bad "strict: ckpt-save rc $rc: $(cat "$TMP/strict.msg")"
+touch "$TMP/strict.go"
+wait "$PID"
+rc=$?
+[ $rc -eq 0 ] && grep -q '^DONE' "$TMP/strict.out" || bad "strict: the process did not carry on (rc $rc): $(cat "$TMP/strict.out")"
 
 # an image whose process inherited a filter ckpt-restart does not run under
 python3 "$ROOT/tests/e2e/img_patch.py" "$TMP/prctl.img" "$TMP/inh.img" 12 28 '<I' 1 ||

@@ -13,6 +13,9 @@
  *            SECCOMP_FILTER_FLAG_TSYNC: both have it
  *   raw      A installed by a raw system call (no libc): libckpt cannot
  *            see it, so a checkpoint must be refused
+ *   strict   a worker enters strict mode (SECCOMP_MODE_STRICT) and waits
+ *            in read() on a pipe; GOFILE makes the main thread write to
+ *            it, and the worker exits (both allowed in strict mode)
  * Each thread prints "T<n> <when> getppid=R/E yield=R/E filters=N" (R the
  * call's result, E its errno, N Seccomp_filters of its status) before
  * ("before") and after GOFILE appears ("after"), with "READY pid" between
@@ -100,6 +103,20 @@ static void report(int n, const char *when)
 }
 
 static const char *mode;
+static int strict_go[2], strict_in[2];
+
+/* Only read, write and exit from strict mode on: anything else kills the process. */
+static void *strict_worker(void *arg)
+{
+	char c = 's';
+
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT, 0, 0, 0) < 0)
+		printf("SETUP FAILED strict: %s\n", strerror(errno));
+	if (write(strict_in[1], &c, 1) != 1 || read(strict_go[0], &c, 1) != 1)
+		c = 0;
+	syscall(SYS_exit, 0);
+	return NULL;
+}
 
 static void *worker(void *arg)
 {
@@ -133,6 +150,21 @@ int main(int argc, char **argv)
 		return 2;
 	mode = argv[1];
 	setvbuf(stdout, NULL, _IONBF, 0);
+	if (!strcmp(mode, "strict")) {
+		char c;
+
+		if (pipe(strict_go) || pipe(strict_in) ||
+		    pthread_create(&th[0], NULL, strict_worker, NULL) || read(strict_in[0], &c, 1) != 1)
+			printf("SETUP FAILED strict worker\n");
+		printf("READY %d\n", (int)getpid());
+		while (access(argv[2], F_OK) != 0)
+			usleep(10000);
+		if (write(strict_go[1], &c, 1) != 1)
+			printf("cannot wake the worker\n");
+		pthread_join(th[0], NULL);
+		printf("DONE\n");
+		return 0;
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		printf("SETUP FAILED no_new_privs: %s\n", strerror(errno));
 	nthreads = !strcmp(mode, "threads") ? 3 : !strcmp(mode, "tsync") ? 2 : 1;
