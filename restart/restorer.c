@@ -624,6 +624,18 @@ RST static void rst_thread_enter(struct rst_args *a, struct rst_thread *t)
 		arch_sys4(SYS_futex, &a->go, 0 | 128 /* FUTEX_WAIT_PRIVATE */, 0, 0);
 	if (a->attrs)
 		rst_thread_final(a, t);
+	/*
+	 * Nor before every thread is as restricted as it was: the program
+	 * never sees a thread of its own without its filters or
+	 * no_new_privs.  (Futex calls, after the filters: a threaded program's
+	 * filters allow them, its threads parked with them at the checkpoint.)
+	 */
+	if (a->nthreads > 1) {
+		__atomic_fetch_add(&a->finalized, 1, __ATOMIC_RELEASE);
+		arch_sys3(SYS_futex, &a->finalized, 1 | 128 /* FUTEX_WAKE_PRIVATE */, 0x7fffffff);
+		for (uint32_t n; (n = __atomic_load_n(&a->finalized, __ATOMIC_ACQUIRE)) < a->nthreads; )
+			arch_sys4(SYS_futex, &a->finalized, 0 | 128 /* FUTEX_WAIT_PRIVATE */, n, 0);
+	}
 	rst_build_frame(t);
 }
 

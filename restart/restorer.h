@@ -26,7 +26,8 @@
  *      too, as only they may), its attributes (affinity, personality...),
  *      then, last of all, what restricts it (death signal, securebits,
  *      no_new_privs, its seccomp filters, syscall user dispatch; the main
- *      thread first dumpable and MDWE), and rt_sigreturns
+ *      thread first dumpable and MDWE), waits until every thread has, and
+ *      rt_sigreturns
  *      into the post-restore handler (see img_thread).  The last thread to
  *      get there unmaps the blob (struct ckpt_restore_info).
  * A failure after step 1 cannot be undone: it writes one line to fd 2 and
@@ -132,6 +133,7 @@ struct rst_args {
 	struct rst_thread *threads;
 	int32_t go;			/* futex: every thread exists, run */
 	uint32_t signalled;		/* futex: threads > 0 whose signals are back */
+	uint32_t finalized;		/* futex: threads whose attributes are all set */
 	uint64_t restore_info;		/* struct ckpt_restore_info in the image */
 	uint64_t blob, blob_len;	/* written there */
 	uint64_t img_dev, img_ino;	/* mappable image mapped, else 0: written there */
