@@ -86,7 +86,26 @@ struct ckpt_thread_state {
 	uint64_t handler_mask;
 	uint64_t shdpending;		/* the process's (ShdPnd) */
 	int sig_owed;			/* must put back its queued signals (ckpt_signal.c) */
+	/* ckpt_attr.c: what makes this thread impossible to restore (CKPT_TA_*) */
+	uint32_t attr_refuse;
+	int sc_filters;			/* the kernel's Seccomp_filters, -1: unknown */
+	int sc_depth;			/* filters libckpt recorded on its chain */
 };
+
+/* ckpt_thread_state.attr_refuse: each one fails the checkpoint, by name */
+#define CKPT_TA_SC_STRICT	0x001	/* seccomp strict mode */
+#define CKPT_TA_SC_UNSEEN	0x002	/* a filter installed behind libc's back */
+#define CKPT_TA_SC_LISTENER	0x004	/* a filter with a user-notification fd */
+#define CKPT_TA_SC_PRIV		0x008	/* filters need CAP_SYS_ADMIN it dropped */
+#define CKPT_TA_SECUREBITS	0x010	/* securebits without CAP_SETPCAP */
+#define CKPT_TA_RSEQ		0x020	/* an rseq area libckpt does not know */
+#define CKPT_TA_SHSTK		0x040	/* CET shadow stack */
+#define CKPT_TA_CORE		0x080	/* core scheduling cookie */
+#define CKPT_TA_CPUS		0x100	/* affinity beyond the image's 1024 CPUs */
+#define CKPT_TA_NODES		0x200	/* NUMA policy unreadable */
+
+/* The rseq length glibc registers, whatever __rseq_size says. */
+#define CKPT_RSEQ_LEN_REGISTERED	32
 
 #define CKPT_MAX_THREADS	4096
 
@@ -137,6 +156,8 @@ struct ckpt_ctx {
 	uint8_t *asked;			/* tids asked to park (bitmap) */
 	int nfdids;
 	uint32_t nfiles;		/* FILE records written (the last id) */
+	int cpus_known;			/* cpus_online read (ckpt_attr.c) */
+	uint64_t cpus_online[IMG_CPU_WORDS];
 
 	int pagemap_fd, mem_fd;		/* /proc/self/{pagemap,mem} */
 	struct ckpt_pool *pool;		/* while page data is written (ckpt_pool.c) */
@@ -235,6 +256,23 @@ int ckpt_fds_write(struct ckpt_ctx *c);
 int ckpt_thread_write(struct ckpt_ctx *c);	/* ckpt_thread.c */
 /* Called by a thread in its own handler: its state, for a THREAD record. */
 void ckpt_thread_capture(struct ckpt_thread_state *t, siginfo_t *info, ucontext_t *uc);
+
+/*
+ * ckpt_attr.c: process attributes.  ckpt_attr_thread() is called by each
+ * thread in its handler (status: the text of its /proc/thread-self/status,
+ * or NULL if it could not be read); ckpt_attr_check() refuses, before anything is
+ * written, what cannot be restored; ckpt_attr_write() writes PROC_ATTR and
+ * the SECCOMP records, and ckpt_attr_thread_write() adjusts each THREAD
+ * record to them.  The two parsers are the unit tests'.
+ */
+void ckpt_attr_thread(struct ckpt_thread_state *t, const char *status);
+int ckpt_attr_check(struct ckpt_ctx *c);
+int ckpt_attr_write(struct ckpt_ctx *c);
+void ckpt_attr_thread_write(const struct ckpt_ctx *c, struct img_thread *t);
+/* "Name:\tvalue" of a /proc status text: 0 and *v, or -1. */
+int ckpt_status_field(const char *status, const char *name, int64_t *v);
+/* "0-3,8,10-11" into a bitmask of words * 64 bits: 0, or -1 if malformed or too large. */
+int ckpt_parse_cpulist(const char *s, uint64_t *mask, int words);
 
 /* ckpt_timer.c: TIMER records (interval and POSIX timers, time left). */
 int ckpt_timer_write(struct ckpt_ctx *c);

@@ -15,6 +15,7 @@
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_incr.h"
+#include "libckpt/reg_attr.h"
 
 /* Scratch layout; MAP_NORESERVE: only the pages touched cost memory. */
 #define SCR_MAPS	(8u << 20)
@@ -99,7 +100,18 @@ static int write_header(struct ckpt_ctx *c)
 	h.ctime_ns = (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	h.pid = getpid();
 	h.flags = c->hdr_flags;
-	if (uname(&u) == 0) {
+	/*
+	 * The kernel's release, not what uname() tells this process: with the
+	 * UNAME26 personality that is "2.6.N".
+	 */
+	if (ckpt_read_file("/proc/sys/kernel/osrelease", u.release, sizeof(u.release)) > 0) {
+		for (char *p = u.release; *p; p++)
+			if (*p == '\n')
+				*p = '\0';
+	} else if (uname(&u) < 0) {
+		u.release[0] = '\0';
+	}
+	{
 		size_t n = ckpt_strlen(u.release);
 
 		if (n >= sizeof(h.kernel))
@@ -214,14 +226,16 @@ int ckpt_run(struct ckpt_ctx *c)
 		return c->error;
 	}
 	/* 1. stop the other threads; validate everything before writing a byte */
+	ckpt_cpuclock_begin();
 	if (ckpt_park_all(c) == 0 && ckpt_lazy_settle(c) == 0 && ckpt_mpages_check(c) == 0 &&
-	    ckpt_open_proc(c) == 0 && ckpt_proc_check(c) == 0 && ckpt_maps_read(c) == 0 &&
-	    ckpt_fds_check(c) == 0 && ckpt_dirty_prepare(c) == 0) {
+	    ckpt_open_proc(c) == 0 && ckpt_proc_check(c) == 0 && ckpt_attr_check(c) == 0 &&
+	    ckpt_maps_read(c) == 0 && ckpt_fds_check(c) == 0 && ckpt_dirty_prepare(c) == 0) {
 		/* 2. write: the state, then the pages (from a copy if allowed) */
 		ckpt_thread_capture(&c->leader, c->info, c->uc);
 		ckpt_sig_take(&c->leader, c->ctl_sig_no, 1);
 		write_header(c);
-		if (ckpt_proc_write(c) == 0 && ckpt_parent_write(c) == 0 && ckpt_fds_write(c) == 0 &&
+		if (ckpt_proc_write(c) == 0 && ckpt_parent_write(c) == 0 && ckpt_attr_write(c) == 0 &&
+		    ckpt_fds_write(c) == 0 &&
 		    ckpt_thread_write(c) == 0 && ckpt_sig_write(c) == 0 && ckpt_timer_write(c) == 0 &&
 		    ckpt_maps_write(c) == 0) {
 			if (c->fork_ok && fork_faithful(c)) {

@@ -39,6 +39,7 @@
 #include "arch/x86_64/arch.h"
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
+#include "libckpt/reg_attr.h"
 
 #define PARK_MAGIC		0x504b0000u	/* "PK" in the high half */
 #define PARK_TIMEOUT_NS		(10ull * 1000000000)
@@ -152,9 +153,27 @@ static int blocks_ours(struct ckpt_ctx *c, int tid)
 
 struct park_walk {
 	struct ckpt_ctx *c;
-	int self, pid, waiting, straggler;
+	int self, pid, waiting, straggler, strict;
 	uint8_t *asked;
 };
+
+/*
+ * A thread in seccomp strict mode is killed, with its process, by the
+ * first system call of its handler: it must not be asked to park.  Looked
+ * for only once the process entered strict mode through libc (reg_attr.h):
+ * it costs a /proc read per thread.
+ */
+static int in_strict_mode(int tid)
+{
+	char path[64], buf[2048];
+	int64_t mode;
+
+	if (!reg_seccomp_strict_seen())
+		return 0;
+	ckpt_fmt(path, sizeof(path), "/proc/self/task/%d/status", tid);
+	return ckpt_read_file(path, buf, sizeof(buf)) > 0 &&
+	       ckpt_status_field(buf, "Seccomp", &mode) == 0 && mode == 1;
+}
 
 /* Asks one thread to park, unless it is us, parked, or already asked. */
 static int park_one(int tid, int dirfd, void *arg)
@@ -168,6 +187,10 @@ static int park_one(int tid, int dirfd, void *arg)
 	w->straggler = tid;
 	if (tid >= (1 << 22) || (w->asked[tid / 8] & (1 << (tid % 8))))
 		return 0;
+	if (in_strict_mode(tid)) {
+		w->strict = tid;
+		return -ENOTSUP;
+	}
 	si.si_signo = w->c->ctl_sig_no;
 	si.si_code = SI_QUEUE;
 	si.si_pid = w->pid;
@@ -187,11 +210,16 @@ static int park_one(int tid, int dirfd, void *arg)
  */
 static int park_pass(struct ckpt_ctx *c, int self, uint8_t *asked, int *straggler)
 {
-	struct park_walk w = { c, self, getpid(), 0, 0, asked };
+	struct park_walk w = { c, self, getpid(), 0, 0, 0, asked };
 	int r = ckpt_proc_each("/proc/self/task", park_one, &w);
 
 	if (w.straggler)
 		*straggler = w.straggler;
+	if (w.strict)
+		return ckpt_fail(c, -ENOTSUP, "thread %d is in seccomp strict mode "
+				 "(SECCOMP_MODE_STRICT), which cannot be restored (and whose "
+				 "first system call for the checkpoint would kill the process)",
+				 w.strict);
 	return r < 0 ? r : w.waiting;
 }
 
@@ -235,7 +263,7 @@ int ckpt_park_all(struct ckpt_ctx *c)
 		futex(&park_ready, FUTEX_WAIT, seen, &ts);
 	}
 	if (left < 0)
-		return ckpt_fail(c, left, "cannot list the process's threads");
+		return ckpt_fail(c, left, "cannot list the process's threads");	/* first cause wins */
 	ckpt_nparked = __atomic_load_n(&park_slots, __ATOMIC_ACQUIRE);
 	if (ckpt_nparked > CKPT_MAX_THREADS)
 		return ckpt_fail(c, -E2BIG, "the process has more than %d threads", CKPT_MAX_THREADS);

@@ -15,7 +15,8 @@
  *
  * What sigreturn does not restore is recorded here: FS/GS base, rseq,
  * robust list, clear_child_tid, the thread's name, capabilities and
- * scheduling policy.
+ * scheduling policy; and by ckpt_attr.c its other attributes (affinity,
+ * personality, seccomp, rseq...) and reg_cpuclock.c its CPU time.
  */
 #include <asm/prctl.h>
 #include <errno.h>
@@ -26,9 +27,7 @@
 #include <unistd.h>
 #include "arch/x86_64/arch.h"
 #include "libckpt/ckpt.h"
-
-#define RSEQ_SIG_X86		0x53053053
-#define RSEQ_LEN_REGISTERED	32	/* what glibc passes, whatever __rseq_size says */
+#include "libckpt/reg_attr.h"
 
 struct ckpt_restore_info ckpt_restore_info;
 long ckpt_rseq_offset;
@@ -39,14 +38,16 @@ unsigned ckpt_rseq_size;
  * gives their union: restored as is, a process-wide signal would come back
  * once per thread).  From /proc/thread-self/status: SigPnd and ShdPnd.
  */
-static void pending_sets(struct ckpt_thread_state *t)
+static void pending_sets(struct ckpt_thread_state *t, char *buf, size_t cap)
 {
-	char buf[2048];
 	const char *s;
 
 	t->img.sigpending = t->shdpending = 0;
-	if (ckpt_read_file("/proc/thread-self/status", buf, sizeof(buf)) < 0)
+	buf[0] = '\0';
+	if (ckpt_read_file("/proc/thread-self/status", buf, cap) < 0) {
+		buf[0] = '\0';
 		return;
+	}
 	if ((s = __builtin_strstr(buf, "\nSigPnd:\t"))) {
 		s += 9;
 		t->img.sigpending = ckpt_parse_hex(&s);
@@ -61,6 +62,7 @@ void ckpt_thread_capture(struct ckpt_thread_state *t, siginfo_t *info, ucontext_
 {
 	struct img_thread *m = &t->img;
 	uint64_t head = 0, len = 0, tidaddr = 0, mask = 0;
+	char status[2048];
 	stack_t ss;
 
 	__builtin_memset(m, 0, sizeof(*m));
@@ -72,21 +74,11 @@ void ckpt_thread_capture(struct ckpt_thread_state *t, siginfo_t *info, ucontext_
 	arch_sys2(SYS_arch_prctl, ARCH_GET_GS, &m->gs_base);
 	arch_sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &mask, 8);
 	t->handler_mask = mask;
-	pending_sets(t);
+	pending_sets(t, status, sizeof(status));
 	if (arch_sys2(SYS_sigaltstack, NULL, &ss) == 0) {
 		m->ss_sp = (uintptr_t)ss.ss_sp;
 		m->ss_size = ss.ss_size;
 		m->ss_flags = ss.ss_flags & ~SS_ONSTACK;
-	}
-	if (ckpt_rseq_size) {
-		/* glibc's area sits at a fixed offset from the thread pointer. */
-		const int32_t *area = (const int32_t *)(m->fs_base + ckpt_rseq_offset);
-
-		if (area[1] >= 0) {		/* cpu_id: registered */
-			m->rseq_addr = (uintptr_t)area;
-			m->rseq_len = RSEQ_LEN_REGISTERED;
-			m->rseq_sig = RSEQ_SIG_X86;
-		}
 	}
 	if (arch_sys3(SYS_get_robust_list, 0, &head, &len) == 0) {
 		m->robust_head = head;
@@ -112,6 +104,9 @@ void ckpt_thread_capture(struct ckpt_thread_state *t, siginfo_t *info, ucontext_
 		m->sched_priority = sa.priority;
 		m->sched_flags = sa.flags;
 	}
+	/* personality, affinity, seccomp, rseq... (ckpt_attr.c), CPU time */
+	ckpt_attr_thread(t, status[0] ? status : NULL);
+	ckpt_cpuclock_capture_thread(&m->cpu_ns);
 }
 
 /* The thread's record: what it captured, and what its frame holds. */
@@ -138,6 +133,7 @@ static int write_one(struct ckpt_ctx *c, const struct ckpt_thread_state *s, uint
 	t.entry_args[2] = (uintptr_t)s->uc;
 	t.entry_sigmask = s->handler_mask;
 	t.restore_info = (uintptr_t)&ckpt_restore_info;
+	ckpt_attr_thread_write(c, &t);
 	return img_write_record(&c->w, IMG_REC_THREAD, &t, sizeof(t), NULL, 0);
 }
 

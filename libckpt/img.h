@@ -279,6 +279,16 @@ const struct img_siginfo *img_get_siginfo(struct img_reader *r, const struct img
 /* Fields consistent with the kind and notification; a tid is the caller's check. */
 const struct img_timer *img_get_timer(struct img_reader *r, const struct img_rec *rec);
 const struct img_pages *img_get_pages(struct img_reader *r, const struct img_rec *rec);
+/*
+ * img_attr.c: PROC_ATTR (every field in range); SECCOMP (followed by
+ * ninsns 8-byte instructions; whether parent names an earlier record is
+ * the caller's check); a THREAD record's attribute fields (img_get_thread
+ * calls it; whether seccomp_leaf names a SECCOMP record is the caller's).
+ */
+const struct img_proc_attr *img_get_proc_attr(struct img_reader *r, const struct img_rec *rec);
+const struct img_seccomp *img_get_seccomp(struct img_reader *r, const struct img_rec *rec);
+int img_check_thread_attr(struct img_reader *r, const struct img_rec *rec,
+			  const struct img_thread *t);
 /* Followed by nranges struct img_range, then path_len bytes of path. */
 const struct img_parent *img_get_parent(struct img_reader *r, const struct img_rec *rec);
 /* MPAGES (img_mpages.c): the struct; its page data is not in rec->data. */

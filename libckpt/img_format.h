@@ -10,9 +10,11 @@
  *   record IMG_REC_END                     struct img_end: whole-image CRC
  *
  * Record order a writer produces and a reader may rely on:
- *   PROC, FILE*, FD*, LOCK*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES*, END
+ *   PROC, [PARENT], [PROC_ATTR, SECCOMP*], FILE*, FD*, LOCK*, THREAD+,
+ *   SIGINFO*, TIMER*, VMA*, PAGES*, END
  * (every PAGES record lies inside a VMA record seen before it; every FD
- * and every LOCK names a FILE record seen before it).
+ * and every LOCK names a FILE record seen before it; a THREAD names
+ * SECCOMP records by their index, so they come first).
  *
  * Invariants:
  *  1. All integers are little-endian, structs have explicit padding only,
@@ -91,6 +93,8 @@ enum img_rec_type {
 	IMG_REC_TIMER	= 9,	/* struct img_timer: one interval or POSIX timer */
 	IMG_REC_FILE	= 10,	/* struct img_file + path + kind data: an open file */
 	IMG_REC_FD	= 11,	/* struct img_fd: an fd number and its FILE */
+	IMG_REC_PROC_ATTR = 12,	/* struct img_proc_attr: process attributes */
+	IMG_REC_SECCOMP	= 13,	/* struct img_seccomp + BPF program: one filter */
 	IMG_REC_LOCK	= 16,	/* struct img_lock: a file lock and the FILE it is on */
 	IMG_REC_PAD	= 0xfffe,	/* 0-7 zero bytes: the next record starts at a
 				 * multiple of 8 (invariant 5); readers skip it */
@@ -254,6 +258,15 @@ struct img_lock {
 /* img_thread.flags */
 #define IMG_THREAD_LEADER	0x1	/* ran the checkpoint */
 
+/* img_thread.attr_flags */
+#define IMG_TA_AFFINITY		0x1	/* affinity[] narrower than every online CPU */
+#define IMG_TA_NO_NEW_PRIVS	0x2	/* PR_SET_NO_NEW_PRIVS */
+#define IMG_TA_IO_FLUSHER	0x4	/* PR_SET_IO_FLUSHER */
+#define IMG_TA_ALL		0x7
+
+#define IMG_CPU_WORDS		16	/* 1024 CPUs */
+#define IMG_NODE_WORDS		16	/* 1024 NUMA nodes */
+
 struct img_thread {
 	int32_t  tid;
 	uint32_t flags;			/* IMG_THREAD_* */
@@ -298,6 +311,32 @@ struct img_thread {
 	uint32_t sched_flags;		/* SCHED_FLAG_RESET_ON_FORK... */
 	uint32_t fpstate_len;		/* bytes after the struct (0 in v1) */
 	uint32_t reserved;
+	/*
+	 * Attributes the kernel keeps per thread, which the thread restores
+	 * itself (restorer.c, rst_thread_attrs and rst_thread_final).  See
+	 * "PROC_ATTR" below for the process-wide ones.
+	 */
+	uint32_t attr_flags;		/* IMG_TA_* */
+	uint32_t personality;		/* personality(0xffffffff) */
+	uint64_t timer_slack_ns;	/* PR_GET_TIMERSLACK */
+	uint32_t ioprio;		/* ioprio_get(): class << 13 | data */
+	int32_t  pdeathsig;		/* PR_GET_PDEATHSIG: 0..64 */
+	uint32_t securebits;		/* PR_GET_SECUREBITS */
+	uint32_t mce_kill;		/* PR_MCE_KILL_GET: 0 late, 1 early, 2 default */
+	uint32_t tsc;			/* PR_GET_TSC: 1 enabled, 2 SIGSEGV (0: unknown) */
+	uint32_t spec[3];		/* PR_GET_SPECULATION_CTRL: store bypass,
+					 * indirect branch, L1D flush */
+	uint32_t seccomp_mode;		/* 0 none, 2 filter (1, strict, is refused) */
+	int32_t  seccomp_leaf;		/* mode 2: -1, or the index of the newest
+					 * SECCOMP record on its filter chain;
+					 * ignored otherwise */
+	uint32_t sud_mode;		/* syscall user dispatch: 0 off, 1 on */
+	uint32_t mempolicy;		/* get_mempolicy(): mode | MPOL_F_* flags */
+	uint64_t sud_offset, sud_len;	/* PR_SET_SYSCALL_USER_DISPATCH's arguments */
+	uint64_t sud_selector;
+	uint64_t cpu_ns;		/* CLOCK_THREAD_CPUTIME_ID as the program saw it */
+	uint64_t mem_nodes[IMG_NODE_WORDS];	/* the policy's nodes 0..1023 */
+	uint64_t affinity[IMG_CPU_WORDS];	/* CPUs 0..1023 (IMG_TA_AFFINITY) */
 };
 
 /* --- SIGINFO -------------------------------------------------------- */
@@ -350,6 +389,65 @@ struct img_timer {
 	uint64_t value_ns;		/* time left, 0: disarmed */
 	uint64_t interval_ns;		/* period, 0: one-shot */
 };
+
+/* --- PROC_ATTR, SECCOMP ------------------------------------------------ */
+
+/*
+ * What the kernel keeps once per process (per mm, per signal struct) and
+ * ckpt-restart gives back; each field is what the named prctl() or file
+ * reads.  The CPU times are the program's view (libckpt's wrappers add an
+ * offset after a restart, wrappers/wrap_cpuclock.c): shown by ckpt-info,
+ * not used by a restart (the offsets live in the process's memory).
+ */
+/* img_proc_attr.flags */
+#define IMG_PA_SUBREAPER	0x1	/* PR_SET_CHILD_SUBREAPER */
+#define IMG_PA_TIMER_IDS	0x2	/* PR_TIMER_CREATE_RESTORE_IDS on */
+#define IMG_PA_MEMORY_MERGE	0x4	/* PR_SET_MEMORY_MERGE: KSM for every mapping */
+#define IMG_PA_FUTEX_HASH	0x8	/* the process sized its futex hash (futex_slots) */
+#define IMG_PA_ALL		0xf
+#define IMG_FUTEX_SLOTS_MAX	(1u << 24)
+
+struct img_proc_attr {
+	int32_t  oom_score_adj;		/* /proc/PID/oom_score_adj, -1000..1000 */
+	uint32_t flags;			/* IMG_PA_* */
+	uint32_t dumpable;		/* PR_GET_DUMPABLE: 0, 1 or 2 */
+	uint32_t thp_disable;		/* PR_GET_THP_DISABLE: 0, 1, or 3 (except advised) */
+	uint32_t mdwe;			/* PR_GET_MDWE: PR_MDWE_* */
+	uint32_t coredump_filter;	/* /proc/PID/coredump_filter */
+	uint32_t membarrier;		/* MEMBARRIER_CMD_REGISTER_* commands registered */
+	uint32_t seccomp_inherited;	/* filters it had when libckpt loaded: not in the image */
+	uint32_t nseccomp;		/* SECCOMP records that follow */
+	uint32_t futex_slots;		/* IMG_PA_FUTEX_HASH: PR_FUTEX_HASH_SET_SLOTS's
+					 * 0 or a power of 2 >= 2; else 0 */
+	uint64_t cpu_ns;		/* CLOCK_PROCESS_CPUTIME_ID as the program saw it */
+	uint64_t utime_ns, stime_ns;	/* getrusage(RUSAGE_SELF), the program's view */
+	uint64_t cutime_ns, cstime_ns;	/* getrusage(RUSAGE_CHILDREN), the program's view */
+};
+
+/*
+ * One seccomp filter the process installed through libc (prctl() or
+ * syscall(SYS_seccomp)), followed by its classic BPF program (struct
+ * sock_filter, 8 bytes each).  Records are in install order; a thread's
+ * filter chain is its seccomp_leaf, that record's parent, and so on up to
+ * -1, under the filters it inherited (img_proc_attr.seccomp_inherited).
+ */
+#define IMG_SECCOMP_PRCTL	1	/* prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER) */
+#define IMG_SECCOMP_SYSCALL	2	/* seccomp(SECCOMP_SET_MODE_FILTER, flags) */
+#define IMG_SECCOMP_FLAGS	0x6	/* SECCOMP_FILTER_FLAG_LOG | _SPEC_ALLOW */
+#define IMG_SECCOMP_INSNS_MAX	4096u	/* BPF_MAXINSNS */
+#define IMG_SECCOMP_PATH_MAX	32768u	/* the kernel's instructions per chain,
+					 * counting 4 more per filter */
+#define IMG_SECCOMP_MAX		8192u	/* records in one image */
+
+struct img_seccomp {
+	int32_t  parent;		/* the record it was installed over, -1: none */
+	uint32_t how;			/* IMG_SECCOMP_PRCTL or _SYSCALL */
+	uint32_t flags;			/* IMG_SECCOMP_FLAGS bits (SYSCALL only) */
+	uint32_t ninsns;		/* 1..IMG_SECCOMP_INSNS_MAX instructions follow */
+};
+
+_Static_assert(sizeof(struct img_seccomp) == 16, "img_seccomp size");
+_Static_assert(sizeof(struct img_proc_attr) == 80, "img_proc_attr size");
 
 /* --- VMA ------------------------------------------------------------ */
 

@@ -279,6 +279,8 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_MPAGES:
 	case IMG_REC_SIGINFO:
 	case IMG_REC_TIMER:
+	case IMG_REC_PROC_ATTR:
+	case IMG_REC_SECCOMP:
 	case IMG_REC_END:
 		return 1;
 	default:
@@ -608,6 +610,8 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_MPAGES: return "MPAGES";
 	case IMG_REC_SIGINFO: return "SIGINFO";
 	case IMG_REC_TIMER:  return "TIMER";
+	case IMG_REC_PROC_ATTR: return "PROC_ATTR";
+	case IMG_REC_SECCOMP: return "SECCOMP";
 	case IMG_REC_PAD:    return "PAD";
 	case IMG_REC_END:    return "END";
 	default:             return "unknown";
@@ -764,6 +768,8 @@ const struct img_thread *img_get_thread(struct img_reader *r, const struct img_r
 			 img_ull(rec->offset), t->tid);
 		return NULL;
 	}
+	if (img_check_thread_attr(r, rec, t) < 0)	/* img_attr.c */
+		return NULL;
 	return t;
 }
 

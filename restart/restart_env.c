@@ -16,6 +16,7 @@
  *   locks      every file lock the process held is free to take again
  *              (fds/fd_lock.c): else the file, the range and the holder
  *   timers     POSIX timers can be made with their ids (Linux 6.16+)
+ *   attributes oom_score_adj, affinity, seccomp... (restart_attr.c)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -299,6 +300,8 @@ int rst_check_env(struct rst_state *s)
 	if ((r = rst_check_locks(s)) && !s->check_only)
 		return r;
 	if ((r = check_timers(s)) && !s->check_only)
+		return r;
+	if ((r = rst_check_attrs(s)) && !s->check_only)	/* restart_attr.c */
 		return r;
 	return s->nproblems ? RST_EXIT_ENV : 0;
 }

@@ -218,7 +218,8 @@ int rst_jump(struct rst_state *s)
 	uint64_t sigs_off = (groups_off + s->img_ngroups * sizeof(uint32_t) + 7) & ~7ULL;
 	uint64_t timers_off = sigs_off + s->nsigs * sizeof(struct img_siginfo);
 	uint64_t relocks_off = (timers_off + s->ntimers * sizeof(struct img_timer) + 7) & ~7ULL;
-	uint64_t thr_off = (relocks_off + nrelocks * sizeof(struct rst_relock) + 63) & ~63ULL;
+	uint64_t attr_off = (relocks_off + nrelocks * sizeof(struct rst_relock) + 7) & ~7ULL;
+	uint64_t thr_off = (attr_off + rst_attr_blob_size(s) + 63) & ~63ULL;
 	uint64_t stack_off = page_up(thr_off + nthr * sizeof(struct rst_thread));
 	uint64_t tstack_off = stack_off + BLOB_STACK;
 	uint64_t park_off = tstack_off + (uint64_t)(nthr - 1) * THREAD_STACK;
@@ -324,6 +325,7 @@ int rst_jump(struct rst_state *s)
 	a->ntimers = s->ntimers;
 	if (s->ntimers)
 		memcpy(a->timers, s->timers, s->ntimers * sizeof(*s->timers));
+	rst_attr_args(s, a, blob + attr_off);	/* restart_attr.c */
 	a->relocks = (struct rst_relock *)(blob + relocks_off);
 	a->nrelocks = rst_relocks(s, closing, nclosing, rst_err_fd, a->relocks, &a->err_locked);
 	free(closing);

@@ -350,6 +350,11 @@ static int load_records(struct rst_state *s)
 			if ((r = rst_load_mpages(s, &rec)))
 				return r;
 			break;
+		case IMG_REC_PROC_ATTR:
+		case IMG_REC_SECCOMP:
+			if ((r = rst_attr_note(s, &rec)))
+				return r;
+			break;
 		default:
 			rst_error(s, "corrupt: unexpected record type %u at offset %lu",
 				  rec.type, (unsigned long)rec.offset);
@@ -371,6 +376,8 @@ int rst_load_rest(struct rst_state *s)
 	pr = rst_pool_finish(s);
 	if (r || pr)
 		return r ? r : pr;
+	if ((r = rst_attr_loaded(s)))
+		return r;
 	/* The main thread restores the others: put it first. */
 	for (int i = 0; i < s->nthreads; i++) {
 		if (s->threads[i].tid == s->proc.pid) {

@@ -390,8 +390,121 @@ RST static void rst_timers(struct rst_args *a)
 		CHECK(a, 27, arch_sys3(SYS_timer_create, t->clock, &ev, &id));
 		CHECK(a, 27, arch_sys4(SYS_timer_settime, id, 0, ts, 0));
 	}
-	if (posix)
-		arch_sys2(SYS_prctl, RST_PR_TIMER_CREATE_RESTORE_IDS, RST_PR_TIMER_IDS_OFF);
+	/* as the process had it: off, unless it used it itself */
+	if (posix || a->timer_ids)
+		arch_sys2(SYS_prctl, RST_PR_TIMER_CREATE_RESTORE_IDS,
+			  a->timer_ids ? RST_PR_TIMER_IDS_ON : RST_PR_TIMER_IDS_OFF);
+}
+
+/*
+ * Step 28: the thread's attributes that need no restriction lifted later
+ * (restart/restart_attr.c checked that each can be set), while the
+ * thread still has ckpt-restart's privileges (the real-time I/O class).
+ */
+RST static void rst_thread_attrs(struct rst_args *a, struct rst_thread *t)
+{
+	const struct img_thread *m = &t->img;
+
+	arch_sys1(SYS_personality, m->personality);
+	arch_sys2(SYS_prctl, PR_SET_TIMERSLACK, m->timer_slack_ns);
+	if (m->attr_flags & IMG_TA_AFFINITY)
+		CHECK(a, 28, arch_sys3(SYS_sched_setaffinity, 0, sizeof(m->affinity), m->affinity));
+	long r = arch_sys3(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, m->ioprio);
+
+	if (m->ioprio)		/* the default may fail only where there is no block layer */
+		CHECK(a, 28, r);
+	if (m->mce_kill == 2)	/* PR_MCE_KILL_DEFAULT */
+		arch_sys5(SYS_prctl, PR_MCE_KILL, PR_MCE_KILL_CLEAR, 0, 0, 0);
+	else
+		CHECK(a, 28, arch_sys5(SYS_prctl, PR_MCE_KILL, PR_MCE_KILL_SET, m->mce_kill, 0, 0));
+	r = arch_sys3(SYS_set_mempolicy, m->mempolicy, m->mempolicy ? m->mem_nodes : 0,
+		      m->mempolicy ? IMG_NODE_WORDS * 64 + 1 : 0);
+	if (m->mempolicy)	/* the default may fail only without NUMA (ENOSYS) */
+		CHECK(a, 28, r);
+	if (m->attr_flags & IMG_TA_IO_FLUSHER)
+		CHECK(a, 28, arch_sys5(SYS_prctl, 57 /* PR_SET_IO_FLUSHER */, 1, 0, 0, 0));
+}
+
+/* Whether filter i is on the chain that ends at leaf (parents come first). */
+RST static int rst_on_chain(struct rst_args *a, int32_t leaf, uint32_t i)
+{
+	while (leaf >= (int32_t)i) {
+		if (leaf == (int32_t)i)
+			return 1;
+		leaf = a->filters[leaf].parent;
+	}
+	return 0;
+}
+
+/*
+ * Step 29-30: last, what restricts the thread or what a change of ids
+ * reset: the process's dumpable and MDWE (the main thread: every thread's
+ * ids are set and every mapping made), then the thread's death signal,
+ * securebits, speculation and TSC controls, no_new_privs, its seccomp
+ * filters in install order (each with the call that installed it: a
+ * filter may allow one and not the other), syscall user dispatch.  After
+ * this the thread only makes the rt_sigreturn below, which its filters
+ * allowed at the checkpoint (it returned from libckpt's handler).
+ */
+/* Writes val (NUL-terminated) to the /proc file path (restorer.h: oom_path). */
+RST static void rst_proc_write(struct rst_args *a, const char *path, const char *val)
+{
+	long fd = arch_sys3(SYS_open, path, 01 /* O_WRONLY */ | 02000000 /* O_CLOEXEC */, 0);
+	long n = 0;
+
+	CHECK(a, 31, fd);
+	while (val[n])
+		n++;
+	CHECK(a, 31, arch_sys3(SYS_write, fd, val, n));
+	arch_sys1(SYS_close, fd);
+}
+
+RST static void rst_thread_final(struct rst_args *a, struct rst_thread *t)
+{
+	const struct img_thread *m = &t->img;
+
+	if (t == &a->threads[0]) {
+		rst_proc_write(a, a->oom_path, a->oom_val);
+		rst_proc_write(a, a->cdf_path, a->cdf_val);
+		if (a->dumpable <= 1)
+			CHECK(a, 29, arch_sys2(SYS_prctl, PR_SET_DUMPABLE, a->dumpable));
+		if (a->mdwe)
+			CHECK(a, 29, arch_sys5(SYS_prctl, 65 /* PR_SET_MDWE */, a->mdwe, 0, 0, 0));
+	}
+	CHECK(a, 29, arch_sys2(SYS_prctl, PR_SET_PDEATHSIG, m->pdeathsig));
+	long bits = arch_sys1(SYS_prctl, PR_GET_SECUREBITS);
+
+	if (bits >= 0 && (uint32_t)bits != m->securebits) {
+		if (((uint32_t)bits ^ m->securebits) == (1u << 4))	/* SECBIT_KEEP_CAPS */
+			CHECK(a, 29, arch_sys2(SYS_prctl, PR_SET_KEEPCAPS, (m->securebits >> 4) & 1));
+		else
+			CHECK(a, 29, arch_sys2(SYS_prctl, PR_SET_SECUREBITS, m->securebits));
+	}
+	for (int k = 0; k < 3; k++)
+		if ((m->spec[k] & 1) && (m->spec[k] & (4 | 8 | 16)))	/* PRCTL, restricted */
+			CHECK(a, 29, arch_sys5(SYS_prctl, 53 /* PR_SET_SPECULATION_CTRL */, k,
+					       m->spec[k] & (4 | 8 | 16), 0, 0));
+	if (m->tsc)
+		CHECK(a, 29, arch_sys2(SYS_prctl, PR_SET_TSC, m->tsc));
+	if (m->attr_flags & IMG_TA_NO_NEW_PRIVS)
+		CHECK(a, 29, arch_sys5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+	for (uint32_t i = 0; m->seccomp_mode == 2 && i < a->nfilters; i++) {
+		const struct rst_filter *f = &a->filters[i];
+		struct { uint16_t len, pad[3]; uint64_t filter; } prog = { (uint16_t)f->ninsns,
+									  { 0, 0, 0 }, f->insns };
+
+		if (!rst_on_chain(a, m->seccomp_leaf, i))
+			continue;
+		if (f->how == IMG_SECCOMP_PRCTL)
+			CHECK(a, 30, arch_sys5(SYS_prctl, PR_SET_SECCOMP, 2 /* SECCOMP_MODE_FILTER */,
+					       &prog, 0, 0));
+		else
+			CHECK(a, 30, arch_sys3(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */,
+					       f->flags, &prog));
+	}
+	if (m->sud_mode)
+		CHECK(a, 29, arch_sys5(SYS_prctl, 59 /* PR_SET_SYSCALL_USER_DISPATCH */, m->sud_mode,
+				       m->sud_offset, m->sud_len, m->sud_selector));
 }
 
 #define RST_THREAD_STACK	(16 * 1024)
@@ -399,6 +512,7 @@ RST static void rst_timers(struct rst_args *a)
 RST static void rst_build_frame(struct rst_thread *t) __attribute__((noreturn));
 RST static void rst_thread_setup(struct rst_args *a, struct rst_thread *t);
 RST static void rst_entered(struct rst_args *a);
+RST static void rst_restrict(struct rst_args *a, struct rst_thread *t);
 
 /* The kernel's capget/capset argument (version 3: two 32-bit words per set). */
 struct rst_cap_hdr { uint32_t version; int32_t pid; };
@@ -553,8 +667,30 @@ RST void rst_main(struct rst_args *a)
 	arch_sys2(SYS_prctl, PR_SET_DUMPABLE, 1);
 	__atomic_store_n(&a->go, 1, __ATOMIC_RELEASE);
 	arch_sys3(SYS_futex, &a->go, 1 | 128 /* FUTEX_WAKE_PRIVATE */, 0x7fffffff);
+	rst_restrict(a, &a->threads[0]);
 	rst_entered(a);
 	rst_build_frame(&a->threads[0]);
+}
+
+/*
+ * Last of all, what restricts the thread (death signal, securebits,
+ * no_new_privs, its seccomp filters...; the main thread first the
+ * image's dumpable and MDWE: restart_attr.c, rst_thread_final), then no
+ * thread goes on before every thread is as restricted as it was: the
+ * program never sees a thread of its own without its filters or
+ * no_new_privs.  (Futex calls, after the filters: a threaded program's
+ * filters allow them, its threads parked with them at the checkpoint.)
+ */
+RST static void rst_restrict(struct rst_args *a, struct rst_thread *t)
+{
+	if (a->attrs)
+		rst_thread_final(a, t);
+	if (a->nthreads > 1) {
+		__atomic_fetch_add(&a->finalized, 1, __ATOMIC_RELEASE);
+		arch_sys3(SYS_futex, &a->finalized, 1 | 128 /* FUTEX_WAKE_PRIVATE */, 0x7fffffff);
+		for (uint32_t n; (n = __atomic_load_n(&a->finalized, __ATOMIC_ACQUIRE)) < a->nthreads; )
+			arch_sys4(SYS_futex, &a->finalized, 0 | 128 /* FUTEX_WAIT_PRIVATE */, n, 0);
+	}
 }
 
 /*
@@ -619,6 +755,9 @@ RST static void rst_thread_setup(struct rst_args *a, struct rst_thread *t)
 	struct arch_sched_attr sa = { sizeof(sa), t->img.sched_policy, t->img.sched_flags,
 				      t->img.sched_nice, t->img.sched_priority, 0, 0, 0 };
 	arch_sys3(SYS_sched_setattr, 0, &sa, 0);
+	/* attributes that need ckpt-restart's privilege (affinity...), while it lasts */
+	if (a->attrs)
+		rst_thread_attrs(a, t);
 	rst_thread_creds(a, t);
 	/*
 	 * rseq last: from here the kernel follows the rseq_cs pointer of an
@@ -654,6 +793,7 @@ RST __attribute__((noinline, noclone)) static void rst_thread_start(struct rst_a
 	 */
 	while (!__atomic_load_n(&a->go, __ATOMIC_ACQUIRE))
 		arch_sys4(SYS_futex, &a->go, 0 | 128 /* FUTEX_WAIT_PRIVATE */, 0, 0);
+	rst_restrict(a, t);
 	rst_entered(a);
 	rst_build_frame(t);
 }

@@ -22,16 +22,19 @@
  *      dispositions, process-wide pending signals;
  *   5. every other thread: clone3 with its tid, onto a small stack in the
  *      blob; each thread sets its tid address, robust list, FS base,
- *      name, scheduling, credentials, then rseq (after the credentials:
- *      an rseq area the image chose could redirect a privileged thread),
- *      and its pending signals (queued ones with their siginfo: each
- *      thread its own, the main one the process's too, as only they
- *      may).  Once every other thread is done, the main thread arms the
- *      timers (a POSIX timer may signal any thread), does its own, makes
- *      the process dumpable, and lets every thread rt_sigreturn into the
- *      post-restore handler (see img_thread): none runs the application
- *      before all hold their final credentials.  The last thread to get
- *      there unmaps the blob (struct ckpt_restore_info).
+ *      name, scheduling, its attributes (affinity, personality...),
+ *      credentials, then rseq (after the credentials: an rseq area the
+ *      image chose could redirect a privileged thread), and its pending
+ *      signals (queued ones with their siginfo: each thread its own, the
+ *      main one the process's too, as only they may); then, last of all,
+ *      what restricts it (death signal, securebits, no_new_privs, its
+ *      seccomp filters, syscall user dispatch; the main thread first
+ *      dumpable and MDWE).  Once every other thread is done, the main
+ *      thread arms the timers (a POSIX timer may signal any thread), does
+ *      its own, and lets every thread rt_sigreturn into the post-restore
+ *      handler (see img_thread): none runs the application before all
+ *      hold their final credentials and restrictions.  The last thread to
+ *      get there unmaps the blob (struct ckpt_restore_info).
  * A failure after step 1 cannot be undone: it writes one line to fd 2 and
  * exits with status RST_EXIT_FAILED.
  */
@@ -120,6 +123,15 @@ struct rst_thread {
 	uint64_t stack;			/* top of its stack in the blob (threads > 0) */
 };
 
+/* A seccomp filter to install again (an IMG_REC_SECCOMP record). */
+struct rst_filter {
+	int32_t  parent;		/* an earlier filter, -1: none */
+	uint32_t how;			/* IMG_SECCOMP_PRCTL or _SYSCALL */
+	uint32_t flags;			/* IMG_SECCOMP_FLAGS bits */
+	uint32_t ninsns;
+	uint64_t insns;			/* its program, in the blob */
+};
+
 struct rst_args {
 	/* where the blob itself is, and what else must survive step 1 */
 	uint32_t nkeep;
@@ -154,12 +166,30 @@ struct rst_args {
 	uint64_t cap_raise;		/* made effective after step 3: clone3 set_tid,
 					 * the exe link, userfaultfd; 0: nothing to raise */
 
+	/* process attributes (restart/restart_attr.c); none without a PROC_ATTR record */
+	uint32_t attrs;
+	uint32_t dumpable;		/* PR_SET_DUMPABLE, once every thread's ids changed */
+	uint32_t mdwe;			/* PR_SET_MDWE (0: none), once memory is mapped */
+	/*
+	 * /proc/self/oom_score_adj and coredump_filter: written by the main
+	 * thread with its final ids, after the process is made dumpable (a
+	 * process changing uid is not, and its /proc files are root's then)
+	 * and before the image's own dumpable: the kernel applies the limits
+	 * of whom the process now runs as.  Paths and values as text.
+	 */
+	char oom_path[32], oom_val[16];
+	char cdf_path[32], cdf_val[16];
+	uint32_t timer_ids;		/* PR_TIMER_CREATE_RESTORE_IDS left as the process had it */
+	uint32_t nfilters;
+	struct rst_filter *filters;	/* seccomp, install order */
+
 	/* threads: [0] is the main one (tid == pid), the one running this */
 	uint32_t nthreads;
 	int32_t pid;
 	struct rst_thread *threads;
 	int32_t go;			/* futex: every thread exists, run */
 	uint32_t signalled;		/* futex: threads > 0 whose signals are back */
+	uint32_t finalized;		/* futex: threads whose attributes are all set */
 	uint64_t restore_info;		/* struct ckpt_restore_info in the image */
 	uint64_t blob, blob_len;	/* written there */
 	uint64_t img_dev, img_ino;	/* mappable image mapped, else 0: written there */

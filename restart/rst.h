@@ -116,6 +116,11 @@ struct rst_state {
 	int ntimers;
 	struct img_lock *locks;		/* file locks (fds/fd_lock.c) */
 	int nlocks;
+	struct img_proc_attr pattr;	/* process attributes (restart_attr.c) */
+	int have_pattr;
+	struct rst_seccomp *filters;	/* seccomp filters, install order */
+	int nfilters;
+	size_t filters_cap;
 	size_t files_cap, fds_cap, vmas_cap, threads_cap, mpages_cap, sigs_cap, timers_cap,
 	       locks_cap;		/* rst_grow */
 	int reserved;		/* target ranges reserved */
@@ -244,6 +249,28 @@ int rst_check_pid(struct rst_state *s);
 enum { RST_OWN_VDSO, RST_OWN_VVAR, RST_OWN_VVAR_VCLOCK, RST_OWN_N };
 int rst_own_special(struct rst_state *s, int which, uint64_t *start, uint64_t *end);
 int rst_check_env(struct rst_state *s);
+
+/*
+ * restart_attr.c: process attributes.  note: a PROC_ATTR or SECCOMP
+ * record, checked against what came before; loaded: every thread's
+ * filters exist once the image is read; check: what this machine and
+ * this ckpt-restart can give back (--check lists it, a restart refuses
+ * before anything is built); restore: the process-wide ones the restarter
+ * sets itself, in the process that becomes the restored one; blob_size
+ * and args: the filters (and the rest the restorer sets) for the restorer.
+ * 0 or an exit code.
+ */
+struct rst_seccomp {
+	struct img_seccomp f;
+	uint64_t *insns;
+};
+int rst_attr_note(struct rst_state *s, const struct img_rec *rec);
+int rst_attr_loaded(struct rst_state *s);
+int rst_check_attrs(struct rst_state *s);
+int rst_restore_attrs(struct rst_state *s);
+struct rst_args;
+uint64_t rst_attr_blob_size(const struct rst_state *s);
+void rst_attr_args(const struct rst_state *s, struct rst_args *a, char *where);
 
 /*
  * restart_fds.c: the mapped files and exe (open_files), the fd table

@@ -36,6 +36,7 @@
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_incr.h"
+#include "libckpt/reg_attr.h"
 #include "shim/shim_int.h"
 #include "wrappers/wrap.h"
 
@@ -225,6 +226,11 @@ void shim_post_restore(int sig, siginfo_t *info, void *uc)
 {
 	struct ckpt_restore_info *ri = &ckpt_restore_info;
 
+	/*
+	 * CPU-time clocks go on from what the program saw at the checkpoint:
+	 * every thread waits here until the offsets are set (reg_cpuclock.c).
+	 */
+	reg_cpuclock_restored();
 	/*
 	 * The last thread off the restorer's mapping unmaps it, and ends the
 	 * checkpoint the saved memory was in the middle of: until then a new

@@ -53,6 +53,11 @@ struct info {
 	size_t nsig;
 	struct img_timer *timers;
 	size_t ntimer;
+	int has_pattr;			/* the PROC_ATTR record */
+	struct img_proc_attr pattr;
+	struct img_seccomp *sc;		/* seccomp filters, install order */
+	size_t nsc;
+	uint64_t sc_insns;		/* their instructions, in all */
 	struct info_file *files;	/* FILE records (open file descriptions) */
 	size_t nfile;
 	struct info_fd *fds;		/* FD records, each naming a file */
@@ -99,6 +104,13 @@ const char *info_timer_kind(const struct img_timer *t);
 /* "signal", "none", "thread" (SIGEV_THREAD) or "thread-id" */
 const char *info_timer_notify(const struct img_timer *t);
 const char *info_rlimit_name(int i);
+/* "SCHED_OTHER"-like names of the attribute fields (info_names.c) */
+const char *info_ioprio_class(uint32_t ioprio);
+const char *info_mce_kill(uint32_t v);
+/* Writes "0-3,8" into buf (n bytes): the set bits of words * 64 bits. */
+void info_bitlist(const uint64_t *mask, int words, char *buf, size_t n);
+extern const struct info_flag info_membarrier_flags[];
+extern const struct info_flag info_securebits_flags[];
 /* "file", "dir", "dev", "inherited", "opath": the kind's short name */
 const char *info_fd_kind(uint32_t kind);
 /* The lowest other fd of f's open file description, or -1. */

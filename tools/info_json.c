@@ -102,6 +102,77 @@ static void json_flags(uint64_t v, const struct info_flag *f, const char *first)
 
 #define U(x) ((unsigned long long)(x))
 
+static void json_words(const uint64_t *w, int n)
+{
+	char buf[1024];
+
+	info_bitlist(w, n, buf, sizeof(buf));
+	json_cstr(buf);
+}
+
+static void json_proc_attr(const struct info *in)
+{
+	const struct img_proc_attr *a = &in->pattr;
+
+	if (!in->has_pattr) {
+		printf("    \"attributes\": null,\n");
+		return;
+	}
+	printf("    \"attributes\": {\"oom_score_adj\": %d, \"dumpable\": %u, "
+	       "\"coredump_filter\": %u, \"thp_disable\": %u, \"mdwe\": %u,\n"
+	       "      \"child_subreaper\": %s, \"memory_merge\": %s, \"timer_restore_ids\": %s, "
+	       "\"membarrier\": ", a->oom_score_adj, a->dumpable, a->coredump_filter,
+	       a->thp_disable, a->mdwe, a->flags & IMG_PA_SUBREAPER ? "true" : "false",
+	       a->flags & IMG_PA_MEMORY_MERGE ? "true" : "false",
+	       a->flags & IMG_PA_TIMER_IDS ? "true" : "false");
+	json_flags(a->membarrier, info_membarrier_flags, NULL);
+	if (a->flags & IMG_PA_FUTEX_HASH)
+		printf(", \"futex_slots\": %u", a->futex_slots);
+	else
+		printf(", \"futex_slots\": null");
+	printf(",\n      \"cpu_ns\": %llu, \"utime_ns\": %llu, \"stime_ns\": %llu, "
+	       "\"children_utime_ns\": %llu, \"children_stime_ns\": %llu,\n"
+	       "      \"seccomp_inherited\": %u, \"seccomp_filters\": [", U(a->cpu_ns),
+	       U(a->utime_ns), U(a->stime_ns), U(a->cutime_ns), U(a->cstime_ns),
+	       a->seccomp_inherited);
+	for (size_t i = 0; i < in->nsc; i++)
+		printf("%s{\"parent\": %d, \"how\": \"%s\", \"flags\": %u, \"instructions\": %u}",
+		       i ? ", " : "", in->sc[i].parent,
+		       in->sc[i].how == IMG_SECCOMP_PRCTL ? "prctl" : "seccomp", in->sc[i].flags,
+		       in->sc[i].ninsns);
+	printf("]},\n");
+}
+
+static void json_thread_attr(const struct info *in, const struct img_thread *t)
+{
+	if (!in->has_pattr)
+		return;
+	printf(",\n     \"attributes\": {\"cpus\": ");
+	if (t->attr_flags & IMG_TA_AFFINITY)
+		json_words(t->affinity, IMG_CPU_WORDS);
+	else
+		printf("\"all\"");
+	printf(", \"personality\": %u, \"timer_slack_ns\": %llu, \"ioprio\": %u, "
+	       "\"ioprio_class\": \"%s\", \"pdeathsig\": %d, \"securebits\": ", t->personality,
+	       U(t->timer_slack_ns), t->ioprio, info_ioprio_class(t->ioprio), t->pdeathsig);
+	json_flags(t->securebits, info_securebits_flags, NULL);
+	printf(", \"mce_kill\": \"%s\", \"tsc\": %u, \"speculation\": [%u, %u, %u], "
+	       "\"no_new_privs\": %s, \"io_flusher\": %s,\n      \"seccomp_mode\": %u, "
+	       "\"seccomp_filter\": %d, \"syscall_user_dispatch\": ", info_mce_kill(t->mce_kill),
+	       t->tsc, t->spec[0], t->spec[1], t->spec[2],
+	       t->attr_flags & IMG_TA_NO_NEW_PRIVS ? "true" : "false",
+	       t->attr_flags & IMG_TA_IO_FLUSHER ? "true" : "false", t->seccomp_mode,
+	       t->seccomp_leaf);
+	if (t->sud_mode)
+		printf("{\"mode\": %u, \"offset\": %llu, \"len\": %llu, \"selector\": %llu}",
+		       t->sud_mode, U(t->sud_offset), U(t->sud_len), U(t->sud_selector));
+	else
+		printf("null");
+	printf(", \"mempolicy\": %u, \"mem_nodes\": ", t->mempolicy);
+	json_words(t->mem_nodes, IMG_NODE_WORDS);
+	printf(", \"cpu_ns\": %llu}", U(t->cpu_ns));
+}
+
 void json_print(const struct info *in)
 {
 	const struct img_header *h = &in->hdr;
@@ -205,7 +276,9 @@ void json_print(const struct info *in)
 		printf("}");
 		any = 1;
 	}
-	printf("],\n    \"pending\": ");
+	printf("],\n");
+	json_proc_attr(in);
+	printf("    \"pending\": ");
 	json_sigset(p->sigpending);
 	printf("},\n");
 
@@ -226,8 +299,10 @@ void json_print(const struct info *in)
 			       U(th->rseq_addr), th->rseq_len, th->rseq_sig);
 		else
 			printf(", \"rseq\": null");
-		printf(", \"xstate_bytes\": %u, \"xfeatures\": %llu}", th->fpstate_len,
+		printf(", \"xstate_bytes\": %u, \"xfeatures\": %llu", th->fpstate_len,
 		       U(th->xfeatures));
+		json_thread_attr(in, th);
+		printf("}");
 	}
 	printf("\n  ],\n  \"queued_signals\": [");
 	for (size_t i = 0; i < in->nsig; i++) {

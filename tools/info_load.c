@@ -160,17 +160,20 @@ static int info_add_mpages(struct info *in, struct img_reader *r,
 }
 
 /*
- * Record order (img_format.h): PROC, FILE*, FD*, LOCK*, THREAD+, SIGINFO*,
- * TIMER*, VMA*, PAGES*.  A record may not come after one of a later rank,
- * and nothing after THREAD may come before a THREAD.
+ * Record order (img_format.h): PROC, [PROC_ATTR, SECCOMP*], FILE*, FD*,
+ * LOCK*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES*.  A record may not come
+ * after one of a later rank, and nothing after THREAD may come before a
+ * THREAD.
  */
-enum info_rank { RANK_PROC, RANK_FILE, RANK_FD, RANK_LOCK, RANK_THREAD, RANK_SIGINFO,
-		 RANK_TIMER, RANK_VMA, RANK_PAGES };
+enum info_rank { RANK_PROC, RANK_PROC_ATTR, RANK_SECCOMP, RANK_FILE, RANK_FD, RANK_LOCK,
+		 RANK_THREAD, RANK_SIGINFO, RANK_TIMER, RANK_VMA, RANK_PAGES };
 
 static int info_rank(uint32_t type)
 {
 	switch (type) {
 	case IMG_REC_PROC:    return RANK_PROC;
+	case IMG_REC_PROC_ATTR: return RANK_PROC_ATTR;
+	case IMG_REC_SECCOMP: return RANK_SECCOMP;
 	case IMG_REC_FILE:    return RANK_FILE;
 	case IMG_REC_FD:      return RANK_FD;
 	case IMG_REC_LOCK:    return RANK_LOCK;
@@ -185,8 +188,8 @@ static int info_rank(uint32_t type)
 static const char *info_rec_name(uint32_t type)
 {
 	static const char *names[] = { "?", "PROC", "FD (old)", "THREAD", "VMA", "PAGES", "MPAGES",
-				       "PARENT", "SIGINFO", "TIMER", "FILE", "FD", "?", "?", "?", "?",
-				       "LOCK" };
+				       "PARENT", "SIGINFO", "TIMER", "FILE", "FD", "PROC_ATTR",
+				       "SECCOMP", "?", "?", "LOCK" };
 
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
@@ -236,10 +239,12 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	if (*last_rank < 0 ? rank != RANK_PROC :
 	    rank == RANK_PROC ||		/* a second PROC */
 	    rank < *last_rank ||		/* going back */
+	    (rank == RANK_PROC_ATTR && in->has_pattr) ||	/* a second PROC_ATTR */
+	    (rank == RANK_SECCOMP && !in->has_pattr) ||	/* SECCOMP without PROC_ATTR */
 	    (rank > RANK_THREAD && *last_rank < RANK_THREAD))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
-				 "expected PROC, FILE*, FD*, LOCK*, THREAD+, SIGINFO*, TIMER*, VMA*, "
-				 "PAGES*",
+				 "expected PROC, [PROC_ATTR, SECCOMP*], FILE*, FD*, LOCK*, THREAD+, "
+				 "SIGINFO*, TIMER*, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;
 
@@ -258,6 +263,30 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		if (!in->groups)
 			abort();
 		memcpy(in->groups, tail + p->cwd_len + p->exe_len, p->ngroups * sizeof(*in->groups));
+		return 0;
+	}
+	case IMG_REC_PROC_ATTR: {
+		const struct img_proc_attr *pa = img_get_proc_attr(r, rec);
+
+		if (!pa)
+			return -1;
+		in->pattr = *pa;
+		in->has_pattr = 1;
+		return 0;
+	}
+	case IMG_REC_SECCOMP: {
+		const struct img_seccomp *f = img_get_seccomp(r, rec);
+
+		if (!f)
+			return -1;
+		if (in->nsc >= in->pattr.nseccomp || f->parent >= (int32_t)in->nsc)
+			return info_fail(in, "SECCOMP record at offset %llu: filter %zu (over filter "
+					 "%d) is beyond the %u PROC_ATTR names, or names a later one",
+					 (unsigned long long)rec->offset, in->nsc, f->parent,
+					 in->pattr.nseccomp);
+		in->sc = info_grow(in->sc, in->nsc, sizeof(*in->sc));
+		in->sc[in->nsc++] = *f;
+		in->sc_insns += f->ninsns;
 		return 0;
 	}
 	case IMG_REC_FILE: {
@@ -318,6 +347,12 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 
 		if (!t)
 			return -1;
+		if (in->nsc != (in->has_pattr ? in->pattr.nseccomp : 0) ||
+		    (t->seccomp_mode == 2 && t->seccomp_leaf >= (int32_t)in->nsc))
+			return info_fail(in, "THREAD record at offset %llu names seccomp filter %d; "
+					 "the image has %zu of the %u its PROC_ATTR record counts",
+					 (unsigned long long)rec->offset, t->seccomp_leaf, in->nsc,
+					 in->pattr.nseccomp);
 		in->thr = info_grow(in->thr, in->nthr, sizeof(*in->thr));
 		in->thr[in->nthr++] = *t;
 		return 0;
@@ -443,6 +478,7 @@ void info_free(struct info *in)
 	free(in->thr);
 	free(in->sigs);
 	free(in->timers);
+	free(in->sc);
 	free(in->vmas);
 }
 

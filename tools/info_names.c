@@ -74,6 +74,53 @@ const char *info_rlimit_name(int i)
 }
 
 
+const char *info_ioprio_class(uint32_t ioprio)
+{
+	static const char *const names[4] = { "none", "realtime", "best-effort", "idle" };
+
+	return names[(ioprio >> 13) & 3];
+}
+
+const char *info_mce_kill(uint32_t v)
+{
+	return v == 0 ? "late" : v == 1 ? "early" : "default";
+}
+
+void info_bitlist(const uint64_t *mask, int words, char *buf, size_t n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int c = 0; c < words * 64; c++) {
+		int e = c;
+
+		if (!((mask[c / 64] >> (c % 64)) & 1))
+			continue;
+		while (e + 1 < words * 64 && ((mask[(e + 1) / 64] >> ((e + 1) % 64)) & 1))
+			e++;
+		if (len + 24 >= n)
+			break;
+		len += (size_t)snprintf(buf + len, n - len, e > c ? "%s%d-%d" : "%s%d",
+					len ? "," : "", c, e);
+		c = e;
+	}
+}
+
+const struct info_flag info_membarrier_flags[] = {
+	{ 4, "GLOBAL_EXPEDITED" }, { 16, "PRIVATE_EXPEDITED" },
+	{ 64, "PRIVATE_EXPEDITED_SYNC_CORE" }, { 256, "PRIVATE_EXPEDITED_RSEQ" },
+	{ 0, NULL }
+};
+
+const struct info_flag info_securebits_flags[] = {
+	{ 0x1, "NOROOT" }, { 0x2, "NOROOT_LOCKED" }, { 0x4, "NO_SETUID_FIXUP" },
+	{ 0x8, "NO_SETUID_FIXUP_LOCKED" }, { 0x10, "KEEP_CAPS" }, { 0x20, "KEEP_CAPS_LOCKED" },
+	{ 0x40, "NO_CAP_AMBIENT_RAISE" }, { 0x80, "NO_CAP_AMBIENT_RAISE_LOCKED" },
+	{ 0x100, "EXEC_RESTRICT_FILE" }, { 0x200, "EXEC_RESTRICT_FILE_LOCKED" },
+	{ 0x400, "EXEC_DENY_INTERACTIVE" }, { 0x800, "EXEC_DENY_INTERACTIVE_LOCKED" },
+	{ 0, NULL }
+};
+
 const struct info_flag info_sa_flags[] = {
 	{ 0x00000001, "SA_NOCLDSTOP" }, { 0x00000002, "SA_NOCLDWAIT" },
 	{ 0x00000004, "SA_SIGINFO" },   { 0x04000000, "SA_RESTORER" },

@@ -89,6 +89,93 @@ static void txt_time(uint64_t ns)
 		printf("%llu ns", (unsigned long long)ns);
 }
 
+/* Filters on the chain ending at leaf. */
+static int sc_depth(const struct info *in, int leaf)
+{
+	int n = 0;
+
+	for (; leaf >= 0 && (size_t)leaf < in->nsc; leaf = in->sc[leaf].parent)
+		n++;
+	return n;
+}
+
+static void txt_proc_attr(const struct info *in)
+{
+	const struct img_proc_attr *a = &in->pattr;
+	static const char *const thp[4] = { "no", "yes", "?", "except where advised" };
+
+	if (!in->has_pattr) {
+		printf("  attributes: not recorded (an image without a PROC_ATTR record)\n");
+		return;
+	}
+	printf("  attributes:\n    oom_score_adj %d  dumpable %u  coredump_filter 0x%x  "
+	       "THP disabled: %s\n", a->oom_score_adj, a->dumpable, a->coredump_filter,
+	       thp[a->thp_disable & 3]);
+	printf("    MDWE 0x%x  child subreaper: %s  KSM for all memory: %s  "
+	       "timer id restore: %s\n", a->mdwe, a->flags & IMG_PA_SUBREAPER ? "yes" : "no",
+	       a->flags & IMG_PA_MEMORY_MERGE ? "yes" : "no",
+	       a->flags & IMG_PA_TIMER_IDS ? "on" : "off");
+	printf("    futex hash: ");
+	if (a->flags & IMG_PA_FUTEX_HASH)
+		printf("%u slots (set by the process)", a->futex_slots);
+	else
+		printf("the kernel's");
+	printf("  membarrier: ");
+	txt_flags(a->membarrier, info_membarrier_flags);
+	printf("\n    CPU time: %.6f s (user %.6f s, system %.6f s; children user %.6f s, "
+	       "system %.6f s)\n", a->cpu_ns / 1e9, a->utime_ns / 1e9, a->stime_ns / 1e9,
+	       a->cutime_ns / 1e9, a->cstime_ns / 1e9);
+	printf("    seccomp: %zu filter%s of its own (%llu instructions), %u inherited "
+	       "(not in the image)\n", in->nsc, in->nsc == 1 ? "" : "s",
+	       (unsigned long long)in->sc_insns, a->seccomp_inherited);
+	for (size_t i = 0; i < in->nsc; i++) {
+		char over[32] = "none";
+
+		if (in->sc[i].parent >= 0)
+			snprintf(over, sizeof(over), "filter %d", in->sc[i].parent);
+		printf("      filter %zu: %u instructions, installed with %s, flags 0x%x, over %s\n",
+		       i, in->sc[i].ninsns, in->sc[i].how == IMG_SECCOMP_PRCTL ? "prctl" : "seccomp",
+		       in->sc[i].flags, over);
+	}
+}
+
+static void txt_thread_attr(const struct info *in, const struct img_thread *t)
+{
+	char buf[256];
+
+	if (!in->has_pattr)
+		return;
+	if (t->attr_flags & IMG_TA_AFFINITY)
+		info_bitlist(t->affinity, IMG_CPU_WORDS, buf, sizeof(buf));
+	else
+		snprintf(buf, sizeof(buf), "all");
+	printf("    CPUs %s  personality 0x%x  timer slack %llu ns  I/O %s %u  MCE %s  TSC %s\n",
+	       buf, t->personality, (unsigned long long)t->timer_slack_ns,
+	       info_ioprio_class(t->ioprio), t->ioprio & 7, info_mce_kill(t->mce_kill),
+	       t->tsc == 2 ? "SIGSEGV" : t->tsc == 1 ? "enabled" : "?");
+	printf("    death signal %s  securebits ",
+	       t->pdeathsig ? info_signame(t->pdeathsig, buf, sizeof(buf)) : "none");
+	txt_flags(t->securebits, info_securebits_flags);
+	printf("  no_new_privs %s  IO_FLUSHER %s  speculation 0x%x/0x%x/0x%x\n",
+	       t->attr_flags & IMG_TA_NO_NEW_PRIVS ? "yes" : "no",
+	       t->attr_flags & IMG_TA_IO_FLUSHER ? "yes" : "no", t->spec[0], t->spec[1], t->spec[2]);
+	printf("    seccomp: ");
+	if (t->seccomp_mode == 2)
+		printf("filter %d (%d of its own)", t->seccomp_leaf, sc_depth(in, t->seccomp_leaf));
+	else
+		printf("off");
+	printf("  syscall user dispatch: ");
+	if (t->sud_mode)
+		printf("mode %u, 0x%llx+%llu, selector 0x%llx", t->sud_mode,
+		       (unsigned long long)t->sud_offset, (unsigned long long)t->sud_len,
+		       (unsigned long long)t->sud_selector);
+	else
+		printf("off");
+	info_bitlist(t->mem_nodes, IMG_NODE_WORDS, buf, sizeof(buf));
+	printf("  NUMA policy 0x%x%s%s  CPU time %.6f s\n", t->mempolicy, buf[0] ? " nodes " : "",
+	       buf, t->cpu_ns / 1e9);
+}
+
 void txt_print(const struct info *in)
 {
 	const struct img_header *h = &in->hdr;
@@ -189,6 +276,7 @@ void txt_print(const struct info *in)
 	printf("  pending: ");
 	txt_sigset(p->sigpending);
 	printf("\n");
+	txt_proc_attr(in);
 
 	printf("\nthreads (%zu):\n", in->nthr);
 	for (size_t i = 0; i < in->nthr; i++) {
@@ -210,6 +298,7 @@ void txt_print(const struct info *in)
 			printf("none");
 		printf("  xstate: %u bytes (xfeatures 0x%llx)\n", t->fpstate_len,
 		       (unsigned long long)t->xfeatures);
+		txt_thread_attr(in, t);
 	}
 
 	printf("\nqueued signals (%zu):\n", in->nsig);

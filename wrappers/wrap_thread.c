@@ -8,6 +8,10 @@
  * thread made while the application blocked everything would see the
  * reserved signals unblocked in its inherited mask.
  *
+ * It also hands the new thread its creator's seccomp filter chain as
+ * libckpt recorded it (libckpt/reg_attr.h): the kernel gives a thread its
+ * creator's filters.
+ *
  * Threads are not registered anywhere: the checkpoint finds them in
  * /proc/self/task (libckpt/ckpt_park.c), which also sees threads made
  * by raw clone() or before libckpt was loaded.
@@ -19,6 +23,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include "libckpt/reg_attr.h"
 #include "wrappers/wrap.h"
 
 #define WRAP_EXPORT __attribute__((visibility("default")))
@@ -30,6 +35,7 @@ struct wrap_start {
 	void *(*fn)(void *);
 	void *arg;
 	uint64_t view;
+	uint64_t reg_view;		/* the creator's seccomp leaf (reg_attr.h) */
 };
 
 __attribute__((constructor)) static void wrap_thread_init(void)
@@ -43,6 +49,7 @@ static void *wrap_thread_start(void *p)
 
 	free(p);
 	wrap_sig_inherit(s.view);
+	reg_thread_start(s.reg_view);
 	return s.fn(s.arg);
 }
 
@@ -65,6 +72,7 @@ WRAP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 	s->fn = fn;
 	s->arg = arg;
 	s->view = wrap_sig_view();
+	s->reg_view = reg_thread_view();
 	r = real(t, attr, wrap_thread_start, s);
 	if (r)
 		free(s);

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
+#include "libckpt/reg_attr.h"
 #include "wrappers/wrap.h"
 
 #define WRAP_EXPORT __attribute__((visibility("default")))
@@ -57,9 +58,26 @@ static int sleep_real(clockid_t clk, int flags, const struct timespec *req, stru
 static int sleep_through(clockid_t clk, int flags, const struct timespec *req,
 			 struct timespec *rem)
 {
-	struct timespec left;
+	struct timespec left, abs_k;
 	unsigned gen = wrap_ckpt_gen;
-	int r = sleep_real(clk, flags, req, &left);
+	int64_t off = (flags & TIMER_ABSTIME) ? reg_cpuclock_offset(clk) : 0;
+	int r;
+
+	/*
+	 * An absolute CPU time is the program's (libckpt/reg_cpuclock.c): the
+	 * kernel's is that less the offset.  Only then is the request read
+	 * before the call (a bad pointer faults here instead of EFAULT).
+	 */
+	if (off && req) {
+		int64_t v = (int64_t)req->tv_sec * 1000000000 + req->tv_nsec - off;
+
+		if (v < 0)
+			v = 0;
+		abs_k.tv_sec = v / 1000000000;
+		abs_k.tv_nsec = v % 1000000000;
+		req = &abs_k;
+	}
+	r = sleep_real(clk, flags, req, &left);
 
 	while (r == EINTR && gen != wrap_ckpt_gen) {
 		gen = wrap_ckpt_gen;

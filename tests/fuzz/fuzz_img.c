@@ -99,6 +99,15 @@ static void fz_parse(int fd, int mapped)
 		case IMG_REC_TIMER:
 			ok = img_get_timer(&r, &rec) != NULL;
 			break;
+		case IMG_REC_PROC_ATTR:
+			ok = img_get_proc_attr(&r, &rec) != NULL;
+			break;
+		case IMG_REC_SECCOMP: {
+			const struct img_seccomp *s = img_get_seccomp(&r, &rec);
+			if ((ok = s != NULL))
+				fz_touch(s + 1, (size_t)s->ninsns * 8);
+			break;
+		}
 		case IMG_REC_VMA: {
 			const struct img_vma *v = img_get_vma(&r, &rec);
 			if ((ok = v != NULL))

@@ -205,7 +205,8 @@ static void fz_seed(const char *dir, const char *name, int full)
 	struct img_header h = { .pid = 100, .ctime_ns = 1, .flags = full == 2 ? IMG_F_MAPPABLE : 0 };
 	struct img_proc p = { .pid = 100, .ppid = 1, .nthreads = 1, .auxv_words = 2,
 			      .comm = "seed", .cwd_len = 1, .exe_len = 8 };
-	struct img_thread t = { .tid = 100, .flags = IMG_THREAD_LEADER, .fpstate_len = 16 };
+	struct img_thread t = { .tid = 100, .flags = IMG_THREAD_LEADER, .fpstate_len = 16,
+				.seccomp_leaf = -1 };
 	struct img_file f = { .id = 1, .kind = IMG_FILE_CHR, .flags = 2, .path_len = 9,
 			      .rdev = 0x103, .mode = 020666 };
 	struct img_fd d = { .fd = 0, .file = 1 };
@@ -233,6 +234,21 @@ static void fz_seed(const char *dir, const char *name, int full)
 	img_writer_init(&w, fd, buf, sizeof(buf));
 	img_write_header(&w, &h);
 	img_write_record(&w, IMG_REC_PROC, &p, sizeof(p), "/bin/seed", 9);
+	if (full == 1) {	/* process attributes and one seccomp filter */
+		struct img_proc_attr pa = { .oom_score_adj = 200, .dumpable = 1, .thp_disable = 1,
+					    .coredump_filter = 0x33, .membarrier = 16, .nseccomp = 1 };
+		struct img_seccomp sc = { .parent = -1, .how = IMG_SECCOMP_SYSCALL, .flags = 2,
+					  .ninsns = 2 };
+		uint64_t prog[2] = { 0x20, 0x7fff000000000006ull };
+
+		img_write_record(&w, IMG_REC_PROC_ATTR, &pa, sizeof(pa), NULL, 0);
+		img_write_record(&w, IMG_REC_SECCOMP, &sc, sizeof(sc), prog, sizeof(prog));
+		t.seccomp_mode = 2;
+		t.seccomp_leaf = 0;
+		t.attr_flags = IMG_TA_AFFINITY | IMG_TA_NO_NEW_PRIVS;
+		t.affinity[0] = 1;
+		t.mce_kill = 2;
+	}
 	if (full == 3) {	/* incremental: inherits the anonymous VMA */
 		static const char ppath[] = "/seed/parent.img";
 		struct img_parent par = { .ctime_ns = 1, .pid = 100, .hdr_crc = 7,
@@ -248,6 +264,12 @@ static void fz_seed(const char *dir, const char *name, int full)
 	if (full == 1 || full == 3) {
 		img_write_record(&w, IMG_REC_FILE, &f, sizeof(f), "/dev/null", 9);
 		img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
+	}
+	if (full == 1) {	/* a POSIX write lock to EOF on that FILE */
+		struct img_lock lk = { .file = f.id, .kind = IMG_LOCK_POSIX, .type = IMG_LOCK_WRITE,
+				       .start = 4096 };
+
+		img_write_record(&w, IMG_REC_LOCK, &lk, sizeof(lk), NULL, 0);
 	}
 	img_write_record(&w, IMG_REC_THREAD, &t, sizeof(t), page, 16);
 	if (full == 1) {	/* a queued SIGUSR1 for that thread */

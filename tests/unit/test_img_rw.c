@@ -30,13 +30,16 @@ struct trw_rec {
 	const unsigned char *pages;	/* PAGES: what the data decodes to */
 };
 
-#define TRW_MAX_RECS 24
+#define TRW_MAX_RECS 28
 
 static struct {
 	int ready;
 	struct img_header hdr;
 	struct img_proc proc;
 	char proc_paths[64];
+	struct img_proc_attr pattr;
+	struct img_seccomp sc;
+	uint64_t sc_prog[2];
 	struct img_file file[2];
 	struct img_fd fd[3];
 	struct img_thread thr[2];
@@ -124,6 +127,15 @@ static void trw_sample_init(void)
 	memcpy(trw.proc_paths + trw.proc.cwd_len, exe, trw.proc.exe_len);
 	trw_add(IMG_REC_PROC, &trw.proc, sizeof(trw.proc), trw.proc_paths,
 		trw.proc.cwd_len + trw.proc.exe_len, NULL);
+	trw.pattr = (struct img_proc_attr){ .oom_score_adj = -17, .flags = IMG_PA_SUBREAPER,
+		.dumpable = 1, .thp_disable = 3, .coredump_filter = 0x33, .membarrier = 16,
+		.nseccomp = 1, .cpu_ns = 123456789 };
+	trw_add(IMG_REC_PROC_ATTR, &trw.pattr, sizeof(trw.pattr), NULL, 0, NULL);
+	trw.sc = (struct img_seccomp){ .parent = -1, .how = IMG_SECCOMP_SYSCALL, .flags = 2,
+		.ninsns = 2 };
+	trw.sc_prog[0] = 0x0000000000000020ull;		/* ld [0] */
+	trw.sc_prog[1] = 0x7fff000000000006ull;		/* ret ALLOW */
+	trw_add(IMG_REC_SECCOMP, &trw.sc, sizeof(trw.sc), trw.sc_prog, sizeof(trw.sc_prog), NULL);
 
 	for (int i = 0; i < 2; i++) {
 		trw.file[i].id = 1 + i;
@@ -156,6 +168,11 @@ static void trw_sample_init(void)
 		trw.thr[i].rseq_addr = 0x7f0000002000ull;
 		trw.thr[i].xfeatures = 0x2e7;
 		trw.thr[i].fpstate_len = i ? 0 : sizeof(trw.fpstate);
+		trw.thr[i].attr_flags = IMG_TA_AFFINITY | (i ? IMG_TA_NO_NEW_PRIVS : 0);
+		trw.thr[i].affinity[0] = 1u << i;
+		trw.thr[i].timer_slack_ns = 50000;
+		trw.thr[i].seccomp_mode = i ? 2 : 0;
+		trw.thr[i].seccomp_leaf = i ? 0 : -1;
 	}
 	for (size_t k = 0; k < sizeof(trw.fpstate); k++)
 		trw.fpstate[k] = (unsigned char)trw_rand();
@@ -301,6 +318,8 @@ int trw_parse(int fd, enum img_err *code, char *err, size_t errlen)
 		case IMG_REC_PARENT: ok = img_get_parent(&r, &rec); break;
 		case IMG_REC_SIGINFO: ok = img_get_siginfo(&r, &rec); break;
 		case IMG_REC_TIMER:  ok = img_get_timer(&r, &rec); break;
+		case IMG_REC_PROC_ATTR: ok = img_get_proc_attr(&r, &rec); break;
+		case IMG_REC_SECCOMP: ok = img_get_seccomp(&r, &rec); break;
 		case IMG_REC_PAGES: {
 			const struct img_pages *p = img_get_pages(&r, &rec);
 			char perr[256];
@@ -433,6 +452,12 @@ static void trw_check_roundtrip(int fd)
 			break;
 		case IMG_REC_TIMER:
 			fixed = img_get_timer(&r, &rec);
+			break;
+		case IMG_REC_PROC_ATTR:
+			fixed = img_get_proc_attr(&r, &rec);
+			break;
+		case IMG_REC_SECCOMP:
+			fixed = img_get_seccomp(&r, &rec);
 			break;
 		case IMG_REC_VMA:
 			fixed = img_get_vma(&r, &rec);

@@ -4,7 +4,8 @@
  *
  * This binary links the wrappers, so every open(), close(), sigaction()
  * below goes through them, exactly as in a program running libckpt.
- * Each wrapper is held to the raw system call (syscall(2) is not wrapped)
+ * Each wrapper is held to the raw system call (syscall() is wrapped too,
+ * but only records seccomp, prctl, rseq and membarrier calls: test_attr.c)
  * or to glibc's own function (dlsym(RTLD_NEXT)): same return value, same
  * errno, on success and on failure.  Then what it recorded: the kind, and
  * a caller inside the test function that made the call.
