@@ -65,6 +65,12 @@ struct fd_probe {
 	int64_t pos;			/* fdinfo "pos" */
 	uint32_t flags;			/* fdinfo "flags" */
 	const char *origin;		/* " (made by open() at app+0x12)", or "" */
+	/*
+	 * What messages call it: "fd 7", or for a file only mappings hold
+	 * (libckpt/ckpt_fmapped.c: fd is then libckpt's own, on
+	 * /proc/self/map_files) "mapping 7f..-7f..".
+	 */
+	const char *what;
 };
 
 struct fd_save_ops {
@@ -89,10 +95,29 @@ struct fd_save_ops {
 	 * into buf, e.g. "fd 1 (pipe:[7]) will be ckpt-restart's fd 1".
 	 */
 	void (*note)(const struct fd_probe *p, char *buf, size_t len);
+	/*
+	 * Right after the FILE record f: the records that follow it (the
+	 * contents of a deleted file or memfd, FILE_DATA).  0 or -errno
+	 * after ckpt_fail.  NULL: none.
+	 */
+	int (*contents)(struct ckpt_ctx *c, const struct fd_probe *p, const struct img_file *f);
 };
 
 /* The kind that saves p, or NULL: nothing can (the driver refuses it). */
 const struct fd_save_ops *fd_save_find(struct ckpt_ctx *c, const struct fd_probe *p);
+
+/*
+ * Shared by the kinds that keep a file's contents (GHOST, MEMFD):
+ * ckpt_fds_first (ckpt_fds.c) is the id of the first FILE written for the
+ * file (dev, ino), 0 if none yet: the one that carries its contents.
+ * libckpt/ckpt_fdata.c: check refuses contents it cannot read or that
+ * pass the limit; contents writes the FILE_DATA records of f when it is
+ * the first FILE of its file; what is p->what ("fd 7").
+ */
+uint32_t ckpt_fds_first(struct ckpt_ctx *c, uint64_t dev, uint64_t ino);
+int ckpt_fdata_check(struct ckpt_ctx *c, const struct fd_probe *p);
+int ckpt_fdata_contents(struct ckpt_ctx *c, const struct fd_probe *p, const struct img_file *f);
+const char *ckpt_fdata_what(const struct fd_probe *p);
 #endif
 
 #ifdef FD_RESTORE
@@ -109,6 +134,16 @@ struct rst_file {
 	int first_fd;			/* the lowest fd made from it: messages */
 	int used;			/* some fd is made from it (not all are
 					 * inherited: --inherit-fd, restart_fds.c) */
+	int mapped;			/* a VMA maps its file (img_vma.file) */
+	uint64_t first_map;		/* the lowest such VMA's start: messages */
+	/*
+	 * GHOST, MEMFD with same_as 0: the file made again (O_RDWR), from
+	 * which every description and mapping of it is reopened; -1 until
+	 * made, closed once the fds are placed.  Its contents as read from
+	 * the image until then (restart_fdata.c).
+	 */
+	int obj;
+	struct rst_contents *contents;
 };
 
 struct fd_restore_ops {
@@ -125,6 +160,18 @@ struct fd_restore_ops {
 	 * IMG_FILE_INHERIT, whose fds the driver takes from ckpt-restart.
 	 */
 	int (*open)(struct rst_state *s, const struct rst_file *f);
+	/*
+	 * Makes the file itself (GHOST, MEMFD with same_as 0): an O_RDWR fd
+	 * holding its contents, which open() and the mappings reopen; or -1
+	 * reported.  NULL for kinds whose files are reopened by path.
+	 */
+	int (*make)(struct rst_state *s, struct rst_file *f);
+	/*
+	 * Once every fd and mapping of the file is open: what must come last
+	 * (the saved mode, which may forbid the reopens; a memfd's seals).
+	 * 0, or -1 reported.  NULL: nothing.
+	 */
+	int (*finish)(struct rst_state *s, struct rst_file *f);
 };
 
 const struct fd_restore_ops *fd_restore_find(uint32_t kind);

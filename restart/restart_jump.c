@@ -240,6 +240,7 @@ int rst_jump(struct rst_state *s)
 		op->mmap_flags = (v->v.flags & IMG_VMA_SHARED) ? MAP_SHARED : MAP_PRIVATE;
 		if (v->v.flags & IMG_VMA_GROWSDOWN)
 			op->mmap_flags |= MAP_GROWSDOWN;
+		op->mmap_flags |= rst_vma_hugetlb(s, v);	/* anonymous huge pages */
 		op->fd = v->fd;
 		op->staging = (uint64_t)v->staging;
 		if (v->staging)
