@@ -40,15 +40,21 @@ const struct fd_save_ops fd_hugetlb_save = { .kind = IMG_FILE_HUGETLB, .match = 
 #ifdef FD_RESTORE
 #include "restart/rst.h"
 
-/* Every mapping of this object needs its huge pages. */
+/*
+ * Every mapping of this object needs its huge pages: those staged already
+ * hold theirs (restart_load.c reserves them), the others take them when
+ * the restorer maps them, after the point of no return.
+ */
 static int hugetlb_verify(struct rst_state *s, const struct rst_file *f)
 {
 	const struct img_file_hugetlb *h = f->data;
 	uint64_t pages = 0;
 
 	for (int i = 0; i < s->nvmas; i++)
-		if (s->vmas[i].v.file == f->f.id)
+		if (s->vmas[i].v.file == f->f.id && (s->check_only || !s->vmas[i].staging))
 			pages += (s->vmas[i].v.end - s->vmas[i].v.start) >> h->page_shift;
+	if (!pages)
+		return 0;
 	return rst_hugetlb_check(s, h->page_shift, pages, rst_file_what(f));
 }
 

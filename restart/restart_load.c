@@ -99,8 +99,23 @@ int rst_stage(struct rst_state *s, struct rst_vma *v)
 	flags |= (v->v.flags & IMG_VMA_SHARED) && (v->v.flags & IMG_VMA_ANON) ? MAP_SHARED : MAP_PRIVATE;
 	if (v->v.flags & IMG_VMA_GROWSDOWN)
 		flags |= MAP_GROWSDOWN;
-	flags |= rst_vma_hugetlb(s, v);		/* moved into place whole: same page size */
+	/*
+	 * Huge pages are moved into place whole, so they are staged in huge
+	 * pages of their size, reserved now (no MAP_NORESERVE: a page missing
+	 * later would be a SIGBUS, now it is ENOMEM).  --check only verifies:
+	 * ordinary pages, and its hugetlb check counts them all.
+	 */
+	if (rst_vma_hugetlb(s, v) && !s->check_only)
+		flags = (flags & ~MAP_NORESERVE) | rst_vma_hugetlb(s, v);
 	v->staging = rst_mmap_outside(s, len, PROT_READ | PROT_WRITE, flags);
+	if (v->staging == MAP_FAILED && (flags & MAP_HUGETLB)) {
+		v->staging = NULL;
+		rst_error(s, "mapping %lx-%lx: cannot get the %zu bytes of huge pages it needs (%s): "
+			  "reserve more (/sys/kernel/mm/hugepages/*/nr_hugepages) or restart where "
+			  "they are free", (unsigned long)v->v.start, (unsigned long)v->v.end, len,
+			  strerror(errno));
+		return RST_EXIT_ENV;
+	}
 	if (v->staging == MAP_FAILED) {
 		v->staging = NULL;
 		rst_error(s, "cannot allocate %zu bytes to stage mapping %lx-%lx: %s", len,
