@@ -84,11 +84,12 @@ static int ghost_match(struct ckpt_ctx *c, const struct fd_probe *p)
 static int ghost_check(struct ckpt_ctx *c, const struct fd_probe *p)
 {
 	if (p->st.st_nlink > 0)
-		return ckpt_fail(c, -EXDEV, "%s %s: the name it was opened by was removed, but the "
-				 "file still has %lu other link(s); libckpt cannot find a file by its "
-				 "other names, and a copy would not be the same file: open it by "
+		return ckpt_fail(c, -EXDEV, "%s: %s: the name it was opened by was removed, but "
+				 "the file still has %lu other link%s; libckpt cannot find a file by "
+				 "its other names, and a copy would not be the same file: open it by "
 				 "another name before the checkpoint%s", ckpt_fdata_what(p), p->path,
-				 (unsigned long)p->st.st_nlink, p->origin);
+				 (unsigned long)p->st.st_nlink, p->st.st_nlink == 1 ? "" : "s",
+				 p->origin);
 	return ckpt_fdata_check(c, p);
 }
 

@@ -181,14 +181,20 @@ int rst_obj(struct rst_state *s, struct rst_file *f)
 	return o->obj;
 }
 
-/* A new open file description of the file that fd obj has open, with flags. */
+/*
+ * A new open file description of the file that fd obj has open, with
+ * flags: those of the description less the ones that only chose or made
+ * the file when it was opened (O_NOFOLLOW would refuse the /proc link,
+ * O_TMPFILE make another file).
+ */
 static int obj_reopen(struct rst_state *s, const struct rst_file *f, int obj, int flags)
 {
 	char name[64];
 	int fd;
 
 	snprintf(name, sizeof(name), "/proc/self/fd/%d", obj);
-	fd = open(name, (flags & ~(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC)) | O_NOCTTY | O_CLOEXEC);
+	flags &= ~(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_TMPFILE | O_DIRECTORY);
+	fd = open(name, flags | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		rst_error(s, "%s: cannot open %s again through %s: %s", rst_file_what(f), f->path,
 			  name, strerror(errno));
