@@ -77,6 +77,13 @@ static void fz_parse(int fd, int mapped)
 		case IMG_REC_FD:
 			ok = img_get_fd(&r, &rec) != NULL;
 			break;
+		case IMG_REC_FILE_DATA: {
+			const struct img_file_data *d = img_get_file_data(&r, &rec);
+			if ((ok = d != NULL))	/* fz_pages holds IMG_PAGES_MAX pages: a chunk */
+				ok = img_file_data_decode(d, d + 1, rec.len - sizeof(*d), fz_pages,
+							  err, sizeof(err)) == 0;
+			break;
+		}
 		case IMG_REC_THREAD: {
 			const struct img_thread *t = img_get_thread(&r, &rec);
 			if ((ok = t != NULL))
@@ -259,6 +266,23 @@ static void fz_seed(const char *dir, const char *name, int full)
 	if (full == 1 || full == 3) {
 		img_write_record(&w, IMG_REC_FILE, &f, sizeof(f), "/dev/null", 9);
 		img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
+	}
+	if (full == 1) {	/* a deleted file with contents: a raw and a zero run */
+		static const char gpath[] = "/tmp/gone (deleted)";
+		struct img_file g = { .id = 2, .kind = IMG_FILE_GHOST, .flags = 2, .size = 3 * 4096 + 10,
+				      .mode = 0100600, .path_len = sizeof(gpath) - 1,
+				      .data_len = sizeof(struct img_file_ghost) };
+		struct img_file_ghost gd = { 0, 0 };
+		struct img_file_data fd1 = { .file = 2, .codec = IMG_CODEC_RAW, .len = 4096 };
+		struct img_file_data fd2 = { .file = 2, .codec = IMG_CODEC_ZERO, .offset = 8192,
+					     .len = 4096 + 10 };
+		unsigned char tail[sizeof(gpath) + sizeof(gd)];
+
+		memcpy(tail, gpath, sizeof(gpath) - 1);
+		memcpy(tail + sizeof(gpath) - 1, &gd, sizeof(gd));
+		img_write_record(&w, IMG_REC_FILE, &g, sizeof(g), tail, sizeof(gpath) - 1 + sizeof(gd));
+		img_write_record(&w, IMG_REC_FILE_DATA, &fd1, sizeof(fd1), page, 4096);
+		img_write_record(&w, IMG_REC_FILE_DATA, &fd2, sizeof(fd2), NULL, 0);
 	}
 	img_write_record(&w, IMG_REC_THREAD, &t, sizeof(t), page, 16);
 	if (full == 1) {	/* a queued SIGUSR1 for that thread */
