@@ -1,18 +1,21 @@
 /*
  * fd_pidfd.c - pidfds (pidfd_open, clone's CLONE_PIDFD) of the process
- * itself: after a restart the process has its pid again, so a pidfd
- * opened on that pid by the restart is the same thing for the program:
- * poll() on it waits for the process's own end, pidfd_send_signal() and
- * pidfd_getfd() reach the process.  PIDFD_NONBLOCK (O_NONBLOCK in the
- * file's flags) and PIDFD_THREAD (O_EXCL: the pidfd of the main thread,
- * Linux 6.9) are kept.
+ * itself or of one of its threads: after a restart the process has its
+ * pid and its threads their tids again, so a pidfd opened on that pid by
+ * the restart is the same thing for the program: poll() on it waits for
+ * the process's (or thread's) end, pidfd_send_signal() and pidfd_getfd()
+ * reach it.  PIDFD_NONBLOCK (O_NONBLOCK in the file's flags) and
+ * PIDFD_THREAD (O_EXCL, Linux 6.9) are kept.
+ *
+ * Made by ckpt-restart (its child is the restarted process) for the
+ * process and its main thread; for another thread by the restorer, once
+ * that thread exists (restart_fds.c leaves the fd's number free,
+ * restorer.c step 28).
  *
  * Refused at save: a pidfd of another process (nothing else is saved: a
- * restart could only open one on whatever process has that pid then), of
- * a process that has exited, or of another thread of this process (it is
- * made by the restorer only after ckpt-restart has opened the fds: not
- * supported yet).  The pid is the one fdinfo shows ("Pid:"), in the
- * process's own pid namespace.
+ * restart could only open one on whatever process has that pid then), or
+ * of a process that has exited.  The pid is the one fdinfo shows
+ * ("Pid:"), in the process's own pid namespace.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -71,14 +74,13 @@ static int pidfd_check(struct ckpt_ctx *c, const struct fd_probe *p)
 
 	if (pid == self)
 		return 0;
+	/* a thread of ours (a pidfd of a thread other than the leader is PIDFD_THREAD) */
+	if (pid > 0 && (p->flags & O_EXCL) && syscall(SYS_tgkill, self, pid, 0) == 0)
+		return 0;
 	if (pid < 0)
 		return ckpt_fail(c, -ESRCH, "fd %d: a pidfd of a process that has exited; it "
 				 "cannot be made again: close it before the checkpoint%s", p->fd,
 				 p->origin);
-	if (pid > 0 && (p->flags & O_EXCL) && syscall(SYS_tgkill, self, pid, 0) == 0)
-		return ckpt_fail(c, -ENOTSUP, "fd %d: a pidfd of thread %d of this process "
-				 "(PIDFD_THREAD): only pidfds of the process and its main thread "
-				 "are restored yet%s", p->fd, pid, p->origin);
 	return ckpt_fail(c, -ENOTSUP, "fd %d: a pidfd of process %d, not of this process (%d); "
 			 "only this process is saved, so a restart could only point it at "
 			 "whatever has pid %d then: close it before the checkpoint%s", p->fd, pid,
@@ -88,7 +90,7 @@ static int pidfd_check(struct ckpt_ctx *c, const struct fd_probe *p)
 static int pidfd_save(struct ckpt_ctx *c, const struct fd_probe *p, struct img_file *f,
 		      void *data, size_t cap)
 {
-	struct img_file_pidfd d = { getpid(), 0 };
+	struct img_file_pidfd d = { pidfd_pid(p->fd), 0 };	/* checked: ours */
 
 	/* the pidfd's flags as pidfd_open takes them; O_RDWR is how it is made */
 	f->flags = (p->flags & PIDFD_FLAGS) | O_RDWR;
@@ -108,11 +110,24 @@ const struct fd_save_ops fd_pidfd_save = { .kind = IMG_FILE_PIDFD, .match = pidf
 static int pidfd_verify(struct rst_state *s, const struct rst_file *f)
 {
 	const struct img_file_pidfd *d = f->data;
+	int thread = 0, fd;
 
-	if (d->pid != s->proc.pid)
-		return rst_problem(s, RST_EXIT_IMAGE, "corrupt: fd %d is a pidfd of process %d, "
-				   "not of the image's process %d", f->first_fd, d->pid,
+	for (int i = 0; i < s->nthreads; i++)
+		thread |= s->threads[i].tid == d->pid;
+	if (d->pid != s->proc.pid && (!thread || !(f->f.flags & O_EXCL)))
+		return rst_problem(s, RST_EXIT_IMAGE, "corrupt: fd %d is a pidfd of %d, neither the "
+				   "image's process %d nor one of its threads", f->first_fd, d->pid,
 				   s->proc.pid);
+	if (!(f->f.flags & O_EXCL))
+		return 0;
+	/* PIDFD_THREAD: Linux 6.9 */
+	fd = syscall(SYS_pidfd_open, getpid(), O_EXCL);
+	if (fd < 0 && errno == EINVAL)
+		return rst_problem(s, RST_EXIT_INCOMPAT, "fd %d is a pidfd of thread %d "
+				   "(PIDFD_THREAD), which this kernel cannot make (it needs Linux "
+				   "6.9)", f->first_fd, d->pid);
+	if (fd >= 0)
+		close(fd);
 	return 0;
 }
 

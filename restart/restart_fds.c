@@ -44,7 +44,7 @@
 int rst_err_fd = 2;
 
 /* One past the highest fd number the image or an inherited source uses (at least 10). */
-static int fd_base(struct rst_state *s)
+int rst_fd_base(struct rst_state *s)
 {
 	int base = 10;
 
@@ -104,6 +104,19 @@ static int inherit_src(const struct rst_state *s, const struct img_fd *d)
 	if (from >= 0)
 		return from;
 	return rst_file_by_id((struct rst_state *)s, d->file)->f.kind == IMG_FILE_INHERIT ? d->fd : -1;
+}
+
+/*
+ * Whether the restorer makes fd d (a pidfd of a thread other than the main
+ * one: it can only be opened once that thread exists).  Its number is
+ * left free here.
+ */
+int rst_fd_late(struct rst_state *s, const struct img_fd *d)
+{
+	const struct rst_file *f = rst_file_by_id(s, d->file);
+
+	return f->f.kind == IMG_FILE_PIDFD &&
+	       ((const struct img_file_pidfd *)f->data)->pid != s->proc.pid;
 }
 
 /* Step 1: mark the FILEs some fd is made from (and each one's lowest fd), and the mapped ones. */
@@ -175,7 +188,7 @@ int rst_obj(struct rst_state *s, struct rst_file *f)
 		return -1;
 	}
 	o->obj = k->make(s, o);
-	if (o->obj >= 0 && (o->obj = lift(o->obj, fd_base(s))) < 0)
+	if (o->obj >= 0 && (o->obj = lift(o->obj, rst_fd_base(s))) < 0)
 		rst_error(s, "%s: no fd number free for %s: %s", rst_file_what(f), f->path,
 			  strerror(errno));
 	return o->obj;
@@ -269,7 +282,7 @@ int rst_fd_reopen(struct rst_state *s, const struct rst_file *f, int extra, int 
 
 int rst_open_files(struct rst_state *s)
 {
-	int base = fd_base(s);
+	int base = rst_fd_base(s);
 
 	if (s->img_fd > 2)
 		s->img_fd = lift(s->img_fd, base);
@@ -383,7 +396,7 @@ static void close_strays(struct rst_state *s, int base)
 
 int rst_restore_fds(struct rst_state *s)
 {
-	int base = fd_base(s);
+	int base = rst_fd_base(s);
 	int *src = calloc(s->nfds + 1, sizeof(*src));
 	int r = RST_EXIT_ENV;
 
@@ -406,8 +419,8 @@ int rst_restore_fds(struct rst_state *s)
 		struct rst_file *f = &s->files[i];
 		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
 
-		if (!f->used)
-			continue;
+		if (!f->used || rst_fd_late(s, &(struct img_fd){ .file = f->f.id }))
+			continue;	/* (a late pidfd: the restorer makes it) */
 		if (!k || !k->open) {
 			rst_error(s, "fd %d: %s cannot be made again", f->first_fd, f->path);
 			goto out;
@@ -427,6 +440,8 @@ int rst_restore_fds(struct rst_state *s)
 		const struct img_fd *d = &s->fds[i];
 		int from = src[i] >= 0 ? src[i] : rst_file_by_id(s, d->file)->fd;
 
+		if (src[i] < 0 && rst_fd_late(s, d))
+			continue;	/* the restorer's (restart_jump.c) */
 		if (dup3(from, d->fd, (d->fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
 			rst_error(s, "fd %d: cannot place it: %s", d->fd, strerror(errno));
 			goto out;

@@ -18,6 +18,7 @@
  * decoding threads' stacks, are gone before the restorer runs.)
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,9 @@ int rst_jump(struct rst_state *s)
 	for (int i = 0; s->lazy && i < s->nvmas; i++)
 		nlazy += rst_lazy_vma(&s->vmas[i]);
 	int nthr = s->nthreads;
+	int npidfds = 0;
+	for (int i = 0; i < s->nfds; i++)
+		npidfds += rst_fd_late(s, &s->fds[i]);
 	nclose = s->nvmas + 2;
 
 	uint64_t args_off = code_sz;
@@ -182,7 +186,8 @@ int rst_jump(struct rst_state *s)
 	uint64_t close_off = lazy_off + nlazy * sizeof(struct rst_range);
 	uint64_t sigs_off = (close_off + nclose * sizeof(int32_t) + 7) & ~7ULL;
 	uint64_t timers_off = sigs_off + s->nsigs * sizeof(struct img_siginfo);
-	uint64_t thr_off = (timers_off + s->ntimers * sizeof(struct img_timer) + 63) & ~63ULL;
+	uint64_t pidfds_off = (timers_off + s->ntimers * sizeof(struct img_timer) + 7) & ~7ULL;
+	uint64_t thr_off = (pidfds_off + npidfds * sizeof(struct rst_pidfd) + 63) & ~63ULL;
 	uint64_t stack_off = page_up(thr_off + nthr * sizeof(struct rst_thread));
 	uint64_t tstack_off = stack_off + BLOB_STACK;
 	uint64_t park_off = tstack_off + (uint64_t)(nthr - 1) * THREAD_STACK;
@@ -288,6 +293,22 @@ int rst_jump(struct rst_state *s)
 	a->ntimers = s->ntimers;
 	if (s->ntimers)
 		memcpy(a->timers, s->timers, s->ntimers * sizeof(*s->timers));
+	/* other threads' pidfds, the fds of one description together */
+	a->pidfds = (struct rst_pidfd *)(blob + pidfds_off);
+	a->pidfd_base = rst_fd_base(s);
+	for (int i = 0; i < s->nfiles; i++) {
+		const struct rst_file *f = &s->files[i];
+
+		for (int k = 0; k < s->nfds; k++) {
+			const struct img_fd *d = &s->fds[k];
+
+			if (d->file != f->f.id || !rst_fd_late(s, d))
+				continue;
+			a->pidfds[a->npidfds++] = (struct rst_pidfd){ d->fd,
+				((const struct img_file_pidfd *)f->data)->pid,
+				f->f.flags & (O_NONBLOCK | O_EXCL), d->fdflags & IMG_FD_CLOEXEC, f->f.id, 0 };
+		}
+	}
 	a->uid = a->gid = -1;
 	if (s->proc.uid != getuid() || s->proc.gid != getgid()) {
 		a->uid = s->proc.uid;

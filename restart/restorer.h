@@ -18,7 +18,8 @@
  *      the page server);
  *   4. PR_SET_MM_MAP (mm fields, auxv, exe link), close the restarter's
  *      fds, signal dispositions, uid/gid, process-wide pending signals;
- *      the timers once every thread exists (a POSIX timer may signal one);
+ *      the timers and other threads' pidfds once every thread exists (a
+ *      POSIX timer may signal one, a pidfd names one);
  *   5. every other thread: clone3 with its tid, onto a small stack in the
  *      blob; each thread, the main one last, sets its tid address, robust
  *      list, rseq, FS base, name and pending signals (queued ones with
@@ -85,6 +86,20 @@ struct rst_thread {
 	uint64_t stack;			/* top of its stack in the blob (threads > 0) */
 };
 
+/*
+ * An fd that is a pidfd of a thread other than the main one: made once
+ * every thread exists (restart_fds.c leaves its number free).  Entries of
+ * one open file description (same file) are adjacent and share it.
+ */
+struct rst_pidfd {
+	int32_t  fd;			/* the process's fd number */
+	int32_t  tid;			/* the thread (pidfd_open with PIDFD_THREAD) */
+	uint32_t flags;			/* PIDFD_THREAD [| PIDFD_NONBLOCK] */
+	uint32_t cloexec;		/* FD_CLOEXEC */
+	uint32_t file;			/* the FILE id: one description per file */
+	uint32_t reserved;
+};
+
 struct rst_args {
 	/* where the blob itself is, and what else must survive step 1 */
 	uint32_t nkeep;
@@ -104,6 +119,9 @@ struct rst_args {
 	struct img_siginfo *sigs;	/* queued in this order, siginfo and all */
 	uint32_t ntimers;
 	struct img_timer *timers;	/* armed with their time left */
+	uint32_t npidfds;
+	int32_t pidfd_base;		/* above every fd number of the image */
+	struct rst_pidfd *pidfds;	/* made once every thread exists (step 28) */
 	int32_t uid, gid;		/* -1: keep ckpt-restart's */
 
 	/* threads: [0] is the main one (tid == pid), the one running this */

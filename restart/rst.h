@@ -191,6 +191,10 @@ extern int rst_err_fd;
  * root restarts another user's image, (s, 0) as ourselves again.
  */
 int rst_obj(struct rst_state *s, struct rst_file *f);
+/* One past the highest fd number the image uses (at least 10). */
+int rst_fd_base(struct rst_state *s);
+/* Whether fd d is made by the restorer (a pidfd of a thread but the main one). */
+int rst_fd_late(struct rst_state *s, const struct img_fd *d);
 int rst_obj_open(struct rst_state *s, const struct rst_file *f);
 const char *rst_file_what(const struct rst_file *f);
 void rst_fs_owner(struct rst_state *s, int on);

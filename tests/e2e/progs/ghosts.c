@@ -32,12 +32,16 @@
  *            name "/dev/zero (deleted)"), MAP_PRIVATE of /dev/zero, written
  *   hugetlb  anonymous MAP_HUGETLB, 4 MiB shared and 2 MiB private, written
  *   pidfd    pidfd_open of itself: plain, PIDFD_NONBLOCK, PIDFD_THREAD;
- *            poll (not readable: alive), pidfd_send_signal reaches it
+ *            poll (not readable: alive), pidfd_send_signal reaches it;
+ *            of another thread (PIDFD_THREAD|NONBLOCK, and a dup): its
+ *            tid, one description, a signal reaches that thread, poll says
+ *            when it has ended
  *   devnode  a node of /dev/null made in DIR (mknod 1:3), opened, unlinked
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,12 +465,32 @@ static void hugetlb_check(void)
 
 /* --- pidfd ----------------------------------------------------------------- */
 
-static struct { int plain, nonblock, thread; } P;
-static volatile sig_atomic_t got_usr1;
+static struct { int plain, nonblock, thread, other, other2; pid_t tid; pthread_t t; } P;
+static volatile sig_atomic_t got_usr1, usr2_tid;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int thread_go;
 
 static void on_usr1(int sig)
 {
 	got_usr1 = 1;
+}
+
+static void on_usr2(int sig)
+{
+	usr2_tid = (sig_atomic_t)syscall(SYS_gettid);
+}
+
+/* A thread that waits to be told to end. */
+static void *waiter(void *arg)
+{
+	pthread_mutex_lock(&mu);
+	P.tid = (pid_t)syscall(SYS_gettid);
+	pthread_cond_broadcast(&cv);
+	while (!thread_go)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
+	return NULL;
 }
 
 static void pidfd_setup(void)
@@ -474,9 +498,18 @@ static void pidfd_setup(void)
 	P.plain = syscall(SYS_pidfd_open, getpid(), 0);
 	P.nonblock = syscall(SYS_pidfd_open, getpid(), O_NONBLOCK);
 	P.thread = syscall(SYS_pidfd_open, getpid(), PIDFD_THREAD);
-	if (P.plain < 0 || P.nonblock < 0 || P.thread < 0)
+	if (P.plain < 0 || P.nonblock < 0 || P.thread < 0 || pthread_create(&P.t, NULL, waiter, NULL))
+		exit(3);
+	pthread_mutex_lock(&mu);
+	while (!P.tid)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
+	/* a pidfd of the other thread, and a dup of it (one description) */
+	P.other = syscall(SYS_pidfd_open, P.tid, PIDFD_THREAD | O_NONBLOCK);
+	if (P.other < 0 || (P.other2 = dup(P.other)) < 0)
 		exit(3);
 	signal(SIGUSR1, on_usr1);
+	signal(SIGUSR2, on_usr2);
 }
 
 static int fdinfo_pid(int fd)
@@ -509,6 +542,29 @@ static void pidfd_check(void)
 		BAD("pidfd: poll says the process has exited");
 	if (syscall(SYS_pidfd_send_signal, P.plain, SIGUSR1, NULL, 0) || !got_usr1)
 		BAD("pidfd: pidfd_send_signal did not reach the process: %s", strerror(errno));
+	/* the other thread's pidfd: its tid, its flags, one description, its signal, its end */
+	if (fdinfo_pid(P.other) != P.tid || fdinfo_pid(P.other2) != P.tid ||
+	    (fcntl(P.other, F_GETFL) & (O_NONBLOCK | O_EXCL)) != (O_NONBLOCK | O_EXCL))
+		BAD("pidfd: fd %d is not a pidfd of thread %d (Pid %d, flags %#o)", P.other, (int)P.tid,
+		    fdinfo_pid(P.other), fcntl(P.other, F_GETFL));
+	fcntl(P.other, F_SETFL, O_EXCL);
+	if (fcntl(P.other2, F_GETFL) & O_NONBLOCK)
+		BAD("pidfd: fds %d and %d do not share their description", P.other, P.other2);
+	p.fd = P.other;
+	if (poll(&p, 1, 0) != 0)
+		BAD("pidfd: poll says thread %d has exited", (int)P.tid);
+	if (syscall(SYS_pidfd_send_signal, P.other, SIGUSR2, NULL, 0))
+		BAD("pidfd: pidfd_send_signal to thread %d: %s", (int)P.tid, strerror(errno));
+	pthread_mutex_lock(&mu);
+	thread_go = 1;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+	pthread_join(P.t, NULL);
+	if (usr2_tid != P.tid)
+		BAD("pidfd: SIGUSR2 through the thread's pidfd ran in thread %d, not %d", (int)usr2_tid,
+		    (int)P.tid);
+	if (poll(&p, 1, 5000) != 1)
+		BAD("pidfd: poll does not say thread %d has exited", (int)P.tid);
 }
 
 /* --- devnode --------------------------------------------------------------- */
