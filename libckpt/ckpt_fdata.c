@@ -129,10 +129,9 @@ int ckpt_fdata_check(struct ckpt_ctx *c, const struct fd_probe *p)
 		lseek(p->fd, pos, SEEK_SET);
 	if (n > fdata_limit(c))
 		return ckpt_fail(c, -EFBIG, "%s: %s holds %llu bytes of data, more than the limit of "
-				 "%llu bytes on the contents of a deleted file or memfd kept in an "
-				 "image: start the process with CKPT_GHOST_LIMIT=SIZE (bytes, or "
-				 "with a K, M or G suffix; e.g. CKPT_GHOST_LIMIT=%lluM) to raise it, "
-				 "or close it before the checkpoint%s", ckpt_fdata_what(p), p->path,
+				 "%llu bytes for a deleted file or memfd: start the process with "
+				 "CKPT_GHOST_LIMIT=%lluM (K, M, G) to raise it, or close it before "
+				 "the checkpoint%s", ckpt_fdata_what(p), p->path,
 				 (unsigned long long)n, (unsigned long long)fdata_limit(c),
 				 (unsigned long long)((n >> 20) + 1), p->origin);
 	return 0;

@@ -97,10 +97,10 @@ static int probe_mapping(struct ckpt_ctx *c, const struct ckpt_vma *v, struct fd
 	if (fd < 0) {
 		int e = errno;
 
-		ckpt_fail(c, -e, "%s: %s is mapped, but no fd of the process holds it; reading its "
-			  "contents needs /proc/self/map_files, which only root or a process with "
-			  "CAP_CHECKPOINT_RESTORE may open (errno %d): keep an fd open on it until "
-			  "the checkpoint", what, path, e);
+		ckpt_fail(c, -e, "%s: no fd holds %s; keep one open on it until the checkpoint "
+			  "(the contents of a file only mappings hold are read through "
+			  "/proc/self/map_files: root or CAP_CHECKPOINT_RESTORE; errno %d)", what,
+			  path, e);
 		return -1;
 	}
 	*p = (struct fd_probe){ .fd = fd, .path = path, .origin = "", .what = what,
