@@ -8,8 +8,8 @@
 #   devzero  MAP_SHARED of /dev/zero and MAP_SHARED|MAP_ANONYMOUS (shared
 #            anonymous memory, "/dev/zero (deleted)" in maps), MAP_PRIVATE
 #            of /dev/zero
-#   hugetlb  anonymous MAP_HUGETLB memory, shared and private: back with
-#            2 MiB pages.  Needs huge pages: reserved here for the test
+#   hugetlb  anonymous MAP_HUGETLB memory, shared and private, and a memfd of
+#            huge pages (MFD_HUGETLB): back with 2 MiB pages.  Needs huge pages: reserved here for the test
 #            (root), skipped where they cannot be.  With none free at
 #            restart, ckpt-restart --check refuses it (exit 4) saying how
 #            to reserve them.
@@ -34,15 +34,15 @@ if [ "$(id -u)" = 0 ]; then
 		fail "ckpt-info: $(cat "$TMP/memfd.info")"
 fi
 
-# --- huge pages: 3 needed (4 MiB shared, 2 MiB private), 4 reserved ---
+# --- huge pages: 4 needed (4 MiB shared, 2 MiB private, a 2 MiB memfd), 6 reserved ---
 NR=/proc/sys/vm/nr_hugepages
 FREE=/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages
 [ -w $NR ] && [ -r $FREE ] || skip "hugetlb: cannot reserve huge pages here (not root, or no 2 MiB pages)"
 old=$(cat $NR)
 trap 'echo "$old" > $NR; cleanup' EXIT
-want=$(($(cat $NR) - $(cat $FREE) + 4))
+want=$(($(cat $NR) - $(cat $FREE) + 6))
 echo $want > $NR 2>/dev/null
-[ "$(cat $FREE)" -ge 3 ] || skip "hugetlb: could reserve only $(cat $FREE) free huge pages"
+[ "$(cat $FREE)" -ge 5 ] || skip "hugetlb: could reserve only $(cat $FREE) free huge pages"
 c=hugetlb
 go=$TMP/go.$c
 shim "$PROGS/ghosts" $c "$D" "$go" > "$TMP/$c.out" 2>&1 &
@@ -56,7 +56,7 @@ kill9 "$pid"
 echo $(($(cat $NR) - $(cat $FREE))) > $NR
 "${RESTART[@]}" --check "$TMP/$c.img" > "$TMP/$c.chk" 2>&1
 rc=$?
-[ $rc -eq 4 ] && grep -q 'the image needs 3 huge pages of 2048 kB, this machine has 0 free: reserve them' "$TMP/$c.chk" ||
+[ $rc -eq 4 ] && grep -q 'the image needs 4 huge pages of 2048 kB, this machine has 0 free: reserve them' "$TMP/$c.chk" ||
 	fail "$c: --check without huge pages: rc $rc: $(cat "$TMP/$c.chk")"
 echo $want > $NR
 restart_bg "$TMP/$c.img" > "$TMP/$c.out2" 2>&1

@@ -30,7 +30,8 @@
  *            seals (enforced), FD_CLOEXEC, mode, contents, sharing
  *   devzero  MAP_SHARED of /dev/zero, MAP_SHARED|MAP_ANONYMOUS (their maps
  *            name "/dev/zero (deleted)"), MAP_PRIVATE of /dev/zero, written
- *   hugetlb  anonymous MAP_HUGETLB, 4 MiB shared and 2 MiB private, written
+ *   hugetlb  anonymous MAP_HUGETLB, 4 MiB shared and 2 MiB private, written;
+ *            a memfd of huge pages (MFD_HUGETLB, 2 MiB), open and mapped
  *   pidfd    pidfd_open of itself: plain, PIDFD_NONBLOCK, PIDFD_THREAD;
  *            poll (not readable: alive), pidfd_send_signal reaches it;
  *            of another thread (PIDFD_THREAD|NONBLOCK, and a dup): its
@@ -50,6 +51,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -420,7 +422,8 @@ static void devzero_check(void)
 
 /* --- hugetlb --------------------------------------------------------------- */
 
-static unsigned char *H[2];
+static unsigned char *H[3];
+static int hfd;
 
 static void hugetlb_setup(void)
 {
@@ -434,6 +437,14 @@ static void hugetlb_setup(void)
 	}
 	fill(H[0], 0, 4 << 20);
 	fill(H[1] + (1 << 20), 5, 100);
+	/* a memfd of huge pages, open and mapped */
+	hfd = memfd_create("huge", MFD_HUGETLB);
+	if (hfd < 0 || ftruncate(hfd, 2 << 20) ||
+	    (H[2] = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, hfd, 0)) == MAP_FAILED) {
+		printf("setup: memfd MFD_HUGETLB: %s\n", strerror(errno));
+		exit(3);
+	}
+	fill(H[2] + 4096, 9, 5000);
 }
 
 static void hugetlb_check(void)
@@ -442,8 +453,18 @@ static void hugetlb_check(void)
 	int huge = 0, kps = 0;
 	FILE *f;
 
+	unsigned char buf[5000];
+	struct statfs sf;
+
 	if (!check_pat(H[0], 0, 4 << 20) || !check_pat(H[1] + (1 << 20), 5, 100) || H[1][0])
 		BAD("hugetlb: contents differ");
+	if (!check_pat(H[2] + 4096, 9, 5000) || pread(hfd, buf, 5000, 4096) != 5000 ||
+	    !check_pat(buf, 9, 5000) || fstatfs(hfd, &sf) || sf.f_type != 0x958458f6 ||
+	    sf.f_bsize != (2 << 20))
+		BAD("hugetlb: the memfd of huge pages differs");
+	memcpy(H[2], "meet", 4);
+	if (pread(hfd, buf, 4, 0) != 4 || memcmp(buf, "meet", 4))
+		BAD("hugetlb: the memfd's mapping and fd are not one file");
 	snprintf(smaps, sizeof(smaps), "/proc/%d/smaps", (int)getpid());
 	if ((f = fopen(smaps, "r"))) {
 		int in = 0;
