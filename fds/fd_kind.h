@@ -22,6 +22,14 @@
  * description and one FD record per fd (img_format.h); restart/restart_fds.c
  * opens each FILE through its kind, then places the fds.
  *
+ * A file with no path to reopen (a deleted file, a memfd) is made again:
+ * its save half writes its contents after its FILE record (`contents`),
+ * its restore half makes the file once (`make`), opens each description
+ * as a reopen of it (rst_obj_open), and does what must come last once
+ * every fd and mapping is open (`finish`: mode, seals).  Mappings name
+ * such a FILE (img_vma.file, libckpt/ckpt_fmapped.c).  fd_ghost.c is the
+ * example.
+ *
  * Adding a kind: a value in enum img_file_kind (img_format.h) and its
  * kind-data struct there if it has one; fds/fd_<kind>.c with its
  * fd_<kind>_info, _save, _restore; three lines in fd_table.c; a row in
