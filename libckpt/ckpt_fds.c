@@ -169,7 +169,7 @@ static int fd_refuse(struct ckpt_ctx *c, const struct fd_probe *p)
 	const char *what, *path = p->path;
 	mode_t m = p->st.st_mode;
 
-	if (path[0] != '/' && ioctl(p->fd, NS_GET_NSTYPE) >= 0)
+	if (S_ISREG(m) && path[0] != '/' && ioctl(p->fd, NS_GET_NSTYPE) >= 0)
 		return fd_refuse_ns(c, p);
 	if ((p->flags & O_PATH) && ends_with(path, " (deleted)"))
 		return ckpt_fail(c, -ENOTSUP, "fd %d: an O_PATH fd on %s, which was deleted: a "

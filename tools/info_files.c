@@ -153,10 +153,16 @@ void info_file_desc(const struct info_file *f, char *buf, size_t len)
 		size_t n = 0;
 
 		if (f->f.kind == IMG_FILE_MEMFD) {
+			char name[IMG_MEMFD_NAME_MAX + 1];
+
 			memcpy(&m, f->data.s, sizeof(m));
+			/* one line whatever the name holds */
+			for (uint32_t i = 0; i <= m.name_len; i++)
+				name[i] = i == m.name_len ? '\0' :
+					  (unsigned char)f->data.s[sizeof(m) + i] < 0x20 ||
+					  f->data.s[sizeof(m) + i] == 0x7f ? '?' : f->data.s[sizeof(m) + i];
 			seals_text(m.seals, seals, sizeof(seals));
-			n = snprintf(buf, len, "memfd \"%.*s\", seals %s%s, mode %o, ", (int)m.name_len,
-				     f->data.s + sizeof(m), seals,
+			n = snprintf(buf, len, "memfd \"%s\", seals %s%s, mode %o, ", name, seals,
 				     m.hugetlb_shift == 21 ? ", 2 MiB huge pages" :
 				     m.hugetlb_shift == 30 ? ", 1 GiB huge pages" : "", f->f.mode & 0777);
 		} else {
