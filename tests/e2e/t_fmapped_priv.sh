@@ -4,6 +4,8 @@
 # root or CAP_CHECKPOINT_RESTORE.  An unprivileged process holding one is
 # refused, with what to do (keep an fd open on it); the process goes on.
 # (As root the same cases are saved and restored: t_ghosts.sh, t_memfd.sh.)
+# Root restarting a user's image makes the user's deleted file as that
+# user: in the user's own directory (0700), owned by the user.
 . "$(dirname "$0")/lib.sh"
 unpriv_user
 D=$TMP/d
@@ -26,4 +28,25 @@ for c in tmp memfd; do
 	[ ! -e "$D/$c.img" ] || fail "$c: an image was left"
 	kill9 "$pid"
 done
+
+# sparse (a deleted file an fd holds), saved by the user, restarted by root
+UD=$TMP/u
+mkdir "$UD"
+chown "$uid:$gid" "$UD"
+chmod 700 "$UD"
+c=sparse
+go=$TMP/go.$c
+as_user env LD_PRELOAD="$LIB" "$PROGS/ghosts" $c "$UD" "$go" > "$TMP/$c.out" 2>&1 &
+pid=$!
+PIDS+=("$pid")
+wait_line "$TMP/$c.out" '^READY|^setup'
+as_user "$BIN/ckpt-save" "$pid" "$UD/$c.img" > "$TMP/$c.save" 2>&1 || fail "$c: ckpt-save: $(cat "$TMP/$c.save")"
+kill9 "$pid"
+restart_bg "$UD/$c.img" > "$TMP/$c.out2" 2>&1
+wait_for 20 test -d "/proc/$pid" || fail "$c: not restarted: $(cat "$TMP/$c.out2")"
+PIDS+=("$pid")
+touch "$go"
+wait "$RPID"
+rc=$?
+[ $rc -eq 0 ] && grep -q "^OK $c" "$TMP/$c.out2" || fail "$c: root's restart of $U's image (rc $rc): $(cat "$TMP/$c.out2")"
 exit 0

@@ -280,6 +280,9 @@ static void sparse_check(void)
 		bad++;
 	}
 	fill(want, 0, PG);
+	if (fstat(S.fd, &st) || st.st_uid != getuid() || st.st_gid != getgid())
+		BAD("sparse: owned by %u:%u, not the process's %u:%u", st.st_uid, st.st_gid, getuid(),
+		    getgid());
 	if (fstat(S.fd, &st) || st.st_size != SP_SIZE || pread(S.fd, buf, SP_SIZE, 0) != SP_SIZE ||
 	    memcmp(buf, want, PG) || memcmp(buf + (512 << 10), want, PG) || buf[SP_SIZE - 1] != 'E')
 		BAD("sparse: size %ld or contents differ", (long)st.st_size);
