@@ -172,7 +172,7 @@ enum img_file_kind {
 	IMG_FILE_GHOST	 = 6,		/* regular file deleted while open or mapped:
 					 * contents in FILE_DATA, made again unnamed */
 	IMG_FILE_MEMFD	 = 7,		/* memfd_create(): name, seals, contents */
-	IMG_FILE_PIDFD	 = 8,		/* pidfd of the process itself (or its main thread) */
+	IMG_FILE_PIDFD	 = 8,		/* pidfd of the process itself or one of its threads */
 	IMG_FILE_HUGETLB = 9,		/* the hugetlbfs object behind an anonymous
 					 * MAP_HUGETLB mapping: named by VMAs, never an fd */
 };
@@ -222,8 +222,9 @@ struct img_file_memfd {
 
 struct img_file_pidfd {
 	int32_t  pid;			/* the image's pid (the process, or with PIDFD_THREAD
-					 * its main thread); flags hold O_NONBLOCK
-					 * (PIDFD_NONBLOCK) and O_EXCL (PIDFD_THREAD) */
+					 * its main thread), or with PIDFD_THREAD a THREAD's
+					 * tid; flags hold O_NONBLOCK (PIDFD_NONBLOCK) and
+					 * O_EXCL (PIDFD_THREAD) */
 	uint32_t reserved;		/* zero */
 };
 
