@@ -106,17 +106,20 @@ static int inherit_src(const struct rst_state *s, const struct img_fd *d)
 	return rst_file_by_id((struct rst_state *)s, d->file)->f.kind == IMG_FILE_INHERIT ? d->fd : -1;
 }
 
+/* A pidfd of a thread other than the main one: it can only be opened once that thread exists. */
+static int file_late(const struct rst_state *s, const struct rst_file *f)
+{
+	return f->f.kind == IMG_FILE_PIDFD &&
+	       ((const struct img_file_pidfd *)f->data)->pid != s->proc.pid;
+}
+
 /*
- * Whether the restorer makes fd d (a pidfd of a thread other than the main
- * one: it can only be opened once that thread exists).  Its number is
- * left free here.
+ * Whether the restorer makes fd d (a late pidfd, not given by
+ * --inherit-fd): its number is left free here.
  */
 int rst_fd_late(struct rst_state *s, const struct img_fd *d)
 {
-	const struct rst_file *f = rst_file_by_id(s, d->file);
-
-	return f->f.kind == IMG_FILE_PIDFD &&
-	       ((const struct img_file_pidfd *)f->data)->pid != s->proc.pid;
+	return file_late(s, rst_file_by_id(s, d->file)) && inherit_opt(s, d->fd) < 0;
 }
 
 /* Step 1: mark the FILEs some fd is made from (and each one's lowest fd), and the mapped ones. */
@@ -419,7 +422,7 @@ int rst_restore_fds(struct rst_state *s)
 		struct rst_file *f = &s->files[i];
 		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
 
-		if (!f->used || rst_fd_late(s, &(struct img_fd){ .file = f->f.id }))
+		if (!f->used || file_late(s, f))
 			continue;	/* (a late pidfd: the restorer makes it) */
 		if (!k || !k->open) {
 			rst_error(s, "fd %d: %s cannot be made again", f->first_fd, f->path);
