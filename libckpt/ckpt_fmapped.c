@@ -25,7 +25,8 @@
  * Their pages are PAGES records like any anonymous memory's.
  *
  * Cost: nothing without such mappings; else one open, fstat and contents
- * read per mapped-only file, one smaps read for huge pages.
+ * read per mapped-only file, one smaps read for huge pages.  (Also here:
+ * the refusal of one shared anonymous object mapped twice.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -196,12 +197,48 @@ static int huge_sizes(struct ckpt_ctx *c)
 	return 0;
 }
 
+/*
+ * Shared anonymous memory (and shared huge pages) is restored one object
+ * per mapping: two mappings of one object at overlapping offsets (made by
+ * mremap with an old size of 0) would come back as two, and a write
+ * through one would no longer show through the other.  Refused.  Split
+ * mappings of one object (mprotect of a part) have disjoint offsets and
+ * are fine.  O(n^2) over the shared anonymous mappings only.
+ */
+static int shared_twice(struct ckpt_ctx *c)
+{
+	for (int i = 0; i < c->nvmas; i++) {
+		const struct ckpt_vma *a = &c->vmas[i];
+
+		if ((a->flags & (IMG_VMA_ANON | IMG_VMA_SHARED)) != (IMG_VMA_ANON | IMG_VMA_SHARED))
+			continue;
+		for (int j = i + 1; j < c->nvmas; j++) {
+			const struct ckpt_vma *b = &c->vmas[j];
+
+			if ((b->flags & (IMG_VMA_ANON | IMG_VMA_SHARED)) != (IMG_VMA_ANON | IMG_VMA_SHARED) ||
+			    b->dev != a->dev || b->ino != a->ino ||
+			    b->pgoff >= a->pgoff + (a->end - a->start) ||
+			    a->pgoff >= b->pgoff + (b->end - b->start))
+				continue;
+			return ckpt_fail(c, -ENOTSUP, "mappings %lx-%lx and %lx-%lx share memory: one "
+					 "shared anonymous object mapped twice (mremap), which a "
+					 "restart would make two; not supported", (unsigned long)a->start,
+					 (unsigned long)a->end, (unsigned long)b->start,
+					 (unsigned long)b->end);
+		}
+	}
+	return 0;
+}
+
 /* --- the two passes ------------------------------------------------------ */
 
 int ckpt_fmapped_check(struct ckpt_ctx *c)
 {
 	char path[4096], what[48];
 	int huge = 0;
+
+	if (shared_twice(c) < 0)
+		return c->error;
 
 	for (int i = 0; i < c->nvmas; i++) {
 		const struct ckpt_vma *v = &c->vmas[i];

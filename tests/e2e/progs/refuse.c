@@ -6,7 +6,8 @@
  *   refuse KIND wait IMAGE GOFILE
  * KIND: socket, pipe, eventfd, thread, child, linked (an open file whose
  * name was removed while it has another link), nsfs (/proc/self/ns/net),
- * pidfd (of the parent process).  (Timers and deleted files were refused
+ * pidfd (of the parent process), shmtwice (one shared anonymous object
+ * mapped twice, by mremap with an old size of 0).  (Timers and deleted files were refused
  * once; tests/e2e/t_timers.sh and t_ghosts.sh save them.)
  * Makes the resource (prints "FD n" for fd resources), then
  *   self: ckpt_save(IMAGE) must return -1 and leave no IMAGE* file:
@@ -32,6 +33,7 @@
 #include <glob.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -49,6 +51,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int thr_go;
 static char path[4096];
+static char *shm[2];
 
 #define BAD(...) do { printf("BAD " __VA_ARGS__); printf("\n"); exit(1); } while (0)
 
@@ -124,6 +127,11 @@ static void make(const char *img)
 		if (fd < 0)
 			BAD("pidfd: %s", strerror(errno));
 		printf("FD %d\n", fd);
+	} else if (!strcmp(kind, "shmtwice")) {
+		shm[0] = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		shm[1] = shm[0] == MAP_FAILED ? MAP_FAILED : mremap(shm[0], 0, 8192, MREMAP_MAYMOVE);
+		if (shm[1] == MAP_FAILED)
+			BAD("shmtwice: %s", strerror(errno));
 	} else {
 		BAD("unknown kind %s", kind);
 	}
@@ -177,6 +185,11 @@ static void use_and_release(void)
 		close(fd);
 		snprintf(other, sizeof(other), "/tmp/ckpt-refuse-other.%d", (int)getpid());
 		unlink(other);
+	} else if (!strcmp(kind, "shmtwice")) {
+		shm[0][100] = 7;
+		if (shm[1][100] != 7)
+			BAD("the two mappings do not share their memory");
+		munmap(shm[1], 8192);
 	} else if (!strcmp(kind, "nsfs") || !strcmp(kind, "pidfd")) {
 		struct stat st;
 
