@@ -41,11 +41,11 @@ static void inherit_note(const struct fd_probe *p, char *buf, size_t len)
 	ckpt_fmt(buf, len, "fd %d (%s) will be ckpt-restart's own fd %d", p->fd, p->path, p->fd);
 }
 
-const struct fd_save_ops fd_inherit_save = { IMG_FILE_INHERIT, inherit_match, NULL, NULL,
-					     inherit_note };
+const struct fd_save_ops fd_inherit_save = { .kind = IMG_FILE_INHERIT, .match = inherit_match,
+					     .note = inherit_note };
 #endif
 
 #ifdef FD_RESTORE
 /* Nothing to make: restart_fds.c takes ckpt-restart's fd for it. */
-const struct fd_restore_ops fd_inherit_restore = { IMG_FILE_INHERIT, NULL, NULL };
+const struct fd_restore_ops fd_inherit_restore = { .kind = IMG_FILE_INHERIT };
 #endif

@@ -22,6 +22,14 @@
  * description and one FD record per fd (img_format.h); restart/restart_fds.c
  * opens each FILE through its kind, then places the fds.
  *
+ * A file with no path to reopen (a deleted file, a memfd) is made again:
+ * its save half writes its contents after its FILE record (`contents`),
+ * its restore half makes the file once (`make`), opens each description
+ * as a reopen of it (rst_obj_open), and does what must come last once
+ * every fd and mapping is open (`finish`: mode, seals).  Mappings name
+ * such a FILE (img_vma.file, libckpt/ckpt_fmapped.c).  fd_ghost.c is the
+ * example.
+ *
  * Adding a kind: a value in enum img_file_kind (img_format.h) and its
  * kind-data struct there if it has one; fds/fd_<kind>.c with its
  * fd_<kind>_info, _save, _restore; three lines in fd_table.c; a row in
@@ -41,12 +49,14 @@ struct fd_kind_info {
 	uint32_t kind;			/* enum img_file_kind */
 	const char *name;		/* "regular file": messages, ckpt-info */
 	/*
-	 * Checks what the generic reader cannot: the kind's own fields and
-	 * data (data_len bytes after the path, already bounded).  0, or -1
-	 * with a reason ("flags 0x..., not O_PATH") in err.  NULL: nothing
-	 * more to check.
+	 * Checks what the generic reader cannot: the kind's own fields,
+	 * path and data (data_len bytes right after the struct, aligned;
+	 * path_len bytes of path after them, both already bounded).  0, or
+	 * -1 with a reason ("flags 0x..., not O_PATH") in err.  NULL:
+	 * nothing more to check.
 	 */
-	int (*valid)(const struct img_file *f, const void *data, char *err, size_t errlen);
+	int (*valid)(const struct img_file *f, const char *path, const void *data, char *err,
+		     size_t errlen);
 };
 
 /* The kind's info, or NULL for a kind this build does not know. */
@@ -66,6 +76,12 @@ struct fd_probe {
 	uint32_t flags;			/* fdinfo "flags" */
 	const char *info;		/* all of /proc/self/fdinfo/N (its "lock:" lines...) */
 	const char *origin;		/* " (made by open() at app+0x12)", or "" */
+	/*
+	 * What messages call it: "fd 7", or for a file only mappings hold
+	 * (libckpt/ckpt_fmapped.c: fd is then libckpt's own, on
+	 * /proc/self/map_files) "mapping 7f..-7f..".
+	 */
+	const char *what;
 };
 
 struct fd_save_ops {
@@ -90,6 +106,12 @@ struct fd_save_ops {
 	 * into buf, e.g. "fd 1 (pipe:[7]) will be ckpt-restart's fd 1".
 	 */
 	void (*note)(const struct fd_probe *p, char *buf, size_t len);
+	/*
+	 * Right after the FILE record f: the records that follow it (the
+	 * contents of a deleted file or memfd, FILE_DATA).  0 or -errno
+	 * after ckpt_fail.  NULL: none.
+	 */
+	int (*contents)(struct ckpt_ctx *c, const struct fd_probe *p, const struct img_file *f);
 };
 
 /* The kind that saves p, or NULL: nothing can (the driver refuses it). */
@@ -107,6 +129,19 @@ const struct fd_save_ops *fd_save_find(struct ckpt_ctx *c, const struct fd_probe
 int fd_locks_check(struct ckpt_ctx *c, const struct fd_probe *p, uint32_t kind);
 int fd_locks_has(const char *info);
 int fd_locks_write(struct ckpt_ctx *c, int fd, const char *info, uint32_t file);
+
+/*
+ * Shared by the kinds that keep a file's contents (GHOST, MEMFD):
+ * ckpt_fds_first (ckpt_fds.c) is the id of the first FILE written for the
+ * file (dev, ino), 0 if none yet: the one that carries its contents.
+ * libckpt/ckpt_fdata.c: check refuses contents it cannot read or that
+ * pass the limit; contents writes the FILE_DATA records of f when it is
+ * the first FILE of its file; what is p->what ("fd 7").
+ */
+uint32_t ckpt_fds_first(struct ckpt_ctx *c, uint64_t dev, uint64_t ino);
+int ckpt_fdata_check(struct ckpt_ctx *c, const struct fd_probe *p);
+int ckpt_fdata_contents(struct ckpt_ctx *c, const struct fd_probe *p, const struct img_file *f);
+const char *ckpt_fdata_what(const struct fd_probe *p);
 #endif
 
 #ifdef FD_RESTORE
@@ -126,6 +161,16 @@ struct rst_file {
 					 * its locks are taken through it */
 	int used;			/* some fd is made from it (not all are
 					 * inherited: --inherit-fd, restart_fds.c) */
+	int mapped;			/* a VMA maps its file (img_vma.file) */
+	uint64_t first_map;		/* the lowest such VMA's start: messages */
+	/*
+	 * GHOST, MEMFD with same_as 0: the file made again (O_RDWR), from
+	 * which every description and mapping of it is reopened; -1 until
+	 * made, closed once the fds are placed.  Its contents as read from
+	 * the image until then (restart_fdata.c).
+	 */
+	int obj;
+	struct rst_contents *contents;
 };
 
 struct fd_restore_ops {
@@ -142,6 +187,18 @@ struct fd_restore_ops {
 	 * IMG_FILE_INHERIT, whose fds the driver takes from ckpt-restart.
 	 */
 	int (*open)(struct rst_state *s, const struct rst_file *f);
+	/*
+	 * Makes the file itself (GHOST, MEMFD with same_as 0): an O_RDWR fd
+	 * holding its contents, which open() and the mappings reopen; or -1
+	 * reported.  NULL for kinds whose files are reopened by path.
+	 */
+	int (*make)(struct rst_state *s, struct rst_file *f);
+	/*
+	 * Once every fd and mapping of the file is open: what must come last
+	 * (the saved mode, which may forbid the reopens; a memfd's seals).
+	 * 0, or -1 reported.  NULL: nothing.
+	 */
+	int (*finish)(struct rst_state *s, struct rst_file *f);
 };
 
 const struct fd_restore_ops *fd_restore_find(uint32_t kind);

@@ -12,7 +12,8 @@
 #include <string.h>
 #include "fds/fd_kind.h"
 
-static int opath_valid(const struct img_file *f, const void *data, char *err, size_t len)
+static int opath_valid(const struct img_file *f, const char *path, const void *data,
+			 char *err, size_t len)
 {
 	if (!(f->flags & O_PATH)) {
 		snprintf(err, len, "flags %#o lack O_PATH", f->flags);
@@ -36,7 +37,7 @@ static int opath_match(struct ckpt_ctx *c, const struct fd_probe *p)
 						      sizeof(del) - 1));
 }
 
-const struct fd_save_ops fd_opath_save = { IMG_FILE_OPATH, opath_match, NULL, NULL, NULL };
+const struct fd_save_ops fd_opath_save = { .kind = IMG_FILE_OPATH, .match = opath_match };
 #endif
 
 #ifdef FD_RESTORE
@@ -68,5 +69,6 @@ static int opath_open(struct rst_state *s, const struct rst_file *f)
 	return fd;
 }
 
-const struct fd_restore_ops fd_opath_restore = { IMG_FILE_OPATH, opath_verify, opath_open };
+const struct fd_restore_ops fd_opath_restore = { .kind = IMG_FILE_OPATH,
+						 .verify = opath_verify, .open = opath_open };
 #endif

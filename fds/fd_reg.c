@@ -48,8 +48,8 @@ static int dir_match(struct ckpt_ctx *c, const struct fd_probe *p)
 	return S_ISDIR(p->st.st_mode) && by_path(p);
 }
 
-const struct fd_save_ops fd_reg_save = { IMG_FILE_REG, reg_match, NULL, NULL, NULL };
-const struct fd_save_ops fd_dir_save = { IMG_FILE_DIR, dir_match, NULL, NULL, NULL };
+const struct fd_save_ops fd_reg_save = { .kind = IMG_FILE_REG, .match = reg_match };
+const struct fd_save_ops fd_dir_save = { .kind = IMG_FILE_DIR, .match = dir_match };
 #endif
 
 #ifdef FD_RESTORE
@@ -97,6 +97,8 @@ static int dir_open(struct rst_state *s, const struct rst_file *f)
 	return rst_fd_reopen(s, f, O_DIRECTORY, 1);
 }
 
-const struct fd_restore_ops fd_reg_restore = { IMG_FILE_REG, reg_verify, reg_open };
-const struct fd_restore_ops fd_dir_restore = { IMG_FILE_DIR, dir_verify, dir_open };
+const struct fd_restore_ops fd_reg_restore = { .kind = IMG_FILE_REG, .verify = reg_verify,
+					       .open = reg_open };
+const struct fd_restore_ops fd_dir_restore = { .kind = IMG_FILE_DIR, .verify = dir_verify,
+					       .open = dir_open };
 #endif

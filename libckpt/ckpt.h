@@ -48,7 +48,17 @@ struct ckpt_vma {
 	 * "not present" only means "still in the image file").
 	 */
 	int backed;
+	/*
+	 * A mapping of a FILE record's file rather than of a path
+	 * (img_vma.file): CKPT_BYID_FILE a deleted file or memfd
+	 * (IMG_VMA_FILE), CKPT_BYID_HUGETLB anonymous huge pages (IMG_VMA_ANON).
+	 * file is the FILE's id, set by ckpt_fmapped_write (ckpt_fmapped.c).
+	 */
+	int byid;
+	uint32_t file;
+	uint32_t huge_shift;		/* CKPT_BYID_HUGETLB: log2 of its page size */
 };
+enum { CKPT_BYID_NONE, CKPT_BYID_FILE, CKPT_BYID_HUGETLB };
 
 /*
  * Filled by the restorer in a restarted process, read (and cleared) by the
@@ -137,6 +147,8 @@ struct ckpt_ctx {
 	int mappable;			/* IMG_F_MAPPABLE in hdr_flags: MPAGES records */
 	int forked;			/* out: CKPT_FORKED_* */
 	int incremental;		/* CKPT_OPT_INCREMENTAL asked for (ckpt_incr.h) */
+	uint64_t fdata_limit;		/* CKPT_GHOST_LIMIT: data bytes of one deleted file
+					 * or memfd kept in the image; 0: the default */
 	struct ckpt_dirty_run *dirty;	/* this checkpoint's dirty pages (scratch) */
 	struct img_header hdr;		/* the header as written */
 
@@ -253,6 +265,14 @@ int ckpt_proc_write(struct ckpt_ctx *c);
 int ckpt_lazy_settle(struct ckpt_ctx *c);
 int ckpt_fds_check(struct ckpt_ctx *c);		/* ckpt_fds.c */
 int ckpt_fds_write(struct ckpt_ctx *c);
+/*
+ * ckpt_fmapped.c: the FILE records of what mappings name by id (deleted
+ * files and memfds no fd holds, anonymous huge pages): check after the
+ * fds' check, write after the fds' FILE records (sets each v->file).
+ */
+int ckpt_fmapped_check(struct ckpt_ctx *c);
+int ckpt_fmapped_write(struct ckpt_ctx *c);
+#define CKPT_FDATA_LIMIT	(256ull << 20)	/* default of ckpt_ctx.fdata_limit */
 int ckpt_thread_write(struct ckpt_ctx *c);	/* ckpt_thread.c */
 /* Called by a thread in its own handler: its state, for a THREAD record. */
 void ckpt_thread_capture(struct ckpt_thread_state *t, siginfo_t *info, ucontext_t *uc);

@@ -157,7 +157,7 @@ static int writer_done(struct ckpt_ctx *c)
 
 /*
  * Whether a fork would see the memory as it is: shared anonymous memory
- * goes on changing under the copy, MADV_DONTFORK memory is missing from
+ * goes on changing under the copy, huge pages may be taken from it, MADV_DONTFORK memory is missing from
  * it and MADV_WIPEONFORK memory is zero there.  The last two only show in
  * /proc/self/smaps ("dc", "wf"), read only when the process asked for
  * them through libc (c->fork_advised): smaps walks every page table,
@@ -172,7 +172,10 @@ static int fork_faithful(struct ckpt_ctx *c)
 {
 	for (int i = 0; i < c->nvmas; i++)
 		if ((c->vmas[i].flags & (IMG_VMA_SHARED | IMG_VMA_ANON)) ==
-		    (IMG_VMA_SHARED | IMG_VMA_ANON))
+		    (IMG_VMA_SHARED | IMG_VMA_ANON) ||
+		    /* a private huge page the process writes after the fork may be
+		     * taken from the copy (no free huge page to copy it to) */
+		    c->vmas[i].byid == CKPT_BYID_HUGETLB)
 			return 0;
 	if (!c->fork_advised)
 		return 1;

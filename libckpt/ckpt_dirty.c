@@ -132,7 +132,8 @@ static int trk_open(void)
 static int trackable(const struct ckpt_vma *v)
 {
 	return (v->flags & (IMG_VMA_ANON | IMG_VMA_PAGES)) == (IMG_VMA_ANON | IMG_VMA_PAGES) &&
-	       !(v->flags & (IMG_VMA_SHARED | IMG_VMA_VDSO)) && (v->prot & PROT_READ);
+	       !(v->flags & (IMG_VMA_SHARED | IMG_VMA_VDSO)) && (v->prot & PROT_READ) &&
+	       v->byid == CKPT_BYID_NONE;	/* not huge pages: saved whole */
 }
 
 /* 1 when [start, end) lies inside one range tracked at the last image. */

@@ -23,6 +23,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -48,6 +50,7 @@ struct fds_walk {
 	fd_fn fn;
 	char *path;			/* PATH_MAX bytes */
 	char *origin;
+	char what[24];			/* "fd 7" */
 };
 
 static void fd_path(int fd, char *buf, size_t len)
@@ -120,7 +123,8 @@ static int fds_one(int fd, int dirfd, void *arg)
 	struct fds_walk *w = arg;
 	struct ckpt_ctx *c = w->c;
 	char *info = (char *)c->bounce + FD_INFO_OFF;
-	struct fd_probe p = { .fd = fd, .path = w->path, .info = info, .origin = w->origin };
+	struct fd_probe p = { .fd = fd, .path = w->path, .info = info, .origin = w->origin,
+			      .what = w->what };
 	int r;
 
 	if (fd == dirfd || fd == c->img_fd || fd == c->ctl_fd ||
@@ -130,6 +134,7 @@ static int fds_one(int fd, int dirfd, void *arg)
 		return 0;			/* closed meanwhile: nothing to save */
 	fd_path(fd, w->path, 4096);
 	fd_origin(c, fd, w->origin, 400);
+	ckpt_fmt(w->what, sizeof(w->what), "fd %d", fd);
 	if ((r = fd_info(c, fd, info, &p.pos, &p.flags)) == -ENOENT)
 		return 0;			/* closed meanwhile */
 	if (r < 0)
@@ -141,7 +146,7 @@ static int fds_one(int fd, int dirfd, void *arg)
 static int fds_each(struct ckpt_ctx *c, fd_fn fn)
 {
 	char path[4096], origin[400];
-	struct fds_walk w = { c, fn, path, origin };
+	struct fds_walk w = { c, fn, path, origin, "" };
 	int r = ckpt_proc_each("/proc/self/fd", fds_one, &w);
 
 	if (r < 0 && !c->error)
@@ -156,16 +161,50 @@ static int ends_with(const char *s, const char *suf)
 	return a >= b && ckpt_memeq(s + a - b, suf, b);
 }
 
+/*
+ * A namespace fd (/proc/PID/ns/..., nsfs): refused, naming the namespace.
+ * Not made again: a restart may run on another machine or in namespaces
+ * of its own (--pidns), where an fd on "the same" namespace would be an
+ * fd on another namespace object (setns() into it would move the
+ * process somewhere else than before).  NS_GET_NSTYPE tells nsfs files
+ * apart from any other file whose link looks alike.
+ */
+static int fd_refuse_ns(struct ckpt_ctx *c, const struct fd_probe *p)
+{
+	char type[24], own[64];
+	struct stat st;
+	size_t n = 0;
+
+	while (n < sizeof(type) - 1 && p->path[n] && p->path[n] != ':') {
+		type[n] = p->path[n];
+		n++;
+	}
+	type[n] = '\0';
+	ckpt_fmt(own, sizeof(own), "/proc/self/ns/%s", type);
+	return ckpt_fail(c, -ENOTSUP, "fd %d: a namespace fd (%s: %s %s namespace); namespaces "
+			 "are not saved, and a restart may run in other namespaces (another "
+			 "machine, a new --pidns namespace), where no fd can be on this one: "
+			 "close it before the checkpoint%s", p->fd, p->path,
+			 stat(own, &st) == 0 && st.st_ino == p->st.st_ino ? "this process's own" :
+			 "another", type, p->origin);
+}
+
+/* The refusal of an fd no kind can save: what it is, and where it came from. */
 /* The refusal of an fd no kind can save: what it is, and where it came from. */
 static int fd_refuse(struct ckpt_ctx *c, const struct fd_probe *p)
 {
 	const char *what, *path = p->path;
 	mode_t m = p->st.st_mode;
 
-	if ((S_ISREG(m) || S_ISDIR(m)) && path[0] == '/' && !ckpt_memeq(path, "/memfd:", 7) &&
-	    ends_with(path, " (deleted)"))
-		return ckpt_fail(c, -ENOENT, "fd %d: %s was deleted; its contents cannot be "
-				 "restored%s", p->fd, path, p->origin);
+	if (S_ISREG(m) && path[0] != '/' && ioctl(p->fd, NS_GET_NSTYPE) >= 0)
+		return fd_refuse_ns(c, p);
+	if ((p->flags & O_PATH) && ends_with(path, " (deleted)"))
+		return ckpt_fail(c, -ENOTSUP, "fd %d: an O_PATH fd on %s, which was deleted: a "
+				 "restart cannot name it again, not supported%s", p->fd, path,
+				 p->origin);
+	if (S_ISDIR(m) && path[0] == '/' && ends_with(path, " (deleted)"))
+		return ckpt_fail(c, -ENOENT, "fd %d: directory %s was removed; a restart cannot "
+				 "open it again%s", p->fd, path, p->origin);
 	if (S_ISCHR(m))
 		return ckpt_fail(c, -ENOTSUP, "fd %d: character device %s (%u:%u), not supported "
 				 "yet%s", p->fd, path, major(p->st.st_rdev), minor(p->st.st_rdev),
@@ -190,15 +229,30 @@ static int fd_refuse(struct ckpt_ctx *c, const struct fd_probe *p)
 			 p->origin);
 }
 
+/*
+ * The check pass remembers each fd's file (no id yet), so that
+ * ckpt_fmapped_check knows which mapped files an fd holds.
+ */
 static int fd_check(struct ckpt_ctx *c, struct fd_probe *p)
 {
 	const struct fd_save_ops *k = fd_save_find(c, p);
 
 	if (!k)
 		return fd_refuse(c, p);
+	if (c->nfdids < CKPT_MAX_FDS)
+		c->fdids[c->nfdids++] = (struct ckpt_fdid){ .fd = p->fd, .dev = p->st.st_dev,
+							    .ino = p->st.st_ino };
 	if (k->check && k->check(c, p) < 0)
 		return c->error;
 	return fd_locks_check(c, p, k->kind);
+}
+
+uint32_t ckpt_fds_first(struct ckpt_ctx *c, uint64_t dev, uint64_t ino)
+{
+	for (int i = 0; i < c->nfdids; i++)
+		if (c->fdids[i].dev == dev && c->fdids[i].ino == ino)
+			return c->fdids[i].file;
+	return 0;
 }
 
 /*
@@ -224,13 +278,15 @@ static uint32_t shared_id(struct ckpt_ctx *c, const struct fd_probe *p)
 static void fd_add_note(struct ckpt_ctx *c, const struct fd_probe *p,
 			const struct fd_save_ops *k)
 {
-	size_t n = ckpt_strlen(c->notes);
+	size_t n = ckpt_strlen(c->notes), at = n;
 
 	if (!k->note || n + 8 >= sizeof(c->notes))
 		return;
 	if (n)
 		n += ckpt_fmt(c->notes + n, sizeof(c->notes) - n, "; ");
 	k->note(p, c->notes + n, sizeof(c->notes) - n);
+	if (!c->notes[n])
+		c->notes[at] = '\0';		/* nothing to say about this one */
 }
 
 /* Pass 1: a FILE record for each description not seen yet; remembers the fd. */
@@ -259,12 +315,15 @@ static int fd_write_file(struct ckpt_ctx *c, struct fd_probe *p)
 		f.mtime_ns = (int64_t)p->st.st_mtim.tv_sec * 1000000000 + p->st.st_mtim.tv_nsec;
 		f.mode = p->st.st_mode;
 		f.path_len = ckpt_strlen(p->path);
-		__builtin_memcpy(buf, p->path, f.path_len);
-		if (k->save && (n = k->save(c, p, &f, buf + f.path_len, FD_DATA_MAX)) < 0)
+		/* kind data first (aligned after the struct), then the path */
+		if (k->save && (n = k->save(c, p, &f, buf, FD_DATA_MAX)) < 0)
 			return n;
 		f.data_len = n;
-		if (img_write_record(&c->w, IMG_REC_FILE, &f, sizeof(f), buf, f.path_len + n) < 0)
+		__builtin_memcpy(buf + n, p->path, f.path_len);
+		if (img_write_record(&c->w, IMG_REC_FILE, &f, sizeof(f), buf, n + f.path_len) < 0)
 			return c->w.error;
+		if (k->contents && k->contents(c, p, &f) < 0)
+			return c->error ? c->error : c->w.error;
 		locks = fd_locks_has(p->info);	/* written after the FDs: pass 3 */
 	}
 	fd_add_note(c, p, k);
@@ -275,7 +334,10 @@ static int fd_write_file(struct ckpt_ctx *c, struct fd_probe *p)
 
 int ckpt_fds_check(struct ckpt_ctx *c)
 {
-	return fds_each(c, fd_check);
+	c->nfdids = 0;
+	if (fds_each(c, fd_check) < 0)
+		return c->error;
+	return ckpt_fmapped_check(c);
 }
 
 int ckpt_fds_write(struct ckpt_ctx *c)
@@ -283,13 +345,15 @@ int ckpt_fds_write(struct ckpt_ctx *c)
 	c->nfdids = 0;
 	c->nfiles = 0;
 	c->notes[0] = '\0';
-	if (fds_each(c, fd_write_file) < 0)
+	if (fds_each(c, fd_write_file) < 0 || ckpt_fmapped_write(c) < 0)
 		return c->error;
-	/* Pass 2: the fds, each naming its FILE. */
+	/* Pass 2: the fds, each naming its FILE (fd -1: a file only mappings hold). */
 	for (int i = 0; i < c->nfdids; i++) {
 		const struct ckpt_fdid *o = &c->fdids[i];
 		struct img_fd d = { .fd = o->fd, .file = o->file, .fdflags = o->fdflags & FD_CLOEXEC };
 
+		if (o->fd < 0)
+			continue;
 		if (img_write_record(&c->w, IMG_REC_FD, &d, sizeof(d), NULL, 0) < 0)
 			return c->w.error;
 	}
@@ -304,7 +368,7 @@ int ckpt_fds_write(struct ckpt_ctx *c)
 		int64_t pos;
 		uint32_t flags;
 
-		if (!o->locks)
+		if (!o->locks || o->fd < 0)
 			continue;
 		if (fd_info(c, o->fd, info, &pos, &flags) < 0)
 			return c->error ? c->error : ckpt_fail(c, -EBADF, "fd %d was closed during "

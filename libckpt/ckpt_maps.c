@@ -9,13 +9,19 @@
  *                                        the process modified (COW copies);
  *                                        clean pages come from the file
  *   shared file mapping                  VMA only: the data is in the file
+ *   deleted file, memfd                  VMA naming the FILE record that holds
+ *                                        its contents (ckpt_fmapped.c); private:
+ *                                        + the pages the process modified
+ *   anonymous huge pages                 VMA naming a HUGETLB FILE (its page
+ *   (/anon_hugepage (deleted))           size) + its non-zero pages
+ *   private /dev/zero                    as private anonymous memory
  *   [vdso]                               VMA + its pages (compared, not
  *                                        restored: the restarter moves its
  *                                        own vdso there and checks it is
  *                                        the same code)
  *   [vvar], [vvar_vclock]                VMA only
  *   [vsyscall]                           nothing (fixed by the kernel)
- * Refused: deleted or replaced files, SysV shm, memfd, other [special].
+ * Refused: files replaced after they were mapped, SysV shm, other [special].
  *
  * Cost: one read of /proc/self/maps and one stat() per file mapping.
  */
@@ -106,26 +112,39 @@ static int classify(struct ckpt_ctx *c, struct ckpt_vma *v, int shared)
 		return 0;
 	}
 	path_copy(v, path, sizeof(path));
+	/* shared anonymous memory: MAP_SHARED|MAP_ANONYMOUS, or of /dev/zero */
 	if (shared && name_is(p, n, "/dev/zero (deleted)")) {
 		v->flags |= IMG_VMA_ANON | IMG_VMA_PAGES;
+		v->path_len = 0;
+		return 0;
+	}
+	if (name_is(p, n, "/anon_hugepage (deleted)")) {
+		v->flags |= IMG_VMA_ANON | IMG_VMA_PAGES;
+		v->byid = CKPT_BYID_HUGETLB;
 		v->path_len = 0;
 		return 0;
 	}
 	if (name_starts(p, n, "/SYSV"))
 		return ckpt_fail(c, -ENOTSUP, "mapping %lx-%lx: SysV shared memory is not supported yet",
 				 (unsigned long)v->start, (unsigned long)v->end);
-	if (name_starts(p, n, "/memfd:"))
-		return ckpt_fail(c, -ENOTSUP, "mapping %lx-%lx: memfd %s is not supported yet",
-				 (unsigned long)v->start, (unsigned long)v->end, path);
-	if (name_ends(p, n, " (deleted)"))
-		return ckpt_fail(c, -ENOENT, "mapping %lx-%lx: the mapped file %s was deleted; "
-				 "its contents cannot be restored", (unsigned long)v->start,
-				 (unsigned long)v->end, path);
+	/* no path to map it from: a FILE record holds it (ckpt_fmapped.c) */
+	if (name_starts(p, n, "/memfd:") || name_ends(p, n, " (deleted)")) {
+		v->flags |= IMG_VMA_FILE | (shared ? 0 : IMG_VMA_PAGES);
+		v->byid = CKPT_BYID_FILE;
+		return 0;
+	}
 
 	struct stat st;
 	if (stat(path, &st) < 0)
 		return ckpt_fail(c, -errno, "mapping %lx-%lx: cannot stat mapped file %s",
 				 (unsigned long)v->start, (unsigned long)v->end, path);
+	/* a private mapping of /dev/zero is anonymous memory */
+	if (!shared && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 5) && st.st_ino == v->ino) {
+		v->flags |= IMG_VMA_ANON | IMG_VMA_PAGES;
+		v->path_len = 0;
+		v->pgoff = v->dev = v->ino = 0;
+		return 0;
+	}
 	if (st.st_ino != v->ino || st.st_dev != v->dev)
 		return ckpt_fail(c, -ESTALE, "mapping %lx-%lx: %s was replaced after it was mapped; "
 				 "the mapped contents are no longer on disk",
@@ -228,7 +247,7 @@ int ckpt_maps_write(struct ckpt_ctx *c)
 			.start = v->start, .end = v->end, .pgoff = v->pgoff,
 			.dev = v->dev, .ino = v->ino, .size = v->size,
 			.mtime_ns = v->mtime_ns, .prot = v->prot, .flags = v->flags,
-			.path_len = v->path_len,
+			.path_len = v->path_len, .file = v->file,
 		};
 
 		img_write_record(&c->w, IMG_REC_VMA, &r, sizeof(r), v->path, v->path_len);

@@ -89,6 +89,8 @@ int ckpt_mpages_eligible(struct ckpt_ctx *c, const struct ckpt_vma *v)
 		return 0;
 	if (v->flags & (IMG_VMA_SHARED | IMG_VMA_GROWSDOWN | IMG_VMA_STACK))
 		return 0;
+	if (v->byid != CKPT_BYID_NONE)	/* huge pages are not mapped from the image */
+		return 0;
 	if ((v->prot & (PROT_READ | PROT_EXEC)) != PROT_READ)
 		return 0;
 	return !(sp >= v->start && sp < v->end);

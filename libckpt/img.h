@@ -272,6 +272,15 @@ const struct img_lock *img_get_lock(struct img_reader *r, const struct img_rec *
 const char *img_lock_kind_name(uint32_t kind);
 const char *img_lock_type_name(uint32_t type);
 int img_lock_range(const struct img_lock *l, char *buf, size_t len);
+/*
+ * FILE_DATA (img_files.c): the struct bounded, the data length right for
+ * its codec; that its FILE came right before it, holds contents and is
+ * long enough is the caller's check.  Followed by the codec's data.
+ */
+const struct img_file_data *img_get_file_data(struct img_reader *r, const struct img_rec *rec);
+/* Decodes a checked FILE_DATA's data (len bytes) into dst (d->len bytes): 0, or -1 and err. */
+int img_file_data_decode(const struct img_file_data *d, const void *data, size_t len,
+			 void *dst, char *err, size_t errlen);
 const struct img_thread *img_get_thread(struct img_reader *r, const struct img_rec *rec);
 const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *rec);
 /* A signal 1..64 but SIGKILL/SIGSTOP; whether tid names a THREAD is the caller's check. */

@@ -91,11 +91,12 @@ enum img_rec_type {
 	IMG_REC_PARENT	= 7,	/* struct img_parent + ranges + path */
 	IMG_REC_SIGINFO	= 8,	/* struct img_siginfo: one queued signal */
 	IMG_REC_TIMER	= 9,	/* struct img_timer: one interval or POSIX timer */
-	IMG_REC_FILE	= 10,	/* struct img_file + path + kind data: an open file */
+	IMG_REC_FILE	= 10,	/* struct img_file + kind data + path: an open file */
 	IMG_REC_FD	= 11,	/* struct img_fd: an fd number and its FILE */
 	IMG_REC_PROC_ATTR = 12,	/* struct img_proc_attr: process attributes */
 	IMG_REC_SECCOMP	= 13,	/* struct img_seccomp + BPF program: one filter */
 	IMG_REC_LOCK	= 16,	/* struct img_lock: a file lock and the FILE it is on */
+	IMG_REC_FILE_DATA = 17,	/* struct img_file_data + data: contents of a FILE */
 	IMG_REC_PAD	= 0xfffe,	/* 0-7 zero bytes: the next record starts at a
 				 * multiple of 8 (invariant 5); readers skip it */
 	IMG_REC_END	= 0xffff,	/* struct img_end */
@@ -187,8 +188,14 @@ enum img_file_kind {
 	IMG_FILE_INHERIT = 4,		/* fd 0-2 on a terminal, pipe or socket: the
 					 * restarted process gets ckpt-restart's own */
 	IMG_FILE_OPATH	 = 5,		/* O_PATH: a location, reopened O_PATH */
+	IMG_FILE_GHOST	 = 6,		/* regular file deleted while open or mapped:
+					 * contents in FILE_DATA, made again unnamed */
+	IMG_FILE_MEMFD	 = 7,		/* memfd_create(): name, seals, contents */
+	IMG_FILE_PIDFD	 = 8,		/* pidfd of the process itself or one of its threads */
+	IMG_FILE_HUGETLB = 9,		/* the hugetlbfs object behind an anonymous
+					 * MAP_HUGETLB mapping: named by VMAs, never an fd */
 };
-#define IMG_FILE_KIND_MAX	5	/* highest kind this reader knows */
+#define IMG_FILE_KIND_MAX	9	/* highest kind this reader knows */
 
 struct img_file {
 	uint32_t id;			/* > 0, unique among the image's FILEs */
@@ -200,11 +207,70 @@ struct img_file {
 	int64_t  size;
 	int64_t  mtime_ns;
 	uint32_t mode;			/* st_mode */
-	uint32_t data_len;		/* bytes of kind data after the path */
+	uint32_t data_len;		/* bytes of kind data right after the struct
+					 * (aligned: img_file is 72 bytes), before the path */
 };
 
 /* Readers refuse more kind data than this (a FILE record is metadata). */
 #define IMG_FILE_DATA_MAX	(64u << 10)
+
+/*
+ * Kind data of the kinds that have some (after the path).
+ *
+ * GHOST and MEMFD: one file may be open in several descriptions (two
+ * open()s of it before it was deleted, a memfd reopened through
+ * /proc/self/fd) and mapped: all of them must meet on one file again.
+ * The first FILE of a file carries its contents (FILE_DATA records right
+ * after it) and has same_as 0; every later FILE of the same file names
+ * it in same_as and has no contents of its own.  img_file.size is the
+ * file's size, img_file.mode its type and permissions.
+ */
+struct img_file_ghost {
+	uint32_t same_as;		/* 0, or the id of an earlier GHOST of this file */
+	uint32_t reserved;		/* zero */
+};
+
+#define IMG_MEMFD_NAME_MAX	249	/* the kernel's limit (NAME_MAX - "memfd:") */
+
+struct img_file_memfd {
+	uint32_t same_as;		/* 0, or the id of an earlier MEMFD of this memfd */
+	uint32_t seals;			/* F_GET_SEALS (F_SEAL_*: 0x3f bits at most) */
+	uint32_t hugetlb_shift;		/* 0, or log2 of the huge page size (MFD_HUGETLB) */
+	uint32_t name_len;		/* bytes of the name after the struct ("memfd:" not
+					 * included), <= IMG_MEMFD_NAME_MAX, no '/' or NUL */
+};
+
+struct img_file_pidfd {
+	int32_t  pid;			/* the image's pid (the process, or with PIDFD_THREAD
+					 * its main thread), or with PIDFD_THREAD a THREAD's
+					 * tid; flags hold O_NONBLOCK (PIDFD_NONBLOCK) and
+					 * O_EXCL (PIDFD_THREAD) */
+	uint32_t reserved;		/* zero */
+};
+
+struct img_file_hugetlb {
+	uint32_t page_shift;		/* log2 of the huge page size: 21 (2 MiB) or 30 (1 GiB) */
+	uint32_t reserved;		/* zero */
+};
+
+/*
+ * FILE_DATA: a piece of a GHOST's or MEMFD's contents.  Records of one
+ * file follow its FILE record directly, in increasing offsets, without
+ * overlap, each inside the file's size; what no record covers is a hole
+ * (the file stays sparse).  codec as for PAGES: RAW len bytes, SNAPPY a
+ * block decoding to len bytes, ZERO no data (len zero bytes that were
+ * allocated: written, not left a hole).
+ */
+#define IMG_FILE_CHUNK		(256u << 10)	/* decoded bytes in one record, at most */
+
+struct img_file_data {
+	uint32_t file;			/* the FILE it belongs to (same_as 0) */
+	uint8_t  codec;			/* enum img_codec */
+	uint8_t  reserved[3];		/* zero */
+	uint64_t offset;		/* in the file, page aligned */
+	uint64_t len;			/* 1..IMG_FILE_CHUNK decoded bytes; a multiple of the
+					 * page size unless the record ends at the file's size */
+};
 
 #define IMG_FD_CLOEXEC		1	/* img_fd.fdflags: FD_CLOEXEC */
 
@@ -472,7 +538,13 @@ struct img_vma {
 	uint32_t prot;			/* PROT_READ|WRITE|EXEC */
 	uint32_t flags;			/* IMG_VMA_* */
 	uint32_t path_len;		/* bytes of path after the struct */
-	uint32_t reserved;
+	/*
+	 * 0: a file mapping is reopened by path (its identity checked).
+	 * Else the id of the FILE record (before the VMAs) whose file this
+	 * mapping maps: a GHOST or MEMFD with same_as 0 (IMG_VMA_FILE), or a
+	 * HUGETLB object (IMG_VMA_ANON: anonymous huge pages of its size).
+	 */
+	uint32_t file;
 };
 
 /* --- PAGES ---------------------------------------------------------- */
@@ -594,6 +666,8 @@ _Static_assert(sizeof(struct img_thread) % 8 == 0, "img_thread padding");
 _Static_assert(sizeof(struct img_file) == 72, "img_file size");
 _Static_assert(sizeof(struct img_fd) == 16, "img_fd size");
 _Static_assert(sizeof(struct img_lock) == 32, "img_lock size");
+_Static_assert(sizeof(struct img_file_memfd) == 16, "img_file_memfd size");
+_Static_assert(sizeof(struct img_file_data) == 24, "img_file_data size");
 _Static_assert(sizeof(struct img_proc) % 8 == 0, "img_proc padding");
 
 #endif

@@ -40,7 +40,6 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include "fds/fd_kind.h"
 #include "libckpt/img.h"
 
 #define IMG_READ_AHEAD		(256u << 10)
@@ -272,6 +271,7 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_FD:
 	case IMG_REC_PAD:
 	case IMG_REC_LOCK:
+	case IMG_REC_FILE_DATA:
 	case IMG_REC_THREAD:
 	case IMG_REC_VMA:
 	case IMG_REC_PAGES:
@@ -603,6 +603,7 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_FILE:   return "FILE";
 	case IMG_REC_FD:     return "FD";
 	case IMG_REC_LOCK:   return "LOCK";
+	case IMG_REC_FILE_DATA: return "FILE_DATA";
 	case IMG_REC_THREAD: return "THREAD";
 	case IMG_REC_VMA:    return "VMA";
 	case IMG_REC_PAGES:  return "PAGES";
@@ -698,56 +699,7 @@ const struct img_proc *img_get_proc(struct img_reader *r, const struct img_rec *
 	return p;
 }
 
-const struct img_file *img_get_file(struct img_reader *r, const struct img_rec *rec)
-{
-	const struct img_file *f = img_get_fixed(r, rec, IMG_REC_FILE, sizeof(*f));
-	const struct fd_kind_info *k;
-	char why[160];
-
-	if (!f)
-		return NULL;
-	if (img_check_path(r, rec, "path", NULL, f->path_len) < 0)
-		return NULL;
-	if (f->data_len > IMG_FILE_DATA_MAX) {
-		img_fail(r, IMG_ERR_CORRUPT, "FILE record at offset %llu is corrupt: %u bytes of "
-			 "kind data (limit %u)", img_ull(rec->offset), f->data_len, IMG_FILE_DATA_MAX);
-		return NULL;
-	}
-	if (img_check_len(r, rec, sizeof(*f), (uint64_t)f->path_len + f->data_len) < 0 ||
-	    img_check_path(r, rec, "path", f + 1, f->path_len) < 0)
-		return NULL;
-	if (f->id == 0) {
-		img_fail(r, IMG_ERR_CORRUPT, "FILE record at offset %llu is corrupt: id 0",
-			 img_ull(rec->offset));
-		return NULL;
-	}
-	if (!(k = fd_kind_info(f->kind))) {
-		img_fail(r, IMG_ERR_CORRUPT, "FILE record at offset %llu is corrupt: file %u has "
-			 "unknown kind %u", img_ull(rec->offset), f->id, f->kind);
-		return NULL;
-	}
-	why[0] = '\0';
-	if (k->valid && k->valid(f, (const char *)(f + 1) + f->path_len, why, sizeof(why)) < 0) {
-		img_fail(r, IMG_ERR_CORRUPT, "FILE record at offset %llu is corrupt: file %u (%s): "
-			 "%s", img_ull(rec->offset), f->id, k->name, why);
-		return NULL;
-	}
-	return f;
-}
-
-const struct img_fd *img_get_fd(struct img_reader *r, const struct img_rec *rec)
-{
-	const struct img_fd *d = img_get_fixed(r, rec, IMG_REC_FD, sizeof(*d));
-
-	if (!d || img_check_len(r, rec, sizeof(*d), 0) < 0)
-		return NULL;
-	if (d->fd < 0 || d->file == 0 || (d->fdflags & ~(uint32_t)IMG_FD_CLOEXEC) || d->reserved) {
-		img_fail(r, IMG_ERR_CORRUPT, "FD record at offset %llu is corrupt: fd %d, file %u, "
-			 "fd flags %#x", img_ull(rec->offset), d->fd, d->file, d->fdflags);
-		return NULL;
-	}
-	return d;
-}
+/* FILE, FD and FILE_DATA: img_files.c */
 
 const struct img_thread *img_get_thread(struct img_reader *r, const struct img_rec *rec)
 {
@@ -850,6 +802,16 @@ const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *re
 		img_fail(r, IMG_ERR_CORRUPT,
 			 "VMA record at offset %llu is corrupt: unknown flags 0x%x",
 			 img_ull(rec->offset), v->flags & ~IMG_VMA_ALL_FLAGS);
+		return NULL;
+	}
+	/* A FILE's mapping: of a file (GHOST, MEMFD) or anonymous (HUGETLB),
+	 * never a special one; which kind the FILE is, the caller checks. */
+	if (v->file && (!(v->flags & IMG_VMA_FILE) == !(v->flags & IMG_VMA_ANON) ||
+			(v->flags & (IMG_VMA_HEAP | IMG_VMA_STACK | IMG_VMA_VDSO | IMG_VMA_VVAR |
+				     IMG_VMA_VVAR_VCLOCK | IMG_VMA_GROWSDOWN)))) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "VMA record at offset %llu is corrupt: flags 0x%x cannot map file %u",
+			 img_ull(rec->offset), v->flags, v->file);
 		return NULL;
 	}
 	return v;

@@ -370,7 +370,7 @@ static int chain_check_ranges(struct rst_state *s)
 		const struct img_range *rg = &ch->ranges[i];
 		struct rst_vma *v = chain_vma(s, rg->start);
 
-		if (!v || rg->end > v->v.end || !(v->v.flags & IMG_VMA_ANON) ||
+		if (!v || rg->end > v->v.end || !(v->v.flags & IMG_VMA_ANON) || v->v.file ||
 		    (v->v.flags & (IMG_VMA_SHARED | IMG_VMA_FILE)) || !(v->v.flags & IMG_VMA_PAGES)) {
 			rst_error(s, "corrupt: inherited range %lx-%lx is not inside one private "
 				  "anonymous mapping of the image", (unsigned long)rg->start,

@@ -154,8 +154,8 @@ static int check_files(struct rst_state *s)
 		struct stat st;
 		int64_t mt;
 
-		if (!(v->v.flags & IMG_VMA_FILE))
-			continue;
+		if (!(v->v.flags & IMG_VMA_FILE) || v->v.file)
+			continue;	/* not a file, or one made again (its FILE's kind checks) */
 		if (i && (s->vmas[i - 1].v.flags & IMG_VMA_FILE) &&
 		    !strcmp(s->vmas[i - 1].path, v->path) && s->vmas[i - 1].v.ino == v->v.ino)
 			continue;	/* same file as the previous mapping */

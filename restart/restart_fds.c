@@ -3,9 +3,10 @@
  * had, its cwd, umask and rlimits.
  *
  * fds (the driver; each kind's own part is in fds/fd_<kind>.c):
- *  1. plan: which FILEs some fd is made from; an fd is instead inherited
- *     from ckpt-restart when its FILE is IMG_FILE_INHERIT (fds 0-2 on a
- *     terminal, pipe or socket) or the user said --inherit-fd N[=M];
+ *  1. plan: which FILEs some fd is made from, which a mapping maps; an fd
+ *     is instead inherited from ckpt-restart when its FILE is
+ *     IMG_FILE_INHERIT (fds 0-2 on a terminal, pipe or socket) or the
+ *     user said --inherit-fd N[=M];
  *  2. verify (restart_env.c calls rst_check_fds with the rest of the
  *     environment, before anything is built): each used FILE's kind
  *     checks the machine; every inherited source fd is open;
@@ -21,6 +22,15 @@
  *     its file.
  * ckpt-restart's own messages go to a copy of its stderr from step 3 on
  * (rst_err_fd): fd 2 may now be the process's log file.
+ *
+ * Files made again (deleted files, memfds: fds/fd_ghost.c, fd_memfd.c):
+ * the first time a description or a mapping of one is opened, its kind
+ * makes the file (rst_obj: O_RDWR, contents written); every description
+ * is a reopen of it through /proc/self/fd with its own flags, every
+ * mapping too (rst_open_files, before the fds), so all of them share the
+ * one file as they did.  Once the fds are placed, each such file gets
+ * what must come last (finish: its mode, a memfd's seals) and its own fd
+ * is closed: the descriptions and mappings hold it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "fds/fd_kind.h"
@@ -37,7 +48,7 @@
 int rst_err_fd = 2;
 
 /* One past the highest fd number the image or an inherited source uses (at least 10). */
-static int fd_base(struct rst_state *s)
+int rst_fd_base(struct rst_state *s)
 {
 	int base = 10;
 
@@ -99,12 +110,30 @@ static int inherit_src(const struct rst_state *s, const struct img_fd *d)
 	return rst_file_by_id((struct rst_state *)s, d->file)->f.kind == IMG_FILE_INHERIT ? d->fd : -1;
 }
 
-/* Step 1: mark the FILEs some fd is made from (and each one's lowest fd). */
+/* A pidfd of a thread other than the main one: it can only be opened once that thread exists. */
+static int file_late(const struct rst_state *s, const struct rst_file *f)
+{
+	return f->f.kind == IMG_FILE_PIDFD &&
+	       ((const struct img_file_pidfd *)f->data)->pid != s->proc.pid;
+}
+
+/*
+ * Whether the restorer makes fd d (a late pidfd, not given by
+ * --inherit-fd): its number is left free here.
+ */
+int rst_fd_late(struct rst_state *s, const struct img_fd *d)
+{
+	return file_late(s, rst_file_by_id(s, d->file)) && inherit_opt(s, d->fd) < 0;
+}
+
+/* Step 1: mark the FILEs some fd is made from (and each one's lowest fd), and the mapped ones. */
 static void plan(struct rst_state *s)
 {
 	for (int i = 0; i < s->nfiles; i++) {
 		s->files[i].used = 0;
+		s->files[i].mapped = 0;
 		s->files[i].first_fd = -1;
+		s->files[i].first_map = 0;
 	}
 	for (int i = 0; i < s->nfds; i++) {
 		struct rst_file *f = rst_file_by_id(s, s->fds[i].file);
@@ -114,6 +143,97 @@ static void plan(struct rst_state *s)
 		if (inherit_src(s, &s->fds[i]) < 0)
 			f->used = 1;
 	}
+	for (int i = 0; i < s->nvmas; i++) {
+		struct rst_file *f = s->vmas[i].v.file ? rst_file_by_id(s, s->vmas[i].v.file) : NULL;
+
+		if (f && !f->mapped++)
+			f->first_map = s->vmas[i].v.start;
+	}
+}
+
+/* The FILE whose kind makes f's file (itself, or the one its same_as names). */
+static struct rst_file *obj_owner(struct rst_state *s, const struct rst_file *f)
+{
+	uint32_t same_as = (f->f.kind == IMG_FILE_GHOST || f->f.kind == IMG_FILE_MEMFD) ?
+			   *(const uint32_t *)f->data : 0;
+
+	return same_as ? rst_file_by_id(s, same_as) : (struct rst_file *)f;
+}
+
+const char *rst_file_what(const struct rst_file *f)
+{
+	static char buf[4][48];
+	static int k;
+	char *b = buf[k++ % 4];
+
+	if (f->first_fd >= 0)
+		snprintf(b, sizeof(buf[0]), "fd %d", f->first_fd);
+	else if (f->first_map)
+		snprintf(b, sizeof(buf[0]), "the mapping at %lx", (unsigned long)f->first_map);
+	else
+		snprintf(b, sizeof(buf[0]), "file %u", f->f.id);
+	return b;
+}
+
+void rst_fs_owner(struct rst_state *s, int on)
+{
+	if (getuid() != 0 || (s->proc.uid == 0 && s->proc.gid == 0))
+		return;
+	setfsgid(on ? s->proc.gid : getgid());
+	setfsuid(on ? s->proc.uid : getuid());
+}
+
+int rst_obj(struct rst_state *s, struct rst_file *f)
+{
+	struct rst_file *o = obj_owner(s, f);
+	const struct fd_restore_ops *k = fd_restore_find(o->f.kind);
+
+	if (o->obj >= 0)
+		return o->obj;
+	if (!k || !k->make) {
+		rst_error(s, "%s: %s cannot be made again", rst_file_what(f), f->path);
+		return -1;
+	}
+	o->obj = k->make(s, o);
+	if (o->obj >= 0 && (o->obj = lift(o->obj, rst_fd_base(s))) < 0)
+		rst_error(s, "%s: no fd number free for %s: %s", rst_file_what(f), f->path,
+			  strerror(errno));
+	return o->obj;
+}
+
+/*
+ * A new open file description of the file that fd obj has open, with
+ * flags: those of the description less the ones that only chose or made
+ * the file when it was opened (O_NOFOLLOW would refuse the /proc link,
+ * O_TMPFILE make another file).
+ */
+static int obj_reopen(struct rst_state *s, const struct rst_file *f, int obj, int flags)
+{
+	char name[64];
+	int fd;
+
+	snprintf(name, sizeof(name), "/proc/self/fd/%d", obj);
+	flags &= ~(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_TMPFILE | O_DIRECTORY);
+	fd = open(name, flags | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		rst_error(s, "%s: cannot open %s again through %s: %s", rst_file_what(f), f->path,
+			  name, strerror(errno));
+	return fd;
+}
+
+int rst_obj_open(struct rst_state *s, const struct rst_file *f)
+{
+	int obj = rst_obj(s, (struct rst_file *)f), fd;
+
+	if (obj < 0 || (fd = obj_reopen(s, f, obj, f->f.flags)) < 0)
+		return -1;
+	if (lseek(fd, f->f.pos, SEEK_SET) < 0) {
+		rst_error(s, "%s: cannot seek %s to %lld: %s", rst_file_what(f), f->path,
+			  (long long)f->f.pos, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int rst_check_fds(struct rst_state *s)
@@ -125,7 +245,7 @@ int rst_check_fds(struct rst_state *s)
 		const struct rst_file *f = &s->files[i];
 		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
 
-		if (!f->used || !k || !k->verify)
+		if (!(f->used || f->mapped) || !k || !k->verify)
 			continue;
 		if ((r = k->verify(s, f)))
 			bad = r;
@@ -169,18 +289,34 @@ int rst_fd_reopen(struct rst_state *s, const struct rst_file *f, int extra, int 
 
 int rst_open_files(struct rst_state *s)
 {
-	int base = fd_base(s);
+	int base = rst_fd_base(s);
 
 	if (s->img_fd > 2)
 		s->img_fd = lift(s->img_fd, base);
 	if (s->lazy_fd >= 0)
 		s->lazy_fd = lift(s->lazy_fd, base);
+	plan(s);
 	for (int i = 0; i < s->nvmas; i++) {
 		struct rst_vma *v = &s->vmas[i], *prev = i ? &s->vmas[i - 1] : NULL;
 		int acc = (v->v.flags & IMG_VMA_SHARED) && (v->v.prot & 2) ? O_RDWR : O_RDONLY;
 
 		if (!(v->v.flags & IMG_VMA_FILE))
 			continue;
+		if (v->v.file) {	/* a file made again: a reopen of it */
+			struct rst_file *f = rst_file_by_id(s, v->v.file);
+			int obj;
+
+			if (prev && prev->fd >= 0 && prev->v.file == v->v.file && prev->acc == acc) {
+				v->fd = prev->fd;
+				v->acc = acc;
+				continue;
+			}
+			if ((obj = rst_obj(s, f)) < 0 || (v->fd = obj_reopen(s, f, obj, acc)) < 0)
+				return RST_EXIT_ENV;
+			v->acc = acc;
+			v->fd = lift(v->fd, base);
+			continue;
+		}
 		/*
 		 * A library's segments are consecutive mappings of one file: they
 		 * share one fd (the restorer closes each fd once).  The ino was
@@ -267,7 +403,7 @@ static void close_strays(struct rst_state *s, int base)
 
 int rst_restore_fds(struct rst_state *s)
 {
-	int base = fd_base(s);
+	int base = rst_fd_base(s);
 	int *src = calloc(s->nfds + 1, sizeof(*src));
 	int r = RST_EXIT_ENV;
 
@@ -290,8 +426,8 @@ int rst_restore_fds(struct rst_state *s)
 		struct rst_file *f = &s->files[i];
 		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
 
-		if (!f->used)
-			continue;
+		if (!f->used || file_late(s, f))
+			continue;	/* (a late pidfd: the restorer makes it) */
 		if (!k || !k->open) {
 			rst_error(s, "fd %d: %s cannot be made again", f->first_fd, f->path);
 			goto out;
@@ -299,11 +435,21 @@ int rst_restore_fds(struct rst_state *s)
 		if ((f->fd = k->open(s, f)) < 0 || (f->fd = lift(f->fd, base)) < 0)
 			goto out;
 	}
+	/* files made again: every fd and mapping of them is open, now what comes last */
+	for (int i = 0; i < s->nfiles; i++) {
+		struct rst_file *f = &s->files[i];
+		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
+
+		if (f->obj >= 0 && k && k->finish && k->finish(s, f) < 0)
+			goto out;
+	}
 	for (int i = 0; i < s->nfds; i++) {
 		const struct img_fd *d = &s->fds[i];
 		struct rst_file *f = rst_file_by_id(s, d->file);
 		int from = src[i] >= 0 ? src[i] : f->fd;
 
+		if (src[i] < 0 && rst_fd_late(s, d))
+			continue;	/* the restorer's (restart_jump.c) */
 		if (dup3(from, d->fd, (d->fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
 			rst_error(s, "fd %d: cannot place it: %s", d->fd, strerror(errno));
 			goto out;
@@ -330,11 +476,17 @@ out:
 	for (int i = 0; i < s->nfds; i++)
 		if (src[i] >= 0)
 			close(src[i]);
-	for (int i = 0; i < s->nfiles; i++)
+	for (int i = 0; i < s->nfiles; i++) {
 		if (s->files[i].fd >= 0) {
 			close(s->files[i].fd);
 			s->files[i].fd = -1;
 		}
+		if (s->files[i].obj >= 0) {
+			close(s->files[i].obj);
+			s->files[i].obj = -1;
+		}
+		rst_fdata_free(&s->files[i]);
+	}
 	free(src);
 	if (!r)
 		close_strays(s, base);

@@ -18,6 +18,7 @@
  * decoding threads' stacks, are gone before the restorer runs.)
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,9 @@ int rst_jump(struct rst_state *s)
 	for (int i = 0; s->lazy && i < s->nvmas; i++)
 		nlazy += rst_lazy_vma(&s->vmas[i]);
 	int nthr = s->nthreads;
+	int npidfds = 0;
+	for (int i = 0; i < s->nfds; i++)
+		npidfds += rst_fd_late(s, &s->fds[i]);
 	nclose = s->nvmas + 2;
 	/*
 	 * The fds the restorer will close (the mapped files', the image, the
@@ -219,7 +223,8 @@ int rst_jump(struct rst_state *s)
 	uint64_t timers_off = sigs_off + s->nsigs * sizeof(struct img_siginfo);
 	uint64_t relocks_off = (timers_off + s->ntimers * sizeof(struct img_timer) + 7) & ~7ULL;
 	uint64_t attr_off = (relocks_off + nrelocks * sizeof(struct rst_relock) + 7) & ~7ULL;
-	uint64_t thr_off = (attr_off + rst_attr_blob_size(s) + 63) & ~63ULL;
+	uint64_t pidfds_off = (attr_off + rst_attr_blob_size(s) + 7) & ~7ULL;
+	uint64_t thr_off = (pidfds_off + npidfds * sizeof(struct rst_pidfd) + 63) & ~63ULL;
 	uint64_t stack_off = page_up(thr_off + nthr * sizeof(struct rst_thread));
 	uint64_t tstack_off = stack_off + BLOB_STACK;
 	uint64_t park_off = tstack_off + (uint64_t)(nthr - 1) * THREAD_STACK;
@@ -278,6 +283,7 @@ int rst_jump(struct rst_state *s)
 		op->mmap_flags = (v->v.flags & IMG_VMA_SHARED) ? MAP_SHARED : MAP_PRIVATE;
 		if (v->v.flags & IMG_VMA_GROWSDOWN)
 			op->mmap_flags |= MAP_GROWSDOWN;
+		op->mmap_flags |= rst_vma_hugetlb(s, v);	/* anonymous huge pages */
 		op->fd = v->fd;
 		op->staging = (uint64_t)v->staging;
 		if (v->staging)
@@ -325,6 +331,22 @@ int rst_jump(struct rst_state *s)
 	a->ntimers = s->ntimers;
 	if (s->ntimers)
 		memcpy(a->timers, s->timers, s->ntimers * sizeof(*s->timers));
+	/* other threads' pidfds, the fds of one description together */
+	a->pidfds = (struct rst_pidfd *)(blob + pidfds_off);
+	a->pidfd_base = rst_fd_base(s);
+	for (int i = 0; i < s->nfiles; i++) {
+		const struct rst_file *f = &s->files[i];
+
+		for (int k = 0; k < s->nfds; k++) {
+			const struct img_fd *d = &s->fds[k];
+
+			if (d->file != f->f.id || !rst_fd_late(s, d))
+				continue;
+			a->pidfds[a->npidfds++] = (struct rst_pidfd){ d->fd,
+				((const struct img_file_pidfd *)f->data)->pid,
+				f->f.flags & (O_NONBLOCK | O_EXCL), d->fdflags & IMG_FD_CLOEXEC, f->f.id, 0 };
+		}
+	}
 	rst_attr_args(s, a, blob + attr_off);	/* restart_attr.c */
 	a->relocks = (struct rst_relock *)(blob + relocks_off);
 	a->nrelocks = rst_relocks(s, closing, nclosing, rst_err_fd, a->relocks, &a->err_locked);

@@ -105,7 +105,23 @@ int rst_stage(struct rst_state *s, struct rst_vma *v)
 	flags |= (v->v.flags & IMG_VMA_SHARED) && (v->v.flags & IMG_VMA_ANON) ? MAP_SHARED : MAP_PRIVATE;
 	if (v->v.flags & IMG_VMA_GROWSDOWN)
 		flags |= MAP_GROWSDOWN;
+	/*
+	 * Huge pages are moved into place whole, so they are staged in huge
+	 * pages of their size, reserved now (no MAP_NORESERVE: a page missing
+	 * later would be a SIGBUS, now it is ENOMEM).  --check only verifies:
+	 * ordinary pages, and its hugetlb check counts them all.
+	 */
+	if (rst_vma_hugetlb(s, v) && !s->check_only)
+		flags = (flags & ~MAP_NORESERVE) | rst_vma_hugetlb(s, v);
 	v->staging = rst_mmap_outside(s, len, PROT_READ | PROT_WRITE, flags);
+	if (v->staging == MAP_FAILED && (flags & MAP_HUGETLB)) {
+		v->staging = NULL;
+		rst_error(s, "mapping %lx-%lx: cannot get the %zu bytes of huge pages it needs (%s): "
+			  "reserve more (/sys/kernel/mm/hugepages/*/nr_hugepages) or restart where "
+			  "they are free", (unsigned long)v->v.start, (unsigned long)v->v.end, len,
+			  strerror(errno));
+		return RST_EXIT_ENV;
+	}
 	if (v->staging == MAP_FAILED) {
 		v->staging = NULL;
 		rst_error(s, "cannot allocate %zu bytes to stage mapping %lx-%lx: %s", len,
@@ -184,6 +200,61 @@ static int check_timer(struct rst_state *s, const struct img_timer *t, const str
 	return 0;
 }
 
+/*
+ * A GHOST's or MEMFD's same_as: an earlier FILE of its kind that carries
+ * the contents of the same file (dev, ino).
+ */
+static int check_same_as(struct rst_state *s, const struct rst_file *f, const struct img_rec *rec)
+{
+	uint32_t same_as;
+	const struct rst_file *o;
+
+	if (f->f.kind != IMG_FILE_GHOST && f->f.kind != IMG_FILE_MEMFD)
+		return 0;
+	same_as = *(const uint32_t *)f->data;	/* the first field of both kinds' data */
+	if (!same_as)
+		return 0;
+	o = rst_file_by_id(s, same_as);
+	if (!o || o == f || o->f.kind != f->f.kind || *(const uint32_t *)o->data ||
+	    o->f.dev != f->f.dev || o->f.ino != f->f.ino) {
+		rst_error(s, "corrupt: file %u is said to be file %u again, which is not an earlier "
+			  "%s of the same file (offset %lu)", f->f.id, same_as,
+			  fd_kind_info(f->f.kind)->name, (unsigned long)rec->offset);
+		return RST_EXIT_IMAGE;
+	}
+	return 0;
+}
+
+/*
+ * A VMA that names a FILE (img_vma.file): one read before it, of a kind a
+ * mapping can name: a file's contents (GHOST, MEMFD with same_as 0) for a
+ * file mapping, HUGETLB for anonymous memory.
+ */
+static int check_vma_file(struct rst_state *s, const struct img_vma *v, const struct img_rec *rec)
+{
+	const struct rst_file *f = v->file ? rst_file_by_id(s, v->file) : NULL;
+	int ok;
+
+	if (!v->file)
+		return 0;
+	if (!f)
+		ok = 0;
+	else if (v->flags & IMG_VMA_ANON)
+		ok = f->f.kind == IMG_FILE_HUGETLB &&
+		     !(v->start & ((1ull << ((const struct img_file_hugetlb *)f->data)->page_shift) - 1)) &&
+		     !(v->end & ((1ull << ((const struct img_file_hugetlb *)f->data)->page_shift) - 1));
+	else
+		ok = (f->f.kind == IMG_FILE_GHOST || f->f.kind == IMG_FILE_MEMFD) &&
+		     !*(const uint32_t *)f->data;
+	if (!ok) {
+		rst_error(s, "corrupt: mapping %lx-%lx maps file %u, which the image has not or "
+			  "which cannot be mapped so (offset %lu)", (unsigned long)v->start,
+			  (unsigned long)v->end, v->file, (unsigned long)rec->offset);
+		return RST_EXIT_IMAGE;
+	}
+	return 0;
+}
+
 /* A FILE record: its id not seen before; path and kind data copied. */
 static int load_file(struct rst_state *s, const struct img_rec *rec)
 {
@@ -201,12 +272,13 @@ static int load_file(struct rst_state *s, const struct img_rec *rec)
 	nf = &s->files[s->nfiles++];
 	memset(nf, 0, sizeof(*nf));
 	nf->f = *f;
-	nf->path = dup_tail(rec->data, sizeof(*f), f->path_len);
-	nf->data = f->data_len ? dup_tail(rec->data, sizeof(*f) + f->path_len, f->data_len) : NULL;
+	nf->data = f->data_len ? dup_tail(rec->data, sizeof(*f), f->data_len) : NULL;
+	nf->path = dup_tail(rec->data, sizeof(*f) + f->data_len, f->path_len);
 	nf->fd = -1;
+	nf->obj = -1;
 	nf->first_fd = -1;
 	nf->placed = -1;
-	return 0;
+	return check_same_as(s, nf, rec);
 }
 
 /* An FD record: a number not seen before, naming a FILE seen before. */
@@ -264,9 +336,17 @@ static int load_records(struct rst_state *s)
 	int r;
 
 	while ((r = img_reader_next(&s->r, &rec)) > 0) {
+		/* FILE_DATA follows its FILE, with only FILE_DATA between (restart_fdata.c) */
+		if (rec.type != IMG_REC_FILE_DATA)
+			s->fdata_file = 0;
 		switch (rec.type) {
 		case IMG_REC_FILE:
 			if ((r = load_file(s, &rec)))
+				return r;
+			s->fdata_file = s->files[s->nfiles - 1].f.id;
+			break;
+		case IMG_REC_FILE_DATA:
+			if ((r = rst_fdata_load(s, &rec)))
 				return r;
 			break;
 		case IMG_REC_FD:
@@ -330,6 +410,8 @@ static int load_records(struct rst_state *s)
 					  (unsigned long)rec.offset);
 				return RST_EXIT_IMAGE;
 			}
+			if ((r = check_vma_file(s, v, &rec)))
+				return r;
 			s->vmas = rst_grow(s->vmas, &s->vmas_cap, s->nvmas, sizeof(*s->vmas));
 			nv = &s->vmas[s->nvmas++];
 			memset(nv, 0, sizeof(*nv));

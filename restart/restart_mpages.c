@@ -52,7 +52,8 @@ int rst_load_mpages(struct rst_state *s, const struct img_rec *rec)
 
 		found = p->addr >= v->start && end <= v->end &&
 			(v->flags & (IMG_VMA_ANON | IMG_VMA_PAGES)) == (IMG_VMA_ANON | IMG_VMA_PAGES) &&
-			!(v->flags & (IMG_VMA_SHARED | IMG_VMA_GROWSDOWN | IMG_VMA_FILE));
+			!(v->flags & (IMG_VMA_SHARED | IMG_VMA_GROWSDOWN | IMG_VMA_FILE)) &&
+			!v->file;
 	}
 	if (!found) {
 		rst_error(s, "corrupt: mappable pages at %lx (offset %lu) lie outside every "

@@ -507,6 +507,34 @@ RST static void rst_thread_final(struct rst_args *a, struct rst_thread *t)
 				       m->sud_offset, m->sud_len, m->sud_selector));
 }
 
+/*
+ * Step 28: pidfds of threads other than the main one, now that they
+ * exist.  Each description is opened once (a free fd above the image's,
+ * so it cannot be one of the numbers to fill) and dup3'ed to its fds.
+ */
+RST static void rst_pidfds(struct rst_args *a)
+{
+	long fd = -1;
+
+	for (uint32_t i = 0; i < a->npidfds; i++) {
+		const struct rst_pidfd *p = &a->pidfds[i];
+
+		if (!i || p->file != a->pidfds[i - 1].file) {
+			long o = arch_sys2(SYS_pidfd_open, p->tid, p->flags);
+
+			if (fd >= 0)
+				arch_sys1(SYS_close, fd);
+			CHECK(a, 28, o);
+			fd = arch_sys3(SYS_fcntl, o, 1030 /* F_DUPFD_CLOEXEC */, a->pidfd_base);
+			arch_sys1(SYS_close, o);
+			CHECK(a, 28, fd);
+		}
+		CHECK(a, 28, arch_sys3(SYS_dup3, fd, p->fd, p->cloexec ? 02000000 /* O_CLOEXEC */ : 0));
+	}
+	if (fd >= 0)
+		arch_sys1(SYS_close, fd);
+}
+
 #define RST_THREAD_STACK	(16 * 1024)
 
 RST static void rst_build_frame(struct rst_thread *t) __attribute__((noreturn));
@@ -655,6 +683,7 @@ RST void rst_main(struct rst_args *a)
 	for (uint32_t n; (n = __atomic_load_n(&a->signalled, __ATOMIC_ACQUIRE)) < a->nthreads - 1; )
 		arch_sys4(SYS_futex, &a->signalled, 0 | 128 /* FUTEX_WAIT_PRIVATE */, n, 0);
 	rst_timers(a);
+	rst_pidfds(a);
 	/*
 	 * Every other thread holds its final credentials; now this one.  Only
 	 * then may the process be dumpable: the uid change (or a setcap'd

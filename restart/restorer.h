@@ -19,7 +19,9 @@
  *   4. the capabilities pids need made effective (cap_raise); PR_SET_MM_MAP
  *      (mm fields, auxv, exe link), close the restarter's fds, take again
  *      the POSIX locks those closes dropped (struct rst_relock), signal
- *      dispositions, process-wide pending signals;
+ *      dispositions, process-wide pending signals; the timers and other
+ *      threads' pidfds once every thread exists (a POSIX timer may signal
+ *      one, a pidfd names one);
  *   5. every other thread: clone3 with its tid, onto a small stack in the
  *      blob; each thread sets its tid address, robust list, FS base,
  *      name, scheduling, its attributes (affinity, personality...),
@@ -132,6 +134,20 @@ struct rst_filter {
 	uint64_t insns;			/* its program, in the blob */
 };
 
+/*
+ * An fd that is a pidfd of a thread other than the main one: made once
+ * every thread exists (restart_fds.c leaves its number free).  Entries of
+ * one open file description (same file) are adjacent and share it.
+ */
+struct rst_pidfd {
+	int32_t  fd;			/* the process's fd number */
+	int32_t  tid;			/* the thread (pidfd_open with PIDFD_THREAD) */
+	uint32_t flags;			/* PIDFD_THREAD [| PIDFD_NONBLOCK] */
+	uint32_t cloexec;		/* FD_CLOEXEC */
+	uint32_t file;			/* the FILE id: one description per file */
+	uint32_t reserved;
+};
+
 struct rst_args {
 	/* where the blob itself is, and what else must survive step 1 */
 	uint32_t nkeep;
@@ -151,6 +167,9 @@ struct rst_args {
 	struct img_siginfo *sigs;	/* queued in this order, siginfo and all */
 	uint32_t ntimers;
 	struct img_timer *timers;	/* armed with their time left */
+	uint32_t npidfds;
+	int32_t pidfd_base;		/* above every fd number of the image */
+	struct rst_pidfd *pidfds;	/* made once every thread exists (step 28) */
 	/*
 	 * Credentials (restart_trust.c has the rules).  Each thread sets
 	 * its own, the main one last, after making the others: uid, gid

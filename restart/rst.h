@@ -121,6 +121,9 @@ struct rst_state {
 	struct rst_seccomp *filters;	/* seccomp filters, install order */
 	int nfilters;
 	size_t filters_cap;
+	uint32_t fdata_file;	/* the FILE record just read, while only FILE_DATA
+				 * records follow it (restart_fdata.c), else 0 */
+	uint64_t huge_need[2];	/* huge pages the image needs: 2 MiB, 1 GiB (rst_hugetlb_check) */
 	size_t files_cap, fds_cap, vmas_cap, threads_cap, mpages_cap, sigs_cap, timers_cap,
 	       locks_cap;		/* rst_grow */
 	int reserved;		/* target ranges reserved */
@@ -287,6 +290,40 @@ int rst_restore_misc(struct rst_state *s);
 int rst_fd_reopen(struct rst_state *s, const struct rst_file *f, int extra, int seek);
 struct rst_file *rst_file_by_id(struct rst_state *s, uint32_t id);
 extern int rst_err_fd;
+/*
+ * Files made again (GHOST, MEMFD): rst_obj is the O_RDWR fd of the file f
+ * is a description of (its first FILE's, made by its kind's make on the
+ * first call, kept until the fds are placed); rst_obj_open is the open of
+ * those kinds: a reopen of it through /proc/self/fd with f's own flags,
+ * at f's offset.  rst_file_what names f in messages ("fd 7", "the mapping
+ * at 7f..."), rst_fs_owner(s, 1) makes files as the image's user when
+ * root restarts another user's image, (s, 0) as ourselves again.
+ */
+int rst_obj(struct rst_state *s, struct rst_file *f);
+/* One past the highest fd number the image uses (at least 10). */
+int rst_fd_base(struct rst_state *s);
+/* Whether fd d is made by the restorer (a pidfd of a thread but the main one). */
+int rst_fd_late(struct rst_state *s, const struct img_fd *d);
+int rst_obj_open(struct rst_state *s, const struct rst_file *f);
+const char *rst_file_what(const struct rst_file *f);
+void rst_fs_owner(struct rst_state *s, int on);
+/*
+ * restart_fdata.c: a FILE_DATA record (checked against the FILE before
+ * it, decoded into that FILE's staging), the contents written into fd,
+ * the file made again (hugetlb_shift: through a mapping of that page
+ * size), and the staging dropped.  0, or an exit code / -1 reported.
+ */
+int rst_fdata_load(struct rst_state *s, const struct img_rec *rec);
+int rst_fdata_write(struct rst_state *s, struct rst_file *f, int fd, uint32_t hugetlb_shift);
+void rst_fdata_free(struct rst_file *f);
+/*
+ * Whether this machine has `pages` more free huge pages of 1 << shift
+ * bytes than the image's earlier needs: 0, or rst_problem's code naming
+ * what (a mapping, a memfd) and how to reserve them.  restart_fdata.c.
+ */
+int rst_hugetlb_check(struct rst_state *s, uint32_t shift, uint64_t pages, const char *what);
+/* MAP_HUGETLB and its size for a mapping of anonymous huge pages, else 0. */
+int rst_vma_hugetlb(struct rst_state *s, const struct rst_vma *v);
 
 /*
  * fds/fd_lock.c: file locks.  check (with the environment, before

@@ -12,6 +12,8 @@
  *   CKPT_COMPRESS    snappy (default) | none: page data stored raw
  *   CKPT_THREADS     threads that compress page data, the checkpointing
  *                    one included; 0 or unset: one per CPU
+ *   CKPT_GHOST_LIMIT the most data of one deleted file or memfd an image
+ *                    keeps (bytes; K, M, G suffixes); default 256M
  *   CKPT_FORK        0: transparent checkpoints write the pages in place
  *                    (default: from a forked copy, the threads resume)
  *   CKPT_MAPPABLE    1: images of CKPT_SIGNAL, CKPT_INTERVAL and
@@ -130,6 +132,20 @@ static void read_env(void)
 			shim_cfg.threads = (int)n;
 		else
 			shim_log(SHIM_LOG_ERROR, "CKPT_THREADS=%s is not a number of threads; using every CPU", v);
+	}
+	if ((v = getenv("CKPT_GHOST_LIMIT"))) {
+		char *end;
+		unsigned long long n = strtoull(v, &end, 10);
+		int shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20 :
+			    *end == 'G' || *end == 'g' ? 30 : 0;
+
+		if (shift)
+			end++;
+		if (*v >= '0' && *v <= '9' && !*end && n > 0 && n < (1ull << (63 - shift)))
+			shim_cfg.ghost_limit = (uint64_t)n << shift;
+		else
+			shim_log(SHIM_LOG_ERROR, "CKPT_GHOST_LIMIT=%s is not a size (bytes, or with a "
+				 "K, M or G suffix); using 256M", v);
 	}
 	if ((v = getenv(SHIM_ENV_CTL_SIGNAL))) {
 		int s = parse_signal(v);

@@ -89,6 +89,7 @@ int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, u
 	c.hdr_flags = (hdr_flags & ~IMG_F_INCREMENTAL) | shim_ns_flags;
 	c.no_compress = shim_cfg.no_compress;
 	c.threads = shim_cfg.threads;
+	c.fdata_limit = shim_cfg.ghost_limit;
 	c.fork_ok = fork_ok && !shim_cfg.no_fork;
 	c.fork_advised = wrap_fork_advised;
 	/*

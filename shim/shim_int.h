@@ -18,6 +18,7 @@ struct shim_config {
 	int log_level;			/* CKPT_LOG: 0 quiet, 1 error, 2 info, 3 debug */
 	int no_compress;		/* CKPT_COMPRESS=none */
 	int threads;			/* CKPT_THREADS: page data threads, 0 = every CPU */
+	uint64_t ghost_limit;		/* CKPT_GHOST_LIMIT: bytes, 0 = the default */
 	int no_fork;			/* CKPT_FORK=0: transparent checkpoints in place */
 	int mappable;			/* CKPT_MAPPABLE=1: mappable images (triggers) */
 	char image[SHIM_PATH_MAX];	/* CKPT_IMAGE (absolute) */

@@ -23,6 +23,14 @@ struct info_str {
 struct info_file {
 	struct img_file f;
 	struct info_str path;
+	struct info_str data;	/* the kind's data (f.data_len bytes) */
+	/* GHOST, MEMFD: its contents in FILE_DATA records (info_files.c) */
+	uint64_t data_bytes;	/* bytes of the file they hold */
+	uint64_t stored;	/* bytes of their data in the image */
+	uint64_t end;		/* end of the last one */
+	uint32_t extents;	/* runs of adjacent records */
+	int nfds;		/* FD records that name it */
+	int nmaps;		/* VMA records that name it */
 };
 
 struct info_fd {
@@ -67,6 +75,7 @@ struct info {
 	struct info_vma *vmas;
 	size_t nvma;
 	size_t nsorted;		/* vmas[0..nsorted) sorted and checked */
+	uint32_t fdata_file;	/* the FILE just read, while only FILE_DATA follow it */
 	int has_parent;		/* incremental: the PARENT record */
 	struct img_parent parent;
 	struct info_str parent_path;
@@ -111,8 +120,20 @@ const char *info_mce_kill(uint32_t v);
 void info_bitlist(const uint64_t *mask, int words, char *buf, size_t n);
 extern const struct info_flag info_membarrier_flags[];
 extern const struct info_flag info_securebits_flags[];
-/* "file", "dir", "dev", "inherited", "opath": the kind's short name */
+/* "file", "dir", "dev", "inherited", "opath", "ghost", "memfd"...: the kind's short name */
 const char *info_fd_kind(uint32_t kind);
+/*
+ * info_files.c: the checks of FILE and VMA records against the FILEs
+ * (same_as, img_vma.file), FILE_DATA records (order, bounds, decoded when
+ * verifying), and what a FILE's kind data says, as text for people
+ * (desc) and as JSON members (json: `, "name": ...`).  0 or -1 with in->err.
+ */
+int info_file_check(struct info *in, const struct info_file *f, uint64_t off);
+int info_vma_file_check(struct info *in, const struct img_vma *v, uint64_t off);
+int info_add_file_data(struct info *in, struct img_reader *r, const struct img_rec *rec);
+const struct info_file *info_file_by_id(const struct info *in, uint32_t id);
+void info_file_desc(const struct info_file *f, char *buf, size_t len);
+void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t n));
 /* The lowest other fd of f's open file description, or -1. */
 int info_fd_shared_with(const struct info *in, const struct info_fd *f);
 /* The lowest fd naming FILE id, or -1; the FILE itself (NULL if none). */

@@ -335,9 +335,22 @@ void json_print(const struct info *in)
 		printf(", \"flags\": ");
 		json_flags(f->f.flags & ~(uint32_t)O_ACCMODE, info_open_flags,
 			   info_accmode(f->f.flags));
-		printf(", \"cloexec\": %s, \"offset\": %lld, \"shared_with\": %d}",
+		printf(", \"cloexec\": %s, \"offset\": %lld, \"shared_with\": %d",
 		       d->d.fdflags & IMG_FD_CLOEXEC ? "true" : "false", (long long)f->f.pos,
 		       info_fd_shared_with(in, d));
+		info_file_json(f, json_str);
+		printf("}");
+	}
+	printf("\n  ],\n  \"files\": [");
+	for (size_t i = 0; i < in->nfile; i++) {
+		const struct info_file *f = &in->files[i];
+
+		printf("%s\n    {\"file\": %u, \"kind\": \"%s\", \"path\": ", i ? "," : "",
+		       f->f.id, info_fd_kind(f->f.kind));
+		json_str(f->path.s, f->path.n);
+		printf(", \"fds\": %d, \"mappings\": %d", f->nfds, f->nmaps);
+		info_file_json(f, json_str);
+		printf("}");
 	}
 	printf("\n  ],\n  \"locks\": [");
 	for (size_t i = 0; i < in->nlock; i++) {
@@ -362,6 +375,10 @@ void json_print(const struct info *in)
 			json_str(v->path.s, v->path.n);
 		else
 			printf("null");
+		if (v->v.file)
+			printf(", \"file\": %u", v->v.file);
+		else
+			printf(", \"file\": null");
 		printf(", \"size\": %llu, \"pages\": %llu, \"zero_pages\": %llu, "
 		       "\"raw_bytes\": %llu, \"stored_bytes\": %llu}",
 		       U(v->v.end - v->v.start), U(v->pages), U(v->zero_pages), U(v->raw),

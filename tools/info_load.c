@@ -175,6 +175,7 @@ static int info_rank(uint32_t type)
 	case IMG_REC_PROC_ATTR: return RANK_PROC_ATTR;
 	case IMG_REC_SECCOMP: return RANK_SECCOMP;
 	case IMG_REC_FILE:    return RANK_FILE;
+	case IMG_REC_FILE_DATA: return RANK_FILE;
 	case IMG_REC_FD:      return RANK_FD;
 	case IMG_REC_LOCK:    return RANK_LOCK;
 	case IMG_REC_THREAD:  return RANK_THREAD;
@@ -189,19 +190,11 @@ static const char *info_rec_name(uint32_t type)
 {
 	static const char *names[] = { "?", "PROC", "FD (old)", "THREAD", "VMA", "PAGES", "MPAGES",
 				       "PARENT", "SIGINFO", "TIMER", "FILE", "FD", "PROC_ATTR",
-				       "SECCOMP", "?", "?", "LOCK" };
+				       "SECCOMP", "?", "?", "LOCK", "FILE_DATA" };
 
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
 
-/* The FILE with this id, or NULL. */
-static const struct info_file *info_file_by_id(const struct info *in, uint32_t id)
-{
-	for (size_t i = 0; i < in->nfile; i++)
-		if (in->files[i].f.id == id)
-			return &in->files[i];
-	return NULL;
-}
 
 /* tid is 0 (none) or one of the image's threads (their records came first). */
 static int known_thread(const struct info *in, int tid)
@@ -217,6 +210,8 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 {
 	int rank = info_rank(rec->type);
 
+	if (rec->type != IMG_REC_FILE_DATA)
+		in->fdata_file = 0;	/* FILE_DATA follows its FILE directly */
 	/* PARENT: right after PROC, in incremental images only */
 	if (rec->type == IMG_REC_PARENT) {
 		const struct img_parent *p;
@@ -243,8 +238,8 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	    (rank == RANK_SECCOMP && !in->has_pattr) ||	/* SECCOMP without PROC_ATTR */
 	    (rank > RANK_THREAD && *last_rank < RANK_THREAD))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
-				 "expected PROC, [PROC_ATTR, SECCOMP*], FILE*, FD*, LOCK*, THREAD+, "
-				 "SIGINFO*, TIMER*, VMA*, PAGES*",
+				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE FILE_DATA*)*, FD*, LOCK*, "
+				 "THREAD+, SIGINFO*, TIMER*, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;
 
@@ -300,10 +295,15 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 					 (unsigned long long)rec->offset, f->id);
 		in->files = info_grow(in->files, in->nfile, sizeof(*in->files));
 		nf = &in->files[in->nfile++];
+		memset(nf, 0, sizeof(*nf));
 		nf->f = *f;
-		nf->path = info_dup(f + 1, f->path_len);
-		return 0;
+		nf->data = info_dup(f + 1, f->data_len);
+		nf->path = info_dup((const char *)(f + 1) + f->data_len, f->path_len);
+		in->fdata_file = f->id;
+		return info_file_check(in, nf, rec->offset);
 	}
+	case IMG_REC_FILE_DATA:
+		return info_add_file_data(in, r, rec);
 	case IMG_REC_FD: {
 		const struct img_fd *d = img_get_fd(r, rec);
 
@@ -320,6 +320,7 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		in->fds = info_grow(in->fds, in->nfd, sizeof(*in->fds));
 		in->fds[in->nfd].d = *d;
 		in->fds[in->nfd].file = info_file_by_id(in, d->file) - in->files;
+		in->files[in->fds[in->nfd].file].nfds++;
 		in->nfd++;
 		return 0;
 	}
@@ -387,7 +388,7 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		const struct img_vma *v = img_get_vma(r, rec);
 		struct info_vma *iv;
 
-		if (!v)
+		if (!v || info_vma_file_check(in, v, rec->offset) < 0)
 			return -1;
 		in->vmas = info_grow(in->vmas, in->nvma, sizeof(*in->vmas));
 		iv = &in->vmas[in->nvma++];
@@ -468,8 +469,10 @@ void info_free(struct info *in)
 	free(in->cwd.s);
 	free(in->groups);
 	free(in->exe.s);
-	for (size_t i = 0; i < in->nfile; i++)
+	for (size_t i = 0; i < in->nfile; i++) {
 		free(in->files[i].path.s);
+		free(in->files[i].data.s);
+	}
 	for (size_t i = 0; i < in->nvma; i++)
 		free(in->vmas[i].path.s);
 	free(in->files);

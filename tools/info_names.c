@@ -149,6 +149,10 @@ const char *info_fd_kind(uint32_t kind)
 	case IMG_FILE_CHR:     return "dev";
 	case IMG_FILE_INHERIT: return "inherited";
 	case IMG_FILE_OPATH:   return "opath";
+	case IMG_FILE_GHOST:   return "ghost";
+	case IMG_FILE_MEMFD:   return "memfd";
+	case IMG_FILE_PIDFD:   return "pidfd";
+	case IMG_FILE_HUGETLB: return "hugetlb";
 	default:               return "?";
 	}
 }

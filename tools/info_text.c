@@ -178,6 +178,7 @@ static void txt_thread_attr(const struct info *in, const struct img_thread *t)
 
 void txt_print(const struct info *in)
 {
+	char desc[400];
 	const struct img_header *h = &in->hdr;
 	const struct img_proc *p = &in->proc;
 	char buf[32];
@@ -350,7 +351,22 @@ void txt_print(const struct info *in)
 			printf("  (same open file as fd %d)", shared);
 		if (f->f.kind == IMG_FILE_INHERIT)
 			printf("  (ckpt-restart's own fd %d at restart)", d->d.fd);
+		info_file_desc(f, desc, sizeof(desc));
+		if (desc[0])
+			printf("\n       %s", desc);
 		printf("\n");
+	}
+	for (size_t i = 0, nmapped = 0; i < in->nfile; i++) {
+		const struct info_file *f = &in->files[i];
+
+		if (f->nfds)
+			continue;
+		if (!nmapped++)
+			printf("\nfiles only mappings hold:\n");
+		printf("  file %u  %-7s  ", f->f.id, info_fd_kind(f->f.kind));
+		txt_str(f->path.s, f->path.n);
+		info_file_desc(f, desc, sizeof(desc));
+		printf("\n       %s\n", desc);
 	}
 
 	if (in->nlock)
@@ -389,6 +405,9 @@ void txt_print(const struct info *in)
 			printf("%s", info_vma_kind(&v->v));
 		if (v->zero_pages)
 			printf("  (%llu zero pages)", (unsigned long long)v->zero_pages);
+		if (v->v.file)
+			printf("  (file %u: %s)", v->v.file,
+			       info_fd_kind(info_file_by_id(in, v->v.file)->f.kind));
 		printf("\n");
 	}
 

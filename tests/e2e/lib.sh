@@ -163,3 +163,36 @@ generations() {
 		generation_check "$TMP/out.$g"
 	done
 }
+
+# cycle NAME OUT GO -- PROG ARGS...: runs PROG under the shim until it
+# prints READY, checkpoints it with ckpt-save into $TMP/NAME.img, kills
+# it, restarts it (ckpt-restart --check first), creates GO and waits for
+# the copy; its output is in OUT.2, ckpt-restart's exit status in RC.
+# The program's own first output is in OUT.  With GENS=N, the restarted
+# copy is checkpointed, killed and restarted again, N times in all, before
+# GO.  Fails the test on the way.
+cycle() {
+	local name=$1 out=$2 go=$3 img=$TMP/$1.img pid g
+	shift 4
+	shim "$@" > "$out" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	wait_line "$out" '^READY|^setup|^BAD'
+	grep -q '^READY' "$out" || fail "$name: $(cat "$out")"
+	RPID=
+	for ((g = 1; g <= ${GENS:-1}; g++)); do
+		"$BIN/ckpt-save" "$pid" "$img" > "$TMP/$name.save" 2>&1 ||
+			fail "$name: generation $g: ckpt-save rc $?: $(cat "$TMP/$name.save")"
+		kill9 "$pid"
+		[ -z "$RPID" ] || wait "$RPID"
+		"${RESTART[@]}" --check "$img" > "$TMP/$name.check" 2>&1 ||
+			fail "$name: generation $g: ckpt-restart --check rc $?: $(cat "$TMP/$name.check")"
+		restart_bg "$img" > "$out.2" 2>&1
+		wait_for 20 test -d "/proc/$pid" ||
+			fail "$name: generation $g: not restarted: $(cat "$out.2")"
+		PIDS+=("$pid")
+	done
+	touch "$go"
+	wait "$RPID"
+	RC=$?
+}

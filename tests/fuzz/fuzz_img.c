@@ -87,6 +87,13 @@ static void fz_parse(int fd, int mapped)
 				img_lock_range(l, range, sizeof(range));
 			break;
 		}
+		case IMG_REC_FILE_DATA: {
+			const struct img_file_data *d = img_get_file_data(&r, &rec);
+			if ((ok = d != NULL))	/* fz_pages holds IMG_PAGES_MAX pages: a chunk */
+				ok = img_file_data_decode(d, d + 1, rec.len - sizeof(*d), fz_pages,
+							  err, sizeof(err)) == 0;
+			break;
+		}
 		case IMG_REC_THREAD: {
 			const struct img_thread *t = img_get_thread(&r, &rec);
 			if ((ok = t != NULL))

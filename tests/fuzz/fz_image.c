@@ -263,8 +263,26 @@ static void fz_seed(const char *dir, const char *name, int full)
 	}
 	if (full == 1 || full == 3) {
 		img_write_record(&w, IMG_REC_FILE, &f, sizeof(f), "/dev/null", 9);
-		img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
 	}
+	if (full == 1) {	/* a deleted file with contents: a raw and a zero run */
+		static const char gpath[] = "/tmp/gone (deleted)";
+		struct img_file g = { .id = 2, .kind = IMG_FILE_GHOST, .flags = 2, .size = 3 * 4096 + 10,
+				      .mode = 0100600, .path_len = sizeof(gpath) - 1,
+				      .data_len = sizeof(struct img_file_ghost) };
+		struct img_file_ghost gd = { 0, 0 };
+		struct img_file_data fd1 = { .file = 2, .codec = IMG_CODEC_RAW, .len = 4096 };
+		struct img_file_data fd2 = { .file = 2, .codec = IMG_CODEC_ZERO, .offset = 8192,
+					     .len = 4096 + 10 };
+		unsigned char tail[sizeof(gd) + sizeof(gpath)];
+
+		memcpy(tail, &gd, sizeof(gd));		/* kind data, then the path */
+		memcpy(tail + sizeof(gd), gpath, sizeof(gpath) - 1);
+		img_write_record(&w, IMG_REC_FILE, &g, sizeof(g), tail, sizeof(gpath) - 1 + sizeof(gd));
+		img_write_record(&w, IMG_REC_FILE_DATA, &fd1, sizeof(fd1), page, 4096);
+		img_write_record(&w, IMG_REC_FILE_DATA, &fd2, sizeof(fd2), NULL, 0);
+	}
+	if (full == 1 || full == 3)
+		img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
 	if (full == 1) {	/* a POSIX write lock to EOF on that FILE */
 		struct img_lock lk = { .file = f.id, .kind = IMG_LOCK_POSIX, .type = IMG_LOCK_WRITE,
 				       .start = 4096 };

@@ -128,9 +128,7 @@ static void test_maps_path_with_spaces(void)
 static void test_maps_refusals(void)
 {
 	static const struct { const char *line, *want; } cases[] = {
-		{ "20000-21000 r--p 00000000 08:01 12 /gone/lib.so (deleted)\n", "was deleted" },
 		{ "20000-21000 rw-s 00000000 00:01 5 /SYSV00000000 (deleted)\n", "SysV" },
-		{ "20000-21000 rw-s 00000000 00:01 5 /memfd:x (deleted)\n", "memfd" },
 		{ "20000-21000 r-xp 00000000 00:00 0 [uprobes]\n", "[uprobes]" },
 		{ "20000-21000 r--p 00000000 00:00 1 /nonexistent/file\n", "cannot stat" },
 	};
@@ -149,6 +147,40 @@ static void test_maps_refusals(void)
 	CU_ASSERT(parse(text) < 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(ctx.err, "was replaced"));
 	unlink(file);
+	ctx_close();
+}
+
+/*
+ * Mappings named by a FILE record (ckpt_fmapped.c gives the id later):
+ * deleted files and memfds are file mappings (private ones with their
+ * modified pages), anonymous huge pages anonymous memory; a private
+ * mapping of /dev/zero is plain anonymous memory.
+ */
+static void test_maps_byid(void)
+{
+	struct stat z;
+	char text[1024];
+
+	ctx_open();
+	CU_ASSERT_FATAL(stat("/dev/zero", &z) == 0);
+	snprintf(text, sizeof(text),
+		 "20000-21000 r--p 00001000 08:01 12 /gone/lib.so (deleted)\n"
+		 "22000-23000 rw-s 00000000 00:01 5 /memfd:x (deleted) (deleted)\n"
+		 "24000-25000 rw-p 00000000 00:01 6 /memfd:y (deleted)\n"
+		 "200000-600000 rw-s 00000000 00:10 7 /anon_hugepage (deleted)\n"
+		 "800000-802000 rw-p 00000000 %02x:%02x %lu /dev/zero\n",
+		 major(z.st_dev), minor(z.st_dev), (unsigned long)z.st_ino);
+	CU_ASSERT_EQUAL_FATAL(parse(text), 0);
+	CU_ASSERT_EQUAL_FATAL(ctx.nvmas, 5);
+	struct ckpt_vma *v = ctx.vmas;
+	CU_ASSERT(v[0].flags == (IMG_VMA_FILE | IMG_VMA_PAGES) && v[0].byid == CKPT_BYID_FILE);
+	CU_ASSERT(v[0].pgoff == 0x1000 && v[0].ino == 12 && v[0].path_len == 22);
+	CU_ASSERT(v[1].flags == (IMG_VMA_FILE | IMG_VMA_SHARED) && v[1].byid == CKPT_BYID_FILE);
+	CU_ASSERT(v[2].flags == (IMG_VMA_FILE | IMG_VMA_PAGES) && v[2].byid == CKPT_BYID_FILE);
+	CU_ASSERT(v[3].flags == (IMG_VMA_ANON | IMG_VMA_SHARED | IMG_VMA_PAGES));
+	CU_ASSERT(v[3].byid == CKPT_BYID_HUGETLB && v[3].path_len == 0 && v[3].ino == 7);
+	CU_ASSERT(v[4].flags == (IMG_VMA_ANON | IMG_VMA_PAGES) && v[4].byid == CKPT_BYID_NONE);
+	CU_ASSERT(v[4].path_len == 0 && v[4].ino == 0);
 	ctx_close();
 }
 
@@ -278,6 +310,7 @@ UNIT_SUITE(ckpt_engine,
 	   { "maps: every kind classified", test_maps_kinds },
 	   { "maps: paths with spaces", test_maps_path_with_spaces },
 	   { "maps: refusals name the mapping", test_maps_refusals },
+	   { "maps: deleted files, memfds, huge pages, /dev/zero", test_maps_byid },
 	   { "maps: the scratch is cut out", test_maps_scratch_cut_out },
 	   { "pages: anonymous runs skip zero and untouched pages", test_mem_anon_runs },
 	   { "pages: file runs keep modified pages, zero ones as ZERO", test_mem_file_runs });

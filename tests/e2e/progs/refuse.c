@@ -4,8 +4,11 @@
  *
  *   refuse KIND self IMAGE
  *   refuse KIND wait IMAGE GOFILE
- * KIND: socket, pipe, eventfd, thread, child, deleted (an open file
- * unlinked).  (Timers were refused once; tests/e2e/t_timers.sh saves them.)
+ * KIND: socket, pipe, eventfd, thread, child, linked (an open file whose
+ * name was removed while it has another link), nsfs (/proc/self/ns/net),
+ * pidfd (of the parent process), shmtwice (one shared anonymous object
+ * mapped twice, by mremap with an old size of 0).  (Timers and deleted files were refused
+ * once; tests/e2e/t_timers.sh and t_ghosts.sh save them.)
  * Makes the resource (prints "FD n" for fd resources), then
  *   self: ckpt_save(IMAGE) must return -1 and leave no IMAGE* file:
  *         prints "REFUSED errno=E: <ckpt_last_error()>";
@@ -30,7 +33,10 @@
 #include <glob.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -45,6 +51,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int thr_go;
 static char path[4096];
+static char *shm[2];
 
 #define BAD(...) do { printf("BAD " __VA_ARGS__); printf("\n"); exit(1); } while (0)
 
@@ -100,12 +107,31 @@ static void make(const char *img)
 			for (;;)
 				pause();
 		}
-	} else if (!strcmp(kind, "deleted")) {
+	} else if (!strcmp(kind, "linked")) {
+		char other[4200];
+
 		snprintf(path, sizeof(path), "%s.victim", img);
+		/* not IMAGE*: the test looks for what a refused checkpoint left */
+		snprintf(other, sizeof(other), "/tmp/ckpt-refuse-other.%d", (int)getpid());
 		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-		if (fd < 0 || write(fd, "hello", 5) != 5 || unlink(path))
-			BAD("deleted: %s", strerror(errno));
+		if (fd < 0 || write(fd, "hello", 5) != 5 || link(path, other) || unlink(path))
+			BAD("linked: %s", strerror(errno));
 		printf("FD %d\n", fd);
+	} else if (!strcmp(kind, "nsfs")) {
+		fd = open("/proc/self/ns/net", O_RDONLY);
+		if (fd < 0)
+			BAD("nsfs: %s", strerror(errno));
+		printf("FD %d\n", fd);
+	} else if (!strcmp(kind, "pidfd")) {
+		fd = syscall(SYS_pidfd_open, getppid(), 0);
+		if (fd < 0)
+			BAD("pidfd: %s", strerror(errno));
+		printf("FD %d\n", fd);
+	} else if (!strcmp(kind, "shmtwice")) {
+		shm[0] = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		shm[1] = shm[0] == MAP_FAILED ? MAP_FAILED : mremap(shm[0], 0, 8192, MREMAP_MAYMOVE);
+		if (shm[1] == MAP_FAILED)
+			BAD("shmtwice: %s", strerror(errno));
 	} else {
 		BAD("unknown kind %s", kind);
 	}
@@ -151,9 +177,24 @@ static void use_and_release(void)
 		if (kill(child, SIGTERM) || waitpid(child, &st, 0) != child || !WIFSIGNALED(st) ||
 		    WTERMSIG(st) != SIGTERM)
 			BAD("the child did not behave after the refused checkpoint");
-	} else if (!strcmp(kind, "deleted")) {
+	} else if (!strcmp(kind, "linked")) {
+		char other[64];
+
 		if (pread(fd, buf, 5, 0) != 5 || memcmp(buf, "hello", 5))
-			BAD("the deleted file does not read back");
+			BAD("the file does not read back");
+		close(fd);
+		snprintf(other, sizeof(other), "/tmp/ckpt-refuse-other.%d", (int)getpid());
+		unlink(other);
+	} else if (!strcmp(kind, "shmtwice")) {
+		shm[0][100] = 7;
+		if (shm[1][100] != 7)
+			BAD("the two mappings do not share their memory");
+		munmap(shm[1], 8192);
+	} else if (!strcmp(kind, "nsfs") || !strcmp(kind, "pidfd")) {
+		struct stat st;
+
+		if (fstat(fd, &st))
+			BAD("the %s fd does not work after the refused checkpoint", kind);
 		close(fd);
 	}
 	printf("RELEASED\n");

@@ -1,0 +1,183 @@
+/*
+ * img_files.c - reading FILE, FD and FILE_DATA records: open files and
+ * the contents the image keeps of some of them (format: img_format.h).
+ *
+ * Each checker validates one record alone, like every payload checker
+ * (img_read.c): lengths against the record, ids non-zero, the kind known
+ * and its own fields (fds/fd_kind.h: each kind's `valid`).  What needs
+ * other records (an FD's FILE exists, a FILE_DATA follows its FILE, in
+ * order, inside the file's size) is the caller's check: ckpt-restart
+ * (restart_load.c) and ckpt-info (tools/info_load.c) hold the FILEs.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "fds/fd_kind.h"
+#include "libckpt/img.h"
+
+#define IMG_PATH_MAX	4096u
+
+__attribute__((format(printf, 2, 3)))
+static int f_fail(struct img_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->code == IMG_OK) {	/* the first cause wins, as in img_read.c */
+		r->code = IMG_ERR_CORRUPT;
+		va_start(ap, fmt);
+		vsnprintf(r->err, sizeof(r->err), fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* rec is of type and holds at least the fixed struct: it, or NULL. */
+static const void *f_fixed(struct img_reader *r, const struct img_rec *rec, uint32_t type,
+			   const char *name, size_t fixed)
+{
+	if (rec->type != type || !rec->data) {
+		f_fail(r, "record at offset %llu is not a %s record",
+		       (unsigned long long)rec->offset, name);
+		return NULL;
+	}
+	if (rec->len < fixed) {
+		f_fail(r, "%s record at offset %llu is too short (%llu bytes, at least %zu)", name,
+		       (unsigned long long)rec->offset, (unsigned long long)rec->len, fixed);
+		return NULL;
+	}
+	return rec->data;
+}
+
+const struct img_file *img_get_file(struct img_reader *r, const struct img_rec *rec)
+{
+	const struct img_file *f = f_fixed(r, rec, IMG_REC_FILE, "FILE", sizeof(*f));
+	unsigned long long off = rec->offset;
+	const struct fd_kind_info *k;
+	char why[160];
+
+	if (!f)
+		return NULL;
+	if (f->path_len > IMG_PATH_MAX) {
+		f_fail(r, "FILE record at offset %llu is corrupt: path is %u bytes long (limit %u)",
+		       off, f->path_len, IMG_PATH_MAX);
+		return NULL;
+	}
+	if (f->data_len > IMG_FILE_DATA_MAX) {
+		f_fail(r, "FILE record at offset %llu is corrupt: %u bytes of kind data (limit %u)",
+		       off, f->data_len, IMG_FILE_DATA_MAX);
+		return NULL;
+	}
+	if (rec->len != sizeof(*f) + (uint64_t)f->path_len + f->data_len) {
+		f_fail(r, "FILE record at offset %llu is corrupt: %llu payload bytes, its fields "
+		       "say %llu", off, (unsigned long long)rec->len,
+		       (unsigned long long)(sizeof(*f) + (uint64_t)f->path_len + f->data_len));
+		return NULL;
+	}
+	if (memchr((const char *)(f + 1) + f->data_len, 0, f->path_len)) {
+		f_fail(r, "FILE record at offset %llu is corrupt: path contains a NUL byte", off);
+		return NULL;
+	}
+	if (f->id == 0) {
+		f_fail(r, "FILE record at offset %llu is corrupt: id 0", off);
+		return NULL;
+	}
+	if (!(k = fd_kind_info(f->kind))) {
+		f_fail(r, "FILE record at offset %llu is corrupt: file %u has unknown kind %u", off,
+		       f->id, f->kind);
+		return NULL;
+	}
+	why[0] = '\0';
+	if (k->valid && k->valid(f, (const char *)(f + 1) + f->data_len, f + 1, why, sizeof(why)) < 0) {
+		f_fail(r, "FILE record at offset %llu is corrupt: file %u (%s): %s", off, f->id,
+		       k->name, why);
+		return NULL;
+	}
+	return f;
+}
+
+const struct img_fd *img_get_fd(struct img_reader *r, const struct img_rec *rec)
+{
+	const struct img_fd *d = f_fixed(r, rec, IMG_REC_FD, "FD", sizeof(*d));
+
+	if (!d)
+		return NULL;
+	if (rec->len != sizeof(*d)) {
+		f_fail(r, "FD record at offset %llu is corrupt: %llu payload bytes, its fields say "
+		       "%zu", (unsigned long long)rec->offset, (unsigned long long)rec->len,
+		       sizeof(*d));
+		return NULL;
+	}
+	if (d->fd < 0 || d->file == 0 || (d->fdflags & ~(uint32_t)IMG_FD_CLOEXEC) || d->reserved) {
+		f_fail(r, "FD record at offset %llu is corrupt: fd %d, file %u, fd flags %#x",
+		       (unsigned long long)rec->offset, d->fd, d->file, d->fdflags);
+		return NULL;
+	}
+	return d;
+}
+
+const struct img_file_data *img_get_file_data(struct img_reader *r, const struct img_rec *rec)
+{
+	const struct img_file_data *d = f_fixed(r, rec, IMG_REC_FILE_DATA, "FILE_DATA", sizeof(*d));
+	unsigned long long off = rec->offset;
+	uint64_t dlen;
+	int ok;
+
+	if (!d)
+		return NULL;
+	if (d->file == 0 || d->reserved[0] || d->reserved[1] || d->reserved[2] ||
+	    d->offset % IMG_PAGE_SIZE || d->len == 0 || d->len > IMG_FILE_CHUNK ||
+	    d->offset > INT64_MAX - d->len) {
+		f_fail(r, "FILE_DATA record at offset %llu is corrupt: file %u, %llu bytes at "
+		       "offset %llu", off, d->file, (unsigned long long)d->len,
+		       (unsigned long long)d->offset);
+		return NULL;
+	}
+	dlen = rec->len - sizeof(*d);
+	switch (d->codec) {
+	case IMG_CODEC_RAW:    ok = dlen == d->len; break;
+	case IMG_CODEC_ZERO:   ok = dlen == 0; break;
+	case IMG_CODEC_SNAPPY: ok = dlen >= 1 && dlen <= img_snappy_bound((size_t)d->len); break;
+	default:
+		f_fail(r, "FILE_DATA record at offset %llu is corrupt: unknown codec %u", off,
+		       d->codec);
+		return NULL;
+	}
+	if (!ok) {
+		f_fail(r, "FILE_DATA record at offset %llu is corrupt: %llu data bytes for %llu "
+		       "bytes (codec %u)", off, (unsigned long long)dlen,
+		       (unsigned long long)d->len, d->codec);
+		return NULL;
+	}
+	return d;
+}
+
+int img_file_data_decode(const struct img_file_data *d, const void *data, size_t len,
+			 void *dst, char *err, size_t errlen)
+{
+	size_t got;
+
+	switch (d->codec) {
+	case IMG_CODEC_RAW:
+		if (len != d->len)
+			break;
+		memcpy(dst, data, len);
+		return 0;
+	case IMG_CODEC_ZERO:
+		if (len != 0)
+			break;
+		memset(dst, 0, d->len);
+		return 0;
+	case IMG_CODEC_SNAPPY:
+		if (img_snappy_decoded_len(data, len, &got) < 0 || got != d->len ||
+		    img_snappy_decode(data, len, dst, d->len) < 0) {
+			snprintf(err, errlen, "contents of file %u at offset %llu: snappy data is "
+				 "corrupt", d->file, (unsigned long long)d->offset);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "contents of file %u at offset %llu: %zu data bytes for %llu bytes "
+		 "(codec %u)", d->file, (unsigned long long)d->offset, len,
+		 (unsigned long long)d->len, d->codec);
+	return -1;
+}

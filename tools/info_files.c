@@ -1,0 +1,240 @@
+/*
+ * info_files.c - ckpt-info's view of the files an image makes again:
+ * the checks that need more than one record (a FILE's same_as, a VMA's
+ * file, a FILE_DATA's FILE, order and bounds), the contents counted (and
+ * decoded when verifying), and the kinds' data in words and in JSON.
+ * The same checks as ckpt-restart's (restart_load.c, restart_fdata.c).
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "tools/info.h"
+
+#define PAGE	IMG_PAGE_SIZE
+
+__attribute__((format(printf, 2, 3)))
+static int ff_fail(struct info *in, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(in->err, sizeof(in->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+const struct info_file *info_file_by_id(const struct info *in, uint32_t id)
+{
+	for (size_t i = 0; i < in->nfile; i++)
+		if (in->files[i].f.id == id)
+			return &in->files[i];
+	return NULL;
+}
+
+/* GHOST, MEMFD: the id of the FILE carrying the file's contents (0: itself); else 0. */
+static uint32_t same_as(const struct info_file *f)
+{
+	uint32_t v = 0;
+
+	if ((f->f.kind == IMG_FILE_GHOST || f->f.kind == IMG_FILE_MEMFD) && f->data.n >= 4)
+		memcpy(&v, f->data.s, 4);
+	return v;
+}
+
+static int holds_contents(const struct info_file *f)
+{
+	return (f->f.kind == IMG_FILE_GHOST || f->f.kind == IMG_FILE_MEMFD) && !same_as(f);
+}
+
+int info_file_check(struct info *in, const struct info_file *f, uint64_t off)
+{
+	const struct info_file *o;
+	uint32_t id = same_as(f);
+
+	if (!id)
+		return 0;
+	o = info_file_by_id(in, id);
+	if (!o || o == f || o->f.kind != f->f.kind || same_as(o) || o->f.dev != f->f.dev ||
+	    o->f.ino != f->f.ino)
+		return ff_fail(in, "FILE record at offset %llu: file %u is said to be file %u again, "
+			       "which is not an earlier one of the same file",
+			       (unsigned long long)off, f->f.id, id);
+	return 0;
+}
+
+int info_vma_file_check(struct info *in, const struct img_vma *v, uint64_t off)
+{
+	struct info_file *f = v->file ? (struct info_file *)info_file_by_id(in, v->file) : NULL;
+	int ok;
+
+	if (!v->file)
+		return 0;
+	if (!f) {
+		ok = 0;
+	} else if (v->flags & IMG_VMA_ANON) {
+		struct img_file_hugetlb h;
+
+		ok = f->f.kind == IMG_FILE_HUGETLB;
+		if (ok) {
+			memcpy(&h, f->data.s, sizeof(h));
+			ok = !(v->start & ((1ull << h.page_shift) - 1)) &&
+			     !(v->end & ((1ull << h.page_shift) - 1));
+		}
+	} else {
+		ok = holds_contents(f);
+	}
+	if (!ok)
+		return ff_fail(in, "VMA record at offset %llu: mapping 0x%llx-0x%llx maps file %u, "
+			       "which no FILE record before it is or which cannot be mapped so",
+			       (unsigned long long)off, (unsigned long long)v->start,
+			       (unsigned long long)v->end, v->file);
+	f->nmaps++;
+	return 0;
+}
+
+int info_add_file_data(struct info *in, struct img_reader *r, const struct img_rec *rec)
+{
+	static unsigned char dst[IMG_FILE_CHUNK];
+	const struct img_file_data *d = img_get_file_data(r, rec);
+	unsigned long long off = rec->offset;
+	struct info_file *f;
+	char err[256];
+
+	if (!d)
+		return -1;
+	f = in->fdata_file ? (struct info_file *)info_file_by_id(in, in->fdata_file) : NULL;
+	if (!f || f->f.id != d->file || !holds_contents(f))
+		return ff_fail(in, "FILE_DATA record at offset %llu: contents of file %u do not follow "
+			       "a deleted file or memfd that holds its contents", off, d->file);
+	if ((f->data_bytes && d->offset < f->end) || d->offset + d->len > (uint64_t)f->f.size ||
+	    (d->len % PAGE && d->offset + d->len != (uint64_t)f->f.size))
+		return ff_fail(in, "FILE_DATA record at offset %llu: %llu bytes at %llu overlap others "
+			       "or lie outside the %lld bytes of file %u", off,
+			       (unsigned long long)d->len, (unsigned long long)d->offset,
+			       (long long)f->f.size, d->file);
+	if (in->verify && img_file_data_decode(d, d + 1, rec->len - sizeof(*d), dst, err,
+					       sizeof(err)) < 0)
+		return ff_fail(in, "FILE_DATA record at offset %llu: %s", off, err);
+	if (!f->data_bytes || d->offset != f->end)
+		f->extents++;
+	f->data_bytes += d->len;
+	f->stored += rec->len - sizeof(*d);
+	f->end = d->offset + d->len;
+	return 0;
+}
+
+/* F_SEAL_* names, in bit order */
+static const char *const seal_names[] = { "seal", "shrink", "grow", "write", "future_write", "exec" };
+
+static size_t seals_text(uint32_t seals, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < 6; i++)
+		if (seals & (1u << i))
+			n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "|" : "", seal_names[i]);
+	if (!n)
+		snprintf(buf, len, "none");
+	return n;
+}
+
+void info_file_desc(const struct info_file *f, char *buf, size_t len)
+{
+	char seals[80];
+
+	buf[0] = '\0';
+	switch (f->f.kind) {
+	case IMG_FILE_GHOST:
+	case IMG_FILE_MEMFD: {
+		struct img_file_memfd m = { 0 };
+		size_t n = 0;
+
+		if (f->f.kind == IMG_FILE_MEMFD) {
+			char name[IMG_MEMFD_NAME_MAX + 1];
+
+			memcpy(&m, f->data.s, sizeof(m));
+			/* one line whatever the name holds */
+			for (uint32_t i = 0; i <= m.name_len; i++)
+				name[i] = i == m.name_len ? '\0' :
+					  (unsigned char)f->data.s[sizeof(m) + i] < 0x20 ||
+					  f->data.s[sizeof(m) + i] == 0x7f ? '?' : f->data.s[sizeof(m) + i];
+			seals_text(m.seals, seals, sizeof(seals));
+			n = snprintf(buf, len, "memfd \"%s\", seals %s%s, mode %o, ", name, seals,
+				     m.hugetlb_shift == 21 ? ", 2 MiB huge pages" :
+				     m.hugetlb_shift == 30 ? ", 1 GiB huge pages" : "", f->f.mode & 0777);
+		} else {
+			n = snprintf(buf, len, "deleted file, mode %o, ", f->f.mode & 0777);
+		}
+		if (n >= len)
+			return;
+		if (same_as(f))
+			snprintf(buf + n, len - n, "the same file as file %u", same_as(f));
+		else
+			snprintf(buf + n, len - n, "%lld bytes, %llu bytes of data in %u extents, %llu "
+				 "bytes in the image", (long long)f->f.size,
+				 (unsigned long long)f->data_bytes, f->extents,
+				 (unsigned long long)f->stored);
+		return;
+	}
+	case IMG_FILE_PIDFD: {
+		struct img_file_pidfd p;
+
+		memcpy(&p, f->data.s, sizeof(p));
+		snprintf(buf, len, "pidfd of pid %d%s%s", p.pid,
+			 (f->f.flags & O_EXCL) ? " (PIDFD_THREAD)" : "",
+			 (f->f.flags & O_NONBLOCK) ? " (PIDFD_NONBLOCK)" : "");
+		return;
+	}
+	case IMG_FILE_HUGETLB: {
+		struct img_file_hugetlb h;
+
+		memcpy(&h, f->data.s, sizeof(h));
+		snprintf(buf, len, "anonymous huge pages of %llu kB", 1ull << (h.page_shift - 10));
+		return;
+	}
+	}
+}
+
+void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t n))
+{
+	char seals[80];
+
+	switch (f->f.kind) {
+	case IMG_FILE_MEMFD: {
+		struct img_file_memfd m;
+
+		memcpy(&m, f->data.s, sizeof(m));
+		printf(", \"memfd_name\": ");
+		str(f->data.s + sizeof(m), m.name_len);
+		seals_text(m.seals, seals, sizeof(seals));
+		printf(", \"seals\": %u, \"seal_names\": \"%s\", \"huge_page_shift\": %u", m.seals, seals,
+		       m.hugetlb_shift);
+	}
+	/* fall through */
+	case IMG_FILE_GHOST:
+		printf(", \"mode\": %u, \"size\": %lld, \"same_as\": %u", f->f.mode & 07777,
+		       (long long)f->f.size, same_as(f));
+		printf(", \"contents\": {\"data_bytes\": %llu, \"extents\": %u, \"stored_bytes\": %llu}",
+		       (unsigned long long)f->data_bytes, f->extents, (unsigned long long)f->stored);
+		return;
+	case IMG_FILE_PIDFD: {
+		struct img_file_pidfd p;
+
+		memcpy(&p, f->data.s, sizeof(p));
+		printf(", \"pid\": %d, \"pidfd_thread\": %s, \"pidfd_nonblock\": %s", p.pid,
+		       (f->f.flags & O_EXCL) ? "true" : "false",
+		       (f->f.flags & O_NONBLOCK) ? "true" : "false");
+		return;
+	}
+	case IMG_FILE_HUGETLB: {
+		struct img_file_hugetlb h;
+
+		memcpy(&h, f->data.s, sizeof(h));
+		printf(", \"huge_page_shift\": %u", h.page_shift);
+		return;
+	}
+	}
+}
