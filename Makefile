@@ -89,7 +89,7 @@ $(B)/bin/ckpt-restart: $(call sta,$(RST_SRCS)) $(B)/static/restart/restorer.o
 	@mkdir -p $(dir $@)
 	$(RESTART_CC) -static -o $@ $^
 
-$(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c libckpt/ctl_proto.c)
+$(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c libckpt/ctl_proto.c libckpt/ckpt_tmpfile.c libckpt/ckpt_fmt.c)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^
 $(B)/bin/ckpt-info: $(call obj,tools/ckpt_info.c $(wildcard tools/info_*.c) $(IMG_SRCS))
