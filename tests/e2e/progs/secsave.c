@@ -12,6 +12,8 @@
  *               "SELF FAILED: <errno name>: <ckpt_last_error()>"
  *   check       prints "SUM ok" when the memory still holds what it was
  *               filled with, "SUM BAD" otherwise
+ *   child       forks a child that waits for signals (in the same process
+ *               group and session), prints "CHILD pid"
  * At the end of stdin (or without "cmd") it waits for signals forever.
  */
 #include <errno.h>
@@ -78,6 +80,13 @@ int main(int argc, char **argv)
 			else
 				printf("SELF FAILED: %s: %s\n", strerrorname_np(errno),
 				       ckpt_last_error());
+		} else if (!strcmp(line, "child")) {
+			pid_t c = fork();
+
+			if (c == 0)
+				for (;;)
+					pause();
+			printf("CHILD %d\n", (int)c);
 		} else if (!strcmp(line, "check")) {
 			printf("SUM %s\n", sum_of(mem, n) == want ? "ok" : "BAD");
 		}
