@@ -12,6 +12,8 @@
  *               "SELF FAILED: <errno name>: <ckpt_last_error()>"
  *   check       prints "SUM ok" when the memory still holds what it was
  *               filled with, "SUM BAD" otherwise
+ *   nodump      prctl(PR_SET_DUMPABLE, 0), prints "NODUMP"
+ *   resuid R E S  setresuid(R, E, S), prints "RESUID r e s" (what it has)
  *   child       forks a child that waits for signals (in the same process
  *               group and session), prints "CHILD pid"
  * At the end of stdin (or without "cmd") it waits for signals forever.
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include "ckpt.h"
 
@@ -80,6 +83,16 @@ int main(int argc, char **argv)
 			else
 				printf("SELF FAILED: %s: %s\n", strerrorname_np(errno),
 				       ckpt_last_error());
+		} else if (!strncmp(line, "resuid ", 7)) {
+			unsigned r, e, su;
+
+			if (sscanf(line + 7, "%u %u %u", &r, &e, &su) == 3)
+				setresuid(r, e, su);
+			getresuid(&r, &e, &su);
+			printf("RESUID %u %u %u\n", r, e, su);
+		} else if (!strcmp(line, "nodump")) {
+			prctl(PR_SET_DUMPABLE, 0);
+			printf("NODUMP\n");
 		} else if (!strcmp(line, "child")) {
 			pid_t c = fork();
 
