@@ -14,34 +14,6 @@ MB=64
 nbad=0
 bad() { echo "FAIL: $CASE: $*"; nbad=$((nbad + 1)); }
 
-state_of() {
-	local st
-	{ read -r st < "/proc/$1/stat"; } 2> /dev/null || return 1
-	st=${st##*) }
-	echo "${st%% *}"
-}
-# field PID N: field N of /proc/PID/stat counted after the comm (1: state,
-# 3: pgrp, 4: session)
-field() {
-	local st f
-	{ read -r st < "/proc/$1/stat"; } 2> /dev/null || return 1
-	read -r -a f <<< "${st##*) }"
-	echo "${f[$2 - 1]}"
-}
-# new_writer PID: stops PID's forked writer the instant it appears (a
-# child that is not an earlier writer's zombie) and says its pid.
-new_writer() {
-	local kids= c i
-	for ((i = 0; i < 2000000; i++)); do
-		{ read -r kids < "/proc/$1/task/$1/children"; } 2> /dev/null
-		for c in $kids; do
-			[ "$(state_of "$c")" = Z ] && continue
-			kill -STOP "$c" 2> /dev/null && { echo "$c"; return 0; }
-		done
-	done
-	return 1
-}
-
 # launch sid|pgrp: the program as a session leader or as the leader of a
 # job's process group, commands on fd 8; PID.
 launch() {
@@ -59,27 +31,33 @@ launch() {
 	wait_line "$TMP/$CASE.out" '^READY'
 	PID=$(awk '/^READY/ {print $2}' "$TMP/$CASE.out")
 	PIDS+=("$PID")
-	[ "$(field "$PID" 3)" = "$PID" ] || fail "$CASE: $PID does not lead its process group"
-	[ "$1" = pgrp ] || [ "$(field "$PID" 4)" = "$PID" ] || fail "$CASE: $PID does not lead its session"
+	[ "$(stat_field "$PID" 3)" = "$PID" ] || fail "$CASE: $PID does not lead its process group"
+	[ "$1" = pgrp ] || [ "$(stat_field "$PID" 4)" = "$PID" ] || fail "$CASE: $PID does not lead its session"
 	IMG=$TMP/$CASE.img
 	"$BIN/ckpt-save" "$PID" "$IMG" > "$TMP/$CASE.save0" 2>&1 || fail "$CASE: ckpt-save: $(cat "$TMP/$CASE.save0")"
+	# the first save's writer ends (a zombie until the next save reaps it)
+	wait_for 20 eval '[ -z "$(for c in $(children "$PID"); do [ "$(state_of "$c")" != Z ] && echo "$c"; done)" ]' ||
+		fail "$CASE: the first save's writer stays"
 }
 # gone_pid PID: no process has PID (it may stay a zombie of a parent that
 # is not us until that parent reaps it).
 gone_pid() { [ ! -d "/proc/$1" ]; }
-restarted() { [ -d "/proc/$PID" ] && [ "$(field "$PID" 2)" = "$RPID" ]; }
+restarted() { [ -d "/proc/$PID" ] && [ "$(stat_field "$PID" 2)" = "$RPID" ]; }
 
 for how in sid pgrp; do
-	# 1. libckpt's writer of a second save, caught and held while the
-	# process is killed and restarted
+	# 1. libckpt's writer of a second save, caught writing its pages and
+	# held there while the process is killed and restarted
 	launch $how
-	"$BIN/ckpt-save" "$PID" "$TMP/$CASE.2.img" > "$TMP/$CASE.save" 2>&1 &
+	mkdir -p "$TMP/$CASE.d"
+	OLD=$(children "$PID")
+	"$BIN/ckpt-save" "$PID" "$TMP/$CASE.d/2.img" > "$TMP/$CASE.save" 2>&1 &
 	SPID=$!
 	PIDS+=("$SPID")
-	W=$(new_writer "$PID") || fail "$CASE: no forked writer"
+	W=$(new_writer "$PID" $OLD) || fail "$CASE: no forked writer"
 	PIDS+=("$W")
-	[ "$(field "$W" 3)" != "$PID" ] && [ "$(field "$W" 4)" != "$PID" ] ||
-		bad "the writer $W is in the process's group or session (pgid $(field "$W" 3), sid $(field "$W" 4))"
+	to_pages "$W" "$TMP/$CASE.d" $((4 << 20)) $(((MB - 8) << 20)) || fail "$CASE: never caught $W writing pages"
+	[ "$(stat_field "$W" 3)" != "$PID" ] && [ "$(stat_field "$W" 4)" != "$PID" ] ||
+		bad "the writer $W is in the process's group or session (pgid $(stat_field "$W" 3), sid $(stat_field "$W" 4))"
 	exec 8>&-
 	kill -9 "$PID"
 	wait "$PID" 2> /dev/null

@@ -38,84 +38,6 @@ IMG=$D/app.img
 nbad=0
 bad() { echo "FAIL: $CASE: $*"; nbad=$((nbad + 1)); }
 
-# The polls below use only bash builtins (read, globs): they run every
-# few tens of microseconds, so a writer at ~1 GB/s is stopped within a
-# fraction of a MiB of where the test wants it.
-state_of() {
-	local st
-	{ read -r st < "/proc/$1/stat"; } 2> /dev/null || return 1
-	st=${st##*) }
-	echo "${st%% *}"
-}
-all_stopped() {
-	local t st
-	for t in /proc/"$1"/task/*/stat; do
-		{ read -r st < "$t"; } 2> /dev/null || return 1
-		st=${st##*) }
-		[ "${st%% *}" = T ] || return 1
-	done
-}
-# img_fd PID: the fd of PID open on a file of $D (the image being written).
-img_fd() {
-	local f l
-	for f in /proc/"$1"/fd/*; do
-		l=$(readlink "$f" 2>/dev/null) || continue
-		case $l in "$D"/*) echo "${f##*/}"; return 0 ;; esac
-	done
-	return 1
-}
-# pos_of PID FD: the position of PID's fd FD.
-pos_of() {
-	local l
-	{ while read -r l; do
-		case $l in pos:*) echo "${l##*[[:space:]]}"; return 0 ;; esac
-	done < "/proc/$1/fdinfo/$2"; } 2> /dev/null
-	return 1
-}
-nfds() { local f=(/proc/"$1"/fd/*); echo ${#f[@]}; }
-# to_pages PID: PID (stopped) runs in short steps, each until its image fd
-# moves (or, before it has one, until its fds change), and is left stopped
-# once it has written more than 4 MiB of the image, short of the end.
-to_pages() {
-	local pid=$1 fd pos p n i t0=$SECONDS
-	while ((SECONDS - t0 < 60)); do
-		wait_for 5 all_stopped "$pid" || return 1
-		if fd=$(img_fd "$pid") && pos=$(pos_of "$pid" "$fd"); then
-			if ((pos > 4 << 20)); then
-				((pos < (MB - 16) << 20)) || { echo "overshot: $pos" >&2; return 1; }
-				[ -n "${DEBUG:-}" ] && echo "$CASE: frozen at $pos" >&2
-				return 0
-			fi
-			kill -CONT "$pid"
-			for ((i = 0; i < 200000; i++)); do
-				p=$(pos_of "$pid" "$fd") || break
-				((p != pos)) && break
-			done
-		else
-			n=$(nfds "$pid")
-			kill -CONT "$pid"
-			for ((i = 0; i < 200000; i++)); do
-				[ "$(nfds "$pid")" != "$n" ] && break
-				[ -d "/proc/$pid" ] || break
-			done
-		fi
-		kill -STOP "$pid" 2> /dev/null || return 1
-	done
-	return 1
-}
-# new_writer PID: stops PID's forked writer the instant it appears (a
-# child of PID that is not an earlier writer's zombie) and says its pid.
-new_writer() {
-	local kids= c i
-	for ((i = 0; i < 2000000; i++)); do
-		{ read -r kids < "/proc/$1/task/$1/children"; } 2> /dev/null
-		for c in $kids; do
-			[ "$(state_of "$c")" = Z ] && continue
-			kill -STOP "$c" 2> /dev/null && { echo "$c"; return 0; }
-		done
-	done
-	return 1
-}
 # writer_of PID: PID's forked writer still running (not a zombie).
 writer_of() {
 	local kids= c
@@ -125,23 +47,23 @@ writer_of() {
 	done
 	return 1
 }
-stop() { kill -STOP "$1"; wait_for 5 all_stopped "$1"; }
 # writer FORK: the process's writer, stopped: its forked copy (FORK=1),
-# caught as it is born, or the process itself, stopped before the
-# trigger (run the trigger after this).
+# caught as it is born (not one of OLD, the children before the trigger),
+# or the process itself, stopped before the trigger (run the trigger
+# after this).
 writer() {
 	if [ "$1" = 1 ]; then
-		W=$(new_writer "$PID") || bad "no forked writer appeared"
+		W=$(new_writer "$PID" $OLD) || bad "no forked writer appeared"
 	else
 		W=$PID
-		stop "$PID"
+		stop_all "$PID"
 	fi
 }
 # freeze PID: PID (stopped) is taken to its pages, then its file checked.
 freeze() {
 	local fd
-	to_pages "$1" || { bad "never caught $1 writing pages"; return 1; }
-	fd=$(img_fd "$1")
+	to_pages "$1" "$D" $((4 << 20)) $(((MB - 16) << 20)) || { bad "never caught $1 writing pages"; return 1; }
+	fd=$(img_fd "$1" "$D")
 	[ "$(stat -L -c '%u %a' "/proc/$1/fd/$fd")" = "$uid 600" ] ||
 		bad "the file being written is $(stat -L -c 'uid %u, mode %a' "/proc/$1/fd/$fd"), want uid $uid, mode 600"
 	case $(readlink "/proc/$1/fd/$fd") in
@@ -168,6 +90,7 @@ start() {
 	"$BIN/ckpt-save" "$PID" "$IMG" > "$TMP/$CASE.save0" 2>&1 || fail "$CASE: the first image: $(cat "$TMP/$CASE.save0")"
 	SUM0=$(sha256sum < "$IMG")
 	wait_for 20 eval '! writer_of "$PID" > /dev/null' || fail "$CASE: the first image's writer stays"
+	OLD=$(children "$PID")
 }
 # saver: root's ckpt-save of $PID in the background, pid in SPID.
 saver() {
@@ -198,7 +121,7 @@ for MODE in 1 0; do
 	# ckpt-save killed after its signal, before its request
 	CASE=early-$MODE
 	start
-	stop "$PID"
+	stop_all "$PID"
 	saver
 	pending() { ! grep -q '^ShdPnd:.0*$' "/proc/$PID/status"; }
 	wait_for 20 pending || bad "ckpt-save's signal never came"
