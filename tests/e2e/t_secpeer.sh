@@ -56,6 +56,20 @@ as_user "$C" "$PID" "$D/same.img" > "$TMP/same.out" 2>&1
 grep -q "^STATUS 0 " "$TMP/same.out" && "$BIN/ckpt-info" "$D/same.img" > /dev/null 2>&1 ||
 	bad "the process's own user: $(cat "$TMP/same.out")"
 
+# a hostile tmp_name: the process's user names another of its files
+# (the client hangs up at once; the writer's reply, after the image, fails)
+CASE=tmpname
+echo "keep me" > "$D/victim"
+chown "$uid:$gid" "$D/victim"
+as_user "$C" "$PID" "$D/hostile.img" --path "$D/app.img" --tmp victim --hangup > "$TMP/tmpname.out" 2>&1
+grep -q '^SENT' "$TMP/tmpname.out" || bad "$(cat "$TMP/tmpname.out")"
+wait_line "$TMP/app.out" 'cannot reply to ckpt-save'
+writer_gone() { ! grep -q . "/proc/$PID/task/$PID/children" 2>/dev/null ||
+	[ -z "$(for c in $(cat "/proc/$PID/task/$PID/children"); do [ "$(awk '{print $3}' /proc/$c/stat 2>/dev/null)" != Z ] && echo $c; done)" ]; }
+wait_for 20 writer_gone || bad "the writer stays"
+[ "$(cat "$D/victim" 2>/dev/null)" = "keep me" ] || bad "the writer removed or changed a file that was not its image"
+grep -q "removed its temporary file" "$TMP/app.out" && bad "the writer says it removed $(grep removed "$TMP/app.out")"
+
 echo nodump >&8
 wait_line "$TMP/app.out" '^NODUMP'
 refused nodump "refused: this process is not dumpable" as_user "$C" "$PID" "$D/nodump.img"
@@ -81,19 +95,6 @@ grep -q "^RESUID $uid $uid 0" "$TMP/root-app.out" || bad "$(cat "$TMP/root-app.o
 refused suid "refused: ckpt-save runs as uid $uid; this process has real, effective and saved uids $uid, $uid, 0: only root may checkpoint it" \
 	as_user "$C" "$RPID" "$D/suid.img"
 exec 9>&-
-
-# a hostile tmp_name: the process's user names another of its files
-CASE=tmpname
-echo "keep me" > "$D/victim"
-chown "$uid:$gid" "$D/victim"
-as_user "$C" "$PID" "$D/hostile.img" --path "$D/app.img" --tmp victim --hangup > "$TMP/tmpname.out" 2>&1
-grep -q '^SENT' "$TMP/tmpname.out" || bad "$(cat "$TMP/tmpname.out")"
-wait_line "$TMP/app.out" 'cannot reply to ckpt-save'
-writer_gone() { ! grep -q . "/proc/$PID/task/$PID/children" 2>/dev/null ||
-	[ -z "$(for c in $(cat "/proc/$PID/task/$PID/children"); do [ "$(awk '{print $3}' /proc/$c/stat 2>/dev/null)" != Z ] && echo $c; done)" ]; }
-wait_for 20 writer_gone || bad "the writer stays"
-[ "$(cat "$D/victim" 2>/dev/null)" = "keep me" ] || bad "the writer removed or changed a file that was not its image"
-grep -q "removed its temporary file" "$TMP/app.out" && bad "the writer says it removed $(grep removed "$TMP/app.out")"
 
 # protocol version 1 (a ckpt-save of an older libckpt)
 CASE=v1
