@@ -100,7 +100,8 @@ $(B)/bin/ckpt-restart: $(call sta,$(RST_SRCS)) $(B)/static/restart/restorer.o
 	@mkdir -p $(dir $@)
 	$(RESTART_CC) -static -o $@ $^ $(SODIUM_A)
 
-$(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c tools/save_seal.c libckpt/ctl_proto.c libckpt/img_seal.c)
+$(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c tools/save_seal.c libckpt/ctl_proto.c libckpt/img_seal.c \
+				  libckpt/ckpt_tmpfile.c libckpt/ckpt_fmt.c)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ -lsodium
 $(B)/bin/ckpt-info: $(call obj,tools/ckpt_info.c $(wildcard tools/info_*.c) $(IMG_SRCS))

@@ -35,6 +35,15 @@ pid_t assist_fork_pid(pid_t pid);
 int assist_pid_holder(pid_t pid, char *name, size_t len);
 
 /*
+ * Who keeps pid in use when no process has it (clone3 says EEXIST): a
+ * process, often a zombie nobody has reaped yet, whose process group or
+ * session id it still is.  1 with "the process group id of process 4321
+ * (worker, a zombie)" in desc, 0 when none is found.  Walks /proc: for an
+ * error message only.
+ */
+int assist_pid_user(pid_t pid, char *desc, size_t len);
+
+/*
  * Fills a struct prctl_mm_map for PR_SET_MM_MAP from the image.  The
  * call itself is made by the restorer, after the restarter's own
  * executable is unmapped (the kernel refuses a new exe link before).

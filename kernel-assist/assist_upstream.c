@@ -1,6 +1,7 @@
 /*
  * assist_upstream.c - kernel-assist on the upstream kernel's interfaces.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -122,6 +123,46 @@ int assist_pid_holder(pid_t pid, char *name, size_t len)
 		fclose(f);
 	}
 	return 1;
+}
+
+int assist_pid_user(pid_t pid, char *desc, size_t len)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d))) {
+		char path[300], buf[512], *comm, *rp;
+		int pgrp, sid, n;
+		char state;
+		FILE *f;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		n = (int)fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n > 0 ? n : 0] = '\0';
+		/* "pid (comm) S ppid pgrp session": comm may hold ')', so the last one */
+		comm = strchr(buf, '(');
+		rp = strrchr(buf, ')');
+		if (!comm || !rp || rp < comm ||
+		    sscanf(rp + 1, " %c %*d %d %d", &state, &pgrp, &sid) != 3)
+			continue;
+		if (pgrp != pid && sid != pid)
+			continue;
+		*rp = '\0';
+		snprintf(desc, len, "%s id of process %s (%s%s)",
+			 sid == pid ? "session" : "process group", e->d_name, comm + 1,
+			 state == 'Z' ? ", a zombie" : "");
+		found = 1;
+	}
+	closedir(d);
+	return found;
 }
 
 void assist_mm_map_prepare(struct prctl_mm_map *m, const struct img_proc *p,

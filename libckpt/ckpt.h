@@ -133,7 +133,18 @@ struct ckpt_fdid {
 struct ckpt_ctx {
 	/* inputs */
 	int img_fd;			/* where the image goes */
-	int ctl_fd;			/* ckpt-save's connection, or -1: not the app's */
+	/*
+	 * Its final absolute path once complete (the fd has no name yet, or
+	 * a temporary one), NULL when it is not a file: what the next
+	 * incremental image names as its parent (ckpt_parent.c).
+	 */
+	const char *img_path;
+	/*
+	 * libckpt's other fd of this save, not the app's (left out of the
+	 * image like img_fd): ckpt-save's connection, or for a save to a
+	 * path the image's directory (ckpt_tmpfile.h); -1 if none.
+	 */
+	int ctl_fd;
 	int sig;			/* the signal that triggered this checkpoint */
 	int ctl_sig_no;			/* libckpt's own signal: park requests, its timer */
 	siginfo_t *info;
@@ -200,6 +211,19 @@ struct ckpt_ctx {
 int ckpt_run(struct ckpt_ctx *c);
 
 enum { CKPT_FORKED_NO = 0, CKPT_FORKED_PARENT, CKPT_FORKED_CHILD };
+
+/*
+ * One save at a time per process, whatever its trigger.  The shim takes
+ * the slot before it creates any file, and gives it back when the save is
+ * over in this process (its forked writer, if any, is tracked apart:
+ * ckpt_save_begin refuses while it runs).  begin: 0, or -EBUSY with why
+ * in err; wait_ms: how long a forked writer still running may take to end
+ * (0: not at all, -1: as long as it takes).  reset: in a restarted copy,
+ * whose memory shows the slot taken by the save that made its image.
+ */
+int ckpt_save_begin(int wait_ms, char *err, size_t errlen);
+void ckpt_save_end(void);
+void ckpt_save_reset(void);
 
 /* Records c->err (first failure wins) and returns -err. */
 int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)

@@ -52,7 +52,8 @@ int ckpt_scratch_map(struct ckpt_ctx *c)
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
-		return ckpt_fail(c, -errno, "cannot map %zu bytes of checkpoint scratch", len);
+		return ckpt_fail(c, -errno, "cannot map %zu bytes of checkpoint scratch: %s", len,
+				 ckpt_strerror(errno));
 	c->scratch = p;
 	c->scratch_len = len;
 	c->maps = (char *)p;
@@ -83,10 +84,11 @@ int ckpt_open_proc(struct ckpt_ctx *c)
 {
 	c->pagemap_fd = ckpt_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
 	if (c->pagemap_fd < 0)
-		return ckpt_fail(c, -errno, "cannot open /proc/self/pagemap");
+		return ckpt_fail(c, -errno, "cannot open /proc/self/pagemap: %s",
+				 ckpt_strerror(errno));
 	c->mem_fd = ckpt_open("/proc/self/mem", O_RDONLY | O_CLOEXEC, 0);
 	if (c->mem_fd < 0)
-		return ckpt_fail(c, -errno, "cannot open /proc/self/mem");
+		return ckpt_fail(c, -errno, "cannot open /proc/self/mem: %s", ckpt_strerror(errno));
 	return 0;
 }
 
@@ -126,13 +128,15 @@ static int write_header(struct ckpt_ctx *c)
 
 /* The copy writing the last forked checkpoint, until it is reaped. */
 static pid_t ckpt_writer;
+/* The thread that holds the save slot (ckpt_save_begin), 0 if none. */
+static int save_busy;
 
 /*
- * 0 when no earlier writer runs any more (and it is reaped).  A writer
- * replies before it exits, so one that has just finished gets 100 ms to
- * be gone before this checkpoint is refused as busy.
+ * The pid of an earlier writer still running, 0 when there is none (and
+ * it is reaped).  wait_ms: how long one may take to end; -1: as long as
+ * it takes.
  */
-static int writer_done(struct ckpt_ctx *c)
+static pid_t writer_running(int wait_ms)
 {
 	siginfo_t si;
 
@@ -145,14 +149,57 @@ static int writer_done(struct ckpt_ctx *c)
 			ckpt_writer = 0;	/* reaped, or not ours (a restarted copy) */
 			break;
 		}
-		if (tries == 100)
-			return ckpt_fail(c, -EBUSY, "another checkpoint of this process is in "
-					 "progress (its pages are being written by pid %d)",
-					 (int)ckpt_writer);
+		if (wait_ms >= 0 && tries >= wait_ms)
+			return ckpt_writer;
 		/* not nanosleep(): inside libckpt that is its own wrapper */
 		arch_sys2(SYS_nanosleep, &ms, NULL);
 	}
 	return 0;
+}
+
+/*
+ * A writer replies before it exits, so one that has just finished gets
+ * 100 ms to be gone before this checkpoint is refused as busy.
+ */
+static int writer_done(struct ckpt_ctx *c)
+{
+	pid_t w = writer_running(100);
+
+	if (w)
+		return ckpt_fail(c, -EBUSY, "another checkpoint of this process is in progress "
+				 "(its pages are being written by pid %d)", (int)w);
+	return 0;
+}
+
+int ckpt_save_begin(int wait_ms, char *err, size_t errlen)
+{
+	int zero = 0, tid = arch_sys0(SYS_gettid);
+	pid_t w;
+
+	if (!__atomic_compare_exchange_n(&save_busy, &zero, tid, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		ckpt_fmt(err, errlen, "another checkpoint of this process is in progress "
+			 "(thread %d is saving it)", zero);
+		return -EBUSY;
+	}
+	if ((w = writer_running(wait_ms))) {
+		__atomic_store_n(&save_busy, 0, __ATOMIC_RELEASE);
+		ckpt_fmt(err, errlen, "another checkpoint of this process is in progress "
+			 "(its pages are being written by pid %d)", (int)w);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+void ckpt_save_end(void)
+{
+	__atomic_store_n(&save_busy, 0, __ATOMIC_RELEASE);
+}
+
+void ckpt_save_reset(void)
+{
+	ckpt_writer = 0;
+	__atomic_store_n(&save_busy, 0, __ATOMIC_RELEASE);
 }
 
 /*
@@ -258,6 +305,15 @@ int ckpt_run(struct ckpt_ctx *c)
 					goto out;
 				}
 				if (pid == 0) {
+					/*
+					 * Its own session and process group: the copy
+					 * must hold no reference to the application's
+					 * pid, or a restart right after the application
+					 * is killed finds that pid taken (as the pgid or
+					 * sid of this copy, or of its zombie) until the
+					 * copy is done and reaped.
+					 */
+					arch_sys0(SYS_setsid);
 					c->forked = CKPT_FORKED_CHILD;
 					if (released[1] >= 0)
 						ckpt_close(released[1]);
@@ -270,7 +326,8 @@ int ckpt_run(struct ckpt_ctx *c)
 				img_write_end(&c->w);
 		}
 		if (!c->error && c->w.error)
-			ckpt_fail(c, c->w.error, "cannot write the image (errno %d)", -c->w.error);
+			ckpt_fail(c, c->w.error, "cannot write the image: %s",
+				  ckpt_strerror(c->w.error));
 	}
 out:
 	if (c->forked != CKPT_FORKED_CHILD) {

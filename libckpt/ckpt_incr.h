@@ -80,11 +80,5 @@ int ckpt_parent_usable(struct ckpt_ctx *c);
 int ckpt_parent_write(struct ckpt_ctx *c);		/* PARENT, if incremental */
 void ckpt_parent_remember(struct ckpt_ctx *c);		/* this image: the next parent */
 void ckpt_parent_forget(void);
-/*
- * The final path of the image being written to fd: its /proc/self/fd link
- * less the ".tmp.<pid>" suffix under which both ckpt_save() and ckpt-save
- * write it before the rename.  Length, or -1 when it is not a file.
- */
-int ckpt_parent_image_path(int fd, char *buf, size_t cap);
 
 #endif

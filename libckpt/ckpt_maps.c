@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include "libckpt/ckpt.h"
+#include "libckpt/ckpt_fmt.h"
 
 #define MAPS_MAX_VMAS	65536
 
@@ -191,7 +192,7 @@ int ckpt_maps_read(struct ckpt_ctx *c)
 	ssize_t len = ckpt_read_file("/proc/self/maps", c->maps, c->maps_len);
 
 	if (len < 0)
-		return ckpt_fail(c, (int)len, "cannot read /proc/self/maps (errno %d)", (int)-len);
+		return ckpt_fail(c, (int)len, "cannot read /proc/self/maps: %s", ckpt_strerror((int)len));
 	return ckpt_maps_parse(c, c->maps, len);
 }
 

@@ -4,9 +4,10 @@
  *
  * The parent of an incremental image is the last image this process
  * saved (by ckpt_save() or ckpt-save, full or incremental), if
- *   - libckpt knows its path: the image went to a file (not a pipe), and
- *     both writers put it under NAME.tmp.<pid> and rename it to NAME, so
- *     NAME is the fd's /proc/self/fd link less that suffix;
+ *   - libckpt knows its path: the image went to a file (not a pipe), whose
+ *     final name the caller gave (c->img_path: the shim made it, ckpt-save
+ *     sent it).  The fd cannot tell: it is an O_TMPFILE with no name, or
+ *     a temporary name, until the image is complete;
  *   - that file still holds it: its header has the same ctime_ns, pid and
  *     hdr_crc (a failed forked writer, a deleted or replaced file make
  *     the next image full instead of naming a parent that is gone).
@@ -19,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
-#include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_incr.h"
 
 #define PARENT_PATH_MAX	4096
@@ -38,40 +38,12 @@ void ckpt_parent_forget(void)
 	last.valid = 0;
 }
 
-/* 1 when s ends in ".tmp." and digits from off on. */
-static int tmp_suffix_at(const char *s, size_t len, size_t off)
+/* The final path of the image being written: length, or -1 when none. */
+static int image_path(const struct ckpt_ctx *c)
 {
-	static const char tmp[] = ".tmp.";
+	size_t n = c->img_path ? ckpt_strlen(c->img_path) : 0;
 
-	if (len - off < sizeof(tmp) || !ckpt_memeq(s + off, tmp, sizeof(tmp) - 1))
-		return 0;
-	for (size_t i = off + sizeof(tmp) - 1; i < len; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
-int ckpt_parent_image_path(int fd, char *buf, size_t cap)
-{
-	char link[64];
-	ssize_t n;
-
-	ckpt_fmt(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, buf, cap - 1);
-	if (n <= 0 || buf[0] != '/' || (size_t)n >= cap - 1)
-		return -1;			/* a pipe, a socket, or too long */
-	if (n > 10 && ckpt_memeq(buf + n - 10, " (deleted)", 10))
-		return -1;
-	for (size_t off = n; off-- > 1;) {
-		if (buf[off] == '/')
-			break;
-		if (buf[off] == '.' && tmp_suffix_at(buf, n, off)) {
-			n = off;
-			break;
-		}
-	}
-	buf[n] = '\0';
-	return (int)n;
+	return n && c->img_path[0] == '/' && n < PARENT_PATH_MAX ? (int)n : -1;
 }
 
 /* 1 when the file at last.path is still the image we saved there. */
@@ -93,13 +65,12 @@ static int parent_on_disk(void)
 
 int ckpt_parent_usable(struct ckpt_ctx *c)
 {
-	char self[PARENT_PATH_MAX];
 	int n;
 
 	if (!last.valid)
 		return 0;
-	n = ckpt_parent_image_path(c->img_fd, self, sizeof(self));
-	if (n == (int)last.path_len && ckpt_memeq(self, last.path, n))
+	n = image_path(c);
+	if (n == (int)last.path_len && ckpt_memeq(c->img_path, last.path, n))
 		return ckpt_fail(c, -EINVAL, "an incremental image cannot replace its own parent "
 				 "%s: give each image of a chain its own name", last.path);
 	return parent_on_disk();
@@ -107,7 +78,12 @@ int ckpt_parent_usable(struct ckpt_ctx *c)
 
 void ckpt_parent_remember(struct ckpt_ctx *c)
 {
-	int n = ckpt_parent_image_path(c->img_fd, last.path, sizeof(last.path));
+	int n = image_path(c);
+
+	if (n > 0) {
+		__builtin_memcpy(last.path, c->img_path, n);
+		last.path[n] = '\0';
+	}
 
 	/* A mappable image's pages are not in PAGES records: never a parent. */
 	last.valid = n > 0 && !(c->hdr_flags & IMG_F_MAPPABLE);

@@ -3,12 +3,15 @@
  *
  * Both ends trust nothing they receive: a message is accepted only when it
  * has exactly the size of its struct, its magic and version, no unknown
- * flag, a zero reserved field, and (replies) a NUL inside msg.  Anything
+ * flag, a zero reserved field, (requests) an empty or absolute path and
+ * an empty or single-component tmp_name (never "." or ".."), each
+ * NUL-terminated and zero-padded, and (replies) a NUL inside msg.  Anything
  * else, including a message from a newer ckpt-save, is refused whole:
  * the protocol has no optional parts to skip.
  *
  * Used in the checkpoint signal handler, so async-signal-safe: no stdio,
- * no allocation; only memcpy/memchr/memset, which touch nothing global.
+ * no allocation; only memcpy/memmove/memchr/memset/strcmp, which touch
+ * nothing global.
  */
 #include <stddef.h>
 #include <string.h>
@@ -43,18 +46,41 @@ socklen_t ctl_sock_name(struct sockaddr_un *sun, int pid)
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
 }
 
+/* Length of the NUL-terminated string in s[cap], -1 if none or not zero-padded. */
+static long ctl_str_len(const char *s, size_t cap)
+{
+	const char *nul = memchr(s, '\0', cap);
+
+	if (!nul)
+		return -1;
+	for (const char *p = nul; p < s + cap; p++)
+		if (*p)
+			return -1;
+	return nul - s;
+}
+
 int ctl_parse_request(const void *buf, size_t len, struct ctl_request *out)
 {
-	struct ctl_request r;
+	long plen, tlen;
 
-	if (!buf || len != sizeof(r))
+	/*
+	 * Checked in *out (buf may be out itself: a request is 4 KiB, and the
+	 * handler's stack holds only one); *out is undefined on failure.
+	 */
+	if (!buf || len != sizeof(*out))
 		return -1;
-	memcpy(&r, buf, sizeof(r));
-	if (r.magic != CTL_REQ_MAGIC || r.version != CTL_VERSION)
+	memmove(out, buf, sizeof(*out));
+	if (out->magic != CTL_REQ_MAGIC || out->version != CTL_VERSION)
 		return -1;
-	if (r.flags & ~(uint32_t)CTL_F_KNOWN || r.reserved != 0)
+	if (out->flags & ~(uint32_t)CTL_F_KNOWN || out->reserved != 0)
 		return -1;
-	*out = r;
+	plen = ctl_str_len(out->path, sizeof(out->path));
+	tlen = ctl_str_len(out->tmp_name, sizeof(out->tmp_name));
+	if (plen < 0 || tlen < 0 || (plen > 0 && out->path[0] != '/'))
+		return -1;
+	if (tlen > 0 && (plen == 0 || memchr(out->tmp_name, '/', tlen) ||
+			 !strcmp(out->tmp_name, ".") || !strcmp(out->tmp_name, "..")))
+		return -1;
 	return 0;
 }
 

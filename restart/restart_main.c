@@ -367,11 +367,15 @@ int main(int argc, char **argv)
 	if (child != 0)
 		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(old));
 	if (child < 0) {
-		char name[64];
+		char name[64], desc[160];
 
 		if (child == -EEXIST && assist_pid_holder(s.proc.pid, name, sizeof(name)))
 			rst_error(&s, "pid %d was taken by process %d (%s) just now; retry when "
 				  "it is free", s.proc.pid, s.proc.pid, name);
+		else if (child == -EEXIST && assist_pid_user(s.proc.pid, desc, sizeof(desc)))
+			rst_error(&s, "cannot create a process with pid %d: it is still the %s; "
+				  "retry once that process has ended and been reaped", s.proc.pid,
+				  desc);
 		else if (child == -EPERM)
 			rst_error(&s, "cannot create a process with pid %d: restoring a pid needs "
 				  "root or CAP_CHECKPOINT_RESTORE", s.proc.pid);

@@ -60,7 +60,8 @@ API int ckpt_save_v1(const char *path, const struct ckpt_options *opts)
 		return r;
 	}
 	if (!shim_self.err[0])
-		ckpt_fmt(shim_self.err, sizeof(shim_self.err), "checkpoint failed (errno %d)", -r);
+		ckpt_fmt(shim_self.err, sizeof(shim_self.err), "checkpoint failed: %s",
+			 ckpt_strerror(r));
 	errno = -r;
 	return -1;
 }

@@ -4,7 +4,9 @@
  *
  *   CKPT_CTL_SIGNAL  internal checkpoint signal (default SIGRTMAX-1 = 63)
  *   CKPT_SIGNAL      also checkpoint to CKPT_IMAGE when this signal arrives
- *   CKPT_INTERVAL    checkpoint to CKPT_IMAGE every N seconds
+ *   CKPT_INTERVAL    checkpoint to CKPT_IMAGE every N seconds (a decimal:
+ *                    "0.05"; at least 0.001); a tick that finds a save
+ *                    running is skipped (shim_handler.c)
  *   CKPT_IMAGE       image path for the two above (default ckpt-PID.img
  *                    in the starting directory)
  *   CKPT_ON_TERM     on SIGTERM: checkpoint to this path, then terminate
@@ -18,6 +20,10 @@
  *                    (default: from a forked copy, the threads resume)
  *   CKPT_MAPPABLE    1: images of CKPT_SIGNAL, CKPT_INTERVAL and
  *                    CKPT_ON_TERM are mappable (CKPT_OPT_MAPPABLE)
+ *   CKPT_TMPFILE     0: image files are made under a random temporary
+ *                    name (O_EXCL) instead of as an O_TMPFILE, as on a
+ *                    filesystem without O_TMPFILE (for such filesystems
+ *                    that say they have it, and the tests of the fallback)
  *   CKPT_PIDNS       1: set by `ckpt-run --pidns`; read by shim_handler.c,
  *                    which marks every image IMG_F_PIDNS
  * A bad value is reported once and the default kept: the application
@@ -86,6 +92,35 @@ static int parse_signal(const char *s)
 	if (*s && !*end && v > 0 && v <= SIGRTMAX && v != SIGKILL && v != SIGSTOP)
 		return (int)v;
 	return -1;
+}
+
+/*
+ * "2", "0.05", "1.5": nanoseconds, 0 when not a number of seconds from
+ * 0.001 to 999999.  By hand, not strtod(): the locale's decimal point
+ * must not decide whether "0.05" means 50 ms.
+ */
+static uint64_t parse_seconds(const char *s)
+{
+	uint64_t sec = 0, frac = 0, scale = 1000000000;
+	const char *p = s;
+
+	while (*p >= '0' && *p <= '9' && sec < 1000000)
+		sec = sec * 10 + (uint64_t)(*p++ - '0');
+	if (p == s && *p != '.')
+		return 0;
+	if (*p == '.') {
+		p++;
+		if (!(*p >= '0' && *p <= '9') && p - 1 == s)
+			return 0;			/* "." alone */
+		while (*p >= '0' && *p <= '9') {
+			scale /= 10;
+			frac += (uint64_t)(*p++ - '0') * scale;	/* digits past ns add 0 */
+		}
+	}
+	if (*p || sec >= 1000000)
+		return 0;
+	frac += sec * 1000000000;
+	return frac >= 1000000 ? frac : 0;
 }
 
 /* Makes path absolute against the starting directory. */
@@ -165,13 +200,19 @@ static void read_env(void)
 			shim_cfg.user_sig = s;
 	}
 	if ((v = getenv("CKPT_INTERVAL"))) {
-		char *end;
-		long n = strtol(v, &end, 10);
+		uint64_t ns = parse_seconds(v);
 
-		if (*v && !*end && n > 0 && n < 1000000)
-			shim_cfg.interval = n;
+		if (ns)
+			shim_cfg.interval_ns = ns;
 		else
-			shim_log(SHIM_LOG_ERROR, "CKPT_INTERVAL=%s is not a number of seconds; ignored", v);
+			shim_log(SHIM_LOG_ERROR, "CKPT_INTERVAL=%s is not a number of seconds "
+				 "(0.001 to 999999, decimals allowed); ignored", v);
+	}
+	if ((v = getenv("CKPT_TMPFILE"))) {
+		if (!strcmp(v, "0"))
+			shim_cfg.tmp_named = 1;
+		else if (strcmp(v, "1"))
+			shim_log(SHIM_LOG_ERROR, "CKPT_TMPFILE=%s is not 0 or 1; using 1", v);
 	}
 	if ((v = getenv("CKPT_IMAGE")) && *v)
 		abs_path(v, shim_cfg.image);
@@ -202,7 +243,8 @@ static int install(int sig)
 	if (shim_cfg.on_term)
 		sigaddset(&sa.sa_mask, SIGTERM);
 	if (wrap_real_sigaction(sig, &sa, NULL) < 0) {
-		shim_log(SHIM_LOG_ERROR, "cannot install the handler for signal %d (errno %d)", sig, errno);
+		shim_log(SHIM_LOG_ERROR, "cannot install the handler for signal %d: %s", sig,
+			 ckpt_strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -214,17 +256,19 @@ int shim_arm_interval(void)
 	struct itimerspec its = { 0 };
 
 	shim_timer_armed = 0;		/* a restarted process has no timer yet */
-	if (!shim_cfg.interval)
+	if (!shim_cfg.interval_ns)
 		return 0;
 	memset(&ev, 0, sizeof(ev));
 	ev.sigev_notify = SIGEV_SIGNAL;
 	ev.sigev_signo = shim_cfg.ctl_sig;
 	ev.sigev_value.sival_int = SHIM_INTERVAL_COOKIE;
 	if (timer_create(CLOCK_MONOTONIC, &ev, &shim_timer) < 0) {
-		shim_log(SHIM_LOG_ERROR, "CKPT_INTERVAL: cannot create a timer (errno %d)", errno);
+		shim_log(SHIM_LOG_ERROR, "CKPT_INTERVAL: cannot create a timer: %s",
+			 ckpt_strerror(errno));
 		return -errno;
 	}
-	its.it_value.tv_sec = its.it_interval.tv_sec = shim_cfg.interval;
+	its.it_value.tv_sec = its.it_interval.tv_sec = shim_cfg.interval_ns / 1000000000;
+	its.it_value.tv_nsec = its.it_interval.tv_nsec = shim_cfg.interval_ns % 1000000000;
 	timer_settime(shim_timer, 0, &its, NULL);
 	shim_timer_armed = 1;
 	return 0;

@@ -15,7 +15,11 @@
  *
  * Invariants: the handler keeps errno; it never returns into the
  * application with another checkpoint signal unblocked (sa_mask); the
- * image is complete before anyone is told "saved".
+ * image is complete before anyone is told "saved"; one save at a time
+ * (ckpt_save_begin, taken before any file is made: a trigger that finds a
+ * save running makes nothing, touches nothing); the image file is made by
+ * ckpt_tmpfile.c (O_TMPFILE, renamed into place when complete), so a
+ * failed or killed save leaves the previous image as it was.
  *
  * After a restart the process does not resume in shim_handler: the
  * restorer delivers the checkpoint signal anew to shim_post_restore, on
@@ -37,6 +41,7 @@
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_incr.h"
 #include "libckpt/reg_attr.h"
+#include "libckpt/ckpt_tmpfile.h"
 #include "shim/shim_int.h"
 #include "wrappers/wrap.h"
 
@@ -67,8 +72,9 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, unsigned hdr_flags,
-		       int fork_ok, int *forked, char *err, size_t errlen, uint64_t *mem_bytes)
+int shim_checkpoint_fd(int fd, const char *img_path, int ctl_fd, int sig, siginfo_t *info, void *uc,
+		       unsigned hdr_flags, int fork_ok, int *forked, char *err, size_t errlen,
+		       uint64_t *mem_bytes)
 {
 	/*
 	 * On this thread's stack: two threads may be here at once (one will
@@ -78,6 +84,7 @@ int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, u
 	int r;
 
 	c.img_fd = fd;
+	c.img_path = img_path;
 	c.ctl_fd = ctl_fd;
 	c.sig = sig;
 	c.ctl_sig_no = shim_cfg.ctl_sig;
@@ -106,45 +113,50 @@ int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, u
 	return r;
 }
 
-int shim_save_path(const char *path, unsigned flags, int fork_ok, int sig, siginfo_t *info,
-		   void *uc, char *err, size_t errlen)
+int shim_save_path(const char *path, unsigned flags, int fork_ok, int wait_ms, int sig,
+		   siginfo_t *info, void *uc, char *err, size_t errlen)
 {
-	char tmp[SHIM_PATH_MAX + 32];
+	struct ckpt_tmpfile t;
+	char final[SHIM_PATH_MAX];
 	uint64_t t0 = now_ns(), mem = 0;
-	int fd, r, forked;
+	int r, forked = CKPT_FORKED_NO;
 
-	/* Never a half image under the user's name: write aside, rename. */
-	ckpt_fmt(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	fd = ckpt_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = -errno;
-		ckpt_fmt(err, errlen, "cannot create %s (errno %d)", tmp, -r);
+	/* Busy: refused before a file exists, so nothing is touched. */
+	r = ckpt_save_begin(wait_ms, err, errlen);
+	if (r < 0)
+		return r;
+	/* Never a half image under the user's name: a file with no name, renamed. */
+	r = ckpt_tmp_open_dir(&t, path, err, errlen);
+	if (r == 0)
+		r = ckpt_tmp_create(&t, shim_cfg.tmp_named ? CKPT_TMP_NAMED : 0, err, errlen);
+	if (r < 0) {
+		ckpt_tmp_abort(&t);
+		ckpt_save_end();
 		return r;
 	}
-	r = shim_checkpoint_fd(fd, -1, sig, info, uc,
+	/* the directory's fd is libckpt's, not the application's: ctl_fd */
+	r = shim_checkpoint_fd(t.fd, ckpt_tmp_final_path(&t, final, sizeof(final)) > 0 ? final : NULL,
+			       t.dirfd, sig, info, uc,
 			       (info->si_code == SI_TKILL ? IMG_F_SELF : 0) |
 			       ((flags & CKPT_OPT_MAPPABLE) ? IMG_F_MAPPABLE : 0) |
 			       ((flags & CKPT_OPT_INCREMENTAL) ? IMG_F_INCREMENTAL : 0), fork_ok, &forked,
 			       err, errlen, &mem);
 	if (forked == CKPT_FORKED_PARENT) {
-		ckpt_close(fd);			/* the copy finishes, and renames */
+		ckpt_tmp_release(&t);		/* the copy finishes, and renames */
+		ckpt_save_end();		/* it is busy until reaped (ckpt_save_begin) */
 		return 0;
 	}
-	if (r == 0 && (flags & CKPT_OPT_FSYNC) && fsync(fd) < 0) {
+	if (r == 0 && (flags & CKPT_OPT_FSYNC) && fsync(t.fd) < 0) {
 		r = -errno;
-		ckpt_fmt(err, errlen, "fsync of %s failed (errno %d)", tmp, -r);
+		ckpt_fmt(err, errlen, "fsync of the image %s failed: %s", path, ckpt_strerror(r));
 	}
-	if (ckpt_close(fd) < 0 && r == 0) {
-		r = -errno;
-		ckpt_fmt(err, errlen, "writing %s failed (errno %d)", tmp, -r);
-	}
-	if (r == 0 && rename(tmp, path) < 0) {
-		r = -errno;
-		ckpt_fmt(err, errlen, "cannot rename %s to %s (errno %d)", tmp, path, -r);
-	}
+	if (r == 0)
+		r = ckpt_tmp_commit(&t, !!(flags & CKPT_OPT_FSYNC), err, errlen);
 	if (r < 0)
-		unlink(tmp);
+		ckpt_tmp_abort(&t);		/* a named file goes; an O_TMPFILE was never seen */
 	else
+		ckpt_tmp_release(&t);
+	if (r == 0)
 		shim_log(SHIM_LOG_INFO, "saved %s: %lu bytes of memory in %lu us%s%s", path,
 			 (unsigned long)mem, (unsigned long)((now_ns() - t0) / 1000),
 			 err[0] ? "; note: " : "", err);
@@ -153,6 +165,7 @@ int shim_save_path(const char *path, unsigned flags, int fork_ok, int sig, sigin
 			shim_log(SHIM_LOG_ERROR, "checkpoint to %s failed: %s", path, err);
 		_exit(r < 0);			/* the copy is done */
 	}
+	ckpt_save_end();
 	return r;
 }
 
@@ -163,18 +176,35 @@ static void save_self(int sig, siginfo_t *info, void *uc)
 	shim_self.err[0] = '\0';
 	shim_self.leading = 1;
 	r = shim_save_path(shim_self.path, shim_self.flags, !!(shim_self.flags & CKPT_OPT_FORK),
-			   sig, info, uc,
+			   SHIM_WAIT_WRITER_MS, sig, info, uc,
 			   shim_self.err, sizeof(shim_self.err));
 	shim_self.leading = 0;
 	shim_self.result = r < 0 ? r : CKPT_SAVED;
 }
 
-static void save_to(const char *path, int sig, siginfo_t *info, void *uc)
-{
-	char err[512];
+/*
+ * A periodic trigger (CKPT_INTERVAL tick, CKPT_SIGNAL) that finds a save
+ * still running is skipped: waiting would stop the application, queueing
+ * would only save later what the next tick saves anyway.  Said once per
+ * trigger for the process's life, at error level (the interval is shorter
+ * than a save, which the user should know), and at debug level each time.
+ */
+static int skip_said[2];
 
-	if (shim_save_path(path, shim_cfg.mappable ? CKPT_OPT_MAPPABLE : 0, 1, sig, info, uc,
-			   err, sizeof(err)) < 0)
+static void save_to(const char *path, int which, int sig, siginfo_t *info, void *uc)
+{
+	static const char *const what[2] = { "CKPT_INTERVAL", "CKPT_SIGNAL" };
+	char err[512];
+	int r = shim_save_path(path, shim_cfg.mappable ? CKPT_OPT_MAPPABLE : 0, 1, 0, sig, info, uc,
+			       err, sizeof(err));
+
+	if (r == -EBUSY) {
+		if (!__atomic_exchange_n(&skip_said[which], 1, __ATOMIC_ACQ_REL))
+			shim_log(SHIM_LOG_ERROR, "%s: a checkpoint to %s was due while another was "
+				 "still running (%s): skipped, and so is every such checkpoint from "
+				 "now on (this is said once)", what[which], path, err);
+		shim_log(SHIM_LOG_DEBUG, "%s: checkpoint skipped: %s", what[which], err);
+	} else if (r < 0)
 		shim_log(SHIM_LOG_ERROR, "checkpoint to %s failed: %s", path, err);
 }
 
@@ -192,15 +222,16 @@ void shim_handler(int sig, siginfo_t *info, void *uc)
 		else if (info->si_code == SI_QUEUE && info->si_pid != getpid())
 			shim_ctl_serve(info->si_pid, sig, info, uc);
 		else if (shim_is_interval(info))
-			save_to(shim_cfg.image, sig, info, uc);
+			save_to(shim_cfg.image, 0, sig, info, uc);
 		else
 			shim_log(SHIM_LOG_DEBUG, "ignored signal %d (code %d) from pid %d",
 				 sig, info->si_code, info->si_pid);
 	} else if (shim_cfg.on_term && sig == SIGTERM) {
 		char err[512];
 
+		/* the last image: a forked writer still running is waited for */
 		if (shim_save_path(shim_cfg.term_image, shim_cfg.mappable ? CKPT_OPT_MAPPABLE : 0, 0,
-				   sig, info, uc, err, sizeof(err)) < 0)
+				   -1, sig, info, uc, err, sizeof(err)) < 0)
 			shim_log(SHIM_LOG_ERROR, "checkpoint on SIGTERM to %s failed: %s",
 				 shim_cfg.term_image, err);
 		/* Preemption: terminate as SIGTERM would have. */
@@ -214,7 +245,7 @@ void shim_handler(int sig, siginfo_t *info, void *uc)
 		syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGTERM);
 		_exit(128 + SIGTERM);
 	} else if (shim_cfg.user_sig && sig == shim_cfg.user_sig) {
-		save_to(shim_cfg.image, sig, info, uc);
+		save_to(shim_cfg.image, 1, sig, info, uc);
 	}
 	errno = shim_saved_errno;
 }
@@ -241,6 +272,7 @@ void shim_post_restore(int sig, siginfo_t *info, void *uc)
 		munmap((void *)ri->blob, ri->blob_len);
 		ri->blob = ri->blob_len = 0;
 		ckpt_park_reset();
+		ckpt_save_reset();	/* the save that made the image is not running here */
 		ckpt_dirty_reset();	/* the tracker was not restored: next image is full */
 	}
 	/*

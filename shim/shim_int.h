@@ -14,7 +14,8 @@ struct shim_config {
 	int ctl_sig;			/* internal checkpoint signal */
 	int user_sig;			/* CKPT_SIGNAL, 0 if unset */
 	int on_term;			/* CKPT_ON_TERM set */
-	unsigned interval;		/* CKPT_INTERVAL seconds, 0 if unset */
+	uint64_t interval_ns;		/* CKPT_INTERVAL, 0 if unset */
+	int tmp_named;			/* CKPT_TMPFILE=0: no O_TMPFILE (ckpt_tmpfile.h) */
 	int log_level;			/* CKPT_LOG: 0 quiet, 1 error, 2 info, 3 debug */
 	int no_compress;		/* CKPT_COMPRESS=none */
 	int threads;			/* CKPT_THREADS: page data threads, 0 = every CPU */
@@ -60,17 +61,24 @@ void shim_handler(int sig, siginfo_t *info, void *uc);
 void shim_post_restore(int sig, siginfo_t *info, void *uc);
 
 /*
- * Checkpoint into a path: temp name, rename on success.  0 or -errno.
- * With fork_ok the pages may be written by a forked copy, which finishes
- * (renames) and exits; the caller then gets 0 at once.
+ * Checkpoint into a path: a file with no name (ckpt_tmpfile.h), renamed
+ * into place when complete.  0 or -errno (-EBUSY: another save runs, and
+ * nothing was made).  With fork_ok the pages may be written by a forked
+ * copy, which finishes (renames) and exits; the caller then gets 0 at
+ * once.  wait_ms: for ckpt_save_begin (a previous forked writer).
  */
-int shim_save_path(const char *path, unsigned flags, int fork_ok, int sig, siginfo_t *info,
-		   void *uc, char *err, size_t errlen);
+#define SHIM_WAIT_WRITER_MS	100	/* ckpt_save(), ckpt-save: one that just replied */
+int shim_save_path(const char *path, unsigned flags, int fork_ok, int wait_ms, int sig,
+		   siginfo_t *info, void *uc, char *err, size_t errlen);
 /* Serve a ckpt-save request from process `pid`. */
 void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc);
 
-/* Checkpoint into an open fd (shim_handler.c). */
-int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, unsigned hdr_flags,
-		       int fork_ok, int *forked, char *err, size_t errlen, uint64_t *mem_bytes);
+/*
+ * Checkpoint into an open fd (shim_handler.c); img_path: its final
+ * absolute path, NULL if it is not a file (struct ckpt_ctx).
+ */
+int shim_checkpoint_fd(int fd, const char *img_path, int ctl_fd, int sig, siginfo_t *info, void *uc,
+		       unsigned hdr_flags, int fork_ok, int *forked, char *err, size_t errlen,
+		       uint64_t *mem_bytes);
 
 #endif

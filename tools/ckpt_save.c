@@ -12,13 +12,25 @@
  *
  * Invariants
  *   1. Nothing appears under PATH unless the target reported success:
- *      the image goes to PATH.tmp.<our pid> (same directory, so the
- *      rename is atomic) and is renamed only after a status 0 reply.
- *   2. No temporary file is left behind: every exit path after its
- *      creation unlinks it, including SIGINT/SIGTERM/SIGHUP (handler).
+ *      the image is an O_TMPFILE in PATH's directory (no name at all;
+ *      libckpt/ckpt_tmpfile.c), linked under a random name and renamed
+ *      over PATH only after a status 0 reply.  Where the filesystem has
+ *      no O_TMPFILE it is PATH.tmp.<16 random hex digits>, made with
+ *      O_EXCL|O_NOFOLLOW: nobody can plant or predict it.
+ *   2. No temporary file is left behind: an O_TMPFILE vanishes with its
+ *      last fd, whatever kills us; a named one is unlinked on every exit
+ *      path, including SIGINT/SIGTERM/SIGHUP (handler), and after a
+ *      SIGKILL by the target's writer, whose reply then fails
+ *      (shim/shim_ctl.c).  The file is made only once the target has
+ *      connected: a ckpt-save killed before that has made nothing.
  *   3. Only the target can answer: a connection whose SO_PEERCRED pid
  *      is not PID is dropped (any local process may connect to an
  *      abstract socket), and we keep waiting.
+ *   4. The image belongs to the target's user: it holds what that user's
+ *      process had, so run by root, we give the file (before the target
+ *      writes a byte) to the uid and gid the target's connection shows
+ *      (its effective ids).  Root owns an image only of a process that
+ *      runs as root (docs/SECURITY.md).
  *
  * The image is created 0600: it holds every byte of the process's
  * memory, secrets included, so it is private like a core dump; chmod it
@@ -51,6 +63,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include "libckpt/ckpt_fmt.h"
+#include "libckpt/ckpt_tmpfile.h"
 #include "libckpt/ctl_proto.h"
 #include "shim/shim.h"
 #include "tools/save.h"
@@ -66,27 +80,28 @@ struct save_opts {
 	int pre_dump;		/* --pre-dump: --incremental that must leave the process running */
 	int mappable;		/* --mappable: CTL_F_MAPPABLE */
 	const char *key;	/* --key FILE: seal the image (save_seal.c) */
+	int tmp_named;		/* CKPT_TMPFILE=0: a named temporary file (ckpt_tmpfile.h) */
 	pid_t pid;
 	const char *path;	/* "-" for stdout */
 	double timeout_s;
 };
 
-/* Invariant 2: what the exit paths and the signal handler unlink. */
-static char save_tmp[PATH_MAX];
+/* Invariant 2: what the exit paths and the signal handler remove. */
+static struct ckpt_tmpfile save_tmp = { .dirfd = -1, .fd = -1 };
 static volatile sig_atomic_t save_tmp_live;
 
 static void save_unlink_tmp(void)
 {
 	if (save_tmp_live) {
 		save_tmp_live = 0;
-		unlink(save_tmp);
+		ckpt_tmp_abort(&save_tmp);
 	}
 }
 
 static void save_on_signal(int sig)
 {
 	if (save_tmp_live)
-		unlink(save_tmp);
+		ckpt_tmp_abort(&save_tmp);	/* async-signal-safe */
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -107,8 +122,7 @@ void save_die(int code, const char *fmt, ...)
 static void save_usage(void)
 {
 	fprintf(stderr,
-		"usage: ckpt-save [--fsync] [--exit] [--mappable|--incremental|--pre-dump] [--key FILE]\n"
-		"                 PID PATH\n"
+		"usage: ckpt-save [--fsync] [--exit] [--mappable|--incremental|--pre-dump] PID PATH\n"
 		"  PATH  image file, or - for stdout\n"
 		"  --fsync  make the image durable before reporting success\n"
 		"  --exit   the process exits after a successful checkpoint\n"
@@ -122,7 +136,8 @@ static void save_usage(void)
 		"           pages it dirtied since\n"
 		"  --key FILE  seal the image with a keyed MAC (32-byte key, mode 0600) that\n"
 		"           ckpt-restart --key and ckpt-info --key verify\n"
-		"  env %s=SECONDS  how long to wait for the process to answer (%g)\n",
+		"  env %s=SECONDS  how long to wait for the process to answer (%g)\n"
+		"  env CKPT_TMPFILE=0  a named temporary file (O_EXCL), not an O_TMPFILE\n",
 		SAVE_TIMEOUT_ENV, SAVE_TIMEOUT_DEFAULT);
 	exit(EXIT_USAGE);
 }
@@ -176,6 +191,9 @@ static void save_parse_args(int argc, char **argv, struct save_opts *o)
 	if (!*o->path)
 		save_usage();
 
+	env = getenv("CKPT_TMPFILE");
+	o->tmp_named = env && !strcmp(env, "0");
+	env = getenv(SAVE_TIMEOUT_ENV);
 	o->timeout_s = SAVE_TIMEOUT_DEFAULT;
 	if (env && *env) {
 		errno = 0;
@@ -335,28 +353,63 @@ static void save_check_target(pid_t pid)
 	free(maps);
 }
 
-/* 0 when pid is gone or a zombie: it can never answer. */
+#define SAVE_PF_EXITING	0x4	/* the kernel's PF_EXITING, in /proc/PID/stat's flags */
+
+/*
+ * 0 when pid is gone, a zombie or exiting (a process killed by SIGKILL
+ * closes its files before it shows as a zombie: its flags say it is
+ * exiting from the start): it can never answer.
+ */
 static int save_target_alive(pid_t pid)
 {
 	char *stat = save_read_proc(pid, "stat", NULL);
 	const char *paren;
+	unsigned long flags = 0;
 	int alive;
 
 	if (!stat)
 		return 0;
-	/* "pid (comm) S ...": comm may hold ')' itself, so the last one. */
+	/* "pid (comm) S ppid pgrp session tty tpgid flags": comm may hold ')', so the last one. */
 	paren = strrchr(stat, ')');
 	alive = paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+	if (alive && sscanf(paren + 2, "%*c %*d %*d %*d %*d %*d %lu", &flags) == 1 &&
+	    (flags & SAVE_PF_EXITING))
+		alive = 0;
 	free(stat);
 	return alive;
 }
 
 /* ---- the output ---- */
 
-/* The image fd: stdout for "-", else a new PATH.tmp.<pid> (invariant 1). */
-static int save_open_output(const struct save_opts *o)
+/*
+ * What the request says of the image: the final path, or for "-" the file
+ * stdout is, if it is one (an incremental image then may name it as its
+ * parent, as it names any image file).  Empty when it has none.
+ */
+static void save_stdout_path(char *buf, size_t cap)
 {
-	int fd, fl;
+	struct stat st;
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (fstat(STDOUT_FILENO, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	n = readlink("/proc/self/fd/1", buf, cap - 1);
+	if (n <= 0 || buf[0] != '/' || (size_t)n >= cap - 1 ||
+	    (n > 10 && !memcmp(buf + n - 10, " (deleted)", 10)))
+		n = 0;
+	buf[n] = '\0';
+}
+
+/*
+ * Stdout for "-"; else PATH's directory, checked now (before the target
+ * is disturbed) and kept open: the file itself is made in it once the
+ * target has connected (save_create_output).  The request's path.
+ */
+static void save_prepare_output(const struct save_opts *o, struct ctl_request *req)
+{
+	char err[512];
+	int fl, r;
 
 	if (!strcmp(o->path, "-")) {
 		fl = fcntl(STDOUT_FILENO, F_GETFL);
@@ -369,37 +422,43 @@ static int save_open_output(const struct save_opts *o)
 		if (o->mappable && (fstat(STDOUT_FILENO, &st) < 0 || !S_ISREG(st.st_mode)))
 			save_die(EXIT_USAGE, "a mappable image cannot be written to a pipe: "
 				 "ckpt-restart maps its pages from the file; give a file name");
-		return STDOUT_FILENO;
+		save_stdout_path(req->path, sizeof(req->path));
+		return;
 	}
-	if (snprintf(save_tmp, sizeof(save_tmp), "%s.tmp.%d", o->path,
-		     (int)getpid()) >= (int)sizeof(save_tmp))
-		save_die(EXIT_USAGE, "path too long: %s", o->path);
-	fd = open(save_tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-	if (fd < 0)
-		save_die(EXIT_LOCAL, "cannot create %s: %s", save_tmp, strerror(errno));
-	save_tmp_live = 1;
-	return fd;
+	r = ckpt_tmp_open_dir(&save_tmp, o->path, err, sizeof(err));
+	if (r < 0)
+		save_die(r == -EISDIR || r == -ENAMETOOLONG ? EXIT_USAGE : EXIT_LOCAL, "%s", err);
+	if (faccessat(save_tmp.dirfd, ".", W_OK | X_OK, AT_EACCESS) < 0)
+		save_die(EXIT_LOCAL, "cannot create %s: %s", o->path, strerror(errno));
+	if (ckpt_tmp_final_path(&save_tmp, req->path, sizeof(req->path)) < 0)
+		req->path[0] = '\0';		/* no /proc: it cannot be a parent */
 }
 
-/* Makes the rename durable: fsync the directory that holds PATH. */
-static void save_fsync_dir(const char *path)
+/*
+ * The image file (invariants 1, 2, 4), once the target has connected:
+ * cred is its connection's.  Its fd, and its temporary name in the
+ * request if it has one.
+ */
+static int save_create_output(const struct save_opts *o, const struct ucred *cred,
+			      struct ctl_request *req)
 {
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int fd;
+	char err[512];
+	int r;
 
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == path)
-		strcpy(dir, "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		fprintf(stderr, "ckpt-save: warning: cannot fsync %s: %s\n", dir,
-			strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	if (!strcmp(o->path, "-"))
+		return STDOUT_FILENO;
+	r = ckpt_tmp_create(&save_tmp, o->tmp_named ? CKPT_TMP_NAMED : 0, err, sizeof(err));
+	if (r < 0) {
+		ckpt_tmp_release(&save_tmp);
+		save_die(EXIT_LOCAL, "%s", err);
+	}
+	save_tmp_live = 1;
+	if (geteuid() == 0 && fchown(save_tmp.fd, cred->uid, cred->gid) < 0)
+		save_die(EXIT_LOCAL, "cannot give the image of process %d to its owner (uid %u, "
+			 "gid %u): %s", (int)o->pid, (unsigned)cred->uid, (unsigned)cred->gid,
+			 strerror(errno));
+	snprintf(req->tmp_name, sizeof(req->tmp_name), "%s", save_tmp.named ? save_tmp.tmp : "");
+	return save_tmp.fd;
 }
 
 /* ---- the conversation ---- */
@@ -426,8 +485,11 @@ static double save_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The target's connection (invariant 3), or exit on timeout / death. */
-static int save_accept(int lfd, const struct save_opts *o)
+/*
+ * The target's connection (invariant 3), its credentials in *cred, or exit
+ * on timeout / death.
+ */
+static int save_accept(int lfd, const struct save_opts *o, struct ucred *cred)
 {
 	double deadline = save_now() + o->timeout_s;
 
@@ -458,26 +520,37 @@ static int save_accept(int lfd, const struct save_opts *o)
 			save_die(EXIT_LOCAL, "accept: %s", strerror(errno));
 		}
 		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0 &&
-		    cr.pid == o->pid)
+		    cr.pid == o->pid) {
+			*cred = cr;
 			return c;
+		}
 		close(c);	/* someone else */
 	}
 }
 
-static void save_send_request(int c, int img_fd, const struct save_opts *o)
+/*
+ * The connection closed without a reply.  A target that is still alive
+ * did not close it: the forked copy that was writing its image died.
+ */
+__attribute__((noreturn))
+static void save_peer_gone(const struct save_opts *o)
 {
-	struct ctl_request req = {
-		.magic = CTL_REQ_MAGIC,
-		.version = CTL_VERSION,
-		.flags = (o->fsync ? CTL_F_FSYNC : 0) | (o->exit_after ? CTL_F_EXIT : 0) |
-			 (o->incremental ? CTL_F_INCREMENTAL : 0) |
-			 (o->mappable ? CTL_F_MAPPABLE : 0),
-	};
+	if (save_target_alive(o->pid))
+		save_die(EXIT_FAILED, "the checkpoint of process %d failed: the copy of it "
+			 "that was writing the image died (killed, or crashed; the process's own "
+			 "stderr may say why); process %d runs on, nothing was saved",
+			 (int)o->pid, (int)o->pid);
+	save_die(EXIT_FAILED, "process %d died during the checkpoint", (int)o->pid);
+}
+
+static void save_send_request(int c, int img_fd, const struct save_opts *o,
+			      struct ctl_request *req)
+{
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} ctl;
-	struct iovec iov = { .iov_base = &req, .iov_len = sizeof(req) };
+	struct iovec iov = { .iov_base = req, .iov_len = sizeof(*req) };
 	struct msghdr msg = {
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
@@ -494,9 +567,8 @@ static void save_send_request(int c, int img_fd, const struct save_opts *o)
 		n = sendmsg(c, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
-		save_die(EXIT_FAILED, "process %d died during the checkpoint",
-			 (int)o->pid);
-	if (n != (ssize_t)sizeof(req))
+		save_peer_gone(o);
+	if (n != (ssize_t)sizeof(*req))
 		save_die(EXIT_LOCAL, "cannot send the request: %s",
 			 n < 0 ? strerror(errno) : "short write");
 }
@@ -510,8 +582,7 @@ static void save_recv_reply(int c, const struct save_opts *o, struct ctl_reply *
 		n = recv(c, buf, sizeof(buf), 0);
 	while (n < 0 && errno == EINTR);
 	if (n == 0 || (n < 0 && errno == ECONNRESET))
-		save_die(EXIT_FAILED, "process %d died during the checkpoint",
-			 (int)o->pid);
+		save_peer_gone(o);
 	if (n < 0)
 		save_die(EXIT_LOCAL, "cannot read the reply: %s", strerror(errno));
 	if (ctl_parse_reply(buf, n, rep) < 0)
@@ -554,12 +625,21 @@ static void save_report(const struct save_opts *o, const struct ctl_reply *rep)
 int main(int argc, char **argv)
 {
 	struct save_opts o = { 0 };
+	struct ctl_request *req = calloc(1, sizeof(*req));	/* zero: the padding rule */
 	struct save_seal seal;
 	struct ctl_reply rep;
-	int sig, img_fd, lfd, c, relay = 0, to_file;
+	struct ucred cred;
+	char err[512];
+	int sig, img_fd, lfd, c, relay = 0;
 	off_t base = 0;
 
 	save_parse_args(argc, argv, &o);
+	if (!req)
+		save_die(EXIT_LOCAL, "out of memory");
+	req->magic = CTL_REQ_MAGIC;
+	req->version = CTL_VERSION;
+	req->flags = (o.fsync ? CTL_F_FSYNC : 0) | (o.exit_after ? CTL_F_EXIT : 0) |
+		     (o.incremental ? CTL_F_INCREMENTAL : 0) | (o.mappable ? CTL_F_MAPPABLE : 0);
 	save_check_target(o.pid);
 	sig = save_target_signal(o.pid);
 	if (o.key)
@@ -568,9 +648,16 @@ int main(int argc, char **argv)
 	signal(SIGINT, save_on_signal);
 	signal(SIGTERM, save_on_signal);
 	signal(SIGHUP, save_on_signal);
-	img_fd = save_open_output(&o);
-	to_file = img_fd != STDOUT_FILENO;
-	if (o.key && !to_file) {
+	save_prepare_output(&o, req);
+	lfd = save_listen();
+
+	if (sigqueue(o.pid, sig, (union sigval){ .sival_int = getpid() }) < 0)
+		save_die(EXIT_TARGET,
+			 "cannot signal process %d: %s", (int)o.pid, strerror(errno));
+	c = save_accept(lfd, &o, &cred);
+	close(lfd);
+	img_fd = save_create_output(&o, &cred, req);
+	if (o.key && img_fd == STDOUT_FILENO) {
 		struct stat st;
 
 		/* a file on stdout is sealed in place; a pipe through us */
@@ -579,14 +666,7 @@ int main(int argc, char **argv)
 		else
 			img_fd = save_seal_relay_start(&seal), relay = 1;
 	}
-	lfd = save_listen();
-
-	if (sigqueue(o.pid, sig, (union sigval){ .sival_int = getpid() }) < 0)
-		save_die(EXIT_TARGET,
-			 "cannot signal process %d: %s", (int)o.pid, strerror(errno));
-	c = save_accept(lfd, &o);
-	close(lfd);
-	save_send_request(c, img_fd, &o);
+	save_send_request(c, img_fd, &o, req);
 	if (relay) {
 		close(img_fd);		/* the target's copy is the one it writes */
 		img_fd = STDOUT_FILENO;
@@ -604,18 +684,15 @@ int main(int argc, char **argv)
 		save_seal_file(&seal, img_fd, base);
 	if (o.fsync && fsync(img_fd) < 0 && errno != EINVAL && errno != EROFS)
 		save_die(EXIT_LOCAL, "cannot fsync the image: %s", strerror(errno));
-	if (to_file) {
-		if (close(img_fd) < 0)
-			save_die(EXIT_LOCAL, "cannot write the image: %s", strerror(errno));
-		if (rename(save_tmp, o.path) < 0)
-			save_die(EXIT_LOCAL, "cannot rename %s to %s: %s", save_tmp,
-				 o.path, strerror(errno));
+	if (img_fd != STDOUT_FILENO) {
+		if (ckpt_tmp_commit(&save_tmp, o.fsync, err, sizeof(err)) < 0)
+			save_die(EXIT_LOCAL, "%s", err);
 		save_tmp_live = 0;
-		if (o.fsync)
-			save_fsync_dir(o.path);
+		ckpt_tmp_release(&save_tmp);
 	}
 	save_report(&o, &rep);
 	if (rep.msg[0])
 		fprintf(stderr, "ckpt-save: note: %s\n", rep.msg);
+	free(req);
 	return 0;
 }

@@ -196,3 +196,95 @@ cycle() {
 	wait "$RPID"
 	RC=$?
 }
+
+# --- a save's writer, caught in the act (t_seckill, t_pidhold) ----------
+# The polls use bash builtins (read, globs) where they can: a writer at
+# ~1 GB/s is stopped within a fraction of a MiB of where a test wants it.
+# state_of PID: its state letter (R, S, T, Z...).
+state_of() {
+	local st
+	{ read -r st < "/proc/$1/stat"; } 2> /dev/null || return 1
+	st=${st##*) }
+	echo "${st%% *}"
+}
+# stat_field PID N: field N of /proc/PID/stat after the comm (1 state,
+# 2 ppid, 3 pgrp, 4 session).
+stat_field() {
+	local st f
+	{ read -r st < "/proc/$1/stat"; } 2> /dev/null || return 1
+	read -r -a f <<< "${st##*) }"
+	echo "${f[$2 - 1]}"
+}
+all_stopped() {
+	local t st
+	for t in /proc/"$1"/task/*/stat; do
+		{ read -r st < "$t"; } 2> /dev/null || return 1
+		st=${st##*) }
+		[ "${st%% *}" = T ] || return 1
+	done
+}
+stop_all() { kill -STOP "$1" && wait_for 5 all_stopped "$1"; }
+# children PID: PID's children, zombies included.
+children() { local kids=; { read -r kids < "/proc/$1/task/$1/children"; } 2> /dev/null; echo $kids; }
+# new_writer PID OLD...: stops the child PID forks next (not one of OLD,
+# not a zombie) the instant it appears, and says its pid.
+new_writer() {
+	local pid=$1 kids c i
+	shift
+	for ((i = 0; i < 2000000; i++)); do
+		kids=	# (the file has no newline: read fails, and sets kids all the same)
+		{ read -r kids < "/proc/$pid/task/$pid/children"; } 2> /dev/null
+		for c in $kids; do
+			[[ " $* " == *" $c "* ]] && continue
+			[ "$(state_of "$c")" = Z ] && continue
+			kill -STOP "$c" 2> /dev/null && { echo "$c"; return 0; }
+		done
+	done
+	return 1
+}
+# img_fd PID DIR: the fd of PID open on a file in DIR (an image being
+# written: named, or an O_TMPFILE "DIR/#ino (deleted)").
+img_fd() {
+	local f l
+	for f in /proc/"$1"/fd/*; do
+		l=$(readlink "$f" 2>/dev/null) || continue
+		case $l in "$2"/*) echo "${f##*/}"; return 0 ;; esac
+	done
+	return 1
+}
+# pos_of PID FD: the file position of PID's fd FD.
+pos_of() {
+	local l
+	{ while read -r l; do
+		case $l in pos:*) echo "${l##*[[:space:]]}"; return 0 ;; esac
+	done < "/proc/$1/fdinfo/$2"; } 2> /dev/null
+	return 1
+}
+nfds() { local f=(/proc/"$1"/fd/*); echo ${#f[@]}; }
+# to_pages PID DIR FROM TO: PID (stopped) runs in short steps, each until
+# its image fd (in DIR) moves or, before it has one, until its fds change;
+# it is left stopped once the fd's position is past FROM bytes, and
+# returns 0 if that is short of TO.
+to_pages() {
+	local pid=$1 dir=$2 from=$3 to=$4 fd pos p n i t0=$SECONDS
+	while ((SECONDS - t0 < 60)); do
+		wait_for 5 all_stopped "$pid" || return 1
+		if fd=$(img_fd "$pid" "$dir") && pos=$(pos_of "$pid" "$fd"); then
+			((pos > from)) && { ((pos < to)); return; }
+			kill -CONT "$pid"
+			for ((i = 0; i < 200000; i++)); do
+				p=$(pos_of "$pid" "$fd") || break
+				((p != pos)) && break
+			done
+		else
+			n=$(nfds "$pid")
+			kill -CONT "$pid"
+			for ((i = 0; i < 200000; i++)); do
+				[ "$(nfds "$pid")" != "$n" ] && break
+				[ -d "/proc/$pid" ] || break
+			done
+		fi
+		kill -STOP "$pid" 2> /dev/null || return 1
+	done
+	return 1
+}

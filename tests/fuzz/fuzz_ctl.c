@@ -28,9 +28,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 			abort();\
 	} while (0)
 
+/* s[cap] holds a string followed by zeros only: its length. */
+static size_t fz_padded(const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap);
+
+	CHECK(n < cap);
+	for (size_t i = n; i < cap; i++)
+		CHECK(s[i] == '\0');
+	return n;
+}
+
 static void fuzz_request(const uint8_t *data, size_t size)
 {
 	struct ctl_request r;
+	size_t plen, tlen;
 
 	if (ctl_parse_request(data, size, &r) < 0)
 		return;
@@ -38,6 +50,15 @@ static void fuzz_request(const uint8_t *data, size_t size)
 	CHECK(r.magic == CTL_REQ_MAGIC && r.version == CTL_VERSION);
 	CHECK((r.flags & ~(uint32_t)(CTL_F_FSYNC | CTL_F_EXIT | CTL_F_MAPPABLE | CTL_F_INCREMENTAL)) == 0);
 	CHECK(r.reserved == 0);
+	plen = fz_padded(r.path, sizeof(r.path));
+	tlen = fz_padded(r.tmp_name, sizeof(r.tmp_name));
+	CHECK(plen == 0 || r.path[0] == '/');
+	/* what the handler joins and unlinks: one component of path's directory */
+	if (tlen) {
+		CHECK(plen > 0);
+		CHECK(!memchr(r.tmp_name, '/', tlen));
+		CHECK(strcmp(r.tmp_name, ".") && strcmp(r.tmp_name, ".."));
+	}
 	CHECK(memcmp(&r, data, sizeof(r)) == 0);
 }
 
@@ -90,6 +111,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r.magic = CTL_REQ_MAGIC;
 		r.version = CTL_VERSION;
 		fuzz_request((const uint8_t *)&r, sizeof(r));
+		/* and with flags, reserved and the padding right: the names */
+		r.flags &= CTL_F_FSYNC | CTL_F_EXIT | CTL_F_MAPPABLE | CTL_F_INCREMENTAL;
+		r.reserved = 0;
+		r.path[sizeof(r.path) - 1] = '\0';
+		memset(r.path + strlen(r.path), 0, sizeof(r.path) - strlen(r.path));
+		r.tmp_name[sizeof(r.tmp_name) - 1] = '\0';
+		memset(r.tmp_name + strlen(r.tmp_name), 0,
+		       sizeof(r.tmp_name) - strlen(r.tmp_name));
+		fuzz_request((const uint8_t *)&r, sizeof(r));
 	}
 	if (size == sizeof(struct ctl_reply)) {
 		struct ctl_reply r;
@@ -119,8 +149,9 @@ static void fz_seed(const char *dir, const char *name, const void *p, size_t n)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *dir = getenv("FUZZ_SEED_DIR");
-	struct ctl_request req = {
+	static struct ctl_request req = {
 		.magic = CTL_REQ_MAGIC, .version = CTL_VERSION, .flags = CTL_F_FSYNC,
+		.path = "/var/tmp/app.img", .tmp_name = "app.img.tmp.0123456789abcdef",
 	};
 	struct ctl_reply rep = {
 		.magic = CTL_REP_MAGIC, .version = CTL_VERSION, .status = -22,
