@@ -220,18 +220,38 @@ int ckpt_maps_parse(struct ckpt_ctx *c, const char *text, size_t len)
 	return 0;
 }
 
+/*
+ * One VMA record per mapping: the struct, then its path and its guard
+ * regions (ckpt_memattr.c scans for them as it goes, in address order),
+ * gathered in c->vmatail.
+ */
 int ckpt_maps_write(struct ckpt_ctx *c)
 {
+	c->gscan_next = 0;
+	c->gscan_n = c->gscan_i = 0;
 	for (int i = 0; i < c->nvmas; i++) {
 		const struct ckpt_vma *v = &c->vmas[i];
+		struct img_range *guards = (struct img_range *)(c->vmatail + CKPT_PATH_MAX);
+		int ng = ckpt_memattr_guards(c, v, guards);
 		struct img_vma r = {
 			.start = v->start, .end = v->end, .pgoff = v->pgoff,
 			.dev = v->dev, .ino = v->ino, .size = v->size,
 			.mtime_ns = v->mtime_ns, .prot = v->prot, .flags = v->flags,
-			.path_len = v->path_len,
+			.path_len = v->path_len, .attrs = v->attrs,
 		};
+		size_t plen = v->path_len;
 
-		img_write_record(&c->w, IMG_REC_VMA, &r, sizeof(r), v->path, v->path_len);
+		if (ng < 0)
+			return c->error;
+		r.nguards = ng;
+		/* the path right before the guards: the two are one tail */
+		if (plen > CKPT_PATH_MAX)
+			return ckpt_fail(c, -ENAMETOOLONG, "mapping %lx-%lx: path longer than %d bytes",
+					 (unsigned long)v->start, (unsigned long)v->end, CKPT_PATH_MAX);
+		for (size_t k = 0; k < plen; k++)
+			c->vmatail[CKPT_PATH_MAX - plen + k] = v->path[k];
+		img_write_record(&c->w, IMG_REC_VMA, &r, sizeof(r), c->vmatail + CKPT_PATH_MAX - plen,
+				 plen + (size_t)ng * sizeof(struct img_range));
 	}
 	return c->w.error;
 }

@@ -213,7 +213,23 @@ int img_pread_record(int fd, uint64_t off, uint32_t type, uint64_t len, void *bu
 const struct img_proc *img_get_proc(struct img_reader *r, const struct img_rec *rec);
 const struct img_fd *img_get_fd(struct img_reader *r, const struct img_rec *rec);
 const struct img_thread *img_get_thread(struct img_reader *r, const struct img_rec *rec);
+/*
+ * Followed by path_len bytes of path, then nguards struct img_range (not
+ * 8-byte aligned: copy them out; img_vma_guard()).  Attributes and guard
+ * regions are checked (img_format.h).
+ */
 const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *rec);
+/* Guard region i of a checked VMA record. */
+static inline struct img_range img_vma_guard(const struct img_vma *v, uint32_t i)
+{
+	struct img_range g;
+
+	__builtin_memcpy(&g, (const unsigned char *)(v + 1) + v->path_len + (size_t)i * sizeof(g),
+			 sizeof(g));
+	return g;
+}
+/* MLOCK: the mlockall flags, FUTURE set. */
+const struct img_mlock *img_get_mlock(struct img_reader *r, const struct img_rec *rec);
 /* A signal 1..64 but SIGKILL/SIGSTOP; whether tid names a THREAD is the caller's check. */
 const struct img_siginfo *img_get_siginfo(struct img_reader *r, const struct img_rec *rec);
 /* Fields consistent with the kind and notification; a tid is the caller's check. */

@@ -89,7 +89,9 @@ int shim_checkpoint_fd(int fd, int ctl_fd, int sig, siginfo_t *info, void *uc, u
 	c.no_compress = shim_cfg.no_compress;
 	c.threads = shim_cfg.threads;
 	c.fork_ok = fork_ok && !shim_cfg.no_fork;
-	c.fork_advised = wrap_fork_advised;
+	c.mem_advised = wrap_mem_advised;
+	c.mem_mcl = wrap_mem_mcl;
+	c.smaps_always = shim_cfg.smaps_always;
 	/*
 	 * The saved memory must show the interrupted code's errno, not
 	 * whatever the handler left there.

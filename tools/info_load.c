@@ -159,7 +159,7 @@ static int info_add_mpages(struct info *in, struct img_reader *r,
 	return 0;
 }
 
-/* Record order rank: PROC, FD*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES* (img_format.h). */
+/* Record order rank: PROC, FD*, THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES* (img_format.h). */
 static int info_rank(uint32_t type)
 {
 	switch (type) {
@@ -168,8 +168,9 @@ static int info_rank(uint32_t type)
 	case IMG_REC_THREAD:  return 2;
 	case IMG_REC_SIGINFO: return 3;
 	case IMG_REC_TIMER:   return 4;
-	case IMG_REC_VMA:     return 5;
-	default:              return 6;
+	case IMG_REC_MLOCK:   return 5;
+	case IMG_REC_VMA:     return 6;
+	default:              return 7;
 	}
 }
 
@@ -178,6 +179,8 @@ static const char *info_rec_name(uint32_t type)
 	static const char *names[] = { "?", "PROC", "FD", "THREAD", "VMA", "PAGES", "MPAGES",
 				       "PARENT", "SIGINFO", "TIMER" };
 
+	if (type == IMG_REC_MLOCK)
+		return "MLOCK";
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
 
@@ -217,9 +220,10 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	if (*last_rank < 0 ? rank != 0 :
 	    rank == 0 ||			/* a second PROC */
 	    rank < *last_rank ||		/* going back */
+	    (rank == 5 && *last_rank == 5) ||	/* a second MLOCK */
 	    (rank > 2 && *last_rank < 2))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
-				 "expected PROC, FD*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES*",
+				 "expected PROC, FD*, THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;
 
@@ -293,6 +297,23 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		memset(iv, 0, sizeof(*iv));
 		iv->v = *v;
 		iv->path = info_dup(v + 1, v->path_len);
+		if (v->nguards) {
+			iv->guards = malloc(v->nguards * sizeof(*iv->guards));
+			if (!iv->guards) {
+				fprintf(stderr, "ckpt-info: out of memory\n");
+				exit(INFO_EXIT_CORRUPT);
+			}
+			for (uint32_t k = 0; k < v->nguards; k++)
+				iv->guards[k] = img_vma_guard(v, k);
+		}
+		return 0;
+	}
+	case IMG_REC_MLOCK: {
+		const struct img_mlock *m = img_get_mlock(r, rec);
+
+		if (!m)
+			return -1;
+		in->mlock_mcl = m->mcl;
 		return 0;
 	}
 	case IMG_REC_PAGES:
@@ -364,8 +385,10 @@ void info_free(struct info *in)
 	free(in->exe.s);
 	for (size_t i = 0; i < in->nfd; i++)
 		free(in->fds[i].path.s);
-	for (size_t i = 0; i < in->nvma; i++)
+	for (size_t i = 0; i < in->nvma; i++) {
 		free(in->vmas[i].path.s);
+		free(in->vmas[i].guards);
+	}
 	free(in->fds);
 	free(in->thr);
 	free(in->sigs);

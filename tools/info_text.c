@@ -89,6 +89,32 @@ static void txt_time(uint64_t ns)
 		printf("%llu ns", (unsigned long long)ns);
 }
 
+/*
+ * A mapping's attributes, by their VmFlags names ("[lo lf dd]"; "?" when
+ * the checkpoint did not read them), and its guard regions.
+ */
+static void txt_vma_attrs(const struct info_vma *v)
+{
+	uint32_t a = v->v.attrs & ~IMG_VMA_ATTR_VMFLAGS;
+	uint64_t guarded = 0;
+
+	if (a || !(v->v.attrs & IMG_VMA_ATTR_VMFLAGS)) {
+		printf("  [");
+		for (const struct info_flag *f = info_vma_attrs; f->name; f++)
+			if (a & f->bit)
+				printf("%s%s", (a & (f->bit - 1)) ? " " : "", f->name);
+		if (!(v->v.attrs & IMG_VMA_ATTR_VMFLAGS))
+			printf("%s?", a ? " " : "");
+		printf("]");
+	}
+	if (!v->v.nguards)
+		return;
+	for (uint32_t k = 0; k < v->v.nguards; k++)
+		guarded += v->guards[k].end - v->guards[k].start;
+	printf("  %u guard region%s, %llu pages", v->v.nguards, v->v.nguards > 1 ? "s" : "",
+	       (unsigned long long)(guarded / IMG_PAGE_SIZE));
+}
+
 void txt_print(const struct info *in)
 {
 	const struct img_header *h = &in->hdr;
@@ -268,8 +294,12 @@ void txt_print(const struct info *in)
 			printf("%s", info_vma_kind(&v->v));
 		if (v->zero_pages)
 			printf("  (%llu zero pages)", (unsigned long long)v->zero_pages);
+		txt_vma_attrs(v);
 		printf("\n");
 	}
+	if (in->mlock_mcl)
+		printf("  mlockall: MCL_FUTURE%s (mappings made later are locked)\n",
+		       in->mlock_mcl & IMG_MCL_ONFAULT ? "|MCL_ONFAULT" : "");
 
 	printf("\ntotals:\n  mapped:    ");
 	txt_size(in->mapped);
