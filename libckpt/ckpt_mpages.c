@@ -7,7 +7,8 @@
  *
  * Which mappings (ckpt_mpages_eligible): private anonymous ones ([heap]
  * and unnamed), readable and not executable (a file system mounted
- * noexec could not map them PROT_EXEC), not growing down, and not the
+ * noexec could not map them PROT_EXEC), not growing down, not
+ * MADV_WIPEONFORK (which the kernel allows on anonymous memory only), not the
  * stack this code runs on (it changes while the image is written).
  * Threads' stacks and TLS are included: the restorer writes each
  * thread's tid word, whose shared futex (pthread_join) must not be keyed
@@ -89,6 +90,8 @@ int ckpt_mpages_eligible(struct ckpt_ctx *c, const struct ckpt_vma *v)
 	if (v->flags & (IMG_VMA_SHARED | IMG_VMA_GROWSDOWN | IMG_VMA_STACK))
 		return 0;
 	if ((v->prot & (PROT_READ | PROT_EXEC)) != PROT_READ)
+		return 0;
+	if (v->attrs & IMG_VMA_ATTR_WIPEONFORK)	/* anonymous memory only */
 		return 0;
 	return !(sp >= v->start && sp < v->end);
 }

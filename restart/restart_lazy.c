@@ -123,9 +123,10 @@ int rst_lazy_vma(const struct rst_vma *v)
 {
 	uint32_t f = v->v.flags;
 
+	/* locked memory is faulted in by mlock() before the server runs: eager */
 	return (f & IMG_VMA_ANON) && (f & IMG_VMA_PAGES) && (v->v.prot & PROT_READ) &&
 	       !(f & (IMG_VMA_SHARED | IMG_VMA_FILE | IMG_VMA_VDSO | IMG_VMA_VVAR |
-		      IMG_VMA_VVAR_VCLOCK));
+		      IMG_VMA_VVAR_VCLOCK)) && !(v->v.attrs & IMG_VMA_ATTR_LOCKED);
 }
 
 static uint64_t now_ns(void)

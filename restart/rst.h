@@ -45,6 +45,7 @@ struct rst_vma {
 				 * mappings of one file share it */
 	int acc;		/* FILE: fd's access mode (O_RDONLY/O_RDWR) */
 	uint8_t *have;		/* incremental: pages filled so far (restart_chain.c) */
+	struct img_range *guards;	/* v.nguards guard regions to install again */
 };
 
 struct rst_fd {
@@ -71,6 +72,8 @@ struct rst_state {
 	int nsigs;
 	struct img_timer *timers;	/* interval and POSIX timers */
 	int ntimers;
+	uint32_t mcl;		/* MLOCK record: IMG_MCL_*, 0 if none */
+	int have_mlock;
 	size_t fds_cap, vmas_cap, threads_cap, mpages_cap, sigs_cap, timers_cap;	/* rst_grow */
 	int reserved;		/* target ranges reserved */
 	int exe_fd;
