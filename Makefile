@@ -56,6 +56,11 @@ $(B)/obj/%.o: %.c
 # The shim and engine: what users LD_PRELOAD or link.
 $(B)/libckpt.so: $(call pic,$(LIB_SRCS))
 	$(CC) -shared -Wl,-soname,libckpt.so -Wl,-z,defs -Wl,-z,now -o $@ $^ -lurcu-bp -ldl
+	@tools/check-private-libc.sh $@
+# libckpt's own copies of libc functions (so an application's interposed
+# ones, ASan's memcpy, never run inside a checkpoint): gcc must not turn
+# their loops back into calls to the very functions they implement.
+$(B)/pic/libckpt/ckpt_libc.o: CFLAGS += -fno-tree-loop-distribute-patterns -fno-builtin
 
 # The restorer runs after the restarter's own memory is gone: it must be
 # position independent and reference nothing outside its own section.

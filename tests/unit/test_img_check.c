@@ -39,6 +39,7 @@ void trw_expect_get(uint32_t type, const void *a, size_t alen,
 	case IMG_REC_PAGES:  got = img_get_pages(&r, &rec); break;
 	case IMG_REC_SIGINFO: got = img_get_siginfo(&r, &rec); break;
 	case IMG_REC_TIMER:  got = img_get_timer(&r, &rec); break;
+	case IMG_REC_MLOCK:  got = img_get_mlock(&r, &rec); break;
 	default:             got = img_get_vma(&r, &rec); break;	/* wrong type */
 	}
 	CU_ASSERT_PTR_NULL(got);
