@@ -89,22 +89,17 @@ static void txt_time(uint64_t ns)
 		printf("%llu ns", (unsigned long long)ns);
 }
 
-/*
- * A mapping's attributes, by their VmFlags names ("[lo lf dd]"; "?" when
- * the checkpoint did not read them), and its guard regions.
- */
+/* A mapping's attributes by their VmFlags names ("[lo lf dd]"), its guard regions. */
 static void txt_vma_attrs(const struct info_vma *v)
 {
 	uint32_t a = v->v.attrs & ~IMG_VMA_ATTR_VMFLAGS;
 	uint64_t guarded = 0;
 
-	if (a || !(v->v.attrs & IMG_VMA_ATTR_VMFLAGS)) {
+	if (a) {
 		printf("  [");
 		for (const struct info_flag *f = info_vma_attrs; f->name; f++)
 			if (a & f->bit)
 				printf("%s%s", (a & (f->bit - 1)) ? " " : "", f->name);
-		if (!(v->v.attrs & IMG_VMA_ATTR_VMFLAGS))
-			printf("%s?", a ? " " : "");
 		printf("]");
 	}
 	if (!v->v.nguards)
@@ -276,6 +271,13 @@ void txt_print(const struct info *in)
 	}
 
 	printf("\nmemory map (%zu areas):\n", in->nvma);
+	size_t known = 0;
+
+	for (size_t i = 0; i < in->nvma; i++)
+		known += !!(in->vmas[i].v.attrs & IMG_VMA_ATTR_VMFLAGS);
+	if (in->nvma && !known)
+		printf("  (madvise flags, locks and NORESERVE were not read: the process showed "
+		       "no sign of them)\n");
 	printf("  %-33s %-4s %10s %7s %10s %10s  %s\n", "range", "perm", "size",
 	       "pages", "raw", "stored", "what");
 	for (size_t i = 0; i < in->nvma; i++) {
