@@ -228,8 +228,10 @@ static inline struct img_range img_vma_guard(const struct img_vma *v, uint32_t i
 			 sizeof(g));
 	return g;
 }
-/* MLOCK: the mlockall flags, FUTURE set. */
+/* MLOCK: the mlockall flags, FUTURE set (img_memattr.c). */
 const struct img_mlock *img_get_mlock(struct img_reader *r, const struct img_rec *rec);
+/* img_memattr.c, for img_get_vma: attrs and guard regions. 0, or -1 with r->err. */
+int img_check_vma_attrs(struct img_reader *r, const struct img_rec *rec, const struct img_vma *v);
 /* A signal 1..64 but SIGKILL/SIGSTOP; whether tid names a THREAD is the caller's check. */
 const struct img_siginfo *img_get_siginfo(struct img_reader *r, const struct img_rec *rec);
 /* Fields consistent with the kind and notification; a tid is the caller's check. */

@@ -129,7 +129,7 @@ static void test_mlock_record(void)
 	m = (struct img_mlock){ IMG_MCL_FUTURE, 7 };
 	trw_expect_get(IMG_REC_MLOCK, &m, sizeof(m), NULL, 0, "reserved 7");
 	m = (struct img_mlock){ IMG_MCL_FUTURE, 0 };
-	trw_expect_get(IMG_REC_MLOCK, &m, sizeof(m), &m, 1, "fields say");
+	trw_expect_get(IMG_REC_MLOCK, &m, sizeof(m), &m, 1, "MLOCK has 8");
 }
 
 /* ---- the private libc (libckpt/ckpt_libc.c) ---- */
