@@ -61,6 +61,11 @@ $(B)/obj/%.o: %.c
 # The shim and engine: what users LD_PRELOAD or link.
 $(B)/libckpt.so: $(call pic,$(LIB_SRCS))
 	$(CC) -shared -Wl,-soname,libckpt.so -Wl,-z,defs -Wl,-z,now -o $@ $^ -lurcu-bp -ldl
+	@tools/check-private-libc.sh $@
+# libckpt's own copies of libc functions (so an application's interposed
+# ones, ASan's memcpy, never run inside a checkpoint): gcc must not turn
+# their loops back into calls to the very functions they implement.
+$(B)/pic/libckpt/ckpt_libc.o: CFLAGS += -fno-tree-loop-distribute-patterns -fno-builtin
 
 # The restorer runs after the restarter's own memory is gone: it must be
 # position independent and reference nothing outside its own section.
@@ -127,16 +132,16 @@ $(B)/tests/threads-nopie: tests/e2e/progs/threads.c $(B)/libckpt.so include/ckpt
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 -no-pie -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm
 # The trust tests' image editor (tests/tools/ckpt_edit.c): a hostile owner's edits.
-$(B)/tests/ckpt-edit: tests/tools/ckpt_edit.c libckpt/img_crc32c.c
+$(B)/tests/ckpt-edit: tests/tools/ckpt_edit.c libckpt/img_crc32c.c libckpt/img_format.h libckpt/img.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^)
 $(B)/bench/%: tests/bench/%.c $(B)/libckpt.so
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm
 # The sealed-restart benchmark seals a self-saved image (the image code and libsodium).
-$(B)/bench/seal: tests/bench/seal.c $(IMG_SRCS)
+$(B)/bench/seal: tests/bench/seal.c $(IMG_SRCS) libckpt/img_format.h libckpt/img.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ -lsodium
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) -lsodium
 # The decoder benchmark links the codecs themselves (libckpt.so exports
 # neither) and libsnappy, the decoder it is measured against.
 $(B)/bench/snappy_dec: tests/bench/snappy_dec.c libckpt/img_snappy.c libckpt/img_snappy_dec.c

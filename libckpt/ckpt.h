@@ -33,8 +33,10 @@
 #include "libckpt/img.h"
 
 #define CKPT_ERR_LEN	512
+#define CKPT_PATH_MAX	4096		/* a mapping's path, as the image allows */
 
 struct ckpt_dirty_run;
+struct page_region;
 
 struct ckpt_vma {
 	uint64_t start, end, pgoff, dev, ino;
@@ -57,6 +59,7 @@ struct ckpt_vma {
 	int byid;
 	uint32_t file;
 	uint32_t huge_shift;		/* CKPT_BYID_HUGETLB: log2 of its page size */
+	uint32_t attrs;			/* IMG_VMA_ATTR_* (ckpt_memattr.c) */
 };
 enum { CKPT_BYID_NONE, CKPT_BYID_FILE, CKPT_BYID_HUGETLB };
 
@@ -154,13 +157,24 @@ struct ckpt_ctx {
 	int no_compress;		/* CKPT_COMPRESS=none: pages stored raw */
 	int threads;			/* CKPT_THREADS: threads for page data, 0 = every CPU */
 	int fork_ok;			/* may write the pages from a forked copy */
-	int fork_advised;		/* MADV_DONTFORK/WIPEONFORK asked: check smaps */
+	/*
+	 * What the wrappers saw (wrappers/wrap_mem.c): an attribute given
+	 * through libc (read smaps), the mlockall() flags (-1: never asked);
+	 * smaps_always: CKPT_SMAPS=1, read the VmFlags whatever the signs.
+	 */
+	int mem_advised;
+	int mem_mcl;
+	int smaps_always;
+	int no_pm_scan;			/* tests: read pagemap, not PAGEMAP_SCAN */
 	int mappable;			/* IMG_F_MAPPABLE in hdr_flags: MPAGES records */
 	int forked;			/* out: CKPT_FORKED_* */
 	int incremental;		/* CKPT_OPT_INCREMENTAL asked for (ckpt_incr.h) */
 	uint64_t fdata_limit;		/* CKPT_GHOST_LIMIT: data bytes of one deleted file
 					 * or memfd kept in the image; 0: the default */
 	struct ckpt_dirty_run *dirty;	/* this checkpoint's dirty pages (scratch) */
+	/* ckpt_memattr.c: the VmFlags were read; the mlockall state (IMG_MCL_*) */
+	int vmflags;
+	uint32_t mcl;
 	struct img_header hdr;		/* the header as written */
 
 	/* scratch: one mapping, left out of the image */
@@ -174,6 +188,11 @@ struct ckpt_ctx {
 	unsigned char *ztab;		/* the leader's snappy encoder scratch */
 	unsigned char *bounce;		/* pages of unreadable mappings */
 	uint64_t *pagemap;		/* one chunk of pagemap entries */
+	struct page_region *pmvec;	/* PAGEMAP_SCAN results (ckpt_mem.c) */
+	struct page_region *gvec;	/* ... of the guard scan (ckpt_memattr.c) */
+	unsigned char *vmatail;		/* a VMA record's path and guard regions */
+	uint64_t gscan_next;		/* guard scan: walked up to here */
+	long gscan_n, gscan_i;		/* ... gvec[gscan_i .. gscan_n) not used yet */
 	unsigned char *mbuf;		/* one MPAGES run, copied (ckpt_mpages.c) */
 	struct ckpt_fdid *fdids;	/* fds seen so far, to find shared ones */
 	uint8_t *asked;			/* tids asked to park (bitmap) */
@@ -233,11 +252,32 @@ int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
 int ckpt_scratch_map(struct ckpt_ctx *c);
 int ckpt_open_proc(struct ckpt_ctx *c);
 
+/*
+ * ckpt_scratch_map's way to map anonymous memory for the checkpoint: never
+ * locked, whatever mlockall(MCL_FUTURE) says (locking would populate it,
+ * and RLIMIT_MEMLOCK may refuse it).  MAP_NORESERVE, MAP_FAILED/errno.
+ */
+void *ckpt_map_anon(size_t len, int prot);
+
 /* Steps, one file each. */
 int ckpt_maps_read(struct ckpt_ctx *c);		/* ckpt_maps.c */
+/* Refuses a mapping a restart would have no room to stage (ckpt_maps.c). */
+int ckpt_maps_stageable(struct ckpt_ctx *c);
 /* Parses maps text (the format of /proc/PID/maps) into c->vmas. */
 int ckpt_maps_parse(struct ckpt_ctx *c, const char *text, size_t len);
 int ckpt_maps_write(struct ckpt_ctx *c);
+/*
+ * ckpt_memattr.c: each mapping's attributes (v->attrs: madvise flags,
+ * locks, NORESERVE from smaps VmFlags when the process may have any; the
+ * maximum protection of shared file mappings) and the mlockall state
+ * (c->mcl), after ckpt_maps_read; the MLOCK record; the guard regions of
+ * one mapping (called in address order, by ckpt_maps_write), into out:
+ * their number, or -1 with c->err.
+ */
+int ckpt_memattr_read(struct ckpt_ctx *c);
+int ckpt_memattr_write(struct ckpt_ctx *c);
+int ckpt_memattr_guards(struct ckpt_ctx *c, const struct ckpt_vma *v, struct img_range *out);
+
 int ckpt_mem_write(struct ckpt_ctx *c);		/* ckpt_mem.c */
 int ckpt_mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v);
 /* pagemap entries of npages pages from addr into c->pagemap (<= 512). */
@@ -248,6 +288,27 @@ int ckpt_mem_pagemap(struct ckpt_ctx *c, uint64_t addr, size_t npages);
  */
 int ckpt_pm_has_page(uint64_t pm);
 int ckpt_pm_guard(uint64_t pm);
+/*
+ * The runs of v's pages that may hold data, and its guard regions, in
+ * address order: fn(c, v, addr, npages, kind, arg) for each, kind one of
+ * CKPT_RUN_*; a nonzero return stops the walk and is returned.  With
+ * PAGEMAP_SCAN (Linux 6.7) the cost is one ioctl per 512 runs, whatever
+ * the size of the mapping (a 2 TiB reservation with 5 pages: 5 runs);
+ * without it, one pagemap read per 512 pages.  Untouched pages are in no
+ * run.  [vdso] and image-backed mappings (v->backed) are one PAGE run
+ * less their guards: every page is read.
+ */
+enum {
+	CKPT_RUN_PAGE = 1,		/* present or swapped: read it */
+	CKPT_RUN_FILE,			/* present, the file's own page (page cache) */
+	CKPT_RUN_ZERO,			/* the shared zero page: reads as zeros */
+	CKPT_RUN_GUARD,			/* a guard region: never read */
+};
+typedef int (*ckpt_run_fn)(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
+			   uint64_t npages, int kind, void *arg);
+int ckpt_mem_each_run(struct ckpt_ctx *c, const struct ckpt_vma *v, ckpt_run_fn fn, void *arg);
+/* PAGEMAP_SCAN works here (1), and knows guard regions (2|1); 0: neither. */
+int ckpt_pm_scan_level(void);
 /*
  * 1 if v holds memory the checkpoint itself writes while it reads it (the
  * leader's stack and TLS, libckpt's .data and .bss): a run of it must be
@@ -373,13 +434,14 @@ int ckpt_close(int fd);
 int ckpt_proc_each(const char *dir, int (*fn)(int n, int dirfd, void *arg), void *arg);
 
 /*
- * ckpt_smaps.c: fn(start, flags) for every mapping of /proc/self/smaps,
+ * ckpt_smaps.c: fn(start, end, flags) for every mapping of /proc/self/smaps,
  * flags being its "VmFlags:" text (" rd wr mr ...").  Stops at the first
  * nonzero return and returns it; 0 after the last; -errno if smaps cannot
  * be read.  Uses c->bounce.  ckpt_vmflag: whether flags has a two-letter
  * flag ("dc", "um").
  */
-int ckpt_smaps_each(struct ckpt_ctx *c, int (*fn)(uint64_t start, const char *flags, void *arg),
+int ckpt_smaps_each(struct ckpt_ctx *c,
+		    int (*fn)(uint64_t start, uint64_t end, const char *flags, void *arg),
 		    void *arg);
 int ckpt_vmflag(const char *flags, const char *flag);
 

@@ -16,6 +16,7 @@
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_incr.h"
 #include "libckpt/reg_attr.h"
+#include "libckpt/ckpt_uffd.h"
 
 /* Scratch layout; MAP_NORESERVE: only the pages touched cost memory. */
 #define SCR_MAPS	(8u << 20)
@@ -28,6 +29,9 @@
 #define SCR_ASKED	((1u << 22) / 8)	/* a bit per possible tid */
 #define SCR_DIRTY	sizeof(struct ckpt_dirty_run)
 #define SCR_MBUF	(CKPT_MPAGES_RUN * IMG_PAGE_SIZE)	/* touched if mappable */
+#define SCR_PMVEC	(512u * sizeof(struct page_region))	/* ckpt_pmscan.c */
+#define SCR_GVEC	(4096u * sizeof(struct page_region))	/* ckpt_memattr.c */
+#define SCR_VMATAIL	(CKPT_PATH_MAX + IMG_VMA_GUARDS_MAX * sizeof(struct img_range))
 
 int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
 {
@@ -42,15 +46,58 @@ int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
 	return c->error;
 }
 
+/*
+ * Made inaccessible, unlocked, then made accessible: with mlockall(MCL_FUTURE)
+ * on, an accessible mapping would be locked and populated as it is made
+ * (tens of MiB of scratch, and refused past RLIMIT_MEMLOCK), while a
+ * PROT_NONE one is never populated and munlock() then clears the lock.
+ * EAGAIN: the locked memory is at its limit already; one page, unlocked,
+ * grown with mremap (which a lock no longer limits).  3 system calls more
+ * than a plain mmap, a few microseconds.
+ */
+void *ckpt_map_anon(size_t len, int prot)
+{
+	const int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	long p = arch_sys6(SYS_mmap, 0, len, PROT_NONE, flags, -1, 0);
+
+	if (p == -EAGAIN) {
+		p = arch_sys6(SYS_mmap, 0, IMG_PAGE_SIZE, PROT_NONE, flags, -1, 0);
+		if (p > 0) {
+			long q;
+
+			arch_sys2(SYS_munlock, p, IMG_PAGE_SIZE);
+			q = arch_sys4(SYS_mremap, p, IMG_PAGE_SIZE, len, MREMAP_MAYMOVE);
+			if (q < 0 && q > -4096)
+				arch_sys2(SYS_munmap, p, IMG_PAGE_SIZE);
+			p = q;
+		}
+	}
+	if (p < 0 && p > -4096) {
+		errno = (int)-p;
+		return MAP_FAILED;
+	}
+	arch_sys2(SYS_munlock, p, len);
+	if (prot != PROT_NONE) {
+		long r = arch_sys3(SYS_mprotect, p, len, prot);
+
+		if (r < 0) {
+			arch_sys2(SYS_munmap, p, len);
+			errno = (int)-r;
+			return MAP_FAILED;
+		}
+	}
+	return (void *)p;
+}
+
 int ckpt_scratch_map(struct ckpt_ctx *c)
 {
 	size_t len = SCR_MAPS + SCR_VMAS + SCR_WBUF + SCR_ZTAB + SCR_BOUNCE + SCR_PAGEMAP +
-		     SCR_FDIDS + SCR_ASKED + 8 + SCR_DIRTY + SCR_MBUF;
+		     SCR_FDIDS + SCR_ASKED + 8 + SCR_DIRTY + SCR_MBUF + SCR_PMVEC + SCR_GVEC +
+		     SCR_VMATAIL;
 	unsigned char *p;
 
 	len = (len + IMG_PAGE_SIZE - 1) & ~(size_t)(IMG_PAGE_SIZE - 1);
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	p = ckpt_map_anon(len, PROT_READ | PROT_WRITE);
 	if (p == MAP_FAILED)
 		return ckpt_fail(c, -errno, "cannot map %zu bytes of checkpoint scratch: %s", len,
 				 ckpt_strerror(errno));
@@ -77,6 +124,13 @@ int ckpt_scratch_map(struct ckpt_ctx *c)
 	c->dirty = (struct ckpt_dirty_run *)p;
 	p += SCR_DIRTY;
 	c->mbuf = p;
+	p += SCR_MBUF;
+	p = (unsigned char *)(((uintptr_t)p + 7) & ~(uintptr_t)7);
+	c->pmvec = (struct page_region *)p;
+	p += SCR_PMVEC;
+	c->gvec = (struct page_region *)p;
+	p += SCR_GVEC;
+	c->vmatail = p;
 	return 0;
 }
 
@@ -204,30 +258,26 @@ void ckpt_save_reset(void)
 
 /*
  * Whether a fork would see the memory as it is: shared anonymous memory
- * goes on changing under the copy, huge pages may be taken from it, MADV_DONTFORK memory is missing from
- * it and MADV_WIPEONFORK memory is zero there.  The last two only show in
- * /proc/self/smaps ("dc", "wf"), read only when the process asked for
- * them through libc (c->fork_advised): smaps walks every page table,
- * which would double the pause (wrap_mem.c).
+ * goes on changing under the copy, huge pages may be taken from it,
+ * MADV_DONTFORK memory is missing from it and MADV_WIPEONFORK memory is
+ * zero there.  The last two show only in the VmFlags of /proc/self/smaps,
+ * which ckpt_memattr.c reads only when the process may have such advice
+ * (reading it walks every page table, which would double the pause); raw
+ * MADV_DONTFORK it did not see is caught in the copy (child_prepare).
  */
-static int fork_unfaithful_flags(uint64_t start, const char *flags, void *arg)
-{
-	return ckpt_vmflag(flags, "dc") || ckpt_vmflag(flags, "wf");
-}
-
 static int fork_faithful(struct ckpt_ctx *c)
 {
-	for (int i = 0; i < c->nvmas; i++)
-		if ((c->vmas[i].flags & (IMG_VMA_SHARED | IMG_VMA_ANON)) ==
-		    (IMG_VMA_SHARED | IMG_VMA_ANON) ||
+	for (int i = 0; i < c->nvmas; i++) {
+		const struct ckpt_vma *v = &c->vmas[i];
+
+		if ((v->flags & (IMG_VMA_SHARED | IMG_VMA_ANON)) == (IMG_VMA_SHARED | IMG_VMA_ANON) ||
+		    (v->attrs & (IMG_VMA_ATTR_DONTFORK | IMG_VMA_ATTR_WIPEONFORK)) ||
 		    /* a private huge page the process writes after the fork may be
 		     * taken from the copy (no free huge page to copy it to) */
-		    c->vmas[i].byid == CKPT_BYID_HUGETLB)
+		    v->byid == CKPT_BYID_HUGETLB)
 			return 0;
-	if (!c->fork_advised)
-		return 1;
-	/* 0 (none found) is faithful; found, or smaps unreadable, is not */
-	return ckpt_smaps_each(c, fork_unfaithful_flags, NULL) == 0;
+	}
+	return 1;
 }
 
 /*
@@ -279,15 +329,22 @@ int ckpt_run(struct ckpt_ctx *c)
 	ckpt_cpuclock_begin();
 	if (ckpt_park_all(c) == 0 && ckpt_lazy_settle(c) == 0 && ckpt_mpages_check(c) == 0 &&
 	    ckpt_open_proc(c) == 0 && ckpt_proc_check(c) == 0 && ckpt_attr_check(c) == 0 &&
-	    ckpt_maps_read(c) == 0 && ckpt_fds_check(c) == 0 && ckpt_dirty_prepare(c) == 0) {
+	    ckpt_maps_read(c) == 0 && ckpt_memattr_read(c) == 0 && ckpt_maps_stageable(c) == 0 &&
+	    ckpt_fds_check(c) == 0 &&
+	    ckpt_dirty_prepare(c) == 0) {
 		/* 2. write: the state, then the pages (from a copy if allowed) */
 		ckpt_thread_capture(&c->leader, c->info, c->uc);
 		ckpt_sig_take(&c->leader, c->ctl_sig_no, 1);
 		write_header(c);
+		/*
+		 * The VMA records are the writer's: their guard regions are
+		 * scanned for (ckpt_memattr.c) outside the pause when the
+		 * copy writes them (a fork keeps guard regions).
+		 */
 		if (ckpt_proc_write(c) == 0 && ckpt_parent_write(c) == 0 && ckpt_attr_write(c) == 0 &&
 		    ckpt_fds_write(c) == 0 &&
 		    ckpt_thread_write(c) == 0 && ckpt_sig_write(c) == 0 && ckpt_timer_write(c) == 0 &&
-		    ckpt_maps_write(c) == 0) {
+		    ckpt_memattr_write(c) == 0) {
 			if (c->fork_ok && fork_faithful(c)) {
 				long pid;
 
@@ -322,7 +379,7 @@ int ckpt_run(struct ckpt_ctx *c)
 				}
 				/* fork failed: write in place */
 			}
-			if (!c->error && ckpt_mem_write(c) == 0)
+			if (!c->error && ckpt_maps_write(c) == 0 && ckpt_mem_write(c) == 0)
 				img_write_end(&c->w);
 		}
 		if (!c->error && c->w.error)

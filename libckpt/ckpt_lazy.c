@@ -28,7 +28,7 @@
 #define CKPT_LAZY_WAIT_S	60
 
 /* Notes each mapping's start in *arg; 1 at one registered for missing faults ("um"). */
-static int lazy_registered(uint64_t start, const char *flags, void *arg)
+static int lazy_registered(uint64_t start, uint64_t end, const char *flags, void *arg)
 {
 	*(uint64_t *)arg = start;
 	return ckpt_vmflag(flags, "um");

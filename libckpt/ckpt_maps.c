@@ -240,18 +240,95 @@ int ckpt_maps_parse(struct ckpt_ctx *c, const char *text, size_t len)
 	return 0;
 }
 
+/*
+ * One VMA record per mapping: the struct, then its path and its guard
+ * regions (ckpt_memattr.c scans for them as it goes, in address order),
+ * gathered in c->vmatail.
+ */
 int ckpt_maps_write(struct ckpt_ctx *c)
 {
+	c->gscan_next = 0;
+	c->gscan_n = c->gscan_i = 0;
 	for (int i = 0; i < c->nvmas; i++) {
 		const struct ckpt_vma *v = &c->vmas[i];
+		struct img_range *guards = (struct img_range *)(c->vmatail + CKPT_PATH_MAX);
+		int ng = ckpt_memattr_guards(c, v, guards);
 		struct img_vma r = {
 			.start = v->start, .end = v->end, .pgoff = v->pgoff,
 			.dev = v->dev, .ino = v->ino, .size = v->size,
 			.mtime_ns = v->mtime_ns, .prot = v->prot, .flags = v->flags,
-			.path_len = v->path_len, .file = v->file,
+			.path_len = v->path_len, .file = v->file, .attrs = v->attrs,
 		};
+		size_t plen = v->path_len;
 
-		img_write_record(&c->w, IMG_REC_VMA, &r, sizeof(r), v->path, v->path_len);
+		if (ng < 0)
+			return c->error;
+		r.nguards = ng;
+		/* the path right before the guards: the two are one tail */
+		if (plen > CKPT_PATH_MAX)
+			return ckpt_fail(c, -ENAMETOOLONG, "mapping %lx-%lx: path longer than %d bytes",
+					 (unsigned long)v->start, (unsigned long)v->end, CKPT_PATH_MAX);
+		for (size_t k = 0; k < plen; k++)
+			c->vmatail[CKPT_PATH_MAX - plen + k] = v->path[k];
+		img_write_record(&c->w, IMG_REC_VMA, &r, sizeof(r), c->vmatail + CKPT_PATH_MAX - plen,
+				 plen + (size_t)ng * sizeof(struct img_range));
 	}
 	return c->w.error;
+}
+
+/* ---- will a restart have room to stage it? ---- */
+
+#define STAGE_TOP	0x7ffffffff000ull	/* end of the user address space */
+#define STAGE_BIG	(1ull << 30)		/* smaller mappings always find room */
+
+static int first_page(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
+		      uint64_t npages, int kind, void *arg)
+{
+	return kind == CKPT_RUN_PAGE;		/* stops the walk: it has one */
+}
+
+/*
+ * ckpt-restart decodes each mapping's saved pages into a staging area of
+ * the mapping's size, outside every range of the image, and moves it into
+ * place whole (restart/restart_load.c).  A process that fills nearly all
+ * of its address space (ThreadSanitizer's shadow: 3.6 TB mappings with a
+ * few pages) leaves no room for that, and its image could never be
+ * restarted: refused here, before a byte is written, rather than at
+ * restart.  First fit of every big mapping with pages into the gaps
+ * between the mappings; small ones (under 1 GiB) always fit somewhere.
+ * Cost: one PAGEMAP_SCAN walk of each mapping over 1 GiB, stopped at its
+ * first page.
+ */
+int ckpt_maps_stageable(struct ckpt_ctx *c)
+{
+	uint64_t used[64] = { 0 };	/* what first fit took of the first 64 gaps */
+
+	for (int i = 0; i < c->nvmas; i++) {
+		const struct ckpt_vma *v = &c->vmas[i];
+		uint64_t len = v->end - v->start, prev = 0x10000;
+		int placed = 0, g = 0;
+
+		if (len < STAGE_BIG || !(v->flags & IMG_VMA_PAGES) ||
+		    ckpt_mem_each_run(c, v, first_page, NULL) <= 0)
+			continue;
+		for (int k = 0; k <= c->nvmas && !placed; k++, g++) {
+			uint64_t end = k < c->nvmas ? c->vmas[k].start : STAGE_TOP;
+			uint64_t gap = end > prev ? end - prev : 0, *u = g < 64 ? &used[g] : NULL;
+
+			if (u && gap >= *u + len) {
+				*u += len;
+				placed = 1;
+			}
+			if (k < c->nvmas)
+				prev = c->vmas[k].end;
+		}
+		if (!placed)
+			return ckpt_fail(c, -ENOMEM, "mapping %lx-%lx (%lu MiB, with pages to save) "
+					 "is larger than any room the process leaves in its address "
+					 "space; a restart stages it there, so its image could not be "
+					 "restarted (a ThreadSanitizer program?): not supported",
+					 (unsigned long)v->start, (unsigned long)v->end,
+					 (unsigned long)(len >> 20));
+	}
+	return 0;
 }

@@ -7,7 +7,8 @@
  *
  * Which mappings (ckpt_mpages_eligible): private anonymous ones ([heap]
  * and unnamed), readable and not executable (a file system mounted
- * noexec could not map them PROT_EXEC), not growing down, and not the
+ * noexec could not map them PROT_EXEC), not growing down, not
+ * MADV_WIPEONFORK (which the kernel allows on anonymous memory only), not the
  * stack this code runs on (it changes while the image is written).
  * Threads' stacks and TLS are included: the restorer writes each
  * thread's tid word, whose shared futex (pthread_join) must not be keyed
@@ -37,7 +38,7 @@
  *     pagemap calls the pages still in the file "not present"
  *     (ckpt_mpages_backed, used by ckpt_maps.c and ckpt_mem.c).
  *
- * Cost: one pagemap read per 512 pages, one zero test and one crc32c
+ * Cost: the runs of pages that exist (ckpt_pmscan.c), one zero test and one crc32c
  * pass per saved page, then writev(2) of the memory itself (no copy but
  * of hot runs: a copy into a fresh buffer cost a page fault per page).
  */
@@ -47,7 +48,6 @@
 #include <unistd.h>
 #include "libckpt/ckpt.h"
 
-#define MP_CHUNK	512u		/* pagemap entries per read */
 #define MP_GAP_MAX	16u		/* hole pages a run may carry */
 #define MP_WRITE	(1u << 20)	/* bytes per write(2) of page data */
 
@@ -93,6 +93,8 @@ int ckpt_mpages_eligible(struct ckpt_ctx *c, const struct ckpt_vma *v)
 		return 0;
 	if ((v->prot & (PROT_READ | PROT_EXEC)) != PROT_READ)
 		return 0;
+	if (v->attrs & IMG_VMA_ATTR_WIPEONFORK)	/* anonymous memory only */
+		return 0;
 	return !(sp >= v->start && sp < v->end);
 }
 
@@ -126,50 +128,58 @@ static int mp_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t a
 	return c->w.error;
 }
 
+/* The run being gathered; `end`: the address after the last page looked at. */
+struct mp_run {
+	uint64_t addr, n, gap, end;
+};
+
+static int mp_flush(struct ckpt_ctx *c, const struct ckpt_vma *v, struct mp_run *r)
+{
+	uint64_t n = r->n;
+
+	r->n = r->gap = 0;
+	return n ? mp_write_run(c, v, r->addr, n) : 0;
+}
+
+static int mp_run_fn(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
+		     uint64_t npages, int kind, void *arg)
+{
+	struct mp_run *r = arg;
+
+	/* pages with nothing in them since the last run: a hole */
+	if (r->n && (r->gap += (addr - r->end) / IMG_PAGE_SIZE) > MP_GAP_MAX && mp_flush(c, v, r) < 0)
+		return c->w.error;
+	r->end = addr + npages * IMG_PAGE_SIZE;
+	if (kind == CKPT_RUN_GUARD)	/* a run carries holes as the zeros they read: not this one */
+		return mp_flush(c, v, r) < 0 ? c->w.error : 0;
+	for (uint64_t i = 0; i < npages; i++) {
+		uint64_t a = addr + i * IMG_PAGE_SIZE;
+		int data = kind == CKPT_RUN_PAGE && !ckpt_is_zero((const void *)a, IMG_PAGE_SIZE);
+
+		if (!data) {
+			c->zero_pages++;
+			if (r->n && ++r->gap > MP_GAP_MAX && mp_flush(c, v, r) < 0)
+				return c->w.error;
+			continue;
+		}
+		if (r->n && r->n + r->gap + 1 > CKPT_MPAGES_RUN && mp_flush(c, v, r) < 0)
+			return c->w.error;
+		if (!r->n)
+			r->addr = a;
+		r->n += r->gap + 1;
+		r->gap = 0;
+	}
+	return 0;
+}
+
 int ckpt_mpages_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v)
 {
-	uint64_t run_addr = 0, run_n = 0, gap = 0;
+	struct mp_run r = { 0, 0, 0, v->start };
+	int e = ckpt_mem_each_run(c, v, mp_run_fn, &r);
 
-	for (uint64_t base = v->start; base < v->end; base += MP_CHUNK * IMG_PAGE_SIZE) {
-		size_t n = (v->end - base) / IMG_PAGE_SIZE;
-
-		if (n > MP_CHUNK)
-			n = MP_CHUNK;
-		if (ckpt_mem_pagemap(c, base, n) < 0)
-			return c->error;
-		for (size_t i = 0; i < n; i++) {
-			uint64_t addr = base + i * IMG_PAGE_SIZE;
-			int page = v->backed || ckpt_pm_has_page(c->pagemap[i]);
-			int data = page && !ckpt_is_zero((const void *)addr, IMG_PAGE_SIZE);
-
-			if (!v->backed && ckpt_pm_guard(c->pagemap[i])) {
-				/* a run carries holes as the zeros they read: not this one */
-				if (run_n && mp_write_run(c, v, run_addr, run_n) < 0)
-					return c->w.error;
-				run_n = gap = 0;
-				continue;
-			}
-			if (!data) {
-				c->zero_pages += page;
-				if (run_n && ++gap > MP_GAP_MAX) {
-					if (mp_write_run(c, v, run_addr, run_n) < 0)
-						return c->w.error;
-					run_n = gap = 0;
-				}
-				continue;
-			}
-			if (run_n && run_n + gap + 1 > CKPT_MPAGES_RUN) {
-				if (mp_write_run(c, v, run_addr, run_n) < 0)
-					return c->w.error;
-				run_n = gap = 0;
-			}
-			if (!run_n)
-				run_addr = addr;
-			run_n += gap + 1;
-			gap = 0;
-		}
-	}
-	if (run_n && mp_write_run(c, v, run_addr, run_n) < 0)
+	if (e)
+		return c->w.error ? c->w.error : c->error ? c->error : e;
+	if (mp_flush(c, v, &r) < 0)
 		return c->w.error;
 	return c->w.error;
 }

@@ -302,8 +302,7 @@ int ckpt_pool_start(struct ckpt_ctx *c)
 	nslots = nworkers ? 2 * n : 1;
 	len = POOL_ALIGN(sizeof(*pl)) + nworkers * (size_t)(POOL_STACK + IMG_SNAPPY_SCRATCH) +
 	      nslots * (POOL_RAW + out_len);
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		 -1, 0);
+	p = ckpt_map_anon(len, PROT_READ | PROT_WRITE);	/* never locked (MCL_FUTURE) */
 	if (p == MAP_FAILED)
 		return ckpt_fail(c, -errno, "cannot map %zu bytes for the compression threads", len);
 	pl = (struct ckpt_pool *)p;

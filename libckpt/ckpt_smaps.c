@@ -1,9 +1,9 @@
 /*
  * ckpt_smaps.c - the VmFlags of every mapping, from /proc/self/smaps.
  *
- * Some mapping properties show nowhere else: MADV_DONTFORK ("dc"),
- * MADV_WIPEONFORK ("wf"), a userfaultfd registration for missing pages
- * ("um").  smaps is read in chunks into c->bounce and parsed line by line:
+ * Some mapping properties show nowhere else: madvise flags ("dc", "wf",
+ * "dd"...), locks ("lo"), a userfaultfd registration for missing pages
+ * ("um"): ckpt_memattr.c and ckpt_lazy.c read them.  smaps is read in chunks into c->bounce and parsed line by line:
  * a line that starts with an address opens a mapping, its "VmFlags:" line
  * is handed to the caller.  Reading smaps walks every page table (it also
  * counts resident pages), so callers read it only when they must.
@@ -14,12 +14,13 @@
 #include <unistd.h>
 #include "libckpt/ckpt.h"
 
-int ckpt_smaps_each(struct ckpt_ctx *c, int (*fn)(uint64_t start, const char *flags, void *arg),
+int ckpt_smaps_each(struct ckpt_ctx *c,
+		    int (*fn)(uint64_t start, uint64_t end, const char *flags, void *arg),
 		    void *arg)
 {
 	char *buf = (char *)c->bounce;
 	size_t cap = IMG_PAGES_MAX * IMG_PAGE_SIZE - 1, keep = 0;
-	uint64_t start = 0;
+	uint64_t start = 0, end = 0;
 	int fd, r = 0;
 	ssize_t n;
 
@@ -34,13 +35,16 @@ int ckpt_smaps_each(struct ckpt_ctx *c, int (*fn)(uint64_t start, const char *fl
 		while (!r && (eol = __builtin_strchr(line, '\n'))) {
 			*eol = '\0';
 			if (!__builtin_strncmp(line, "VmFlags:", 8)) {
-				r = fn(start, line + 8, arg);
+				r = fn(start, end, line + 8, arg);
 			} else {
 				const char *p = line;
 				uint64_t a = ckpt_parse_hex(&p);
 
-				if (p != line && *p == '-')
+				if (p != line && *p == '-') {
 					start = a;
+					p++;
+					end = ckpt_parse_hex(&p);
+				}
 			}
 			line = eol + 1;
 		}

@@ -282,7 +282,25 @@ const struct img_file_data *img_get_file_data(struct img_reader *r, const struct
 int img_file_data_decode(const struct img_file_data *d, const void *data, size_t len,
 			 void *dst, char *err, size_t errlen);
 const struct img_thread *img_get_thread(struct img_reader *r, const struct img_rec *rec);
+/*
+ * Followed by path_len bytes of path, then nguards struct img_range (not
+ * 8-byte aligned: copy them out; img_vma_guard()).  Attributes and guard
+ * regions are checked (img_format.h).
+ */
 const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *rec);
+/* Guard region i of a checked VMA record. */
+static inline struct img_range img_vma_guard(const struct img_vma *v, uint32_t i)
+{
+	struct img_range g;
+
+	__builtin_memcpy(&g, (const unsigned char *)(v + 1) + v->path_len + (size_t)i * sizeof(g),
+			 sizeof(g));
+	return g;
+}
+/* MLOCK: the mlockall flags, FUTURE set (img_memattr.c). */
+const struct img_mlock *img_get_mlock(struct img_reader *r, const struct img_rec *rec);
+/* img_memattr.c, for img_get_vma: attrs and guard regions. 0, or -1 with r->err. */
+int img_check_vma_attrs(struct img_reader *r, const struct img_rec *rec, const struct img_vma *v);
 /* A signal 1..64 but SIGKILL/SIGSTOP; whether tid names a THREAD is the caller's check. */
 const struct img_siginfo *img_get_siginfo(struct img_reader *r, const struct img_rec *rec);
 /* Fields consistent with the kind and notification; a tid is the caller's check. */

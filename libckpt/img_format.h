@@ -10,8 +10,8 @@
  *   record IMG_REC_END                     struct img_end: whole-image CRC
  *
  * Record order a writer produces and a reader may rely on:
- *   PROC, [PARENT], [PROC_ATTR, SECCOMP*], FILE*, FD*, LOCK*, THREAD+,
- *   SIGINFO*, TIMER*, VMA*, PAGES*, END
+ *   PROC, [PARENT], [PROC_ATTR, SECCOMP*], (FILE FILE_DATA*)*, FD*, LOCK*,
+ *   THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*, END
  * (every PAGES record lies inside a VMA record seen before it; every FD
  * and every LOCK names a FILE record seen before it; a THREAD names
  * SECCOMP records by their index, so they come first).
@@ -85,7 +85,7 @@ enum img_rec_type {
 	IMG_REC_PROC	= 1,	/* struct img_proc + cwd + exe */
 	/* 2: the FD record of earlier builds (an fd with its file inline) */
 	IMG_REC_THREAD	= 3,	/* struct img_thread + fpstate */
-	IMG_REC_VMA	= 4,	/* struct img_vma + path */
+	IMG_REC_VMA	= 4,	/* struct img_vma + path + guard ranges */
 	IMG_REC_PAGES	= 5,	/* struct img_pages + data */
 	IMG_REC_MPAGES	= 6,	/* struct img_mpages + zero padding; data after */
 	IMG_REC_PARENT	= 7,	/* struct img_parent + ranges + path */
@@ -95,6 +95,7 @@ enum img_rec_type {
 	IMG_REC_FD	= 11,	/* struct img_fd: an fd number and its FILE */
 	IMG_REC_PROC_ATTR = 12,	/* struct img_proc_attr: process attributes */
 	IMG_REC_SECCOMP	= 13,	/* struct img_seccomp + BPF program: one filter */
+	IMG_REC_MLOCK	= 15,	/* struct img_mlock: mlockall(MCL_FUTURE) state */
 	IMG_REC_LOCK	= 16,	/* struct img_lock: a file lock and the FILE it is on */
 	IMG_REC_FILE_DATA = 17,	/* struct img_file_data + data: contents of a FILE */
 	IMG_REC_PAD	= 0xfffe,	/* 0-7 zero bytes: the next record starts at a
@@ -529,6 +530,40 @@ _Static_assert(sizeof(struct img_proc_attr) == 80, "img_proc_attr size");
 #define IMG_VMA_GROWSDOWN	0x100	/* VM_GROWSDOWN */
 #define IMG_VMA_PAGES		0x200	/* PAGES records follow for it */
 
+/*
+ * img_vma.attrs: what /proc/PID/maps does not show of a mapping.  The
+ * madvise, mlock and NORESERVE bits come from the VmFlags line of
+ * /proc/PID/smaps (two-letter names in the comments), which the
+ * checkpoint reads only when the process may have such attributes
+ * (docs/INTERNALS.md, "Memory attributes"): IMG_VMA_ATTR_VMFLAGS says it
+ * was read.  Without it those bits are 0 and mean "not known" (a restart
+ * then maps the memory as before this field existed); MAYWRITE is known
+ * either way.
+ */
+#define IMG_VMA_ATTR_VMFLAGS	0x0001	/* the bits below were read (smaps) */
+#define IMG_VMA_ATTR_DONTFORK	0x0002	/* dc: MADV_DONTFORK */
+#define IMG_VMA_ATTR_DONTDUMP	0x0004	/* dd: MADV_DONTDUMP */
+#define IMG_VMA_ATTR_HUGEPAGE	0x0008	/* hg: MADV_HUGEPAGE */
+#define IMG_VMA_ATTR_NOHUGEPAGE	0x0010	/* nh: MADV_NOHUGEPAGE */
+#define IMG_VMA_ATTR_WIPEONFORK	0x0020	/* wf: MADV_WIPEONFORK (private anonymous only) */
+#define IMG_VMA_ATTR_MERGEABLE	0x0040	/* mg: MADV_MERGEABLE (KSM) */
+#define IMG_VMA_ATTR_SEQUENTIAL	0x0080	/* sr: MADV_SEQUENTIAL */
+#define IMG_VMA_ATTR_RANDOM	0x0100	/* rr: MADV_RANDOM */
+#define IMG_VMA_ATTR_LOCKED	0x0200	/* lo: mlock(), mlockall(), MAP_LOCKED */
+#define IMG_VMA_ATTR_LOCKONFAULT 0x0400	/* lf: locked as pages are touched (MLOCK_ONFAULT) */
+#define IMG_VMA_ATTR_NORESERVE	0x0800	/* nr: MAP_NORESERVE (no swap space accounted) */
+#define IMG_VMA_ATTR_SEALED	0x1000	/* sl: mseal() */
+/*
+ * mw of a shared file mapping: mprotect() may make it writable (the file
+ * was opened read-write), whatever its protection now.  Set on every
+ * writable shared file mapping, never on other kinds.
+ */
+#define IMG_VMA_ATTR_MAYWRITE	0x2000
+#define IMG_VMA_ATTR_ALL	0x3fffu
+
+/* Most guard regions one VMA record may list. */
+#define IMG_VMA_GUARDS_MAX	65536u
+
 struct img_vma {
 	uint64_t start, end;
 	uint64_t pgoff;			/* file offset in bytes */
@@ -545,6 +580,30 @@ struct img_vma {
 	 * HUGETLB object (IMG_VMA_ANON: anonymous huge pages of its size).
 	 */
 	uint32_t file;
+	uint32_t attrs;			/* IMG_VMA_ATTR_* */
+	/*
+	 * Guard regions (MADV_GUARD_INSTALL): nguards struct img_range
+	 * (see PARENT) follow the path, sorted, disjoint, page aligned and
+	 * inside [start, end).  Their pages hold nothing (no PAGES record
+	 * covers them); a restart installs the guards again.
+	 */
+	uint32_t nguards;
+};
+
+/* --- MLOCK ------------------------------------------------------------ */
+
+/* img_mlock.mcl */
+#define IMG_MCL_FUTURE		0x1	/* mlockall(MCL_FUTURE): new mappings are locked */
+#define IMG_MCL_ONFAULT		0x2	/* ... with MCL_ONFAULT: as their pages are touched */
+
+/*
+ * The process's mlockall() state, when MCL_FUTURE was on (at most one
+ * record; none means off).  Locked mappings are each VMA's
+ * IMG_VMA_ATTR_LOCKED; this says what happens to mappings made later.
+ */
+struct img_mlock {
+	uint32_t mcl;			/* IMG_MCL_*: FUTURE, and maybe ONFAULT */
+	uint32_t reserved;		/* zero */
 };
 
 /* --- PAGES ---------------------------------------------------------- */
@@ -662,6 +721,8 @@ _Static_assert(sizeof(struct img_rec_hdr) == 24, "img_rec_hdr size");
 _Static_assert(sizeof(struct img_end) == 24, "img_end size");
 _Static_assert(sizeof(struct img_pages) == 16, "img_pages size");
 _Static_assert(sizeof(struct img_vma) % 8 == 0, "img_vma padding");
+_Static_assert(sizeof(struct img_vma) == 80, "img_vma size");
+_Static_assert(sizeof(struct img_mlock) == 8, "img_mlock size");
 _Static_assert(sizeof(struct img_thread) % 8 == 0, "img_thread padding");
 _Static_assert(sizeof(struct img_file) == 72, "img_file size");
 _Static_assert(sizeof(struct img_fd) == 16, "img_fd size");

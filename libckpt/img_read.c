@@ -281,6 +281,7 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_TIMER:
 	case IMG_REC_PROC_ATTR:
 	case IMG_REC_SECCOMP:
+	case IMG_REC_MLOCK:
 	case IMG_REC_END:
 		return 1;
 	default:
@@ -614,6 +615,7 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_PROC_ATTR: return "PROC_ATTR";
 	case IMG_REC_SECCOMP: return "SECCOMP";
 	case IMG_REC_PAD:    return "PAD";
+	case IMG_REC_MLOCK:  return "MLOCK";
 	case IMG_REC_END:    return "END";
 	default:             return "unknown";
 	}
@@ -779,8 +781,15 @@ const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *re
 
 	if (!v)
 		return NULL;
+	if (v->nguards > IMG_VMA_GUARDS_MAX) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "VMA record at offset %llu is corrupt: %u guard regions (limit %u)",
+			 img_ull(rec->offset), v->nguards, IMG_VMA_GUARDS_MAX);
+		return NULL;
+	}
 	if (img_check_path(r, rec, "path", NULL, v->path_len) < 0 ||
-	    img_check_len(r, rec, sizeof(*v), v->path_len) < 0 ||
+	    img_check_len(r, rec, sizeof(*v),
+			  (uint64_t)v->path_len + (uint64_t)v->nguards * sizeof(struct img_range)) < 0 ||
 	    img_check_path(r, rec, "path", v + 1, v->path_len) < 0)
 		return NULL;
 	/* vsyscall (0xffffffffff600000) is never recorded: the kernel
@@ -814,8 +823,11 @@ const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *re
 			 img_ull(rec->offset), v->flags, v->file);
 		return NULL;
 	}
+	if (img_check_vma_attrs(r, rec, v) < 0)	/* img_memattr.c */
+		return NULL;
 	return v;
 }
+
 
 const struct img_pages *img_get_pages(struct img_reader *r, const struct img_rec *rec)
 {

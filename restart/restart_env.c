@@ -16,6 +16,10 @@
  *   locks      every file lock the process held is free to take again
  *              (fds/fd_lock.c): else the file, the range and the holder
  *   timers     POSIX timers can be made with their ids (Linux 6.16+)
+ *   memory     locked memory fits in RLIMIT_MEMLOCK (or CAP_IPC_LOCK);
+ *              a shared file mapping that mprotect() could make writable
+ *              can be opened read-write again; guard regions and the
+ *              advice the process gave can be given here
  *   attributes oom_score_adj, affinity, seccomp... (restart_attr.c)
  */
 #include <errno.h>
@@ -270,6 +274,97 @@ static int check_timers(struct rst_state *s)
 			   "which this kernel lacks (Linux 6.16 or later has it)", n, n > 1 ? "s" : "");
 }
 
+/*
+ * Locked memory (mlock, MAP_LOCKED, mlockall) comes back locked.  Without
+ * CAP_IPC_LOCK (which does not count inside the --pidns user namespace)
+ * the kernel allows RLIMIT_MEMLOCK bytes, the limit the restart sets: the
+ * image's, within this process's hard limit.
+ */
+static int check_mlock(struct rst_state *s)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	uint64_t locked = 0, limit = s->proc.rlim[RLIMIT_MEMLOCK].cur, first = 0;
+	int n = 0, lockcap = 0, rescap = 0;
+	struct rlimit rl;
+
+	for (int i = 0; i < s->nvmas; i++) {
+		if (!(s->vmas[i].v.attrs & IMG_VMA_ATTR_LOCKED))
+			continue;
+		if (!n++)
+			first = s->vmas[i].v.start;
+		locked += s->vmas[i].v.end - s->vmas[i].v.start;
+	}
+	if (!locked)
+		return 0;
+	if (syscall(SYS_capget, &h, d) == 0) {
+		lockcap = !s->pidns && (d[0].effective & (1u << CAP_IPC_LOCK));
+		rescap = !s->pidns && (d[0].effective & (1u << CAP_SYS_RESOURCE));
+	}
+	if (lockcap)
+		return 0;
+	if (!rescap && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && limit > rl.rlim_max)
+		limit = rl.rlim_max;
+	if (locked <= limit)
+		return 0;
+	return rst_problem(s, RST_EXIT_ENV, "the process had %lu KiB of memory locked (mlock, "
+			   "mlockall or MAP_LOCKED: %d mapping%s, the first at %lx); without "
+			   "CAP_IPC_LOCK the restart may lock %lu KiB (RLIMIT_MEMLOCK): raise the "
+			   "limit (ulimit -l) or restart as root", (unsigned long)(locked >> 10), n,
+			   n > 1 ? "s" : "", (unsigned long)first, (unsigned long)(limit >> 10));
+}
+
+/*
+ * A shared file mapping that mprotect() could make writable (the file was
+ * open read-write when it was mapped) is mapped from a read-write open
+ * again; a file now read-only for this user cannot give it back.
+ */
+static int check_maywrite(struct rst_state *s)
+{
+	int bad = 0;
+
+	for (int i = 0; i < s->nvmas; i++) {
+		const struct rst_vma *v = &s->vmas[i];
+		int fd;
+
+		if (!(v->v.attrs & IMG_VMA_ATTR_MAYWRITE) || (v->v.prot & 2))
+			continue;	/* writable ones are opened read-write anyway */
+		fd = open(v->path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		bad = rst_problem(s, RST_EXIT_ENV, "mapped file %s cannot be opened read-write "
+				  "(%s); the process mapped it shared at %lx from a read-write "
+				  "open, so mprotect() could make that mapping writable", v->path,
+				  strerror(errno), (unsigned long)v->v.start);
+	}
+	return bad;
+}
+
+/*
+ * Guard regions (MADV_GUARD_INSTALL, Linux 6.13) are installed again;
+ * an older kernel refuses the advice: say so before anything is built.
+ */
+static int check_guards(struct rst_state *s)
+{
+	long r;
+
+	for (int i = 0; i < s->nvmas; i++) {
+		if (!s->vmas[i].v.nguards)
+			continue;
+		/* an empty range: only whether the kernel knows the advice */
+		r = syscall(SYS_madvise, 0, 0, 102 /* MADV_GUARD_INSTALL */);
+		if (r == 0 || errno != EINVAL)
+			return 0;
+		return rst_problem(s, RST_EXIT_INCOMPAT, "the process had guard regions "
+				   "(MADV_GUARD_INSTALL), the first at %lx; this kernel cannot "
+				   "install them (Linux 6.13 or later can)",
+				   (unsigned long)s->vmas[i].guards[0].start);
+	}
+	return 0;
+}
+
 int rst_check_env(struct rst_state *s)
 {
 	uint64_t need = 0, have = arch_xgetbv0();
@@ -300,6 +395,12 @@ int rst_check_env(struct rst_state *s)
 	if ((r = rst_check_locks(s)) && !s->check_only)
 		return r;
 	if ((r = check_timers(s)) && !s->check_only)
+		return r;
+	if ((r = check_mlock(s)) && !s->check_only)
+		return r;
+	if ((r = check_maywrite(s)) && !s->check_only)
+		return r;
+	if ((r = check_guards(s)) && !s->check_only)
 		return r;
 	if ((r = rst_check_attrs(s)) && !s->check_only)	/* restart_attr.c */
 		return r;

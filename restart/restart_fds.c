@@ -298,7 +298,9 @@ int rst_open_files(struct rst_state *s)
 	plan(s);
 	for (int i = 0; i < s->nvmas; i++) {
 		struct rst_vma *v = &s->vmas[i], *prev = i ? &s->vmas[i - 1] : NULL;
-		int acc = (v->v.flags & IMG_VMA_SHARED) && (v->v.prot & 2) ? O_RDWR : O_RDONLY;
+		/* read-write where mprotect() could make it writable (VM_MAYWRITE) */
+		int acc = (v->v.flags & IMG_VMA_SHARED) &&
+			  ((v->v.prot & 2) || (v->v.attrs & IMG_VMA_ATTR_MAYWRITE)) ? O_RDWR : O_RDONLY;
 
 		if (!(v->v.flags & IMG_VMA_FILE))
 			continue;

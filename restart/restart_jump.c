@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include "kernel-assist/assist.h"
 #include "restart/restorer.h"
@@ -41,8 +42,13 @@ static uint64_t page_up(uint64_t x)
 	return (x + PAGE - 1) & ~(uint64_t)(PAGE - 1);
 }
 
-/* Reserves [a, b), halving around whatever is already mapped there. */
-static void reserve_range(uint64_t a, uint64_t b)
+/*
+ * Reserves [a, b), halving around whatever is already mapped there.  The
+ * last resort only (reserve_holes knows where the holes are): halving
+ * inside a mapping goes down to single pages, 2 * size / 4 KiB calls, and
+ * a restarter mapping inside a 2 TiB reservation took minutes that way.
+ */
+static void reserve_halving(uint64_t a, uint64_t b)
 {
 	void *p;
 
@@ -57,18 +63,100 @@ static void reserve_range(uint64_t a, uint64_t b)
 	if (b - a <= PAGE)
 		return;
 	uint64_t mid = a + ((b - a) / 2 & ~(uint64_t)(PAGE - 1));
-	reserve_range(a, mid);
-	reserve_range(mid, b);
+	reserve_halving(a, mid);
+	reserve_halving(mid, b);
+}
+
+/*
+ * This process's own mappings, in address order, from /proc/self/maps.
+ * Static: memory from malloc or mmap could itself sit in a hole of an
+ * image range, be taken for one of ours, and leave that hole unreserved
+ * once freed.  Past OWN_MAX mappings the rest of the address space counts
+ * as taken, and reserve_halving() finds its holes (slowly, correctly).
+ */
+#define OWN_MAX		(1 << 17)
+static struct rst_range own_r[OWN_MAX];
+static int own_n;
+
+static void own_maps_read(void)
+{
+	static char buf[1 << 16];
+	size_t len = 0;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	ssize_t k;
+
+	own_n = 0;
+	if (fd < 0) {			/* every place taken: halving finds the holes */
+		own_r[own_n++] = (struct rst_range){ 0, ~0ULL };
+		return;
+	}
+	while ((k = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0) {
+		char *line = buf, *nl;
+
+		len += k;
+		buf[len] = '\0';
+		for (; (nl = strchr(line, '\n')); line = nl + 1) {
+			char *end;
+			uint64_t x = strtoull(line, &end, 16);
+
+			if (*end != '-')
+				continue;
+			if (own_n == OWN_MAX) {
+				own_r[own_n - 1].end = ~0ULL;
+				close(fd);
+				return;
+			}
+			own_r[own_n++] = (struct rst_range){ x, strtoull(end + 1, NULL, 16) };
+		}
+		len -= line - buf;	/* an unfinished line goes to the front */
+		memmove(buf, line, len);
+	}
+	close(fd);
+}
+
+/*
+ * Reserves the holes of [a, b) between this process's own mappings (as
+ * own_maps_read() last saw them): one mmap per hole, whatever the size
+ * of the range.
+ */
+static void reserve_holes(uint64_t a, uint64_t b)
+{
+	int lo = 0, hi = own_n;
+
+	while (lo < hi) {		/* the first own mapping ending above a */
+		int mid = lo + (hi - lo) / 2;
+
+		if (own_r[mid].end <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (int i = lo; i < own_n && own_r[i].start < b && a < b; i++) {
+		if (own_r[i].start > a)
+			reserve_halving(a, own_r[i].start);
+		if (own_r[i].end > a)
+			a = own_r[i].end;
+	}
+	if (a < b)
+		reserve_halving(a, b);
+}
+
+/* Reserves [a, b) around whatever is mapped there now. */
+static void reserve_range(uint64_t a, uint64_t b)
+{
+	own_maps_read();
+	reserve_holes(a, b);
 }
 
 /* One mmap per run of adjacent mappings (a library's segments, a thread's
  * stack and its guard page): a few instead of one per mapping. */
 void rst_reserve(struct rst_state *s)
 {
+	own_maps_read();		/* once: the runs are disjoint */
 	for (int i = 0, j; i < s->nvmas; i = j) {
 		for (j = i + 1; j < s->nvmas && s->vmas[j].v.start == s->vmas[j - 1].v.end; j++)
 			;
-		reserve_range(s->vmas[i].v.start, s->vmas[j - 1].v.end);
+		reserve_holes(s->vmas[i].v.start, s->vmas[j - 1].v.end);
 	}
 	s->reserved = 1;
 }
@@ -141,7 +229,7 @@ int rst_jump(struct rst_state *s)
 {
 	size_t code_len = __stop_ckpt_restorer - __start_ckpt_restorer;
 	uint64_t code_sz = page_up(code_len);
-	int nops = 0, nruns = 0, nkeep = 0, nclose = 0;
+	int nops = 0, nruns = 0, nkeep = 0, nclose = 0, nguards = 0;
 	uint64_t park_len = 0;
 	/* The restarter's own vdso/vvar, to be moved to the image's places. */
 	static const struct { uint32_t flag; int own; } specials[] = {
@@ -179,6 +267,7 @@ int rst_jump(struct rst_state *s)
 			continue;
 		}
 		nops += 1 + rst_mpages_ops(s, v, NULL);
+		nguards += v->v.nguards;
 		if (v->dirty)
 			for (uint64_t p = 0; p < np; p++)
 				nruns += !!(v->dirty[p / 8] & (1 << (p % 8)));
@@ -217,7 +306,8 @@ int rst_jump(struct rst_state *s)
 	uint64_t runs_off = ops_off + nops * sizeof(struct rst_op);
 	uint64_t keep_off = runs_off + nruns * sizeof(struct rst_run);
 	uint64_t lazy_off = keep_off + nkeep * sizeof(struct rst_range);
-	uint64_t close_off = lazy_off + nlazy * sizeof(struct rst_range);
+	uint64_t guards_off = lazy_off + nlazy * sizeof(struct rst_range);
+	uint64_t close_off = guards_off + nguards * sizeof(struct rst_range);
 	uint64_t groups_off = (close_off + nclose * sizeof(int32_t) + 7) & ~7ULL;
 	uint64_t sigs_off = (groups_off + s->img_ngroups * sizeof(uint32_t) + 7) & ~7ULL;
 	uint64_t timers_off = sigs_off + s->nsigs * sizeof(struct img_siginfo);
@@ -245,6 +335,8 @@ int rst_jump(struct rst_state *s)
 	a->keep = (struct rst_range *)(blob + keep_off);
 	a->close_fds = (int32_t *)(blob + close_off);
 	a->lazy = (struct rst_range *)(blob + lazy_off);
+	a->guards = (struct rst_range *)(blob + guards_off);
+	a->mcl = s->mcl;
 	a->lazy_fd = -1;
 	if (s->lazy) {
 		a->lazy_fd = s->lazy_fd;
@@ -269,6 +361,8 @@ int rst_jump(struct rst_state *s)
 				a->moves[a->nmoves++] = (struct rst_move){ x, y - x, s->vmas[i].v.start };
 	}
 
+	uint32_t nguards_done = 0;
+
 	for (int i = 0; i < s->nvmas; i++) {
 		struct rst_vma *v = &s->vmas[i];
 		struct rst_op *op;
@@ -284,6 +378,14 @@ int rst_jump(struct rst_state *s)
 		if (v->v.flags & IMG_VMA_GROWSDOWN)
 			op->mmap_flags |= MAP_GROWSDOWN;
 		op->mmap_flags |= rst_vma_hugetlb(s, v);	/* anonymous huge pages */
+		if (v->v.attrs & IMG_VMA_ATTR_NORESERVE)
+			op->mmap_flags |= MAP_NORESERVE;
+		op->attrs = v->v.attrs;
+		op->guard_first = nguards_done;
+		op->guard_count = v->v.nguards;
+		for (uint32_t k = 0; k < v->v.nguards; k++)
+			a->guards[nguards_done++] = (struct rst_range){ v->guards[k].start,
+									 v->guards[k].end };
 		op->fd = v->fd;
 		op->staging = (uint64_t)v->staging;
 		if (v->staging)

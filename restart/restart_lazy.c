@@ -123,10 +123,14 @@ int rst_lazy_vma(const struct rst_vma *v)
 {
 	uint32_t f = v->v.flags;
 
-	/* not huge pages (img_vma.file): userfaultfd would serve them a page at a time */
+	/*
+	 * not huge pages (img_vma.file): userfaultfd would serve them a page
+	 * at a time; not locked memory: mlock() faults it in before the
+	 * server runs (eager)
+	 */
 	return (f & IMG_VMA_ANON) && (f & IMG_VMA_PAGES) && (v->v.prot & PROT_READ) &&
 	       !v->v.file && !(f & (IMG_VMA_SHARED | IMG_VMA_FILE | IMG_VMA_VDSO | IMG_VMA_VVAR |
-				    IMG_VMA_VVAR_VCLOCK));
+				    IMG_VMA_VVAR_VCLOCK)) && !(v->v.attrs & IMG_VMA_ATTR_LOCKED);
 }
 
 static uint64_t now_ns(void)

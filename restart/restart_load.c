@@ -100,7 +100,19 @@ static struct rst_vma *vma_of(struct rst_state *s, uint64_t addr, uint32_t npage
 int rst_stage(struct rst_state *s, struct rst_vma *v)
 {
 	size_t len = v->v.end - v->v.start;
-	int flags = MAP_ANONYMOUS | MAP_NORESERVE;
+	int flags = MAP_ANONYMOUS;
+
+	/*
+	 * Staged anonymous memory is moved into place whole (mremap), so it
+	 * keeps the staging's MAP_NORESERVE: writable memory gets the
+	 * mapping's own (IMG_VMA_ATTR_NORESERVE; a checkpoint that did not
+	 * read it saw no mapping larger than RAM + swap, so each fits), the
+	 * rest NORESERVE (the kernel does not account memory that is not
+	 * writable, and a file mapping's staging is only a copy).
+	 */
+	if ((v->v.attrs & IMG_VMA_ATTR_NORESERVE) || !(v->v.prot & PROT_WRITE) ||
+	    (v->v.flags & IMG_VMA_FILE))
+		flags |= MAP_NORESERVE;
 
 	flags |= (v->v.flags & IMG_VMA_SHARED) && (v->v.flags & IMG_VMA_ANON) ? MAP_SHARED : MAP_PRIVATE;
 	if (v->v.flags & IMG_VMA_GROWSDOWN)
@@ -418,6 +430,27 @@ static int load_records(struct rst_state *s)
 			nv->v = *v;
 			nv->path = dup_tail(rec.data, sizeof(*v), v->path_len);
 			nv->fd = -1;
+			if (v->nguards) {
+				nv->guards = malloc(v->nguards * sizeof(*nv->guards));
+				if (!nv->guards)
+					abort();
+				for (uint32_t k = 0; k < v->nguards; k++)
+					nv->guards[k] = img_vma_guard(v, k);
+			}
+			break;
+		}
+		case IMG_REC_MLOCK: {
+			const struct img_mlock *m = img_get_mlock(&s->r, &rec);
+
+			if (!m)
+				return reader_fail(s);
+			if (s->have_mlock || s->nvmas) {
+				rst_error(s, "corrupt: MLOCK record out of place (offset %lu)",
+					  (unsigned long)rec.offset);
+				return RST_EXIT_IMAGE;
+			}
+			s->have_mlock = 1;
+			s->mcl = m->mcl;
 			break;
 		}
 		case IMG_REC_PAGES:

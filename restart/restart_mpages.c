@@ -102,7 +102,8 @@ int rst_mpages_ops(struct rst_state *s, const struct rst_vma *v, struct rst_op *
 				.pgoff = (uint64_t)s->r.base + p->data_off,
 				.kind = RST_FILE,
 				.prot = v->v.prot,
-				.mmap_flags = MAP_PRIVATE,
+				.mmap_flags = MAP_PRIVATE |
+					      (v->v.attrs & IMG_VMA_ATTR_NORESERVE ? MAP_NORESERVE : 0),
 				.fd = s->img_fd,
 			};
 		n++;

@@ -31,6 +31,20 @@
 #define MREMAP_MAYMOVE_	1
 #define MREMAP_FIXED_	2
 #define SA_RESTORER_	0x04000000
+#define MADV_RANDOM_		1
+#define MADV_SEQUENTIAL_	2
+#define MADV_DONTFORK_		10
+#define MADV_MERGEABLE_		12
+#define MADV_HUGEPAGE_		14
+#define MADV_NOHUGEPAGE_	15
+#define MADV_DONTDUMP_		16
+#define MADV_WIPEONFORK_	18
+#define MADV_GUARD_INSTALL_	102
+#define MLOCK_ONFAULT_		1
+#define MCL_FUTURE_		2
+#define MCL_ONFAULT_		4
+#define ENOMEM_			12
+#define SYS_mseal_		462
 #define TASK_TOP	0x7ffffffff000ULL
 #define RSEQ_SIG_UNUSED	0
 
@@ -212,6 +226,62 @@ RST static uint32_t rst_map_ops(struct rst_args *a, uint32_t i)
 	for (uint32_t k = i; k < j; k++)
 		rst_file_fill(a, &a->ops[k]);
 	return j;
+}
+
+/* One madvise() over the op's mapping when it had `bit`. */
+RST_INLINE void rst_advise(struct rst_args *a, const struct rst_op *op, uint32_t bit, int advice)
+{
+	if (op->attrs & bit)
+		CHECK(a, 29, arch_sys3(SYS_madvise, op->start, op->end - op->start, advice));
+}
+
+/*
+ * Step 28-30: each mapping's attributes, once its pages are in place.
+ * Guards first: the kernel refuses MADV_GUARD_INSTALL in locked memory,
+ * and mlock() of memory with guards locks it but then fails to fault in
+ * the guard pages (ENOMEM), as it did in the original.
+ */
+RST static void rst_attrs(struct rst_args *a)
+{
+	for (uint32_t i = 0; i < a->nops; i++) {
+		const struct rst_op *op = &a->ops[i];
+
+		for (uint32_t g = 0; g < op->guard_count; g++) {
+			const struct rst_range *r = &a->guards[op->guard_first + g];
+
+			CHECK(a, 28, arch_sys3(SYS_madvise, r->start, r->end - r->start,
+					       MADV_GUARD_INSTALL_));
+		}
+		rst_advise(a, op, IMG_VMA_ATTR_DONTFORK, MADV_DONTFORK_);
+		rst_advise(a, op, IMG_VMA_ATTR_DONTDUMP, MADV_DONTDUMP_);
+		rst_advise(a, op, IMG_VMA_ATTR_HUGEPAGE, MADV_HUGEPAGE_);
+		rst_advise(a, op, IMG_VMA_ATTR_NOHUGEPAGE, MADV_NOHUGEPAGE_);
+		rst_advise(a, op, IMG_VMA_ATTR_WIPEONFORK, MADV_WIPEONFORK_);
+		rst_advise(a, op, IMG_VMA_ATTR_MERGEABLE, MADV_MERGEABLE_);
+		rst_advise(a, op, IMG_VMA_ATTR_SEQUENTIAL, MADV_SEQUENTIAL_);
+		rst_advise(a, op, IMG_VMA_ATTR_RANDOM, MADV_RANDOM_);
+		if (op->attrs & IMG_VMA_ATTR_LOCKED) {
+			long r = arch_sys3(SYS_mlock2, op->start, op->end - op->start,
+					   op->attrs & IMG_VMA_ATTR_LOCKONFAULT ? MLOCK_ONFAULT_ : 0);
+
+			if (!(r == -ENOMEM_ && op->guard_count))
+				CHECK(a, 30, r);
+		}
+	}
+}
+
+/* Step 31-32: what must come after every other change to the mappings. */
+RST static void rst_attrs_last(struct rst_args *a)
+{
+	if (a->mcl & IMG_MCL_FUTURE)
+		CHECK(a, 31, arch_sys1(SYS_mlockall, MCL_FUTURE_ |
+				       (a->mcl & IMG_MCL_ONFAULT ? MCL_ONFAULT_ : 0)));
+	for (uint32_t i = 0; i < a->nops; i++) {
+		const struct rst_op *op = &a->ops[i];
+
+		if (op->attrs & IMG_VMA_ATTR_SEALED)
+			CHECK(a, 32, arch_sys3(SYS_mseal_, op->start, op->end - op->start, 0));
+	}
 }
 
 /*
@@ -609,9 +679,11 @@ RST void rst_main(struct rst_args *a)
 		if (op->kind == RST_FILE && op->run_count)
 			arch_sys2(SYS_munmap, op->staging, op->end - op->start);
 	}
+	rst_attrs(a);
 	rst_caps_raise(a);
 	if (a->lazy_fd >= 0)
 		rst_lazy_attach(a);
+	rst_attrs_last(a);
 
 	/* Step 4: process state. */
 	a->mm.auxv = (void *)a->auxv;

@@ -13,9 +13,13 @@
  *      the blob, so overlapping old and new places cannot collide);
  *   3. build each image mapping: move its staged pages into place, or map
  *      fresh anonymous memory, or map the file and copy in the pages the
- *      process had modified; then set its protection;
+ *      process had modified; then set its protection; then its
+ *      attributes (rst_attrs: guard regions, madvise flags, mlock, in that
+ *      order: a locked mapping takes no new guard);
  *      (--lazy: register the lazy ranges with a userfaultfd, send it to
  *      the page server);
+ *      mlockall(MCL_FUTURE) and mseal() last, once nothing more is mapped
+ *      or changed;
  *   4. the capabilities pids need made effective (cap_raise); PR_SET_MM_MAP
  *      (mm fields, auxv, exe link), close the restarter's fds, take again
  *      the POSIX locks those closes dropped (struct rst_relock), signal
@@ -77,6 +81,11 @@ struct rst_op {
 	int32_t  fd;		/* FILE */
 	uint32_t run_first;	/* FILE: runs[run_first .. +run_count] */
 	uint32_t run_count;
+	/* the mapping's IMG_VMA_ATTR_* and guards[guard_first .. +guard_count];
+	 * 0 for the ops that map a mappable image's runs over it */
+	uint32_t attrs;
+	uint32_t guard_first, guard_count;
+	uint32_t pad;
 };
 
 struct rst_run {
@@ -158,6 +167,8 @@ struct rst_args {
 	int32_t *close_fds;
 	struct rst_move moves[3];
 	uint64_t park;			/* spare room in the blob for moves */
+	struct rst_range *guards;	/* guard regions (rst_op.guard_first) */
+	uint32_t mcl;			/* IMG_MCL_*: mlockall(MCL_FUTURE) at the end of step 3 */
 
 	struct prctl_mm_map mm;
 	uint64_t auxv[IMG_AUXV_MAX];

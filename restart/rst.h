@@ -54,6 +54,7 @@ struct rst_vma {
 				 * mappings of one file share it */
 	int acc;		/* FILE: fd's access mode (O_RDONLY/O_RDWR) */
 	uint8_t *have;		/* incremental: pages filled so far (restart_chain.c) */
+	struct img_range *guards;	/* v.nguards guard regions to install again */
 };
 
 /* --inherit-fd N[=M]: the process's fd N is ckpt-restart's fd M. */
@@ -124,6 +125,8 @@ struct rst_state {
 	uint32_t fdata_file;	/* the FILE record just read, while only FILE_DATA
 				 * records follow it (restart_fdata.c), else 0 */
 	uint64_t huge_need[2];	/* huge pages the image needs: 2 MiB, 1 GiB (rst_hugetlb_check) */
+	uint32_t mcl;		/* MLOCK record: IMG_MCL_*, 0 if none */
+	int have_mlock;
 	size_t files_cap, fds_cap, vmas_cap, threads_cap, mpages_cap, sigs_cap, timers_cap,
 	       locks_cap;		/* rst_grow */
 	int reserved;		/* target ranges reserved */

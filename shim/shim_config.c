@@ -24,6 +24,9 @@
  *                    name (O_EXCL) instead of as an O_TMPFILE, as on a
  *                    filesystem without O_TMPFILE (for such filesystems
  *                    that say they have it, and the tests of the fallback)
+ *   CKPT_SMAPS       1: every checkpoint reads /proc/self/smaps for the
+ *                    memory's attributes (madvise flags, locks), also
+ *                    those given by raw system calls (libckpt/ckpt_memattr.c)
  *   CKPT_PIDNS       1: set by `ckpt-run --pidns`; read by shim_handler.c,
  *                    which marks every image IMG_F_PIDNS
  * A bad value is reported once and the default kept: the application
@@ -152,6 +155,12 @@ static void read_env(void)
 			shim_cfg.mappable = 1;
 		else if (strcmp(v, "0"))
 			shim_log(SHIM_LOG_ERROR, "CKPT_MAPPABLE=%s is not 0 or 1; using 0", v);
+	}
+	if ((v = getenv("CKPT_SMAPS"))) {
+		if (!strcmp(v, "1"))
+			shim_cfg.smaps_always = 1;
+		else if (strcmp(v, "0"))
+			shim_log(SHIM_LOG_ERROR, "CKPT_SMAPS=%s is not 0 or 1; using 0", v);
 	}
 	if ((v = getenv("CKPT_COMPRESS"))) {
 		if (!strcmp(v, "none"))

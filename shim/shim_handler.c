@@ -98,7 +98,9 @@ int shim_checkpoint_fd(int fd, const char *img_path, int ctl_fd, int sig, siginf
 	c.threads = shim_cfg.threads;
 	c.fdata_limit = shim_cfg.ghost_limit;
 	c.fork_ok = fork_ok && !shim_cfg.no_fork;
-	c.fork_advised = wrap_fork_advised;
+	c.mem_advised = wrap_mem_advised;
+	c.mem_mcl = wrap_mem_mcl;
+	c.smaps_always = shim_cfg.smaps_always;
 	/*
 	 * The saved memory must show the interrupted code's errno, not
 	 * whatever the handler left there.

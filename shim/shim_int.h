@@ -22,6 +22,7 @@ struct shim_config {
 	uint64_t ghost_limit;		/* CKPT_GHOST_LIMIT: bytes, 0 = the default */
 	int no_fork;			/* CKPT_FORK=0: transparent checkpoints in place */
 	int mappable;			/* CKPT_MAPPABLE=1: mappable images (triggers) */
+	int smaps_always;		/* CKPT_SMAPS=1: always read the memory's VmFlags */
 	char image[SHIM_PATH_MAX];	/* CKPT_IMAGE (absolute) */
 	char term_image[SHIM_PATH_MAX];	/* CKPT_ON_TERM (absolute) */
 };

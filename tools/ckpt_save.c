@@ -49,6 +49,7 @@
  *   6  the target cannot be checkpointed: no such process, no libckpt,
  *      no permission, no answer in time
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -61,6 +62,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "libckpt/ckpt_fmt.h"
@@ -379,6 +381,86 @@ static int save_target_alive(pid_t pid)
 	return alive;
 }
 
+/*
+ * The target is alive but the connection closed without a reply: the
+ * copy of it that writes the pages (a forked writer, its only child: a
+ * process with children is not checkpointed) died.  Its zombie, not
+ * reaped before the next checkpoint, still tells how (field 52 of stat,
+ * its wait status).  Into why: "killed by signal 11 (Segmentation
+ * fault)", or "" when no such zombie is found.
+ */
+static void save_writer_status(pid_t pid, char *why, size_t len)
+{
+	char dir[64], path[300];
+	struct dirent *d;
+	DIR *td;
+
+	why[0] = 0;
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	if (!(td = opendir(dir)))
+		return;
+	/* children are per thread: the writer's parent is the thread that made it */
+	while (!why[0] && (d = readdir(td))) {
+		char *kids, *k;
+
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "task/%s/children", d->d_name);
+		kids = save_read_proc(pid, path, NULL);
+		for (k = kids; k && *k && !why[0]; ) {
+			long child = strtol(k, &k, 10);
+			char *st, *p, *f;
+
+			if (child <= 0)
+				break;
+			if (!(st = save_read_proc(child, "stat", NULL)))
+				continue;
+			p = strrchr(st, ')');
+			if (p && p[1] == ' ' && p[2] == 'Z') {
+				/* ") " then field 3 (state) ... field 52: the wait status */
+				f = p + 2;
+				for (int i = 3; i < 52 && f; i++)
+					f = strchr(f + 1, ' ');
+				if (f) {
+					int status = atoi(f + 1);
+
+					if (WIFSIGNALED(status))
+						snprintf(why, len, "pid %ld was killed by signal %d (%s)",
+							 child, WTERMSIG(status), strsignal(WTERMSIG(status)));
+					else
+						snprintf(why, len, "pid %ld exited with status %d", child,
+							 WEXITSTATUS(status));
+				}
+			}
+			free(st);
+		}
+		free(kids);
+	}
+	closedir(td);
+}
+
+/* The connection closed without a reply: who died? */
+static void save_lost(const struct save_opts *o)
+{
+	char why[128];
+
+	if (!save_target_alive(o->pid))
+		save_die(EXIT_FAILED, "process %d died during the checkpoint", (int)o->pid);
+	/* a dying process closes its files before it is a zombie: up to 1 s */
+	for (int i = 0; i < 100; i++) {
+		struct timespec ms10 = { 0, 10000000 };
+
+		save_writer_status(o->pid, why, sizeof(why));
+		if (why[0] || !save_target_alive(o->pid))
+			break;
+		nanosleep(&ms10, NULL);
+	}
+	save_die(EXIT_FAILED, "process %d is alive, but the copy of it that writes the "
+		 "image died before finishing it%s%s%s; no image was written. CKPT_FORK=0 "
+		 "writes it in the process itself", (int)o->pid, why[0] ? " (" : "", why,
+		 why[0] ? ")" : "");
+}
+
 /* ---- the output ---- */
 
 /*
@@ -582,7 +664,7 @@ static void save_recv_reply(int c, const struct save_opts *o, struct ctl_reply *
 		n = recv(c, buf, sizeof(buf), 0);
 	while (n < 0 && errno == EINTR);
 	if (n == 0 || (n < 0 && errno == ECONNRESET))
-		save_peer_gone(o);
+		save_lost(o);
 	if (n < 0)
 		save_die(EXIT_LOCAL, "cannot read the reply: %s", strerror(errno));
 	if (ctl_parse_reply(buf, n, rep) < 0)

@@ -45,6 +45,7 @@ struct info_vma {
 	uint64_t zero_pages;	/* of which ZERO codec */
 	uint64_t raw;		/* bytes those pages hold in memory */
 	uint64_t stored;	/* bytes of page data in the image */
+	struct img_range *guards;	/* v.nguards guard regions (MADV_GUARD_INSTALL) */
 };
 
 struct info {
@@ -79,6 +80,7 @@ struct info {
 	int has_parent;		/* incremental: the PARENT record */
 	struct img_parent parent;
 	struct info_str parent_path;
+	uint32_t mlock_mcl;	/* MLOCK record: IMG_MCL_*, 0 if none */
 	uint64_t inherited;	/* bytes of the inherited ranges */
 	uint64_t mapped, pages, zero_pages, raw, stored;
 	int sealed;		/* a seal follows END */
@@ -93,6 +95,8 @@ struct info_flag {
 };
 extern const struct info_flag info_sa_flags[];
 extern const struct info_flag info_open_flags[];
+/* IMG_VMA_ATTR_* (but VMFLAGS) by the VmFlags names: "dc", "lo", "mw"... */
+extern const struct info_flag info_vma_attrs[];
 
 int info_load(struct info *in, int fd);
 void info_free(struct info *in);

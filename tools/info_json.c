@@ -380,11 +380,30 @@ void json_print(const struct info *in)
 		else
 			printf(", \"file\": null");
 		printf(", \"size\": %llu, \"pages\": %llu, \"zero_pages\": %llu, "
-		       "\"raw_bytes\": %llu, \"stored_bytes\": %llu}",
+		       "\"raw_bytes\": %llu, \"stored_bytes\": %llu, \"attrs\": ",
 		       U(v->v.end - v->v.start), U(v->pages), U(v->zero_pages), U(v->raw),
 		       U(v->stored));
+		/* attrs_known false: the checkpoint did not read the VmFlags (only "mw" is known) */
+		printf("[");
+		for (const struct info_flag *f = info_vma_attrs; f->name; f++)
+			if (v->v.attrs & f->bit)
+				printf("%s\"%s\"", v->v.attrs & (f->bit - 1) & ~IMG_VMA_ATTR_VMFLAGS ?
+				       ", " : "", f->name);
+		printf("]");
+		printf(", \"attrs_known\": %s, \"guards\": [",
+		       v->v.attrs & IMG_VMA_ATTR_VMFLAGS ? "true" : "false");
+		for (uint32_t k = 0; k < v->v.nguards; k++)
+			printf("%s{\"start\": %llu, \"end\": %llu}", k ? ", " : "",
+			       U(v->guards[k].start), U(v->guards[k].end));
+		printf("]}");
 	}
-	printf("\n  ],\n  \"totals\": {\"mapped_bytes\": %llu, \"vmas\": %zu, \"pages\": %llu, "
+	printf("\n  ],\n  \"mlockall\": ");
+	if (in->mlock_mcl)
+		printf("{\"future\": true, \"onfault\": %s}",
+		       in->mlock_mcl & IMG_MCL_ONFAULT ? "true" : "false");
+	else
+		printf("null");
+	printf(",\n  \"totals\": {\"mapped_bytes\": %llu, \"vmas\": %zu, \"pages\": %llu, "
 	       "\"zero_pages\": %llu, \"raw_bytes\": %llu, \"stored_bytes\": %llu, ",
 	       U(in->mapped), in->nvma, U(in->pages), U(in->zero_pages), U(in->raw),
 	       U(in->stored));

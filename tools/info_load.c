@@ -161,12 +161,12 @@ static int info_add_mpages(struct info *in, struct img_reader *r,
 
 /*
  * Record order (img_format.h): PROC, [PROC_ATTR, SECCOMP*], FILE*, FD*,
- * LOCK*, THREAD+, SIGINFO*, TIMER*, VMA*, PAGES*.  A record may not come
+ * LOCK*, THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*.  A record may not come
  * after one of a later rank, and nothing after THREAD may come before a
  * THREAD.
  */
 enum info_rank { RANK_PROC, RANK_PROC_ATTR, RANK_SECCOMP, RANK_FILE, RANK_FD, RANK_LOCK,
-		 RANK_THREAD, RANK_SIGINFO, RANK_TIMER, RANK_VMA, RANK_PAGES };
+		 RANK_THREAD, RANK_SIGINFO, RANK_TIMER, RANK_MLOCK, RANK_VMA, RANK_PAGES };
 
 static int info_rank(uint32_t type)
 {
@@ -181,6 +181,7 @@ static int info_rank(uint32_t type)
 	case IMG_REC_THREAD:  return RANK_THREAD;
 	case IMG_REC_SIGINFO: return RANK_SIGINFO;
 	case IMG_REC_TIMER:   return RANK_TIMER;
+	case IMG_REC_MLOCK:   return RANK_MLOCK;
 	case IMG_REC_VMA:     return RANK_VMA;
 	default:              return RANK_PAGES;
 	}
@@ -192,6 +193,8 @@ static const char *info_rec_name(uint32_t type)
 				       "PARENT", "SIGINFO", "TIMER", "FILE", "FD", "PROC_ATTR",
 				       "SECCOMP", "?", "?", "LOCK", "FILE_DATA" };
 
+	if (type == IMG_REC_MLOCK)
+		return "MLOCK";
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
 
@@ -236,10 +239,11 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	    rank < *last_rank ||		/* going back */
 	    (rank == RANK_PROC_ATTR && in->has_pattr) ||	/* a second PROC_ATTR */
 	    (rank == RANK_SECCOMP && !in->has_pattr) ||	/* SECCOMP without PROC_ATTR */
+	    (rank == RANK_MLOCK && *last_rank == RANK_MLOCK) ||	/* a second MLOCK */
 	    (rank > RANK_THREAD && *last_rank < RANK_THREAD))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
 				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE FILE_DATA*)*, FD*, LOCK*, "
-				 "THREAD+, SIGINFO*, TIMER*, VMA*, PAGES*",
+				 "THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;
 
@@ -395,6 +399,23 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		memset(iv, 0, sizeof(*iv));
 		iv->v = *v;
 		iv->path = info_dup(v + 1, v->path_len);
+		if (v->nguards) {
+			iv->guards = malloc(v->nguards * sizeof(*iv->guards));
+			if (!iv->guards) {
+				fprintf(stderr, "ckpt-info: out of memory\n");
+				exit(INFO_EXIT_CORRUPT);
+			}
+			for (uint32_t k = 0; k < v->nguards; k++)
+				iv->guards[k] = img_vma_guard(v, k);
+		}
+		return 0;
+	}
+	case IMG_REC_MLOCK: {
+		const struct img_mlock *m = img_get_mlock(r, rec);
+
+		if (!m)
+			return -1;
+		in->mlock_mcl = m->mcl;
 		return 0;
 	}
 	case IMG_REC_PAGES:
@@ -473,8 +494,10 @@ void info_free(struct info *in)
 		free(in->files[i].path.s);
 		free(in->files[i].data.s);
 	}
-	for (size_t i = 0; i < in->nvma; i++)
+	for (size_t i = 0; i < in->nvma; i++) {
 		free(in->vmas[i].path.s);
+		free(in->vmas[i].guards);
+	}
 	free(in->files);
 	free(in->fds);
 	free(in->locks);

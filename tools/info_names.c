@@ -198,6 +198,23 @@ const char *info_accmode(uint32_t flags)
 	}
 }
 
+const struct info_flag info_vma_attrs[] = {
+	{ IMG_VMA_ATTR_DONTFORK, "dc" },
+	{ IMG_VMA_ATTR_DONTDUMP, "dd" },
+	{ IMG_VMA_ATTR_HUGEPAGE, "hg" },
+	{ IMG_VMA_ATTR_NOHUGEPAGE, "nh" },
+	{ IMG_VMA_ATTR_WIPEONFORK, "wf" },
+	{ IMG_VMA_ATTR_MERGEABLE, "mg" },
+	{ IMG_VMA_ATTR_SEQUENTIAL, "sr" },
+	{ IMG_VMA_ATTR_RANDOM, "rr" },
+	{ IMG_VMA_ATTR_LOCKED, "lo" },
+	{ IMG_VMA_ATTR_LOCKONFAULT, "lf" },
+	{ IMG_VMA_ATTR_NORESERVE, "nr" },
+	{ IMG_VMA_ATTR_SEALED, "sl" },
+	{ IMG_VMA_ATTR_MAYWRITE, "mw" },
+	{ 0, NULL },
+};
+
 /* What a VMA is, when it has no path of its own. */
 const char *info_vma_kind(const struct img_vma *v)
 {

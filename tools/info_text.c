@@ -176,6 +176,27 @@ static void txt_thread_attr(const struct info *in, const struct img_thread *t)
 	       buf, t->cpu_ns / 1e9);
 }
 
+/* A mapping's attributes by their VmFlags names ("[lo lf dd]"), its guard regions. */
+static void txt_vma_attrs(const struct info_vma *v)
+{
+	uint32_t a = v->v.attrs & ~IMG_VMA_ATTR_VMFLAGS;
+	uint64_t guarded = 0;
+
+	if (a) {
+		printf("  [");
+		for (const struct info_flag *f = info_vma_attrs; f->name; f++)
+			if (a & f->bit)
+				printf("%s%s", (a & (f->bit - 1)) ? " " : "", f->name);
+		printf("]");
+	}
+	if (!v->v.nguards)
+		return;
+	for (uint32_t k = 0; k < v->v.nguards; k++)
+		guarded += v->guards[k].end - v->guards[k].start;
+	printf("  %u guard region%s, %llu pages", v->v.nguards, v->v.nguards > 1 ? "s" : "",
+	       (unsigned long long)(guarded / IMG_PAGE_SIZE));
+}
+
 void txt_print(const struct info *in)
 {
 	char desc[400];
@@ -387,6 +408,13 @@ void txt_print(const struct info *in)
 	}
 
 	printf("\nmemory map (%zu areas):\n", in->nvma);
+	size_t known = 0;
+
+	for (size_t i = 0; i < in->nvma; i++)
+		known += !!(in->vmas[i].v.attrs & IMG_VMA_ATTR_VMFLAGS);
+	if (in->nvma && !known)
+		printf("  (madvise flags, locks and NORESERVE were not read: the process showed "
+		       "no sign of them)\n");
 	printf("  %-33s %-4s %10s %7s %10s %10s  %s\n", "range", "perm", "size",
 	       "pages", "raw", "stored", "what");
 	for (size_t i = 0; i < in->nvma; i++) {
@@ -408,8 +436,12 @@ void txt_print(const struct info *in)
 		if (v->v.file)
 			printf("  (file %u: %s)", v->v.file,
 			       info_fd_kind(info_file_by_id(in, v->v.file)->f.kind));
+		txt_vma_attrs(v);
 		printf("\n");
 	}
+	if (in->mlock_mcl)
+		printf("  mlockall: MCL_FUTURE%s (mappings made later are locked)\n",
+		       in->mlock_mcl & IMG_MCL_ONFAULT ? "|MCL_ONFAULT" : "");
 
 	printf("\ntotals:\n  mapped:    ");
 	txt_size(in->mapped);

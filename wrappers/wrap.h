@@ -31,9 +31,12 @@ uint64_t wrap_sig_view(void);
 void wrap_sig_inherit(uint64_t view);
 
 /*
- * Set once the process has asked for MADV_DONTFORK or MADV_WIPEONFORK
- * through libc (wrap_mem.c): only then may a fork of it be unfaithful.
+ * wrap_mem.c: set once the process has given memory an attribute through
+ * libc (madvise advice that shows in smaps VmFlags, a guard region, an
+ * mlock call); and its mlockall() flags (MCL_FUTURE|MCL_ONFAULT; 0 none;
+ * -1 mlockall was never called through libc).
  */
-extern volatile int wrap_fork_advised;
+extern volatile int wrap_mem_advised;
+extern volatile int wrap_mem_mcl;
 
 #endif

@@ -185,7 +185,7 @@ for MODE in 1 0; do
 	kill -CONT "$W"
 	wait "$SPID"
 	rc=$?
-	[ $rc -eq 5 ] && grep -q "copy of it that was writing the image died" "$TMP/$CASE.save" &&
+	[ $rc -eq 5 ] && grep -q "copy of it that writes the image died" "$TMP/$CASE.save" &&
 		! grep -q "process $PID died" "$TMP/$CASE.save" ||
 		bad "ckpt-save rc $rc, want 5 and the copy blamed: $(cat "$TMP/$CASE.save")"
 	end old

@@ -117,10 +117,16 @@ static void fz_parse(int fd, int mapped)
 		}
 		case IMG_REC_VMA: {
 			const struct img_vma *v = img_get_vma(&r, &rec);
-			if ((ok = v != NULL))
-				fz_touch(v + 1, v->path_len);
+			if ((ok = v != NULL)) {
+				fz_touch(v + 1, v->path_len + (size_t)v->nguards * sizeof(struct img_range));
+				for (uint32_t k = 0; k < v->nguards; k++)
+					ok &= img_vma_guard(v, k).end > img_vma_guard(v, k).start;
+			}
 			break;
 		}
+		case IMG_REC_MLOCK:
+			ok = img_get_mlock(&r, &rec) != NULL;
+			break;
 		case IMG_REC_PARENT: {
 			const struct img_parent *p = img_get_parent(&r, &rec);
 			if ((ok = p != NULL))

@@ -1,0 +1,164 @@
+/*
+ * ckpt_pmscan.c - which pages of a mapping hold something: the runs that
+ * ckpt_mem.c and ckpt_mpages.c read, and the guard regions they must not.
+ *
+ * PAGEMAP_SCAN (Linux 6.7) returns runs of pages that share their
+ * categories, skipping whole page tables that hold nothing: a 2 TiB
+ * MAP_NORESERVE reservation with 5 pages touched (ASan's shadow, Go's and
+ * JVMs' heaps) is 5 runs and a few microseconds, where reading
+ * /proc/self/pagemap 512 entries at a time walked its 512 Mi entries in
+ * about 3 s.  For dense memory it costs ~3 ms per GiB (pagemap: ~7).
+ * What each run is:
+ *   present, the shared zero page      CKPT_RUN_ZERO (no need to read it)
+ *   present, a page-cache page         CKPT_RUN_FILE (file mappings only)
+ *   present, other                     CKPT_RUN_PAGE
+ *   a guard region (6.15: PAGE_IS_GUARD) CKPT_RUN_GUARD
+ *   swapped                            looked at page by page in pagemap,
+ *                                      as without PAGEMAP_SCAN: a PTE
+ *                                      marker (userfaultfd write-protect,
+ *                                      guards before 6.15) reads as
+ *                                      "swapped" too, and pagemap tells
+ *                                      more (ckpt_pm_has_page)
+ * Without PAGEMAP_SCAN, or for [vdso] and image-backed mappings (every
+ * page read), the runs come from pagemap entries.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include "arch/x86_64/arch.h"
+#include "libckpt/ckpt.h"
+#include "libckpt/ckpt_uffd.h"
+
+#ifndef PAGE_IS_GUARD
+#define PAGE_IS_GUARD	(1 << 8)	/* Linux 6.15 */
+#endif
+
+#define PM_PRESENT	(1ULL << 63)
+#define PM_FILE		(1ULL << 61)
+#define PM_CHUNK	512		/* pagemap entries per read */
+#define PMVEC_LEN	512		/* regions per PAGEMAP_SCAN (c->pmvec) */
+
+static int pm_level = -1;
+
+int ckpt_pm_scan_level(void)
+{
+	struct pm_scan_arg a = { .size = sizeof(a), .return_mask = PAGE_IS_PRESENT };
+	int fd, lvl = 0;
+
+	if (pm_level >= 0)
+		return pm_level;
+	/* an empty range: only the arguments are checked (unknown category: EINVAL) */
+	fd = ckpt_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
+	if (fd >= 0) {
+		if (arch_sys3(SYS_ioctl, fd, PAGEMAP_SCAN, &a) >= 0) {
+			lvl = 1;
+			a.return_mask |= PAGE_IS_GUARD;
+			if (arch_sys3(SYS_ioctl, fd, PAGEMAP_SCAN, &a) >= 0)
+				lvl |= 2;
+		}
+		ckpt_close(fd);
+	}
+	pm_level = lvl;
+	return lvl;
+}
+
+/* What pagemap says of one page: a CKPT_RUN_* kind, or 0 (nothing there). */
+static int pm_kind(const struct ckpt_vma *v, uint64_t pm)
+{
+	if (ckpt_pm_guard(pm))
+		return CKPT_RUN_GUARD;
+	if (v->backed || (v->flags & IMG_VMA_VDSO))
+		return CKPT_RUN_PAGE;	/* every page, mapped in or not */
+	if (!ckpt_pm_has_page(pm))
+		return 0;
+	if ((v->flags & IMG_VMA_FILE) && (pm & PM_PRESENT) && (pm & PM_FILE))
+		return CKPT_RUN_FILE;
+	return CKPT_RUN_PAGE;
+}
+
+/* Runs of [addr, addr + npages) from pagemap entries, one read per PM_CHUNK pages. */
+static int pm_runs(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr, uint64_t npages,
+		   ckpt_run_fn fn, void *arg)
+{
+	uint64_t run_addr = 0, run_n = 0;
+	int run_kind = 0, r;
+
+	for (uint64_t done = 0; done < npages; done += PM_CHUNK) {
+		uint64_t base = addr + done * IMG_PAGE_SIZE;
+		size_t n = npages - done < PM_CHUNK ? npages - done : PM_CHUNK;
+
+		if (ckpt_mem_pagemap(c, base, n) < 0)
+			return c->error;
+		for (size_t i = 0; i < n; i++) {
+			int k = pm_kind(v, c->pagemap[i]);
+
+			if (run_n && k == run_kind) {
+				run_n++;
+				continue;
+			}
+			if (run_n && (r = fn(c, v, run_addr, run_n, run_kind, arg)))
+				return r;
+			run_n = k != 0;
+			run_addr = base + i * IMG_PAGE_SIZE;
+			run_kind = k;
+		}
+	}
+	return run_n ? fn(c, v, run_addr, run_n, run_kind, arg) : 0;
+}
+
+static int scan_runs(struct ckpt_ctx *c, const struct ckpt_vma *v, int lvl, ckpt_run_fn fn,
+		     void *arg)
+{
+	const uint64_t guard = lvl & 2 ? PAGE_IS_GUARD : 0;
+	uint64_t start = v->start;
+	int r;
+
+	while (start < v->end) {
+		struct pm_scan_arg a = {
+			.size = sizeof(a), .start = start, .end = v->end,
+			.vec = (uintptr_t)c->pmvec, .vec_len = PMVEC_LEN,
+			.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | guard,
+			.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO | guard |
+				       (v->flags & IMG_VMA_FILE ? PAGE_IS_FILE : 0),
+		};
+		long n;
+
+		do
+			n = arch_sys3(SYS_ioctl, c->pagemap_fd, PAGEMAP_SCAN, &a);
+		while (n == -EINTR);
+		if (n < 0)
+			return ckpt_fail(c, (int)n, "cannot scan memory at %lx (PAGEMAP_SCAN)",
+					 (unsigned long)start);
+		for (long i = 0; i < n; i++) {
+			const struct page_region *g = &c->pmvec[i];
+			uint64_t np = (g->end - g->start) / IMG_PAGE_SIZE;
+			int kind = CKPT_RUN_PAGE;
+
+			if (g->categories & PAGE_IS_GUARD)
+				kind = CKPT_RUN_GUARD;
+			else if (!(g->categories & PAGE_IS_PRESENT))
+				kind = 0;	/* swapped: pagemap says more */
+			else if (g->categories & PAGE_IS_FILE)
+				kind = CKPT_RUN_FILE;
+			else if (g->categories & PAGE_IS_PFNZERO)
+				kind = CKPT_RUN_ZERO;
+			r = kind ? fn(c, v, g->start, np, kind, arg) : pm_runs(c, v, g->start, np, fn, arg);
+			if (r)
+				return r;
+		}
+		if (a.walk_end <= start)	/* never: the walk always moves on */
+			return ckpt_fail(c, -EIO, "PAGEMAP_SCAN at %lx did not move on",
+					 (unsigned long)start);
+		start = a.walk_end;
+	}
+	return 0;
+}
+
+int ckpt_mem_each_run(struct ckpt_ctx *c, const struct ckpt_vma *v, ckpt_run_fn fn, void *arg)
+{
+	int lvl = c->no_pm_scan ? 0 : ckpt_pm_scan_level();
+
+	if (!lvl || v->backed || (v->flags & IMG_VMA_VDSO))
+		return pm_runs(c, v, v->start, (v->end - v->start) / IMG_PAGE_SIZE, fn, arg);
+	return scan_runs(c, v, lvl, fn, arg);
+}
