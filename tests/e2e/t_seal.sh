@@ -8,7 +8,11 @@
 #    with another key, or not sealed is refused (exit 2) before anything
 #    of the process exists; so is a key file others can read (exit 1);
 #  - --verify checks a mappable image's page data, which a plain restart
-#    maps unread: a flipped byte there is refused (exit 2).
+#    maps unread: a flipped byte there is refused (exit 2);
+#  - an image edited with every CRC recomputed (ckpt-edit: the uid set to
+#    0) is refused with --key: only the MAC can tell;
+#  - root restarting a user's process's sealed image with --key runs it
+#    as that user (the seal says whom), also from a pipe.
 . "$(dirname "$0")/lib.sh"
 W=$PROGS/worker
 nbad=0
@@ -108,5 +112,41 @@ PIDS+=("$PID")
 touch "$TMP/pipe.stop"
 wait "$RPID"
 grep -q '^DONE' "$TMP/pipe.out2" || bad "pipe: the copy: $(cat "$TMP/pipe.out2")"
+
+# --- an attacker who recomputes every CRC: only the MAC tells ------------
+cp "$TMP/plain.copy" "$TMP/edited.img"
+"$PROGS/ckpt-edit" "$TMP/edited.img" --uid 4242 > "$TMP/edit.out" 2>&1 || true
+if "$BIN/ckpt-info" --no-verify "$TMP/edited.img" 2>/dev/null | grep -q "uid 4242\|4242"; then
+	refused "CRC-correct edit of the uid" 2 "changed after it was sealed" --key "$TMP/key" "$TMP/edited.img"
+else
+	bad "ckpt-edit did not produce a CRC-correct edited image: $(cat "$TMP/edit.out")"
+fi
+
+# --- a user's process, sealed by root: restarted as the user ---------------
+if [ "$(id -u)" = 0 ]; then
+	unpriv_user
+	UD=$TMP/u
+	mkdir -p "$UD"
+	chown "$uid:$gid" "$UD"
+	as_user env LD_PRELOAD="$LIB" "$W" "$UD/log" "$UD/stop" > "$TMP/user.out" 2>&1 &
+	wait_line "$TMP/user.out" '^READY'
+	UPID=$(sed -n 's/^READY //p' "$TMP/user.out")
+	PIDS+=("$UPID")
+	"$BIN/ckpt-save" --key "$TMP/key" "$UPID" - 2> "$TMP/user.save" | cat > "$TMP/user.img" ||
+		fail "user: ckpt-save --key: $(cat "$TMP/user.save")"
+	kill9 "$UPID"
+	touch "$UD/stop"
+	# from a pipe: no owner; the seal says whom
+	( cat "$TMP/user.img" | clean_fds "${RESTART[@]}" --key "$TMP/key" --check - ) > "$TMP/user.chk" 2>&1
+	grep -q "runs as uid $uid " "$TMP/user.chk" ||
+		bad "user: --check --key does not say it runs as uid $uid: $(cat "$TMP/user.chk")"
+	( cat "$TMP/user.img" | clean_fds "${RESTART[@]}" --key "$TMP/key" - ) > "$TMP/user.out2" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] && grep -q '^DONE' "$TMP/user.out2" || bad "user: sealed restart rc $rc: $(cat "$TMP/user.out2")"
+	( cat "$TMP/user.img" | clean_fds "${RESTART[@]}" - ) > "$TMP/user.out3" 2>&1
+	rc=$?
+	[ $rc -eq 4 ] && grep -q "trust-image" "$TMP/user.out3" ||
+		bad "user: a piped image without --key: rc $rc, want 4 asking for --trust-image: $(cat "$TMP/user.out3")"
+fi
 [ $nbad -eq 0 ] || exit 1
 exit 0
