@@ -62,6 +62,18 @@ struct fd_kind_info {
 /* The kind's info, or NULL for a kind this build does not know. */
 const struct fd_kind_info *fd_kind_info(uint32_t kind);
 
+/*
+ * The kinds whose first FILE of an object carries it (GHOST, MEMFD: the
+ * file's contents; PIPE, FIFO: the pipe) name that FILE in the first
+ * field of their data: its id, 0 for the first FILE itself and for every
+ * other kind (fd_table.c).
+ */
+uint32_t fd_same_as(const struct img_file *f, const void *data);
+
+/* PIPE and FIFO records (fds/fd_pipe.c): their `valid`. */
+int fd_pipe_valid(const struct img_file *f, const char *path, const void *data, char *err,
+		  size_t len);
+
 #ifdef FD_SAVE
 /* --- libckpt.so: the save half (signal context: async-signal-safe) ------ */
 
@@ -142,6 +154,29 @@ uint32_t ckpt_fds_first(struct ckpt_ctx *c, uint64_t dev, uint64_t ino);
 int ckpt_fdata_check(struct ckpt_ctx *c, const struct fd_probe *p);
 int ckpt_fdata_contents(struct ckpt_ctx *c, const struct fd_probe *p, const struct img_file *f);
 const char *ckpt_fdata_what(const struct fd_probe *p);
+
+/*
+ * ckpt_fds.c: whether fd is libckpt's own (the image, ckpt-save's
+ * connection...: never saved); whether pid is a process of the image
+ * (this process; in a tree, each of its members: the one place that
+ * says so for the kinds that look at other processes).
+ */
+int ckpt_fds_own(const struct ckpt_ctx *c, int fd);
+int ckpt_fds_member(const struct ckpt_ctx *c, int pid);
+
+/*
+ * Pipes and FIFOs (libckpt/ckpt_pipe.c, for fds/fd_pipe.c and fd_fifo.c).
+ * both: whether the image holds both ends of p's pipe (fds 0-2 on one it
+ * does not are inherited: fd_inherit.c).  check: the refusals (an end held
+ * by a process outside the image, O_ASYNC, bytes in flight that cannot be
+ * read without taking them).  save: the kind data (struct img_file_pipe).
+ * contents: the PIPE_DATA records, after the pipe's first FILE only.
+ */
+int ckpt_pipe_both(struct ckpt_ctx *c, const struct fd_probe *p);
+int ckpt_pipe_check(struct ckpt_ctx *c, const struct fd_probe *p);
+int ckpt_pipe_save(struct ckpt_ctx *c, const struct fd_probe *p, struct img_file *f, void *data,
+		   size_t cap);
+int ckpt_pipe_contents(struct ckpt_ctx *c, const struct fd_probe *p, const struct img_file *f);
 #endif
 
 #ifdef FD_RESTORE
@@ -171,6 +206,12 @@ struct rst_file {
 	 */
 	int obj;
 	struct rst_contents *contents;
+	/*
+	 * PIPE, FIFO with same_as 0: the pipe's bytes in flight as read from
+	 * the image, then every description of the pipe, made at once by its
+	 * kind's make and taken by each FILE's open (restart_pipe.c).
+	 */
+	struct rst_pipe *pipe;
 };
 
 struct fd_restore_ops {

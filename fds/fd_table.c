@@ -2,13 +2,16 @@
  * fd_table.c - the kinds of open file libckpt knows (fd_kind.h), listed
  * once.  The checkpoint asks them in this order, so order matters where
  * two could match: O_PATH first (an O_PATH fd on a regular file is not a
- * file to reopen for reading), the fd 0-2 fallback last.  reg, ghost and
- * memfd exclude each other by their paths (deleted, "/memfd:").
+ * file to reopen for reading), the fd 0-2 fallback last (pipe and fifo
+ * take fds 0-2 only when the image holds both ends).  reg, ghost and
+ * memfd exclude each other by their paths (deleted, "/memfd:"), pipe and
+ * fifo too ("pipe:[...]", a path).
  */
 #include <stddef.h>
 #include "fds/fd_kind.h"
 
-#define FD_KINDS(X) X(opath) X(reg) X(dir) X(chr) X(ghost) X(memfd) X(pidfd) X(hugetlb) X(inherit)
+#define FD_KINDS(X) X(opath) X(reg) X(dir) X(chr) X(ghost) X(memfd) X(pidfd) X(hugetlb) \
+			X(pipe) X(fifo) X(inherit)
 
 #define DECLARE_INFO(k) extern const struct fd_kind_info fd_##k##_info;
 #define LIST_INFO(k) &fd_##k##_info,
@@ -21,6 +24,23 @@ const struct fd_kind_info *fd_kind_info(uint32_t kind)
 		if (infos[i]->kind == kind)
 			return infos[i];
 	return NULL;
+}
+
+uint32_t fd_same_as(const struct img_file *f, const void *data)
+{
+	uint32_t v = 0;
+
+	switch (f->kind) {
+	case IMG_FILE_GHOST:
+	case IMG_FILE_MEMFD:
+	case IMG_FILE_PIPE:
+	case IMG_FILE_FIFO:
+		if (data && f->data_len >= sizeof(v))
+			__builtin_memcpy(&v, data, sizeof(v));
+		return v;
+	default:
+		return 0;
+	}
 }
 
 #ifdef FD_SAVE

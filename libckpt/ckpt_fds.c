@@ -118,6 +118,17 @@ static int fd_info(struct ckpt_ctx *c, int fd, char *buf, int64_t *pos, uint32_t
 	return 0;
 }
 
+int ckpt_fds_own(const struct ckpt_ctx *c, int fd)
+{
+	return fd == c->img_fd || fd == c->ctl_fd || fd == c->pagemap_fd || fd == c->mem_fd ||
+	       ckpt_dirty_is_own_fd(fd);
+}
+
+int ckpt_fds_member(const struct ckpt_ctx *c, int pid)
+{
+	return pid == getpid();
+}
+
 static int fds_one(int fd, int dirfd, void *arg)
 {
 	struct fds_walk *w = arg;
@@ -127,8 +138,7 @@ static int fds_one(int fd, int dirfd, void *arg)
 			      .what = w->what };
 	int r;
 
-	if (fd == dirfd || fd == c->img_fd || fd == c->ctl_fd ||
-	    fd == c->pagemap_fd || fd == c->mem_fd || ckpt_dirty_is_own_fd(fd))
+	if (fd == dirfd || ckpt_fds_own(c, fd))
 		return 0;			/* libckpt's own */
 	if (fstat(fd, &p.st) < 0)
 		return 0;			/* closed meanwhile: nothing to save */
@@ -335,6 +345,7 @@ static int fd_write_file(struct ckpt_ctx *c, struct fd_probe *p)
 int ckpt_fds_check(struct ckpt_ctx *c)
 {
 	c->nfdids = 0;
+	c->pipes = NULL;		/* found again by the first pipe (ckpt_pipe.c) */
 	if (fds_each(c, fd_check) < 0)
 		return c->error;
 	return ckpt_fmapped_check(c);

@@ -10,8 +10,8 @@
  *   record IMG_REC_END                     struct img_end: whole-image CRC
  *
  * Record order a writer produces and a reader may rely on:
- *   PROC, [PARENT], [PROC_ATTR, SECCOMP*], (FILE FILE_DATA*)*, FD*, LOCK*,
- *   THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*, END
+ *   PROC, [PARENT], [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA* | PIPE_DATA*))*,
+ *   FD*, LOCK*, THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*, END
  * (every PAGES record lies inside a VMA record seen before it; every FD
  * and every LOCK names a FILE record seen before it; a THREAD names
  * SECCOMP records by their index, so they come first).
@@ -98,6 +98,7 @@ enum img_rec_type {
 	IMG_REC_MLOCK	= 15,	/* struct img_mlock: mlockall(MCL_FUTURE) state */
 	IMG_REC_LOCK	= 16,	/* struct img_lock: a file lock and the FILE it is on */
 	IMG_REC_FILE_DATA = 17,	/* struct img_file_data + data: contents of a FILE */
+	IMG_REC_PIPE_DATA = 18,	/* struct img_pipe_data + data: bytes in flight in a pipe */
 	IMG_REC_PAD	= 0xfffe,	/* 0-7 zero bytes: the next record starts at a
 				 * multiple of 8 (invariant 5); readers skip it */
 	IMG_REC_END	= 0xffff,	/* struct img_end */
@@ -195,8 +196,12 @@ enum img_file_kind {
 	IMG_FILE_PIDFD	 = 8,		/* pidfd of the process itself or one of its threads */
 	IMG_FILE_HUGETLB = 9,		/* the hugetlbfs object behind an anonymous
 					 * MAP_HUGETLB mapping: named by VMAs, never an fd */
+	IMG_FILE_PIPE	 = 10,		/* an end of a pipe (pipe(2)): made again, with
+					 * its capacity and bytes in flight (PIPE_DATA) */
+	IMG_FILE_FIFO	 = 11,		/* an end of a FIFO (named pipe): reopened by
+					 * path, with its capacity and bytes in flight */
 };
-#define IMG_FILE_KIND_MAX	9	/* highest kind this reader knows */
+#define IMG_FILE_KIND_MAX	11	/* highest kind this reader knows */
 
 struct img_file {
 	uint32_t id;			/* > 0, unique among the image's FILEs */
@@ -251,6 +256,60 @@ struct img_file_pidfd {
 
 struct img_file_hugetlb {
 	uint32_t page_shift;		/* log2 of the huge page size: 21 (2 MiB) or 30 (1 GiB) */
+	uint32_t reserved;		/* zero */
+};
+
+/*
+ * PIPE and FIFO: one FILE per open file description of a pipe: its read
+ * end, its write end, or both (a description opened O_RDWR: a FIFO, or a
+ * pipe reopened through /proc/PID/fd).  img_file.flags are the
+ * description's (O_ACCMODE says which end; O_NONBLOCK; O_DIRECT: packet
+ * mode; O_LARGEFILE: it was made by open(), not by pipe(), which matters
+ * to a restart: a pipe has one read and one write description made by
+ * pipe(), the others are reopens).  path: "pipe:[ino]" (PIPE), the
+ * FIFO's absolute path (FIFO); mode S_IFIFO and its permissions.
+ *
+ * The first FILE of a pipe (by dev and ino; same_as 0) carries the pipe
+ * itself: its capacity and its bytes in flight, in PIPE_DATA records
+ * right after it; every later FILE of the same pipe names it in same_as,
+ * with capacity and bytes 0.  In a tree of processes, the FILE ids are
+ * the image's and a pipe's first FILE may be another process's.
+ */
+#define IMG_PIPE_NOHUP		0x1	/* img_file_pipe.flags: a FIFO read description
+					 * that has seen no writer since it was opened:
+					 * poll() shows no POLLHUP although no writer holds
+					 * the FIFO (a restart opens it while none does) */
+#define IMG_PIPE_MIN		4096u		/* the smallest capacity (one page) */
+#define IMG_PIPE_MAX		(1u << 31)	/* the largest the kernel gives */
+
+struct img_file_pipe {
+	uint32_t same_as;		/* 0, or the id of an earlier FILE of this pipe */
+	uint32_t flags;			/* IMG_PIPE_NOHUP */
+	uint32_t capacity;		/* same_as 0: F_GETPIPE_SZ, a power of 2 in
+					 * IMG_PIPE_MIN..IMG_PIPE_MAX; else 0 */
+	uint32_t reserved;		/* zero */
+	uint64_t bytes;			/* same_as 0: bytes in flight (<= capacity), all in
+					 * the PIPE_DATA records that follow; else 0 */
+};
+
+/*
+ * PIPE_DATA: bytes in flight in a pipe or FIFO, in the order its reader
+ * would read them, after the pipe's first FILE (only PIPE_DATA between);
+ * together exactly img_file_pipe.bytes.  A record with IMG_PIPE_PACKET is
+ * one packet (written through an O_DIRECT end: a read returns at most
+ * one packet, and discards what it does not take of it); the others are
+ * a plain stream, cut anywhere.  Raw bytes: a pipe holds little, and
+ * mostly what the program is about to read.
+ */
+#define IMG_PIPE_PACKET		0x1		/* img_pipe_data.flags */
+#define IMG_PIPE_CHUNK		(64u << 10)	/* bytes in one record, at most */
+#define IMG_PIPE_PACKET_MAX	4096u		/* bytes in one packet, at most (PIPE_BUF) */
+
+struct img_pipe_data {
+	uint32_t file;			/* the pipe's first FILE (same_as 0) */
+	uint32_t flags;			/* IMG_PIPE_PACKET */
+	uint32_t len;			/* 1..IMG_PIPE_CHUNK bytes follow (a packet:
+					 * 1..IMG_PIPE_PACKET_MAX) */
 	uint32_t reserved;		/* zero */
 };
 
@@ -729,6 +788,8 @@ _Static_assert(sizeof(struct img_fd) == 16, "img_fd size");
 _Static_assert(sizeof(struct img_lock) == 32, "img_lock size");
 _Static_assert(sizeof(struct img_file_memfd) == 16, "img_file_memfd size");
 _Static_assert(sizeof(struct img_file_data) == 24, "img_file_data size");
+_Static_assert(sizeof(struct img_file_pipe) == 24, "img_file_pipe size");
+_Static_assert(sizeof(struct img_pipe_data) == 16, "img_pipe_data size");
 _Static_assert(sizeof(struct img_proc) % 8 == 0, "img_proc padding");
 
 #endif

@@ -151,11 +151,10 @@ static void plan(struct rst_state *s)
 	}
 }
 
-/* The FILE whose kind makes f's file (itself, or the one its same_as names). */
+/* The FILE whose kind makes f's file or pipe (itself, or the one its same_as names). */
 static struct rst_file *obj_owner(struct rst_state *s, const struct rst_file *f)
 {
-	uint32_t same_as = (f->f.kind == IMG_FILE_GHOST || f->f.kind == IMG_FILE_MEMFD) ?
-			   *(const uint32_t *)f->data : 0;
+	uint32_t same_as = fd_same_as(&f->f, f->data);
 
 	return same_as ? rst_file_by_id(s, same_as) : (struct rst_file *)f;
 }
@@ -488,6 +487,7 @@ out:
 			s->files[i].obj = -1;
 		}
 		rst_fdata_free(&s->files[i]);
+		rst_pipe_free(&s->files[i]);
 	}
 	free(src);
 	if (!r)

@@ -213,21 +213,18 @@ static int check_timer(struct rst_state *s, const struct img_timer *t, const str
 }
 
 /*
- * A GHOST's or MEMFD's same_as: an earlier FILE of its kind that carries
- * the contents of the same file (dev, ino).
+ * A GHOST's, MEMFD's, PIPE's or FIFO's same_as: an earlier FILE of its
+ * kind that carries the same file or pipe (dev, ino).
  */
 static int check_same_as(struct rst_state *s, const struct rst_file *f, const struct img_rec *rec)
 {
-	uint32_t same_as;
+	uint32_t same_as = fd_same_as(&f->f, f->data);
 	const struct rst_file *o;
 
-	if (f->f.kind != IMG_FILE_GHOST && f->f.kind != IMG_FILE_MEMFD)
-		return 0;
-	same_as = *(const uint32_t *)f->data;	/* the first field of both kinds' data */
 	if (!same_as)
 		return 0;
 	o = rst_file_by_id(s, same_as);
-	if (!o || o == f || o->f.kind != f->f.kind || *(const uint32_t *)o->data ||
+	if (!o || o == f || o->f.kind != f->f.kind || fd_same_as(&o->f, o->data) ||
 	    o->f.dev != f->f.dev || o->f.ino != f->f.ino) {
 		rst_error(s, "corrupt: file %u is said to be file %u again, which is not an earlier "
 			  "%s of the same file (offset %lu)", f->f.id, same_as,
@@ -348,9 +345,15 @@ static int load_records(struct rst_state *s)
 	int r;
 
 	while ((r = img_reader_next(&s->r, &rec)) > 0) {
-		/* FILE_DATA follows its FILE, with only FILE_DATA between (restart_fdata.c) */
-		if (rec.type != IMG_REC_FILE_DATA)
+		/*
+		 * FILE_DATA or PIPE_DATA follow their FILE, with only records of
+		 * their type between (restart_fdata.c, restart_pipe.c)
+		 */
+		if (rec.type != IMG_REC_FILE_DATA && rec.type != IMG_REC_PIPE_DATA) {
+			if ((r = rst_pipe_data_end(s)))
+				return r;
 			s->fdata_file = 0;
+		}
 		switch (rec.type) {
 		case IMG_REC_FILE:
 			if ((r = load_file(s, &rec)))
@@ -359,6 +362,10 @@ static int load_records(struct rst_state *s)
 			break;
 		case IMG_REC_FILE_DATA:
 			if ((r = rst_fdata_load(s, &rec)))
+				return r;
+			break;
+		case IMG_REC_PIPE_DATA:
+			if ((r = rst_pipe_data_load(s, &rec)))
 				return r;
 			break;
 		case IMG_REC_FD:
@@ -476,7 +483,7 @@ static int load_records(struct rst_state *s)
 			return RST_EXIT_IMAGE;
 		}
 	}
-	return r < 0 ? reader_fail(s) : 0;
+	return r < 0 ? reader_fail(s) : rst_pipe_data_end(s);
 }
 
 int rst_load_rest(struct rst_state *s)
@@ -521,6 +528,7 @@ void rst_state_free(struct rst_state *s)
 		free(v->have);
 	}
 	for (int i = 0; i < s->nfiles; i++) {
+		rst_pipe_free(&s->files[i]);
 		free(s->files[i].path);
 		free(s->files[i].data);
 	}

@@ -29,6 +29,8 @@ struct info_file {
 	uint64_t stored;	/* bytes of their data in the image */
 	uint64_t end;		/* end of the last one */
 	uint32_t extents;	/* runs of adjacent records */
+	/* PIPE, FIFO with same_as 0: data_bytes are its PIPE_DATA's bytes, and */
+	uint32_t packets;	/* ... how many of the records are packets */
 	int nfds;		/* FD records that name it */
 	int nmaps;		/* VMA records that name it */
 };
@@ -76,7 +78,8 @@ struct info {
 	struct info_vma *vmas;
 	size_t nvma;
 	size_t nsorted;		/* vmas[0..nsorted) sorted and checked */
-	uint32_t fdata_file;	/* the FILE just read, while only FILE_DATA follow it */
+	uint32_t fdata_file;	/* the FILE just read, while only FILE_DATA or
+				 * PIPE_DATA follow it */
 	int has_parent;		/* incremental: the PARENT record */
 	struct img_parent parent;
 	struct info_str parent_path;
@@ -135,6 +138,9 @@ const char *info_fd_kind(uint32_t kind);
 int info_file_check(struct info *in, const struct info_file *f, uint64_t off);
 int info_vma_file_check(struct info *in, const struct img_vma *v, uint64_t off);
 int info_add_file_data(struct info *in, struct img_reader *r, const struct img_rec *rec);
+/* PIPE_DATA (info_files.c); pipe_data_end: the run of them after in->fdata_file is over. */
+int info_add_pipe_data(struct info *in, struct img_reader *r, const struct img_rec *rec);
+int info_pipe_data_end(struct info *in);
 const struct info_file *info_file_by_id(const struct info *in, uint32_t id);
 void info_file_desc(const struct info_file *f, char *buf, size_t len);
 void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t n));

@@ -1,15 +1,17 @@
 /*
  * info_files.c - ckpt-info's view of the files an image makes again:
  * the checks that need more than one record (a FILE's same_as, a VMA's
- * file, a FILE_DATA's FILE, order and bounds), the contents counted (and
- * decoded when verifying), and the kinds' data in words and in JSON.
- * The same checks as ckpt-restart's (restart_load.c, restart_fdata.c).
+ * file, a FILE_DATA's FILE, order and bounds, a PIPE_DATA's pipe and its
+ * bytes), the contents counted (and decoded when verifying), and the
+ * kinds' data in words and in JSON.  The same checks as ckpt-restart's
+ * (restart_load.c, restart_fdata.c, restart_pipe.c).
  */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fds/fd_kind.h"
 #include "tools/info.h"
 
 #define PAGE	IMG_PAGE_SIZE
@@ -33,14 +35,10 @@ const struct info_file *info_file_by_id(const struct info *in, uint32_t id)
 	return NULL;
 }
 
-/* GHOST, MEMFD: the id of the FILE carrying the file's contents (0: itself); else 0. */
+/* GHOST, MEMFD, PIPE, FIFO: the id of the FILE carrying the file or pipe (0: itself); else 0. */
 static uint32_t same_as(const struct info_file *f)
 {
-	uint32_t v = 0;
-
-	if ((f->f.kind == IMG_FILE_GHOST || f->f.kind == IMG_FILE_MEMFD) && f->data.n >= 4)
-		memcpy(&v, f->data.s, 4);
-	return v;
+	return fd_same_as(&f->f, f->data.n ? f->data.s : NULL);
 }
 
 static int holds_contents(const struct info_file *f)
@@ -125,6 +123,36 @@ int info_add_file_data(struct info *in, struct img_reader *r, const struct img_r
 	return 0;
 }
 
+int info_add_pipe_data(struct info *in, struct img_reader *r, const struct img_rec *rec)
+{
+	const struct img_pipe_data *d = img_get_pipe_data(r, rec);
+	struct info_file *f;
+	char err[160];
+
+	if (!d)
+		return -1;
+	f = in->fdata_file ? (struct info_file *)info_file_by_id(in, in->fdata_file) : NULL;
+	if (img_pipe_data_next(f ? &f->f : NULL, f ? f->data.s : NULL, d, f ? f->data_bytes : 0,
+			       err, sizeof(err)) < 0)
+		return ff_fail(in, "PIPE_DATA record at offset %llu: %s",
+			       (unsigned long long)rec->offset, err);
+	f->data_bytes += d->len;
+	f->stored += d->len;
+	f->packets += !!(d->flags & IMG_PIPE_PACKET);
+	f->extents++;
+	return 0;
+}
+
+int info_pipe_data_end(struct info *in)
+{
+	const struct info_file *f = in->fdata_file ? info_file_by_id(in, in->fdata_file) : NULL;
+	char err[160];
+
+	if (f && img_pipe_data_end(&f->f, f->data.s, f->data_bytes, err, sizeof(err)) < 0)
+		return ff_fail(in, "%s", err);
+	return 0;
+}
+
 /* F_SEAL_* names, in bit order */
 static const char *const seal_names[] = { "seal", "shrink", "grow", "write", "future_write", "exec" };
 
@@ -195,6 +223,26 @@ void info_file_desc(const struct info_file *f, char *buf, size_t len)
 		snprintf(buf, len, "anonymous huge pages of %llu kB", 1ull << (h.page_shift - 10));
 		return;
 	}
+	case IMG_FILE_PIPE:
+	case IMG_FILE_FIFO: {
+		struct img_file_pipe p;
+		const char *end = (f->f.flags & O_ACCMODE) == O_RDONLY ? "read end" :
+				  (f->f.flags & O_ACCMODE) == O_WRONLY ? "write end" : "both ends";
+		size_t n;
+
+		memcpy(&p, f->data.s, sizeof(p));
+		n = snprintf(buf, len, "%s of a %s%s%s, ", end, f->f.kind == IMG_FILE_PIPE ? "pipe" : "FIFO",
+			     (f->f.flags & O_DIRECT) ? ", packets (O_DIRECT)" : "",
+			     (p.flags & IMG_PIPE_NOHUP) ? ", has seen no writer" : "");
+		if (n >= len)
+			return;
+		if (p.same_as)
+			snprintf(buf + n, len - n, "the same pipe as file %u", p.same_as);
+		else
+			snprintf(buf + n, len - n, "capacity %u bytes, %llu bytes in flight (%u packets)",
+				 p.capacity, (unsigned long long)p.bytes, f->packets);
+		return;
+	}
 	}
 }
 
@@ -234,6 +282,19 @@ void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t
 
 		memcpy(&h, f->data.s, sizeof(h));
 		printf(", \"huge_page_shift\": %u", h.page_shift);
+		return;
+	}
+	case IMG_FILE_PIPE:
+	case IMG_FILE_FIFO: {
+		struct img_file_pipe p;
+
+		memcpy(&p, f->data.s, sizeof(p));
+		printf(", \"same_as\": %u, \"pipe\": {\"end\": \"%s\", \"capacity\": %u, "
+		       "\"bytes\": %llu, \"packets\": %u, \"packet_mode\": %s, \"no_writer_seen\": %s}",
+		       p.same_as, (f->f.flags & O_ACCMODE) == O_RDONLY ? "read" :
+		       (f->f.flags & O_ACCMODE) == O_WRONLY ? "write" : "both", p.capacity,
+		       (unsigned long long)p.bytes, f->packets, (f->f.flags & O_DIRECT) ? "true" : "false",
+		       (p.flags & IMG_PIPE_NOHUP) ? "true" : "false");
 		return;
 	}
 	}

@@ -176,6 +176,7 @@ static int info_rank(uint32_t type)
 	case IMG_REC_SECCOMP: return RANK_SECCOMP;
 	case IMG_REC_FILE:    return RANK_FILE;
 	case IMG_REC_FILE_DATA: return RANK_FILE;
+	case IMG_REC_PIPE_DATA: return RANK_FILE;
 	case IMG_REC_FD:      return RANK_FD;
 	case IMG_REC_LOCK:    return RANK_LOCK;
 	case IMG_REC_THREAD:  return RANK_THREAD;
@@ -191,7 +192,7 @@ static const char *info_rec_name(uint32_t type)
 {
 	static const char *names[] = { "?", "PROC", "FD (old)", "THREAD", "VMA", "PAGES", "MPAGES",
 				       "PARENT", "SIGINFO", "TIMER", "FILE", "FD", "PROC_ATTR",
-				       "SECCOMP", "?", "?", "LOCK", "FILE_DATA" };
+				       "SECCOMP", "?", "?", "LOCK", "FILE_DATA", "PIPE_DATA" };
 
 	if (type == IMG_REC_MLOCK)
 		return "MLOCK";
@@ -213,8 +214,12 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 {
 	int rank = info_rank(rec->type);
 
-	if (rec->type != IMG_REC_FILE_DATA)
-		in->fdata_file = 0;	/* FILE_DATA follows its FILE directly */
+	if (rec->type != IMG_REC_FILE_DATA && rec->type != IMG_REC_PIPE_DATA) {
+		/* FILE_DATA and PIPE_DATA follow their FILE directly */
+		if (info_pipe_data_end(in) < 0)
+			return -1;
+		in->fdata_file = 0;
+	}
 	/* PARENT: right after PROC, in incremental images only */
 	if (rec->type == IMG_REC_PARENT) {
 		const struct img_parent *p;
@@ -242,7 +247,7 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	    (rank == RANK_MLOCK && *last_rank == RANK_MLOCK) ||	/* a second MLOCK */
 	    (rank > RANK_THREAD && *last_rank < RANK_THREAD))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
-				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE FILE_DATA*)*, FD*, LOCK*, "
+				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA*|PIPE_DATA*))*, FD*, LOCK*, "
 				 "THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;
@@ -308,6 +313,8 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	}
 	case IMG_REC_FILE_DATA:
 		return info_add_file_data(in, r, rec);
+	case IMG_REC_PIPE_DATA:
+		return info_add_pipe_data(in, r, rec);
 	case IMG_REC_FD: {
 		const struct img_fd *d = img_get_fd(r, rec);
 
