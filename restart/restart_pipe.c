@@ -10,7 +10,8 @@
  *
  * Making: the kind makes the pipe on its first FILE's first open
  * (rst_obj); rst_pipe_fill gives it its capacity and writes the bytes in
- * (a packet with O_DIRECT set on the writing end: one write, one packet);
+ * (a packet with O_DIRECT set on the writing end: one write, one packet;
+ * plain bytes before a packet through tee, so that it stays one);
  * rst_pipe_descs then opens every description of the pipe at once, for
  * every FILE that names it (in a tree: every process's), lifted above
  * the fd numbers the image uses, and each FILE's open takes its own
@@ -185,6 +186,47 @@ int rst_pipe_verify(struct rst_state *s, const struct rst_file *f)
 
 /* --- making -------------------------------------------------------------- */
 
+/* len bytes into the pipe wfd (a packet: in one write).  0, or -1 with errno. */
+static int put_bytes(int wfd, const unsigned char *b, size_t len, int packet)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t w = write(wfd, b + done, len - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0 || (packet && (size_t)w != len)) {
+			if (w >= 0)
+				errno = EIO;
+			return -1;
+		}
+		done += w;
+	}
+	return 0;
+}
+
+/*
+ * Plain bytes a packet follows.  Written, their last page would take the
+ * packet in (a write merges into the last buffer when it has room, packet
+ * or not), as it did not in the process (there, the packet found that
+ * buffer full, or made by tee or splice).  A buffer tee makes is never
+ * merged into: the bytes go through a pipe of our own and tee.
+ */
+static int put_unmergeable(int wfd, const unsigned char *b, size_t len)
+{
+	int t[2], r = -1, e;
+
+	if (pipe2(t, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	if ((len <= (size_t)fcntl(t[1], F_GETPIPE_SZ) || fcntl(t[1], F_SETPIPE_SZ, len) >= 0) &&
+	    put_bytes(t[1], b, len, 0) == 0)
+		r = tee(t[0], wfd, len, SPLICE_F_NONBLOCK) == (ssize_t)len ? 0 : -1;
+	e = errno;
+	close(t[0]);
+	close(t[1]);
+	errno = r < 0 && !e ? EIO : e;
+	return r;
+}
+
 int rst_pipe_fill(struct rst_state *s, struct rst_file *o, int wfd)
 {
 	const struct img_file_pipe *d = pipe_data(o);
@@ -200,17 +242,12 @@ int rst_pipe_fill(struct rst_state *s, struct rst_file *o, int wfd)
 	/* never blocks: at most its capacity, into an empty pipe */
 	for (size_t i = 0; p && i < p->npiece; i++) {
 		const struct rst_pipe_piece *c = &p->piece[i];
-		ssize_t w;
+		int before_packet = !c->packet && i + 1 < p->npiece && p->piece[i + 1].packet;
 
-		if (fcntl(wfd, F_SETFL, O_NONBLOCK | (c->packet ? O_DIRECT : 0)) < 0)
+		if (fcntl(wfd, F_SETFL, O_NONBLOCK | (c->packet ? O_DIRECT : 0)) < 0 ||
+		    (before_packet ? put_unmergeable(wfd, p->data + c->off, c->len) :
+		     put_bytes(wfd, p->data + c->off, c->len, c->packet)) < 0)
 			goto fail;
-		for (size_t done = 0; done < c->len; done += w) {
-			w = write(wfd, p->data + c->off + done, c->len - done);
-			if (w < 0 && errno == EINTR)
-				w = 0;
-			else if (w <= 0 || (c->packet && (size_t)w != c->len))
-				goto fail;
-		}
 	}
 	if (ioctl(wfd, FIONREAD, &n) < 0 || (uint64_t)n != d->bytes) {
 		errno = EIO;
