@@ -38,7 +38,7 @@
 #include <string.h>
 #include "fds/fd_kind.h"
 
-#define PIPE_OPEN_FLAGS	((uint32_t)(O_ACCMODE | O_NONBLOCK | O_DIRECT | O_LARGEFILE | O_APPEND | \
+#define PIPE_OPEN_FLAGS	((uint32_t)(O_ACCMODE | O_NONBLOCK | O_DIRECT | IMG_O_LARGEFILE | O_APPEND | \
 				    O_NOATIME))
 static const char deleted[] = " (deleted)";
 

@@ -275,6 +275,8 @@ struct img_file_hugetlb {
  * with capacity and bytes 0.  In a tree of processes, the FILE ids are
  * the image's and a pipe's first FILE may be another process's.
  */
+#define IMG_O_LARGEFILE		0100000	/* the kernel's O_LARGEFILE in img_file.flags
+					 * (glibc's is 0 on x86_64, musl's is this) */
 #define IMG_PIPE_NOHUP		0x1	/* img_file_pipe.flags: a FIFO read description
 					 * that has seen no writer since it was opened:
 					 * poll() shows no POLLHUP although no writer holds

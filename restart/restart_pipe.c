@@ -299,7 +299,7 @@ int rst_pipe_descs(struct rst_state *s, struct rst_file *o, const int ends[2], i
 			continue;
 		acc = g->f.flags & O_ACCMODE;
 		k = acc == O_RDONLY ? 0 : acc == O_WRONLY ? 1 : -1;
-		if (k >= 0 && ends[k] >= 0 && !taken[k] && !(g->f.flags & O_LARGEFILE)) {
+		if (k >= 0 && ends[k] >= 0 && !taken[k] && !(g->f.flags & IMG_O_LARGEFILE)) {
 			taken[k] = 1;		/* one of pipe()'s own */
 			fd = fcntl(ends[k], F_DUPFD_CLOEXEC, base);
 		} else {

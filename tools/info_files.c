@@ -239,8 +239,11 @@ void info_file_desc(const struct info_file *f, char *buf, size_t len)
 		if (p.same_as)
 			snprintf(buf + n, len - n, "the same pipe as file %u", p.same_as);
 		else
-			snprintf(buf + n, len - n, "capacity %u bytes, %llu bytes in flight (%u packets)",
-				 p.capacity, (unsigned long long)p.bytes, f->packets);
+			n += snprintf(buf + n, len - n, "capacity %u bytes, %llu bytes in flight",
+				      p.capacity, (unsigned long long)p.bytes);
+		if (!p.same_as && f->packets && n < len)
+			snprintf(buf + n, len - n, " (%u packet%s)", f->packets,
+				 f->packets == 1 ? "" : "s");
 		return;
 	}
 	}

@@ -94,6 +94,12 @@ static void fz_parse(int fd, int mapped)
 							  err, sizeof(err)) == 0;
 			break;
 		}
+		case IMG_REC_PIPE_DATA: {
+			const struct img_pipe_data *d = img_get_pipe_data(&r, &rec);
+			if ((ok = d != NULL))
+				fz_touch(d + 1, d->len);
+			break;
+		}
 		case IMG_REC_THREAD: {
 			const struct img_thread *t = img_get_thread(&r, &rec);
 			if ((ok = t != NULL))
