@@ -129,6 +129,11 @@ int ckpt_fds_member(const struct ckpt_ctx *c, int pid)
 	return pid == getpid();
 }
 
+int ckpt_fds_members(const struct ckpt_ctx *c)
+{
+	return 1;
+}
+
 static int fds_one(int fd, int dirfd, void *arg)
 {
 	struct fds_walk *w = arg;

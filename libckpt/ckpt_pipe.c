@@ -290,9 +290,15 @@ static struct ckpt_pipes *pipes_scanned(struct ckpt_ctx *c)
 	return t;
 }
 
+/*
+ * A process alone holds both ends itself, or the pipe is not its own; in
+ * a tree another member may hold the other end (the others' fd tables:
+ * read only then, so that a pipeline's fds 0-2 cost nothing more).
+ */
 int ckpt_pipe_both(struct ckpt_ctx *c, const struct fd_probe *p)
 {
-	const struct ckpt_pipe *e = pipe_find(pipes_table(c), p->st.st_dev, p->st.st_ino);
+	struct ckpt_pipes *t = ckpt_fds_members(c) > 1 ? pipes_scanned(c) : pipes_table(c);
+	const struct ckpt_pipe *e = pipe_find(t, p->st.st_dev, p->st.st_ino);
 
 	return e && e->ends == (END_R | END_W);
 }
@@ -367,7 +373,8 @@ static int copies_make(struct ckpt_ctx *c, const struct fd_probe *p, struct copi
 				 "taking them: a copy of it holds only %ld (its capacity of %ld bytes "
 				 "is more than this process may give a pipe of its own: see "
 				 "/proc/sys/fs/pipe-max-size and fs.pipe-user-pages-soft)%s", p->what,
-				 k->bytes, p->path, ta < tb ? ta : tb, cap, p->origin);
+				 k->bytes, p->path, ta < 0 || tb < 0 ? 0 : ta < tb ? ta : tb, cap,
+				 p->origin);
 	}
 	return 0;
 }

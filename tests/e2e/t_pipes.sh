@@ -15,7 +15,8 @@
 #            removed before the restart (made again where it was)
 #   nohup    FIFO readers poll as before (no POLLHUP before any writer)
 #   std      fds 0 and 2 as the two ends of the process's own pipe
-# (each saved, killed with SIGKILL, restarted), what ckpt-info shows, and
+# (each saved, killed with SIGKILL, restarted; packets and fifo three
+# generations over), what ckpt-info shows, and
 # the refusals: a pipe to a process outside the image (read and write
 # end, the process named), plain bytes followed by a packet, a FIFO
 # removed while open, O_ASYNC; ckpt-restart --check: a capacity above
@@ -139,6 +140,11 @@ kill_restart threads
 	fail "threads: restarted copy (rc $RC): $(cat "$TMP/threads.out2")"
 
 case_ok fifo fifo 5000
+"$BIN/ckpt-info" "$TMP/fifo.img" > "$TMP/fifo.info" || fail "ckpt-info fifo rc $?"
+grep -qE "^ +3 +fifo +$D/ff .*O_RDWR" "$TMP/fifo.info" &&
+	grep -q 'both ends of a FIFO, capacity 262144 bytes, 5000 bytes in flight' "$TMP/fifo.info" &&
+	grep -q 'read end of a FIFO, the same pipe as file' "$TMP/fifo.info" ||
+	fail "ckpt-info fifo: $(grep -A12 '^fds' "$TMP/fifo.info")"
 grep -q 'note:.*FIFO' "$TMP/fifo.check" && fail "fifo: --check: $(cat "$TMP/fifo.check")"
 # the FIFO removed before the restart: made again where it was, mode 640
 rm -rf "$D" && mkdir -p "$D"
@@ -152,6 +158,18 @@ grep -q "note: fd [0-9]*: FIFO $D/ff is gone: it will be made again (mode 640)" 
 	fail "fifo removed: --check does not say it: $(cat "$TMP/fifo2.check")"
 rm -rf "$D" && mkdir -p "$D"
 case_ok nohup nohup
+[ "$("$BIN/ckpt-info" "$TMP/nohup.img" | grep -c 'read end of a FIFO, has seen no writer')" = 1 ] ||
+	fail "ckpt-info nohup: $("$BIN/ckpt-info" "$TMP/nohup.img" | grep -A12 '^fds')"
+
+# three generations: the restarted copy's pipes and FIFO (made again) saved again
+rm -rf "$D" && mkdir -p "$D"
+GENS=3 cycle gens "$TMP/gens.out" "$TMP/go.gens" -- "$P" packets "$D" "$TMP/go.gens"
+[ $RC -eq 0 ] && grep -q '^OK packets' "$TMP/gens.out.2" ||
+	fail "packets, 3 generations (rc $RC): $(cat "$TMP/gens.out.2")"
+GENS=3 cycle fgens "$TMP/fgens.out" "$TMP/go.fgens" -- "$P" fifo "$D" "$TMP/go.fgens" 5000
+[ $RC -eq 0 ] && grep -q '^OK fifo' "$TMP/fgens.out.2" ||
+	fail "fifo, 3 generations (rc $RC): $(cat "$TMP/fgens.out.2")"
+rm -rf "$D" && mkdir -p "$D"
 
 # std: the process's own pipe at fds 0 and 2 is its own, not ckpt-restart's
 RESTART=("$BIN/ckpt-restart" --inherit-fd 1)
@@ -167,6 +185,14 @@ PIDS+=("$CAT")
 wait_for 20 test -s "$TMP/writer.pid" || fail "no pipe to the outside"
 SLEEP=$(cat "$TMP/writer.pid")
 PIDS+=("$SLEEP")
+# (until both have their end: the shell's children make their fds before exec)
+same_pipe() {
+	local r w
+	r=$(readlink "/proc/$CAT/fd/0") && w=$(readlink "/proc/$SLEEP/fd/1") &&
+		[ "$r" = "$w" ] && [[ $r == pipe:* ]] && grep -qx cat "/proc/$CAT/comm" &&
+		grep -qx sleep "/proc/$SLEEP/comm"
+}
+wait_for 20 same_pipe || fail "cat and sleep do not share a pipe"
 
 declare -A WHY=(
 	[outr]="fd 3: pipe \\(pipe:\\[[0-9]+\\], its read end\\) is shared with a process outside the image: its write end is held by process $SLEEP \\(sleep\\) as its fd 1"

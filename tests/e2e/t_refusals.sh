@@ -30,6 +30,9 @@ PIDS+=("$!")
 export REFUSE_PEER=$!
 wait_for 20 test -s "$TMP/writer.pid" || fail "no pipe to refuse"
 PIDS+=("$(cat "$TMP/writer.pid")")
+# (until cat has it: the shell's child makes its fd 0 before exec)
+cat_reads() { [[ $(readlink "/proc/$REFUSE_PEER/fd/0") == pipe:* ]] && grep -qx cat "/proc/$REFUSE_PEER/comm"; }
+wait_for 20 cat_reads || fail "cat does not read a pipe"
 
 # names_fd KIND OUT MSGFILE: for fd resources the message says "fd N".
 names_fd() {

@@ -506,7 +506,10 @@ static int refused_setup(const char *c, char **argv)
 
 	if (!strcmp(c, "outside")) {
 		snprintf(name, sizeof(name), "/proc/%s/fd/%s", argv[0], argv[1]);
+		struct stat st;
+
 		SETUP((fd = open(name, argv[2][0] == 'w' ? O_WRONLY : O_RDONLY)) >= 0);
+		SETUP(fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode));
 	} else if (!strcmp(c, "mixed")) {
 		/* (a shorter packet would go into the plain bytes' buffer: no packet) */
 		SETUP(pipe(p) == 0);
