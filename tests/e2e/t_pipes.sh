@@ -149,6 +149,7 @@ grep -q 'note:.*FIFO' "$TMP/fifo.check" && fail "fifo: --check: $(cat "$TMP/fifo
 # the FIFO removed before the restart: made again where it was, mode 640
 rm -rf "$D" && mkdir -p "$D"
 remove_fifo() { rm -f "$D/ff"; }
+remove_ufifo() { rm -f "$UD/ff"; }
 start fifo2 fifo "$D" "$TMP/go.fifo2" 5000
 save fifo2
 kill_restart fifo2 remove_fifo
@@ -241,4 +242,38 @@ rm -f "$D/ff" && echo x > "$D/ff"
 rc=$?
 [ $rc -eq 4 ] && grep -q "fd [0-9]*: FIFO $D/ff is now a regular file" "$TMP/fifo3.check" ||
 	fail "fifo now a file: --check rc $rc, want 4: $(cat "$TMP/fifo3.check")"
+
+# --- root restarting a user's image ----------------------------------------
+# (a trusted image: root's file): the pipe and the FIFO made again are the
+# user's, as the process will be (ckpt-restart makes them with the user's
+# fsuid); the FIFO, gone, is made again in the user's own directory (0700).
+U=ckpt-test-user
+if [ "$(id -u)" != 0 ] || ! { id "$U" > /dev/null 2>&1 ||
+	useradd -M -s /usr/sbin/nologin "$U" > /dev/null 2>&1; }; then
+	echo "note: not root or no test user: a user's pipes restarted by root left out"
+	exit 0
+fi
+uid=$(id -u "$U")
+gid=$(id -g "$U")
+chmod 755 "$TMP"
+as_user() { clean_fds setpriv --reuid="$uid" --regid="$gid" --clear-groups "$@"; }
+as_user test -x "$P" -a -r "$LIB" || { echo "note: the test user cannot run the build"; exit 0; }
+UD=$TMP/u
+mkdir "$UD" && chown "$uid:$gid" "$UD" && chmod 700 "$UD"
+for spec in "uself self 1000 131072" "ufifo fifo 5000"; do
+	set -- $spec
+	name=$1 c=$2
+	shift 2
+	rm -f "$TMP/go.$name"
+	as_user env LD_PRELOAD="$LIB" "$P" "$c" "$UD" "$TMP/go.$name" "$@" > "$TMP/$name.out" 2>&1 &
+	PID=$!
+	PIDS+=("$PID")
+	wait_line "$TMP/$name.out" '^READY|^setup|^BAD'
+	grep -q '^READY' "$TMP/$name.out" || fail "$name: $(cat "$TMP/$name.out")"
+	save "$name"
+	chown root:root "$TMP/$name.img" && chmod 600 "$TMP/$name.img"
+	kill_restart "$name" remove_ufifo
+	[ $RC -eq 0 ] && grep -q "^OK $c" "$TMP/$name.out2" ||
+		fail "$name: root's restart of $U's image (rc $RC): $(cat "$TMP/$name.out2")"
+done
 exit 0

@@ -13,8 +13,9 @@
  *   self N CAP   a pipe to itself (both ends O_NONBLOCK, the read end
  *                dup'ed, the write end FD_CLOEXEC), capacity CAP, N
  *                pattern bytes in flight (0: empty; CAP: full, a write
- *                gets EAGAIN): flags, FD_CLOEXEC, capacity, the dup's
- *                shared description, every byte once, then the pipe works
+ *                gets EAGAIN): flags, FD_CLOEXEC, capacity, owner (the
+ *                process's user), the dup's shared description, every
+ *                byte once, then the pipe works
  *   packets      pipe2(O_DIRECT), capacity 256 KiB: packets of 1, 100,
  *                4096, 7, 2000 and 1 bytes, 64 KiB of plain bytes, a
  *                packet of 10, 5000 plain bytes (O_DIRECT cleared on the
@@ -33,8 +34,9 @@
  *                them.  Prints "TIDS <A's writer> <B's reader>"
  *   fifo N       FIFO DIR/ff (mode 0640): open O_RDWR, O_WRONLY|O_NONBLOCK
  *                and O_RDONLY|O_NONBLOCK, N bytes in flight: its path,
- *                flags, mode, bytes, and it is still the FIFO at DIR/ff
- *                (another open of it reaches the process)
+ *                flags, mode and owner (the process's user), bytes, and it
+ *                is still the FIFO at DIR/ff (another open of it reaches
+ *                the process)
  *   nohup        FIFO DIR/f1 read O_NONBLOCK with no writer ever: poll
  *                shows nothing; FIFO DIR/f2 read whose writer came and
  *                went: POLLHUP.  Both stay so
@@ -199,11 +201,15 @@ static void self_setup(long n, long cap)
 
 static void self_check(void)
 {
+	struct stat st;
+
 	want_flags("read end", S.r, O_RDONLY | O_NONBLOCK);
 	want_flags("write end", S.w, O_WRONLY | O_NONBLOCK);
 	want_cloexec("read end", S.r, 0);
 	want_cloexec("write end", S.w, 1);
 	want_cloexec("dup", S.rd, 0);
+	if (fstat(S.r, &st) || st.st_uid != geteuid())
+		BAD("the pipe belongs to uid %u, the process is uid %u", st.st_uid, geteuid());
 	if (fcntl(S.r, F_GETPIPE_SZ) != S.cap)
 		BAD("capacity %d, want %ld", fcntl(S.r, F_GETPIPE_SZ), S.cap);
 	/* the dup shares the description: its flags are the read end's */
@@ -422,8 +428,10 @@ static void fifo_check(void)
 	snprintf(l, sizeof(l), "/proc/self/fd/%d", F.r);
 	if (readlink(l, link, sizeof(link) - 1) < 0 || strcmp(link, F.path))
 		BAD("fd %d is %s, want %s", F.r, link, F.path);
-	if (stat(F.path, &st) || !S_ISFIFO(st.st_mode) || (st.st_mode & 0777) != 0640)
-		BAD("%s: mode %o, want a FIFO 0640", F.path, st.st_mode);
+	if (stat(F.path, &st) || !S_ISFIFO(st.st_mode) || (st.st_mode & 0777) != 0640 ||
+	    st.st_uid != geteuid())
+		BAD("%s: mode %o, uid %u, want a FIFO 0640 of uid %u", F.path, st.st_mode, st.st_uid,
+		    geteuid());
 	/* open() sets O_LARGEFILE (pipe() does not): the kernel's, 0 in the headers */
 	want_flags("FIFO O_RDWR", F.rw, O_RDWR | K_LARGEFILE);
 	want_flags("FIFO writer", F.w, O_WRONLY | O_NONBLOCK | K_LARGEFILE);
