@@ -21,6 +21,8 @@
 # end, the process named), plain bytes followed by a packet, a FIFO
 # removed while open, O_ASYNC; ckpt-restart --check: a capacity above
 # what this machine allows, a FIFO whose path is now a regular file.
+# As root: root restarting a user's image makes the user's pipe and FIFO;
+# a user's pipe under ckpt-run --pidns, saved and restarted by the user.
 . "$(dirname "$0")/lib.sh"
 P=$PROGS/pipes
 D=$TMP/d
@@ -276,4 +278,32 @@ for spec in "uself self 1000 131072" "ufifo fifo 5000"; do
 	[ $RC -eq 0 ] && grep -q "^OK $c" "$TMP/$name.out2" ||
 		fail "$name: root's restart of $U's image (rc $RC): $(cat "$TMP/$name.out2")"
 done
+
+# --- an unprivileged user, in a pid namespace of its own (ckpt-run --pidns):
+# libckpt's copies and the restart's pipe get only what the user may have
+if ! as_user unshare --user --pid --mount --fork true 2> /dev/null ||
+   ! as_user test -x "$BIN/ckpt-run" -a -x "$BIN/ckpt-restart"; then
+	echo "note: $U cannot make a user+pid namespace here: the unprivileged case left out"
+	exit 0
+fi
+rm -f "$UD/go"
+as_user "$BIN/ckpt-run" --pidns "$P" self "$UD" "$UD/go" 70000 131072 > "$TMP/ns.out" 2>&1 &
+RUN=$!
+PIDS+=("$RUN")
+wait_line "$TMP/ns.out" '^READY|^setup|^BAD'
+program_of "$RUN"
+as_user "$BIN/ckpt-save" "$PROG" "$UD/ns.img" > "$TMP/ns.save" 2>&1 ||
+	fail "pidns: ckpt-save as $U: $(cat "$TMP/ns.save")"
+kill -9 "$RUN"
+wait "$RUN" 2> /dev/null
+wait_for 20 gone "$PROG" || fail "pidns: the program outlived ckpt-run"
+as_user "${RESTART[@]}" "$UD/ns.img" > "$TMP/ns.out2" 2>&1 &
+RPID=$!
+PIDS+=("$RPID")
+program_of "$RPID"
+touch "$UD/go"
+wait "$RPID"
+rc=$?
+[ $rc -eq 0 ] && grep -q '^OK self' "$TMP/ns.out2" && grep -q '^GOT self 70000 ' "$TMP/ns.out2" ||
+	fail "pidns: the restarted copy as $U (rc $rc): $(cat "$TMP/ns.out2")"
 exit 0
