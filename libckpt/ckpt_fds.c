@@ -33,6 +33,7 @@
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_incr.h"
+#include "libckpt/ckpt_tree.h"
 #include "libckpt/reg.h"
 
 #define FD_DATA_MAX	4096	/* kind data of one FILE record, in the bounce buffer */
@@ -128,7 +129,8 @@ static int fds_one(int fd, int dirfd, void *arg)
 	int r;
 
 	if (fd == dirfd || fd == c->img_fd || fd == c->ctl_fd ||
-	    fd == c->pagemap_fd || fd == c->mem_fd || ckpt_dirty_is_own_fd(fd))
+	    fd == c->pagemap_fd || fd == c->mem_fd || ckpt_dirty_is_own_fd(fd) ||
+	    ckpt_tree_own_fd(c, fd))
 		return 0;			/* libckpt's own */
 	if (fstat(fd, &p.st) < 0)
 		return 0;			/* closed meanwhile: nothing to save */
@@ -249,6 +251,10 @@ static int fd_check(struct ckpt_ctx *c, struct fd_probe *p)
 
 uint32_t ckpt_fds_first(struct ckpt_ctx *c, uint64_t dev, uint64_t ino)
 {
+	uint32_t id = ckpt_tree_first(c, dev, ino);	/* an earlier member's, in a tree */
+
+	if (id)
+		return id;
 	for (int i = 0; i < c->nfdids; i++)
 		if (c->fdids[i].dev == dev && c->fdids[i].ino == ino)
 			return c->fdids[i].file;
@@ -263,6 +269,11 @@ uint32_t ckpt_fds_first(struct ckpt_ctx *c, uint64_t dev, uint64_t ino)
 static uint32_t shared_id(struct ckpt_ctx *c, const struct fd_probe *p)
 {
 	pid_t pid = getpid();
+	/* in a tree, the description an earlier member writes */
+	uint32_t id = ckpt_tree_file_id(c, p->fd, p->st.st_dev, p->st.st_ino);
+
+	if (id)
+		return id;
 
 	for (int i = 0; i < c->nfdids; i++) {
 		const struct ckpt_fdid *o = &c->fdids[i];
@@ -304,7 +315,7 @@ static int fd_write_file(struct ckpt_ctx *c, struct fd_probe *p)
 	if (c->nfdids >= CKPT_MAX_FDS)
 		return ckpt_fail(c, -EMFILE, "the process has more than %d open fds", CKPT_MAX_FDS);
 	if (!id) {
-		f.id = id = ++c->nfiles;
+		f.id = id = c->tree ? ckpt_tree_new_id(c, p->fd) : ++c->nfiles;
 		f.kind = k->kind;
 		f.flags = p->flags;
 		f.pos = p->pos;
