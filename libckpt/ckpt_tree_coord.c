@@ -203,7 +203,8 @@ static void take_conn(struct ckpt_tree *t)
 {
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
-	int fd = accept4(t->sock, NULL, NULL, SOCK_CLOEXEC), i;
+	/* not accept4(): inside libckpt.so that is its own fd wrapper (wrap_fd.c) */
+	int fd = (int)arch_sys4(SYS_accept4, t->sock, 0, 0, SOCK_CLOEXEC), i;
 
 	if (fd < 0)
 		return;

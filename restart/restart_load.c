@@ -449,6 +449,8 @@ static int load_records(struct rst_state *s)
 			nv->v = *v;
 			nv->path = dup_tail(rec.data, sizeof(*v), v->path_len);
 			nv->fd = -1;
+			if (s->tree_files)	/* a tree's shared memory: a part of its object */
+				rst_tree_vma(s, nv);
 			if (v->nguards) {
 				nv->guards = malloc(v->nguards * sizeof(*nv->guards));
 				if (!nv->guards)

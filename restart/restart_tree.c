@@ -590,6 +590,17 @@ void rst_tree_fail(struct rst_state *s, int code)
 	_exit(code ? code : RST_EXIT_ENV);
 }
 
+void rst_tree_vma(struct rst_state *s, struct rst_vma *v)
+{
+	const struct rst_tree *t = s->tree;
+
+	if (!is_shm(v))
+		return;
+	for (int j = 0; j < t->nshm; j++)
+		if (t->shm[j].dev == v->v.dev && t->shm[j].ino == v->v.ino)
+			v->staging = (char *)t->shm[j].staging + v->v.pgoff;
+}
+
 void *rst_tree_sync_page(const struct rst_state *s)
 {
 	return s->tree->sync;

@@ -397,6 +397,8 @@ int rst_tree_load(struct rst_state *s);
 int rst_tree_check_pids(struct rst_state *s);
 int rst_tree_check(struct rst_state *s);
 pid_t rst_tree_start(struct rst_state *s);
+/* A mapping of a member: shared anonymous memory of the tree is staged already (its object). */
+void rst_tree_vma(struct rst_state *s, struct rst_vma *v);
 /* For rst_jump: the barrier page, the processes at it, whether s's was stopped. */
 void *rst_tree_sync_page(const struct rst_state *s);
 int rst_tree_live(const struct rst_state *s);
