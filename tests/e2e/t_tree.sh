@@ -49,6 +49,27 @@ run_case() {
 	! grep -q '^BAD' "$out.$gens" || fail "$name: $(grep '^BAD' "$out.$gens")"
 }
 
+# ckpt_save() in a child saves it and its own child, not the root
+selfsave() {
+	local d=$TMP/selfsave img=$TMP/selfsave/img out=$TMP/selfsave.out c g root
+	mkdir -p "$d"
+	shim "$T" selfsave "$d" "$img" > "$out" 2>&1 &
+	root=$!
+	PIDS+=("$root")
+	wait_line "$out" '^SAVED|^BAD'
+	read -r _ c g < <(grep '^SAVED' "$out") || fail "selfsave: $(cat "$out")"
+	"$BIN/ckpt-info" "$img" | grep -q "tree:      2 processes, root pid $c" ||
+		fail "selfsave: the image is not C's tree: $("$BIN/ckpt-info" "$img" | head -5)"
+	kill_tree "$root"
+	restart_bg "$img" > "$out.2" 2>&1
+	wait_line "$out.2" '^RESTORED|^BAD'
+	[ "$(awk '{print $4}' /proc/$g/stat)" = "$c" ] || fail "selfsave: $g is not $c's child"
+	touch "$d/go"
+	wait "$RPID" || fail "selfsave: restarted rc $?: $(cat "$out.2")"
+	grep -q '^DONE ok' "$out.2" || fail "selfsave: $(cat "$out.2")"
+}
+
+selfsave
 run_case basic 2 basic 3
 run_case session 2 session
 run_case stopped 1 stopped

@@ -19,6 +19,12 @@
  *                      checkpoint; the root continues it at the end.
  *   tree exec DIR      a child that execs /bin/sh, which runs a loop that
  *                      forks and execs (sleep) all the time.
+ *   tree selfsave DIR IMAGE
+ *                      a child C with a child G of its own calls
+ *                      ckpt_save(IMAGE): C and G are saved, not the root.
+ *                      C prints "SAVED C G" (the root then waits for go
+ *                      and reaps C); restarted, C prints "RESTORED" and,
+ *                      at go, checks G stepped on and prints "DONE ok".
  * Each process checks, at the end, that its ids (ppid, pgid, sid) are
  * what they were, and its chain.
  */
@@ -36,6 +42,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "ckpt.h"
 
 static const char *dir;
 static volatile uint64_t *shared;	/* [0]: steps of everyone, [1]: workers ready */
@@ -421,6 +428,49 @@ static int exec_child(void)
 	return 0;
 }
 
+static int selfsave(const char *img)
+{
+	pid_t c;
+
+	if ((c = fork()) == 0) {
+		pid_t g;
+		int r;
+
+		if ((g = fork()) == 0) {
+			while (!go())
+				__atomic_add_fetch(&shared[0], 1, __ATOMIC_SEQ_CST), ms(1);
+			exit(0);
+		}
+		while (__atomic_load_n(&shared[0], __ATOMIC_SEQ_CST) < 5)
+			ms(1);
+		r = ckpt_save(img);
+		if (r == CKPT_SAVED) {
+			printf("SAVED %d %d\n", getpid(), g);
+			fflush(stdout);
+			for (;;)
+				pause();	/* the test kills it and its child */
+		}
+		if (r != CKPT_RESTORED)
+			bad("ckpt_save: %s", ckpt_last_error());
+		uint64_t at = __atomic_load_n(&shared[0], __ATOMIC_SEQ_CST);
+
+		printf("RESTORED %d %d\n", getpid(), g);
+		fflush(stdout);
+		while (!go())
+			ms(2);
+		if (__atomic_load_n(&shared[0], __ATOMIC_SEQ_CST) <= at)
+			bad("the grandchild did not step on in the shared memory");
+		wait_status(g, 0, "the grandchild");
+		printf("DONE ok\n");
+		exit(0);
+	}
+	printf("READY %d\n", getpid());
+	fflush(stdout);
+	while (!go())
+		ms(5);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -438,5 +488,7 @@ int main(int argc, char **argv)
 		return stopped();
 	if (!strcmp(argv[1], "exec"))
 		return exec_child();
+	if (!strcmp(argv[1], "selfsave") && argc == 4)
+		return selfsave(argv[3]);
 	return 2;
 }
