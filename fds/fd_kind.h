@@ -157,14 +157,14 @@ const char *ckpt_fdata_what(const struct fd_probe *p);
 
 /*
  * ckpt_fds.c: whether fd is libckpt's own (the image, ckpt-save's
- * connection...: never saved); whether pid is a process of the image,
- * and how many the image has (this process, 1; in a tree, each of its
- * members: the one place that says so for the kinds that look at other
- * processes).
+ * connection, a tree's sockets...: never saved); whether pid is a process
+ * of the image (this one; in a tree, the coordinator and its descendants:
+ * the one place that says so for the kinds that look at other
+ * processes); whether this process is the whole image.
  */
 int ckpt_fds_own(const struct ckpt_ctx *c, int fd);
 int ckpt_fds_member(const struct ckpt_ctx *c, int pid);
-int ckpt_fds_members(const struct ckpt_ctx *c);
+int ckpt_fds_alone(const struct ckpt_ctx *c);
 
 /*
  * Pipes and FIFOs (libckpt/ckpt_pipe.c, for fds/fd_pipe.c and fd_fifo.c).

@@ -25,14 +25,17 @@
 #include <linux/kcmp.h>
 #include <linux/nsfs.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include "arch/x86_64/arch.h"
 #include "fds/fd_kind.h"
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_incr.h"
+#include "libckpt/ckpt_tree.h"
 #include "libckpt/reg.h"
 
 #define FD_DATA_MAX	4096	/* kind data of one FILE record, in the bounce buffer */
@@ -121,17 +124,51 @@ static int fd_info(struct ckpt_ctx *c, int fd, char *buf, int64_t *pos, uint32_t
 int ckpt_fds_own(const struct ckpt_ctx *c, int fd)
 {
 	return fd == c->img_fd || fd == c->ctl_fd || fd == c->pagemap_fd || fd == c->mem_fd ||
-	       ckpt_dirty_is_own_fd(fd);
+	       ckpt_dirty_is_own_fd(fd) || ckpt_tree_own_fd(c, fd);
 }
 
+/* A tree's coordinator: this process, or the peer of its connection to it (ckpt_tree.c). */
+static pid_t tree_coord(const struct ckpt_ctx *c)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (c->tree->coord)
+		return getpid();
+	if (arch_sys5(SYS_getsockopt, c->tree->sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -1;
+	return cred.pid;
+}
+
+/*
+ * A tree is its coordinator and every descendant of it (each is asked to
+ * join, or the checkpoint is refused): known by the parent links alone,
+ * so this answers already while the members validate, before the
+ * coordinator has gathered their list.
+ */
 int ckpt_fds_member(const struct ckpt_ctx *c, int pid)
 {
-	return pid == getpid();
+	struct ckpt_tree_stat st;
+	char buf[1024];
+	pid_t coord;
+
+	if (pid == getpid())
+		return 1;
+	if (!c->tree || (coord = tree_coord(c)) <= 0)
+		return 0;
+	for (int depth = 0; pid > 1 && depth < 4096; depth++) {
+		if (pid == coord)
+			return 1;
+		if (ckpt_tree_stat(pid, &st, buf, sizeof(buf)) < 0)
+			return 0;
+		pid = st.ppid;
+	}
+	return pid == coord;
 }
 
-int ckpt_fds_members(const struct ckpt_ctx *c)
+int ckpt_fds_alone(const struct ckpt_ctx *c)
 {
-	return 1;
+	return !c->tree;
 }
 
 static int fds_one(int fd, int dirfd, void *arg)
@@ -264,6 +301,10 @@ static int fd_check(struct ckpt_ctx *c, struct fd_probe *p)
 
 uint32_t ckpt_fds_first(struct ckpt_ctx *c, uint64_t dev, uint64_t ino)
 {
+	uint32_t id = ckpt_tree_first(c, dev, ino);	/* an earlier member's, in a tree */
+
+	if (id)
+		return id;
 	for (int i = 0; i < c->nfdids; i++)
 		if (c->fdids[i].dev == dev && c->fdids[i].ino == ino)
 			return c->fdids[i].file;
@@ -278,6 +319,11 @@ uint32_t ckpt_fds_first(struct ckpt_ctx *c, uint64_t dev, uint64_t ino)
 static uint32_t shared_id(struct ckpt_ctx *c, const struct fd_probe *p)
 {
 	pid_t pid = getpid();
+	/* in a tree, the description an earlier member writes */
+	uint32_t id = ckpt_tree_file_id(c, p->fd, p->st.st_dev, p->st.st_ino);
+
+	if (id)
+		return id;
 
 	for (int i = 0; i < c->nfdids; i++) {
 		const struct ckpt_fdid *o = &c->fdids[i];
@@ -319,7 +365,7 @@ static int fd_write_file(struct ckpt_ctx *c, struct fd_probe *p)
 	if (c->nfdids >= CKPT_MAX_FDS)
 		return ckpt_fail(c, -EMFILE, "the process has more than %d open fds", CKPT_MAX_FDS);
 	if (!id) {
-		f.id = id = ++c->nfiles;
+		f.id = id = c->tree ? ckpt_tree_new_id(c, p->fd) : ++c->nfiles;
 		f.kind = k->kind;
 		f.flags = p->flags;
 		f.pos = p->pos;

@@ -297,7 +297,7 @@ static struct ckpt_pipes *pipes_scanned(struct ckpt_ctx *c)
  */
 int ckpt_pipe_both(struct ckpt_ctx *c, const struct fd_probe *p)
 {
-	struct ckpt_pipes *t = ckpt_fds_members(c) > 1 ? pipes_scanned(c) : pipes_table(c);
+	struct ckpt_pipes *t = ckpt_fds_alone(c) ? pipes_table(c) : pipes_scanned(c);
 	const struct ckpt_pipe *e = pipe_find(t, p->st.st_dev, p->st.st_ino);
 
 	return e && e->ends == (END_R | END_W);

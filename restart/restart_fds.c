@@ -429,6 +429,15 @@ int rst_restore_fds(struct rst_state *s)
 
 		if (!f->used || file_late(s, f))
 			continue;	/* (a late pidfd: the restorer makes it) */
+		if (s->tree_files) {
+			/* a tree's: opened once for all before any process was made */
+			if (f->fd < 0) {
+				rst_error(s, "fd %d: %s was not opened for the tree", f->first_fd,
+					  f->path);
+				goto out;
+			}
+			continue;
+		}
 		if (!k || !k->open) {
 			rst_error(s, "fd %d: %s cannot be made again", f->first_fd, f->path);
 			goto out;
@@ -441,7 +450,7 @@ int rst_restore_fds(struct rst_state *s)
 		struct rst_file *f = &s->files[i];
 		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
 
-		if (f->obj >= 0 && k && k->finish && k->finish(s, f) < 0)
+		if (f->obj >= 0 && k && k->finish && !s->tree_files && k->finish(s, f) < 0)
 			goto out;
 	}
 	for (int i = 0; i < s->nfds; i++) {
