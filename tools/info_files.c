@@ -46,19 +46,25 @@ static int holds_contents(const struct info_file *f)
 	return (f->f.kind == IMG_FILE_GHOST || f->f.kind == IMG_FILE_MEMFD) && !same_as(f);
 }
 
+/*
+ * f's same_as names an earlier FILE of its kind and object: in a tree,
+ * maybe an earlier section's (info_file_get copies it in, which may move
+ * in->files: f is not used after it).
+ */
 int info_file_check(struct info *in, const struct info_file *f, uint64_t off)
 {
+	const struct img_file me = f->f;
 	const struct info_file *o;
 	uint32_t id = same_as(f);
 
 	if (!id)
 		return 0;
-	o = info_file_by_id(in, id);
-	if (!o || o == f || o->f.kind != f->f.kind || same_as(o) || o->f.dev != f->f.dev ||
-	    o->f.ino != f->f.ino)
+	o = info_file_get(in, id);
+	if (!o || o->f.id == me.id || o->f.kind != me.kind || same_as(o) || o->f.dev != me.dev ||
+	    o->f.ino != me.ino)
 		return ff_fail(in, "FILE record at offset %llu: file %u is said to be file %u again, "
 			       "which is not an earlier one of the same file",
-			       (unsigned long long)off, f->f.id, id);
+			       (unsigned long long)off, me.id, id);
 	return 0;
 }
 

@@ -380,8 +380,8 @@ void txt_print(const struct info *in)
 	for (size_t i = 0, nmapped = 0; i < in->nfile; i++) {
 		const struct info_file *f = &in->files[i];
 
-		if (f->nfds)
-			continue;
+		if (f->nfds || (f->owner >= 0 && !f->nmaps))
+			continue;	/* (a FILE of an earlier section, copied to check it) */
 		if (!nmapped++)
 			printf("\nfiles only mappings hold:\n");
 		printf("  file %u  %-7s  ", f->f.id, info_fd_kind(f->f.kind));

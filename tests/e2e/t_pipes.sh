@@ -15,6 +15,8 @@
 #            removed before the restart (made again where it was)
 #   nohup    FIFO readers poll as before (no POLLHUP before any writer)
 #   std      fds 0 and 2 as the two ends of the process's own pipe
+#   tree     a pipeline of processes (producer -> consumer, bytes in
+#            flight), saved as a tree, killed whole, restarted twice
 # (each saved, killed with SIGKILL, restarted; packets and fifo three
 # generations over), what ckpt-info shows, and
 # the refusals: a pipe to a process outside the image (read and write
@@ -180,6 +182,32 @@ case_ok std std
 RESTART=("$BIN/ckpt-restart" --inherit-fd 0,1,2)
 "$BIN/ckpt-info" "$TMP/std.img" | grep -qE '^ +0 +pipe +pipe:' ||
 	fail "std: fd 0 is not saved as a pipe: $("$BIN/ckpt-info" "$TMP/std.img" | grep -A8 '^fds')"
+
+# --- a tree: a pipeline of processes (issue #11) ---------------------------
+# producer -> consumer with 30000 bytes in flight, no process holding both
+# ends of it; saved as a tree, killed whole, restarted, twice over
+start tree tree "$D" "$TMP/go.tree"
+[ "$(tree_pids "$PID" | wc -w)" = 3 ] || fail "tree: not 3 processes: $(tree_pids "$PID")"
+RPID=
+for g in 1 2; do
+	save tree
+	kill_tree "$PID"
+	[ -z "$RPID" ] || wait "$RPID"
+	"${RESTART[@]}" --check "$TMP/tree.img" > "$TMP/tree.check" 2>&1 ||
+		fail "tree: generation $g: ckpt-restart --check rc $?: $(cat "$TMP/tree.check")"
+	restart_bg "$TMP/tree.img" > "$TMP/tree.out2" 2>&1
+	wait_for 20 test -d "/proc/$PID" || fail "tree: generation $g: not restarted: $(cat "$TMP/tree.out2")"
+	PIDS+=($(tree_pids "$RPID"))
+done
+"$BIN/ckpt-info" "$TMP/tree.img" > "$TMP/tree.info" || fail "ckpt-info tree rc $?"
+grep -q 'read end of a pipe, the same pipe as file' "$TMP/tree.info" &&
+	grep -q 'write end of a pipe, capacity 65536 bytes, 30000 bytes in flight' "$TMP/tree.info" ||
+	fail "tree: ckpt-info: $(grep -B2 -A2 'pipe' "$TMP/tree.info")"
+touch "$TMP/go.tree"
+wait "$RPID"
+rc=$?
+[ $rc -eq 0 ] && grep -q '^OK tree' "$TMP/tree.out2" ||
+	fail "tree: the restarted tree (rc $rc): $(cat "$TMP/tree.out2")"
 
 # --- refusals: named, nothing left, the process goes on --------------------
 ( echo "$BASHPID" > "$TMP/writer.pid"; exec sleep 600 ) | cat > /dev/null &

@@ -42,6 +42,12 @@
  *                went: POLLHUP.  Both stay so
  *   std          fds 0 and 2 are the two ends of the process's own pipe
  *                (not ckpt-restart's), 10 bytes in flight
+ *   tree         a pipeline of processes: the root forks a producer and
+ *                a consumer; pipe x from the producer (30000 bytes in
+ *                flight, 30000 more after GOFILE, then EOF) to the
+ *                consumer, which reads it to EOF after GOFILE and writes
+ *                what it read into pipe y to the root; no process holds
+ *                both ends of x
  *   outside PID FD MODE   opens /proc/PID/fd/FD (a pipe another process
  *                holds) for reading (r) or writing (w): refused
  *   mixed        plain bytes then a packet, unread: refused
@@ -60,6 +66,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -505,6 +512,92 @@ static void std_check(void)
 	works("std", 0, 2);
 }
 
+/* --- tree: a pipeline between processes ----------------------------------- */
+
+#define TREE_N	30000
+static struct { int y; pid_t p, c; } TR;
+
+/* child P: (N bytes into x already) N more after go, then its end closes (exit) */
+static int producer(int x)
+{
+	wait_go();
+	put(x, TREE_N, TREE_N);
+	return 0;
+}
+
+/* child C: after go, x to EOF (2N pattern bytes), then "n crc" into y */
+static int consumer(int x, int y)
+{
+	static unsigned char b[1 << 16];
+	long got = 0;
+	uint32_t h = 2166136261u;
+	char line[64];
+	ssize_t n;
+	int ok = 1;
+
+	wait_go();
+	while ((n = read(x, b, sizeof(b))) > 0 || (n < 0 && errno == EINTR)) {
+		if (n < 0)
+			continue;
+		ok &= is_pat(b, got, n);
+		h = crc(h, b, n);
+		got += n;
+	}
+	n = snprintf(line, sizeof(line), "%ld %08x %d", got, h, ok);
+	return write(y, line, n) == n ? 0 : 1;
+}
+
+static void tree_setup(void)
+{
+	int x[2], y[2], z[2];
+	char c;
+
+	SETUP(pipe(x) == 0 && pipe(y) == 0 && pipe(z) == 0);
+	SETUP((TR.p = fork()) >= 0);
+	if (!TR.p) {
+		close(x[0]), close(y[0]), close(y[1]), close(z[0]);
+		put(x[1], 0, TREE_N);		/* (64 KiB hold them) */
+		if (write(z[1], "p", 1) != 1)
+			_exit(3);
+		close(z[1]);
+		_exit(producer(x[1]));
+	}
+	SETUP((TR.c = fork()) >= 0);
+	if (!TR.c) {
+		close(x[1]), close(y[0]), close(z[0]);
+		if (write(z[1], "c", 1) != 1)
+			_exit(3);
+		close(z[1]);
+		_exit(consumer(x[0], y[1]));
+	}
+	close(x[0]), close(x[1]), close(y[1]), close(z[1]);
+	TR.y = y[0];
+	SETUP(read(z[0], &c, 1) == 1 && read(z[0], &c, 1) == 1);
+	close(z[0]);
+}
+
+static void tree_check(void)
+{
+	char line[64] = "", want[64];
+	uint32_t h = 2166136261u;
+	unsigned char *b = malloc(2 * TREE_N);
+	int st;
+	ssize_t n, got = 0;
+
+	while ((n = read(TR.y, line + got, sizeof(line) - 1 - got)) > 0)
+		got += n;
+	fill(b, 0, 2 * TREE_N);
+	h = crc(h, b, 2 * TREE_N);
+	snprintf(want, sizeof(want), "%d %08x 1", 2 * TREE_N, h);
+	if (strcmp(line, want))
+		BAD("the consumer read \"%s\", want \"%s\"", line, want);
+	if (waitpid(TR.p, &st, 0) != TR.p || !WIFEXITED(st) || WEXITSTATUS(st))
+		BAD("the producer ended with status %#x", st);
+	if (waitpid(TR.c, &st, 0) != TR.c || !WIFEXITED(st) || WEXITSTATUS(st))
+		BAD("the consumer ended with status %#x", st);
+	free(b);
+}
+
 /* --- refusals ------------------------------------------------------------ */
 
 static int refused_setup(const char *c, char **argv)
@@ -568,6 +661,8 @@ int main(int argc, char **argv)
 		nohup_setup();
 	else if (!strcmp(c, "std"))
 		std_setup();
+	else if (!strcmp(c, "tree"))
+		tree_setup();
 	else if ((fd = refused_setup(c, argv + 4)) < 0) {
 		fprintf(stderr, "pipes: unknown case %s\n", c);
 		return 2;
@@ -590,6 +685,8 @@ int main(int argc, char **argv)
 		nohup_check();
 	else if (!strcmp(c, "std"))
 		std_check();
+	else if (!strcmp(c, "tree"))
+		tree_check();
 	else if (fcntl(fd, F_GETFD) < 0)
 		BAD("fd %d is gone after the refused checkpoint", fd);
 	if (bad)
