@@ -544,7 +544,8 @@ _Static_assert(sizeof(struct img_proc_attr) == 80, "img_proc_attr size");
  * children), zombies after them.  ppid of the root is outside the tree;
  * every other ppid is an earlier member.  pgid and sid are the kernel's:
  * each is the pid of a member, or the root's own (outside the tree, for a
- * root that did not make its own group or session).
+ * root that did not make its own group or session; 0 when that is
+ * outside the tree's pid namespace, ckpt-run --pidns).
  */
 struct img_member {
 	int32_t  pid, ppid, pgid, sid;

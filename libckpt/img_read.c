@@ -860,7 +860,8 @@ const struct img_member *img_get_member(struct img_reader *r, const struct img_r
 		bad = "it is not in a tree's directory";
 	else if (img_check_len(r, rec, sizeof(*m), 0) < 0)
 		return NULL;
-	else if (m->pid <= 0 || m->ppid < 0 || m->pgid <= 0 || m->sid <= 0)
+	/* 0: outside the tree's pid namespace (ckpt-run --pidns: the root's own) */
+	else if (m->pid <= 0 || m->ppid < 0 || m->pgid < 0 || m->sid < 0)
 		bad = "bad pid, ppid, pgid or sid";
 	else if (m->flags & ~IMG_MEMBER_FLAGS)
 		bad = "unknown flags";

@@ -69,7 +69,8 @@ struct rst_tree {
 	struct rst_tree_shm *shm;
 	int nshm;
 	struct rst_tree_sync *sync;
-	int root_outer_pgid, root_outer_sid;	/* the root's own ids were outside the tree */
+	int root_outer_pgid, root_outer_sid;	/* the root's own ids if outside the tree
+						 * (0: outside its pid namespace), else -1 */
 };
 
 static uint64_t page_up(uint64_t x)
@@ -297,8 +298,8 @@ int rst_tree_load(struct rst_state *s)
 	s->threads = t->sec[0]->threads;
 	s->nthreads = t->sec[0]->nthreads;
 	s->have_proc = 1;
-	t->root_outer_pgid = t->m[0].pgid != t->m[0].pid ? t->m[0].pgid : 0;
-	t->root_outer_sid = t->m[0].sid != t->m[0].pid ? t->m[0].sid : 0;
+	t->root_outer_pgid = t->m[0].pgid != t->m[0].pid ? t->m[0].pgid : -1;
+	t->root_outer_sid = t->m[0].sid != t->m[0].pid ? t->m[0].sid : -1;
 	return 0;
 }
 
