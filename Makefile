@@ -36,7 +36,8 @@ RST_SRCS    := $(filter-out restart/restorer.c,$(wildcard restart/*.c)) \
 UNIT_SRCS   := $(wildcard tests/unit/*.c)
 E2E_PROGS   := $(patsubst tests/e2e/progs/%.c,$(B)/tests/%,$(wildcard tests/e2e/progs/*.c)) \
                $(B)/tests/threads-nopie \
-               $(patsubst tests/e2e/static/%.c,$(B)/tests/%,$(wildcard tests/e2e/static/*.c))
+               $(patsubst tests/e2e/static/%.c,$(B)/tests/%,$(wildcard tests/e2e/static/*.c)) \
+               $(B)/tests/reaper
 SAMPLES     := $(patsubst samples/%.c,$(B)/samples/%,$(wildcard samples/*.c))
 BENCH_PROGS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 TOOLS       := $(B)/bin/ckpt-save $(B)/bin/ckpt-info $(B)/bin/ckpt-run
@@ -123,6 +124,10 @@ $(B)/samples/%: samples/%.c $(B)/libckpt.so include/ckpt.h
 $(B)/tests/%: tests/e2e/progs/%.c $(B)/libckpt.so include/ckpt.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm
+# run.sh runs each test under it (a subreaper): plain, no libckpt.
+$(B)/tests/reaper: tests/e2e/reaper.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
 # tests/e2e/static/: statically linked, so that no libckpt can be preloaded into them.
 $(B)/tests/%: tests/e2e/static/%.c
 	@mkdir -p $(dir $@)
