@@ -460,6 +460,9 @@ int ckpt_smaps_each(struct ckpt_ctx *c,
 		    void *arg);
 int ckpt_vmflag(const char *flags, const char *flag);
 
+/* waitid(2), libckpt's own (ckpt_libc.c): waitid is the application's wrapper. */
+int ckpt_waitid(int type, int id, siginfo_t *info, int options);
+
 /* Small async-signal-safe helpers (ckpt_util.c). */
 ssize_t ckpt_read_file(const char *path, char *buf, size_t cap);
 int ckpt_memeq(const void *a, const void *b, size_t n);

@@ -210,7 +210,7 @@ static pid_t writer_running(int wait_ms)
 
 		si.si_pid = 0;
 		/* exit signal 0: a clone child, seen only with __WALL, not by the app's wait() */
-		if (waitid(P_PID, ckpt_writer, &si, WEXITED | WNOHANG | __WALL) < 0 || si.si_pid) {
+		if (ckpt_waitid(P_PID, ckpt_writer, &si, WEXITED | WNOHANG | __WALL) < 0 || si.si_pid) {
 			ckpt_writer = 0;	/* reaped, or not ours (a restarted copy) */
 			break;
 		}

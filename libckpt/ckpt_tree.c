@@ -39,6 +39,7 @@
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_tree.h"
 #include "libckpt/ckpt_tree_int.h"
+#include "wrappers/wrap.h"
 
 /* Scratch of one tree checkpoint, MAP_SHARED|MAP_NORESERVE: only what is touched costs. */
 #define TS_NODES	(2u * TREE_MAX_MEMBERS * sizeof(struct ckpt_tree_node))
@@ -484,6 +485,8 @@ static int member_finish(struct ckpt_ctx *c, struct ckpt_tree *t, int released[2
 	int nz = tree_zombies(t->kids, t->nkids, (struct tree_zombie *)t->dirbuf,
 			      TREE_MAX_ZOMBIES), r;
 
+	/* before the memory is saved: the restarted copy's wait() finds them (wrap_wait.c) */
+	wrap_zombies_note((struct tree_zombie *)t->dirbuf, nz);
 	tree_msg_init(&m, TREE_CAPTURED);
 	m.count = (uint32_t)nz;
 	if (t->forked) {
@@ -551,6 +554,9 @@ void ckpt_tree_end(struct ckpt_ctx *c)
 	if (!t || t->ended)
 		return;
 	t->ended = 1;
+	/* the process that goes on reaps its zombies as the kernel says */
+	if (c->forked != CKPT_FORKED_CHILD)
+		wrap_zombies_forget();
 	if (t->coord) {
 		tree_coord_end(c);
 	} else if (c->forked != CKPT_FORKED_CHILD && t->phase < TREE_PHASE_CAPTURED &&

@@ -38,6 +38,7 @@
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_tree.h"
 #include "libckpt/ckpt_tree_int.h"
+#include "wrappers/wrap.h"
 
 #define ASK_TIMEOUT_NS		(10ull * 1000000000)	/* asked, not connected */
 #define PARK_TIMEOUT_NS		(30ull * 1000000000)	/* connected, not parked */
@@ -435,18 +436,28 @@ int tree_coord_parked(struct ckpt_ctx *c)
 
 /* ---- capture, release, write ---- */
 
-/* CAPTURED from every member; the zombies they report, into their nodes. */
-static int collect(struct ckpt_ctx *c, struct ckpt_tree *t)
+/*
+ * The coordinator's own zombie children, into their nodes and (before its
+ * memory is saved) wrap_wait.c's table.
+ */
+static void own_zombies(struct ckpt_tree *t)
 {
-	struct tree_msg *in = (struct tree_msg *)t->msg;
 	int nz = tree_zombies(t->kids, t->nkids, (struct tree_zombie *)t->dirbuf, TREE_MAX_ZOMBIES);
 
+	wrap_zombies_note((struct tree_zombie *)t->dirbuf, nz);
 	for (int k = 0; k < nz; k++) {
 		int i = node_find(t, ((struct tree_zombie *)t->dirbuf)[k].pid);
 
 		if (i >= 0)
 			t->nodes[i].z = ((struct tree_zombie *)t->dirbuf)[k];
 	}
+}
+
+/* CAPTURED from every member; the zombies they report, into their nodes. */
+static int collect(struct ckpt_ctx *c, struct ckpt_tree *t)
+{
+	struct tree_msg *in = (struct tree_msg *)t->msg;
+
 	for (int i = 1; i < t->nmembers; i++) {
 		ssize_t n = tree_recv(t, t->nodes[i].conn, CAPTURE_TIMEOUT_MS, NULL);
 		const struct tree_zombie *z = (const struct tree_zombie *)(in + 1);
@@ -574,6 +585,7 @@ int tree_coord_finish(struct ckpt_ctx *c, int released[2])
 	struct ckpt_tree *t = c->tree;
 	unsigned char go = 0;
 
+	own_zombies(t);
 	if (!t->forked) {
 		if (collect(c, t) == 0)
 			write_image(c, t);

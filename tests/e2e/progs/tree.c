@@ -10,7 +10,9 @@
  *                      anonymous shared counter and write to one file
  *                      description the root opened (a shared offset) and
  *                      to one each opened itself (its own); two zombies
- *                      (exit 7, SIGTERM) the root reaps only at the end;
+ *                      (exit 7, SIGTERM) and one that used CPU (exit 5,
+ *                      its own rusage in DIR/z3.ru) the root reaps only
+ *                      at the end: wait4 gives the status and the rusage;
  *                      an orphan re-parented to the root.
  *   tree session DIR   a job-control layout: A leads a session of its own
  *                      with B (a group of its own) and C (in B's group);
@@ -38,6 +40,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -210,7 +213,7 @@ static void wait_ready(int n)
 
 static int basic(int n)
 {
-	pid_t w[64], z1, z2, mid, gc = 0;
+	pid_t w[64], z1, z2, z3, mid, gc = 0;
 	struct ids me = ids_now();
 	uint64_t total = 0;
 	int shared_fd;
@@ -228,6 +231,24 @@ static int basic(int n)
 	if ((z2 = fork()) == 0) {
 		raise(SIGTERM);
 		_exit(99);
+	}
+	if ((z3 = fork()) == 0) {
+		struct rusage ru;
+		struct timespec t0, t1;
+		char line[64];
+		int f;
+
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+		do
+			clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+		while ((t1.tv_sec - t0.tv_sec) * 1000000000L + t1.tv_nsec - t0.tv_nsec < 30000000L);
+		getrusage(RUSAGE_SELF, &ru);
+		snprintf(line, sizeof(line), "%ld\n", ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec +
+			 ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec);
+		f = path_open("z3.ru", O_WRONLY | O_CREAT | O_TRUNC);
+		if (f < 0 || write(f, line, strlen(line)) < 0)
+			_exit(98);
+		_exit(5);
 	}
 	/* an orphan: its parent exits, the root (a subreaper) adopts it */
 	if ((mid = fork()) == 0) {
@@ -255,6 +276,8 @@ static int basic(int n)
 		bad("zombie 1 is not a zombie");
 	if (waitid(P_PID, z2, &si, WEXITED | WNOWAIT) < 0 || si.si_pid != z2)
 		bad("zombie 2 is not a zombie");
+	if (waitid(P_PID, z3, &si, WEXITED | WNOWAIT) < 0 || si.si_pid != z3)
+		bad("zombie 3 is not a zombie");
 	printf("READY %d\n", getpid());
 	fflush(stdout);
 	while (!go())
@@ -265,6 +288,23 @@ static int basic(int n)
 		int st;
 		pid_t p;
 
+		struct rusage ru;
+		long used = 0;
+		FILE *f;
+		char name[4096];
+
+		/* the one that used CPU: its status, and its rusage as it saw it */
+		if (wait4(z3, &st, 0, &ru) != z3 || !WIFEXITED(st) || WEXITSTATUS(st) != 5)
+			bad("zombie 3: status 0x%x, want exit 5", st);
+		snprintf(name, sizeof(name), "%s/z3.ru", dir);
+		if (!(f = fopen(name, "r")) || fscanf(f, "%ld", &used) != 1)
+			bad("zombie 3 left no rusage");
+		fclose(f);
+		if (ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1000000 +
+		    ru.ru_stime.tv_usec < used)
+			bad("zombie 3's rusage: %ld us of CPU, it used %ld", (long)(ru.ru_utime.tv_sec *
+			    1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1000000 +
+			    ru.ru_stime.tv_usec), used);
 		/* the orphan is the one child left besides the zombies */
 		while ((p = waitpid(-1, &st, 0)) > 0) {
 			if (p == z1) {
