@@ -22,7 +22,7 @@ RST_INC    := $(if $(RST_HDRS),-isystem $(B)/musl-include)
 # and the record checks every reader needs (fds/fd_kind.h).
 FD_SRCS     := $(wildcard fds/*.c)
 IMG_SRCS    := $(wildcard libckpt/img_*.c) $(FD_SRCS)
-CTL_SRCS    := libckpt/ctl_proto.c
+CTL_SRCS    := libckpt/ctl_proto.c libckpt/tree_proto.c
 ENGINE_SRCS := $(filter-out $(IMG_SRCS) $(CTL_SRCS),$(wildcard libckpt/*.c)) \
                $(wildcard arch/x86_64/*.c)
 # The preloaded library writes images but never reads them: it leaves the

@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -275,6 +276,15 @@ int ckpt_tree_member(struct ckpt_ctx *c, const siginfo_t *info)
 	t->sink = (int)arch_sys2(SYS_memfd_create, "libckpt-section", MFD_CLOEXEC);
 	c->tree = t;
 	c->ctl_fd = s;
+	/* a process that protects its memory (not dumpable) gives it to no one */
+	if (arch_sys2(SYS_prctl, PR_GET_DUMPABLE, 0) != 1) {
+		char why[160];
+
+		ckpt_fmt(why, sizeof(why), "process %d is not dumpable (a set-id program, or it "
+			 "set PR_SET_DUMPABLE to 0): it cannot be saved with the tree", getpid());
+		ckpt_tree_refuse(c, -EPERM, why);
+		return -EPERM;
+	}
 	if (t->sink < 0) {
 		r = t->sink;
 		ckpt_tree_refuse(c, r, "cannot make a memfd for its part of the image");
