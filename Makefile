@@ -173,7 +173,7 @@ check: all
 	@bash tests/run-all.sh
 
 bench: all $(BENCH_PROGS)
-	@bash tests/bench/run.sh
+	@$(B)/tests/reaper bash tests/bench/run.sh
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
