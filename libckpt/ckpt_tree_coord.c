@@ -263,6 +263,15 @@ static int check_silent(struct ckpt_ctx *c, struct ckpt_tree *t, struct ckpt_tre
 		n->sid = st.sid;
 		return 0;
 	}
+	/* asked, then it exec'd a program without libckpt (the request waits, blocked) */
+	if (n->conn < 0 && now - (n->asked_ns & ~1ull) > 50000000) {
+		char err[CKPT_ERR_LEN];
+		int r = ckpt_tree_askable(n->pid, c->ctl_sig_no, &st, t->text, CKPT_TREE_TEXT, err,
+					  sizeof(err));
+
+		if (r < 0 && r != -EAGAIN && r != -ESRCH)
+			return ckpt_fail(c, r, "%s", err);
+	}
 	if (now - (n->asked_ns & ~1ull) < (n->conn < 0 ? ASK_TIMEOUT_NS : PARK_TIMEOUT_NS))
 		return 0;
 	state = st.state == 'R' ? what[0] : st.state == 'S' ? what[1] : st.state == 'D' ? what[2] :
@@ -405,6 +414,7 @@ int tree_coord_parked(struct ckpt_ctx *c)
 	self->pgid = st.pgid;
 	self->sid = st.sid;
 	self->faithful = c->fork_ok && ckpt_fork_faithful(c);
+	self->tpgid = st.tpgid;
 	r = ckpt_tree_children(getpid(), t->kids, TREE_MAX_CHILDREN, t->text, CKPT_TREE_TEXT);
 	if (r < 0)
 		return ckpt_fail(c, r, "cannot read this process's children from /proc");
@@ -538,6 +548,14 @@ static int write_directory(struct ckpt_ctx *c, struct ckpt_tree *t, uint64_t *of
 			m.flags = IMG_MEMBER_STOPPED;
 			m.stop_sig = n->stop_sig;
 		}
+		/*
+		 * The group the root's terminal gave itself to, if it is one the
+		 * tree made (not the root's outer group: that is ckpt-restart's
+		 * after a restart, foreground or not as ckpt-restart is).
+		 */
+		if (i < t->nmembers && t->nodes[0].tpgid > 0 && n->pgid == t->nodes[0].tpgid &&
+		    n->pgid != t->nodes[0].pgid && n->sid == t->nodes[0].sid)
+			m.flags |= IMG_MEMBER_FOREGROUND;
 		img_write_record(&dw, IMG_REC_MEMBER, &m, sizeof(m), NULL, 0);
 	}
 	img_write_end(&dw);

@@ -536,7 +536,14 @@ _Static_assert(sizeof(struct img_proc_attr) == 80, "img_proc_attr size");
 /* img_member.flags */
 #define IMG_MEMBER_ZOMBIE	0x1	/* exited, not yet reaped: no section */
 #define IMG_MEMBER_STOPPED	0x2	/* stopped by stop_sig (job control) */
-#define IMG_MEMBER_FLAGS	0x3u
+/*
+ * Its process group was the foreground group of the controlling terminal
+ * of the root's session (a group of its own, not the root's: a shell in
+ * the tree that gave the terminal to a job).  A restart in the foreground
+ * of a terminal gives that terminal to the group again.
+ */
+#define IMG_MEMBER_FOREGROUND	0x4
+#define IMG_MEMBER_FLAGS	0x7u
 
 /*
  * One process of a tree, in the directory, in section order: live

@@ -632,6 +632,28 @@ static int now_sid(const struct rst_tree *t, int sid)
 
 static __attribute__((noreturn)) void member_main(struct rst_state *s, int k);
 
+/*
+ * Once every group exists (joined), the root gives the terminal to the
+ * group that had it, when ckpt-restart has it now (its group is the
+ * foreground group of its controlling terminal): as a shell gives it to
+ * a job.  Before the last barrier: nobody runs without it.  (SIGTTOU is
+ * blocked here: a background group may set it.)
+ */
+static void give_terminal(struct rst_tree *t)
+{
+	int fd, pgid = -1;
+
+	for (int k = 0; k < t->nlive; k++)
+		if (t->m[k].flags & IMG_MEMBER_FOREGROUND)
+			pgid = now_pgid(t, t->m[k].pgid);
+	if (pgid <= 0 || (fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+		return;
+	if (tcgetpgrp(fd) == t->sync->outer_pgid)
+		tcsetpgrp(fd, pgid);
+	close(fd);
+}
+
+
 /* The process for member j, a child of this one: 0, or an exit code (reported). */
 static int make_child(struct rst_state *s, int j)
 {
@@ -725,6 +747,8 @@ static __attribute__((noreturn)) void member_main(struct rst_state *top, int k)
 		_exit(RST_EXIT_ENV);
 	if (k >= t->nlive)
 		zombie_exit(t, me);
+	if (k == 0)
+		give_terminal(t);
 	/* c: its zombie children are dead (their SIGCHLD is not the program's: dropped) */
 	for (int j = t->nlive; j < t->nm; j++) {
 		siginfo_t si;

@@ -21,6 +21,10 @@
  *                      checkpoint; the root continues it at the end.
  *   tree exec DIR      a child that execs /bin/sh, which runs a loop that
  *                      forks and execs (sleep) all the time.
+ *   tree fg DIR        (stdin a terminal) a child J in a group of its own, to
+ *                      which the root gives the terminal (tcsetpgrp, as a
+ *                      shell gives it to a job); J checks at the end that
+ *                      its group still has it.
  *   tree selfsave DIR IMAGE
  *                      a child C with a child G of its own calls
  *                      ckpt_save(IMAGE): C and G are saved, not the root.
@@ -468,6 +472,39 @@ static int exec_child(void)
 	return 0;
 }
 
+static int foreground(void)
+{
+	int tty = 0;		/* stdin, the terminal (an fd on /dev/tty itself: issue #12) */
+	pid_t j;
+
+	if (!isatty(tty))
+		bad("stdin is not a terminal");
+	if ((j = fork()) == 0) {
+		setpgid(0, 0);
+		__atomic_add_fetch(&shared[1], 1, __ATOMIC_SEQ_CST);
+		while (!go())
+			ms(2);
+		if (tcgetpgrp(tty) != getpgrp())
+			bad("the terminal's foreground group is %d, not ours (%d)", tcgetpgrp(tty),
+			    getpgrp());
+		exit(0);
+	}
+	setpgid(j, j);
+	signal(SIGTTOU, SIG_IGN);
+	if (tcsetpgrp(tty, j) < 0)
+		bad("tcsetpgrp: %s", strerror(errno));
+	while (__atomic_load_n(&shared[1], __ATOMIC_SEQ_CST) < 1)
+		ms(1);
+	printf("READY %d\n", getpid());
+	fflush(stdout);
+	while (!go())
+		ms(5);
+	wait_status(j, 0, "J");
+	tcsetpgrp(tty, getpgrp());
+	printf("DONE ok\n");
+	return 0;
+}
+
 static int selfsave(const char *img)
 {
 	pid_t c;
@@ -528,6 +565,8 @@ int main(int argc, char **argv)
 		return stopped();
 	if (!strcmp(argv[1], "exec"))
 		return exec_child();
+	if (!strcmp(argv[1], "fg"))
+		return foreground();
 	if (!strcmp(argv[1], "selfsave") && argc == 4)
 		return selfsave(argv[3]);
 	return 2;
