@@ -332,8 +332,30 @@ const struct img_sysv_shm *img_get_sysv_shm(struct img_reader *r, const struct i
 const struct img_sysv_sem *img_get_sysv_sem(struct img_reader *r, const struct img_rec *rec);
 const struct img_sysv_msg *img_get_sysv_msg(struct img_reader *r, const struct img_rec *rec);
 const struct img_mq_msgs *img_get_mq_msgs(struct img_reader *r, const struct img_rec *rec);
-size_t img_ipc_msg_next(const void *p, int mq, int64_t *type, uint32_t *prio,
-			const void **text, uint64_t *len);
+static inline size_t img_ipc_msg_next(const void *p, int mq, int64_t *type, uint32_t *prio,
+				      const void **text, uint64_t *len)
+{
+	const unsigned char *q = p;
+	size_t hdr;
+
+	if (mq) {
+		struct img_mq_msg h;
+
+		__builtin_memcpy(&h, q, sizeof(h));
+		*prio = h.prio;
+		*len = h.len;
+		hdr = sizeof(h);
+	} else {
+		struct img_msg h;
+
+		__builtin_memcpy(&h, q, sizeof(h));
+		*type = h.type;
+		*len = h.len;
+		hdr = sizeof(h);
+	}
+	*text = q + hdr;
+	return hdr + (size_t)(*len + (8 - *len % 8) % 8);
+}
 int img_vma_sysv(const struct img_vma *v, const char *path);
 int img_check_vma_sysv(struct img_reader *r, const struct img_rec *rec, const struct img_vma *v);
 /* Followed by nranges struct img_range, then path_len bytes of path. */

@@ -214,31 +214,6 @@ const struct img_mq_msgs *img_get_mq_msgs(struct img_reader *r, const struct img
 	return m;
 }
 
-size_t img_ipc_msg_next(const void *p, int mq, int64_t *type, uint32_t *prio,
-			const void **text, uint64_t *len)
-{
-	const unsigned char *q = p;
-	size_t hdr;
-
-	if (mq) {
-		struct img_mq_msg h;
-
-		memcpy(&h, q, sizeof(h));
-		*prio = h.prio;
-		*len = h.len;
-		hdr = sizeof(h);
-	} else {
-		struct img_msg h;
-
-		memcpy(&h, q, sizeof(h));
-		*type = h.type;
-		*len = h.len;
-		hdr = sizeof(h);
-	}
-	*text = q + hdr;
-	return hdr + (size_t)(*len + (8 - *len % 8) % 8);
-}
-
 /* "/SYSV" 8 lowercase hex digits " (deleted)": the name of every attach. */
 static int sysv_name(const char *path, uint32_t len)
 {

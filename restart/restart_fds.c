@@ -154,8 +154,8 @@ static void plan(struct rst_state *s)
 /* The FILE whose kind makes f's file (itself, or the one its same_as names). */
 static struct rst_file *obj_owner(struct rst_state *s, const struct rst_file *f)
 {
-	uint32_t same_as = (f->f.kind == IMG_FILE_GHOST || f->f.kind == IMG_FILE_MEMFD) ?
-			   *(const uint32_t *)f->data : 0;
+	uint32_t same_as = (f->f.kind == IMG_FILE_GHOST || f->f.kind == IMG_FILE_MEMFD ||
+			    f->f.kind == IMG_FILE_MQUEUE) ? *(const uint32_t *)f->data : 0;
 
 	return same_as ? rst_file_by_id(s, same_as) : (struct rst_file *)f;
 }
@@ -302,8 +302,8 @@ int rst_open_files(struct rst_state *s)
 		int acc = (v->v.flags & IMG_VMA_SHARED) &&
 			  ((v->v.prot & 2) || (v->v.attrs & IMG_VMA_ATTR_MAYWRITE)) ? O_RDWR : O_RDONLY;
 
-		if (!(v->v.flags & IMG_VMA_FILE))
-			continue;
+		if (!(v->v.flags & IMG_VMA_FILE) || rst_ipc_is_attach(v))
+			continue;	/* (a SysV attach: the restorer's, rst_ipc_op) */
 		if (v->v.file) {	/* a file made again: a reopen of it */
 			struct rst_file *f = rst_file_by_id(s, v->v.file);
 			int obj;

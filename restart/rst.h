@@ -124,6 +124,9 @@ struct rst_state {
 	size_t filters_cap;
 	uint32_t fdata_file;	/* the FILE record just read, while only FILE_DATA
 				 * records follow it (restart_fdata.c), else 0 */
+	struct rst_ipc *ipc;	/* SysV objects, POSIX queue messages (restart_ipc.c) */
+	int ipc_shm;		/* the SYSV_SHM just read (index + 1), while only its
+				 * FILE_DATA records follow it, else 0 */
 	uint64_t huge_need[2];	/* huge pages the image needs: 2 MiB, 1 GiB (rst_hugetlb_check) */
 	uint32_t mcl;		/* MLOCK record: IMG_MCL_*, 0 if none */
 	int have_mlock;
@@ -368,6 +371,37 @@ int rst_lazy_serve(struct rst_state *s, pid_t child);
 int rst_seal_open(struct rst_state *s);
 int rst_seal_check_proc(struct rst_state *s);
 int rst_seal_parent(struct rst_state *s, int fd, const char *name);
+
+/*
+ * restart_ipc.c: SysV IPC objects and POSIX queue messages.
+ *   rst_ipc_note      a SYSV_SHM, SYSV_SEM, SYSV_MSG or MQ_MSGS record, or a
+ *                     FILE_DATA of the SYSV_SHM right before (s->ipc_shm),
+ *                     checked against what came before; 0 or exit code
+ *   rst_ipc_file      a FILE just loaded: an MQUEUE's namespace flag agrees
+ *   rst_ipc_vma       a VMA record: a SysV attach names a saved segment
+ *   rst_ipc_is_attach whether a mapping attaches a SysV segment (its ino)
+ *   rst_check_ipc     with the environment (--check too): enters a new IPC
+ *                     namespace for an image of ckpt-run --ipcns, decides
+ *                     for each object: reuse, make again, or a problem
+ *   rst_restore_ipc   in the child: makes (or puts back) every object and
+ *                     the process's SEM_UNDO adjustments; 0 or exit code
+ *   rst_ipc_op        the restorer's op for a SysV attach
+ *   rst_ipc_keep      ckpt-restart's own attaches the restorer keeps until
+ *                     its attaches are made (out NULL: how many)
+ *   rst_ipc_mq_msgs   the MQ_MSGS record of MQUEUE FILE file, or NULL
+ */
+struct rst_op;
+struct rst_range;
+int rst_ipc_note(struct rst_state *s, const struct img_rec *rec);
+int rst_ipc_file(struct rst_state *s, const struct rst_file *f, const struct img_rec *rec);
+int rst_ipc_vma(struct rst_state *s, const struct img_vma *v, const struct img_rec *rec);
+int rst_ipc_is_attach(const struct rst_vma *v);
+int rst_check_ipc(struct rst_state *s);
+int rst_restore_ipc(struct rst_state *s);
+void rst_ipc_op(const struct rst_state *s, const struct rst_vma *v, struct rst_op *op);
+int rst_ipc_keep(const struct rst_state *s, struct rst_range *out);
+const struct img_mq_msgs *rst_ipc_mq_msgs(struct rst_state *s, uint32_t file);
+void rst_ipc_free(struct rst_state *s);
 
 /* restart_jump.c: never returns on success. */
 int rst_jump(struct rst_state *s);
