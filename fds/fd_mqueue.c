@@ -103,8 +103,8 @@ static int mq_match(struct ckpt_ctx *c, const struct fd_probe *p)
 
 /* What the queue's status line and attributes say. */
 struct mq_state {
-	int fd;				/* a description of libckpt's own, or the process's */
-	int own;			/* fd is libckpt's (close it) */
+	int fd;				/* the process's fd, or a description of libckpt's own */
+	int own;			/* fd is libckpt's (mq_release closes it) */
 	int rw;				/* fd can receive and send */
 	struct mq_attr attr;
 	int notify, signo, npid;	/* NOTIFY, SIGNO, NOTIFY_PID (0: none) */
@@ -120,26 +120,50 @@ static int mq_field(const char *s, const char *name)
 	return (int)ckpt_parse_dec(&p);
 }
 
-/* Opens a description to read the queue through and reads its state: 0 or -errno. */
-static int mq_state(const struct fd_probe *p, struct mq_state *q)
+/*
+ * The registration of this process on p's queue again, from the mq_notify
+ * wrapper's record, through the process's own fd: a close of ANY fd of a
+ * queue by the process that registered removes its registration (the
+ * kernel's mqueue_flush_file), libckpt's own descriptors included.  -1
+ * when none was recorded.
+ */
+static int mq_renotify(const struct fd_probe *p)
 {
+	struct sigevent ev;
+	int notify, signo;
+	uint64_t value;
+
+	if (reg_mq_notify_get(p->st.st_dev, p->st.st_ino, &notify, &signo, &value) < 0)
+		return -1;
+	__builtin_memset(&ev, 0, sizeof(ev));
+	ev.sigev_notify = notify;
+	ev.sigev_signo = signo;
+	ev.sigev_value.sival_ptr = (void *)(uintptr_t)value;
+	return arch_sys2(SYS_mq_notify, p->fd, &ev) < 0 ? -1 : 0;
+}
+
+/*
+ * A description to read the queue through and its state: the process's
+ * own fd when it can (rw: read and write; else read), which nothing then
+ * closes; else one of libckpt's own (an open of /proc/self/fd/N,
+ * O_NONBLOCK).  0 or -errno.
+ */
+static int mq_state(const struct fd_probe *p, int rw, struct mq_state *q)
+{
+	uint32_t acc = p->flags & O_ACCMODE;
 	char name[64], buf[160];
 	long n;
 
-	ckpt_fmt(name, sizeof(name), "/proc/self/fd/%d", p->fd);
-	q->own = 1;
-	q->rw = 1;
-	q->fd = ckpt_open(name, O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
-	if (q->fd < 0) {
-		q->rw = 0;
-		q->fd = ckpt_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
-	}
-	if (q->fd < 0) {
-		q->own = 0;
-		q->fd = p->fd;
-		q->rw = (p->flags & O_ACCMODE) == O_RDWR;
-		if ((p->flags & O_ACCMODE) == O_WRONLY)
-			return -EACCES;
+	q->own = 0;
+	q->fd = p->fd;
+	q->rw = acc == O_RDWR;
+	if (rw ? !q->rw : acc == O_WRONLY) {
+		ckpt_fmt(name, sizeof(name), "/proc/self/fd/%d", p->fd);
+		q->fd = ckpt_open(name, (rw ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC, 0);
+		if (q->fd < 0)
+			return -errno;
+		q->own = 1;
+		q->rw = rw;
 	}
 	if (arch_sys3(SYS_mq_getsetattr, q->fd, 0, &q->attr) < 0 ||
 	    (n = arch_sys4(SYS_pread64, q->fd, buf, sizeof(buf) - 1, 0)) < 0) {
@@ -154,48 +178,59 @@ static int mq_state(const struct fd_probe *p, struct mq_state *q)
 	return 0;
 }
 
-static void mq_done(struct mq_state *q)
+/* Our own description closed, and the registration that close removed made again. */
+static void mq_release(const struct fd_probe *p, struct mq_state *q, int ours)
 {
-	if (q->own)
-		ckpt_close(q->fd);
+	if (!q->own)
+		return;
+	ckpt_close(q->fd);
+	if (ours)
+		mq_renotify(p);
 }
 
 static int mq_check(struct ckpt_ctx *c, const struct fd_probe *p)
 {
 	struct mq_state q;
-	int r = mq_state(p, &q), notify, signo;
+	int r = mq_state(p, 0, &q), notify, signo, ours, known;
 	uint64_t value;
 
 	if (r < 0)
 		return ckpt_fail(c, r, "fd %d: POSIX message queue %s: cannot read its state to "
 				 "save it (%s): the process needs read permission on it%s", p->fd,
 				 p->path, ckpt_strerror(-r), p->origin);
-	if (q.npid && q.npid != (int)arch_sys0(SYS_getpid))
-		r = ckpt_fail(c, -ENOTSUP, "fd %d: POSIX message queue %s: process %d is registered "
-			      "for its notifications (mq_notify); a restart could not register it "
-			      "again, and putting the saved messages back would notify it%s", p->fd,
-			      p->path, q.npid, p->origin);
-	else if (q.npid && q.notify == SIGEV_THREAD)
-		r = ckpt_fail(c, -ENOTSUP, "fd %d: POSIX message queue %s: the process is registered "
-			      "for its notifications with SIGEV_THREAD (mq_notify), which runs "
-			      "through glibc's helper thread and netlink socket: not supported; "
-			      "use SIGEV_SIGNAL%s", p->fd, p->path, p->origin);
-	else if (q.npid && reg_mq_notify_get(p->st.st_dev, p->st.st_ino, &notify, &signo, &value))
-		r = ckpt_fail(c, -ENOTSUP, "fd %d: POSIX message queue %s: the process registered for "
-			      "its notifications behind libc's back (no mq_notify() call seen), so "
-			      "its sigev_value is unknown%s", p->fd, p->path, p->origin);
-	else if (q.attr.mq_curmsgs && !q.rw)
-		r = ckpt_fail(c, -EACCES, "fd %d: POSIX message queue %s holds %ld messages, which "
-			      "libckpt reads by taking them and putting them back: the process "
-			      "needs read and write permission on it%s", p->fd, p->path,
-			      q.attr.mq_curmsgs, p->origin);
-	else if ((uint64_t)q.attr.mq_curmsgs * ((uint64_t)q.attr.mq_msgsize + 16) > MQ_WORK)
-		r = ckpt_fail(c, -E2BIG, "fd %d: POSIX message queue %s may hold %ld messages of "
-			      "up to %ld bytes; libckpt saves at most %u MiB of one queue%s", p->fd,
-			      p->path, q.attr.mq_curmsgs, q.attr.mq_msgsize, MQ_WORK >> 20,
-			      p->origin);
-	mq_done(&q);
-	return r < 0 ? c->error : 0;
+	ours = q.npid && q.npid == (int)arch_sys0(SYS_getpid);
+	known = reg_mq_notify_get(p->st.st_dev, p->st.st_ino, &notify, &signo, &value) == 0;
+	mq_release(p, &q, ours);
+	if (q.npid && !ours)
+		return ckpt_fail(c, -ENOTSUP, "fd %d: POSIX message queue %s: process %d is "
+				 "registered for its notifications (mq_notify); a restart could not "
+				 "register it again, and putting the saved messages back would "
+				 "notify it%s", p->fd, p->path, q.npid, p->origin);
+	if (ours && q.notify == SIGEV_THREAD)
+		return ckpt_fail(c, -ENOTSUP, "fd %d: POSIX message queue %s: the process is "
+				 "registered for its notifications with SIGEV_THREAD (mq_notify), "
+				 "which runs through glibc's helper thread and netlink socket: not "
+				 "supported; use SIGEV_SIGNAL%s", p->fd, p->path, p->origin);
+	if (ours && !known)
+		return ckpt_fail(c, -ENOTSUP, "fd %d: POSIX message queue %s: the process registered "
+				 "for its notifications behind libc's back (no mq_notify() call "
+				 "seen), so its sigev_value is unknown%s%s", p->fd, p->path,
+				 q.own ? " (and reading the queue's state through a descriptor of "
+				 "libckpt's own removed that registration)" : "", p->origin);
+	if ((uint64_t)q.attr.mq_curmsgs * ((uint64_t)q.attr.mq_msgsize + 16) > MQ_WORK)
+		return ckpt_fail(c, -E2BIG, "fd %d: POSIX message queue %s may hold %ld messages "
+				 "of up to %ld bytes; libckpt saves at most %u MiB of one queue%s",
+				 p->fd, p->path, q.attr.mq_curmsgs, q.attr.mq_msgsize, MQ_WORK >> 20,
+				 p->origin);
+	/* messages are read by taking them and putting them back: both ways */
+	if (q.attr.mq_curmsgs && (r = mq_state(p, 1, &q)) < 0)
+		return ckpt_fail(c, -EACCES, "fd %d: POSIX message queue %s holds %ld messages, "
+				 "which libckpt reads by taking them and putting them back: the "
+				 "process needs read and write permission on it%s", p->fd, p->path,
+				 q.attr.mq_curmsgs, p->origin);
+	if (q.attr.mq_curmsgs)
+		mq_release(p, &q, ours);
+	return 0;
 }
 
 static int mq_save(struct ckpt_ctx *c, const struct fd_probe *p, struct img_file *f,
@@ -205,21 +240,22 @@ static int mq_save(struct ckpt_ctx *c, const struct fd_probe *p, struct img_file
 				     .flags = ckpt_ipc_ns_flag(), .uid = p->st.st_uid,
 				     .gid = p->st.st_gid, .notify = IMG_MQ_NOTIFY_NONE };
 	struct mq_state q;
-	int notify, signo;
+	int notify, signo, ours;
 	uint64_t value;
 
-	if (mq_state(p, &q) < 0)
+	if (mq_state(p, 0, &q) < 0)
 		return ckpt_fail(c, -EIO, "fd %d: POSIX message queue %s: cannot read its state",
 				 p->fd, p->path);
+	ours = q.npid && q.npid == (int)arch_sys0(SYS_getpid);
+	mq_release(p, &q, ours);
 	m.maxmsg = q.attr.mq_maxmsg;
 	m.msgsize = q.attr.mq_msgsize;
-	if (!m.same_as && q.npid &&
+	if (!m.same_as && ours &&
 	    reg_mq_notify_get(p->st.st_dev, p->st.st_ino, &notify, &signo, &value) == 0) {
 		m.notify = notify;
 		m.signo = notify == SIGEV_SIGNAL ? signo : 0;
 		m.sigval = notify == SIGEV_SIGNAL ? value : 0;
 	}
-	mq_done(&q);
 	f->pos = 0;
 	__builtin_memcpy(data, &m, sizeof(m));
 	return sizeof(m);
@@ -227,8 +263,9 @@ static int mq_save(struct ckpt_ctx *c, const struct fd_probe *p, struct img_file
 
 /*
  * The messages, taken from the queue into c->mbuf as the record's tail and
- * put back in the same order (its notification off meanwhile, ours: the
- * check refused any other), then the MQ_MSGS record.
+ * put back in the same order, then the MQ_MSGS record.  The process's
+ * registration (the check refused any other) is taken off first, or
+ * sending to the emptied queue would fire it, and made again at the end.
  */
 static int mq_contents(struct ckpt_ctx *c, const struct fd_probe *p, const struct img_file *f)
 {
@@ -236,63 +273,61 @@ static int mq_contents(struct ckpt_ctx *c, const struct fd_probe *p, const struc
 	struct timespec zero = { 0, 0 };
 	unsigned char *buf = c->mbuf;
 	struct mq_state q;
-	struct sigevent ev;
 	size_t at = 0;
-	int notify = 0, signo = 0, ours;
-	uint64_t value = 0;
-	long r;
+	int ours, r = 0;
+	long n;
 
 	if (ckpt_fds_first(c, p->st.st_dev, p->st.st_ino))
 		return 0;		/* the first FILE of this queue holds them */
-	if (mq_state(p, &q) < 0)
+	if (mq_state(p, 0, &q) < 0)
 		return ckpt_fail(c, -EIO, "fd %d: POSIX message queue %s: cannot read its state",
 				 p->fd, p->path);
-	/* mq_check refused any registration but ours through mq_notify() */
-	ours = q.npid && reg_mq_notify_get(p->st.st_dev, p->st.st_ino, &notify, &signo, &value) == 0;
+	ours = q.npid && q.npid == (int)arch_sys0(SYS_getpid);
+	mq_release(p, &q, ours);
+	if (q.attr.mq_curmsgs && mq_state(p, 1, &q) < 0)
+		return ckpt_fail(c, -EACCES, "fd %d: POSIX message queue %s: cannot open it to read "
+				 "its messages", p->fd, p->path);
 	if (q.attr.mq_curmsgs && ours)
-		arch_sys2(SYS_mq_notify, q.fd, 0);
+		arch_sys2(SYS_mq_notify, p->fd, 0);
 	while (q.attr.mq_curmsgs && at + 16 + (size_t)q.attr.mq_msgsize <= MQ_WORK) {
 		struct img_mq_msg mh;
 		unsigned prio = 0;
 
-		r = arch_sys5(SYS_mq_timedreceive, q.fd, buf + at + sizeof(mh),
+		n = arch_sys5(SYS_mq_timedreceive, q.fd, buf + at + sizeof(mh),
 			      q.attr.mq_msgsize, &prio, &zero);
-		if (r < 0)
+		if (n < 0)
 			break;
 		mh.prio = prio;
-		mh.len = (uint32_t)r;
+		mh.len = (uint32_t)n;
 		__builtin_memcpy(buf + at, &mh, sizeof(mh));
-		at += sizeof(mh) + (size_t)r;
+		at += sizeof(mh) + (size_t)n;
 		while (at % 8)
 			buf[at++] = 0;
 		h.nmsgs++;
-		h.bytes += (uint64_t)r;
+		h.bytes += (uint64_t)n;
 	}
 	/* back in the order taken: per priority, oldest first again */
-	for (size_t k = 0, i = 0; i < h.nmsgs; i++) {
+	for (size_t k = 0, i = 0; !r && i < h.nmsgs; i++) {
 		const void *text;
 		uint64_t len;
 		uint32_t prio;
 		int64_t type;
 
 		k += img_ipc_msg_next(buf + k, 1, &type, &prio, &text, &len);
-		r = arch_sys5(SYS_mq_timedsend, q.fd, text, len, prio, &zero);
-		if (r < 0) {
-			mq_done(&q);
-			return ckpt_fail(c, (int)r, "fd %d: POSIX message queue %s: could not put "
-					 "message %u of %u back after reading it (%s): another "
-					 "process sent to the queue meanwhile", p->fd, p->path,
-					 (unsigned)i + 1, h.nmsgs, ckpt_strerror((int)-r));
-		}
+		n = arch_sys5(SYS_mq_timedsend, q.fd, text, len, prio, &zero);
+		if (n < 0)
+			r = ckpt_fail(c, (int)n, "fd %d: POSIX message queue %s: could not put message "
+				      "%u of %u back after reading it (%s): another process sent to the "
+				      "queue meanwhile", p->fd, p->path, (unsigned)i + 1, h.nmsgs,
+				      ckpt_strerror((int)-n));
 	}
-	if (q.attr.mq_curmsgs && ours) {
-		__builtin_memset(&ev, 0, sizeof(ev));
-		ev.sigev_notify = notify;
-		ev.sigev_signo = signo;
-		ev.sigev_value.sival_ptr = (void *)(uintptr_t)value;
-		arch_sys2(SYS_mq_notify, q.fd, &ev);
+	if (q.attr.mq_curmsgs) {
+		mq_release(p, &q, 0);
+		if (ours)
+			mq_renotify(p);
 	}
-	mq_done(&q);
+	if (r < 0)
+		return r;
 	return img_write_record(&c->w, IMG_REC_MQ_MSGS, &h, sizeof(h), buf, at) < 0 ? c->w.error : 0;
 }
 
@@ -454,12 +489,16 @@ static int mq_make(struct rst_state *s, struct rst_file *f)
 	return (int)fd;
 }
 
-/* Mode and owner once every description is open; the registration last. */
+/*
+ * Mode and owner once every description is open.  (The registration is
+ * made once every fd is placed and ckpt-restart's own are closed,
+ * rst_restore_ipc: a close of any fd of the queue by the process that
+ * registered would remove it.)
+ */
 static int mq_finish(struct rst_state *s, struct rst_file *f)
 {
 	const struct img_file_mqueue *m = mq_of(f);
 	struct stat st;
-	struct sigevent ev;
 
 	if (fstat(f->obj, &st) < 0 || ((st.st_mode & 0777) != (f->f.mode & 0777) &&
 					fchmod(f->obj, f->f.mode & 0777) < 0) ||
@@ -469,16 +508,38 @@ static int mq_finish(struct rst_state *s, struct rst_file *f)
 			  strerror(errno));
 		return -1;
 	}
-	if (m->notify == IMG_MQ_NOTIFY_NONE)
-		return 0;
-	memset(&ev, 0, sizeof(ev));
-	ev.sigev_notify = m->notify;
-	ev.sigev_signo = m->signo;
-	ev.sigev_value.sival_ptr = (void *)(uintptr_t)m->sigval;
-	if (syscall(SYS_mq_notify, f->obj, &ev) < 0) {
-		rst_error(s, "%s: cannot register for the notifications of POSIX message queue %s "
-			  "again (mq_notify): %s", rst_file_what(f), f->path, strerror(errno));
-		return -1;
+	return 0;
+}
+
+int rst_mq_notify(struct rst_state *s)
+{
+	for (int i = 0; i < s->nfiles; i++) {
+		const struct rst_file *f = &s->files[i];
+		const struct img_file_mqueue *m = f->f.kind == IMG_FILE_MQUEUE ? mq_of(f) : NULL;
+		struct sigevent ev;
+		int fd = -1;
+
+		if (!m || m->same_as || m->notify == IMG_MQ_NOTIFY_NONE)
+			continue;
+		/* the process's lowest fd of this queue, of any of its descriptions */
+		for (int k = 0; k < s->nfiles; k++) {
+			const struct rst_file *g = &s->files[k];
+
+			if (g->placed >= 0 && (g == f || (g->f.kind == IMG_FILE_MQUEUE &&
+							  mq_of(g)->same_as == f->f.id)) &&
+			    (fd < 0 || g->placed < fd))
+				fd = g->placed;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.sigev_notify = m->notify;
+		ev.sigev_signo = m->signo;
+		ev.sigev_value.sival_ptr = (void *)(uintptr_t)m->sigval;
+		if (fd < 0 || syscall(SYS_mq_notify, fd, &ev) < 0) {
+			rst_error(s, "%s: cannot register for the notifications of POSIX message "
+				  "queue %s again (mq_notify): %s", rst_file_what(f), f->path,
+				  fd < 0 ? "no fd of it is the process's" : strerror(errno));
+			return RST_EXIT_ENV;
+		}
 	}
 	return 0;
 }

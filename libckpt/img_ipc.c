@@ -138,7 +138,7 @@ static int walk_msgs(const unsigned char *p, const unsigned char *end, uint32_t 
 		uint64_t len, pad;
 
 		*bad = i;
-		if ((size_t)(end - p) < 16)
+		if ((size_t)(end - p) < (mq ? sizeof(struct img_mq_msg) : sizeof(struct img_msg)))
 			return -1;
 		if (mq) {
 			struct img_mq_msg h;

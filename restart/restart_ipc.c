@@ -822,6 +822,8 @@ int rst_restore_ipc(struct rst_state *s)
 
 	if (!x)
 		return 0;
+	if (!x->nshm && !x->nsem && !x->nmsg)
+		return rst_mq_notify(s);
 	if (!s->reserved)
 		rst_reserve(s);		/* ckpt-restart's attaches stay out of the image's ranges */
 	for (size_t i = 0; i < x->nshm; i++)
@@ -833,7 +835,7 @@ int rst_restore_ipc(struct rst_state *s)
 	for (size_t i = 0; i < x->nmsg; i++)
 		if ((r = make_msg(s, &x->msg[i])))
 			return r;
-	return 0;
+	return rst_mq_notify(s);
 }
 
 /* ---- the restorer's part ---- */

@@ -402,6 +402,12 @@ void rst_ipc_op(const struct rst_state *s, const struct rst_vma *v, struct rst_o
 int rst_ipc_keep(const struct rst_state *s, struct rst_range *out);
 const struct img_mq_msgs *rst_ipc_mq_msgs(struct rst_state *s, uint32_t file);
 void rst_ipc_free(struct rst_state *s);
+/*
+ * fds/fd_mqueue.c: the process's mq_notify registrations, once its fds
+ * are placed and ckpt-restart's closed (a close of any fd of a queue by
+ * the registered process removes its registration).  0 or exit code.
+ */
+int rst_mq_notify(struct rst_state *s);
 
 /* restart_jump.c: never returns on success. */
 int rst_jump(struct rst_state *s);
