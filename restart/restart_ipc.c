@@ -1,8 +1,9 @@
 /*
  * restart_ipc.c - SysV IPC objects and POSIX queue messages on their way
  * back: loaded and checked with the image, decided on with the
- * environment, made (or put back) before the jump, attached by the
- * restorer.  fds/fd_mqueue.c makes the queues themselves.
+ * environment; restart_sysv.c makes them (or puts them back) before the
+ * jump, the restorer attaches the segments (rst_ipc_op).
+ * fds/fd_mqueue.c makes the queues themselves.
  *
  * The rule for a SysV object (docs/INTERNALS.md, "SysV IPC"), decided by
  * rst_check_ipc from /proc/sysvipc, so that --check lists it and nothing
@@ -20,24 +21,7 @@
  * new IPC namespace (the user namespace of its IMG_F_PIDNS restart owns
  * it, or root does): every id is free there and the image's alone.
  *
- * Making (rst_restore_ipc, in the child: the restored process itself):
- *   shm  next id, shmget(IPC_CREAT|IPC_EXCL, 0600), attached where the
- *        kernel chooses (the image's ranges are reserved by then), its
- *        saved pages copied in (a reused one emptied first: MADV_REMOVE);
- *        then mode and owner (IPC_SET), SHM_LOCK, and IPC_RMID for one
- *        that was removed: ckpt-restart's attach keeps it alive until the
- *        restorer has attached it where the process had it (rst_ipc_op,
- *        restorer.c) and drops ckpt-restart's attach;
- *   sem  next id, semget, SETALL (a reused set: one semop of the
- *        differences, which leaves other processes' adjustments alone);
- *        mode and owner; then this process's SEM_UNDO adjustments, each
- *        made by a semop pair that leaves the value as it is;
- *   msg  next id, msgget, msg_qbytes, every message sent in order (a
- *        reused queue emptied first); mode and owner.
- * An id the next-id sysctl did not give (taken between the check and the
- * make) removes what was made and fails, exit 4.  The creator of an
- * object made again is the restarting user (cuid and cgid cannot be
- * set); cpid, lpid, sempid, and the times are the kernel's new ones.
+ * Making them: restart_sysv.c (and fds/fd_mqueue.c for the queues).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,64 +38,19 @@
 #include <unistd.h>
 #include "restart/restorer.h"
 #include "restart/rst.h"
+#include "restart/rst_ipc.h"
 
 #define PAGE	IMG_PAGE_SIZE
 
-enum { IPC_UNDECIDED, IPC_REUSE, IPC_CREATE };
-enum { T_SHM, T_SEM, T_MSG };
-
-static const char *const t_what[] = { "SysV shared memory segment", "SysV semaphore set",
+const char *const rst_ipc_what[] = { "SysV shared memory segment", "SysV semaphore set",
 				      "SysV message queue" };
 static const char *const t_file[] = { "/proc/sysvipc/shm", "/proc/sysvipc/sem",
 				      "/proc/sysvipc/msg" };
-static const char *const t_next[] = { "/proc/sys/kernel/shm_next_id",
+const char *const rst_ipc_next[] = { "/proc/sys/kernel/shm_next_id",
 				      "/proc/sys/kernel/sem_next_id",
 				      "/proc/sys/kernel/msg_next_id" };
-static const char t_ipcrm[] = { 'm', 's', 'q' };
+const char rst_ipc_ipcrm[] = { 'm', 's', 'q' };
 
-struct rst_extent_ {
-	uint64_t off, len;
-};
-
-struct rst_shm {
-	struct img_sysv_shm m;
-	unsigned char *mem;		/* staging: the segment's saved pages */
-	struct rst_extent_ *ext;	/* where the FILE_DATA records put them */
-	size_t next, ext_cap;
-	uint64_t end;			/* end of the last FILE_DATA: the next starts there or after */
-	int action;
-	void *keep;			/* ckpt-restart's attach, kept for the restorer, or NULL */
-};
-
-struct rst_sem {
-	struct img_sysv_sem m;
-	struct img_sem *vals;
-	struct img_semadj *adj;		/* this process's adjustments (an UNDO record) */
-	uint32_t nadj;
-	int action;
-};
-
-struct rst_msg {
-	struct img_sysv_msg m;
-	unsigned char *msgs;		/* the record's tail */
-	size_t len;
-	int action;
-};
-
-struct rst_mq {
-	uint32_t file;
-	struct img_mq_msgs *rec;	/* the whole payload */
-};
-
-struct rst_ipc {
-	struct rst_shm *shm;
-	struct rst_sem *sem;
-	struct rst_msg *msg;
-	struct rst_mq *mq;
-	size_t nshm, nsem, nmsg, nmq, shm_cap, sem_cap, msg_cap, mq_cap;
-	int ns;				/* -1: nothing seen yet; else the IMG_IPC_NS flag all say */
-	int ns_entered;
-};
 
 static struct rst_ipc *ipc_of(struct rst_state *s)
 {
@@ -439,7 +378,9 @@ static int sysv_same(const struct sysv_want *w, const struct sysv_line *l)
 
 	return f[0] == w->p->key && f[col_cuid[w->t]] == w->p->cuid &&
 	       f[col_cuid[w->t] + 1] == w->p->cgid && f[col_ctime[w->t]] == w->ctime &&
-	       (w->size < 0 || f[3] == w->size) && (w->cpid < 0 || f[4] == w->cpid);
+	       (w->size < 0 || f[3] == w->size) &&
+	       /* a creator pid shows as 0 from another pid namespace (a --pidns restart) */
+	       (w->cpid <= 0 || f[4] == 0 || f[4] == w->cpid);
 }
 
 static void when(int64_t t, char *buf, size_t len)
@@ -470,22 +411,22 @@ static int sysv_decide(struct rst_state *s, const struct sysv_want *w, const str
 				   "now holds one with key 0x%x, made by uid %lld, changed %s (the "
 				   "saved one: %s): it was removed and another took its id, or it "
 				   "was changed after the checkpoint; remove it (ipcrm -%c %d) to "
-				   "restart with the saved one, if nothing else needs it", t_what[w->t],
+				   "restart with the saved one, if nothing else needs it", rst_ipc_what[w->t],
 				   w->p->id, (unsigned)w->p->key, w->p->id, (unsigned)at->f[0],
-				   (long long)at->f[col_cuid[w->t]], t1, t2, t_ipcrm[w->t], w->p->id);
+				   (long long)at->f[col_cuid[w->t]], t1, t2, rst_ipc_ipcrm[w->t], w->p->id);
 	}
 	if (w->p->key && (key = line_by(l, n, 0, w->p->key)))
 		return rst_problem(s, RST_EXIT_ENV, "%s %d (key 0x%x) is gone, and its key is "
 				   "taken by %s %lld: remove that one (ipcrm -%c %lld) to restart "
-				   "with the saved one, if nothing else needs it", t_what[w->t],
-				   w->p->id, (unsigned)w->p->key, t_what[w->t], (long long)key->f[1],
-				   t_ipcrm[w->t], (long long)key->f[1]);
-	fd = open(t_next[w->t], O_WRONLY | O_CLOEXEC);
+				   "with the saved one, if nothing else needs it", rst_ipc_what[w->t],
+				   w->p->id, (unsigned)w->p->key, rst_ipc_what[w->t], (long long)key->f[1],
+				   rst_ipc_ipcrm[w->t], (long long)key->f[1]);
+	fd = open(rst_ipc_next[w->t], O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return rst_problem(s, RST_EXIT_ENV, "%s %d (key 0x%x) is gone, and making it again "
 				   "with that id needs root (%s: %s), or an IPC namespace of the "
 				   "process's own: run the program under `ckpt-run --ipcns`",
-				   t_what[w->t], w->p->id, (unsigned)w->p->key, t_next[w->t],
+				   rst_ipc_what[w->t], w->p->id, (unsigned)w->p->key, rst_ipc_next[w->t],
 				   strerror(errno));
 	close(fd);
 	*w->action = IPC_CREATE;
@@ -555,287 +496,6 @@ int rst_check_ipc(struct rst_state *s)
 		free(l);
 	}
 	return bad;
-}
-
-/* ---- making them ---- */
-
-/*
- * get() with the next-id sysctl of type t set to id first: the id it
- * returned, or -1 reported.  An id other than the one asked (taken since
- * the check) is removed again; a failed get leaves the sysctl set, so
- * a throwaway object takes it.
- */
-static int with_id(struct rst_state *s, int t, int id, key_t key, int (*get)(key_t, long),
-		   long arg)
-{
-	char num[16];
-	int fd = open(t_next[t], O_WRONLY | O_CLOEXEC), got;
-	ssize_t len = snprintf(num, sizeof(num), "%d", id);
-
-	if (fd < 0 || write(fd, num, len) != len) {
-		rst_error(s, "%s %d: cannot ask for its id (%s): %s", t_what[t], id, t_next[t],
-			  strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	got = get(key, arg);
-	if (got == id)
-		return id;
-	if (got < 0) {
-		int e = errno, tmp = get(IPC_PRIVATE, t == T_SHM ? PAGE : 1);
-
-		if (tmp >= 0)
-			t == T_SHM ? shmctl(tmp, IPC_RMID, NULL) : t == T_SEM ?
-			semctl(tmp, 0, IPC_RMID) : msgctl(tmp, IPC_RMID, NULL);
-		rst_error(s, "%s %d (key 0x%x): cannot make it again: %s", t_what[t], id,
-			  (unsigned)key, strerror(e));
-		return -1;
-	}
-	t == T_SHM ? shmctl(got, IPC_RMID, NULL) : t == T_SEM ? semctl(got, 0, IPC_RMID) :
-		     msgctl(got, IPC_RMID, NULL);
-	rst_error(s, "%s %d (key 0x%x): its id was taken between the check and now (the kernel "
-		  "gave %d); retry", t_what[t], id, (unsigned)key, got);
-	return -1;
-}
-
-static int get_shm(key_t key, long size)
-{
-	return shmget(key, (size_t)size, IPC_CREAT | IPC_EXCL | 0600);
-}
-
-static int get_sem(key_t key, long nsems)
-{
-	return semget(key, (int)nsems, IPC_CREAT | IPC_EXCL | 0600);
-}
-
-static int get_msg(key_t key, long unused)
-{
-	(void)unused;
-	return msgget(key, IPC_CREAT | IPC_EXCL | 0600);
-}
-
-/* The saved owner and mode onto a struct ipc_perm read with IPC_STAT. */
-static void set_perm(struct ipc_perm *p, const struct img_sysv_perm *m)
-{
-	p->uid = m->uid;
-	p->gid = m->gid;
-	p->mode = m->mode & IMG_SYSV_MODE;
-}
-
-static int make_shm(struct rst_state *s, struct rst_shm *o)
-{
-	const struct img_sysv_perm *p = &o->m.perm;
-	uint64_t mapped = (o->m.size + PAGE - 1) & ~(uint64_t)(PAGE - 1);
-	int id = p->id, attached = 0;
-	struct shmid_ds ds;
-	unsigned char *a;
-
-	if (o->action == IPC_CREATE &&
-	    with_id(s, T_SHM, id, (p->mode & IMG_SHM_DEST) ? IPC_PRIVATE : p->key, get_shm,
-		    (long)o->m.size) < 0)
-		return RST_EXIT_ENV;
-	if ((a = shmat(id, NULL, 0)) == (void *)-1)
-		goto fail;
-	if (o->action == IPC_REUSE && madvise(a, mapped, MADV_REMOVE) < 0)
-		goto fail;
-	for (size_t i = 0; i < o->next; i++)
-		memcpy(a + o->ext[i].off, o->mem + o->ext[i].off, o->ext[i].len);
-	for (int i = 0; i < s->nvmas; i++)
-		attached |= rst_ipc_is_attach(&s->vmas[i]) && s->vmas[i].v.ino == (uint64_t)id;
-	if (shmctl(id, IPC_STAT, &ds) < 0)
-		goto fail;
-	set_perm(&ds.shm_perm, p);
-	if (shmctl(id, IPC_SET, &ds) < 0 ||
-	    ((p->mode & IMG_SHM_LOCKED) && shmctl(id, SHM_LOCK, NULL) < 0) ||
-	    ((p->mode & IMG_SHM_DEST) && shmctl(id, IPC_RMID, NULL) < 0))
-		goto fail;
-	/* a removed segment lives on in this attach until the restorer has its own */
-	if ((p->mode & IMG_SHM_DEST) && attached)
-		o->keep = a;
-	else
-		shmdt(a);
-	if (o->mem)
-		munmap(o->mem, mapped);
-	o->mem = NULL;
-	return 0;
-fail:
-	rst_error(s, "%s %d (key 0x%x): cannot put its contents, owner %u:%u and mode %o back: %s",
-		  t_what[T_SHM], id, (unsigned)p->key, p->uid, p->gid, p->mode & 07777,
-		  strerror(errno));
-	return RST_EXIT_ENV;
-}
-
-/*
- * This process's adjustment of semaphore num made `adj` more, the value
- * left as it is: SEM_UNDO of -c adds c to the adjustment, a plain +c puts
- * the value back; in pieces of at most 16383, in the order the value
- * allows (it stays within 0..32767).
- */
-static int sem_adjust(int id, unsigned num, int adj)
-{
-	int sign = adj < 0 ? -1 : 1;
-
-	for (int left = adj * sign; left > 0; ) {
-		int c = left > 16383 ? 16383 : left, v = semctl(id, (int)num, GETVAL);
-		struct sembuf ops[2];
-
-		if (v < 0)
-			return -1;
-		/* ops[0] with UNDO: -c*sign moves the adjustment by +c*sign */
-		ops[0] = (struct sembuf){ (unsigned short)num, (short)(-c * sign), SEM_UNDO | IPC_NOWAIT };
-		ops[1] = (struct sembuf){ (unsigned short)num, (short)(c * sign), IPC_NOWAIT };
-		if (v - c * sign < 0 || v - c * sign > IMG_SEM_VMX) {
-			struct sembuf t = ops[0];
-
-			ops[0] = ops[1];
-			ops[1] = t;
-		}
-		if (semop(id, ops, 2) < 0)
-			return -1;
-		left -= c;
-	}
-	return 0;
-}
-
-static int make_sem(struct rst_state *s, struct rst_sem *o)
-{
-	const struct img_sysv_perm *p = &o->m.perm;
-	unsigned n = o->m.nsems;
-	unsigned short *v = calloc(n, sizeof(*v)), *cur = calloc(n, sizeof(*cur));
-	struct sembuf *ops = calloc(n, sizeof(*ops));
-	struct semid_ds ds;
-	union { int val; struct semid_ds *buf; unsigned short *array; } u;
-	unsigned nops = 0, i;
-	int id = p->id, r = RST_EXIT_ENV;
-
-	if (!v || !cur || !ops)
-		abort();
-	for (i = 0; i < n; i++)
-		v[i] = o->vals[i].val;
-	if (o->action == IPC_CREATE) {
-		if (with_id(s, T_SEM, id, p->key, get_sem, n) < 0)
-			goto out;
-		u.array = v;
-		if (semctl(id, 0, SETALL, u) < 0)
-			goto fail;
-	} else {
-		/* others' adjustments of it stay: a semop, not SETALL, which would clear them */
-		u.array = cur;
-		if (semctl(id, 0, GETALL, u) < 0)
-			goto fail;
-		for (i = 0; i < n; i++)
-			if (cur[i] != v[i])
-				ops[nops++] = (struct sembuf){ (unsigned short)i,
-							       (short)(v[i] - cur[i]), IPC_NOWAIT };
-		for (i = 0; i < nops; i += 250)
-			if (semop(id, ops + i, nops - i > 250 ? 250 : nops - i) < 0)
-				goto fail;
-	}
-	u.buf = &ds;
-	if (semctl(id, 0, IPC_STAT, u) < 0)
-		goto fail;
-	set_perm(&ds.sem_perm, p);
-	if (semctl(id, 0, IPC_SET, u) < 0)
-		goto fail;
-	for (i = 0; i < o->nadj; i++)
-		if (sem_adjust(id, o->adj[i].num, o->adj[i].adj) < 0) {
-			rst_error(s, "%s %d (key 0x%x): cannot give the process its SEM_UNDO "
-				  "adjustment %d of semaphore %u again: %s", t_what[T_SEM], id,
-				  (unsigned)p->key, o->adj[i].adj, o->adj[i].num, strerror(errno));
-			goto out;
-		}
-	r = 0;
-	goto out;
-fail:
-	rst_error(s, "%s %d (key 0x%x): cannot put its values, owner %u:%u and mode %o back: %s",
-		  t_what[T_SEM], id, (unsigned)p->key, p->uid, p->gid, p->mode & 0777,
-		  strerror(errno));
-out:
-	free(v);
-	free(cur);
-	free(ops);
-	return r;
-}
-
-static int make_msg(struct rst_state *s, struct rst_msg *o)
-{
-	const struct img_sysv_perm *p = &o->m.perm;
-	const unsigned char *q = o->msgs;
-	struct msqid_ds ds;
-	long *buf = malloc(sizeof(long) + 65536);
-	size_t cap = 65536;
-	int id = p->id, r = RST_EXIT_ENV;
-
-	if (!buf)
-		abort();
-	if (o->action == IPC_CREATE && with_id(s, T_MSG, id, p->key, get_msg, 0) < 0)
-		goto out;
-	while (o->action == IPC_REUSE && msgrcv(id, buf, cap, 0, IPC_NOWAIT | MSG_NOERROR) >= 0)
-		;
-	if (msgctl(id, IPC_STAT, &ds) < 0)
-		goto fail;
-	/* room for every message first, the saved limit at the end */
-	if (ds.msg_qbytes < o->m.bytes) {
-		ds.msg_qbytes = o->m.bytes;
-		if (msgctl(id, IPC_SET, &ds) < 0)
-			goto fail;
-	}
-	for (uint32_t i = 0; i < o->m.nmsgs; i++) {
-		const void *text;
-		uint64_t len;
-		uint32_t prio;
-		int64_t type;
-
-		q += img_ipc_msg_next(q, 0, &type, &prio, &text, &len);
-		if (len > cap) {
-			cap = len;
-			buf = realloc(buf, sizeof(long) + cap);
-			if (!buf)
-				abort();
-		}
-		buf[0] = (long)type;
-		memcpy(buf + 1, text, len);
-		if (msgsnd(id, buf, len, IPC_NOWAIT) < 0)
-			goto fail;
-	}
-	set_perm(&ds.msg_perm, p);
-	ds.msg_qbytes = o->m.qbytes;
-	if (msgctl(id, IPC_SET, &ds) < 0)
-		goto fail;
-	r = 0;
-	goto out;
-fail:
-	rst_error(s, "%s %d (key 0x%x): cannot put its %u messages, limit of %llu bytes, owner "
-		  "%u:%u and mode %o back: %s", t_what[T_MSG], id, (unsigned)p->key, o->m.nmsgs,
-		  (unsigned long long)o->m.qbytes, p->uid, p->gid, p->mode & 0777, strerror(errno));
-out:
-	free(buf);
-	return r;
-}
-
-int rst_restore_ipc(struct rst_state *s)
-{
-	struct rst_ipc *x = s->ipc;
-	int r;
-
-	if (!x)
-		return 0;
-	if (!x->nshm && !x->nsem && !x->nmsg)
-		return rst_mq_notify(s);
-	if (!s->reserved)
-		rst_reserve(s);		/* ckpt-restart's attaches stay out of the image's ranges */
-	for (size_t i = 0; i < x->nshm; i++)
-		if ((r = make_shm(s, &x->shm[i])))
-			return r;
-	for (size_t i = 0; i < x->nsem; i++)
-		if ((r = make_sem(s, &x->sem[i])))
-			return r;
-	for (size_t i = 0; i < x->nmsg; i++)
-		if ((r = make_msg(s, &x->msg[i])))
-			return r;
-	return rst_mq_notify(s);
 }
 
 /* ---- the restorer's part ---- */
