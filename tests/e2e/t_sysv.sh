@@ -14,7 +14,8 @@
 #            restart refuse, exit 4, naming it and how to free it
 #   ipcns    `ckpt-run --ipcns` as an unprivileged user: the objects live
 #            in the program's own IPC namespace (not the host's); the
-#            restart, as that user, makes a new one with every id
+#            restart, as that user, makes a new one with every id; the
+#            restarted copy is saved and restarted again
 #   noroot   the same user without --ipcns, objects gone: refused, exit
 #            4, saying that making them again needs root or --ipcns
 # After each restarted copy exits, the kernel applies its SEM_UNDO
@@ -127,11 +128,24 @@ wait "$RUN" 2> /dev/null
 wait_for 20 gone "$PROG" || fail "$CASE: the program outlived ckpt-run"
 as_user "${RESTART[@]}" --check "$IMG" > "$TMP/ipcns.check" 2>&1 ||
 	fail "$CASE: --check as $U: rc $?: $(cat "$TMP/ipcns.check")"
-as_user "${RESTART[@]}" "$IMG" > "$OUT.2" 2>&1 &
-RPID=$!
-PIDS+=("$RPID")
-program_of "$RPID"
-ipcs -m | grep -qi "$(printf '0x%08x' "$KEY")" && fail "$CASE: the restart made the segment in the host's IPC namespace"
+# two generations: the restarted copy, in the namespace the restart made, saved again
+for gen in 1 2; do
+	as_user "${RESTART[@]}" "$IMG" > "$OUT.2" 2>&1 &
+	RPID=$!
+	PIDS+=("$RPID")
+	program_of "$RPID"
+	ipcs -m | grep -qi "$(printf '0x%08x' "$KEY")" &&
+		fail "$CASE: generation $gen: the restart made the segment in the host's IPC namespace"
+	[ $gen = 2 ] && break
+	IMG=$UD/ipcns2.img
+	as_user "$BIN/ckpt-save" "$PROG" "$IMG" > "$TMP/ipcns.save" 2>&1 ||
+		fail "$CASE: ckpt-save of the restarted copy: $(cat "$TMP/ipcns.save")"
+	"$BIN/ckpt-info" "$IMG" | grep -q 'namespace: its own (ckpt-run --ipcns)' ||
+		fail "$CASE: the restarted copy's image: $("$BIN/ckpt-info" "$IMG" | grep -A8 '^SysV')"
+	kill -9 "$RPID"
+	wait "$RPID" 2> /dev/null
+	wait_for 20 gone "$PROG" || fail "$CASE: the restarted copy outlived ckpt-restart"
+done
 touch "$GO"
 wait "$RPID"
 rc=$?
