@@ -421,13 +421,17 @@ static int sysv_decide(struct rst_state *s, const struct sysv_want *w, const str
 				   "with the saved one, if nothing else needs it", rst_ipc_what[w->t],
 				   w->p->id, (unsigned)w->p->key, rst_ipc_what[w->t], (long long)key->f[1],
 				   rst_ipc_ipcrm[w->t], (long long)key->f[1]);
+	/* CAP_CHECKPOINT_RESTORE, which root restarting a user's image keeps, opens it */
+	rst_caps_raise(s);
 	fd = open(rst_ipc_next[w->t], O_WRONLY | O_CLOEXEC);
+	rst_caps_lower(s);
 	if (fd < 0)
 		return rst_problem(s, RST_EXIT_ENV, "%s %d (key 0x%x) is gone, and making it again "
-				   "with that id needs root (%s: %s), or an IPC namespace of the "
+				   "with that id needs root (%s: %s)%s, or an IPC namespace of the "
 				   "process's own: run the program under `ckpt-run --ipcns`",
 				   rst_ipc_what[w->t], w->p->id, (unsigned)w->p->key, rst_ipc_next[w->t],
-				   strerror(errno));
+				   strerror(errno), s->pidns ? ", which a restart in a user namespace "
+				   "of its own (--pidns) does not have over the host's IPC namespace" : "");
 	close(fd);
 	*w->action = IPC_CREATE;
 	return 0;

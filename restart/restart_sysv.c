@@ -49,16 +49,23 @@ static int with_id(struct rst_state *s, int t, int id, key_t key, int (*get)(key
 		   long arg)
 {
 	char num[16];
-	int fd = open(rst_ipc_next[t], O_WRONLY | O_CLOEXEC), got;
+	int fd, got;
 	ssize_t len = snprintf(num, sizeof(num), "%d", id);
 
+	/* CAP_CHECKPOINT_RESTORE (kept, not effective: rst_caps_raise) opens and writes it */
+	rst_caps_raise(s);
+	fd = open(rst_ipc_next[t], O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, num, len) != len) {
-		rst_error(s, "%s %d: cannot ask for its id (%s): %s", rst_ipc_what[t], id, rst_ipc_next[t],
-			  strerror(errno));
+		int e = errno;
+
+		rst_caps_lower(s);
+		rst_error(s, "%s %d: cannot ask for its id (%s): %s", rst_ipc_what[t], id,
+			  rst_ipc_next[t], strerror(e));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
+	rst_caps_lower(s);
 	close(fd);
 	got = get(key, arg);
 	if (got == id)

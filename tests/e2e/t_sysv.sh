@@ -18,6 +18,9 @@
 #            restarted copy is saved and restarted again
 #   noroot   the same user without --ipcns, objects gone: refused, exit
 #            4, saying that making them again needs root or --ipcns
+#   rootuser root restarts a user's image (no namespaces), objects gone:
+#            made again with their ids, as the user (the copy checks owner
+#            and creator)
 # After each restarted copy exits, the kernel applies its SEM_UNDO
 # adjustment (+4 on semaphore 2, measured at the checkpoint): 17 + 4.
 . "$(dirname "$0")/lib.sh"
@@ -170,4 +173,26 @@ rc=$?
 [ $rc -eq 4 ] && grep -q "SysV shared memory segment $SHM (key $KEY) is gone, and making it again with that id needs root" "$TMP/noroot.out2" &&
 	grep -q 'ckpt-run --ipcns' "$TMP/noroot.out2" ||
 	fail "$CASE: rc $rc, want 4 and the reason: $(cat "$TMP/noroot.out2")"
+
+# --- rootuser: root restarts the user's image (no namespaces), the objects gone ---
+# ckpt-restart becomes the user and keeps CAP_CHECKPOINT_RESTORE for the ids
+CASE=rootuser GO=$UD/go3 OUT=$TMP/rootuser.out IMG=$UD/rootuser.img
+as_user env LD_PRELOAD="$LIB" "$P" run "$KEY" "$GO" > "$OUT" 2>&1 &
+PID=$!
+PIDS+=("$PID")
+wait_line "$OUT" '^READY|^setup'
+grep -q '^READY' "$OUT" || fail "$CASE: $(cat "$OUT")"
+read -r _ SHM SHM2 SEM MSG < <(grep '^ids ' "$OUT")
+as_user "$BIN/ckpt-save" "$PID" "$IMG" > "$TMP/rootuser.save" 2>&1 || fail "$CASE: ckpt-save: $(cat "$TMP/rootuser.save")"
+kill9 "$PID"
+ipcrm -m "$SHM" -s "$SEM" -q "$MSG"
+restart_bg "$IMG" > "$OUT.2" 2>&1
+wait_for 20 test -d "/proc/$PID" || fail "$CASE: not restarted: $(cat "$OUT.2")"
+[ "$(awk '/^Uid:/ {print $2}' "/proc/$PID/status")" = "$uid" ] || fail "$CASE: the copy is not uid $uid"
+touch "$GO"
+wait "$RPID"
+rc=$?
+[ $rc -eq 0 ] && grep -q '^OK' "$OUT.2" || fail "$CASE: restarted copy (rc $rc): $(cat "$OUT.2")"
+[ "$(sem_val "$SEM" 2)" = 21 ] || fail "$CASE: semaphore 2 is $(sem_val "$SEM" 2) after the copy exited, want 21"
+ipcrm -m "$SHM" -s "$SEM" -q "$MSG"
 exit 0
