@@ -356,11 +356,12 @@ static int sysv_sem(struct sysv_walk *w, const int64_t *f)
 /* ---- message queues ---- */
 
 /*
- * Every message of queue id (qnum of them, cbytes bytes) into buf as the
- * record's tail (struct img_msg, text, padding): its length, or -errno.
+ * Every message of queue id into buf as the record's tail (struct
+ * img_msg, text, padding): its length, or -errno.  No MSG_NOERROR: a
+ * message that does not fit the room left is E2BIG, never cut short.
  */
-static long msg_copy_all(int id, unsigned char *buf, size_t cap, uint64_t cbytes,
-			 uint32_t *nmsgs, uint64_t *bytes)
+static long msg_copy_all(int id, unsigned char *buf, size_t cap, uint32_t *nmsgs,
+			 uint64_t *bytes)
 {
 	size_t at = 0;
 
@@ -370,11 +371,11 @@ static long msg_copy_all(int id, unsigned char *buf, size_t cap, uint64_t cbytes
 		struct img_msg h;
 		long n;
 
-		if (at + sizeof(h) + cbytes + 8 > cap)
+		if (at + sizeof(h) + 8 > cap)
 			return -E2BIG;
 		/* {long mtype; text} lands so that mtype fills h.len's place */
-		n = arch_sys5(SYS_msgrcv, id, buf + at + 8, cbytes, i,
-			      MSG_COPY | IPC_NOWAIT | MSG_NOERROR);
+		n = arch_sys5(SYS_msgrcv, id, buf + at + 8, cap - at - sizeof(h), i,
+			      MSG_COPY | IPC_NOWAIT);
 		if (n == -ENOMSG)
 			return (long)at;
 		if (n < 0)
@@ -408,7 +409,7 @@ static int sysv_msg(struct sysv_walk *w, const int64_t *f)
 				 (long long)f[4], WORK_MAX >> 20);
 	len = arch_sys3(SYS_msgctl, id, IPC_STAT, &ds);
 	if (len == 0)
-		len = msg_copy_all(id, c->mbuf, WORK_MAX, cbytes ? cbytes : 1, &m.nmsgs, &m.bytes);
+		len = msg_copy_all(id, c->mbuf, WORK_MAX, &m.nmsgs, &m.bytes);
 	if (len == -ENOSYS)
 		return ckpt_fail(c, -ENOSYS, "%s %d (key 0x%x): this kernel cannot read its "
 				 "messages without taking them (msgrcv MSG_COPY needs "

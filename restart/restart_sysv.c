@@ -123,6 +123,7 @@ static int make_shm(struct rst_state *s, struct rst_shm *o)
 	    with_id(s, T_SHM, id, (p->mode & IMG_SHM_DEST) ? IPC_PRIVATE : p->key, get_shm,
 		    (long)o->m.size) < 0)
 		return RST_EXIT_ENV;
+	o->made = o->action == IPC_CREATE;
 	if ((a = shmat(id, NULL, 0)) == (void *)-1)
 		goto fail;
 	if (o->action == IPC_REUSE && madvise(a, mapped, MADV_REMOVE) < 0)
@@ -204,6 +205,7 @@ static int make_sem(struct rst_state *s, struct rst_sem *o)
 	if (o->action == IPC_CREATE) {
 		if (with_id(s, T_SEM, id, p->key, get_sem, n) < 0)
 			goto out;
+		o->made = 1;
 		u.array = v;
 		if (semctl(id, 0, SETALL, u) < 0)
 			goto fail;
@@ -259,6 +261,7 @@ static int make_msg(struct rst_state *s, struct rst_msg *o)
 		abort();
 	if (o->action == IPC_CREATE && with_id(s, T_MSG, id, p->key, get_msg, 0) < 0)
 		goto out;
+	o->made = o->action == IPC_CREATE;
 	while (o->action == IPC_REUSE && msgrcv(id, buf, cap, 0, IPC_NOWAIT | MSG_NOERROR) >= 0)
 		;
 	if (msgctl(id, IPC_STAT, &ds) < 0)
@@ -302,10 +305,24 @@ out:
 	return r;
 }
 
+/* A failed restart leaves nothing it made behind: the next one would refuse it. */
+static void unmake(struct rst_ipc *x)
+{
+	for (size_t i = 0; i < x->nshm; i++)
+		if (x->shm[i].made)
+			shmctl(x->shm[i].m.perm.id, IPC_RMID, NULL);
+	for (size_t i = 0; i < x->nsem; i++)
+		if (x->sem[i].made)
+			semctl(x->sem[i].m.perm.id, 0, IPC_RMID);
+	for (size_t i = 0; i < x->nmsg; i++)
+		if (x->msg[i].made)
+			msgctl(x->msg[i].m.perm.id, IPC_RMID, NULL);
+}
+
 int rst_restore_ipc(struct rst_state *s)
 {
 	struct rst_ipc *x = s->ipc;
-	int r;
+	int r = 0;
 
 	if (!x)
 		return 0;
@@ -313,15 +330,16 @@ int rst_restore_ipc(struct rst_state *s)
 		return rst_mq_notify(s);
 	if (!s->reserved)
 		rst_reserve(s);		/* ckpt-restart's attaches stay out of the image's ranges */
-	for (size_t i = 0; i < x->nshm; i++)
-		if ((r = make_shm(s, &x->shm[i])))
-			return r;
-	for (size_t i = 0; i < x->nsem; i++)
-		if ((r = make_sem(s, &x->sem[i])))
-			return r;
-	for (size_t i = 0; i < x->nmsg; i++)
-		if ((r = make_msg(s, &x->msg[i])))
-			return r;
-	return rst_mq_notify(s);
+	for (size_t i = 0; !r && i < x->nshm; i++)
+		r = make_shm(s, &x->shm[i]);
+	for (size_t i = 0; !r && i < x->nsem; i++)
+		r = make_sem(s, &x->sem[i]);
+	for (size_t i = 0; !r && i < x->nmsg; i++)
+		r = make_msg(s, &x->msg[i]);
+	if (!r)
+		r = rst_mq_notify(s);
+	if (r)
+		unmake(x);
+	return r;
 }
 

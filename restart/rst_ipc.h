@@ -27,7 +27,8 @@ struct rst_shm {
 	struct rst_extent_ *ext;	/* where the FILE_DATA records put them */
 	size_t next, ext_cap;
 	uint64_t end;			/* end of the last FILE_DATA: the next starts there or after */
-	int action;
+	int action;			/* IPC_REUSE or IPC_CREATE (rst_check_ipc) */
+	int made;			/* made by this restart (removed if it fails) */
 	void *keep;			/* ckpt-restart's attach, kept for the restorer, or NULL */
 };
 
@@ -36,14 +37,16 @@ struct rst_sem {
 	struct img_sem *vals;
 	struct img_semadj *adj;		/* this process's adjustments (an UNDO record) */
 	uint32_t nadj;
-	int action;
+	int action;			/* IPC_REUSE or IPC_CREATE (rst_check_ipc) */
+	int made;			/* made by this restart (removed if it fails) */
 };
 
 struct rst_msg {
 	struct img_sysv_msg m;
 	unsigned char *msgs;		/* the record's tail */
 	size_t len;
-	int action;
+	int action;			/* IPC_REUSE or IPC_CREATE (rst_check_ipc) */
+	int made;			/* made by this restart (removed if it fails) */
 };
 
 struct rst_mq {
