@@ -14,12 +14,16 @@
 #   taken    another queue has the name: refused, exit 4, naming it
 #   thread   a SIGEV_THREAD registration: the checkpoint is refused by name
 #            (glibc's helper thread, which never parks)
+#   other    another process is registered for a queue's notifications:
+#            refused, naming it
+#   raw      a registration made by a raw system call (its sigev_value
+#            unknown): refused
 #   ipcns    `ckpt-run --ipcns` as an unprivileged user: the queues are in
 #            the program's own IPC namespace, and the restart's new one
 . "$(dirname "$0")/lib.sh"
 P=$PROGS/posixipc
 N=ckpt-mq-$$
-trap 'for c in keep reboot crash taken thread ipcns; do "$P" rm "$N-$c" 2>/dev/null; done; cleanup' EXIT
+trap 'for c in keep reboot crash taken thread other raw ipcns; do "$P" rm "$N-$c" 2>/dev/null; done; cleanup' EXIT
 
 # start CASE [mq|mq-thread]: runs the program (PID), waits for READY
 start() {
@@ -102,6 +106,34 @@ rc=$?
 [ $rc -eq 5 ] && grep -q "glibc's thread for SIGEV_THREAD timers and mq_notify blocks every signal" "$TMP/thread.save" &&
 	[ ! -e "$IMG" ] || fail "thread: ckpt-save rc $rc: $(cat "$TMP/thread.save")"
 kill9 "$PID"
+
+# --- other: another process is registered; raw: registered behind libc's back ---
+# refuse_open CASE WANT [raw]: the program opens /N-CASE (and registers raw); refused with WANT
+refuse_open() {
+	GO=$TMP/go.$1
+	shim "$P" open "$N-$1" "$GO" ${3:-} > "$TMP/$1.out" 2>&1 &
+	PID=$!
+	PIDS+=("$PID")
+	wait_line "$TMP/$1.out" '^READY|^setup'
+	grep -q '^READY' "$TMP/$1.out" || fail "$1: $(cat "$TMP/$1.out")"
+	"$BIN/ckpt-save" "$PID" "$TMP/$1.img" > "$TMP/$1.save" 2>&1
+	rc=$?
+	[ $rc -eq 5 ] && grep -qF "$2" "$TMP/$1.save" && [ ! -e "$TMP/$1.img" ] ||
+		fail "$1: ckpt-save rc $rc, want 5 and \"$2\": $(cat "$TMP/$1.save")"
+	touch "$GO"
+	wait "$PID"
+}
+shim "$P" hold "$N-other" "$TMP/go.other" > "$TMP/hold.out" 2>&1 &
+HOLD=$!
+PIDS+=("$HOLD")
+wait_line "$TMP/hold.out" '^READY|^setup'
+grep -q '^READY' "$TMP/hold.out" || fail "other: $(cat "$TMP/hold.out")"
+refuse_open other "POSIX message queue /$N-other: process $HOLD is registered for its notifications (mq_notify); a restart could not register it again"
+wait "$HOLD"
+"$P" take "$N-raw" || fail "raw: cannot make the queue"
+refuse_open raw "POSIX message queue /$N-raw: the process registered for its notifications behind libc's back (no mq_notify() call seen), so its sigev_value is unknown" raw
+"$P" rm "$N-other"
+"$P" rm "$N-raw"
 
 # --- ipcns: an unprivileged user's program in its own IPC namespace ---
 unpriv_user

@@ -106,6 +106,41 @@ if [ -w /proc/sys/kernel/msg_next_id ]; then
 	finish
 fi
 
+# --- refusals: each names the object ---
+# refuse CASE WANT [as_user]: the program's CASE shape, ckpt-save refused with WANT
+refuse() {
+	CASE=$1 GO=$TMP/go.$1 OUT=$TMP/$1.out IMG=$TMP/$1.img
+	if [ -n "${3:-}" ]; then
+		as_user env LD_PRELOAD="$LIB" "$P" "$1" "$GO" > "$OUT" 2>&1 &
+	else
+		shim "$P" "$1" "$GO" > "$OUT" 2>&1 &
+	fi
+	PID=$!
+	PIDS+=("$PID")
+	wait_line "$OUT" '^READY|^setup'
+	grep -q '^READY' "$OUT" || fail "$CASE: $(cat "$OUT")"
+	${3:-} "$BIN/ckpt-save" "$PID" "$IMG" > "$TMP/$CASE.save" 2>&1
+	rc=$?
+	[ $rc -eq 5 ] && grep -qF "$2" "$TMP/$CASE.save" && [ ! -e "$IMG" ] ||
+		fail "$CASE: ckpt-save rc $rc, want 5 and \"$2\": $(cat "$TMP/$CASE.save")"
+	touch "$GO"
+	wait "$PID"
+	read -r _ ID < <(grep '^ids ' "$OUT")
+}
+refuse unshare "is not in the process's IPC namespace (attached before an unshare or setns?); a restart could not attach it again"
+ipcrm -m "$ID"
+NR=/proc/sys/vm/nr_hugepages
+FREE=/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages
+if [ -w $NR ] && [ -r $FREE ]; then
+	old=$(cat $NR)
+	echo $(($(cat $NR) - $(cat $FREE) + 1)) > $NR 2> /dev/null
+	[ "$(cat $FREE)" -ge 1 ] &&
+		refuse huge "is made of huge pages (SHM_HUGETLB): not supported"
+	echo "$old" > $NR
+else
+	echo "note: no huge pages to reserve here: the SHM_HUGETLB refusal is not tested"
+fi
+
 # --- ipcns: an unprivileged user's program in its own IPC namespace ---
 unpriv_user
 as_user test -x "$BIN/ckpt-run" -a -x "$BIN/ckpt-restart" -a -x "$P" -a -r "$LIB" ||
@@ -115,6 +150,10 @@ as_user unshare --user --pid --ipc --mount --fork true 2> "$TMP/unshare" ||
 UD=$TMP/u
 mkdir "$UD"
 chown "$uid:$gid" "$UD"
+TMP=$UD refuse noread "SysV semaphore set" as_user
+grep -q "cannot read its values to save them (semctl GETALL: Permission denied); the process needs read permission on it" "$UD/noread.save" ||
+	fail "noread: $(cat "$UD/noread.save")"
+ipcrm -s "$ID"
 CASE=ipcns GO=$UD/go OUT=$TMP/ipcns.out IMG=$UD/ipcns.img
 as_user "$BIN/ckpt-run" --ipcns "$P" run "$KEY" "$GO" > "$OUT" 2>&1 &
 RUN=$!

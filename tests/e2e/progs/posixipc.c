@@ -12,6 +12,10 @@
  *   posixipc take NAME          another queue under the name /NAME
  *   posixipc exists NAME        exit 0 when /NAME exists (here)
  *   posixipc rm NAME            unlinks /NAME and /NAME-sig (what a reboot does)
+ *   posixipc hold NAME GOFILE   makes /NAME and registers for its notifications,
+ *                               "READY", waits for GOFILE (another process's)
+ *   posixipc open NAME GOFILE [raw]  opens /NAME, "READY", waits for GOFILE; raw:
+ *                               registers with a raw system call first
  *
  * mq: /NAME, mode 0640, at most 8 messages of 128 bytes, opened twice:
  * fd A O_RDWR (blocking), fd B O_WRONLY|O_NONBLOCK; six messages of
@@ -37,6 +41,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -237,9 +242,32 @@ static int run_shm(const char *n, const char *go)
 	return bad ? 1 : 0;
 }
 
+/* hold and open: the shapes the checkpoint refuses (t_mqueue.sh). */
+static int other(const char *what, const char *n, const char *go, int raw)
+{
+	struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2 };
+	mqd_t q;
+
+	names(n);
+	if (!strcmp(what, "hold"))
+		q = mq_open(qname, O_CREAT | O_EXCL | O_RDWR, 0600, NULL);
+	else
+		q = mq_open(qname, O_RDWR);
+	if (q == (mqd_t)-1 || ((!strcmp(what, "hold") || raw) &&
+			       syscall(SYS_mq_notify, q, &ev) < 0)) {
+		printf("setup: %s: %s\n", qname, strerror(errno));
+		return 1;
+	}
+	printf("READY\n");
+	wait_for(go);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if ((argc == 4 || argc == 5) && (!strcmp(argv[1], "hold") || !strcmp(argv[1], "open")))
+		return other(argv[1], argv[2], argv[3], argc == 5);
 	if (argc == 4 && !strcmp(argv[1], "mq"))
 		return run_mq(argv[2], argv[3], 0);
 	if (argc == 4 && !strcmp(argv[1], "mq-thread"))

@@ -11,6 +11,11 @@
  *                          move semaphore 0 (semop, which leaves ctime), add
  *                          a message
  *   sysv take-msg ID       a queue of its own under id ID (root: msg_next_id)
+ *   sysv huge GOFILE       what a checkpoint refuses, each printing "READY" and
+ *   sysv noread GOFILE     waiting for GOFILE: a segment of huge pages
+ *   sysv unshare GOFILE    (SHM_HUGETLB) attached; a semaphore set of mode
+ *                          0200 (alter, not read: run it unprivileged);
+ *                          a segment attached, then unshare(CLONE_NEWIPC)
  *
  * The objects of `run`:
  *   SHM   key KEY, 3 pages + 100 bytes, mode 0640; attached twice: read-
@@ -33,6 +38,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,9 +262,46 @@ static int take_msg(int id)
 	return 0;
 }
 
+/* The shapes a checkpoint refuses (t_sysv.sh checks the messages). */
+static int refused(const char *what, const char *go)
+{
+	if (!strcmp(what, "huge")) {
+		int id = shmget(IPC_PRIVATE, 2 << 20, IPC_CREAT | SHM_HUGETLB | 0600);
+
+		if (id < 0 || shmat(id, NULL, 0) == (void *)-1) {
+			printf("setup: huge pages: %s\n", strerror(errno));
+			return 1;
+		}
+		shmctl(id, IPC_RMID, NULL);
+	} else if (!strcmp(what, "noread")) {
+		int id = semget(IPC_PRIVATE, 1, IPC_CREAT | 0200);
+		struct sembuf op = { 0, 1, 0 };
+
+		if (id < 0 || semop(id, &op, 1) < 0) {
+			printf("setup: sem: %s\n", strerror(errno));
+			return 1;
+		}
+		printf("ids %d\n", id);
+	} else {
+		int id = shmget(IPC_PRIVATE, PG, IPC_CREAT | 0600);
+
+		if (id < 0 || shmat(id, NULL, 0) == (void *)-1 || unshare(CLONE_NEWIPC) < 0) {
+			printf("setup: shm, unshare: %s\n", strerror(errno));
+			return 1;
+		}
+		printf("ids %d\n", id);
+	}
+	printf("READY\n");
+	wait_for(go);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 3 && (!strcmp(argv[1], "huge") || !strcmp(argv[1], "noread") ||
+			  !strcmp(argv[1], "unshare")))
+		return refused(argv[1], argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "run"))
 		return run((key_t)strtol(argv[2], NULL, 0), argv[3]);
 	if (argc == 5 && !strcmp(argv[1], "mess"))
