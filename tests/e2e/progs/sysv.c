@@ -18,9 +18,11 @@
  *                          a segment attached, then unshare(CLONE_NEWIPC)
  *
  * The objects of `run`:
- *   SHM   key KEY, 3 pages + 100 bytes, mode 0640; attached twice: read-
- *         write at A (pages 0 and 2 and the last byte written, page 1 left
- *         empty) and SHM_RDONLY at B
+ *   SHM   key KEY, 3 pages + 100 bytes, mode 0640; attached three times:
+ *         read-write at A (pages 0 and 2 and the last byte written, page 1
+ *         left empty; page 2 then made read-only, which splits the attach
+ *         in three mappings), SHM_RDONLY at B, and read-write at D whose
+ *         first page was unmapped (a mapping at offset 4096)
  *   SHM2  IPC_PRIVATE, 2 pages, attached at C, written, then IPC_RMID'ed:
  *         alive only while attached
  *   SEM   key KEY+1, 3 semaphores, mode 0600: values 5, 2, 21 set, then one
@@ -29,9 +31,11 @@
  *   MSG   key KEY+2, mode 0620: five messages, types 1 2 1 3 2, one of
  *         them empty, and a msg_qbytes of 8000
  * The checks after the restart: every id answers with its key, mode,
- * owner, size; the segment's bytes at A and through B, which is one
- * segment (a write at A shows at B) and read-only (mprotect refuses
- * PROT_WRITE), page 1 zero, nattch 2; SHM2's bytes, still SHM_DEST;
+ * owner, size; the segment's bytes at A, through B and D, which are one
+ * segment (a write at A shows at B), B read-only (mprotect refuses
+ * PROT_WRITE), page 1 zero, A's three mappings with their protections, D
+ * without its first page, nattch 5 (one per mapping), and shmdt(D)
+ * detaching what is left of D (nattch 4); SHM2's bytes, still SHM_DEST;
  * SEM's values; MSG's messages, in order, with their types.  The
  * adjustments are checked by t_sysv.sh once this process is gone (the
  * kernel applies them at exit).
@@ -39,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +81,52 @@ static void wait_for(const char *go)
 		nanosleep(&ts, NULL);
 }
 
+/* The permissions and offset /proc/self/maps gives the mapping starting at p. */
+static int maps_of(const void *p, char perm[5], unsigned long *off)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	unsigned long a, b;
+	int found = 0;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%lx-%lx %4s %lx", &a, &b, perm, off) == 4 && a == (uintptr_t)p;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static int check_attaches(int shm, const unsigned char *a, const unsigned char *d)
+{
+	static const struct { size_t at; const char *perm; } want[] = {
+		{ 0, "rw-s" }, { 2 * PG, "r--s" }, { 3 * PG, "rw-s" },
+	};
+	struct shmid_ds ds;
+	unsigned char vec;
+	unsigned long off;
+	char perm[5];
+	int bad = 0;
+
+	for (size_t i = 0; i < 3; i++)
+		if (!maps_of(a + want[i].at, perm, &off) || strcmp(perm, want[i].perm) ||
+		    off != want[i].at)
+			BAD("A + %zu: not a mapping of its own %s at offset %zu", want[i].at,
+			    want[i].perm, want[i].at);
+	if (!maps_of(d + PG, perm, &off) || strcmp(perm, "rw-s") || off != PG ||
+	    mincore((void *)d, PG, &vec) == 0)
+		BAD("D: not attached from offset 4096 without its first page");
+	if (memcmp(d + PG, a + PG, SHM_SIZE - PG))
+		BAD("D does not show the segment's bytes");
+	if (shmctl(shm, IPC_STAT, &ds) < 0 || ds.shm_nattch != 5)
+		BAD("shm %d: %lu attaches, want 5 (A's three mappings, B, D)", shm,
+		    (unsigned long)ds.shm_nattch);
+	if (shmdt(d) < 0 || mincore((void *)(d + PG), PG, &vec) == 0 ||
+	    shmctl(shm, IPC_STAT, &ds) < 0 || ds.shm_nattch != 4)
+		BAD("shmdt(D) did not detach what was left of D (%s, nattch %lu)", strerror(errno),
+		    (unsigned long)ds.shm_nattch);
+	return bad;
+}
+
 static int check_shm(int shm, int shm2, const unsigned char *a, const unsigned char *b,
 		     const unsigned char *cc, key_t key)
 {
@@ -91,8 +142,6 @@ static int check_shm(int shm, int shm2, const unsigned char *a, const unsigned c
 			BAD("shm %d: key 0x%x mode 0%o size %zu uid %u cuid %u", shm,
 			    (unsigned)ds.shm_perm.__key, ds.shm_perm.mode, ds.shm_segsz,
 			    ds.shm_perm.uid, ds.shm_perm.cuid);
-		if (ds.shm_nattch != 2)
-			BAD("shm %d: %lu attaches, want 2 (A and B)", shm, (unsigned long)ds.shm_nattch);
 	}
 	for (size_t i = 0; i < SHM_SIZE; i++) {
 		unsigned char want = i / PG == 1 ? 0 : pattern(i);
@@ -175,7 +224,7 @@ static int run(key_t key, const char *go)
 	int shm2 = shmget(IPC_PRIVATE, 2 * PG, IPC_CREAT | 0600);
 	int sem = semget(key + 1, 3, IPC_CREAT | IPC_EXCL | 0600);
 	int msg = msgget(key + 2, IPC_CREAT | IPC_EXCL | 0620);
-	unsigned char *a, *b, *cc;
+	unsigned char *a, *b, *cc, *d;
 	unsigned short init[3] = { 5, 2, 21 };
 	union semun u = { .array = init };
 	struct sembuf ops[2] = { { 2, -4, SEM_UNDO }, { 1, -2, 0 } };
@@ -189,7 +238,8 @@ static int run(key_t key, const char *go)
 	a = shmat(shm, NULL, 0);
 	b = shmat(shm, NULL, SHM_RDONLY);
 	cc = shmat(shm2, NULL, 0);
-	if (a == (void *)-1 || b == (void *)-1 || cc == (void *)-1) {
+	d = shmat(shm, NULL, 0);
+	if (a == (void *)-1 || b == (void *)-1 || cc == (void *)-1 || d == (void *)-1) {
 		printf("setup: shmat: %s\n", strerror(errno));
 		return 1;
 	}
@@ -197,6 +247,10 @@ static int run(key_t key, const char *go)
 		if (i / PG != 1)
 			a[i] = pattern(i);
 	a[SHM_SIZE - 1] = 0xee;
+	if (mprotect(a + 2 * PG, PG, PROT_READ) < 0 || munmap(d, PG) < 0) {
+		printf("setup: mprotect, munmap: %s\n", strerror(errno));
+		return 1;
+	}
 	for (size_t i = 0; i < 2 * PG; i++)
 		cc[i] = (unsigned char)(i ^ 0x3c);
 	shmctl(shm2, IPC_RMID, NULL);
@@ -221,7 +275,8 @@ static int run(key_t key, const char *go)
 	printf("ids %d %d %d %d\nREADY\n", shm, shm2, sem, msg);
 	fflush(stdout);
 	wait_for(go);
-	bad = check_shm(shm, shm2, a, b, cc, key) + check_sem(sem, key) + check_msg(msg, key);
+	bad = check_shm(shm, shm2, a, b, cc, key) + check_attaches(shm, a, d) +
+	      check_sem(sem, key) + check_msg(msg, key);
 	if (!bad)
 		printf("OK\n");
 	return bad ? 1 : 0;
