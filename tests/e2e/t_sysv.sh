@@ -127,8 +127,10 @@ refuse() {
 	wait "$PID"
 	read -r _ ID < <(grep '^ids ' "$OUT")
 }
-refuse unshare "is not in the process's IPC namespace (attached before an unshare or setns?); a restart could not attach it again"
-ipcrm -m "$ID"
+if [ "$(id -u)" = 0 ]; then	# (the program's unshare needs it)
+	refuse unshare "is not in the process's IPC namespace (attached before an unshare or setns?); a restart could not attach it again"
+	ipcrm -m "$ID"
+fi
 NR=/proc/sys/vm/nr_hugepages
 FREE=/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages
 if [ -w $NR ] && [ -r $FREE ]; then
