@@ -146,7 +146,11 @@ static int ask(struct ckpt_ctx *c, struct ckpt_tree *t, struct ckpt_tree_node *n
 		n->state = TREE_NODE_GONE;
 		return 1;
 	}
-	if (st.state == 'Z' || st.state == 'X') {
+	if (st.state == 'X') {			/* being reaped: gone */
+		n->state = TREE_NODE_GONE;
+		return 1;
+	}
+	if (st.state == 'Z') {
 		n->state = TREE_NODE_ZOMBIE;	/* its parent reports how it ended */
 		n->ppid = st.ppid;
 		n->pgid = st.pgid;
@@ -257,7 +261,11 @@ static int check_silent(struct ckpt_ctx *c, struct ckpt_tree *t, struct ckpt_tre
 			n->state = TREE_NODE_GONE;	/* exited and reaped before it parked */
 		return 0;
 	}
-	if (n->conn < 0 && (st.state == 'Z' || st.state == 'X')) {
+	if (n->conn < 0 && st.state == 'X') {
+		n->state = TREE_NODE_GONE;
+		return 0;
+	}
+	if (n->conn < 0 && st.state == 'Z') {
 		n->state = TREE_NODE_ZOMBIE;
 		n->pgid = st.pgid;
 		n->sid = st.sid;

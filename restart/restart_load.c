@@ -229,17 +229,18 @@ static int check_timer(struct rst_state *s, const struct img_timer *t, const str
 }
 
 /*
- * A GHOST's or MEMFD's same_as: an earlier FILE of its kind that carries
- * the contents of the same file (dev, ino).
+ * A GHOST's, MEMFD's or MQUEUE's same_as: an earlier FILE of its kind
+ * that carries the contents of the same file (dev, ino).
  */
 static int check_same_as(struct rst_state *s, const struct rst_file *f, const struct img_rec *rec)
 {
 	uint32_t same_as;
 	const struct rst_file *o;
 
-	if (f->f.kind != IMG_FILE_GHOST && f->f.kind != IMG_FILE_MEMFD)
+	if (f->f.kind != IMG_FILE_GHOST && f->f.kind != IMG_FILE_MEMFD &&
+	    f->f.kind != IMG_FILE_MQUEUE)
 		return 0;
-	same_as = *(const uint32_t *)f->data;	/* the first field of both kinds' data */
+	same_as = *(const uint32_t *)f->data;	/* the first field of each kind's data */
 	if (!same_as)
 		return 0;
 	o = rst_file_by_id(s, same_as);
@@ -306,7 +307,7 @@ static int load_file(struct rst_state *s, const struct img_rec *rec)
 	nf->obj = -1;
 	nf->first_fd = -1;
 	nf->placed = -1;
-	return check_same_as(s, nf, rec);
+	return check_same_as(s, nf, rec) || rst_ipc_file(s, nf, rec) ? RST_EXIT_IMAGE : 0;
 }
 
 /* An FD record: a number not seen before, naming a FILE seen before. */
@@ -357,6 +358,25 @@ static int load_lock(struct rst_state *s, const struct img_rec *rec)
 	return 0;
 }
 
+/*
+ * The records of a FILE (and of what ckpt-restart makes before a tree's
+ * processes exist): FILE, its FILE_DATA (or a SysV segment's), a POSIX
+ * queue's MQ_MSGS.  A tree's member skips them: the tree's are loaded and
+ * opened once by ckpt-restart (restart_tree.c).  A new record that
+ * belongs to a FILE goes here.
+ */
+int rst_tree_file_record(uint32_t type)
+{
+	switch (type) {
+	case IMG_REC_FILE:
+	case IMG_REC_FILE_DATA:
+	case IMG_REC_MQ_MSGS:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* Every record after PROC, up to END: 0 or an exit code. */
 static int load_records(struct rst_state *s)
 {
@@ -364,11 +384,16 @@ static int load_records(struct rst_state *s)
 	int r;
 
 	while ((r = img_reader_next(&s->r, &rec)) > 0) {
-		/* FILE_DATA follows its FILE, with only FILE_DATA between (restart_fdata.c) */
+		/*
+		 * FILE_DATA follows its FILE (restart_fdata.c) or SYSV_SHM
+		 * (restart_ipc.c), MQ_MSGS its FILE, with only FILE_DATA between
+		 */
 		if (rec.type != IMG_REC_FILE_DATA)
+			s->ipc_shm = 0;
+		if (rec.type != IMG_REC_FILE_DATA && rec.type != IMG_REC_MQ_MSGS)
 			s->fdata_file = 0;
 		/* a tree's files were read, and opened, before any process was made */
-		if (s->tree_files && (rec.type == IMG_REC_FILE || rec.type == IMG_REC_FILE_DATA))
+		if (s->tree_files && rst_tree_file_record(rec.type))
 			continue;
 		switch (rec.type) {
 		case IMG_REC_FILE:
@@ -377,7 +402,14 @@ static int load_records(struct rst_state *s)
 			s->fdata_file = s->files[s->nfiles - 1].f.id;
 			break;
 		case IMG_REC_FILE_DATA:
-			if ((r = rst_fdata_load(s, &rec)))
+			if ((r = s->ipc_shm ? rst_ipc_note(s, &rec) : rst_fdata_load(s, &rec)))
+				return r;
+			break;
+		case IMG_REC_SYSV_SHM:
+		case IMG_REC_SYSV_SEM:
+		case IMG_REC_SYSV_MSG:
+		case IMG_REC_MQ_MSGS:
+			if ((r = rst_ipc_note(s, &rec)))
 				return r;
 			break;
 		case IMG_REC_FD:
@@ -441,7 +473,7 @@ static int load_records(struct rst_state *s)
 					  (unsigned long)rec.offset);
 				return RST_EXIT_IMAGE;
 			}
-			if ((r = check_vma_file(s, v, &rec)))
+			if ((r = check_vma_file(s, v, &rec)) || (r = rst_ipc_vma(s, v, &rec)))
 				return r;
 			s->vmas = rst_grow(s->vmas, &s->vmas_cap, s->nvmas, sizeof(*s->vmas));
 			nv = &s->vmas[s->nvmas++];
@@ -546,6 +578,7 @@ void rst_state_free(struct rst_state *s)
 		free(s->files[i].data);
 	}
 	rst_chain_free(s);
+	rst_ipc_free(s);
 	free(s->vmas);
 	free(s->files);
 	free(s->fds);

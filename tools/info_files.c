@@ -33,12 +33,13 @@ const struct info_file *info_file_by_id(const struct info *in, uint32_t id)
 	return NULL;
 }
 
-/* GHOST, MEMFD: the id of the FILE carrying the file's contents (0: itself); else 0. */
+/* GHOST, MEMFD, MQUEUE: the id of the FILE carrying the file's contents (0: itself); else 0. */
 static uint32_t same_as(const struct info_file *f)
 {
 	uint32_t v = 0;
 
-	if ((f->f.kind == IMG_FILE_GHOST || f->f.kind == IMG_FILE_MEMFD) && f->data.n >= 4)
+	if ((f->f.kind == IMG_FILE_GHOST || f->f.kind == IMG_FILE_MEMFD ||
+	     f->f.kind == IMG_FILE_MQUEUE) && f->data.n >= 4)
 		memcpy(&v, f->data.s, 4);
 	return v;
 }
@@ -195,6 +196,9 @@ void info_file_desc(const struct info_file *f, char *buf, size_t len)
 		snprintf(buf, len, "anonymous huge pages of %llu kB", 1ull << (h.page_shift - 10));
 		return;
 	}
+	case IMG_FILE_MQUEUE:
+		info_ipc_mq_desc(f, buf, len);
+		return;
 	}
 }
 
@@ -236,5 +240,8 @@ void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t
 		printf(", \"huge_page_shift\": %u", h.page_shift);
 		return;
 	}
+	case IMG_FILE_MQUEUE:
+		info_ipc_mq_json(f, str);
+		return;
 	}
 }
