@@ -5,13 +5,14 @@
  * file to reopen for reading), the fd 0-2 fallback last (pipe and fifo
  * take fds 0-2 only when the image holds both ends).  reg, ghost and
  * memfd exclude each other by their paths (deleted, "/memfd:"), pipe and
- * fifo too ("pipe:[...]", a path).
+ * fifo too ("pipe:[...]", a path); a POSIX message queue (mqueue) looks
+ * like a regular file, so it comes before them.
  */
 #include <stddef.h>
 #include "fds/fd_kind.h"
 
-#define FD_KINDS(X) X(opath) X(reg) X(dir) X(chr) X(ghost) X(memfd) X(pidfd) X(hugetlb) \
-			X(pipe) X(fifo) X(inherit)
+#define FD_KINDS(X) X(opath) X(mqueue) X(reg) X(dir) X(chr) X(ghost) X(memfd) X(pidfd) \
+			X(hugetlb) X(pipe) X(fifo) X(inherit)
 
 #define DECLARE_INFO(k) extern const struct fd_kind_info fd_##k##_info;
 #define LIST_INFO(k) &fd_##k##_info,
@@ -33,6 +34,7 @@ uint32_t fd_same_as(const struct img_file *f, const void *data)
 	switch (f->kind) {
 	case IMG_FILE_GHOST:
 	case IMG_FILE_MEMFD:
+	case IMG_FILE_MQUEUE:
 	case IMG_FILE_PIPE:
 	case IMG_FILE_FIFO:
 		if (data && f->data_len >= sizeof(v))

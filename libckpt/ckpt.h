@@ -61,7 +61,8 @@ struct ckpt_vma {
 	uint32_t huge_shift;		/* CKPT_BYID_HUGETLB: log2 of its page size */
 	uint32_t attrs;			/* IMG_VMA_ATTR_* (ckpt_memattr.c) */
 };
-enum { CKPT_BYID_NONE, CKPT_BYID_FILE, CKPT_BYID_HUGETLB };
+/* CKPT_BYID_SYSV: an attach of SysV segment `ino` (ckpt_sysv.c), file 0 */
+enum { CKPT_BYID_NONE, CKPT_BYID_FILE, CKPT_BYID_HUGETLB, CKPT_BYID_SYSV };
 
 /*
  * Filled by the restorer in a restarted process, read (and cleared) by the
@@ -379,6 +380,21 @@ int ckpt_fds_write(struct ckpt_ctx *c);
 int ckpt_fmapped_check(struct ckpt_ctx *c);
 int ckpt_fmapped_write(struct ckpt_ctx *c);
 #define CKPT_FDATA_LIMIT	(256ull << 20)	/* default of ckpt_ctx.fdata_limit */
+/*
+ * ckpt_sysv.c: SysV IPC objects (the attached segments, the ids the
+ * wrappers saw, or every object of an --ipcns namespace): check refuses
+ * what cannot be saved before a byte is written; write puts SYSV_SHM
+ * (+ FILE_DATA), SYSV_SEM and SYSV_MSG records after the LOCKs.
+ * ckpt_ipc_ns_flag: IMG_IPC_NS when the process runs in the IPC
+ * namespace `ckpt-run --ipcns` (or a restart of it) made, else 0.
+ * ckpt_semadj.c: after set id's SYSV_SEM record (vals: its nsems values,
+ * from GETALL), the process's SEM_UNDO adjustments of it, measured, as a
+ * SYSV_SEM UNDO record when any is not 0.
+ */
+int ckpt_sysv_check(struct ckpt_ctx *c);
+int ckpt_sysv_write(struct ckpt_ctx *c);
+uint32_t ckpt_ipc_ns_flag(void);
+int ckpt_semadj_write(struct ckpt_ctx *c, int id, uint32_t nsems);
 int ckpt_thread_write(struct ckpt_ctx *c);	/* ckpt_thread.c */
 /* Called by a thread in its own handler: its state, for a THREAD record. */
 void ckpt_thread_capture(struct ckpt_thread_state *t, siginfo_t *info, ucontext_t *uc);
@@ -465,6 +481,9 @@ int ckpt_smaps_each(struct ckpt_ctx *c,
 		    int (*fn)(uint64_t start, uint64_t end, const char *flags, void *arg),
 		    void *arg);
 int ckpt_vmflag(const char *flags, const char *flag);
+
+/* waitid(2), libckpt's own (ckpt_libc.c): waitid is the application's wrapper. */
+int ckpt_waitid(int type, int id, siginfo_t *info, int options);
 
 /* Small async-signal-safe helpers (ckpt_util.c). */
 ssize_t ckpt_read_file(const char *path, char *buf, size_t cap);

@@ -210,7 +210,7 @@ static pid_t writer_running(int wait_ms)
 
 		si.si_pid = 0;
 		/* exit signal 0: a clone child, seen only with __WALL, not by the app's wait() */
-		if (waitid(P_PID, ckpt_writer, &si, WEXITED | WNOHANG | __WALL) < 0 || si.si_pid) {
+		if (ckpt_waitid(P_PID, ckpt_writer, &si, WEXITED | WNOHANG | __WALL) < 0 || si.si_pid) {
 			ckpt_writer = 0;	/* reaped, or not ours (a restarted copy) */
 			break;
 		}
@@ -396,7 +396,7 @@ int ckpt_run(struct ckpt_ctx *c)
 	if (ckpt_park_all(c) == 0 && ckpt_lazy_settle(c) == 0 && ckpt_mpages_check(c) == 0 &&
 	    ckpt_open_proc(c) == 0 && tree_children(c) == 0 && ckpt_attr_check(c) == 0 &&
 	    ckpt_maps_read(c) == 0 && ckpt_memattr_read(c) == 0 && ckpt_maps_stageable(c) == 0 &&
-	    ckpt_fds_check(c) == 0 &&
+	    ckpt_fds_check(c) == 0 && ckpt_sysv_check(c) == 0 &&
 	    ckpt_dirty_prepare(c) == 0 && (!c->tree || ckpt_tree_parked(c) == 0)) {
 		/* 2. write: the state, then the pages (from a copy if allowed) */
 		ckpt_thread_capture(&c->leader, c->info, c->uc);
@@ -408,7 +408,7 @@ int ckpt_run(struct ckpt_ctx *c)
 		 * copy writes them (a fork keeps guard regions).
 		 */
 		if (ckpt_proc_write(c) == 0 && ckpt_parent_write(c) == 0 && ckpt_attr_write(c) == 0 &&
-		    ckpt_fds_write(c) == 0 &&
+		    ckpt_fds_write(c) == 0 && ckpt_sysv_write(c) == 0 &&
 		    ckpt_thread_write(c) == 0 && ckpt_sig_write(c) == 0 && ckpt_timer_write(c) == 0 &&
 		    ckpt_memattr_write(c) == 0) {
 			/* a tree's section: written in its turn (ckpt_tree.c) */

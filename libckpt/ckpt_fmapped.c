@@ -337,8 +337,8 @@ int ckpt_fmapped_write(struct ckpt_ctx *c)
 		struct ckpt_fdid *o;
 		int id;
 
-		if (v->byid == CKPT_BYID_NONE)
-			continue;
+		if (v->byid == CKPT_BYID_NONE || v->byid == CKPT_BYID_SYSV)
+			continue;	/* (a SysV attach: its segment is ckpt_sysv.c's) */
 		/* an fd's FILE (the first of its file), or one written for an earlier mapping */
 		if ((o = fdid_of(c, v->dev, v->ino))) {
 			v->file = o->file;

@@ -9,6 +9,8 @@
  *                                        the process modified (COW copies);
  *                                        clean pages come from the file
  *   shared file mapping                  VMA only: the data is in the file
+ *   SysV shared memory (/SYSV%08x)       VMA (its ino: the segment's id); the
+ *                                        segment is a SYSV_SHM record (ckpt_sysv.c)
  *   deleted file, memfd                  VMA naming the FILE record that holds
  *                                        its contents (ckpt_fmapped.c); private:
  *                                        + the pages the process modified
@@ -21,7 +23,7 @@
  *                                        the same code)
  *   [vvar], [vvar_vclock]                VMA only
  *   [vsyscall]                           nothing (fixed by the kernel)
- * Refused: files replaced after they were mapped, SysV shm, other [special].
+ * Refused: files replaced after they were mapped, other [special].
  *
  * Cost: one read of /proc/self/maps and one stat() per file mapping.
  */
@@ -126,9 +128,12 @@ static int classify(struct ckpt_ctx *c, struct ckpt_vma *v, int shared)
 		v->path_len = 0;
 		return 0;
 	}
-	if (name_starts(p, n, "/SYSV"))
-		return ckpt_fail(c, -ENOTSUP, "mapping %lx-%lx: SysV shared memory is not supported yet",
-				 (unsigned long)v->start, (unsigned long)v->end);
+	/* a SysV segment: its inode number is its id; ckpt_sysv.c saves it */
+	if (name_starts(p, n, "/SYSV") && name_ends(p, n, " (deleted)") && shared) {
+		v->flags |= IMG_VMA_FILE;
+		v->byid = CKPT_BYID_SYSV;
+		return 0;
+	}
 	/* no path to map it from: a FILE record holds it (ckpt_fmapped.c) */
 	if (name_starts(p, n, "/memfd:") || name_ends(p, n, " (deleted)")) {
 		v->flags |= IMG_VMA_FILE | (shared ? 0 : IMG_VMA_PAGES);

@@ -188,11 +188,18 @@ static int vmflags_finish(struct ckpt_ctx *c, struct ckpt_vma *v)
  */
 static int may_write(const struct ckpt_vma *v)
 {
+	/*
+	 * A SysV attach whole: the kernel never merges its pieces again (its
+	 * vm_ops close), so a first page made writable and back would stay a
+	 * mapping of its own, one more attach in the segment's nattch.
+	 */
+	uint64_t len = v->byid == CKPT_BYID_SYSV ? v->end - v->start : IMG_PAGE_SIZE;
+
 	if (v->prot & PROT_WRITE)
 		return 1;
-	if (arch_sys3(SYS_mprotect, v->start, IMG_PAGE_SIZE, v->prot | PROT_WRITE) < 0)
+	if (arch_sys3(SYS_mprotect, v->start, len, v->prot | PROT_WRITE) < 0)
 		return 0;
-	arch_sys3(SYS_mprotect, v->start, IMG_PAGE_SIZE, v->prot);
+	arch_sys3(SYS_mprotect, v->start, len, v->prot);
 	return 1;
 }
 

@@ -25,7 +25,7 @@ int ckpt_proc_check(struct ckpt_ctx *c)
 	(void)c;
 	si.si_pid = 0;
 	/* libckpt's own forked writers have exit signal 0: only __WALL sees them */
-	return waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT) == 0;
+	return ckpt_waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT) == 0;
 }
 
 /* Parses the mm fields of /proc/self/stat. */

@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -39,6 +40,7 @@
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_tree.h"
 #include "libckpt/ckpt_tree_int.h"
+#include "wrappers/wrap.h"
 
 /* Scratch of one tree checkpoint, MAP_SHARED|MAP_NORESERVE: only what is touched costs. */
 #define TS_NODES	(2u * TREE_MAX_MEMBERS * sizeof(struct ckpt_tree_node))
@@ -274,6 +276,15 @@ int ckpt_tree_member(struct ckpt_ctx *c, const siginfo_t *info)
 	t->sink = (int)arch_sys2(SYS_memfd_create, "libckpt-section", MFD_CLOEXEC);
 	c->tree = t;
 	c->ctl_fd = s;
+	/* a process that protects its memory (not dumpable) gives it to no one */
+	if (arch_sys2(SYS_prctl, PR_GET_DUMPABLE, 0) != 1) {
+		char why[160];
+
+		ckpt_fmt(why, sizeof(why), "process %d is not dumpable (a set-id program, or it "
+			 "set PR_SET_DUMPABLE to 0): it cannot be saved with the tree", getpid());
+		ckpt_tree_refuse(c, -EPERM, why);
+		return -EPERM;
+	}
 	if (t->sink < 0) {
 		r = t->sink;
 		ckpt_tree_refuse(c, r, "cannot make a memfd for its part of the image");
@@ -484,6 +495,8 @@ static int member_finish(struct ckpt_ctx *c, struct ckpt_tree *t, int released[2
 	int nz = tree_zombies(t->kids, t->nkids, (struct tree_zombie *)t->dirbuf,
 			      TREE_MAX_ZOMBIES), r;
 
+	/* before the memory is saved: the restarted copy's wait() finds them (wrap_wait.c) */
+	wrap_zombies_note((struct tree_zombie *)t->dirbuf, nz);
 	tree_msg_init(&m, TREE_CAPTURED);
 	m.count = (uint32_t)nz;
 	if (t->forked) {
@@ -551,6 +564,9 @@ void ckpt_tree_end(struct ckpt_ctx *c)
 	if (!t || t->ended)
 		return;
 	t->ended = 1;
+	/* the process that goes on reaps its zombies as the kernel says */
+	if (c->forked != CKPT_FORKED_CHILD)
+		wrap_zombies_forget();
 	if (t->coord) {
 		tree_coord_end(c);
 	} else if (c->forked != CKPT_FORKED_CHILD && t->phase < TREE_PHASE_CAPTURED &&

@@ -50,6 +50,7 @@ struct ckpt_tree_node {
 	int parent;			/* the node of its parent, -1 for the root */
 	int faithful;			/* PARKED said TREE_FAITHFUL */
 	int stop_sig;			/* it was stopped: continued, to be stopped again */
+	int32_t tpgid;			/* the foreground group of its terminal (stat), -1: none */
 	uint64_t asked_ns;		/* when the request was sent */
 	struct tree_zombie z;		/* TREE_NODE_ZOMBIE: as its parent reported it */
 };
@@ -168,6 +169,7 @@ int ckpt_tree_mapped_earlier(struct ckpt_ctx *c, uint64_t dev, uint64_t ino);
 int ckpt_tree_children(pid_t pid, int32_t *out, int max, char *buf, size_t buflen);
 struct ckpt_tree_stat {
 	int32_t ppid, pgid, sid;
+	int32_t tpgid;			/* the foreground group of its terminal, -1: none */
 	char state;			/* R S D T t Z X ... */
 	int exit_signal;
 	char comm[32];

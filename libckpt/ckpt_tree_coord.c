@@ -38,6 +38,7 @@
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_tree.h"
 #include "libckpt/ckpt_tree_int.h"
+#include "wrappers/wrap.h"
 
 #define ASK_TIMEOUT_NS		(10ull * 1000000000)	/* asked, not connected */
 #define PARK_TIMEOUT_NS		(30ull * 1000000000)	/* connected, not parked */
@@ -145,7 +146,11 @@ static int ask(struct ckpt_ctx *c, struct ckpt_tree *t, struct ckpt_tree_node *n
 		n->state = TREE_NODE_GONE;
 		return 1;
 	}
-	if (st.state == 'Z' || st.state == 'X') {
+	if (st.state == 'X') {			/* being reaped: gone */
+		n->state = TREE_NODE_GONE;
+		return 1;
+	}
+	if (st.state == 'Z') {
 		n->state = TREE_NODE_ZOMBIE;	/* its parent reports how it ended */
 		n->ppid = st.ppid;
 		n->pgid = st.pgid;
@@ -256,11 +261,24 @@ static int check_silent(struct ckpt_ctx *c, struct ckpt_tree *t, struct ckpt_tre
 			n->state = TREE_NODE_GONE;	/* exited and reaped before it parked */
 		return 0;
 	}
-	if (n->conn < 0 && (st.state == 'Z' || st.state == 'X')) {
+	if (n->conn < 0 && st.state == 'X') {
+		n->state = TREE_NODE_GONE;
+		return 0;
+	}
+	if (n->conn < 0 && st.state == 'Z') {
 		n->state = TREE_NODE_ZOMBIE;
 		n->pgid = st.pgid;
 		n->sid = st.sid;
 		return 0;
+	}
+	/* asked, then it exec'd a program without libckpt (the request waits, blocked) */
+	if (n->conn < 0 && now - (n->asked_ns & ~1ull) > 50000000) {
+		char err[CKPT_ERR_LEN];
+		int r = ckpt_tree_askable(n->pid, c->ctl_sig_no, &st, t->text, CKPT_TREE_TEXT, err,
+					  sizeof(err));
+
+		if (r < 0 && r != -EAGAIN && r != -ESRCH)
+			return ckpt_fail(c, r, "%s", err);
 	}
 	if (now - (n->asked_ns & ~1ull) < (n->conn < 0 ? ASK_TIMEOUT_NS : PARK_TIMEOUT_NS))
 		return 0;
@@ -404,6 +422,7 @@ int tree_coord_parked(struct ckpt_ctx *c)
 	self->pgid = st.pgid;
 	self->sid = st.sid;
 	self->faithful = c->fork_ok && ckpt_fork_faithful(c);
+	self->tpgid = st.tpgid;
 	r = ckpt_tree_children(getpid(), t->kids, TREE_MAX_CHILDREN, t->text, CKPT_TREE_TEXT);
 	if (r < 0)
 		return ckpt_fail(c, r, "cannot read this process's children from /proc");
@@ -435,18 +454,28 @@ int tree_coord_parked(struct ckpt_ctx *c)
 
 /* ---- capture, release, write ---- */
 
-/* CAPTURED from every member; the zombies they report, into their nodes. */
-static int collect(struct ckpt_ctx *c, struct ckpt_tree *t)
+/*
+ * The coordinator's own zombie children, into their nodes and (before its
+ * memory is saved) wrap_wait.c's table.
+ */
+static void own_zombies(struct ckpt_tree *t)
 {
-	struct tree_msg *in = (struct tree_msg *)t->msg;
 	int nz = tree_zombies(t->kids, t->nkids, (struct tree_zombie *)t->dirbuf, TREE_MAX_ZOMBIES);
 
+	wrap_zombies_note((struct tree_zombie *)t->dirbuf, nz);
 	for (int k = 0; k < nz; k++) {
 		int i = node_find(t, ((struct tree_zombie *)t->dirbuf)[k].pid);
 
 		if (i >= 0)
 			t->nodes[i].z = ((struct tree_zombie *)t->dirbuf)[k];
 	}
+}
+
+/* CAPTURED from every member; the zombies they report, into their nodes. */
+static int collect(struct ckpt_ctx *c, struct ckpt_tree *t)
+{
+	struct tree_msg *in = (struct tree_msg *)t->msg;
+
 	for (int i = 1; i < t->nmembers; i++) {
 		ssize_t n = tree_recv(t, t->nodes[i].conn, CAPTURE_TIMEOUT_MS, NULL);
 		const struct tree_zombie *z = (const struct tree_zombie *)(in + 1);
@@ -527,6 +556,14 @@ static int write_directory(struct ckpt_ctx *c, struct ckpt_tree *t, uint64_t *of
 			m.flags = IMG_MEMBER_STOPPED;
 			m.stop_sig = n->stop_sig;
 		}
+		/*
+		 * The group the root's terminal gave itself to, if it is one the
+		 * tree made (not the root's outer group: that is ckpt-restart's
+		 * after a restart, foreground or not as ckpt-restart is).
+		 */
+		if (i < t->nmembers && t->nodes[0].tpgid > 0 && n->pgid == t->nodes[0].tpgid &&
+		    n->pgid != t->nodes[0].pgid && n->sid == t->nodes[0].sid)
+			m.flags |= IMG_MEMBER_FOREGROUND;
 		img_write_record(&dw, IMG_REC_MEMBER, &m, sizeof(m), NULL, 0);
 	}
 	img_write_end(&dw);
@@ -574,6 +611,7 @@ int tree_coord_finish(struct ckpt_ctx *c, int released[2])
 	struct ckpt_tree *t = c->tree;
 	unsigned char go = 0;
 
+	own_zombies(t);
 	if (!t->forked) {
 		if (collect(c, t) == 0)
 			write_image(c, t);

@@ -7,7 +7,9 @@
  * process: so a process is asked only once /proc shows libckpt mapped in
  * it (the same file as ours: dev and inode) and the signal caught.  A
  * process that has just exec'd may map libckpt before its constructor
- * catches the signal: -EAGAIN, ask again a little later.  (Between this
+ * catches the signal, or not map it yet (the dynamic loader is still at
+ * work, and the environment preloads it): -EAGAIN, ask again a little
+ * later.  (Between this
  * check and the signal the process could still exec a static binary;
  * the window is a few microseconds, and the exec wrappers block the
  * signal across exec: wrappers/wrap_exec.c.)
@@ -128,7 +130,8 @@ int ckpt_tree_stat(pid_t pid, struct ckpt_tree_stat *st, char *buf, size_t bufle
 	s = close + 2;
 	st->state = *s;
 	st->exit_signal = 0;
-	/* fields 4 (ppid) .. 6 (session), then 38 (exit_signal) */
+	st->tpgid = -1;
+	/* fields 4 (ppid) .. 6 (session), 8 (tpgid), then 38 (exit_signal) */
 	for (int f = 3; *s && f <= 38; f++) {
 		while (*s == ' ')
 			s++;
@@ -140,6 +143,8 @@ int ckpt_tree_stat(pid_t pid, struct ckpt_tree_stat *st, char *buf, size_t bufle
 			st->pgid = (int32_t)v;
 		else if (f == 6)
 			st->sid = (int32_t)v;
+		else if (f == 8)
+			st->tpgid = (int32_t)v;
 		else if (f == 38)
 			st->exit_signal = (int)v;
 		while (*s && *s != ' ')
@@ -251,6 +256,40 @@ static int maps_have(pid_t pid, uint64_t dev, uint64_t ino, char *buf, size_t bu
 	return 0;
 }
 
+/* Whether text (n bytes) holds s. */
+static int has(const char *text, size_t n, const char *s)
+{
+	size_t k = ckpt_strlen(s);
+
+	for (size_t i = 0; i + k <= n; i++)
+		if (ckpt_memeq(text + i, s, k))
+			return 1;
+	return 0;
+}
+
+/*
+ * A process that has just exec'd a dynamic program whose environment
+ * preloads libckpt: the dynamic loader has not mapped libckpt yet.  Its
+ * maps show the loader; its environ (the exec's) LD_PRELOAD=...libckpt.
+ */
+static int loading(pid_t pid, char *buf, size_t buflen)
+{
+	char path[48];
+	ssize_t n;
+
+	ckpt_fmt(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	if ((n = ckpt_read_file(path, buf, buflen)) < 0 ||
+	    (!has(buf, (size_t)n, "/ld-linux") && !has(buf, (size_t)n, "/ld-musl")))
+		return 0;
+	ckpt_fmt(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	if ((n = ckpt_read_file(path, buf, buflen)) < 0)
+		return 0;
+	for (const char *e = buf; e < buf + n; e += ckpt_strlen(e) + 1)
+		if (ckpt_memeq(e, "LD_PRELOAD=", 11) && has(e, ckpt_strlen(e), "libckpt"))
+			return 1;
+	return 0;
+}
+
 int ckpt_tree_askable(pid_t pid, int ctl_sig, const struct ckpt_tree_stat *st,
 		      char *buf, size_t buflen, char *err, size_t errlen)
 {
@@ -295,6 +334,8 @@ int ckpt_tree_askable(pid_t pid, int ctl_sig, const struct ckpt_tree_stat *st,
 	r = maps_have(pid, dev, ino, buf, buflen);
 	if (r < 0)
 		return -ESRCH;
+	if (r == 0 && loading(pid, buf, buflen))
+		return -EAGAIN;		/* exec'd an instant ago: ask again */
 	if (r == 0) {
 		ckpt_fmt(err, errlen, "process %d (%s), a child of process %d, does not run "
 			 "libckpt (a static binary, or started without LD_PRELOAD): it cannot be "

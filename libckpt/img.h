@@ -350,6 +350,48 @@ const struct img_proc_attr *img_get_proc_attr(struct img_reader *r, const struct
 const struct img_seccomp *img_get_seccomp(struct img_reader *r, const struct img_rec *rec);
 int img_check_thread_attr(struct img_reader *r, const struct img_rec *rec,
 			  const struct img_thread *t);
+/*
+ * img_ipc.c: SYSV_SHM (no tail; its contents are FILE_DATA records of
+ * file 0 after it); SYSV_SEM (nsems struct img_sem or img_semadj after
+ * it, 8 bytes each, unaligned: copy them out); SYSV_MSG and MQ_MSGS (the
+ * messages walked and checked).  img_ipc_msg_next reads the message at p
+ * (checked: mq 1 for MQ_MSGS, 0 for SYSV_MSG) into type or prio, text and
+ * len, and returns the bytes to the next one.  img_vma_sysv: whether a
+ * checked VMA (path after it) attaches a SysV segment (its ino is the
+ * id); img_check_vma_sysv, for img_get_vma: such a name only on such a
+ * mapping.  Whether the segment, set or FILE they name exists is the
+ * caller's check.
+ */
+const struct img_sysv_shm *img_get_sysv_shm(struct img_reader *r, const struct img_rec *rec);
+const struct img_sysv_sem *img_get_sysv_sem(struct img_reader *r, const struct img_rec *rec);
+const struct img_sysv_msg *img_get_sysv_msg(struct img_reader *r, const struct img_rec *rec);
+const struct img_mq_msgs *img_get_mq_msgs(struct img_reader *r, const struct img_rec *rec);
+static inline size_t img_ipc_msg_next(const void *p, int mq, int64_t *type, uint32_t *prio,
+				      const void **text, uint64_t *len)
+{
+	const unsigned char *q = p;
+	size_t hdr;
+
+	if (mq) {
+		struct img_mq_msg h;
+
+		__builtin_memcpy(&h, q, sizeof(h));
+		*prio = h.prio;
+		*len = h.len;
+		hdr = sizeof(h);
+	} else {
+		struct img_msg h;
+
+		__builtin_memcpy(&h, q, sizeof(h));
+		*type = h.type;
+		*len = h.len;
+		hdr = sizeof(h);
+	}
+	*text = q + hdr;
+	return hdr + (size_t)(*len + (8 - *len % 8) % 8);
+}
+int img_vma_sysv(const struct img_vma *v, const char *path);
+int img_check_vma_sysv(struct img_reader *r, const struct img_rec *rec, const struct img_vma *v);
 /* Followed by nranges struct img_range, then path_len bytes of path. */
 const struct img_parent *img_get_parent(struct img_reader *r, const struct img_rec *rec);
 /* MPAGES (img_mpages.c): the struct; its page data is not in rec->data. */

@@ -127,7 +127,8 @@ const struct img_file_data *img_get_file_data(struct img_reader *r, const struct
 
 	if (!d)
 		return NULL;
-	if (d->file == 0 || d->reserved[0] || d->reserved[1] || d->reserved[2] ||
+	/* file 0: the contents of the SYSV_SHM right before (the caller checks) */
+	if (d->reserved[0] || d->reserved[1] || d->reserved[2] ||
 	    d->offset % IMG_PAGE_SIZE || d->len == 0 || d->len > IMG_FILE_CHUNK ||
 	    d->offset > INT64_MAX - d->len) {
 		f_fail(r, "FILE_DATA record at offset %llu is corrupt: file %u, %llu bytes at "

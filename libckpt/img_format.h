@@ -10,8 +10,10 @@
  *   record IMG_REC_END                     struct img_end: whole-image CRC
  *
  * Record order a writer produces and a reader may rely on:
- *   PROC, [PARENT], [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA* | PIPE_DATA*))*,
- *   FD*, LOCK*, THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*, END
+ *   PROC, [PARENT], [PROC_ATTR, SECCOMP*],
+ *   (FILE (FILE_DATA* | PIPE_DATA* | MQ_MSGS))*,
+ *   FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*,
+ *   THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*, END
  * (every PAGES record lies inside a VMA record seen before it; every FD
  * and every LOCK names a FILE record seen before it; a THREAD names
  * SECCOMP records by their index, so they come first).
@@ -112,8 +114,13 @@ enum img_rec_type {
 	IMG_REC_MEMBER	= 14,	/* struct img_member: one process of a tree (directory) */
 	IMG_REC_MLOCK	= 15,	/* struct img_mlock: mlockall(MCL_FUTURE) state */
 	IMG_REC_LOCK	= 16,	/* struct img_lock: a file lock and the FILE it is on */
-	IMG_REC_FILE_DATA = 17,	/* struct img_file_data + data: contents of a FILE */
+	IMG_REC_FILE_DATA = 17,	/* struct img_file_data + data: contents of a FILE
+				 * (or, file 0, of the SYSV_SHM right before) */
 	IMG_REC_PIPE_DATA = 18,	/* struct img_pipe_data + data: bytes in flight in a pipe */
+	IMG_REC_SYSV_SHM = 21,	/* struct img_sysv_shm: a SysV shared memory segment */
+	IMG_REC_SYSV_SEM = 22,	/* struct img_sysv_sem + img_sem or img_semadj */
+	IMG_REC_SYSV_MSG = 23,	/* struct img_sysv_msg + messages: a SysV queue */
+	IMG_REC_MQ_MSGS	= 24,	/* struct img_mq_msgs + messages of a POSIX queue */
 	IMG_REC_PAD	= 0xfffe,	/* 0-7 zero bytes: the next record starts at a
 				 * multiple of 8 (invariant 5); readers skip it */
 	IMG_REC_END	= 0xffff,	/* struct img_end */
@@ -215,8 +222,10 @@ enum img_file_kind {
 					 * its capacity and bytes in flight (PIPE_DATA) */
 	IMG_FILE_FIFO	 = 11,		/* an end of a FIFO (named pipe): reopened by
 					 * path, with its capacity and bytes in flight */
+	IMG_FILE_MQUEUE	 = 13,		/* a POSIX message queue (mq_open): attributes,
+					 * notification; its messages in MQ_MSGS */
 };
-#define IMG_FILE_KIND_MAX	11	/* highest kind this reader knows */
+#define IMG_FILE_KIND_MAX	13	/* highest kind this reader knows (12: not yet) */
 
 struct img_file {
 	uint32_t id;			/* > 0, unique among the image's FILEs */
@@ -341,7 +350,8 @@ struct img_pipe_data {
 #define IMG_FILE_CHUNK		(256u << 10)	/* decoded bytes in one record, at most */
 
 struct img_file_data {
-	uint32_t file;			/* the FILE it belongs to (same_as 0) */
+	uint32_t file;			/* the FILE it belongs to (same_as 0); 0: the
+					 * SYSV_SHM record right before (its contents) */
 	uint8_t  codec;			/* enum img_codec */
 	uint8_t  reserved[3];		/* zero */
 	uint64_t offset;		/* in the file, page aligned */
@@ -357,6 +367,164 @@ struct img_fd {
 	uint32_t fdflags;		/* IMG_FD_CLOEXEC */
 	uint32_t reserved;		/* zero */
 };
+
+/*
+ * MQUEUE: a POSIX message queue, an inode of the mqueue file system of
+ * the process's IPC namespace.  The path is the queue's name as the fd
+ * link shows it ("/name", "/name (deleted)" once mq_unlink()ed);
+ * img_file.flags are the open flags (O_RDONLY, O_WRONLY or O_RDWR, and
+ * O_NONBLOCK), mode the queue's permissions, dev/ino its identity (a
+ * restart that finds a queue of that name with that inode reuses it).
+ * The first FILE of a queue (same_as 0) carries its messages: one MQ_MSGS
+ * record right after it, and the notification registration, which
+ * belongs to the queue.
+ */
+#define IMG_MQ_NOTIFY_NONE	(-1)	/* no mq_notify registration */
+
+struct img_file_mqueue {
+	uint32_t same_as;		/* 0, or the id of an earlier MQUEUE FILE of this queue */
+	uint32_t flags;			/* IMG_IPC_NS */
+	int64_t  maxmsg, msgsize;	/* mq_attr: 1..IMG_MQ_MAXMSG, 1..IMG_MQ_MSGSIZE */
+	uint32_t uid, gid;		/* the queue's owner */
+	int32_t  notify;		/* IMG_MQ_NOTIFY_NONE, or the sigev_notify of this
+					 * process's registration: IMG_SIGEV_SIGNAL, _NONE */
+	int32_t  signo;			/* IMG_SIGEV_SIGNAL: 1..64; else 0 */
+	uint64_t sigval;		/* sigev_value (SIGNAL), else 0 */
+};
+#define IMG_MQ_MAXMSG		65536	/* the kernel's HARD_MSGMAX */
+#define IMG_MQ_MSGSIZE		(16 << 20)	/* the kernel's HARD_MSGSIZEMAX */
+
+/*
+ * MQ_MSGS: every message of the MQUEUE FILE right before it (its first
+ * FILE), in the order mq_receive() returns them (highest priority first,
+ * then oldest first): nmsgs struct img_mq_msg, each followed by its len
+ * bytes and zero padding to a multiple of 8.  One record per queue.
+ */
+struct img_mq_msgs {
+	uint32_t file;			/* the MQUEUE FILE right before (same_as 0) */
+	uint32_t nmsgs;			/* 0 .. IMG_MQ_MAXMSG */
+	uint64_t bytes;			/* sum of the messages' lengths */
+};
+
+struct img_mq_msg {
+	uint32_t prio;			/* < 32768 (MQ_PRIO_MAX) */
+	uint32_t len;			/* <= the queue's msgsize */
+};
+
+/* --- SysV IPC: SYSV_SHM, SYSV_SEM, SYSV_MSG ------------------------------ */
+
+/*
+ * SysV objects outlive the processes that use them and are named by ids
+ * the kernel chooses; an image holds the objects the process used
+ * (docs/INTERNALS.md, "SysV IPC"): shared memory segments it has
+ * attached (its VMAs name them), and the segments, semaphore sets and
+ * message queues whose ids it got or used through libc (the wrappers'
+ * registry), or, under `ckpt-run --ipcns`, every object of its own IPC
+ * namespace.  Each object is saved once, with its id; a restart reuses
+ * the object under that id when it is the one saved, makes it again with
+ * that id when the id is free, and refuses when another object holds it.
+ *
+ * IMG_IPC_NS (every SysV record, MQUEUE kind data): the process ran in an
+ * IPC namespace of its own (ckpt-run --ipcns); a restart makes a new one
+ * and every id in it is the image's alone.  All such flags of an image
+ * agree.  (An image without any SysV or POSIX IPC object does not say
+ * it: its restart keeps ckpt-restart's IPC namespace.)
+ */
+#define IMG_IPC_NS		0x1
+
+/* img_sysv_perm.mode: the kernel's perms word as /proc/sysvipc shows it */
+#define IMG_SYSV_MODE		0777	/* permissions */
+#define IMG_SHM_DEST		01000	/* shm: IPC_RMID'ed, alive while attached */
+#define IMG_SHM_LOCKED		02000	/* shm: SHM_LOCK */
+
+/* What every SysV object has (struct kern_ipc_perm, as /proc/sysvipc shows it). */
+struct img_sysv_perm {
+	int32_t  id;			/* its IPC id, >= 0 */
+	int32_t  key;			/* 0: IPC_PRIVATE (also a shm segment after IPC_RMID) */
+	uint32_t mode;			/* IMG_SYSV_MODE bits (+ IMG_SHM_* for shm) */
+	uint32_t uid, gid;		/* owner (IPC_SET may change them) */
+	uint32_t cuid, cgid;		/* creator */
+	uint32_t flags;			/* IMG_IPC_NS */
+};
+
+/*
+ * SYSV_SHM: a shared memory segment; its contents follow in FILE_DATA
+ * records with file 0 (the pages that hold anything but zeros, at their
+ * offsets; what no record covers is zero).  The process's attaches are
+ * its VMAs: IMG_VMA_SHARED | IMG_VMA_FILE, file 0, the path the kernel
+ * gives them, "/SYSV%08x (deleted)" (the key it was made with), and ino
+ * the segment's id; MAYWRITE unless attached SHM_RDONLY.
+ */
+struct img_sysv_shm {
+	struct img_sysv_perm perm;
+	uint64_t size;			/* bytes, 1 .. IMG_SHM_SIZE_MAX */
+	int32_t  cpid, lpid;		/* creator, last shmat/shmdt (informative) */
+	int64_t  atime, dtime, ctime;	/* seconds; ctime tells the object apart */
+	uint32_t nattch;		/* attaches at the checkpoint (informative) */
+	uint32_t reserved;		/* zero */
+};
+#define IMG_SHM_SIZE_MAX	(1ull << 46)
+
+/*
+ * SYSV_SEM: a semaphore set (IMG_SEM_SET: its nsems values follow, one
+ * struct img_sem each), or this process's SEM_UNDO adjustments of the set
+ * perm.id, saved before it (IMG_SEM_UNDO: nsems struct img_semadj, each a
+ * semaphore whose adjustment is not 0, in increasing num; the rest of
+ * perm, otime and ctime zero).  Adjustments belong to a process, values
+ * to the set.
+ */
+enum img_sem_kind {
+	IMG_SEM_SET	= 1,
+	IMG_SEM_UNDO	= 2,
+};
+#define IMG_SEM_NSEMS_MAX	32000	/* the kernel's SEMMSL limit */
+#define IMG_SEM_VMX		32767	/* SEMVMX */
+
+struct img_sysv_sem {
+	uint32_t kind;			/* enum img_sem_kind */
+	uint32_t nsems;			/* SET: 1..IMG_SEM_NSEMS_MAX; UNDO: 1..that */
+	struct img_sysv_perm perm;
+	int64_t  otime, ctime;		/* SET: seconds */
+};
+
+struct img_sem {
+	uint16_t val;			/* 0 .. IMG_SEM_VMX */
+	uint16_t reserved;		/* zero */
+	int32_t  pid;			/* sempid: the last semop's (informative) */
+};
+
+struct img_semadj {
+	uint16_t num;			/* the semaphore in the set */
+	int16_t  adj;			/* its adjustment, not 0 */
+	uint32_t reserved;		/* zero */
+};
+
+/*
+ * SYSV_MSG: a message queue and every message in it, in queue order:
+ * nmsgs struct img_msg, each followed by its len bytes and zero padding
+ * to a multiple of 8.
+ */
+struct img_sysv_msg {
+	struct img_sysv_perm perm;
+	uint64_t qbytes;		/* msg_qbytes: the queue's byte limit */
+	int32_t  lspid, lrpid;		/* last msgsnd, msgrcv (informative) */
+	int64_t  stime, rtime, ctime;	/* seconds */
+	uint32_t nmsgs;
+	uint32_t reserved;		/* zero */
+	uint64_t bytes;			/* sum of the messages' lengths */
+};
+
+struct img_msg {
+	int64_t  type;			/* mtype, > 0 */
+	uint64_t len;			/* bytes of text */
+};
+
+_Static_assert(sizeof(struct img_file_mqueue) == 48, "img_file_mqueue size");
+_Static_assert(sizeof(struct img_mq_msgs) == 16, "img_mq_msgs size");
+_Static_assert(sizeof(struct img_sysv_perm) == 32, "img_sysv_perm size");
+_Static_assert(sizeof(struct img_sysv_shm) == 80, "img_sysv_shm size");
+_Static_assert(sizeof(struct img_sysv_sem) == 56, "img_sysv_sem size");
+_Static_assert(sizeof(struct img_sysv_msg) == 88, "img_sysv_msg size");
 
 /* --- LOCK ---------------------------------------------------------- */
 
@@ -597,7 +765,14 @@ _Static_assert(sizeof(struct img_proc_attr) == 80, "img_proc_attr size");
 /* img_member.flags */
 #define IMG_MEMBER_ZOMBIE	0x1	/* exited, not yet reaped: no section */
 #define IMG_MEMBER_STOPPED	0x2	/* stopped by stop_sig (job control) */
-#define IMG_MEMBER_FLAGS	0x3u
+/*
+ * Its process group was the foreground group of the controlling terminal
+ * of the root's session (a group of its own, not the root's: a shell in
+ * the tree that gave the terminal to a job).  A restart in the foreground
+ * of a terminal gives that terminal to the group again.
+ */
+#define IMG_MEMBER_FOREGROUND	0x4
+#define IMG_MEMBER_FLAGS	0x7u
 
 /*
  * One process of a tree, in the directory, in section order: live
@@ -605,7 +780,8 @@ _Static_assert(sizeof(struct img_proc_attr) == 80, "img_proc_attr size");
  * children), zombies after them.  ppid of the root is outside the tree;
  * every other ppid is an earlier member.  pgid and sid are the kernel's:
  * each is the pid of a member, or the root's own (outside the tree, for a
- * root that did not make its own group or session).
+ * root that did not make its own group or session; 0 when that is
+ * outside the tree's pid namespace, ckpt-run --pidns).
  */
 struct img_member {
 	int32_t  pid, ppid, pgid, sid;

@@ -281,6 +281,7 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_LOCK:
 	case IMG_REC_FILE_DATA:
 	case IMG_REC_PIPE_DATA:
+	case IMG_REC_SYSV_SHM: case IMG_REC_SYSV_SEM: case IMG_REC_SYSV_MSG: case IMG_REC_MQ_MSGS:
 	case IMG_REC_THREAD:
 	case IMG_REC_VMA:
 	case IMG_REC_PAGES:
@@ -617,6 +618,10 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_LOCK:   return "LOCK";
 	case IMG_REC_FILE_DATA: return "FILE_DATA";
 	case IMG_REC_PIPE_DATA: return "PIPE_DATA";
+	case IMG_REC_SYSV_SHM: return "SYSV_SHM";
+	case IMG_REC_SYSV_SEM: return "SYSV_SEM";
+	case IMG_REC_SYSV_MSG: return "SYSV_MSG";
+	case IMG_REC_MQ_MSGS: return "MQ_MSGS";
 	case IMG_REC_THREAD: return "THREAD";
 	case IMG_REC_VMA:    return "VMA";
 	case IMG_REC_PAGES:  return "PAGES";
@@ -846,8 +851,8 @@ const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *re
 			 "of another process", img_ull(rec->offset), v->flags);
 		return NULL;
 	}
-	if (img_check_vma_attrs(r, rec, v) < 0)	/* img_memattr.c */
-		return NULL;
+	if (img_check_vma_attrs(r, rec, v) < 0 || img_check_vma_sysv(r, rec, v) < 0)
+		return NULL;		/* img_memattr.c, img_ipc.c */
 	return v;
 }
 
@@ -862,7 +867,8 @@ const struct img_member *img_get_member(struct img_reader *r, const struct img_r
 		bad = "it is not in a tree's directory";
 	else if (img_check_len(r, rec, sizeof(*m), 0) < 0)
 		return NULL;
-	else if (m->pid <= 0 || m->ppid < 0 || m->pgid <= 0 || m->sid <= 0)
+	/* 0: outside the tree's pid namespace (ckpt-run --pidns: the root's own) */
+	else if (m->pid <= 0 || m->ppid < 0 || m->pgid < 0 || m->sid < 0)
 		bad = "bad pid, ppid, pgid or sid";
 	else if (m->flags & ~IMG_MEMBER_FLAGS)
 		bad = "unknown flags";

@@ -36,4 +36,31 @@ int reg_fd_get(int fd, enum reg_kind *kind, uintptr_t *caller);
 /* The libc name of the call that makes `kind` ("socket", "pipe"...). */
 const char *reg_kind_name(enum reg_kind kind);
 
+/*
+ * reg_ipc.c: the SysV IPC objects and POSIX queue notifications the
+ * wrappers saw (wrappers/wrap_ipc.c).
+ *
+ * Ids: every id a semget/msgget/shmget returned, or a sem*, msg*, shm*
+ * call used successfully, kept in a fixed open-addressing table of
+ * REG_IPC_MAX words (type << 32 | id; 0 empty) filled with compare-and-
+ * swap, never emptied (an id whose object is gone is skipped by the
+ * checkpoint).  Lock-free for any thread and the signal handler alike.
+ * reg_ipc_each calls fn for each id (async-signal-safe) and returns the
+ * first nonzero result; reg_ipc_full says ids were dropped (the table
+ * filled: the checkpoint refuses rather than lose one).
+ *
+ * Notifications: the sigevent of each mq_notify() that succeeded, per
+ * queue (st_dev, st_ino of its fd); NULL clears it.  get: 0 and the
+ * fields, or -1 when none was recorded (or one is being written).
+ */
+enum reg_ipc_type { REG_IPC_SEM = 1, REG_IPC_MSG = 2, REG_IPC_SHM = 3 };
+#define REG_IPC_MAX	4096
+
+void reg_ipc_add(enum reg_ipc_type t, int id);
+int reg_ipc_each(int (*fn)(enum reg_ipc_type t, int id, void *arg), void *arg);
+int reg_ipc_full(void);
+void reg_mq_notify_set(uint64_t dev, uint64_t ino, int notify, int signo, uint64_t value,
+		       int clear);
+int reg_mq_notify_get(uint64_t dev, uint64_t ino, int *notify, int *signo, uint64_t *value);
+
 #endif

@@ -158,8 +158,9 @@ static int check_files(struct rst_state *s)
 		struct stat st;
 		int64_t mt;
 
-		if (!(v->v.flags & IMG_VMA_FILE) || v->v.file)
-			continue;	/* not a file, or one made again (its FILE's kind checks) */
+		if (!(v->v.flags & IMG_VMA_FILE) || v->v.file || rst_ipc_is_attach(v))
+			continue;	/* not a file, or one made again (its FILE's kind checks,
+					 * a SysV segment: rst_check_ipc) */
 		if (i && (s->vmas[i - 1].v.flags & IMG_VMA_FILE) &&
 		    !strcmp(s->vmas[i - 1].path, v->path) && s->vmas[i - 1].v.ino == v->v.ino)
 			continue;	/* same file as the previous mapping */
@@ -327,7 +328,7 @@ static int check_maywrite(struct rst_state *s)
 		const struct rst_vma *v = &s->vmas[i];
 		int fd;
 
-		if (!(v->v.attrs & IMG_VMA_ATTR_MAYWRITE) || (v->v.prot & 2))
+		if (!(v->v.attrs & IMG_VMA_ATTR_MAYWRITE) || (v->v.prot & 2) || rst_ipc_is_attach(v))
 			continue;	/* writable ones are opened read-write anyway */
 		fd = open(v->path, O_RDWR | O_CLOEXEC | O_NOCTTY);
 		if (fd >= 0) {
@@ -385,6 +386,10 @@ int rst_check_env(struct rst_state *s)
 	if ((r = check_caps(s)) && !s->check_only)
 		return r;
 	if ((r = check_sched(s)) && !s->check_only)
+		return r;
+	/* first: an image of ckpt-run --ipcns is checked in a new IPC namespace */
+	/* (a tree's objects are ckpt-restart's to check and make: restart_tree.c) */
+	if (!s->tree_files && (r = rst_check_ipc(s)) && !s->check_only)	/* restart_ipc.c */
 		return r;
 	if ((r = check_files(s)) && !s->check_only)
 		return r;

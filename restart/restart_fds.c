@@ -244,7 +244,8 @@ int rst_check_fds(struct rst_state *s)
 		const struct rst_file *f = &s->files[i];
 		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
 
-		if (!(f->used || f->mapped) || !k || !k->verify)
+		/* (a tree's: ckpt-restart verified and opened them before any process) */
+		if (!(f->used || f->mapped) || !k || !k->verify || s->tree_files)
 			continue;
 		if ((r = k->verify(s, f)))
 			bad = r;
@@ -301,8 +302,8 @@ int rst_open_files(struct rst_state *s)
 		int acc = (v->v.flags & IMG_VMA_SHARED) &&
 			  ((v->v.prot & 2) || (v->v.attrs & IMG_VMA_ATTR_MAYWRITE)) ? O_RDWR : O_RDONLY;
 
-		if (!(v->v.flags & IMG_VMA_FILE))
-			continue;
+		if (!(v->v.flags & IMG_VMA_FILE) || rst_ipc_is_attach(v))
+			continue;	/* (a SysV attach: the restorer's, rst_ipc_op) */
 		if (v->v.file) {	/* a file made again: a reopen of it */
 			struct rst_file *f = rst_file_by_id(s, v->v.file);
 			int obj;

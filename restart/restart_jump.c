@@ -274,7 +274,9 @@ int rst_jump(struct rst_state *s)
 		if (v->staging)
 			nkeep++;
 	}
-	nkeep += 1 + 3 + 1;		/* the blob, vdso, vvar, vvar_vclock, a tree's barriers */
+	int nshm_drop = rst_ipc_keep(s, NULL);	/* ckpt-restart's SysV attaches */
+
+	nkeep += 1 + 3 + 1 + nshm_drop;	/* the blob, vdso, vvar, vvar_vclock, a tree's barriers */
 	int nlazy = 0;
 	for (int i = 0; s->lazy && i < s->nvmas; i++)
 		nlazy += rst_lazy_vma(&s->vmas[i]);
@@ -305,7 +307,8 @@ int rst_jump(struct rst_state *s)
 	uint64_t ops_off = page_up(args_off + sizeof(struct rst_args));
 	uint64_t runs_off = ops_off + nops * sizeof(struct rst_op);
 	uint64_t keep_off = runs_off + nruns * sizeof(struct rst_run);
-	uint64_t lazy_off = keep_off + nkeep * sizeof(struct rst_range);
+	uint64_t drop_off = keep_off + nkeep * sizeof(struct rst_range);
+	uint64_t lazy_off = drop_off + nshm_drop * sizeof(struct rst_range);
 	uint64_t guards_off = lazy_off + nlazy * sizeof(struct rst_range);
 	uint64_t close_off = guards_off + nguards * sizeof(struct rst_range);
 	uint64_t groups_off = (close_off + nclose * sizeof(int32_t) + 7) & ~7ULL;
@@ -333,6 +336,10 @@ int rst_jump(struct rst_state *s)
 	a->ops = (struct rst_op *)(blob + ops_off);
 	a->runs = (struct rst_run *)(blob + runs_off);
 	a->keep = (struct rst_range *)(blob + keep_off);
+	a->shm_drop = (struct rst_range *)(blob + drop_off);
+	a->nshm_drop = rst_ipc_keep(s, a->shm_drop);
+	for (uint32_t k = 0; k < a->nshm_drop; k++)
+		a->keep[a->nkeep++] = a->shm_drop[k];
 	a->close_fds = (int32_t *)(blob + close_off);
 	a->lazy = (struct rst_range *)(blob + lazy_off);
 	a->guards = (struct rst_range *)(blob + guards_off);
@@ -391,7 +398,9 @@ int rst_jump(struct rst_state *s)
 		if (v->staging)
 			a->keep[a->nkeep++] = (struct rst_range){ op->staging,
 				op->staging + (v->v.end - v->v.start) };
-		if (v->v.flags & IMG_VMA_FILE) {
+		if (rst_ipc_is_attach(v)) {
+			rst_ipc_op(s, v, op);	/* a SysV attach: the restorer's shmat */
+		} else if (v->v.flags & IMG_VMA_FILE) {
 			uint64_t np = (v->v.end - v->v.start) / PAGE;
 
 			op->kind = RST_FILE;

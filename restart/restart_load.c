@@ -229,8 +229,8 @@ static int check_timer(struct rst_state *s, const struct img_timer *t, const str
 }
 
 /*
- * A GHOST's, MEMFD's, PIPE's or FIFO's same_as: an earlier FILE of its
- * kind that carries the same file or pipe (dev, ino).
+ * A GHOST's, MEMFD's, MQUEUE's, PIPE's or FIFO's same_as: an earlier FILE
+ * of its kind that carries the same file, queue or pipe (dev, ino).
  */
 static int check_same_as(struct rst_state *s, const struct rst_file *f, const struct img_rec *rec)
 {
@@ -303,7 +303,7 @@ static int load_file(struct rst_state *s, const struct img_rec *rec)
 	nf->obj = -1;
 	nf->first_fd = -1;
 	nf->placed = -1;
-	return check_same_as(s, nf, rec);
+	return check_same_as(s, nf, rec) || rst_ipc_file(s, nf, rec) ? RST_EXIT_IMAGE : 0;
 }
 
 /* An FD record: a number not seen before, naming a FILE seen before. */
@@ -354,6 +354,26 @@ static int load_lock(struct rst_state *s, const struct img_rec *rec)
 	return 0;
 }
 
+/*
+ * The records of a FILE (and of what ckpt-restart makes before a tree's
+ * processes exist): FILE, its FILE_DATA (or a SysV segment's), a POSIX
+ * queue's MQ_MSGS.  A tree's member skips them: the tree's are loaded and
+ * opened once by ckpt-restart (restart_tree.c).  A new record that
+ * belongs to a FILE goes here.
+ */
+int rst_tree_file_record(uint32_t type)
+{
+	switch (type) {
+	case IMG_REC_FILE:
+	case IMG_REC_FILE_DATA:
+	case IMG_REC_PIPE_DATA:
+	case IMG_REC_MQ_MSGS:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* Every record after PROC, up to END: 0 or an exit code. */
 static int load_records(struct rst_state *s)
 {
@@ -362,17 +382,21 @@ static int load_records(struct rst_state *s)
 
 	while ((r = img_reader_next(&s->r, &rec)) > 0) {
 		/*
-		 * FILE_DATA or PIPE_DATA follow their FILE, with only records of
-		 * their type between (restart_fdata.c, restart_pipe.c)
+		 * FILE_DATA follows its FILE (restart_fdata.c) or SYSV_SHM
+		 * (restart_ipc.c), MQ_MSGS its FILE, with only FILE_DATA between;
+		 * PIPE_DATA its pipe's first FILE, with only PIPE_DATA between
+		 * (restart_pipe.c)
 		 */
-		if (rec.type != IMG_REC_FILE_DATA && rec.type != IMG_REC_PIPE_DATA) {
+		if (rec.type != IMG_REC_FILE_DATA)
+			s->ipc_shm = 0;
+		if (rec.type != IMG_REC_FILE_DATA && rec.type != IMG_REC_MQ_MSGS &&
+		    rec.type != IMG_REC_PIPE_DATA) {
 			if ((r = rst_pipe_data_end(s)))
 				return r;
 			s->fdata_file = 0;
 		}
 		/* a tree's files were read, and opened, before any process was made */
-		if (s->tree_files && (rec.type == IMG_REC_FILE || rec.type == IMG_REC_FILE_DATA ||
-				      rec.type == IMG_REC_PIPE_DATA))
+		if (s->tree_files && rst_tree_file_record(rec.type))
 			continue;
 		switch (rec.type) {
 		case IMG_REC_FILE:
@@ -381,7 +405,14 @@ static int load_records(struct rst_state *s)
 			s->fdata_file = s->files[s->nfiles - 1].f.id;
 			break;
 		case IMG_REC_FILE_DATA:
-			if ((r = rst_fdata_load(s, &rec)))
+			if ((r = s->ipc_shm ? rst_ipc_note(s, &rec) : rst_fdata_load(s, &rec)))
+				return r;
+			break;
+		case IMG_REC_SYSV_SHM:
+		case IMG_REC_SYSV_SEM:
+		case IMG_REC_SYSV_MSG:
+		case IMG_REC_MQ_MSGS:
+			if ((r = rst_ipc_note(s, &rec)))
 				return r;
 			break;
 		case IMG_REC_PIPE_DATA:
@@ -449,7 +480,7 @@ static int load_records(struct rst_state *s)
 					  (unsigned long)rec.offset);
 				return RST_EXIT_IMAGE;
 			}
-			if ((r = check_vma_file(s, v, &rec)))
+			if ((r = check_vma_file(s, v, &rec)) || (r = rst_ipc_vma(s, v, &rec)))
 				return r;
 			s->vmas = rst_grow(s->vmas, &s->vmas_cap, s->nvmas, sizeof(*s->vmas));
 			nv = &s->vmas[s->nvmas++];
@@ -555,6 +586,7 @@ void rst_state_free(struct rst_state *s)
 		free(s->files[i].data);
 	}
 	rst_chain_free(s);
+	rst_ipc_free(s);
 	free(s->vmas);
 	free(s->files);
 	free(s->fds);

@@ -169,7 +169,7 @@ int rst_restore(struct rst_state *s)
 	if ((r = rst_load_rest(s)) || (r = rst_chain_load(s)) || (r = rst_check_env(s)) ||
 	    (r = rst_open_files(s)) ||
 	    (r = rst_restore_fds(s)) || (r = rst_restore_locks(s)) || (r = rst_restore_misc(s)) ||
-	    (r = rst_restore_attrs(s))) {
+	    (r = rst_restore_attrs(s)) || (r = rst_restore_ipc(s))) {
 		rst_trust_hint(s, r);
 		return r;
 	}

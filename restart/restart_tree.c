@@ -69,7 +69,8 @@ struct rst_tree {
 	struct rst_tree_shm *shm;
 	int nshm;
 	struct rst_tree_sync *sync;
-	int root_outer_pgid, root_outer_sid;	/* the root's own ids were outside the tree */
+	int root_outer_pgid, root_outer_sid;	/* the root's own ids if outside the tree
+						 * (0: outside its pid namespace), else -1 */
 };
 
 static uint64_t page_up(uint64_t x)
@@ -290,19 +291,45 @@ int rst_tree_load(struct rst_state *s)
 		if ((r = rst_seal_check_proc(p)))
 			return r;
 	}
+	/* every section's SysV objects and queue messages, once each: the top makes them */
+	for (int k = 0; k < t->nlive; k++)
+		rst_ipc_merge(&t->g, t->sec[k]);
 	/* the root's process record stands for the tree in main()'s checks */
 	s->proc = t->sec[0]->proc;
+	t->g.proc = s->proc;
 	s->img_groups = t->sec[0]->img_groups;
 	s->img_ngroups = t->sec[0]->img_ngroups;
 	s->threads = t->sec[0]->threads;
 	s->nthreads = t->sec[0]->nthreads;
 	s->have_proc = 1;
-	t->root_outer_pgid = t->m[0].pgid != t->m[0].pid ? t->m[0].pgid : 0;
-	t->root_outer_sid = t->m[0].sid != t->m[0].pid ? t->m[0].sid : 0;
+	t->root_outer_pgid = t->m[0].pgid != t->m[0].pid ? t->m[0].pgid : -1;
+	t->root_outer_sid = t->m[0].sid != t->m[0].pid ? t->m[0].sid : -1;
 	return 0;
 }
 
 /* ---- 2. checks ---- */
+
+static int verify_files(struct rst_tree *t);
+
+/*
+ * What main() decided after the tree was read (whom to run as, a pid
+ * namespace of its own), into every state that starts a process's.
+ */
+static void tree_decided(struct rst_state *s, struct rst_tree *t)
+{
+	struct rst_state *all[2] = { &t->base, &t->g };
+
+	for (int i = 0; i < 2; i++) {
+		all[i]->as_owner = s->as_owner;
+		all[i]->foreign = s->foreign;
+		all[i]->pidns = s->pidns;
+	}
+	for (int k = 0; k < t->nlive; k++) {
+		t->sec[k]->as_owner = s->as_owner;
+		t->sec[k]->foreign = s->foreign;
+		t->sec[k]->pidns = s->pidns;
+	}
+}
 
 int rst_tree_check_pids(struct rst_state *s)
 {
@@ -335,11 +362,18 @@ int rst_tree_check(struct rst_state *s)
 	struct rst_tree *t = s->tree;
 	int zombies = t->nm - t->nlive;
 
+	tree_decided(s, t);
 	rst_tree_check_pids(s);
+	t->g.check_only = 1;
+	t->g.nproblems = 0;
+	rst_check_ipc(&t->g);
+	verify_files(t);
+	s->nproblems += t->g.nproblems;
 	for (int k = 0; k < t->nlive; k++) {
 		struct rst_state *p = t->sec[k];
 
 		p->check_only = 1;
+		p->tree_files = 1;	/* files and IPC objects: the tree's, checked above */
 		rst_check_env(p);
 		s->nproblems += p->nproblems;
 	}
@@ -392,6 +426,28 @@ static int lift(int fd, int base)
 	n = fcntl(fd, F_DUPFD_CLOEXEC, base);
 	close(fd);
 	return n;
+}
+
+/*
+ * What this machine must have for every FILE the tree uses (each kind's
+ * verify: a file still there and the same, a queue not another's...), as
+ * one process's restart checks its own: the number of problems.
+ */
+static int verify_files(struct rst_tree *t)
+{
+	struct rst_state *g = &t->g;
+	int bad = 0, mapped;
+
+	for (int i = 0; i < g->nfiles; i++) {
+		struct rst_file *f = &g->files[i];
+		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
+
+		f->used = file_used(t, f, &mapped);
+		f->mapped = mapped;
+		if ((f->used || f->mapped) && k && k->verify && k->verify(g, f))
+			bad++;
+	}
+	return bad;
 }
 
 /*
@@ -631,6 +687,28 @@ static int now_sid(const struct rst_tree *t, int sid)
 
 static __attribute__((noreturn)) void member_main(struct rst_state *s, int k);
 
+/*
+ * Once every group exists (joined), the root gives the terminal to the
+ * group that had it, when ckpt-restart has it now (its group is the
+ * foreground group of its controlling terminal): as a shell gives it to
+ * a job.  Before the last barrier: nobody runs without it.  (SIGTTOU is
+ * blocked here: a background group may set it.)
+ */
+static void give_terminal(struct rst_tree *t)
+{
+	int fd, pgid = -1;
+
+	for (int k = 0; k < t->nlive; k++)
+		if (t->m[k].flags & IMG_MEMBER_FOREGROUND)
+			pgid = now_pgid(t, t->m[k].pgid);
+	if (pgid <= 0 || (fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+		return;
+	if (tcgetpgrp(fd) == t->sync->outer_pgid)
+		tcsetpgrp(fd, pgid);
+	close(fd);
+}
+
+
 /* The process for member j, a child of this one: 0, or an exit code (reported). */
 static int make_child(struct rst_state *s, int j)
 {
@@ -724,6 +802,8 @@ static __attribute__((noreturn)) void member_main(struct rst_state *top, int k)
 		_exit(RST_EXIT_ENV);
 	if (k >= t->nlive)
 		zombie_exit(t, me);
+	if (k == 0)
+		give_terminal(t);
 	/* c: its zombie children are dead (their SIGCHLD is not the program's: dropped) */
 	for (int j = t->nlive; j < t->nm; j++) {
 		siginfo_t si;
@@ -819,11 +899,14 @@ static pid_t watch(struct rst_state *s, struct rst_tree *t, pid_t root)
 		close(pfd[k].fd);
 	free(pfd);
 	munmap(t->sync, PAGE);
+	rst_ipc_release(&t->g);		/* every process has its own attaches now */
 	return root;
 failed:
 	if (dead && !__atomic_load_n(&t->sync->abort, __ATOMIC_ACQUIRE))
 		rst_error(s, "process %d of the tree ended while the tree was being restarted", dead);
 	tree_kill(t, root);
+	rst_ipc_release(&t->g);
+	rst_ipc_unmake(&t->g);		/* a next try must not find them as another's */
 	for (int k = 0; opened && k < t->nlive; k++)
 		close(pfd[k].fd);
 	free(pfd);
@@ -841,17 +924,18 @@ pid_t rst_tree_start(struct rst_state *s)
 		rst_error(s, "--lazy restarts one process; a tree restarts whole (drop --lazy)");
 		return -1;
 	}
+	tree_decided(s, t);
 	for (int k = 0; k < t->nlive; k++) {
-		t->sec[k]->as_owner = s->as_owner;
-		t->sec[k]->foreign = s->foreign;
-		t->base.as_owner = s->as_owner;
-		t->base.foreign = s->foreign;
 		if ((r = rst_trust_check_fds(t->sec[k])))
 			return -1;
 	}
-	if ((r = open_files(s, t)))
-		return -1;
 	reserve_union(t);
+	/* SysV objects and queues first: an --ipcns image's namespace is entered here */
+	t->g.proc = s->proc;
+	if ((r = rst_check_ipc(&t->g)) || (r = rst_restore_ipc(&t->g)))
+		return -1;
+	if (verify_files(t) || (r = open_files(s, t)))
+		return -1;
 	if ((r = make_shm(s, t)))
 		return -1;
 	t->sync = rst_mmap_outside(&t->g, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);

@@ -45,6 +45,7 @@
 #define MCL_ONFAULT_		4
 #define ENOMEM_			12
 #define SYS_mseal_		462
+#define PROT_NONE_		0
 #define TASK_TOP	0x7ffffffff000ULL
 #define RSEQ_SIG_UNUSED	0
 
@@ -203,6 +204,55 @@ RST static void rst_file_fill(struct rst_args *a, struct rst_op *op)
 }
 
 /*
+ * SysV attaches from op i on: the ops of one attach (one segment, one
+ * set of shmat flags, adjacent, each going on at the next offset) are
+ * made by one shmat(), where the kernel chooses (a placeholder holds the
+ * target so that it does not choose there), moved to the target whole
+ * (mremap) and cut to the part the process had; then each op its own
+ * protection.  The kernel never merges pieces of an attach again (its
+ * vm_ops close), so each op is made a mapping of its own, as the
+ * process's were (each counts in the segment's nattch): PROT_NONE first,
+ * then its protection.  The segment exists: ckpt-restart made it, and
+ * keeps one removed with IPC_RMID alive with its own attach (shm_drop).
+ */
+RST static uint32_t rst_shm_ops(struct rst_args *a, uint32_t i)
+{
+	struct rst_op *op = &a->ops[i];
+	uint32_t j = i + 1;
+	uint64_t span, rest;
+	long tmp;
+
+	while (j < a->nops) {
+		struct rst_op *p = &a->ops[j - 1], *o = &a->ops[j];
+
+		if (o->kind != RST_SHM || o->fd != p->fd || o->mmap_flags != p->mmap_flags ||
+		    o->start != p->end || o->pgoff != p->pgoff + (p->end - p->start))
+			break;
+		j++;
+	}
+	span = a->ops[j - 1].end - op->start;
+	CHECK(a, 33, arch_sys6(SYS_mmap, op->start, span, PROT_NONE_,
+			       MAP_PRIVATE_ | MAP_ANON_ | MAP_FIXED_, -1, 0));
+	tmp = arch_sys3(SYS_shmat, op->fd, 0, op->mmap_flags);
+	CHECK(a, 33, tmp);
+	CHECK(a, 33, arch_sys5(SYS_mremap, tmp + op->pgoff, span, span,
+			       MREMAP_MAYMOVE_ | MREMAP_FIXED_, op->start));
+	if (op->pgoff)
+		CHECK(a, 33, arch_sys2(SYS_munmap, tmp, op->pgoff));
+	rest = op->staging - op->pgoff - span;
+	if (op->staging > op->pgoff + span)
+		CHECK(a, 33, arch_sys2(SYS_munmap, tmp + op->pgoff + span, rest));
+	for (uint32_t k = i; k < j; k++) {
+		struct rst_op *o = &a->ops[k];
+
+		if (j - i > 1)
+			CHECK(a, 33, arch_sys3(SYS_mprotect, o->start, o->end - o->start, PROT_NONE_));
+		CHECK(a, 33, arch_sys3(SYS_mprotect, o->start, o->end - o->start, o->prot));
+	}
+	return j;
+}
+
+/*
  * Ops from i on (one op, or a group of file ops, which a library's
  * segments are: one mmap and a few mprotects instead of an mmap each).
  * Returns the next op to do.
@@ -225,6 +275,8 @@ RST static uint32_t rst_map_ops(struct rst_args *a, uint32_t i)
 				      op->mmap_flags | MAP_ANON_ | MAP_FIXED_, -1, 0));
 		return i + 1;
 	}
+	if (op->kind == RST_SHM)
+		return rst_shm_ops(a, i);
 	uint32_t j = rst_file_group(a, i);
 
 	CHECK(a, 6, arch_sys6(SYS_mmap, op->start, a->ops[j - 1].end - op->start, PROT_READ_,
@@ -679,6 +731,9 @@ RST void rst_main(struct rst_args *a)
 	rst_move_vdso(a);
 	for (uint32_t i = 0; i < a->nops; )
 		i = rst_map_ops(a, i);
+	for (uint32_t i = 0; i < a->nshm_drop; i++)	/* ckpt-restart's SysV attaches */
+		CHECK(a, 33, arch_sys2(SYS_munmap, a->shm_drop[i].start,
+				       a->shm_drop[i].end - a->shm_drop[i].start));
 	/* File mappings' staging is no longer needed. */
 	for (uint32_t i = 0; i < a->nops; i++) {
 		struct rst_op *op = &a->ops[i];

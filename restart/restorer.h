@@ -70,6 +70,8 @@ enum rst_op_kind {
 	RST_MOVE = 1,		/* staged anonymous pages: mremap into place */
 	RST_ANON,		/* no saved pages: fresh anonymous mapping */
 	RST_FILE,		/* file mapping, plus copied runs of pages */
+	RST_SHM,		/* SysV attach: fd is the segment's id, staging its mapped
+				 * size, mmap_flags the shmat flags (SHM_RDONLY, SHM_EXEC) */
 };
 
 struct rst_op {
@@ -183,6 +185,10 @@ struct rst_args {
 	struct rst_move moves[3];
 	uint64_t park;			/* spare room in the blob for moves */
 	struct rst_range *guards;	/* guard regions (rst_op.guard_first) */
+	/* ckpt-restart's attaches of SysV segments (in keep): unmapped once
+	 * every RST_SHM op has made its own attach */
+	uint32_t nshm_drop;
+	struct rst_range *shm_drop;
 	uint32_t mcl;			/* IMG_MCL_*: mlockall(MCL_FUTURE) at the end of step 3 */
 
 	struct prctl_mm_map mm;

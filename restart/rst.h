@@ -124,6 +124,9 @@ struct rst_state {
 	size_t filters_cap;
 	uint32_t fdata_file;	/* the FILE record just read, while only FILE_DATA
 				 * records follow it (restart_fdata.c), else 0 */
+	struct rst_ipc *ipc;	/* SysV objects, POSIX queue messages (restart_ipc.c) */
+	int ipc_shm;		/* the SYSV_SHM just read (index + 1), while only its
+				 * FILE_DATA records follow it, else 0 */
 	uint64_t huge_need[2];	/* huge pages the image needs: 2 MiB, 1 GiB (rst_hugetlb_check) */
 	uint32_t mcl;		/* MLOCK record: IMG_MCL_*, 0 if none */
 	int have_mlock;
@@ -427,6 +430,8 @@ int rst_tree_load(struct rst_state *s);
 int rst_tree_check_pids(struct rst_state *s);
 int rst_tree_check(struct rst_state *s);
 pid_t rst_tree_start(struct rst_state *s);
+/* Whether a record type belongs to a FILE (skipped by a tree's member: restart_load.c). */
+int rst_tree_file_record(uint32_t type);
 /* A mapping of a member: shared anonymous memory of the tree is staged already (its object). */
 void rst_tree_vma(struct rst_state *s, struct rst_vma *v);
 /* For rst_jump: the barrier page, the processes at it, whether s's was stopped. */
@@ -437,6 +442,48 @@ int rst_tree_stopped(const struct rst_state *s);
 __attribute__((noreturn)) void rst_tree_fail(struct rst_state *s, int code);
 /* The restore of one process, in the process (restart_main.c): an exit code if it failed. */
 int rst_restore(struct rst_state *s);
+
+/*
+ * restart_ipc.c: SysV IPC objects and POSIX queue messages.
+ *   rst_ipc_note      a SYSV_SHM, SYSV_SEM, SYSV_MSG or MQ_MSGS record, or a
+ *                     FILE_DATA of the SYSV_SHM right before (s->ipc_shm),
+ *                     checked against what came before; 0 or exit code
+ *   rst_ipc_file      a FILE just loaded: an MQUEUE's namespace flag agrees
+ *   rst_ipc_vma       a VMA record: a SysV attach names a saved segment
+ *   rst_ipc_is_attach whether a mapping attaches a SysV segment (its ino)
+ *   rst_check_ipc     with the environment (--check too): enters a new IPC
+ *                     namespace for an image of ckpt-run --ipcns, decides
+ *                     for each object: reuse, make again, or a problem
+ *   rst_restore_ipc   in the child: makes (or puts back) every object and
+ *                     the process's SEM_UNDO adjustments; 0 or exit code
+ *   rst_ipc_op        the restorer's op for a SysV attach
+ *   rst_ipc_keep      ckpt-restart's own attaches the restorer keeps until
+ *                     its attaches are made (out NULL: how many)
+ *   rst_ipc_mq_msgs   the MQ_MSGS record of MQUEUE FILE file, or NULL
+ */
+struct rst_op;
+struct rst_range;
+int rst_ipc_note(struct rst_state *s, const struct img_rec *rec);
+int rst_ipc_file(struct rst_state *s, const struct rst_file *f, const struct img_rec *rec);
+int rst_ipc_vma(struct rst_state *s, const struct img_vma *v, const struct img_rec *rec);
+int rst_ipc_is_attach(const struct rst_vma *v);
+int rst_check_ipc(struct rst_state *s);
+int rst_restore_ipc(struct rst_state *s);
+void rst_ipc_op(const struct rst_state *s, const struct rst_vma *v, struct rst_op *op);
+int rst_ipc_keep(const struct rst_state *s, struct rst_range *out);
+const struct img_mq_msgs *rst_ipc_mq_msgs(struct rst_state *s, uint32_t file);
+void rst_ipc_free(struct rst_state *s);
+/* A tree: every section's objects into the top's state, once each; the top's attaches let go. */
+void rst_ipc_merge(struct rst_state *into, struct rst_state *from);
+void rst_ipc_release(struct rst_state *s);
+/* What this restart made, removed again (a tree that failed after ckpt-restart made them). */
+void rst_ipc_unmake(struct rst_state *s);
+/*
+ * fds/fd_mqueue.c: the process's mq_notify registrations, once its fds
+ * are placed and ckpt-restart's closed (a close of any fd of a queue by
+ * the registered process removes its registration).  0 or exit code.
+ */
+int rst_mq_notify(struct rst_state *s);
 
 /* restart_jump.c: never returns on success. */
 int rst_jump(struct rst_state *s);

@@ -29,6 +29,9 @@
  *                    those given by raw system calls (libckpt/ckpt_memattr.c)
  *   CKPT_PIDNS       1: set by `ckpt-run --pidns`; read by shim_handler.c,
  *                    which marks every image IMG_F_PIDNS
+ *   CKPT_IPCNS       1: set by `ckpt-run --ipcns`; read by libckpt/ckpt_sysv.c:
+ *                    the IPC namespace is the process's own (every object
+ *                    of it is saved, its records say IMG_IPC_NS)
  * A bad value is reported once and the default kept: the application
  * still runs.
  */

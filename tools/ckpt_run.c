@@ -22,6 +22,14 @@
  *   wait, forward signals,       mounts, mount proc,      CKPT_PIDNS=1
  *   exit with its status         fork, forward, reap
  *
+ * --ipcns: the same, with an IPC namespace of its own too (unshare
+ * USER|PID|IPC; --ipcns implies --pidns: an unprivileged user needs the
+ * user namespace to make one, and the pid namespace comes with it).  Its
+ * SysV objects and POSIX message queues are then the program's (and its
+ * children's) alone: every id in it is theirs, a checkpoint saves every
+ * object of it, and ckpt-restart makes a new one where it recreates each
+ * object with its id, without privilege.  The program gets CKPT_IPCNS=1.
+ *
  * Exit status: the program's own (128+N when signal N ended it under
  * --pidns); 1 for a usage error or when libckpt.so cannot be found; 127
  * when the program cannot be executed or the namespace cannot be made.
@@ -49,9 +57,12 @@ static const char *const run_candidates[] = {
 
 static void run_usage(void)
 {
-	fprintf(stderr, "usage: ckpt-run [--pidns] [--] PROGRAM [ARGS...]\n"
+	fprintf(stderr, "usage: ckpt-run [--pidns] [--ipcns] [--] PROGRAM [ARGS...]\n"
 		"  --pidns  run PROGRAM as pid 2 of its own user+pid namespace, so that\n"
-		"           ckpt-restart needs no privilege to restore its pid\n");
+		"           ckpt-restart needs no privilege to restore its pid\n"
+		"  --ipcns  --pidns, and an IPC namespace of its own: its SysV IPC ids and\n"
+		"           POSIX message queues are its alone, and ckpt-restart makes them\n"
+		"           again with their ids without privilege\n");
 	exit(1);
 }
 
@@ -131,7 +142,7 @@ static int run_status(int status)
 }
 
 /* pid 1 of the namespace: starts the program as pid 2 and waits for it. */
-static int run_init(char **argv)
+static int run_init(char **argv, int ipcns)
 {
 	pid_t prog;
 	int r;
@@ -150,6 +161,8 @@ static int run_init(char **argv)
 	}
 	if (prog == 0) {
 		setenv("CKPT_PIDNS", "1", 1);
+		if (ipcns)
+			setenv("CKPT_IPCNS", "1", 1);
 		execvp(argv[0], argv);
 		fprintf(stderr, "ckpt-run: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(RUN_EXIT_START);
@@ -161,16 +174,17 @@ static int run_init(char **argv)
 	return r;
 }
 
-static int run_pidns(char **argv)
+static int run_pidns(char **argv, int ipcns)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
 	pid_t init;
 	int status, r;
 
-	if (unshare(CLONE_NEWUSER | CLONE_NEWPID) < 0) {
-		fprintf(stderr, "ckpt-run: --pidns: cannot create a user and pid namespace: "
-			"%s%s\n", strerror(errno), errno == EPERM || errno == ENOSPC ?
+	if (unshare(CLONE_NEWUSER | CLONE_NEWPID | (ipcns ? CLONE_NEWIPC : 0)) < 0) {
+		fprintf(stderr, "ckpt-run: %s: cannot create a %s namespace: %s%s\n",
+			ipcns ? "--ipcns" : "--pidns", ipcns ? "user, pid and IPC" : "user and pid",
+			strerror(errno), errno == EPERM || errno == ENOSPC ?
 			" (unprivileged user namespaces are off here: see sysctl "
 			"user.max_user_namespaces)" : "");
 		return RUN_EXIT_START;
@@ -187,7 +201,7 @@ static int run_pidns(char **argv)
 		return RUN_EXIT_START;
 	}
 	if (init == 0)
-		_exit(run_init(argv));
+		_exit(run_init(argv, ipcns));
 	assist_ns_forward_to(init);
 	while (waitpid(init, &status, 0) < 0) {
 		if (errno != EINTR) {
@@ -201,11 +215,15 @@ static int run_pidns(char **argv)
 int main(int argc, char **argv)
 {
 	char lib[PATH_MAX];
-	int i = 1, pidns = 0;
+	int i = 1, pidns = 0, ipcns = 0;
 
-	if (i < argc && !strcmp(argv[i], "--pidns")) {
-		pidns = 1;
-		i++;
+	for (; i < argc; i++) {
+		if (!strcmp(argv[i], "--pidns"))
+			pidns = 1;
+		else if (!strcmp(argv[i], "--ipcns"))
+			pidns = ipcns = 1;
+		else
+			break;
 	}
 	if (i < argc && !strcmp(argv[i], "--"))
 		i++;
@@ -221,7 +239,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (pidns)
-		return run_pidns(argv + i);
+		return run_pidns(argv + i, ipcns);
 	execvp(argv[i], argv + i);
 	fprintf(stderr, "ckpt-run: cannot run %s: %s\n", argv[i], strerror(errno));
 	return RUN_EXIT_START;

@@ -34,6 +34,27 @@ struct info_file {
 	int nfds;		/* FD records that name it */
 	int nmaps;		/* VMA records that name it */
 	int owner;		/* a tree: the section whose FILE record this is, -1 if ours */
+	/* MQUEUE: its MQ_MSGS record (info_ipc.c) */
+	int mq_seen;
+	uint32_t mq_nmsgs;
+	uint64_t mq_bytes;
+	struct info_str mq;	/* the messages, as the record holds them */
+};
+
+/* A SysV object (info_ipc.c): SYSV_SHM, SYSV_SEM (SET) or SYSV_MSG */
+struct info_ipc {
+	uint32_t type;		/* IMG_REC_SYSV_* */
+	struct img_sysv_perm perm;
+	struct img_sysv_shm shm;
+	struct img_sysv_sem sem;
+	struct img_sysv_msg msg;
+	void *tail;		/* sem: nsems struct img_sem; msg: the messages */
+	size_t tail_len;
+	struct img_semadj *adj;	/* sem: this process's SEM_UNDO adjustments */
+	uint32_t nadj;
+	uint32_t nattach;	/* shm: VMA records attaching it */
+	uint64_t data_bytes, stored, end;	/* shm: its FILE_DATA records */
+	uint32_t extents;
 };
 
 struct info_fd {
@@ -81,6 +102,10 @@ struct info {
 	size_t nsorted;		/* vmas[0..nsorted) sorted and checked */
 	uint32_t fdata_file;	/* the FILE just read, while only FILE_DATA or
 				 * PIPE_DATA follow it */
+	struct info_ipc *ipc;	/* SysV objects, in image order */
+	size_t nipc;
+	int ipc_shm;		/* the SYSV_SHM just read (index + 1), while FILE_DATA follow */
+	int ipc_ns;		/* -1: no IPC record; else IMG_IPC_NS said (0, 1) */
 	int has_parent;		/* incremental: the PARENT record */
 	struct img_parent parent;
 	struct info_str parent_path;
@@ -164,6 +189,20 @@ void info_perm(const struct img_vma *v, char out[5]);
 size_t info_utf8_len(const unsigned char *p, size_t n, size_t i);
 /* The key id as 32 hex digits (buf: 33 bytes). */
 const char *info_key_id(const struct img_seal *s, char *buf);
+/*
+ * info_ipc.c: the IPC records (SYSV_*, MQ_MSGS, FILE_DATA of a SYSV_SHM)
+ * checked and kept; a SysV attach names a saved segment; an MQUEUE FILE's
+ * namespace flag agrees; the SysV objects as text and JSON, a POSIX
+ * queue's words and JSON members.  0 or -1 with in->err.
+ */
+int info_ipc_add(struct info *in, struct img_reader *r, const struct img_rec *rec);
+int info_ipc_vma_check(struct info *in, const struct img_vma *v, uint64_t off);
+int info_ipc_file(struct info *in, const struct info_file *f, uint64_t off);
+void info_ipc_free(struct info *in);
+void info_ipc_text(const struct info *in);
+void info_ipc_json(const struct info *in, void (*str)(const char *s, size_t n));
+void info_ipc_mq_desc(const struct info_file *f, char *buf, size_t len);
+void info_ipc_mq_json(const struct info_file *f, void (*str)(const char *s, size_t n));
 void txt_print(const struct info *in);
 void json_print(const struct info *in);
 /*

@@ -35,7 +35,7 @@ const struct info_file *info_file_by_id(const struct info *in, uint32_t id)
 	return NULL;
 }
 
-/* GHOST, MEMFD, PIPE, FIFO: the id of the FILE carrying the file or pipe (0: itself); else 0. */
+/* GHOST, MEMFD, MQUEUE, PIPE, FIFO: the id of the FILE carrying the file or pipe (0: itself); else 0. */
 static uint32_t same_as(const struct info_file *f)
 {
 	return fd_same_as(&f->f, f->data.n ? f->data.s : NULL);
@@ -252,6 +252,9 @@ void info_file_desc(const struct info_file *f, char *buf, size_t len)
 				 f->packets == 1 ? "" : "s");
 		return;
 	}
+	case IMG_FILE_MQUEUE:
+		info_ipc_mq_desc(f, buf, len);
+		return;
 	}
 }
 
@@ -306,5 +309,8 @@ void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t
 		       (p.flags & IMG_PIPE_NOHUP) ? "true" : "false");
 		return;
 	}
+	case IMG_FILE_MQUEUE:
+		info_ipc_mq_json(f, str);
+		return;
 	}
 }

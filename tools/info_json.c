@@ -361,7 +361,9 @@ void json_print(const struct info *in)
 		       info_file_fd(in, l->file), img_lock_kind_name(l->kind),
 		       img_lock_type_name(l->type), (long long)l->start, (long long)l->len, l->sig);
 	}
-	printf("\n  ],\n  \"vmas\": [");
+	printf("\n  ]");
+	info_ipc_json(in, json_str);
+	printf(",\n  \"vmas\": [");
 	for (size_t i = 0; i < in->nvma; i++) {
 		const struct info_vma *v = &in->vmas[i];
 		char perm[5];
@@ -379,6 +381,8 @@ void json_print(const struct info *in)
 			printf(", \"file\": %u", v->v.file);
 		else
 			printf(", \"file\": null");
+		if (img_vma_sysv(&v->v, v->path.s))
+			printf(", \"sysv_shm\": %llu", U(v->v.ino));
 		printf(", \"size\": %llu, \"pages\": %llu, \"zero_pages\": %llu, "
 		       "\"raw_bytes\": %llu, \"stored_bytes\": %llu, \"attrs\": ",
 		       U(v->v.end - v->v.start), U(v->pages), U(v->zero_pages), U(v->raw),

@@ -161,12 +161,12 @@ static int info_add_mpages(struct info *in, struct img_reader *r,
 
 /*
  * Record order (img_format.h): PROC, [PROC_ATTR, SECCOMP*], FILE*, FD*,
- * LOCK*, THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*.  A record may not come
+ * LOCK*, SYSV*, THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*.  A record may not come
  * after one of a later rank, and nothing after THREAD may come before a
  * THREAD.
  */
 enum info_rank { RANK_PROC, RANK_PROC_ATTR, RANK_SECCOMP, RANK_FILE, RANK_FD, RANK_LOCK,
-		 RANK_THREAD, RANK_SIGINFO, RANK_TIMER, RANK_MLOCK, RANK_VMA, RANK_PAGES };
+		 RANK_SYSV_SHM, RANK_SYSV_SEM, RANK_SYSV_MSG, RANK_THREAD, RANK_SIGINFO, RANK_TIMER, RANK_MLOCK, RANK_VMA, RANK_PAGES };
 
 static int info_rank(uint32_t type)
 {
@@ -177,6 +177,10 @@ static int info_rank(uint32_t type)
 	case IMG_REC_FILE:    return RANK_FILE;
 	case IMG_REC_FILE_DATA: return RANK_FILE;
 	case IMG_REC_PIPE_DATA: return RANK_FILE;
+	case IMG_REC_MQ_MSGS: return RANK_FILE;
+	case IMG_REC_SYSV_SHM: return RANK_SYSV_SHM;
+	case IMG_REC_SYSV_SEM: return RANK_SYSV_SEM;
+	case IMG_REC_SYSV_MSG: return RANK_SYSV_MSG;
 	case IMG_REC_FD:      return RANK_FD;
 	case IMG_REC_LOCK:    return RANK_LOCK;
 	case IMG_REC_THREAD:  return RANK_THREAD;
@@ -192,7 +196,8 @@ static const char *info_rec_name(uint32_t type)
 {
 	static const char *names[] = { "?", "PROC", "FD (old)", "THREAD", "VMA", "PAGES", "MPAGES",
 				       "PARENT", "SIGINFO", "TIMER", "FILE", "FD", "PROC_ATTR",
-				       "SECCOMP", "?", "?", "LOCK", "FILE_DATA", "PIPE_DATA" };
+				       "SECCOMP", "?", "?", "LOCK", "FILE_DATA", "PIPE_DATA", "?", "?",
+				       "SYSV_SHM", "SYSV_SEM", "SYSV_MSG", "MQ_MSGS" };
 
 	if (type == IMG_REC_MLOCK)
 		return "MLOCK";
@@ -214,8 +219,13 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 {
 	int rank = info_rank(rec->type);
 
-	if (rec->type != IMG_REC_FILE_DATA && rec->type != IMG_REC_PIPE_DATA) {
-		/* FILE_DATA and PIPE_DATA follow their FILE directly */
+	/* FILE_DATA follows its FILE or SYSV_SHM directly, MQ_MSGS its FILE, PIPE_DATA its pipe's */
+	if (rec->type == IMG_REC_FILE_DATA && in->ipc_shm)
+		rank = RANK_SYSV_SHM;
+	if (rec->type != IMG_REC_FILE_DATA)
+		in->ipc_shm = 0;
+	if (rec->type != IMG_REC_FILE_DATA && rec->type != IMG_REC_MQ_MSGS &&
+	    rec->type != IMG_REC_PIPE_DATA) {
 		if (info_pipe_data_end(in) < 0)
 			return -1;
 		in->fdata_file = 0;
@@ -247,8 +257,9 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	    (rank == RANK_MLOCK && *last_rank == RANK_MLOCK) ||	/* a second MLOCK */
 	    (rank > RANK_THREAD && *last_rank < RANK_THREAD))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
-				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA*|PIPE_DATA*))*, FD*, LOCK*, "
-				 "THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*",
+				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA*|PIPE_DATA*|MQ_MSGS))*, "
+				 "FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*, THREAD+, "
+				 "SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;
 
@@ -310,12 +321,20 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		nf->path = info_dup((const char *)(f + 1) + f->data_len, f->path_len);
 		nf->owner = -1;
 		in->fdata_file = f->id;
-		return info_file_check(in, nf, rec->offset);
+		return info_file_check(in, nf, rec->offset) < 0 ? -1 :
+		       info_ipc_file(in, nf, rec->offset);
 	}
 	case IMG_REC_FILE_DATA:
+		if (rank == RANK_SYSV_SHM)
+			return info_ipc_add(in, r, rec);
 		return info_add_file_data(in, r, rec);
 	case IMG_REC_PIPE_DATA:
 		return info_add_pipe_data(in, r, rec);
+	case IMG_REC_SYSV_SHM:
+	case IMG_REC_SYSV_SEM:
+	case IMG_REC_SYSV_MSG:
+	case IMG_REC_MQ_MSGS:
+		return info_ipc_add(in, r, rec);
 	case IMG_REC_FD: {
 		const struct img_fd *d = img_get_fd(r, rec);
 
@@ -400,7 +419,8 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		const struct img_vma *v = img_get_vma(r, rec);
 		struct info_vma *iv;
 
-		if (!v || info_vma_file_check(in, v, rec->offset) < 0)
+		if (!v || info_vma_file_check(in, v, rec->offset) < 0 ||
+		    info_ipc_vma_check(in, v, rec->offset) < 0)
 			return -1;
 		in->vmas = info_grow(in->vmas, in->nvma, sizeof(*in->vmas));
 		iv = &in->vmas[in->nvma++];
@@ -450,6 +470,7 @@ int info_load_image(struct info *in, int fd, int part)
 	}
 	r.part = part;
 	in->hdr = r.hdr;
+	in->ipc_ns = -1;
 	if (r.hdr.flags & IMG_F_TREE) {
 		rc = part ? (snprintf(in->err, sizeof(in->err), "a tree inside a tree"),
 			     INFO_EXIT_CORRUPT) : info_tree_load(in, &r, fd);
@@ -521,6 +542,7 @@ void info_free(struct info *in)
 	free(in->cwd.s);
 	free(in->groups);
 	free(in->exe.s);
+	info_ipc_free(in);
 	for (size_t i = 0; i < in->nfile; i++) {
 		free(in->files[i].path.s);
 		free(in->files[i].data.s);

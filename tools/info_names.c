@@ -155,6 +155,7 @@ const char *info_fd_kind(uint32_t kind)
 	case IMG_FILE_HUGETLB: return "hugetlb";
 	case IMG_FILE_PIPE:    return "pipe";
 	case IMG_FILE_FIFO:    return "fifo";
+	case IMG_FILE_MQUEUE:  return "mqueue";
 	default:               return "?";
 	}
 }

@@ -407,6 +407,8 @@ void txt_print(const struct info *in)
 		printf("\n");
 	}
 
+	info_ipc_text(in);
+
 	printf("\nmemory map (%zu areas):\n", in->nvma);
 	size_t known = 0;
 
@@ -436,6 +438,10 @@ void txt_print(const struct info *in)
 		if (v->v.file)
 			printf("  (file %u: %s)", v->v.file,
 			       info_fd_kind(info_file_by_id(in, v->v.file)->f.kind));
+		if (img_vma_sysv(&v->v, v->path.s))
+			printf("  (SysV shm %llu%s)", (unsigned long long)v->v.ino,
+			       (v->v.attrs & IMG_VMA_ATTR_MAYWRITE) || (v->v.prot & 2) ? "" :
+			       ", SHM_RDONLY");
 		txt_vma_attrs(v);
 		printf("\n");
 	}

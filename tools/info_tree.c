@@ -229,7 +229,7 @@ void txt_tree(const struct info *in)
 			       m->flags & IMG_MEMBER_STOPPED ? ", stopped by " : "",
 			       m->flags & IMG_MEMBER_STOPPED ?
 			       info_signame(m->stop_sig, sig, sizeof(sig)) : "",
-			       in->sections[i].proc.comm[0] ? "" : "");
+			       m->flags & IMG_MEMBER_FOREGROUND ? ", the terminal's foreground group" : "");
 		}
 	}
 	for (size_t i = 0; i < in->nsection; i++) {
@@ -255,8 +255,9 @@ void json_tree(const struct info *in)
 			       "\"stime_us\": %llu}}", m->exit_code, m->exit_status,
 			       (unsigned long long)m->ru_utime_us, (unsigned long long)m->ru_stime_us);
 		else
-			printf("\"section\": %d, \"stopped\": %s}", m->section,
-			       m->flags & IMG_MEMBER_STOPPED ? "true" : "false");
+			printf("\"section\": %d, \"stopped\": %s, \"foreground\": %s}", m->section,
+			       m->flags & IMG_MEMBER_STOPPED ? "true" : "false",
+			       m->flags & IMG_MEMBER_FOREGROUND ? "true" : "false");
 	}
 	printf("\n    ]},\n  \"processes\": [\n");
 	for (size_t i = 0; i < in->nsection; i++) {

@@ -18,7 +18,8 @@ run_case() {
 	shift 2
 	mkdir -p "$d"
 	out=$TMP/$name.out
-	shim "$T" "$1" "$d" "${@:2}" > "$out" 2>&1 &
+	# (<&0: a background job keeps the script's stdin, a terminal in the fg case)
+	shim "$T" "$1" "$d" "${@:2}" > "$out" 2>&1 <&0 &
 	pid=$!
 	PIDS+=("$pid")
 	wait_line "$out" '^READY|^BAD'
@@ -32,7 +33,8 @@ run_case() {
 		[ -z "$RPID" ] || wait "$RPID"
 		"${RESTART[@]}" --check "$img" > "$TMP/$name.check" 2>&1 ||
 			fail "$name: generation $g: ckpt-restart --check rc $?: $(cat "$TMP/$name.check")"
-		restart_bg "$img" > "$out.$g" 2>&1
+		clean_fds "${RESTART[@]}" "$img" > "$out.$g" 2>&1 <&0 &
+		RPID=$!
 		wait_for 20 test -d "/proc/$pid" || fail "$name: generation $g: not restarted: $(cat "$out.$g")"
 		PIDS+=($(tree_pids "$RPID"))
 		# the same tree: pids, parents (the root's is ckpt-restart), groups, sessions
@@ -71,6 +73,15 @@ selfsave() {
 
 selfsave
 run_case basic 2 basic 3
+# the terminal's foreground group: run on a terminal of its own (script)
+if [ -z "${TREE_ON_TTY:-}" ]; then
+	command -v script > /dev/null || skip "script(1) is needed for the terminal case"
+	TREE_ON_TTY=1 script -qec "bash $0" /dev/null > "$TMP/tty.out" 2>&1 ||
+		fail "on a terminal: $(tr -d '\r' < "$TMP/tty.out" | tail -5)"
+else
+	run_case fg 2 fg
+	exit 0
+fi
 run_case session 2 session
 run_case stopped 1 stopped
 run_case exec 2 exec

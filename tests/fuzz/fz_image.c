@@ -368,6 +368,79 @@ static void fz_seed(const char *dir, const char *name, int full)
 	close(fd);
 }
 
+/* An image with every IPC record: a POSIX queue, a SysV segment (attached), set, queue. */
+static void fz_seed_ipc(const char *dir)
+{
+	static unsigned char buf[8192], page[IMG_PAGE_SIZE];
+	static const char mqpath[] = "/seedq", shm[] = "/SYSV00001234 (deleted)";
+	struct img_header h = { .pid = 100, .ctime_ns = 1 };
+	struct img_proc p = { .pid = 100, .ppid = 1, .nthreads = 1, .comm = "ipc", .cwd_len = 1,
+			      .exe_len = 8 };
+	struct img_thread t = { .tid = 100, .flags = IMG_THREAD_LEADER, .seccomp_leaf = -1 };
+	struct img_file f = { .id = 1, .kind = IMG_FILE_MQUEUE, .flags = 2, .mode = 0100640,
+			      .path_len = sizeof(mqpath) - 1, .data_len = sizeof(struct img_file_mqueue) };
+	struct img_file_mqueue mq = { .maxmsg = 8, .msgsize = 64, .notify = IMG_SIGEV_SIGNAL,
+				      .signo = 12, .sigval = 55 };
+	struct img_mq_msgs mm = { .file = 1, .nmsgs = 2, .bytes = 7 };
+	struct img_mq_msg m1 = { 9, 3 }, m2 = { 1, 4 };
+	struct img_fd d = { .fd = 3, .file = 1 };
+	struct img_sysv_perm perm = { .id = 32768, .key = 0x1234, .mode = 0640 };
+	struct img_sysv_shm sh = { .perm = perm, .size = 2 * IMG_PAGE_SIZE + 100, .nattch = 1 };
+	struct img_file_data fdd = { .file = 0, .codec = IMG_CODEC_RAW, .offset = IMG_PAGE_SIZE,
+				     .len = IMG_PAGE_SIZE };
+	struct img_sysv_sem set = { .kind = IMG_SEM_SET, .nsems = 2, .perm = perm };
+	struct img_sem vals[2] = { { 3, 0, 100 }, { 0, 0, 100 } };
+	struct img_sysv_sem undo = { .kind = IMG_SEM_UNDO, .nsems = 1, .perm = { .id = 32768 } };
+	struct img_semadj adj = { 1, -2, 0 };
+	struct img_sysv_msg mg = { .perm = perm, .qbytes = 16384, .nmsgs = 1, .bytes = 5 };
+	struct img_msg mh = { 7, 5 };
+	struct img_vma v = { .start = 0x10000, .end = 0x14000, .prot = 3,
+			     .flags = IMG_VMA_ANON | IMG_VMA_PAGES };
+	struct img_vma vs = { .start = 0x20000, .end = 0x23000, .prot = 1, .ino = 32768,
+			      .flags = IMG_VMA_FILE | IMG_VMA_SHARED, .path_len = sizeof(shm) - 1 };
+	unsigned char tail[256];
+	struct img_writer w;
+	char path[4096];
+	size_t n = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/seed-ipc.img", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		perror(path);
+		return;
+	}
+	strcpy(h.kernel, "6.1.0");
+	memset(page, 0x5a, sizeof(page));
+	img_writer_init(&w, fd, buf, sizeof(buf));
+	img_write_header(&w, &h);
+	img_write_record(&w, IMG_REC_PROC, &p, sizeof(p), "//bin/ipc", 9);
+	memcpy(tail, &mq, sizeof(mq));
+	memcpy(tail + sizeof(mq), mqpath, sizeof(mqpath) - 1);
+	img_write_record(&w, IMG_REC_FILE, &f, sizeof(f), tail, sizeof(mq) + sizeof(mqpath) - 1);
+	memset(tail, 0, sizeof(tail));
+	memcpy(tail, &m1, 8);
+	memcpy(tail + 8, "abc", 3);
+	memcpy(tail + 16, &m2, 8);
+	memcpy(tail + 24, "defg", 4);
+	img_write_record(&w, IMG_REC_MQ_MSGS, &mm, sizeof(mm), tail, 32);
+	img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
+	img_write_record(&w, IMG_REC_SYSV_SHM, &sh, sizeof(sh), NULL, 0);
+	img_write_record(&w, IMG_REC_FILE_DATA, &fdd, sizeof(fdd), page, sizeof(page));
+	img_write_record(&w, IMG_REC_SYSV_SEM, &set, sizeof(set), vals, sizeof(vals));
+	img_write_record(&w, IMG_REC_SYSV_SEM, &undo, sizeof(undo), &adj, sizeof(adj));
+	memset(tail, 0, sizeof(tail));
+	memcpy(tail, &mh, sizeof(mh));
+	memcpy(tail + sizeof(mh), "hello", 5);
+	n = sizeof(mh) + 8;
+	img_write_record(&w, IMG_REC_SYSV_MSG, &mg, sizeof(mg), tail, n);
+	img_write_record(&w, IMG_REC_THREAD, &t, sizeof(t), NULL, 0);
+	img_write_record(&w, IMG_REC_VMA, &v, sizeof(v), NULL, 0);
+	img_write_record(&w, IMG_REC_VMA, &vs, sizeof(vs), shm, sizeof(shm) - 1);
+	if (img_write_end(&w) < 0)
+		fprintf(stderr, "fuzz_img: cannot write seed %s\n", path);
+	close(fd);
+}
 
 void fz_seeds(const char *dir)
 {
@@ -375,4 +448,5 @@ void fz_seeds(const char *dir)
 	fz_seed(dir, "seed-full.img", 1);
 	fz_seed(dir, "seed-mappable.img", 2);
 	fz_seed(dir, "seed-incremental.img", 3);
+	fz_seed_ipc(dir);
 }

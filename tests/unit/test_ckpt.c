@@ -128,7 +128,6 @@ static void test_maps_path_with_spaces(void)
 static void test_maps_refusals(void)
 {
 	static const struct { const char *line, *want; } cases[] = {
-		{ "20000-21000 rw-s 00000000 00:01 5 /SYSV00000000 (deleted)\n", "SysV" },
 		{ "20000-21000 r-xp 00000000 00:00 0 [uprobes]\n", "[uprobes]" },
 		{ "20000-21000 r--p 00000000 00:00 1 /nonexistent/file\n", "cannot stat" },
 	};
@@ -154,7 +153,8 @@ static void test_maps_refusals(void)
  * Mappings named by a FILE record (ckpt_fmapped.c gives the id later):
  * deleted files and memfds are file mappings (private ones with their
  * modified pages), anonymous huge pages anonymous memory; a private
- * mapping of /dev/zero is plain anonymous memory.
+ * mapping of /dev/zero is plain anonymous memory; a SysV attach names its
+ * segment by its id (ckpt_sysv.c).
  */
 static void test_maps_byid(void)
 {
@@ -168,10 +168,11 @@ static void test_maps_byid(void)
 		 "22000-23000 rw-s 00000000 00:01 5 /memfd:x (deleted) (deleted)\n"
 		 "24000-25000 rw-p 00000000 00:01 6 /memfd:y (deleted)\n"
 		 "200000-600000 rw-s 00000000 00:10 7 /anon_hugepage (deleted)\n"
-		 "800000-802000 rw-p 00000000 %02x:%02x %lu /dev/zero\n",
+		 "800000-802000 rw-p 00000000 %02x:%02x %lu /dev/zero\n"
+		 "900000-903000 r--s 00001000 00:01 32769 /SYSV5e000000 (deleted)\n",
 		 major(z.st_dev), minor(z.st_dev), (unsigned long)z.st_ino);
 	CU_ASSERT_EQUAL_FATAL(parse(text), 0);
-	CU_ASSERT_EQUAL_FATAL(ctx.nvmas, 5);
+	CU_ASSERT_EQUAL_FATAL(ctx.nvmas, 6);
 	struct ckpt_vma *v = ctx.vmas;
 	CU_ASSERT(v[0].flags == (IMG_VMA_FILE | IMG_VMA_PAGES) && v[0].byid == CKPT_BYID_FILE);
 	CU_ASSERT(v[0].pgoff == 0x1000 && v[0].ino == 12 && v[0].path_len == 22);
@@ -181,6 +182,9 @@ static void test_maps_byid(void)
 	CU_ASSERT(v[3].byid == CKPT_BYID_HUGETLB && v[3].path_len == 0 && v[3].ino == 7);
 	CU_ASSERT(v[4].flags == (IMG_VMA_ANON | IMG_VMA_PAGES) && v[4].byid == CKPT_BYID_NONE);
 	CU_ASSERT(v[4].path_len == 0 && v[4].ino == 0);
+	/* a SysV attach: its id is the inode number, its segment a SYSV_SHM record */
+	CU_ASSERT(v[5].flags == (IMG_VMA_FILE | IMG_VMA_SHARED) && v[5].byid == CKPT_BYID_SYSV);
+	CU_ASSERT(v[5].ino == 32769 && v[5].pgoff == 0x1000 && v[5].path_len == 23);
 	ctx_close();
 }
 

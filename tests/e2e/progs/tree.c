@@ -10,7 +10,9 @@
  *                      anonymous shared counter and write to one file
  *                      description the root opened (a shared offset) and
  *                      to one each opened itself (its own); two zombies
- *                      (exit 7, SIGTERM) the root reaps only at the end;
+ *                      (exit 7, SIGTERM) and one that used CPU (exit 5,
+ *                      its own rusage in DIR/z3.ru) the root reaps only
+ *                      at the end: wait4 gives the status and the rusage;
  *                      an orphan re-parented to the root.
  *   tree session DIR   a job-control layout: A leads a session of its own
  *                      with B (a group of its own) and C (in B's group);
@@ -19,6 +21,19 @@
  *                      checkpoint; the root continues it at the end.
  *   tree exec DIR      a child that execs /bin/sh, which runs a loop that
  *                      forks and execs (sleep) all the time.
+ *   tree fg DIR        (stdin a terminal) a child J in a group of its own, to
+ *                      which the root gives the terminal (tcsetpgrp, as a
+ *                      shell gives it to a job); J checks at the end that
+ *                      its group still has it.
+ *   tree ipc DIR KEY   the root makes a SysV shared memory segment, a
+ *                      semaphore set and a message queue (keys KEY..KEY+2),
+ *                      a POSIX shm object and message queue, a memfd; forks
+ *                      two children.  All three add to a counter in each
+ *                      shared memory under the semaphore (SEM_UNDO); the
+ *                      root left 5 SysV and 5 POSIX messages in flight.  At
+ *                      the end child 1 takes them (types, priorities, order)
+ *                      and every counter equals the sum of everyone's adds.
+ *                      Prints "ids SHM SEM MSG" before READY.
  *   tree selfsave DIR IMAGE
  *                      a child C with a child G of its own calls
  *                      ckpt_save(IMAGE): C and G are saved, not the root.
@@ -36,8 +51,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <mqueue.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -210,7 +231,7 @@ static void wait_ready(int n)
 
 static int basic(int n)
 {
-	pid_t w[64], z1, z2, mid, gc = 0;
+	pid_t w[64], z1, z2, z3, mid, gc = 0;
 	struct ids me = ids_now();
 	uint64_t total = 0;
 	int shared_fd;
@@ -228,6 +249,24 @@ static int basic(int n)
 	if ((z2 = fork()) == 0) {
 		raise(SIGTERM);
 		_exit(99);
+	}
+	if ((z3 = fork()) == 0) {
+		struct rusage ru;
+		struct timespec t0, t1;
+		char line[64];
+		int f;
+
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+		do
+			clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+		while ((t1.tv_sec - t0.tv_sec) * 1000000000L + t1.tv_nsec - t0.tv_nsec < 30000000L);
+		getrusage(RUSAGE_SELF, &ru);
+		snprintf(line, sizeof(line), "%ld\n", ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec +
+			 ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec);
+		f = path_open("z3.ru", O_WRONLY | O_CREAT | O_TRUNC);
+		if (f < 0 || write(f, line, strlen(line)) < 0)
+			_exit(98);
+		_exit(5);
 	}
 	/* an orphan: its parent exits, the root (a subreaper) adopts it */
 	if ((mid = fork()) == 0) {
@@ -255,6 +294,8 @@ static int basic(int n)
 		bad("zombie 1 is not a zombie");
 	if (waitid(P_PID, z2, &si, WEXITED | WNOWAIT) < 0 || si.si_pid != z2)
 		bad("zombie 2 is not a zombie");
+	if (waitid(P_PID, z3, &si, WEXITED | WNOWAIT) < 0 || si.si_pid != z3)
+		bad("zombie 3 is not a zombie");
 	printf("READY %d\n", getpid());
 	fflush(stdout);
 	while (!go())
@@ -265,6 +306,23 @@ static int basic(int n)
 		int st;
 		pid_t p;
 
+		struct rusage ru;
+		long used = 0;
+		FILE *f;
+		char name[4096];
+
+		/* the one that used CPU: its status, and its rusage as it saw it */
+		if (wait4(z3, &st, 0, &ru) != z3 || !WIFEXITED(st) || WEXITSTATUS(st) != 5)
+			bad("zombie 3: status 0x%x, want exit 5", st);
+		snprintf(name, sizeof(name), "%s/z3.ru", dir);
+		if (!(f = fopen(name, "r")) || fscanf(f, "%ld", &used) != 1)
+			bad("zombie 3 left no rusage");
+		fclose(f);
+		if (ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1000000 +
+		    ru.ru_stime.tv_usec < used)
+			bad("zombie 3's rusage: %ld us of CPU, it used %ld", (long)(ru.ru_utime.tv_sec *
+			    1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1000000 +
+			    ru.ru_stime.tv_usec), used);
 		/* the orphan is the one child left besides the zombies */
 		while ((p = waitpid(-1, &st, 0)) > 0) {
 			if (p == z1) {
@@ -428,6 +486,174 @@ static int exec_child(void)
 	return 0;
 }
 
+static int foreground(void)
+{
+	int tty = 0;		/* stdin, the terminal (an fd on /dev/tty itself: issue #12) */
+	pid_t j;
+
+	if (!isatty(tty))
+		bad("stdin is not a terminal");
+	if ((j = fork()) == 0) {
+		setpgid(0, 0);
+		__atomic_add_fetch(&shared[1], 1, __ATOMIC_SEQ_CST);
+		while (!go())
+			ms(2);
+		if (tcgetpgrp(tty) != getpgrp())
+			bad("the terminal's foreground group is %d, not ours (%d)", tcgetpgrp(tty),
+			    getpgrp());
+		exit(0);
+	}
+	setpgid(j, j);
+	signal(SIGTTOU, SIG_IGN);
+	if (tcsetpgrp(tty, j) < 0)
+		bad("tcsetpgrp: %s", strerror(errno));
+	while (__atomic_load_n(&shared[1], __ATOMIC_SEQ_CST) < 1)
+		ms(1);
+	printf("READY %d\n", getpid());
+	fflush(stdout);
+	while (!go())
+		ms(5);
+	wait_status(j, 0, "J");
+	tcsetpgrp(tty, getpgrp());
+	printf("DONE ok\n");
+	return 0;
+}
+
+struct ipc_set {
+	int shm, sem, msg, mfd;
+	mqd_t mq;
+	volatile uint64_t *c[3];	/* SysV shm, POSIX shm, memfd counters */
+};
+
+/* A process of the ipc scenario: adds under the semaphore until go; its adds to res.I. */
+static void ipc_worker(struct ipc_set *x, int i)
+{
+	struct sembuf down = { 0, -1, SEM_UNDO }, up = { 0, 1, SEM_UNDO };
+	uint64_t adds = 0;
+	char name[32], line[32];
+	int f;
+
+	__atomic_add_fetch(&shared[1], 1, __ATOMIC_SEQ_CST);
+	while (!go()) {
+		if (semop(x->sem, &down, 1) < 0)
+			bad("semop: %s", strerror(errno));
+		for (int k = 0; k < 3; k++)
+			x->c[k][0]++;	/* the semaphore, not atomics, keeps them right */
+		adds++;
+		if (semop(x->sem, &up, 1) < 0)
+			bad("semop: %s", strerror(errno));
+		ms(1);
+	}
+	if (i == 1) {
+		struct { long type; char text[32]; } m;
+		char buf[64];
+		unsigned prio;
+
+		for (int k = 0; k < 5; k++) {
+			if (msgrcv(x->msg, &m, sizeof(m.text), 0, IPC_NOWAIT) < 0)
+				bad("SysV message %d: %s", k, strerror(errno));
+			snprintf(buf, sizeof(buf), "sysv %d", k);
+			if (m.type != k + 1 || strcmp(m.text, buf))
+				bad("SysV message %d: type %ld \"%s\"", k, m.type, m.text);
+			ssize_t n = mq_receive(x->mq, buf, sizeof(buf), &prio);
+
+			if (n < 0)
+				bad("POSIX message %d: %s", k, strerror(errno));
+			/* sent with priorities 0..4: they come highest first */
+			snprintf(line, sizeof(line), "posix %d", 4 - k);
+			if (prio != (unsigned)(4 - k) || strcmp(buf, line))
+				bad("POSIX message %d: prio %u \"%s\"", k, prio, buf);
+		}
+	}
+	snprintf(name, sizeof(name), "res.%d", i);
+	f = path_open(name, O_WRONLY | O_CREAT | O_TRUNC);
+	snprintf(line, sizeof(line), "%llu\n", (unsigned long long)adds);
+	if (f < 0 || write(f, line, strlen(line)) < 0)
+		bad("res");
+	close(f);
+	if (i)
+		exit(0);
+}
+
+static int ipc(int key)
+{
+	struct ipc_set x;
+	struct mq_attr a = { .mq_maxmsg = 10, .mq_msgsize = 64 };
+	char pname[64];
+	pid_t kids[2];
+	uint64_t total = 0;
+	union { int val; } u = { 1 };
+	void *p;
+
+	snprintf(pname, sizeof(pname), "/ckpt-tree-%d", key);
+	x.shm = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0600);
+	x.sem = semget(key + 1, 1, IPC_CREAT | IPC_EXCL | 0600);
+	x.msg = msgget(key + 2, IPC_CREAT | IPC_EXCL | 0600);
+	if (x.shm < 0 || x.sem < 0 || x.msg < 0)
+		bad("SysV objects: %s", strerror(errno));
+	if (semctl(x.sem, 0, SETVAL, u) < 0)
+		bad("SETVAL: %s", strerror(errno));
+	if ((p = shmat(x.shm, NULL, 0)) == (void *)-1)
+		bad("shmat: %s", strerror(errno));
+	x.c[0] = p;
+	{
+		int f = shm_open(pname, O_RDWR | O_CREAT | O_EXCL, 0600);
+
+		if (f < 0 || ftruncate(f, 4096) < 0 ||
+		    (p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0)) == MAP_FAILED)
+			bad("POSIX shm: %s", strerror(errno));
+		close(f);
+		x.c[1] = p;
+	}
+	x.mfd = memfd_create("tree-ipc", 0);
+	if (x.mfd < 0 || ftruncate(x.mfd, 4096) < 0 ||
+	    (p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, x.mfd, 0)) == MAP_FAILED)
+		bad("memfd: %s", strerror(errno));
+	x.c[2] = p;
+	x.mq = mq_open(pname, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+	if (x.mq < 0)
+		bad("mq_open: %s", strerror(errno));
+	for (int k = 0; k < 5; k++) {
+		struct { long type; char text[32]; } m = { k + 1, "" };
+		char buf[32];
+
+		snprintf(m.text, sizeof(m.text), "sysv %d", k);
+		snprintf(buf, sizeof(buf), "posix %d", k);
+		if (msgsnd(x.msg, &m, sizeof(m.text), 0) < 0 ||
+		    mq_send(x.mq, buf, strlen(buf) + 1, (unsigned)k) < 0)
+			bad("send: %s", strerror(errno));
+	}
+	for (int i = 1; i <= 2; i++)
+		if ((kids[i - 1] = fork()) == 0)
+			ipc_worker(&x, i);
+	printf("ids %d %d %d\n", x.shm, x.sem, x.msg);
+	while (__atomic_load_n(&shared[1], __ATOMIC_SEQ_CST) < 2)
+		ms(1);
+	printf("READY %d\n", getpid());
+	fflush(stdout);
+	ipc_worker(&x, 0);
+	for (int i = 1; i <= 2; i++)
+		wait_status(kids[i - 1], 0, "an ipc worker");
+	for (int i = 0; i <= 2; i++)
+		total += result(i);
+	/*
+	 * (k 1, the POSIX shm object, is a file of /dev/shm: the killed
+	 * original's adds after the checkpoint stay in it, as in any file.
+	 * TREE_IPC_POSIX_SHM=1 checks it too.)
+	 */
+	for (int k = 0; k < 3; k++)
+		if ((k != 1 || getenv("TREE_IPC_POSIX_SHM")) && x.c[k][0] != total)
+			bad("counter %d is %llu, the three added %llu", k,
+			    (unsigned long long)x.c[k][0], (unsigned long long)total);
+	shmctl(x.shm, IPC_RMID, NULL);
+	semctl(x.sem, 0, IPC_RMID);
+	msgctl(x.msg, IPC_RMID, NULL);
+	mq_unlink(pname);
+	shm_unlink(pname);
+	printf("DONE ok %llu adds\n", (unsigned long long)total);
+	return 0;
+}
+
 static int selfsave(const char *img)
 {
 	pid_t c;
@@ -488,6 +714,10 @@ int main(int argc, char **argv)
 		return stopped();
 	if (!strcmp(argv[1], "exec"))
 		return exec_child();
+	if (!strcmp(argv[1], "fg"))
+		return foreground();
+	if (!strcmp(argv[1], "ipc") && argc == 4)
+		return ipc((int)strtol(argv[3], NULL, 0));
 	if (!strcmp(argv[1], "selfsave") && argc == 4)
 		return selfsave(argv[3]);
 	return 2;

@@ -1,0 +1,71 @@
+#!/bin/bash
+# A tree of three processes sharing SysV shared memory, a semaphore set
+# (SEM_UNDO) and a message queue, a POSIX shm object and message queue,
+# and a memfd (tree ipc): every counter in every shared memory must equal
+# the sum of what the three added, the 5 SysV messages come back with
+# their types and the 5 POSIX ones by priority:
+#   crash   the objects outlive the killed tree: reused
+#   reboot  the objects are gone (ipcrm): made again with their ids, once
+#           for the whole tree (every process saved them)
+#   ipcns   `ckpt-run --ipcns` as an unprivileged user: the tree's own IPC
+#           namespace, made again by an unprivileged restart
+. "$(dirname "$0")/lib.sh"
+[ -r /proc/sysvipc/shm ] || skip "no SysV IPC in this kernel"
+command -v ipcrm > /dev/null || skip "needs ipcrm (util-linux)"
+T=$PROGS/tree
+KEY=$(printf '0x%x' $((0x5f000000 + ($$ % 65536) * 16)))
+trap 'ipcrm -M $KEY -S $((KEY + 1)) -Q $((KEY + 2)) 2>/dev/null; rm -f /dev/shm/ckpt-tree-$((KEY)) /dev/mqueue/ckpt-tree-$((KEY)); cleanup' EXIT
+
+# one CASE: the tree until READY (ids in IDS), saved, killed whole; then HOW
+one() {
+	local name=$1 d=$TMP/$1 img=$TMP/$1/img
+	mkdir -p "$d"
+	shim "$T" ipc "$d" "$KEY" > "$d/out" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	wait_line "$d/out" '^READY|^BAD'
+	grep -q '^READY' "$d/out" || fail "$name: $(cat "$d/out")"
+	read -r _ shm sem msg < <(grep '^ids ' "$d/out")
+	"$BIN/ckpt-save" "$pid" "$img" > "$d/save" 2>&1 || fail "$name: $(cat "$d/save")"
+	kill_tree "$pid"
+	if [ "$name" = reboot ]; then
+		ipcrm -m "$shm" -s "$sem" -q "$msg" || fail "reboot: ipcrm"
+	fi
+	"${RESTART[@]}" --check "$img" > "$d/check" 2>&1 || fail "$name: --check: $(cat "$d/check")"
+	restart_bg "$img" > "$d/out.2" 2>&1
+	wait_for 20 test -d "/proc/$pid" || fail "$name: not restarted: $(cat "$d/out.2")"
+	PIDS+=($(tree_pids "$RPID"))
+	# the same objects, with the same ids
+	ipcs -m | awk -v id="$shm" -v k="$KEY" '$2 == id && $1 == k && $6 == 3 { f = 1 } END { exit !f }' ||
+		fail "$name: segment $shm is not key $KEY attached 3 times: $(ipcs -m)"
+	touch "$d/go"
+	wait "$RPID" || fail "$name: rc $?: $(cat "$d/out.2")"
+	grep -q '^DONE ok' "$d/out.2" || fail "$name: $(cat "$d/out.2")"
+}
+
+one crash
+one reboot
+
+# unprivileged, in the tree's own IPC (and pid) namespace
+unpriv_user
+d=$TMP/ns
+mkdir -p "$d"
+chown "$uid" "$d"
+as_user "$BIN/ckpt-run" --ipcns "$T" ipc "$d" "$KEY" > "$d/out" 2>&1 &
+RUN=$!
+PIDS+=("$RUN")
+program_of "$RUN"
+wait_line "$d/out" '^READY|^BAD'
+grep -q '^READY' "$d/out" || fail "ipcns: $(cat "$d/out")"
+ipcs -m | grep -q "$KEY" && fail "ipcns: the segment is in the host's namespace"
+as_user "$BIN/ckpt-save" "$PROG" "$d/img" > "$d/save" 2>&1 || fail "ipcns: $(cat "$d/save")"
+kill -9 "$RUN" "$INIT" 2>/dev/null
+kill_tree "$PROG"
+wait_for 20 gone "$INIT" || fail "ipcns: init $INIT did not go"
+as_user "${RESTART[@]}" "$d/img" > "$d/out.2" 2>&1 &
+RPID=$!
+PIDS+=("$RPID")
+touch "$d/go"
+wait "$RPID" || fail "ipcns: rc $?: $(cat "$d/out.2")"
+grep -q '^DONE ok' "$d/out.2" || fail "ipcns: $(cat "$d/out.2")"
+exit 0
