@@ -200,8 +200,7 @@ struct ckpt_ctx {
 	struct ckpt_fdid *fdids;	/* fds seen so far, to find shared ones */
 	/*
 	 * The pipes and FIFOs the image holds, which ends, and who else
-	 * holds them (libckpt/ckpt_pipe.c): NULL until an fd needs it, in
-	 * the upper half of mbuf (nothing else uses it while fds are saved).
+	 * holds them (libckpt/ckpt_pipe.c): NULL until an fd needs it.
 	 */
 	struct ckpt_pipes *pipes;
 	uint8_t *asked;			/* tids asked to park (bitmap) */

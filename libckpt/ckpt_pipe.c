@@ -26,8 +26,8 @@
  *     bytes in flight would be lost or read twice.  fds 0-2 are the
  *     exception they were (fd_inherit.c) unless the image holds both ends.
  *
- * Ends and holders (struct ckpt_pipes, in c->mbuf's upper half, built
- * once per checkpoint when the first fd needs it): the process's own fds
+ * Ends and holders (struct ckpt_pipes, libckpt's own memory, built once
+ * per checkpoint when the first fd needs it): the process's own fds
  * (fstat, F_GETFL) say which ends the image holds.  Then, when a pipe is
  * checked, every other process's fd table once for all pipes: readlink of
  * /proc/PID/fd/N ("pipe:[ino]", or a FIFO's path: then stat to be sure),
@@ -71,14 +71,12 @@
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 
-#define PIPES_OFF	(32u << 20)	/* in c->mbuf: above what ckpt_fdata.c uses */
 #define BUF_A		0		/* in c->mbuf: a piece of copy A ... */
-#define BUF_B		IMG_PIPE_CHUNK	/* ... and what is read of copy B */
+#define BUF_B		IMG_PIPE_CHUNK	/* ... and what is read of copy B (only while one
+					 * pipe's bytes are read: mbuf is others' otherwise) */
 #define END_R		1
 #define END_W		2
-
-_Static_assert(PIPES_OFF + 16 + (uint64_t)CKPT_MAX_FDS * 56 <=
-	       (uint64_t)CKPT_MPAGES_RUN * IMG_PAGE_SIZE, "the pipe table fits in mbuf");
+#define PIPES_MAX	4096		/* pipes and FIFOs of one process */
 
 struct ckpt_pipe {
 	uint64_t dev, ino;
@@ -94,10 +92,18 @@ struct ckpt_pipe {
 struct ckpt_pipes {
 	int n;
 	int scanned;			/* the others' fd tables were read */
-	struct ckpt_pipe p[];
+	int full;			/* the process has more than PIPES_MAX */
+	struct ckpt_pipe p[PIPES_MAX];
 };
 
-_Static_assert(sizeof(struct ckpt_pipe) == 56, "ckpt_pipe size");
+/*
+ * The table lives from the check pass to the last FILE written, while
+ * the checkpoint's scratch is everyone's in turn (mbuf: a queue's
+ * messages, a /proc/sysvipc file), so it is libckpt's own memory: 224 KiB
+ * of bss, touched only as far as the process has pipes (untouched pages
+ * cost nothing, in memory or in the image).  One checkpoint at a time.
+ */
+static struct ckpt_pipes pipes_mem;
 
 static uint32_t ends_of(long flags)
 {
@@ -161,8 +167,10 @@ static int own_one(int fd, int dirfd, void *arg)
 	    (fl = arch_sys2(SYS_fcntl, fd, F_GETFL)) < 0)
 		return 0;
 	if (!(e = pipe_find(t, st.st_dev, st.st_ino))) {
-		if (t->n >= CKPT_MAX_FDS)
+		if (t->n >= PIPES_MAX) {
+			t->full = 1;
 			return 0;
+		}
 		e = &t->p[t->n++];
 		__builtin_memset(e, 0, sizeof(*e));
 		e->dev = st.st_dev;
@@ -182,9 +190,10 @@ static int own_one(int fd, int dirfd, void *arg)
 static struct ckpt_pipes *pipes_table(struct ckpt_ctx *c)
 {
 	if (!c->pipes) {
-		c->pipes = (struct ckpt_pipes *)(c->mbuf + PIPES_OFF);
+		c->pipes = &pipes_mem;
 		c->pipes->n = 0;
 		c->pipes->scanned = 0;
+		c->pipes->full = 0;
 		ckpt_proc_each("/proc/self/fd", own_one, c);
 	}
 	return c->pipes;
@@ -544,6 +553,10 @@ int ckpt_pipe_check(struct ckpt_ctx *c, const struct fd_probe *p)
 	struct copies k;
 	int r;
 
+	if (!e && t->full)
+		return ckpt_fail(c, -EMFILE, "%s: %s: the process holds more than %d pipes and "
+				 "FIFOs, more than libckpt can save%s", p->what, p->path, PIPES_MAX,
+				 p->origin);
 	if (!e)
 		return ckpt_fail(c, -EIO, "%s: %s %s was not found among the process's fds",
 				 p->what, kind, p->path);
