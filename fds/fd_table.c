@@ -3,12 +3,14 @@
  * once.  The checkpoint asks them in this order, so order matters where
  * two could match: O_PATH first (an O_PATH fd on a regular file is not a
  * file to reopen for reading), the fd 0-2 fallback last.  reg, ghost and
- * memfd exclude each other by their paths (deleted, "/memfd:").
+ * memfd exclude each other by their paths (deleted, "/memfd:").  unix
+ * before inherit: a unix socket at fd 0-2 whose peer is outside the image
+ * is not unix's (its match says no) and is inherited, as before.
  */
 #include <stddef.h>
 #include "fds/fd_kind.h"
 
-#define FD_KINDS(X) X(opath) X(reg) X(dir) X(chr) X(ghost) X(memfd) X(pidfd) X(hugetlb) X(inherit)
+#define FD_KINDS(X) X(opath) X(reg) X(dir) X(chr) X(ghost) X(memfd) X(pidfd) X(hugetlb) X(unix) X(inherit)
 
 #define DECLARE_INFO(k) extern const struct fd_kind_info fd_##k##_info;
 #define LIST_INFO(k) &fd_##k##_info,
@@ -35,6 +37,33 @@ const struct fd_save_ops *fd_save_find(struct ckpt_ctx *c, const struct fd_probe
 		if (saves[i]->match(c, p))
 			return saves[i];
 	return NULL;
+}
+
+int fd_save_begin(struct ckpt_ctx *c, int pass)
+{
+	for (size_t i = 0; i < sizeof(saves) / sizeof(saves[0]); i++)
+		if (saves[i]->begin && saves[i]->begin(c, pass) < 0)
+			return -1;
+	return 0;
+}
+
+int fd_save_own(struct ckpt_ctx *c, int fd)
+{
+	for (size_t i = 0; i < sizeof(saves) / sizeof(saves[0]); i++)
+		if (saves[i]->own && saves[i]->own(c, fd))
+			return 1;
+	return 0;
+}
+
+/* Every kind's end is called, even after one fails (each releases what it took). */
+int fd_save_end(struct ckpt_ctx *c, int pass, int ok)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < sizeof(saves) / sizeof(saves[0]); i++)
+		if (saves[i]->end && saves[i]->end(c, pass, ok && !r) < 0)
+			r = -1;
+	return r;
 }
 #endif
 

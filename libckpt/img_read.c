@@ -272,6 +272,7 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_PAD:
 	case IMG_REC_LOCK:
 	case IMG_REC_FILE_DATA:
+	case IMG_REC_UNIX_MSG:
 	case IMG_REC_THREAD:
 	case IMG_REC_VMA:
 	case IMG_REC_PAGES:
@@ -605,6 +606,7 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_FD:     return "FD";
 	case IMG_REC_LOCK:   return "LOCK";
 	case IMG_REC_FILE_DATA: return "FILE_DATA";
+	case IMG_REC_UNIX_MSG: return "UNIX_MSG";
 	case IMG_REC_THREAD: return "THREAD";
 	case IMG_REC_VMA:    return "VMA";
 	case IMG_REC_PAGES:  return "PAGES";

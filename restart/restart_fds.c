@@ -245,7 +245,7 @@ int rst_check_fds(struct rst_state *s)
 		const struct rst_file *f = &s->files[i];
 		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
 
-		if (!(f->used || f->mapped) || !k || !k->verify)
+		if (!(f->used || f->mapped || f->inflight) || !k || !k->verify)
 			continue;
 		if ((r = k->verify(s, f)))
 			bad = r;
@@ -428,8 +428,9 @@ int rst_restore_fds(struct rst_state *s)
 		struct rst_file *f = &s->files[i];
 		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
 
-		if (!f->used || file_late(s, f))
-			continue;	/* (a late pidfd: the restorer makes it) */
+		if (!f->used || file_late(s, f) || f->fd >= 0)
+			continue;	/* (a late pidfd: the restorer makes it; one opened to
+					 * be sent in flight, fds/fd_unix_queue.c, is open) */
 		if (!k || !k->open) {
 			rst_error(s, "fd %d: %s cannot be made again", f->first_fd, f->path);
 			goto out;

@@ -361,6 +361,10 @@ static int load_records(struct rst_state *s)
 			if ((r = rst_fdata_load(s, &rec)))
 				return r;
 			break;
+		case IMG_REC_UNIX_MSG:
+			if ((r = rst_usk_msg_load(s, &rec)))
+				return r;
+			break;
 		case IMG_REC_FD:
 			if ((r = load_fd(s, &rec)))
 				return r;
@@ -523,7 +527,9 @@ void rst_state_free(struct rst_state *s)
 	for (int i = 0; i < s->nfiles; i++) {
 		free(s->files[i].path);
 		free(s->files[i].data);
+		rst_usk_free(&s->files[i]);
 	}
+	rst_usk_state_free(s);
 	rst_chain_free(s);
 	free(s->vmas);
 	free(s->files);
