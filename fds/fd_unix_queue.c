@@ -21,10 +21,14 @@
  *    fds: one with fds must not be an empty datagram past the head.
  *  - Stream bytes: a peek returns bytes of the same credentials (with
  *    SO_PASSCRED on, the kernel does not join writers), up to and
- *    including the first skb that carries fds.  Where that skb starts is
- *    found by peeking growing lengths with no room for fds (MSG_CTRUNC
- *    says when a peek reaches it; nothing is installed): a reader that
- *    stops before it gets no fds, one that reaches it gets them, as before.
+ *    including the first skb that carries fds, and those fds.  Where that
+ *    skb starts cannot be seen: a peek that ends before it still walks on
+ *    to it and returns its fds (measured: a 1-byte peek at the head of
+ *    "before" + "sock"(fds) returns the fds).  So the stretch is one
+ *    record whose fds a restart sends with its first byte, as CRIU does:
+ *    a reader that takes the stretch with recvmsg gets them as before, one
+ *    that reads the bytes before the fds with read() would lose them
+ *    (docs/SUPPORT.md).
  *  - fds in flight (SCM_RIGHTS): a peek installs a copy of every fd the
  *    message carries into the process (as a receive would).  Each is
  *    checked like any fd of the process (ckpt_fds_check_extra), held until
@@ -373,29 +377,6 @@ static int capture_records(struct ckpt_ctx *c, struct usk_sock *s, int with_fds)
 }
 
 /*
- * The start of the skb carrying fds in [pos, pos + n): the least k with
- * which a peek of k bytes at pos reaches it (MSG_CTRUNC), less one.
- */
-static uint64_t fds_start(struct ckpt_ctx *c, struct usk_sock *s, uint64_t pos, long n)
-{
-	struct usk_state *u = usk_state(c);
-	struct usk_peek pk;
-	long lo = 1, hi = n;
-
-	while (lo < hi) {
-		long mid = lo + (hi - lo) / 2;
-
-		setopt(s->fd, SO_PEEK_OFF, (int)pos);
-		usk_peek(s->fd, u->data + u->ndata, (size_t)mid, 0, &pk);
-		if (pk.n > 0 && (pk.flags & MSG_CTRUNC))
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return pos + (uint64_t)lo - 1;
-}
-
-/*
  * Stream bytes: walked from 0 up to the bytes queued (SIOCINQ), never past
  * them: a peek of an empty stream would take its pending error (ECONNRESET
  * after a peer closed with bytes unread), which the program must get.
@@ -430,22 +411,8 @@ static int capture_stream(struct ckpt_ctx *c, struct usk_sock *s, int with_fds)
 			return ckpt_fail(c, -EMFILE, "%s: cannot receive a copy of the fds in "
 					 "flight on it (the process is at its fd limit?)",
 					 usk_what(u, s, what, sizeof(what)));
-		if (pk.nfds) {
-			uint64_t at = fds_start(c, s, off, pk.n);
-			struct usk_peek none = pk;
-
-			none.nfds = 0;
-			/* the bytes before it, as they were (the peek above left them there) */
-			if (at > off) {
-				if (add_msg(c, s, &none, off, u->ndata, (uint32_t)(at - off), 0) < 0)
-					return c->error;
-			}
-			if (add_msg(c, s, &pk, at, u->ndata + (at - off), (uint32_t)(off + pk.n - at),
-				    0) < 0)
-				return c->error;
-		} else if (add_msg(c, s, &pk, off, u->ndata, (uint32_t)pk.n, 0) < 0) {
+		if (add_msg(c, s, &pk, off, u->ndata, (uint32_t)pk.n, 0) < 0)
 			return c->error;
-		}
 		u->ndata += (uint64_t)pk.n;
 		off += (uint64_t)pk.n;
 	}

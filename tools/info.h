@@ -31,6 +31,10 @@ struct info_file {
 	uint32_t extents;	/* runs of adjacent records */
 	int nfds;		/* FD records that name it */
 	int nmaps;		/* VMA records that name it */
+	int inflight;		/* UNIX_MSG records that carry it */
+	/* UNIX: its queue (info_unix.c) */
+	uint32_t umsgs, ufds, ucreds, ufrom;	/* messages, fds, with credentials, 1 << how */
+	uint64_t ubytes;
 };
 
 struct info_fd {
@@ -136,8 +140,12 @@ int info_file_check(struct info *in, const struct info_file *f, uint64_t off);
 int info_vma_file_check(struct info *in, const struct img_vma *v, uint64_t off);
 int info_add_file_data(struct info *in, struct img_reader *r, const struct img_rec *rec);
 const struct info_file *info_file_by_id(const struct info *in, uint32_t id);
-void info_file_desc(const struct info_file *f, char *buf, size_t len);
+void info_file_desc(const struct info *in, const struct info_file *f, char *buf, size_t len);
 void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t n));
+/* info_unix.c: a UNIX_MSG record counted with its socket; a UNIX FILE in words and JSON. */
+int info_add_unix_msg(struct info *in, struct img_reader *r, const struct img_rec *rec);
+void info_unix_desc(const struct info *in, const struct info_file *f, char *buf, size_t len);
+void info_unix_json(const struct info_file *f, void (*str)(const char *s, size_t n));
 /* The lowest other fd of f's open file description, or -1. */
 int info_fd_shared_with(const struct info *in, const struct info_fd *f);
 /* The lowest fd naming FILE id, or -1; the FILE itself (NULL if none). */

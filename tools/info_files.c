@@ -141,12 +141,15 @@ static size_t seals_text(uint32_t seals, char *buf, size_t len)
 	return n;
 }
 
-void info_file_desc(const struct info_file *f, char *buf, size_t len)
+void info_file_desc(const struct info *in, const struct info_file *f, char *buf, size_t len)
 {
 	char seals[80];
 
 	buf[0] = '\0';
 	switch (f->f.kind) {
+	case IMG_FILE_UNIX:
+		info_unix_desc(in, f, buf, len);
+		return;
 	case IMG_FILE_GHOST:
 	case IMG_FILE_MEMFD: {
 		struct img_file_memfd m = { 0 };
@@ -236,5 +239,8 @@ void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t
 		printf(", \"huge_page_shift\": %u", h.page_shift);
 		return;
 	}
+	case IMG_FILE_UNIX:
+		info_unix_json(f, str);
+		return;
 	}
 }

@@ -176,6 +176,7 @@ static int info_rank(uint32_t type)
 	case IMG_REC_SECCOMP: return RANK_SECCOMP;
 	case IMG_REC_FILE:    return RANK_FILE;
 	case IMG_REC_FILE_DATA: return RANK_FILE;
+	case IMG_REC_UNIX_MSG: return RANK_FILE;
 	case IMG_REC_FD:      return RANK_FD;
 	case IMG_REC_LOCK:    return RANK_LOCK;
 	case IMG_REC_THREAD:  return RANK_THREAD;
@@ -191,7 +192,7 @@ static const char *info_rec_name(uint32_t type)
 {
 	static const char *names[] = { "?", "PROC", "FD (old)", "THREAD", "VMA", "PAGES", "MPAGES",
 				       "PARENT", "SIGINFO", "TIMER", "FILE", "FD", "PROC_ATTR",
-				       "SECCOMP", "?", "?", "LOCK", "FILE_DATA" };
+				       "SECCOMP", "?", "?", "LOCK", "FILE_DATA", "?", "UNIX_MSG" };
 
 	if (type == IMG_REC_MLOCK)
 		return "MLOCK";
@@ -242,7 +243,7 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	    (rank == RANK_MLOCK && *last_rank == RANK_MLOCK) ||	/* a second MLOCK */
 	    (rank > RANK_THREAD && *last_rank < RANK_THREAD))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
-				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE FILE_DATA*)*, FD*, LOCK*, "
+				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE FILE_DATA* UNIX_MSG*)*, FD*, LOCK*, "
 				 "THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;
@@ -308,6 +309,8 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	}
 	case IMG_REC_FILE_DATA:
 		return info_add_file_data(in, r, rec);
+	case IMG_REC_UNIX_MSG:
+		return info_add_unix_msg(in, r, rec);
 	case IMG_REC_FD: {
 		const struct img_fd *d = img_get_fd(r, rec);
 

@@ -153,6 +153,7 @@ const char *info_fd_kind(uint32_t kind)
 	case IMG_FILE_MEMFD:   return "memfd";
 	case IMG_FILE_PIDFD:   return "pidfd";
 	case IMG_FILE_HUGETLB: return "hugetlb";
+	case IMG_FILE_UNIX:    return "unix";
 	default:               return "?";
 	}
 }

@@ -4,7 +4,7 @@
 # (returns -1, ckpt_last_error() says why) and by ckpt-save (exit 5, the
 # reason on stderr).  The process carries on normally: the resource still
 # works, and once it is released a checkpoint succeeds and restarts.
-# Resources: a socket, a pipe, an eventfd, a child process, an open file
+# Resources: a UDP socket, a pipe, an eventfd, a child process, an open file
 # whose name was removed while it has another link, a namespace fd, a
 # pidfd of another process, one shared anonymous object mapped twice.
 . "$(dirname "$0")/lib.sh"
@@ -14,7 +14,7 @@ bad() { echo "FAIL: $*"; nbad=$((nbad + 1)); }
 
 # what the message must match (grep -iE), by kind
 declare -A WANT=(
-	[socket]='socket' [pipe]='pipe' [eventfd]='eventfd' [thread]='thread'
+	[socket]='an IPv4 socket' [pipe]='pipe' [eventfd]='eventfd' [thread]='thread'
 	[child]='child' [linked]='still has 1 other link;.*open it by another name'
 	[nsfs]="namespace fd \\(net:\\[[0-9]+\\]: this process's own net namespace\\)"
 	[pidfd]='a pidfd of process [0-9]+, not of this process'

@@ -4,7 +4,7 @@
  *
  *   refuse KIND self IMAGE
  *   refuse KIND wait IMAGE GOFILE
- * KIND: socket, pipe, eventfd, thread, child, linked (an open file whose
+ * KIND: socket (UDP), pipe, eventfd, thread, child, linked (an open file whose
  * name was removed while it has another link), nsfs (/proc/self/ns/net),
  * pidfd (of the parent process), shmtwice (one shared anonymous object
  * mapped twice, by mremap with an old size of 0).  (Timers and deleted files were refused
@@ -34,6 +34,8 @@
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/mman.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -79,10 +81,11 @@ static void wait_file(const char *go, int n)
 static void make(const char *img)
 {
 	if (!strcmp(kind, "socket")) {
-		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		/* a UDP socket (unix sockets are saved: t_unix.sh) */
+		struct sockaddr_in a = { .sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 
-		fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-		snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "ckpt-refuse-%d", (int)getpid());
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
 		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)))
 			BAD("socket: %s", strerror(errno));
 		printf("FD %d\n", fd);
@@ -144,7 +147,7 @@ static void use_and_release(void)
 	uint64_t v = 0;
 
 	if (!strcmp(kind, "socket")) {
-		struct sockaddr_un a;
+		struct sockaddr_in a;
 		socklen_t len = sizeof(a);
 
 		if (getsockname(fd, (struct sockaddr *)&a, &len) ||

@@ -1,0 +1,95 @@
+#!/bin/bash
+# Unix domain sockets (tests/e2e/progs/usock.c, one case each):
+#  - checkpoint, SIGKILL, restart: the copy finds every socket as it was
+#    (names, peers, listeners and their waiting connections, options,
+#    shutdowns) and every queued message (bytes and boundaries, empty
+#    datagrams, credentials, fds in flight); pairs and named also over
+#    three generations (a restarted process is checkpointed again);
+#  - the original, checkpointed and left running, still reads every
+#    message (nothing is consumed by a checkpoint);
+#  - ckpt-info shows them (text and JSON);
+#  - refused by name: a socket connected to another process (its path and
+#    pid), a userfaultfd in flight, a waiting connection that sent data.
+. "$(dirname "$0")/lib.sh"
+D=$TMP/d
+mkdir -p "$D"
+CASES="pairs named creds inflight shutdown unlinked"
+
+# 1. checkpoint, kill, restart
+for c in $CASES; do
+	rm -rf "${D:?}"/*
+	GENS=1
+	case $c in pairs | named) GENS=3 ;; esac
+	GENS=$GENS cycle $c "$TMP/$c.out" "$TMP/go.$c" -- "$PROGS/usock" $c "$D" "$TMP/go.$c"
+	[ $RC -eq 0 ] && grep -q "^OK $c" "$TMP/$c.out.2" ||
+		fail "$c: restarted copy (rc $RC): $(cat "$TMP/$c.out.2")"
+done
+
+# 2. the original goes on with every message
+for c in $CASES; do
+	rm -rf "${D:?}"/*
+	shim "$PROGS/usock" $c "$D" "$TMP/go2.$c" > "$TMP/$c.orig" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	wait_line "$TMP/$c.orig" '^READY|^setup'
+	"$BIN/ckpt-save" "$pid" "$TMP/$c.img2" > "$TMP/$c.save2" 2>&1 ||
+		fail "$c: ckpt-save of the original rc $?: $(cat "$TMP/$c.save2")"
+	touch "$TMP/go2.$c"
+	wait "$pid"
+	rc=$?
+	[ $rc -eq 0 ] && grep -q "^OK $c" "$TMP/$c.orig" ||
+		fail "$c: the original after its checkpoint (rc $rc): $(cat "$TMP/$c.orig")"
+done
+
+# 3. ckpt-info
+info() { "$BIN/ckpt-info" "$@" || fail "ckpt-info $* rc $?"; }
+info "$TMP/pairs.img" > "$TMP/pairs.info"
+grep -q 'unix dgram, connected, peer file [0-9]*, 5 messages queued (100010 bytes' "$TMP/pairs.info" &&
+	grep -q 'unix stream, connected, peer file [0-9]*, SO_PEEK_OFF 3, 1 message' "$TMP/pairs.info" ||
+	fail "ckpt-info pairs: $(grep -A1 unix "$TMP/pairs.info")"
+info "$TMP/named.img" > "$TMP/named.info"
+grep -q "unix stream, listening, named $D/l.sock, backlog 5" "$TMP/named.info" &&
+	grep -q "unix stream, waiting to be accepted, place 1 on listener socket" "$TMP/named.info" &&
+	grep -q "unix seqpacket, connected, named @usock-[0-9]*, peer file [0-9]*, accepted" "$TMP/named.info" ||
+	fail "ckpt-info named: $(grep -A1 unix "$TMP/named.info")"
+info "$TMP/inflight.img" > "$TMP/inflight.info"
+grep -q '^files in flight' "$TMP/inflight.info" && grep -q "file  *$D/file" "$TMP/inflight.info" ||
+	fail "ckpt-info inflight: $(cat "$TMP/inflight.info")"
+info --json "$TMP/creds.img" > "$TMP/creds.json"
+python3 - "$TMP/creds.json" <<'EOF' || fail "ckpt-info --json creds: $(cat "$TMP/creds.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+u = [f["unix"] for f in j["files"] if f["kind"] == "unix"]
+assert len(u) == 4, u
+assert sorted(x["with_credentials"] for x in u) == [0, 0, 1, 2], u
+assert sum(x["passcred"] for x in u) == 2, u
+EOF
+
+# 4. refusals: ckpt-save fails (5), no image, the message names what and why
+refused() {
+	local c=$1 want=$2 pid
+	rm -rf "${D:?}"/*
+	[ -n "${3:-}" ] && { $3; }
+	shim "$PROGS/usock" $c "$D" "$TMP/go.$c" > "$TMP/$c.out" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	wait_line "$TMP/$c.out" '^READY|^setup'
+	grep -q '^READY' "$TMP/$c.out" || fail "$c: $(cat "$TMP/$c.out")"
+	"$BIN/ckpt-save" "$pid" "$TMP/$c.img" > "$TMP/$c.save" 2>&1
+	rc=$?
+	[ $rc -eq 5 ] || fail "$c: ckpt-save rc $rc, want 5: $(cat "$TMP/$c.save")"
+	grep -qE "$want" "$TMP/$c.save" || fail "$c: the message does not say /$want/: $(cat "$TMP/$c.save")"
+	ls "$TMP/$c.img"* > /dev/null 2>&1 && fail "$c: an image was left"
+	kill9 "$pid"
+}
+serve() {
+	"$PROGS/usock" serve "$D/outside.sock" > "$TMP/serve.out" 2>&1 &
+	SPID=$!
+	PIDS+=("$SPID")
+	wait_line "$TMP/serve.out" '^READY'
+}
+refused outside "fd [0-9]+: a unix stream socket connected to $D/outside.sock \\(process [0-9]+, usock, uid [0-9]+\\), outside the image" serve
+grep -q "process $SPID," "$TMP/outside.save" || fail "outside: not the server's pid $SPID: $(cat "$TMP/outside.save")"
+refused uffd 'fd [0-9]+: a message queued on it carries an fd in flight of a kind not supported \(anon_inode:\[userfaultfd\]\)'
+refused pendata 'fd [0-9]+: a unix socket waiting to be accepted, which sent data already'
+exit 0
