@@ -50,6 +50,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include "restart/rst.h"
 
@@ -327,12 +328,55 @@ static int check_links(struct rst_state *s, struct rst_file *f)
 	return 0;
 }
 
+/* Whether a name the build binds is a live socket's (quick: for names_settle). */
+static int names_live(struct rst_state *s)
+{
+	struct rst_usk *g = usk_global(s);
+
+	for (int i = 0; i < s->nfiles; i++) {
+		const struct rst_file *f = &s->files[i];
+		const struct img_file_unix *k = kd(f);
+		struct stat st;
+		char path[IMG_UNIX_NAME_MAX + 1];
+
+		if (f->f.kind != IMG_FILE_UNIX || !k->name_len)
+			continue;
+		if (!usk_name(k)[0] && live_abstract(g, usk_name(k), k->name_len))
+			return 1;
+		memcpy(path, usk_name(k), k->name_len);
+		path[k->name_len] = '\0';
+		if (usk_name(k)[0] && k->vfs_ino && lstat(path, &st) == 0 && st.st_ino == k->vfs_ino &&
+		    st.st_dev == k->vfs_dev && live_file(g, st.st_dev, st.st_ino))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The image's names may still be held for an instant by what the original
+ * left: the copy a checkpoint forks to write its pages holds every fd of
+ * the process until it has written them and exits.  Wait for them to go,
+ * at most 2 s, before calling them taken.
+ */
+static int names_settle(struct rst_state *s)
+{
+	struct rst_usk *g = usk_global(s);
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	for (int i = 0; i < 100 && names_live(s); i++) {
+		nanosleep(&ts, NULL);
+		if (live_load(g) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int check_all(struct rst_state *s)
 {
 	struct rst_usk *g = usk_global(s);
 	int bad = 0, r;
 
-	if (live_load(g) < 0)
+	if (live_load(g) < 0 || names_settle(s) < 0)
 		return rst_problem(s, RST_EXIT_INCOMPAT, "cannot list this machine's unix sockets "
 				   "(sock_diag): %s; unix sockets need the kernel's "
 				   "CONFIG_UNIX_DIAG", strerror(errno));

@@ -7,6 +7,8 @@
 #    three generations (a restarted process is checkpointed again);
 #  - the original, checkpointed and left running, still reads every
 #    message (nothing is consumed by a checkpoint);
+#  - a user's process restarted by root: SO_PEERCRED and the credentials
+#    in flight are the user's;
 #  - ckpt-info shows them (text and JSON);
 #  - refused by name: a socket connected to another process (its path and
 #    pid), a userfaultfd in flight, a waiting connection that sent data.
@@ -40,6 +42,29 @@ for c in $CASES; do
 	[ $rc -eq 0 ] && grep -q "^OK $c" "$TMP/$c.orig" ||
 		fail "$c: the original after its checkpoint (rc $rc): $(cat "$TMP/$c.orig")"
 done
+
+# 2b. a user's process, checkpointed and restarted by root: its sockets are
+# the user's (SO_PEERCRED), its credentials in flight the user's
+if [ "$(id -u)" = 0 ] && (unpriv_user) > /dev/null 2>&1; then
+	unpriv_user
+	if as_user test -x "$PROGS/usock" -a -r "$LIB"; then
+		c=creds
+		chown "$uid:$gid" "$TMP"
+		as_user env LD_PRELOAD="$LIB" "$PROGS/usock" $c "$D" "$TMP/gou" > "$TMP/u.out" 2>&1 &
+		pid=$!
+		PIDS+=("$pid")
+		wait_line "$TMP/u.out" '^READY|^setup'
+		"$BIN/ckpt-save" "$pid" "$TMP/u.img" > "$TMP/u.save" 2>&1 ||
+			fail "user: ckpt-save rc $?: $(cat "$TMP/u.save")"
+		kill9 "$pid"
+		restart_bg "$TMP/u.img" > "$TMP/u.out2" 2>&1
+		touch "$TMP/gou"
+		wait "$RPID"
+		rc=$?
+		[ $rc -eq 0 ] && grep -q "^OK $c" "$TMP/u.out2" ||
+			fail "user: restarted by root (rc $rc): $(cat "$TMP/u.out2")"
+	fi
+fi
 
 # 3. ckpt-info
 info() { "$BIN/ckpt-info" "$@" || fail "ckpt-info $* rc $?"; }

@@ -20,7 +20,8 @@
  *             datagrams queued from an unnamed socket, from a socket bound
  *             to an abstract name, and from a client connected to it
  *   creds     SO_PASSCRED: datagrams and stream bytes with credentials
- *             (given, added by the kernel) and one sent before, without
+ *             (given, added by the kernel) and one sent before, without;
+ *             SO_PEERCRED (run as a user too: t_unix.sh)
  *   inflight  fds in flight: a regular file (its offset), a file the
  *             process also holds (one description), one end of a
  *             socketpair with bytes queued in it (its peer kept)
@@ -494,8 +495,15 @@ static void creds_check(void)
 {
 	int me = getpid(), uid = (int)getuid(), gid = (int)getgid();
 
+	struct ucred pc = { 0, 0, 0 };
+	socklen_t l = sizeof(pc);
+
 	if (!opt(cd[1], SO_PASSCRED) || opt(cd[0], SO_PASSCRED) || !opt(cs[1], SO_PASSCRED))
 		BAD("creds: SO_PASSCRED");
+	/* the peer's credentials: this process's (a restart makes the pair as its user) */
+	if (getsockopt(cs[0], SOL_SOCKET, SO_PEERCRED, &pc, &l) || pc.pid != me ||
+	    (int)pc.uid != (int)geteuid() || (int)pc.gid != (int)getegid())
+		BAD("creds: SO_PEERCRED pid %d uid %d gid %d", pc.pid, pc.uid, pc.gid);
 	expect_creds("creds: dgram without", cd[1], "c0", 0, 65534, 65534);
 	expect_creds("creds: dgram added", cd[1], "c1", me, uid, gid);
 	expect_creds("creds: dgram given", cd[1], "c2", me, uid, gid);
