@@ -10,6 +10,7 @@
 #  - a user's process restarted by root: SO_PEERCRED and the credentials
 #    in flight are the user's;
 #  - ckpt-info shows them (text and JSON);
+#  - a restart whose socket's path is another file now: exit 4, named;
 #  - refused by name: a socket connected to another process (its path and
 #    pid), a userfaultfd in flight, a waiting connection that sent data.
 . "$(dirname "$0")/lib.sh"
@@ -89,6 +90,14 @@ assert len(u) == 4, u
 assert sorted(x["with_credentials"] for x in u) == [0, 0, 1, 2], u
 assert sum(x["passcred"] for x in u) == 2, u
 EOF
+
+# 3b. at restart, a name whose path is another file now: exit 4, named
+rm -rf "${D:?}"/*
+echo "not a socket" > "$D/l.sock"
+clean_fds "${RESTART[@]}" --check "$TMP/named.img" > "$TMP/named.check2" 2>&1
+rc=$?
+[ $rc -eq 4 ] && grep -q "cannot bind unix socket $D/l.sock again: $D/l.sock exists (not a socket)" "$TMP/named.check2" ||
+	fail "a restart over another file (rc $rc): $(cat "$TMP/named.check2")"
 
 # 4. refusals: ckpt-save fails (5), no image, the message names what and why
 refused() {

@@ -18,7 +18,8 @@
  *             both ways) and two connected, not yet accepted (accepted
  *             after, in order); a datagram socket on DIR/d.sock with
  *             datagrams queued from an unnamed socket, from a socket bound
- *             to an abstract name, and from a client connected to it
+ *             to an abstract name, and from a client connected to it; an
+ *             autobound name, a name relative to the cwd (DIR)
  *   creds     SO_PASSCRED: datagrams and stream bytes with credentials
  *             (given, added by the kernel) and one sent before, without;
  *             SO_PEERCRED (run as a user too: t_unix.sh)
@@ -324,7 +325,8 @@ static void pairs_check(void)
 
 /* ---- named ----------------------------------------------------------------- */
 
-static int ls, la, c1, a1, c2, c3, sc1, sa1, sc2, ds, dcl, dnamed;
+static int ls, la, c1, a1, c2, c3, sc1, sa1, sc2, ds, dcl, dnamed, dauto, drel;
+static char auto_name[64];
 
 static void named_setup(void)
 {
@@ -355,6 +357,15 @@ static void named_setup(void)
 	    sendto(dnamed, "pong", 4, 0, (struct sockaddr *)&sa, addr(in_dir("d.sock"), &sa)) != 4 ||
 	    connect(dcl, (struct sockaddr *)&sa, addr(in_dir("d.sock"), &sa)) || send(dcl, "conn", 4, 0) != 4)
 		die("dgram");
+	/* an autobound name (the kernel picks it), a name relative to the cwd */
+	dauto = socket(AF_UNIX, SOCK_DGRAM, 0);
+	sa.sun_family = AF_UNIX;
+	if (bind(dauto, (struct sockaddr *)&sa, sizeof(sa_family_t)))
+		die("autobind");
+	name_of(dauto, 0, auto_name, sizeof(auto_name));
+	if (chdir(dir))
+		die("chdir");
+	drel = bound(SOCK_DGRAM, "rel.sock");
 }
 
 static void named_check(void)
@@ -375,6 +386,10 @@ static void named_check(void)
 	expect_name("named: abstract client's peer", sc1, 1, abs_name);
 	expect_name("named: dgram server", ds, 0, in_dir("d.sock"));
 	expect_name("named: dgram client's peer", dcl, 1, in_dir("d.sock"));
+	expect_name("named: autobound", dauto, 0, auto_name);
+	expect_name("named: relative", drel, 0, "rel.sock");
+	if (access(in_dir("rel.sock"), F_OK))
+		BAD("named: the relative name's file is not in the cwd");
 	if (opt(ls, SO_ACCEPTCONN) != 1 || opt(la, SO_ACCEPTCONN) != 1)
 		BAD("named: not listening");
 	expect_stream("named: client to accepted", a1, "req", 3);
