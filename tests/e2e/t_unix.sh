@@ -8,7 +8,7 @@
 #  - the original, checkpointed and left running, still reads every
 #    message (nothing is consumed by a checkpoint);
 #  - a user's process restarted by root: SO_PEERCRED and the credentials
-#    in flight are the user's;
+#    in flight are the user's; a user's, unprivileged, under --pidns;
 #  - ckpt-info shows them (text and JSON);
 #  - a restart whose socket's path is another file now: exit 4, named;
 #  - refused by name: a socket connected to another process (its path and
@@ -65,6 +65,34 @@ if [ "$(id -u)" = 0 ] && (unpriv_user) > /dev/null 2>&1; then
 		[ $rc -eq 0 ] && grep -q "^OK $c" "$TMP/u.out2" ||
 			fail "user: restarted by root (rc $rc): $(cat "$TMP/u.out2")"
 	fi
+fi
+
+# 2c. unprivileged, in a --pidns namespace (the credentials' pid is 2 there)
+if [ -n "${uid:-}" ] && as_user test -x "$BIN/ckpt-run" -a -x "$PROGS/usock" &&
+	as_user unshare --user --pid --mount --fork true 2> /dev/null; then
+	UD=$TMP/u
+	mkdir -p "$UD"
+	chown "$uid:$gid" "$UD"
+	for c in creds named; do
+		rm -rf "${UD:?}"/*
+		CASE=$c
+		as_user "$BIN/ckpt-run" --pidns env LD_PRELOAD="$LIB" "$PROGS/usock" $c "$UD" "$UD/go" \
+			> "$UD/out" 2>&1 &
+		R=$!
+		PIDS+=("$R")
+		program_of "$R"
+		wait_line "$UD/out" '^READY|^setup'
+		as_user "$BIN/ckpt-save" "$PROG" "$UD/img" > "$TMP/ns.save" 2>&1 ||
+			fail "pidns $c: ckpt-save rc $?: $(cat "$TMP/ns.save")"
+		kill -9 "$R"
+		wait "$R" 2> /dev/null
+		wait_for 20 gone "$PROG" || fail "pidns $c: $PROG did not go away"
+		touch "$UD/go"
+		as_user "${RESTART[@]}" "$UD/img" > "$UD/out2" 2>&1
+		rc=$?
+		[ $rc -eq 0 ] && grep -q "^OK $c" "$UD/out2" ||
+			fail "pidns $c: restarted (rc $rc): $(cat "$UD/out2")"
+	done
 fi
 
 # 3. ckpt-info
