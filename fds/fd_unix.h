@@ -111,8 +111,39 @@ struct usk_state {
 	int nheld;
 };
 
-/* The state in this checkpoint's scratch (fd_unix.c). */
+#define USK_TCP_ESTABLISHED	1	/* sock_diag's states */
+#define USK_TCP_CLOSE		7
+#define USK_TCP_LISTEN		10
+#define USK_DIAG_BUF		(64u << 10)
+
+/* A listener's waiting connection: client inode, listener entry, place. */
+struct usk_icon {
+	uint64_t client;
+	uint32_t listener, pos;
+};
+#define USK_MAX_ICONS	16384
+
+struct usk_extra {
+	unsigned char *dbuf;		/* sock_diag replies */
+	struct usk_icon *icons;
+	uint32_t nicons;
+};
+
+
+/* One socket as sock_diag describes it (fd_unix_diag.c). */
+struct usk_diag {
+	int type, state, shutdown, has_peer;
+	uint64_t peer, vfs_dev, vfs_ino;
+	uint32_t rq, wq;
+	const uint32_t *icons;
+	uint32_t nicons;
+	const char *name;
+	uint32_t name_len;
+};
+
+/* The state in this checkpoint's scratch (fd_unix.c); the icons and replies' buffer. */
 struct usk_state *usk_state(struct ckpt_ctx *c);
+struct usk_extra *usk_extra(struct ckpt_ctx *c);
 /* The entry of socket ino, or NULL. */
 struct usk_sock *usk_find(struct usk_state *u, uint64_t ino);
 /* Adds socket ino (held by fd, or in flight): its entry, or NULL after ckpt_fail. */
@@ -121,6 +152,20 @@ struct usk_sock *usk_add(struct ckpt_ctx *c, uint64_t ino, int fd, int inflight)
 const char *usk_what(struct usk_state *u, const struct usk_sock *s, char *buf, size_t len);
 /* Keeps fd (received by a peek) until the end of the pass: 0, or -1 after ckpt_fail. */
 int usk_hold(struct ckpt_ctx *c, int fd);
+
+/*
+ * fd_unix_diag.c: diag asks sock_diag about socket ino (0, -ENOENT: no
+ * such socket, or -errno); read fills s->k and its names from it and
+ * from the socket's options; refuse_extras refuses what cannot come back
+ * (O_ASYNC, a filter, an out-of-band byte, a pending error); sockopt is
+ * an int option (def when it cannot be read); peer_process writes
+ * " (process 123, comm, uid 0)" for fd's peer (SO_PEERCRED), or "".
+ */
+int usk_diag(struct ckpt_ctx *c, uint64_t ino, struct usk_diag *d);
+int usk_read(struct ckpt_ctx *c, struct usk_sock *s);
+int usk_refuse_extras(struct ckpt_ctx *c, struct usk_sock *s);
+int usk_sockopt(int fd, int opt, int def);
+void usk_peer_process(int fd, char *buf, size_t len);
 
 /*
  * fd_unix_queue.c: capture reads socket s's queue without consuming it
@@ -157,6 +202,53 @@ struct rst_usk_msg {
 
 /* f's restart state, made on first use. */
 struct rst_usk_file *rst_usk_of(struct rst_file *f);
+/* A name bound by a live socket of this machine (sock_diag dump). */
+struct usk_live {
+	char name[IMG_UNIX_NAME_MAX];
+	uint16_t len;
+	uint64_t vfs_dev, vfs_ino;
+};
+
+/* A listener made for accepted sockets whose own is not in the image. */
+struct usk_tmp {
+	uint32_t type;
+	char name[IMG_UNIX_NAME_MAX];
+	uint16_t len;
+	int fd, unlink_after;
+};
+
+/* The restart's state of unix sockets (s->usk). */
+struct rst_usk {
+	int checked, built, failed;
+	struct usk_live *live;
+	size_t nlive, live_cap;
+	struct usk_tmp *tmp;
+	size_t ntmp, tmp_cap;
+	char (*gone)[IMG_UNIX_NAME_MAX + 1];	/* paths to unlink at the end */
+	size_t ngone, gone_cap;
+};
+
+/* A UNIX FILE's kind data (checked by the reader). */
+static inline const struct img_file_unix *usk_kd(const struct rst_file *f)
+{
+	return f->data;
+}
+
+/*
+ * fd_unix_check.c: the state (made on first use); the machine's bound
+ * names loaded again (sock_diag dump: 0, or -1 with errno), whether a live
+ * socket has abstract name; whether path name can be bound: 0 free, 1 the
+ * original's leftover (the file bound as vdev/vino, by no live socket: to
+ * remove first), -1 taken, with why; the image's listener an accepted f
+ * came from (or NULL); the kind's verify (every check, on the first call).
+ */
+struct rst_usk *rst_usk_global(struct rst_state *s);
+int rst_usk_live_load(struct rst_usk *g);
+int rst_usk_live_abstract(const struct rst_usk *g, const char *name, size_t len);
+int rst_usk_path_state(const struct rst_usk *g, const char *name, size_t len, uint64_t vdev,
+		       uint64_t vino, char *why, size_t wlen);
+struct rst_file *rst_usk_listener_of(struct rst_state *s, const struct rst_file *f);
+int rst_usk_verify(struct rst_state *s, const struct rst_file *f);
 /* The UNIX FILE whose socket has inode ino, or NULL. */
 struct rst_file *rst_usk_by_ino(struct rst_state *s, uint64_t ino);
 /* fd_unix_queue.c: sends every queued message of every UNIX FILE again: 0 or -1 reported. */

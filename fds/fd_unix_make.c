@@ -31,8 +31,8 @@
  * Path names: a file at the path that is the socket file the process had
  * bound (same device and inode) and that no live socket is bound to is
  * the original's leftover (a kill leaves it): removed and bound again.
- * Any other file there is a problem (--check lists it).  Relative names
- * are bound from the image's cwd.
+ * Any other file there is a problem (fd_unix_check.c: --check lists it).
+ * Relative names are bound from the image's cwd.
  */
 #include "fds/fd_unix.h"
 
@@ -42,378 +42,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
-#include <linux/unix_diag.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 #include "restart/rst.h"
-
-/* A name bound by a live socket of this machine (sock_diag dump). */
-struct usk_live {
-	char name[IMG_UNIX_NAME_MAX];
-	uint16_t len;
-	uint64_t vfs_dev, vfs_ino;
-};
-
-/* A listener made for accepted sockets whose own is not in the image. */
-struct usk_tmp {
-	uint32_t type;
-	char name[IMG_UNIX_NAME_MAX];
-	uint16_t len;
-	int fd, unlink_after;
-};
-
-struct rst_usk {
-	int checked, built, failed;
-	struct usk_live *live;
-	size_t nlive, live_cap;
-	struct usk_tmp *tmp;
-	size_t ntmp, tmp_cap;
-	char (*gone)[IMG_UNIX_NAME_MAX + 1];	/* paths to unlink at the end */
-	size_t ngone, gone_cap;
-};
-
-static const struct img_file_unix *kd(const struct rst_file *f)
-{
-	return f->data;
-}
-
-struct rst_usk_file *rst_usk_of(struct rst_file *f)
-{
-	if (!f->usk) {
-		if (!(f->usk = calloc(1, sizeof(*f->usk))))
-			abort();
-		f->usk->sock = f->usk->standin = -1;
-	}
-	return f->usk;
-}
-
-struct rst_file *rst_usk_by_ino(struct rst_state *s, uint64_t ino)
-{
-	for (int i = 0; ino && i < s->nfiles; i++)
-		if (s->files[i].f.kind == IMG_FILE_UNIX && s->files[i].f.ino == ino)
-			return &s->files[i];
-	return NULL;
-}
-
-static struct rst_usk *usk_global(struct rst_state *s)
-{
-	if (!s->usk && !(s->usk = calloc(1, sizeof(*s->usk))))
-		abort();
-	return s->usk;
-}
-
-void rst_usk_state_free(struct rst_state *s)
-{
-	if (!s->usk)
-		return;
-	for (size_t i = 0; i < s->usk->ntmp; i++)
-		if (s->usk->tmp[i].fd >= 0)
-			close(s->usk->tmp[i].fd);
-	free(s->usk->live);
-	free(s->usk->tmp);
-	free(s->usk->gone);
-	free(s->usk);
-	s->usk = NULL;
-}
-
-static void name_text(const char *n, size_t len, char *buf, size_t cap)
-{
-	usk_name_text(n, len, buf, cap);
-}
-
-/* --- the machine's bound names (sock_diag dump) ----------------------------- */
-
-static int live_load(struct rst_usk *g)
-{
-	struct {
-		struct nlmsghdr h;
-		struct unix_diag_req r;
-	} req = { 0 };
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	static char buf[65536];
-	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG), done = 0;
-
-	g->nlive = 0;
-	if (nl < 0)
-		return -1;
-	req.h.nlmsg_len = sizeof(req);
-	req.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.r.sdiag_family = AF_UNIX;
-	req.r.udiag_states = ~0u;
-	req.r.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS;
-	if (sendto(nl, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(nl);
-		return -1;
-	}
-	while (!done) {
-		ssize_t n = recv(nl, buf, sizeof(buf), 0);
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-
-		if (n <= 0)
-			break;
-		for (; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-			struct unix_diag_msg *m = NLMSG_DATA(h);
-			struct usk_live l = { .len = 0 };
-			struct rtattr {
-				unsigned short rta_len, rta_type;
-			} *a;
-			int left;
-
-			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
-				done = 1;
-				break;
-			}
-			a = (void *)(m + 1);
-			left = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
-			while (left >= 4 && a->rta_len >= 4 && a->rta_len <= left) {
-				const unsigned char *v = (const unsigned char *)(a + 1);
-				size_t vl = a->rta_len - 4u;
-
-				if (a->rta_type == UNIX_DIAG_NAME && vl <= IMG_UNIX_NAME_MAX) {
-					memcpy(l.name, v, vl);
-					l.len = (uint16_t)vl;
-				} else if (a->rta_type == UNIX_DIAG_VFS && vl >= 8) {
-					uint32_t vi, vd;
-
-					memcpy(&vi, v, 4);
-					memcpy(&vd, v + 4, 4);
-					l.vfs_ino = vi;
-					l.vfs_dev = makedev(vd >> 20, vd & 0xfffff);
-				}
-				left -= (a->rta_len + 3) & ~3;
-				a = (void *)((char *)a + ((a->rta_len + 3) & ~3));
-			}
-			if (!l.len)
-				continue;
-			g->live = rst_grow(g->live, &g->live_cap, g->nlive, sizeof(*g->live));
-			g->live[g->nlive++] = l;
-		}
-	}
-	close(nl);
-	return 0;
-}
-
-/* A live socket bound to the file (dev, ino), or to the abstract name. */
-static int live_file(const struct rst_usk *g, uint64_t dev, uint64_t ino)
-{
-	for (size_t i = 0; i < g->nlive; i++)
-		if (g->live[i].vfs_ino == ino && g->live[i].vfs_dev == dev)
-			return 1;
-	return 0;
-}
-
-static int live_abstract(const struct rst_usk *g, const char *name, size_t len)
-{
-	for (size_t i = 0; i < g->nlive; i++)
-		if (g->live[i].len == len && !memcmp(g->live[i].name, name, len))
-			return 1;
-	return 0;
-}
-
-/*
- * Whether path name (len bytes) can be bound: 0 free, 1 a leftover of
- * the original to remove first (the file bound as vfs_dev/vfs_ino, by no
- * live socket), or -1 with why.
- */
-static int path_state(const struct rst_usk *g, const char *name, size_t len, uint64_t vdev,
-		      uint64_t vino, char *why, size_t wlen)
-{
-	char path[IMG_UNIX_NAME_MAX + 1], dir[IMG_UNIX_NAME_MAX + 1], *slash;
-	struct stat st;
-
-	memcpy(path, name, len);
-	path[len] = '\0';
-	if (lstat(path, &st) == 0) {
-		if (S_ISSOCK(st.st_mode) && vino && st.st_ino == vino && st.st_dev == vdev &&
-		    !live_file(g, st.st_dev, st.st_ino))
-			return 1;
-		snprintf(why, wlen, "%s exists (%s): remove it if it is stale", path,
-			 S_ISSOCK(st.st_mode) ? live_file(g, st.st_dev, st.st_ino) ?
-			 "a socket a live process is bound to: is the original still running?" :
-			 "a socket file, not the one the process had bound" : "not a socket");
-		return -1;
-	}
-	strcpy(dir, path);
-	if ((slash = strrchr(dir, '/'))) {
-		*(slash == dir ? slash + 1 : slash) = '\0';
-		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			snprintf(why, wlen, "its directory %s does not exist", dir);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* --- the checks (with the environment, --check) ----------------------------- */
-
-/* Whether the name of k can be bound here (temp: a listener made for it). */
-static int check_name(struct rst_state *s, const struct rst_file *f, const char *name,
-		      size_t len, uint64_t vdev, uint64_t vino)
-{
-	struct rst_usk *g = usk_global(s);
-	char txt[IMG_UNIX_NAME_MAX + 8], why[400];
-
-	if (!len)
-		return 0;
-	name_text(name, len, txt, sizeof(txt));
-	if (!name[0]) {
-		if (live_abstract(g, name, len))
-			return rst_problem(s, RST_EXIT_ENV, "%s: cannot bind unix socket name %s "
-					   "again: a live socket has it (is the original still "
-					   "running?)", rst_file_what(f), txt);
-		return 0;
-	}
-	if (name[0] != '/' && (!s->cwd || s->cwd[0] != '/'))
-		return rst_problem(s, RST_EXIT_ENV, "%s: unix socket name %s is relative, and the "
-				   "image has no working directory to bind it from", rst_file_what(f),
-				   txt);
-	if (path_state(g, name, len, vdev, vino, why, sizeof(why)) < 0)
-		return rst_problem(s, RST_EXIT_ENV, "%s: cannot bind unix socket %s again: %s",
-				   rst_file_what(f), txt, why);
-	return 0;
-}
-
-/* The image's listener with f's name and type (for an accepted f), or NULL. */
-static struct rst_file *listener_of(struct rst_state *s, const struct rst_file *f)
-{
-	struct rst_file *l = rst_usk_by_ino(s, kd(f)->listener);
-
-	return l && kd(l)->state == IMG_UNIX_LISTEN && kd(l)->type == kd(f)->type ? l : NULL;
-}
-
-/* Each socket's links make sense: 0, or a problem (a corrupt image). */
-static int check_links(struct rst_state *s, struct rst_file *f)
-{
-	const struct img_file_unix *k = kd(f);
-	struct rst_file *p = k->peer ? rst_usk_by_ino(s, k->peer) : NULL;
-	struct rst_file *l = k->listener ? rst_usk_by_ino(s, k->listener) : NULL;
-	int ok = 1;
-
-	if (k->peer)
-		ok = p && kd(p)->type == k->type &&
-		     (k->type == SOCK_DGRAM ? kd(p)->peer == f->f.ino || kd(p)->name_len :
-		      kd(p)->state == IMG_UNIX_CONNECTED && kd(p)->peer == f->f.ino &&
-		      !((kd(p)->uflags & IMG_UNIX_ACCEPTED) && (k->uflags & IMG_UNIX_ACCEPTED)));
-	if (ok && k->listener)
-		ok = listener_of(s, f) &&
-		     (k->state == IMG_UNIX_PENDING ||
-		      (kd(l)->name_len == k->name_len &&
-		       !memcmp(usk_name(kd(l)), usk_name(k), k->name_len)));
-	if (ok && k->state == IMG_UNIX_PENDING)
-		for (int i = 0; i < s->nfiles; i++) {
-			const struct rst_file *o = &s->files[i];
-
-			if (o != f && o->f.kind == IMG_FILE_UNIX &&
-			    kd(o)->state == IMG_UNIX_PENDING && kd(o)->listener == k->listener &&
-			    kd(o)->backlog == k->backlog)
-				ok = 0;
-		}
-	for (int i = 0; ok && i < s->nfiles; i++)
-		if (&s->files[i] != f && s->files[i].f.kind == IMG_FILE_UNIX &&
-		    s->files[i].f.ino == f->f.ino)
-			ok = 0;
-	if (!ok)
-		return rst_problem(s, RST_EXIT_IMAGE, "corrupt: %s, a unix %s socket, names a peer "
-				   "or listener (%llu, %llu) the image does not have as such",
-				   rst_file_what(f), usk_type_name(k->type),
-				   (unsigned long long)k->peer, (unsigned long long)k->listener);
-	return 0;
-}
-
-/* Whether a name the build binds is a live socket's (quick: for names_settle). */
-static int names_live(struct rst_state *s)
-{
-	struct rst_usk *g = usk_global(s);
-
-	for (int i = 0; i < s->nfiles; i++) {
-		const struct rst_file *f = &s->files[i];
-		const struct img_file_unix *k = kd(f);
-		struct stat st;
-		char path[IMG_UNIX_NAME_MAX + 1];
-
-		if (f->f.kind != IMG_FILE_UNIX || !k->name_len)
-			continue;
-		if (!usk_name(k)[0] && live_abstract(g, usk_name(k), k->name_len))
-			return 1;
-		memcpy(path, usk_name(k), k->name_len);
-		path[k->name_len] = '\0';
-		if (usk_name(k)[0] && k->vfs_ino && lstat(path, &st) == 0 && st.st_ino == k->vfs_ino &&
-		    st.st_dev == k->vfs_dev && live_file(g, st.st_dev, st.st_ino))
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * The image's names may still be held for an instant by what the original
- * left: the copy a checkpoint forks to write its pages holds every fd of
- * the process until it has written them and exits.  Wait for them to go,
- * at most 2 s, before calling them taken.
- */
-static int names_settle(struct rst_state *s)
-{
-	struct rst_usk *g = usk_global(s);
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
-
-	for (int i = 0; i < 100 && names_live(s); i++) {
-		nanosleep(&ts, NULL);
-		if (live_load(g) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int check_all(struct rst_state *s)
-{
-	struct rst_usk *g = usk_global(s);
-	int bad = 0, r;
-
-	if (live_load(g) < 0 || names_settle(s) < 0)
-		return rst_problem(s, RST_EXIT_INCOMPAT, "cannot list this machine's unix sockets "
-				   "(sock_diag): %s; unix sockets need the kernel's "
-				   "CONFIG_UNIX_DIAG", strerror(errno));
-	for (int i = 0; i < s->nfiles; i++) {
-		struct rst_file *f = &s->files[i];
-		const struct img_file_unix *k = kd(f);
-
-		if (f->f.kind != IMG_FILE_UNIX)
-			continue;
-		if ((r = check_links(s, f))) {
-			bad = r;
-			continue;
-		}
-		/* the names the build binds: its own unless accept() gives it */
-		if (!(k->uflags & IMG_UNIX_ACCEPTED) &&
-		    (r = check_name(s, f, usk_name(k), k->name_len, k->vfs_dev, k->vfs_ino)))
-			bad = r;
-		if ((k->uflags & IMG_UNIX_ACCEPTED) && !listener_of(s, f) &&
-		    (r = check_name(s, f, usk_name(k), k->name_len, k->vfs_dev, k->vfs_ino)))
-			bad = r;
-	}
-	if ((r = rst_usk_check_queues(s)))
-		bad = r;
-	return bad;
-}
-
-static int unix_verify(struct rst_state *s, const struct rst_file *f)
-{
-	struct rst_usk *g = usk_global(s);
-
-	if (g->checked)
-		return 0;
-	g->checked = 1;
-	return check_all(s);
-}
-
-/* --- the build ------------------------------------------------------------------ */
 
 /* A new socket of type (non-blocking, close-on-exec), above every fd the image uses. */
 static int lifted(struct rst_state *s, int fd)
@@ -459,15 +93,15 @@ static socklen_t addr_of(const char *name, size_t len, struct sockaddr_un *sa)
 static int bind_name(struct rst_state *s, const struct rst_file *f, int fd, const char *name,
 		     size_t len, uint64_t vdev, uint64_t vino, uint32_t mode, int unlink_after)
 {
-	struct rst_usk *g = usk_global(s);
+	struct rst_usk *g = rst_usk_global(s);
 	struct sockaddr_un sa;
 	char txt[IMG_UNIX_NAME_MAX + 8], why[400];
 	int st = 0;
 
 	if (!len)
 		return 0;
-	name_text(name, len, txt, sizeof(txt));
-	if (name[0] && (st = path_state(g, name, len, vdev, vino, why, sizeof(why))) < 0) {
+	usk_name_text(name, len, txt, sizeof(txt));
+	if (name[0] && (st = rst_usk_path_state(g, name, len, vdev, vino, why, sizeof(why))) < 0) {
 		rst_error(s, "%s: cannot bind unix socket %s again: %s", rst_file_what(f), txt, why);
 		return -1;
 	}
@@ -495,7 +129,7 @@ static int bind_name(struct rst_state *s, const struct rst_file *f, int fd, cons
 
 static int bind_own(struct rst_state *s, const struct rst_file *f, int fd)
 {
-	const struct img_file_unix *k = kd(f);
+	const struct img_file_unix *k = usk_kd(f);
 
 	return bind_name(s, f, fd, usk_name(k), k->name_len, k->vfs_dev, k->vfs_ino, k->vfs_mode,
 			 !!(k->uflags & IMG_UNIX_NAME_GONE));
@@ -504,13 +138,13 @@ static int bind_own(struct rst_state *s, const struct rst_file *f, int fd)
 /* Whether a stand-in may take name (a gone peer's): it is free here. */
 static int name_free(struct rst_state *s, const char *name, size_t len)
 {
-	struct rst_usk *g = usk_global(s);
+	struct rst_usk *g = rst_usk_global(s);
 	char why[400];
 
 	if (!len)
 		return 0;
-	return name[0] ? path_state(g, name, len, 0, 0, why, sizeof(why)) == 0 :
-			 !live_abstract(g, name, len);
+	return name[0] ? rst_usk_path_state(g, name, len, 0, 0, why, sizeof(why)) == 0 :
+			 !rst_usk_live_abstract(g, name, len);
 }
 
 /*
@@ -520,7 +154,7 @@ static int name_free(struct rst_state *s, const char *name, size_t len)
  */
 static void standin_name(struct rst_state *s, const struct rst_file *f, int fd)
 {
-	const struct img_file_unix *k = kd(f);
+	const struct img_file_unix *k = usk_kd(f);
 	char txt[IMG_UNIX_NAME_MAX + 8];
 
 	if (!k->peer_name_len)
@@ -528,7 +162,7 @@ static void standin_name(struct rst_state *s, const struct rst_file *f, int fd)
 	if (name_free(s, usk_peer_name(k), k->peer_name_len) &&
 	    bind_name(s, f, fd, usk_peer_name(k), k->peer_name_len, 0, 0, 0, 1) == 0)
 		return;
-	name_text(usk_peer_name(k), k->peer_name_len, txt, sizeof(txt));
+	usk_name_text(usk_peer_name(k), k->peer_name_len, txt, sizeof(txt));
 	dprintf(rst_err_fd, "ckpt-restart: note: %s: its peer (gone) was named %s, which is not "
 		"free here: getpeername() will give no name\n", rst_file_what(f), txt);
 }
@@ -537,7 +171,7 @@ static void standin_name(struct rst_state *s, const struct rst_file *f, int fd)
 static int tmp_listener(struct rst_state *s, const struct rst_file *f, uint32_t type,
 			const char *name, size_t len, uint64_t vdev, uint64_t vino, int unlink_after)
 {
-	struct rst_usk *g = usk_global(s);
+	struct rst_usk *g = rst_usk_global(s);
 	struct usk_tmp *t;
 
 	for (size_t i = 0; i < g->ntmp; i++)
@@ -578,7 +212,7 @@ static int connect_accept(struct rst_state *s, const struct rst_file *f, int cli
 /* A connected stream or seqpacket socket and its peer (p, or a stand-in when gone). */
 static int make_stream(struct rst_state *s, struct rst_file *f)
 {
-	const struct img_file_unix *k = kd(f);
+	const struct img_file_unix *k = usk_kd(f);
 	struct rst_file *p = k->peer ? rst_usk_by_ino(s, k->peer) : NULL;
 	struct rst_file *a = f, *c = p;		/* the accepted end and the client */
 	int *afd = &f->usk->sock, *cfd = p ? &rst_usk_of(p)->sock : &f->usk->standin;
@@ -586,7 +220,7 @@ static int make_stream(struct rst_state *s, struct rst_file *f)
 	struct rst_file *l;
 	int lfd;
 
-	if (p && (kd(p)->uflags & IMG_UNIX_ACCEPTED)) {
+	if (p && (usk_kd(p)->uflags & IMG_UNIX_ACCEPTED)) {
 		a = p;
 		c = f;
 		afd = &p->usk->sock;
@@ -601,7 +235,7 @@ static int make_stream(struct rst_state *s, struct rst_file *f)
 		return connect_accept(s, f, f->usk->sock, lfd, usk_peer_name(k), k->peer_name_len,
 				      &f->usk->standin);
 	}
-	ak = kd(a);
+	ak = usk_kd(a);
 	if (!(ak->uflags & IMG_UNIX_ACCEPTED)) {	/* neither: a socketpair */
 		if (new_pair(s, k->type, afd, cfd) < 0) {
 			rst_error(s, "%s: cannot make a unix socket pair again: %s", rst_file_what(f),
@@ -611,7 +245,7 @@ static int make_stream(struct rst_state *s, struct rst_file *f)
 		return bind_own(s, f, f->usk->sock) < 0 || (p && bind_own(s, p, p->usk->sock) < 0) ?
 		       -1 : 0;
 	}
-	l = listener_of(s, a);
+	l = rst_usk_listener_of(s, a);
 	lfd = l ? l->usk->sock : tmp_listener(s, a, ak->type, usk_name(ak), ak->name_len,
 					       ak->vfs_dev, ak->vfs_ino,
 					       !!(ak->uflags & IMG_UNIX_NAME_GONE));
@@ -630,7 +264,7 @@ static int make_all(struct rst_state *s)
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < s->nfiles; i++) {
 			struct rst_file *f = &s->files[i];
-			const struct img_file_unix *k = kd(f);
+			const struct img_file_unix *k = usk_kd(f);
 			struct rst_usk_file *q;
 
 			if (f->f.kind != IMG_FILE_UNIX)
@@ -660,7 +294,7 @@ static int make_all(struct rst_state *s)
 					return -1;
 				standin_name(s, f, q->standin);
 			} else if (k->state == IMG_UNIX_CONNECTED &&
-				   kd(rst_usk_by_ino(s, k->peer))->peer == f->f.ino) {
+				   usk_kd(rst_usk_by_ino(s, k->peer))->peer == f->f.ino) {
 				struct rst_file *p = rst_usk_by_ino(s, k->peer);
 
 				if (new_pair(s, k->type, &q->sock, &rst_usk_of(p)->sock) < 0 ||
@@ -681,7 +315,7 @@ static int connect_rest(struct rst_state *s)
 	for (int i = 0; i < s->nfiles; i++) {
 		struct rst_file *l = &s->files[i];
 
-		if (l->f.kind != IMG_FILE_UNIX || kd(l)->state != IMG_UNIX_LISTEN)
+		if (l->f.kind != IMG_FILE_UNIX || usk_kd(l)->state != IMG_UNIX_LISTEN)
 			continue;
 		/* its waiting clients, in their order */
 		for (uint32_t pos = 0;; pos++) {
@@ -690,13 +324,13 @@ static int connect_rest(struct rst_state *s)
 
 			for (int j = 0; j < s->nfiles && !c; j++)
 				if (s->files[j].f.kind == IMG_FILE_UNIX &&
-				    kd(&s->files[j])->state == IMG_UNIX_PENDING &&
-				    kd(&s->files[j])->listener == l->f.ino && kd(&s->files[j])->backlog == pos)
+				    usk_kd(&s->files[j])->state == IMG_UNIX_PENDING &&
+				    usk_kd(&s->files[j])->listener == l->f.ino && usk_kd(&s->files[j])->backlog == pos)
 					c = &s->files[j];
 			if (!c)
 				break;
 			if (connect(c->usk->sock, (struct sockaddr *)&sa,
-				    addr_of(usk_name(kd(l)), kd(l)->name_len, &sa)) < 0) {
+				    addr_of(usk_name(usk_kd(l)), usk_kd(l)->name_len, &sa)) < 0) {
 				rst_error(s, "%s: cannot connect to its listener (%s) again: %s",
 					  rst_file_what(c), rst_file_what(l), strerror(errno));
 				return -1;
@@ -705,15 +339,15 @@ static int connect_rest(struct rst_state *s)
 	}
 	for (int i = 0; i < s->nfiles; i++) {
 		struct rst_file *f = &s->files[i];
-		const struct img_file_unix *k = kd(f);
+		const struct img_file_unix *k = usk_kd(f);
 		struct rst_file *p;
 		struct sockaddr_un sa;
 
 		if (f->f.kind != IMG_FILE_UNIX || k->type != SOCK_DGRAM || !k->peer ||
-		    !(p = rst_usk_by_ino(s, k->peer)) || kd(p)->peer == f->f.ino)
+		    !(p = rst_usk_by_ino(s, k->peer)) || usk_kd(p)->peer == f->f.ino)
 			continue;
 		if (connect(f->usk->sock, (struct sockaddr *)&sa,
-			    addr_of(usk_name(kd(p)), kd(p)->name_len, &sa)) < 0) {
+			    addr_of(usk_name(usk_kd(p)), usk_kd(p)->name_len, &sa)) < 0) {
 			rst_error(s, "%s: cannot connect to %s again: %s", rst_file_what(f),
 				  rst_file_what(p), strerror(errno));
 			return -1;
@@ -753,7 +387,7 @@ static int finish_all(struct rst_state *s)
 {
 	for (int i = 0; i < s->nfiles; i++) {
 		struct rst_file *f = &s->files[i];
-		const struct img_file_unix *k = kd(f);
+		const struct img_file_unix *k = usk_kd(f);
 		struct rst_usk_file *q = f->usk;
 		int fl;
 
@@ -817,9 +451,9 @@ static int need_cwd(const struct rst_state *s)
 		const struct rst_file *f = &s->files[i];
 
 		if (f->f.kind == IMG_FILE_UNIX &&
-		    ((kd(f)->name_len && usk_name(kd(f))[0] && usk_name(kd(f))[0] != '/') ||
-		     (kd(f)->peer_name_len && usk_peer_name(kd(f))[0] &&
-		      usk_peer_name(kd(f))[0] != '/')))
+		    ((usk_kd(f)->name_len && usk_name(usk_kd(f))[0] && usk_name(usk_kd(f))[0] != '/') ||
+		     (usk_kd(f)->peer_name_len && usk_peer_name(usk_kd(f))[0] &&
+		      usk_peer_name(usk_kd(f))[0] != '/')))
 			return 1;
 	}
 	return 0;
@@ -827,10 +461,10 @@ static int need_cwd(const struct rst_state *s)
 
 static int build(struct rst_state *s)
 {
-	struct rst_usk *g = usk_global(s);
+	struct rst_usk *g = rst_usk_global(s);
 	int here = -1, r = -1;
 
-	if (live_load(g) < 0) {
+	if (rst_usk_live_load(g) < 0) {
 		rst_error(s, "cannot list this machine's unix sockets (sock_diag): %s",
 			  strerror(errno));
 		return -1;
@@ -898,7 +532,7 @@ static int build(struct rst_state *s)
 
 static int unix_make(struct rst_state *s, struct rst_file *f)
 {
-	struct rst_usk *g = usk_global(s);
+	struct rst_usk *g = rst_usk_global(s);
 	int fd;
 
 	if (!g->built) {
@@ -925,6 +559,6 @@ static int unix_open(struct rst_state *s, const struct rst_file *f)
 	return fd;
 }
 
-const struct fd_restore_ops fd_unix_restore = { .kind = IMG_FILE_UNIX, .verify = unix_verify,
+const struct fd_restore_ops fd_unix_restore = { .kind = IMG_FILE_UNIX, .verify = rst_usk_verify,
 						.open = unix_open, .make = unix_make };
 #endif
