@@ -209,6 +209,21 @@ static int connect_accept(struct rst_state *s, const struct rst_file *f, int cli
 	return 0;
 }
 
+/* The image's listener of type named name (made in make_all's first pass), or NULL. */
+static struct rst_file *listener_named(struct rst_state *s, uint32_t type, const char *name,
+				       size_t len)
+{
+	for (int i = 0; i < s->nfiles; i++) {
+		struct rst_file *l = &s->files[i];
+		const struct img_file_unix *lk = l->f.kind == IMG_FILE_UNIX ? usk_kd(l) : NULL;
+
+		if (lk && lk->state == IMG_UNIX_LISTEN && lk->type == type && lk->name_len == len &&
+		    !memcmp(usk_name(lk), name, len) && l->usk && l->usk->sock >= 0)
+			return l;
+	}
+	return NULL;
+}
+
 /* A connected stream or seqpacket socket and its peer (p, or a stand-in when gone). */
 static int make_stream(struct rst_state *s, struct rst_file *f)
 {
@@ -225,12 +240,17 @@ static int make_stream(struct rst_state *s, struct rst_file *f)
 		c = f;
 		afd = &p->usk->sock;
 		cfd = &f->usk->sock;
-	} else if (!p && !(k->uflags & IMG_UNIX_ACCEPTED) && name_free(s, usk_peer_name(k),
-									k->peer_name_len)) {
-		/* the peer was the accepted end, named as its listener: a stand-in from one */
-		if ((f->usk->sock = new_sock(s, k->type)) < 0 || bind_own(s, f, f->usk->sock) < 0 ||
-		    (lfd = tmp_listener(s, f, k->type, usk_peer_name(k), k->peer_name_len, 0, 0,
-					1)) < 0)
+	} else if (!p && !(k->uflags & IMG_UNIX_ACCEPTED) && k->peer_name_len &&
+		   ((l = listener_named(s, k->type, usk_peer_name(k), k->peer_name_len)) ||
+		    name_free(s, usk_peer_name(k), k->peer_name_len))) {
+		/*
+		 * The peer was the accepted end, named as its listener: a stand-in
+		 * accepted from that listener (the image's, or one made for it).
+		 */
+		lfd = l ? l->usk->sock : tmp_listener(s, f, k->type, usk_peer_name(k),
+						       k->peer_name_len, 0, 0, 1);
+		if (lfd < 0 || (f->usk->sock = new_sock(s, k->type)) < 0 ||
+		    bind_own(s, f, f->usk->sock) < 0)
 			return -1;
 		return connect_accept(s, f, f->usk->sock, lfd, usk_peer_name(k), k->peer_name_len,
 				      &f->usk->standin);

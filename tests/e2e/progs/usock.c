@@ -16,7 +16,8 @@
  *   named     a stream listener on DIR/l.sock and a seqpacket one on an
  *             abstract name, each with a client accepted (messages queued
  *             both ways) and two connected, not yet accepted (accepted
- *             after, in order); a datagram socket on DIR/d.sock with
+ *             after, in order); connections whose client, or server end,
+ *             closed (bytes, then EOF); a datagram socket on DIR/d.sock with
  *             datagrams queued from an unnamed socket, from a socket bound
  *             to an abstract name, and from a client connected to it; an
  *             autobound name, a name relative to the cwd (DIR)
@@ -325,19 +326,31 @@ static void pairs_check(void)
 
 /* ---- named ----------------------------------------------------------------- */
 
-static int ls, la, c1, a1, c2, c3, sc1, sa1, sc2, ds, dcl, dnamed, dauto, drel;
+static int ls, la, c1, a1, c2, c3, sc1, sa1, sc2, ds, dcl, dnamed, dauto, drel, a4, c5;
 static char auto_name[64];
 
 static void named_setup(void)
 {
 	struct sockaddr_un sa;
 	char dname[64];
+	int x;
 
 	snprintf(abs_name, sizeof(abs_name), "@usock-%d", getpid());
 	ls = listener(SOCK_STREAM, in_dir("l.sock"), 5);
 	c1 = connected(SOCK_STREAM, in_dir("l.sock"));
 	if ((a1 = accept(ls, NULL, NULL)) < 0)
 		die("accept");
+	/* connections whose other end closed: the client's, the server's */
+	x = connected(SOCK_STREAM, in_dir("l.sock"));
+	if ((a4 = accept(ls, NULL, NULL)) < 0)
+		die("accept");
+	put(x, "bye", 3);
+	close(x);
+	c5 = connected(SOCK_STREAM, in_dir("l.sock"));
+	if ((x = accept(ls, NULL, NULL)) < 0)
+		die("accept");
+	put(x, "done", 4);
+	close(x);
 	c2 = connected(SOCK_STREAM, in_dir("l.sock"));
 	c3 = connected(SOCK_STREAM, in_dir("l.sock"));
 	put(c1, "req", 3);
@@ -392,6 +405,14 @@ static void named_check(void)
 		BAD("named: the relative name's file is not in the cwd");
 	if (opt(ls, SO_ACCEPTCONN) != 1 || opt(la, SO_ACCEPTCONN) != 1)
 		BAD("named: not listening");
+	expect_name("named: accepted, client gone", a4, 0, in_dir("l.sock"));
+	expect_stream("named: accepted, client gone: its bytes", a4, "bye", 3);
+	if (get(a4, buf, 1) != 0)
+		BAD("named: accepted, client gone: no EOF");
+	expect_name("named: client, server end gone: peer name", c5, 1, in_dir("l.sock"));
+	expect_stream("named: client, server end gone: its bytes", c5, "done", 4);
+	if (get(c5, buf, 1) != 0)
+		BAD("named: client, server end gone: no EOF");
 	expect_stream("named: client to accepted", a1, "req", 3);
 	expect_stream("named: accepted to client", c1, "resp", 4);
 	expect("named: seqpacket client to accepted", sa1, "rec1", 4);
