@@ -166,8 +166,8 @@ static int fdinfo_posix(int fd, int dirfd, void *arg)
 	ckpt_fmt(name, sizeof(name), "/proc/self/fdinfo/%d", fd);
 	n = ckpt_read_file(name, buf, IMG_PAGES_MAX * IMG_PAGE_SIZE);
 	if (n == -E2BIG)
-		return 1;		/* that many lock lines: assume the worst */
-	return n > 0 && __builtin_strstr(buf, " POSIX ") ? 1 : 0;
+		return -1;		/* that many lock lines: assume the worst */
+	return n > 0 && __builtin_strstr(buf, " POSIX ") ? -1 : 0;	/* -1 stops the walk */
 }
 
 /*
@@ -180,7 +180,7 @@ static int posix_locks(struct ckpt_ctx *c)
 	struct usk_state *u = usk_state(c);
 
 	if (u->posix_locks < 0)
-		u->posix_locks = ckpt_proc_each("/proc/self/fd", fdinfo_posix, c) != 0;
+		u->posix_locks = ckpt_proc_each("/proc/self/fd", fdinfo_posix, c) != 0;	/* or unreadable */
 	return u->posix_locks;
 }
 

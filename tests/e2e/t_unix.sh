@@ -12,7 +12,9 @@
 #  - ckpt-info shows them (text and JSON);
 #  - a restart whose socket's path is another file now: exit 4, named;
 #  - refused by name: a socket connected to another process (its path and
-#    pid), a userfaultfd in flight, a waiting connection that sent data.
+#    pid), a userfaultfd in flight, a waiting connection that sent data,
+#    credentials of another process, fds in flight while the process holds
+#    a POSIX lock, an out-of-band byte.
 . "$(dirname "$0")/lib.sh"
 D=$TMP/d
 mkdir -p "$D"
@@ -154,4 +156,7 @@ refused outside "fd [0-9]+: a unix stream socket connected to $D/outside.sock \\
 grep -q "process $SPID," "$TMP/outside.save" || fail "outside: not the server's pid $SPID: $(cat "$TMP/outside.save")"
 refused uffd 'fd [0-9]+: a message queued on it carries an fd in flight of a kind not supported \(anon_inode:\[userfaultfd\]\)'
 refused pendata 'fd [0-9]+: a unix socket waiting to be accepted, which sent data already'
+refused childcreds 'fd [0-9]+: a message queued on it carries the credentials of process [0-9]+ \(SCM_CREDENTIALS\), not of this process'
+refused lockfd 'fd [0-9]+: 1 fds are in flight on this unix socket, and the process holds POSIX locks'
+refused oob 'fd [0-9]+: a unix stream socket with an out-of-band byte \(MSG_OOB\) not read yet'
 exit 0

@@ -36,6 +36,10 @@
  *             DIR/outside.sock` listens on
  *   uffd      (refused) a userfaultfd in flight on a socketpair
  *   pendata   (refused) a client not yet accepted that sent data
+ *   childcreds (refused) a datagram with the credentials of a child that
+ *             has exited (and been reaped)
+ *   lockfd    (refused) an fd in flight while the process holds a POSIX lock
+ *   oob       (refused) an out-of-band byte not read
  *   serve     (not a case) listens on DIR (the path), accepts forever
  */
 #include <errno.h>
@@ -49,6 +53,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/userfaultfd.h>
@@ -740,6 +745,44 @@ static void pendata_setup(void)
 	put(c, "early", 5);
 }
 
+static void childcreds_setup(void)
+{
+	int sv[2], one = 1;
+	pid_t pid;
+
+	pair(SOCK_DGRAM, sv);
+	setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+	if ((pid = fork()) == 0) {
+		send(sv[0], "from the child", 14, 0);	/* the kernel adds its pid */
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, NULL, 0) != pid)
+		die("fork");
+}
+
+static void lockfd_setup(void)
+{
+	int sv[2], f = open(in_dir("locked"), O_RDWR | O_CREAT, 0600), g;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	if (f < 0 || fcntl(f, F_SETLK, &fl))
+		die("lock");
+	pair(SOCK_DGRAM, sv);
+	g = open(in_dir("other"), O_RDWR | O_CREAT, 0600);
+	send_fds(sv[0], "fd", &g, 1);
+	close(g);
+}
+
+static void oob_setup(void)
+{
+	int sv[2];
+
+	pair(SOCK_STREAM, sv);
+	put(sv[0], "ab", 2);
+	if (send(sv[0], "!", 1, MSG_OOB) != 1)
+		die("MSG_OOB");
+}
+
 static const struct { const char *name; void (*setup)(void), (*check)(void); } cases[] = {
 	{ "pairs", pairs_setup, pairs_check },
 	{ "named", named_setup, named_check },
@@ -750,6 +793,9 @@ static const struct { const char *name; void (*setup)(void), (*check)(void); } c
 	{ "outside", outside_setup, NULL },
 	{ "uffd", uffd_setup, NULL },
 	{ "pendata", pendata_setup, NULL },
+	{ "childcreds", childcreds_setup, NULL },
+	{ "lockfd", lockfd_setup, NULL },
+	{ "oob", oob_setup, NULL },
 };
 
 int main(int argc, char **argv)
