@@ -229,7 +229,11 @@ int rst_usk_fill(struct rst_state *s)
 			} else if (m->how == IMG_UNIX_FROM_SOCKET) {
 				sock = rst_usk_by_ino(s, m->sender)->usk->sock;
 			} else {
+				int big = 64 << 20;	/* a datagram as large as the original's */
+
 				sock = own = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+				setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+				setsockopt(sock, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big));
 			}
 			if (sock < 0) {
 				rst_error(s, "%s: no socket to queue its message %zu again from: %s",

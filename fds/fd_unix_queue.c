@@ -553,7 +553,8 @@ static int refetch_fds(struct ckpt_ctx *c, struct usk_sock *s, const struct usk_
 		const struct usk_fd *f = &u->fds[m->fd0 + i];
 		int64_t id;
 
-		if (f->sock >= 0)	/* the table's entry reads it (fd_unix.c's save) */
+		/* a socket only in flight: its queue is read through this fd (later) */
+		if (f->sock >= 0 && u->socks[f->sock].inflight)
 			u->socks[f->sock].fd = pk.fds[i];
 		if ((id = ckpt_fds_write_extra(c, pk.fds[i], how)) < 0)
 			r = -1;
