@@ -28,7 +28,8 @@
  *    record whose fds a restart sends with its first byte, as CRIU does:
  *    a reader that takes the stretch with recvmsg gets them as before, one
  *    that reads the bytes before the fds with read() would lose them
- *    (docs/SUPPORT.md).
+ *    (docs/SUPPORT.md).  A stream is walked only up to the bytes SIOCINQ
+ *    counts: a peek of an empty stream would take its pending error.
  *  - fds in flight (SCM_RIGHTS): a peek installs a copy of every fd the
  *    message carries into the process (as a receive would).  Each is
  *    checked like any fd of the process (ckpt_fds_check_extra), held until
