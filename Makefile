@@ -22,7 +22,7 @@ RST_INC    := $(if $(RST_HDRS),-isystem $(B)/musl-include)
 # and the record checks every reader needs (fds/fd_kind.h).
 FD_SRCS     := $(wildcard fds/*.c)
 IMG_SRCS    := $(wildcard libckpt/img_*.c) $(FD_SRCS)
-CTL_SRCS    := libckpt/ctl_proto.c
+CTL_SRCS    := libckpt/ctl_proto.c libckpt/tree_proto.c
 ENGINE_SRCS := $(filter-out $(IMG_SRCS) $(CTL_SRCS),$(wildcard libckpt/*.c)) \
                $(wildcard arch/x86_64/*.c)
 # The preloaded library writes images but never reads them: it leaves the
@@ -35,7 +35,9 @@ RST_SRCS    := $(filter-out restart/restorer.c,$(wildcard restart/*.c)) \
                $(wildcard kernel-assist/*.c) $(IMG_SRCS)
 UNIT_SRCS   := $(wildcard tests/unit/*.c)
 E2E_PROGS   := $(patsubst tests/e2e/progs/%.c,$(B)/tests/%,$(wildcard tests/e2e/progs/*.c)) \
-               $(B)/tests/threads-nopie
+               $(B)/tests/threads-nopie \
+               $(patsubst tests/e2e/static/%.c,$(B)/tests/%,$(wildcard tests/e2e/static/*.c)) \
+               $(B)/tests/reaper
 SAMPLES     := $(patsubst samples/%.c,$(B)/samples/%,$(wildcard samples/*.c))
 BENCH_PROGS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 TOOLS       := $(B)/bin/ckpt-save $(B)/bin/ckpt-info $(B)/bin/ckpt-run
@@ -122,6 +124,14 @@ $(B)/samples/%: samples/%.c $(B)/libckpt.so include/ckpt.h
 $(B)/tests/%: tests/e2e/progs/%.c $(B)/libckpt.so include/ckpt.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm
+# run.sh runs each test under it (a subreaper): plain, no libckpt.
+$(B)/tests/reaper: tests/e2e/reaper.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+# tests/e2e/static/: statically linked, so that no libckpt can be preloaded into them.
+$(B)/tests/%: tests/e2e/static/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 -static -o $@ $<
 # sqlite_wal.c uses the real SQLite (tools/deps.sh installs libsqlite3-dev).
 $(B)/tests/sqlite_wal: tests/e2e/progs/sqlite_wal.c $(B)/libckpt.so include/ckpt.h
 	@mkdir -p $(dir $@)
@@ -163,7 +173,7 @@ check: all
 	@bash tests/run-all.sh
 
 bench: all $(BENCH_PROGS)
-	@bash tests/bench/run.sh
+	@$(B)/tests/reaper bash tests/bench/run.sh
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))

@@ -570,6 +570,9 @@ int usk_write_queue(struct ckpt_ctx *c, struct usk_sock *s)
 	struct usk_state *u = usk_state(c);
 	unsigned char *a = (unsigned char *)c->bounce + (IMG_PAGES_MAX - 1) * IMG_PAGE_SIZE;
 
+	if (!s->file)		/* its FILE is another's (an earlier member of a tree): so is its queue */
+		return 0;
+
 	for (uint32_t i = 0; i < s->nmsg; i++) {
 		const struct usk_msg *m = &u->msgs[s->msg0 + i];
 		struct img_unix_msg r = { .file = s->file, .how = m->how, .flags = m->flags,

@@ -176,6 +176,8 @@ struct ckpt_ctx {
 	int vmflags;
 	uint32_t mcl;
 	struct img_header hdr;		/* the header as written */
+	/* part of a process tree's checkpoint (ckpt_tree.h), NULL if not */
+	struct ckpt_tree *tree;
 
 	/* scratch: one mapping, left out of the image */
 	unsigned char *scratch;
@@ -243,6 +245,18 @@ enum { CKPT_FORKED_NO = 0, CKPT_FORKED_PARENT, CKPT_FORKED_CHILD };
 int ckpt_save_begin(int wait_ms, char *err, size_t errlen);
 void ckpt_save_end(void);
 void ckpt_save_reset(void);
+
+/*
+ * For ckpt_tree.c: a header as ckpt_run writes one (pid, time, kernel);
+ * whether a fork would see the memory as it is; the forked copy that
+ * writes the pages: >0 in the process (the copy's pid), 0 in the copy
+ * (its own session, named CKPT_WRITER_COMM, c->forked and its /proc fds
+ * set), <0 if it failed.  released: the pipe the copy waits on.
+ */
+#define CKPT_WRITER_COMM	"ckpt-writer"
+void ckpt_header_fill(struct ckpt_ctx *c, struct img_header *h, unsigned flags);
+int ckpt_fork_faithful(struct ckpt_ctx *c);
+long ckpt_fork_copy(struct ckpt_ctx *c, int released[2]);
 
 /* Records c->err (first failure wins) and returns -err. */
 int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
@@ -344,7 +358,8 @@ void *ckpt_pool_next_buf(struct ckpt_ctx *c);
 int ckpt_pool_post(struct ckpt_ctx *c, uint64_t addr, uint32_t npages, int zero, const void *src);
 int ckpt_pool_finish(struct ckpt_ctx *c);
 int ckpt_pool_ncpus(void);			/* CPUs this thread may run on */
-int ckpt_proc_check(struct ckpt_ctx *c);	/* ckpt_proc.c */
+/* ckpt_proc.c: 1 if the process has children (a tree: ckpt_tree.h), else 0. */
+int ckpt_proc_check(struct ckpt_ctx *c);
 int ckpt_proc_write(struct ckpt_ctx *c);
 /* ckpt_lazy.c: after a lazy restart, wait until every page has arrived. */
 int ckpt_lazy_settle(struct ckpt_ctx *c);
@@ -444,6 +459,9 @@ int ckpt_smaps_each(struct ckpt_ctx *c,
 		    int (*fn)(uint64_t start, uint64_t end, const char *flags, void *arg),
 		    void *arg);
 int ckpt_vmflag(const char *flags, const char *flag);
+
+/* waitid(2), libckpt's own (ckpt_libc.c): waitid is the application's wrapper. */
+int ckpt_waitid(int type, int id, siginfo_t *info, int options);
 
 /* Small async-signal-safe helpers (ckpt_util.c). */
 ssize_t ckpt_read_file(const char *path, char *buf, size_t cap);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/utsname.h>
@@ -15,6 +16,7 @@
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_incr.h"
+#include "libckpt/ckpt_tree.h"
 #include "libckpt/reg_attr.h"
 #include "libckpt/ckpt_uffd.h"
 
@@ -146,16 +148,16 @@ int ckpt_open_proc(struct ckpt_ctx *c)
 	return 0;
 }
 
-static int write_header(struct ckpt_ctx *c)
+void ckpt_header_fill(struct ckpt_ctx *c, struct img_header *h, unsigned flags)
 {
-	struct img_header h = { 0 };
 	struct utsname u;
 	struct timespec ts;
 
+	*h = (struct img_header){ 0 };
 	clock_gettime(CLOCK_REALTIME, &ts);
-	h.ctime_ns = (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	h.pid = getpid();
-	h.flags = c->hdr_flags;
+	h->ctime_ns = (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	h->pid = getpid();
+	h->flags = flags;
 	/*
 	 * The kernel's release, not what uname() tells this process: with the
 	 * UNAME26 personality that is "2.6.N".
@@ -170,11 +172,20 @@ static int write_header(struct ckpt_ctx *c)
 	{
 		size_t n = ckpt_strlen(u.release);
 
-		if (n >= sizeof(h.kernel))
-			n = sizeof(h.kernel) - 1;
+		if (n >= sizeof(h->kernel))
+			n = sizeof(h->kernel) - 1;
 		for (size_t i = 0; i < n; i++)
-			h.kernel[i] = u.release[i];
+			h->kernel[i] = u.release[i];
 	}
+	(void)c;
+}
+
+static int write_header(struct ckpt_ctx *c)
+{
+	struct img_header h;
+
+	/* a tree's member writes a section (ckpt_tree.h) */
+	ckpt_header_fill(c, &h, c->tree ? (c->hdr_flags & ~IMG_F_SELF) | IMG_F_MEMBER : c->hdr_flags);
 	img_write_header(&c->w, &h);
 	c->hdr = h;		/* the identity a child image names */
 	return c->w.error;
@@ -199,7 +210,7 @@ static pid_t writer_running(int wait_ms)
 
 		si.si_pid = 0;
 		/* exit signal 0: a clone child, seen only with __WALL, not by the app's wait() */
-		if (waitid(P_PID, ckpt_writer, &si, WEXITED | WNOHANG | __WALL) < 0 || si.si_pid) {
+		if (ckpt_waitid(P_PID, ckpt_writer, &si, WEXITED | WNOHANG | __WALL) < 0 || si.si_pid) {
 			ckpt_writer = 0;	/* reaped, or not ours (a restarted copy) */
 			break;
 		}
@@ -265,7 +276,7 @@ void ckpt_save_reset(void)
  * (reading it walks every page table, which would double the pause); raw
  * MADV_DONTFORK it did not see is caught in the copy (child_prepare).
  */
-static int fork_faithful(struct ckpt_ctx *c)
+int ckpt_fork_faithful(struct ckpt_ctx *c)
 {
 	for (int i = 0; i < c->nvmas; i++) {
 		const struct ckpt_vma *v = &c->vmas[i];
@@ -306,6 +317,61 @@ static int child_prepare(struct ckpt_ctx *c)
 	return ckpt_open_proc(c);
 }
 
+/*
+ * Children make this checkpoint a tree's: this process coordinates it
+ * (ckpt_tree_begin), unless it is a member already.  Never incremental:
+ * a tree image is always whole.
+ */
+static int tree_children(struct ckpt_ctx *c)
+{
+	int r = ckpt_proc_check(c);
+
+	if (r <= 0 && !c->tree)
+		return r;
+	c->incremental = 0;
+	c->hdr_flags &= ~IMG_F_INCREMENTAL;
+	return c->tree ? 0 : ckpt_tree_begin(c);
+}
+
+long ckpt_fork_copy(struct ckpt_ctx *c, int released[2])
+{
+	long pid;
+
+	if (arch_sys2(SYS_pipe2, released, O_CLOEXEC) < 0)
+		released[0] = released[1] = -1;
+	pid = arch_sys5(SYS_clone, 0, 0, 0, 0, 0);
+	if (pid != 0 && released[0] >= 0) {
+		ckpt_close(released[0]);
+		released[0] = -1;
+	}
+	if (pid > 0) {
+		ckpt_writer = pid;
+		return pid;
+	}
+	if (pid == 0) {
+		/*
+		 * Its own session and process group: the copy must hold no
+		 * reference to the application's pid, or a restart right after
+		 * the application is killed finds that pid taken (as the pgid
+		 * or sid of this copy, or of its zombie) until the copy is done
+		 * and reaped.  Its name tells a tree's coordinator (and ps)
+		 * what it is: never a member of the tree.
+		 */
+		arch_sys0(SYS_setsid);
+		arch_sys5(SYS_prctl, PR_SET_NAME, (long)CKPT_WRITER_COMM, 0, 0, 0);
+		c->forked = CKPT_FORKED_CHILD;
+		if (released[1] >= 0)
+			ckpt_close(released[1]);
+		released[1] = -1;
+		child_prepare(c);
+		return 0;
+	}
+	if (released[1] >= 0)
+		ckpt_close(released[1]);
+	released[0] = released[1] = -1;
+	return pid;
+}
+
 int ckpt_run(struct ckpt_ctx *c)
 {
 	int released[2] = { -1, -1 };	/* the forked copy waits for EOF on [0] */
@@ -328,10 +394,10 @@ int ckpt_run(struct ckpt_ctx *c)
 	/* 1. stop the other threads; validate everything before writing a byte */
 	ckpt_cpuclock_begin();
 	if (ckpt_park_all(c) == 0 && ckpt_lazy_settle(c) == 0 && ckpt_mpages_check(c) == 0 &&
-	    ckpt_open_proc(c) == 0 && ckpt_proc_check(c) == 0 && ckpt_attr_check(c) == 0 &&
+	    ckpt_open_proc(c) == 0 && tree_children(c) == 0 && ckpt_attr_check(c) == 0 &&
 	    ckpt_maps_read(c) == 0 && ckpt_memattr_read(c) == 0 && ckpt_maps_stageable(c) == 0 &&
 	    ckpt_fds_check(c) == 0 &&
-	    ckpt_dirty_prepare(c) == 0) {
+	    ckpt_dirty_prepare(c) == 0 && (!c->tree || ckpt_tree_parked(c) == 0)) {
 		/* 2. write: the state, then the pages (from a copy if allowed) */
 		ckpt_thread_capture(&c->leader, c->info, c->uc);
 		ckpt_sig_take(&c->leader, c->ctl_sig_no, 1);
@@ -345,37 +411,18 @@ int ckpt_run(struct ckpt_ctx *c)
 		    ckpt_fds_write(c) == 0 &&
 		    ckpt_thread_write(c) == 0 && ckpt_sig_write(c) == 0 && ckpt_timer_write(c) == 0 &&
 		    ckpt_memattr_write(c) == 0) {
-			if (c->fork_ok && fork_faithful(c)) {
-				long pid;
+			/* a tree's section: written in its turn (ckpt_tree.c) */
+			if (c->tree) {
+				ckpt_tree_finish(c, released);
+				goto out;
+			}
+			if (c->fork_ok && ckpt_fork_faithful(c)) {
+				long pid = ckpt_fork_copy(c, released);
 
-				if (arch_sys2(SYS_pipe2, released, O_CLOEXEC) < 0)
-					released[0] = released[1] = -1;
-				pid = arch_sys5(SYS_clone, 0, 0, 0, 0, 0);
-				if (pid != 0 && released[0] >= 0) {
-					ckpt_close(released[0]);
-					released[0] = -1;
-				}
 				if (pid > 0) {
 					/* the copy owns the writer and the fd now */
-					ckpt_writer = pid;
 					c->forked = CKPT_FORKED_PARENT;
 					goto out;
-				}
-				if (pid == 0) {
-					/*
-					 * Its own session and process group: the copy
-					 * must hold no reference to the application's
-					 * pid, or a restart right after the application
-					 * is killed finds that pid taken (as the pgid or
-					 * sid of this copy, or of its zombie) until the
-					 * copy is done and reaped.
-					 */
-					arch_sys0(SYS_setsid);
-					c->forked = CKPT_FORKED_CHILD;
-					if (released[1] >= 0)
-						ckpt_close(released[1]);
-					released[1] = -1;
-					child_prepare(c);
 				}
 				/* fork failed: write in place */
 			}
@@ -387,6 +434,8 @@ int ckpt_run(struct ckpt_ctx *c)
 				  ckpt_strerror(c->w.error));
 	}
 out:
+	if (c->tree)
+		ckpt_tree_end(c);
 	if (c->forked != CKPT_FORKED_CHILD) {
 		ckpt_dirty_finish(c);
 		ckpt_release_all(c);

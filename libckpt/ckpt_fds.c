@@ -35,6 +35,7 @@
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_incr.h"
+#include "libckpt/ckpt_tree.h"
 #include "libckpt/reg.h"
 
 #define FD_DATA_MAX	4096	/* kind data of one FILE record, in the bounce buffer */
@@ -123,7 +124,7 @@ static int fd_info(struct ckpt_ctx *c, int fd, char *buf, int64_t *pos, uint32_t
 int ckpt_fds_own(struct ckpt_ctx *c, int fd)
 {
 	return fd == c->img_fd || fd == c->ctl_fd || fd == c->pagemap_fd || fd == c->mem_fd ||
-	       ckpt_dirty_is_own_fd(fd);
+	       ckpt_dirty_is_own_fd(fd) || ckpt_tree_own_fd(c, fd);
 }
 
 static int fds_one(int fd, int dirfd, void *arg)
@@ -273,6 +274,10 @@ static int fd_check(struct ckpt_ctx *c, struct fd_probe *p)
 
 uint32_t ckpt_fds_first(struct ckpt_ctx *c, uint64_t dev, uint64_t ino)
 {
+	uint32_t id = ckpt_tree_first(c, dev, ino);	/* an earlier member's, in a tree */
+
+	if (id)
+		return id;
 	for (int i = 0; i < c->nfdids; i++)
 		if (c->fdids[i].dev == dev && c->fdids[i].ino == ino)
 			return c->fdids[i].file;
@@ -287,6 +292,11 @@ uint32_t ckpt_fds_first(struct ckpt_ctx *c, uint64_t dev, uint64_t ino)
 static uint32_t shared_id(struct ckpt_ctx *c, const struct fd_probe *p)
 {
 	pid_t pid = getpid();
+	/* in a tree, the description an earlier member writes */
+	uint32_t id = ckpt_tree_file_id(c, p->fd, p->st.st_dev, p->st.st_ino);
+
+	if (id)
+		return id;
 
 	for (int i = 0; i < c->nfdids; i++) {
 		const struct ckpt_fdid *o = &c->fdids[i];
@@ -315,17 +325,19 @@ static void fd_add_note(struct ckpt_ctx *c, const struct fd_probe *p,
 
 /*
  * The FILE record of p's description, a new one (kind k): its id in *id,
- * whether it holds locks in *locks; 0 or -errno.
+ * whether it holds locks in *locks; 0 or -errno.  In a tree its id comes
+ * from idfd, its lowest fd (ckpt_tree.h; -1: no fd of the process holds
+ * it: one in flight).
  */
 static int file_record(struct ckpt_ctx *c, const struct fd_probe *p,
-		       const struct fd_save_ops *k, uint32_t *idp, int *locks)
+		       const struct fd_save_ops *k, int idfd, uint32_t *idp, int *locks)
 {
 	struct img_file f = { 0 };
 	unsigned char *buf = c->bounce;
 	uint32_t id;
 	int n = 0;
 
-	f.id = id = ++c->nfiles;
+	f.id = id = c->tree ? ckpt_tree_new_id(c, idfd) : ++c->nfiles;
 	f.kind = k->kind;
 	f.flags = p->flags;
 	f.pos = p->pos;
@@ -362,7 +374,7 @@ static int fd_write_file(struct ckpt_ctx *c, struct fd_probe *p)
 		return fd_refuse(c, p);
 	if (c->nfdids >= CKPT_MAX_FDS)
 		return ckpt_fail(c, -EMFILE, "the process has more than %d open fds", CKPT_MAX_FDS);
-	if (!id && file_record(c, p, k, &id, &locks) < 0)
+	if (!id && file_record(c, p, k, p->fd, &id, &locks) < 0)
 		return c->error ? c->error : c->w.error;
 	fd_add_note(c, p, k);
 	c->fdids[c->nfdids++] = (struct ckpt_fdid){ p->fd, p->st.st_dev, p->st.st_ino, id,
@@ -419,7 +431,7 @@ int64_t ckpt_fds_write_extra(struct ckpt_ctx *c, int fd, const char *what)
 		return ckpt_fail(c, -ENOTSUP, "%s (%s): not of a kind libckpt saves", what, path);
 	if (c->nfdids >= CKPT_MAX_FDS)
 		return ckpt_fail(c, -EMFILE, "the process has more than %d open fds", CKPT_MAX_FDS);
-	if (file_record(c, &p, k, &id, &locks) < 0)
+	if (file_record(c, &p, k, -1, &id, &locks) < 0)
 		return c->error ? c->error : c->w.error;
 	if (locks)	/* a restart takes locks through an fd of the process */
 		return ckpt_fail(c, -ENOTSUP, "%s (%s) holds file locks (flock or OFD), and no fd of "

@@ -35,6 +35,7 @@
 #include "fds/fd_kind.h"
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
+#include "libckpt/ckpt_tree.h"
 
 /* The fdids entry of file (dev, ino), or NULL. */
 static struct ckpt_fdid *fdid_of(struct ckpt_ctx *c, uint64_t dev, uint64_t ino)
@@ -275,7 +276,8 @@ int ckpt_fmapped_check(struct ckpt_ctx *c)
 static int write_hugetlb(struct ckpt_ctx *c, const struct ckpt_vma *v)
 {
 	static const char path[] = "/anon_hugepage (deleted)";
-	struct img_file f = { .id = ++c->nfiles, .kind = IMG_FILE_HUGETLB, .dev = v->dev,
+	struct img_file f = { .id = c->tree ? ckpt_tree_new_id(c, -1) : ++c->nfiles,
+			      .kind = IMG_FILE_HUGETLB, .dev = v->dev,
 			      .ino = v->ino, .mode = S_IFREG | 0600, .size = 0,
 			      .path_len = sizeof(path) - 1 };
 	struct img_file_hugetlb h = { v->huge_shift, 0 };
@@ -304,7 +306,7 @@ static int write_mapped(struct ckpt_ctx *c, const struct ckpt_vma *v)
 	if (!(k = mapped_kind(c, &p)))
 		goto out;
 	/* no description: the file itself (size, mode, mtime, contents) is what is saved */
-	f.id = ++c->nfiles;
+	f.id = c->tree ? ckpt_tree_new_id(c, -1) : ++c->nfiles;
 	f.kind = k->kind;
 	f.flags = O_RDONLY;
 	f.dev = p.st.st_dev;
@@ -342,6 +344,16 @@ int ckpt_fmapped_write(struct ckpt_ctx *c)
 			v->file = o->file;
 			continue;
 		}
+		/* in a tree, the FILE an earlier member writes for its fd on the file */
+		if ((id = (int)ckpt_tree_first(c, v->dev, v->ino))) {
+			v->file = (uint32_t)id;
+			continue;
+		}
+		if (ckpt_tree_mapped_earlier(c, v->dev, v->ino) >= 0)
+			return ckpt_fail(c, -ENOTSUP, "mapping %lx-%lx: a file with no name that an "
+					 "earlier process of the tree maps too, and no process holds "
+					 "an fd on: not supported (keep an fd open on it)",
+					 (unsigned long)v->start, (unsigned long)v->end);
 		id = v->byid == CKPT_BYID_HUGETLB ? write_hugetlb(c, v) : write_mapped(c, v);
 		if (id < 0)
 			return c->error ? c->error : id;

@@ -332,7 +332,13 @@ PRIVATE int mprotect(void *addr, size_t len, int prot)
 	return ret(arch_sys3(SYS_mprotect, addr, len, prot));
 }
 
-PRIVATE int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
+int ckpt_waitid(int type, int id, siginfo_t *info, int options);
+
+/*
+ * Not named waitid: that name is libckpt's exported wrapper
+ * (wrappers/wrap_wait.c), which the application's calls reach.
+ */
+PRIVATE int ckpt_waitid(int type, int id, siginfo_t *info, int options)
 {
 	return ret(arch_sys5(SYS_waitid, type, id, info, options, 0));
 }

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include "libckpt/ckpt.h"
+#include "libckpt/ckpt_tree.h"
 #include "libckpt/ckpt_fmt.h"
 
 #define MAPS_MAX_VMAS	65536
@@ -165,8 +166,12 @@ static int classify(struct ckpt_ctx *c, struct ckpt_vma *v, int shared)
  */
 static int keep(struct ckpt_ctx *c, struct ckpt_vma *v)
 {
-	uint64_t s0 = (uintptr_t)c->scratch, s1 = s0 + c->scratch_len;
+	uint64_t s0 = (uintptr_t)c->scratch, s1 = s0 + c->scratch_len, t0, t1;
 	struct ckpt_vma whole = *v;
+
+	/* a tree's scratch: its own shared mapping, never merged with another */
+	if (ckpt_tree_scratch(c, &t0, &t1) && v->start >= t0 && v->end <= t1)
+		return 0;
 
 	if (whole.end <= s0 || whole.start >= s1) {
 		c->nvmas++;

@@ -114,6 +114,14 @@ int img_write_raw(struct img_writer *w, const void *p, size_t n);
  * record will land, MPAGES, calls it before).  Returns w->error.
  */
 int img_write_align(struct img_writer *w);
+/*
+ * Moves a writer from the fd it started on (a memfd, from offset 0, where
+ * w->nbytes bytes went) to fd: those bytes are copied there (sendfile: a
+ * file or a pipe), and what follows goes straight to fd.  A tree's member
+ * writes its section's first part to memory while everyone is parked,
+ * and the rest in its turn.  Returns w->error.
+ */
+int img_writer_move(struct img_writer *w, int fd);
 /* Writes the END record and flushes.  Returns w->error. */
 int img_write_end(struct img_writer *w);
 
@@ -203,6 +211,8 @@ struct img_reader {
 	uint64_t map_len;	/* file bytes mapped (from file offset 0) */
 	const unsigned char *view;	/* the last payload: in map, or r->payload */
 	int sealed;		/* a regular file: a seal follows END (not verified here) */
+	int part;		/* set by the caller: a tree's directory or section, which
+				 * more bytes follow (no trailing-bytes or seal check) */
 	struct img_seal seal;	/* ... which one */
 };
 
@@ -320,6 +330,12 @@ static inline struct img_range img_vma_guard(const struct img_vma *v, uint32_t i
 			 sizeof(g));
 	return g;
 }
+/*
+ * MEMBER: ids positive, flags known, exit status for a zombie only, stop
+ * signal for a stopped member only; that the members form a tree (and
+ * their sections exist) is the caller's check.
+ */
+const struct img_member *img_get_member(struct img_reader *r, const struct img_rec *rec);
 /* MLOCK: the mlockall flags, FUTURE set (img_memattr.c). */
 const struct img_mlock *img_get_mlock(struct img_reader *r, const struct img_rec *rec);
 /* img_memattr.c, for img_get_vma: attrs and guard regions. 0, or -1 with r->err. */

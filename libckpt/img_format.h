@@ -69,6 +69,20 @@
  * which the PARENT record (right after PROC) names.  See "PARENT" below.
  */
 #define IMG_F_INCREMENTAL	0x8
+/*
+ * A process tree (docs/INTERNALS.md, "Process trees"): this header starts
+ * the tree's directory (MEMBER records, END); each live member's own
+ * image (a section, IMG_F_MEMBER) follows, in MEMBER order, each starting
+ * at the next page boundary after the END before it (zero padding).
+ * The header's pid is the tree's root.
+ */
+#define IMG_F_TREE		0x10
+/*
+ * A section of a tree image: one member's complete image (header .. END),
+ * its offsets (MPAGES data_off, END nbytes) counted from its own first
+ * byte.  Never restarted on its own.
+ */
+#define IMG_F_MEMBER		0x20
 
 struct img_header {
 	char     magic[IMG_MAGIC_LEN];
@@ -97,6 +111,7 @@ enum img_rec_type {
 	IMG_REC_FD	= 11,	/* struct img_fd: an fd number and its FILE */
 	IMG_REC_PROC_ATTR = 12,	/* struct img_proc_attr: process attributes */
 	IMG_REC_SECCOMP	= 13,	/* struct img_seccomp + BPF program: one filter */
+	IMG_REC_MEMBER	= 14,	/* struct img_member: one process of a tree (directory) */
 	IMG_REC_MLOCK	= 15,	/* struct img_mlock: mlockall(MCL_FUTURE) state */
 	IMG_REC_LOCK	= 16,	/* struct img_lock: a file lock and the FILE it is on */
 	IMG_REC_FILE_DATA = 17,	/* struct img_file_data + data: contents of a FILE */
@@ -610,6 +625,44 @@ struct img_seccomp {
 _Static_assert(sizeof(struct img_seccomp) == 16, "img_seccomp size");
 _Static_assert(sizeof(struct img_proc_attr) == 80, "img_proc_attr size");
 
+/* --- MEMBER (tree directory) ---------------------------------------- */
+
+/* img_member.flags */
+#define IMG_MEMBER_ZOMBIE	0x1	/* exited, not yet reaped: no section */
+#define IMG_MEMBER_STOPPED	0x2	/* stopped by stop_sig (job control) */
+/*
+ * Its process group was the foreground group of the controlling terminal
+ * of the root's session (a group of its own, not the root's: a shell in
+ * the tree that gave the terminal to a job).  A restart in the foreground
+ * of a terminal gives that terminal to the group again.
+ */
+#define IMG_MEMBER_FOREGROUND	0x4
+#define IMG_MEMBER_FLAGS	0x7u
+
+/*
+ * One process of a tree, in the directory, in section order: live
+ * members first-come (the root is member 0, every parent before its
+ * children), zombies after them.  ppid of the root is outside the tree;
+ * every other ppid is an earlier member.  pgid and sid are the kernel's:
+ * each is the pid of a member, or the root's own (outside the tree, for a
+ * root that did not make its own group or session; 0 when that is
+ * outside the tree's pid namespace, ckpt-run --pidns).
+ */
+struct img_member {
+	int32_t  pid, ppid, pgid, sid;
+	uint32_t flags;			/* IMG_MEMBER_* */
+	int32_t  section;		/* 0..: its section; -1: a zombie */
+	int32_t  stop_sig;		/* STOPPED: the signal that stopped it */
+	int32_t  exit_code;		/* ZOMBIE: waitid si_code (CLD_EXITED, CLD_KILLED, CLD_DUMPED) */
+	int32_t  exit_status;		/* ZOMBIE: si_status (exit code or signal) */
+	uint32_t reserved;		/* zero */
+	/* ZOMBIE: its rusage as wait4() would report it (microseconds, counts) */
+	uint64_t ru_utime_us, ru_stime_us;
+	uint64_t ru_maxrss, ru_minflt, ru_majflt, ru_inblock, ru_oublock, ru_nvcsw, ru_nivcsw;
+};
+
+_Static_assert(sizeof(struct img_member) == 112, "img_member size");
+
 /* --- VMA ------------------------------------------------------------ */
 
 /* img_vma.flags */
@@ -623,6 +676,12 @@ _Static_assert(sizeof(struct img_proc_attr) == 80, "img_proc_attr size");
 #define IMG_VMA_VVAR_VCLOCK	0x080	/* [vvar_vclock] */
 #define IMG_VMA_GROWSDOWN	0x100	/* VM_GROWSDOWN */
 #define IMG_VMA_PAGES		0x200	/* PAGES records follow for it */
+/*
+ * Shared anonymous memory another member of the tree saved (IMG_F_MEMBER
+ * only; with SHARED|ANON, never PAGES): dev/ino name the object (the
+ * first member mapping it carries its pages), pgoff the offset in it.
+ */
+#define IMG_VMA_TREESHM		0x400
 
 /*
  * img_vma.attrs: what /proc/PID/maps does not show of a mapping.  The

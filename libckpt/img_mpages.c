@@ -104,6 +104,10 @@ int img_mpages_skip(struct img_reader *r, const struct img_rec *rec)
 	avail = r->in_len - r->in_pos;
 	if (n <= avail) {
 		r->in_pos += n;
+	} else if (r->skip_pages) {
+		/* skipping payloads: reads are preads at fpos (img_skip.c) */
+		r->in_len = r->in_pos = 0;
+		r->fpos = (uint64_t)r->base + p->data_off + n;
 	} else if (r->is_file) {
 		/* Past EOF is fine here: the next read finds the truncation. */
 		ssize_t k;

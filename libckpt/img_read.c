@@ -49,8 +49,9 @@
 #define IMG_PATH_MAX		4096u
 #define IMG_FPSTATE_MAX		(64u << 10)
 #define IMG_USER_END		0x800000000000ull	/* x86_64 4-level user VA */
-#define IMG_VMA_ALL_FLAGS	0x3ffu
-#define IMG_F_ALL		(IMG_F_SELF | IMG_F_PIDNS | IMG_F_MAPPABLE | IMG_F_INCREMENTAL)
+#define IMG_VMA_ALL_FLAGS	0x7ffu
+#define IMG_F_ALL		(IMG_F_SELF | IMG_F_PIDNS | IMG_F_MAPPABLE | IMG_F_INCREMENTAL | \
+				 IMG_F_TREE | IMG_F_MEMBER)
 
 __attribute__((format(printf, 3, 4)))
 static int img_fail(struct img_reader *r, enum img_err code, const char *fmt, ...)
@@ -202,6 +203,13 @@ static int img_check_header(struct img_reader *r)
 	if (h.flags & ~(uint32_t)IMG_F_ALL)
 		return img_fail(r, IMG_ERR_CORRUPT, "header has unknown flags 0x%x",
 				h.flags & ~(uint32_t)IMG_F_ALL);
+	/* a tree is never incremental; a section is not a directory */
+	if ((h.flags & IMG_F_TREE) && (h.flags & (IMG_F_MEMBER | IMG_F_INCREMENTAL)))
+		return img_fail(r, IMG_ERR_CORRUPT, "header has flags 0x%x, which do not go together",
+				h.flags);
+	if ((h.flags & IMG_F_MEMBER) && (h.flags & IMG_F_INCREMENTAL))
+		return img_fail(r, IMG_ERR_CORRUPT, "header has flags 0x%x, which do not go together",
+				h.flags);
 	for (size_t i = 0; i < sizeof(h.reserved); i++)
 		if (h.reserved[i])
 			return img_fail(r, IMG_ERR_CORRUPT,
@@ -283,6 +291,7 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_PROC_ATTR:
 	case IMG_REC_SECCOMP:
 	case IMG_REC_MLOCK:
+	case IMG_REC_MEMBER:
 	case IMG_REC_END:
 		return 1;
 	default:
@@ -406,10 +415,11 @@ static int img_check_end(struct img_reader *r, const struct img_rec_hdr *rh,
 		return img_fail(r, IMG_ERR_CORRUPT,
 				"image checksum mismatch: END record at offset %llu has 0x%08x, the image sums to 0x%08x",
 				img_ull(off), e.image_crc, r->crc);
-	if (r->is_file) {
+	if (r->is_file && !r->part) {
 		/*
 		 * A pipe may carry more after the image; a file may not, but
-		 * for a seal (img_seal.c: whoever needs it verifies it).
+		 * for a seal (img_seal.c: whoever needs it verifies it).  A
+		 * tree's directory or section (r->part) is followed by the next.
 		 */
 		k = img_read_bytes(r, extra, sizeof(extra), off + sizeof(*rh) + sizeof(e));
 		if (k < 0)
@@ -618,6 +628,7 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_SECCOMP: return "SECCOMP";
 	case IMG_REC_PAD:    return "PAD";
 	case IMG_REC_MLOCK:  return "MLOCK";
+	case IMG_REC_MEMBER: return "MEMBER";
 	case IMG_REC_END:    return "END";
 	default:             return "unknown";
 	}
@@ -825,9 +836,53 @@ const struct img_vma *img_get_vma(struct img_reader *r, const struct img_rec *re
 			 img_ull(rec->offset), v->flags, v->file);
 		return NULL;
 	}
+	/* another member's shared anonymous memory: mapped, never paged here */
+	if ((v->flags & IMG_VMA_TREESHM) &&
+	    (!(r->hdr.flags & IMG_F_MEMBER) || v->file ||
+	     (v->flags & (IMG_VMA_SHARED | IMG_VMA_ANON | IMG_VMA_PAGES | IMG_VMA_FILE)) !=
+	     (IMG_VMA_SHARED | IMG_VMA_ANON) || v->pgoff % IMG_PAGE_SIZE)) {
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "VMA record at offset %llu is corrupt: flags 0x%x cannot name shared memory "
+			 "of another process", img_ull(rec->offset), v->flags);
+		return NULL;
+	}
 	if (img_check_vma_attrs(r, rec, v) < 0)	/* img_memattr.c */
 		return NULL;
 	return v;
+}
+
+const struct img_member *img_get_member(struct img_reader *r, const struct img_rec *rec)
+{
+	const struct img_member *m = img_get_fixed(r, rec, IMG_REC_MEMBER, sizeof(*m));
+	const char *bad = NULL;
+
+	if (!m)
+		return NULL;
+	if (!(r->hdr.flags & IMG_F_TREE))
+		bad = "it is not in a tree's directory";
+	else if (img_check_len(r, rec, sizeof(*m), 0) < 0)
+		return NULL;
+	/* 0: outside the tree's pid namespace (ckpt-run --pidns: the root's own) */
+	else if (m->pid <= 0 || m->ppid < 0 || m->pgid < 0 || m->sid < 0)
+		bad = "bad pid, ppid, pgid or sid";
+	else if (m->flags & ~IMG_MEMBER_FLAGS)
+		bad = "unknown flags";
+	else if (m->reserved)
+		bad = "reserved field is not zero";
+	else if ((m->flags & IMG_MEMBER_ZOMBIE) ? m->section != -1 ||
+		 (m->flags & IMG_MEMBER_STOPPED) || (m->exit_code != 1 && m->exit_code != 2 &&
+		 m->exit_code != 3) || m->exit_status < 0 ||
+		 (m->exit_code == 1 ? m->exit_status > 255 : m->exit_status > 64)
+		 : m->section < 0 || m->exit_code || m->exit_status)
+		bad = "its exit status does not fit what it is";
+	else if ((m->flags & IMG_MEMBER_STOPPED) ? m->stop_sig < 1 || m->stop_sig > 64 : m->stop_sig)
+		bad = "its stop signal does not fit what it is";
+	if (bad) {
+		img_fail(r, IMG_ERR_CORRUPT, "MEMBER record at offset %llu is corrupt: %s",
+			 img_ull(rec->offset), bad);
+		return NULL;
+	}
+	return m;
 }
 
 

@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include "libckpt/img.h"
@@ -135,6 +136,27 @@ static void img_write_put_crc(struct img_writer *w, const void *p, size_t n, uin
 		return;
 	w->crc = img_crc32c_combine(w->crc, pcrc, n);
 	img_write_out(w, p, n);
+}
+
+int img_writer_move(struct img_writer *w, int fd)
+{
+	off_t from = 0;
+	uint64_t left;
+
+	img_write_flush(w);
+	left = w->nbytes;
+	while (w->error == 0 && left > 0) {
+		ssize_t k = sendfile(fd, w->fd, &from, left > (1u << 30) ? (1u << 30) : left);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			w->error = k < 0 ? -errno : -EIO;
+		else
+			left -= (uint64_t)k;
+	}
+	w->fd = fd;
+	return w->error;
 }
 
 int img_write_header(struct img_writer *w, struct img_header *h)

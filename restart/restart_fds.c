@@ -429,8 +429,14 @@ int rst_restore_fds(struct rst_state *s)
 		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
 
 		if (!f->used || file_late(s, f) || f->fd >= 0)
-			continue;	/* (a late pidfd: the restorer makes it; one opened to
-					 * be sent in flight, fds/fd_unix_queue.c, is open) */
+			continue;	/* (a late pidfd: the restorer makes it; one open already:
+					 * a tree's, opened once for all before any process was
+					 * made, or one opened to be sent in flight,
+					 * fds/fd_unix_fill.c) */
+		if (s->tree_files) {
+			rst_error(s, "fd %d: %s was not opened for the tree", f->first_fd, f->path);
+			goto out;
+		}
 		if (!k || !k->open) {
 			rst_error(s, "fd %d: %s cannot be made again", f->first_fd, f->path);
 			goto out;
@@ -443,7 +449,7 @@ int rst_restore_fds(struct rst_state *s)
 		struct rst_file *f = &s->files[i];
 		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
 
-		if (f->obj >= 0 && k && k->finish && k->finish(s, f) < 0)
+		if (f->obj >= 0 && k && k->finish && !s->tree_files && k->finish(s, f) < 0)
 			goto out;
 	}
 	for (int i = 0; i < s->nfds; i++) {

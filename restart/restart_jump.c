@@ -274,7 +274,7 @@ int rst_jump(struct rst_state *s)
 		if (v->staging)
 			nkeep++;
 	}
-	nkeep += 1 + 3;			/* the blob, vdso, vvar, vvar_vclock */
+	nkeep += 1 + 3 + 1;		/* the blob, vdso, vvar, vvar_vclock, a tree's barriers */
 	int nlazy = 0;
 	for (int i = 0; s->lazy && i < s->nvmas; i++)
 		nlazy += rst_lazy_vma(&s->vmas[i]);
@@ -417,6 +417,13 @@ int rst_jump(struct rst_state *s)
 	}
 	qsort(a->keep, a->nkeep, sizeof(*a->keep), cmp_range);
 
+	if (s->tree) {		/* a tree's process: its last barrier (restart_tree.c) */
+		a->tree_sync = (uint64_t)rst_tree_sync_page(s);
+		a->tree_n = (uint32_t)rst_tree_live(s);
+		a->stop = rst_tree_stopped(s);
+		a->keep[a->nkeep++] = (struct rst_range){ a->tree_sync, a->tree_sync + PAGE };
+		qsort(a->keep, a->nkeep, sizeof(*a->keep), cmp_range);
+	}
 	if (s->img_fd > 2)
 		a->close_fds[a->nclose++] = s->img_fd;
 	memcpy(a->auxv, s->proc.auxv, sizeof(a->auxv));

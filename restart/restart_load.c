@@ -52,6 +52,20 @@ int rst_load_proc(struct rst_state *s)
 
 	if (img_reader_open(&s->r, s->img_fd) < 0)
 		return reader_fail(s);
+	if (s->r.hdr.flags & IMG_F_TREE) {
+		if (s->tree_index >= 0) {
+			rst_error(s, "corrupt: a tree inside a tree's section");
+			return RST_EXIT_IMAGE;
+		}
+		return RST_IS_TREE;	/* the directory: restart_tree.c reads it */
+	}
+	if ((s->tree_index >= 0) != !!(s->r.hdr.flags & IMG_F_MEMBER)) {
+		rst_error(s, s->tree_index >= 0 ? "corrupt: section %d is not marked as one" :
+			  "this is one process's part of a tree's image (section %d): restart the "
+			  "tree's image", s->tree_index);
+		return RST_EXIT_IMAGE;
+	}
+	s->r.part = s->tree_index >= 0;
 	r = img_reader_next(&s->r, &rec);
 	if (r < 0)
 		return reader_fail(s);
@@ -158,6 +172,8 @@ static int load_pages(struct rst_state *s, struct img_rec *rec)
 	if (!p)
 		return reader_fail(s);
 	v = vma_of(s, p->addr, p->npages);
+	if (s->plan_only && v && (v->v.flags & IMG_VMA_PAGES))
+		return 0;		/* a tree's plan: the member loads its pages itself */
 	if (!v || !(v->v.flags & IMG_VMA_PAGES)) {
 		rst_error(s, "corrupt: page data at %lx (offset %lu) lies outside every saved mapping",
 			  (unsigned long)p->addr, (unsigned long)rec->offset);
@@ -351,6 +367,9 @@ static int load_records(struct rst_state *s)
 		/* FILE_DATA follows its FILE, with only FILE_DATA between (restart_fdata.c) */
 		if (rec.type != IMG_REC_FILE_DATA)
 			s->fdata_file = 0;
+		/* a tree's files were read, and opened, before any process was made */
+		if (s->tree_files && (rec.type == IMG_REC_FILE || rec.type == IMG_REC_FILE_DATA))
+			continue;
 		switch (rec.type) {
 		case IMG_REC_FILE:
 			if ((r = load_file(s, &rec)))
@@ -434,6 +453,8 @@ static int load_records(struct rst_state *s)
 			nv->v = *v;
 			nv->path = dup_tail(rec.data, sizeof(*v), v->path_len);
 			nv->fd = -1;
+			if (s->tree_files)	/* a tree's shared memory: a part of its object */
+				rst_tree_vma(s, nv);
 			if (v->nguards) {
 				nv->guards = malloc(v->nguards * sizeof(*nv->guards));
 				if (!nv->guards)

@@ -95,10 +95,12 @@ static void forward_signals(void)
 static int wait_child(void)
 {
 	int status;
+	pid_t p;
 
 	forward_signals();
-	while (waitpid(child, &status, 0) < 0) {
-		if (errno != EINTR) {
+	/* a tree's orphans come here too (a subreaper): reaped until the root is */
+	while ((p = waitpid(-1, &status, 0)) != child) {
+		if (p < 0 && errno != EINTR) {
 			perror("ckpt-restart: waitpid");
 			return RST_EXIT_ENV;
 		}
@@ -152,7 +154,7 @@ void rst_map(struct rst_state *s, struct img_reader *r)
 }
 
 /* In the child, whose pid is the image's: the rest of the restart. */
-static int restore(struct rst_state *s)
+int rst_restore(struct rst_state *s)
 {
 	int r;
 
@@ -277,7 +279,7 @@ static void hold_std_fds(struct rst_state *s)
 
 int main(int argc, char **argv)
 {
-	struct rst_state s = { .img_fd = -1, .exe_fd = -1, .lazy_fd = -1 };
+	struct rst_state s = { .img_fd = -1, .exe_fd = -1, .lazy_fd = -1, .tree_index = -1 };
 	int i, r, lazy = 0;
 
 	hold_std_fds(&s);
@@ -321,7 +323,10 @@ int main(int argc, char **argv)
 	if ((r = rst_seal_open(&s)))
 		return r;
 	rst_trust_decide(&s);
-	if ((r = rst_load_proc(&s)) || (r = rst_seal_check_proc(&s)))
+	/* a tree's image: its directory and every section's metadata (restart_tree.c) */
+	if ((r = rst_load_proc(&s)) == RST_IS_TREE)
+		r = rst_tree_load(&s);
+	if (r || (r = rst_seal_check_proc(&s)))
 		return r;
 	if (s.r.hdr.flags & IMG_F_PIDNS) {
 		s.pidns = 1;
@@ -338,8 +343,21 @@ int main(int argc, char **argv)
 		return r;
 	}
 	if (s.check_only) {
+		if (s.tree)
+			return rst_tree_check(&s);
 		rst_map(&s, &s.r);
 		return check(&s);
+	}
+	if (s.tree) {
+		if ((r = rst_tree_check_pids(&s)))
+			return r;
+		child = rst_tree_start(&s);
+		if (child < 0)
+			return RST_EXIT_ENV;
+		rst_caps_release(&s);
+		if (s.img_fd > 2)
+			close(s.img_fd);
+		return s.pidns ? rst_pidns_init(child) : wait_child();
 	}
 	if (lazy && (r = rst_lazy_setup(&s)))
 		return r;
@@ -386,7 +404,7 @@ int main(int argc, char **argv)
 	}
 	if (child == 0) {
 		rst_lazy_child(&s);
-		_exit(restore(&s));
+		_exit(rst_restore(&s));
 	}
 	rst_caps_release(&s);		/* the waiting parent needs none of it */
 	if (s.lazy) {

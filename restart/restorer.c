@@ -98,6 +98,12 @@ RST __attribute__((noreturn)) static void rst_fail(struct rst_args *a, long step
 	n = rst_put_num(buf, n, -err);
 	buf[n++] = '\n';
 	arch_sys3(SYS_write, a->err_fd, buf, n);
+	if (a->tree_sync) {		/* the rest of the tree stops too */
+		struct rst_tree_sync *y = (struct rst_tree_sync *)a->tree_sync;
+
+		__atomic_store_n(&y->abort, 1, __ATOMIC_RELEASE);
+		arch_sys3(SYS_futex, &y->ready, 1 /* FUTEX_WAKE, shared */, 0x7fffffff);
+	}
 	arch_sys1(SYS_exit_group, RST_EXIT_FAILED);
 	for (;;)
 		;
@@ -611,6 +617,7 @@ RST static void rst_build_frame(struct rst_thread *t) __attribute__((noreturn));
 RST static void rst_thread_setup(struct rst_args *a, struct rst_thread *t);
 RST static void rst_entered(struct rst_args *a);
 RST static void rst_restrict(struct rst_args *a, struct rst_thread *t);
+RST static void rst_tree_ready(struct rst_args *a);
 
 /* The kernel's capget/capset argument (version 3: two 32-bit words per set). */
 struct rst_cap_hdr { uint32_t version; int32_t pid; };
@@ -766,6 +773,8 @@ RST void rst_main(struct rst_args *a)
 	 */
 	rst_thread_setup(a, &a->threads[0]);
 	arch_sys2(SYS_prctl, PR_SET_DUMPABLE, 1);
+	if (a->tree_sync)
+		rst_tree_ready(a);
 	__atomic_store_n(&a->go, 1, __ATOMIC_RELEASE);
 	arch_sys3(SYS_futex, &a->go, 1 | 128 /* FUTEX_WAKE_PRIVATE */, 0x7fffffff);
 	rst_restrict(a, &a->threads[0]);
@@ -868,6 +877,34 @@ RST static void rst_thread_setup(struct rst_args *a, struct rst_thread *t)
 	 */
 	if (t->img.rseq_len)
 		CHECK(a, 11, arch_sys4(SYS_rseq, t->img.rseq_addr, t->img.rseq_len, 0, t->img.rseq_sig));
+}
+
+/*
+ * A tree: this process is back; it waits for every other one (or for the
+ * abort flag: then it ends), so that no process of the tree runs before
+ * all are restored.  Then the barrier page goes, and a process that was
+ * stopped stops again before any of its threads runs (they wait for
+ * a->go, which is set only after this).
+ */
+RST static void rst_tree_ready(struct rst_args *a)
+{
+	struct rst_tree_sync *y = (struct rst_tree_sync *)a->tree_sync;
+
+	__atomic_add_fetch(&y->ready, 1, __ATOMIC_ACQ_REL);
+	arch_sys3(SYS_futex, &y->ready, 1 /* FUTEX_WAKE, shared */, 0x7fffffff);
+	for (;;) {
+		uint32_t n = __atomic_load_n(&y->ready, __ATOMIC_ACQUIRE);
+		struct { long s, ns; } ts = { 0, 100000000 };
+
+		if (n >= a->tree_n)
+			break;
+		if (__atomic_load_n(&y->abort, __ATOMIC_ACQUIRE))
+			arch_sys1(SYS_exit_group, RST_EXIT_FAILED);
+		arch_sys4(SYS_futex, &y->ready, 0 /* FUTEX_WAIT, shared */, n, &ts);
+	}
+	arch_sys2(SYS_munmap, a->tree_sync, 4096);
+	if (a->stop)
+		arch_sys2(SYS_kill, a->pid, 19 /* SIGSTOP */);
 }
 
 /* Nothing can fail any more: the last thread past here closes ckpt-restart's stderr. */

@@ -157,6 +157,21 @@ struct rst_pidfd {
 	uint32_t reserved;
 };
 
+/*
+ * A process tree's barriers (restart_tree.c), on one page every process
+ * of the tree shares: counters of processes past each stage (futex
+ * words, shared: not private futexes), and the abort flag any failure
+ * sets.  The restorer of every process waits at `ready` before any of
+ * its threads returns to the program.
+ */
+struct rst_tree_sync {
+	uint32_t created;		/* made, in their sessions */
+	uint32_t joined;		/* in their process groups */
+	uint32_t ready;			/* restorers at the last barrier */
+	uint32_t abort;			/* 1: everyone exits */
+	int32_t outer_pgid, outer_sid;	/* ckpt-restart's: the root's, if they were outside */
+};
+
 struct rst_args {
 	/* where the blob itself is, and what else must survive step 1 */
 	uint32_t nkeep;
@@ -240,6 +255,11 @@ struct rst_args {
 	int32_t err_locked;		/* err_fd is a locked file: close it before */
 	char lk_text[5][64];		/* " (", "); ...", "unknown (an OFD lock)",
 					 * "/proc/", "/comm": relock messages */
+
+	/* a process tree: its barrier page (kept in step 1, unmapped after), its size */
+	uint64_t tree_sync;		/* struct rst_tree_sync, 0: not a tree */
+	uint32_t tree_n;		/* processes that reach `ready` */
+	int32_t stop;			/* 1: stopped when saved: SIGSTOP before it runs */
 
 	int32_t err_fd;			/* ckpt-restart's stderr (fd 2 may be the process's) */
 	uint32_t entered;		/* threads past every step that can fail */

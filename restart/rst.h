@@ -146,7 +146,22 @@ struct rst_state {
 	int pool_inline;	/* records decoded before the pool started */
 	int own_read;		/* own[] filled (rst_own_special) */
 	struct { uint64_t start, end; } own[3];	/* RST_OWN_*; end 0: none */
+	/*
+	 * A process tree (restart_tree.c): tree is its plan; a section's
+	 * state has the section's offset (section_off), files shared by the
+	 * whole tree and opened before any process was made (tree_files:
+	 * its FILE records are skipped), and plan_only while ckpt-restart
+	 * reads its metadata alone (no page data).
+	 */
+	struct rst_tree *tree;
+	int tree_index;			/* a member's section, -1 if none */
+	int64_t section_off;
+	int tree_files;
+	int plan_only;
 };
+
+/* rst_load_proc's answer for a tree's image: its directory's header is read. */
+#define RST_IS_TREE	100
 
 /* Prints "ckpt-restart: IMAGE: <msg>" to stderr. */
 void rst_error(struct rst_state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -377,6 +392,30 @@ int rst_lazy_serve(struct rst_state *s, pid_t child);
 int rst_seal_open(struct rst_state *s);
 int rst_seal_check_proc(struct rst_state *s);
 int rst_seal_parent(struct rst_state *s, int fd, const char *name);
+
+/*
+ * restart_tree.c: a tree's image (docs/INTERNALS.md, "Process trees").
+ * load: the directory and every section's metadata, s->proc the root's
+ * (after rst_load_proc said RST_IS_TREE); check_pids: every pid and tid
+ * free; check: --check's verdict for the whole tree; start: opens every
+ * FILE, forks the tree's root with its pid, which makes the rest, and
+ * watches until every process is back (the root's pid) or one failed
+ * (-1, the tree gone, reported).  0 or an exit code otherwise.
+ */
+int rst_tree_load(struct rst_state *s);
+int rst_tree_check_pids(struct rst_state *s);
+int rst_tree_check(struct rst_state *s);
+pid_t rst_tree_start(struct rst_state *s);
+/* A mapping of a member: shared anonymous memory of the tree is staged already (its object). */
+void rst_tree_vma(struct rst_state *s, struct rst_vma *v);
+/* For rst_jump: the barrier page, the processes at it, whether s's was stopped. */
+void *rst_tree_sync_page(const struct rst_state *s);
+int rst_tree_live(const struct rst_state *s);
+int rst_tree_stopped(const struct rst_state *s);
+/* A member that cannot go on: says so to the whole tree, exits with code. */
+__attribute__((noreturn)) void rst_tree_fail(struct rst_state *s, int code);
+/* The restore of one process, in the process (restart_main.c): an exit code if it failed. */
+int rst_restore(struct rst_state *s);
 
 /* restart_jump.c: never returns on success. */
 int rst_jump(struct rst_state *s);

@@ -5,6 +5,8 @@
  * Triggers, all arriving as a signal so that self and transparent
  * checkpoints share one path:
  *   ctl signal, SI_TKILL from ourselves    ckpt_save() (shim_self)
+ *   ctl signal, SI_QUEUE, TREE si_value    an ancestor saves the tree we are in
+ *                                          (tree_serve, ckpt_tree.h)
  *   ctl signal, SI_QUEUE from another pid  ckpt-save (shim_ctl.c); si_pid
  *                                          is 0 when it is outside our pid
  *                                          namespace (ckpt-run --pidns)
@@ -42,6 +44,7 @@
 #include "libckpt/ckpt_incr.h"
 #include "libckpt/reg_attr.h"
 #include "libckpt/ckpt_tmpfile.h"
+#include "libckpt/ckpt_tree.h"
 #include "shim/shim_int.h"
 #include "wrappers/wrap.h"
 
@@ -72,6 +75,30 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* A checkpoint's context as every trigger sets it up (the caller adds what is its own). */
+static void ctx_init(struct ckpt_ctx *c, int fd, const char *img_path, int ctl_fd, int sig,
+		     siginfo_t *info, void *uc, unsigned hdr_flags, int fork_ok)
+{
+	c->img_fd = fd;
+	c->img_path = img_path;
+	c->ctl_fd = ctl_fd;
+	c->sig = sig;
+	c->ctl_sig_no = shim_cfg.ctl_sig;
+	c->info = info;
+	c->uc = uc;
+	c->entry_rip = (uintptr_t)shim_post_restore;
+	/* IMG_F_INCREMENTAL from the caller asks; the engine decides (ckpt_incr.h) */
+	c->incremental = (hdr_flags & IMG_F_INCREMENTAL) != 0;
+	c->hdr_flags = (hdr_flags & ~IMG_F_INCREMENTAL) | shim_ns_flags;
+	c->no_compress = shim_cfg.no_compress;
+	c->threads = shim_cfg.threads;
+	c->fdata_limit = shim_cfg.ghost_limit;
+	c->fork_ok = fork_ok && !shim_cfg.no_fork;
+	c->mem_advised = wrap_mem_advised;
+	c->mem_mcl = wrap_mem_mcl;
+	c->smaps_always = shim_cfg.smaps_always;
+}
+
 int shim_checkpoint_fd(int fd, const char *img_path, int ctl_fd, int sig, siginfo_t *info, void *uc,
 		       unsigned hdr_flags, int fork_ok, int *forked, char *err, size_t errlen,
 		       uint64_t *mem_bytes)
@@ -83,24 +110,7 @@ int shim_checkpoint_fd(int fd, const char *img_path, int ctl_fd, int sig, siginf
 	struct ckpt_ctx c = { 0 };
 	int r;
 
-	c.img_fd = fd;
-	c.img_path = img_path;
-	c.ctl_fd = ctl_fd;
-	c.sig = sig;
-	c.ctl_sig_no = shim_cfg.ctl_sig;
-	c.info = info;
-	c.uc = uc;
-	c.entry_rip = (uintptr_t)shim_post_restore;
-	/* IMG_F_INCREMENTAL from the caller asks; the engine decides (ckpt_incr.h) */
-	c.incremental = (hdr_flags & IMG_F_INCREMENTAL) != 0;
-	c.hdr_flags = (hdr_flags & ~IMG_F_INCREMENTAL) | shim_ns_flags;
-	c.no_compress = shim_cfg.no_compress;
-	c.threads = shim_cfg.threads;
-	c.fdata_limit = shim_cfg.ghost_limit;
-	c.fork_ok = fork_ok && !shim_cfg.no_fork;
-	c.mem_advised = wrap_mem_advised;
-	c.mem_mcl = wrap_mem_mcl;
-	c.smaps_always = shim_cfg.smaps_always;
+	ctx_init(&c, fd, img_path, ctl_fd, sig, info, uc, hdr_flags, fork_ok);
 	/*
 	 * The saved memory must show the interrupted code's errno, not
 	 * whatever the handler left there.
@@ -113,6 +123,43 @@ int shim_checkpoint_fd(int fd, const char *img_path, int ctl_fd, int sig, siginf
 	if (mem_bytes)
 		*mem_bytes = c.mem_bytes;
 	return r;
+}
+
+/*
+ * A tree request (ckpt_tree.h): an ancestor checkpoints the tree this
+ * process is part of.  It saves itself into its section; the coordinator
+ * hears how it went through the tree's protocol, so there is no reply to
+ * make here, only a log line when it failed.
+ */
+static void tree_serve(int sig, siginfo_t *info, void *uc)
+{
+	struct ckpt_ctx c = { 0 };
+	char err[CKPT_ERR_LEN];
+	int r;
+
+	ctx_init(&c, -1, NULL, -1, sig, info, uc, 0, 1);
+	if ((r = ckpt_tree_member(&c, info)) < 0) {
+		shim_log(SHIM_LOG_ERROR, "tree checkpoint request from pid %d not served: %s",
+			 (int)info->si_pid, c.err[0] ? c.err : ckpt_strerror(r));
+		ckpt_tree_end(&c);
+		return;
+	}
+	if ((r = ckpt_save_begin(SHIM_WAIT_WRITER_MS, err, sizeof(err))) < 0) {
+		ckpt_tree_refuse(&c, r, err);
+		return;
+	}
+	errno = shim_saved_errno;
+	r = ckpt_run(&c);
+	ckpt_tree_end(&c);		/* if ckpt_run returned before its end */
+	if (c.forked == CKPT_FORKED_CHILD) {
+		if (r < 0)
+			shim_log(SHIM_LOG_ERROR, "writing this process's part of the tree's image "
+				 "failed: %s", c.err);
+		_exit(r < 0);		/* the copy is done */
+	}
+	if (r < 0)
+		shim_log(SHIM_LOG_INFO, "tree checkpoint failed: %s", c.err);
+	ckpt_save_end();
 }
 
 int shim_save_path(const char *path, unsigned flags, int fork_ok, int wait_ms, int sig,
@@ -218,6 +265,8 @@ void shim_handler(int sig, siginfo_t *info, void *uc)
 	if (sig == shim_cfg.ctl_sig) {
 		if (ckpt_park_request(info))
 			ckpt_park_self(info, uc);
+		else if (ckpt_tree_request(info))
+			tree_serve(sig, info, uc);
 		else if (info->si_code == SI_TKILL && info->si_pid == getpid() &&
 			 shim_self.pending && shim_self.tid == syscall(SYS_gettid))
 			save_self(sig, info, uc);

@@ -124,6 +124,23 @@ int main(int argc, char **argv)
 			close(fd);
 		return rc;
 	}
+	/* a tree's sections are read by offset: a pipe is read into memory first */
+	{
+		struct stat st;
+		char err[256];
+
+		if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+			int m = img_seal_spool(fd, err, sizeof(err));
+
+			if (m < 0) {
+				fprintf(stderr, "ckpt-info: %s: %s\n", path, err);
+				return INFO_EXIT_CORRUPT;
+			}
+			if (fd != STDIN_FILENO)
+				close(fd);
+			fd = m;
+		}
+	}
 	rc = info_load(&in, fd);
 	if (fd != STDIN_FILENO)
 		close(fd);
@@ -132,7 +149,9 @@ int main(int argc, char **argv)
 		info_free(&in);
 		return rc;
 	}
-	if (json)
+	if (in.nsection)
+		(json ? json_tree : txt_tree)(&in);
+	else if (json)
 		json_print(&in);
 	else
 		txt_print(&in);

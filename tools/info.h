@@ -31,6 +31,7 @@ struct info_file {
 	uint32_t extents;	/* runs of adjacent records */
 	int nfds;		/* FD records that name it */
 	int nmaps;		/* VMA records that name it */
+	int owner;		/* a tree: the section whose FILE record this is, -1 if ours */
 	int inflight;		/* UNIX_MSG records that carry it */
 	/* UNIX: its queue (info_unix.c) */
 	uint32_t umsgs, ufds, ucreds, ufrom;	/* messages, fds, with credentials, 1 << how */
@@ -90,6 +91,14 @@ struct info {
 	int sealed;		/* a seal follows END */
 	int seal_verified;	/* ... and --key verified it */
 	struct img_seal seal;
+	/* a tree (IMG_F_TREE, info_tree.c): its directory and its sections */
+	struct img_member *members;
+	size_t nmember;
+	struct info *sections;
+	size_t nsection;
+	/* a section: its number and the sections before it (their FILEs are shared) */
+	int section;
+	const struct info *tree;
 	char err[320];
 };
 
@@ -159,5 +168,18 @@ size_t info_utf8_len(const unsigned char *p, size_t n, size_t i);
 const char *info_key_id(const struct img_seal *s, char *buf);
 void txt_print(const struct info *in);
 void json_print(const struct info *in);
+/*
+ * info_tree.c: a tree image (its directory header read: r): the MEMBER
+ * records, then every section as an image of its own, each in
+ * in->sections; and their summaries.  info_file_get is info_file_by_id
+ * that, in a section, also finds an earlier section's FILE (and keeps a
+ * copy of it, owner set): an fd may share a description saved there.
+ */
+int info_tree_load(struct info *in, struct img_reader *r, int fd);
+struct info_file *info_file_get(struct info *in, uint32_t id);
+void txt_tree(const struct info *in);
+void json_tree(const struct info *in);
+/* Reads and checks one image (or section: part) from r's position: 0 or an exit status. */
+int info_load_image(struct info *in, int fd, int part);
 
 #endif

@@ -66,7 +66,7 @@ int info_file_check(struct info *in, const struct info_file *f, uint64_t off)
 
 int info_vma_file_check(struct info *in, const struct img_vma *v, uint64_t off)
 {
-	struct info_file *f = v->file ? (struct info_file *)info_file_by_id(in, v->file) : NULL;
+	struct info_file *f = v->file ? info_file_get(in, v->file) : NULL;
 	int ok;
 
 	if (!v->file)

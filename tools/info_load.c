@@ -304,6 +304,7 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		nf->f = *f;
 		nf->data = info_dup(f + 1, f->data_len);
 		nf->path = info_dup((const char *)(f + 1) + f->data_len, f->path_len);
+		nf->owner = -1;
 		in->fdata_file = f->id;
 		return info_file_check(in, nf, rec->offset);
 	}
@@ -316,7 +317,7 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 
 		if (!d)
 			return -1;
-		if (!info_file_by_id(in, d->file))
+		if (!info_file_get(in, d->file))
 			return info_fail(in, "FD record at offset %llu: fd %d names file %u, which "
 					 "no FILE record before it has", (unsigned long long)rec->offset,
 					 d->fd, d->file);
@@ -337,7 +338,7 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 
 		if (!l)
 			return -1;
-		if (!(f = info_file_by_id(in, l->file)))
+		if (!(f = info_file_get(in, l->file)))
 			return info_fail(in, "LOCK record at offset %llu names file %u, which no FILE "
 					 "record before it has", (unsigned long long)rec->offset, l->file);
 		if ((f->f.kind != IMG_FILE_REG && f->f.kind != IMG_FILE_DIR &&
@@ -431,8 +432,7 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	}
 }
 
-/* Reads and checks the whole image: 0, or an exit status with in->err. */
-int info_load(struct info *in, int fd)
+int info_load_image(struct info *in, int fd, int part)
 {
 	struct img_reader r;
 	struct img_rec rec;
@@ -444,7 +444,20 @@ int info_load(struct info *in, int fd)
 		img_reader_close(&r);
 		return rc;
 	}
+	r.part = part;
 	in->hdr = r.hdr;
+	if (r.hdr.flags & IMG_F_TREE) {
+		rc = part ? (snprintf(in->err, sizeof(in->err), "a tree inside a tree"),
+			     INFO_EXIT_CORRUPT) : info_tree_load(in, &r, fd);
+		img_reader_close(&r);
+		return rc;
+	}
+	if (!part != !(r.hdr.flags & IMG_F_MEMBER)) {
+		snprintf(in->err, sizeof(in->err), part ? "a section of a tree is not marked as one" :
+			 "this is one process's part of a tree's image, not an image");
+		img_reader_close(&r);
+		return INFO_EXIT_CORRUPT;
+	}
 	while ((k = img_reader_next(&r, &rec)) == 1) {
 		in->err[0] = 0;
 		if (info_add(in, &r, &rec, &last_rank) < 0) {
@@ -465,6 +478,7 @@ int info_load(struct info *in, int fd)
 		rc = INFO_EXIT_CORRUPT;
 	} else {
 		in->image_bytes = r.nbytes + sizeof(struct img_rec_hdr) + sizeof(struct img_end);
+		in->image_bytes += part ? (uint64_t)r.base : 0;	/* a section: where it ends */
 		if (r.sealed && !in->seal_verified) {	/* present, not checked (no --key) */
 			in->sealed = 1;
 			in->seal = r.seal;
@@ -488,8 +502,18 @@ int info_load(struct info *in, int fd)
 	return 0;
 }
 
+/* Reads and checks the whole image: 0, or an exit status with in->err. */
+int info_load(struct info *in, int fd)
+{
+	return info_load_image(in, fd, 0);
+}
+
 void info_free(struct info *in)
 {
+	for (size_t i = 0; i < in->nsection; i++)
+		info_free(&in->sections[i]);
+	free(in->sections);
+	free(in->members);
 	free(in->cwd.s);
 	free(in->groups);
 	free(in->exe.s);

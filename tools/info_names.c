@@ -225,6 +225,7 @@ const char *info_vma_kind(const struct img_vma *v)
 	if (v->flags & IMG_VMA_VVAR_VCLOCK) return "[vvar_vclock]";
 	if (v->flags & IMG_VMA_VVAR)        return "[vvar]";
 	if (v->flags & IMG_VMA_FILE)        return "file";
+	if (v->flags & IMG_VMA_TREESHM)     return "shared (pages in an earlier process's part)";
 	return "anon";
 }
 

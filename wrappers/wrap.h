@@ -39,4 +39,14 @@ void wrap_sig_inherit(uint64_t view);
 extern volatile int wrap_mem_advised;
 extern volatile int wrap_mem_mcl;
 
+/*
+ * wrap_wait.c: the zombie children a tree's checkpoint saved, with their
+ * status and rusage as the kernel reported them: noted before the
+ * process's memory is saved, forgotten in the process that goes on after
+ * the release; the restarted copy's wait() calls give them back.
+ */
+struct tree_zombie;
+void wrap_zombies_note(struct tree_zombie *z, int n);
+void wrap_zombies_forget(void);
+
 #endif

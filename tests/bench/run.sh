@@ -238,7 +238,93 @@ bench_sparse() {
 	rm -rf "$dir"
 }
 
-SECTIONS="shim_cost modes threads_cost pause snappy_dec sparse"
+# ---- section: trees -----------------------------------------------------
+# Process trees (tests/bench/treeproc.c): N processes holding TREES_MIB
+# (1024) MiB in all, mixed data, each with a 1 ms heartbeat; the root
+# saves the whole tree with ckpt_save() (CKPT_OPT_FORK, and mappable),
+# the tree is killed, ckpt-restart brings it back.  Columns (medians of
+# BENCH_REPS runs): pause (the longest heartbeat gap of any process),
+# save (ckpt_save() returned: the state captured), done (the image
+# complete), image size, restart (exec of ckpt-restart to the root
+# running: every process is back by then).  Run under a subreaper
+# (make bench: tests/e2e/reaper.c) so a killed tree's pids are free at once.
+tree_pids() {
+	local c
+	echo "$1"
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do tree_pids "$c"; done
+}
+
+bench_trees() {
+	local mib=${TREES_MIB:-1024} n mode flags i dir out pid pids t0 at sz
+	local p s d rt img
+	section "trees: N processes sharing $mib MiB in all, saved by the root's ckpt_save() (median of $REPS runs)"
+	printf '  %4s %-9s %9s %9s %9s %9s %10s
+' N mode pause_ms save_ms done_ms image_MiB restart_ms
+	dir=$(mktemp -d /tmp/ckpt-bench.XXXXXX)
+	for n in ${TREES_N:-1 4 16}; do
+		for mode in forked mappable; do
+			flags=8
+			[ "$mode" = mappable ] && flags=10
+			p=() s=() d=() rt=() sz=()
+			for ((i = 0; i < REPS; i++)); do
+				rm -rf "$dir"/*
+				img=$dir/img
+				(
+					for fd in $(ls /proc/$BASHPID/fd); do
+						[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+					done
+					TREEPROC_FLAGS=$flags exec "$B/bench/treeproc" "$n" "$mib" "$dir" "$img"
+				) > "$dir/out" 2>&1 &
+				pid=$!
+				for ((t0 = 0; t0 < 3000; t0++)); do
+					grep -q '^pause_ns\|^error' "$dir/out" 2>/dev/null && break
+					sleep 0.02
+				done
+				grep -q '^pause_ns' "$dir/out" || { echo "  $(cat "$dir/out")"; kill -9 $(tree_pids "$pid"); rm -rf "$dir"; return 1; }
+				pids=$(tree_pids "$pid")
+				kill -9 $pids 2>/dev/null
+				wait "$pid" 2>/dev/null
+				for x in $pids; do
+					for ((t0 = 0; t0 < 500 && ${#x} > 0; t0++)); do
+						[ -d /proc/$x ] || break
+						sleep 0.01
+					done
+				done
+				p+=("$(awk '/^pause_ns/ { printf "%.2f", $2 / 1e6 }' "$dir/out")")
+				s+=("$(awk '/^save_ns/ { printf "%.2f", $2 / 1e6 }' "$dir/out")")
+				d+=("$(awk '/^done_ns/ { printf "%.2f", $2 / 1e6 }' "$dir/out")")
+				sz+=("$(stat -c %s "$img" | awk '{ printf "%.1f", $1 / 1048576 }')")
+				rm -f "$dir/saved" "$dir"/gap.*
+				(
+					for fd in $(ls /proc/$BASHPID/fd); do
+						[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+					done
+					echo "${EPOCHREALTIME/./}" > "$dir/t0"
+					exec "$B/bin/ckpt-restart" --inherit-fd 0,1,2 "$img"
+				) > "$dir/out2" 2>&1
+				at=$(awk '/^running_at_ns/ { print $2 }' "$dir/out2")
+				[ -n "$at" ] || { echo "  restart: $(cat "$dir/out2")"; rm -rf "$dir"; return 1; }
+				rt+=("$(awk -v a="$at" -v b="$(cat "$dir/t0")" 'BEGIN { printf "%.2f", (a / 1000 - b) / 1000 }')")
+				# the restarted workers wait for the bench: gone with the original's pids
+				kill -9 $pids 2>/dev/null
+				for x in $pids; do
+					for ((t0 = 0; t0 < 500; t0++)); do
+						[ -d /proc/$x ] || break
+						sleep 0.01
+					done
+				done
+			done
+			printf '  %4s %-9s %9s %9s %9s %9s %10s
+' "$n" "$mode" \
+				"$(printf '%s\n' "${p[@]}" | median)" "$(printf '%s\n' "${s[@]}" | median)" \
+				"$(printf '%s\n' "${d[@]}" | median)" "$(printf '%s\n' "${sz[@]}" | median)" \
+				"$(printf '%s\n' "${rt[@]}" | median)"
+		done
+	done
+	rm -rf "$dir"
+}
+
+SECTIONS="shim_cost modes threads_cost pause snappy_dec sparse trees"
 status=0
 for s in ${BENCH_ONLY:-$SECTIONS}; do
 	if ! declare -F "bench_$s" >/dev/null; then

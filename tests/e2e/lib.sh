@@ -80,6 +80,24 @@ kill9() {
 	wait_for 20 gone "$1" || fail "pid $1 did not go away"
 }
 
+# tree_pids PID: PID and every descendant of it (its threads' children, down).
+tree_pids() {
+	local c
+	echo "$1"
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do tree_pids "$c"; done
+}
+
+# kill_tree PID: SIGKILL to PID and every descendant; waits until every pid is free.
+kill_tree() {
+	local pids p
+	pids=$(tree_pids "$1")
+	kill -9 $pids 2>/dev/null
+	wait "$1" 2>/dev/null
+	for p in $pids; do
+		wait_for 20 gone "$p" || fail "pid $p (of the tree of $1) did not go away"
+	done
+}
+
 # restart IMAGE [ARGS]: ckpt-restart in the background, pid in RPID.
 restart_bg() {
 	clean_fds "${RESTART[@]}" "$@" &

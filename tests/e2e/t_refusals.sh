@@ -4,7 +4,8 @@
 # (returns -1, ckpt_last_error() says why) and by ckpt-save (exit 5, the
 # reason on stderr).  The process carries on normally: the resource still
 # works, and once it is released a checkpoint succeeds and restarts.
-# Resources: a UDP socket, a pipe, an eventfd, a child process, an open file
+# Resources: a UDP socket, a pipe, an eventfd, a child running a static
+# binary (no libckpt in it), a child this process traces, an open file
 # whose name was removed while it has another link, a namespace fd, a
 # pidfd of another process, one shared anonymous object mapped twice.
 . "$(dirname "$0")/lib.sh"
@@ -15,12 +16,14 @@ bad() { echo "FAIL: $*"; nbad=$((nbad + 1)); }
 # what the message must match (grep -iE), by kind
 declare -A WANT=(
 	[socket]='an IPv4 socket' [pipe]='pipe' [eventfd]='eventfd' [thread]='thread'
-	[child]='child' [linked]='still has 1 other link;.*open it by another name'
+	[child]='process [0-9]+ \(static_pause\), a child of process [0-9]+, does not run libckpt'
+	[traced]='process [0-9]+ \(refuse\) is traced by process [0-9]+'
+	[linked]='still has 1 other link;.*open it by another name'
 	[nsfs]="namespace fd \\(net:\\[[0-9]+\\]: this process's own net namespace\\)"
 	[pidfd]='a pidfd of process [0-9]+, not of this process'
 	[shmtwice]='mappings [0-9a-f]+-[0-9a-f]+ and [0-9a-f]+-[0-9a-f]+ share memory: one shared anonymous object mapped twice'
 )
-KINDS="socket pipe eventfd child linked nsfs pidfd shmtwice"
+KINDS="socket pipe eventfd child traced linked nsfs pidfd shmtwice"
 
 # names_fd KIND OUT MSGFILE: for fd resources the message says "fd N".
 names_fd() {

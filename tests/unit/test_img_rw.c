@@ -886,8 +886,11 @@ static void test_rw_checkers(void)
 	v.prot = 8;
 	trw_expect_get(IMG_REC_VMA, &v, sizeof(v), NULL, 0, "prot");
 	v = trw.vma[1];
-	v.flags |= 0x400;
-	trw_expect_get(IMG_REC_VMA, &v, sizeof(v), NULL, 0, "unknown flags 0x400");
+	v.flags |= 0x800;
+	trw_expect_get(IMG_REC_VMA, &v, sizeof(v), NULL, 0, "unknown flags 0x800");
+	v = trw.vma[1];
+	v.flags |= IMG_VMA_TREESHM;	/* only in a tree's section, shared anonymous */
+	trw_expect_get(IMG_REC_VMA, &v, sizeof(v), NULL, 0, "cannot name shared memory");
 	v = trw.vma[0];
 	trw_expect_get(IMG_REC_VMA, &v, sizeof(v), "/lib", 4, "fields say");
 

@@ -4,7 +4,9 @@
  *
  *   refuse KIND self IMAGE
  *   refuse KIND wait IMAGE GOFILE
- * KIND: socket (UDP), pipe, eventfd, thread, child, linked (an open file whose
+ * KIND: socket (UDP), pipe, eventfd, thread, child (a child running a static
+ * binary, static_pause: no libckpt in it), traced (a child this process
+ * traces), linked (an open file whose
  * name was removed while it has another link), nsfs (/proc/self/ns/net),
  * pidfd (of the parent process), shmtwice (one shared anonymous object
  * mapped twice, by mremap with an old size of 0).  (Timers and deleted files were refused
@@ -33,6 +35,7 @@
 #include <glob.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/mman.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -101,14 +104,48 @@ static void make(const char *img)
 	} else if (!strcmp(kind, "thread")) {
 		if (pthread_create(&thr, NULL, thread_main, NULL))
 			BAD("pthread_create");
-	} else if (!strcmp(kind, "child")) {
+	} else if (!strcmp(kind, "child") || !strcmp(kind, "traced")) {
+		char exe[4200], buf[4200];
+		ssize_t n;
+
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 32);
+		if (n < 0)
+			BAD("readlink: %s", strerror(errno));
+		exe[n] = 0;
+		strcpy(strrchr(exe, '/') + 1, "static_pause");
 		child = fork();
 		if (child < 0)
 			BAD("fork: %s", strerror(errno));
 		if (child == 0) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (!strcmp(kind, "child"))
+				execl(exe, "static_pause", (char *)NULL);
+			else
+				ptrace(PTRACE_TRACEME, 0, 0, 0);
 			for (;;)
 				pause();
+		}
+		/* the static program runs (the child no longer runs this one) */
+		snprintf(path, sizeof(path), "/proc/%d/exe", (int)child);
+		for (int i = 0; !strcmp(kind, "child") && i < 20000; i++) {
+			if ((n = readlink(path, buf, sizeof(buf) - 1)) > 0 &&
+			    (buf[n] = 0, strstr(buf, "static_pause")))
+				break;
+			usleep(1000);
+		}
+		/* the tracee is traced */
+		for (int i = 0; !strcmp(kind, "traced") && i < 20000; i++) {
+			char st[4096];
+			FILE *f;
+
+			snprintf(path, sizeof(path), "/proc/%d/status", (int)child);
+			f = fopen(path, "r");
+			while (f && fgets(st, sizeof(st), f))
+				if (!strncmp(st, "TracerPid:", 10) && atoi(st + 10) == getpid())
+					i = 20000;
+			if (f)
+				fclose(f);
+			usleep(1000);
 		}
 	} else if (!strcmp(kind, "linked")) {
 		char other[4200];
@@ -174,11 +211,12 @@ static void use_and_release(void)
 		pthread_mutex_unlock(&mu);
 		if (pthread_join(thr, &ret) || (long)ret != 42)
 			BAD("the thread did not finish its work after the refused checkpoint");
-	} else if (!strcmp(kind, "child")) {
-		int st;
+	} else if (!strcmp(kind, "child") || !strcmp(kind, "traced")) {
+		/* a tracee would stop at SIGTERM for its tracer: SIGKILL it */
+		int st, sig = strcmp(kind, "traced") ? SIGTERM : SIGKILL;
 
-		if (kill(child, SIGTERM) || waitpid(child, &st, 0) != child || !WIFSIGNALED(st) ||
-		    WTERMSIG(st) != SIGTERM)
+		if (kill(child, sig) || waitpid(child, &st, 0) != child || !WIFSIGNALED(st) ||
+		    WTERMSIG(st) != sig)
 			BAD("the child did not behave after the refused checkpoint");
 	} else if (!strcmp(kind, "linked")) {
 		char other[64];
