@@ -479,6 +479,15 @@ static int need_cwd(const struct rst_state *s)
 	return 0;
 }
 
+/* Whether an FD record names f (the build's state: a tree's has every member's). */
+static int held(const struct rst_state *s, const struct rst_file *f)
+{
+	for (int i = 0; i < s->nfds; i++)
+		if (s->fds[i].file == f->f.id)
+			return 1;
+	return 0;
+}
+
 static int build(struct rst_state *s)
 {
 	struct rst_usk *g = rst_usk_global(s);
@@ -538,11 +547,15 @@ static int build(struct rst_state *s)
 		}
 		close(here);
 	}
-	/* sockets no fd holds (only in flight) live on in the queues that carry them */
+	/*
+	 * Sockets no fd holds (only in flight) live on in the queues that carry
+	 * them.  (Named by FD records, not f->used: a tree's open_files marks
+	 * each FILE used only as it reaches it.)
+	 */
 	for (int i = 0; i < s->nfiles; i++) {
 		struct rst_file *f = &s->files[i];
 
-		if (f->f.kind == IMG_FILE_UNIX && f->usk && f->usk->sock >= 0 && (!f->used || r)) {
+		if (f->f.kind == IMG_FILE_UNIX && f->usk && f->usk->sock >= 0 && (!held(s, f) || r)) {
 			close(f->usk->sock);
 			f->usk->sock = -1;
 		}
