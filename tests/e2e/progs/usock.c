@@ -40,11 +40,16 @@
  *             has exited (and been reaped)
  *   lockfd    (refused) an fd in flight while the process holds a POSIX lock
  *   oob       (refused) an out-of-band byte not read
+ *   tree      a socketpair of each of two types with messages queued, held
+ *             by the process and by its child (a process tree)
+ *   treepeer  (refused for now) a stream pair whose ends are in the
+ *             process and in its child
  *   serve     (not a case) listens on DIR (the path), accepts forever
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -783,6 +788,51 @@ static void oob_setup(void)
 		die("MSG_OOB");
 }
 
+/* ---- a process tree -------------------------------------------------------- */
+
+static int tst[2], tdg[2];
+static pid_t tchild;
+
+static void tree_setup(void)
+{
+	pair(SOCK_STREAM, tst);
+	pair(SOCK_DGRAM, tdg);
+	put(tst[0], "stream-data", 11);
+	put(tdg[0], "d1", 2);
+	put(tdg[0], "", 0);
+	put(tdg[0], "d333", 4);
+	if ((tchild = fork()) == 0) {	/* keeps copies of every socket */
+		for (;;)
+			pause();
+	}
+	if (tchild < 0)
+		die("fork");
+}
+
+static void tree_check(void)
+{
+	expect_stream("tree: stream", tst[1], "stream-data", 11);
+	expect("tree: dgram 1", tdg[1], "d1", 2);
+	expect("tree: dgram 2 (empty)", tdg[1], "", 0);
+	expect("tree: dgram 3", tdg[1], "d333", 4);
+	expect_empty("tree: dgram", tdg[1]);
+	kill(tchild, SIGKILL);
+	waitpid(tchild, NULL, 0);
+}
+
+static void treepeer_setup(void)
+{
+	int sv[2];
+
+	pair(SOCK_STREAM, sv);
+	if ((tchild = fork()) == 0) {	/* the child has one end, the parent the other */
+		close(sv[0]);
+		for (;;)
+			pause();
+	}
+	close(sv[1]);
+}
+
 static const struct { const char *name; void (*setup)(void), (*check)(void); } cases[] = {
 	{ "pairs", pairs_setup, pairs_check },
 	{ "named", named_setup, named_check },
@@ -796,6 +846,8 @@ static const struct { const char *name; void (*setup)(void), (*check)(void); } c
 	{ "childcreds", childcreds_setup, NULL },
 	{ "lockfd", lockfd_setup, NULL },
 	{ "oob", oob_setup, NULL },
+	{ "tree", tree_setup, tree_check },
+	{ "treepeer", treepeer_setup, NULL },
 };
 
 int main(int argc, char **argv)
