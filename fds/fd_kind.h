@@ -124,10 +124,44 @@ struct fd_save_ops {
 	 * after ckpt_fail.  NULL: none.
 	 */
 	int (*contents)(struct ckpt_ctx *c, const struct fd_probe *p, const struct img_file *f);
+	/*
+	 * Kinds whose objects connect fds (unix sockets: peers, queues, fds
+	 * in flight) look at all of them at once.  begin: at the start of each
+	 * pass over the fds (pass 0 checks, 1 writes), before any fd is asked;
+	 * 0 or the refusal.  own: 1 for an fd the kind opened itself (begin
+	 * to end), which the pass must skip.  end: after every fd's FILE
+	 * record (pass 1: before the FD records; it may write FILE and other
+	 * records of its own), or after a failure (ok 0: only release what
+	 * begin took); always called once begin was.  NULL: nothing.
+	 */
+	int (*begin)(struct ckpt_ctx *c, int pass);
+	int (*own)(struct ckpt_ctx *c, int fd);
+	int (*end)(struct ckpt_ctx *c, int pass, int ok);
 };
 
 /* The kind that saves p, or NULL: nothing can (the driver refuses it). */
 const struct fd_save_ops *fd_save_find(struct ckpt_ctx *c, const struct fd_probe *p);
+/* Every kind's begin, own and end (fd_table.c): the first failure, or 0. */
+int fd_save_begin(struct ckpt_ctx *c, int pass);
+int fd_save_own(struct ckpt_ctx *c, int fd);
+int fd_save_end(struct ckpt_ctx *c, int pass, int ok);
+
+/*
+ * ckpt_fds.c, for fds no fd number of the process is (the fds a unix
+ * socket carries in flight, received by fds/fd_unix.c): own says whether
+ * fd is libckpt's own (never saved).  check_extra probes fd and checks it
+ * like any fd, messages calling it `what` ("an fd in flight on fd 5"):
+ * 0, -ENOTSUP without a refusal when no kind takes it (the caller says
+ * why), or the refusal; *kind is its kind.  write_extra writes its FILE
+ * record unless its open file description has one already (an fd of the
+ * process, an earlier fd in flight): the FILE id, or -errno after
+ * ckpt_fail.  Until ckpt_fds_extra_done, fd stays open (it is how later
+ * fds find its description); then its entry is forgotten as an fd (no FD
+ * record), kept as a FILE.
+ */
+int ckpt_fds_check_extra(struct ckpt_ctx *c, int fd, const char *what, uint32_t *kind);
+int64_t ckpt_fds_write_extra(struct ckpt_ctx *c, int fd, const char *what);
+void ckpt_fds_extra_done(struct ckpt_ctx *c, int fd);
 
 /*
  * File locks held through an open file description (fds/fd_lock.c), read
@@ -214,6 +248,12 @@ struct rst_file {
 	 * kind's make and taken by each FILE's open (restart_pipe.c).
 	 */
 	struct rst_pipe *pipe;
+	/*
+	 * Carried in flight by a queued unix message (fds/fd_unix_queue.c):
+	 * checked like a used FILE, opened by the unix kind when it sends it.
+	 */
+	int inflight;
+	struct rst_usk_file *usk;	/* IMG_FILE_UNIX: its socket and queue */
 };
 
 struct fd_restore_ops {

@@ -6,13 +6,15 @@
  * take fds 0-2 only when the image holds both ends).  reg, ghost and
  * memfd exclude each other by their paths (deleted, "/memfd:"), pipe and
  * fifo too ("pipe:[...]", a path); a POSIX message queue (mqueue) looks
- * like a regular file, so it comes before them.
+ * like a regular file, so it comes before them.  unix before inherit: a
+ * unix socket at fd 0-2 whose peer is outside the image is not unix's
+ * (its match says no) and is inherited, as before.
  */
 #include <stddef.h>
 #include "fds/fd_kind.h"
 
 #define FD_KINDS(X) X(opath) X(mqueue) X(reg) X(dir) X(chr) X(ghost) X(memfd) X(pidfd) \
-			X(hugetlb) X(pipe) X(fifo) X(inherit)
+			X(hugetlb) X(pipe) X(fifo) X(unix) X(inherit)
 
 #define DECLARE_INFO(k) extern const struct fd_kind_info fd_##k##_info;
 #define LIST_INFO(k) &fd_##k##_info,
@@ -57,6 +59,33 @@ const struct fd_save_ops *fd_save_find(struct ckpt_ctx *c, const struct fd_probe
 		if (saves[i]->match(c, p))
 			return saves[i];
 	return NULL;
+}
+
+int fd_save_begin(struct ckpt_ctx *c, int pass)
+{
+	for (size_t i = 0; i < sizeof(saves) / sizeof(saves[0]); i++)
+		if (saves[i]->begin && saves[i]->begin(c, pass) < 0)
+			return -1;
+	return 0;
+}
+
+int fd_save_own(struct ckpt_ctx *c, int fd)
+{
+	for (size_t i = 0; i < sizeof(saves) / sizeof(saves[0]); i++)
+		if (saves[i]->own && saves[i]->own(c, fd))
+			return 1;
+	return 0;
+}
+
+/* Every kind's end is called, even after one fails (each releases what it took). */
+int fd_save_end(struct ckpt_ctx *c, int pass, int ok)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < sizeof(saves) / sizeof(saves[0]); i++)
+		if (saves[i]->end && saves[i]->end(c, pass, ok && !r) < 0)
+			r = -1;
+	return r;
 }
 #endif
 

@@ -309,6 +309,29 @@ int img_pipe_data_next(const struct img_file *owner, const void *owner_data,
 		       const struct img_pipe_data *d, uint64_t done, char *err, size_t errlen);
 int img_pipe_data_end(const struct img_file *owner, const void *owner_data, uint64_t done,
 		      char *err, size_t errlen);
+/*
+ * UNIX_MSG (img_unix.c): lengths, counts and fields consistent; that its
+ * socket and every fd in flight are FILE records seen before it, and its
+ * sender a socket of the image, is the caller's check.  The accessors
+ * give the parts of a checked record.
+ */
+const struct img_unix_msg *img_get_unix_msg(struct img_reader *r, const struct img_rec *rec);
+/* FILE id of the i-th fd in flight (unaligned: copied out). */
+static inline uint32_t img_unix_msg_fd(const struct img_unix_msg *m, uint32_t i)
+{
+	uint32_t id;
+
+	__builtin_memcpy(&id, (const unsigned char *)(m + 1) + (size_t)i * 4, 4);
+	return id;
+}
+static inline const char *img_unix_msg_addr(const struct img_unix_msg *m)
+{
+	return (const char *)(m + 1) + (size_t)m->nfds * 4;
+}
+static inline const void *img_unix_msg_data(const struct img_unix_msg *m)
+{
+	return img_unix_msg_addr(m) + m->addr_len;
+}
 const struct img_thread *img_get_thread(struct img_reader *r, const struct img_rec *rec);
 /*
  * Followed by path_len bytes of path, then nguards struct img_range (not

@@ -11,11 +11,13 @@
  *
  * Record order a writer produces and a reader may rely on:
  *   PROC, [PARENT], [PROC_ATTR, SECCOMP*],
- *   (FILE (FILE_DATA* | PIPE_DATA* | MQ_MSGS))*,
+ *   (FILE (FILE_DATA* | PIPE_DATA* | MQ_MSGS))*, UNIX_MSG and more
+ *   (FILE FILE_DATA*) interleaved,
  *   FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*,
  *   THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*, END
  * (every PAGES record lies inside a VMA record seen before it; every FD
- * and every LOCK names a FILE record seen before it; a THREAD names
+ * and every LOCK names a FILE record seen before it, so does a UNIX_MSG,
+ * for its socket and for every fd in flight it carries; a THREAD names
  * SECCOMP records by their index, so they come first).
  *
  * Invariants:
@@ -117,6 +119,8 @@ enum img_rec_type {
 	IMG_REC_FILE_DATA = 17,	/* struct img_file_data + data: contents of a FILE
 				 * (or, file 0, of the SYSV_SHM right before) */
 	IMG_REC_PIPE_DATA = 18,	/* struct img_pipe_data + data: bytes in flight in a pipe */
+	IMG_REC_UNIX_MSG = 19,	/* struct img_unix_msg + fds + address + data: one
+				 * message queued on a unix socket */
 	IMG_REC_SYSV_SHM = 21,	/* struct img_sysv_shm: a SysV shared memory segment */
 	IMG_REC_SYSV_SEM = 22,	/* struct img_sysv_sem + img_sem or img_semadj */
 	IMG_REC_SYSV_MSG = 23,	/* struct img_sysv_msg + messages: a SysV queue */
@@ -222,10 +226,12 @@ enum img_file_kind {
 					 * its capacity and bytes in flight (PIPE_DATA) */
 	IMG_FILE_FIFO	 = 11,		/* an end of a FIFO (named pipe): reopened by
 					 * path, with its capacity and bytes in flight */
+	IMG_FILE_UNIX	 = 12,		/* unix domain socket: img_file_unix, its queue
+					 * in UNIX_MSG records (fds/fd_unix.c) */
 	IMG_FILE_MQUEUE	 = 13,		/* a POSIX message queue (mq_open): attributes,
 					 * notification; its messages in MQ_MSGS */
 };
-#define IMG_FILE_KIND_MAX	13	/* highest kind this reader knows (12: not yet) */
+#define IMG_FILE_KIND_MAX	13	/* highest kind this reader knows */
 
 struct img_file {
 	uint32_t id;			/* > 0, unique among the image's FILEs */
@@ -337,6 +343,92 @@ struct img_pipe_data {
 	uint32_t len;			/* 1..IMG_PIPE_CHUNK bytes follow (a packet:
 					 * 1..IMG_PIPE_PACKET_MAX) */
 	uint32_t reserved;		/* zero */
+};
+
+/*
+ * UNIX: one unix domain socket (fds/fd_unix.c).  A socket has exactly one
+ * open file description, so one FILE per socket, named by every fd that
+ * holds it and by the UNIX_MSG records that carry it in flight.  Sockets
+ * refer to each other by inode (img_file.ino of the other's FILE, which
+ * may come later in the image): peer, listener.  After the struct, inside
+ * data_len: name_len bytes of the socket's own name and peer_name_len
+ * bytes of its peer's (sun_path as getsockname/getpeername give it; an
+ * abstract name starts with its NUL).  img_file.flags keeps O_NONBLOCK.
+ */
+enum img_unix_state {
+	IMG_UNIX_UNCONNECTED = 1,	/* no peer (maybe bound) */
+	IMG_UNIX_CONNECTED   = 2,	/* peer: a socket of the image, or gone */
+	IMG_UNIX_LISTEN      = 3,	/* listen(backlog) (stream, seqpacket) */
+	IMG_UNIX_PENDING     = 4,	/* connected to `listener`, not yet accepted:
+					 * `backlog` is its place in that queue (0 first) */
+};
+#define IMG_UNIX_STATE_MAX	4
+
+/* img_file_unix.uflags */
+#define IMG_UNIX_PEER_GONE	0x001	/* CONNECTED to a socket now closed (peer 0) */
+#define IMG_UNIX_PEER_RESET	0x002	/* ... and the next read fails ECONNRESET */
+#define IMG_UNIX_ACCEPTED	0x004	/* stream/seqpacket CONNECTED: made by accept()
+					 * on a listener named `name` (the image's
+					 * `listener`, or one made for it and closed) */
+#define IMG_UNIX_NAME_GONE	0x008	/* a path name whose file was removed or
+					 * replaced: bound again, then unlinked */
+#define IMG_UNIX_PASSCRED	0x010	/* SO_PASSCRED */
+#define IMG_UNIX_PASSSEC	0x020	/* SO_PASSSEC */
+#define IMG_UNIX_PASSPIDFD	0x040	/* SO_PASSPIDFD */
+#define IMG_UNIX_NOPASSRIGHTS	0x080	/* SO_PASSRIGHTS off (Linux 6.16) */
+#define IMG_UNIX_FLAGS		0x0ff
+
+#define IMG_UNIX_NAME_MAX	108	/* sizeof(sun_path) */
+
+struct img_file_unix {
+	uint32_t type;			/* SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_SEQPACKET 5 */
+	uint32_t state;			/* enum img_unix_state */
+	uint32_t uflags;		/* IMG_UNIX_* */
+	uint32_t shutdown;		/* its own: 1 receive (SHUT_RD), 2 send (SHUT_WR) */
+	uint64_t peer;			/* CONNECTED: the peer's inode, 0 if gone */
+	uint64_t listener;		/* PENDING, ACCEPTED: the listener's inode (0 for
+					 * ACCEPTED: none in the image) */
+	uint32_t backlog;		/* LISTEN: listen()'s backlog; PENDING: place */
+	int32_t  peek_off;		/* SO_PEEK_OFF, -1: off */
+	int32_t  rcvbuf, sndbuf;	/* SO_RCVBUF, SO_SNDBUF (as getsockopt says) */
+	int32_t  rcvlowat;		/* SO_RCVLOWAT */
+	uint32_t vfs_mode;		/* a path name: its file's st_mode then, 0 if gone */
+	uint64_t rcvtimeo_us, sndtimeo_us;	/* SO_RCVTIMEO, SO_SNDTIMEO, 0: none */
+	uint64_t vfs_dev, vfs_ino;	/* a path name: the socket file bound (sock_diag) */
+	uint16_t name_len;		/* 0..IMG_UNIX_NAME_MAX bytes after the struct */
+	uint16_t peer_name_len;		/* 0..IMG_UNIX_NAME_MAX bytes after those */
+	uint32_t reserved;		/* zero */
+};
+
+/*
+ * UNIX_MSG: one message (a datagram, a seqpacket record, or a stretch of
+ * stream bytes that a reader gets in one piece: same credentials, at most
+ * one set of fds, at its end) in the receive queue of socket `file`, in
+ * queue order; records of one socket come in its queue's order.  After the
+ * struct: nfds FILE ids (uint32: the open files it carries, SCM_RIGHTS),
+ * addr_len bytes of the sender's name (datagrams: what recvfrom gives),
+ * len bytes of data.  `how` says which socket sends it again at restart.
+ */
+enum img_unix_from {
+	IMG_UNIX_FROM_PEER = 1,		/* the socket's peer (or a stand-in for a gone one) */
+	IMG_UNIX_FROM_SOCKET = 2,	/* socket `sender` (bound to addr), to this one's name */
+	IMG_UNIX_FROM_ANON = 3,		/* an unnamed socket made for it, to this one's name */
+};
+#define IMG_UNIX_MSG_CREDS	0x1	/* pid, uid, gid: SCM_CREDENTIALS it carries */
+#define IMG_UNIX_MSG_MAX	(16u << 20)	/* data bytes of one record */
+#define IMG_UNIX_MSG_FDS	253	/* SCM_MAX_FD */
+
+struct img_unix_msg {
+	uint32_t file;			/* the receiving socket's FILE (before this record) */
+	uint16_t how;			/* enum img_unix_from */
+	uint16_t flags;			/* IMG_UNIX_MSG_* */
+	uint32_t len;			/* data bytes, 0..IMG_UNIX_MSG_MAX */
+	uint16_t nfds;			/* 0..IMG_UNIX_MSG_FDS */
+	uint16_t addr_len;		/* 0..IMG_UNIX_NAME_MAX */
+	int32_t  pid;			/* CREDS: as the receiver saw them; else 0 */
+	uint32_t uid, gid;
+	uint32_t reserved;		/* zero */
+	uint64_t sender;		/* FROM_SOCKET: the sender's inode; else 0 */
 };
 
 /*

@@ -245,7 +245,7 @@ int rst_check_fds(struct rst_state *s)
 		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
 
 		/* (a tree's: ckpt-restart verified and opened them before any process) */
-		if (!(f->used || f->mapped) || !k || !k->verify || s->tree_files)
+		if (!(f->used || f->mapped || f->inflight) || !k || !k->verify || s->tree_files)
 			continue;
 		if ((r = k->verify(s, f)))
 			bad = r;
@@ -428,16 +428,14 @@ int rst_restore_fds(struct rst_state *s)
 		struct rst_file *f = &s->files[i];
 		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
 
-		if (!f->used || file_late(s, f))
-			continue;	/* (a late pidfd: the restorer makes it) */
+		if (!f->used || file_late(s, f) || f->fd >= 0)
+			continue;	/* (a late pidfd: the restorer makes it; one open already:
+					 * a tree's, opened once for all before any process was
+					 * made, or one opened to be sent in flight,
+					 * fds/fd_unix_fill.c) */
 		if (s->tree_files) {
-			/* a tree's: opened once for all before any process was made */
-			if (f->fd < 0) {
-				rst_error(s, "fd %d: %s was not opened for the tree", f->first_fd,
-					  f->path);
-				goto out;
-			}
-			continue;
+			rst_error(s, "fd %d: %s was not opened for the tree", f->first_fd, f->path);
+			goto out;
 		}
 		if (!k || !k->open) {
 			rst_error(s, "fd %d: %s cannot be made again", f->first_fd, f->path);

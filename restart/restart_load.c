@@ -419,6 +419,10 @@ static int load_records(struct rst_state *s)
 			if ((r = rst_pipe_data_load(s, &rec)))
 				return r;
 			break;
+		case IMG_REC_UNIX_MSG:
+			if ((r = rst_usk_msg_load(s, &rec)))
+				return r;
+			break;
 		case IMG_REC_FD:
 			if ((r = load_fd(s, &rec)))
 				return r;
@@ -584,7 +588,9 @@ void rst_state_free(struct rst_state *s)
 		rst_pipe_free(&s->files[i]);
 		free(s->files[i].path);
 		free(s->files[i].data);
+		rst_usk_free(&s->files[i]);
 	}
+	rst_usk_state_free(s);
 	rst_chain_free(s);
 	rst_ipc_free(s);
 	free(s->vmas);

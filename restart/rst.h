@@ -143,6 +143,7 @@ struct rst_state {
 	/* mappable image (restart_mpages.c): runs mapped from img_fd */
 	struct img_mpages *mpages;	/* in address order */
 	int nmpages;
+	struct rst_usk *usk;	/* unix sockets being made (fds/fd_unix_make.c) */
 	struct rst_pool *pool;	/* page decoding threads (restart_pool.c) */
 	int pool_off;		/* one thread decodes: no pool */
 	int pool_inline;	/* records decoded before the pool started */
@@ -366,7 +367,14 @@ int rst_pipe_reopen(struct rst_state *s, const struct rst_file *f, int via, int 
 int rst_pipe_open(struct rst_state *s, const struct rst_file *f);
 int rst_pipe_finish(struct rst_state *s, struct rst_file *o);
 void rst_pipe_free(struct rst_file *f);
-
+/*
+ * fds/fd_unix_queue.c, fd_unix_make.c: a UNIX_MSG record (checked against
+ * the FILEs before it, kept with its socket's FILE; the FILEs it carries
+ * marked in flight), and what loading and making unix sockets holds, freed.
+ */
+int rst_usk_msg_load(struct rst_state *s, const struct img_rec *rec);
+void rst_usk_free(struct rst_file *f);
+void rst_usk_state_free(struct rst_state *s);
 /*
  * Whether this machine has `pages` more free huge pages of 1 << shift
  * bytes than the image's earlier needs: 0, or rst_problem's code naming

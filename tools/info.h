@@ -34,6 +34,10 @@ struct info_file {
 	int nfds;		/* FD records that name it */
 	int nmaps;		/* VMA records that name it */
 	int owner;		/* a tree: the section whose FILE record this is, -1 if ours */
+	int inflight;		/* UNIX_MSG records that carry it */
+	/* UNIX: its queue (info_unix.c) */
+	uint32_t umsgs, ufds, ucreds, ufrom;	/* messages, fds, with credentials, 1 << how */
+	uint64_t ubytes;
 	/* MQUEUE: its MQ_MSGS record (info_ipc.c) */
 	int mq_seen;
 	uint32_t mq_nmsgs;
@@ -176,8 +180,12 @@ int info_add_file_data(struct info *in, struct img_reader *r, const struct img_r
 int info_add_pipe_data(struct info *in, struct img_reader *r, const struct img_rec *rec);
 int info_pipe_data_end(struct info *in);
 const struct info_file *info_file_by_id(const struct info *in, uint32_t id);
-void info_file_desc(const struct info_file *f, char *buf, size_t len);
+void info_file_desc(const struct info *in, const struct info_file *f, char *buf, size_t len);
 void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t n));
+/* info_unix.c: a UNIX_MSG record counted with its socket; a UNIX FILE in words and JSON. */
+int info_add_unix_msg(struct info *in, struct img_reader *r, const struct img_rec *rec);
+void info_unix_desc(const struct info *in, const struct info_file *f, char *buf, size_t len);
+void info_unix_json(const struct info_file *f, void (*str)(const char *s, size_t n));
 /* The lowest other fd of f's open file description, or -1. */
 int info_fd_shared_with(const struct info *in, const struct info_fd *f);
 /* The lowest fd naming FILE id, or -1; the FILE itself (NULL if none). */

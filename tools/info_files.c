@@ -175,12 +175,15 @@ static size_t seals_text(uint32_t seals, char *buf, size_t len)
 	return n;
 }
 
-void info_file_desc(const struct info_file *f, char *buf, size_t len)
+void info_file_desc(const struct info *in, const struct info_file *f, char *buf, size_t len)
 {
 	char seals[80];
 
 	buf[0] = '\0';
 	switch (f->f.kind) {
+	case IMG_FILE_UNIX:
+		info_unix_desc(in, f, buf, len);
+		return;
 	case IMG_FILE_GHOST:
 	case IMG_FILE_MEMFD: {
 		struct img_file_memfd m = { 0 };
@@ -311,6 +314,9 @@ void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t
 	}
 	case IMG_FILE_MQUEUE:
 		info_ipc_mq_json(f, str);
+		return;
+	case IMG_FILE_UNIX:
+		info_unix_json(f, str);
 		return;
 	}
 }

@@ -181,6 +181,7 @@ static int info_rank(uint32_t type)
 	case IMG_REC_SYSV_SHM: return RANK_SYSV_SHM;
 	case IMG_REC_SYSV_SEM: return RANK_SYSV_SEM;
 	case IMG_REC_SYSV_MSG: return RANK_SYSV_MSG;
+	case IMG_REC_UNIX_MSG: return RANK_FILE;
 	case IMG_REC_FD:      return RANK_FD;
 	case IMG_REC_LOCK:    return RANK_LOCK;
 	case IMG_REC_THREAD:  return RANK_THREAD;
@@ -196,7 +197,7 @@ static const char *info_rec_name(uint32_t type)
 {
 	static const char *names[] = { "?", "PROC", "FD (old)", "THREAD", "VMA", "PAGES", "MPAGES",
 				       "PARENT", "SIGINFO", "TIMER", "FILE", "FD", "PROC_ATTR",
-				       "SECCOMP", "?", "?", "LOCK", "FILE_DATA", "PIPE_DATA", "?", "?",
+				       "SECCOMP", "?", "?", "LOCK", "FILE_DATA", "PIPE_DATA", "UNIX_MSG", "?",
 				       "SYSV_SHM", "SYSV_SEM", "SYSV_MSG", "MQ_MSGS" };
 
 	if (type == IMG_REC_MLOCK)
@@ -257,9 +258,9 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	    (rank == RANK_MLOCK && *last_rank == RANK_MLOCK) ||	/* a second MLOCK */
 	    (rank > RANK_THREAD && *last_rank < RANK_THREAD))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
-				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA*|PIPE_DATA*|MQ_MSGS))*, "
-				 "FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*, THREAD+, "
-				 "SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*",
+				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA*|PIPE_DATA*|MQ_MSGS) "
+				 "UNIX_MSG*)*, FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*, "
+				 "THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;
 
@@ -335,6 +336,8 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	case IMG_REC_SYSV_MSG:
 	case IMG_REC_MQ_MSGS:
 		return info_ipc_add(in, r, rec);
+	case IMG_REC_UNIX_MSG:
+		return info_add_unix_msg(in, r, rec);
 	case IMG_REC_FD: {
 		const struct img_fd *d = img_get_fd(r, rec);
 

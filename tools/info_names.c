@@ -156,6 +156,7 @@ const char *info_fd_kind(uint32_t kind)
 	case IMG_FILE_PIPE:    return "pipe";
 	case IMG_FILE_FIFO:    return "fifo";
 	case IMG_FILE_MQUEUE:  return "mqueue";
+	case IMG_FILE_UNIX:    return "unix";
 	default:               return "?";
 	}
 }

@@ -302,6 +302,25 @@ static void fz_seed(const char *dir, const char *name, int full)
 		memcpy(tail, &pwd, sizeof(pwd));
 		img_write_record(&w, IMG_REC_FILE, &pw, sizeof(pw), tail, sizeof(tail) - 1);
 	}
+	if (full == 1) {	/* a unix datagram pair; on one, "hi" carrying the deleted file */
+		struct img_file u = { .id = 7, .kind = IMG_FILE_UNIX, .flags = 2, .mode = 0140777,
+				      .ino = 1003, .path_len = 14,
+				      .data_len = sizeof(struct img_file_unix) };
+		struct img_file_unix uk = { .type = 2, .state = IMG_UNIX_CONNECTED, .peer = 1004,
+					    .peek_off = -1 };
+		struct img_unix_msg um = { .file = 8, .how = IMG_UNIX_FROM_PEER, .len = 2, .nfds = 1 };
+		unsigned char tail[sizeof(uk) + 14], mt[6] = { 2, 0, 0, 0, 'h', 'i' };
+
+		memcpy(tail, &uk, sizeof(uk));
+		memcpy(tail + sizeof(uk), "socket:[1003]x", 14);
+		img_write_record(&w, IMG_REC_FILE, &u, sizeof(u), tail, sizeof(tail));
+		u.id = 8;
+		u.ino = uk.peer;
+		uk.peer = 1003;
+		memcpy(tail, &uk, sizeof(uk));
+		img_write_record(&w, IMG_REC_FILE, &u, sizeof(u), tail, sizeof(tail));
+		img_write_record(&w, IMG_REC_UNIX_MSG, &um, sizeof(um), mt, sizeof(mt));
+	}
 	if (full == 1 || full == 3)
 		img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
 	if (full == 1) {	/* the pipe's ends at fds 5 and 6 */

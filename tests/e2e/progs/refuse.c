@@ -4,10 +4,10 @@
  *
  *   refuse KIND self IMAGE
  *   refuse KIND wait IMAGE GOFILE
- * KIND: socket, pipe (a pipe to another process: the write end of the pipe
- * process REFUSE_PEER reads on its fd 0), eventfd, thread, child (a child
- * running a static binary, static_pause: no libckpt in it), traced (a
- * child this process traces), linked (an open file whose
+ * KIND: socket (UDP), pipe (a pipe to another process: the write end of
+ * the pipe process REFUSE_PEER reads on its fd 0), eventfd, thread, child
+ * (a child running a static binary, static_pause: no libckpt in it),
+ * traced (a child this process traces), linked (an open file whose
  * name was removed while it has another link), nsfs (/proc/self/ns/net),
  * pidfd (of the parent process), shmtwice (one shared anonymous object
  * mapped twice, by mremap with an old size of 0).  (Timers and deleted files were refused
@@ -38,6 +38,8 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/mman.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -83,10 +85,11 @@ static void wait_file(const char *go, int n)
 static void make(const char *img)
 {
 	if (!strcmp(kind, "socket")) {
-		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		/* a UDP socket (unix sockets are saved: t_unix.sh) */
+		struct sockaddr_in a = { .sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 
-		fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-		snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "ckpt-refuse-%d", (int)getpid());
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
 		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)))
 			BAD("socket: %s", strerror(errno));
 		printf("FD %d\n", fd);
@@ -186,7 +189,7 @@ static void use_and_release(void)
 	uint64_t v = 0;
 
 	if (!strcmp(kind, "socket")) {
-		struct sockaddr_un a;
+		struct sockaddr_in a;
 		socklen_t len = sizeof(a);
 
 		if (getsockname(fd, (struct sockaddr *)&a, &len) ||
