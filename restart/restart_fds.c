@@ -103,7 +103,11 @@ static int src_open(const struct rst_state *s, int fd)
 /* Where fd d comes from when it is inherited: ckpt-restart's fd, or -1. */
 static int inherit_src(const struct rst_state *s, const struct img_fd *d)
 {
-	int from = inherit_opt(s, d->fd);
+	int from;
+
+	if (s->tree)		/* a tree's: by the description, the root's fds decide */
+		return rst_tree_inherit(s, d->file);
+	from = inherit_opt(s, d->fd);
 
 	if (from >= 0)
 		return from;
@@ -123,7 +127,7 @@ static int file_late(const struct rst_state *s, const struct rst_file *f)
  */
 int rst_fd_late(struct rst_state *s, const struct img_fd *d)
 {
-	return file_late(s, rst_file_by_id(s, d->file)) && inherit_opt(s, d->fd) < 0;
+	return file_late(s, rst_file_by_id(s, d->file)) && inherit_src(s, d) < 0;
 }
 
 /* Step 1: mark the FILEs some fd is made from (and each one's lowest fd), and the mapped ones. */
@@ -350,7 +354,7 @@ static int in_image(const struct rst_state *s, int fd)
 	for (int i = 0; i < s->nfds; i++)
 		if (s->fds[i].fd == fd)
 			return 1;
-	return inherit_opt(s, fd) >= 0;
+	return inherit_opt(s, fd) >= 0 && (!s->tree || s->tree_index == 0);
 }
 
 /* 1 when fd (>= base) is one the rest of the restart still needs. */
@@ -467,8 +471,8 @@ int rst_restore_fds(struct rst_state *s)
 		if (src[i] < 0 && (f->placed < 0 || d->fd < f->placed))
 			f->placed = d->fd;
 	}
-	/* --inherit-fd for an fd the image did not have */
-	for (int i = 0; i < s->ninherit; i++) {
+	/* --inherit-fd for an fd the image did not have (a tree's root only) */
+	for (int i = 0; i < s->ninherit && (!s->tree || s->tree_index == 0); i++) {
 		int found = 0;
 
 		for (int k = 0; k < s->nfds; k++)

@@ -69,6 +69,7 @@ struct rst_tree {
 	struct rst_tree_shm *shm;
 	int nshm;
 	struct rst_tree_sync *sync;
+	int32_t *inherit;		/* by FILE (g.files order): ckpt-restart's fd, or -1 */
 	int root_outer_pgid, root_outer_sid;	/* the root's own ids if outside the tree
 						 * (0: outside its pid namespace), else -1 */
 };
@@ -86,6 +87,8 @@ static void *xcalloc(size_t n, size_t size)
 		abort();
 	return p;
 }
+
+static void inherit_plan(struct rst_tree *t);
 
 /* ---- 1. reading the directory and the sections ---- */
 
@@ -291,6 +294,7 @@ int rst_tree_load(struct rst_state *s)
 		if ((r = rst_seal_check_proc(p)))
 			return r;
 	}
+	inherit_plan(t);
 	/* every section's SysV objects and queue messages, once each: the top makes them */
 	for (int k = 0; k < t->nlive; k++)
 		rst_ipc_merge(&t->g, t->sec[k]);
@@ -305,6 +309,63 @@ int rst_tree_load(struct rst_state *s)
 	t->root_outer_pgid = t->m[0].pgid != t->m[0].pid ? t->m[0].pgid : -1;
 	t->root_outer_sid = t->m[0].sid != t->m[0].pid ? t->m[0].sid : -1;
 	return 0;
+}
+
+/* ---- inherited descriptions ---- */
+
+static int file_index(const struct rst_tree *t, uint32_t id)
+{
+	for (int i = 0; i < t->g.nfiles; i++)
+		if (t->g.files[i].f.id == id)
+			return i;
+	return -1;
+}
+
+/*
+ * Which descriptions are ckpt-restart's own fds: the root's fd N given
+ * by --inherit-fd N[=M] (M), the root's inherited fds (INHERIT: a
+ * terminal, a pipe or socket to the outside at 0-2: the same number); an
+ * INHERIT description the root does not hold: the lowest number a
+ * process holds it at.  Another process's fd N on another description
+ * keeps its own (a pipeline's stage: its stdout is its pipe).
+ */
+static void inherit_plan(struct rst_tree *t)
+{
+	const struct rst_state *root = t->sec[0];
+
+	t->inherit = xcalloc(t->g.nfiles, sizeof(*t->inherit));
+	for (int i = 0; i < t->g.nfiles; i++)
+		t->inherit[i] = -1;
+	for (int i = 0; i < root->nfds; i++) {
+		int k = file_index(t, root->fds[i].file), from = -1;
+
+		for (int j = 0; j < root->ninherit; j++)
+			if (root->inherit[j].fd == root->fds[i].fd)
+				from = root->inherit[j].from;
+		if (k < 0)
+			continue;
+		if (from < 0 && t->g.files[k].f.kind == IMG_FILE_INHERIT)
+			from = root->fds[i].fd;
+		if (from >= 0 && (t->inherit[k] < 0 || root->fds[i].fd < t->inherit[k]))
+			t->inherit[k] = from;
+	}
+	for (int m = 1; m < t->nlive; m++)
+		for (int i = 0; i < t->sec[m]->nfds; i++) {
+			const struct img_fd *d = &t->sec[m]->fds[i];
+			int k = file_index(t, d->file);
+
+			if (k >= 0 && t->g.files[k].f.kind == IMG_FILE_INHERIT &&
+			    (t->inherit[k] < 0 || d->fd < t->inherit[k]))
+				t->inherit[k] = d->fd;
+		}
+}
+
+int rst_tree_inherit(const struct rst_state *s, uint32_t file)
+{
+	const struct rst_tree *t = s->tree;
+	int k = t->inherit ? file_index(t, file) : -1;
+
+	return k < 0 ? -1 : t->inherit[k];
 }
 
 /* ---- 2. checks ---- */
@@ -402,15 +463,9 @@ static int file_used(const struct rst_tree *t, const struct rst_file *f, int *ma
 	for (int k = 0; k < t->nlive; k++) {
 		const struct rst_state *p = t->sec[k];
 
-		for (int i = 0; i < p->nfds; i++) {
-			int given = 0;
-
-			if (p->fds[i].file != f->f.id)
-				continue;
-			for (int j = 0; j < p->ninherit; j++)
-				given |= p->inherit[j].fd == p->fds[i].fd;
-			used |= !given && f->f.kind != IMG_FILE_INHERIT;
-		}
+		for (int i = 0; i < p->nfds; i++)
+			if (p->fds[i].file == f->f.id)
+				used |= rst_tree_inherit(p, f->f.id) < 0;
 		for (int i = 0; i < p->nvmas; i++)
 			*mapped |= p->vmas[i].v.file == f->f.id;
 	}

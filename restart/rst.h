@@ -438,6 +438,13 @@ int rst_tree_load(struct rst_state *s);
 int rst_tree_check_pids(struct rst_state *s);
 int rst_tree_check(struct rst_state *s);
 pid_t rst_tree_start(struct rst_state *s);
+/*
+ * Where a tree's FILE comes from when ckpt-restart's own fd stands for it:
+ * that fd, or -1 (made from the image).  Decided by the root's fds: its
+ * --inherit-fd N[=M] and its inherited fds 0-2 (INHERIT) give their
+ * descriptions; every process's fds on them get the same fd.
+ */
+int rst_tree_inherit(const struct rst_state *s, uint32_t file);
 /* Whether a record type belongs to a FILE (skipped by a tree's member: restart_load.c). */
 int rst_tree_file_record(uint32_t type);
 /* A mapping of a member: shared anonymous memory of the tree is staged already (its object). */

@@ -22,7 +22,8 @@ for ((g = 1; g <= 20; g++)); do
 	restart_bg "$d/img" > "$d/out.$g" 2>&1
 	wait_for 20 test -d "/proc/$PID" || fail "generation $g: not restarted: $(cat "$d/out.$g")"
 	PIDS+=($(tree_pids "$RPID"))
-	wait_for 20 test "$(tree_pids "$PID" | wc -l)" -eq 7 ||
+	seven() { [ "$(tree_pids "$PID" | wc -l)" -eq 7 ]; }
+	wait_for 20 seven ||
 		fail "generation $g: $(tree_pids "$PID" | wc -l) processes"
 done
 touch "$d/go"
