@@ -41,7 +41,9 @@
  * the environment, and a cache filled before that would be wrong forever.
  *
  * New threads inherit their creator's shadow (wrap_thread.c), as they
- * inherit its kernel mask.  Not covered: the BSD sigblock/sigsetmask/sigpause(mask), posix_spawn's sigmask and
+ * inherit its kernel mask.  A fork child, which is not the tree's root,
+ * stops reserving CKPT_SIGNAL and SIGTERM: wrap_sig_unreserve() hands the
+ * kernel the application's own action and blocked state for them.  Not covered: the BSD sigblock/sigsetmask/sigpause(mask), posix_spawn's sigmask and
  * pthread_attr_setsigmask_np go to the kernel unfiltered; sigwait and
  * friends are left alone (a reserved signal is never pending for them,
  * since it is never blocked).  A checkpoint during sigsuspend, pselect,
@@ -216,6 +218,44 @@ static void sig_act_swap(int sig, const struct sigaction *act, struct sigaction 
 	wrap_real_sigmask(SIG_SETMASK, &mask, NULL);
 	if (old)
 		*old = prev;
+}
+
+/* ---- a fork child leaves the tree's root triggers (shim/shim_fork.c) ---- */
+
+/*
+ * fork() may have copied the lock held by a thread that does not exist
+ * in the child: its first sigaction on a reserved signal would spin for
+ * ever.  A shadow action half-copied by that thread is what it is.
+ */
+void wrap_sig_forked(void)
+{
+	__atomic_store_n(&sig_act_lock, 0, __ATOMIC_RELEASE);
+}
+
+void wrap_sig_unreserve(int sig, sigset_t *mask)
+{
+	uint64_t bit = sig_bit(sig);
+	struct sigaction a = sig_act[sig], k;
+	uint64_t rsv = sig_reserved_in(sig_word_c(&a.sa_mask));
+
+	/* its own action: the shadow, less the signals still reserved */
+	*sig_word(&a.sa_mask) &= ~rsv;
+	if (REAL(sigaction)(sig, &a, NULL) == 0)
+		__atomic_store_n(&sig_mask_rsv[sig], rsv, __ATOMIC_RELAXED);
+	/* handlers the application gave it in their sa_mask block it again */
+	for (int s = 1; s <= SIG_MAX; s++) {
+		if (!(__atomic_load_n(&sig_mask_rsv[s], __ATOMIC_RELAXED) & bit) || sig_reserved(s))
+			continue;
+		if (REAL(sigaction)(s, NULL, &k) == 0) {
+			sigaddset(&k.sa_mask, sig);
+			REAL(sigaction)(s, &k, NULL);
+		}
+		__atomic_and_fetch(&sig_mask_rsv[s], ~bit, __ATOMIC_RELAXED);
+	}
+	/* blocked as the application believed it was (this thread is the only one) */
+	if (sig_blocked & bit)
+		sigaddset(mask, sig);
+	sig_blocked &= ~bit;
 }
 
 /* ---- dispositions ---- */
