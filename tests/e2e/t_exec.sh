@@ -18,7 +18,8 @@
 #     libckpt), ckpt-save checkpoints the member, it is killed and its
 #     restarted copy runs to its end.
 #  3. CKPT_INTERVAL, CKPT_SIGNAL and CKPT_ON_TERM in the environment of a
-#     member (exec'd, or a fork child that did not exec) do nothing there:
+#     member (exec'd, or a fork or clone child that did not exec) do
+#     nothing there:
 #     no image of its own while the root writes its images; the member
 #     gets SIGUSR1 through its own handler and dies of SIGTERM; the root
 #     saves on each.
@@ -181,6 +182,21 @@ for how in orphan orphan-noexec; do
 	rc=$?
 	[ $rc -eq 143 ] && [ -s "$D/term.img" ] || fail "$CASE: the root on SIGTERM: rc $rc, $(ls "$D")"
 done
+# a clone() child (no CLONE_VM, no exec) runs no atfork handler: the wrapper resets it
+CASE=sig-clone
+OUT=$TMP/$CASE.out GO=$TMP/$CASE.go
+shim env CKPT_SIGNAL=USR1 CKPT_IMAGE="$TMP/$CASE.img" "$X" clone-noexec inherit "$P" wait "$CASE" "$GO" > "$OUT" 2>&1 &
+R=$!
+PIDS+=("$R")
+wait_line "$OUT" '^CHILD pid='
+M=$(sed -n 's/^CHILD pid=//p' "$OUT")
+PIDS+=("$M")
+kill -USR1 "$M"
+wait_line "$OUT" "^APP SIGUSR1 pid=$M\$"
+[ ! -e "$TMP/$CASE.img" ] || fail "$CASE: SIGUSR1 to the clone child $M made an image"
+touch "$GO"
+wait "$R" || fail "$CASE: $(cat "$OUT")"
+grep -q '^EXECER-DONE how=clone-noexec status=0$' "$OUT" || fail "$CASE: $(cat "$OUT")"
 echo "3. CKPT_INTERVAL, CKPT_SIGNAL, CKPT_ON_TERM act in the root only"
 
 # --- 4. failing execs ----------------------------------------------------------

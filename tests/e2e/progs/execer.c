@@ -14,6 +14,8 @@
  *   vfork clone daemon         that call makes the child (clone: without
  *		CLONE_VM; daemon: in a child, which daemon() leaves), which
  *		execve's PROG
+ *   clone-noexec   clone() without CLONE_VM makes a child that does not
+ *		exec, and behaves as orphan-noexec's grandchild (but is a child)
  *   self       this process execve's PROG (no child: the root execs)
  *   orphan     a child forks a grandchild and exits, the grandchild
  *		execve's PROG: a member of the tree that is not a child of the
@@ -58,11 +60,11 @@ static void on_usr1(int sig)
 		_exit(3);
 }
 
-static void wait_file(const char *go)
+static void wait_file(const char *path)
 {
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
 
-	for (int i = 0; i < 12000 && access(go, F_OK) < 0; i++)
+	for (int i = 0; i < 12000 && access(path, F_OK) < 0; i++)
 		nanosleep(&tick, NULL);
 }
 
@@ -107,8 +109,15 @@ static void do_exec(const char *how)
 	failed(how, errno);
 }
 
+static const char *volatile go;	/* PROG's GOFILE ("wait TAG GOFILE"), or NULL */
+
 static int clone_child(void *how)
 {
+	if (!strcmp(how, "noexec")) {
+		dprintf(1, "CHILD pid=%d\n", (int)getpid());
+		wait_file(go ? go : "/");
+		return 0;
+	}
 	do_exec(how);
 	return 127;
 }
@@ -167,7 +176,7 @@ static void set_env(const char *mode, const char *dir)
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 };
-	const char *how, *volatile go = NULL;	/* read again after vfork */
+	const char *how;
 	char dir[4096], cmd[8192];
 	pid_t pid;
 
@@ -225,6 +234,10 @@ int main(int argc, char **argv)
 		static char stack[256 * 1024] __attribute__((aligned(16)));
 
 		reap(how, clone(clone_child, stack + sizeof(stack), SIGCHLD, "execve"));
+	} else if (!strcmp(how, "clone-noexec")) {
+		static char stack[256 * 1024] __attribute__((aligned(16)));
+
+		reap(how, clone(clone_child, stack + sizeof(stack), SIGCHLD, "noexec"));
 	} else if (!strcmp(how, "daemon") || !strncmp(how, "orphan", 6)) {
 		pid = fork();
 		if (pid == 0) {
