@@ -375,7 +375,9 @@ __attribute__((constructor)) static void shim_init(void)
 	tree_init();
 	wrap_exec_init();
 	resolve_rseq();
-	if (shim_install() == 0)
+	if (shim_install() == 0) {
+		wrap_sig_adopt();	/* started with a reserved signal blocked */
 		shim_arm_interval();
+	}
 	errno = saved;
 }

@@ -31,6 +31,13 @@ uint64_t wrap_sig_view(void);
 void wrap_sig_inherit(uint64_t view);
 
 /*
+ * At load (the shim's constructor, once its handlers are installed): a
+ * reserved signal blocked in the kernel since exec is unblocked there and
+ * shown blocked to the application (wrap_signal.c).
+ */
+void wrap_sig_adopt(void);
+
+/*
  * In a child after fork(), with every signal blocked (shim/shim_fork.c).
  * wrap_sig_forked(): the only thread there is holds no lock of
  * wrap_signal.c, whatever the memory copied from the parent says.

@@ -37,16 +37,20 @@
  * the application's set and in the returned old set (up to 64 calls of a
  * comparison: blocking everything and restoring it costs 100 ns more
  * per pair, next to 600 ns of system calls, where this was measured).  Caching the reserved
- * set was not taken: it changes once, when the shim's constructor reads
- * the environment, and a cache filled before that would be wrong forever.
+ * set was not taken: it changes when the shim's constructor reads the
+ * environment (a cache filled before that would be wrong forever) and in
+ * a fork child (shim/shim_fork.c).
  *
  * New threads inherit their creator's shadow (wrap_thread.c), as they
  * inherit its kernel mask.  A fork child, which is not the tree's root,
  * stops reserving CKPT_SIGNAL and SIGTERM: wrap_sig_unreserve() hands the
- * kernel the application's own action and blocked state for them.  Not covered: the BSD sigblock/sigsetmask/sigpause(mask), posix_spawn's sigmask and
- * pthread_attr_setsigmask_np go to the kernel unfiltered; sigwait and
- * friends are left alone (a reserved signal is never pending for them,
- * since it is never blocked).  A checkpoint during sigsuspend, pselect,
+ * kernel the application's own action and blocked state for them.  A
+ * program started with a reserved signal blocked (posix_spawn's sigmask
+ * goes to the kernel unfiltered) unblocks it at load and shows it blocked
+ * (wrap_sig_adopt).  Not covered: the BSD sigblock/sigsetmask/
+ * sigpause(mask) and pthread_attr_setsigmask_np go to the kernel
+ * unfiltered; sigwait and friends are left alone (a reserved signal is
+ * never pending for them, since it is never blocked).  A checkpoint during sigsuspend, pselect,
  * ppoll or epoll_pwait makes them return EINTR, as any caught signal
  * does.
  */
@@ -218,6 +222,32 @@ static void sig_act_swap(int sig, const struct sigaction *act, struct sigaction 
 	wrap_real_sigmask(SIG_SETMASK, &mask, NULL);
 	if (old)
 		*old = prev;
+}
+
+/* ---- a mask the program was started with (shim/shim_config.c) ---- */
+
+/*
+ * At load, in the main thread: a reserved signal the program was started
+ * with blocked (a posix_spawn with POSIX_SPAWN_SETSIGMASK, an exec from a
+ * thread that blocked it by a raw system call or without libckpt) would
+ * keep every checkpoint of this process waiting for it.  It is unblocked
+ * in the kernel and stays blocked in the application's view, as the
+ * program was given it.
+ */
+void wrap_sig_adopt(void)
+{
+	sigset_t cur, un;
+	uint64_t rsv;
+
+	if (REAL(pthread_sigmask)(SIG_BLOCK, NULL, &cur) != 0)
+		return;
+	rsv = sig_reserved_in(sig_word_c(&cur));
+	if (!rsv)
+		return;
+	sigemptyset(&un);
+	*sig_word(&un) = rsv;
+	if (REAL(pthread_sigmask)(SIG_UNBLOCK, &un, NULL) == 0)
+		sig_blocked |= rsv;
 }
 
 /* ---- a fork child leaves the tree's root triggers (shim/shim_fork.c) ---- */

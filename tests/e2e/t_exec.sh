@@ -13,10 +13,12 @@
 #     kept, and so are its other preloads (after libckpt).  The root that
 #     execs stays the root.  system() and popen() after clearenv(): the
 #     documented limit (glibc's internal spawn, no libckpt).
-#  2. CKPT_CTL_SIGNAL reaches a member exec'd with a custom envp and works
-#     there: the shim takes the signal (it would kill a program without
-#     libckpt), ckpt-save checkpoints the member, it is killed and its
-#     restarted copy runs to its end.
+#  2. CKPT_CTL_SIGNAL reaches a member spawned with a custom envp and
+#     every signal blocked (POSIX_SPAWN_SETSIGMASK), and works there: the
+#     program sees the signal blocked, the kernel does not block it, the
+#     shim takes it (it would kill a program without libckpt), ckpt-save
+#     checkpoints the member, it is killed and its restarted copy runs to
+#     its end.
 #  3. CKPT_INTERVAL, CKPT_SIGNAL and CKPT_ON_TERM in the environment of a
 #     member (exec'd, or a fork or clone child that did not exec) do
 #     nothing there:
@@ -104,13 +106,18 @@ echo "1. $n ways and environments: libckpt in every program run"
 # --- 2. the control signal in a member, end to end -------------------------
 CASE=ctl
 GO=$TMP/ctl.go
-(shim env CKPT_CTL_SIGNAL=SIGUSR2 CKPT_LOG=debug "$X" orphan custom "$P" wait ctl "$GO") > "$TMP/ctl.out" 2>&1 &
+(shim env CKPT_CTL_SIGNAL=SIGUSR2 CKPT_LOG=debug "$X" spawnmask custom "$P" wait ctl "$GO") > "$TMP/ctl.out" 2>&1 &
 PIDS+=($!)
 wait_line "$TMP/ctl.out" '^PROBE tag=ctl '
-M=$(field "$(grep '^PROBE tag=ctl ' "$TMP/ctl.out")" pid)
+line=$(grep '^PROBE tag=ctl ' "$TMP/ctl.out")
+M=$(field "$line" pid)
 PIDS+=("$M")
 tr '\0' '\n' < "/proc/$M/environ" | grep -qx 'CKPT_CTL_SIGNAL=SIGUSR2' ||
 	fail "ctl: the member's exec environment lacks CKPT_CTL_SIGNAL=SIGUSR2 (ckpt-save reads it there)"
+# spawned with every signal blocked: SIGUSR2 (bit 11) blocked in the program's view, not in the kernel
+(( 0x$(field "$line" mask) >> 11 & 1 )) || fail "ctl: the program does not see SIGUSR2 blocked: $line"
+(( 0x$(awk '/^SigBlk:/ {print $2}' "/proc/$M/status") >> 11 & 1 )) &&
+	fail "ctl: SIGUSR2, the control signal, is blocked in the kernel: $(grep SigBlk "/proc/$M/status")"
 kill -USR2 "$M"
 wait_line "$TMP/ctl.out" "^libckpt\[$M\]: ignored signal $(kill -l USR2) "
 kill -0 "$M" 2> /dev/null || fail "ctl: SIGUSR2 killed the member: its libckpt did not take it"
@@ -123,7 +130,7 @@ wait "$RPID"
 rc=$?
 [ $rc -eq 0 ] && grep -q "^PROBE-DONE tag=ctl pid=$M\$" "$TMP/ctl.rst" ||
 	fail "ctl: the restarted member: rc $rc: $(cat "$TMP/ctl.rst")"
-echo "2. CKPT_CTL_SIGNAL reaches a member; ckpt-save, kill, restart of it"
+echo "2. CKPT_CTL_SIGNAL reaches a member spawned with every signal blocked; ckpt-save, kill, restart of it"
 
 # --- 3. triggers only in the root -------------------------------------------
 # member HOW CASE VAR=VALUE...: the root under the shim in $TMP/CASE (its

@@ -9,6 +9,7 @@
  *		that exec function (the p ones search PATH for PROG's file
  *		name: PROG's directory is put first in PATH)
  *   posix_spawn posix_spawnp   from the process itself
+ *   spawnmask  posix_spawn with POSIX_SPAWN_SETSIGMASK: every signal blocked
  *   system popen               from the process itself ("PROG ARGS" to
  *		/bin/sh; popen's output is copied to stdout)
  *   vfork clone daemon         that call makes the child (clone: without
@@ -198,6 +199,20 @@ int main(int argc, char **argv)
 
 	if (!strcmp(how, "self")) {
 		do_exec("execve");
+	} else if (!strcmp(how, "spawnmask")) {
+		posix_spawnattr_t attr;
+		sigset_t all;
+		int r;
+
+		sigfillset(&all);
+		posix_spawnattr_init(&attr);
+		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+		posix_spawnattr_setsigmask(&attr, &all);
+		r = posix_spawn(&pid, prog, NULL, &attr, pargv, exec_env);
+		if (r)
+			dprintf(1, "EXECER-DONE how=%s error=%s\n", how, strerror(r));
+		else
+			reap(how, pid);
 	} else if (!strcmp(how, "posix_spawn") || !strcmp(how, "posix_spawnp")) {
 		const char *base = strrchr(prog, '/') ? strrchr(prog, '/') + 1 : prog;
 		int r = how[11] == 'p' ? posix_spawnp(&pid, base, NULL, NULL, pargv, exec_env)

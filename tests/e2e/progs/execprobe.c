@@ -6,11 +6,12 @@
  *
  *   execprobe report TAG
  *	prints one line and exits 0:
- *	"PROBE tag=TAG pid=P lib=L api=A ctl=C root=R extra=X preload=LD"
+ *	"PROBE tag=TAG pid=P lib=L api=A ctl=C root=R extra=X mask=M preload=LD"
  *	L: 1 when libckpt.so is mapped (/proc/self/maps); A: 1 when
  *	libckpt's exported ckpt_last_error_v1, found with dlsym, answers
  *	"no error"; C, R, X, LD: CKPT_CTL_SIGNAL, CKPT_TREE_ROOT, EXEC_TEST
- *	and LD_PRELOAD, "-" when unset.
+ *	and LD_PRELOAD, "-" when unset; M: the blocked signals as
+ *	sigprocmask() shows them (hex, signal n is bit n-1).
  *   execprobe wait TAG GOFILE
  *	the same line, then waits until GOFILE exists (polled, 120 s at
  *	most), prints "PROBE-DONE tag=TAG pid=P" and exits 0.  SIGUSR1 has
@@ -70,9 +71,16 @@ static const char *env(const char *name)
 
 static void report(const char *tag)
 {
-	dprintf(1, "PROBE tag=%s pid=%d lib=%d api=%d ctl=%s root=%s extra=%s preload=%s\n", tag,
-		(int)getpid(), mapped("/libckpt.so"), api_answers(), env("CKPT_CTL_SIGNAL"),
-		env("CKPT_TREE_ROOT"), env("EXEC_TEST"), env("LD_PRELOAD"));
+	unsigned long mask = 0;
+	sigset_t view;
+
+	sigprocmask(SIG_BLOCK, NULL, &view);
+	for (int sig = 1; sig <= 64; sig++)
+		if (sigismember(&view, sig) == 1)
+			mask |= 1ul << (sig - 1);
+	dprintf(1, "PROBE tag=%s pid=%d lib=%d api=%d ctl=%s root=%s extra=%s mask=%lx preload=%s\n",
+		tag, (int)getpid(), mapped("/libckpt.so"), api_answers(), env("CKPT_CTL_SIGNAL"),
+		env("CKPT_TREE_ROOT"), env("EXEC_TEST"), mask, env("LD_PRELOAD"));
 }
 
 static void on_usr1(int sig)
