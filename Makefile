@@ -35,7 +35,7 @@ RST_SRCS    := $(filter-out restart/restorer.c,$(wildcard restart/*.c)) \
                $(wildcard kernel-assist/*.c) $(IMG_SRCS)
 UNIT_SRCS   := $(wildcard tests/unit/*.c)
 E2E_PROGS   := $(patsubst tests/e2e/progs/%.c,$(B)/tests/%,$(wildcard tests/e2e/progs/*.c)) \
-               $(B)/tests/threads-nopie \
+               $(B)/tests/threads-nopie $(B)/tests/execprobe-static \
                $(patsubst tests/e2e/static/%.c,$(B)/tests/%,$(wildcard tests/e2e/static/*.c)) \
                $(B)/tests/reaper
 SAMPLES     := $(patsubst samples/%.c,$(B)/samples/%,$(wildcard samples/*.c))
@@ -141,6 +141,17 @@ $(B)/tests/sqlite_wal: tests/e2e/progs/sqlite_wal.c $(B)/libckpt.so include/ckpt
 $(B)/tests/threads-nopie: tests/e2e/progs/threads.c $(B)/libckpt.so include/ckpt.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 -no-pie -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm
+# execprobe.c is NOT linked with libckpt: what reaches it is what the exec
+# wrappers handed on (tests/e2e/t_exec.sh).  Its static twin is built with
+# the restarter's compiler (musl where installed); where no static libc
+# links, the test says so and skips that case.
+$(B)/tests/execprobe: tests/e2e/progs/execprobe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 -o $@ $<
+$(B)/tests/execprobe-static: tests/e2e/progs/execprobe.c | $(RST_HDRS)
+	@mkdir -p $(dir $@)
+	$(RESTART_CC) $(CFLAGS) -O1 -DPROBE_STATIC -static -o $@ $< 2>/dev/null || \
+		{ echo "note: no static libc to link $@ with; t_exec.sh skips that case"; rm -f $@; }
 # The trust tests' image editor (tests/tools/ckpt_edit.c): a hostile owner's edits.
 $(B)/tests/ckpt-edit: tests/tools/ckpt_edit.c libckpt/img_crc32c.c libckpt/img_format.h libckpt/img.h
 	@mkdir -p $(dir $@)

@@ -9,6 +9,8 @@
 #define SHIM_DEFAULT_SIGNAL	63
 /* Environment variable that overrides it (a number or a name). */
 #define SHIM_ENV_CTL_SIGNAL	"CKPT_CTL_SIGNAL"
+/* The pid of the tree's root, set by the first shim (shim_config.c). */
+#define SHIM_ENV_TREE_ROOT	"CKPT_TREE_ROOT"
 
 /*
  * 1 when libckpt owns `sig` (the internal checkpoint signal, and the
@@ -20,5 +22,13 @@ int shim_reserved_signal(int sig);
 
 /* The internal checkpoint signal. */
 int shim_ctl_signal(void);
+
+/*
+ * In a child that has a copy of this process's memory (fork(), daemon(),
+ * clone() without CLONE_VM), before it runs anything else: forgets the
+ * parent's checkpoint state and the triggers only the tree's root acts on
+ * (shim/shim_fork.c).  Async-signal-safe.
+ */
+void shim_forked_child(void);
 
 #endif

@@ -32,11 +32,25 @@
  *   CKPT_IPCNS       1: set by `ckpt-run --ipcns`; read by libckpt/ckpt_sysv.c:
  *                    the IPC namespace is the process's own (every object
  *                    of it is saved, its records say IMG_IPC_NS)
+ *   CKPT_TREE_ROOT   set here, not by the user: the pid of the tree's root
+ *                    (below)
+ *
+ * The tree's root.  CKPT_INTERVAL, CKPT_SIGNAL and CKPT_ON_TERM act only
+ * in the process the user started, whose checkpoint is the whole tree's
+ * (issue #11); every process of the tree answers ckpt-save and
+ * ckpt_save().  The first shim to load sets CKPT_TREE_ROOT=<its pid> in
+ * its environment, before main(); every program it executes inherits it
+ * (wrappers/wrap_exec.c adds it back to an environment that lacks it).
+ * A shim that loads and finds it naming another pid is a member: it arms
+ * none of the three.  A process that execs keeps its pid, so the root
+ * stays the root; a fork child is a member from its first instruction
+ * (shim/shim_fork.c).  A value that is not a pid counts as unset.
  * A bad value is reported once and the default kept: the application
  * still runs.
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,13 +329,58 @@ static void resolve_rseq(void)
 	}
 }
 
+void shim_leave_root(void)
+{
+	shim_cfg.member = 1;
+	shim_cfg.interval_ns = 0;
+	shim_cfg.user_sig = 0;
+	shim_cfg.on_term = 0;
+	shim_timer_armed = 0;
+}
+
+/* The root, or a member of the tree whose root CKPT_TREE_ROOT names. */
+static void tree_init(void)
+{
+	const char *v = getenv(SHIM_ENV_TREE_ROOT);
+	int self = (int)getpid();
+	long root = 0;
+	char pid[16];
+
+	if (v && *v >= '1' && *v <= '9') {
+		char *end;
+
+		root = strtol(v, &end, 10);
+		if (*end || root <= 0 || root > INT_MAX)
+			root = 0;
+	}
+	if (root && root != self) {
+		int had = shim_cfg.interval_ns || shim_cfg.user_sig || shim_cfg.on_term;
+
+		shim_leave_root();
+		shim_cfg.tree_root = (int)root;
+		shim_log(SHIM_LOG_DEBUG, "a member of the tree of process %ld (CKPT_TREE_ROOT)%s", root,
+			 had ? ": CKPT_INTERVAL, CKPT_SIGNAL and CKPT_ON_TERM act only there" : "");
+		return;
+	}
+	shim_cfg.tree_root = self;
+	ckpt_fmt(pid, sizeof(pid), "%d", self);
+	if (setenv(SHIM_ENV_TREE_ROOT, pid, 1) < 0)
+		shim_log(SHIM_LOG_ERROR, "cannot set %s: %s; the programs this one executes will "
+			 "take themselves for roots", SHIM_ENV_TREE_ROOT, ckpt_strerror(errno));
+	shim_log(SHIM_LOG_DEBUG, "the root of its tree (CKPT_TREE_ROOT=%d)", self);
+}
+
 __attribute__((constructor)) static void shim_init(void)
 {
 	int saved = errno;
 
 	read_env();
+	tree_init();
+	wrap_exec_init();
 	resolve_rseq();
-	if (shim_install() == 0)
+	if (shim_install() == 0) {
+		wrap_sig_adopt();	/* started with a reserved signal blocked */
 		shim_arm_interval();
+	}
 	errno = saved;
 }

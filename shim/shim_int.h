@@ -23,6 +23,9 @@ struct shim_config {
 	int no_fork;			/* CKPT_FORK=0: transparent checkpoints in place */
 	int mappable;			/* CKPT_MAPPABLE=1: mappable images (triggers) */
 	int smaps_always;		/* CKPT_SMAPS=1: always read the memory's VmFlags */
+	int tree_root;			/* pid of the tree's root (CKPT_TREE_ROOT) */
+	int member;			/* 1: not the root: no CKPT_INTERVAL,
+					   CKPT_SIGNAL, CKPT_ON_TERM here */
 	char image[SHIM_PATH_MAX];	/* CKPT_IMAGE (absolute) */
 	char term_image[SHIM_PATH_MAX];	/* CKPT_ON_TERM (absolute) */
 };
@@ -54,6 +57,14 @@ void shim_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 
 /* Installs the handlers and the interval timer (constructor and post-restore). */
 int shim_install(void);
 int shim_arm_interval(void);
+/*
+ * This process is a member of the tree, not its root: the triggers only
+ * the root acts on (CKPT_INTERVAL, CKPT_SIGNAL, CKPT_ON_TERM) are off from
+ * now on, the interval timer forgotten (a fork child has none: POSIX
+ * timers are not inherited).  Their handlers are the caller's to hand
+ * back (shim_fork.c).  Async-signal-safe.
+ */
+void shim_leave_root(void);
 /* 1 when info comes from the CKPT_INTERVAL timer. */
 int shim_is_interval(const siginfo_t *info);
 

@@ -31,6 +31,36 @@ uint64_t wrap_sig_view(void);
 void wrap_sig_inherit(uint64_t view);
 
 /*
+ * At load (the shim's constructor, once its handlers are installed): a
+ * reserved signal blocked in the kernel since exec is unblocked there and
+ * shown blocked to the application (wrap_signal.c).
+ */
+void wrap_sig_adopt(void);
+
+/*
+ * In a child after fork(), with every signal blocked (shim/shim_fork.c).
+ * wrap_sig_forked(): the only thread there is holds no lock of
+ * wrap_signal.c, whatever the memory copied from the parent says.
+ * wrap_sig_unreserve(sig, mask): sig, which the shim has just stopped
+ * reserving (shim_reserved_signal() says 0 now), gets the application's
+ * own action from the shadow, and every handler whose sa_mask the
+ * application gave it blocks it again; when the application believed it
+ * blocked, it is added to *mask, the mask the caller restores.
+ */
+void wrap_sig_forked(void);
+void wrap_sig_unreserve(int sig, sigset_t *mask);
+
+/*
+ * wrap_exec.c: found at load (called by the shim's constructor once
+ * CKPT_TREE_ROOT is set): the real exec functions, libckpt's own path and
+ * the CKPT_* variables the process started with, which the exec wrappers
+ * add back to an environment that lacks them.  wrap_exec_lib(): that
+ * path, NULL when libckpt is linked into the program itself.
+ */
+void wrap_exec_init(void);
+const char *wrap_exec_lib(void);
+
+/*
  * wrap_mem.c: set once the process has given memory an attribute through
  * libc (madvise advice that shows in smaps VmFlags, a guard region, an
  * mlock call); and its mlockall() flags (MCL_FUTURE|MCL_ONFAULT; 0 none;

@@ -37,14 +37,20 @@
  * the application's set and in the returned old set (up to 64 calls of a
  * comparison: blocking everything and restoring it costs 100 ns more
  * per pair, next to 600 ns of system calls, where this was measured).  Caching the reserved
- * set was not taken: it changes once, when the shim's constructor reads
- * the environment, and a cache filled before that would be wrong forever.
+ * set was not taken: it changes when the shim's constructor reads the
+ * environment (a cache filled before that would be wrong forever) and in
+ * a fork child (shim/shim_fork.c).
  *
  * New threads inherit their creator's shadow (wrap_thread.c), as they
- * inherit its kernel mask.  Not covered: the BSD sigblock/sigsetmask/sigpause(mask), posix_spawn's sigmask and
- * pthread_attr_setsigmask_np go to the kernel unfiltered; sigwait and
- * friends are left alone (a reserved signal is never pending for them,
- * since it is never blocked).  A checkpoint during sigsuspend, pselect,
+ * inherit its kernel mask.  A fork child, which is not the tree's root,
+ * stops reserving CKPT_SIGNAL and SIGTERM: wrap_sig_unreserve() hands the
+ * kernel the application's own action and blocked state for them.  A
+ * program started with a reserved signal blocked (posix_spawn's sigmask
+ * goes to the kernel unfiltered) unblocks it at load and shows it blocked
+ * (wrap_sig_adopt).  Not covered: the BSD sigblock/sigsetmask/
+ * sigpause(mask) and pthread_attr_setsigmask_np go to the kernel
+ * unfiltered; sigwait and friends are left alone (a reserved signal is
+ * never pending for them, since it is never blocked).  A checkpoint during sigsuspend, pselect,
  * ppoll or epoll_pwait makes them return EINTR, as any caught signal
  * does.
  */
@@ -216,6 +222,70 @@ static void sig_act_swap(int sig, const struct sigaction *act, struct sigaction 
 	wrap_real_sigmask(SIG_SETMASK, &mask, NULL);
 	if (old)
 		*old = prev;
+}
+
+/* ---- a mask the program was started with (shim/shim_config.c) ---- */
+
+/*
+ * At load, in the main thread: a reserved signal the program was started
+ * with blocked (a posix_spawn with POSIX_SPAWN_SETSIGMASK, an exec from a
+ * thread that blocked it by a raw system call or without libckpt) would
+ * keep every checkpoint of this process waiting for it.  It is unblocked
+ * in the kernel and stays blocked in the application's view, as the
+ * program was given it.
+ */
+void wrap_sig_adopt(void)
+{
+	sigset_t cur, un;
+	uint64_t rsv;
+
+	if (REAL(pthread_sigmask)(SIG_BLOCK, NULL, &cur) != 0)
+		return;
+	rsv = sig_reserved_in(sig_word_c(&cur));
+	if (!rsv)
+		return;
+	sigemptyset(&un);
+	*sig_word(&un) = rsv;
+	if (REAL(pthread_sigmask)(SIG_UNBLOCK, &un, NULL) == 0)
+		sig_blocked |= rsv;
+}
+
+/* ---- a fork child leaves the tree's root triggers (shim/shim_fork.c) ---- */
+
+/*
+ * fork() may have copied the lock held by a thread that does not exist
+ * in the child: its first sigaction on a reserved signal would spin for
+ * ever.  A shadow action half-copied by that thread is what it is.
+ */
+void wrap_sig_forked(void)
+{
+	__atomic_store_n(&sig_act_lock, 0, __ATOMIC_RELEASE);
+}
+
+void wrap_sig_unreserve(int sig, sigset_t *mask)
+{
+	uint64_t bit = sig_bit(sig);
+	struct sigaction a = sig_act[sig], k;
+	uint64_t rsv = sig_reserved_in(sig_word_c(&a.sa_mask));
+
+	/* its own action: the shadow, less the signals still reserved */
+	*sig_word(&a.sa_mask) &= ~rsv;
+	if (REAL(sigaction)(sig, &a, NULL) == 0)
+		__atomic_store_n(&sig_mask_rsv[sig], rsv, __ATOMIC_RELAXED);
+	/* handlers the application gave it in their sa_mask block it again */
+	for (int s = 1; s <= SIG_MAX; s++) {
+		if (!(__atomic_load_n(&sig_mask_rsv[s], __ATOMIC_RELAXED) & bit) || sig_reserved(s))
+			continue;
+		if (REAL(sigaction)(s, NULL, &k) == 0) {
+			sigaddset(&k.sa_mask, sig);
+			REAL(sigaction)(s, &k, NULL);
+		}
+		__atomic_and_fetch(&sig_mask_rsv[s], ~bit, __ATOMIC_RELAXED);
+	}
+	/* blocked as the application believed it was (this thread is the only one) */
+	if (sig_blocked & bit)
+		sigaddset(mask, sig);
+	sig_blocked &= ~bit;
 }
 
 /* ---- dispositions ---- */
