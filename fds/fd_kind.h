@@ -131,7 +131,7 @@ int fd_locks_has(const char *info);
 int fd_locks_write(struct ckpt_ctx *c, int fd, const char *info, uint32_t file);
 
 /*
- * Shared by the kinds that keep a file's contents (GHOST, MEMFD):
+ * Shared by the kinds that keep a file's contents (GHOST, MEMFD, PSHM):
  * ckpt_fds_first (ckpt_fds.c) is the id of the first FILE written for the
  * file (dev, ino), 0 if none yet: the one that carries its contents.
  * libckpt/ckpt_fdata.c: check refuses contents it cannot read or that
@@ -171,6 +171,14 @@ struct rst_file {
 	 */
 	int obj;
 	struct rst_contents *contents;
+	/*
+	 * PSHM: this restart made the object under its name (it was gone),
+	 * with this identity: a restart that fails before the process runs
+	 * removes it again (rst_pshm_unmake), or the next one would find it
+	 * and take it for another object.
+	 */
+	int made;
+	uint64_t made_dev, made_ino;
 };
 
 struct fd_restore_ops {

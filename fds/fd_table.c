@@ -4,12 +4,15 @@
  * two could match: O_PATH first (an O_PATH fd on a regular file is not a
  * file to reopen for reading), the fd 0-2 fallback last.  reg, ghost and
  * memfd exclude each other by their paths (deleted, "/memfd:"); a POSIX
- * message queue (mqueue) looks like a regular file, so it comes before them.
+ * message queue (mqueue) and a POSIX shared memory object (pshm: a file
+ * of /dev/shm's tmpfs, not deleted) look like regular files, so they come
+ * before them.
  */
 #include <stddef.h>
 #include "fds/fd_kind.h"
 
-#define FD_KINDS(X) X(opath) X(mqueue) X(reg) X(dir) X(chr) X(ghost) X(memfd) X(pidfd) X(hugetlb) X(inherit)
+#define FD_KINDS(X) X(opath) X(mqueue) X(pshm) X(reg) X(dir) X(chr) X(ghost) X(memfd) X(pidfd) \
+			 X(hugetlb) X(inherit)
 
 #define DECLARE_INFO(k) extern const struct fd_kind_info fd_##k##_info;
 #define LIST_INFO(k) &fd_##k##_info,

@@ -154,6 +154,7 @@ const char *info_fd_kind(uint32_t kind)
 	case IMG_FILE_PIDFD:   return "pidfd";
 	case IMG_FILE_HUGETLB: return "hugetlb";
 	case IMG_FILE_MQUEUE:  return "mqueue";
+	case IMG_FILE_PSHM:    return "pshm";
 	default:               return "?";
 	}
 }

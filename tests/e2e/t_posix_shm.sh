@@ -1,21 +1,124 @@
 #!/bin/bash
 # POSIX shared memory (shm_open: a file of the tmpfs on /dev/shm) survives
-# checkpoint, SIGKILL and restart (tests/e2e/progs/posixipc.c shm): one
-# object mapped shared and open at an offset, written through the
-# mapping; another mapped shared and shm_unlink()ed (a deleted file: its
-# contents are in the image).  The restarted copy finds the contents
-# through the mapping and the fd, one file behind both, the fd's offset
-# and mode, and the unlinked one still unlinked; two generations.
+# checkpoint, SIGKILL and restart (tests/e2e/progs/posixipc.c shm): an
+# object mapped shared and private and open twice; one mapped only (its
+# fd closed), sparse; a named semaphore (sem_open: /dev/shm/sem.NAME,
+# mapped only); one unlinked while mapped (a deleted file: a ghost).  Each
+# object's contents are in the image once, and the restarted copy finds
+# them through every mapping and fd, one file behind all, with offsets,
+# flags, mode, size, holes and the semaphore's value:
+#   gens     checkpointed and restarted twice (the objects still there)
+#   crash    another process wrote to two objects, grew one, posted the
+#            semaphore after the checkpoint: the same objects (inodes)
+#            reused, the saved contents and size put back
+#   reboot   the objects are gone (rm): made again with contents, size,
+#            holes and mode
+#   taken    another object has the name: refused, exit 4, naming it and
+#            the rm that frees it (also --check)
+#   links    an object with a second name (a hard link): the checkpoint is
+#            refused by name
+# ckpt-info shows the objects (text and --json).  The tree and --ipcns
+# cases are t_tree_ipc's.
 . "$(dirname "$0")/lib.sh"
 [ -d /dev/shm ] && [ -w /dev/shm ] || skip "no writable /dev/shm"
+[ "$(stat -f -c %T /dev/shm)" = tmpfs ] || skip "/dev/shm is not a tmpfs"
+P=$PROGS/posixipc
 N=ckpt-shm-$$
-trap 'rm -f "/dev/shm/$N" "/dev/shm/$N-gone"; cleanup' EXIT
-GENS=2 cycle shm "$TMP/shm.out" "$TMP/go" -- "$PROGS/posixipc" shm "$N" "$TMP/go"
-[ $RC -eq 0 ] && grep -q '^OK' "$TMP/shm.out.2" || fail "restarted copy (rc $RC): $(cat "$TMP/shm.out.2")"
-"$BIN/ckpt-info" "$TMP/shm.img" > "$TMP/shm.info" || fail "ckpt-info rc $?"
+trap 'rm -f /dev/shm/$N-* /dev/shm/sem.$N-*; cleanup' EXIT
+
+# start CASE: the program (PID) until READY
+start() {
+	CASE=$1 GO=$TMP/go.$1 OUT=$TMP/$1.out IMG=$TMP/$1.img
+	shim "$P" shm "$N-$1" "$GO" > "$OUT" 2>&1 &
+	PID=$!
+	PIDS+=("$PID")
+	wait_line "$OUT" '^READY|^setup'
+	grep -q '^READY' "$OUT" || fail "$CASE: $(cat "$OUT")"
+}
+save() {
+	"$BIN/ckpt-save" "$PID" "$IMG" > "$TMP/$CASE.save" 2>&1 ||
+		fail "$CASE: ckpt-save rc $?: $(cat "$TMP/$CASE.save")"
+}
+# finish: restarts the image (--check first), the copy checks everything
+finish() {
+	"${RESTART[@]}" --check "$IMG" > "$TMP/$CASE.check" 2>&1 ||
+		fail "$CASE: --check rc $?: $(cat "$TMP/$CASE.check")"
+	restart_bg "$IMG" > "$OUT.2" 2>&1
+	wait_for 20 test -d "/proc/$PID" || fail "$CASE: not restarted: $(cat "$OUT.2")"
+	PIDS+=("$PID")
+	touch "$GO"
+	wait "$RPID"
+	rc=$?
+	[ $rc -eq 0 ] && grep -q '^OK' "$OUT.2" || fail "$CASE: restarted copy (rc $rc): $(cat "$OUT.2")"
+}
+
+# --- gens: two generations ---
+GENS=2 cycle gens "$TMP/gens.out" "$TMP/go.gens" -- "$P" shm "$N-gens" "$TMP/go.gens"
+[ $RC -eq 0 ] && grep -q '^OK' "$TMP/gens.out.2" || fail "gens: restarted copy (rc $RC): $(cat "$TMP/gens.out.2")"
+"$BIN/ckpt-info" "$TMP/gens.img" > "$TMP/gens.info" || fail "ckpt-info rc $?"
 # (the second image's unlinked object is the first restart's O_TMPFILE: "/dev/shm/#N")
-grep -q "file  */dev/shm/$N  flags O_RDWR|O_NOFOLLOW.* cloexec  offset 100" "$TMP/shm.info" &&
-	grep -q "rw-s .* /dev/shm/$N  \[mw\]" "$TMP/shm.info" &&
-	grep -q "rw-s .* /dev/shm/.* (deleted)  (file [0-9]*: ghost)" "$TMP/shm.info" ||
-	fail "ckpt-info: $(grep /dev/shm "$TMP/shm.info")"
+F=/dev/shm/$N-gens
+grep -q "^  *3  pshm  $F  flags O_RDWR|O_NOFOLLOW.* cloexec  offset 100" "$TMP/gens.info" &&
+	grep -A1 "^  *3  pshm  $F " "$TMP/gens.info" | grep -q "POSIX shared memory object, mode 640, owner $(id -u):$(id -g), made 2[0-9-]* [0-9:]* UTC, 12298 bytes, 12298 bytes of data in 1 extents" &&
+	grep -A1 "^  *[0-9]*  pshm  $F  flags O_RDONLY.*offset 7" "$TMP/gens.info" | grep -q "the same object as an earlier file" &&
+	grep -A1 "pshm     $F-map$" "$TMP/gens.info" | grep -q "mode 604, .* 1048576 bytes, 8192 bytes of data in 2 extents" &&
+	grep -A1 "pshm     /dev/shm/sem.$N-gens-sem$" "$TMP/gens.info" | grep -q "POSIX shared memory object, mode 600" &&
+	grep -q "rw-s .* $F  (file 3: pshm)  \[mw\]" "$TMP/gens.info" &&
+	grep -q "rw-p .* $F  (file 3: pshm)" "$TMP/gens.info" &&
+	grep -q "rw-s .* $F-map  (file [0-9]*: pshm)" "$TMP/gens.info" &&
+	grep -q "rw-s .* /dev/shm/.* (deleted)  (file [0-9]*: ghost)" "$TMP/gens.info" ||
+	fail "ckpt-info: $(grep -A1 /dev/shm "$TMP/gens.info")"
+"$BIN/ckpt-info" --json "$TMP/gens.img" > "$TMP/gens.json" || fail "ckpt-info --json rc $?"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+p=[f for f in d["files"] if f["kind"] == "pshm"]
+m=[f for f in p if f["path"] == sys.argv[2] + "-map"][0]
+assert m["holds_contents"] and m["mode"] == 0o604 and m["size"] == 1 << 20 and m["contents"]["data_bytes"] == 8192, m
+assert m["btime_ns"] > 0, m
+assert len([f for f in p if f["path"] == sys.argv[2] and f["holds_contents"]]) == 1, p' \
+	"$TMP/gens.json" "$F" 2> "$TMP/json.err" || fail "ckpt-info --json: $(cat "$TMP/json.err")"
+
+# --- crash: the objects outlive the killed process and are written meanwhile ---
+start crash
+ino=$(stat -c %i "/dev/shm/$N-crash")
+save
+kill9 "$PID"
+"$P" meddle "$N-crash" || fail "crash: cannot write to the objects"
+[ "$(stat -c %s "/dev/shm/$N-crash")" = 20480 ] || fail "crash: the object did not grow"
+finish
+grep -q "^INO $ino\$" "$OUT.2" || fail "crash: not the same object (inode $ino): $(cat "$OUT.2")"
+
+# --- reboot: the objects are gone ---
+start reboot
+save
+kill9 "$PID"
+rm "/dev/shm/$N-reboot" "/dev/shm/$N-reboot-map" "/dev/shm/sem.$N-reboot-sem" ||
+	fail "reboot: cannot remove the objects"
+finish
+
+# --- taken: another object under the name ---
+start taken
+save
+kill9 "$PID"
+rm "/dev/shm/$N-taken"
+echo other > "/dev/shm/$N-taken"
+"${RESTART[@]}" --check "$IMG" > "$TMP/taken.check" 2>&1
+rc=$?
+[ $rc -eq 4 ] || fail "taken: --check rc $rc, want 4: $(cat "$TMP/taken.check")"
+"${RESTART[@]}" "$IMG" > "$TMP/taken.out2" 2>&1
+rc=$?
+[ $rc -eq 4 ] && grep -q "POSIX shared memory object /dev/shm/$N-taken exists and is not the one saved (inode [0-9]*, made .*; the saved one: inode [0-9]*, made .*)" "$TMP/taken.out2" &&
+	grep -q "remove it (rm /dev/shm/$N-taken) to restart with the saved object" "$TMP/taken.out2" ||
+	fail "taken: rc $rc, want 4 and the object named: $(cat "$TMP/taken.out2")"
+[ -d "/proc/$PID" ] && fail "taken: the process runs"
+[ "$(cat "/dev/shm/$N-taken")" = other ] || fail "taken: the other object was changed"
+[ -e "/dev/shm/$N-taken-map" ] || fail "taken: the restart removed an object it did not make"
+
+# --- links: an object with two names ---
+start links
+ln "/dev/shm/$N-links" "/dev/shm/$N-links-2"
+"$BIN/ckpt-save" "$PID" "$IMG" > "$TMP/links.save" 2>&1
+rc=$?
+[ $rc -eq 5 ] && grep -q "fd 3: POSIX shared memory object /dev/shm/$N-links has 2 names (hard links)" "$TMP/links.save" &&
+	[ ! -e "$IMG" ] || fail "links: ckpt-save rc $rc, want 5: $(cat "$TMP/links.save")"
+kill9 "$PID"
 exit 0
