@@ -15,6 +15,10 @@
 #            holes and mode
 #   taken    another object has the name: refused, exit 4, naming it and
 #            the rm that frees it (also --check)
+#   hostile  the image edited to make an object in /etc: refused, exit 4
+#            (objects are made only on a tmpfs), nothing made
+#   rootuser a user's image restarted by root after a reboot: the objects
+#            are made again as the user (the image is not trusted)
 #   links    an object with a second name (a hard link): the checkpoint is
 #            refused by name
 # ckpt-info shows the objects (text and --json).  The tree and --ipcns
@@ -112,6 +116,45 @@ rc=$?
 [ -d "/proc/$PID" ] && fail "taken: the process runs"
 [ "$(cat "/dev/shm/$N-taken")" = other ] || fail "taken: the other object was changed"
 [ -e "/dev/shm/$N-taken-map" ] || fail "taken: the restart removed an object it did not make"
+
+# --- hostile: an image edited to make its object elsewhere (/etc): refused ---
+start hostile
+save
+kill9 "$PID"
+rm /dev/shm/$N-hostile*
+H=/etc/$(printf '%*s' $((${#N} + 12)) '' | tr ' ' x)	# as long as /dev/shm/$N-hostile
+"$PROGS/ckpt-edit" "$IMG" --replace "/dev/shm/$N-hostile" "$H" || fail "hostile: ckpt-edit"
+"${RESTART[@]}" "$IMG" > "$TMP/hostile.out2" 2>&1
+rc=$?
+[ $rc -eq 4 ] && grep -q "POSIX shared memory object $H.* is gone, and its directory /etc is not a tmpfs" "$TMP/hostile.out2" ||
+	fail "hostile: rc $rc, want 4 and the refusal: $(cat "$TMP/hostile.out2")"
+ls $H* > /dev/null 2>&1 && fail "hostile: the restart made a file in /etc"
+
+# --- rootuser: a user's image restarted by root (not trusted: as the user) after a reboot ---
+if [ "$(id -u)" = 0 ]; then
+	unpriv_user
+	UD=$TMP/u
+	mkdir "$UD"
+	chown "$uid:$gid" "$UD"
+	CASE=rootuser GO=$UD/go OUT=$TMP/rootuser.out IMG=$UD/rootuser.img
+	as_user env LD_PRELOAD="$LIB" "$P" shm-user "$N-rootuser" "$GO" > "$OUT" 2>&1 &
+	PID=$!
+	PIDS+=("$PID")
+	wait_line "$OUT" '^READY|^setup'
+	grep -q '^READY' "$OUT" || fail "$CASE: $(cat "$OUT")"
+	as_user "$BIN/ckpt-save" "$PID" "$IMG" > "$TMP/$CASE.save" 2>&1 ||
+		fail "$CASE: ckpt-save rc $?: $(cat "$TMP/$CASE.save")"
+	kill9 "$PID"
+	rm /dev/shm/$N-rootuser /dev/shm/$N-rootuser-map /dev/shm/sem.$N-rootuser-sem
+	restart_bg "$IMG" > "$OUT.2" 2>&1
+	wait_for 20 test -e "/dev/shm/$N-rootuser" || fail "$CASE: not made again: $(cat "$OUT.2")"
+	[ "$(stat -c %u:%g:%a "/dev/shm/$N-rootuser")" = "$uid:$gid:640" ] ||
+		fail "$CASE: made again as $(stat -c %u:%g:%a "/dev/shm/$N-rootuser"), want the user's, 640"
+	touch "$GO"
+	wait "$RPID"
+	rc=$?
+	[ $rc -eq 0 ] && grep -q '^OK' "$OUT.2" || fail "$CASE: restarted copy (rc $rc): $(cat "$OUT.2")"
+fi
 
 # --- links: an object with two names ---
 start links

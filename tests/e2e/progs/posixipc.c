@@ -10,6 +10,8 @@
  *                               open twice, /dev/shm/NAME-map mapped only,
  *                               semaphore /NAME-sem, and /dev/shm/NAME-gone
  *                               unlinked while mapped
+ *   posixipc shm-user NAME GOFILE   the same without NAME-gone (an unprivileged
+ *                               user cannot save a deleted file only mappings hold)
  *   posixipc meddle NAME        another process writes to /dev/shm/NAME and
  *                               NAME-map, grows NAME, posts the semaphore
  *   posixipc add NAME           another process sends to /NAME meanwhile
@@ -204,6 +206,7 @@ static size_t len = 3 * PG + 10;
 static int fd, fd2;
 static unsigned char *m, *m2, *priv, *mm;
 static sem_t *sem;
+static int nogone;		/* shm-user: no NAME-gone (an unprivileged user cannot save it) */
 
 static void shm_names(const char *n)
 {
@@ -220,7 +223,7 @@ static int shm_setup(const char *n)
 
 	shm_names(n);
 	fd = shm_open(path, O_CREAT | O_EXCL | O_RDWR, 0640);
-	f2 = shm_open(path2, O_CREAT | O_EXCL | O_RDWR, 0600);
+	f2 = shm_open(nogone ? "/ckpt-unused" : path2, O_CREAT | O_EXCL | O_RDWR, 0600);
 	fm = shm_open(mpath, O_CREAT | O_EXCL | O_RDWR, 0604);
 	sem = sem_open(spath, O_CREAT | O_EXCL, 0600, 0);
 	umask(um);
@@ -239,11 +242,14 @@ static int shm_setup(const char *n)
 	}
 	close(f2);
 	close(fm);
-	shm_unlink(path2);
+	shm_unlink(nogone ? "/ckpt-unused" : path2);
+	if (nogone)
+		munmap(m2, 2 * PG);
 	for (size_t i = 0; i < len; i++)
 		m[i] = pat(i);
 	priv[0] = 0x55;			/* a page of the private mapping of its own */
-	memset(m2, 0x6b, 2 * PG);
+	if (!nogone)
+		memset(m2, 0x6b, 2 * PG);
 	memset(mm, 0x3c, PG);
 	memset(mm + MAPSZ - PG, 0x3d, PG);
 	for (int i = 0; i < 3; i++)
@@ -284,7 +290,7 @@ static int shm_check(void)
 		BAD("%s: mode %o size %lld uid %u", path, st.st_mode & 0777, (long long)st.st_size,
 		    st.st_uid);
 	printf("INO %lu\n", (unsigned long)st.st_ino);
-	for (size_t i = 0; i < 2 * PG; i++)
+	for (size_t i = 0; !nogone && i < 2 * PG; i++)
 		if (m2[i] != 0x6b) {
 			BAD("%s: byte %zu is %u", path2, i, m2[i]);
 			break;
@@ -388,6 +394,10 @@ int main(int argc, char **argv)
 		return run_mq(argv[2], argv[3], 1);
 	if (argc == 4 && !strcmp(argv[1], "shm"))
 		return run_shm(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "shm-user")) {
+		nogone = 1;
+		return run_shm(argv[2], argv[3]);
+	}
 	if (argc == 3 && !strcmp(argv[1], "meddle"))
 		return shm_meddle(argv[2]);
 	if (argc == 3) {
