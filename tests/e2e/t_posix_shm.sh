@@ -21,7 +21,8 @@
 #            are made again as the user (the image is not trusted)
 #   links    an object with a second name (a hard link): the checkpoint is
 #            refused by name
-# ckpt-info shows the objects (text and --json).  The tree and --ipcns
+# ckpt-info shows the objects (text and --json); an image whose object has
+# no FILE with its contents, or two, is refused as corrupt (exit 2).  The tree and --ipcns
 # cases are t_tree_ipc's.
 . "$(dirname "$0")/lib.sh"
 [ -d /dev/shm ] && [ -w /dev/shm ] || skip "no writable /dev/shm"
@@ -80,6 +81,33 @@ assert m["holds_contents"] and m["mode"] == 0o604 and m["size"] == 1 << 20 and m
 assert m["btime_ns"] > 0, m
 assert len([f for f in p if f["path"] == sys.argv[2] and f["holds_contents"]]) == 1, p' \
 	"$TMP/gens.json" "$F" 2> "$TMP/json.err" || fail "ckpt-info --json: $(cat "$TMP/json.err")"
+# corrupt: the object's first FILE without its contents, or a second one with them
+# (the nth FILE records of kind 14: the first two are fd 3's and fd 4's object)
+nth=$(python3 -c 'import struct,sys; b=open(sys.argv[1],"rb").read(); o=128; n=0; r=[]
+while o + 24 <= len(b):
+    t, _, _, ln = struct.unpack_from("<IHHQ", b, o)
+    if t == 10:
+        if struct.unpack_from("<I", b, o + 28)[0] == 14: r.append(n)
+        n += 1
+    if t == 0xffff: break
+    o += 24 + ln
+print(*r[:2])' "$TMP/gens.img")
+set -- $nth
+for bad in "$1 0 is of no object an earlier file of the same name carries the contents of" \
+	   "$2 1 carries the contents of an object an earlier file has"; do
+	set -- $bad
+	python3 "$ROOT/tests/e2e/img_patch.py" "$TMP/gens.img" "$TMP/bad.img" 10 72 '<I' "$2" "$1" ||
+		fail "corrupt: img_patch"
+	shift 2
+	"${RESTART[@]}" --check "$TMP/bad.img" > "$TMP/bad.out" 2>&1
+	rc=$?
+	[ $rc -eq 2 ] && grep -q "corrupt: file [0-9]*, POSIX shared memory object $F, $*" "$TMP/bad.out" ||
+		fail "corrupt: ckpt-restart rc $rc, want 2 and \"$*\": $(cat "$TMP/bad.out")"
+	"$BIN/ckpt-info" "$TMP/bad.img" > "$TMP/bad.out" 2>&1
+	rc=$?
+	[ $rc -eq 2 ] && grep -q "(POSIX shared memory object) $*" "$TMP/bad.out" ||
+		fail "corrupt: ckpt-info rc $rc, want 2 and \"$*\": $(cat "$TMP/bad.out")"
+done
 
 # --- crash: the objects outlive the killed process and are written meanwhile ---
 start crash
