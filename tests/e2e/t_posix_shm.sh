@@ -19,6 +19,10 @@
 #            (objects are made only on a tmpfs), nothing made
 #   rootuser a user's image restarted by root after a reboot: the objects
 #            are made again as the user (the image is not trusted)
+#   readonly root's object that a user's process only reads: changed
+#            since, root's restart of the user's image (as the user) is
+#            refused (exit 4: it cannot put the contents back); unchanged,
+#            it is reused
 #   links    an object with a second name (a hard link): the checkpoint is
 #            refused by name
 # ckpt-info shows the objects (text and --json); an image whose object has
@@ -182,6 +186,35 @@ if [ "$(id -u)" = 0 ]; then
 	wait "$RPID"
 	rc=$?
 	[ $rc -eq 0 ] && grep -q '^OK' "$OUT.2" || fail "$CASE: restarted copy (rc $rc): $(cat "$OUT.2")"
+
+	# --- readonly: root's object the user may only read: reused as long as it is unchanged ---
+	R=/dev/shm/$N-ro
+	printf 'root said this..' > "$R"
+	chmod 644 "$R"
+	CASE=readonly GO=$UD/go.ro OUT=$TMP/ro.out IMG=$UD/ro.img
+	as_user env LD_PRELOAD="$LIB" "$P" shm-ro "$N-ro" "$GO" > "$OUT" 2>&1 &
+	PID=$!
+	PIDS+=("$PID")
+	wait_line "$OUT" '^READY|^setup'
+	grep -q '^READY' "$OUT" || fail "$CASE: $(cat "$OUT")"
+	as_user "$BIN/ckpt-save" "$PID" "$IMG" > "$TMP/$CASE.save" 2>&1 ||
+		fail "$CASE: ckpt-save rc $?: $(cat "$TMP/$CASE.save")"
+	kill9 "$PID"
+	printf 'root changed it.' | dd of="$R" conv=notrunc status=none
+	# (root restarts the user's image as the user: the image is not trusted)
+	"${RESTART[@]}" "$IMG" > "$TMP/ro.out2" 2>&1
+	rc=$?
+	[ $rc -eq 4 ] && grep -q "POSIX shared memory object $R was changed since the checkpoint, and the restart cannot put the saved contents back: this user may not write it" "$TMP/ro.out2" ||
+		fail "$CASE: changed: rc $rc, want 4: $(cat "$TMP/ro.out2")"
+	[ "$(cat "$R")" = "root changed it." ] || fail "$CASE: the object was changed"
+	printf 'root said this..' | dd of="$R" conv=notrunc status=none
+	restart_bg "$IMG" > "$OUT.2" 2>&1
+	wait_for 20 test -d "/proc/$PID" || fail "$CASE: not restarted: $(cat "$OUT.2")"
+	PIDS+=("$PID")
+	touch "$GO"
+	wait "$RPID"
+	rc=$?
+	[ $rc -eq 0 ] && grep -q '^OK' "$OUT.2" || fail "$CASE: unchanged: restarted copy (rc $rc): $(cat "$OUT.2")"
 fi
 
 # --- links: an object with two names ---

@@ -12,6 +12,8 @@
  *                               unlinked while mapped
  *   posixipc shm-user NAME GOFILE   the same without NAME-gone (an unprivileged
  *                               user cannot save a deleted file only mappings hold)
+ *   posixipc shm-ro NAME GOFILE another user's /dev/shm/NAME (16 bytes or more),
+ *                               open read-only and mapped: the same afterwards
  *   posixipc meddle NAME        another process writes to /dev/shm/NAME and
  *                               NAME-map, grows NAME, posts the semaphore
  *   posixipc add NAME           another process sends to /NAME meanwhile
@@ -344,6 +346,31 @@ static int run_shm(const char *n, const char *go)
 	return bad ? 1 : 0;
 }
 
+/* shm-ro: another user's object /dev/shm/NAME, open read-only and mapped: it still says what it said. */
+static int run_shm_ro(const char *n, const char *go)
+{
+	char want[16], buf[16];
+	unsigned char *p;
+	int f;
+
+	shm_names(n);
+	f = shm_open(path, O_RDONLY, 0);
+	p = f < 0 ? MAP_FAILED : mmap(NULL, PG, PROT_READ, MAP_SHARED, f, 0);
+	if (p == MAP_FAILED || pread(f, want, sizeof(want), 0) != sizeof(want)) {
+		printf("setup: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	printf("READY\n");
+	wait_for(go);
+	if (memcmp(p, want, sizeof(want)) || pread(f, buf, sizeof(buf), 0) != sizeof(buf) ||
+	    memcmp(buf, want, sizeof(want))) {
+		printf("BAD %s: the contents differ\n", path);
+		return 1;
+	}
+	printf("OK\n");
+	return 0;
+}
+
 /* What another process does to the objects while the checkpointed one is dead (a crash). */
 static int shm_meddle(const char *n)
 {
@@ -394,6 +421,8 @@ int main(int argc, char **argv)
 		return run_mq(argv[2], argv[3], 1);
 	if (argc == 4 && !strcmp(argv[1], "shm"))
 		return run_shm(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "shm-ro"))
+		return run_shm_ro(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "shm-user")) {
 		nogone = 1;
 		return run_shm(argv[2], argv[3]);
