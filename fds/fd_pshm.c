@@ -485,22 +485,26 @@ static const char *pshm_split(const struct rst_file *f, char *dir, size_t len)
 }
 
 /*
- * The directory to make f in, opened O_PATH: -1 with the reason in why
- * when it is not there or not a tmpfs (a POSIX shared memory object is
- * made only where such objects live: an image naming another place is
- * not made to write there).
+ * The directory to make f in, opened O_PATH as the user the process will
+ * be: -1 with the reason in why when it is not there or not a tmpfs (a
+ * POSIX shared memory object is made only where such objects live: an
+ * image naming another place is not made to write there).
  */
-static int pshm_dir(const struct rst_file *f, char *why, size_t len)
+static int pshm_dir(struct rst_state *s, const struct rst_file *f, char *why, size_t len)
 {
 	char dir[4096];
 	struct statfs sf;
-	int d;
+	int d, e;
 
 	pshm_split(f, dir, sizeof(dir));
-	if ((d = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	rst_fs_owner(s, 1);
+	d = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	e = errno;
+	rst_fs_owner(s, 0);
+	if (d < 0) {
 		snprintf(why, len, "%s: POSIX shared memory object %s is gone, and cannot be made "
 			 "again: its directory %s %s", rst_file_what(f), f->path, dir,
-			 errno == ENOENT ? "is gone" : strerror(errno));
+			 e == ENOENT ? "is gone" : strerror(e));
 		return -1;
 	}
 	if (fstatfs(d, &sf) < 0 || (uint32_t)sf.f_type != TMPFS_MAGIC) {
@@ -518,7 +522,7 @@ static int pshm_verify(struct rst_state *s, const struct rst_file *f)
 	const struct rst_file *o = rst_obj_owner(s, f);
 	struct pshm_now n;
 	char why[PSHM_WHY];
-	int d, t;
+	int d, t, e;
 
 	/* the object's first FILE is verified itself; else verify the object through this one */
 	if (o != f && (o->used || o->mapped))
@@ -534,21 +538,22 @@ static int pshm_verify(struct rst_state *s, const struct rst_file *f)
 		return rst_problem(s, RST_EXIT_ENV, "%s: POSIX shared memory object %s cannot be "
 				   "looked at: %s", rst_file_what(f), f->path, strerror(errno));
 	/* gone: can it be made there, as the user the process will be? (nothing is left behind) */
-	if ((d = pshm_dir(f, why, sizeof(why))) < 0)
+	if ((d = pshm_dir(s, f, why, sizeof(why))) < 0)
 		return rst_problem(s, RST_EXIT_ENV, "%s", why);
 	rst_fs_owner(s, 1);
 	t = openat(d, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	e = errno;
 	rst_fs_owner(s, 0);
 	close(d);
 	if (t >= 0) {
 		close(t);
 		return 0;
 	}
-	if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+	if (e == EOPNOTSUPP || e == EISDIR || e == EINVAL)
 		return 0;		/* no O_TMPFILE to try with: the make says */
 	return rst_problem(s, RST_EXIT_ENV, "%s: POSIX shared memory object %s is gone, and cannot "
 			   "be made again in its directory: %s", rst_file_what(f), f->path,
-			   strerror(errno));
+			   strerror(e));
 }
 
 /* The saved object, opened by name, is it: its contents put back.  The fd, or -1 reported. */
@@ -606,18 +611,19 @@ static int pshm_create(struct rst_state *s, struct rst_file *f)
 	char dir[4096], why[PSHM_WHY];
 	const char *name = pshm_split(f, dir, sizeof(dir));
 	struct stat st;
-	int d, fd;
+	int d, fd, e;
 
-	if ((d = pshm_dir(f, why, sizeof(why))) < 0) {
+	if ((d = pshm_dir(s, f, why, sizeof(why))) < 0) {
 		rst_error(s, "%s", why);
 		return -1;
 	}
 	rst_fs_owner(s, 1);
 	fd = openat(d, name, O_CREAT | O_EXCL | O_NOFOLLOW | O_RDWR | O_NOCTTY | O_CLOEXEC, 0600);
+	e = errno;
 	rst_fs_owner(s, 0);
 	if (fd < 0) {
 		rst_error(s, "%s: cannot make POSIX shared memory object %s again: %s%s",
-			  rst_file_what(f), f->path, strerror(errno), errno == EEXIST ?
+			  rst_file_what(f), f->path, strerror(e), e == EEXIST ?
 			  " (another file took the name since it was checked)" : "");
 		close(d);
 		return -1;
