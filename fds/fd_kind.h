@@ -62,6 +62,18 @@ struct fd_kind_info {
 /* The kind's info, or NULL for a kind this build does not know. */
 const struct fd_kind_info *fd_kind_info(uint32_t kind);
 
+/*
+ * The kinds whose first FILE of an object carries it (GHOST, MEMFD: the
+ * file's contents; PIPE, FIFO: the pipe) name that FILE in the first
+ * field of their data: its id, 0 for the first FILE itself and for every
+ * other kind (fd_table.c).
+ */
+uint32_t fd_same_as(const struct img_file *f, const void *data);
+
+/* PIPE and FIFO records (fds/fd_pipe.c): their `valid`. */
+int fd_pipe_valid(const struct img_file *f, const char *path, const void *data, char *err,
+		  size_t len);
+
 #ifdef FD_SAVE
 /* --- libckpt.so: the save half (signal context: async-signal-safe) ------ */
 
@@ -112,10 +124,44 @@ struct fd_save_ops {
 	 * after ckpt_fail.  NULL: none.
 	 */
 	int (*contents)(struct ckpt_ctx *c, const struct fd_probe *p, const struct img_file *f);
+	/*
+	 * Kinds whose objects connect fds (unix sockets: peers, queues, fds
+	 * in flight) look at all of them at once.  begin: at the start of each
+	 * pass over the fds (pass 0 checks, 1 writes), before any fd is asked;
+	 * 0 or the refusal.  own: 1 for an fd the kind opened itself (begin
+	 * to end), which the pass must skip.  end: after every fd's FILE
+	 * record (pass 1: before the FD records; it may write FILE and other
+	 * records of its own), or after a failure (ok 0: only release what
+	 * begin took); always called once begin was.  NULL: nothing.
+	 */
+	int (*begin)(struct ckpt_ctx *c, int pass);
+	int (*own)(struct ckpt_ctx *c, int fd);
+	int (*end)(struct ckpt_ctx *c, int pass, int ok);
 };
 
 /* The kind that saves p, or NULL: nothing can (the driver refuses it). */
 const struct fd_save_ops *fd_save_find(struct ckpt_ctx *c, const struct fd_probe *p);
+/* Every kind's begin, own and end (fd_table.c): the first failure, or 0. */
+int fd_save_begin(struct ckpt_ctx *c, int pass);
+int fd_save_own(struct ckpt_ctx *c, int fd);
+int fd_save_end(struct ckpt_ctx *c, int pass, int ok);
+
+/*
+ * ckpt_fds.c, for fds no fd number of the process is (the fds a unix
+ * socket carries in flight, received by fds/fd_unix.c): own says whether
+ * fd is libckpt's own (never saved).  check_extra probes fd and checks it
+ * like any fd, messages calling it `what` ("an fd in flight on fd 5"):
+ * 0, -ENOTSUP without a refusal when no kind takes it (the caller says
+ * why), or the refusal; *kind is its kind.  write_extra writes its FILE
+ * record unless its open file description has one already (an fd of the
+ * process, an earlier fd in flight): the FILE id, or -errno after
+ * ckpt_fail.  Until ckpt_fds_extra_done, fd stays open (it is how later
+ * fds find its description); then its entry is forgotten as an fd (no FD
+ * record), kept as a FILE.
+ */
+int ckpt_fds_check_extra(struct ckpt_ctx *c, int fd, const char *what, uint32_t *kind);
+int64_t ckpt_fds_write_extra(struct ckpt_ctx *c, int fd, const char *what);
+void ckpt_fds_extra_done(struct ckpt_ctx *c, int fd);
 
 /*
  * File locks held through an open file description (fds/fd_lock.c), read
@@ -142,6 +188,31 @@ uint32_t ckpt_fds_first(struct ckpt_ctx *c, uint64_t dev, uint64_t ino);
 int ckpt_fdata_check(struct ckpt_ctx *c, const struct fd_probe *p);
 int ckpt_fdata_contents(struct ckpt_ctx *c, const struct fd_probe *p, const struct img_file *f);
 const char *ckpt_fdata_what(const struct fd_probe *p);
+
+/*
+ * ckpt_fds.c: whether fd is libckpt's own (the image, ckpt-save's
+ * connection, a tree's sockets...: never saved); whether pid is a process
+ * of the image (this one; in a tree, the coordinator and its descendants:
+ * the one place that says so for the kinds that look at other
+ * processes); whether this process is the whole image.
+ */
+int ckpt_fds_own(const struct ckpt_ctx *c, int fd);
+int ckpt_fds_member(const struct ckpt_ctx *c, int pid);
+int ckpt_fds_alone(const struct ckpt_ctx *c);
+
+/*
+ * Pipes and FIFOs (libckpt/ckpt_pipe.c, for fds/fd_pipe.c and fd_fifo.c).
+ * both: whether the image holds both ends of p's pipe (fds 0-2 on one it
+ * does not are inherited: fd_inherit.c).  check: the refusals (an end held
+ * by a process outside the image, O_ASYNC, bytes in flight that cannot be
+ * read without taking them).  save: the kind data (struct img_file_pipe).
+ * contents: the PIPE_DATA records, after the pipe's first FILE only.
+ */
+int ckpt_pipe_both(struct ckpt_ctx *c, const struct fd_probe *p);
+int ckpt_pipe_check(struct ckpt_ctx *c, const struct fd_probe *p);
+int ckpt_pipe_save(struct ckpt_ctx *c, const struct fd_probe *p, struct img_file *f, void *data,
+		   size_t cap);
+int ckpt_pipe_contents(struct ckpt_ctx *c, const struct fd_probe *p, const struct img_file *f);
 #endif
 
 #ifdef FD_RESTORE
@@ -171,6 +242,18 @@ struct rst_file {
 	 */
 	int obj;
 	struct rst_contents *contents;
+	/*
+	 * PIPE, FIFO with same_as 0: the pipe's bytes in flight as read from
+	 * the image, then every description of the pipe, made at once by its
+	 * kind's make and taken by each FILE's open (restart_pipe.c).
+	 */
+	struct rst_pipe *pipe;
+	/*
+	 * Carried in flight by a queued unix message (fds/fd_unix_queue.c):
+	 * checked like a used FILE, opened by the unix kind when it sends it.
+	 */
+	int inflight;
+	struct rst_usk_file *usk;	/* IMG_FILE_UNIX: its socket and queue */
 	/*
 	 * PSHM: this restart made the object under its name (it was gone),
 	 * with this identity: a restart that fails before the process runs

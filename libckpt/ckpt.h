@@ -199,6 +199,11 @@ struct ckpt_ctx {
 	long gscan_n, gscan_i;		/* ... gvec[gscan_i .. gscan_n) not used yet */
 	unsigned char *mbuf;		/* one MPAGES run, copied (ckpt_mpages.c) */
 	struct ckpt_fdid *fdids;	/* fds seen so far, to find shared ones */
+	/*
+	 * The pipes and FIFOs the image holds, which ends, and who else
+	 * holds them (libckpt/ckpt_pipe.c): NULL until an fd needs it.
+	 */
+	struct ckpt_pipes *pipes;
 	uint8_t *asked;			/* tids asked to park (bitmap) */
 	int nfdids;
 	uint32_t nfiles;		/* FILE records written (the last id) */

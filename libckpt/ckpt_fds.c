@@ -25,10 +25,12 @@
 #include <linux/kcmp.h>
 #include <linux/nsfs.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include "arch/x86_64/arch.h"
 #include "fds/fd_kind.h"
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
@@ -119,6 +121,56 @@ static int fd_info(struct ckpt_ctx *c, int fd, char *buf, int64_t *pos, uint32_t
 	return 0;
 }
 
+int ckpt_fds_own(const struct ckpt_ctx *c, int fd)
+{
+	return fd == c->img_fd || fd == c->ctl_fd || fd == c->pagemap_fd || fd == c->mem_fd ||
+	       ckpt_dirty_is_own_fd(fd) || ckpt_tree_own_fd(c, fd);
+}
+
+/* A tree's coordinator: this process, or the peer of its connection to it (ckpt_tree.c). */
+static pid_t tree_coord(const struct ckpt_ctx *c)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (c->tree->coord)
+		return getpid();
+	if (arch_sys5(SYS_getsockopt, c->tree->sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -1;
+	return cred.pid;
+}
+
+/*
+ * A tree is its coordinator and every descendant of it (each is asked to
+ * join, or the checkpoint is refused): known by the parent links alone,
+ * so this answers already while the members validate, before the
+ * coordinator has gathered their list.
+ */
+int ckpt_fds_member(const struct ckpt_ctx *c, int pid)
+{
+	struct ckpt_tree_stat st;
+	char buf[1024];
+	pid_t coord;
+
+	if (pid == getpid())
+		return 1;
+	if (!c->tree || (coord = tree_coord(c)) <= 0)
+		return 0;
+	for (int depth = 0; pid > 1 && depth < 4096; depth++) {
+		if (pid == coord)
+			return 1;
+		if (ckpt_tree_stat(pid, &st, buf, sizeof(buf)) < 0)
+			return 0;
+		pid = st.ppid;
+	}
+	return pid == coord;
+}
+
+int ckpt_fds_alone(const struct ckpt_ctx *c)
+{
+	return !c->tree;
+}
+
 static int fds_one(int fd, int dirfd, void *arg)
 {
 	struct fds_walk *w = arg;
@@ -128,9 +180,7 @@ static int fds_one(int fd, int dirfd, void *arg)
 			      .what = w->what };
 	int r;
 
-	if (fd == dirfd || fd == c->img_fd || fd == c->ctl_fd ||
-	    fd == c->pagemap_fd || fd == c->mem_fd || ckpt_dirty_is_own_fd(fd) ||
-	    ckpt_tree_own_fd(c, fd))
+	if (fd == dirfd || ckpt_fds_own(c, fd) || fd_save_own(c, fd))
 		return 0;			/* libckpt's own */
 	if (fstat(fd, &p.st) < 0)
 		return 0;			/* closed meanwhile: nothing to save */
@@ -194,7 +244,24 @@ static int fd_refuse_ns(struct ckpt_ctx *c, const struct fd_probe *p)
 			 "another", type, p->origin);
 }
 
-/* The refusal of an fd no kind can save: what it is, and where it came from. */
+/* A socket's family in words (SO_DOMAIN), for refusals. */
+static const char *sock_what(int fd)
+{
+	int dom = -1;
+	socklen_t len = sizeof(dom);
+
+	if (arch_sys5(SYS_getsockopt, fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) < 0)
+		return "a socket";
+	switch (dom) {
+	case AF_UNIX:    return "a unix socket";
+	case AF_INET:    return "an IPv4 socket";
+	case AF_INET6:   return "an IPv6 socket";
+	case AF_NETLINK: return "a netlink socket";
+	case AF_PACKET:  return "a packet socket";
+	default:         return "a socket";
+	}
+}
+
 /* The refusal of an fd no kind can save: what it is, and where it came from. */
 static int fd_refuse(struct ckpt_ctx *c, const struct fd_probe *p)
 {
@@ -221,7 +288,7 @@ static int fd_refuse(struct ckpt_ctx *c, const struct fd_probe *p)
 	else if (S_ISFIFO(m))
 		what = path[0] == '/' ? "a FIFO" : "a pipe";
 	else if (S_ISSOCK(m))
-		what = "a socket";
+		what = sock_what(p->fd);
 	else if (S_ISBLK(m))
 		what = "a block device";
 	else if (S_ISLNK(m))
@@ -303,64 +370,156 @@ static void fd_add_note(struct ckpt_ctx *c, const struct fd_probe *p,
 		c->notes[at] = '\0';		/* nothing to say about this one */
 }
 
+/*
+ * The FILE record of p's description, a new one (kind k): its id in *id,
+ * whether it holds locks in *locks; 0 or -errno.  In a tree its id comes
+ * from idfd, its lowest fd (ckpt_tree.h; -1: no fd of the process holds
+ * it: one in flight).
+ */
+static int file_record(struct ckpt_ctx *c, const struct fd_probe *p,
+		       const struct fd_save_ops *k, int idfd, uint32_t *idp, int *locks)
+{
+	struct img_file f = { 0 };
+	unsigned char *buf = c->bounce;
+	uint32_t id;
+	int n = 0;
+
+	f.id = id = c->tree ? ckpt_tree_new_id(c, idfd) : ++c->nfiles;
+	f.kind = k->kind;
+	f.flags = p->flags;
+	f.pos = p->pos;
+	f.dev = p->st.st_dev;
+	f.ino = p->st.st_ino;
+	f.rdev = p->st.st_rdev;
+	f.size = p->st.st_size;
+	f.mtime_ns = (int64_t)p->st.st_mtim.tv_sec * 1000000000 + p->st.st_mtim.tv_nsec;
+	f.mode = p->st.st_mode;
+	f.path_len = ckpt_strlen(p->path);
+	/* kind data first (aligned after the struct), then the path */
+	if (k->save && (n = k->save(c, p, &f, buf, FD_DATA_MAX)) < 0)
+		return n;
+	f.data_len = n;
+	__builtin_memcpy(buf + n, p->path, f.path_len);
+	if (img_write_record(&c->w, IMG_REC_FILE, &f, sizeof(f), buf, n + f.path_len) < 0)
+		return c->w.error;
+	if (k->contents && k->contents(c, p, &f) < 0)
+		return c->error ? c->error : c->w.error;
+	*locks = fd_locks_has(p->info);	/* written after the FDs: pass 3 */
+	*idp = id;
+	return 0;
+}
+
 /* Pass 1: a FILE record for each description not seen yet; remembers the fd. */
 static int fd_write_file(struct ckpt_ctx *c, struct fd_probe *p)
 {
 	const struct fd_save_ops *k = fd_save_find(c, p);
-	struct img_file f = { 0 };
-	unsigned char *buf = c->bounce;
 	uint32_t id = shared_id(c, p);
 	int fdflags = fcntl(p->fd, F_GETFD);
-	int n = 0, locks = 0;
+	int locks = 0;
 
 	if (!k)		/* it changed since the check: refuse it now */
 		return fd_refuse(c, p);
 	if (c->nfdids >= CKPT_MAX_FDS)
 		return ckpt_fail(c, -EMFILE, "the process has more than %d open fds", CKPT_MAX_FDS);
-	if (!id) {
-		f.id = id = c->tree ? ckpt_tree_new_id(c, p->fd) : ++c->nfiles;
-		f.kind = k->kind;
-		f.flags = p->flags;
-		f.pos = p->pos;
-		f.dev = p->st.st_dev;
-		f.ino = p->st.st_ino;
-		f.rdev = p->st.st_rdev;
-		f.size = p->st.st_size;
-		f.mtime_ns = (int64_t)p->st.st_mtim.tv_sec * 1000000000 + p->st.st_mtim.tv_nsec;
-		f.mode = p->st.st_mode;
-		f.path_len = ckpt_strlen(p->path);
-		/* kind data first (aligned after the struct), then the path */
-		if (k->save && (n = k->save(c, p, &f, buf, FD_DATA_MAX)) < 0)
-			return n;
-		f.data_len = n;
-		__builtin_memcpy(buf + n, p->path, f.path_len);
-		if (img_write_record(&c->w, IMG_REC_FILE, &f, sizeof(f), buf, n + f.path_len) < 0)
-			return c->w.error;
-		if (k->contents && k->contents(c, p, &f) < 0)
-			return c->error ? c->error : c->w.error;
-		locks = fd_locks_has(p->info);	/* written after the FDs: pass 3 */
-	}
+	if (!id && file_record(c, p, k, p->fd, &id, &locks) < 0)
+		return c->error ? c->error : c->w.error;
 	fd_add_note(c, p, k);
 	c->fdids[c->nfdids++] = (struct ckpt_fdid){ p->fd, p->st.st_dev, p->st.st_ino, id,
 						    fdflags < 0 ? 0 : (uint32_t)fdflags, locks };
 	return 0;
 }
 
+/*
+ * An fd in flight (fd_kind.h): probed like fds_one, into p and the
+ * caller's buffers (path, origin: none).  0, or -ENOENT (closed).
+ */
+static int extra_probe(struct ckpt_ctx *c, int fd, const char *what, struct fd_probe *p,
+		       char *path)
+{
+	char *info = (char *)c->bounce + FD_INFO_OFF;
+
+	*p = (struct fd_probe){ .fd = fd, .path = path, .info = info, .origin = "", .what = what };
+	if (fstat(fd, &p->st) < 0)
+		return -ENOENT;
+	fd_path(fd, path, 4096);
+	return fd_info(c, fd, info, &p->pos, &p->flags) < 0 ? -ENOENT : 0;
+}
+
+int ckpt_fds_check_extra(struct ckpt_ctx *c, int fd, const char *what, uint32_t *kind)
+{
+	char path[4096];
+	struct fd_probe p;
+	const struct fd_save_ops *k;
+
+	if (extra_probe(c, fd, what, &p, path) < 0)
+		return c->error ? c->error : -ENOENT;
+	if (!(k = fd_save_find(c, &p)))
+		return -ENOTSUP;
+	*kind = k->kind;
+	if (k->check && k->check(c, &p) < 0)
+		return c->error;
+	return 0;
+}
+
+int64_t ckpt_fds_write_extra(struct ckpt_ctx *c, int fd, const char *what)
+{
+	char path[4096];
+	struct fd_probe p;
+	const struct fd_save_ops *k;
+	uint32_t id;
+	int locks = 0;
+
+	if (extra_probe(c, fd, what, &p, path) < 0)
+		return c->error ? c->error : ckpt_fail(c, -EBADF, "%s: gone during the checkpoint",
+						       what);
+	if ((id = shared_id(c, &p)))
+		return id;		/* an fd of the process, or one in flight already */
+	if (!(k = fd_save_find(c, &p)))
+		return ckpt_fail(c, -ENOTSUP, "%s (%s): not of a kind libckpt saves", what, path);
+	if (c->nfdids >= CKPT_MAX_FDS)
+		return ckpt_fail(c, -EMFILE, "the process has more than %d open fds", CKPT_MAX_FDS);
+	if (file_record(c, &p, k, -1, &id, &locks) < 0)
+		return c->error ? c->error : c->w.error;
+	if (locks)	/* a restart takes locks through an fd of the process */
+		return ckpt_fail(c, -ENOTSUP, "%s (%s) holds file locks (flock or OFD), and no fd of "
+				 "the process holds its open file: a restart could not take them "
+				 "again; unlock it before sending it", what, path);
+	c->fdids[c->nfdids++] = (struct ckpt_fdid){ fd, p.st.st_dev, p.st.st_ino, id, 0, 0 };
+	return id;
+}
+
+void ckpt_fds_extra_done(struct ckpt_ctx *c, int fd)
+{
+	for (int i = 0; i < c->nfdids; i++)
+		if (c->fdids[i].fd == fd)
+			c->fdids[i].fd = -1;	/* a FILE, no fd: no FD record */
+}
+
 int ckpt_fds_check(struct ckpt_ctx *c)
 {
+	int r;
+
 	c->nfdids = 0;
-	if (fds_each(c, fd_check) < 0)
-		return c->error;
+	c->pipes = NULL;		/* found again by the first pipe (ckpt_pipe.c) */
+	r = fd_save_begin(c, 0) < 0 ? -1 : fds_each(c, fd_check);
+	if (fd_save_end(c, 0, r == 0) < 0 || r < 0)
+		return c->error ? c->error : -EIO;
 	return ckpt_fmapped_check(c);
 }
 
 int ckpt_fds_write(struct ckpt_ctx *c)
 {
+	int r;
+
 	c->nfdids = 0;
 	c->nfiles = 0;
 	c->notes[0] = '\0';
-	if (fds_each(c, fd_write_file) < 0 || ckpt_fmapped_write(c) < 0)
-		return c->error;
+	r = fd_save_begin(c, 1) < 0 ? -1 : fds_each(c, fd_write_file);
+	if (!r && ckpt_fmapped_write(c) < 0)
+		r = -1;
+	/* the kinds' own records (unix queues, fds in flight) come last among the FILEs */
+	if (fd_save_end(c, 1, r == 0) < 0 || r < 0)
+		return c->error ? c->error : -EIO;
 	/* Pass 2: the fds, each naming its FILE (fd -1: a file only mappings hold). */
 	for (int i = 0; i < c->nfdids; i++) {
 		const struct ckpt_fdid *o = &c->fdids[i];

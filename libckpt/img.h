@@ -291,6 +291,47 @@ const struct img_file_data *img_get_file_data(struct img_reader *r, const struct
 /* Decodes a checked FILE_DATA's data (len bytes) into dst (d->len bytes): 0, or -1 and err. */
 int img_file_data_decode(const struct img_file_data *d, const void *data, size_t len,
 			 void *dst, char *err, size_t errlen);
+/*
+ * PIPE_DATA (img_files.c): the struct and its length (a packet at most a
+ * page); that it follows its pipe's first FILE and that the records add
+ * up to the pipe's bytes is the caller's check (img_pipe_data_next below).
+ * Followed by d->len bytes.
+ */
+const struct img_pipe_data *img_get_pipe_data(struct img_reader *r, const struct img_rec *rec);
+/*
+ * The checks across records every reader makes of PIPE_DATA (ckpt-restart,
+ * ckpt-info): `owner` is the FILE record just before the run of PIPE_DATA
+ * records d belongs to (NULL if there is none), `done` the bytes of that
+ * pipe's records before d.  0, or -1 with err.  img_pipe_data_end: when the
+ * run is over, whether it held all of owner's bytes.
+ */
+int img_pipe_data_next(const struct img_file *owner, const void *owner_data,
+		       const struct img_pipe_data *d, uint64_t done, char *err, size_t errlen);
+int img_pipe_data_end(const struct img_file *owner, const void *owner_data, uint64_t done,
+		      char *err, size_t errlen);
+/*
+ * UNIX_MSG (img_unix.c): lengths, counts and fields consistent; that its
+ * socket and every fd in flight are FILE records seen before it, and its
+ * sender a socket of the image, is the caller's check.  The accessors
+ * give the parts of a checked record.
+ */
+const struct img_unix_msg *img_get_unix_msg(struct img_reader *r, const struct img_rec *rec);
+/* FILE id of the i-th fd in flight (unaligned: copied out). */
+static inline uint32_t img_unix_msg_fd(const struct img_unix_msg *m, uint32_t i)
+{
+	uint32_t id;
+
+	__builtin_memcpy(&id, (const unsigned char *)(m + 1) + (size_t)i * 4, 4);
+	return id;
+}
+static inline const char *img_unix_msg_addr(const struct img_unix_msg *m)
+{
+	return (const char *)(m + 1) + (size_t)m->nfds * 4;
+}
+static inline const void *img_unix_msg_data(const struct img_unix_msg *m)
+{
+	return img_unix_msg_addr(m) + m->addr_len;
+}
 const struct img_thread *img_get_thread(struct img_reader *r, const struct img_rec *rec);
 /*
  * Followed by path_len bytes of path, then nguards struct img_range (not

@@ -1,6 +1,7 @@
 /*
- * img_files.c - reading FILE, FD and FILE_DATA records: open files and
- * the contents the image keeps of some of them (format: img_format.h).
+ * img_files.c - reading FILE, FD, FILE_DATA and PIPE_DATA records: open
+ * files, the contents the image keeps of some of them and the bytes in
+ * flight in pipes (format: img_format.h).
  *
  * Each checker validates one record alone, like every payload checker
  * (img_read.c): lengths against the record, ids non-zero, the kind known
@@ -8,6 +9,8 @@
  * other records (an FD's FILE exists, a FILE_DATA follows its FILE, in
  * order, inside the file's size) is the caller's check: ckpt-restart
  * (restart_load.c) and ckpt-info (tools/info_load.c) hold the FILEs.
+ * The PIPE_DATA checks across records are here (img_pipe_data_next and
+ * _end), so that both make the same ones.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -181,4 +184,62 @@ int img_file_data_decode(const struct img_file_data *d, const void *data, size_t
 		 "(codec %u)", d->file, (unsigned long long)d->offset, len,
 		 (unsigned long long)d->len, d->codec);
 	return -1;
+}
+
+const struct img_pipe_data *img_get_pipe_data(struct img_reader *r, const struct img_rec *rec)
+{
+	const struct img_pipe_data *d = f_fixed(r, rec, IMG_REC_PIPE_DATA, "PIPE_DATA", sizeof(*d));
+
+	if (!d)
+		return NULL;
+	if (d->file == 0 || (d->flags & ~(uint32_t)IMG_PIPE_PACKET) || d->reserved || d->len == 0 ||
+	    d->len > IMG_PIPE_CHUNK || ((d->flags & IMG_PIPE_PACKET) && d->len > IMG_PIPE_PACKET_MAX) ||
+	    rec->len != sizeof(*d) + (uint64_t)d->len) {
+		f_fail(r, "PIPE_DATA record at offset %llu is corrupt: file %u, flags %#x, %u bytes "
+		       "(%llu in the record)", (unsigned long long)rec->offset, d->file, d->flags,
+		       d->len, (unsigned long long)(rec->len - sizeof(*d)));
+		return NULL;
+	}
+	return d;
+}
+
+/* owner holds a pipe's bytes: a PIPE or FIFO with same_as 0. */
+static const struct img_file_pipe *pipe_owner(const struct img_file *owner, const void *data)
+{
+	const struct img_file_pipe *p = data;
+
+	if (!owner || (owner->kind != IMG_FILE_PIPE && owner->kind != IMG_FILE_FIFO) || p->same_as)
+		return NULL;
+	return p;
+}
+
+int img_pipe_data_next(const struct img_file *owner, const void *owner_data,
+		       const struct img_pipe_data *d, uint64_t done, char *err, size_t errlen)
+{
+	const struct img_file_pipe *p = pipe_owner(owner, owner_data);
+
+	if (!p || owner->id != d->file) {
+		snprintf(err, errlen, "bytes in flight of file %u do not follow the first FILE of "
+			 "its pipe", d->file);
+		return -1;
+	}
+	if (done + d->len > p->bytes) {
+		snprintf(err, errlen, "pipe of file %u holds %llu bytes, its records more",
+			 d->file, (unsigned long long)p->bytes);
+		return -1;
+	}
+	return 0;
+}
+
+int img_pipe_data_end(const struct img_file *owner, const void *owner_data, uint64_t done,
+		      char *err, size_t errlen)
+{
+	const struct img_file_pipe *p = pipe_owner(owner, owner_data);
+
+	if (p && done != p->bytes) {
+		snprintf(err, errlen, "pipe of file %u holds %llu bytes, its records only %llu",
+			 owner->id, (unsigned long long)p->bytes, (unsigned long long)done);
+		return -1;
+	}
+	return 0;
 }

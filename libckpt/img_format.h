@@ -10,11 +10,14 @@
  *   record IMG_REC_END                     struct img_end: whole-image CRC
  *
  * Record order a writer produces and a reader may rely on:
- *   PROC, [PARENT], [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA*|MQ_MSGS))*,
+ *   PROC, [PARENT], [PROC_ATTR, SECCOMP*],
+ *   (FILE (FILE_DATA* | PIPE_DATA* | MQ_MSGS))*, UNIX_MSG and more
+ *   (FILE FILE_DATA*) interleaved,
  *   FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*,
  *   THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*, END
  * (every PAGES record lies inside a VMA record seen before it; every FD
- * and every LOCK names a FILE record seen before it; a THREAD names
+ * and every LOCK names a FILE record seen before it, so does a UNIX_MSG,
+ * for its socket and for every fd in flight it carries; a THREAD names
  * SECCOMP records by their index, so they come first).
  *
  * Invariants:
@@ -115,6 +118,9 @@ enum img_rec_type {
 	IMG_REC_LOCK	= 16,	/* struct img_lock: a file lock and the FILE it is on */
 	IMG_REC_FILE_DATA = 17,	/* struct img_file_data + data: contents of a FILE
 				 * (or, file 0, of the SYSV_SHM right before) */
+	IMG_REC_PIPE_DATA = 18,	/* struct img_pipe_data + data: bytes in flight in a pipe */
+	IMG_REC_UNIX_MSG = 19,	/* struct img_unix_msg + fds + address + data: one
+				 * message queued on a unix socket */
 	IMG_REC_SYSV_SHM = 21,	/* struct img_sysv_shm: a SysV shared memory segment */
 	IMG_REC_SYSV_SEM = 22,	/* struct img_sysv_sem + img_sem or img_semadj */
 	IMG_REC_SYSV_MSG = 23,	/* struct img_sysv_msg + messages: a SysV queue */
@@ -216,13 +222,19 @@ enum img_file_kind {
 	IMG_FILE_PIDFD	 = 8,		/* pidfd of the process itself or one of its threads */
 	IMG_FILE_HUGETLB = 9,		/* the hugetlbfs object behind an anonymous
 					 * MAP_HUGETLB mapping: named by VMAs, never an fd */
+	IMG_FILE_PIPE	 = 10,		/* an end of a pipe (pipe(2)): made again, with
+					 * its capacity and bytes in flight (PIPE_DATA) */
+	IMG_FILE_FIFO	 = 11,		/* an end of a FIFO (named pipe): reopened by
+					 * path, with its capacity and bytes in flight */
+	IMG_FILE_UNIX	 = 12,		/* unix domain socket: img_file_unix, its queue
+					 * in UNIX_MSG records (fds/fd_unix.c) */
 	IMG_FILE_MQUEUE	 = 13,		/* a POSIX message queue (mq_open): attributes,
 					 * notification; its messages in MQ_MSGS */
 	IMG_FILE_PSHM	 = 14,		/* a POSIX shared memory object (shm_open: a file
 					 * of the tmpfs on /dev/shm): contents in FILE_DATA,
 					 * reused, put back or made again by its name */
 };
-#define IMG_FILE_KIND_MAX	14	/* highest kind this reader knows (10-12: not yet) */
+#define IMG_FILE_KIND_MAX	14	/* highest kind this reader knows */
 
 struct img_file {
 	uint32_t id;			/* > 0, unique among the image's FILEs */
@@ -278,6 +290,148 @@ struct img_file_pidfd {
 struct img_file_hugetlb {
 	uint32_t page_shift;		/* log2 of the huge page size: 21 (2 MiB) or 30 (1 GiB) */
 	uint32_t reserved;		/* zero */
+};
+
+/*
+ * PIPE and FIFO: one FILE per open file description of a pipe: its read
+ * end, its write end, or both (a description opened O_RDWR: a FIFO, or a
+ * pipe reopened through /proc/PID/fd).  img_file.flags are the
+ * description's (O_ACCMODE says which end; O_NONBLOCK; O_DIRECT: packet
+ * mode; O_LARGEFILE: it was made by open(), not by pipe(), which matters
+ * to a restart: a pipe has one read and one write description made by
+ * pipe(), the others are reopens).  path: "pipe:[ino]" (PIPE), the
+ * FIFO's absolute path (FIFO); mode S_IFIFO and its permissions.
+ *
+ * The first FILE of a pipe (by dev and ino; same_as 0) carries the pipe
+ * itself: its capacity and its bytes in flight, in PIPE_DATA records
+ * right after it; every later FILE of the same pipe names it in same_as,
+ * with capacity and bytes 0.  In a tree of processes, the FILE ids are
+ * the image's and a pipe's first FILE may be another process's.
+ */
+#define IMG_O_LARGEFILE		0100000	/* the kernel's O_LARGEFILE in img_file.flags
+					 * (glibc's is 0 on x86_64, musl's is this) */
+#define IMG_PIPE_NOHUP		0x1	/* img_file_pipe.flags: a FIFO read description
+					 * that has seen no writer since it was opened:
+					 * poll() shows no POLLHUP although no writer holds
+					 * the FIFO (a restart opens it while none does) */
+#define IMG_PIPE_MIN		4096u		/* the smallest capacity (one page) */
+#define IMG_PIPE_MAX		(1u << 31)	/* the largest the kernel gives */
+
+struct img_file_pipe {
+	uint32_t same_as;		/* 0, or the id of an earlier FILE of this pipe */
+	uint32_t flags;			/* IMG_PIPE_NOHUP */
+	uint32_t capacity;		/* same_as 0: F_GETPIPE_SZ, a power of 2 in
+					 * IMG_PIPE_MIN..IMG_PIPE_MAX; else 0 */
+	uint32_t reserved;		/* zero */
+	uint64_t bytes;			/* same_as 0: bytes in flight (<= capacity), all in
+					 * the PIPE_DATA records that follow; else 0 */
+};
+
+/*
+ * PIPE_DATA: bytes in flight in a pipe or FIFO, in the order its reader
+ * would read them, after the pipe's first FILE (only PIPE_DATA between);
+ * together exactly img_file_pipe.bytes.  A record with IMG_PIPE_PACKET is
+ * one packet (written through an O_DIRECT end: a read returns at most
+ * one packet, and discards what it does not take of it); the others are
+ * a plain stream, cut anywhere.  Raw bytes: a pipe holds little, and
+ * mostly what the program is about to read.
+ */
+#define IMG_PIPE_PACKET		0x1		/* img_pipe_data.flags */
+#define IMG_PIPE_CHUNK		(64u << 10)	/* bytes in one record, at most */
+#define IMG_PIPE_PACKET_MAX	4096u		/* bytes in one packet, at most (PIPE_BUF) */
+
+struct img_pipe_data {
+	uint32_t file;			/* the pipe's first FILE (same_as 0) */
+	uint32_t flags;			/* IMG_PIPE_PACKET */
+	uint32_t len;			/* 1..IMG_PIPE_CHUNK bytes follow (a packet:
+					 * 1..IMG_PIPE_PACKET_MAX) */
+	uint32_t reserved;		/* zero */
+};
+
+/*
+ * UNIX: one unix domain socket (fds/fd_unix.c).  A socket has exactly one
+ * open file description, so one FILE per socket, named by every fd that
+ * holds it and by the UNIX_MSG records that carry it in flight.  Sockets
+ * refer to each other by inode (img_file.ino of the other's FILE, which
+ * may come later in the image): peer, listener.  After the struct, inside
+ * data_len: name_len bytes of the socket's own name and peer_name_len
+ * bytes of its peer's (sun_path as getsockname/getpeername give it; an
+ * abstract name starts with its NUL).  img_file.flags keeps O_NONBLOCK.
+ */
+enum img_unix_state {
+	IMG_UNIX_UNCONNECTED = 1,	/* no peer (maybe bound) */
+	IMG_UNIX_CONNECTED   = 2,	/* peer: a socket of the image, or gone */
+	IMG_UNIX_LISTEN      = 3,	/* listen(backlog) (stream, seqpacket) */
+	IMG_UNIX_PENDING     = 4,	/* connected to `listener`, not yet accepted:
+					 * `backlog` is its place in that queue (0 first) */
+};
+#define IMG_UNIX_STATE_MAX	4
+
+/* img_file_unix.uflags */
+#define IMG_UNIX_PEER_GONE	0x001	/* CONNECTED to a socket now closed (peer 0) */
+#define IMG_UNIX_PEER_RESET	0x002	/* ... and the next read fails ECONNRESET */
+#define IMG_UNIX_ACCEPTED	0x004	/* stream/seqpacket CONNECTED: made by accept()
+					 * on a listener named `name` (the image's
+					 * `listener`, or one made for it and closed) */
+#define IMG_UNIX_NAME_GONE	0x008	/* a path name whose file was removed or
+					 * replaced: bound again, then unlinked */
+#define IMG_UNIX_PASSCRED	0x010	/* SO_PASSCRED */
+#define IMG_UNIX_PASSSEC	0x020	/* SO_PASSSEC */
+#define IMG_UNIX_PASSPIDFD	0x040	/* SO_PASSPIDFD */
+#define IMG_UNIX_NOPASSRIGHTS	0x080	/* SO_PASSRIGHTS off (Linux 6.16) */
+#define IMG_UNIX_FLAGS		0x0ff
+
+#define IMG_UNIX_NAME_MAX	108	/* sizeof(sun_path) */
+
+struct img_file_unix {
+	uint32_t type;			/* SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_SEQPACKET 5 */
+	uint32_t state;			/* enum img_unix_state */
+	uint32_t uflags;		/* IMG_UNIX_* */
+	uint32_t shutdown;		/* its own: 1 receive (SHUT_RD), 2 send (SHUT_WR) */
+	uint64_t peer;			/* CONNECTED: the peer's inode, 0 if gone */
+	uint64_t listener;		/* PENDING, ACCEPTED: the listener's inode (0 for
+					 * ACCEPTED: none in the image) */
+	uint32_t backlog;		/* LISTEN: listen()'s backlog; PENDING: place */
+	int32_t  peek_off;		/* SO_PEEK_OFF, -1: off */
+	int32_t  rcvbuf, sndbuf;	/* SO_RCVBUF, SO_SNDBUF (as getsockopt says) */
+	int32_t  rcvlowat;		/* SO_RCVLOWAT */
+	uint32_t vfs_mode;		/* a path name: its file's st_mode then, 0 if gone */
+	uint64_t rcvtimeo_us, sndtimeo_us;	/* SO_RCVTIMEO, SO_SNDTIMEO, 0: none */
+	uint64_t vfs_dev, vfs_ino;	/* a path name: the socket file bound (sock_diag) */
+	uint16_t name_len;		/* 0..IMG_UNIX_NAME_MAX bytes after the struct */
+	uint16_t peer_name_len;		/* 0..IMG_UNIX_NAME_MAX bytes after those */
+	uint32_t reserved;		/* zero */
+};
+
+/*
+ * UNIX_MSG: one message (a datagram, a seqpacket record, or a stretch of
+ * stream bytes that a reader gets in one piece: same credentials, at most
+ * one set of fds, at its end) in the receive queue of socket `file`, in
+ * queue order; records of one socket come in its queue's order.  After the
+ * struct: nfds FILE ids (uint32: the open files it carries, SCM_RIGHTS),
+ * addr_len bytes of the sender's name (datagrams: what recvfrom gives),
+ * len bytes of data.  `how` says which socket sends it again at restart.
+ */
+enum img_unix_from {
+	IMG_UNIX_FROM_PEER = 1,		/* the socket's peer (or a stand-in for a gone one) */
+	IMG_UNIX_FROM_SOCKET = 2,	/* socket `sender` (bound to addr), to this one's name */
+	IMG_UNIX_FROM_ANON = 3,		/* an unnamed socket made for it, to this one's name */
+};
+#define IMG_UNIX_MSG_CREDS	0x1	/* pid, uid, gid: SCM_CREDENTIALS it carries */
+#define IMG_UNIX_MSG_MAX	(16u << 20)	/* data bytes of one record */
+#define IMG_UNIX_MSG_FDS	253	/* SCM_MAX_FD */
+
+struct img_unix_msg {
+	uint32_t file;			/* the receiving socket's FILE (before this record) */
+	uint16_t how;			/* enum img_unix_from */
+	uint16_t flags;			/* IMG_UNIX_MSG_* */
+	uint32_t len;			/* data bytes, 0..IMG_UNIX_MSG_MAX */
+	uint16_t nfds;			/* 0..IMG_UNIX_MSG_FDS */
+	uint16_t addr_len;		/* 0..IMG_UNIX_NAME_MAX */
+	int32_t  pid;			/* CREDS: as the receiver saw them; else 0 */
+	uint32_t uid, gid;
+	uint32_t reserved;		/* zero */
+	uint64_t sender;		/* FROM_SOCKET: the sender's inode; else 0 */
 };
 
 /*
@@ -987,6 +1141,8 @@ _Static_assert(sizeof(struct img_lock) == 32, "img_lock size");
 _Static_assert(sizeof(struct img_file_memfd) == 16, "img_file_memfd size");
 _Static_assert(sizeof(struct img_file_pshm) == 24, "img_file_pshm size");
 _Static_assert(sizeof(struct img_file_data) == 24, "img_file_data size");
+_Static_assert(sizeof(struct img_file_pipe) == 24, "img_file_pipe size");
+_Static_assert(sizeof(struct img_pipe_data) == 16, "img_pipe_data size");
 _Static_assert(sizeof(struct img_proc) % 8 == 0, "img_proc padding");
 
 #endif

@@ -280,7 +280,9 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_PAD:
 	case IMG_REC_LOCK:
 	case IMG_REC_FILE_DATA:
+	case IMG_REC_PIPE_DATA:
 	case IMG_REC_SYSV_SHM: case IMG_REC_SYSV_SEM: case IMG_REC_SYSV_MSG: case IMG_REC_MQ_MSGS:
+	case IMG_REC_UNIX_MSG:
 	case IMG_REC_THREAD:
 	case IMG_REC_VMA:
 	case IMG_REC_PAGES:
@@ -616,10 +618,12 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_FD:     return "FD";
 	case IMG_REC_LOCK:   return "LOCK";
 	case IMG_REC_FILE_DATA: return "FILE_DATA";
+	case IMG_REC_PIPE_DATA: return "PIPE_DATA";
 	case IMG_REC_SYSV_SHM: return "SYSV_SHM";
 	case IMG_REC_SYSV_SEM: return "SYSV_SEM";
 	case IMG_REC_SYSV_MSG: return "SYSV_MSG";
 	case IMG_REC_MQ_MSGS: return "MQ_MSGS";
+	case IMG_REC_UNIX_MSG: return "UNIX_MSG";
 	case IMG_REC_THREAD: return "THREAD";
 	case IMG_REC_VMA:    return "VMA";
 	case IMG_REC_PAGES:  return "PAGES";
@@ -717,7 +721,7 @@ const struct img_proc *img_get_proc(struct img_reader *r, const struct img_rec *
 	return p;
 }
 
-/* FILE, FD and FILE_DATA: img_files.c */
+/* FILE, FD, FILE_DATA and PIPE_DATA: img_files.c */
 
 const struct img_thread *img_get_thread(struct img_reader *r, const struct img_rec *rec)
 {

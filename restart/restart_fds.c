@@ -152,15 +152,14 @@ static void plan(struct rst_state *s)
 }
 
 /*
- * The FILE whose kind makes f's file: itself, or the one its same_as
- * names; for a POSIX shm object, the first FILE of the same object (dev,
- * ino) in the image, which carries its contents (restart_load.c checked
- * there is one, before f).
+ * The FILE whose kind makes f's file or pipe: itself, or the one its
+ * same_as names; for a POSIX shm object, the first FILE of the same
+ * object (dev, ino) in the image, which carries its contents
+ * (restart_load.c checked there is one, before f).
  */
 struct rst_file *rst_obj_owner(struct rst_state *s, const struct rst_file *f)
 {
-	uint32_t same_as = (f->f.kind == IMG_FILE_GHOST || f->f.kind == IMG_FILE_MEMFD ||
-			    f->f.kind == IMG_FILE_MQUEUE) ? *(const uint32_t *)f->data : 0;
+	uint32_t same_as = fd_same_as(&f->f, f->data);
 
 	if (f->f.kind == IMG_FILE_PSHM)
 		for (int i = 0; i < s->nfiles; i++) {
@@ -260,7 +259,7 @@ int rst_check_fds(struct rst_state *s)
 		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
 
 		/* (a tree's: ckpt-restart verified and opened them before any process) */
-		if (!(f->used || f->mapped) || !k || !k->verify || s->tree_files)
+		if (!(f->used || f->mapped || f->inflight) || !k || !k->verify || s->tree_files)
 			continue;
 		if ((r = k->verify(s, f)))
 			bad = r;
@@ -443,16 +442,14 @@ int rst_restore_fds(struct rst_state *s)
 		struct rst_file *f = &s->files[i];
 		const struct fd_restore_ops *k = fd_restore_find(f->f.kind);
 
-		if (!f->used || file_late(s, f))
-			continue;	/* (a late pidfd: the restorer makes it) */
+		if (!f->used || file_late(s, f) || f->fd >= 0)
+			continue;	/* (a late pidfd: the restorer makes it; one open already:
+					 * a tree's, opened once for all before any process was
+					 * made, or one opened to be sent in flight,
+					 * fds/fd_unix_fill.c) */
 		if (s->tree_files) {
-			/* a tree's: opened once for all before any process was made */
-			if (f->fd < 0) {
-				rst_error(s, "fd %d: %s was not opened for the tree", f->first_fd,
-					  f->path);
-				goto out;
-			}
-			continue;
+			rst_error(s, "fd %d: %s was not opened for the tree", f->first_fd, f->path);
+			goto out;
 		}
 		if (!k || !k->open) {
 			rst_error(s, "fd %d: %s cannot be made again", f->first_fd, f->path);
@@ -512,6 +509,7 @@ out:
 			s->files[i].obj = -1;
 		}
 		rst_fdata_free(&s->files[i]);
+		rst_pipe_free(&s->files[i]);
 	}
 	free(src);
 	if (!r)

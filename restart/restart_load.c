@@ -229,22 +229,18 @@ static int check_timer(struct rst_state *s, const struct img_timer *t, const str
 }
 
 /*
- * A GHOST's, MEMFD's or MQUEUE's same_as: an earlier FILE of its kind
- * that carries the contents of the same file (dev, ino).
+ * A GHOST's, MEMFD's, MQUEUE's, PIPE's or FIFO's same_as: an earlier FILE
+ * of its kind that carries the same file, queue or pipe (dev, ino).
  */
 static int check_same_as(struct rst_state *s, const struct rst_file *f, const struct img_rec *rec)
 {
-	uint32_t same_as;
+	uint32_t same_as = fd_same_as(&f->f, f->data);
 	const struct rst_file *o;
 
-	if (f->f.kind != IMG_FILE_GHOST && f->f.kind != IMG_FILE_MEMFD &&
-	    f->f.kind != IMG_FILE_MQUEUE)
-		return 0;
-	same_as = *(const uint32_t *)f->data;	/* the first field of each kind's data */
 	if (!same_as)
 		return 0;
 	o = rst_file_by_id(s, same_as);
-	if (!o || o == f || o->f.kind != f->f.kind || *(const uint32_t *)o->data ||
+	if (!o || o == f || o->f.kind != f->f.kind || fd_same_as(&o->f, o->data) ||
 	    o->f.dev != f->f.dev || o->f.ino != f->f.ino) {
 		rst_error(s, "corrupt: file %u is said to be file %u again, which is not an earlier "
 			  "%s of the same file (offset %lu)", f->f.id, same_as,
@@ -400,6 +396,7 @@ int rst_tree_file_record(uint32_t type)
 	switch (type) {
 	case IMG_REC_FILE:
 	case IMG_REC_FILE_DATA:
+	case IMG_REC_PIPE_DATA:
 	case IMG_REC_MQ_MSGS:
 		return 1;
 	default:
@@ -416,12 +413,18 @@ static int load_records(struct rst_state *s)
 	while ((r = img_reader_next(&s->r, &rec)) > 0) {
 		/*
 		 * FILE_DATA follows its FILE (restart_fdata.c) or SYSV_SHM
-		 * (restart_ipc.c), MQ_MSGS its FILE, with only FILE_DATA between
+		 * (restart_ipc.c), MQ_MSGS its FILE, with only FILE_DATA between;
+		 * PIPE_DATA its pipe's first FILE, with only PIPE_DATA between
+		 * (restart_pipe.c)
 		 */
 		if (rec.type != IMG_REC_FILE_DATA)
 			s->ipc_shm = 0;
-		if (rec.type != IMG_REC_FILE_DATA && rec.type != IMG_REC_MQ_MSGS)
+		if (rec.type != IMG_REC_FILE_DATA && rec.type != IMG_REC_MQ_MSGS &&
+		    rec.type != IMG_REC_PIPE_DATA) {
+			if ((r = rst_pipe_data_end(s)))
+				return r;
 			s->fdata_file = 0;
+		}
 		/* a tree's files were read, and opened, before any process was made */
 		if (s->tree_files && rst_tree_file_record(rec.type))
 			continue;
@@ -440,6 +443,14 @@ static int load_records(struct rst_state *s)
 		case IMG_REC_SYSV_MSG:
 		case IMG_REC_MQ_MSGS:
 			if ((r = rst_ipc_note(s, &rec)))
+				return r;
+			break;
+		case IMG_REC_PIPE_DATA:
+			if ((r = rst_pipe_data_load(s, &rec)))
+				return r;
+			break;
+		case IMG_REC_UNIX_MSG:
+			if ((r = rst_usk_msg_load(s, &rec)))
 				return r;
 			break;
 		case IMG_REC_FD:
@@ -559,7 +570,7 @@ static int load_records(struct rst_state *s)
 			return RST_EXIT_IMAGE;
 		}
 	}
-	return r < 0 ? reader_fail(s) : 0;
+	return r < 0 ? reader_fail(s) : rst_pipe_data_end(s);
 }
 
 int rst_load_rest(struct rst_state *s)
@@ -604,9 +615,12 @@ void rst_state_free(struct rst_state *s)
 		free(v->have);
 	}
 	for (int i = 0; i < s->nfiles; i++) {
+		rst_pipe_free(&s->files[i]);
 		free(s->files[i].path);
 		free(s->files[i].data);
+		rst_usk_free(&s->files[i]);
 	}
+	rst_usk_state_free(s);
 	rst_chain_free(s);
 	rst_ipc_free(s);
 	free(s->vmas);

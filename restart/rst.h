@@ -143,6 +143,7 @@ struct rst_state {
 	/* mappable image (restart_mpages.c): runs mapped from img_fd */
 	struct img_mpages *mpages;	/* in address order */
 	int nmpages;
+	struct rst_usk *usk;	/* unix sockets being made (fds/fd_unix_make.c) */
 	struct rst_pool *pool;	/* page decoding threads (restart_pool.c) */
 	int pool_off;		/* one thread decodes: no pool */
 	int pool_inline;	/* records decoded before the pool started */
@@ -346,6 +347,43 @@ int rst_fdata_same(struct rst_state *s, struct rst_file *f, int fd);
  * gone) removed again, by a restart that fails before the process runs.
  */
 void rst_pshm_unmake(struct rst_state *s);
+/*
+ * restart_pipe.c: pipes and FIFOs (fds/fd_pipe.c, fd_fifo.c).
+ *   data_load  a PIPE_DATA record (after its pipe's first FILE: s->fdata_file),
+ *              checked and kept; data_end: that FILE's run of them is over
+ *              (all its bytes there?); 0 or an exit code;
+ *   verify     the kinds' verify: the pipe's capacity can be had here;
+ *   fill       the capacity and the bytes in flight of o's pipe, written
+ *              through wfd (a write end of the new pipe);
+ *   descs      every description of o's pipe (each FILE naming it) whose
+ *              IMG_PIPE_NOHUP is `nohup`: ends[0], ends[1] are pipe()'s own
+ *              read and write ends (-1: none), the others are reopens of
+ *              via; kept for each FILE's open (open: the kinds' open);
+ *   has_nohup  some FILE of o's pipe has IMG_PIPE_NOHUP;
+ *   reopen     a new description of the pipe `via` has open, end acc
+ *              (O_RDONLY...), non-blocking;
+ *   finish     the kinds' finish: what no FILE took closed, o's state freed;
+ *   free       the state of a FILE, whatever is left of it.
+ * -1 reported, or as said.
+ */
+int rst_pipe_data_load(struct rst_state *s, const struct img_rec *rec);
+int rst_pipe_data_end(struct rst_state *s);
+int rst_pipe_verify(struct rst_state *s, const struct rst_file *f);
+int rst_pipe_fill(struct rst_state *s, struct rst_file *o, int wfd);
+int rst_pipe_descs(struct rst_state *s, struct rst_file *o, const int ends[2], int via, int nohup);
+int rst_pipe_has_nohup(struct rst_state *s, const struct rst_file *o);
+int rst_pipe_reopen(struct rst_state *s, const struct rst_file *f, int via, int acc);
+int rst_pipe_open(struct rst_state *s, const struct rst_file *f);
+int rst_pipe_finish(struct rst_state *s, struct rst_file *o);
+void rst_pipe_free(struct rst_file *f);
+/*
+ * fds/fd_unix_queue.c, fd_unix_make.c: a UNIX_MSG record (checked against
+ * the FILEs before it, kept with its socket's FILE; the FILEs it carries
+ * marked in flight), and what loading and making unix sockets holds, freed.
+ */
+int rst_usk_msg_load(struct rst_state *s, const struct img_rec *rec);
+void rst_usk_free(struct rst_file *f);
+void rst_usk_state_free(struct rst_state *s);
 /*
  * Whether this machine has `pages` more free huge pages of 1 << shift
  * bytes than the image's earlier needs: 0, or rst_problem's code naming

@@ -29,9 +29,15 @@ struct info_file {
 	uint64_t stored;	/* bytes of their data in the image */
 	uint64_t end;		/* end of the last one */
 	uint32_t extents;	/* runs of adjacent records */
+	/* PIPE, FIFO with same_as 0: data_bytes are its PIPE_DATA's bytes, and */
+	uint32_t packets;	/* ... how many of the records are packets */
 	int nfds;		/* FD records that name it */
 	int nmaps;		/* VMA records that name it */
 	int owner;		/* a tree: the section whose FILE record this is, -1 if ours */
+	int inflight;		/* UNIX_MSG records that carry it */
+	/* UNIX: its queue (info_unix.c) */
+	uint32_t umsgs, ufds, ucreds, ufrom;	/* messages, fds, with credentials, 1 << how */
+	uint64_t ubytes;
 	/* MQUEUE: its MQ_MSGS record (info_ipc.c) */
 	int mq_seen;
 	uint32_t mq_nmsgs;
@@ -98,7 +104,8 @@ struct info {
 	struct info_vma *vmas;
 	size_t nvma;
 	size_t nsorted;		/* vmas[0..nsorted) sorted and checked */
-	uint32_t fdata_file;	/* the FILE just read, while only FILE_DATA follow it */
+	uint32_t fdata_file;	/* the FILE just read, while only FILE_DATA or
+				 * PIPE_DATA follow it */
 	struct info_ipc *ipc;	/* SysV objects, in image order */
 	size_t nipc;
 	int ipc_shm;		/* the SYSV_SHM just read (index + 1), while FILE_DATA follow */
@@ -169,9 +176,16 @@ const char *info_fd_kind(uint32_t kind);
 int info_file_check(struct info *in, const struct info_file *f, uint64_t off);
 int info_vma_file_check(struct info *in, const struct img_vma *v, uint64_t off);
 int info_add_file_data(struct info *in, struct img_reader *r, const struct img_rec *rec);
+/* PIPE_DATA (info_files.c); pipe_data_end: the run of them after in->fdata_file is over. */
+int info_add_pipe_data(struct info *in, struct img_reader *r, const struct img_rec *rec);
+int info_pipe_data_end(struct info *in);
 const struct info_file *info_file_by_id(const struct info *in, uint32_t id);
-void info_file_desc(const struct info_file *f, char *buf, size_t len);
+void info_file_desc(const struct info *in, const struct info_file *f, char *buf, size_t len);
 void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t n));
+/* info_unix.c: a UNIX_MSG record counted with its socket; a UNIX FILE in words and JSON. */
+int info_add_unix_msg(struct info *in, struct img_reader *r, const struct img_rec *rec);
+void info_unix_desc(const struct info *in, const struct info_file *f, char *buf, size_t len);
+void info_unix_json(const struct info_file *f, void (*str)(const char *s, size_t n));
 /* The lowest other fd of f's open file description, or -1. */
 int info_fd_shared_with(const struct info *in, const struct info_fd *f);
 /* The lowest fd naming FILE id, or -1; the FILE itself (NULL if none). */

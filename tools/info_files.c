@@ -2,9 +2,10 @@
  * info_files.c - ckpt-info's view of the files an image makes again:
  * the checks that need more than one record (a FILE's same_as, a POSIX
  * shm object's first FILE, a VMA's file, a FILE_DATA's FILE, order and
- * bounds), the contents counted (and
- * decoded when verifying), and the kinds' data in words and in JSON.
- * The same checks as ckpt-restart's (restart_load.c, restart_fdata.c).
+ * bounds, a PIPE_DATA's pipe and its bytes), the contents counted (and
+ * decoded when verifying), and the kinds' data in words and in JSON.  The
+ * same checks as ckpt-restart's (restart_load.c, restart_fdata.c,
+ * restart_pipe.c).
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "fds/fd_kind.h"
 #include "tools/info.h"
 
 #define PAGE	IMG_PAGE_SIZE
@@ -35,15 +37,10 @@ const struct info_file *info_file_by_id(const struct info *in, uint32_t id)
 	return NULL;
 }
 
-/* GHOST, MEMFD, MQUEUE: the id of the FILE carrying the file's contents (0: itself); else 0. */
+/* GHOST, MEMFD, MQUEUE, PIPE, FIFO: the id of the FILE carrying the file or pipe (0: itself); else 0. */
 static uint32_t same_as(const struct info_file *f)
 {
-	uint32_t v = 0;
-
-	if ((f->f.kind == IMG_FILE_GHOST || f->f.kind == IMG_FILE_MEMFD ||
-	     f->f.kind == IMG_FILE_MQUEUE) && f->data.n >= 4)
-		memcpy(&v, f->data.s, 4);
-	return v;
+	return fd_same_as(&f->f, f->data.n ? f->data.s : NULL);
 }
 
 /* PSHM: its kind data (all zero if it is not one) */
@@ -101,8 +98,14 @@ static int pshm_check(struct info *in, const struct info_file *f, uint64_t off)
 		       "carries the contents of");
 }
 
+/*
+ * f's same_as names an earlier FILE of its kind and object: in a tree,
+ * maybe an earlier section's (info_file_get copies it in, which may move
+ * in->files: f is not used after it).
+ */
 int info_file_check(struct info *in, const struct info_file *f, uint64_t off)
 {
+	const struct img_file me = f->f;
 	const struct info_file *o;
 	uint32_t id = same_as(f);
 
@@ -110,12 +113,12 @@ int info_file_check(struct info *in, const struct info_file *f, uint64_t off)
 		return pshm_check(in, f, off);
 	if (!id)
 		return 0;
-	o = info_file_by_id(in, id);
-	if (!o || o == f || o->f.kind != f->f.kind || same_as(o) || o->f.dev != f->f.dev ||
-	    o->f.ino != f->f.ino)
+	o = info_file_get(in, id);
+	if (!o || o->f.id == me.id || o->f.kind != me.kind || same_as(o) || o->f.dev != me.dev ||
+	    o->f.ino != me.ino)
 		return ff_fail(in, "FILE record at offset %llu: file %u is said to be file %u again, "
 			       "which is not an earlier one of the same file",
-			       (unsigned long long)off, f->f.id, id);
+			       (unsigned long long)off, me.id, id);
 	return 0;
 }
 
@@ -181,6 +184,36 @@ int info_add_file_data(struct info *in, struct img_reader *r, const struct img_r
 	return 0;
 }
 
+int info_add_pipe_data(struct info *in, struct img_reader *r, const struct img_rec *rec)
+{
+	const struct img_pipe_data *d = img_get_pipe_data(r, rec);
+	struct info_file *f;
+	char err[160];
+
+	if (!d)
+		return -1;
+	f = in->fdata_file ? (struct info_file *)info_file_by_id(in, in->fdata_file) : NULL;
+	if (img_pipe_data_next(f ? &f->f : NULL, f ? f->data.s : NULL, d, f ? f->data_bytes : 0,
+			       err, sizeof(err)) < 0)
+		return ff_fail(in, "PIPE_DATA record at offset %llu: %s",
+			       (unsigned long long)rec->offset, err);
+	f->data_bytes += d->len;
+	f->stored += d->len;
+	f->packets += !!(d->flags & IMG_PIPE_PACKET);
+	f->extents++;
+	return 0;
+}
+
+int info_pipe_data_end(struct info *in)
+{
+	const struct info_file *f = in->fdata_file ? info_file_by_id(in, in->fdata_file) : NULL;
+	char err[160];
+
+	if (f && img_pipe_data_end(&f->f, f->data.s, f->data_bytes, err, sizeof(err)) < 0)
+		return ff_fail(in, "%s", err);
+	return 0;
+}
+
 /* F_SEAL_* names, in bit order */
 static const char *const seal_names[] = { "seal", "shrink", "grow", "write", "future_write", "exec" };
 
@@ -197,12 +230,15 @@ static size_t seals_text(uint32_t seals, char *buf, size_t len)
 	return n;
 }
 
-void info_file_desc(const struct info_file *f, char *buf, size_t len)
+void info_file_desc(const struct info *in, const struct info_file *f, char *buf, size_t len)
 {
 	char seals[80];
 
 	buf[0] = '\0';
 	switch (f->f.kind) {
+	case IMG_FILE_UNIX:
+		info_unix_desc(in, f, buf, len);
+		return;
 	case IMG_FILE_GHOST:
 	case IMG_FILE_MEMFD: {
 		struct img_file_memfd m = { 0 };
@@ -249,6 +285,29 @@ void info_file_desc(const struct info_file *f, char *buf, size_t len)
 
 		memcpy(&h, f->data.s, sizeof(h));
 		snprintf(buf, len, "anonymous huge pages of %llu kB", 1ull << (h.page_shift - 10));
+		return;
+	}
+	case IMG_FILE_PIPE:
+	case IMG_FILE_FIFO: {
+		struct img_file_pipe p;
+		const char *end = (f->f.flags & O_ACCMODE) == O_RDONLY ? "read end" :
+				  (f->f.flags & O_ACCMODE) == O_WRONLY ? "write end" : "both ends";
+		size_t n;
+
+		memcpy(&p, f->data.s, sizeof(p));
+		n = snprintf(buf, len, "%s of a %s%s%s, ", end, f->f.kind == IMG_FILE_PIPE ? "pipe" : "FIFO",
+			     (f->f.flags & O_DIRECT) ? ", packets (O_DIRECT)" : "",
+			     (p.flags & IMG_PIPE_NOHUP) ? ", has seen no writer" : "");
+		if (n >= len)
+			return;
+		if (p.same_as)
+			snprintf(buf + n, len - n, "the same pipe as file %u", p.same_as);
+		else
+			n += snprintf(buf + n, len - n, "capacity %u bytes, %llu bytes in flight",
+				      p.capacity, (unsigned long long)p.bytes);
+		if (!p.same_as && f->packets && n < len)
+			snprintf(buf + n, len - n, " (%u packet%s)", f->packets,
+				 f->packets == 1 ? "" : "s");
 		return;
 	}
 	case IMG_FILE_MQUEUE:
@@ -318,8 +377,24 @@ void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t
 		printf(", \"huge_page_shift\": %u", h.page_shift);
 		return;
 	}
+	case IMG_FILE_PIPE:
+	case IMG_FILE_FIFO: {
+		struct img_file_pipe p;
+
+		memcpy(&p, f->data.s, sizeof(p));
+		printf(", \"same_as\": %u, \"pipe\": {\"end\": \"%s\", \"capacity\": %u, "
+		       "\"bytes\": %llu, \"packets\": %u, \"packet_mode\": %s, \"no_writer_seen\": %s}",
+		       p.same_as, (f->f.flags & O_ACCMODE) == O_RDONLY ? "read" :
+		       (f->f.flags & O_ACCMODE) == O_WRONLY ? "write" : "both", p.capacity,
+		       (unsigned long long)p.bytes, f->packets, (f->f.flags & O_DIRECT) ? "true" : "false",
+		       (p.flags & IMG_PIPE_NOHUP) ? "true" : "false");
+		return;
+	}
 	case IMG_FILE_MQUEUE:
 		info_ipc_mq_json(f, str);
+		return;
+	case IMG_FILE_UNIX:
+		info_unix_json(f, str);
 		return;
 	case IMG_FILE_PSHM: {
 		struct img_file_pshm m = pshm_of(f);

@@ -176,10 +176,12 @@ static int info_rank(uint32_t type)
 	case IMG_REC_SECCOMP: return RANK_SECCOMP;
 	case IMG_REC_FILE:    return RANK_FILE;
 	case IMG_REC_FILE_DATA: return RANK_FILE;
+	case IMG_REC_PIPE_DATA: return RANK_FILE;
 	case IMG_REC_MQ_MSGS: return RANK_FILE;
 	case IMG_REC_SYSV_SHM: return RANK_SYSV_SHM;
 	case IMG_REC_SYSV_SEM: return RANK_SYSV_SEM;
 	case IMG_REC_SYSV_MSG: return RANK_SYSV_MSG;
+	case IMG_REC_UNIX_MSG: return RANK_FILE;
 	case IMG_REC_FD:      return RANK_FD;
 	case IMG_REC_LOCK:    return RANK_LOCK;
 	case IMG_REC_THREAD:  return RANK_THREAD;
@@ -195,7 +197,7 @@ static const char *info_rec_name(uint32_t type)
 {
 	static const char *names[] = { "?", "PROC", "FD (old)", "THREAD", "VMA", "PAGES", "MPAGES",
 				       "PARENT", "SIGINFO", "TIMER", "FILE", "FD", "PROC_ATTR",
-				       "SECCOMP", "?", "?", "LOCK", "FILE_DATA", "?", "?", "?",
+				       "SECCOMP", "?", "?", "LOCK", "FILE_DATA", "PIPE_DATA", "UNIX_MSG", "?",
 				       "SYSV_SHM", "SYSV_SEM", "SYSV_MSG", "MQ_MSGS" };
 
 	if (type == IMG_REC_MLOCK)
@@ -218,13 +220,17 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 {
 	int rank = info_rank(rec->type);
 
-	/* FILE_DATA follows its FILE or SYSV_SHM directly, MQ_MSGS its FILE */
+	/* FILE_DATA follows its FILE or SYSV_SHM directly, MQ_MSGS its FILE, PIPE_DATA its pipe's */
 	if (rec->type == IMG_REC_FILE_DATA && in->ipc_shm)
 		rank = RANK_SYSV_SHM;
 	if (rec->type != IMG_REC_FILE_DATA)
 		in->ipc_shm = 0;
-	if (rec->type != IMG_REC_FILE_DATA && rec->type != IMG_REC_MQ_MSGS)
+	if (rec->type != IMG_REC_FILE_DATA && rec->type != IMG_REC_MQ_MSGS &&
+	    rec->type != IMG_REC_PIPE_DATA) {
+		if (info_pipe_data_end(in) < 0)
+			return -1;
 		in->fdata_file = 0;
+	}
 	/* PARENT: right after PROC, in incremental images only */
 	if (rec->type == IMG_REC_PARENT) {
 		const struct img_parent *p;
@@ -252,9 +258,9 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	    (rank == RANK_MLOCK && *last_rank == RANK_MLOCK) ||	/* a second MLOCK */
 	    (rank > RANK_THREAD && *last_rank < RANK_THREAD))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
-				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA*|MQ_MSGS))*, "
-				 "FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*, THREAD+, "
-				 "SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*",
+				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA*|PIPE_DATA*|MQ_MSGS) "
+				 "UNIX_MSG*)*, FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*, "
+				 "THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;
 
@@ -323,11 +329,15 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		if (rank == RANK_SYSV_SHM)
 			return info_ipc_add(in, r, rec);
 		return info_add_file_data(in, r, rec);
+	case IMG_REC_PIPE_DATA:
+		return info_add_pipe_data(in, r, rec);
 	case IMG_REC_SYSV_SHM:
 	case IMG_REC_SYSV_SEM:
 	case IMG_REC_SYSV_MSG:
 	case IMG_REC_MQ_MSGS:
 		return info_ipc_add(in, r, rec);
+	case IMG_REC_UNIX_MSG:
+		return info_add_unix_msg(in, r, rec);
 	case IMG_REC_FD: {
 		const struct img_fd *d = img_get_fd(r, rec);
 

@@ -153,7 +153,10 @@ const char *info_fd_kind(uint32_t kind)
 	case IMG_FILE_MEMFD:   return "memfd";
 	case IMG_FILE_PIDFD:   return "pidfd";
 	case IMG_FILE_HUGETLB: return "hugetlb";
+	case IMG_FILE_PIPE:    return "pipe";
+	case IMG_FILE_FIFO:    return "fifo";
 	case IMG_FILE_MQUEUE:  return "mqueue";
+	case IMG_FILE_UNIX:    return "unix";
 	case IMG_FILE_PSHM:    return "pshm";
 	default:               return "?";
 	}

@@ -372,22 +372,26 @@ void txt_print(const struct info *in)
 			printf("  (same open file as fd %d)", shared);
 		if (f->f.kind == IMG_FILE_INHERIT)
 			printf("  (ckpt-restart's own fd %d at restart)", d->d.fd);
-		info_file_desc(f, desc, sizeof(desc));
+		info_file_desc(in, f, desc, sizeof(desc));
 		if (desc[0])
 			printf("\n       %s", desc);
 		printf("\n");
 	}
-	for (size_t i = 0, nmapped = 0; i < in->nfile; i++) {
-		const struct info_file *f = &in->files[i];
+	/* then those no fd holds: mapped ones, and those in flight on unix sockets */
+	for (int flight = 0; flight < 2; flight++) {
+		for (size_t i = 0, n = 0; i < in->nfile; i++) {
+			const struct info_file *f = &in->files[i];
 
-		if (f->nfds)
-			continue;
-		if (!nmapped++)
-			printf("\nfiles only mappings hold:\n");
-		printf("  file %u  %-7s  ", f->f.id, info_fd_kind(f->f.kind));
-		txt_str(f->path.s, f->path.n);
-		info_file_desc(f, desc, sizeof(desc));
-		printf("\n       %s\n", desc);
+			if (f->nfds || !f->inflight != !flight || (f->owner >= 0 && !f->nmaps))
+				continue;	/* (a FILE of an earlier section, copied to check it) */
+			if (!n++)
+				printf(flight ? "\nfiles in flight (queued unix messages carry them):\n" :
+				       "\nfiles only mappings hold:\n");
+			printf("  file %u  %-7s  ", f->f.id, info_fd_kind(f->f.kind));
+			txt_str(f->path.s, f->path.n);
+			info_file_desc(in, f, desc, sizeof(desc));
+			printf("\n       %s\n", desc);
+		}
 	}
 
 	if (in->nlock)

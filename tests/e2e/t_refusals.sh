@@ -4,8 +4,9 @@
 # (returns -1, ckpt_last_error() says why) and by ckpt-save (exit 5, the
 # reason on stderr).  The process carries on normally: the resource still
 # works, and once it is released a checkpoint succeeds and restarts.
-# Resources: a socket, a pipe, an eventfd, a child running a static
-# binary (no libckpt in it), a child this process traces, an open file
+# Resources: a UDP socket, a pipe to a process outside the image (named),
+# an eventfd, a child running a static binary (no libckpt in it), a child
+# this process traces, an open file
 # whose name was removed while it has another link, a namespace fd, a
 # pidfd of another process, one shared anonymous object mapped twice.
 . "$(dirname "$0")/lib.sh"
@@ -15,7 +16,8 @@ bad() { echo "FAIL: $*"; nbad=$((nbad + 1)); }
 
 # what the message must match (grep -iE), by kind
 declare -A WANT=(
-	[socket]='socket' [pipe]='pipe' [eventfd]='eventfd' [thread]='thread'
+	[socket]='an IPv4 socket' [eventfd]='eventfd' [thread]='thread'
+	[pipe]='pipe \(pipe:\[[0-9]+\], its write end\) is shared with a process outside the image: its read end is held by process [0-9]+ \(cat\) as its fd 0'
 	[child]='process [0-9]+ \(static_pause\), a child of process [0-9]+, does not run libckpt'
 	[traced]='process [0-9]+ \(refuse\) is traced by process [0-9]+'
 	[linked]='still has 1 other link;.*open it by another name'
@@ -24,6 +26,16 @@ declare -A WANT=(
 	[shmtwice]='mappings [0-9a-f]+-[0-9a-f]+ and [0-9a-f]+-[0-9a-f]+ share memory: one shared anonymous object mapped twice'
 )
 KINDS="socket pipe eventfd child traced linked nsfs pidfd shmtwice"
+
+# the process outside at the other end of the pipe: cat, reading it on its fd 0
+( echo "$BASHPID" > "$TMP/writer.pid"; exec sleep 600 ) | cat > /dev/null &
+PIDS+=("$!")
+export REFUSE_PEER=$!
+wait_for 20 test -s "$TMP/writer.pid" || fail "no pipe to refuse"
+PIDS+=("$(cat "$TMP/writer.pid")")
+# (until cat has it: the shell's child makes its fd 0 before exec)
+cat_reads() { [[ $(readlink "/proc/$REFUSE_PEER/fd/0") == pipe:* ]] && grep -qx cat "/proc/$REFUSE_PEER/comm"; }
+wait_for 20 cat_reads || fail "cat does not read a pipe"
 
 # names_fd KIND OUT MSGFILE: for fd resources the message says "fd N".
 names_fd() {

@@ -94,6 +94,25 @@ static void fz_parse(int fd, int mapped)
 							  err, sizeof(err)) == 0;
 			break;
 		}
+		case IMG_REC_PIPE_DATA: {
+			const struct img_pipe_data *d = img_get_pipe_data(&r, &rec);
+			if ((ok = d != NULL))
+				fz_touch(d + 1, d->len);
+			break;
+		}
+		case IMG_REC_UNIX_MSG: {
+			const struct img_unix_msg *m = img_get_unix_msg(&r, &rec);
+			uint32_t ids = 0;
+
+			if ((ok = m != NULL)) {	/* every part the accessors give */
+				for (uint32_t i = 0; i < m->nfds; i++)
+					ids += img_unix_msg_fd(m, i);
+				fz_touch(img_unix_msg_addr(m), m->addr_len);
+				fz_touch(img_unix_msg_data(m), m->len);
+				ok = ids != 0 || !m->nfds;
+			}
+			break;
+		}
 		case IMG_REC_THREAD: {
 			const struct img_thread *t = img_get_thread(&r, &rec);
 			if ((ok = t != NULL))

@@ -281,8 +281,57 @@ static void fz_seed(const char *dir, const char *name, int full)
 		img_write_record(&w, IMG_REC_FILE_DATA, &fd1, sizeof(fd1), page, 4096);
 		img_write_record(&w, IMG_REC_FILE_DATA, &fd2, sizeof(fd2), NULL, 0);
 	}
+	if (full == 1) {	/* a pipe: its read end with a packet and plain bytes, its write end */
+		static const char ppath[] = "pipe:[77]";
+		struct img_file pr = { .id = 3, .kind = IMG_FILE_PIPE, .flags = 04000, .ino = 77,
+				       .mode = 010600, .path_len = sizeof(ppath) - 1,
+				       .data_len = sizeof(struct img_file_pipe) };
+		struct img_file pw = pr;
+		struct img_file_pipe prd = { .capacity = 65536, .bytes = 15 }, pwd = { .same_as = 3 };
+		struct img_pipe_data pkt = { .file = 3, .flags = IMG_PIPE_PACKET, .len = 5 };
+		struct img_pipe_data plain = { .file = 3, .len = 10 };
+		unsigned char tail[sizeof(prd) + sizeof(ppath)];
+
+		memcpy(tail, &prd, sizeof(prd));
+		memcpy(tail + sizeof(prd), ppath, sizeof(ppath) - 1);
+		img_write_record(&w, IMG_REC_FILE, &pr, sizeof(pr), tail, sizeof(tail) - 1);
+		img_write_record(&w, IMG_REC_PIPE_DATA, &pkt, sizeof(pkt), "hello", 5);
+		img_write_record(&w, IMG_REC_PIPE_DATA, &plain, sizeof(plain), "0123456789", 10);
+		pw.id = 4;
+		pw.flags = 04001;
+		memcpy(tail, &pwd, sizeof(pwd));
+		img_write_record(&w, IMG_REC_FILE, &pw, sizeof(pw), tail, sizeof(tail) - 1);
+	}
+	if (full == 1) {	/* a unix datagram pair; on one, "hi" carrying the deleted file */
+		struct img_file u = { .id = 7, .kind = IMG_FILE_UNIX, .flags = 2, .mode = 0140777,
+				      .ino = 1003, .path_len = 14,
+				      .data_len = sizeof(struct img_file_unix) };
+		struct img_file_unix uk = { .type = 2, .state = IMG_UNIX_CONNECTED, .peer = 1004,
+					    .peek_off = -1 };
+		struct img_unix_msg um = { .file = 8, .how = IMG_UNIX_FROM_PEER, .len = 2, .nfds = 1 };
+		unsigned char tail[sizeof(uk) + 14], mt[6] = { 2, 0, 0, 0, 'h', 'i' };
+
+		memcpy(tail, &uk, sizeof(uk));
+		memcpy(tail + sizeof(uk), "socket:[1003]x", 14);
+		img_write_record(&w, IMG_REC_FILE, &u, sizeof(u), tail, sizeof(tail));
+		u.id = 8;
+		u.ino = uk.peer;
+		uk.peer = 1003;
+		memcpy(tail, &uk, sizeof(uk));
+		img_write_record(&w, IMG_REC_FILE, &u, sizeof(u), tail, sizeof(tail));
+		img_write_record(&w, IMG_REC_UNIX_MSG, &um, sizeof(um), mt, sizeof(mt));
+	}
 	if (full == 1 || full == 3)
 		img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
+	if (full == 1) {	/* the pipe's ends at fds 5 and 6 */
+		struct img_fd pfd = { .fd = 5, .file = 3 };
+
+		img_write_record(&w, IMG_REC_FD, &pfd, sizeof(pfd), NULL, 0);
+		pfd.fd = 6;
+		pfd.file = 4;
+		pfd.fdflags = IMG_FD_CLOEXEC;
+		img_write_record(&w, IMG_REC_FD, &pfd, sizeof(pfd), NULL, 0);
+	}
 	if (full == 1) {	/* a POSIX write lock to EOF on that FILE */
 		struct img_lock lk = { .file = f.id, .kind = IMG_LOCK_POSIX, .type = IMG_LOCK_WRITE,
 				       .start = 4096 };

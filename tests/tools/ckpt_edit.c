@@ -18,6 +18,8 @@
  *     --fd-inherit N                 fd N's FILE becomes "inherited": the
  *                                    restarted process is to get
  *                                    ckpt-restart's own fd N
+ *     --pipe-capacity N              every pipe's and FIFO's capacity (its
+ *                                    first FILE's) becomes N bytes
  * then every record's crc and the END record's image crc are computed
  * again.  It is generic where it can be (byte replacement, whatever the
  * record type) so that a change of the FD records does not break it; the
@@ -154,6 +156,22 @@ static int set_inherit(struct img_rec_hdr *h, unsigned char *p, void *arg)
 	return 0;
 }
 
+struct cap { uint32_t bytes; int n; };
+
+static int set_capacity(struct img_rec_hdr *h, unsigned char *p, void *arg)
+{
+	struct cap *r = arg;
+	struct img_file *f = (struct img_file *)p;
+	struct img_file_pipe *d = (struct img_file_pipe *)(f + 1);
+
+	if (h->type == IMG_REC_FILE && h->len >= sizeof(*f) + sizeof(*d) &&
+	    (f->kind == IMG_FILE_PIPE || f->kind == IMG_FILE_FIFO) && !d->same_as) {
+		d->capacity = r->bytes;
+		r->n++;
+	}
+	return 0;
+}
+
 static int do_crc(struct img_rec_hdr *h, unsigned char *p, void *arg)
 {
 	if (h->type == IMG_REC_END) {
@@ -224,6 +242,12 @@ int main(int argc, char **argv)
 			each(set_inherit, &r);
 			if (!r.n)
 				die("--fd-inherit %s: no such fd", argv[i + 1]);
+		} else if (!strcmp(op, "--pipe-capacity")) {
+			struct cap r = { (uint32_t)num(argv[i + 1]), 0 };
+
+			each(set_capacity, &r);
+			if (!r.n)
+				die("--pipe-capacity %s: no pipe in the image", argv[i + 1]);
 		} else {
 			die("unknown edit %s", op);
 		}

@@ -37,6 +37,8 @@ void trw_expect_get(uint32_t type, const void *a, size_t alen,
 	case IMG_REC_FILE:   got = img_get_file(&r, &rec); break;
 	case IMG_REC_FD:     got = img_get_fd(&r, &rec); break;
 	case IMG_REC_FILE_DATA: got = img_get_file_data(&r, &rec); break;
+	case IMG_REC_PIPE_DATA: got = img_get_pipe_data(&r, &rec); break;
+	case IMG_REC_UNIX_MSG: got = img_get_unix_msg(&r, &rec); break;
 	case IMG_REC_THREAD: got = img_get_thread(&r, &rec); break;
 	case IMG_REC_VMA:    got = img_get_vma(&r, &rec); break;
 	case IMG_REC_PAGES:  got = img_get_pages(&r, &rec); break;

@@ -4,9 +4,10 @@
  *
  *   refuse KIND self IMAGE
  *   refuse KIND wait IMAGE GOFILE
- * KIND: socket, pipe, eventfd, thread, child (a child running a static
- * binary, static_pause: no libckpt in it), traced (a child this process
- * traces), linked (an open file whose
+ * KIND: socket (UDP), pipe (a pipe to another process: the write end of
+ * the pipe process REFUSE_PEER reads on its fd 0), eventfd, thread, child
+ * (a child running a static binary, static_pause: no libckpt in it),
+ * traced (a child this process traces), linked (an open file whose
  * name was removed while it has another link), nsfs (/proc/self/ns/net),
  * pidfd (of the parent process), shmtwice (one shared anonymous object
  * mapped twice, by mremap with an old size of 0).  (Timers and deleted files were refused
@@ -37,6 +38,8 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/mman.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -47,7 +50,7 @@
 #include "ckpt.h"
 
 static const char *kind;
-static int fd = -1, pfd[2] = { -1, -1 };
+static int fd = -1;
 static pid_t child;
 static pthread_t thr;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -82,17 +85,22 @@ static void wait_file(const char *go, int n)
 static void make(const char *img)
 {
 	if (!strcmp(kind, "socket")) {
-		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		/* a UDP socket (unix sockets are saved: t_unix.sh) */
+		struct sockaddr_in a = { .sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 
-		fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-		snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "ckpt-refuse-%d", (int)getpid());
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
 		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)))
 			BAD("socket: %s", strerror(errno));
 		printf("FD %d\n", fd);
 	} else if (!strcmp(kind, "pipe")) {
-		if (pipe(pfd))
-			BAD("pipe: %s", strerror(errno));
-		printf("FD %d %d\n", pfd[0], pfd[1]);
+		char name[64];
+
+		/* (a pipe of its own, both ends, is saved: tests/e2e/t_pipes.sh) */
+		snprintf(name, sizeof(name), "/proc/%s/fd/0", getenv("REFUSE_PEER") ?: "?");
+		if ((fd = open(name, O_WRONLY)) < 0)
+			BAD("pipe: %s: %s", name, strerror(errno));
+		printf("FD %d\n", fd);
 	} else if (!strcmp(kind, "eventfd")) {
 		fd = eventfd(0, 0);
 		if (fd < 0)
@@ -181,7 +189,7 @@ static void use_and_release(void)
 	uint64_t v = 0;
 
 	if (!strcmp(kind, "socket")) {
-		struct sockaddr_un a;
+		struct sockaddr_in a;
 		socklen_t len = sizeof(a);
 
 		if (getsockname(fd, (struct sockaddr *)&a, &len) ||
@@ -190,10 +198,9 @@ static void use_and_release(void)
 			BAD("the socket does not work after the refused checkpoint: %s", strerror(errno));
 		close(fd);
 	} else if (!strcmp(kind, "pipe")) {
-		if (write(pfd[1], "ping", 4) != 4 || read(pfd[0], buf, 4) != 4 || memcmp(buf, "ping", 4))
+		if (write(fd, "ping", 4) != 4)
 			BAD("the pipe does not work after the refused checkpoint");
-		close(pfd[0]);
-		close(pfd[1]);
+		close(fd);
 	} else if (!strcmp(kind, "eventfd")) {
 		v = 3;
 		if (write(fd, &v, 8) != 8 || read(fd, &v, 8) != 8 || v != 3)
