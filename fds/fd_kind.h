@@ -177,7 +177,7 @@ int fd_locks_has(const char *info);
 int fd_locks_write(struct ckpt_ctx *c, int fd, const char *info, uint32_t file);
 
 /*
- * Shared by the kinds that keep a file's contents (GHOST, MEMFD):
+ * Shared by the kinds that keep a file's contents (GHOST, MEMFD, PSHM):
  * ckpt_fds_first (ckpt_fds.c) is the id of the first FILE written for the
  * file (dev, ino), 0 if none yet: the one that carries its contents.
  * libckpt/ckpt_fdata.c: check refuses contents it cannot read or that
@@ -235,9 +235,11 @@ struct rst_file {
 	int mapped;			/* a VMA maps its file (img_vma.file) */
 	uint64_t first_map;		/* the lowest such VMA's start: messages */
 	/*
-	 * GHOST, MEMFD with same_as 0: the file made again (O_RDWR), from
-	 * which every description and mapping of it is reopened; -1 until
-	 * made, closed once the fds are placed.  Its contents as read from
+	 * GHOST, MEMFD with same_as 0, a POSIX shm object's first FILE
+	 * (PSHM): the file made again or reused (O_RDWR, or O_RDONLY for a
+	 * reused object the user may only read), from which every
+	 * description and mapping of it is reopened; -1 until made, closed
+	 * once the fds are placed.  Its contents as read from
 	 * the image until then (restart_fdata.c).
 	 */
 	int obj;
@@ -254,6 +256,14 @@ struct rst_file {
 	 */
 	int inflight;
 	struct rst_usk_file *usk;	/* IMG_FILE_UNIX: its socket and queue */
+	/*
+	 * PSHM: this restart made the object under its name (it was gone),
+	 * with this identity: a restart that fails before the process runs
+	 * removes it again (rst_pshm_unmake), or the next one would find it
+	 * and take it for another object.
+	 */
+	int made;
+	uint64_t made_dev, made_ino;
 };
 
 struct fd_restore_ops {
@@ -271,9 +281,10 @@ struct fd_restore_ops {
 	 */
 	int (*open)(struct rst_state *s, const struct rst_file *f);
 	/*
-	 * Makes the file itself (GHOST, MEMFD with same_as 0): an O_RDWR fd
-	 * holding its contents, which open() and the mappings reopen; or -1
-	 * reported.  NULL for kinds whose files are reopened by path.
+	 * Makes the file itself (GHOST, MEMFD with same_as 0, PSHM: the
+	 * object reused or made again): an O_RDWR fd holding its contents,
+	 * which open() and the mappings reopen; or -1 reported.  NULL for
+	 * kinds whose files are reopened by path.
 	 */
 	int (*make)(struct rst_state *s, struct rst_file *f);
 	/*

@@ -178,7 +178,8 @@ int fd_locks_check(struct ckpt_ctx *c, const struct fd_probe *p, uint32_t kind)
 			return ckpt_fail(c, -ENOTSUP, "fd %d: %s: a file lock libckpt does not know "
 					 "(fdinfo \"lock:%s\")%s", p->fd, p->path,
 					 lk_line(s, line, sizeof(line)), p->origin);
-		if (kind != IMG_FILE_REG && kind != IMG_FILE_DIR && kind != IMG_FILE_CHR)
+		if (kind != IMG_FILE_REG && kind != IMG_FILE_DIR && kind != IMG_FILE_CHR &&
+		    kind != IMG_FILE_PSHM)
 			return ckpt_fail(c, -ENOTSUP, "fd %d: %s: the process holds a %s on it, "
 					 "but a restart does not reopen this file (it will be "
 					 "ckpt-restart's own), so the lock cannot come back%s", p->fd,

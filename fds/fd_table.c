@@ -5,15 +5,16 @@
  * file to reopen for reading), the fd 0-2 fallback last (pipe and fifo
  * take fds 0-2 only when the image holds both ends).  reg, ghost and
  * memfd exclude each other by their paths (deleted, "/memfd:"), pipe and
- * fifo too ("pipe:[...]", a path); a POSIX message queue (mqueue) looks
- * like a regular file, so it comes before them.  unix before inherit: a
- * unix socket at fd 0-2 whose peer is outside the image is not unix's
- * (its match says no) and is inherited, as before.
+ * fifo too ("pipe:[...]", a path); a POSIX message queue (mqueue) and a
+ * POSIX shared memory object (pshm: a file of /dev/shm's tmpfs, not
+ * deleted) look like regular files, so they come before them.  unix
+ * before inherit: a unix socket at fd 0-2 whose peer is outside the image
+ * is not unix's (its match says no) and is inherited, as before.
  */
 #include <stddef.h>
 #include "fds/fd_kind.h"
 
-#define FD_KINDS(X) X(opath) X(mqueue) X(reg) X(dir) X(chr) X(ghost) X(memfd) X(pidfd) \
+#define FD_KINDS(X) X(opath) X(mqueue) X(pshm) X(reg) X(dir) X(chr) X(ghost) X(memfd) X(pidfd) \
 			X(hugetlb) X(pipe) X(fifo) X(unix) X(inherit)
 
 #define DECLARE_INFO(k) extern const struct fd_kind_info fd_##k##_info;

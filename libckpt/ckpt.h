@@ -52,8 +52,9 @@ struct ckpt_vma {
 	int backed;
 	/*
 	 * A mapping of a FILE record's file rather than of a path
-	 * (img_vma.file): CKPT_BYID_FILE a deleted file or memfd
-	 * (IMG_VMA_FILE), CKPT_BYID_HUGETLB anonymous huge pages (IMG_VMA_ANON).
+	 * (img_vma.file): CKPT_BYID_FILE a deleted file, memfd or POSIX
+	 * shm object (IMG_VMA_FILE), CKPT_BYID_HUGETLB anonymous huge pages
+	 * (IMG_VMA_ANON).
 	 * file is the FILE's id, set by ckpt_fmapped_write (ckpt_fmapped.c).
 	 */
 	int byid;
@@ -207,6 +208,9 @@ struct ckpt_ctx {
 	int nfdids;
 	uint32_t nfiles;		/* FILE records written (the last id) */
 	int cpus_known;			/* cpus_online read (ckpt_attr.c) */
+	/* fds/fd_pshm.c: st_dev of the tmpfs on /dev/shm (shm_known 1), none (-1), not looked (0) */
+	int shm_known;
+	uint64_t shm_dev;
 	uint64_t cpus_online[IMG_CPU_WORDS];
 
 	int pagemap_fd, mem_fd;		/* /proc/self/{pagemap,mem} */
@@ -378,6 +382,21 @@ int ckpt_fds_write(struct ckpt_ctx *c);
  */
 int ckpt_fmapped_check(struct ckpt_ctx *c);
 int ckpt_fmapped_write(struct ckpt_ctx *c);
+/*
+ * fds/fd_pshm.c: whether a file on device dev is a POSIX shared memory
+ * object: a file of the tmpfs mounted on /dev/shm in the process's mount
+ * namespace (ckpt_maps.c asks it of every file mapping on a device of
+ * major 0; its mappings then name the object's FILE).
+ */
+int ckpt_pshm_is(struct ckpt_ctx *c, uint64_t dev);
+/*
+ * A POSIX shm object whose path (an fd's link, a mapping's name) ends in
+ * " (deleted)" although it has a name now (sem_open() links its temporary
+ * file under the semaphore's name and removes the first): that name, found
+ * by its inode in /dev/shm, into path (len bytes).  1 if found, else 0
+ * (path unchanged).  One read of /dev/shm.
+ */
+int ckpt_pshm_rename(struct ckpt_ctx *c, uint64_t dev, uint64_t ino, char *path, size_t len);
 #define CKPT_FDATA_LIMIT	(256ull << 20)	/* default of ckpt_ctx.fdata_limit */
 /*
  * ckpt_sysv.c: SysV IPC objects (the attached segments, the ids the

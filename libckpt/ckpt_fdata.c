@@ -1,7 +1,7 @@
 /*
- * ckpt_fdata.c - the contents of a deleted file or a memfd, kept in the
- * image as FILE_DATA records (img_format.h) for fds/fd_ghost.c and
- * fds/fd_memfd.c.
+ * ckpt_fdata.c - the contents of a deleted file, a memfd or a POSIX shm
+ * object, kept in the image as FILE_DATA records (img_format.h) for
+ * fds/fd_ghost.c, fds/fd_memfd.c and fds/fd_pshm.c.
  *
  * Reading goes through a descriptor of its own: an open of
  * /proc/self/fd/N (or the map_files fd a mapped-only file was opened
@@ -129,7 +129,8 @@ int ckpt_fdata_check(struct ckpt_ctx *c, const struct fd_probe *p)
 		lseek(p->fd, pos, SEEK_SET);
 	if (n > fdata_limit(c))
 		return ckpt_fail(c, -EFBIG, "%s: %s holds %llu bytes of data, more than the limit of "
-				 "%llu bytes for a deleted file or memfd: start the process with "
+				 "%llu bytes for a deleted file, memfd or POSIX shared memory "
+				 "object: start the process with "
 				 "CKPT_GHOST_LIMIT=%lluM (K, M, G) to raise it, or close it before "
 				 "the checkpoint%s", ckpt_fdata_what(p), p->path,
 				 (unsigned long long)n, (unsigned long long)fdata_limit(c),

@@ -185,6 +185,9 @@ static int fds_one(int fd, int dirfd, void *arg)
 	if (fstat(fd, &p.st) < 0)
 		return 0;			/* closed meanwhile: nothing to save */
 	fd_path(fd, w->path, 4096);
+	/* a POSIX shm object linked under another name since it was opened (sem_open) */
+	if (S_ISREG(p.st.st_mode) && p.st.st_nlink > 0)
+		ckpt_pshm_rename(c, p.st.st_dev, p.st.st_ino, w->path, 4096);
 	fd_origin(c, fd, w->origin, 400);
 	ckpt_fmt(w->what, sizeof(w->what), "fd %d", fd);
 	if ((r = fd_info(c, fd, info, &p.pos, &p.flags)) == -ENOENT)

@@ -1,7 +1,7 @@
 /*
  * ckpt_fmapped.c - mappings that name a FILE record instead of a path
- * (img_vma.file): deleted files and memfds (IMG_VMA_FILE), anonymous
- * huge pages (IMG_VMA_ANON).  ckpt_maps.c marks them (ckpt_vma.byid);
+ * (img_vma.file): deleted files, memfds and POSIX shm objects
+ * (IMG_VMA_FILE), anonymous huge pages (IMG_VMA_ANON).  ckpt_maps.c marks them (ckpt_vma.byid);
  * this file gives each its FILE after the fds' FILE records.
  *
  * A deleted file or memfd that an fd holds too is already a FILE (written
@@ -11,8 +11,11 @@
  * and fstat.  One that only mappings hold (mapped, then closed) gets a
  * FILE of its own, read through /proc/self/map_files/START-END, which the
  * kernel opens for root or CAP_CHECKPOINT_RESTORE only: without it the
- * checkpoint is refused, saying to keep an fd open on it.  Such a FILE is
- * in fdids with fd -1: no FD record names it.
+ * checkpoint is refused, saying to keep an fd open on it.  A POSIX shm
+ * object (fds/fd_pshm.c) has a name: it is opened by its path instead (no
+ * privilege needed), its identity checked against the mapping's, and
+ * map_files is the fallback.  Such a FILE is in fdids with fd -1: no FD
+ * record names it.
  *
  * Where maps and fstat disagree on a file's identity (a deleted file on
  * overlayfs: maps shows the inode underneath), an fd and a mapping of one
@@ -82,8 +85,27 @@ static int has_path(int fd, int dirfd, void *arg)
 }
 
 /*
- * Opens the file of mapping v through map_files and fills a probe of it
- * (path into path, what into what).  The fd, or -1 after ckpt_fail.
+ * A POSIX shm object's file, opened by its path when that is still the
+ * mapped object (same dev and ino), else -1: map_files is tried then.
+ */
+static int open_by_path(struct ckpt_ctx *c, const struct ckpt_vma *v, const char *path)
+{
+	struct stat st;
+	int fd;
+
+	if (!ckpt_pshm_is(c, v->dev) ||
+	    (fd = ckpt_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0)) < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && st.st_dev == v->dev && st.st_ino == v->ino)
+		return fd;
+	ckpt_close(fd);
+	return -1;
+}
+
+/*
+ * Opens the file of mapping v (by path for a POSIX shm object, else
+ * through map_files) and fills a probe of it (path into path, what into
+ * what).  The fd, or -1 after ckpt_fail.
  */
 static int probe_mapping(struct ckpt_ctx *c, const struct ckpt_vma *v, struct fd_probe *p,
 			 char *path, char *what)
@@ -93,9 +115,12 @@ static int probe_mapping(struct ckpt_ctx *c, const struct ckpt_vma *v, struct fd
 
 	vma_name(v, what, 48);
 	vma_path(v, path, 4096);
+	ckpt_pshm_rename(c, v->dev, v->ino, path, 4096);	/* (sem_open's: the name it has now) */
 	ckpt_fmt(name, sizeof(name), "/proc/self/map_files/%lx-%lx", (unsigned long)v->start,
 		 (unsigned long)v->end);
-	fd = ckpt_open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+	fd = open_by_path(c, v, path);
+	if (fd < 0)
+		fd = ckpt_open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
 	if (fd < 0) {
 		int e = errno;
 
@@ -116,12 +141,13 @@ static int probe_mapping(struct ckpt_ctx *c, const struct ckpt_vma *v, struct fd
 	return fd;
 }
 
-/* The kind (GHOST or MEMFD) that saves a mapped-only file, or NULL after ckpt_fail. */
+/* The kind (GHOST, MEMFD or PSHM) that saves a mapped-only file, or NULL after ckpt_fail. */
 static const struct fd_save_ops *mapped_kind(struct ckpt_ctx *c, const struct fd_probe *p)
 {
 	const struct fd_save_ops *k = fd_save_find(c, p);
 
-	if (!k || (k->kind != IMG_FILE_GHOST && k->kind != IMG_FILE_MEMFD)) {
+	if (!k || (k->kind != IMG_FILE_GHOST && k->kind != IMG_FILE_MEMFD &&
+		   k->kind != IMG_FILE_PSHM)) {
 		ckpt_fail(c, -ENOTSUP, "%s: %s cannot be saved", p->what, p->path);
 		return NULL;
 	}
@@ -349,7 +375,8 @@ int ckpt_fmapped_write(struct ckpt_ctx *c)
 			v->file = (uint32_t)id;
 			continue;
 		}
-		if (ckpt_tree_mapped_earlier(c, v->dev, v->ino) >= 0)
+		/* (a POSIX shm object has a name: its first FILE in the tree carries it, fd_pshm.c) */
+		if (!ckpt_pshm_is(c, v->dev) && ckpt_tree_mapped_earlier(c, v->dev, v->ino) >= 0)
 			return ckpt_fail(c, -ENOTSUP, "mapping %lx-%lx: a file with no name that an "
 					 "earlier process of the tree maps too, and no process holds "
 					 "an fd on: not supported (keep an fd open on it)",

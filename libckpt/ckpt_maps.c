@@ -11,8 +11,8 @@
  *   shared file mapping                  VMA only: the data is in the file
  *   SysV shared memory (/SYSV%08x)       VMA (its ino: the segment's id); the
  *                                        segment is a SYSV_SHM record (ckpt_sysv.c)
- *   deleted file, memfd                  VMA naming the FILE record that holds
- *                                        its contents (ckpt_fmapped.c); private:
+ *   deleted file, memfd, POSIX shm       VMA naming the FILE record that holds
+ *   object (a file of /dev/shm)          its contents (ckpt_fmapped.c); private:
  *                                        + the pages the process modified
  *   anonymous huge pages                 VMA naming a HUGETLB FILE (its page
  *   (/anon_hugepage (deleted))           size) + its non-zero pages
@@ -156,6 +156,12 @@ static int classify(struct ckpt_ctx *c, struct ckpt_vma *v, int shared)
 		return ckpt_fail(c, -ESTALE, "mapping %lx-%lx: %s was replaced after it was mapped; "
 				 "the mapped contents are no longer on disk",
 				 (unsigned long)v->start, (unsigned long)v->end, path);
+	/* a POSIX shm object: its contents are saved, a FILE record holds it (fds/fd_pshm.c) */
+	if (ckpt_pshm_is(c, st.st_dev)) {
+		v->flags |= IMG_VMA_FILE | (shared ? 0 : IMG_VMA_PAGES);
+		v->byid = CKPT_BYID_FILE;
+		return 0;
+	}
 	v->flags |= IMG_VMA_FILE;
 	if (!shared)
 		v->flags |= IMG_VMA_PAGES;

@@ -230,8 +230,11 @@ enum img_file_kind {
 					 * in UNIX_MSG records (fds/fd_unix.c) */
 	IMG_FILE_MQUEUE	 = 13,		/* a POSIX message queue (mq_open): attributes,
 					 * notification; its messages in MQ_MSGS */
+	IMG_FILE_PSHM	 = 14,		/* a POSIX shared memory object (shm_open: a file
+					 * of the tmpfs on /dev/shm): contents in FILE_DATA,
+					 * reused, put back or made again by its name */
 };
-#define IMG_FILE_KIND_MAX	13	/* highest kind this reader knows */
+#define IMG_FILE_KIND_MAX	14	/* highest kind this reader knows */
 
 struct img_file {
 	uint32_t id;			/* > 0, unique among the image's FILEs */
@@ -432,7 +435,33 @@ struct img_unix_msg {
 };
 
 /*
- * FILE_DATA: a piece of a GHOST's or MEMFD's contents.  Records of one
+ * PSHM: a POSIX shared memory object, a regular file of the tmpfs mounted
+ * on /dev/shm (shm_open, sem_open's "sem.NAME"), with one name (st_nlink
+ * 1): the path is where it is ("/dev/shm/name"), absolute and plain (no
+ * "//", ".", ".." component), never " (deleted)" (an unlinked one is a
+ * GHOST).  img_file.size, mode, mtime_ns and dev/ino are the object's;
+ * flags and pos the description's (a FILE only mappings hold: O_RDONLY,
+ * 0).  An object is named by its identity (dev, ino), not by id: several
+ * FILEs (descriptions, mappings, in several processes of a tree) may be
+ * of one object, and the FIRST of them in the image carries its contents
+ * (IMG_PSHM_DATA, FILE_DATA records right after it); every later FILE of
+ * the same (dev, ino) has the same path and no contents.  (A later
+ * process of a tree cannot know the id of a FILE an earlier one wrote for
+ * a mapping, so no same_as.)  At restart the object under the path is
+ * reused when it is this one: same dev and ino, and birth time where
+ * both know it; gone, it is made again; another file there is refused.
+ */
+#define IMG_PSHM_DATA		1	/* img_file_pshm.flags: FILE_DATA records follow */
+
+struct img_file_pshm {
+	uint32_t flags;			/* IMG_PSHM_DATA */
+	uint32_t uid, gid;		/* the object's owner */
+	uint32_t reserved;		/* zero */
+	int64_t  btime_ns;		/* its birth time (statx STATX_BTIME), -1: unknown */
+};
+
+/*
+ * FILE_DATA: a piece of a GHOST's, MEMFD's or PSHM's contents.  Records of one
  * file follow its FILE record directly, in increasing offsets, without
  * overlap, each inside the file's size; what no record covers is a hole
  * (the file stays sparse).  codec as for PAGES: RAW len bytes, SNAPPY a
@@ -442,8 +471,9 @@ struct img_unix_msg {
 #define IMG_FILE_CHUNK		(256u << 10)	/* decoded bytes in one record, at most */
 
 struct img_file_data {
-	uint32_t file;			/* the FILE it belongs to (same_as 0); 0: the
-					 * SYSV_SHM record right before (its contents) */
+	uint32_t file;			/* the FILE it belongs to (same_as 0, a PSHM with
+					 * IMG_PSHM_DATA); 0: the SYSV_SHM record right
+					 * before (its contents) */
 	uint8_t  codec;			/* enum img_codec */
 	uint8_t  reserved[3];		/* zero */
 	uint64_t offset;		/* in the file, page aligned */
@@ -956,8 +986,9 @@ struct img_vma {
 	/*
 	 * 0: a file mapping is reopened by path (its identity checked).
 	 * Else the id of the FILE record (before the VMAs) whose file this
-	 * mapping maps: a GHOST or MEMFD with same_as 0 (IMG_VMA_FILE), or a
-	 * HUGETLB object (IMG_VMA_ANON: anonymous huge pages of its size).
+	 * mapping maps: a GHOST or MEMFD with same_as 0 or any PSHM (its
+	 * object: IMG_VMA_FILE), or a HUGETLB object (IMG_VMA_ANON:
+	 * anonymous huge pages of its size).
 	 */
 	uint32_t file;
 	uint32_t attrs;			/* IMG_VMA_ATTR_* */
@@ -1108,6 +1139,7 @@ _Static_assert(sizeof(struct img_file) == 72, "img_file size");
 _Static_assert(sizeof(struct img_fd) == 16, "img_fd size");
 _Static_assert(sizeof(struct img_lock) == 32, "img_lock size");
 _Static_assert(sizeof(struct img_file_memfd) == 16, "img_file_memfd size");
+_Static_assert(sizeof(struct img_file_pshm) == 24, "img_file_pshm size");
 _Static_assert(sizeof(struct img_file_data) == 24, "img_file_data size");
 _Static_assert(sizeof(struct img_file_pipe) == 24, "img_file_pipe size");
 _Static_assert(sizeof(struct img_pipe_data) == 16, "img_pipe_data size");

@@ -318,7 +318,11 @@ static int check_mlock(struct rst_state *s)
 /*
  * A shared file mapping that mprotect() could make writable (the file was
  * open read-write when it was mapped) is mapped from a read-write open
- * again; a file now read-only for this user cannot give it back.
+ * again; a file now read-only for this user cannot give it back.  A
+ * mapping that names a FILE (v.file: a deleted file, a memfd, a POSIX shm
+ * object) is its FILE's business: its path ("/memfd:x (deleted)") names
+ * nothing to open, and the file is made (or reopened) read-write by its
+ * kind (restart_fds.c, rst_open_files).
  */
 static int check_maywrite(struct rst_state *s)
 {
@@ -328,7 +332,8 @@ static int check_maywrite(struct rst_state *s)
 		const struct rst_vma *v = &s->vmas[i];
 		int fd;
 
-		if (!(v->v.attrs & IMG_VMA_ATTR_MAYWRITE) || (v->v.prot & 2) || rst_ipc_is_attach(v))
+		if (!(v->v.attrs & IMG_VMA_ATTR_MAYWRITE) || (v->v.prot & 2) || v->v.file ||
+		    rst_ipc_is_attach(v))
 			continue;	/* writable ones are opened read-write anyway */
 		fd = open(v->path, O_RDWR | O_CLOEXEC | O_NOCTTY);
 		if (fd >= 0) {

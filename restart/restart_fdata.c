@@ -1,12 +1,12 @@
 /*
- * restart_fdata.c - the contents of deleted files and memfds (FILE_DATA
- * records) on their way from the image into the files a restart makes
- * again (fds/fd_ghost.c, fds/fd_memfd.c); and the huge pages an image
- * needs.
+ * restart_fdata.c - the contents of deleted files, memfds and POSIX shm
+ * objects (FILE_DATA records) on their way from the image into the files
+ * a restart makes again or puts them back into (fds/fd_ghost.c,
+ * fds/fd_memfd.c, fds/fd_pshm.c); and the huge pages an image needs.
  *
  * Loading: each record is checked against the FILE right before it (only
  * FILE_DATA may come between: s->fdata_file), which must be a GHOST or
- * MEMFD carrying contents (same_as 0); records of a file come in
+ * MEMFD carrying contents (same_as 0), or a PSHM with IMG_PSHM_DATA; records of a file come in
  * increasing offsets without overlap, inside the file's size, and only
  * the last may end off a page boundary, at the size.  The data is decoded
  * into staging memory for that file: one anonymous MAP_NORESERVE mapping
@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "restart/rst.h"
 
@@ -53,7 +54,11 @@ static struct rst_file *fdata_owner(struct rst_state *s, const struct img_file_d
 {
 	struct rst_file *f = s->fdata_file ? rst_file_by_id(s, s->fdata_file) : NULL;
 
-	if (!f || f->f.id != d->file || (f->f.kind != IMG_FILE_GHOST && f->f.kind != IMG_FILE_MEMFD))
+	if (!f || f->f.id != d->file)
+		return NULL;
+	if (f->f.kind == IMG_FILE_PSHM)
+		return (((const struct img_file_pshm *)f->data)->flags & IMG_PSHM_DATA) ? f : NULL;
+	if (f->f.kind != IMG_FILE_GHOST && f->f.kind != IMG_FILE_MEMFD)
 		return NULL;
 	/* same_as is the first word of both kinds' data */
 	return *(const uint32_t *)f->data ? NULL : f;
@@ -71,8 +76,9 @@ int rst_fdata_load(struct rst_state *s, const struct img_rec *rec)
 		return RST_EXIT_IMAGE;
 	}
 	if (!(f = fdata_owner(s, d))) {
-		rst_error(s, "corrupt: contents of file %u (offset %lu) do not follow a deleted file "
-			  "or memfd that holds its contents", d->file, (unsigned long)rec->offset);
+		rst_error(s, "corrupt: contents of file %u (offset %lu) do not follow a deleted file, "
+			  "memfd or POSIX shm object that holds its contents", d->file,
+			  (unsigned long)rec->offset);
 		return RST_EXIT_IMAGE;
 	}
 	c = f->contents;
@@ -168,6 +174,44 @@ int rst_fdata_write(struct rst_state *s, struct rst_file *f, int fd, uint32_t hu
 	}
 	rst_fdata_free(f);
 	return r;
+}
+
+static int all_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+int rst_fdata_same(struct rst_state *s, struct rst_file *f, int fd)
+{
+	const struct rst_contents *c = f->contents;
+	unsigned char buf[PAGE];
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		rst_error(s, "%s: %s: %s", rst_file_what(f), f->path, strerror(errno));
+		return -1;
+	}
+	if (st.st_size != f->f.size)
+		return 0;
+	/* page by page: what no extent covers reads as zeros (a hole, or a ZERO run) */
+	for (int64_t off = 0; off < f->f.size; off += PAGE) {
+		size_t len = f->f.size - off < PAGE ? (size_t)(f->f.size - off) : PAGE;
+		int in = 0;
+
+		if (pread(fd, buf, len, off) != (ssize_t)len) {
+			rst_error(s, "%s: cannot read %s: %s", rst_file_what(f), f->path,
+				  strerror(errno));
+			return -1;
+		}
+		for (size_t i = 0; c && i < c->n && !in; i++)
+			in = (uint64_t)off >= c->ext[i].off && (uint64_t)off < c->ext[i].off + c->ext[i].len;
+		if (in ? memcmp(buf, c->mem + off, len) : !all_zero(buf, len))
+			return 0;
+	}
+	return 1;
 }
 
 void rst_fdata_free(struct rst_file *f)

@@ -23,9 +23,9 @@
  * ckpt-restart's own messages go to a copy of its stderr from step 3 on
  * (rst_err_fd): fd 2 may now be the process's log file.
  *
- * Files made again (deleted files, memfds: fds/fd_ghost.c, fd_memfd.c):
- * the first time a description or a mapping of one is opened, its kind
- * makes the file (rst_obj: O_RDWR, contents written); every description
+ * Files made again (deleted files, memfds, and POSIX shm objects reused
+ * or made again: fds/fd_ghost.c, fd_memfd.c, fd_pshm.c): the first time a
+ * description or a mapping of one is opened, its kind makes the file (rst_obj: O_RDWR, contents written); every description
  * is a reopen of it through /proc/self/fd with its own flags, every
  * mapping too (rst_open_files, before the fds), so all of them share the
  * one file as they did.  Once the fds are placed, each such file gets
@@ -155,11 +155,25 @@ static void plan(struct rst_state *s)
 	}
 }
 
-/* The FILE whose kind makes f's file or pipe (itself, or the one its same_as names). */
-static struct rst_file *obj_owner(struct rst_state *s, const struct rst_file *f)
+/*
+ * The FILE whose kind makes f's file or pipe: itself, or the one its
+ * same_as names; for a POSIX shm object, the first FILE of the same
+ * object (dev, ino) in the image, which carries its contents
+ * (restart_load.c checked there is one, before f).
+ */
+struct rst_file *rst_obj_owner(struct rst_state *s, const struct rst_file *f)
 {
 	uint32_t same_as = fd_same_as(&f->f, f->data);
 
+	if (f->f.kind == IMG_FILE_PSHM)
+		for (int i = 0; i < s->nfiles; i++) {
+			struct rst_file *o = &s->files[i];
+
+			if (o->f.kind == IMG_FILE_PSHM && o->f.dev == f->f.dev &&
+			    o->f.ino == f->f.ino &&
+			    (((const struct img_file_pshm *)o->data)->flags & IMG_PSHM_DATA))
+				return o;
+		}
 	return same_as ? rst_file_by_id(s, same_as) : (struct rst_file *)f;
 }
 
@@ -188,7 +202,7 @@ void rst_fs_owner(struct rst_state *s, int on)
 
 int rst_obj(struct rst_state *s, struct rst_file *f)
 {
-	struct rst_file *o = obj_owner(s, f);
+	struct rst_file *o = rst_obj_owner(s, f);
 	const struct fd_restore_ops *k = fd_restore_find(o->f.kind);
 
 	if (o->obj >= 0)

@@ -251,9 +251,34 @@ static int check_same_as(struct rst_state *s, const struct rst_file *f, const st
 }
 
 /*
+ * A POSIX shm object's FILEs (fds/fd_pshm.c): the first FILE of an object
+ * (dev, ino) in the image carries its contents (IMG_PSHM_DATA), no later
+ * one does, and every later one has its path.  In a tree the table holds
+ * the earlier sections' FILEs too.
+ */
+static int check_pshm(struct rst_state *s, const struct rst_file *f, const struct img_rec *rec)
+{
+	int data = !!(((const struct img_file_pshm *)f->data)->flags & IMG_PSHM_DATA);
+	const struct rst_file *first = NULL;
+
+	for (int i = 0; i < s->nfiles && !first; i++)
+		if (&s->files[i] != f && s->files[i].f.kind == IMG_FILE_PSHM &&
+		    s->files[i].f.dev == f->f.dev && s->files[i].f.ino == f->f.ino)
+			first = &s->files[i];
+	if (data ? !first : first && (((const struct img_file_pshm *)first->data)->flags &
+				      IMG_PSHM_DATA) && !strcmp(first->path, f->path))
+		return 0;
+	rst_error(s, "corrupt: file %u, POSIX shared memory object %s, %s (offset %lu)", f->f.id,
+		  f->path, data ? "carries the contents of an object an earlier file has" :
+		  "is of no object an earlier file of the same name carries the contents of",
+		  (unsigned long)rec->offset);
+	return RST_EXIT_IMAGE;
+}
+
+/*
  * A VMA that names a FILE (img_vma.file): one read before it, of a kind a
- * mapping can name: a file's contents (GHOST, MEMFD with same_as 0) for a
- * file mapping, HUGETLB for anonymous memory.
+ * mapping can name: a file's contents (GHOST, MEMFD with same_as 0, any
+ * PSHM) for a file mapping, HUGETLB for anonymous memory.
  */
 static int check_vma_file(struct rst_state *s, const struct img_vma *v, const struct img_rec *rec)
 {
@@ -268,6 +293,8 @@ static int check_vma_file(struct rst_state *s, const struct img_vma *v, const st
 		ok = f->f.kind == IMG_FILE_HUGETLB &&
 		     !(v->start & ((1ull << ((const struct img_file_hugetlb *)f->data)->page_shift) - 1)) &&
 		     !(v->end & ((1ull << ((const struct img_file_hugetlb *)f->data)->page_shift) - 1));
+	else if (f->f.kind == IMG_FILE_PSHM)
+		ok = 1;		/* any FILE of the object: its first carries the contents */
 	else
 		ok = (f->f.kind == IMG_FILE_GHOST || f->f.kind == IMG_FILE_MEMFD) &&
 		     !*(const uint32_t *)f->data;
@@ -303,6 +330,8 @@ static int load_file(struct rst_state *s, const struct img_rec *rec)
 	nf->obj = -1;
 	nf->first_fd = -1;
 	nf->placed = -1;
+	if (nf->f.kind == IMG_FILE_PSHM)
+		return check_pshm(s, nf, rec);
 	return check_same_as(s, nf, rec) || rst_ipc_file(s, nf, rec) ? RST_EXIT_IMAGE : 0;
 }
 
@@ -342,8 +371,9 @@ static int load_lock(struct rst_state *s, const struct img_rec *rec)
 	if (!l)
 		return reader_fail(s);
 	if (!(f = rst_file_by_id(s, l->file)) ||
-	    (f->f.kind != IMG_FILE_REG && f->f.kind != IMG_FILE_DIR && f->f.kind != IMG_FILE_CHR) ||
-	    (l->kind == IMG_LOCK_LEASE && f->f.kind != IMG_FILE_REG)) {
+	    (f->f.kind != IMG_FILE_REG && f->f.kind != IMG_FILE_DIR && f->f.kind != IMG_FILE_CHR &&
+	     f->f.kind != IMG_FILE_PSHM) ||
+	    (l->kind == IMG_LOCK_LEASE && f->f.kind != IMG_FILE_REG && f->f.kind != IMG_FILE_PSHM)) {
 		rst_error(s, "corrupt: a %s lock on file %u, which the image does not have before "
 			  "it or which cannot hold one (offset %lu)", img_lock_kind_name(l->kind),
 			  l->file, (unsigned long)rec->offset);

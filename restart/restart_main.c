@@ -170,6 +170,9 @@ int rst_restore(struct rst_state *s)
 	    (r = rst_open_files(s)) ||
 	    (r = rst_restore_fds(s)) || (r = rst_restore_locks(s)) || (r = rst_restore_misc(s)) ||
 	    (r = rst_restore_attrs(s)) || (r = rst_restore_ipc(s))) {
+		/* (a tree's objects are ckpt-restart's: it removes them when the tree fails) */
+		if (!s->tree_files)
+			rst_pshm_unmake(s);	/* POSIX shm objects it made: not the saved ones */
 		rst_trust_hint(s, r);
 		return r;
 	}

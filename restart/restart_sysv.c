@@ -325,6 +325,7 @@ void rst_ipc_unmake(struct rst_state *s)
 {
 	if (s->ipc)
 		unmake(s->ipc);
+	rst_pshm_unmake(s);		/* and the POSIX shm objects made again (fds/fd_pshm.c) */
 }
 
 int rst_restore_ipc(struct rst_state *s)

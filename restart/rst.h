@@ -313,7 +313,7 @@ int rst_fd_reopen(struct rst_state *s, const struct rst_file *f, int extra, int 
 struct rst_file *rst_file_by_id(struct rst_state *s, uint32_t id);
 extern int rst_err_fd;
 /*
- * Files made again (GHOST, MEMFD): rst_obj is the O_RDWR fd of the file f
+ * Files made again (GHOST, MEMFD, PSHM): rst_obj is the O_RDWR fd of the file f
  * is a description of (its first FILE's, made by its kind's make on the
  * first call, kept until the fds are placed); rst_obj_open is the open of
  * those kinds: a reopen of it through /proc/self/fd with f's own flags,
@@ -322,6 +322,8 @@ extern int rst_err_fd;
  * root restarts another user's image, (s, 0) as ourselves again.
  */
 int rst_obj(struct rst_state *s, struct rst_file *f);
+/* The FILE that makes f's file: itself, its same_as, a POSIX shm object's first FILE. */
+struct rst_file *rst_obj_owner(struct rst_state *s, const struct rst_file *f);
 /* One past the highest fd number the image uses (at least 10). */
 int rst_fd_base(struct rst_state *s);
 /* Whether fd d is made by the restorer (a pidfd of a thread but the main one). */
@@ -338,6 +340,13 @@ void rst_fs_owner(struct rst_state *s, int on);
 int rst_fdata_load(struct rst_state *s, const struct img_rec *rec);
 int rst_fdata_write(struct rst_state *s, struct rst_file *f, int fd, uint32_t hugetlb_shift);
 void rst_fdata_free(struct rst_file *f);
+/* Whether fd's file holds exactly f's saved size and contents: 1, 0, or -1 reported. */
+int rst_fdata_same(struct rst_state *s, struct rst_file *f, int fd);
+/*
+ * fds/fd_pshm.c: the POSIX shm objects this restart made (they were
+ * gone) removed again, by a restart that fails before the process runs.
+ */
+void rst_pshm_unmake(struct rst_state *s);
 /*
  * restart_pipe.c: pipes and FIFOs (fds/fd_pipe.c, fd_fifo.c).
  *   data_load  a PIPE_DATA record (after its pipe's first FILE: s->fdata_file),
@@ -491,7 +500,10 @@ void rst_ipc_free(struct rst_state *s);
 /* A tree: every section's objects into the top's state, once each; the top's attaches let go. */
 void rst_ipc_merge(struct rst_state *into, struct rst_state *from);
 void rst_ipc_release(struct rst_state *s);
-/* What this restart made, removed again (a tree that failed after ckpt-restart made them). */
+/*
+ * What this restart made, removed again (a tree that failed after
+ * ckpt-restart made them): SysV objects, and POSIX shm objects (rst_pshm_unmake).
+ */
 void rst_ipc_unmake(struct rst_state *s);
 /*
  * fds/fd_mqueue.c: the process's mq_notify registrations, once its fds

@@ -1,16 +1,18 @@
 /*
  * info_files.c - ckpt-info's view of the files an image makes again:
- * the checks that need more than one record (a FILE's same_as, a VMA's
- * file, a FILE_DATA's FILE, order and bounds, a PIPE_DATA's pipe and its
- * bytes), the contents counted (and decoded when verifying), and the
- * kinds' data in words and in JSON.  The same checks as ckpt-restart's
- * (restart_load.c, restart_fdata.c, restart_pipe.c).
+ * the checks that need more than one record (a FILE's same_as, a POSIX
+ * shm object's first FILE, a VMA's file, a FILE_DATA's FILE, order and
+ * bounds, a PIPE_DATA's pipe and its bytes), the contents counted (and
+ * decoded when verifying), and the kinds' data in words and in JSON.  The
+ * same checks as ckpt-restart's (restart_load.c, restart_fdata.c,
+ * restart_pipe.c).
  */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "fds/fd_kind.h"
 #include "tools/info.h"
 
@@ -41,9 +43,59 @@ static uint32_t same_as(const struct info_file *f)
 	return fd_same_as(&f->f, f->data.n ? f->data.s : NULL);
 }
 
+/* PSHM: its kind data (all zero if it is not one) */
+static struct img_file_pshm pshm_of(const struct info_file *f)
+{
+	struct img_file_pshm m = { 0 };
+
+	if (f->f.kind == IMG_FILE_PSHM && f->data.n >= sizeof(m))
+		memcpy(&m, f->data.s, sizeof(m));
+	return m;
+}
+
 static int holds_contents(const struct info_file *f)
 {
+	if (f->f.kind == IMG_FILE_PSHM)
+		return !!(pshm_of(f).flags & IMG_PSHM_DATA);
 	return (f->f.kind == IMG_FILE_GHOST || f->f.kind == IMG_FILE_MEMFD) && !same_as(f);
+}
+
+/* The first PSHM FILE of f's object (dev, ino) other than f, in this section or an earlier one. */
+static const struct info_file *pshm_first(const struct info *in, const struct info_file *f)
+{
+	for (int j = 0; in->tree && j <= in->section; j++) {
+		const struct info *o = j < in->section ? &in->tree->sections[j] : in;
+
+		for (size_t i = 0; i < o->nfile; i++)
+			if (&o->files[i] != f && o->files[i].owner < 0 &&
+			    o->files[i].f.kind == IMG_FILE_PSHM && o->files[i].f.dev == f->f.dev &&
+			    o->files[i].f.ino == f->f.ino)
+				return &o->files[i];
+	}
+	for (size_t i = 0; !in->tree && i < in->nfile; i++)
+		if (&in->files[i] != f && in->files[i].f.kind == IMG_FILE_PSHM &&
+		    in->files[i].f.dev == f->f.dev && in->files[i].f.ino == f->f.ino)
+			return &in->files[i];
+	return NULL;
+}
+
+/*
+ * A POSIX shm object's FILEs (as restart_load.c checks them): the first
+ * of an object carries its contents, no later one does, each later one
+ * has its path.
+ */
+static int pshm_check(struct info *in, const struct info_file *f, uint64_t off)
+{
+	const struct info_file *o = pshm_first(in, f);
+	int data = holds_contents(f);
+
+	if (data ? !o : o && holds_contents(o) && o->path.n == f->path.n &&
+	    !memcmp(o->path.s, f->path.s, f->path.n))
+		return 0;
+	return ff_fail(in, "FILE record at offset %llu: file %u (POSIX shared memory object) %s",
+		       (unsigned long long)off, f->f.id, data ? "carries the contents of an object "
+		       "an earlier file has" : "is of no object an earlier file of the same name "
+		       "carries the contents of");
 }
 
 /*
@@ -57,6 +109,8 @@ int info_file_check(struct info *in, const struct info_file *f, uint64_t off)
 	const struct info_file *o;
 	uint32_t id = same_as(f);
 
+	if (f->f.kind == IMG_FILE_PSHM)
+		return pshm_check(in, f, off);
 	if (!id)
 		return 0;
 	o = info_file_get(in, id);
@@ -87,7 +141,7 @@ int info_vma_file_check(struct info *in, const struct img_vma *v, uint64_t off)
 			     !(v->end & ((1ull << h.page_shift) - 1));
 		}
 	} else {
-		ok = holds_contents(f);
+		ok = f->f.kind == IMG_FILE_PSHM || holds_contents(f);	/* (a PSHM: any FILE of it) */
 	}
 	if (!ok)
 		return ff_fail(in, "VMA record at offset %llu: mapping 0x%llx-0x%llx maps file %u, "
@@ -111,7 +165,8 @@ int info_add_file_data(struct info *in, struct img_reader *r, const struct img_r
 	f = in->fdata_file ? (struct info_file *)info_file_by_id(in, in->fdata_file) : NULL;
 	if (!f || f->f.id != d->file || !holds_contents(f))
 		return ff_fail(in, "FILE_DATA record at offset %llu: contents of file %u do not follow "
-			       "a deleted file or memfd that holds its contents", off, d->file);
+			       "a deleted file, memfd or POSIX shm object that holds its contents",
+			       off, d->file);
 	if ((f->data_bytes && d->offset < f->end) || d->offset + d->len > (uint64_t)f->f.size ||
 	    (d->len % PAGE && d->offset + d->len != (uint64_t)f->f.size))
 		return ff_fail(in, "FILE_DATA record at offset %llu: %llu bytes at %llu overlap others "
@@ -258,6 +313,29 @@ void info_file_desc(const struct info *in, const struct info_file *f, char *buf,
 	case IMG_FILE_MQUEUE:
 		info_ipc_mq_desc(f, buf, len);
 		return;
+	case IMG_FILE_PSHM: {
+		struct img_file_pshm m = pshm_of(f);
+		char born[48] = "unknown";
+		time_t t = (time_t)(m.btime_ns / 1000000000);
+		struct tm tm;
+		size_t n;
+
+		if (m.btime_ns >= 0 && gmtime_r(&t, &tm))
+			strftime(born, sizeof(born), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		n = snprintf(buf, len, "POSIX shared memory object, mode %o, owner %u:%u, made %s, ",
+			     f->f.mode & 0777, m.uid, m.gid, born);
+		if (n >= len)
+			return;
+		if (!(m.flags & IMG_PSHM_DATA))
+			snprintf(buf + n, len - n, "the same object as an earlier file (inode %llu), "
+				 "which holds its contents", (unsigned long long)f->f.ino);
+		else
+			snprintf(buf + n, len - n, "%lld bytes, %llu bytes of data in %u extents, %llu "
+				 "bytes in the image", (long long)f->f.size,
+				 (unsigned long long)f->data_bytes, f->extents,
+				 (unsigned long long)f->stored);
+		return;
+	}
 	}
 }
 
@@ -318,5 +396,17 @@ void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t
 	case IMG_FILE_UNIX:
 		info_unix_json(f, str);
 		return;
+	case IMG_FILE_PSHM: {
+		struct img_file_pshm m = pshm_of(f);
+
+		printf(", \"mode\": %u, \"size\": %lld, \"uid\": %u, \"gid\": %u, \"btime_ns\": %lld, "
+		       "\"holds_contents\": %s, \"dev\": %llu, \"ino\": %llu", f->f.mode & 07777,
+		       (long long)f->f.size, m.uid, m.gid, (long long)m.btime_ns,
+		       (m.flags & IMG_PSHM_DATA) ? "true" : "false", (unsigned long long)f->f.dev,
+		       (unsigned long long)f->f.ino);
+		printf(", \"contents\": {\"data_bytes\": %llu, \"extents\": %u, \"stored_bytes\": %llu}",
+		       (unsigned long long)f->data_bytes, f->extents, (unsigned long long)f->stored);
+		return;
+	}
 	}
 }

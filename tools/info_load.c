@@ -368,8 +368,9 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 			return info_fail(in, "LOCK record at offset %llu names file %u, which no FILE "
 					 "record before it has", (unsigned long long)rec->offset, l->file);
 		if ((f->f.kind != IMG_FILE_REG && f->f.kind != IMG_FILE_DIR &&
-		     f->f.kind != IMG_FILE_CHR) ||
-		    (l->kind == IMG_LOCK_LEASE && f->f.kind != IMG_FILE_REG))
+		     f->f.kind != IMG_FILE_CHR && f->f.kind != IMG_FILE_PSHM) ||
+		    (l->kind == IMG_LOCK_LEASE && f->f.kind != IMG_FILE_REG &&
+		     f->f.kind != IMG_FILE_PSHM))
 			return info_fail(in, "LOCK record at offset %llu: a %s lock on file %u (%s), "
 					 "which cannot hold one", (unsigned long long)rec->offset,
 					 img_lock_kind_name(l->kind), l->file, info_fd_kind(f->f.kind));

@@ -157,6 +157,7 @@ const char *info_fd_kind(uint32_t kind)
 	case IMG_FILE_FIFO:    return "fifo";
 	case IMG_FILE_MQUEUE:  return "mqueue";
 	case IMG_FILE_UNIX:    return "unix";
+	case IMG_FILE_PSHM:    return "pshm";
 	default:               return "?";
 	}
 }

@@ -67,6 +67,8 @@ struct info_file *info_file_get(struct info *in, uint32_t id)
 			*nf = o->files[i];
 			nf->path.s = dup_bytes(o->files[i].path.s, o->files[i].path.n);
 			nf->data.s = dup_bytes(o->files[i].data.s, o->files[i].data.n);
+			/* (a queue's messages too: each section frees its own copy) */
+			nf->mq.s = dup_bytes(o->files[i].mq.s, o->files[i].mq.n);
 			nf->nfds = nf->nmaps = 0;
 			nf->owner = j;
 			return nf;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""img_patch.py IN OUT TYPE OFFSET FMT VALUE - a copy of image IN with one
-field of its first record of TYPE changed: struct.pack(FMT, VALUE) at
-OFFSET bytes into the payload.  The record's and the END record's
+"""img_patch.py IN OUT TYPE OFFSET FMT VALUE [NTH] - a copy of image IN with
+one field of its first (or NTH, from 0) record of TYPE changed:
+struct.pack(FMT, VALUE) at OFFSET bytes into the payload.  The record's and the END record's
 checksums are recomputed, so the reader accepts the bytes and only the
 value itself can be refused (a hostile but well-formed image)."""
 import struct
@@ -22,11 +22,14 @@ def fix_record(b, off, ln):
 def main():
     src, dst, typ, field, fmt, value = sys.argv[1:7]
     typ, field = int(typ, 0), int(field, 0)
+    nth = int(sys.argv[7]) if len(sys.argv) > 7 else 0
     b = bytearray(open(src, 'rb').read())
     off, done = 128, False
     while off + 24 <= len(b):
         t, _, _, ln = struct.unpack_from('<IHHQ', b, off)
-        if t == typ and not done:
+        if t == typ and not done and nth:
+            nth -= 1
+        elif t == typ and not done:
             struct.pack_into(fmt, b, off + 24 + field, int(value, 0))
             fix_record(b, off, ln)
             done = True

@@ -5,6 +5,10 @@
 #            EXEC; enforced after the restart), FD_CLOEXEC, mode, offset,
 #            contents, a shared mapping and its fd on one file, and a memfd
 #            mapped whose fd was closed (read through map_files: root)
+#   maywrite a memfd and a deleted file open O_RDWR and mapped shared
+#            read-only: mprotect() can still make the mappings writable
+#            after the restart (it was refused: "mapped file /memfd:mw
+#            (deleted) cannot be opened read-write"), two generations
 #   devzero  MAP_SHARED of /dev/zero and MAP_SHARED|MAP_ANONYMOUS (shared
 #            anonymous memory, "/dev/zero (deleted)" in maps), MAP_PRIVATE
 #            of /dev/zero
@@ -20,8 +24,9 @@ mkdir -p "$D"
 cases="devzero"
 [ "$(id -u)" = 0 ] && cases="memfd $cases" ||
 	echo "note: memfd needs root (a memfd mapped without an fd is read through map_files), left out"
-for c in $cases; do
-	cycle $c "$TMP/$c.out" "$TMP/go.$c" -- "$PROGS/ghosts" $c "$D" "$TMP/go.$c"
+for c in $cases maywrite; do
+	[ $c = maywrite ] && GENS=2 || GENS=1
+	GENS=$GENS cycle $c "$TMP/$c.out" "$TMP/go.$c" -- "$PROGS/ghosts" $c "$D" "$TMP/go.$c"
 	[ $RC -eq 0 ] && grep -q "^OK $c" "$TMP/$c.out.2" ||
 		fail "$c: restarted copy (rc $RC): $(cat "$TMP/$c.out.2")"
 done

@@ -5,10 +5,13 @@
 # the sum of what the three added, the 5 SysV messages come back with
 # their types and the 5 POSIX ones by priority:
 #   crash   the objects outlive the killed tree: reused
-#   reboot  the objects are gone (ipcrm): made again with their ids, once
-#           for the whole tree (every process saved them)
+#   reboot  the objects are gone (ipcrm, rm of the POSIX shm object): made
+#           again with their ids (name), once for the whole tree (every
+#           process maps them; the first saves their contents)
 #   ipcns   `ckpt-run --ipcns` as an unprivileged user: the tree's own IPC
-#           namespace, made again by an unprivileged restart
+#           namespace, made again by an unprivileged restart (and the POSIX
+#           shm object, a file of the host's /dev/shm, removed and made again
+#           by the user)
 . "$(dirname "$0")/lib.sh"
 [ -r /proc/sysvipc/shm ] || skip "no SysV IPC in this kernel"
 command -v ipcrm > /dev/null || skip "needs ipcrm (util-linux)"
@@ -30,6 +33,7 @@ one() {
 	kill_tree "$pid"
 	if [ "$name" = reboot ]; then
 		ipcrm -m "$shm" -s "$sem" -q "$msg" || fail "reboot: ipcrm"
+		rm "/dev/shm/ckpt-tree-$((KEY))" || fail "reboot: rm of the POSIX shm object"
 	fi
 	"${RESTART[@]}" --check "$img" > "$d/check" 2>&1 || fail "$name: --check: $(cat "$d/check")"
 	restart_bg "$img" > "$d/out.2" 2>&1
@@ -45,6 +49,14 @@ one() {
 
 one crash
 one reboot
+# the POSIX shm object every process maps: its contents once in the image, by the first
+"$BIN/ckpt-info" --json "$TMP/reboot/img" > "$TMP/reboot.json" || fail "reboot: ckpt-info rc $?"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+p=[(f["file"], f["holds_contents"]) for m in d["processes"] for f in m["files"] if f["kind"] == "pshm"]
+assert len(p) == 3 and [h for _, h in p] == [True, False, False], p
+v=[m["vmas"] for m in d["processes"]]
+assert all(any(x["file"] in [i for i, _ in p] for x in vs) for vs in v), "a process does not map it"' \
+	"$TMP/reboot.json" 2> "$TMP/json.err" || fail "reboot: ckpt-info --json: $(cat "$TMP/json.err")"
 
 # unprivileged, in the tree's own IPC (and pid) namespace
 unpriv_user
@@ -62,6 +74,10 @@ as_user "$BIN/ckpt-save" "$PROG" "$d/img" > "$d/save" 2>&1 || fail "ipcns: $(cat
 kill -9 "$RUN" "$INIT" 2>/dev/null
 kill_tree "$PROG"
 wait_for 20 gone "$INIT" || fail "ipcns: init $INIT did not go"
+# the namespace is gone with its SysV objects, as after a reboot: the POSIX
+# shm object (a file of the host's /dev/shm) too, made again by the user
+[ "$(stat -c %u "/dev/shm/ckpt-tree-$((KEY))")" = "$uid" ] || fail "ipcns: the POSIX shm object is not the user's"
+rm "/dev/shm/ckpt-tree-$((KEY))"
 as_user "${RESTART[@]}" "$d/img" > "$d/out.2" 2>&1 &
 RPID=$!
 PIDS+=("$RPID")

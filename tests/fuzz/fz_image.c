@@ -387,7 +387,11 @@ static void fz_seed(const char *dir, const char *name, int full)
 	close(fd);
 }
 
-/* An image with every IPC record: a POSIX queue, a SysV segment (attached), set, queue. */
+/*
+ * An image with every IPC record: a POSIX queue, a SysV segment (attached),
+ * set, queue; and a POSIX shm object open (its first FILE, with its
+ * contents: a raw page and a zero run) and mapped (a second FILE of it).
+ */
 static void fz_seed_ipc(const char *dir)
 {
 	static unsigned char buf[8192], page[IMG_PAGE_SIZE];
@@ -417,6 +421,19 @@ static void fz_seed_ipc(const char *dir)
 			     .flags = IMG_VMA_ANON | IMG_VMA_PAGES };
 	struct img_vma vs = { .start = 0x20000, .end = 0x23000, .prot = 1, .ino = 32768,
 			      .flags = IMG_VMA_FILE | IMG_VMA_SHARED, .path_len = sizeof(shm) - 1 };
+	static const char pshm[] = "/dev/shm/seed";
+	struct img_file ps = { .id = 2, .kind = IMG_FILE_PSHM, .flags = 2, .mode = 0100640,
+			       .size = IMG_PAGE_SIZE + 10, .dev = 0x1b, .ino = 42, .mtime_ns = 1,
+			       .path_len = sizeof(pshm) - 1, .data_len = sizeof(struct img_file_pshm) };
+	struct img_file ps2 = ps;
+	struct img_file_pshm psd = { .flags = IMG_PSHM_DATA, .btime_ns = 1 }, psd2 = { .btime_ns = 1 };
+	struct img_file_data pd1 = { .file = 2, .codec = IMG_CODEC_RAW, .len = IMG_PAGE_SIZE };
+	struct img_file_data pd2 = { .file = 2, .codec = IMG_CODEC_ZERO, .offset = IMG_PAGE_SIZE,
+				     .len = 10 };
+	struct img_fd d2 = { .fd = 4, .file = 2 };
+	struct img_vma vp = { .start = 0x30000, .end = 0x31000, .prot = 3, .dev = 0x1b, .ino = 42,
+			      .flags = IMG_VMA_FILE | IMG_VMA_SHARED, .path_len = sizeof(pshm) - 1,
+			      .file = 3, .attrs = IMG_VMA_ATTR_MAYWRITE };
 	unsigned char tail[256];
 	struct img_writer w;
 	char path[4096];
@@ -443,7 +460,17 @@ static void fz_seed_ipc(const char *dir)
 	memcpy(tail + 16, &m2, 8);
 	memcpy(tail + 24, "defg", 4);
 	img_write_record(&w, IMG_REC_MQ_MSGS, &mm, sizeof(mm), tail, 32);
+	memcpy(tail, &psd, sizeof(psd));		/* kind data, then the path */
+	memcpy(tail + sizeof(psd), pshm, sizeof(pshm) - 1);
+	img_write_record(&w, IMG_REC_FILE, &ps, sizeof(ps), tail, sizeof(psd) + sizeof(pshm) - 1);
+	img_write_record(&w, IMG_REC_FILE_DATA, &pd1, sizeof(pd1), page, sizeof(page));
+	img_write_record(&w, IMG_REC_FILE_DATA, &pd2, sizeof(pd2), NULL, 0);
+	ps2.id = 3;
+	ps2.flags = 0;
+	memcpy(tail, &psd2, sizeof(psd2));
+	img_write_record(&w, IMG_REC_FILE, &ps2, sizeof(ps2), tail, sizeof(psd2) + sizeof(pshm) - 1);
 	img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
+	img_write_record(&w, IMG_REC_FD, &d2, sizeof(d2), NULL, 0);
 	img_write_record(&w, IMG_REC_SYSV_SHM, &sh, sizeof(sh), NULL, 0);
 	img_write_record(&w, IMG_REC_FILE_DATA, &fdd, sizeof(fdd), page, sizeof(page));
 	img_write_record(&w, IMG_REC_SYSV_SEM, &set, sizeof(set), vals, sizeof(vals));
@@ -456,6 +483,7 @@ static void fz_seed_ipc(const char *dir)
 	img_write_record(&w, IMG_REC_THREAD, &t, sizeof(t), NULL, 0);
 	img_write_record(&w, IMG_REC_VMA, &v, sizeof(v), NULL, 0);
 	img_write_record(&w, IMG_REC_VMA, &vs, sizeof(vs), shm, sizeof(shm) - 1);
+	img_write_record(&w, IMG_REC_VMA, &vp, sizeof(vp), pshm, sizeof(pshm) - 1);
 	if (img_write_end(&w) < 0)
 		fprintf(stderr, "fuzz_img: cannot write seed %s\n", path);
 	close(fd);

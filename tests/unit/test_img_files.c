@@ -4,7 +4,7 @@
  * sparse file and read back by the reader (holes left out, zero pages as
  * ZERO runs, text compressed, random data raw, the last partial page);
  * the contents limit; the reader's refusals of FILE_DATA records, of the
- * new kinds' data (ghost, memfd, pidfd, huge pages) and of VMAs that name
+ * new kinds' data (ghost, memfd, pidfd, huge pages, POSIX shm) and of VMAs that name
  * a FILE with flags that cannot map one.
  */
 #define FD_SAVE		/* the save half of fds/ (the pic objects linked here have it) */
@@ -203,6 +203,47 @@ static void test_check_kinds(void)
 	trw_expect_get(IMG_REC_FILE, &f, sizeof(f), "/dev/mem", 8, "not a memory device");
 }
 
+/* A POSIX shm object's FILE: accepted as written, and each field's refusal. */
+static void test_check_pshm(void)
+{
+	const struct fd_kind_info *k = fd_kind_info(IMG_FILE_PSHM);
+	struct img_file_pshm m = { .flags = IMG_PSHM_DATA, .uid = 1000, .gid = 1000,
+				   .btime_ns = 1765000000123456789ll };
+	struct img_file f = { .id = 4, .kind = IMG_FILE_PSHM, .mode = 0100640, .size = 12298,
+			      .flags = O_RDWR | O_NOFOLLOW, .pos = 100, .data_len = sizeof(m) };
+	static const char *const bad_paths[] = {
+		"dev/shm/x", "/dev/shm/x (deleted)", "/dev/shm/../../etc/x", "/dev/shm//x",
+		"/dev/shm/./x", "/dev/shm/x/", "/dev/shm/..", "/", "",
+	};
+	char err[256];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	f.path_len = strlen("/dev/shm/x");
+	CU_ASSERT_EQUAL(k->valid(&f, "/dev/shm/x", &m, err, sizeof(err)), 0);
+	f.path_len = strlen("/dev/shm/sem.a b");
+	m.flags = 0;			/* a later FILE of the object: no contents */
+	m.btime_ns = -1;		/* a kernel without birth times */
+	CU_ASSERT_EQUAL(k->valid(&f, "/dev/shm/sem.a b", &m, err, sizeof(err)), 0);
+	m = (struct img_file_pshm){ .flags = IMG_PSHM_DATA };
+	for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++)
+		expect_file(IMG_FILE_PSHM, 0100640, 10, 2, bad_paths[i], &m, sizeof(m),
+			    "not absolute and plain");
+	expect_file(IMG_FILE_PSHM, 040700, 10, 2, "/dev/shm/x", &m, sizeof(m), "mode 040700");
+	expect_file(IMG_FILE_PSHM, 0300640, 10, 2, "/dev/shm/x", &m, sizeof(m), "mode 0300640");
+	expect_file(IMG_FILE_PSHM, 0100640, -1, 2, "/dev/shm/x", &m, sizeof(m), "size -1");
+	expect_file(IMG_FILE_PSHM, 0100640, 10, O_PATH, "/dev/shm/x", &m, sizeof(m), "flags 010000000");
+	expect_file(IMG_FILE_PSHM, 0100640, 10, 2, "/dev/shm/x", &m, sizeof(m) - 8,
+		    "16 bytes of kind data (want 24)");
+	m.flags = 2;
+	expect_file(IMG_FILE_PSHM, 0100640, 10, 2, "/dev/shm/x", &m, sizeof(m), "flags 0x2");
+	m.flags = IMG_PSHM_DATA;
+	m.reserved = 1;
+	expect_file(IMG_FILE_PSHM, 0100640, 10, 2, "/dev/shm/x", &m, sizeof(m), "bytes of kind data");
+	m.reserved = 0;
+	m.btime_ns = -2;
+	expect_file(IMG_FILE_PSHM, 0100640, 10, 2, "/dev/shm/x", &m, sizeof(m), "birth time -2");
+}
+
 static void test_check_vma_file(void)
 {
 	struct img_vma v = { .start = 0x10000, .end = 0x20000, .prot = 3, .file = 3,
@@ -221,5 +262,6 @@ UNIT_SUITE(img_files,
 	{ "FILE_DATA: a sparse deleted file written and read back, the limit", test_fdata_roundtrip },
 	{ "FILE_DATA: the reader's refusals", test_check_file_data },
 	{ "FILE kinds: ghost, memfd, pidfd, huge pages, devices refused", test_check_kinds },
+	{ "FILE kind pshm: accepted, and every field's refusal", test_check_pshm },
 	{ "VMA: flags that cannot map a FILE", test_check_vma_file },
 );

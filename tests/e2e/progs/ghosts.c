@@ -28,6 +28,10 @@
  *            mapped shared read-only), memfd "noexec" (MFD_NOEXEC_SEAL),
  *            memfd "gone" mapped shared and its fd closed.  Checks names,
  *            seals (enforced), FD_CLOEXEC, mode, contents, sharing
+ *   maywrite a memfd and a deleted file, each open O_RDWR and mapped shared
+ *            read-only (so mprotect() may make the mapping writable):
+ *            after the restart mprotect(PROT_WRITE) still works and a
+ *            write through the mapping reaches the fd
  *   devzero  MAP_SHARED of /dev/zero, MAP_SHARED|MAP_ANONYMOUS (their maps
  *            name "/dev/zero (deleted)"), MAP_PRIVATE of /dev/zero, written
  *   hugetlb  anonymous MAP_HUGETLB, 4 MiB shared and 2 MiB private, written;
@@ -385,6 +389,39 @@ static void memfd_check(void)
 		BAD("memfd: no mapping of memfd \"gone\" in maps");
 }
 
+/* --- maywrite -------------------------------------------------------------- */
+
+static struct { int fd[2]; unsigned char *map[2]; } W;
+
+static void maywrite_setup(void)
+{
+	W.fd[0] = memfd_create("mw", 0);
+	W.fd[1] = pattern_file(path_in("mw"), 2 * PG);
+	if (W.fd[0] < 0 || ftruncate(W.fd[0], 2 * PG) || pwrite(W.fd[0], "memfd", 5, PG) != 5 ||
+	    unlink(path_in("mw")))
+		exit(3);
+	for (int i = 0; i < 2; i++)
+		if ((W.map[i] = mmap(NULL, 2 * PG, PROT_READ, MAP_SHARED, W.fd[i], 0)) == MAP_FAILED)
+			exit(3);
+}
+
+static void maywrite_check(void)
+{
+	unsigned char buf[8];
+
+	if (memcmp(W.map[0] + PG, "memfd", 5) || !check_pat(W.map[1], 0, 2 * PG))
+		BAD("maywrite: contents differ");
+	for (int i = 0; i < 2; i++) {
+		if (mprotect(W.map[i], 2 * PG, PROT_READ | PROT_WRITE)) {
+			BAD("maywrite: mprotect of mapping %d to writable: %s", i, strerror(errno));
+			continue;
+		}
+		memcpy(W.map[i] + 10, "mw", 2);
+		if (pread(W.fd[i], buf, 2, 10) != 2 || memcmp(buf, "mw", 2))
+			BAD("maywrite: a write through mapping %d does not reach its fd", i);
+	}
+}
+
 /* --- devzero --------------------------------------------------------------- */
 
 static unsigned char *Z[3];
@@ -622,6 +659,7 @@ static const struct { const char *name; void (*setup)(void), (*check)(void); } c
 	{ "sparse", sparse_setup, sparse_check },
 	{ "big", big_setup, NULL },
 	{ "memfd", memfd_setup, memfd_check },
+	{ "maywrite", maywrite_setup, maywrite_check },
 	{ "devzero", devzero_setup, devzero_check },
 	{ "hugetlb", hugetlb_setup, hugetlb_check },
 	{ "pidfd", pidfd_setup, pidfd_check },
