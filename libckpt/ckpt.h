@@ -160,6 +160,12 @@ struct ckpt_ctx {
 	int threads;			/* CKPT_THREADS: threads for page data, 0 = every CPU */
 	int fork_ok;			/* may write the pages from a forked copy */
 	/*
+	 * The process ends after a successful checkpoint (ckpt-save --exit,
+	 * CKPT_ON_TERM): a tree's coordinator ends its members rather than
+	 * letting them run on (ckpt_tree_coord.c, tree_coord_end).
+	 */
+	int exit_after;
+	/*
 	 * What the wrappers saw (wrappers/wrap_mem.c): an attribute given
 	 * through libc (read smaps), the mlockall() flags (-1: never asked);
 	 * smaps_always: CKPT_SMAPS=1, read the VmFlags whatever the signs.

@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "arch/x86_64/arch.h"
@@ -640,13 +641,54 @@ int tree_coord_finish(struct ckpt_ctx *c, int released[2])
 	return write_image(c, t);
 }
 
+/* Every process of the tree (members and zombies) has left: its pid is free. */
+static int all_gone(const struct ckpt_tree *t)
+{
+	for (int i = 1; i < t->nnodes; i++)
+		if (arch_sys2(SYS_kill, t->nodes[i].pid, 0) != -ESRCH)
+			return 0;
+	return 1;
+}
+
+/*
+ * The checkpoint ends the tree (ckpt-save --exit, CKPT_ON_TERM): its
+ * members are saved, and must not run on beside the image (a restart
+ * needs their pids; they would act twice).  Parked, they are killed
+ * before they run again; this process, about to exit too, reaps what it
+ * may (its children, and orphans if it is a subreaper) until every pid of
+ * the tree is free, so that the restart that follows ckpt-save finds
+ * them free.  Orphans of another reaper are its to reap: waited for a
+ * while, not forever.
+ */
+#define END_WAIT_NS		(2ull * 1000000000)
+
+static void end_members(struct ckpt_tree *t)
+{
+	uint64_t until = now_ns() + END_WAIT_NS;
+	struct timespec ms = { 0, 1000000 };
+	siginfo_t si;
+
+	for (int i = 1; i < t->nmembers; i++)
+		arch_sys2(SYS_kill, t->nodes[i].pid, SIGKILL);
+	while (!all_gone(t) && now_ns() < until) {
+		si.si_pid = 0;
+		if (ckpt_waitid(P_ALL, 0, &si, WEXITED | WNOHANG | __WALL) == 0 && si.si_pid)
+			continue;
+		nanosleep(&ms, NULL);
+	}
+}
+
 void tree_coord_end(struct ckpt_ctx *c)
 {
 	struct ckpt_tree *t = c->tree;
 
 	/* one word to everyone still waiting for it (the copy: the parent said it) */
-	if (t->phase != TREE_PHASE_RELEASED && c->forked != CKPT_FORKED_CHILD)
-		release(t, c->error ? TREE_ABORT : TREE_RELEASE, c->error ? c->err : NULL);
+	if (t->phase != TREE_PHASE_RELEASED && c->forked != CKPT_FORKED_CHILD) {
+		if (!c->error && c->exit_after)
+			end_members(t);
+		else
+			release(t, c->error ? TREE_ABORT : TREE_RELEASE, c->error ? c->err : NULL);
+	}
 	for (int i = 1; i < t->nnodes; i++)
 		if (t->nodes[i].conn >= 0)
 			ckpt_close(t->nodes[i].conn);

@@ -77,7 +77,7 @@ static uint64_t now_ns(void)
 
 /* A checkpoint's context as every trigger sets it up (the caller adds what is its own). */
 static void ctx_init(struct ckpt_ctx *c, int fd, const char *img_path, int ctl_fd, int sig,
-		     siginfo_t *info, void *uc, unsigned hdr_flags, int fork_ok)
+		     siginfo_t *info, void *uc, unsigned hdr_flags, int how)
 {
 	c->img_fd = fd;
 	c->img_path = img_path;
@@ -93,14 +93,15 @@ static void ctx_init(struct ckpt_ctx *c, int fd, const char *img_path, int ctl_f
 	c->no_compress = shim_cfg.no_compress;
 	c->threads = shim_cfg.threads;
 	c->fdata_limit = shim_cfg.ghost_limit;
-	c->fork_ok = fork_ok && !shim_cfg.no_fork;
+	c->fork_ok = (how & SHIM_SAVE_FORK) && !shim_cfg.no_fork;
+	c->exit_after = (how & SHIM_SAVE_EXIT) != 0;
 	c->mem_advised = wrap_mem_advised;
 	c->mem_mcl = wrap_mem_mcl;
 	c->smaps_always = shim_cfg.smaps_always;
 }
 
 int shim_checkpoint_fd(int fd, const char *img_path, int ctl_fd, int sig, siginfo_t *info, void *uc,
-		       unsigned hdr_flags, int fork_ok, int *forked, char *err, size_t errlen,
+		       unsigned hdr_flags, int how, int *forked, char *err, size_t errlen,
 		       uint64_t *mem_bytes)
 {
 	/*
@@ -110,7 +111,7 @@ int shim_checkpoint_fd(int fd, const char *img_path, int ctl_fd, int sig, siginf
 	struct ckpt_ctx c = { 0 };
 	int r;
 
-	ctx_init(&c, fd, img_path, ctl_fd, sig, info, uc, hdr_flags, fork_ok);
+	ctx_init(&c, fd, img_path, ctl_fd, sig, info, uc, hdr_flags, how);
 	/*
 	 * The saved memory must show the interrupted code's errno, not
 	 * whatever the handler left there.
@@ -137,7 +138,7 @@ static void tree_serve(int sig, siginfo_t *info, void *uc)
 	char err[CKPT_ERR_LEN];
 	int r;
 
-	ctx_init(&c, -1, NULL, -1, sig, info, uc, 0, 1);
+	ctx_init(&c, -1, NULL, -1, sig, info, uc, 0, SHIM_SAVE_FORK);
 	if ((r = ckpt_tree_member(&c, info)) < 0) {
 		shim_log(SHIM_LOG_ERROR, "tree checkpoint request from pid %d not served: %s",
 			 (int)info->si_pid, c.err[0] ? c.err : ckpt_strerror(r));
@@ -162,7 +163,7 @@ static void tree_serve(int sig, siginfo_t *info, void *uc)
 	ckpt_save_end();
 }
 
-int shim_save_path(const char *path, unsigned flags, int fork_ok, int wait_ms, int sig,
+int shim_save_path(const char *path, unsigned flags, int how, int wait_ms, int sig,
 		   siginfo_t *info, void *uc, char *err, size_t errlen)
 {
 	struct ckpt_tmpfile t;
@@ -188,7 +189,7 @@ int shim_save_path(const char *path, unsigned flags, int fork_ok, int wait_ms, i
 			       t.dirfd, sig, info, uc,
 			       (info->si_code == SI_TKILL ? IMG_F_SELF : 0) |
 			       ((flags & CKPT_OPT_MAPPABLE) ? IMG_F_MAPPABLE : 0) |
-			       ((flags & CKPT_OPT_INCREMENTAL) ? IMG_F_INCREMENTAL : 0), fork_ok, &forked,
+			       ((flags & CKPT_OPT_INCREMENTAL) ? IMG_F_INCREMENTAL : 0), how, &forked,
 			       err, errlen, &mem);
 	if (forked == CKPT_FORKED_PARENT) {
 		ckpt_tmp_release(&t);		/* the copy finishes, and renames */
@@ -224,7 +225,8 @@ static void save_self(int sig, siginfo_t *info, void *uc)
 
 	shim_self.err[0] = '\0';
 	shim_self.leading = 1;
-	r = shim_save_path(shim_self.path, shim_self.flags, !!(shim_self.flags & CKPT_OPT_FORK),
+	r = shim_save_path(shim_self.path, shim_self.flags,
+			   (shim_self.flags & CKPT_OPT_FORK) ? SHIM_SAVE_FORK : 0,
 			   SHIM_WAIT_WRITER_MS, sig, info, uc,
 			   shim_self.err, sizeof(shim_self.err));
 	shim_self.leading = 0;
@@ -244,8 +246,8 @@ static void save_to(const char *path, int which, int sig, siginfo_t *info, void 
 {
 	static const char *const what[2] = { "CKPT_INTERVAL", "CKPT_SIGNAL" };
 	char err[512];
-	int r = shim_save_path(path, shim_cfg.mappable ? CKPT_OPT_MAPPABLE : 0, 1, 0, sig, info, uc,
-			       err, sizeof(err));
+	int r = shim_save_path(path, shim_cfg.mappable ? CKPT_OPT_MAPPABLE : 0, SHIM_SAVE_FORK, 0,
+			       sig, info, uc, err, sizeof(err));
 
 	if (r == -EBUSY) {
 		if (!__atomic_exchange_n(&skip_said[which], 1, __ATOMIC_ACQ_REL))
@@ -281,8 +283,8 @@ void shim_handler(int sig, siginfo_t *info, void *uc)
 		char err[512];
 
 		/* the last image: a forked writer still running is waited for */
-		if (shim_save_path(shim_cfg.term_image, shim_cfg.mappable ? CKPT_OPT_MAPPABLE : 0, 0,
-				   -1, sig, info, uc, err, sizeof(err)) < 0)
+		if (shim_save_path(shim_cfg.term_image, shim_cfg.mappable ? CKPT_OPT_MAPPABLE : 0,
+				   SHIM_SAVE_EXIT, -1, sig, info, uc, err, sizeof(err)) < 0)
 			shim_log(SHIM_LOG_ERROR, "checkpoint on SIGTERM to %s failed: %s",
 				 shim_cfg.term_image, err);
 		/* Preemption: terminate as SIGTERM would have. */

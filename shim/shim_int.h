@@ -75,12 +75,16 @@ void shim_post_restore(int sig, siginfo_t *info, void *uc);
 /*
  * Checkpoint into a path: a file with no name (ckpt_tmpfile.h), renamed
  * into place when complete.  0 or -errno (-EBUSY: another save runs, and
- * nothing was made).  With fork_ok the pages may be written by a forked
- * copy, which finishes (renames) and exits; the caller then gets 0 at
- * once.  wait_ms: for ckpt_save_begin (a previous forked writer).
+ * nothing was made).  With SHIM_SAVE_FORK in `how` the pages may be
+ * written by a forked copy, which finishes (renames) and exits; the caller
+ * then gets 0 at once.  SHIM_SAVE_EXIT: the caller ends the process after
+ * a success (a tree's members are ended with it).  wait_ms: for
+ * ckpt_save_begin (a previous forked writer).
  */
+#define SHIM_SAVE_FORK		0x1
+#define SHIM_SAVE_EXIT		0x2
 #define SHIM_WAIT_WRITER_MS	100	/* ckpt_save(), ckpt-save: one that just replied */
-int shim_save_path(const char *path, unsigned flags, int fork_ok, int wait_ms, int sig,
+int shim_save_path(const char *path, unsigned flags, int how, int wait_ms, int sig,
 		   siginfo_t *info, void *uc, char *err, size_t errlen);
 /* Serve a ckpt-save request from process `pid`. */
 void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc);
@@ -90,7 +94,7 @@ void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc);
  * absolute path, NULL if it is not a file (struct ckpt_ctx).
  */
 int shim_checkpoint_fd(int fd, const char *img_path, int ctl_fd, int sig, siginfo_t *info, void *uc,
-		       unsigned hdr_flags, int fork_ok, int *forked, char *err, size_t errlen,
+		       unsigned hdr_flags, int how, int *forked, char *err, size_t errlen,
 		       uint64_t *mem_bytes);
 
 #endif
