@@ -222,6 +222,8 @@ void json_print(const struct info *in);
  */
 int info_tree_load(struct info *in, struct img_reader *r, int fd);
 struct info_file *info_file_get(struct info *in, uint32_t id);
+/* realloc of an array of n elements to room for n + 1 (doubling); exits when out of memory. */
+void *info_grow(void *p, size_t n, size_t size);
 void txt_tree(const struct info *in);
 void json_tree(const struct info *in);
 /* Reads and checks one image (or section: part) from r's position: 0 or an exit status. */

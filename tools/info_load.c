@@ -26,9 +26,13 @@ static int info_fail(struct info *in, const char *fmt, ...)
 	return -1;
 }
 
-static void *info_grow(void *p, size_t n, size_t size)
+void *info_grow(void *p, size_t n, size_t size)
 {
-	/* Doubling: called with n == count so far, grows at powers of 2. */
+	/*
+	 * Doubling: called with n == count so far, grows at powers of 2.
+	 * Every array it grows is grown only by it (the capacity is implied
+	 * by the count: an exact realloc elsewhere would leave it short).
+	 */
 	if (n && (n & (n - 1)))
 		return p;
 	p = realloc(p, (n ? 2 * n : 4) * size);

@@ -58,11 +58,7 @@ struct info_file *info_file_get(struct info *in, uint32_t id)
 		for (size_t i = 0; i < o->nfile; i++) {
 			if (o->files[i].f.id != id || o->files[i].owner >= 0)
 				continue;
-			in->files = realloc(in->files, (in->nfile + 1) * sizeof(*in->files));
-			if (!in->files) {
-				fprintf(stderr, "ckpt-info: out of memory\n");
-				exit(INFO_EXIT_CORRUPT);
-			}
+			in->files = info_grow(in->files, in->nfile, sizeof(*in->files));
 			nf = &in->files[in->nfile++];
 			*nf = o->files[i];
 			nf->path.s = dup_bytes(o->files[i].path.s, o->files[i].path.n);
