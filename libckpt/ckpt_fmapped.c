@@ -302,7 +302,8 @@ int ckpt_fmapped_check(struct ckpt_ctx *c)
 static int write_hugetlb(struct ckpt_ctx *c, const struct ckpt_vma *v)
 {
 	static const char path[] = "/anon_hugepage (deleted)";
-	struct img_file f = { .id = c->tree ? ckpt_tree_new_id(c, -1) : ++c->nfiles,
+	struct img_file f = { .id = c->tree ? ckpt_tree_mapped_id(c->tree->index, v->ino) :
+					      ++c->nfiles,
 			      .kind = IMG_FILE_HUGETLB, .dev = v->dev,
 			      .ino = v->ino, .mode = S_IFREG | 0600, .size = 0,
 			      .path_len = sizeof(path) - 1 };
@@ -332,7 +333,7 @@ static int write_mapped(struct ckpt_ctx *c, const struct ckpt_vma *v)
 	if (!(k = mapped_kind(c, &p)))
 		goto out;
 	/* no description: the file itself (size, mode, mtime, contents) is what is saved */
-	f.id = c->tree ? ckpt_tree_new_id(c, -1) : ++c->nfiles;
+	f.id = c->tree ? ckpt_tree_mapped_id(c->tree->index, v->ino) : ++c->nfiles;
 	f.kind = k->kind;
 	f.flags = O_RDONLY;
 	f.dev = p.st.st_dev;
@@ -370,17 +371,35 @@ int ckpt_fmapped_write(struct ckpt_ctx *c)
 			v->file = o->file;
 			continue;
 		}
-		/* in a tree, the FILE an earlier member writes for its fd on the file */
+		/*
+		 * In a tree, the FILE an earlier member writes for its fd on the
+		 * file, or for its own mapping of it (ckpt_tree_first).  Shared
+		 * huge pages only mappings hold stay one process's: a restart
+		 * makes each hugetlb FILE an object of its own.
+		 */
 		if ((id = (int)ckpt_tree_first(c, v->dev, v->ino))) {
+			if (v->byid == CKPT_BYID_HUGETLB && (id & CKPT_TREE_ID_MAPPED))
+				return ckpt_fail(c, -ENOTSUP, "mapping %lx-%lx: shared huge pages that "
+						 "an earlier process of the tree maps too, and no process "
+						 "holds an fd on: not supported",
+						 (unsigned long)v->start, (unsigned long)v->end);
 			v->file = (uint32_t)id;
 			continue;
 		}
-		/* (a POSIX shm object has a name: its first FILE in the tree carries it, fd_pshm.c) */
-		if (!ckpt_pshm_is(c, v->dev) && ckpt_tree_mapped_earlier(c, v->dev, v->ino) >= 0)
-			return ckpt_fail(c, -ENOTSUP, "mapping %lx-%lx: a file with no name that an "
-					 "earlier process of the tree maps too, and no process holds "
-					 "an fd on: not supported (keep an fd open on it)",
-					 (unsigned long)v->start, (unsigned long)v->end);
+		/* its id is its inode's: two such files must not share one */
+		if (c->tree) {
+			uint32_t mine = ckpt_tree_mapped_id(c->tree->index, v->ino);
+
+			for (int k = 0; k < c->nfdids; k++)
+				if (c->fdids[k].file == mine)
+					return ckpt_fail(c, -ENOTSUP, "mapping %lx-%lx: two files that "
+							 "only mappings hold (inodes %llu and %llu) "
+							 "would get one id in the tree's image: not "
+							 "supported (keep an fd open on one)",
+							 (unsigned long)v->start, (unsigned long)v->end,
+							 (unsigned long long)c->fdids[k].ino,
+							 (unsigned long long)v->ino);
+		}
 		id = v->byid == CKPT_BYID_HUGETLB ? write_hugetlb(c, v) : write_mapped(c, v);
 		if (id < 0)
 			return c->error ? c->error : id;

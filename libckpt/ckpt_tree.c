@@ -316,7 +316,7 @@ static int member_parked(struct ckpt_ctx *c, struct ckpt_tree *t)
 	struct tree_msg m, *in = (struct tree_msg *)t->msg;
 	struct ckpt_tree_stat st;
 	ssize_t n;
-	int r;
+	int r, objs = -1;
 
 	tree_msg_init(&m, TREE_PARKED);
 	if (ckpt_tree_stat(getpid(), &st, t->text, CKPT_TREE_TEXT) < 0)
@@ -335,7 +335,12 @@ static int member_parked(struct ckpt_ctx *c, struct ckpt_tree *t)
 	t->phase = TREE_PHASE_PARKED;
 	if ((r = tree_send(t->sock, &m, t->kids, (size_t)r * sizeof(int32_t), -1)) < 0)
 		return ckpt_fail(c, r, "the tree's coordinator is gone: %s", ckpt_strerror(r));
-	n = tree_recv(t, t->sock, TREE_WAIT_MS, NULL);
+	n = tree_recv(t, t->sock, TREE_WAIT_MS, &objs);
+	if (objs >= 0 && (n < 0 || tree_check(t->msg, (size_t)n, TREE_CAPTURE, sizeof(int32_t),
+					      TREE_MAX_MEMBERS) < 0)) {
+		ckpt_close(objs);
+		objs = -1;
+	}
 	if (n > 0 && tree_check(t->msg, (size_t)n, TREE_ABORT, 1, 0) == 0) {
 		t->phase = TREE_PHASE_RELEASED;
 		return ckpt_fail(c, -ECANCELED, "the checkpoint of the tree failed: %s", in->err);
@@ -349,6 +354,12 @@ static int member_parked(struct ckpt_ctx *c, struct ckpt_tree *t)
 				 ckpt_strerror(n < 0 ? (int)n : -EPROTO));
 	t->index = (int)in->index;
 	t->nmembers = (int)in->count;
+	if (objs < 0)
+		return ckpt_fail(c, -EPROTO, "the tree's coordinator sent no table of files");
+	r = tree_objs_take(c, t, objs);
+	ckpt_close(objs);
+	if (r < 0)
+		return r;
 	t->forked = !!(in->flags & TREE_FORKED);
 	if (in->flags & TREE_MAPPABLE) {
 		c->mappable = 1;

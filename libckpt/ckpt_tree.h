@@ -34,12 +34,18 @@ struct ckpt_ctx;
 
 /*
  * FILE ids in a tree (ckpt_fds.c): section k's descriptions are
- * k << CKPT_TREE_ID_SHIFT | (its lowest fd + 1); those only mappings hold
- * k << CKPT_TREE_ID_SHIFT | CKPT_TREE_ID_MAPPED + n.  So a member can name
- * a description an earlier member writes, knowing only that member's fds.
+ * k << CKPT_TREE_ID_SHIFT | (its lowest fd + 1); a file only mappings
+ * hold is k << CKPT_TREE_ID_SHIFT | CKPT_TREE_ID_MAPPED | (its inode
+ * number's low 18 bits), and the rest (a description only in flight)
+ * k << CKPT_TREE_ID_SHIFT | CKPT_TREE_ID_MORE + n.  So a member can name
+ * a FILE an earlier member writes, knowing only that member's fds and
+ * shared mappings (/proc).  Two files only mappings hold whose inode
+ * numbers share their low 18 bits, in one process, are refused.
  */
 #define CKPT_TREE_ID_SHIFT	20
 #define CKPT_TREE_ID_MAPPED	0x80000u
+#define CKPT_TREE_ID_INO_MASK	0x3ffffu
+#define CKPT_TREE_ID_MORE	0xc0000u
 
 /* The coordinator's view of one process of the tree. */
 struct ckpt_tree_node {
@@ -152,18 +158,21 @@ int ckpt_tree_scratch(const struct ckpt_ctx *c, uint64_t *a, uint64_t *b);
 /*
  * ckpt_tree_fds.c: what earlier members hold.  file_id: the FILE id of
  * the description fd shares with an earlier member (kcmp), or 0; first:
- * the id of a FILE an earlier member writes for inode (dev, ino), or 0;
- * new_id: the id this member gives a description whose lowest fd is fd
- * (-1: one only mappings hold).  shm: for a shared anonymous mapping,
+ * the id of the first FILE an earlier member writes for inode (dev, ino)
+ * (for its fd, or for its shared mapping of a file with no path: the
+ * lower section's), or 0; new_id: the id this member gives a description
+ * whose lowest fd is fd (-1: one only in flight); mapped_id: the id
+ * section k gives a file only mappings hold.  shm: for a shared anonymous mapping,
  * whether an earlier member maps the same object (1: its pages are that
  * member's; the range must be one it maps, else -1 with c->err).
  */
 uint32_t ckpt_tree_file_id(struct ckpt_ctx *c, int fd, uint64_t dev, uint64_t ino);
 uint32_t ckpt_tree_first(struct ckpt_ctx *c, uint64_t dev, uint64_t ino);
 uint32_t ckpt_tree_new_id(struct ckpt_ctx *c, int fd);
+uint32_t ckpt_tree_mapped_id(int section, uint64_t ino);
+/* The coordinator: every member's fds and shared mappings, into a memfd for CAPTURE (or -1). */
+int ckpt_tree_objs_share(struct ckpt_ctx *c);
 int ckpt_tree_shm(struct ckpt_ctx *c, uint64_t dev, uint64_t ino, uint64_t pgoff, uint64_t len);
-/* The section of an earlier member that maps (dev, ino) shared without a path, or -1. */
-int ckpt_tree_mapped_earlier(struct ckpt_ctx *c, uint64_t dev, uint64_t ino);
 
 /* ckpt_tree_scan.c: a process's children (all its threads'), its ids and state. */
 int ckpt_tree_children(pid_t pid, int32_t *out, int max, char *buf, size_t buflen);

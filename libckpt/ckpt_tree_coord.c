@@ -411,7 +411,7 @@ int tree_coord_parked(struct ckpt_ctx *c)
 	struct ckpt_tree_node *self;
 	struct ckpt_tree_stat st;
 	struct tree_msg m;
-	int r, all_faithful = 1;
+	int r, all_faithful = 1, objs = -1;
 
 	if (ckpt_tree_stat(getpid(), &st, t->text, CKPT_TREE_TEXT) < 0)
 		return ckpt_fail(c, -EIO, "cannot read /proc/self/stat");
@@ -439,6 +439,8 @@ int tree_coord_parked(struct ckpt_ctx *c)
 		all_faithful &= t->nodes[i].faithful;
 	t->forked = all_faithful;
 	t->index = 0;
+	if (t->nmembers > 1 && (objs = ckpt_tree_objs_share(c)) < 0)
+		return c->error;
 	/* everyone is parked: capture (invariant) */
 	for (int i = 1; i < t->nmembers; i++) {
 		tree_msg_init(&m, TREE_CAPTURE);
@@ -447,9 +449,13 @@ int tree_coord_parked(struct ckpt_ctx *c)
 		m.flags = (t->forked ? TREE_FORKED : 0) | (c->mappable ? TREE_MAPPABLE : 0);
 		m.stop_sig = t->nodes[i].stop_sig;
 		if ((r = tree_send(t->nodes[i].conn, &m, t->pids,
-				   (size_t)t->nmembers * sizeof(int32_t), -1)) < 0)
+				   (size_t)t->nmembers * sizeof(int32_t), objs)) < 0) {
+			ckpt_close(objs);
 			return ckpt_fail(c, r, "process %d is gone", (int)t->nodes[i].pid);
+		}
 	}
+	if (objs >= 0)
+		ckpt_close(objs);
 	return 0;
 }
 

@@ -23,17 +23,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "arch/x86_64/arch.h"
+#include "fds/fd_kind.h"
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_tree.h"
 #include "libckpt/ckpt_tree_int.h"
 
 struct objs_walk {
+	struct ckpt_ctx *c;
 	struct ckpt_tree *t;
 	int section;
 	pid_t pid;
@@ -56,6 +59,8 @@ static int fd_obj(int fd, int dirfd, void *arg)
 	char path[64];
 
 	(void)dirfd;
+	if (w->pid == getpid() && ckpt_fds_own(w->c, fd))
+		return 0;			/* the coordinator's own: libckpt's */
 	ckpt_fmt(path, sizeof(path), "/proc/%d/fd/%d", (int)w->pid, fd);
 	if (arch_sys2(SYS_stat, path, &st) < 0)
 		return 0;			/* closed, or a link stat cannot follow */
@@ -116,38 +121,107 @@ static void maps_objs(struct objs_walk *w, const char *s)
 	}
 }
 
-/* The earlier members' fds and shared mappings, once per checkpoint. */
+/* Section k's fds and shared mappings, appended to t->objs. */
+static int objs_of(struct ckpt_ctx *c, struct ckpt_tree *t, int k)
+{
+	struct objs_walk w = { c, t, k, t->pids[k], 0 };
+	char dir[48];
+	ssize_t n;
+
+	ckpt_fmt(dir, sizeof(dir), "/proc/%d/fd", (int)w.pid);
+	if (ckpt_proc_each(dir, fd_obj, &w) < 0)
+		return ckpt_fail(c, -EACCES, "cannot read %s (process %d of the tree)", dir,
+				 (int)w.pid);
+	ckpt_fmt(dir, sizeof(dir), "/proc/%d/maps", (int)w.pid);
+	n = ckpt_read_file(dir, t->text, CKPT_TREE_TEXT);
+	if (n < 0)
+		return ckpt_fail(c, (int)n, "cannot read %s (process %d of the tree)", dir,
+				 (int)w.pid);
+	maps_objs(&w, t->text);
+	if (w.full)
+		return ckpt_fail(c, -E2BIG, "the tree's processes hold more than %d files and "
+				 "mappings", CKPT_TREE_OBJS_MAX);
+	return 0;
+}
+
+/*
+ * The coordinator, once every member is parked and checked, before
+ * CAPTURE: every member's fds and shared mappings (but the last's, which
+ * no one asks about), in section order, into a memfd sent with CAPTURE.
+ * Read then, the tables hold only the programs' fds: once captures run,
+ * a member's /proc/PID/fd also shows the files its checkpoint opens for
+ * a moment (a mapped file probed, a /proc file), which a later member
+ * would take for the program's.  One read of each member in all, rather
+ * than one by every later member.  Returns the memfd, or -1 with c->err.
+ */
+int ckpt_tree_objs_share(struct ckpt_ctx *c)
+{
+	struct ckpt_tree *t = c->tree;
+	size_t len, done = 0;
+	int fd;
+
+	t->nobjs = 0;
+	for (int k = 0; k + 1 < t->nmembers; k++)
+		if (objs_of(c, t, k) < 0)
+			return -1;
+	fd = (int)arch_sys2(SYS_memfd_create, "libckpt-tree-objs", MFD_CLOEXEC);
+	if (fd < 0)
+		return ckpt_fail(c, fd, "cannot make a memfd for the tree's files: %s",
+				 ckpt_strerror(fd)), -1;
+	len = (size_t)t->nobjs * sizeof(*t->objs);
+	while (done < len) {
+		long r = arch_sys3(SYS_write, fd, (const char *)t->objs + done, len - done);
+
+		if (r < 0 && r != -EINTR) {
+			ckpt_close(fd);
+			return ckpt_fail(c, (int)r, "cannot write the tree's files to a memfd: %s",
+					 ckpt_strerror((int)r)), -1;
+		}
+		done += r > 0 ? (size_t)r : 0;
+	}
+	return fd;
+}
+
+/* A member, at CAPTURE: the earlier members' part of the coordinator's table. */
+int tree_objs_take(struct ckpt_ctx *c, struct ckpt_tree *t, int fd)
+{
+	const size_t cap = (size_t)CKPT_TREE_OBJS_MAX * sizeof(*t->objs);
+	size_t got = 0;
+	long r;
+
+	while (got < cap && (r = arch_sys4(SYS_pread64, fd, (char *)t->objs + got, cap - got,
+					   (long)got)) != 0) {
+		if (r < 0 && r != -EINTR)
+			return ckpt_fail(c, (int)r, "cannot read the tree's files: %s",
+					 ckpt_strerror((int)r));
+		got += r > 0 ? (size_t)r : 0;
+	}
+	t->nobjs = (int)(got / sizeof(*t->objs));
+	/* in section order: the earlier members' come first */
+	for (int i = 0; i < t->nobjs; i++)
+		if (t->objs[i].section >= t->index) {
+			t->nobjs = i;
+			break;
+		}
+	t->objs_read = 1;
+	return 0;
+}
+
+/*
+ * The earlier members' fds and shared mappings: the coordinator's table
+ * (CAPTURE).  Asked before it came (a check before PARKED), read from
+ * /proc here.
+ */
 static int objs_read(struct ckpt_ctx *c, struct ckpt_tree *t)
 {
 	if (t->objs_read)
 		return t->objs_read < 0 ? -1 : 0;
-	t->objs_read = 1;
+	t->objs_read = -1;
 	t->nobjs = 0;
-	for (int k = 0; k < t->index; k++) {
-		struct objs_walk w = { t, k, t->pids[k], 0 };
-		char dir[48];
-		ssize_t n;
-
-		ckpt_fmt(dir, sizeof(dir), "/proc/%d/fd", (int)w.pid);
-		if (ckpt_proc_each(dir, fd_obj, &w) < 0) {
-			t->objs_read = -1;
-			return ckpt_fail(c, -EACCES, "cannot read %s (process %d of the tree)", dir,
-					 (int)w.pid);
-		}
-		ckpt_fmt(dir, sizeof(dir), "/proc/%d/maps", (int)w.pid);
-		n = ckpt_read_file(dir, t->text, CKPT_TREE_TEXT);
-		if (n < 0) {
-			t->objs_read = -1;
-			return ckpt_fail(c, (int)n, "cannot read %s (process %d of the tree)", dir,
-					 (int)w.pid);
-		}
-		maps_objs(&w, t->text);
-		if (w.full) {
-			t->objs_read = -1;
-			return ckpt_fail(c, -E2BIG, "the tree's processes hold more than %d files "
-					 "and mappings", CKPT_TREE_OBJS_MAX);
-		}
-	}
+	for (int k = 0; k < t->index; k++)
+		if (objs_of(c, t, k) < 0)
+			return -1;
+	t->objs_read = 1;
 	return 0;
 }
 
@@ -174,19 +248,39 @@ uint32_t ckpt_tree_file_id(struct ckpt_ctx *c, int fd, uint64_t dev, uint64_t in
 	return 0;
 }
 
+uint32_t ckpt_tree_mapped_id(int section, uint64_t ino)
+{
+	return (uint32_t)section << CKPT_TREE_ID_SHIFT | CKPT_TREE_ID_MAPPED |
+	       ((uint32_t)ino & CKPT_TREE_ID_INO_MASK);
+}
+
+/*
+ * The object's first FILE is the lowest section's: its fd's FILE, or,
+ * where that section only maps it (a memfd or deleted file whose fds
+ * were closed, as sem_open leaves a semaphore), the FILE it writes for
+ * the mapping (ckpt_fmapped.c), whose id it computes from the inode.
+ * In one section an fd comes first (the mapping names the fd's FILE).
+ * (A POSIX shm object's first FILE, the one with its contents, is found
+ * the same way: fd_pshm.c.)
+ */
 uint32_t ckpt_tree_first(struct ckpt_ctx *c, uint64_t dev, uint64_t ino)
 {
 	struct ckpt_tree *t = c->tree;
+	int mapped = -1;
 
 	if (!t || t->index == 0 || objs_read(c, t) < 0)
 		return 0;
 	for (int i = 0; i < t->nobjs; i++) {
 		const struct ckpt_tree_obj *o = &t->objs[i];
 
-		if (o->fd >= 0 && o->dev == dev && o->ino == ino)
+		if (o->dev != dev || o->ino != ino)
+			continue;
+		if (o->fd >= 0 && (mapped < 0 || o->section <= mapped))
 			return id_of(o->section, o->fd);
+		if (o->fd < 0 && mapped < 0)
+			mapped = o->section;
 	}
-	return 0;
+	return mapped >= 0 ? ckpt_tree_mapped_id(mapped, ino) : 0;
 }
 
 uint32_t ckpt_tree_new_id(struct ckpt_ctx *c, int fd)
@@ -195,19 +289,7 @@ uint32_t ckpt_tree_new_id(struct ckpt_ctx *c, int fd)
 
 	if (fd >= 0)
 		return base | (uint32_t)(fd + 1);
-	return base | (CKPT_TREE_ID_MAPPED + ++c->nfiles);
-}
-
-int ckpt_tree_mapped_earlier(struct ckpt_ctx *c, uint64_t dev, uint64_t ino)
-{
-	struct ckpt_tree *t = c->tree;
-
-	if (!t || t->index == 0 || objs_read(c, t) < 0)
-		return -1;
-	for (int i = 0; i < t->nobjs; i++)
-		if (t->objs[i].fd < 0 && t->objs[i].dev == dev && t->objs[i].ino == ino)
-			return t->objs[i].section;
-	return -1;
+	return base | (CKPT_TREE_ID_MORE + ++c->nfiles);
 }
 
 int ckpt_tree_shm(struct ckpt_ctx *c, uint64_t dev, uint64_t ino, uint64_t pgoff, uint64_t len)

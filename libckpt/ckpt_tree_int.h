@@ -22,6 +22,8 @@ void tree_own(struct ckpt_tree *t, int fd, int own);
 void tree_msg_init(struct tree_msg *m, uint32_t type);
 int tree_send(int fd, const struct tree_msg *m, const void *extra, size_t len, int pass);
 ssize_t tree_recv(struct ckpt_tree *t, int fd, int timeout_ms, int *pass);
+/* ckpt_tree_fds.c: the coordinator's table of the earlier members' files, at CAPTURE. */
+int tree_objs_take(struct ckpt_ctx *c, struct ckpt_tree *t, int fd);
 int tree_zombies(const int32_t *kids, int nkids, struct tree_zombie *out, int max);
 /* Pads *off to a page, copies the sink to fd, writes the VMAs and pages, END; *off moves. */
 int tree_section_write(struct ckpt_ctx *c, int fd, uint64_t *off);
