@@ -334,23 +334,47 @@ static int save_target_signal(pid_t pid)
 	return sig;
 }
 
+/* Whether pid is ckpt-restart still restoring (its comm becomes the program's at the end). */
+static int save_restoring(pid_t pid)
+{
+	char *comm = save_read_proc(pid, "comm", NULL);
+	int r = comm && !strcmp(comm, "ckpt-restart\n");
+
+	free(comm);
+	return r;
+}
+
+/*
+ * The target runs libckpt.  A process ckpt-restart is still bringing
+ * back (ckpt-save right after ckpt-restart, as a script that saves
+ * periodically does: the pid exists before its memory does) is waited
+ * for, SAVE_RESTORING_MS at most.
+ */
+#define SAVE_RESTORING_MS	10000
+
 static void save_check_target(pid_t pid)
 {
+	struct timespec tick = { 0, 10 * 1000000 };
 	char path[64];
 	struct stat st;
 	char *maps;
 
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	if (stat(path, &st) < 0)
-		save_die(EXIT_TARGET, "no such process: %d", (int)pid);
-	maps = save_read_proc(pid, "maps", NULL);
-	if (!maps)
-		save_die(EXIT_TARGET, "cannot read /proc/%d/maps: %s", (int)pid,
-			 strerror(errno));
-	if (!save_has_libckpt(maps)) {
+	for (int waited = 0;; waited += 10) {
+		if (stat(path, &st) < 0)
+			save_die(EXIT_TARGET, "no such process: %d", (int)pid);
+		maps = save_read_proc(pid, "maps", NULL);
+		if (!maps)
+			save_die(EXIT_TARGET, "cannot read /proc/%d/maps: %s", (int)pid,
+				 strerror(errno));
+		if (save_has_libckpt(maps))
+			break;
 		free(maps);
-		save_die(EXIT_TARGET, "process %d does not run libckpt (start it "
-			 "with ckpt-run or LD_PRELOAD=libckpt.so)", (int)pid);
+		if (waited >= SAVE_RESTORING_MS || !save_restoring(pid))
+			save_die(EXIT_TARGET, "process %d does not run libckpt (%s)", (int)pid,
+				 waited ? "it is ckpt-restart, which has not brought a process back "
+				 "in it" : "start it with ckpt-run or LD_PRELOAD=libckpt.so");
+		nanosleep(&tick, NULL);
 	}
 	free(maps);
 }
