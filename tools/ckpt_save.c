@@ -379,6 +379,41 @@ static void save_check_target(pid_t pid)
 	free(maps);
 }
 
+/* Whether pid catches signal sig (/proc/PID/status SigCgt): 1, 0, -1 unreadable. */
+static int save_catches(pid_t pid, int sig)
+{
+	char *st = save_read_proc(pid, "status", NULL), *s;
+	unsigned long long mask;
+	int r = -1;
+
+	if (st && (s = strstr(st, "\nSigCgt:")) && sscanf(s + 8, "%llx", &mask) == 1)
+		r = (int)((mask >> (sig - 1)) & 1);
+	free(st);
+	return r;
+}
+
+/*
+ * The control signal's default action ends a process: it is sent only
+ * once the target catches it.  A program that has just started maps
+ * libckpt before libckpt's constructor catches the signal (the loader is
+ * still at work): waited for, SAVE_RESTORING_MS at most.
+ */
+static void save_check_caught(pid_t pid, int sig)
+{
+	struct timespec tick = { 0, 10 * 1000000 };
+	int r;
+
+	for (int waited = 0; (r = save_catches(pid, sig)) == 0; waited += 10) {
+		if (waited >= SAVE_RESTORING_MS)
+			save_die(EXIT_TARGET, "process %d maps libckpt but does not catch signal %d "
+				 "(CKPT_CTL_SIGNAL), which would kill it: is it starting, or did it "
+				 "install its own handler by a raw system call?", (int)pid, sig);
+		nanosleep(&tick, NULL);
+	}
+	if (r < 0)
+		save_die(EXIT_TARGET, "no such process: %d", (int)pid);
+}
+
 #define SAVE_PF_EXITING	0x4	/* the kernel's PF_EXITING, in /proc/PID/stat's flags */
 
 /*
@@ -748,6 +783,7 @@ int main(int argc, char **argv)
 		     (o.incremental ? CTL_F_INCREMENTAL : 0) | (o.mappable ? CTL_F_MAPPABLE : 0);
 	save_check_target(o.pid);
 	sig = save_target_signal(o.pid);
+	save_check_caught(o.pid, sig);
 	if (o.key)
 		save_seal_init(&seal, o.key, o.pid);
 
