@@ -199,6 +199,9 @@ $(B)/fuzz/fuzz_img: FUZZ_LIBS += tests/fuzz/fz_image.c
 # fuzz_restart: ckpt-restart's --check path, in the fuzzer (its main renamed).
 $(B)/fuzz/fuzz_restart: FUZZ_LIBS += tests/fuzz/fz_image.c $(filter-out restart/restorer.c,$(wildcard restart/*.c)) \
 	$(wildcard kernel-assist/*.c) restart/restorer.c -DFD_RESTORE -Dmain=rst_cli_main -lpthread
+# fuzz_info: ckpt-info's command line, in the fuzzer (its main renamed).
+$(B)/fuzz/fuzz_info: FUZZ_LIBS += tests/fuzz/fz_image.c tools/ckpt_info.c $(wildcard tools/info_*.c) \
+	-Dmain=info_cli_main
 $(B)/fuzz/%: tests/fuzz/%.c $(IMG_SRCS) $(CTL_SRCS) tests/fuzz/fz_image.c tests/fuzz/fz_image.h
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=gnu11 -D_GNU_SOURCE -I. -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c,$<) $(IMG_SRCS) $(CTL_SRCS) $(FUZZ_LIBS) -lsodium

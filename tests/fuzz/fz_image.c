@@ -489,8 +489,101 @@ static void fz_seed_ipc(const char *dir)
 	close(fd);
 }
 
+/*
+ * One section of the tree seed: process pid, child of ppid.  Section 0
+ * (pid 100) holds a deleted file by a mapping only, with its contents
+ * (the FILE a tree gives it: 0x80000 | inode); section 1 maps the same
+ * file by naming that FILE, and has an fd on section 0's /dev/null.
+ */
+static void fz_section(int fd, int32_t pid, int32_t ppid, int k)
+{
+	static unsigned char buf[8192], page[IMG_PAGE_SIZE];
+	static const char gpath[] = "/dev/shm/sem.x (deleted)";
+	struct img_header h = { .pid = pid, .ctime_ns = 1, .flags = IMG_F_MEMBER };
+	struct img_proc p = { .pid = pid, .ppid = ppid, .nthreads = 1, .auxv_words = 2,
+			      .comm = "seed", .cwd_len = 1, .exe_len = 8 };
+	struct img_thread t = { .tid = pid, .flags = IMG_THREAD_LEADER, .fpstate_len = 16,
+				.seccomp_leaf = -1 };
+	struct img_file f = { .id = 1, .kind = IMG_FILE_CHR, .flags = 2, .path_len = 9,
+			      .rdev = 0x103, .mode = 020666 };
+	struct img_file g = { .id = 0x80000 | 77, .kind = IMG_FILE_GHOST, .flags = 2, .size = 32,
+			      .ino = 77, .mode = 0100600, .path_len = sizeof(gpath) - 1,
+			      .data_len = sizeof(struct img_file_ghost) };
+	struct img_file_ghost gd = { 0, 0 };
+	struct img_file_data fdata = { .file = g.id, .codec = IMG_CODEC_RAW, .len = 32 };
+	struct img_fd d = { .fd = 0, .file = 1 };
+	struct img_vma v = { .start = 0x20000, .end = 0x21000, .prot = 3,
+			     .flags = IMG_VMA_FILE | IMG_VMA_SHARED, .file = g.id,
+			     .attrs = IMG_VMA_ATTR_MAYWRITE,
+			     .path_len = sizeof(gpath) - 1 };
+	unsigned char tail[sizeof(gd) + sizeof(gpath)];
+	struct img_writer w;
+
+	strcpy(h.kernel, "6.1.0");
+	img_writer_init(&w, fd, buf, sizeof(buf));
+	img_write_header(&w, &h);
+	img_write_record(&w, IMG_REC_PROC, &p, sizeof(p), "/bin/seed", 9);
+	if (k == 0) {
+		memcpy(tail, &gd, sizeof(gd));
+		memcpy(tail + sizeof(gd), gpath, sizeof(gpath) - 1);
+		img_write_record(&w, IMG_REC_FILE, &f, sizeof(f), "/dev/null", 9);
+		img_write_record(&w, IMG_REC_FILE, &g, sizeof(g), tail, sizeof(tail) - 1);
+		img_write_record(&w, IMG_REC_FILE_DATA, &fdata, sizeof(fdata), page, 32);
+	}
+	img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
+	img_write_record(&w, IMG_REC_THREAD, &t, sizeof(t), page, 16);
+	img_write_record(&w, IMG_REC_VMA, &v, sizeof(v), gpath, sizeof(gpath) - 1);
+	img_write_end(&w);
+}
+
+/* Zeros up to the next page boundary of fd's file. */
+static void fz_pad(int fd)
+{
+	static const unsigned char zeros[IMG_PAGE_SIZE];
+	off_t at = lseek(fd, 0, SEEK_END);
+
+	if (at > 0 && at % IMG_PAGE_SIZE &&
+	    write(fd, zeros, IMG_PAGE_SIZE - at % IMG_PAGE_SIZE) < 0)
+		perror("fuzz: seed");
+}
+
+/* A tree: its directory (two members, one zombie), then its two sections. */
+static void fz_seed_tree(const char *dir)
+{
+	static unsigned char buf[4096];
+	struct img_header h = { .pid = 100, .ctime_ns = 1, .flags = IMG_F_TREE };
+	struct img_member m[3] = {
+		{ .pid = 100, .ppid = 1, .pgid = 100, .sid = 100, .section = 0 },
+		{ .pid = 101, .ppid = 100, .pgid = 100, .sid = 100, .section = 1 },
+		{ .pid = 102, .ppid = 100, .pgid = 100, .sid = 100, .section = -1,
+		  .flags = IMG_MEMBER_ZOMBIE, .exit_code = 1, .exit_status = 7 },
+	};
+	struct img_writer w;
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/seed-tree.img", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		perror(path);
+		return;
+	}
+	strcpy(h.kernel, "6.1.0");
+	img_writer_init(&w, fd, buf, sizeof(buf));
+	img_write_header(&w, &h);
+	for (int i = 0; i < 3; i++)
+		img_write_record(&w, IMG_REC_MEMBER, &m[i], sizeof(m[i]), NULL, 0);
+	img_write_end(&w);
+	fz_pad(fd);
+	fz_section(fd, 100, 1, 0);
+	fz_pad(fd);
+	fz_section(fd, 101, 100, 1);
+	close(fd);
+}
+
 void fz_seeds(const char *dir)
 {
+	fz_seed_tree(dir);
 	fz_seed(dir, "seed-minimal.img", 0);
 	fz_seed(dir, "seed-full.img", 1);
 	fz_seed(dir, "seed-mappable.img", 2);
