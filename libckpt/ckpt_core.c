@@ -238,11 +238,26 @@ static int writer_done(struct ckpt_ctx *c)
 
 int ckpt_save_begin(int wait_ms, char *err, size_t errlen)
 {
+	/*
+	 * A restored process keeps the saved slot (the saving thread's tid)
+	 * until its last thread has left the restorer (shim_post_restore
+	 * resets it): a request that arrives meanwhile (ckpt-save right after
+	 * ckpt-restart) waits for that, wait_ms at most.  A slot a live save
+	 * holds is not waited for: that save may be waiting for this thread
+	 * to park.
+	 */
+	int restoring = __atomic_load_n(&ckpt_restore_info.blob_len, __ATOMIC_ACQUIRE) != 0;
+	const struct timespec ms = { 0, 1000000 };
 	int zero = 0, tid = arch_sys0(SYS_gettid);
 	pid_t w;
 
-	if (!__atomic_compare_exchange_n(&save_busy, &zero, tid, 0, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE)) {
+	for (int i = 0; !__atomic_compare_exchange_n(&save_busy, &zero, tid, 0, __ATOMIC_ACQ_REL,
+						     __ATOMIC_ACQUIRE); i++) {
+		if (restoring && i < wait_ms) {
+			zero = 0;
+			arch_sys2(SYS_nanosleep, &ms, NULL);
+			continue;
+		}
 		ckpt_fmt(err, errlen, "another checkpoint of this process is in progress "
 			 "(thread %d is saving it)", zero);
 		return -EBUSY;
