@@ -229,7 +229,9 @@ const char *usk_what(struct usk_state *u, const struct usk_sock *s, char *buf, s
 	/* the process's fd whose queue carries it, through any number of hops */
 	for (int hops = 0; top->inflight && top->carrier >= 0 && hops < 16; hops++)
 		top = &u->socks[top->carrier];
-	if (!s->inflight)
+	if (s->holder)
+		ckpt_fmt(buf, len, "fd %d of process %d", s->fd, (int)s->holder);
+	else if (!s->inflight)
 		ckpt_fmt(buf, len, "fd %d", s->fd);
 	else
 		ckpt_fmt(buf, len, "a unix socket in flight on fd %d", top->inflight ? -1 : top->fd);
@@ -479,27 +481,30 @@ static int usk_build(struct ckpt_ctx *c)
 		if (usk_read(c, s) < 0)
 			return c->error;
 	}
+	/* a tree: the sockets the other members hold are in the image too */
+	if (usk_tree_scan(c, u->pass) < 0)
+		return c->error;
 	for (uint32_t i = 0; i < u->nsocks; i++) {
 		struct usk_sock *s = &u->socks[i];
 
-		s->inherit = s->fd <= 2 && s->state_diag == USK_TCP_ESTABLISHED &&
+		s->inherit = !s->holder && s->fd <= 2 && s->state_diag == USK_TCP_ESTABLISHED &&
 			     (!s->k.peer || !usk_find(u, s->k.peer));
 	}
 	/* queues, which add the sockets in flight (read in turn as the loop reaches them) */
 	for (uint32_t i = 0; i < u->nsocks; i++) {
 		struct usk_sock *s = &u->socks[i];
 
-		if (s->inherit)
+		if (s->inherit || s->holder)
 			continue;
 		if ((s->inflight && usk_read(c, s) < 0) || usk_refuse_extras(c, s) < 0 ||
-		    usk_capture(c, s) < 0)
+		    (usk_tree_walks(c, s) && usk_capture(c, s) < 0))
 			return c->error;
 	}
 	for (uint32_t i = 0; i < u->nsocks; i++)
-		if (!u->socks[i].inherit && usk_decide(c, &u->socks[i]) < 0)
+		if (!u->socks[i].inherit && !u->socks[i].holder && usk_decide(c, &u->socks[i]) < 0)
 			return c->error;
 	for (uint32_t i = 0; i < u->nsocks; i++)
-		if (!u->socks[i].inherit && usk_from(c, &u->socks[i]) < 0)
+		if (!u->socks[i].inherit && !u->socks[i].holder && usk_from(c, &u->socks[i]) < 0)
 			return c->error;
 	u->built = 1;
 	return 0;
@@ -509,8 +514,9 @@ static int unix_begin(struct ckpt_ctx *c, int pass)
 {
 	struct usk_state *u = usk_state(c);
 
-	if (pass == 0 || !u->built) {
-		usk_init(c);		/* (pass 1 alone: the tests) */
+	/* (pass 1 alone: the tests; a tree: again, once every member is parked) */
+	if (pass == 0 || !u->built || c->tree) {
+		usk_init(c);
 		u->active = 1;
 		u->pass = pass;
 		return usk_build(c) < 0 ? -1 : 0;
@@ -545,7 +551,7 @@ static int unix_end(struct ckpt_ctx *c, int pass, int ok)
 	if (pass == 1 && ok && u->built) {
 		/* the queues, in table order: a socket in flight after its carrier's */
 		for (uint32_t i = 0; i < u->nsocks && !r; i++)
-			if (!u->socks[i].inherit && usk_write_queue(c, &u->socks[i]) < 0)
+			if (!u->socks[i].inherit && !u->socks[i].holder && usk_write_queue(c, &u->socks[i]) < 0)
 				r = -1;
 	}
 	for (int i = 0; i < u->nheld; i++) {
@@ -572,7 +578,7 @@ static int unix_match(struct ckpt_ctx *c, const struct fd_probe *p)
 	if (!S_ISSOCK(p->st.st_mode) || !u->built)
 		return 0;
 	s = usk_find(u, p->st.st_ino);
-	return s && !s->inherit;
+	return s && !s->inherit && !s->holder;
 }
 
 static int unix_save(struct ckpt_ctx *c, const struct fd_probe *p, struct img_file *f,

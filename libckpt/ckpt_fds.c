@@ -471,6 +471,23 @@ int64_t ckpt_fds_write_extra(struct ckpt_ctx *c, int fd, const char *what)
 						       what);
 	if ((id = shared_id(c, &p)))
 		return id;		/* an fd of the process, or one in flight already */
+	/*
+	 * A tree: a description a later member holds is that member's FILE,
+	 * written after this section; the restart reads a message's fds from
+	 * the FILEs before it.  Refused by name rather than made twice.
+	 */
+	if (c->tree) {
+		int theirs = -1;
+		pid_t pid = ckpt_tree_later_holder(c, fd, p.st.st_dev, p.st.st_ino, &theirs);
+
+		if (pid > 0)
+			return ckpt_fail(c, -ENOTSUP, "%s (%s): process %d of the tree holds it too "
+					 "(its fd %d), and saves it after this process (%d): an fd "
+					 "in flight to an earlier process of the tree that its "
+					 "sender keeps open is not supported yet; close it in the "
+					 "sender once sent", what, path, (int)pid, theirs,
+					 (int)getpid());
+	}
 	if (!(k = fd_save_find(c, &p)))
 		return ckpt_fail(c, -ENOTSUP, "%s (%s): not of a kind libckpt saves", what, path);
 	if (c->nfdids >= CKPT_MAX_FDS)

@@ -162,6 +162,12 @@ uint32_t ckpt_tree_file_id(struct ckpt_ctx *c, int fd, uint64_t dev, uint64_t in
 uint32_t ckpt_tree_first(struct ckpt_ctx *c, uint64_t dev, uint64_t ino);
 uint32_t ckpt_tree_new_id(struct ckpt_ctx *c, int fd);
 int ckpt_tree_shm(struct ckpt_ctx *c, uint64_t dev, uint64_t ino, uint64_t pgoff, uint64_t len);
+/*
+ * A later member (a higher section) that holds the open file description
+ * of our fd (an fd in flight): its pid and its fd in *theirs, or 0.  Read
+ * in pass 1 only (every member parked): one readdir of each later member.
+ */
+pid_t ckpt_tree_later_holder(struct ckpt_ctx *c, int fd, uint64_t dev, uint64_t ino, int *theirs);
 /* The section of an earlier member that maps (dev, ino) shared without a path, or -1. */
 int ckpt_tree_mapped_earlier(struct ckpt_ctx *c, uint64_t dev, uint64_t ino);
 
