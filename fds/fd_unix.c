@@ -481,8 +481,8 @@ static int usk_build(struct ckpt_ctx *c)
 		if (usk_read(c, s) < 0)
 			return c->error;
 	}
-	/* a tree: the sockets the other members hold are in the image too */
-	if (usk_tree_scan(c, u->pass) < 0)
+	/* a tree: the sockets the other members hold are in the image too (ours name them) */
+	if (u->nsocks && usk_tree_scan(c, u->pass) < 0)
 		return c->error;
 	for (uint32_t i = 0; i < u->nsocks; i++) {
 		struct usk_sock *s = &u->socks[i];

@@ -6,8 +6,8 @@
 #  - a socketpair split by fork, stream, dgram and seqpacket: messages
 #    queued both ways (boundaries, an empty datagram), the conversation
 #    going on after the restart;
-#  - a pre-fork server: the root listens on a path, 2 workers accept on
-#    the shared listener, 3 clients of the tree: 2 half-way through a
+#  - a pre-fork server: the root listens on a path, 4 workers accept on
+#    the shared listener, 5 clients of the tree: 4 half-way through a
 #    conversation, one waiting to be accepted; every request answered
 #    exactly once (the workers' "ANS" lines over every output);
 #  - fds in flight between members: a file at an offset and a pipe's read
@@ -16,7 +16,8 @@
 #  - ckpt-info shows such an image;
 #  - refused by name: a member's socket connected to a server outside the
 #    tree; credentials of another process in flight; a pipe's read end in
-#    flight whose write end another member holds.
+#    flight whose write end another member holds; a file in flight that its
+#    sender, a later process, keeps open.
 . "$(dirname "$0")/lib.sh"
 U=$PROGS/usktree
 
@@ -62,16 +63,16 @@ for t in stream dgram seqpacket; do
 	run_case pair-$t 2 pair $t
 done
 
-# 2. a pre-fork server: 2 workers, 3 clients (one waiting to be accepted)
-run_case server 2 server 2
-for i in 0 1 2; do
+# 2. a pre-fork server: 4 workers, 5 clients (one waiting to be accepted)
+run_case server 2 server 4
+for i in 0 1 2 3 4; do
 	for k in 1 2; do
 		n=$(cat "$TMP"/server.out* | grep -c "^ANS $i.$k\$")
 		[ "$n" = 1 ] || fail "server: request $i.$k answered $n times: $(cat "$TMP"/server.out*)"
 	done
 done
-[ "$(cat "$TMP"/server.out | grep -c '^ANS ..1$')" = 2 ] ||
-	fail "server: not 2 conversations half-way at the checkpoint: $(cat "$TMP"/server.out)"
+[ "$(cat "$TMP"/server.out | grep -c '^ANS ..1$')" = 4 ] ||
+	fail "server: not 4 conversations half-way at the checkpoint: $(cat "$TMP"/server.out)"
 
 # 3. fds in flight between the members
 run_case rights 2 rights
@@ -120,5 +121,6 @@ serve() {
 refused outside "process [0-9]+: fd [0-9]+: a unix stream socket connected to $TMP/outside/outside.sock \\(process [0-9]+, usock, uid [0-9]+\\), outside the image" serve
 grep -q "process $SPID," "$TMP/outside.save" || fail "outside: not the server's pid $SPID: $(cat "$TMP/outside.save")"
 refused pipewriter 'process [0-9]+: fd [0-9]+: pipe \(pipe:\[[0-9]+\], its write end\) leads outside the image: its read end is held by a process libckpt cannot see \(another user.s\?\), or is in flight on a unix socket of the tree'
+refused keepfd "an fd in flight on fd [0-9]+ \\($TMP/keepfd/kept.data\\): process [0-9]+ of the tree holds it too \\(its fd [0-9]+\\), and saves it after this process \\([0-9]+\\): an fd in flight to an earlier process of the tree that its sender keeps open is not supported yet"
 refused creds 'fd [0-9]+: a message queued on it carries the credentials of process [0-9]+ \(SCM_CREDENTIALS\): in a process tree a restart queues every message before'
 exit 0

@@ -27,6 +27,7 @@
  *               outside the tree
  *   pipewriter  (refused) the child sends its parent a pipe's read end
  *               and keeps the write end
+ *   keepfd      (refused) the child sends its parent a file it keeps open
  *   creds       (refused) the root's end has SO_PASSCRED, the child sent
  *               to it: credentials of another process in flight
  */
@@ -214,6 +215,14 @@ static int pair_case(const char *t)
 	fflush(stdout);
 	wait_file("go");
 	recv_all(sv[0], type, c2p, 4, "parent");
+	{
+		struct ucred cr;
+		socklen_t cl = sizeof(cr);
+
+		if (getsockopt(sv[0], SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0)
+			printf("PEERCRED %d (me %d, parent %d)\n", (int)cr.pid, (int)getpid(),
+			       (int)getppid());
+	}
 	wait_file("child.drained");
 	for (int i = 0; i < 3; i++) {
 		char ping[32], want[64];
@@ -547,6 +556,31 @@ static int pipewriter_case(void)
 	return reap_all();
 }
 
+static int keepfd_case(void)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) < 0)
+		die("socketpair");
+	if ((pid = fork()) == 0) {
+		int f = data_file("kept.data", "kept");
+
+		close(sv[0]);
+		send_fd(sv[1], "file", f);	/* and keeps f */
+		touch("child.sent");
+		wait_file("go");
+		exit(0);
+	}
+	kids[nkids++] = pid;
+	close(sv[1]);
+	wait_file("child.sent");
+	printf("READY\n");
+	fflush(stdout);
+	wait_file("go");
+	return reap_all();
+}
+
 static int creds_case(void)
 {
 	int sv[2], on = 1;
@@ -590,6 +624,8 @@ int main(int argc, char **argv)
 		ok = outside_case();
 	else if (!strcmp(argv[1], "pipewriter"))
 		ok = pipewriter_case();
+	else if (!strcmp(argv[1], "keepfd"))
+		ok = keepfd_case();
 	else if (!strcmp(argv[1], "creds"))
 		ok = creds_case();
 	else
