@@ -2,7 +2,7 @@
  * fd_unix.c - unix domain sockets: socketpairs and named sockets (a path
  * or an abstract name), stream, datagram and seqpacket; bound, connected,
  * listening, shut down; their options; the messages queued on them, with
- * the credentials and fds they carry.  The kind, in six files:
+ * the credentials and fds they carry.  The kind, in seven files:
  *   fd_unix.c        this: the record check, the table of the image's
  *                    sockets and what each one is (save)
  *   fd_unix_diag.c   what sock_diag and the options say of one (save)
@@ -10,6 +10,7 @@
  *   fd_unix_check.c  links and names checked before a restart (restore)
  *   fd_unix_make.c   every socket made, named and connected (restore)
  *   fd_unix_fill.c   queues sent again (restore)
+ *   fd_unix_tree.c   the sockets other members of a tree hold (save)
  *
  * What the kernel shows (measured on Linux 6.18, docs/INTERNALS.md "Unix
  * sockets"): sock_diag (NETLINK_SOCK_DIAG, one exact query per socket by
