@@ -6,6 +6,10 @@
 #  - a socketpair split by fork, stream, dgram and seqpacket: messages
 #    queued both ways (boundaries, an empty datagram), the conversation
 #    going on after the restart;
+#  - unconnected datagram sockets bound to paths in two processes, each
+#    with datagrams from the other queued (sent again from the sender's
+#    socket: the receiver sees its name);
+#  - the original, saved and left running, reads every message;
 #  - a pre-fork server: the root listens on a path, 4 workers accept on
 #    the shared listener, 5 clients of the tree: 4 half-way through a
 #    conversation, one waiting to be accepted; every request answered
@@ -62,6 +66,28 @@ run_case() {
 for t in stream dgram seqpacket; do
 	run_case pair-$t 2 pair $t
 done
+
+# 1b. the original, saved and left running, still reads every message
+# (the queues are peeked, never taken): each type, and the server
+for args in "pair stream" "pair dgram" "pair seqpacket" "server 4"; do
+	set -- $args
+	d=$TMP/orig-$1-$2
+	mkdir -p "$d"
+	shim "$U" "$1" "$d" "$2" > "$d.out" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	wait_line "$d.out" '^READY|^BAD|^setup'
+	"$BIN/ckpt-save" "$pid" "$TMP/orig.img" > "$d.save" 2>&1 ||
+		fail "original $args: ckpt-save rc $?: $(cat "$d.save")"
+	touch "$d/go"
+	wait "$pid"
+	rc=$?
+	[ $rc -eq 0 ] && grep -q '^DONE ok' "$d.out" ||
+		fail "original $args after its checkpoint (rc $rc): $(cat "$d.out")"
+done
+
+# 1c. named datagram sockets, each sent to by the other process's
+run_case dgrams 2 dgrams
 
 # 2. a pre-fork server: 4 workers, 5 clients (one waiting to be accepted)
 run_case server 2 server 4

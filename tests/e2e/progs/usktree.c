@@ -17,6 +17,9 @@
  *               connection waits to be accepted (workers take one at a
  *               time).  Workers print "ANS I.K" for every answer; each
  *               client checks its answers came once, then EOF.
+ *   dgrams      unconnected datagram sockets bound to DIR/a.sock (the root)
+ *               and DIR/b.sock (its child), datagrams queued both ways
+ *               (an empty one too), each from the other's name
  *   rights      fds in flight between the root and its child over a
  *               split pair: the child sends a file at offset 5 and a
  *               pipe's read end with bytes in it (closing both ends),
@@ -362,6 +365,77 @@ static int server_case(int n)
 	return done;
 }
 
+/* ---- named datagrams ---- */
+
+/* A datagram socket bound to DIR/name. */
+static int dgram_bound(const char *name)
+{
+	struct sockaddr_un sa;
+	int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+	unlink(path(name));
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, addr(&sa, path(name))) < 0)
+		die("bind");
+	return s;
+}
+
+static void send_to(int s, const char *name, const char *msg)
+{
+	struct sockaddr_un sa;
+	socklen_t len = addr(&sa, path(name));
+
+	if (sendto(s, msg, strlen(msg), 0, (struct sockaddr *)&sa, len) != (ssize_t)strlen(msg))
+		die("sendto");
+}
+
+/* The next datagram: msg, from DIR/name. */
+static void recv_from(int s, const char *name, const char *msg, int wait)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+	char buf[64];
+	ssize_t n = recvfrom(s, buf, sizeof(buf), wait ? 0 : MSG_DONTWAIT, (struct sockaddr *)&sa,
+			     &len);
+
+	if (n != (ssize_t)strlen(msg) || memcmp(buf, msg, (size_t)n))
+		BAD("datagram \"%s\": got %zd bytes", msg, n);
+	else if (strcmp(sa.sun_path, path(name)))
+		BAD("datagram \"%s\" from %s, want %s", msg, sa.sun_path, path(name));
+}
+
+static int dgrams_case(void)
+{
+	int a = dgram_bound("a.sock");
+	pid_t pid;
+
+	if ((pid = fork()) == 0) {
+		int b = dgram_bound("b.sock");
+
+		close(a);
+		send_to(b, "a.sock", "to a, 1");
+		send_to(b, "a.sock", "");
+		send_to(b, "a.sock", "to a, 3");
+		touch("child.sent");
+		wait_file("go");
+		recv_from(b, "a.sock", "to b", 0);
+		recv_from(b, "a.sock", "ping", 1);
+		send_to(b, "a.sock", "pong");
+		exit(bad ? 1 : 0);
+	}
+	kids[nkids++] = pid;
+	wait_file("child.sent");
+	send_to(a, "b.sock", "to b");
+	printf("READY\n");
+	fflush(stdout);
+	wait_file("go");
+	recv_from(a, "b.sock", "to a, 1", 0);
+	recv_from(a, "b.sock", "", 0);
+	recv_from(a, "b.sock", "to a, 3", 0);
+	send_to(a, "b.sock", "ping");
+	recv_from(a, "b.sock", "pong", 1);
+	return reap_all();
+}
+
 /* ---- rights ---- */
 
 static void send_fd(int s, const char *what, int fd)
@@ -618,6 +692,8 @@ int main(int argc, char **argv)
 		ok = pair_case(argv[3]);
 	else if (!strcmp(argv[1], "server") && argc == 4)
 		ok = server_case(atoi(argv[3]));
+	else if (!strcmp(argv[1], "dgrams"))
+		ok = dgrams_case();
 	else if (!strcmp(argv[1], "rights"))
 		ok = rights_case();
 	else if (!strcmp(argv[1], "outside"))
