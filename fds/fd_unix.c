@@ -362,6 +362,15 @@ static int refuse_outside(struct ckpt_ctx *c, struct usk_sock *s, uint64_t peer,
 		plen = d.name_len;
 	}
 	usk_name_text(pn, plen, name, sizeof(name));
+	/* a tree: a peer no process holds may be in flight on another member's socket */
+	if (c->tree && peer && !usk_tree_held(c, peer))
+		return ckpt_fail(c, -ENOTSUP, "%s: a unix %s socket connected to socket %llu (%s), "
+				 "which no process libckpt can see holds: in flight on a unix socket "
+				 "of another process of the tree? A socket in flight whose peer another "
+				 "process of the tree holds is not supported yet; keep it open in "
+				 "its sender until it is received", usk_what(u, s, what,
+				 sizeof(what)), usk_type_name(s->k.type), (unsigned long long)peer,
+				 name);
 	usk_peer_process(s->fd, proc, sizeof(proc));
 	return ckpt_fail(c, -ENOTSUP, "%s: a unix %s socket %s %s%s, outside the image: a restart "
 			 "cannot connect it to that process again; close it before the checkpoint "

@@ -189,6 +189,8 @@ int usk_write_queue(struct ckpt_ctx *c, struct usk_sock *s);
  * tree: in pass 1, the member that writes s's FILE).
  */
 int usk_tree_scan(struct ckpt_ctx *c, int pass);
+/* Whether any process this one can see holds socket ino (for a refusal's words). */
+int usk_tree_held(struct ckpt_ctx *c, uint64_t ino);
 int usk_tree_walks(struct ckpt_ctx *c, const struct usk_sock *s);
 #endif
 

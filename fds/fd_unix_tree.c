@@ -128,4 +128,48 @@ int usk_tree_walks(struct ckpt_ctx *c, const struct usk_sock *s)
 		return 1;
 	return ckpt_tree_first(c, st.st_dev, s->ino) == 0;
 }
+struct held {
+	uint64_t ino;
+	int pid, found;
+};
+
+static int held_fd(int fd, int dirfd, void *arg)
+{
+	struct held *h = arg;
+	char name[64], link[64];
+	const char *p;
+	ssize_t n;
+
+	(void)dirfd;
+	ckpt_fmt(name, sizeof(name), "/proc/%d/fd/%d", h->pid, fd);
+	if ((n = readlink(name, link, sizeof(link) - 1)) <= 8)
+		return 0;
+	link[n] = '\0';
+	p = link + 8;
+	if (!ckpt_memeq(link, "socket:[", 8) || (uint64_t)ckpt_parse_dec(&p) != h->ino)
+		return 0;
+	h->found = 1;
+	return -1;
+}
+
+static int held_proc(int pid, int dirfd, void *arg)
+{
+	struct held *h = arg;
+	char dir[32];
+
+	(void)dirfd;
+	h->pid = pid;
+	ckpt_fmt(dir, sizeof(dir), "/proc/%d/fd", pid);
+	ckpt_proc_each(dir, held_fd, h);
+	return h->found ? -1 : 0;
+}
+
+int usk_tree_held(struct ckpt_ctx *c, uint64_t ino)
+{
+	struct held h = { ino, 0, 0 };
+
+	(void)c;
+	ckpt_proc_each("/proc", held_proc, &h);
+	return h.found;
+}
 #endif

@@ -21,7 +21,8 @@
 #  - refused by name: a member's socket connected to a server outside the
 #    tree; credentials of another process in flight; a pipe's read end in
 #    flight whose write end another member holds; a file in flight that its
-#    sender, a later process, keeps open.
+#    sender, a later process, keeps open; a socket in flight to another
+#    process whose peer the sender keeps.
 . "$(dirname "$0")/lib.sh"
 U=$PROGS/usktree
 
@@ -148,5 +149,6 @@ refused outside "process [0-9]+: fd [0-9]+: a unix stream socket connected to $T
 grep -q "process $SPID," "$TMP/outside.save" || fail "outside: not the server's pid $SPID: $(cat "$TMP/outside.save")"
 refused pipewriter 'process [0-9]+: fd [0-9]+: pipe \(pipe:\[[0-9]+\], its write end\) leads outside the image: its read end is held by a process libckpt cannot see \(another user.s\?\), or is in flight on a unix socket of the tree'
 refused keepfd "an fd in flight on fd [0-9]+ \\($TMP/keepfd/kept.data\\): process [0-9]+ of the tree holds it too \\(its fd [0-9]+\\), and saves it after this process \\([0-9]+\\): an fd in flight to an earlier process of the tree that its sender keeps open is not supported yet"
+refused sockflight 'fd [0-9]+: a unix stream socket connected to socket [0-9]+ \(\(unnamed\)\), which no process libckpt can see holds: in flight on a unix socket of another process of the tree\? A socket in flight whose peer another process of the tree holds is not supported yet'
 refused creds 'fd [0-9]+: a message queued on it carries the credentials of process [0-9]+ \(SCM_CREDENTIALS\): in a process tree a restart queues every message before'
 exit 0

@@ -31,6 +31,8 @@
  *   pipewriter  (refused) the child sends its parent a pipe's read end
  *               and keeps the write end
  *   keepfd      (refused) the child sends its parent a file it keeps open
+ *   sockflight  (refused) the root sends its child one end of a stream pair
+ *               and closes it, keeping the other end
  *   creds       (refused) the root's end has SO_PASSCRED, the child sent
  *               to it: credentials of another process in flight
  */
@@ -655,6 +657,32 @@ static int keepfd_case(void)
 	return reap_all();
 }
 
+static int sockflight_case(void)
+{
+	int sv[2], x[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, x) < 0)
+		die("socketpair");
+	if ((pid = fork()) == 0) {
+		close(sv[0]);
+		close(x[0]);
+		close(x[1]);
+		touch("child.sent");
+		wait_file("go");
+		exit(0);
+	}
+	kids[nkids++] = pid;
+	close(sv[1]);
+	send_fd(sv[0], "end", x[1]);	/* to the child, not received yet */
+	close(x[1]);
+	wait_file("child.sent");
+	printf("READY\n");
+	fflush(stdout);
+	wait_file("go");
+	return reap_all();
+}
+
 static int creds_case(void)
 {
 	int sv[2], on = 1;
@@ -702,6 +730,8 @@ int main(int argc, char **argv)
 		ok = pipewriter_case();
 	else if (!strcmp(argv[1], "keepfd"))
 		ok = keepfd_case();
+	else if (!strcmp(argv[1], "sockflight"))
+		ok = sockflight_case();
 	else if (!strcmp(argv[1], "creds"))
 		ok = creds_case();
 	else
