@@ -11,9 +11,9 @@
  * name, bound file, peer, waiting connections), never decided, walked or
  * written here: its holder does that.  Which processes are members: in
  * the check pass (pass 0), while members still validate, every
- * descendant of the coordinator (ckpt_fds_member: the parent links); in
- * the write pass (pass 1), the coordinator's list (c->tree->pids), every
- * member parked.
+ * descendant of the coordinator (its children lists, read down from it);
+ * in the write pass (pass 1), the coordinator's list (c->tree->pids),
+ * every member parked.
  *
  * Who walks a queue.  A queue is walked once per checkpoint (a second
  * walk would not see the empty datagrams the first one marked), and in a
@@ -41,9 +41,7 @@
 
 struct tscan {
 	struct ckpt_ctx *c;
-	int pid;
-	int member;			/* -1 not known yet, else whether pid is a member */
-	int known;			/* pass 1: pid is one of c->tree->pids */
+	int pid;			/* a member (not this process) */
 };
 
 /* One fd of another process: a unix socket of a member not in the table yet joins it. */
@@ -69,10 +67,6 @@ static int tree_fd(int fd, int dirfd, void *arg)
 	ino = (uint64_t)ckpt_parse_dec(&p);
 	if (!ino || usk_find(u, ino))
 		return 0;			/* ours, or seen already */
-	if (sc->member < 0)
-		sc->member = sc->known || ckpt_fds_member(sc->c, sc->pid);
-	if (!sc->member)
-		return -1;			/* not the tree's: the rest of its fds too */
 	if (usk_diag(sc->c, ino, &d) < 0)
 		return 0;			/* not a unix socket (or gone) */
 	if (!(s = usk_add(sc->c, ino, fd, 0)))
@@ -90,7 +84,6 @@ static int tree_proc(int pid, int dirfd, void *arg)
 	if (pid == usk_state(sc->c)->self)
 		return 0;
 	sc->pid = pid;
-	sc->member = -1;
 	ckpt_fmt(dir, sizeof(dir), "/proc/%d/fd", pid);
 	ckpt_proc_each(dir, tree_fd, sc);	/* one we cannot read: not seen */
 	return sc->c->error ? -1 : 0;
@@ -99,17 +92,37 @@ static int tree_proc(int pid, int dirfd, void *arg)
 int usk_tree_scan(struct ckpt_ctx *c, int pass)
 {
 	struct ckpt_tree *t = c->tree;
-	struct tscan sc = { c, 0, -1, 0 };
+	struct tscan sc = { c, 0 };
 
 	if (!t)
 		return 0;
 	if (pass == 1 && t->pids && t->nmembers > 0) {
-		for (int k = 0; k < t->nmembers && !c->error; k++) {
-			sc.known = 1;
+		for (int k = 0; k < t->nmembers && !c->error; k++)
 			tree_proc(t->pids[k], -1, &sc);
+		return c->error ? -1 : 0;
+	}
+	/*
+	 * The check pass: the coordinator's descendants now, through the
+	 * children lists, in the queue bytes' room (no queue is read in a
+	 * tree's check pass): the pids, then the text of one children file.
+	 */
+	{
+		struct usk_state *u = usk_state(c);
+		int32_t *pids = (int32_t *)(((uintptr_t)u->data + 3) & ~(uintptr_t)3);
+		const int max = 2 * TREE_MAX_MEMBERS;
+		char *text = (char *)(pids + max);
+		size_t tlen = (size_t)(u->data + u->data_cap - (unsigned char *)text);
+		int n = 0, r;
+
+		if (!t->coord && ckpt_fds_coord(c) <= 0)
+			return 0;	/* (no coordinator to ask: pass 1 will see) */
+		pids[n++] = t->coord ? u->self : ckpt_fds_coord(c);
+		for (int i = 0; i < n && n < max; i++) {
+			if ((r = ckpt_tree_children(pids[i], pids + n, max - n, text, tlen)) > 0)
+				n += r;
 		}
-	} else {
-		ckpt_proc_each("/proc", tree_proc, &sc);
+		for (int i = 0; i < n && !c->error; i++)
+			tree_proc(pids[i], -1, &sc);
 	}
 	return c->error ? -1 : 0;
 }

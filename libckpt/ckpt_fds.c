@@ -128,7 +128,7 @@ int ckpt_fds_own(const struct ckpt_ctx *c, int fd)
 }
 
 /* A tree's coordinator: this process, or the peer of its connection to it (ckpt_tree.c). */
-static pid_t tree_coord(const struct ckpt_ctx *c)
+int ckpt_fds_coord(const struct ckpt_ctx *c)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -154,7 +154,7 @@ int ckpt_fds_member(const struct ckpt_ctx *c, int pid)
 
 	if (pid == getpid())
 		return 1;
-	if (!c->tree || (coord = tree_coord(c)) <= 0)
+	if (!c->tree || (coord = ckpt_fds_coord(c)) <= 0)
 		return 0;
 	for (int depth = 0; pid > 1 && depth < 4096; depth++) {
 		if (pid == coord)
