@@ -476,6 +476,12 @@ static int usk_decide(struct ckpt_ctx *c, struct usk_sock *s)
 	return 0;
 }
 
+/* Whether s is this process's to decide and write (not inherited, not another member's). */
+static int usk_ours(const struct usk_sock *s)
+{
+	return !s->inherit && !s->holder;
+}
+
 /* Pass 0: the whole table, or the refusal. */
 static int usk_build(struct ckpt_ctx *c)
 {
@@ -504,17 +510,17 @@ static int usk_build(struct ckpt_ctx *c)
 	for (uint32_t i = 0; i < u->nsocks; i++) {
 		struct usk_sock *s = &u->socks[i];
 
-		if (s->inherit || s->holder)
+		if (!usk_ours(s))
 			continue;
 		if ((s->inflight && usk_read(c, s) < 0) || usk_refuse_extras(c, s) < 0 ||
 		    (usk_tree_walks(c, s) && usk_capture(c, s) < 0))
 			return c->error;
 	}
 	for (uint32_t i = 0; i < u->nsocks; i++)
-		if (!u->socks[i].inherit && !u->socks[i].holder && usk_decide(c, &u->socks[i]) < 0)
+		if (usk_ours(&u->socks[i]) && usk_decide(c, &u->socks[i]) < 0)
 			return c->error;
 	for (uint32_t i = 0; i < u->nsocks; i++)
-		if (!u->socks[i].inherit && !u->socks[i].holder && usk_from(c, &u->socks[i]) < 0)
+		if (usk_ours(&u->socks[i]) && usk_from(c, &u->socks[i]) < 0)
 			return c->error;
 	u->built = 1;
 	return 0;
@@ -561,7 +567,7 @@ static int unix_end(struct ckpt_ctx *c, int pass, int ok)
 	if (pass == 1 && ok && u->built) {
 		/* the queues, in table order: a socket in flight after its carrier's */
 		for (uint32_t i = 0; i < u->nsocks && !r; i++)
-			if (!u->socks[i].inherit && !u->socks[i].holder && usk_write_queue(c, &u->socks[i]) < 0)
+			if (usk_ours(&u->socks[i]) && usk_write_queue(c, &u->socks[i]) < 0)
 				r = -1;
 	}
 	for (int i = 0; i < u->nheld; i++) {
@@ -588,7 +594,7 @@ static int unix_match(struct ckpt_ctx *c, const struct fd_probe *p)
 	if (!S_ISSOCK(p->st.st_mode) || !u->built)
 		return 0;
 	s = usk_find(u, p->st.st_ino);
-	return s && !s->inherit && !s->holder;
+	return s && usk_ours(s);
 }
 
 static int unix_save(struct ckpt_ctx *c, const struct fd_probe *p, struct img_file *f,

@@ -141,6 +141,8 @@ int usk_tree_walks(struct ckpt_ctx *c, const struct usk_sock *s)
 		return 1;
 	return ckpt_tree_first(c, st.st_dev, s->ino) == 0;
 }
+
+/* ... for a refusal's words: whether any process this one can see holds a socket. */
 struct held {
 	uint64_t ino;
 	int pid, found;

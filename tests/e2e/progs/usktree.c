@@ -487,16 +487,6 @@ static int data_file(const char *name, const char *text)
 	return fd;
 }
 
-static void expect_read(int fd, const char *want, const char *what)
-{
-	char buf[64];
-
-	if (recv_exact(fd, buf, strlen(want)) < 0 && read(fd, buf, strlen(want)) < 0)
-		BAD("%s: cannot read", what);
-	else if (memcmp(buf, want, strlen(want)))
-		BAD("%s: read \"%.*s\", want \"%s\"", what, (int)strlen(want), buf, want);
-}
-
 static int read_n(int fd, char *buf, size_t n)
 {
 	size_t got = 0;
@@ -578,7 +568,6 @@ static int rights_case(void)
 				BAD("root: the pipe: no EOF after its bytes (no writer left)");
 		}
 	}
-	(void)expect_read;
 	return reap_all();
 }
 
