@@ -151,4 +151,5 @@ refused pipewriter 'process [0-9]+: fd [0-9]+: pipe \(pipe:\[[0-9]+\], its write
 refused keepfd "an fd in flight on fd [0-9]+ \\($TMP/keepfd/kept.data\\): process [0-9]+ of the tree holds it too \\(its fd [0-9]+\\), and saves it after this process \\([0-9]+\\): an fd in flight to an earlier process of the tree that its sender keeps open is not supported yet"
 refused sockflight 'fd [0-9]+: a unix stream socket connected to socket [0-9]+ \(\(unnamed\)\), which no process libckpt can see holds: in flight on a unix socket of another process of the tree\? A socket in flight whose peer another process of the tree holds is not supported yet'
 refused creds 'fd [0-9]+: a message queued on it carries the credentials of process [0-9]+ \(SCM_CREDENTIALS\): in a process tree a restart queues every message before'
+refused creds2 'process [0-9]+: fd [0-9]+: a message queued on it carries the credentials of process [0-9]+ \(SCM_CREDENTIALS\): in a process tree a restart queues every message before'
 exit 0

@@ -35,6 +35,9 @@
  *               and closes it, keeping the other end
  *   creds       (refused) the root's end has SO_PASSCRED, the child sent
  *               to it: credentials of another process in flight
+ *   creds2      (refused) the same the other way: the child's end reads
+ *               credentials, the root sent (the child refuses, after the
+ *               tree's cut)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -672,17 +675,18 @@ static int sockflight_case(void)
 	return reap_all();
 }
 
-static int creds_case(void)
+/* to_child: the child's end reads credentials, the root sends; else the other way. */
+static int creds_case(int to_child)
 {
 	int sv[2], on = 1;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) < 0 ||
-	    setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0)
+	    setsockopt(sv[!!to_child], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0)
 		die("socketpair");
 	if ((pid = fork()) == 0) {
 		close(sv[0]);
-		if (send(sv[1], "who", 3, 0) != 3)
+		if (!to_child && send(sv[1], "who", 3, 0) != 3)
 			die("send");
 		touch("child.sent");
 		wait_file("go");
@@ -690,6 +694,8 @@ static int creds_case(void)
 	}
 	kids[nkids++] = pid;
 	close(sv[1]);
+	if (to_child && send(sv[0], "who", 3, 0) != 3)
+		die("send");
 	wait_file("child.sent");
 	printf("READY\n");
 	fflush(stdout);
@@ -722,7 +728,9 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[1], "sockflight"))
 		ok = sockflight_case();
 	else if (!strcmp(argv[1], "creds"))
-		ok = creds_case();
+		ok = creds_case(0);
+	else if (!strcmp(argv[1], "creds2"))
+		ok = creds_case(1);
 	else
 		return 2;
 	if (ok && !bad)
