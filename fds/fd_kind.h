@@ -198,6 +198,8 @@ const char *ckpt_fdata_what(const struct fd_probe *p);
  */
 int ckpt_fds_own(const struct ckpt_ctx *c, int fd);
 int ckpt_fds_member(const struct ckpt_ctx *c, int pid);
+/* In a tree, its coordinator's pid (this process, or its connection's peer); else -1. */
+int ckpt_fds_coord(const struct ckpt_ctx *c);
 int ckpt_fds_alone(const struct ckpt_ctx *c);
 
 /*

@@ -2,7 +2,7 @@
  * fd_unix.c - unix domain sockets: socketpairs and named sockets (a path
  * or an abstract name), stream, datagram and seqpacket; bound, connected,
  * listening, shut down; their options; the messages queued on them, with
- * the credentials and fds they carry.  The kind, in six files:
+ * the credentials and fds they carry.  The kind, in seven files:
  *   fd_unix.c        this: the record check, the table of the image's
  *                    sockets and what each one is (save)
  *   fd_unix_diag.c   what sock_diag and the options say of one (save)
@@ -10,6 +10,7 @@
  *   fd_unix_check.c  links and names checked before a restart (restore)
  *   fd_unix_make.c   every socket made, named and connected (restore)
  *   fd_unix_fill.c   queues sent again (restore)
+ *   fd_unix_tree.c   the sockets other members of a tree hold (save)
  *
  * What the kernel shows (measured on Linux 6.18, docs/INTERNALS.md "Unix
  * sockets"): sock_diag (NETLINK_SOCK_DIAG, one exact query per socket by
@@ -229,7 +230,9 @@ const char *usk_what(struct usk_state *u, const struct usk_sock *s, char *buf, s
 	/* the process's fd whose queue carries it, through any number of hops */
 	for (int hops = 0; top->inflight && top->carrier >= 0 && hops < 16; hops++)
 		top = &u->socks[top->carrier];
-	if (!s->inflight)
+	if (s->holder)
+		ckpt_fmt(buf, len, "fd %d of process %d", s->fd, (int)s->holder);
+	else if (!s->inflight)
 		ckpt_fmt(buf, len, "fd %d", s->fd);
 	else
 		ckpt_fmt(buf, len, "a unix socket in flight on fd %d", top->inflight ? -1 : top->fd);
@@ -359,6 +362,15 @@ static int refuse_outside(struct ckpt_ctx *c, struct usk_sock *s, uint64_t peer,
 		plen = d.name_len;
 	}
 	usk_name_text(pn, plen, name, sizeof(name));
+	/* a tree: a peer no process holds may be in flight on another member's socket */
+	if (c->tree && peer && !usk_tree_held(c, peer))
+		return ckpt_fail(c, -ENOTSUP, "%s: a unix %s socket connected to socket %llu (%s), "
+				 "which no process libckpt can see holds: in flight on a unix socket "
+				 "of another process of the tree? A socket in flight whose peer another "
+				 "process of the tree holds is not supported yet; keep it open in "
+				 "its sender until it is received", usk_what(u, s, what,
+				 sizeof(what)), usk_type_name(s->k.type), (unsigned long long)peer,
+				 name);
 	usk_peer_process(s->fd, proc, sizeof(proc));
 	return ckpt_fail(c, -ENOTSUP, "%s: a unix %s socket %s %s%s, outside the image: a restart "
 			 "cannot connect it to that process again; close it before the checkpoint "
@@ -464,6 +476,12 @@ static int usk_decide(struct ckpt_ctx *c, struct usk_sock *s)
 	return 0;
 }
 
+/* Whether s is this process's to decide and write (not inherited, not another member's). */
+static int usk_ours(const struct usk_sock *s)
+{
+	return !s->inherit && !s->holder;
+}
+
 /* Pass 0: the whole table, or the refusal. */
 static int usk_build(struct ckpt_ctx *c)
 {
@@ -479,27 +497,30 @@ static int usk_build(struct ckpt_ctx *c)
 		if (usk_read(c, s) < 0)
 			return c->error;
 	}
+	/* a tree: the sockets the other members hold are in the image too (ours name them) */
+	if (u->nsocks && usk_tree_scan(c, u->pass) < 0)
+		return c->error;
 	for (uint32_t i = 0; i < u->nsocks; i++) {
 		struct usk_sock *s = &u->socks[i];
 
-		s->inherit = s->fd <= 2 && s->state_diag == USK_TCP_ESTABLISHED &&
+		s->inherit = !s->holder && s->fd <= 2 && s->state_diag == USK_TCP_ESTABLISHED &&
 			     (!s->k.peer || !usk_find(u, s->k.peer));
 	}
 	/* queues, which add the sockets in flight (read in turn as the loop reaches them) */
 	for (uint32_t i = 0; i < u->nsocks; i++) {
 		struct usk_sock *s = &u->socks[i];
 
-		if (s->inherit)
+		if (!usk_ours(s))
 			continue;
 		if ((s->inflight && usk_read(c, s) < 0) || usk_refuse_extras(c, s) < 0 ||
-		    usk_capture(c, s) < 0)
+		    (usk_tree_walks(c, s) && usk_capture(c, s) < 0))
 			return c->error;
 	}
 	for (uint32_t i = 0; i < u->nsocks; i++)
-		if (!u->socks[i].inherit && usk_decide(c, &u->socks[i]) < 0)
+		if (usk_ours(&u->socks[i]) && usk_decide(c, &u->socks[i]) < 0)
 			return c->error;
 	for (uint32_t i = 0; i < u->nsocks; i++)
-		if (!u->socks[i].inherit && usk_from(c, &u->socks[i]) < 0)
+		if (usk_ours(&u->socks[i]) && usk_from(c, &u->socks[i]) < 0)
 			return c->error;
 	u->built = 1;
 	return 0;
@@ -509,8 +530,9 @@ static int unix_begin(struct ckpt_ctx *c, int pass)
 {
 	struct usk_state *u = usk_state(c);
 
-	if (pass == 0 || !u->built) {
-		usk_init(c);		/* (pass 1 alone: the tests) */
+	/* (pass 1 alone: the tests; a tree: again, once every member is parked) */
+	if (pass == 0 || !u->built || c->tree) {
+		usk_init(c);
 		u->active = 1;
 		u->pass = pass;
 		return usk_build(c) < 0 ? -1 : 0;
@@ -545,7 +567,7 @@ static int unix_end(struct ckpt_ctx *c, int pass, int ok)
 	if (pass == 1 && ok && u->built) {
 		/* the queues, in table order: a socket in flight after its carrier's */
 		for (uint32_t i = 0; i < u->nsocks && !r; i++)
-			if (!u->socks[i].inherit && usk_write_queue(c, &u->socks[i]) < 0)
+			if (usk_ours(&u->socks[i]) && usk_write_queue(c, &u->socks[i]) < 0)
 				r = -1;
 	}
 	for (int i = 0; i < u->nheld; i++) {
@@ -572,7 +594,7 @@ static int unix_match(struct ckpt_ctx *c, const struct fd_probe *p)
 	if (!S_ISSOCK(p->st.st_mode) || !u->built)
 		return 0;
 	s = usk_find(u, p->st.st_ino);
-	return s && !s->inherit;
+	return s && usk_ours(s);
 }
 
 static int unix_save(struct ckpt_ctx *c, const struct fd_probe *p, struct img_file *f,

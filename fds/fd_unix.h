@@ -62,6 +62,9 @@ struct usk_sock {
 	uint32_t msg0, nmsg;		/* its queue: msgs[msg0 .. msg0 + nmsg) */
 	uint32_t file;			/* pass 1: its FILE id once written */
 	uint32_t ref;			/* a message carries it (an in-flight entry) */
+	int32_t holder;			/* a tree: another member holds it (its pid; fd
+					 * is that member's): foreign, sock_diag only,
+					 * its holder's to decide and write */
 };
 
 /* A message of a queue, as captured by pass 0. */
@@ -178,6 +181,17 @@ void usk_peer_process(int fd, char *buf, size_t len);
 int usk_capture(struct ckpt_ctx *c, struct usk_sock *s);
 int usk_from(struct ckpt_ctx *c, struct usk_sock *s);
 int usk_write_queue(struct ckpt_ctx *c, struct usk_sock *s);
+
+/*
+ * fd_unix_tree.c: tree_scan adds the unix sockets the tree's other
+ * members hold (foreign entries), in pass `pass`: 0 or -1 after
+ * ckpt_fail; tree_walks says whether this process reads s's queue (in a
+ * tree: in pass 1, the member that writes s's FILE).
+ */
+int usk_tree_scan(struct ckpt_ctx *c, int pass);
+/* Whether any process this one can see holds socket ino (for a refusal's words). */
+int usk_tree_held(struct ckpt_ctx *c, uint64_t ino);
+int usk_tree_walks(struct ckpt_ctx *c, const struct usk_sock *s);
 #endif
 
 #ifdef FD_RESTORE

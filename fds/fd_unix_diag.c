@@ -244,6 +244,8 @@ int usk_read(struct ckpt_ctx *c, struct usk_sock *s)
 			x->icons[x->nicons++] = (struct usk_icon){ ino, (uint32_t)(s - u->socks), i };
 		}
 	}
+	if (s->holder)
+		return 0;	/* another member's (fd_unix_tree.c): what sock_diag says is all */
 	/* the peer's name, as getpeername gives it (also for a gone peer) */
 	if (d.state == USK_TCP_ESTABLISHED) {
 		struct sockaddr_un sa;

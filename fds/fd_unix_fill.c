@@ -112,8 +112,14 @@ int rst_usk_check_queues(struct rst_state *s)
 				bad = rst_problem(s, RST_EXIT_IMAGE, "corrupt: message %zu queued on "
 						  "%s cannot have reached a %s socket so", j,
 						  rst_file_what(f), usk_type_name(k->type));
-			/* (a tree's member checks another member's messages too: sent or not, then) */
-			else if ((m->flags & IMG_UNIX_MSG_CREDS) && m->pid != s->proc.pid && !s->tree)
+			/* a tree's: ckpt-restart sends them before any process exists */
+			else if ((m->flags & IMG_UNIX_MSG_CREDS) && s->tree)
+				bad = rst_problem(s, RST_EXIT_IMAGE, "%s: a message queued on it "
+						  "carries the credentials of process %d, which the "
+						  "restart of a tree cannot send (it queues every "
+						  "message before the processes exist)",
+						  rst_file_what(f), m->pid);
+			else if ((m->flags & IMG_UNIX_MSG_CREDS) && m->pid != s->proc.pid)
 				bad = rst_problem(s, RST_EXIT_ENV, "%s: a message queued on it "
 						  "carries the credentials of process %d, which a "
 						  "restart of process %d cannot send", rst_file_what(f),

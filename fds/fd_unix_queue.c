@@ -491,6 +491,13 @@ int usk_from(struct ckpt_ctx *c, struct usk_sock *s)
 		const char *addr = (const char *)u->data + m->data + m->len;
 		struct usk_sock *p = k->peer ? usk_find(u, k->peer) : NULL, *x;
 
+		/* a tree's restart queues every message before its processes exist */
+		if ((m->flags & IMG_UNIX_MSG_CREDS) && c->tree)
+			return ckpt_fail(c, -ENOTSUP, "%s: a message queued on it carries the "
+					 "credentials of process %d (SCM_CREDENTIALS): in a process "
+					 "tree a restart queues every message before the tree's "
+					 "processes exist, so it cannot send them; receive it before "
+					 "the checkpoint (or turn SO_PASSCRED off)", what, m->pid);
 		if ((m->flags & IMG_UNIX_MSG_CREDS) && m->pid != u->self)
 			return ckpt_fail(c, -ENOTSUP, "%s: a message queued on it carries the "
 					 "credentials of process %d (SCM_CREDENTIALS), not of this "

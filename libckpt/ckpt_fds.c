@@ -128,7 +128,7 @@ int ckpt_fds_own(const struct ckpt_ctx *c, int fd)
 }
 
 /* A tree's coordinator: this process, or the peer of its connection to it (ckpt_tree.c). */
-static pid_t tree_coord(const struct ckpt_ctx *c)
+int ckpt_fds_coord(const struct ckpt_ctx *c)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -154,7 +154,7 @@ int ckpt_fds_member(const struct ckpt_ctx *c, int pid)
 
 	if (pid == getpid())
 		return 1;
-	if (!c->tree || (coord = tree_coord(c)) <= 0)
+	if (!c->tree || (coord = ckpt_fds_coord(c)) <= 0)
 		return 0;
 	for (int depth = 0; pid > 1 && depth < 4096; depth++) {
 		if (pid == coord)
@@ -474,6 +474,23 @@ int64_t ckpt_fds_write_extra(struct ckpt_ctx *c, int fd, const char *what)
 						       what);
 	if ((id = shared_id(c, &p)))
 		return id;		/* an fd of the process, or one in flight already */
+	/*
+	 * A tree: a description a later member holds is that member's FILE,
+	 * written after this section; the restart reads a message's fds from
+	 * the FILEs before it.  Refused by name rather than made twice.
+	 */
+	if (c->tree) {
+		int theirs = -1;
+		pid_t pid = ckpt_tree_later_holder(c, fd, p.st.st_dev, p.st.st_ino, &theirs);
+
+		if (pid > 0)
+			return ckpt_fail(c, -ENOTSUP, "%s (%s): process %d of the tree holds it too "
+					 "(its fd %d), and saves it after this process (%d): an fd "
+					 "in flight to an earlier process of the tree that its "
+					 "sender keeps open is not supported yet; close it in the "
+					 "sender once sent", what, path, (int)pid, theirs,
+					 (int)getpid());
+	}
 	if (!(k = fd_save_find(c, &p)))
 		return ckpt_fail(c, -ENOTSUP, "%s (%s): not of a kind libckpt saves", what, path);
 	if (c->nfdids >= CKPT_MAX_FDS)

@@ -510,9 +510,12 @@ static int check_outside(struct ckpt_ctx *c, const struct fd_probe *p, const str
 	if ((!(e->ends & END_W) && (mine & END_R) && !e->fifo && !(ev & POLLHUP)) ||
 	    (!(e->ends & END_R) && (mine & END_W) && !(ev & POLLERR)))
 		return ckpt_fail(c, -ENOTSUP, "%s: %s (%s, its %s) leads outside the image: its %s "
-				 "is held by a process libckpt cannot see (another user's?): not "
+				 "is held by a process libckpt cannot see (another user's?)%s: not "
 				 "supported%s", p->what, kind, p->path, end_name(p->flags),
-				 (mine & END_R) ? "write end" : "read end", p->origin);
+				 (mine & END_R) ? "write end" : "read end",
+				 c->tree ? ", or is in flight on a unix socket of the tree (an end "
+				 "whose other end another process of the tree holds cannot be "
+				 "in flight yet)" : "", p->origin);
 	return 0;
 }
 

@@ -173,6 +173,12 @@ uint32_t ckpt_tree_mapped_id(int section, uint64_t ino);
 /* The coordinator: every member's fds and shared mappings, into a memfd for CAPTURE (or -1). */
 int ckpt_tree_objs_share(struct ckpt_ctx *c);
 int ckpt_tree_shm(struct ckpt_ctx *c, uint64_t dev, uint64_t ino, uint64_t pgoff, uint64_t len);
+/*
+ * A later member (a higher section) that holds the open file description
+ * of our fd (an fd in flight): its pid and its fd in *theirs, or 0.  Read
+ * in pass 1 only (every member parked): one readdir of each later member.
+ */
+pid_t ckpt_tree_later_holder(struct ckpt_ctx *c, int fd, uint64_t dev, uint64_t ino, int *theirs);
 
 /* ckpt_tree_scan.c: a process's children (all its threads'), its ids and state. */
 int ckpt_tree_children(pid_t pid, int32_t *out, int max, char *buf, size_t buflen);

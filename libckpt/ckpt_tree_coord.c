@@ -637,13 +637,26 @@ int tree_coord_finish(struct ckpt_ctx *c, int released[2])
 		/* the copy writes once everyone has captured (its nodes are ours: shared) */
 		while (write(released[1], &go, 1) < 0 && errno == EINTR)
 			;
+		/* else why not, for the copy, which is the one to tell ckpt-save */
+		while (!go && write(released[1], c->err, ckpt_strlen(c->err) + 1) < 0 &&
+		       errno == EINTR)
+			;
 		return c->error;
 	}
 	while (read(released[0], &go, 1) < 0 && errno == EINTR)
 		;
 	t->phase = TREE_PHASE_RELEASED;		/* the parent did it */
-	if (go != 1)
-		return ckpt_fail(c, -ECANCELED, "the checkpoint of the tree failed");
+	if (go != 1) {
+		char why[CKPT_ERR_LEN];
+		ssize_t n;
+
+		do
+			n = read(released[0], why, sizeof(why) - 1);
+		while (n < 0 && errno == EINTR);
+		why[n > 0 ? n : 0] = '\0';
+		return ckpt_fail(c, -ECANCELED, "%s", why[0] ? why :
+				 "the checkpoint of the tree failed");
+	}
 	return write_image(c, t);
 }
 

@@ -283,6 +283,48 @@ uint32_t ckpt_tree_first(struct ckpt_ctx *c, uint64_t dev, uint64_t ino)
 	return mapped >= 0 ? ckpt_tree_mapped_id(mapped, ino) : 0;
 }
 
+struct later_walk {
+	uint64_t dev, ino;
+	pid_t pid;
+	int fd;				/* ours, in flight */
+	int found;			/* its fd there, -1 */
+};
+
+static int later_fd(int fd, int dirfd, void *arg)
+{
+	struct later_walk *w = arg;
+	struct stat st;
+	char path[64];
+
+	(void)dirfd;
+	ckpt_fmt(path, sizeof(path), "/proc/%d/fd/%d", (int)w->pid, fd);
+	if (arch_sys2(SYS_stat, path, &st) < 0 || st.st_dev != w->dev || st.st_ino != w->ino ||
+	    syscall(SYS_kcmp, getpid(), w->pid, KCMP_FILE, w->fd, fd) != 0)
+		return 0;
+	w->found = fd;
+	return -1;
+}
+
+pid_t ckpt_tree_later_holder(struct ckpt_ctx *c, int fd, uint64_t dev, uint64_t ino, int *theirs)
+{
+	struct ckpt_tree *t = c->tree;
+
+	if (!t || !t->pids)
+		return 0;
+	for (int k = t->index + 1; k < t->nmembers; k++) {
+		struct later_walk w = { dev, ino, t->pids[k], fd, -1 };
+		char dir[48];
+
+		ckpt_fmt(dir, sizeof(dir), "/proc/%d/fd", (int)w.pid);
+		ckpt_proc_each(dir, later_fd, &w);
+		if (w.found >= 0) {
+			*theirs = w.found;
+			return w.pid;
+		}
+	}
+	return 0;
+}
+
 uint32_t ckpt_tree_new_id(struct ckpt_ctx *c, int fd)
 {
 	uint32_t base = (uint32_t)c->tree->index << CKPT_TREE_ID_SHIFT;

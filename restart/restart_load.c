@@ -398,6 +398,7 @@ int rst_tree_file_record(uint32_t type)
 	case IMG_REC_FILE_DATA:
 	case IMG_REC_PIPE_DATA:
 	case IMG_REC_MQ_MSGS:
+	case IMG_REC_UNIX_MSG:
 		return 1;
 	default:
 		return 0;

@@ -499,7 +499,8 @@ static int verify_files(struct rst_tree *t)
 
 		f->used = file_used(t, f, &mapped);
 		f->mapped = mapped;
-		if ((f->used || f->mapped) && k && k->verify && k->verify(g, f))
+		/* (in flight only: the unix build opens it to send it) */
+		if ((f->used || f->mapped || f->inflight) && k && k->verify && k->verify(g, f))
 			bad++;
 	}
 	return bad;
@@ -542,6 +543,11 @@ static int open_files(struct rst_state *s, struct rst_tree *t)
 			return RST_EXIT_ENV;
 		if (!used)
 			continue;
+		if (f->fd >= 0) {	/* opened already by the unix build, to send it in flight */
+			if ((f->fd = lift(f->fd, base)) < 0)
+				return RST_EXIT_ENV;
+			continue;
+		}
 		if (f->f.kind == IMG_FILE_PIDFD) {
 			rst_error(s, "a pidfd in a tree (file %u): not supported yet", f->f.id);
 			return RST_EXIT_ENV;

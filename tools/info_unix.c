@@ -46,7 +46,8 @@ int info_add_unix_msg(struct info *in, struct img_reader *r, const struct img_re
 		return -1;
 	}
 	for (uint32_t i = 0; i < m->nfds; i++) {
-		struct info_file *g = (struct info_file *)info_file_by_id(in, img_unix_msg_fd(m, i));
+		/* (in a tree: perhaps a FILE of an earlier section, one its process holds) */
+		struct info_file *g = info_file_get(in, img_unix_msg_fd(m, i));
 
 		if (!g) {
 			snprintf(in->err, sizeof(in->err), "UNIX_MSG record at offset %llu: a message "

@@ -15,8 +15,7 @@
 #  - refused by name: a socket connected to another process (its path and
 #    pid), a userfaultfd in flight, a waiting connection that sent data,
 #    credentials of another process, fds in flight while the process holds
-#    a POSIX lock, an out-of-band byte; for now, a pair split between two
-#    processes of a tree.
+#    a POSIX lock, an out-of-band byte.
 . "$(dirname "$0")/lib.sh"
 D=$TMP/d
 mkdir -p "$D"
@@ -177,6 +176,5 @@ refused pendata 'fd [0-9]+: a unix socket waiting to be accepted, which sent dat
 refused childcreds 'fd [0-9]+: a message queued on it carries the credentials of process [0-9]+ \(SCM_CREDENTIALS\), not of this process'
 refused lockfd 'fd [0-9]+: 1 fds are in flight on this unix socket, and the process holds POSIX locks'
 refused oob 'fd [0-9]+: a unix stream socket with an out-of-band byte \(MSG_OOB\) not read yet'
-# (a tree whose processes each hold one end: not yet, issue #11's next step)
-refused treepeer 'fd [0-9]+: a unix stream socket connected to \(unnamed\) \(process [0-9]+, usock, uid [0-9]+\), outside the image'
+# (a pair split between two processes of a tree: t_tree_unix.sh)
 exit 0

@@ -42,8 +42,6 @@
  *   oob       (refused) an out-of-band byte not read
  *   tree      a socketpair of each of two types with messages queued, held
  *             by the process and by its child (a process tree)
- *   treepeer  (refused for now) a stream pair whose ends are in the
- *             process and in its child
  *   serve     (not a case) listens on DIR (the path), accepts forever
  */
 #include <errno.h>
@@ -820,19 +818,6 @@ static void tree_check(void)
 	waitpid(tchild, NULL, 0);
 }
 
-static void treepeer_setup(void)
-{
-	int sv[2];
-
-	pair(SOCK_STREAM, sv);
-	if ((tchild = fork()) == 0) {	/* the child has one end, the parent the other */
-		close(sv[0]);
-		for (;;)
-			pause();
-	}
-	close(sv[1]);
-}
-
 static const struct { const char *name; void (*setup)(void), (*check)(void); } cases[] = {
 	{ "pairs", pairs_setup, pairs_check },
 	{ "named", named_setup, named_check },
@@ -847,7 +832,6 @@ static const struct { const char *name; void (*setup)(void), (*check)(void); } c
 	{ "lockfd", lockfd_setup, NULL },
 	{ "oob", oob_setup, NULL },
 	{ "tree", tree_setup, tree_check },
-	{ "treepeer", treepeer_setup, NULL },
 };
 
 int main(int argc, char **argv)
