@@ -137,7 +137,9 @@ static int ctl_allowed(const struct ucred *cr, int outside, char *msg, size_t le
 
 /*
  * Receives the request (into *req, parsed in place) and the fd that came
- * with it.  -ECONNRESET: ckpt-save went away before it sent one.
+ * with it.  -ECONNRESET: ckpt-save went away before it sent one.  A wait
+ * with SO_RCVTIMEO is not restarted after a stop (SIGSTOP, then SIGCONT:
+ * EINTR): waited again.
  */
 static int ctl_recv(int s, struct ctl_request *req, int *fd)
 {
@@ -150,8 +152,10 @@ static int ctl_recv(int s, struct ctl_request *req, int *fd)
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2,
 			      .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
 	struct cmsghdr *cm;
-	ssize_t n = recvmsg(s, &msg, MSG_CMSG_CLOEXEC);
+	ssize_t n;
 
+	while ((n = recvmsg(s, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		msg.msg_controllen = sizeof(ctl.b);
 	*fd = -1;
 	if (n < 0)
 		return -errno;

@@ -13,7 +13,8 @@
 #  - a pre-fork server: the root listens on a path, 4 workers accept on
 #    the shared listener, 5 clients of the tree: 4 half-way through a
 #    conversation, one waiting to be accepted; every request answered
-#    exactly once (the workers' "ANS" lines over every output);
+#    exactly once (the workers' "ANS" lines over every output), and the
+#    workers' anonymous shared counter holds every answer;
 #  - fds in flight between members: a file at an offset and a pipe's read
 #    end with its bytes (no writer left), the root's own file
 #    (one description: its offset moves with the child's reads);

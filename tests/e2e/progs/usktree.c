@@ -15,8 +15,11 @@
  *               I.1", reads its answer, and at go "req I.2", then "bye".
  *               At checkpoint N conversations are half done and one
  *               connection waits to be accepted (workers take one at a
- *               time).  Workers print "ANS I.K" for every answer; each
- *               client checks its answers came once, then EOF.
+ *               time).  Workers print "ANS I.K" for every answer and
+ *               count it in an anonymous shared counter (MAP_SHARED,
+ *               made before the forks); each client checks its answers
+ *               came once, then EOF, and the root that the counter
+ *               holds every answer, 2 per client.
  *   dgrams      unconnected datagram sockets bound to DIR/a.sock (the root)
  *               and DIR/b.sock (its child), datagrams queued both ways
  *               (an empty one too), each from the other's name
@@ -46,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -256,6 +260,8 @@ static socklen_t addr(struct sockaddr_un *sa, const char *p)
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sa->sun_path) + 1);
 }
 
+static unsigned long *answered;		/* the workers' shared counter */
+
 static void worker(int l)
 {
 	for (;;) {
@@ -282,6 +288,7 @@ static void worker(int l)
 			snprintf(buf, sizeof(buf), "ans %s", id);
 			if (send(c, buf, 7, 0) != 7)
 				break;
+			__atomic_add_fetch(answered, 1, __ATOMIC_SEQ_CST);
 			printf("ANS %s\n", id);
 			fflush(stdout);
 		}
@@ -331,6 +338,9 @@ static int server_case(int n)
 
 	if (n < 1 || n > 8)
 		die("workers");
+	answered = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (answered == MAP_FAILED)
+		die("mmap");
 	unlink(path("srv.sock"));
 	if (l < 0 || bind(l, (struct sockaddr *)&sa, addr(&sa, path("srv.sock"))) < 0 ||
 	    listen(l, 16) < 0)
@@ -367,6 +377,9 @@ static int server_case(int n)
 		kill(workers[i], SIGTERM);
 	for (int i = 0; i < n; i++)
 		waitpid(workers[i], NULL, 0);
+	if (__atomic_load_n(answered, __ATOMIC_SEQ_CST) != 2ul * (n + 1))
+		BAD("the workers' shared counter holds %lu answers, not %d",
+		    __atomic_load_n(answered, __ATOMIC_SEQ_CST), 2 * (n + 1));
 	return done;
 }
 
