@@ -21,12 +21,23 @@
  *                                      more (ckpt_pm_has_page)
  * Without PAGEMAP_SCAN, or for [vdso] and image-backed mappings (every
  * page read), the runs come from pagemap entries.
+ *
+ * Shared anonymous memory is an object of its own: a page another
+ * process wrote (a worker of a pre-fork server, a child since gone) is
+ * in the object but has no PTE in this process, and pagemap (or
+ * PAGEMAP_SCAN) says "nothing here" — its data was lost.  Its runs come
+ * from mincore(), which says which pages the object holds, whoever
+ * touched them, or'ed with this process's own pagemap (a page of it in
+ * swap that this process maps: mincore does not count swap).  Not seen:
+ * a page in swap that only another process maps (SysV segments read
+ * whole then, ckpt_sysv.c; here there is no count of them to tell).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include "arch/x86_64/arch.h"
 #include "libckpt/ckpt.h"
+#include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_uffd.h"
 
 #ifndef PAGE_IS_GUARD
@@ -154,10 +165,55 @@ static int scan_runs(struct ckpt_ctx *c, const struct ckpt_vma *v, int lvl, ckpt
 	return 0;
 }
 
+/* Runs of a shared anonymous mapping: the pages its object holds (mincore) or this process maps. */
+static int shm_runs(struct ckpt_ctx *c, const struct ckpt_vma *v, ckpt_run_fn fn, void *arg)
+{
+	uint64_t npages = (v->end - v->start) / IMG_PAGE_SIZE, run_addr = 0, run_n = 0;
+	unsigned char vec[PM_CHUNK];
+	int r;
+
+	for (uint64_t done = 0; done < npages; done += PM_CHUNK) {
+		uint64_t base = v->start + done * IMG_PAGE_SIZE;
+		size_t n = npages - done < PM_CHUNK ? npages - done : PM_CHUNK;
+		long e = arch_sys3(SYS_mincore, base, n * IMG_PAGE_SIZE, vec);
+
+		if (e < 0)
+			return ckpt_fail(c, (int)e, "cannot tell which pages of shared memory "
+					 "%lx-%lx are held (mincore): %s", (unsigned long)v->start,
+					 (unsigned long)v->end, ckpt_strerror((int)e));
+		if (ckpt_mem_pagemap(c, base, n) < 0)
+			return c->error;
+		for (size_t i = 0; i < n; i++) {
+			int k = (vec[i] & 1) || ckpt_pm_has_page(c->pagemap[i]) ? CKPT_RUN_PAGE : 0;
+
+			if (ckpt_pm_guard(c->pagemap[i]))
+				k = CKPT_RUN_GUARD;
+			if (run_n && k == CKPT_RUN_PAGE && run_addr + run_n * IMG_PAGE_SIZE ==
+			    base + i * IMG_PAGE_SIZE) {
+				run_n++;
+				continue;
+			}
+			if (run_n && (r = fn(c, v, run_addr, run_n, CKPT_RUN_PAGE, arg)))
+				return r;
+			run_n = 0;
+			if (k == CKPT_RUN_GUARD && (r = fn(c, v, base + i * IMG_PAGE_SIZE, 1, k, arg)))
+				return r;
+			if (k == CKPT_RUN_PAGE) {
+				run_addr = base + i * IMG_PAGE_SIZE;
+				run_n = 1;
+			}
+		}
+	}
+	return run_n ? fn(c, v, run_addr, run_n, CKPT_RUN_PAGE, arg) : 0;
+}
+
 int ckpt_mem_each_run(struct ckpt_ctx *c, const struct ckpt_vma *v, ckpt_run_fn fn, void *arg)
 {
 	int lvl = c->no_pm_scan ? 0 : ckpt_pm_scan_level();
 
+	if ((v->flags & (IMG_VMA_SHARED | IMG_VMA_ANON)) == (IMG_VMA_SHARED | IMG_VMA_ANON) &&
+	    v->byid == CKPT_BYID_NONE && !v->backed && !(v->flags & IMG_VMA_VDSO))
+		return shm_runs(c, v, fn, arg);
 	if (!lvl || v->backed || (v->flags & IMG_VMA_VDSO))
 		return pm_runs(c, v, v->start, (v->end - v->start) / IMG_PAGE_SIZE, fn, arg);
 	return scan_runs(c, v, lvl, fn, arg);
