@@ -40,13 +40,7 @@ static struct info_ipc *ii_new(struct info *in, uint32_t type)
 {
 	struct info_ipc *o;
 
-	if (!(in->nipc & (in->nipc - 1)) || !in->nipc) {
-		in->ipc = realloc(in->ipc, (in->nipc ? 2 * in->nipc : 4) * sizeof(*in->ipc));
-		if (!in->ipc) {
-			fprintf(stderr, "ckpt-info: out of memory\n");
-			exit(INFO_EXIT_CORRUPT);
-		}
-	}
+	in->ipc = info_grow(in->ipc, in->nipc, sizeof(*in->ipc));
 	o = &in->ipc[in->nipc++];
 	memset(o, 0, sizeof(*o));
 	o->type = type;
