@@ -185,6 +185,7 @@ int ckpt_tree_children(pid_t pid, int32_t *out, int max, char *buf, size_t bufle
 struct ckpt_tree_stat {
 	int32_t ppid, pgid, sid;
 	int32_t tpgid;			/* the foreground group of its terminal, -1: none */
+	uint32_t flags;			/* the kernel's PF_* */
 	char state;			/* R S D T t Z X ... */
 	int exit_signal;
 	char comm[32];

@@ -26,6 +26,8 @@
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_tree.h"
 
+#define TREE_PF_EXITING	0x4	/* the kernel's PF_EXITING, in /proc/PID/stat's flags */
+
 static int is_digit(char ch)
 {
 	return ch >= '0' && ch <= '9';
@@ -131,7 +133,8 @@ int ckpt_tree_stat(pid_t pid, struct ckpt_tree_stat *st, char *buf, size_t bufle
 	st->state = *s;
 	st->exit_signal = 0;
 	st->tpgid = -1;
-	/* fields 4 (ppid) .. 6 (session), 8 (tpgid), then 38 (exit_signal) */
+	st->flags = 0;
+	/* fields 4 (ppid) .. 6 (session), 8 (tpgid), 9 (flags), then 38 (exit_signal) */
 	for (int f = 3; *s && f <= 38; f++) {
 		while (*s == ' ')
 			s++;
@@ -145,6 +148,8 @@ int ckpt_tree_stat(pid_t pid, struct ckpt_tree_stat *st, char *buf, size_t bufle
 			st->sid = (int32_t)v;
 		else if (f == 8)
 			st->tpgid = (int32_t)v;
+		else if (f == 9)
+			st->flags = (uint32_t)v;
 		else if (f == 38)
 			st->exit_signal = (int)v;
 		while (*s && *s != ' ')
@@ -293,6 +298,7 @@ static int loading(pid_t pid, char *buf, size_t buflen)
 int ckpt_tree_askable(pid_t pid, int ctl_sig, const struct ckpt_tree_stat *st,
 		      char *buf, size_t buflen, char *err, size_t errlen)
 {
+	struct ckpt_tree_stat now;
 	char path[48];
 	const char *v;
 	uint64_t dev, ino, cgt = 0;
@@ -336,6 +342,9 @@ int ckpt_tree_askable(pid_t pid, int ctl_sig, const struct ckpt_tree_stat *st,
 		return -ESRCH;
 	if (r == 0 && loading(pid, buf, buflen))
 		return -EAGAIN;		/* exec'd an instant ago: ask again */
+	if (r == 0 && ckpt_tree_stat(pid, &now, buf, buflen) == 0 &&
+	    ((now.flags & TREE_PF_EXITING) || now.state == 'Z'))
+		return -EAGAIN;		/* exiting (its memory gone already): a zombie soon */
 	if (r == 0) {
 		ckpt_fmt(err, errlen, "process %d (%s), a child of process %d, does not run "
 			 "libckpt (a static binary, or started without LD_PRELOAD): it cannot be "
