@@ -15,7 +15,9 @@
  * object (fds/fd_pshm.c) has a name: it is opened by its path instead (no
  * privilege needed), its identity checked against the mapping's, and
  * map_files is the fallback.  Such a FILE is in fdids with fd -1: no FD
- * record names it.
+ * record names it.  In a tree, the first process that maps such a file
+ * writes its FILE, with an id computed from the inode, which every later
+ * process names (ckpt_tree.h, ckpt_tree_first).
  *
  * Where maps and fstat disagree on a file's identity (a deleted file on
  * overlayfs: maps shows the inode underneath), an fd and a mapping of one
