@@ -42,7 +42,7 @@ const struct fd_kind_info fd_fifo_info = { IMG_FILE_FIFO, "FIFO", fd_pipe_valid 
 
 static int fifo_match(struct ckpt_ctx *c, const struct fd_probe *p)
 {
-	return S_ISFIFO(p->st.st_mode) && p->path[0] == '/' && (p->fd > 2 || ckpt_pipe_both(c, p));
+	return S_ISFIFO(p->st.st_mode) && p->path[0] == '/' && (p->fd > 2 || ckpt_pipe_own(c, p));
 }
 
 static int fifo_check(struct ckpt_ctx *c, const struct fd_probe *p)

@@ -204,13 +204,14 @@ int ckpt_fds_alone(const struct ckpt_ctx *c);
 
 /*
  * Pipes and FIFOs (libckpt/ckpt_pipe.c, for fds/fd_pipe.c and fd_fifo.c).
- * both: whether the image holds both ends of p's pipe (fds 0-2 on one it
- * does not are inherited: fd_inherit.c).  check: the refusals (an end held
+ * own: whether the image holds both ends of p's pipe, or the other end
+ * is held by no one (fds 0-2 on a pipe that leads outside are inherited:
+ * fd_inherit.c).  check: the refusals (an end held
  * by a process outside the image, O_ASYNC, bytes in flight that cannot be
  * read without taking them).  save: the kind data (struct img_file_pipe).
  * contents: the PIPE_DATA records, after the pipe's first FILE only.
  */
-int ckpt_pipe_both(struct ckpt_ctx *c, const struct fd_probe *p);
+int ckpt_pipe_own(struct ckpt_ctx *c, const struct fd_probe *p);
 int ckpt_pipe_check(struct ckpt_ctx *c, const struct fd_probe *p);
 int ckpt_pipe_save(struct ckpt_ctx *c, const struct fd_probe *p, struct img_file *f, void *data,
 		   size_t cap);

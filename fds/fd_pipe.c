@@ -90,7 +90,7 @@ const struct fd_kind_info fd_pipe_info = { IMG_FILE_PIPE, "pipe", fd_pipe_valid 
 static int pipe_match(struct ckpt_ctx *c, const struct fd_probe *p)
 {
 	return S_ISFIFO(p->st.st_mode) && ckpt_memeq(p->path, "pipe:[", 6) &&
-	       (p->fd > 2 || ckpt_pipe_both(c, p));
+	       (p->fd > 2 || ckpt_pipe_own(c, p));
 }
 
 const struct fd_save_ops fd_pipe_save = { .kind = IMG_FILE_PIPE, .match = pipe_match,

@@ -304,12 +304,28 @@ static struct ckpt_pipes *pipes_scanned(struct ckpt_ctx *c)
  * a tree another member may hold the other end (the others' fd tables:
  * read only then, so that a pipeline's fds 0-2 cost nothing more).
  */
-int ckpt_pipe_both(struct ckpt_ctx *c, const struct fd_probe *p)
+/*
+ * Whether p's pipe is the image's own: it holds both ends, or (a pipe,
+ * not a FIFO, which a writer may open again) the other end is held by
+ * no process at all — the kernel says so: POLLHUP on a read end with no
+ * writer left, POLLERR on a write end with no reader.  `seq 1 50 | while
+ * read i; ...`: seq has exited, its bytes are still in the pipe, which
+ * leads nowhere outside: they are the tree's to save, where inheriting
+ * ckpt-restart's fd 0 lost them.
+ */
+int ckpt_pipe_own(struct ckpt_ctx *c, const struct fd_probe *p)
 {
 	struct ckpt_pipes *t = ckpt_fds_alone(c) ? pipes_table(c) : pipes_scanned(c);
 	const struct ckpt_pipe *e = pipe_find(t, p->st.st_dev, p->st.st_ino);
+	uint32_t mine = ends_of(p->flags);
+	short ev;
 
-	return e && e->ends == (END_R | END_W);
+	if (!e || e->ends == (END_R | END_W))
+		return e != NULL;
+	if (e->fifo || (mine != END_R && mine != END_W))
+		return 0;
+	ev = pipe_poll(p->fd);
+	return mine == END_R ? (ev & POLLHUP) != 0 : (ev & POLLERR) != 0;
 }
 
 /* --- the bytes in flight ----------------------------------------------- */

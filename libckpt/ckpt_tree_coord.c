@@ -147,7 +147,8 @@ static int ask(struct ckpt_ctx *c, struct ckpt_tree *t, struct ckpt_tree_node *n
 		n->state = TREE_NODE_GONE;
 		return 1;
 	}
-	if (st.state == 'X') {			/* being reaped: gone */
+	/* being reaped: gone (a zombie whose pid is being freed shows no parent: ppid 0) */
+	if (st.state == 'X' || (st.state == 'Z' && st.ppid == 0)) {
 		n->state = TREE_NODE_GONE;
 		return 1;
 	}

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Process trees of programs we did not write, from Debian: `make -j2`
 # running two recipes at once (each a shell loop appending to a file),
-# and `xargs -P 3` running shells whose output goes through `sort -n`
-# into `md5sum`.  Each is saved mid-run with `ckpt-save --exit` (the
+# `xargs -P 3` running shells whose output goes through `sort -n` into
+# `md5sum`, and bash's `seq | while read` (seq has exited: the rest of
+# its output waits in a pipe no one writes to any more, the loop's
+# stdin, which is the tree's to save, not ckpt-restart's stdin).  Each is saved mid-run with `ckpt-save --exit` (the
 # tree ends with the image: nothing runs on to touch the files after
 # the cut), restarted, and must print what an uninterrupted run prints.
 . "$(dirname "$0")/lib.sh"
@@ -42,4 +44,8 @@ run make "$TMP/make" 'rm -f a b c d *.tmp; make -s -j2' "lines $TMP/make/a.tmp 5
 mkdir -p "$TMP/xargs"
 run xargs "$TMP/xargs" 'rm -f progress; seq 1 60 | xargs -P 3 -n 1 sh -c "echo >> progress; sleep 0.02; echo \$((\$0 * \$0))" | sort -n | md5sum' \
 	"lines $TMP/xargs/progress 10"
+
+mkdir -p "$TMP/whileread"
+run whileread "$TMP/whileread" 'rm -f progress; seq 1 300 | while read i; do echo >> progress; echo $i; sleep 0.005; done | md5sum' \
+	"lines $TMP/whileread/progress 20"
 exit 0
