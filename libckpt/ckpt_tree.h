@@ -193,8 +193,9 @@ struct ckpt_tree_stat {
 int ckpt_tree_stat(pid_t pid, struct ckpt_tree_stat *st, char *buf, size_t buflen);
 /*
  * Whether pid can be asked to checkpoint: 0, or -errno with why in err
- * (does not run libckpt, traced, another user, does not catch the
- * control signal yet (-EAGAIN: retry)).
+ * (does not run libckpt: -ENOEXEC, which a process in the middle of an
+ * execve shows too for an instant; traced, another user; does not catch
+ * the control signal yet (-EAGAIN: retry)).
  */
 int ckpt_tree_askable(pid_t pid, int ctl_sig, const struct ckpt_tree_stat *st,
 		      char *buf, size_t buflen, char *err, size_t errlen);

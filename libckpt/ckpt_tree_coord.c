@@ -44,6 +44,7 @@
 #define ASK_TIMEOUT_NS		(10ull * 1000000000)	/* asked, not connected */
 #define PARK_TIMEOUT_NS		(30ull * 1000000000)	/* connected, not parked */
 #define SETUP_TIMEOUT_NS	(2ull * 1000000000)	/* libckpt mapped, signal not caught yet */
+#define EXEC_GRACE_NS		(100ull * 1000000)	/* no libckpt: in an execve? */
 #define CAPTURE_TIMEOUT_MS	120000
 
 static uint64_t now_ns(void)
@@ -147,8 +148,7 @@ static int ask(struct ckpt_ctx *c, struct ckpt_tree *t, struct ckpt_tree_node *n
 		n->state = TREE_NODE_GONE;
 		return 1;
 	}
-	/* being reaped: gone (a zombie whose pid is being freed shows no parent: ppid 0) */
-	if (st.state == 'X' || (st.state == 'Z' && st.ppid == 0)) {
+	if (st.state == 'X') {			/* being reaped: gone */
 		n->state = TREE_NODE_GONE;
 		return 1;
 	}
@@ -168,6 +168,18 @@ static int ask(struct ckpt_ctx *c, struct ckpt_tree *t, struct ckpt_tree_node *n
 	if (r == -ESRCH) {
 		n->state = TREE_NODE_GONE;
 		return 1;
+	}
+	/*
+	 * No libckpt in its maps: a static program, or one caught inside
+	 * execve, between its new memory and the dynamic loader's mapping
+	 * (the maps show the program alone): looked at again a while.
+	 */
+	if (r == -ENOEXEC) {
+		if (!n->asked_ns)
+			n->asked_ns = now;
+		if (now - n->asked_ns < EXEC_GRACE_NS)
+			return 0;
+		return ckpt_fail(c, -ENOTSUP, "%s", err);
 	}
 	if (r == -EAGAIN) {
 		if (!n->asked_ns)
@@ -352,6 +364,15 @@ static int gather(struct ckpt_ctx *c, struct ckpt_tree *t)
 static void nodes_order(struct ckpt_tree *t)
 {
 	int n = 0, m;
+
+	/*
+	 * A zombie seen with no parent (ppid 0: its stat read as its pid was
+	 * being freed, or never read whole) is its lister's child: the
+	 * process whose children list named it.
+	 */
+	for (int i = 1; i < t->nnodes; i++)
+		if (!t->nodes[i].ppid && t->nodes[i].parent >= 0)
+			t->nodes[i].ppid = t->nodes[t->nodes[i].parent].pid;
 
 	for (int pass = 0; pass < 2; pass++) {
 		int want = pass ? TREE_NODE_ZOMBIE : TREE_NODE_PARKED;

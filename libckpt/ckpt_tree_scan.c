@@ -134,6 +134,7 @@ int ckpt_tree_stat(pid_t pid, struct ckpt_tree_stat *st, char *buf, size_t bufle
 	st->exit_signal = 0;
 	st->tpgid = -1;
 	st->flags = 0;
+	st->ppid = st->pgid = st->sid = 0;
 	/* fields 4 (ppid) .. 6 (session), 8 (tpgid), 9 (flags), then 38 (exit_signal) */
 	for (int f = 3; *s && f <= 38; f++) {
 		while (*s == ' ')
@@ -349,7 +350,7 @@ int ckpt_tree_askable(pid_t pid, int ctl_sig, const struct ckpt_tree_stat *st,
 		ckpt_fmt(err, errlen, "process %d (%s), a child of process %d, does not run "
 			 "libckpt (a static binary, or started without LD_PRELOAD): it cannot be "
 			 "saved with the tree", (int)pid, st->comm, (int)st->ppid);
-		return -ENOTSUP;
+		return -ENOEXEC;
 	}
 	if (!(cgt & (1ull << (ctl_sig - 1))))
 		return -EAGAIN;
