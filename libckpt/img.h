@@ -266,7 +266,15 @@ int img_pread_record(int fd, uint64_t off, uint32_t type, uint64_t len, void *bu
  * Payload checkers: each validates the fixed struct and its variable tail
  * against rec->len and returns a pointer to the struct, or NULL with
  * r->err set.  The variable tail (path, fpstate, data) starts right after.
+ * For the checkers in every img_*.c: img_fail records the first cause
+ * (the reader's invariant: later ones are dropped) and returns -1;
+ * img_get_fixed checks rec is of type and holds at least the fixed
+ * struct: it, or NULL after img_fail.
  */
+__attribute__((format(printf, 3, 4)))
+int img_fail(struct img_reader *r, enum img_err code, const char *fmt, ...);
+const void *img_get_fixed(struct img_reader *r, const struct img_rec *rec, uint32_t type,
+			  size_t fixed);
 const struct img_proc *img_get_proc(struct img_reader *r, const struct img_rec *rec);
 /* FILE: path and kind data bounded, the kind known and its fields valid (fd_kind.h). */
 const struct img_file *img_get_file(struct img_reader *r, const struct img_rec *rec);

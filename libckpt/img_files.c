@@ -12,7 +12,6 @@
  * The PIPE_DATA checks across records are here (img_pipe_data_next and
  * _end), so that both make the same ones.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "fds/fd_kind.h"
@@ -20,40 +19,9 @@
 
 #define IMG_PATH_MAX	4096u
 
-__attribute__((format(printf, 2, 3)))
-static int f_fail(struct img_reader *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->code == IMG_OK) {	/* the first cause wins, as in img_read.c */
-		r->code = IMG_ERR_CORRUPT;
-		va_start(ap, fmt);
-		vsnprintf(r->err, sizeof(r->err), fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-/* rec is of type and holds at least the fixed struct: it, or NULL. */
-static const void *f_fixed(struct img_reader *r, const struct img_rec *rec, uint32_t type,
-			   const char *name, size_t fixed)
-{
-	if (rec->type != type || !rec->data) {
-		f_fail(r, "record at offset %llu is not a %s record",
-		       (unsigned long long)rec->offset, name);
-		return NULL;
-	}
-	if (rec->len < fixed) {
-		f_fail(r, "%s record at offset %llu is too short (%llu bytes, at least %zu)", name,
-		       (unsigned long long)rec->offset, (unsigned long long)rec->len, fixed);
-		return NULL;
-	}
-	return rec->data;
-}
-
 const struct img_file *img_get_file(struct img_reader *r, const struct img_rec *rec)
 {
-	const struct img_file *f = f_fixed(r, rec, IMG_REC_FILE, "FILE", sizeof(*f));
+	const struct img_file *f = img_get_fixed(r, rec, IMG_REC_FILE, sizeof(*f));
 	unsigned long long off = rec->offset;
 	const struct fd_kind_info *k;
 	char why[160];
@@ -61,38 +29,44 @@ const struct img_file *img_get_file(struct img_reader *r, const struct img_rec *
 	if (!f)
 		return NULL;
 	if (f->path_len > IMG_PATH_MAX) {
-		f_fail(r, "FILE record at offset %llu is corrupt: path is %u bytes long (limit %u)",
-		       off, f->path_len, IMG_PATH_MAX);
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "FILE record at offset %llu is corrupt: path is %u bytes long (limit %u)",
+			 off, f->path_len, IMG_PATH_MAX);
 		return NULL;
 	}
 	if (f->data_len > IMG_FILE_DATA_MAX) {
-		f_fail(r, "FILE record at offset %llu is corrupt: %u bytes of kind data (limit %u)",
-		       off, f->data_len, IMG_FILE_DATA_MAX);
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "FILE record at offset %llu is corrupt: %u bytes of kind data (limit %u)",
+			 off, f->data_len, IMG_FILE_DATA_MAX);
 		return NULL;
 	}
 	if (rec->len != sizeof(*f) + (uint64_t)f->path_len + f->data_len) {
-		f_fail(r, "FILE record at offset %llu is corrupt: %llu payload bytes, its fields "
-		       "say %llu", off, (unsigned long long)rec->len,
-		       (unsigned long long)(sizeof(*f) + (uint64_t)f->path_len + f->data_len));
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "FILE record at offset %llu is corrupt: %llu payload bytes, its fields "
+			 "say %llu", off, (unsigned long long)rec->len,
+			 (unsigned long long)(sizeof(*f) + (uint64_t)f->path_len + f->data_len));
 		return NULL;
 	}
 	if (memchr((const char *)(f + 1) + f->data_len, 0, f->path_len)) {
-		f_fail(r, "FILE record at offset %llu is corrupt: path contains a NUL byte", off);
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "FILE record at offset %llu is corrupt: path contains a NUL byte", off);
 		return NULL;
 	}
 	if (f->id == 0) {
-		f_fail(r, "FILE record at offset %llu is corrupt: id 0", off);
+		img_fail(r, IMG_ERR_CORRUPT, "FILE record at offset %llu is corrupt: id 0", off);
 		return NULL;
 	}
 	if (!(k = fd_kind_info(f->kind))) {
-		f_fail(r, "FILE record at offset %llu is corrupt: file %u has unknown kind %u", off,
-		       f->id, f->kind);
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "FILE record at offset %llu is corrupt: file %u has unknown kind %u", off,
+			 f->id, f->kind);
 		return NULL;
 	}
 	why[0] = '\0';
 	if (k->valid && k->valid(f, (const char *)(f + 1) + f->data_len, f + 1, why, sizeof(why)) < 0) {
-		f_fail(r, "FILE record at offset %llu is corrupt: file %u (%s): %s", off, f->id,
-		       k->name, why);
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "FILE record at offset %llu is corrupt: file %u (%s): %s", off, f->id,
+			 k->name, why);
 		return NULL;
 	}
 	return f;
@@ -100,19 +74,21 @@ const struct img_file *img_get_file(struct img_reader *r, const struct img_rec *
 
 const struct img_fd *img_get_fd(struct img_reader *r, const struct img_rec *rec)
 {
-	const struct img_fd *d = f_fixed(r, rec, IMG_REC_FD, "FD", sizeof(*d));
+	const struct img_fd *d = img_get_fixed(r, rec, IMG_REC_FD, sizeof(*d));
 
 	if (!d)
 		return NULL;
 	if (rec->len != sizeof(*d)) {
-		f_fail(r, "FD record at offset %llu is corrupt: %llu payload bytes, its fields say "
-		       "%zu", (unsigned long long)rec->offset, (unsigned long long)rec->len,
-		       sizeof(*d));
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "FD record at offset %llu is corrupt: %llu payload bytes, its fields say "
+			 "%zu", (unsigned long long)rec->offset, (unsigned long long)rec->len,
+			 sizeof(*d));
 		return NULL;
 	}
 	if (d->fd < 0 || d->file == 0 || (d->fdflags & ~(uint32_t)IMG_FD_CLOEXEC) || d->reserved) {
-		f_fail(r, "FD record at offset %llu is corrupt: fd %d, file %u, fd flags %#x",
-		       (unsigned long long)rec->offset, d->fd, d->file, d->fdflags);
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "FD record at offset %llu is corrupt: fd %d, file %u, fd flags %#x",
+			 (unsigned long long)rec->offset, d->fd, d->file, d->fdflags);
 		return NULL;
 	}
 	return d;
@@ -120,7 +96,7 @@ const struct img_fd *img_get_fd(struct img_reader *r, const struct img_rec *rec)
 
 const struct img_file_data *img_get_file_data(struct img_reader *r, const struct img_rec *rec)
 {
-	const struct img_file_data *d = f_fixed(r, rec, IMG_REC_FILE_DATA, "FILE_DATA", sizeof(*d));
+	const struct img_file_data *d = img_get_fixed(r, rec, IMG_REC_FILE_DATA, sizeof(*d));
 	unsigned long long off = rec->offset;
 	uint64_t dlen;
 	int ok;
@@ -131,9 +107,10 @@ const struct img_file_data *img_get_file_data(struct img_reader *r, const struct
 	if (d->reserved[0] || d->reserved[1] || d->reserved[2] ||
 	    d->offset % IMG_PAGE_SIZE || d->len == 0 || d->len > IMG_FILE_CHUNK ||
 	    d->offset > INT64_MAX - d->len) {
-		f_fail(r, "FILE_DATA record at offset %llu is corrupt: file %u, %llu bytes at "
-		       "offset %llu", off, d->file, (unsigned long long)d->len,
-		       (unsigned long long)d->offset);
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "FILE_DATA record at offset %llu is corrupt: file %u, %llu bytes at "
+			 "offset %llu", off, d->file, (unsigned long long)d->len,
+			 (unsigned long long)d->offset);
 		return NULL;
 	}
 	dlen = rec->len - sizeof(*d);
@@ -142,14 +119,16 @@ const struct img_file_data *img_get_file_data(struct img_reader *r, const struct
 	case IMG_CODEC_ZERO:   ok = dlen == 0; break;
 	case IMG_CODEC_SNAPPY: ok = dlen >= 1 && dlen <= img_snappy_bound((size_t)d->len); break;
 	default:
-		f_fail(r, "FILE_DATA record at offset %llu is corrupt: unknown codec %u", off,
-		       d->codec);
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "FILE_DATA record at offset %llu is corrupt: unknown codec %u", off,
+			 d->codec);
 		return NULL;
 	}
 	if (!ok) {
-		f_fail(r, "FILE_DATA record at offset %llu is corrupt: %llu data bytes for %llu "
-		       "bytes (codec %u)", off, (unsigned long long)dlen,
-		       (unsigned long long)d->len, d->codec);
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "FILE_DATA record at offset %llu is corrupt: %llu data bytes for %llu "
+			 "bytes (codec %u)", off, (unsigned long long)dlen,
+			 (unsigned long long)d->len, d->codec);
 		return NULL;
 	}
 	return d;
@@ -188,16 +167,17 @@ int img_file_data_decode(const struct img_file_data *d, const void *data, size_t
 
 const struct img_pipe_data *img_get_pipe_data(struct img_reader *r, const struct img_rec *rec)
 {
-	const struct img_pipe_data *d = f_fixed(r, rec, IMG_REC_PIPE_DATA, "PIPE_DATA", sizeof(*d));
+	const struct img_pipe_data *d = img_get_fixed(r, rec, IMG_REC_PIPE_DATA, sizeof(*d));
 
 	if (!d)
 		return NULL;
 	if (d->file == 0 || (d->flags & ~(uint32_t)IMG_PIPE_PACKET) || d->reserved || d->len == 0 ||
 	    d->len > IMG_PIPE_CHUNK || ((d->flags & IMG_PIPE_PACKET) && d->len > IMG_PIPE_PACKET_MAX) ||
 	    rec->len != sizeof(*d) + (uint64_t)d->len) {
-		f_fail(r, "PIPE_DATA record at offset %llu is corrupt: file %u, flags %#x, %u bytes "
-		       "(%llu in the record)", (unsigned long long)rec->offset, d->file, d->flags,
-		       d->len, (unsigned long long)(rec->len - sizeof(*d)));
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "PIPE_DATA record at offset %llu is corrupt: file %u, flags %#x, %u bytes "
+			 "(%llu in the record)", (unsigned long long)rec->offset, d->file, d->flags,
+			 d->len, (unsigned long long)(rec->len - sizeof(*d)));
 		return NULL;
 	}
 	return d;

@@ -11,41 +11,9 @@
  * follows its MQUEUE FILE and fits its attributes, a FILE_DATA of file 0
  * follows a SYSV_SHM inside its size, a SysV attach names a SYSV_SHM.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "libckpt/img.h"
-
-__attribute__((format(printf, 2, 3)))
-static int ipc_fail(struct img_reader *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->code == IMG_OK) {	/* the first cause wins, as in img_read.c */
-		r->code = IMG_ERR_CORRUPT;
-		va_start(ap, fmt);
-		vsnprintf(r->err, sizeof(r->err), fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-/* rec is of type and holds at least the fixed struct: it, or NULL. */
-static const void *ipc_fixed(struct img_reader *r, const struct img_rec *rec, uint32_t type,
-			     const char *name, size_t fixed)
-{
-	if (rec->type != type || !rec->data) {
-		ipc_fail(r, "record at offset %llu is not a %s record",
-			 (unsigned long long)rec->offset, name);
-		return NULL;
-	}
-	if (rec->len < fixed) {
-		ipc_fail(r, "%s record at offset %llu is too short (%llu bytes, at least %zu)", name,
-			 (unsigned long long)rec->offset, (unsigned long long)rec->len, fixed);
-		return NULL;
-	}
-	return rec->data;
-}
 
 static int ipc_zero(const unsigned char *p, size_t n)
 {
@@ -63,14 +31,15 @@ static int perm_ok(const struct img_sysv_perm *p, uint32_t extra)
 
 const struct img_sysv_shm *img_get_sysv_shm(struct img_reader *r, const struct img_rec *rec)
 {
-	const struct img_sysv_shm *m = ipc_fixed(r, rec, IMG_REC_SYSV_SHM, "SYSV_SHM", sizeof(*m));
+	const struct img_sysv_shm *m = img_get_fixed(r, rec, IMG_REC_SYSV_SHM, sizeof(*m));
 
 	if (!m)
 		return NULL;
 	if (rec->len != sizeof(*m) || !perm_ok(&m->perm, IMG_SHM_DEST | IMG_SHM_LOCKED) ||
 	    m->size == 0 || m->size > IMG_SHM_SIZE_MAX || m->reserved ||
 	    ((m->perm.mode & IMG_SHM_DEST) && m->perm.key)) {
-		ipc_fail(r, "SYSV_SHM record at offset %llu is corrupt: id %d, key 0x%x, mode 0%o, "
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "SYSV_SHM record at offset %llu is corrupt: id %d, key 0x%x, mode 0%o, "
 			 "flags 0x%x, size %llu, %llu bytes", (unsigned long long)rec->offset,
 			 m->perm.id, (unsigned)m->perm.key, m->perm.mode, m->perm.flags,
 			 (unsigned long long)m->size, (unsigned long long)rec->len);
@@ -81,7 +50,7 @@ const struct img_sysv_shm *img_get_sysv_shm(struct img_reader *r, const struct i
 
 const struct img_sysv_sem *img_get_sysv_sem(struct img_reader *r, const struct img_rec *rec)
 {
-	const struct img_sysv_sem *m = ipc_fixed(r, rec, IMG_REC_SYSV_SEM, "SYSV_SEM", sizeof(*m));
+	const struct img_sysv_sem *m = img_get_fixed(r, rec, IMG_REC_SYSV_SEM, sizeof(*m));
 	unsigned long long off = rec->offset;
 	const unsigned char *tail;
 	int undo;
@@ -93,7 +62,8 @@ const struct img_sysv_sem *img_get_sysv_sem(struct img_reader *r, const struct i
 	    !perm_ok(&m->perm, 0) || rec->len != sizeof(*m) + (uint64_t)m->nsems * 8 ||
 	    (undo && (m->perm.key || m->perm.mode || m->perm.uid || m->perm.gid || m->perm.cuid ||
 		      m->perm.cgid || m->perm.flags || m->otime || m->ctime))) {
-		ipc_fail(r, "SYSV_SEM record at offset %llu is corrupt: kind %u, id %d, %u "
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "SYSV_SEM record at offset %llu is corrupt: kind %u, id %d, %u "
 			 "semaphores, mode 0%o, flags 0x%x, %llu bytes", off, m->kind, m->perm.id,
 			 m->nsems, m->perm.mode, m->perm.flags, (unsigned long long)rec->len);
 		return NULL;
@@ -106,7 +76,8 @@ const struct img_sysv_sem *img_get_sysv_sem(struct img_reader *r, const struct i
 			memcpy(&v, tail + i * 8, sizeof(v));
 			if (v.val <= IMG_SEM_VMX && !v.reserved)
 				continue;
-			ipc_fail(r, "SYSV_SEM record at offset %llu is corrupt: semaphore %u of "
+			img_fail(r, IMG_ERR_CORRUPT,
+				 "SYSV_SEM record at offset %llu is corrupt: semaphore %u of "
 				 "set %d has value %u (at most %u)", off, i, m->perm.id, v.val,
 				 IMG_SEM_VMX);
 			return NULL;
@@ -117,7 +88,8 @@ const struct img_sysv_sem *img_get_sysv_sem(struct img_reader *r, const struct i
 		if (i)
 			memcpy(&prev, tail + (i - 1) * 8, sizeof(prev));
 		if (a.adj == 0 || a.reserved || a.num >= IMG_SEM_NSEMS_MAX || (i && a.num <= prev.num)) {
-			ipc_fail(r, "SYSV_SEM record at offset %llu is corrupt: adjustment %d of "
+			img_fail(r, IMG_ERR_CORRUPT,
+				 "SYSV_SEM record at offset %llu is corrupt: adjustment %d of "
 				 "semaphore %u of set %d (entry %u)", off, a.adj, a.num, m->perm.id, i);
 			return NULL;
 		}
@@ -169,7 +141,7 @@ static int walk_msgs(const unsigned char *p, const unsigned char *end, uint32_t 
 
 const struct img_sysv_msg *img_get_sysv_msg(struct img_reader *r, const struct img_rec *rec)
 {
-	const struct img_sysv_msg *m = ipc_fixed(r, rec, IMG_REC_SYSV_MSG, "SYSV_MSG", sizeof(*m));
+	const struct img_sysv_msg *m = img_get_fixed(r, rec, IMG_REC_SYSV_MSG, sizeof(*m));
 	const unsigned char *p;
 	uint64_t bytes;
 	uint32_t bad;
@@ -177,7 +149,8 @@ const struct img_sysv_msg *img_get_sysv_msg(struct img_reader *r, const struct i
 	if (!m)
 		return NULL;
 	if (!perm_ok(&m->perm, 0) || m->reserved || m->qbytes > INT32_MAX) {
-		ipc_fail(r, "SYSV_MSG record at offset %llu is corrupt: id %d, mode 0%o, flags "
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "SYSV_MSG record at offset %llu is corrupt: id %d, mode 0%o, flags "
 			 "0x%x, limit %llu bytes", (unsigned long long)rec->offset, m->perm.id,
 			 m->perm.mode, m->perm.flags, (unsigned long long)m->qbytes);
 		return NULL;
@@ -185,7 +158,8 @@ const struct img_sysv_msg *img_get_sysv_msg(struct img_reader *r, const struct i
 	p = (const unsigned char *)(m + 1);
 	if (walk_msgs(p, (const unsigned char *)rec->data + rec->len, m->nmsgs, 0, &bytes, &bad) ||
 	    bytes != m->bytes) {
-		ipc_fail(r, "SYSV_MSG record at offset %llu is corrupt: queue %d, message %u of %u "
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "SYSV_MSG record at offset %llu is corrupt: queue %d, message %u of %u "
 			 "(%llu bytes said, %llu bytes of record)", (unsigned long long)rec->offset,
 			 m->perm.id, bad, m->nmsgs, (unsigned long long)m->bytes,
 			 (unsigned long long)rec->len);
@@ -196,7 +170,7 @@ const struct img_sysv_msg *img_get_sysv_msg(struct img_reader *r, const struct i
 
 const struct img_mq_msgs *img_get_mq_msgs(struct img_reader *r, const struct img_rec *rec)
 {
-	const struct img_mq_msgs *m = ipc_fixed(r, rec, IMG_REC_MQ_MSGS, "MQ_MSGS", sizeof(*m));
+	const struct img_mq_msgs *m = img_get_fixed(r, rec, IMG_REC_MQ_MSGS, sizeof(*m));
 	uint64_t bytes;
 	uint32_t bad;
 
@@ -205,7 +179,8 @@ const struct img_mq_msgs *img_get_mq_msgs(struct img_reader *r, const struct img
 	if (m->file == 0 || m->nmsgs > IMG_MQ_MAXMSG ||
 	    walk_msgs((const unsigned char *)(m + 1), (const unsigned char *)rec->data + rec->len,
 		      m->nmsgs, 1, &bytes, &bad) || bytes != m->bytes) {
-		ipc_fail(r, "MQ_MSGS record at offset %llu is corrupt: file %u, message %u of %u "
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "MQ_MSGS record at offset %llu is corrupt: file %u, message %u of %u "
 			 "(%llu bytes said, %llu bytes of record)", (unsigned long long)rec->offset,
 			 m->file, m->nmsgs > IMG_MQ_MAXMSG ? 0 : bad, m->nmsgs,
 			 (unsigned long long)m->bytes, (unsigned long long)rec->len);
@@ -246,7 +221,8 @@ int img_check_vma_sysv(struct img_reader *r, const struct img_rec *rec, const st
 	if (sysv_name(path, v->path_len) && (v->flags & IMG_VMA_SHARED) &&
 	    !(v->flags & IMG_VMA_PAGES) && v->ino <= INT32_MAX)
 		return 0;
-	return ipc_fail(r, "VMA record at offset %llu is corrupt: a deleted file mapped without "
+	return img_fail(r, IMG_ERR_CORRUPT,
+			"VMA record at offset %llu is corrupt: a deleted file mapped without "
 			"its FILE (%.*s), not a SysV shared memory attach (flags 0x%x, id %llu)",
 			(unsigned long long)rec->offset, (int)(v->path_len > 64 ? 64 : v->path_len),
 			path, v->flags, (unsigned long long)v->ino);

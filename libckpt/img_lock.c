@@ -10,23 +10,8 @@
  * (a lease only on a regular file...), is the caller's check: it alone
  * has seen the FILE records (restart/restart_load.c, tools/info_load.c).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include "libckpt/img.h"
-
-__attribute__((format(printf, 2, 3)))
-static int lk_fail(struct img_reader *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->code == IMG_OK) {	/* the first cause wins, as in img_read.c */
-		r->code = IMG_ERR_CORRUPT;
-		va_start(ap, fmt);
-		vsnprintf(r->err, sizeof(r->err), fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static int lk_range_ok(const struct img_lock *l)
 {
@@ -42,24 +27,28 @@ const struct img_lock *img_get_lock(struct img_reader *r, const struct img_rec *
 	unsigned long long off = rec->offset;
 
 	if (rec->type != IMG_REC_LOCK || !l || rec->len != sizeof(*l)) {
-		lk_fail(r, "record at offset %llu is not a valid LOCK record (%llu bytes, want %zu)",
-			off, (unsigned long long)rec->len, sizeof(*l));
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "record at offset %llu is not a valid LOCK record (%llu bytes, want %zu)",
+			 off, (unsigned long long)rec->len, sizeof(*l));
 		return NULL;
 	}
 	if (l->file == 0 || l->kind < 1 || l->kind > IMG_LOCK_KIND_MAX ||
 	    (l->type != IMG_LOCK_READ && l->type != IMG_LOCK_WRITE) || l->reserved) {
-		lk_fail(r, "LOCK record at offset %llu is corrupt: file %u, kind %u, type %u, "
-			"reserved %u", off, l->file, l->kind, l->type, l->reserved);
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "LOCK record at offset %llu is corrupt: file %u, kind %u, type %u, "
+			 "reserved %u", off, l->file, l->kind, l->type, l->reserved);
 		return NULL;
 	}
 	if (!lk_range_ok(l)) {
-		lk_fail(r, "LOCK record at offset %llu is corrupt: a %s lock on bytes %lld+%lld",
-			off, img_lock_kind_name(l->kind), (long long)l->start, (long long)l->len);
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "LOCK record at offset %llu is corrupt: a %s lock on bytes %lld+%lld",
+			 off, img_lock_kind_name(l->kind), (long long)l->start, (long long)l->len);
 		return NULL;
 	}
 	if (l->kind == IMG_LOCK_LEASE ? l->sig < 0 || l->sig > IMG_NSIG : l->sig != 0) {
-		lk_fail(r, "LOCK record at offset %llu is corrupt: a %s lock with signal %d",
-			off, img_lock_kind_name(l->kind), l->sig);
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "LOCK record at offset %llu is corrupt: a %s lock with signal %d",
+			 off, img_lock_kind_name(l->kind), l->sig);
 		return NULL;
 	}
 	return l;

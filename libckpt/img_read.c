@@ -53,8 +53,7 @@
 #define IMG_F_ALL		(IMG_F_SELF | IMG_F_PIDNS | IMG_F_MAPPABLE | IMG_F_INCREMENTAL | \
 				 IMG_F_TREE | IMG_F_MEMBER)
 
-__attribute__((format(printf, 3, 4)))
-static int img_fail(struct img_reader *r, enum img_err code, const char *fmt, ...)
+int img_fail(struct img_reader *r, enum img_err code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -642,8 +641,8 @@ static const char *img_type_name(uint32_t type)
 }
 
 /* The fixed struct of a record of `type`, or NULL (reported). */
-static const void *img_get_fixed(struct img_reader *r, const struct img_rec *rec,
-				 uint32_t type, size_t fixed)
+const void *img_get_fixed(struct img_reader *r, const struct img_rec *rec, uint32_t type,
+			  size_t fixed)
 {
 	if (rec->type != type) {
 		img_fail(r, IMG_ERR_CORRUPT, "record at offset %llu is %s, expected %s",

@@ -11,23 +11,8 @@
  * is a socket of the image, are the caller's checks: it alone holds the
  * FILE records (restart: fds/fd_unix_queue.c; ckpt-info: tools/info_unix.c).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include "libckpt/img.h"
-
-__attribute__((format(printf, 2, 3)))
-static int um_fail(struct img_reader *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->code == IMG_OK) {	/* the first cause wins, as in img_read.c */
-		r->code = IMG_ERR_CORRUPT;
-		va_start(ap, fmt);
-		vsnprintf(r->err, sizeof(r->err), fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 const struct img_unix_msg *img_get_unix_msg(struct img_reader *r, const struct img_rec *rec)
 {
@@ -35,8 +20,9 @@ const struct img_unix_msg *img_get_unix_msg(struct img_reader *r, const struct i
 	unsigned long long off = rec->offset;
 
 	if (rec->type != IMG_REC_UNIX_MSG || !m || rec->len < sizeof(*m)) {
-		um_fail(r, "record at offset %llu is not a valid UNIX_MSG record (%llu bytes, at "
-			"least %zu)", off, (unsigned long long)rec->len, sizeof(*m));
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "record at offset %llu is not a valid UNIX_MSG record (%llu bytes, at "
+			 "least %zu)", off, (unsigned long long)rec->len, sizeof(*m));
 		return NULL;
 	}
 	if (m->file == 0 || m->how < IMG_UNIX_FROM_PEER || m->how > IMG_UNIX_FROM_ANON ||
@@ -44,23 +30,26 @@ const struct img_unix_msg *img_get_unix_msg(struct img_reader *r, const struct i
 	    (m->how == IMG_UNIX_FROM_SOCKET) != (m->sender != 0) ||
 	    (!(m->flags & IMG_UNIX_MSG_CREDS) && (m->pid || m->uid || m->gid)) ||
 	    ((m->flags & IMG_UNIX_MSG_CREDS) && m->pid <= 0)) {
-		um_fail(r, "UNIX_MSG record at offset %llu is corrupt: file %u, how %u, flags %#x, "
-			"pid %d, sender %llu", off, m->file, m->how, m->flags, m->pid,
-			(unsigned long long)m->sender);
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "UNIX_MSG record at offset %llu is corrupt: file %u, how %u, flags %#x, "
+			 "pid %d, sender %llu", off, m->file, m->how, m->flags, m->pid,
+			 (unsigned long long)m->sender);
 		return NULL;
 	}
 	if (m->len > IMG_UNIX_MSG_MAX || m->nfds > IMG_UNIX_MSG_FDS ||
 	    m->addr_len > IMG_UNIX_NAME_MAX ||
 	    rec->len != sizeof(*m) + (uint64_t)m->nfds * 4 + m->addr_len + m->len) {
-		um_fail(r, "UNIX_MSG record at offset %llu is corrupt: %llu payload bytes for %u fds, "
-			"a %u-byte address and %u bytes of data", off, (unsigned long long)rec->len,
-			m->nfds, m->addr_len, m->len);
+		img_fail(r, IMG_ERR_CORRUPT,
+			 "UNIX_MSG record at offset %llu is corrupt: %llu payload bytes for %u fds, "
+			 "a %u-byte address and %u bytes of data", off, (unsigned long long)rec->len,
+			 m->nfds, m->addr_len, m->len);
 		return NULL;
 	}
 	for (uint32_t i = 0; i < m->nfds; i++) {
 		if (img_unix_msg_fd(m, i) == 0) {
-			um_fail(r, "UNIX_MSG record at offset %llu is corrupt: fd %u in flight names "
-				"file 0", off, i);
+			img_fail(r, IMG_ERR_CORRUPT,
+				 "UNIX_MSG record at offset %llu is corrupt: fd %u in flight names "
+				 "file 0", off, i);
 			return NULL;
 		}
 	}
