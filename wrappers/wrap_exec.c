@@ -368,11 +368,11 @@ WRAP_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *
 
 /* ---- posix_spawn ---- */
 
-WRAP_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
-			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+/* posix_spawn and posix_spawnp: env is the environment libckpt kept. */
+static int spawn_held(spawn_fn real, pid_t *pid, const char *path,
+		      const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+		      char *const argv[], char *const env[])
 {
-	EXEC_ENV(env, envp);
-	spawn_fn real = REAL(posix_spawn);
 	uint64_t old;
 	int held, r;
 
@@ -384,20 +384,20 @@ WRAP_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file
 	return r;
 }
 
+WRAP_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	EXEC_ENV(env, envp);
+
+	return spawn_held(REAL(posix_spawn), pid, path, fa, attr, argv, env);
+}
+
 WRAP_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 			     const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	EXEC_ENV(env, envp);
-	spawn_fn real = REAL(posix_spawnp);
-	uint64_t old;
-	int held, r;
 
-	if (!real)
-		return ENOSYS;
-	held = exec_hold(&old);
-	r = real(pid, file, fa, attr, argv, env);
-	exec_unhold(&old, held);
-	return r;
+	return spawn_held(REAL(posix_spawnp), pid, file, fa, attr, argv, env);
 }
 
 /* ---- clone ---- */
