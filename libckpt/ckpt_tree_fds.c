@@ -208,21 +208,16 @@ int tree_objs_take(struct ckpt_ctx *c, struct ckpt_tree *t, int fd)
 }
 
 /*
- * The earlier members' fds and shared mappings: the coordinator's table
- * (CAPTURE).  Asked before it came (a check before PARKED), read from
- * /proc here.
+ * The earlier members' fds and shared mappings: the coordinator's table,
+ * which came with CAPTURE (tree_objs_take).  Nothing asks before that: a
+ * member's own reading of the others' /proc would race their captures.
  */
 static int objs_read(struct ckpt_ctx *c, struct ckpt_tree *t)
 {
-	if (t->objs_read)
-		return t->objs_read < 0 ? -1 : 0;
-	t->objs_read = -1;
-	t->nobjs = 0;
-	for (int k = 0; k < t->index; k++)
-		if (objs_of(c, t, k) < 0)
-			return -1;
-	t->objs_read = 1;
-	return 0;
+	if (t->objs_read > 0)
+		return 0;
+	return ckpt_fail(c, -EPROTO, "the tree's table of files was asked for before "
+			 "CAPTURE brought it");
 }
 
 static uint32_t id_of(int section, int fd)
