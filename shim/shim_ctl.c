@@ -244,6 +244,10 @@ void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc)
 	rep.version = CTL_VERSION;
 	rep.pid = getpid();
 	r = ctl_allowed(&cred, outside, rep.msg, sizeof(rep.msg));
+	if (r == 0 && shim_hook_veto[0]) {	/* a BEFORE hook said no (shim_hooks.c) */
+		ckpt_fmt(rep.msg, sizeof(rep.msg), "%s", shim_hook_veto);
+		r = -ECANCELED;
+	}
 	if (r == 0) {
 		r = ckpt_save_begin(SHIM_WAIT_WRITER_MS, rep.msg, sizeof(rep.msg));
 		slot = r == 0;
