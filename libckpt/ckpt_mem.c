@@ -229,6 +229,7 @@ static int mem_run_fn(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t add
 	switch (kind) {
 	case CKPT_RUN_FILE:		/* still the file's page */
 	case CKPT_RUN_GUARD:
+	case CKPT_RUN_EXCL:
 		return 0;
 	case CKPT_RUN_ZERO:
 		if (!(v->flags & IMG_VMA_FILE)) {

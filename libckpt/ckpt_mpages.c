@@ -150,7 +150,8 @@ static int mp_run_fn(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr
 	if (r->n && (r->gap += (addr - r->end) / IMG_PAGE_SIZE) > MP_GAP_MAX && mp_flush(c, v, r) < 0)
 		return c->w.error;
 	r->end = addr + npages * IMG_PAGE_SIZE;
-	if (kind == CKPT_RUN_GUARD)	/* a run carries holes as the zeros they read: not this one */
+	/* a run carries holes as the zeros they read: not a guard, nor excluded memory */
+	if (kind == CKPT_RUN_GUARD || kind == CKPT_RUN_EXCL)
 		return mp_flush(c, v, r) < 0 ? c->w.error : 0;
 	for (uint64_t i = 0; i < npages; i++) {
 		uint64_t a = addr + i * IMG_PAGE_SIZE;
