@@ -7,7 +7,8 @@
 #     zeros there and the pattern intact; the original kept its data.
 #  2. An incremental chain: image 1 before the exclusion holds the secret
 #     (the grep's control); image 2 after it restarts with zeros (image
-#     1's copy is not inherited); after ckpt_include image 3 is full and
+#     1's copy is not inherited), image 4 on 2 likewise (both images'
+#     inherited ranges cut around the secret); after ckpt_include image 3 is full and
 #     restarts with the process's data.
 #  3. ckpt-save from outside (a forked writer) and ckpt-save --mappable:
 #     no secret in the image, zeros after the restart.
@@ -26,11 +27,12 @@ grep -qx "RESTORED ok" "$TMP/self.r" || fail "self restart: $(cat "$TMP/self.r")
 # 2.
 mkdir "$TMP/i"
 clean_fds "$X" incr "$TMP/i" > "$TMP/i.out" 2>&1
-[ "$(cat "$TMP/i.out")" = $'SAVED 1\nSAVED 2\nSAVED 3' ] || fail "incr: $(cat "$TMP/i.out")"
+[ "$(cat "$TMP/i.out")" = $'SAVED 1\nSAVED 2\nSAVED 4\nSAVED 3' ] || fail "incr: $(cat "$TMP/i.out")"
 secret "$TMP/i/1" || fail "incr: image 1 (before the exclusion) has no secret: the grep sees nothing"
 "$BIN/ckpt-info" "$TMP/i/2" | grep -q "^flags:.*incremental" || fail "incr: image 2 is not incremental"
 "$BIN/ckpt-info" "$TMP/i/3" | grep -q "^flags:.*incremental" && fail "incr: image 3 (after ckpt_include) is incremental"
-for n in 1 2 3; do
+"$BIN/ckpt-info" "$TMP/i/4" | grep -q "^parent: .*/2 " || fail "incr: image 4's parent is not image 2"
+for n in 1 2 4 3; do
 	clean_fds "${RESTART[@]}" "$TMP/i/$n" > "$TMP/i.r$n" 2>&1
 	grep -qx "RESTORED $n ok" "$TMP/i.r$n" || fail "incr: restart of image $n: $(cat "$TMP/i.r$n")"
 done

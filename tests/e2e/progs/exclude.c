@@ -11,7 +11,8 @@
  *                       zeros there and the pattern around (RESTORED ok)
  *   exclude incr DIR    DIR/1 full with the secrets saved; exclude them;
  *                       DIR/2 incremental: its restart finds zeros (an
- *                       older image holds the secret, unused); include
+ *                       older image holds the secret, unused); DIR/4
+ *                       incremental on 2, the same; include
  *                       them again, write "again"; DIR/3 (full: an include
  *                       puts back pages no image holds): its restart finds
  *                       the secret and "again".  Prints "SAVED n" / "RESTORED n ok"
@@ -145,6 +146,12 @@ int main(int argc, char **argv)
 		if (save(path, CKPT_OPT_INCREMENTAL) == CKPT_RESTORED)
 			goto restored;
 		printf("SAVED 2\n");
+		map[PG] = 0xa5;		/* image 4: 1 -> 2 -> 4, the secret still excluded */
+		snprintf(path, sizeof(path), "%s/4", argv[2]);
+		stage = 4;
+		if (save(path, CKPT_OPT_INCREMENTAL) == CKPT_RESTORED)
+			goto restored;
+		printf("SAVED 4\n");
 		if (excl(0) < 0)
 			return 1;
 		memcpy(map + 4 * PG, "again", 5);
@@ -159,8 +166,8 @@ restored:
 		if (stage == 1)
 			printf("RESTORED 1 %s\n", !strcmp(secret_state(4 * PG, 2 * PG), "secret") &&
 			       pattern_ok() ? "ok" : "bad");
-		else if (stage == 2)
-			printf("RESTORED 2 %s\n", !strcmp(secret_state(4 * PG, 2 * PG), "zero") &&
+		else if (stage == 2 || stage == 4)
+			printf("RESTORED %d %s\n", stage, !strcmp(secret_state(4 * PG, 2 * PG), "zero") &&
 			       pattern_ok() ? "ok" : "bad");
 		else
 			printf("RESTORED 3 %s\n", again_ok() && pattern_ok() ? "ok" : "bad");
