@@ -48,7 +48,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 all: $(B)/libckpt.so $(B)/bin/ckpt-restart $(TOOLS) $(SAMPLES) $(E2E_PROGS) \
      $(B)/tests/unit-tests $(B)/tests/ckpt-edit $(B)/ckpt.pc
-.PHONY: all check bench fuzz fuzz-build install deps clean demo faststart FORCE
+.PHONY: all check bench fuzz fuzz-build install uninstall deps clean demo faststart FORCE
 
 $(B)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -213,12 +213,35 @@ demo: all
 faststart: all
 	@bash samples/faststart.sh
 
+# Man pages (docs/man, roff) go in uncompressed; the bash completion is one
+# script, installed under the name of each command (bash-completion loads
+# the file named after the command being completed).
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MAN_PAGES   := $(wildcard docs/man/*.[1-8])
+COMMANDS    := ckpt-run ckpt-save ckpt-restart ckpt-info
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(B)/libckpt.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(B)/bin/ckpt-restart $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/ckpt.h $(DESTDIR)$(PREFIX)/include/
 	sed 's|@PREFIX@|$(PREFIX)|' ckpt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ckpt.pc
+	for p in $(MAN_PAGES); do \
+		install -d $(DESTDIR)$(MANDIR)/man$${p##*.} && \
+		install -m 644 $$p $(DESTDIR)$(MANDIR)/man$${p##*.}/ || exit 1; \
+	done
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	for c in $(COMMANDS); do \
+		install -m 644 tools/completion/ckpt.bash $(DESTDIR)$(BASHCOMPDIR)/$$c || exit 1; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libckpt.so $(DESTDIR)$(PREFIX)/include/ckpt.h \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/ckpt.pc
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(COMMANDS))
+	rm -f $(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
+	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(COMMANDS))
 
 deps:
 	@bash tools/deps.sh
