@@ -121,10 +121,11 @@ void save_die(int code, const char *fmt, ...)
 	exit(code);
 }
 
-static void save_usage(void)
+/* --help: on stdout, exit 0; a usage error: on stderr, EXIT_USAGE. */
+static void save_usage_to(FILE *out, int code)
 {
-	fprintf(stderr,
-		"usage: ckpt-save [--fsync] [--exit] [--mappable|--incremental|--pre-dump] PID PATH\n"
+	fprintf(out,
+		"usage: ckpt-save [--help] [--fsync] [--exit] [--mappable|--incremental|--pre-dump] PID PATH\n"
 		"  PATH  image file, or - for stdout\n"
 		"  --fsync  make the image durable before reporting success\n"
 		"  --exit   the process exits after a successful checkpoint\n"
@@ -141,7 +142,12 @@ static void save_usage(void)
 		"  env %s=SECONDS  how long to wait for the process to answer (%g)\n"
 		"  env CKPT_TMPFILE=0  a named temporary file (O_EXCL), not an O_TMPFILE\n",
 		SAVE_TIMEOUT_ENV, SAVE_TIMEOUT_DEFAULT);
-	exit(EXIT_USAGE);
+	exit(code);
+}
+
+static void save_usage(void)
+{
+	save_usage_to(stderr, EXIT_USAGE);
 }
 
 static void save_parse_args(int argc, char **argv, struct save_opts *o)
@@ -164,6 +170,8 @@ static void save_parse_args(int argc, char **argv, struct save_opts *o)
 			o->mappable = 1;
 		else if (!strcmp(argv[i], "--key") && i + 1 < argc)
 			o->key = argv[++i];
+		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			save_usage_to(stdout, 0);
 		else if (!strcmp(argv[i], "--")) {
 			i++;
 			break;
