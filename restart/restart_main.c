@@ -1,7 +1,8 @@
 /*
  * restart_main.c - ckpt-restart: bring a checkpointed process back.
  *
- *   ckpt-restart [--check] [--lazy] [--trust-image] IMAGE|-
+ *   ckpt-restart [--check] [--lazy] [--verify] [--key FILE] [--inherit-fd N[=M],...]
+ *                [--trust-image] IMAGE|-
  *
  * Whom it acts as (restart_trust.c): root restarting an image that nobody
  * but root could have written restores the ids and capabilities it

@@ -36,7 +36,7 @@
 #error "restart/ is built with -DFD_RESTORE (Makefile): it needs the restore half of fds/"
 #endif
 
-/* Exit codes (docs/ERRORS.md). */
+/* Exit codes (docs/USAGE.md "Commands", ckpt-restart(1) EXIT STATUS). */
 enum rst_exit {
 	RST_EXIT_OK = 0,
 	RST_EXIT_USAGE = 1,
