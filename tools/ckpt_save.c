@@ -1,5 +1,6 @@
 /*
- * ckpt_save.c - `ckpt-save [--fsync] [--exit] [--mappable|--incremental|--pre-dump] PID PATH`: checkpoint a
+ * ckpt_save.c - `ckpt-save [--fsync] [--exit] [--mappable|--incremental|--pre-dump] [--key FILE] PID PATH`:
+ * checkpoint a
  * running process that has libckpt loaded into PATH ("-": stdout).
  *
  * Protocol (libckpt/ctl_proto.h): we listen on the abstract socket
