@@ -1,7 +1,7 @@
 /*
- * ckpt_save.c - `ckpt-save [--fsync] [--exit] [--mappable|--incremental|--pre-dump] [--key FILE] PID PATH`:
- * checkpoint a
- * running process that has libckpt loaded into PATH ("-": stdout).
+ * ckpt_save.c - `ckpt-save [--fsync] [--exit] [--mappable|--incremental|--pre-dump]
+ * [--key FILE] PID PATH`: checkpoint a running process that has libckpt
+ * loaded into PATH ("-": stdout).
  *
  * Protocol (libckpt/ctl_proto.h): we listen on the abstract socket
  * ctl_sock_name(our pid), send the target its control signal with
