@@ -31,7 +31,7 @@ ENGINE_SRCS := $(filter-out $(IMG_SRCS) $(CTL_SRCS),$(wildcard libckpt/*.c)) \
 IMG_WSRCS   := libckpt/img_write.c libckpt/img_crc32c.c libckpt/img_snappy.c
 LIB_SRCS    := $(wildcard shim/*.c) $(wildcard wrappers/*.c) $(ENGINE_SRCS) $(IMG_WSRCS) \
                $(CTL_SRCS) $(FD_SRCS)
-RST_SRCS    := $(filter-out restart/restorer.c,$(wildcard restart/*.c)) \
+RST_SRCS    := $(filter-out restart/restorer.c,$(wildcard restart/*.c)) tools/progress.c \
                $(wildcard kernel-assist/*.c) $(IMG_SRCS)
 UNIT_SRCS   := $(wildcard tests/unit/*.c)
 E2E_PROGS   := $(patsubst tests/e2e/progs/%.c,$(B)/tests/%,$(wildcard tests/e2e/progs/*.c)) \
@@ -107,8 +107,8 @@ $(B)/bin/ckpt-restart: $(call sta,$(RST_SRCS)) $(B)/static/restart/restorer.o
 	@mkdir -p $(dir $@)
 	$(RESTART_CC) -static -o $@ $^ $(SODIUM_A)
 
-$(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c tools/save_seal.c libckpt/ctl_proto.c libckpt/img_seal.c \
-				  libckpt/ckpt_tmpfile.c libckpt/ckpt_fmt.c)
+$(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c tools/save_seal.c tools/progress.c libckpt/ctl_proto.c \
+				  libckpt/img_seal.c libckpt/ckpt_tmpfile.c libckpt/ckpt_fmt.c)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ -lsodium
 $(B)/bin/ckpt-info: $(call obj,tools/ckpt_info.c $(wildcard tools/info_*.c) $(IMG_SRCS))

@@ -226,6 +226,12 @@ struct ckpt_ctx {
 
 	/* results */
 	uint64_t mem_bytes;		/* bytes of memory pages saved (raw) */
+	/*
+	 * ckpt-save on a terminal asked for progress (CTL_F_PROGRESS):
+	 * ckpt_progress() sends ctl_progress on ctl_fd (ckpt_progress.c).
+	 */
+	int progress;
+	uint64_t progress_next_ns, progress_total;
 	uint64_t zero_pages;
 	int error;			/* -errno */
 	char err[CKPT_ERR_LEN];		/* why, for the user */
@@ -530,6 +536,13 @@ int ckpt_vmflag(const char *flags, const char *flag);
 
 /* waitid(2), libckpt's own (ckpt_libc.c): waitid is the application's wrapper. */
 int ckpt_waitid(int type, int id, siginfo_t *info, int options);
+
+/*
+ * ckpt_progress.c: after mem_bytes grew, a progress message to ckpt-save
+ * if it asked and CTL_PROGRESS_MS passed since the last one; never blocks,
+ * never fails the checkpoint.
+ */
+void ckpt_progress(struct ckpt_ctx *c);
 
 /* Small async-signal-safe helpers (ckpt_util.c). */
 ssize_t ckpt_read_file(const char *path, char *buf, size_t cap);

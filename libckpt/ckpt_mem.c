@@ -157,6 +157,7 @@ static int write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr
 			src = buf;
 		}
 		c->mem_bytes += raw;
+		ckpt_progress(c);
 	}
 	return ckpt_pool_post(c, addr, npages, kind == PAGE_ZERO, src);
 }

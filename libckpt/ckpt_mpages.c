@@ -119,6 +119,7 @@ static int mp_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t a
 	}
 	m.data_crc = img_crc32c(0, src, len);
 	c->mem_bytes += len;
+	ckpt_progress(c);
 	if (aligned < 0)
 		return aligned;
 	img_write_record(&c->w, IMG_REC_MPAGES, &m, sizeof(m), mp_zeros, data_off - hdr_end);
