@@ -197,7 +197,7 @@ $(B)/fuzz/fuzz_snappy: FUZZ_LIBS := -lsnappy
 # fz_image.c: the image targets' shared fix-up, hostile mutator and seeds.
 $(B)/fuzz/fuzz_img: FUZZ_LIBS += tests/fuzz/fz_image.c
 # fuzz_restart: ckpt-restart's --check path, in the fuzzer (its main renamed).
-$(B)/fuzz/fuzz_restart: FUZZ_LIBS += tests/fuzz/fz_image.c $(filter-out restart/restorer.c,$(wildcard restart/*.c)) \
+$(B)/fuzz/fuzz_restart: FUZZ_LIBS += tests/fuzz/fz_image.c $(filter-out restart/restorer.c,$(wildcard restart/*.c)) tools/progress.c \
 	$(wildcard kernel-assist/*.c) restart/restorer.c -DFD_RESTORE -Dmain=rst_cli_main -lpthread
 # fuzz_info: ckpt-info's command line, in the fuzzer (its main renamed).
 $(B)/fuzz/fuzz_info: FUZZ_LIBS += tests/fuzz/fz_image.c tools/ckpt_info.c $(wildcard tools/info_*.c) \
