@@ -5,6 +5,10 @@
 CC       ?= gcc
 CLANG    ?= clang
 PREFIX   ?= /usr/local
+# The ckpt Python module: PREFIX/lib/python3.X/dist-packages, which
+# Debian's python3 searches for PREFIX=/usr/local and /usr (docs/USAGE.md,
+# "Python"); python3 for X where there is no python3 to ask.
+PYTHONDIR ?= $(PREFIX)/lib/python$(shell /usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)/dist-packages
 B        := build
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wmissing-prototypes
 CFLAGS   ?= -O2 -g
@@ -48,7 +52,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 all: $(B)/libckpt.so $(B)/bin/ckpt-restart $(TOOLS) $(SAMPLES) $(E2E_PROGS) \
      $(B)/tests/unit-tests $(B)/tests/ckpt-edit $(B)/ckpt.pc
-.PHONY: all check bench fuzz fuzz-build install deps clean demo faststart FORCE
+.PHONY: all check bench fuzz fuzz-build install deps clean demo faststart faststart-python FORCE
 
 $(B)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -209,9 +213,16 @@ $(B)/fuzz/%: tests/fuzz/%.c $(IMG_SRCS) $(CTL_SRCS) tests/fuzz/fz_image.c tests/
 demo: all
 	@bash samples/demo.sh
 
-# Fast startup: cold start vs restart from a mappable snapshot.
+# Fast startup: cold start vs restart from a mappable snapshot, in C
+# and (where Debian's python3 with numpy is installed) in Python.
 faststart: all
 	@bash samples/faststart.sh
+	@echo
+	@if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then bash samples/python/faststart.sh; \
+	else echo "faststart-python: skipped (no /usr/bin/python3 with numpy: make deps)"; fi
+
+faststart-python: all
+	@bash samples/python/faststart.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
@@ -219,6 +230,8 @@ install: all
 	install -m 755 $(B)/bin/ckpt-restart $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/ckpt.h $(DESTDIR)$(PREFIX)/include/
 	sed 's|@PREFIX@|$(PREFIX)|' ckpt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ckpt.pc
+	install -d $(DESTDIR)$(PYTHONDIR)/ckpt
+	install -m 644 python/ckpt/__init__.py python/ckpt/__main__.py $(DESTDIR)$(PYTHONDIR)/ckpt/
 
 deps:
 	@bash tools/deps.sh
