@@ -25,8 +25,9 @@ random generator - is reseeded by an after_restart hook: each instance
 prints its own "instance" token on stderr, which without the hook
 (--no-reseed) every copy of one snapshot would share.
 
-On stderr: the phases' times, and "first_answer_at_ns T" (CLOCK_REALTIME)
-for the timing script.
+On stderr: the phases' times, "first_answer_at_ns T" (CLOCK_REALTIME)
+for the timing script and, in a restarted copy, "resumed_at_ns T" as
+ckpt.save() returns there (after the restart hooks).
 """
 import sys
 import time
@@ -121,6 +122,7 @@ def main():
             print("faststart.py: snapshot %s saved in %.0f ms" %
                   (snap, (time.monotonic() - t1) * 1e3), file=sys.stderr)
         else:
+            print("resumed_at_ns %d" % time.time_ns(), file=sys.stderr)
             print("faststart.py: started from the snapshot %s" % snap, file=sys.stderr)
     print("faststart.py: instance %08x" % random.getrandbits(32), file=sys.stderr)
     first = True

@@ -36,10 +36,10 @@ sum zemirinehi5 sujoka2
 near zemirinehi5 3
 bogus"
 
-ms_since() {	# START_NS FILE: ms from START_NS to the first answer in FILE
+ms_since() {	# START_NS FILE [KEY]: ms from START_NS to KEY (the first answer) in FILE
 	local first
-	first=$(sed -n 's/^first_answer_at_ns //p' "$2")
-	[ -n "$first" ] || { echo "no answer: $(cat "$2")" >&2; exit 1; }
+	first=$(sed -n "s/^${3:-first_answer}_at_ns //p" "$2")
+	[ -n "$first" ] || { echo "no ${3:-first_answer}: $(cat "$2")" >&2; exit 1; }
 	awk -v a="$1" -v b="$first" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -62,7 +62,7 @@ echo
 echo "== the snapshot: ckpt-run $PY faststart.py --snapshot snap.img"
 printf '%s\n' "$queries" | "$B/bin/ckpt-run" "$PY" "$APP" --words "$WORDS" --snapshot "$dir/snap.img" \
 	> "$dir/snap.out" 2> "$dir/snap.err" || { echo "FAIL: $(cat "$dir/snap.err")"; exit 1; }
-grep -v first_answer "$dir/snap.err"
+grep -v _at_ns "$dir/snap.err"
 same "$dir/snap.out"
 ls -l "$dir/snap.img" | awk '{ printf "snapshot: %.0f MiB\n", $5 / 1048576 }'
 
@@ -73,10 +73,12 @@ for ((i = 1; i <= RUNS; i++)); do
 	printf '%s\n' "$queries" | "$B/bin/ckpt-restart" --inherit-fd 0,1,2 "$dir/snap.img" \
 		> "$dir/warm.$i.out" 2> "$dir/warm.$i.err"
 	echo "$(ms_since "$t0" "$dir/warm.$i.err")" >> "$dir/warm.ms"
+	echo "$(ms_since "$t0" "$dir/warm.$i.err" resumed)" >> "$dir/resumed.ms"
 	grep -q "started from the snapshot" "$dir/warm.$i.err" || { echo "FAIL: not restarted: $(cat "$dir/warm.$i.err")"; exit 1; }
 	same "$dir/warm.$i.out"
 done
 echo "launch to first answer (ms): $(tr '\n' ' ' < "$dir/warm.ms")"
+echo "  of which to ckpt.save() returning (ms): $(tr '\n' ' ' < "$dir/resumed.ms")"
 sed -n 's/^faststart.py: instance //p' "$dir"/warm.*.err "$dir/snap.err" > "$dir/ids"
 [ "$(sort -u "$dir/ids" | wc -l)" -eq "$(wc -l < "$dir/ids")" ] ||
 	{ echo "FAIL: restarted instances share their random state: $(tr '\n' ' ' < "$dir/ids")"; exit 1; }
