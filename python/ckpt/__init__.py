@@ -38,6 +38,7 @@ any other thread; one blocked in C code holding the GIL delays the hooks
 and the checkpoint).
 """
 
+import atexit
 import ctypes
 import ctypes.util
 import errno as _errno
@@ -105,23 +106,24 @@ def _bind():
                        "must be in place from the start)" % lib if lib else
                        " (and no libckpt.so found: set CKPT_LIB or install libckpt)",
                        _RUN_HINT))
-    path = maps[0][2]
-    try:
-        # RTLD_NOLOAD: a handle on the copy that is there, never a new one.
-        lib = ctypes.CDLL(path, mode=os.RTLD_NOLOAD, use_errno=True)
-        lib.ckpt_save_v1
-    except (OSError, AttributeError) as e:
-        return None, "%s is mapped but cannot be used (%s); %s" % (path, e, _RUN_HINT)
     # Preloaded, its wrappers come first in the global scope: sigaction is
     # its own.  Loaded later by dlopen() (RTLD_LOCAL or not), libc's comes first.
     try:
         addr = ctypes.cast(ctypes.CDLL(None).sigaction, ctypes.c_void_p).value
     except AttributeError:
         addr = None
-    if addr is None or not any(lo <= addr < hi for lo, hi, p in maps if p == path):
+    hits = [p for lo, hi, p in maps if addr is not None and lo <= addr < hi]
+    if not hits:
         return None, ("%s was loaded into this Python process after it started "
                       "(dlopen, ctypes.CDLL), which libckpt does not support: its wrappers "
-                      "must be in place from the start; %s" % (path, _RUN_HINT))
+                      "must be in place from the start; %s" % (maps[0][2], _RUN_HINT))
+    path = hits[0]
+    try:
+        # RTLD_NOLOAD: a handle on the copy that is there, never a new one.
+        lib = ctypes.CDLL(path, mode=os.RTLD_NOLOAD, use_errno=True)
+        lib.ckpt_save_v1
+    except (OSError, AttributeError) as e:
+        return None, "%s is mapped but cannot be used (%s); %s" % (path, e, _RUN_HINT)
     lib.ckpt_save_v1.argtypes = [ctypes.c_char_p, ctypes.POINTER(_Options)]
     lib.ckpt_save_v1.restype = ctypes.c_int
     lib.ckpt_last_error_v1.argtypes = []
@@ -202,6 +204,17 @@ def save(path, mappable=False, fsync=False, fork=False, incremental=False):
 # Each Python hook has its own C thunk, kept here while it is registered
 # (a collected CFUNCTYPE object would leave libckpt calling freed code).
 _hooks = {}
+
+
+def _unhook_all():
+    """At exit, before the interpreter is finalized: a checkpoint from
+    outside then must not call into Python (ctypes thunks need it alive)."""
+    # The thunks stay referenced here: a hook already under way keeps its code.
+    for (when, fn), thunk in list(_hooks.items()):
+        _lib.ckpt_hook_remove_v1(when, thunk, None)
+
+
+atexit.register(_unhook_all)
 
 
 def _fill(msg, msglen, text):
