@@ -3,7 +3,8 @@
 # libckpt.so), in Debian's python3 under ckpt-run (progs/pyckpt_api.py):
 #  1. ckpt.save() returns SAVED, and RESTORED in the restarted copy; the
 #     hooks (hook_add and the decorators) run in ckpt.save()'s thread, in
-#     their order: before newest first, after and restart oldest first.
+#     their order: before newest first, after and restart oldest first;
+#     `python3 -m ckpt SCRIPT` preloads $CKPT_LIB as ckpt-run would.
 #  2. failures raise CkptError with libckpt's message and errno, and leave
 #     no image: a bad path (ENOENT), an unsupported resource (a namespace
 #     fd: ENOTSUP, named), a before hook's veto by an exception, by False
@@ -34,13 +35,17 @@ want=$'HOOK B before python3\nHOOK A before python3\nHOOK A after python3\nHOOK 
 clean_fds "${RESTART[@]}" "$TMP/self.img" < /dev/null > "$TMP/self.r" 2>&1 || fail "self restart: $(cat "$TMP/self.r")"
 want=$'HOOK A restart python3\nHOOK B restart python3\nRESTORED available True'
 [ "$(cat "$TMP/self.r")" = "$want" ] || fail "self restart: got: $(cat "$TMP/self.r")"
+# python3 -m ckpt SCRIPT: the same, with the library CKPT_LIB names preloaded
+CKPT_LIB=$LIB clean_fds "$PY" -m ckpt "$P" self "$TMP/m.img" < /dev/null > "$TMP/m.out" 2>&1 ||
+	fail "python3 -m ckpt: $(cat "$TMP/m.out")"
+[ "$(tail -1 "$TMP/m.out")" = "SAVED available True" ] && [ -s "$TMP/m.img" ] || fail "python3 -m ckpt: $(cat "$TMP/m.out")"
 
 # 2. errors
 mkdir "$TMP/e"
 shim "$PY" "$P" errors "$TMP/e" < /dev/null > "$TMP/e.out" 2>&1 || fail "errors: $(cat "$TMP/e.out")"
 expect() { grep -qxF -- "$1" "$TMP/e.out" || fail "errors: no line '$1' in: $(cat "$TMP/e.out")"; }
 expect "badpath: CkptError errno ENOENT: cannot open the image's directory /nonexistent-ckpt-dir: No such file or directory | exists False"
-grep -qE "^nsfd: CkptError errno ENOTSUP: fd 3: a namespace fd \(net:.*close it before the checkpoint.* \| exists False$" \
+grep -qE "^nsfd: CkptError errno ENOTSUP: fd [0-9]+: a namespace fd \(net:.*close it before the checkpoint.* \| exists False$" \
 	"$TMP/e.out" || fail "errors: nsfd: $(cat "$TMP/e.out")"
 expect "raise: CkptError errno ECANCELED: ckpt_save: vetoed by a checkpoint hook: errors_mode.<locals>.raising raised RuntimeError: the database is in the middle of a transaction | exists False"
 expect "false: CkptError errno ECANCELED: ckpt_save: vetoed by a checkpoint hook: errors_mode.<locals>.no returned False | exists False"
@@ -49,9 +54,11 @@ expect "after hooks ran: 1"
 expect "clean: returned 1"
 grep -q "^remove unknown: ValueError: hook .* is not registered" "$TMP/e.out" || fail "errors: $(cat "$TMP/e.out")"
 [ "$(ls "$TMP/e")" = "clean.img" ] || fail "errors: images left: $(ls "$TMP/e")"
-clean_fds "$PY" "$P" absent < /dev/null > "$TMP/a.out" 2>&1 || fail "absent: $(cat "$TMP/a.out")"
+# without CKPT_LIB, ckpt.library() finds the build tree's library
+CKPT_LIB= clean_fds "$PY" "$P" absent < /dev/null > "$TMP/a.out" 2>&1 || fail "absent: $(cat "$TMP/a.out")"
 grep -qx "available False" "$TMP/a.out" &&
-	grep -q "^NotLoaded errno ENOSYS libckpt is not loaded in this Python process (found $LIB, but loading it now is not supported.*ckpt-run python3 SCRIPT" \
+	grep -qF "NotLoaded errno ENOSYS libckpt is not loaded in this Python process (found $(realpath "$LIB"), but" "$TMP/a.out" &&
+	grep -q "^NotLoaded errno ENOSYS libckpt is not loaded in this Python process (found .*, but loading it now is not supported.*ckpt-run python3 SCRIPT" \
 	"$TMP/a.out" || fail "absent: $(cat "$TMP/a.out")"
 clean_fds "$PY" "$P" late "$LIB" < /dev/null > "$TMP/l.out" 2>&1 || fail "late: $(cat "$TMP/l.out")"
 grep -qx "available False" "$TMP/l.out" &&
