@@ -43,7 +43,6 @@ import ctypes
 import ctypes.util
 import errno as _errno
 import os
-import sys
 
 __all__ = ["SAVED", "RESTORED", "BEFORE", "AFTER", "RESTART", "CkptError", "NotLoaded",
            "save", "available", "library", "last_error", "hook_add", "hook_remove",
@@ -121,8 +120,8 @@ def _bind():
     try:
         # RTLD_NOLOAD: a handle on the copy that is there, never a new one.
         lib = ctypes.CDLL(path, mode=os.RTLD_NOLOAD, use_errno=True)
-        lib.ckpt_save_v1
-    except (OSError, AttributeError) as e:
+        lib.ckpt_save_v1, lib.ckpt_last_error_v1, lib.ckpt_hook_add_v1, lib.ckpt_hook_remove_v1
+    except (OSError, AttributeError) as e:      # an older libckpt (no hooks): say so
         return None, "%s is mapped but cannot be used (%s); %s" % (path, e, _RUN_HINT)
     lib.ckpt_save_v1.argtypes = [ctypes.c_char_p, ctypes.POINTER(_Options)]
     lib.ckpt_save_v1.restype = ctypes.c_int
@@ -132,7 +131,6 @@ def _bind():
         f.argtypes = [ctypes.c_int, _HOOK_FN, ctypes.c_void_p]
         f.restype = ctypes.c_int
     return lib, None
-
 
 
 def available():
