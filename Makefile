@@ -5,6 +5,10 @@
 CC       ?= gcc
 CLANG    ?= clang
 PREFIX   ?= /usr/local
+# The ckpt Python module: PREFIX/lib/python3.X/dist-packages, which
+# Debian's python3 searches for PREFIX=/usr/local and /usr (docs/USAGE.md,
+# "Python"); python3 for X where there is no python3 to ask.
+PYTHONDIR ?= $(PREFIX)/lib/python$(shell /usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)/dist-packages
 B        := build
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wmissing-prototypes
 CFLAGS   ?= -O2 -g
@@ -48,7 +52,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 all: $(B)/libckpt.so $(B)/bin/ckpt-restart $(TOOLS) $(SAMPLES) $(E2E_PROGS) \
      $(B)/tests/unit-tests $(B)/tests/ckpt-edit $(B)/ckpt.pc
-.PHONY: all check bench fuzz fuzz-build install uninstall deps clean demo faststart FORCE
+.PHONY: all check bench fuzz fuzz-build install uninstall deps clean demo faststart faststart-python FORCE
 
 $(B)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -209,9 +213,16 @@ $(B)/fuzz/%: tests/fuzz/%.c $(IMG_SRCS) $(CTL_SRCS) tests/fuzz/fz_image.c tests/
 demo: all
 	@bash samples/demo.sh
 
-# Fast startup: cold start vs restart from a mappable snapshot.
+# Fast startup: cold start vs restart from a mappable snapshot, in C
+# and (where Debian's python3 with numpy is installed) in Python.
 faststart: all
 	@bash samples/faststart.sh
+	@echo
+	@if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then bash samples/python/faststart.sh; \
+	else echo "faststart-python: skipped (no /usr/bin/python3 with numpy: make deps)"; fi
+
+faststart-python: all
+	@bash samples/python/faststart.sh
 
 # Man pages (docs/man, roff) go in uncompressed; the bash completion is one
 # script, installed under the name of each command (bash-completion loads
@@ -235,6 +246,8 @@ install: all
 	for c in $(COMMANDS); do \
 		install -m 644 tools/completion/ckpt.bash $(DESTDIR)$(BASHCOMPDIR)/$$c || exit 1; \
 	done
+	install -d $(DESTDIR)$(PYTHONDIR)/ckpt
+	install -m 644 python/ckpt/__init__.py python/ckpt/__main__.py $(DESTDIR)$(PYTHONDIR)/ckpt/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libckpt.so $(DESTDIR)$(PREFIX)/include/ckpt.h \
@@ -242,6 +255,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(COMMANDS))
 	rm -f $(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
 	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(COMMANDS))
+	rm -rf $(DESTDIR)$(PYTHONDIR)/ckpt
 
 deps:
 	@bash tools/deps.sh
