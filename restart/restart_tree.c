@@ -757,15 +757,22 @@ static __attribute__((noreturn)) void member_main(struct rst_state *s, int k);
  */
 static void give_terminal(struct rst_tree *t)
 {
-	int fd, pgid = -1;
+	int fd, pgid = -1, fg;
 
 	for (int k = 0; k < t->nlive; k++)
 		if (t->m[k].flags & IMG_MEMBER_FOREGROUND)
 			pgid = now_pgid(t, t->m[k].pgid);
-	if (pgid <= 0 || (fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+	if ((pgid <= 0 && !rst_tty.resized) ||
+	    (fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
 		return;
-	if (tcgetpgrp(fd) == t->sync->outer_pgid)
+	/* (after a handover the root's session has the terminal: its group is foreground) */
+	if (pgid > 0 && (rst_tty.handover || tcgetpgrp(fd) == t->sync->outer_pgid))
 		tcsetpgrp(fd, pgid);
+	/* a size that is not the saved one: the foreground group's SIGWINCH, pending (fd_tty.c) */
+	fg = tcgetpgrp(fd);
+	if (rst_tty.resized && fg > 0 && (fg == pgid || fg == t->sync->outer_pgid ||
+					   fg == now_pgid(t, t->m[0].pgid)))
+		kill(-fg, SIGWINCH);
 	close(fd);
 }
 
@@ -812,7 +819,8 @@ static __attribute__((noreturn)) void member_main(struct rst_state *top, int k)
 	const struct img_member *me = &t->m[k];
 	struct rst_tree_sync *y = t->sync;
 	struct rst_state *s;
-	int leads_session = me->sid == me->pid, r;
+	/* a root that led its session on its terminal, restarted as a shell job: ckpt-restart's */
+	int leads_session = me->sid == me->pid && !(k == 0 && rst_tty.shell_job), r;
 	int sid_now = getsid(0);
 
 	/* made as a child of its parent: if that one dies now, so does this one */
@@ -827,6 +835,10 @@ static __attribute__((noreturn)) void member_main(struct rst_state *top, int k)
 					  strerror(errno));
 				rst_tree_fail(top, RST_EXIT_ENV);
 			}
+			/* ckpt-restart gave its terminal up for it (fds/fd_tty_job.c) */
+			if (leads_session && k == 0 && rst_tty.handover &&
+			    rst_tty_take(top, t->g.files, t->g.nfiles) < 0)
+				rst_tree_fail(top, RST_EXIT_ENV);
 			if (!leads_session && me->pgid == me->pid && setpgid(0, 0) < 0) {
 				rst_error(top, "process %d cannot lead its process group again: %s",
 					  me->pid, strerror(errno));
@@ -1006,6 +1018,10 @@ pid_t rst_tree_start(struct rst_state *s)
 	}
 	t->sync->outer_pgid = getpgid(0);
 	t->sync->outer_sid = getsid(0);
+	/* the terminal (fds/fd_tty_job.c): a root that led its session on it joins ours, or takes it */
+	rst_tty_prepare(s, !!(s->r.hdr.flags & IMG_F_CTTY));
+	if (rst_tty.shell_job)
+		t->root_outer_sid = t->m[0].sid;
 	t->base.tree = t;
 	/* nothing of the tree escapes ckpt-restart: orphans come back here */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
