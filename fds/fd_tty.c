@@ -154,7 +154,7 @@ static int tty_check(struct ckpt_ctx *c, const struct fd_probe *p)
 				 "controlling terminal: only one at fds 0-2 is restarted (on "
 				 "ckpt-restart's terminal); close it before the checkpoint%s",
 				 p->what, p->path, p->origin);
-	if (ctty && getsid(0) == getpid() && ckpt_fds_coord(c) > 0 && ckpt_fds_coord(c) != getpid())
+	if (ctty && getsid(0) == getpid() && !ckpt_fds_alone(c) && ckpt_fds_coord(c) != getpid())
 		return ckpt_fail(c, -ENOTSUP, "%s (%s): process %d leads a session of its own with "
 				 "this terminal as its controlling terminal, inside the tree: only "
 				 "the tree's root may (a restart gives one session ckpt-restart's "

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include "fds/fd_kind.h"
 #include "tools/info.h"
@@ -313,6 +314,19 @@ void info_file_desc(const struct info *in, const struct info_file *f, char *buf,
 	case IMG_FILE_MQUEUE:
 		info_ipc_mq_desc(f, buf, len);
 		return;
+	case IMG_FILE_TTY: {
+		struct img_file_tty t;
+
+		memcpy(&t, f->data.s, sizeof(t));
+		snprintf(buf, len, "%s%s %u:%u%s, %ux%u, %s%s, foreground group %d, session %d "
+			 "(restarted on ckpt-restart's terminal)",
+			 t.role == IMG_TTY_DEVTTY ? "/dev/tty of " : "",
+			 t.tclass == IMG_TTY_VT ? "virtual console" : "pty", t.major, t.minor,
+			 (t.flags & IMG_TTY_CTTY) ? ", the controlling terminal" : "",
+			 t.ws_col, t.ws_row, (t.termios.lflag & ICANON) ? "canonical" : "raw",
+			 (t.termios.lflag & ECHO) ? ", echo" : ", no echo", t.fg_pgid, t.sid);
+		return;
+	}
 	case IMG_FILE_PSHM: {
 		struct img_file_pshm m = pshm_of(f);
 		char born[48] = "unknown";
@@ -393,6 +407,26 @@ void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t
 	case IMG_FILE_MQUEUE:
 		info_ipc_mq_json(f, str);
 		return;
+	case IMG_FILE_TTY: {
+		struct img_file_tty t;
+
+		memcpy(&t, f->data.s, sizeof(t));
+		printf(", \"tty\": {\"role\": \"%s\", \"class\": \"%s\", \"major\": %u, "
+		       "\"minor\": %u, \"controlling\": %s, \"foreground_pgid\": %d, \"sid\": %d, "
+		       "\"rows\": %u, \"cols\": %u, \"xpixel\": %u, \"ypixel\": %u, "
+		       "\"iflag\": %u, \"oflag\": %u, \"cflag\": %u, \"lflag\": %u, \"line\": %u, "
+		       "\"ispeed\": %u, \"ospeed\": %u, \"cc\": [",
+		       t.role == IMG_TTY_DEVTTY ? "devtty" : "terminal",
+		       t.tclass == IMG_TTY_VT ? "vt" : "pty", t.major, t.minor,
+		       (t.flags & IMG_TTY_CTTY) ? "true" : "false", t.fg_pgid, t.sid, t.ws_row,
+		       t.ws_col, t.ws_xpixel, t.ws_ypixel, t.termios.iflag, t.termios.oflag,
+		       t.termios.cflag, t.termios.lflag, t.termios.line, t.termios.ispeed,
+		       t.termios.ospeed);
+		for (int i = 0; i < 19; i++)
+			printf("%s%u", i ? ", " : "", t.termios.cc[i]);
+		printf("]}");
+		return;
+	}
 	case IMG_FILE_UNIX:
 		info_unix_json(f, str);
 		return;

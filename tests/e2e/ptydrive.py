@@ -28,6 +28,7 @@ class Timeout(Exception):
 class Pty:
     def __init__(self, argv, env=None, rows=24, cols=80):
         self.master, slave = os.openpty()
+        self.name = os.ttyname(slave)       # /dev/pts/N
         self.resize(rows, cols)
         self.pid = os.fork()
         if self.pid == 0:
@@ -149,3 +150,28 @@ def children(pid):
         except OSError:
             pass
     return out
+
+
+def slave_termios(t):
+    """The termios of t's pty as the program sees it (its slave, opened O_NOCTTY)."""
+    fd = os.open(t.name, os.O_RDWR | os.O_NOCTTY)
+    try:
+        return termios.tcgetattr(fd)
+    finally:
+        os.close(fd)
+
+
+def pts_of(t):
+    return t.name
+
+
+def run(scenario):
+    """Runs scenario(); an exception is the test's failure, said on stdout (lib.sh's way)."""
+    import traceback
+    try:
+        scenario()
+    except Exception as e:     # noqa: BLE001 - every failure is reported the same way
+        print("FAIL: %s: %s" % (type(e).__name__, e))
+        traceback.print_exc(limit=3, file=__import__("sys").stdout)
+        os._exit(1)
+    os._exit(0)
