@@ -24,10 +24,12 @@
  *  - job control: fds/fd_tty_job.c (process group, foreground group,
  *    the session's controlling terminal).
  *
+ * A pty the image made itself (its master is held by a process of the
+ * image: script, expect, a multiplexer) is not this: fds/fd_tty_pty.c.
+ *
  * Refused at the checkpoint, by name: a terminal that is not the
- * process's controlling terminal (a second terminal; without one, a
- * terminal at an fd above 2), a pty master (ptys the tree made itself:
- * not saved yet), the system console (/dev/console), serial lines and
+ * process's (a tree's root's) controlling terminal (a second terminal;
+ * without one, a terminal at an fd above 2), the system console (/dev/console), serial lines and
  * every other tty driver (their line settings and the device itself
  * cannot be made again on another terminal).  Refused at restart: no
  * terminal at ckpt-restart's fds 0-2, and a virtual console's process
@@ -43,12 +45,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 #include "fds/fd_kind.h"
-
-/* The kernel's TCGETS2/TCSETS2 (asm/ioctls.h: not includable beside <termios.h>). */
-#define TTY_TCGETS2	_IOR('T', 0x2A, struct img_termios)
-#define TTY_TCSETS2	_IOW('T', 0x2B, struct img_termios)
-#define TTY_TIOCGDEV	_IOR('T', 0x32, unsigned int)
-#define TTY_TIOCGPTN	_IOR('T', 0x30, unsigned int)
+#include "fds/fd_tty.h"
 
 static int tty_valid(const struct img_file *f, const char *path, const void *data, char *err,
 		     size_t len)
@@ -59,15 +56,20 @@ static int tty_valid(const struct img_file *f, const char *path, const void *dat
 		snprintf(err, len, "%u bytes of kind data, mode %#o", f->data_len, f->mode);
 		return -1;
 	}
-	if ((t->role != IMG_TTY_TERMINAL && t->role != IMG_TTY_DEVTTY) ||
+	int pair = t->role == IMG_TTY_MASTER || t->role == IMG_TTY_SLAVE;
+
+	if (t->role < IMG_TTY_TERMINAL || t->role > IMG_TTY_SLAVE || t->reserved ||
 	    (t->tclass != IMG_TTY_PTY && t->tclass != IMG_TTY_VT) || (t->flags & ~IMG_TTY_FLAGS) ||
-	    t->fg_pgid < 0 || t->sid < 0 || (!(t->flags & IMG_TTY_CTTY) && t->fg_pgid) ||
+	    t->fg_pgid < 0 || t->sid < 0 || (!(t->flags & IMG_TTY_CTTY) && (t->fg_pgid || t->sid)) ||
 	    (t->role == IMG_TTY_DEVTTY && !(t->flags & IMG_TTY_CTTY)) ||
-	    (t->tclass == IMG_TTY_VT && (t->major != 4 || t->minor > 63)) ||
-	    (t->tclass == IMG_TTY_PTY && (t->major < 136 || t->major > 143))) {
-		snprintf(err, len, "role %u, class %u, flags %#x, device %u:%u, foreground group %d, "
-			 "session %d", t->role, t->tclass, t->flags, t->major, t->minor, t->fg_pgid,
-			 t->sid);
+	    (t->role == IMG_TTY_MASTER && (t->flags & IMG_TTY_CTTY)) ||
+	    (t->role != IMG_TTY_MASTER && (t->flags & (IMG_TTY_PKT | IMG_TTY_LOCKED))) ||
+	    (t->tclass == IMG_TTY_VT && (pair || t->major != 4 || t->minor > 63)) ||
+	    (t->tclass == IMG_TTY_PTY && (t->major < 136 || t->major > 143)) ||
+	    (pair ? t->index != t->minor + (t->major - 136) * 256 : t->index != 0)) {
+		snprintf(err, len, "role %u, class %u, flags %#x, device %u:%u, index %u, foreground "
+			 "group %d, session %d", t->role, t->tclass, t->flags, t->major, t->minor,
+			 t->index, t->fg_pgid, t->sid);
 		return -1;
 	}
 	return 0;
@@ -80,31 +82,6 @@ const struct fd_kind_info fd_tty_info = { IMG_FILE_TTY, "terminal", tty_valid };
 #include <unistd.h>
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
-
-/* Field 7 of /proc/self/stat: the controlling terminal's device (new encoding), 0: none. */
-static unsigned tty_ctty(void)
-{
-	char buf[1024];
-	const char *s = buf;
-	ssize_t n = ckpt_read_file("/proc/self/stat", buf, sizeof(buf) - 1);
-	int field = 2;
-
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	for (const char *q = buf; *q; q++)	/* comm may hold ')' */
-		if (*q == ')')
-			s = q + 1;
-	while (*s && field < 7) {		/* " S ppid pgrp session tty_nr" */
-		while (*s == ' ')
-			s++;
-		if (++field == 7)
-			break;
-		while (*s && *s != ' ')
-			s++;
-	}
-	return field == 7 && *s >= '0' && *s <= '9' ? (unsigned)ckpt_parse_dec(&s) : 0;
-}
 
 static int tty_match(struct ckpt_ctx *c, const struct fd_probe *p)
 {
@@ -124,16 +101,43 @@ static unsigned tty_dev(const struct fd_probe *p)
 	return dev;
 }
 
+/*
+ * What p is (enum img_tty_role) and its terminal's device: a pty master
+ * (TIOCGPTN answers), /dev/tty, the image's terminal, or the slave of a
+ * pty the image made (a pty slave that is not the image's terminal).
+ */
+static uint32_t tty_role(struct ckpt_ctx *c, const struct fd_probe *p, unsigned *dev,
+			 unsigned *index)
+{
+	unsigned outer = tty_outer_dev(c);
+
+	*index = 0;
+	*dev = tty_dev(p);
+	if (ioctl(p->fd, TTY_TIOCGPTN, index) == 0) {
+		*dev = makedev(136, *index);
+		return IMG_TTY_MASTER;
+	}
+	if (major(p->st.st_rdev) == 5 && minor(p->st.st_rdev) == 0)
+		return IMG_TTY_DEVTTY;
+	if (major(*dev) >= 136 && major(*dev) <= 143 && *dev != outer) {
+		unsigned n = minor(*dev) + (major(*dev) - 136) * 256;
+
+		if (tty_pty_mine(c, n)) {
+			*index = n;
+			return IMG_TTY_SLAVE;
+		}
+	}
+	return IMG_TTY_TERMINAL;
+}
+
 static int tty_check(struct ckpt_ctx *c, const struct fd_probe *p)
 {
-	unsigned dev = tty_dev(p), ctty = tty_ctty(), ptn;
+	unsigned dev, index, ctty = tty_stat_nr(0), outer = tty_outer_dev(c);
+	uint32_t role = tty_role(c, p, &dev, &index);
 	unsigned ma = major(dev), mi = minor(dev);
 
-	if (ioctl(p->fd, TTY_TIOCGPTN, &ptn) == 0)
-		return ckpt_fail(c, -ENOTSUP, "%s (%s) is the master of pty %u: ptys the process "
-				 "made itself (a terminal multiplexer's, script's, expect's) are "
-				 "not saved yet; run the program on a terminal of its own%s", p->what,
-				 p->path, ptn, p->origin);
+	if (role == IMG_TTY_MASTER || role == IMG_TTY_SLAVE)
+		return tty_pty_check(c, p, role, index);
 	if (ma == 5 && mi == 1)
 		return ckpt_fail(c, -ENOTSUP, "%s (%s) is the system console: it cannot be "
 				 "restarted on another terminal; run the program on a pty or a "
@@ -143,23 +147,26 @@ static int tty_check(struct ckpt_ctx *c, const struct fd_probe *p)
 				 "another tty driver: only ptys and virtual consoles are restarted "
 				 "(on ckpt-restart's terminal); close it before the checkpoint%s",
 				 p->what, p->path, ma, mi, p->origin);
-	if (ctty && dev != ctty)
-		return ckpt_fail(c, -ENOTSUP, "%s (%s) is a terminal that is not the process's "
-				 "controlling terminal (device %u:%u): a restart brings back one "
-				 "terminal, the controlling one, on ckpt-restart's; close it before "
-				 "the checkpoint%s", p->what, p->path, major(ctty), minor(ctty),
-				 p->origin);
-	if (!ctty && (p->fd < 0 || p->fd > 2))
-		return ckpt_fail(c, -ENOTSUP, "%s (%s) is a terminal, and the process has no "
+	if (outer && dev != outer)
+		return ckpt_fail(c, -ENOTSUP, "%s (%s) is a terminal that is not the controlling "
+				 "terminal of the %s (device %u:%u): a restart brings back one "
+				 "terminal, that one, on ckpt-restart's; close it before the "
+				 "checkpoint%s", p->what, p->path,
+				 ckpt_fds_alone(c) ? "process" : "tree's root", major(outer),
+				 minor(outer), p->origin);
+	if (!outer && (p->fd < 0 || p->fd > 2))
+		return ckpt_fail(c, -ENOTSUP, "%s (%s) is a terminal, and the %s has no "
 				 "controlling terminal: only one at fds 0-2 is restarted (on "
 				 "ckpt-restart's terminal); close it before the checkpoint%s",
-				 p->what, p->path, p->origin);
-	if (ctty && getsid(0) == getpid() && !ckpt_fds_alone(c) && ckpt_fds_coord(c) != getpid())
+				 p->what, p->path, ckpt_fds_alone(c) ? "process" : "tree's root",
+				 p->origin);
+	if (ctty && ctty == dev && getsid(0) == getpid() && !ckpt_fds_alone(c) &&
+	    ckpt_fds_coord(c) != getpid())
 		return ckpt_fail(c, -ENOTSUP, "%s (%s): process %d leads a session of its own with "
 				 "this terminal as its controlling terminal, inside the tree: only "
 				 "the tree's root may (a restart gives one session ckpt-restart's "
 				 "terminal)%s", p->what, p->path, getpid(), p->origin);
-	if (ctty && getsid(0) == getpid())
+	if (ctty && ctty == dev && getsid(0) == getpid())
 		c->hdr_flags |= IMG_F_CTTY;
 	return 0;
 }
@@ -169,21 +176,26 @@ static int tty_save(struct ckpt_ctx *c, const struct fd_probe *p, struct img_fil
 {
 	struct img_file_tty t = { 0 };
 	struct winsize ws = { 0 };
-	unsigned dev = tty_dev(p), ctty = tty_ctty();
+	unsigned dev, ctty = tty_stat_nr(0);
 	int v;
 
-	t.role = major(p->st.st_rdev) == 5 && minor(p->st.st_rdev) == 0 ? IMG_TTY_DEVTTY :
-		 IMG_TTY_TERMINAL;
+	t.role = tty_role(c, p, &dev, &t.index);
 	t.major = major(dev);
 	t.minor = minor(dev);
 	t.tclass = t.major == 4 ? IMG_TTY_VT : IMG_TTY_PTY;
-	if (ctty && dev == ctty) {
+	if (ctty && dev == ctty && t.role != IMG_TTY_MASTER) {
 		t.flags |= IMG_TTY_CTTY;
 		if (ioctl(p->fd, TIOCGPGRP, &v) == 0 && v > 0)
 			t.fg_pgid = v;
+		if (ioctl(p->fd, TIOCGSID, &v) == 0 && v > 0)
+			t.sid = v;
 	}
-	if (ioctl(p->fd, TIOCGSID, &v) == 0 && v > 0)
-		t.sid = v;
+	if (t.role == IMG_TTY_MASTER) {
+		if (ioctl(p->fd, TIOCGPKT, &v) == 0 && v)
+			t.flags |= IMG_TTY_PKT;
+		if (ioctl(p->fd, TIOCGPTLCK, &v) == 0 && v)
+			t.flags |= IMG_TTY_LOCKED;
+	}
 	if (ioctl(p->fd, TIOCGWINSZ, &ws) == 0) {
 		t.ws_row = ws.ws_row;
 		t.ws_col = ws.ws_col;
@@ -198,9 +210,17 @@ static int tty_save(struct ckpt_ctx *c, const struct fd_probe *p, struct img_fil
 	return sizeof(t);
 }
 
+/* (the note cannot tell the image's terminal from a pty the image made: ckpt-info can) */
 static void tty_note(const struct fd_probe *p, char *buf, size_t len)
 {
-	ckpt_fmt(buf, len, "fd %d (%s) will be on ckpt-restart's terminal", p->fd, p->path);
+	unsigned n;
+
+	if (ioctl(p->fd, TTY_TIOCGPTN, &n) == 0)
+		ckpt_fmt(buf, len, "fd %d is the master of pty %u, made again", p->fd, n);
+	else
+		ckpt_fmt(buf, len, "fd %d (%s) is a terminal: on ckpt-restart's terminal at "
+			 "restart, or a pty the image made again (ckpt-info says which)", p->fd,
+			 p->path);
 }
 
 const struct fd_save_ops fd_tty_save = { .kind = IMG_FILE_TTY, .match = tty_match,
@@ -232,6 +252,8 @@ static int tty_verify(struct rst_state *s, const struct rst_file *f)
 	int fd = rst_tty_outer();
 	struct stat st;
 
+	if (t->role == IMG_TTY_MASTER || t->role == IMG_TTY_SLAVE)
+		return tty_pty_verify(s, f);
 	if (fd < 0)
 		return rst_problem(s, RST_EXIT_ENV, "fd %d was on a terminal (%s), and ckpt-restart "
 				   "has none at its fds 0-2 to restart it on: run ckpt-restart on a "
@@ -272,6 +294,8 @@ static int tty_open(struct rst_state *s, const struct rst_file *f)
 	char self[32];
 	struct rst_file dev = *f;
 
+	if (t->role == IMG_TTY_MASTER || t->role == IMG_TTY_SLAVE)
+		return tty_pty_open(s, f);
 	if (from < 0) {
 		rst_error(s, "fd %d: ckpt-restart has no terminal to restart %s on", f->first_fd,
 			  f->path);

@@ -73,12 +73,36 @@ void rst_tty_prepare(struct rst_state *s, int ctty_leader)
 	sigaction(SIGHUP, &old, NULL);
 }
 
+/* Whether f is a description of the image's terminal (not of a pty the image made). */
+static int outer(const struct rst_file *f)
+{
+	const struct img_file_tty *t = f->data;
+
+	return f->f.kind == IMG_FILE_TTY &&
+	       (t->role == IMG_TTY_TERMINAL || t->role == IMG_TTY_DEVTTY);
+}
+
 int rst_tty_fd(const struct rst_file *files, int nfiles)
 {
 	for (int i = 0; i < nfiles; i++)
-		if (files[i].f.kind == IMG_FILE_TTY && files[i].fd >= 0)
+		if (outer(&files[i]) && files[i].fd >= 0)
 			return files[i].fd;
 	return -1;
+}
+
+const struct rst_file *rst_tty_pty_ctty(const struct rst_state *sec, const struct rst_file *files,
+					int nfiles)
+{
+	for (int i = 0; i < sec->nfds; i++)
+		for (int j = 0; j < nfiles; j++) {
+			const struct img_file_tty *t = files[j].data;
+
+			if (files[j].f.id == sec->fds[i].file && files[j].f.kind == IMG_FILE_TTY &&
+			    t->role == IMG_TTY_SLAVE && (t->flags & IMG_TTY_CTTY) &&
+			    files[j].fd >= 0)
+				return &files[j];
+		}
+	return NULL;
 }
 
 int rst_tty_take(struct rst_state *s, const struct rst_file *files, int nfiles)
@@ -98,7 +122,7 @@ static const struct img_file_tty *saved_ctty(const struct rst_state *s, int *fd)
 	for (int i = 0; i < s->nfiles; i++) {
 		const struct rst_file *f = &s->files[i];
 
-		if (f->f.kind == IMG_FILE_TTY && f->placed >= 0 &&
+		if (outer(f) && f->placed >= 0 &&
 		    (((const struct img_file_tty *)f->data)->flags & IMG_TTY_CTTY)) {
 			*fd = f->placed;
 			return f->data;

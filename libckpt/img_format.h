@@ -474,8 +474,11 @@ struct img_file_pshm {
  * TTY: one open file description of a terminal the process runs on: a
  * pty slave or a virtual console, at any fd number, or /dev/tty (role
  * DEVTTY: path "/dev/tty").  The image has one such terminal: the
- * process's controlling terminal, or without one the terminal at its fds
- * 0-2.  A restart opens each description on ckpt-restart's own terminal
+ * process's (in a tree: the root's) controlling terminal, or without one
+ * the terminal at its fds 0-2.  Roles MASTER and SLAVE are the ends of a
+ * pty the image's processes made themselves (script, expect, tmux): made
+ * again as a pair with the same index, settings, window size, packet
+ * mode and lock (fds/fd_tty_pty.c).  A restart opens each description on ckpt-restart's own terminal
  * (a pty or console of the machine it runs on), sets the saved termios
  * there, and sends SIGWINCH when that terminal's size is not the saved
  * one (fds/fd_tty.c; job control: fds/fd_tty_job.c).  img_file.rdev is
@@ -484,13 +487,18 @@ struct img_file_pshm {
 enum img_tty_role {
 	IMG_TTY_TERMINAL = 1,		/* the terminal's own node (/dev/pts/N, /dev/ttyN) */
 	IMG_TTY_DEVTTY	 = 2,		/* /dev/tty: a description of the controlling terminal */
+	IMG_TTY_MASTER	 = 3,		/* the master of a pty the image holds (/dev/ptmx) */
+	IMG_TTY_SLAVE	 = 4,		/* the slave of such a pty (/dev/pts/index) */
 };
 enum img_tty_class {
-	IMG_TTY_PTY	 = 1,		/* a pty slave whose master is outside the image */
+	IMG_TTY_PTY	 = 1,		/* a pty (TERMINAL, DEVTTY: its master is outside) */
 	IMG_TTY_VT	 = 2,		/* a virtual console (major 4, minor 1..63) */
 };
-#define IMG_TTY_CTTY		0x1	/* img_file_tty.flags: the process's controlling terminal */
-#define IMG_TTY_FLAGS		0x1
+#define IMG_TTY_CTTY		0x1	/* img_file_tty.flags: the controlling terminal of the
+					 * process that wrote the FILE */
+#define IMG_TTY_PKT		0x2	/* MASTER: packet mode (TIOCPKT) */
+#define IMG_TTY_LOCKED		0x4	/* MASTER: the slave is locked (TIOCGPTLCK) */
+#define IMG_TTY_FLAGS		0x7
 
 /* The kernel's struct termios2 (TCGETS2), byte for byte: 44 bytes. */
 struct img_termios {
@@ -510,7 +518,10 @@ struct img_file_tty {
 	int32_t  sid;			/* the session it is the controlling terminal of
 					 * (TIOCGSID); 0: none */
 	uint16_t ws_row, ws_col, ws_xpixel, ws_ypixel;	/* TIOCGWINSZ */
-	struct img_termios termios;	/* TCGETS2 */
+	struct img_termios termios;	/* TCGETS2 (MASTER: the master side's) */
+	uint32_t index;			/* MASTER, SLAVE: the pty's number (ptsname's N,
+					 * minor of 136:N); else 0 */
+	uint32_t reserved;		/* zero */
 };
 
 /*

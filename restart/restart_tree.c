@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -821,6 +822,7 @@ static __attribute__((noreturn)) void member_main(struct rst_state *top, int k)
 	struct rst_state *s;
 	/* a root that led its session on its terminal, restarted as a shell job: ckpt-restart's */
 	int leads_session = me->sid == me->pid && !(k == 0 && rst_tty.shell_job), r;
+	const struct rst_file *pty = NULL;
 	int sid_now = getsid(0);
 
 	/* made as a child of its parent: if that one dies now, so does this one */
@@ -839,6 +841,15 @@ static __attribute__((noreturn)) void member_main(struct rst_state *top, int k)
 			if (leads_session && k == 0 && rst_tty.handover &&
 			    rst_tty_take(top, t->g.files, t->g.nfiles) < 0)
 				rst_tree_fail(top, RST_EXIT_ENV);
+			/* a pty the tree made was its session's terminal (fds/fd_tty_pty.c) */
+			if (leads_session && (pty = rst_tty_pty_ctty(t->sec[k], t->g.files,
+								     t->g.nfiles)) &&
+			    ioctl(pty->fd, TIOCSCTTY, 0) < 0) {
+				rst_error(top, "process %d cannot take %s as its session's "
+					  "controlling terminal again: %s", me->pid, pty->path,
+					  strerror(errno));
+				rst_tree_fail(top, RST_EXIT_ENV);
+			}
 			if (!leads_session && me->pgid == me->pid && setpgid(0, 0) < 0) {
 				rst_error(top, "process %d cannot lead its process group again: %s",
 					  me->pid, strerror(errno));
@@ -877,6 +888,9 @@ static __attribute__((noreturn)) void member_main(struct rst_state *top, int k)
 		zombie_exit(t, me);
 	if (k == 0)
 		give_terminal(t);
+	/* its pty's foreground group, as the session leader it is (SIGTTOU blocked) */
+	if (pty && ((const struct img_file_tty *)pty->data)->fg_pgid > 0)
+		tcsetpgrp(pty->fd, now_pgid(t, ((const struct img_file_tty *)pty->data)->fg_pgid));
 	/* c: its zombie children are dead (their SIGCHLD is not the program's: dropped) */
 	for (int j = t->nlive; j < t->nm; j++) {
 		siginfo_t si;

@@ -570,5 +570,12 @@ int rst_tty_job(struct rst_state *s);
 int rst_tty_take(struct rst_state *s, const struct rst_file *files, int nfiles);
 /* The fd of an open TTY FILE of files (the terminal), or -1. */
 int rst_tty_fd(const struct rst_file *files, int nfiles);
+/*
+ * A tree's member that leads its session: the slave of a pty the image
+ * made that was its session's controlling terminal (one of sec's fds is
+ * on it, IMG_TTY_CTTY), from the tree's opened files; or NULL.
+ */
+const struct rst_file *rst_tty_pty_ctty(const struct rst_state *sec, const struct rst_file *files,
+					int nfiles);
 
 #endif
