@@ -316,15 +316,33 @@ void info_file_desc(const struct info *in, const struct info_file *f, char *buf,
 		return;
 	case IMG_FILE_TTY: {
 		struct img_file_tty t;
+		const char *mode;
+		size_t n;
 
 		memcpy(&t, f->data.s, sizeof(t));
-		snprintf(buf, len, "%s%s %u:%u%s, %ux%u, %s%s, foreground group %d, session %d "
-			 "(restarted on ckpt-restart's terminal)",
-			 t.role == IMG_TTY_DEVTTY ? "/dev/tty of " : "",
-			 t.tclass == IMG_TTY_VT ? "virtual console" : "pty", t.major, t.minor,
-			 (t.flags & IMG_TTY_CTTY) ? ", the controlling terminal" : "",
-			 t.ws_col, t.ws_row, (t.termios.lflag & ICANON) ? "canonical" : "raw",
-			 (t.termios.lflag & ECHO) ? ", echo" : ", no echo", t.fg_pgid, t.sid);
+		mode = (t.termios.lflag & ICANON) ? ((t.termios.lflag & ECHO) ? "canonical, echo" :
+						     "canonical, no echo") :
+		       (t.termios.lflag & ECHO) ? "raw, echo" : "raw, no echo";
+		if (t.role == IMG_TTY_MASTER) {
+			snprintf(buf, len, "master of pty %u, %ux%u%s%s (made again with the same "
+				 "number)", t.index, t.ws_col, t.ws_row,
+				 (t.flags & IMG_TTY_PKT) ? ", packet mode" : "",
+				 (t.flags & IMG_TTY_LOCKED) ? ", locked" : "");
+			return;
+		}
+		if (t.role == IMG_TTY_SLAVE)
+			n = snprintf(buf, len, "slave of pty %u, %ux%u, %s", t.index, t.ws_col,
+				     t.ws_row, mode);
+		else
+			n = snprintf(buf, len, "%s%s %u:%u, %ux%u, %s",
+				     t.role == IMG_TTY_DEVTTY ? "/dev/tty of " : "",
+				     t.tclass == IMG_TTY_VT ? "virtual console" : "pty", t.major,
+				     t.minor, t.ws_col, t.ws_row, mode);
+		if (n < len && (t.flags & IMG_TTY_CTTY))
+			n += snprintf(buf + n, len - n, ", controlling terminal of session %d, "
+				      "foreground group %d", t.sid, t.fg_pgid);
+		if (n < len && t.role != IMG_TTY_SLAVE)
+			snprintf(buf + n, len - n, " (restarted on ckpt-restart's terminal)");
 		return;
 	}
 	case IMG_FILE_PSHM: {
@@ -411,13 +429,17 @@ void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t
 		struct img_file_tty t;
 
 		memcpy(&t, f->data.s, sizeof(t));
-		printf(", \"tty\": {\"role\": \"%s\", \"class\": \"%s\", \"major\": %u, "
+		printf(", \"tty\": {\"role\": \"%s\", \"class\": \"%s\", \"index\": %u, "
+		       "\"packet_mode\": %s, \"locked\": %s, \"major\": %u, "
 		       "\"minor\": %u, \"controlling\": %s, \"foreground_pgid\": %d, \"sid\": %d, "
 		       "\"rows\": %u, \"cols\": %u, \"xpixel\": %u, \"ypixel\": %u, "
 		       "\"iflag\": %u, \"oflag\": %u, \"cflag\": %u, \"lflag\": %u, \"line\": %u, "
 		       "\"ispeed\": %u, \"ospeed\": %u, \"cc\": [",
-		       t.role == IMG_TTY_DEVTTY ? "devtty" : "terminal",
-		       t.tclass == IMG_TTY_VT ? "vt" : "pty", t.major, t.minor,
+		       t.role == IMG_TTY_DEVTTY ? "devtty" : t.role == IMG_TTY_MASTER ? "master" :
+		       t.role == IMG_TTY_SLAVE ? "slave" : "terminal",
+		       t.tclass == IMG_TTY_VT ? "vt" : "pty", t.index,
+		       (t.flags & IMG_TTY_PKT) ? "true" : "false",
+		       (t.flags & IMG_TTY_LOCKED) ? "true" : "false", t.major, t.minor,
 		       (t.flags & IMG_TTY_CTTY) ? "true" : "false", t.fg_pgid, t.sid, t.ws_row,
 		       t.ws_col, t.ws_xpixel, t.ws_ypixel, t.termios.iflag, t.termios.oflag,
 		       t.termios.cflag, t.termios.lflag, t.termios.line, t.termios.ispeed,

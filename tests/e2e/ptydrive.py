@@ -45,6 +45,7 @@ class Pty:
             finally:
                 os._exit(127)
         os.close(slave)
+        self.rfd = self.wfd = self.master
         self.buf = b""      # what the program wrote and no expect() consumed yet
         self.log = b""      # everything, for failure messages
         self.status = None
@@ -53,14 +54,14 @@ class Pty:
         fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
     def send(self, s):
-        os.write(self.master, s.encode() if isinstance(s, str) else s)
+        os.write(self.wfd, s.encode() if isinstance(s, str) else s)
 
     def _read(self, timeout):
-        r, _, _ = select.select([self.master], [], [], max(timeout, 0))
+        r, _, _ = select.select([self.rfd], [], [], max(timeout, 0))
         if not r:
             return False
         try:
-            data = os.read(self.master, 65536)
+            data = os.read(self.rfd, 65536)
         except OSError as e:
             if e.errno != errno.EIO:     # EIO: every slave fd is closed
                 raise
@@ -120,6 +121,43 @@ class Pty:
             os.close(self.master)
         except OSError:
             pass
+
+
+class Piped(Pty):
+    """The same driving, for a command whose stdin and stdout are pipes (no terminal)."""
+
+    def __init__(self, argv, env=None):
+        rin, self.wfd = os.pipe()
+        self.rfd, wout = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                os.dup2(rin, 0)
+                os.dup2(wout, 1)
+                os.dup2(wout, 2)
+                os.closerange(3, 4096)
+                os.execvpe(argv[0], argv, env if env is not None else os.environ)
+            finally:
+                os._exit(127)
+        os.close(rin)
+        os.close(wout)
+        self.master = None
+        self.buf = b""
+        self.log = b""
+        self.status = None
+
+    def close(self):
+        if self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        for fd in (self.rfd, self.wfd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def wait_for(cond, timeout=20, what="condition"):

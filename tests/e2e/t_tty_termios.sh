@@ -58,9 +58,9 @@ def scenario():
     assert r.returncode == 0, r.stderr
     assert "fd 0 (%s) is a terminal: on ckpt-restart's terminal" % a.name in r.stderr, r.stderr
     info = subprocess.run([BIN + "/ckpt-info", IMG], capture_output=True, text=True).stdout
-    assert re.search(r"\n +11  tty +/dev/tty .*\n +/dev/tty of pty 136:\d+, the controlling "
-                     r"terminal, 90x30, raw, no echo, foreground group %d, session %d" % (pid, pid),
-                     info), info
+    assert re.search(r"\n +11  tty +/dev/tty .*\n +/dev/tty of pty 136:\d+, 90x30, raw, no echo, "
+                     r"controlling terminal of session %d, foreground group %d \(restarted on "
+                     r"ckpt-restart's terminal\)" % (pid, pid), info), info
     a.close()
     wait_for(lambda: gone(pid), what="pid %d gone" % pid)
 
