@@ -1208,5 +1208,7 @@ _Static_assert(sizeof(struct img_file_data) == 24, "img_file_data size");
 _Static_assert(sizeof(struct img_file_pipe) == 24, "img_file_pipe size");
 _Static_assert(sizeof(struct img_pipe_data) == 16, "img_pipe_data size");
 _Static_assert(sizeof(struct img_proc) % 8 == 0, "img_proc padding");
+_Static_assert(sizeof(struct img_termios) == 44, "img_termios: the kernel's termios2");
+_Static_assert(sizeof(struct img_file_tty) == 88, "img_file_tty size");
 
 #endif
