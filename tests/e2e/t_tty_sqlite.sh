@@ -40,6 +40,7 @@ def scenario():
     sql(a, "INSERT INTO t VALUES(2),(3);")
     sql(a, "SELECT 'n=' || count(*) FROM t;", r"n=3\r\n")
     assert other("SELECT count(*) FROM t") == "1"
+    saved = slave_termios(a)       # readline's settings, which the restart sets again
     r = subprocess.run([BIN + "/ckpt-save", str(pid), img], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     os.kill(pid, 9)
@@ -51,6 +52,7 @@ def scenario():
 
     b = Pty([BIN + "/ckpt-restart", img], env=env)
     try:
+        wait_for(lambda: slave_termios(b)[:4] == saved[:4], what="the saved termios")
         wait_for(lambda: os.path.exists("/proc/%d" % pid), what="pid %d back" % pid)
     except Timeout:
         b.drain(1)
