@@ -10,7 +10,9 @@
 # typed on the pty, ^D ends it and bash takes the terminal back.
 # Then the restarted bash is checkpointed again and restarted from a
 # shell on another pty (a shell job): it is in that shell's session, leads
-# its own group, is the foreground group, and still has all of the above.
+# its own group, is the foreground group, and still has all of the above;
+# once from `bash -c`, once from an interactive bash (job control), which
+# gets its terminal back when the restarted bash exits.
 . "$(dirname "$0")/lib.sh"
 export ROOT BIN TMP LIB
 python3 - <<'EOF'
@@ -95,6 +97,26 @@ def scenario():
     c.expect("restart-rc=0")
     c.wait()
     os.kill(job, 9)
+    wait_for(lambda: gone(job) and gone(pid), what="the tree gone")
+
+    # from an interactive shell (job control) on a new pty, as a user does
+    d = Pty(["bash", "--norc", "-i"], env=dict(env, PS1="OUT> "))
+    d.expect("OUT> ")
+    d.send(BIN + "/ckpt-restart " + img2 + "; echo restart-rc=$?\n")
+    restarted(d, pid)
+    d.send("\n")
+    d.expect(PROMPT)
+    st = stat_fields(pid)
+    assert st[2] == str(pid) and st[3] == str(d.pid) and st[5] == str(pid), st
+    carries_on(d, pid, job)
+    d.send("exit\n")
+    d.expect("restart-rc=0")
+    d.expect("OUT> ")                    # the shell has its terminal back
+    d.send("echo outer-$((40+2))\n")
+    d.expect("outer-42")
+    os.kill(job, 9)
+    d.send("exit\n")
+    d.wait()
 
 run(scenario)
 EOF
