@@ -2,9 +2,11 @@
 # A pty the tree made itself: ptypair (tests/e2e/progs/ptypair.c, an
 # expect-like driver whose own fds are pipes) runs interactive bash on a
 # pty it made with forkpty (33x77), bash being that pty's session leader.
-# Checkpointed (the tree: ptypair holding the master, bash on the slave),
-# killed, restarted (ptypair's pipes are ckpt-restart's): bash is on a
-# pty with the SAME number again (`tty`), its window size (stty size),
+# ptypair puts its master in packet mode (TIOCPKT).  Checkpointed (the
+# tree: ptypair holding the master, bash on the slave), killed, restarted
+# (ptypair's pipes are ckpt-restart's): bash is on a pty with the SAME
+# number again (`tty`, and ptsname of the master), the master still in
+# packet mode and unlocked, its window size (stty size),
 # its variable, leads its session with the pty as controlling terminal
 # and is its foreground group; a foreground job (cat) reads a line typed
 # through the master.  ckpt-info shows the master and the slave.
@@ -34,11 +36,15 @@ def scenario():
     a.expect(PROMPT)
     cmd(a, "FOO=pty42")
     cmd(a, "tty", pts)
+    a.send("@@pkt\n")
+    a.expect("PACKET 1\n")
+    a.send("@@state\n")
+    a.expect("STATE pkt=1 locked=0 ptsname=%s\n" % pts)
     r = subprocess.run([BIN + "/ckpt-save", str(pid), img], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     info = subprocess.run([BIN + "/ckpt-info", img], capture_output=True, text=True).stdout
     n = pts.split("/")[-1]
-    assert re.search(r"tty +/dev/ptmx .*\n +master of pty %s, 77x33" % n, info), info
+    assert re.search(r"tty +/dev/ptmx .*\n +master of pty %s, 77x33, packet mode \(" % n, info), info
     assert re.search(r"tty +%s .*\n +slave of pty %s, 77x33, raw.*, controlling terminal of "
                      r"session %d, foreground group %d" % (pts, n, bash, bash), info), info
     for p in (bash, pid):
@@ -54,6 +60,8 @@ def scenario():
     cmd(b, "echo FOO is $FOO", r"FOO is pty42\r\n")
     cmd(b, "tty", pts + "\r\n")
     cmd(b, "stty size", r"33 77\r\n")
+    b.send("@@state\n")                  # the master: packet mode, unlocked, its number
+    b.expect("STATE pkt=1 locked=0 ptsname=%s\n" % pts)
     st = stat_fields(bash)
     assert st[1:4] == [str(pid), str(bash), str(bash)] and st[5] == str(bash), st
     assert st[4] == str(os.stat(pts).st_rdev), ("controlling terminal", st)

@@ -7,9 +7,14 @@
  *
  *   READY pid=P child=C pts=/dev/pts/N
  *
- * and "EXITED status" when PROG has exited and the pty is drained.  A
- * line "@@hold" on its stdin is not relayed: from then on it stops
- * reading the master (what PROG writes stays in the pty, unread).
+ * and "EXITED status" when PROG has exited and the pty is drained.  Lines
+ * of its stdin that start with "@@" are its own, not relayed:
+ *   @@hold    from then on it stops reading the master (what PROG writes
+ *             stays in the pty, unread);
+ *   @@pkt     packet mode on (TIOCPKT): each read of the master starts
+ *             with a control byte, which it drops;
+ *   @@state   prints "STATE pkt=N locked=N ptsname=/dev/pts/N" (TIOCGPKT,
+ *             TIOCGPTLCK, ptsname of its master).
  */
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,7 +45,7 @@ int main(int argc, char **argv)
 {
 	struct winsize ws = { 33, 77, 0, 0 };
 	char name[64], buf[4096];
-	int master, status, hold = 0;
+	int master, status, hold = 0, pkt = 0;
 	pid_t child;
 
 	if (argc < 2) {
@@ -70,7 +76,10 @@ int main(int argc, char **argv)
 		if (p[1].revents) {
 			n = read(master, buf, sizeof(buf));
 			if (n > 0) {
-				put(1, buf, n);
+				if (pkt)	/* the control byte (TIOCPKT_DATA: 0) first */
+					put(1, buf + 1, n - 1);
+				else
+					put(1, buf, n);
 				continue;
 			}
 			if (n < 0 && errno == EINTR)
@@ -86,6 +95,23 @@ int main(int argc, char **argv)
 			if (n >= 6 && !memcmp(buf, "@@hold", 6)) {
 				hold = 1;
 				printf("HOLDING\n");
+				fflush(stdout);
+				continue;
+			}
+			if (n >= 5 && !memcmp(buf, "@@pkt", 5)) {
+				int one = 1;
+
+				pkt = ioctl(master, TIOCPKT, &one) == 0;
+				printf("PACKET %d\n", pkt);
+				fflush(stdout);
+				continue;
+			}
+			if (n >= 7 && !memcmp(buf, "@@state", 7)) {
+				int v = -1, l = -1;
+
+				ioctl(master, TIOCGPKT, &v);
+				ioctl(master, TIOCGPTLCK, &l);
+				printf("STATE pkt=%d locked=%d ptsname=%s\n", v, l, ptsname(master));
 				fflush(stdout);
 				continue;
 			}
