@@ -218,8 +218,7 @@ static void tty_note(const struct fd_probe *p, char *buf, size_t len)
 	if (ioctl(p->fd, TTY_TIOCGPTN, &n) == 0)
 		ckpt_fmt(buf, len, "fd %d is the master of pty %u, made again", p->fd, n);
 	else
-		ckpt_fmt(buf, len, "fd %d (%s) is a terminal: ckpt-restart's or a pty the image "
-			 "made, at restart", p->fd, p->path);
+		ckpt_fmt(buf, len, "fd %d (%s): a terminal (ckpt-info says where it restarts)", p->fd, p->path);
 }
 
 const struct fd_save_ops fd_tty_save = { .kind = IMG_FILE_TTY, .match = tty_match,

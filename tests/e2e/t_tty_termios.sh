@@ -56,7 +56,7 @@ def scenario():
     want(query(a), rows=30, cols=90, winch=1)
     r = subprocess.run([BIN + "/ckpt-save", str(pid), IMG], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert "fd 0 (%s) is a terminal: ckpt-restart's or a pty the image made" % a.name in r.stderr, r.stderr
+    assert "fd 0 (%s): a terminal (ckpt-info says where it restarts)" % a.name in r.stderr, r.stderr
     info = subprocess.run([BIN + "/ckpt-info", IMG], capture_output=True, text=True).stdout
     assert re.search(r"\n +11  tty +/dev/tty .*\n +/dev/tty of pty 136:\d+, 90x30, raw, no echo, "
                      r"controlling terminal of session %d, foreground group %d \(restarted on "
