@@ -29,9 +29,10 @@
  *
  * Refused at the checkpoint, by name: a terminal that is not the
  * process's (a tree's root's) controlling terminal (a second terminal;
- * without one, a terminal at an fd above 2), the system console (/dev/console), serial lines and
- * every other tty driver (their line settings and the device itself
- * cannot be made again on another terminal).  Refused at restart: no
+ * without one, a terminal at an fd above 2), the system console
+ * (/dev/console), serial lines and every other tty driver (their line
+ * settings and the device itself cannot be made again on another
+ * terminal).  Refused at restart: no
  * terminal at ckpt-restart's fds 0-2, and a virtual console's process
  * where ckpt-restart's terminal is not a virtual console.
  *
