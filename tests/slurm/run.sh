@@ -209,9 +209,11 @@ has_line() { grep -qE "$2" "${DIR[$1]}/out.txt" 2>/dev/null; }
 count_lines() { grep -cE "$2" "${DIR[$1]}/out.txt" 2>/dev/null; }
 state() { scontrol show job "${JID[$1]}" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'; }
 image() { echo "${DIR[$1]}/ckpt-slurm/job-${JID[$1]}.img"; }
-inode() { stat -c %i "$(image "$1")" 2>/dev/null; }
-# step lines after the restart with the image: a new image since INODE
-fresh_image() { local i; i=$(inode "$1"); [ -n "$i" ] && [ "$i" != "$2" ]; }
+# imageid NAME: which image file is there now (inode numbers are reused:
+# with the modification time, to the ns)
+imageid() { stat -c '%i %y' "$(image "$1")" 2>/dev/null; }
+# fresh_image NAME ID: an image other than ID has replaced it
+fresh_image() { local i; i=$(imageid "$1"); [ -n "$i" ] && [ "$i" != "$2" ]; }
 # must SECONDS WHAT COMMAND...: waits for COMMAND or gives up on the run.
 must() {
 	local secs=$1 what=$2
@@ -232,7 +234,7 @@ drive() {
 	for n in "$@"; do
 		must 60 "job $n to checkpoint and requeue itself" has_line "$n" 'job [0-9]+ requeued'
 		must 120 "job $n to restart" has_line "$n" 'restarting from'
-		ino[$n]=$(inode "$n")
+		ino[$n]=$(imageid "$n")
 	done
 	# 2. the crash: once a periodic image newer than the restart exists
 	# and the job has run on past it, SIGKILL everything of the job.
@@ -307,6 +309,7 @@ check() {	# NAME
 	[ "$total" -lt "$over" ] &&
 		pass "$n: total ${total} ms < ${over} ms starting over would have taken" ||
 		bad "$n: total ${total} ms, not less than starting over (${over} ms)"
+	echo "        checkpoints: $(sed -n 's/^ckpt-save: .*: \(.* image\), .* memory, \(.*\)$/\1 in \2/p' "$out" | paste -sd ';' | sed 's/;/; /g') (ckpt-save --exit)"
 	[ ! -e "$(image "$n")" ] && pass "$n: image removed at the end" || bad "$n: $(image "$n") left behind"
 }
 
