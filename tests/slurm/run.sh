@@ -242,6 +242,7 @@ drive() {
 		must "$limit" "job $n to reach step $s2" step_at_least "$n" "$s2"
 		must 30 "job $n to write a periodic image after its restart" fresh_image "$n" "${ino[$n]}"
 		s=$(laststep "$n")
+		echo "job $n: a periodic image since its restart at step $s ($(imageid "$n"); at restart: ${ino[$n]})"
 		must 60 "job $n to run on after its periodic image" step_at_least "$n" $((s + 2))
 		pids=$(scontrol listpids "${JID[$n]}" 2>&1 | awk '$1 ~ /^[0-9]+$/ { print $1 }')
 		[ -n "$pids" ] || fatal "scontrol listpids ${JID[$n]} listed no process: $(scontrol listpids "${JID[$n]}" 2>&1)"
