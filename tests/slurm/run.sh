@@ -55,7 +55,7 @@ wait_for() {
 }
 
 [ "$(id -u)" = 0 ] || fatal "must run as root: slurmd runs the jobs as their users (CI runs as root; here: sudo make check-slurm)"
-for t in munged slurmctld slurmd sbatch scontrol scancel sinfo; do
+for t in munged slurmctld slurmd sbatch scontrol scancel sinfo runuser; do
 	command -v "$t" >/dev/null || PATH=$PATH:/usr/sbin:/sbin command -v "$t" >/dev/null ||
 		fatal "$t not found: install Slurm and munge (bash tools/deps-slurm.sh: slurmctld slurmd slurm-client munge)"
 done
@@ -176,7 +176,7 @@ mkdir -p "$T/state" "$T/spool"
 export SLURM_CONF=$T/slurm.conf
 slurmctld -D -i > "$T/slurmctld.out" 2>&1 &
 PIDS_DAEMON+=($!)
-slurmd -D > "$T/slurmd.out" 2>&1 &
+slurmd -D -N "$H" > "$T/slurmd.out" 2>&1 &
 PIDS_DAEMON+=($!)
 node_idle() { [ "$(sinfo -h -n "$H" -o %t 2>/dev/null)" = idle ]; }
 if ! wait_for 60 node_idle; then
@@ -193,7 +193,8 @@ submit() {	# NAME USER PIDNS-OPTION
 	local name=$1 user=$2 d=$T/job-$1 out
 	mkdir -p "$d"
 	chown "$user" "$d"
-	out=$(sbatch --parsable --uid="$user" --requeue --signal=B:USR1@60 --open-mode=append \
+	# the user submits it (runuser keeps this environment: PATH, SLURM_CONF)
+	out=$(runuser -u "$user" -- sbatch --parsable --requeue --signal=B:USR1@60 --open-mode=append \
 		-J "ckpt-$name" -D "$d" -o "$d/out.txt" \
 		"$T/inst/bin/ckpt-slurm" "$3" --interval "$INTERVAL" "$T/inst/bin/lcg" "$STEPS" "$ITERS" 2>&1) ||
 		fatal "sbatch failed for job $name: $out"
