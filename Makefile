@@ -51,8 +51,8 @@ sta = $(patsubst %.c,$(B)/static/%.o,$(1))
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 all: $(B)/libckpt.so $(B)/bin/ckpt-restart $(TOOLS) $(SAMPLES) $(E2E_PROGS) \
-     $(B)/tests/unit-tests $(B)/tests/ckpt-edit $(B)/ckpt.pc
-.PHONY: all check bench fuzz fuzz-build install uninstall deps clean demo faststart faststart-python FORCE
+     $(B)/tests/unit-tests $(B)/tests/ckpt-edit $(B)/ckpt.pc $(B)/tests/slurm-lcg
+.PHONY: all check check-slurm bench fuzz fuzz-build install uninstall deps clean demo faststart faststart-python FORCE
 
 $(B)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -187,6 +187,14 @@ $(B)/ckpt.pc: ckpt.pc.in
 check: all
 	@bash tests/run-all.sh
 
+# ckpt-slurm on a real Slurm started on this machine (root; Debian's
+# slurmctld, slurmd, slurm-client and munge: tools/deps-slurm.sh).
+$(B)/tests/slurm-lcg: tests/slurm/lcg.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+check-slurm: all
+	@bash tests/slurm/run.sh
+
 bench: all $(BENCH_PROGS)
 	@$(B)/tests/reaper bash tests/bench/run.sh
 
@@ -235,7 +243,7 @@ COMMANDS    := ckpt-run ckpt-save ckpt-restart ckpt-info
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(B)/libckpt.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(B)/bin/ckpt-restart $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(B)/bin/ckpt-restart $(TOOLS) samples/slurm/ckpt-slurm $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/ckpt.h $(DESTDIR)$(PREFIX)/include/
 	sed 's|@PREFIX@|$(PREFIX)|' ckpt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ckpt.pc
 	for p in $(MAN_PAGES); do \
@@ -252,7 +260,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libckpt.so $(DESTDIR)$(PREFIX)/include/ckpt.h \
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig/ckpt.pc
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(COMMANDS))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(COMMANDS) ckpt-slurm)
 	rm -f $(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
 	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(COMMANDS))
 	rm -rf $(DESTDIR)$(PYTHONDIR)/ckpt
