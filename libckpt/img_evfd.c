@@ -20,8 +20,7 @@ const struct img_inotify_watch *img_get_inotify_watch(struct img_reader *r,
 	if (!w)
 		return NULL;
 	path = (const char *)(w + 1);
-	if (w->file == 0 || w->wd <= 0 || (w->mask & ~IMG_INOTIFY_MASK) ||
-	    !(w->mask & 0xfffu) || (w->flags & ~(uint32_t)IMG_INOTIFY_NOFOLLOW) || w->reserved ||
+	if (w->file == 0 || w->wd <= 0 || (w->mask & ~IMG_INOTIFY_MASK) || (w->flags & ~(uint32_t)IMG_INOTIFY_NOFOLLOW) || w->reserved ||
 	    w->path_len == 0 || w->path_len > IMG_INOTIFY_PATH_MAX ||
 	    rec->len != sizeof(*w) + (uint64_t)w->path_len || path[0] != '/' ||
 	    memchr(path, '\0', w->path_len)) {

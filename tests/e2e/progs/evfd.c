@@ -17,6 +17,9 @@
  *   inotify   watches on DIR/a (wd 1), DIR/b, a removed one, DIR/c (so wd 4:
  *             a gap), IN_ONESHOT on DIR/c: after the restart the wds are the
  *             same and a file made in DIR/a and DIR/c is reported, each once
+ *   rawwatch  a watch added by a raw system call (the wrappers never saw its
+ *             path): found by its file handle with CAP_DAC_READ_SEARCH, else
+ *             refused (t_evfd.sh runs it as root and as another user)
  *   queued    an inotify fd with an event queued (refused: t_evfd.sh)
  *   fanotify  a fanotify fd (refused)
  *   tree      an eventfd shared by a parent and its child across fork: both
@@ -36,6 +39,7 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -328,6 +332,24 @@ static void t_inotify(void)
 	CHECK(inotify_add_watch(in, dir, IN_ATTRIB) == 5, "a new watch's wd");
 }
 
+static void t_rawwatch(void)
+{
+	int in = inotify_init1(IN_NONBLOCK), wd;
+	uint32_t mask;
+	char name[256];
+
+	CHECK(in >= 0, "inotify_init1");
+	mkdir(in_dir("raw"), 0755);
+	CHECK(syscall(SYS_inotify_add_watch, in, in_dir("raw"), IN_CREATE) == 1, "raw watch");
+	printf("READY\n");
+	fflush(stdout);
+	wait_go();
+	CHECK(close(open(in_dir("raw/f"), O_CREAT | O_WRONLY, 0600)) == 0, "create");
+	wd = next_event(in, &mask, name, sizeof(name));
+	CHECK(wd == 1 && mask == IN_CREATE && !strcmp(name, "f"), "event wd %d mask %#x name %s",
+	      wd, mask, name);
+}
+
 static void t_queued(void)
 {
 	int in = inotify_init1(0);
@@ -387,7 +409,7 @@ int main(int argc, char **argv)
 {
 	static const struct { const char *name; void (*fn)(void); } cases[] = {
 		{ "eventfd", t_eventfd }, { "timerfd", t_timerfd }, { "signalfd", t_signalfd },
-		{ "inotify", t_inotify }, { "queued", t_queued }, { "fanotify", t_fanotify },
+		{ "inotify", t_inotify }, { "rawwatch", t_rawwatch }, { "queued", t_queued }, { "fanotify", t_fanotify },
 		{ "tree", t_tree },
 	};
 
