@@ -235,12 +235,10 @@ static int watch_path(struct ckpt_ctx *c, const struct fd_probe *p, const struct
 			 "not lead to it" : "", p->origin);
 }
 
-static int inotify_check(struct ckpt_ctx *c, const struct fd_probe *p)
+/* The refusal of an instance with events queued (FIONREAD), or 0. */
+static int queued_refusal(struct ckpt_ctx *c, const struct fd_probe *p)
 {
-	char path[IMG_INOTIFY_PATH_MAX + 1];
-	const char *s = p->info;
-	struct fd_ev_watch w;
-	int queued = 0, r, how;
+	int queued = 0;
 
 	if (arch_sys3(SYS_ioctl, p->fd, FIONREAD, &queued) == 0 && queued > 0)
 		return ckpt_fail(c, -EBUSY, "fd %d: inotify has %d bytes of events queued that the "
@@ -248,6 +246,18 @@ static int inotify_check(struct ckpt_ctx *c, const struct fd_probe *p)
 				 "taking them from it, nor can a restart queue them again (or an "
 				 "IN_Q_OVERFLOW in their place); checkpoint again once the program "
 				 "has read them%s", p->fd, queued, p->origin);
+	return 0;
+}
+
+static int inotify_check(struct ckpt_ctx *c, const struct fd_probe *p)
+{
+	char path[IMG_INOTIFY_PATH_MAX + 1];
+	const char *s = p->info;
+	struct fd_ev_watch w;
+	int r, how;
+
+	if (queued_refusal(c, p) < 0)
+		return c->error;
 	while ((r = fd_ev_inotify_next(&s, &w)) > 0)
 		if (watch_path(c, p, &w, path, &how) < 0)
 			return c->error;
@@ -264,6 +274,9 @@ static int inotify_save(struct ckpt_ctx *c, const struct fd_probe *p, struct img
 	const char *s = p->info;
 	struct fd_ev_watch w;
 
+	/* (again: an event may have come since the check, while the threads were parked) */
+	if (queued_refusal(c, p) < 0)
+		return c->error;
 	while (fd_ev_inotify_next(&s, &w) > 0)
 		d.nwatches++;
 	f->flags = p->flags & O_NONBLOCK;	/* O_RDONLY */

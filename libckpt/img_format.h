@@ -11,7 +11,7 @@
  *
  * Record order a writer produces and a reader may rely on:
  *   PROC, [PARENT], [PROC_ATTR, SECCOMP*],
- *   (FILE (FILE_DATA* | PIPE_DATA* | MQ_MSGS))*, UNIX_MSG and more
+ *   (FILE (FILE_DATA* | PIPE_DATA* | MQ_MSGS | INOTIFY_WATCH*))*, UNIX_MSG and more
  *   (FILE FILE_DATA*) interleaved,
  *   FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*,
  *   THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*, END

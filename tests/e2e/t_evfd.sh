@@ -5,8 +5,9 @@
 # checkpoint and restart, which this test makes 1.5 s; period; expirations
 # not read, exactly; TFD_TIMER_ABSTIME|CANCEL_ON_SET on CLOCK_REALTIME),
 # signalfd (the pending signals it reads, in order), inotify (the same
-# wds, gaps included, events after the restart), an eventfd shared by a
-# parent and its child (one counter).  Refused by name: an inotify fd with
+# wds, gaps included, events after the restart), an eventfd, a timerfd and
+# an inotify fd shared by a parent and its child (a tree, two generations:
+# one counter, one timer, one queue).  Refused by name: an inotify fd with
 # events queued, a fanotify fd.  ckpt-info shows each kind.
 . "$(dirname "$0")/lib.sh"
 E=$PROGS/evfd
@@ -14,24 +15,29 @@ E=$PROGS/evfd
 # run_case NAME [GAP]: the program until READY, saved, killed (its whole
 # tree), GAP seconds (the time between checkpoint and restart that timers
 # must not count: that gap is what is tested, nothing waits on it),
-# restarted; then go, and "OK NAME".
+# restarted (with GENS=N: saved, killed and restarted N times); then go,
+# and "OK NAME".
 run_case() {
-	local name=$1 gap=${2:-0} d=$TMP/$1 img=$TMP/$1.img out=$TMP/$1.out pid
+	local name=$1 gap=${2:-0} d=$TMP/$1 img=$TMP/$1.img out=$TMP/$1.out pid g
 	mkdir -p "$d"
 	shim "$E" "$name" "$d" "$TMP/go.$name" > "$out" 2>&1 &
 	pid=$!
 	PIDS+=("$pid")
 	wait_line "$out" '^READY|^BAD'
 	grep -q '^READY' "$out" || fail "$name: $(cat "$out")"
-	"$BIN/ckpt-save" "$pid" "$img" > "$TMP/$name.save" 2>&1 ||
-		fail "$name: ckpt-save rc $?: $(cat "$TMP/$name.save")"
-	kill_tree "$pid"
-	[ "$gap" = 0 ] || sleep "$gap"
-	"${RESTART[@]}" --check "$img" > "$TMP/$name.check" 2>&1 ||
-		fail "$name: ckpt-restart --check rc $?: $(cat "$TMP/$name.check")"
-	restart_bg "$img" > "$out.2" 2>&1
-	wait_for 20 test -d "/proc/$pid" || fail "$name: not restarted: $(cat "$out.2")"
-	PIDS+=($(tree_pids "$RPID"))
+	RPID=
+	for ((g = 1; g <= ${GENS:-1}; g++)); do
+		"$BIN/ckpt-save" "$pid" "$img" > "$TMP/$name.save" 2>&1 ||
+			fail "$name: generation $g: ckpt-save rc $?: $(cat "$TMP/$name.save")"
+		kill_tree "$pid"
+		[ -z "$RPID" ] || wait "$RPID"
+		[ "$gap" = 0 ] || sleep "$gap"
+		"${RESTART[@]}" --check "$img" > "$TMP/$name.check" 2>&1 ||
+			fail "$name: ckpt-restart --check rc $?: $(cat "$TMP/$name.check")"
+		restart_bg "$img" > "$out.2" 2>&1
+		wait_for 20 test -d "/proc/$pid" || fail "$name: not restarted: $(cat "$out.2")"
+		PIDS+=($(tree_pids "$RPID"))
+	done
 	touch "$TMP/go.$name"
 	wait "$RPID"
 	rc=$?
@@ -77,7 +83,7 @@ run_case signalfd
 grep -q 'signalfd of SIGUSR2,35, O_NONBLOCK' "$TMP/signalfd.info" ||
 	fail "ckpt-info: $(cat "$TMP/signalfd.info")"
 
-run_case tree
+GENS=2 run_case tree
 
 run_case inotify
 grep -q 'inotify, 3 watches' "$TMP/inotify.info" &&

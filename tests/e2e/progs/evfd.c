@@ -22,8 +22,11 @@
  *             refused (t_evfd.sh runs it as root and as another user)
  *   queued    an inotify fd with an event queued (refused: t_evfd.sh)
  *   fanotify  a fanotify fd (refused)
- *   tree      an eventfd shared by a parent and its child across fork: both
- *             add to the one counter before and after the restart
+ *   tree      an eventfd, a timerfd and an inotify fd shared by a parent and
+ *             its child across fork: both add to the one counter before and
+ *             after the restart; the child reads the timer's 4 expirations,
+ *             which the parent then does not see; the parent reads the event
+ *             of a file the child made, on the same wd
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -375,20 +378,29 @@ static void t_fanotify(void)
 
 static void t_tree(void)
 {
-	int e = eventfd(0, 0), st;
-	uint64_t v = 2;
+	int e = eventfd(0, 0), t = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+	int in = inotify_init1(IN_NONBLOCK), st, wd;
+	uint64_t v = 2, four = 4;
+	uint32_t mask;
+	char name[256];
 	pid_t kid;
 
-	CHECK(e >= 0, "eventfd");
+	CHECK(e >= 0 && t >= 0 && in >= 0, "eventfd, timerfd, inotify");
 	CHECK(write(e, &v, 8) == 8, "parent write");
+	CHECK(ioctl(t, TFD_IOC_SET_TICKS, &four) == 0, "TFD_IOC_SET_TICKS");
+	CHECK(inotify_add_watch(in, dir, IN_CREATE) == 1, "watch");
 	kid = fork();
 	if (kid == 0) {
 		v = 3;
 		if (write(e, &v, 8) != 8)
 			_exit(1);
 		wait_go();
-		v = 10;		/* after the restart, into the one counter */
-		_exit(write(e, &v, 8) == 8 ? 0 : 1);
+		/* after the restart, through the descriptions it shares with its parent */
+		v = 10;
+		if (write(e, &v, 8) != 8 || rd(t) != 4)
+			_exit(2);
+		close(open(in_dir("from-child"), O_CREAT | O_WRONLY, 0600));
+		_exit(0);
 	}
 	CHECK(kid > 0, "fork");
 	/* the child has written: the counter is 5 */
@@ -400,9 +412,15 @@ static void t_tree(void)
 	printf("READY\n");
 	fflush(stdout);
 	wait_go();
-	CHECK(waitpid(kid, &st, 0) == kid && WIFEXITED(st) && WEXITSTATUS(st) == 0, "child");
+	CHECK(waitpid(kid, &st, 0) == kid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "child: status %#x", st);
 	CHECK((v = rd(e)) == 15, "counter %llu, want 15 (5 before, 10 from the child after)",
 	      (unsigned long long)v);
+	/* the child read the 4 expirations: one timer */
+	CHECK(rd(t) == (uint64_t)-1 && errno == EAGAIN, "the timerfd still had expirations");
+	wd = next_event(in, &mask, name, sizeof(name));
+	CHECK(wd == 1 && mask == IN_CREATE && !strcmp(name, "from-child"),
+	      "the child's file: wd %d mask %#x name %s", wd, mask, name);
 }
 
 int main(int argc, char **argv)
