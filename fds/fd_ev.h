@@ -32,7 +32,7 @@ int fd_ev_signalfd(const char *info, uint64_t *mask);
 
 #define FD_EV_HANDLE_MAX	128	/* MAX_HANDLE_SZ */
 
-/* One "inotify wd:.. ino:.. sdev:.. mask:.. ignored_mask:.. fhandle-..." line. */
+/* One "inotify wd:.. ino:.. sdev:.. mask:.. ignored_mask:.. fhandle-..." line (all hex). */
 struct fd_ev_watch {
 	int wd;
 	uint64_t ino;			/* hex in fdinfo */

@@ -15,7 +15,7 @@
  *
  *   sigmask:	0000001000000200
  *
- *   inotify wd:1 ino:3c51a sdev:fe00000 mask:300 ignored_mask:0 fhandle-bytes:8
+ *   inotify wd:1 ino:3c51a sdev:fe00000 mask:300 ignored_mask:0 fhandle-bytes:8 (all hex)
  *   fhandle-type:1 f_handle:1ac5030000000000   (one line)
  *
  * No libc: these run in the checkpoint's signal handler.
@@ -146,7 +146,7 @@ int fd_ev_inotify_next(const char **sp, struct fd_ev_watch *w)
 
 	if (!s)
 		return 0;
-	if (keyed(&s, "wd:", 10, &wd) < 0 || wd == 0 || wd > 0x7fffffff ||
+	if (keyed(&s, "wd:", 16, &wd) < 0 || wd == 0 || wd > 0x7fffffff ||
 	    keyed(&s, "ino:", 16, &ino) < 0 || keyed(&s, "sdev:", 16, &sdev) < 0 ||
 	    sdev > 0xffffffffu || keyed(&s, "mask:", 16, &mask) < 0 || mask > 0xffffffffu ||
 	    keyed(&s, "ignored_mask:", 16, &ign) < 0 || ign > 0xffffffffu)

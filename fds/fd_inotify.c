@@ -42,6 +42,9 @@
  *
  * Limits: fdinfo of at most ~2000 watches (ckpt_fds.c reads 240 KiB), the
  * wrappers' table of REG_INO_SLOTS paths (more are found by handle).
+ * Cost at restart: two system calls per wd number skipped (a program that
+ * added and removed a million watches: a million placeholders, about a
+ * second).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -489,6 +492,9 @@ static int inotify_open(struct rst_state *s, const struct rst_file *f)
 			    inotify_rm_watch(fd, ph_wd) < 0)
 				goto no_gap;
 			next = ph_wd + 1;
+			/* their IN_IGNORED away before the queue fills (and overflows) */
+			if (next % 4096 == 0 && drain(s, f, fd) < 0)
+				goto fail;
 		}
 		wd = inotify_add_watch(fd, wpath(w), IN_EXCL_UNLINK | nf);
 		if (wd != w->wd) {

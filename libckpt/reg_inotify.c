@@ -85,7 +85,7 @@ static int is_inotify(int fd)
 		link[14 + k] = '\0';
 	}
 	n = readlink(link, to, sizeof(to));
-	return n == 17 && !memcmp(to, "anon_inode:inotify", 17);
+	return n == 18 && !memcmp(to, "anon_inode:inotify", 18);
 }
 
 static void release(struct ino_slot *s)

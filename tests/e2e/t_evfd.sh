@@ -86,7 +86,8 @@ grep -q 'signalfd of SIGUSR2,35, O_NONBLOCK' "$TMP/signalfd.info" ||
 GENS=2 run_case tree
 
 run_case inotify
-grep -q 'inotify, 3 watches' "$TMP/inotify.info" &&
+grep -q 'inotify, 3 watches' "$TMP/inotify.info" && grep -q 'inotify, 1 watch, O_NONBLOCK' "$TMP/inotify.info" &&
+	grep -q "wd 5001  IN_CREATE  inode [0-9]*  $TMP/inotify/b\$" "$TMP/inotify.info" &&
 	grep -q "wd 4  IN_CREATE|IN_ONESHOT  inode [0-9]*  $TMP/inotify/c\$" "$TMP/inotify.info" &&
 	grep -q "wd 1  IN_CREATE|IN_DELETE  inode [0-9]*  $TMP/inotify/a\$" "$TMP/inotify.info" ||
 	fail "ckpt-info: $(cat "$TMP/inotify.info")"

@@ -48,7 +48,7 @@ static void test_parse_samples(void)
 	const char *in = "pos:\t0\nflags:\t04000\n"
 		"inotify wd:2 ino:13 sdev:fe00000 mask:80000fff ignored_mask:0 fhandle-bytes:8 "
 		"fhandle-type:1 f_handle:1300000000000000\n"
-		"inotify wd:1 ino:3c51a sdev:800011 mask:300 ignored_mask:0\n";
+		"inotify wd:1389 ino:3c51a sdev:800011 mask:300 ignored_mask:0\n";
 	struct fd_ev_timer t;
 	struct fd_ev_watch w;
 	uint64_t v;
@@ -87,7 +87,7 @@ static void test_parse_samples(void)
 	CU_ASSERT_EQUAL(w.handle[0], 0x13);
 	CU_ASSERT_EQUAL(fd_ev_dev(w.sdev), makedev(254, 0));
 	CU_ASSERT_EQUAL(fd_ev_inotify_next(&s, &w), 1);
-	CU_ASSERT_EQUAL(w.wd, 1);
+	CU_ASSERT_EQUAL(w.wd, 5001);		/* hex */
 	CU_ASSERT_EQUAL(w.handle_bytes, 0);	/* none shown */
 	CU_ASSERT_EQUAL(fd_ev_dev(w.sdev), makedev(8, 17));
 	CU_ASSERT_EQUAL(fd_ev_inotify_next(&s, &w), 0);
@@ -145,6 +145,14 @@ static void test_parse_real(void)
 	CU_ASSERT_EQUAL(fd_ev_dev(w.sdev), st.st_dev);
 	CU_ASSERT_EQUAL(w.mask, IN_CREATE | IN_ONESHOT);
 	CU_ASSERT_EQUAL(fd_ev_inotify_next(&s, &w), 0);
+	/* wd 26 (fdinfo: "wd:1a") */
+	CU_ASSERT_EQUAL(inotify_rm_watch(in, 1), 0);
+	for (int i = 2; i < 26; i++)
+		CU_ASSERT_EQUAL(inotify_rm_watch(in, inotify_add_watch(in, "/", IN_CREATE)), 0);
+	CU_ASSERT_EQUAL(inotify_add_watch(in, "/", IN_CREATE), 26);
+	s = fdinfo(in);
+	CU_ASSERT_EQUAL(fd_ev_inotify_next(&s, &w), 1);
+	CU_ASSERT_EQUAL(w.wd, 26);
 	close(e);
 	close(tf);
 	close(sf);

@@ -294,7 +294,7 @@ static int next_event(int fd, uint32_t *mask, char *name, size_t len)
 
 static void t_inotify(void)
 {
-	int in = inotify_init1(IN_CLOEXEC), w1, w2, w3, w4, wd;
+	int in = inotify_init1(IN_CLOEXEC), in2, w1, w2, w3, w4, wd;
 	uint32_t mask;
 	char name[256];
 	struct pollfd p;
@@ -310,6 +310,16 @@ static void t_inotify(void)
 	CHECK(next_event(in, &mask, name, sizeof(name)) == w3 && (mask & IN_IGNORED), "IN_IGNORED");
 	w4 = inotify_add_watch(in, in_dir("c"), IN_CREATE | IN_ONESHOT);
 	CHECK(w1 == 1 && w2 == 2 && w3 == 3 && w4 == 4, "wds %d %d %d %d", w1, w2, w3, w4);
+	/* a second instance whose one watch is wd 5001: 5000 added and removed before */
+	in2 = inotify_init1(IN_NONBLOCK);
+	for (int i = 0; i < 5000; i++) {
+		char junk[4096];
+
+		CHECK(inotify_rm_watch(in2, inotify_add_watch(in2, dir, IN_ATTRIB)) == 0, "churn");
+		while (read(in2, junk, sizeof(junk)) > 0)
+			;		/* their IN_IGNORED: none queued at the checkpoint */
+	}
+	CHECK(inotify_add_watch(in2, in_dir("b"), IN_CREATE) == 5001, "wd 5001");
 	printf("READY\n");
 	fflush(stdout);
 	wait_go();
@@ -333,6 +343,20 @@ static void t_inotify(void)
 	CHECK(poll(&p, 1, 0) == 0, "more events");
 	/* a new watch gets the next wd, as it would have */
 	CHECK(inotify_add_watch(in, dir, IN_ATTRIB) == 5, "a new watch's wd");
+	/* the second instance: its wd 5001, and nothing else queued (the placeholders' events) */
+	CHECK(close(open(in_dir("b/y"), O_CREAT | O_WRONLY, 0600)) == 0, "create in b");
+	{
+		char buf[4096] __attribute__((aligned(8)));
+		struct inotify_event *e = (struct inotify_event *)buf;
+		struct pollfd q = { in2, POLLIN, 0 };
+		ssize_t n;
+
+		CHECK(poll(&q, 1, 5000) == 1, "no event on the second instance");
+		n = read(in2, buf, sizeof(buf));
+		CHECK(n == (ssize_t)(sizeof(*e) + e->len) && e->wd == 5001 && e->mask == IN_CREATE &&
+		      !strcmp(e->name, "y"), "second instance: %zd bytes, wd %d mask %#x", n, e->wd,
+		      e->mask);
+	}
 }
 
 static void t_rawwatch(void)
