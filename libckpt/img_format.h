@@ -11,7 +11,7 @@
  *
  * Record order a writer produces and a reader may rely on:
  *   PROC, [PARENT], [PROC_ATTR, SECCOMP*],
- *   (FILE (FILE_DATA* | PIPE_DATA* | MQ_MSGS))*, UNIX_MSG and more
+ *   (FILE (FILE_DATA* | PIPE_DATA* | MQ_MSGS | INOTIFY_WATCH*))*, UNIX_MSG and more
  *   (FILE FILE_DATA*) interleaved,
  *   FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*,
  *   THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*, END
@@ -132,6 +132,8 @@ enum img_rec_type {
 	IMG_REC_SYSV_SEM = 22,	/* struct img_sysv_sem + img_sem or img_semadj */
 	IMG_REC_SYSV_MSG = 23,	/* struct img_sysv_msg + messages: a SysV queue */
 	IMG_REC_MQ_MSGS	= 24,	/* struct img_mq_msgs + messages of a POSIX queue */
+	IMG_REC_INOTIFY_WATCH = 25,	/* struct img_inotify_watch + path: one watch of
+					 * the INOTIFY FILE right before */
 	/* 32, 33: terminals (fds/fd_tty.c); kept for a pty pair's unread bytes, unused yet */
 	IMG_REC_PAD	= 0xfffe,	/* 0-7 zero bytes: the next record starts at a
 				 * multiple of 8 (invariant 5); readers skip it */
@@ -241,6 +243,11 @@ enum img_file_kind {
 	IMG_FILE_PSHM	 = 14,		/* a POSIX shared memory object (shm_open: a file
 					 * of the tmpfs on /dev/shm): contents in FILE_DATA,
 					 * reused, put back or made again by its name */
+	IMG_FILE_EVENTFD = 15,		/* eventfd(): counter, EFD_SEMAPHORE */
+	IMG_FILE_TIMERFD = 16,		/* timerfd_create(): clock, time left, period,
+					 * expirations not yet read */
+	IMG_FILE_SIGNALFD = 17,		/* signalfd(): its signal mask */
+	IMG_FILE_INOTIFY = 18,		/* inotify_init1(): its watches in INOTIFY_WATCH */
 	IMG_FILE_TTY	 = 22,		/* a terminal (img_file_tty): restarted on
 					 * ckpt-restart's terminal (fds/fd_tty.c) */
 };
@@ -551,6 +558,77 @@ struct img_fd {
 	int32_t  fd;			/* the number, >= 0 */
 	uint32_t file;			/* id of a FILE record before this one */
 	uint32_t fdflags;		/* IMG_FD_CLOEXEC */
+	uint32_t reserved;		/* zero */
+};
+
+/*
+ * Event fds (fds/fd_eventfd.c, fd_timerfd.c, fd_signalfd.c, fd_inotify.c):
+ * anonymous inodes, one open file description each, made again by their
+ * system call.  img_file.flags: O_RDWR (inotify: O_RDONLY) and
+ * O_NONBLOCK, nothing else; path the fd link ("anon_inode:[eventfd]").
+ */
+#define IMG_EVENTFD_SEMAPHORE	0x1	/* img_file_eventfd.flags: EFD_SEMAPHORE */
+
+struct img_file_eventfd {
+	uint64_t count;			/* the counter, < 2^64 - 1 */
+	uint32_t flags;			/* IMG_EVENTFD_SEMAPHORE */
+	uint32_t reserved;		/* zero */
+};
+
+/*
+ * TIMERFD: value_ns is the time left until the next expiration (0:
+ * disarmed), interval_ns the period, both as timerfd_gettime gives them
+ * (relative, whatever the flags).  A restart arms it again with that time
+ * left and that period: the time between checkpoint and restart does not
+ * count, as for POSIX timers (TIMER).  With IMG_TIMERFD_ABSTIME it is
+ * armed TFD_TIMER_ABSTIME at the clock's now + time left, so
+ * IMG_TIMERFD_CANCEL_ON_SET can be kept.  ticks: expirations not yet
+ * read, given back with TFD_IOC_SET_TICKS.
+ */
+#define IMG_TIMERFD_ABSTIME		0x1	/* TFD_TIMER_ABSTIME */
+#define IMG_TIMERFD_CANCEL_ON_SET	0x2	/* TFD_TIMER_CANCEL_ON_SET */
+#define IMG_TIMERFD_FLAGS		0x3
+
+struct img_file_timerfd {
+	int32_t  clock;			/* CLOCK_REALTIME 0, MONOTONIC 1, BOOTTIME 7,
+					 * REALTIME_ALARM 8, BOOTTIME_ALARM 9 */
+	uint32_t flags;			/* IMG_TIMERFD_* (fdinfo "settime flags") */
+	uint64_t value_ns;		/* time left, 0: disarmed */
+	uint64_t interval_ns;		/* period, 0: one shot */
+	uint64_t ticks;			/* expirations not read yet */
+};
+
+struct img_file_signalfd {
+	uint64_t mask;			/* bit n-1: signal n (fdinfo "sigmask") */
+};
+
+/*
+ * INOTIFY: the instance; each of its watches is one INOTIFY_WATCH record
+ * right after the FILE, in increasing wd order.  A restart adds them in
+ * that order and makes every wd come back the same (the kernel hands
+ * them out increasing from 1; numbers in between are taken by watches
+ * added and removed again).  Events queued at the checkpoint are not in
+ * the image: the checkpoint refuses an instance that has any.
+ */
+#define IMG_INOTIFY_NOFOLLOW	0x1	/* img_inotify_watch.flags: the watch is on a
+					 * symbolic link itself (IN_DONT_FOLLOW) */
+#define IMG_INOTIFY_MASK	0x84000fffu	/* what fdinfo shows: IN_ALL_EVENTS,
+					 * IN_EXCL_UNLINK, IN_ONESHOT */
+
+struct img_file_inotify {
+	uint32_t nwatches;		/* INOTIFY_WATCH records that follow */
+	uint32_t reserved;		/* zero */
+};
+
+#define IMG_INOTIFY_PATH_MAX	4096	/* bytes of path, at most */
+
+struct img_inotify_watch {
+	uint32_t file;			/* the INOTIFY FILE right before */
+	int32_t  wd;			/* > 0, increasing within the FILE */
+	uint32_t mask;			/* fdinfo "mask" (within IMG_INOTIFY_MASK) */
+	uint32_t flags;			/* IMG_INOTIFY_NOFOLLOW */
+	uint64_t dev, ino;		/* the watched inode at the checkpoint (st_dev) */
+	uint32_t path_len;		/* 1..IMG_INOTIFY_PATH_MAX bytes of absolute path follow */
 	uint32_t reserved;		/* zero */
 };
 

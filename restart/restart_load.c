@@ -401,6 +401,7 @@ int rst_tree_file_record(uint32_t type)
 	case IMG_REC_PIPE_DATA:
 	case IMG_REC_MQ_MSGS:
 	case IMG_REC_UNIX_MSG:
+	case IMG_REC_INOTIFY_WATCH:
 		return 1;
 	default:
 		return 0;
@@ -423,8 +424,10 @@ static int load_records(struct rst_state *s, struct progress *prg, uint64_t tota
 		 */
 		if (rec.type != IMG_REC_FILE_DATA)
 			s->ipc_shm = 0;
+		if (rec.type != IMG_REC_INOTIFY_WATCH && (r = rst_inotify_end(s)))
+			return r;
 		if (rec.type != IMG_REC_FILE_DATA && rec.type != IMG_REC_MQ_MSGS &&
-		    rec.type != IMG_REC_PIPE_DATA) {
+		    rec.type != IMG_REC_PIPE_DATA && rec.type != IMG_REC_INOTIFY_WATCH) {
 			if ((r = rst_pipe_data_end(s)))
 				return r;
 			s->fdata_file = 0;
@@ -455,6 +458,10 @@ static int load_records(struct rst_state *s, struct progress *prg, uint64_t tota
 			break;
 		case IMG_REC_UNIX_MSG:
 			if ((r = rst_usk_msg_load(s, &rec)))
+				return r;
+			break;
+		case IMG_REC_INOTIFY_WATCH:
+			if ((r = rst_inotify_load(s, &rec)))
 				return r;
 			break;
 		case IMG_REC_FD:
@@ -574,7 +581,9 @@ static int load_records(struct rst_state *s, struct progress *prg, uint64_t tota
 			return RST_EXIT_IMAGE;
 		}
 	}
-	return r < 0 ? reader_fail(s) : rst_pipe_data_end(s);
+	if (r < 0)
+		return reader_fail(s);
+	return (r = rst_inotify_end(s)) ? r : rst_pipe_data_end(s);
 }
 
 int rst_load_rest(struct rst_state *s)

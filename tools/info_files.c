@@ -236,6 +236,8 @@ void info_file_desc(const struct info *in, const struct info_file *f, char *buf,
 	char seals[80];
 
 	buf[0] = '\0';
+	if (info_evfd_desc(f, buf, len))
+		return;
 	switch (f->f.kind) {
 	case IMG_FILE_UNIX:
 		info_unix_desc(in, f, buf, len);
@@ -375,6 +377,8 @@ void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t
 {
 	char seals[80];
 
+	if (info_evfd_json(f, str))
+		return;
 	switch (f->f.kind) {
 	case IMG_FILE_MEMFD: {
 		struct img_file_memfd m;

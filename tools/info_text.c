@@ -377,6 +377,8 @@ void txt_print(const struct info *in)
 		info_file_desc(in, f, desc, sizeof(desc));
 		if (desc[0])
 			printf("\n       %s", desc);
+		if (shared < 0)
+			info_evfd_text(f);	/* an inotify fd's watches */
 		printf("\n");
 	}
 	/* then those no fd holds: mapped ones, and those in flight on unix sockets */

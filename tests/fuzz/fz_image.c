@@ -527,6 +527,64 @@ static void fz_seed_ipc(const char *dir)
 	close(fd);
 }
 
+/* The event fds: an eventfd, a timerfd, a signalfd, an inotify fd and its two watches. */
+static void fz_seed_evfd(const char *dir)
+{
+	static unsigned char buf[8192];
+	static const char *const paths[] = { "anon_inode:[eventfd]", "anon_inode:[timerfd]",
+					     "anon_inode:[signalfd]", "anon_inode:inotify" };
+	struct img_header h = { .pid = 100, .ctime_ns = 1 };
+	struct img_proc p = { .pid = 100, .ppid = 1, .nthreads = 1, .comm = "ev", .cwd_len = 1,
+			      .exe_len = 7 };
+	struct img_thread t = { .tid = 100, .flags = IMG_THREAD_LEADER, .seccomp_leaf = -1 };
+	struct img_file_eventfd ev = { 5000000000ull, IMG_EVENTFD_SEMAPHORE, 0 };
+	struct img_file_timerfd tm = { 1, 0, 1500000000, 100000000, 7 };
+	struct img_file_signalfd sg = { 0x800 };
+	struct img_file_inotify in = { 2, 0 };
+	const void *data[] = { &ev, &tm, &sg, &in };
+	const uint32_t lens[] = { sizeof(ev), sizeof(tm), sizeof(sg), sizeof(in) };
+	const uint32_t kinds[] = { IMG_FILE_EVENTFD, IMG_FILE_TIMERFD, IMG_FILE_SIGNALFD,
+				   IMG_FILE_INOTIFY };
+	struct img_inotify_watch w1 = { .file = 4, .wd = 1, .mask = 0x300, .dev = 0xfe00,
+					.ino = 2, .path_len = 4 };
+	struct img_inotify_watch w4 = { .file = 4, .wd = 4, .mask = 0x80000100, .dev = 0xfe00,
+					.ino = 3, .path_len = 1 };
+	unsigned char tail[256];
+	struct img_writer w;
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/seed-evfd.img", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		perror(path);
+		return;
+	}
+	strcpy(h.kernel, "6.1.0");
+	img_writer_init(&w, fd, buf, sizeof(buf));
+	img_write_header(&w, &h);
+	img_write_record(&w, IMG_REC_PROC, &p, sizeof(p), "//bin/ev", 8);
+	for (uint32_t i = 0; i < 4; i++) {
+		struct img_file f = { .id = i + 1, .kind = kinds[i], .flags = i == 3 ? 04000 : 02,
+				      .mode = 0600, .path_len = strlen(paths[i]), .data_len = lens[i] };
+
+		memcpy(tail, data[i], lens[i]);
+		memcpy(tail + lens[i], paths[i], f.path_len);
+		img_write_record(&w, IMG_REC_FILE, &f, sizeof(f), tail, lens[i] + f.path_len);
+	}
+	img_write_record(&w, IMG_REC_INOTIFY_WATCH, &w1, sizeof(w1), "/tmp", 4);
+	img_write_record(&w, IMG_REC_INOTIFY_WATCH, &w4, sizeof(w4), "/", 1);
+	for (uint32_t i = 0; i < 4; i++) {
+		struct img_fd d = { .fd = 3 + i, .file = i + 1 };
+
+		img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
+	}
+	img_write_record(&w, IMG_REC_THREAD, &t, sizeof(t), NULL, 0);
+	if (img_write_end(&w) < 0)
+		fprintf(stderr, "fuzz_img: cannot write seed %s\n", path);
+	close(fd);
+}
+
 /*
  * One section of the tree seed: process pid, child of ppid.  Section 0
  * (pid 100) holds a deleted file by a mapping only, with its contents
@@ -627,4 +685,5 @@ void fz_seeds(const char *dir)
 	fz_seed(dir, "seed-mappable.img", 2);
 	fz_seed(dir, "seed-incremental.img", 3);
 	fz_seed_ipc(dir);
+	fz_seed_evfd(dir);
 }
