@@ -268,6 +268,9 @@ struct rst_file {
 	int made;
 	uint64_t made_dev, made_ino;
 	struct rst_inotify *inotify;	/* INOTIFY: its watches (fd_inotify.c) */
+	/* TTY MASTER: the output its master had not read (PTY_DATA, fd_tty_pty.c) */
+	unsigned char *pty_data;
+	uint32_t pty_len;
 };
 
 struct fd_restore_ops {

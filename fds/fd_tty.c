@@ -223,7 +223,8 @@ static void tty_note(const struct fd_probe *p, char *buf, size_t len)
 }
 
 const struct fd_save_ops fd_tty_save = { .kind = IMG_FILE_TTY, .match = tty_match,
-					 .check = tty_check, .save = tty_save, .note = tty_note };
+					 .check = tty_check, .save = tty_save, .note = tty_note,
+					 .contents = tty_pty_contents };
 #endif
 
 #ifdef FD_RESTORE

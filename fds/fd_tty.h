@@ -14,6 +14,8 @@
 #define TTY_TCSETS2	_IOW('T', 0x2B, struct img_termios)
 #define TTY_TIOCGDEV	_IOR('T', 0x32, unsigned int)
 #define TTY_TIOCGPTN	_IOR('T', 0x30, unsigned int)
+#define TTY_TIOCGPTPEER	_IO('T', 0x41)		/* Linux 4.13: an fd of the master's slave */
+#define TTY_OPOST	0x1			/* termios c_oflag OPOST (asm-generic/termbits.h) */
 
 #ifdef FD_SAVE
 struct ckpt_ctx;
@@ -29,6 +31,13 @@ int tty_pty_mine(struct ckpt_ctx *c, unsigned index);
  * in flight).
  */
 int tty_pty_check(struct ckpt_ctx *c, const struct fd_probe *p, uint32_t role, unsigned index);
+/*
+ * After a MASTER's FILE record f: what its slave side wrote and it has
+ * not read, as a PTY_DATA record (read, then written back into the slave
+ * with output processing off, so the process finds it there again).
+ * Every process of the image is parked.  0, or the refusal.
+ */
+int tty_pty_contents(struct ckpt_ctx *c, const struct fd_probe *p, const struct img_file *f);
 #endif
 
 #ifdef FD_RESTORE
@@ -36,6 +45,8 @@ struct rst_state;
 /* MASTER and SLAVE FILEs: the environment check, and the description. */
 int tty_pty_verify(struct rst_state *s, const struct rst_file *f);
 int tty_pty_open(struct rst_state *s, const struct rst_file *f);
+/* A PTY_DATA record, after its MASTER FILE: kept for tty_pty_open.  0 or an exit code. */
+int tty_pty_data_load(struct rst_state *s, const struct img_rec *rec);
 #endif
 
 #endif

@@ -19,18 +19,22 @@
  * session whose controlling terminal the slave was (restart_tree.c: the
  * session leader takes it again, and its foreground group).
  *
- * Bytes in flight are refused, by their count: what the slave side wrote
- * and the master has not read (FIONREAD on the master), what was typed
- * into the master and the slave has not read (FIONREAD on a slave the
- * image holds).  Reading them at the checkpoint would need writing them
- * back through the line discipline (echo, canonical processing, output
- * processing apply again), which changes them; a program that drains its
- * pty (script, expect) leaves none for long: the refusal says retry.  A
+ * Bytes in flight.  What the slave side wrote and the master has not
+ * read (a `script` parked before it copied its child's last output: the
+ * usual case) is saved: read from the master while every process is
+ * parked (poll makes the kernel deliver what is still in flight), written
+ * back into the slave with output processing (OPOST) off for the moment,
+ * so the running process finds the same bytes, and kept in a PTY_DATA
+ * record that the restart writes into the new pair the same way.  What
+ * was typed into the master and the slave has not read is refused, by
+ * its count (FIONREAD on a slave the image holds): it went through echo
+ * and canonical editing, which writing it back would apply again.  A
  * partial line in canonical mode is not counted by FIONREAD: it is lost.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -38,6 +42,9 @@
 #include "fds/fd_tty.h"
 
 #ifdef FD_SAVE
+#include <poll.h>
+#include <sys/syscall.h>
+#include "arch/x86_64/arch.h"
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_tree.h"
@@ -140,13 +147,110 @@ int tty_pty_check(struct ckpt_ctx *c, const struct fd_probe *p, uint32_t role, u
 {
 	int unread = 0;
 
-	if (ioctl(p->fd, FIONREAD, &unread) == 0 && unread > 0)
-		return ckpt_fail(c, -EAGAIN, "%s (%s): pty %u holds %d byte%s %s has not read yet; "
-				 "they cannot be saved without going through the line discipline "
-				 "again: retry the checkpoint once the program has read them%s",
-				 p->what, p->path, index, unread, unread == 1 ? "" : "s",
-				 role == IMG_TTY_MASTER ? "its master" : "its slave", p->origin);
+	/* the master's unread output is saved (tty_pty_contents); typed input is not */
+	if (role == IMG_TTY_SLAVE && ioctl(p->fd, FIONREAD, &unread) == 0 && unread > 0)
+		return ckpt_fail(c, -EAGAIN, "%s (%s): pty %u holds %d byte%s typed into its "
+				 "master that the program on it has not read yet; they went through "
+				 "echo and line editing and cannot be put back as they were: retry the "
+				 "checkpoint once the program has read them%s",
+				 p->what, p->path, index, unread, unread == 1 ? "" : "s", p->origin);
 	return 0;
+}
+
+/* Up to cap bytes the master holds, without blocking (poll flushes what is in flight). */
+static long drain(int fd, int pkt, unsigned char *buf, size_t cap, int *more)
+{
+	size_t n = 0;
+
+	*more = 0;
+	for (;;) {
+		struct pollfd q = { .fd = fd, .events = POLLIN };
+		long r;
+
+		if (arch_sys3(SYS_poll, &q, 1, 0) <= 0 || !(q.revents & POLLIN))
+			return (long)n;
+		if (n + pkt >= cap) {
+			*more = 1;
+			return (long)n;
+		}
+		/* packet mode: each read starts with a byte of its own, TIOCPKT_DATA */
+		r = arch_sys3(SYS_read, fd, buf + n, cap - n);
+		if (r <= 0)
+			return r < 0 && r != -EAGAIN && r != -EIO ? r : (long)n;
+		if (pkt) {
+			if (buf[n] != TIOCPKT_DATA)
+				return -EPROTO;
+			__builtin_memmove(buf + n, buf + n + 1, (size_t)r - 1);
+			r--;
+		}
+		n += (size_t)r;
+	}
+}
+
+/* Puts n bytes back where the master reads them: into the slave, output processing off. */
+static int put_back(int master, const unsigned char *buf, size_t n)
+{
+	struct img_termios t, raw;
+	int sl = (int)arch_sys3(SYS_ioctl, master, TTY_TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	size_t done = 0;
+	int r = 0;
+
+	if (sl < 0)
+		return sl;
+	if ((r = (int)arch_sys3(SYS_ioctl, sl, TTY_TCGETS2, &t)) == 0) {
+		raw = t;
+		raw.oflag &= ~(uint32_t)TTY_OPOST;
+		r = (int)arch_sys3(SYS_ioctl, sl, TTY_TCSETS2, &raw);
+	}
+	while (r == 0 && done < n) {
+		long w = arch_sys3(SYS_write, sl, buf + done, n - done);
+
+		if (w <= 0)
+			r = w < 0 ? (int)w : -EIO;
+		else
+			done += (size_t)w;
+	}
+	arch_sys3(SYS_ioctl, sl, TTY_TCSETS2, &t);
+	ckpt_close(sl);
+	return r;
+}
+
+int tty_pty_contents(struct ckpt_ctx *c, const struct fd_probe *p, const struct img_file *f)
+{
+	/*
+	 * c->bounce below FD_INFO_OFF (16 KiB) is free once the FILE record is
+	 * written (p->info lies above); a pty holds at most 4 KiB read and 8 KiB
+	 * in flight.
+	 */
+	unsigned char *buf = c->bounce;
+	struct img_pty_data d = { .file = f->id };
+	unsigned index;
+	int pkt = 0, more, r;
+	long n;
+
+	if (ioctl(p->fd, TTY_TIOCGPTN, &index) < 0)
+		return 0;			/* not a master */
+	ioctl(p->fd, TIOCGPKT, &pkt);
+	n = drain(p->fd, !!pkt, buf, 16u << 10, &more);
+	if (n < 0)
+		return ckpt_fail(c, (int)n, "%s (%s): cannot read the output pty %u holds for its "
+				 "master: %s%s", p->what, p->path, index,
+				 n == -EPROTO ? "a packet-mode status change is pending" :
+				 ckpt_strerror((int)n), p->origin);
+	if (n == 0)
+		return 0;
+	/* the process must find them again, whatever happens to the checkpoint */
+	if ((r = put_back(p->fd, buf, (size_t)n)) < 0)
+		return ckpt_fail(c, r, "%s (%s): %ld bytes of output read from pty %u could not be "
+				 "put back (%s): the program lost them%s", p->what, p->path, n, index,
+				 ckpt_strerror(r), p->origin);
+	if (more)
+		return ckpt_fail(c, -EAGAIN, "%s (%s): pty %u holds more than %u bytes of output its "
+				 "master has not read: retry the checkpoint once the program has read "
+				 "them%s", p->what, p->path, index, 16u << 10, p->origin);
+	d.len = (uint32_t)n;
+	img_write_record(&c->w, IMG_REC_PTY_DATA, &d, sizeof(d), buf, d.len);
+	return c->w.error;
 }
 #endif
 
@@ -195,6 +299,64 @@ int tty_pty_verify(struct rst_state *s, const struct rst_file *f)
 				   "by another program now (%s exists); the process knows its number "
 				   "(ptsname): restart once it is free", f->first_fd, t->index, path);
 	return 0;
+}
+
+int tty_pty_data_load(struct rst_state *s, const struct img_rec *rec)
+{
+	struct rst_file *f = s->fdata_file ? rst_file_by_id(s, s->fdata_file) : NULL;
+	const struct img_pty_data *d = img_get_pty_data(&s->r, rec, f ? &f->f : NULL,
+							f ? f->data : NULL);
+
+	if (!d) {
+		rst_error(s, "%s", s->r.err);
+		return RST_EXIT_IMAGE;
+	}
+	if (f->pty_data) {
+		rst_error(s, "corrupt: a second PTY_DATA record for pty master FILE %u (offset %lu)",
+			  d->file, (unsigned long)rec->offset);
+		return RST_EXIT_IMAGE;
+	}
+	if (!(f->pty_data = malloc(d->len)))
+		abort();
+	memcpy(f->pty_data, d + 1, d->len);
+	f->pty_len = d->len;
+	return 0;
+}
+
+/*
+ * The output the master had not read, written into the new pair's slave
+ * with output processing off (as the checkpoint put it back): the master
+ * reads the very bytes.  0, or -1 reported.
+ */
+static int pty_refill(struct rst_state *s, const struct rst_file *f, int master)
+{
+	struct img_termios t, raw;
+	int sl = ioctl(master, TTY_TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	size_t done = 0;
+
+	if (sl < 0 || ioctl(sl, TTY_TCGETS2, &t) < 0) {
+		rst_error(s, "fd %d: cannot open the slave of the pty made again to give it its "
+			  "%u bytes of unread output: %s", f->first_fd, f->pty_len, strerror(errno));
+		if (sl >= 0)
+			close(sl);
+		return -1;
+	}
+	raw = t;
+	raw.oflag &= ~(uint32_t)TTY_OPOST;
+	ioctl(sl, TTY_TCSETS2, &raw);
+	while (done < f->pty_len) {
+		ssize_t w = write(sl, f->pty_data + done, f->pty_len - done);
+
+		if (w <= 0) {
+			rst_error(s, "fd %d: cannot give the pty made again its unread output: %s",
+				  f->first_fd, w < 0 ? strerror(errno) : "short write");
+			break;
+		}
+		done += (size_t)w;
+	}
+	ioctl(sl, TTY_TCSETS2, &t);
+	close(sl);
+	return done == f->pty_len ? 0 : -1;
 }
 
 /* A master of pty index: /dev/ptmx opened until the kernel gives that number. */
@@ -251,6 +413,10 @@ int tty_pty_open(struct rst_state *s, const struct rst_file *f)
 			return fd;
 		}
 		ioctl(fd, TIOCSPTLCK, &zero);
+		if (f->pty_len && pty_refill(s, f, fd) < 0) {
+			close(fd);
+			return -1;
+		}
 		/*
 		 * Unlocked, and no process holds its slave: the slave was opened
 		 * and closed again (the program that ran on it has exited), so the

@@ -305,6 +305,13 @@ int img_file_data_decode(const struct img_file_data *d, const void *data, size_t
  * up to the pipe's bytes is the caller's check (img_pipe_data_next below).
  * Followed by d->len bytes.
  */
+/*
+ * PTY_DATA (img_files.c): one record, right after owner, the MASTER FILE
+ * it names (with owner_data its kind data, already checked); NULL after
+ * img_fail otherwise.
+ */
+const struct img_pty_data *img_get_pty_data(struct img_reader *r, const struct img_rec *rec,
+					    const struct img_file *owner, const void *owner_data);
 const struct img_pipe_data *img_get_pipe_data(struct img_reader *r, const struct img_rec *rec);
 /*
  * The checks across records every reader makes of PIPE_DATA (ckpt-restart,

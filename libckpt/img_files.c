@@ -183,6 +183,29 @@ const struct img_pipe_data *img_get_pipe_data(struct img_reader *r, const struct
 	return d;
 }
 
+const struct img_pty_data *img_get_pty_data(struct img_reader *r, const struct img_rec *rec,
+					    const struct img_file *owner, const void *owner_data)
+{
+	const struct img_pty_data *d = img_get_fixed(r, rec, IMG_REC_PTY_DATA, sizeof(*d));
+	const struct img_file_tty *t = owner_data;
+
+	if (!d)
+		return NULL;
+	if (d->len == 0 || d->len > IMG_PTY_DATA_MAX || rec->len != sizeof(*d) + (uint64_t)d->len) {
+		img_fail(r, IMG_ERR_CORRUPT, "PTY_DATA record at offset %llu is corrupt: %u bytes "
+			 "(%llu in the record)", (unsigned long long)rec->offset, d->len,
+			 (unsigned long long)(rec->len - sizeof(*d)));
+		return NULL;
+	}
+	if (!owner || owner->kind != IMG_FILE_TTY || !t || t->role != IMG_TTY_MASTER ||
+	    owner->id != d->file) {
+		img_fail(r, IMG_ERR_CORRUPT, "PTY_DATA record at offset %llu does not follow the "
+			 "pty master FILE %u it names", (unsigned long long)rec->offset, d->file);
+		return NULL;
+	}
+	return d;
+}
+
 /* owner holds a pipe's bytes: a PIPE or FIFO with same_as 0. */
 static const struct img_file_pipe *pipe_owner(const struct img_file *owner, const void *data)
 {

@@ -11,7 +11,7 @@
  *
  * Record order a writer produces and a reader may rely on:
  *   PROC, [PARENT], [PROC_ATTR, SECCOMP*],
- *   (FILE (FILE_DATA* | PIPE_DATA* | MQ_MSGS | INOTIFY_WATCH*))*, UNIX_MSG and more
+ *   (FILE (FILE_DATA* | PIPE_DATA* | MQ_MSGS | INOTIFY_WATCH* | PTY_DATA))*, UNIX_MSG and more
  *   (FILE FILE_DATA*) interleaved,
  *   FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*,
  *   THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*, END
@@ -134,7 +134,9 @@ enum img_rec_type {
 	IMG_REC_MQ_MSGS	= 24,	/* struct img_mq_msgs + messages of a POSIX queue */
 	IMG_REC_INOTIFY_WATCH = 25,	/* struct img_inotify_watch + path: one watch of
 					 * the INOTIFY FILE right before */
-	/* 32, 33: terminals (fds/fd_tty.c); kept for a pty pair's unread bytes, unused yet */
+	IMG_REC_PTY_DATA = 32,	/* struct img_pty_data + data: output a pty's master had
+				 * not read, after the MASTER FILE (fds/fd_tty_pty.c) */
+	/* 33: terminals (fds/fd_tty.c), unused yet */
 	IMG_REC_PAD	= 0xfffe,	/* 0-7 zero bytes: the next record starts at a
 				 * multiple of 8 (invariant 5); readers skip it */
 	IMG_REC_END	= 0xffff,	/* struct img_end */
@@ -529,6 +531,23 @@ struct img_file_tty {
 	uint32_t index;			/* MASTER, SLAVE: the pty's number (ptsname's N,
 					 * minor of 136:N); else 0 */
 	uint32_t reserved;		/* zero */
+};
+
+/*
+ * PTY_DATA: what the slave side of a pty the image made wrote and its
+ * master had not read at the checkpoint (a `script` copying its child's
+ * output), as the master reads it (after the slave's output processing;
+ * in packet mode without the packets' leading byte).  One record right
+ * after the MASTER FILE it belongs to; the restart writes it into the new
+ * pair's slave with output processing off, so the master reads the same
+ * bytes.  What the master wrote and the slave has not read is refused
+ * instead (it went through echo and canonical editing: fds/fd_tty_pty.c).
+ */
+#define IMG_PTY_DATA_MAX	(64u << 10)	/* more than a pty holds (4 KiB + 8 KiB in flight) */
+
+struct img_pty_data {
+	uint32_t file;			/* the MASTER FILE's id */
+	uint32_t len;			/* 1..IMG_PTY_DATA_MAX bytes follow */
 };
 
 /*
@@ -1288,5 +1307,6 @@ _Static_assert(sizeof(struct img_pipe_data) == 16, "img_pipe_data size");
 _Static_assert(sizeof(struct img_proc) % 8 == 0, "img_proc padding");
 _Static_assert(sizeof(struct img_termios) == 44, "img_termios: the kernel's termios2");
 _Static_assert(sizeof(struct img_file_tty) == 88, "img_file_tty size");
+_Static_assert(sizeof(struct img_pty_data) == 8, "img_pty_data size");
 
 #endif

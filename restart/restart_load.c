@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fds/fd_tty.h"
 #include "restart/rst.h"
 #include "tools/progress.h"
 
@@ -402,6 +403,7 @@ int rst_tree_file_record(uint32_t type)
 	case IMG_REC_MQ_MSGS:
 	case IMG_REC_UNIX_MSG:
 	case IMG_REC_INOTIFY_WATCH:
+	case IMG_REC_PTY_DATA:
 		return 1;
 	default:
 		return 0;
@@ -427,7 +429,8 @@ static int load_records(struct rst_state *s, struct progress *prg, uint64_t tota
 		if (rec.type != IMG_REC_INOTIFY_WATCH && (r = rst_inotify_end(s)))
 			return r;
 		if (rec.type != IMG_REC_FILE_DATA && rec.type != IMG_REC_MQ_MSGS &&
-		    rec.type != IMG_REC_PIPE_DATA && rec.type != IMG_REC_INOTIFY_WATCH) {
+		    rec.type != IMG_REC_PIPE_DATA && rec.type != IMG_REC_INOTIFY_WATCH &&
+		    rec.type != IMG_REC_PTY_DATA) {
 			if ((r = rst_pipe_data_end(s)))
 				return r;
 			s->fdata_file = 0;
@@ -462,6 +465,10 @@ static int load_records(struct rst_state *s, struct progress *prg, uint64_t tota
 			break;
 		case IMG_REC_INOTIFY_WATCH:
 			if ((r = rst_inotify_load(s, &rec)))
+				return r;
+			break;
+		case IMG_REC_PTY_DATA:
+			if ((r = tty_pty_data_load(s, &rec)))
 				return r;
 			break;
 		case IMG_REC_FD:
@@ -641,6 +648,7 @@ void rst_state_free(struct rst_state *s)
 		rst_pipe_free(&s->files[i]);
 		free(s->files[i].path);
 		free(s->files[i].data);
+		free(s->files[i].pty_data);
 		rst_usk_free(&s->files[i]);
 	}
 	rst_usk_state_free(s);

@@ -842,8 +842,8 @@ static __attribute__((noreturn)) void member_main(struct rst_state *top, int k)
 			    rst_tty_take(top, t->g.files, t->g.nfiles) < 0)
 				rst_tree_fail(top, RST_EXIT_ENV);
 			/* a pty the tree made was its session's terminal (fds/fd_tty_pty.c) */
-			if (leads_session && (pty = rst_tty_pty_ctty(t->sec[k], t->g.files,
-								     t->g.nfiles)) &&
+			if (leads_session && k < t->nlive &&	/* a zombie has no section */
+			    (pty = rst_tty_pty_ctty(t->sec[k], t->g.files, t->g.nfiles)) &&
 			    ioctl(pty->fd, TIOCSCTTY, 0) < 0) {
 				rst_error(top, "process %d cannot take %s as its session's "
 					  "controlling terminal again: %s", me->pid, pty->path,

@@ -180,6 +180,8 @@ int info_file_check(struct info *in, const struct info_file *f, uint64_t off);
 int info_vma_file_check(struct info *in, const struct img_vma *v, uint64_t off);
 int info_add_file_data(struct info *in, struct img_reader *r, const struct img_rec *rec);
 /* PIPE_DATA (info_files.c); pipe_data_end: the run of them after in->fdata_file is over. */
+/* PTY_DATA: after its pty MASTER FILE; its bytes in that file's data_bytes. */
+int info_add_pty_data(struct info *in, struct img_reader *r, const struct img_rec *rec);
 int info_add_pipe_data(struct info *in, struct img_reader *r, const struct img_rec *rec);
 int info_pipe_data_end(struct info *in);
 const struct info_file *info_file_by_id(const struct info *in, uint32_t id);

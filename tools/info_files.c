@@ -205,6 +205,23 @@ int info_add_pipe_data(struct info *in, struct img_reader *r, const struct img_r
 	return 0;
 }
 
+int info_add_pty_data(struct info *in, struct img_reader *r, const struct img_rec *rec)
+{
+	struct info_file *f = in->fdata_file ? (struct info_file *)info_file_by_id(in, in->fdata_file)
+					     : NULL;
+	const struct img_pty_data *d = img_get_pty_data(r, rec, f ? &f->f : NULL,
+							f ? f->data.s : NULL);
+
+	if (!d)
+		return -1;
+	if (f->data_bytes)
+		return ff_fail(in, "PTY_DATA record at offset %llu: a second one for FILE %u",
+			       (unsigned long long)rec->offset, d->file);
+	f->data_bytes = f->stored = d->len;
+	f->extents = 1;
+	return 0;
+}
+
 int info_pipe_data_end(struct info *in)
 {
 	const struct info_file *f = in->fdata_file ? info_file_by_id(in, in->fdata_file) : NULL;
@@ -326,10 +343,13 @@ void info_file_desc(const struct info *in, const struct info_file *f, char *buf,
 						     "canonical, no echo") :
 		       (t.termios.lflag & ECHO) ? "raw, echo" : "raw, no echo";
 		if (t.role == IMG_TTY_MASTER) {
-			snprintf(buf, len, "master of pty %u, %ux%u%s%s (made again with the same "
-				 "number)", t.index, t.ws_col, t.ws_row,
-				 (t.flags & IMG_TTY_PKT) ? ", packet mode" : "",
-				 (t.flags & IMG_TTY_LOCKED) ? ", locked" : "");
+			n = snprintf(buf, len, "master of pty %u, %ux%u%s%s (made again with the same "
+				     "number)", t.index, t.ws_col, t.ws_row,
+				     (t.flags & IMG_TTY_PKT) ? ", packet mode" : "",
+				     (t.flags & IMG_TTY_LOCKED) ? ", locked" : "");
+			if (n < len && f->data_bytes)
+				snprintf(buf + n, len - n, ", %llu bytes of output it had not read",
+					 (unsigned long long)f->data_bytes);
 			return;
 		}
 		if (t.role == IMG_TTY_SLAVE)
@@ -434,6 +454,7 @@ void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t
 
 		memcpy(&t, f->data.s, sizeof(t));
 		printf(", \"tty\": {\"role\": \"%s\", \"class\": \"%s\", \"index\": %u, "
+		       "\"unread_output\": %llu, "
 		       "\"packet_mode\": %s, \"locked\": %s, \"major\": %u, "
 		       "\"minor\": %u, \"controlling\": %s, \"foreground_pgid\": %d, \"sid\": %d, "
 		       "\"rows\": %u, \"cols\": %u, \"xpixel\": %u, \"ypixel\": %u, "
@@ -442,7 +463,7 @@ void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t
 		       t.role == IMG_TTY_DEVTTY ? "devtty" : t.role == IMG_TTY_MASTER ? "master" :
 		       t.role == IMG_TTY_SLAVE ? "slave" : "terminal",
 		       t.tclass == IMG_TTY_VT ? "vt" : "pty", t.index,
-		       (t.flags & IMG_TTY_PKT) ? "true" : "false",
+		       (unsigned long long)f->data_bytes, (t.flags & IMG_TTY_PKT) ? "true" : "false",
 		       (t.flags & IMG_TTY_LOCKED) ? "true" : "false", t.major, t.minor,
 		       (t.flags & IMG_TTY_CTTY) ? "true" : "false", t.fg_pgid, t.sid, t.ws_row,
 		       t.ws_col, t.ws_xpixel, t.ws_ypixel, t.termios.iflag, t.termios.oflag,

@@ -183,6 +183,7 @@ static int info_rank(uint32_t type)
 	case IMG_REC_PIPE_DATA: return RANK_FILE;
 	case IMG_REC_MQ_MSGS: return RANK_FILE;
 	case IMG_REC_INOTIFY_WATCH: return RANK_FILE;
+	case IMG_REC_PTY_DATA: return RANK_FILE;
 	case IMG_REC_SYSV_SHM: return RANK_SYSV_SHM;
 	case IMG_REC_SYSV_SEM: return RANK_SYSV_SEM;
 	case IMG_REC_SYSV_MSG: return RANK_SYSV_MSG;
@@ -208,6 +209,8 @@ static const char *info_rec_name(uint32_t type)
 
 	if (type == IMG_REC_MLOCK)
 		return "MLOCK";
+	if (type == IMG_REC_PTY_DATA)
+		return "PTY_DATA";
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
 
@@ -234,7 +237,8 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	if (rec->type != IMG_REC_INOTIFY_WATCH && info_inotify_end(in) < 0)
 		return -1;
 	if (rec->type != IMG_REC_FILE_DATA && rec->type != IMG_REC_MQ_MSGS &&
-	    rec->type != IMG_REC_PIPE_DATA && rec->type != IMG_REC_INOTIFY_WATCH) {
+	    rec->type != IMG_REC_PIPE_DATA && rec->type != IMG_REC_INOTIFY_WATCH &&
+	    rec->type != IMG_REC_PTY_DATA) {
 		if (info_pipe_data_end(in) < 0)
 			return -1;
 		in->fdata_file = 0;
@@ -266,7 +270,8 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	    (rank == RANK_MLOCK && *last_rank == RANK_MLOCK) ||	/* a second MLOCK */
 	    (rank > RANK_THREAD && *last_rank < RANK_THREAD))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
-				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA*|PIPE_DATA*|MQ_MSGS|INOTIFY_WATCH*) "
+				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA*|PIPE_DATA*|MQ_MSGS|"
+				 "INOTIFY_WATCH*|PTY_DATA) "
 				 "UNIX_MSG*)*, FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*, "
 				 "THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
@@ -348,6 +353,8 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		return info_add_unix_msg(in, r, rec);
 	case IMG_REC_INOTIFY_WATCH:
 		return info_add_inotify_watch(in, r, rec);
+	case IMG_REC_PTY_DATA:
+		return info_add_pty_data(in, r, rec);
 	case IMG_REC_FD: {
 		const struct img_fd *d = img_get_fd(r, rec);
 

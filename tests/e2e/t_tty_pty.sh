@@ -10,7 +10,9 @@
 # its variable, leads its session with the pty as controlling terminal
 # and is its foreground group; a foreground job (cat) reads a line typed
 # through the master.  ckpt-info shows the master and the slave.
-# Refused by name: bytes the master has not read.
+# Then output the master has not read (ptypair stops reading; bash's
+# echo, answer and prompt wait in the pty): saved (ckpt-info counts
+# them), and after the restart ptypair reads them from the new pty.
 . "$(dirname "$0")/lib.sh"
 export ROOT BIN TMP LIB PROGS
 python3 - <<'EOF'
@@ -77,24 +79,42 @@ def scenario():
     st = b.wait()
     assert os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0, st
 
-    # bytes the master has not read: refused, by their count
+    # bytes the master has not read (ptypair holds; bash's answer waits in
+    # the pty): saved, given back to the running process, and after the
+    # restart ptypair reads them from the new pty, then bash goes on
     c = Piped([PROGS + "/ptypair", "bash", "--norc", "-i"], env=env)
     m = c.expect(rb"READY pid=(\d+) child=(\d+) pts=/dev/pts/(\d+)")
-    pid, n = int(m.group(1)), m.group(3).decode()
+    pid, bash, n = int(m.group(1)), int(m.group(2)), m.group(3).decode()
     c.expect(PROMPT)
     c.send("@@hold\n")
     c.expect("HOLDING")
-    c.send("x" * 10 + "\n")       # (echoed and answered by bash: the master reads none of it)
-    rx = re.compile(r"fd \d+ \(/dev/ptmx\): pty %s holds (\d+) bytes its master has not read "
-                    r"yet; .*retry the checkpoint once the program has read them" % n)
-    def refused():
-        r = subprocess.run([BIN + "/ckpt-save", str(pid), TMP + "/no.img"], capture_output=True,
+    c.send("echo held-$((6 * 7))\n")     # echoed, answered, a prompt: none read yet
+    img2 = TMP + "/held.img"
+    def saved_all():
+        r = subprocess.run([BIN + "/ckpt-save", str(pid), img2], capture_output=True,
                            text=True)
-        assert r.returncode in (0, 5), r.stderr
-        return r.returncode == 5 and rx.search(r.stderr)
-    wait_for(refused, what="the refusal of the bytes in flight")
-    assert not os.path.exists(TMP + "/no.img")
+        assert r.returncode == 0, r.stderr
+        info = subprocess.run([BIN + "/ckpt-info", img2], capture_output=True, text=True).stdout
+        m = re.search(r"master of pty %s, .* (\d+) bytes of output it had not read" % n, info)
+        # the echo, the answer and the next prompt are all in the pty
+        return m and int(m.group(1)) >= len("echo held-$((6 * 7))\r\nheld-42\r\nPS> ")
+    wait_for(saved_all, what="the unread output in the image")
+    for p in (bash, pid):
+        os.kill(p, 9)
+    os.waitpid(pid, 0)
     c.close()
+    wait_for(lambda: gone(bash) and gone(pid), what="the tree gone")
+    d = Piped([BIN + "/ckpt-restart", img2], env=env)
+    wait_for(lambda: os.path.exists("/proc/%d" % bash), what="bash back")
+    d.send("@@release\n")
+    d.expect("RELEASED")
+    d.expect(r"held-42\r\n")
+    d.expect(PROMPT)
+    cmd(d, "echo after-$((6 * 7))", r"after-42\r\n")
+    d.send("exit\n")
+    d.expect(r"EXITED 0")
+    st = d.wait()
+    assert os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0, st
 
 run(scenario)
 EOF

@@ -11,6 +11,7 @@
  * of its stdin that start with "@@" are its own, not relayed:
  *   @@hold    from then on it stops reading the master (what PROG writes
  *             stays in the pty, unread);
+ *   @@release reads the master again (after @@hold)
  *   @@pkt     packet mode on (TIOCPKT): each read of the master starts
  *             with a control byte, which it drops;
  *   @@state   prints "STATE pkt=N locked=N ptsname=/dev/pts/N" (TIOCGPKT,
@@ -95,6 +96,12 @@ int main(int argc, char **argv)
 			if (n >= 6 && !memcmp(buf, "@@hold", 6)) {
 				hold = 1;
 				printf("HOLDING\n");
+				fflush(stdout);
+				continue;
+			}
+			if (n >= 9 && !memcmp(buf, "@@release", 9)) {
+				hold = 0;
+				printf("RELEASED\n");
 				fflush(stdout);
 				continue;
 			}
