@@ -125,6 +125,8 @@ enum img_rec_type {
 	IMG_REC_SYSV_SEM = 22,	/* struct img_sysv_sem + img_sem or img_semadj */
 	IMG_REC_SYSV_MSG = 23,	/* struct img_sysv_msg + messages: a SysV queue */
 	IMG_REC_MQ_MSGS	= 24,	/* struct img_mq_msgs + messages of a POSIX queue */
+	IMG_REC_EPOLL_ITEM = 27,	/* struct img_epoll_item: one item of an epoll
+				 * instance's interest list */
 	IMG_REC_PAD	= 0xfffe,	/* 0-7 zero bytes: the next record starts at a
 				 * multiple of 8 (invariant 5); readers skip it */
 	IMG_REC_END	= 0xffff,	/* struct img_end */
@@ -233,8 +235,10 @@ enum img_file_kind {
 	IMG_FILE_PSHM	 = 14,		/* a POSIX shared memory object (shm_open: a file
 					 * of the tmpfs on /dev/shm): contents in FILE_DATA,
 					 * reused, put back or made again by its name */
+	IMG_FILE_EPOLL	 = 19,		/* an epoll instance (epoll_create): its interest
+					 * list in EPOLL_ITEM records (fds/fd_epoll.c) */
 };
-#define IMG_FILE_KIND_MAX	14	/* highest kind this reader knows */
+#define IMG_FILE_KIND_MAX	19	/* highest kind this reader knows */
 
 struct img_file {
 	uint32_t id;			/* > 0, unique among the image's FILEs */
@@ -682,6 +686,44 @@ struct img_lock {
 	int32_t  sig;			/* LEASE: signal a lease break sends (F_GETSIG,
 					 * 0 = SIGIO), 0..64; else 0 */
 	uint32_t reserved;		/* zero */
+};
+
+/* --- EPOLL_ITEM ---------------------------------------------------- */
+
+/*
+ * An epoll instance is a FILE of kind EPOLL (path "anon_inode:[eventpoll]",
+ * flags O_RDWR and maybe O_NONBLOCK) whose kind data counts its items;
+ * each item of its interest list is one EPOLL_ITEM record, written by the
+ * process that writes the FILE, after every FILE of that process's
+ * section (before its FDs).  An item watches one open file description
+ * (`target`, a FILE of any kind but EPOLL's own: in a tree possibly a
+ * later section's) under the fd number it was added with (`tfd`: the
+ * kernel keys an item by file and number, and EPOLL_CTL_MOD/DEL name the
+ * number; no fd of the image need hold that number any more).  `events`
+ * are the kernel's (fdinfo), EPOLLERR|EPOLLHUP included; an EPOLLONESHOT
+ * item that fired and was not re-armed has no event bits left, only
+ * IMG_EPOLL_PRIVATE ones (disabled).
+ */
+struct img_file_epoll {
+	uint32_t nitems;		/* EPOLL_ITEM records naming it, <= IMG_EPOLL_ITEMS_MAX */
+	uint32_t reserved;		/* zero */
+};
+#define IMG_EPOLL_ITEMS_MAX	(1u << 20)
+/* EPOLLEXCLUSIVE, EPOLLWAKEUP, EPOLLONESHOT, EPOLLET: kept when a oneshot item fires */
+#define IMG_EPOLL_PRIVATE	0xf0000000u
+#define IMG_EPOLL_EXCLUSIVE	(1u << 28)
+#define IMG_EPOLL_ONESHOT	(1u << 30)
+/* what EPOLLEXCLUSIVE may come with (the kernel's EPOLLEXCLUSIVE_OK_BITS) */
+#define IMG_EPOLL_EXCLUSIVE_OK	(0x1u | 0x4u | 0x8u | 0x10u | (1u << 29) | (1u << 31) | \
+				 IMG_EPOLL_EXCLUSIVE)
+
+struct img_epoll_item {
+	uint32_t epoll;			/* id of the EPOLL FILE (a record before this one) */
+	uint32_t target;		/* id of the FILE it watches (not epoll) */
+	int32_t  tfd;			/* the fd number it was added with, >= 0 */
+	uint32_t events;		/* epoll_event.events, as epoll_ctl kept them (any
+					 * bits; EPOLLEXCLUSIVE only with _EXCLUSIVE_OK) */
+	uint64_t data;			/* epoll_event.data */
 };
 
 /* --- THREAD --------------------------------------------------------- */

@@ -186,6 +186,7 @@ static int info_rank(uint32_t type)
 	case IMG_REC_SYSV_SEM: return RANK_SYSV_SEM;
 	case IMG_REC_SYSV_MSG: return RANK_SYSV_MSG;
 	case IMG_REC_UNIX_MSG: return RANK_FILE;
+	case IMG_REC_EPOLL_ITEM: return RANK_FILE;
 	case IMG_REC_FD:      return RANK_FD;
 	case IMG_REC_LOCK:    return RANK_LOCK;
 	case IMG_REC_THREAD:  return RANK_THREAD;
@@ -206,6 +207,8 @@ static const char *info_rec_name(uint32_t type)
 
 	if (type == IMG_REC_MLOCK)
 		return "MLOCK";
+	if (type == IMG_REC_EPOLL_ITEM)
+		return "EPOLL_ITEM";
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
 
@@ -342,6 +345,8 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		return info_ipc_add(in, r, rec);
 	case IMG_REC_UNIX_MSG:
 		return info_add_unix_msg(in, r, rec);
+	case IMG_REC_EPOLL_ITEM:
+		return info_epoll_add(in, r, rec);
 	case IMG_REC_FD: {
 		const struct img_fd *d = img_get_fd(r, rec);
 
@@ -516,7 +521,7 @@ int info_load_image(struct info *in, int fd, int part)
 			in->sealed = 1;
 			in->seal = r.seal;
 		}
-		if (info_sort_vmas(in) < 0)
+		if (info_sort_vmas(in) < 0 || (!part && info_epoll_check(in) < 0))
 			rc = INFO_EXIT_CORRUPT;
 	}
 	img_reader_close(&r);
@@ -562,6 +567,7 @@ void info_free(struct info *in)
 	free(in->files);
 	free(in->fds);
 	free(in->locks);
+	free(in->epitems);
 	free(in->thr);
 	free(in->sigs);
 	free(in->timers);
