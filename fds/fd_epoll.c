@@ -44,6 +44,7 @@
 
 #define EP_PATH		"anon_inode:[eventpoll]"
 
+/* path: path_len bytes, not NUL-terminated */
 static int epoll_valid(const struct img_file *f, const char *path, const void *data, char *err,
 		       size_t len)
 {
@@ -51,9 +52,11 @@ static int epoll_valid(const struct img_file *f, const char *path, const void *d
 
 	if (f->data_len != sizeof(*d) || d->reserved || d->nitems > IMG_EPOLL_ITEMS_MAX ||
 	    (f->flags & ~(uint32_t)(O_ACCMODE | O_NONBLOCK | IMG_O_LARGEFILE)) ||
-	    (f->flags & O_ACCMODE) != O_RDWR || strcmp(path, EP_PATH)) {
-		snprintf(err, len, "%u bytes of kind data, %u items, flags %#o, path %.40s",
-			 f->data_len, f->data_len == sizeof(*d) ? d->nitems : 0, f->flags, path);
+	    (f->flags & O_ACCMODE) != O_RDWR || f->path_len != sizeof(EP_PATH) - 1 ||
+	    memcmp(path, EP_PATH, f->path_len)) {
+		snprintf(err, len, "%u bytes of kind data, %u items, flags %#o, a path of %u bytes",
+			 f->data_len, f->data_len == sizeof(*d) ? d->nitems : 0, f->flags,
+			 f->path_len);
 		return -1;
 	}
 	return 0;
@@ -204,12 +207,10 @@ static int epoll_match(struct ckpt_ctx *c, const struct fd_probe *p)
 static int ep_refuse_gone(struct ckpt_ctx *c, const struct fd_probe *p, const struct ep_line *l)
 {
 	return ckpt_fail(c, -ENOTSUP, "%s (epoll): its item for fd %d (events 0x%x, data 0x%llx) "
-			 "watches a file no fd of %s holds any more (closed after EPOLL_CTL_ADD; "
-			 "something else keeps it open); a restart could not keep it open, and the "
-			 "kernel drops an item whose file is closed: EPOLL_CTL_DEL it before "
-			 "closing its last fd%s", p->what, l->tfd, l->events,
-			 (unsigned long long)l->data, ckpt_fds_alone(c) ? "the process" :
-			 "the process tree", p->origin);
+			 "watches a file no fd of %s holds (closed since; kept open elsewhere): a "
+			 "restart could not hold it; EPOLL_CTL_DEL it before closing its last fd%s",
+			 p->what, l->tfd, l->events, (unsigned long long)l->data,
+			 ckpt_fds_alone(c) ? "the process" : "the tree", p->origin);
 }
 
 /*
