@@ -262,7 +262,7 @@ static void save_to(const char *path, int which, int sig, siginfo_t *info, void 
 void shim_handler(int sig, siginfo_t *info, void *uc)
 {
 	shim_saved_errno = errno;
-	wrap_ckpt_gen++;		/* a sleep this cut short goes on (wrap_time.c) */
+	wrap_ckpt_interrupted(uc);	/* a wait this cut short goes on (wrap_poll.c) */
 
 	if (sig == shim_cfg.ctl_sig) {
 		if (ckpt_park_request(info))
