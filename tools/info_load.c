@@ -266,7 +266,7 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	    (rank > RANK_THREAD && *last_rank < RANK_THREAD))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
 				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA*|PIPE_DATA*|MQ_MSGS) "
-				 "UNIX_MSG*)*, FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*, "
+				 "UNIX_MSG*)*, EPOLL_ITEM*, FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*, "
 				 "THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;

@@ -321,6 +321,21 @@ static void fz_seed(const char *dir, const char *name, int full)
 		img_write_record(&w, IMG_REC_FILE, &u, sizeof(u), tail, sizeof(tail));
 		img_write_record(&w, IMG_REC_UNIX_MSG, &um, sizeof(um), mt, sizeof(mt));
 	}
+	if (full == 1) {	/* an epoll watching the pipe's read end (edge-triggered), at fd 7 */
+		static const char epath[] = "anon_inode:[eventpoll]";
+		struct img_file e = { .id = 9, .kind = IMG_FILE_EPOLL, .flags = 2, .mode = 0600,
+				      .path_len = sizeof(epath) - 1,
+				      .data_len = sizeof(struct img_file_epoll) };
+		struct img_file_epoll ed = { .nitems = 1 };
+		struct img_epoll_item it = { .epoll = 9, .target = 3, .tfd = 5,
+					     .events = 0x80000019u, .data = 0x1234 };
+		unsigned char tail[sizeof(ed) + sizeof(epath)];
+
+		memcpy(tail, &ed, sizeof(ed));
+		memcpy(tail + sizeof(ed), epath, sizeof(epath) - 1);
+		img_write_record(&w, IMG_REC_FILE, &e, sizeof(e), tail, sizeof(tail) - 1);
+		img_write_record(&w, IMG_REC_EPOLL_ITEM, &it, sizeof(it), NULL, 0);
+	}
 	if (full == 1 || full == 3)
 		img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
 	if (full == 1) {	/* the pipe's ends at fds 5 and 6 */
@@ -330,6 +345,9 @@ static void fz_seed(const char *dir, const char *name, int full)
 		pfd.fd = 6;
 		pfd.file = 4;
 		pfd.fdflags = IMG_FD_CLOEXEC;
+		img_write_record(&w, IMG_REC_FD, &pfd, sizeof(pfd), NULL, 0);
+		pfd.fd = 7;
+		pfd.file = 9;
 		img_write_record(&w, IMG_REC_FD, &pfd, sizeof(pfd), NULL, 0);
 	}
 	if (full == 1) {	/* a POSIX write lock to EOF on that FILE */
