@@ -1,12 +1,13 @@
 #!/bin/bash
 # epoll (tests/e2e/progs/epoller.c checks each in the process):
-#   one   one process with three epolls: level- and edge-triggered items
+#   one   one process with four epolls: level- and edge-triggered items
 #         whose files are ready (the edge one never reported yet), a
 #         fired EPOLLONESHOT item that must stay disabled and one armed on
 #         an empty pipe, an item added under an fd closed since (a dup
 #         keeps its file), EPOLLEXCLUSIVE, EPOLLOUT|EPOLLET on a write
 #         end, a nested epoll, 64-bit data, an item whose fd number now
-#         holds another file, O_NONBLOCK: saved, killed (SIGKILL),
+#         holds another file, O_NONBLOCK, unix sockets (a pair with a
+#         byte queued, a listener with a connection waiting): saved, killed (SIGKILL),
 #         restarted twice over; each interest list is the same (fdinfo:
 #         fd, events, data) and the loop goes on as the kernel would
 #         have let it (what each epoll_wait reports, re-arming, DEL)
@@ -78,13 +79,13 @@ python3 - "$TMP/one.json" <<'PY' || fail "ckpt-info --json: $(grep -A40 epoll_it
 import json, sys
 j = json.load(open(sys.argv[1]))
 items = j["epoll_items"]
-assert len(items) == 10, len(items)
+assert len(items) == 13, len(items)
 by = {i["data"]: i for i in items}
 assert by[0xc]["disabled"] and by[0xc]["events"] == 0x40000000, by[0xc]
 assert by[0xb]["events"] & 0x80000000 and not by[0xb]["disabled"]
 assert by[0xdeadbeefcafef00d]["event_names"] == "EPOLLIN|EPOLLERR|EPOLLHUP"
 eps = [f for f in j["files"] if f["kind"] == "epoll"]
-assert sorted(f["epoll_items"] for f in eps) == [1, 1, 8], eps
+assert sorted(f["epoll_items"] for f in eps) == [1, 1, 3, 8], eps
 ids = {f["file"] for f in j["files"]}
 assert all(i["target"] in ids and i["epoll"] in ids for i in items)
 PY

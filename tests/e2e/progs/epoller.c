@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -155,8 +156,8 @@ static void expect_items(const char *what, int ep, const char *before)
 /* --- one ------------------------------------------------------------------ */
 
 static int ep1, ep2, ep3, pa[2], pb[2], pc[2], pd[2], pe[2], pg[2], pw[2], pf[2], ph[2], pi[2];
-static int e_kept, h_num;
-static char before1[4096], before2[4096], before3[4096];
+static int e_kept, h_num, ep4, sv[2], lsn, cli;
+static char before1[4096], before2[4096], before3[4096], before4[4096];
 
 static void one_setup(void)
 {
@@ -195,9 +196,30 @@ static void one_setup(void)
 	h_num = dup(ph[0]);
 	add(ep3, h_num, EPOLLIN, 0x4);
 	dup2(pi[0], h_num);
+	/* ep4: unix sockets: a pair with a byte queued, a listener with a connection waiting */
+	ep4 = epoll_create1(0);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || write(sv[1], "s", 1) != 1)
+		exit(2);
+	add(ep4, sv[0], EPOLLIN, 0x5a);
+	add(ep4, sv[1], EPOLLOUT | EPOLLET, 0x5b);
+	{
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s.sock", go);
+		unlink(a.sun_path);
+		if ((lsn = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+		    bind(lsn, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lsn, 4) < 0 ||
+		    (cli = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+		    connect(cli, (struct sockaddr *)&a, sizeof(a)) < 0) {
+			printf("setup: unix listener: %s\n", strerror(errno));
+			exit(2);
+		}
+	}
+	add(ep4, lsn, EPOLLIN, 0x11);
 	items(ep1, before1, sizeof(before1));
 	items(ep2, before2, sizeof(before2));
 	items(ep3, before3, sizeof(before3));
+	items(ep4, before4, sizeof(before4));
 }
 
 static void one_check(void)
@@ -208,6 +230,18 @@ static void one_check(void)
 	expect_items("epoll 1", ep1, before1);
 	expect_items("epoll 2", ep2, before2);
 	expect_items("epoll 3", ep3, before3);
+	expect_items("epoll 4", ep4, before4);
+	expect_ready("unix sockets", ep4, "11,5a,5b");
+	expect_ready("unix sockets again", ep4, "11,5a");
+	{
+		int c = accept(lsn, NULL, NULL);
+
+		if (c < 0 || read(sv[0], buf, 1) != 1)
+			BAD("accept or read: %s", strerror(errno));
+		close(c);
+	}
+	/* (the read made room: the writer's edge-triggered EPOLLOUT fires again) */
+	expect_ready("unix sockets read", ep4, "5b");
 	if (!(fcntl(ep3, F_GETFL) & O_NONBLOCK))
 		BAD("epoll 3 lost O_NONBLOCK");
 	/* pending: level a, edge b (never reported), e, the nested epoll, the write end */
@@ -309,7 +343,7 @@ static void tree_check(void)
 
 static void gone_setup(void)
 {
-	int sv[2], p[2], ep = epoll_create1(0);
+	int sp[2], p[2], ep = epoll_create1(0);
 	char byte = 0;
 	struct iovec iov = { &byte, 1 };
 	union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
@@ -319,13 +353,13 @@ static void gone_setup(void)
 
 	xpipe(p, 1);
 	add(ep, p[0], EPOLLIN, 0x9);
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0)
 		exit(2);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &p[0], sizeof(int));
-	if (sendmsg(sv[0], &m, 0) != 1)
+	if (sendmsg(sp[0], &m, 0) != 1)
 		exit(2);
 	close(p[0]);
 }
