@@ -29,9 +29,10 @@
  *
  * Time left: select's is the kernel's (Linux writes what was left into
  * its timeval, and glibc passes it on, EINTR included); every other
- * wrapper measures CLOCK_MONOTONIC from its call to the checkpoint
- * (wrap_ckpt_at, noted in the original: in the image) and asks again for
- * the rest, on the clock of whatever machine it now runs on.  A timeout
+ * wrapper measures CLOCK_MONOTONIC_COARSE from its call to the checkpoint
+ * (wrap_ckpt_at, noted in the original: in the image), a tick short, and
+ * asks again for the rest, on the clock of whatever machine it now runs
+ * on.  Cost: one coarse clock read (vDSO) for a wait with a limit.  A timeout
  * is read only after the real call accepted it (a bad pointer still
  * gives EFAULT, a bad value EINVAL).
  *
@@ -63,6 +64,15 @@ int __poll_chk(struct pollfd *fds, nfds_t nfds, int tmo, size_t fdslen);
 int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
 		const sigset_t *ss, size_t fdslen);
 
+/*
+ * The time a wait used before a checkpoint, on CLOCK_MONOTONIC_COARSE: a
+ * read costs 20-30 ns here where CLOCK_MONOTONIC's costs 70-95 (a VM's
+ * TSC), on every wait with a limit.  It is a tick coarse: the time used
+ * is taken a tick short (coarse_ns), so a wait a checkpoint interrupted
+ * lasts up to a tick (1-4 ms) more than asked, never less.
+ */
+static int64_t coarse_ns = 4000000;
+
 /* ---- the real functions (see wrap_fd.c for the scheme) ---- */
 
 #define WRAP_POLL_FUNCS(X)						\
@@ -91,15 +101,19 @@ static inline void *wrap_poll_real(void **slot, const char *name)
 
 __attribute__((constructor)) static void wrap_poll_init(void)
 {
+	struct timespec res;
+
 #define WRAP_POLL_RESOLVE(name) wrap_poll_resolve(&real_##name, #name);
 	WRAP_POLL_FUNCS(WRAP_POLL_RESOLVE)
+	if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) == 0)
+		coarse_ns = (int64_t)res.tv_sec * 1000000000 + res.tv_nsec;
 }
 
 static int64_t mono_ns(void)
 {
 	struct timespec t;
 
-	arch_sys2(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&t);
+	arch_sys2(SYS_clock_gettime, CLOCK_MONOTONIC_COARSE, (long)&t);
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
@@ -154,7 +168,7 @@ void wrap_ckpt_interrupted(const void *ucv)
 struct wait {
 	unsigned gen;
 	int err;			/* errno before the call */
-	int64_t start;			/* CLOCK_MONOTONIC when the call (or its rest) began */
+	int64_t start;			/* CLOCK_MONOTONIC_COARSE when the call (or its rest) began */
 	int64_t left;			/* ns left; -1: no limit; -2: not read yet */
 };
 
@@ -163,7 +177,7 @@ static int64_t now_ns(void)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
@@ -187,7 +201,7 @@ static int wait_again(struct wait *w, long r)
 	if (r != -1 || errno != EINTR || w->gen == wrap_ckpt_gen)
 		return 0;
 	w->gen = wrap_ckpt_gen;
-	used = wrap_ckpt_at - w->start;
+	used = wrap_ckpt_at - w->start - coarse_ns;
 	if (w->left >= 0)
 		w->left = used <= 0 ? w->left : used >= w->left ? 0 : w->left - used;
 	w->start = w->left > 0 ? now_ns() : 0;
