@@ -486,7 +486,8 @@ int fd_epoll_register(struct rst_state *s, int (*fd_of)(void *arg, const struct 
 				if (!(e->events & ~IMG_EPOLL_PRIVATE) != !pass)
 					continue;
 				img_epoll_events(e->events, ev, sizeof(ev));
-				if (!t || !t->used) {
+				/* (an inherited fd's FILE is not "used": no fd is made from it) */
+				if (!t || (!t->used && t->f.kind != IMG_FILE_INHERIT)) {
 					rst_error(s, "corrupt: epoll file %u has an item (fd %d) on file "
 						  "%u, which %s", f->f.id, e->tfd, e->target,
 						  t ? "no fd of the image holds" : "the image has not");

@@ -15,6 +15,9 @@
 #         after the fork, on pipes only the child holds, one under a
 #         closed fd), the child's own epoll on a pipe only the parent
 #         holds: both processes wait on them after the restart
+#   stdin an item on fd 0, a pipe from outside the image: the restarted
+#         process's fd 0 is ckpt-restart's (a FIFO here), and the item
+#         watches it
 # what ckpt-info shows (text and --json), and the refusal of an item
 # whose file no fd of the image holds (only a message in flight does).
 . "$(dirname "$0")/lib.sh"
@@ -97,6 +100,32 @@ gens tree 2
 "$BIN/ckpt-info" "$TMP/tree.img" > "$TMP/tree.info" || fail "ckpt-info tree rc $?"
 [ "$(grep -c -- '-> file' "$TMP/tree.info")" = 4 ] ||
 	fail "tree: ckpt-info shows $(grep -c -- '-> file' "$TMP/tree.info") items, want 4: $(grep -A6 "^epoll items" "$TMP/tree.info")"
+
+# --- an item on fd 0, a pipe from outside: the restart's own fd 0 --------------
+rm -f "$TMP/go.stdin"
+exec 8< <(exec sleep 600)
+PIDS+=("$!")
+shim "$P" stdin "$TMP/go.stdin" <&8 8<&- > "$TMP/stdin.out" 2>&1 &
+PID=$!
+PIDS+=("$PID")
+exec 8<&-
+wait_line "$TMP/stdin.out" '^READY|^setup|^BAD'
+grep -q '^READY' "$TMP/stdin.out" || fail "stdin: $(cat "$TMP/stdin.out")"
+save stdin
+kill9 "$PID"
+mkfifo "$TMP/in"
+exec 7<> "$TMP/in"
+clean_fds "${RESTART[@]}" "$TMP/stdin.img" < "$TMP/in" > "$TMP/stdin.out2" 2>&1 &
+RPID=$!
+PIDS+=("$RPID")
+wait_for 20 test -d "/proc/$PID" || fail "stdin: not restarted: $(cat "$TMP/stdin.out2")"
+touch "$TMP/go.stdin"
+echo x >&7
+wait "$RPID"
+rc=$?
+exec 7>&-
+[ $rc -eq 0 ] && grep -q '^OK stdin' "$TMP/stdin.out2" ||
+	fail "stdin: the restarted copy (rc $rc): $(cat "$TMP/stdin.out2")"
 
 # --- refused: an item whose file no fd holds (only a message in flight) ------
 start gone gone

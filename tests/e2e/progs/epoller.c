@@ -23,6 +23,9 @@
  *           child holds, and on one only the parent holds); the child's own
  *           epoll with an item on a file only the parent still holds; both
  *           processes wait on it after the restart
+ *   stdin   an item on fd 0, a pipe from outside the image (a restart gives
+ *           the process ckpt-restart's own fd 0): once GOFILE exists, it
+ *           waits (no limit) until fd 0 is readable, reads a byte
  *   gone    refused: an item whose file only a message in flight holds
  */
 #include <errno.h>
@@ -364,6 +367,23 @@ static void gone_setup(void)
 	close(p[0]);
 }
 
+/* --- stdin: an item on an fd the restart inherits ------------------------- */
+
+static int eps0;
+
+static void stdin_check(void)
+{
+	struct epoll_event ev;
+	char c;
+	int n = epoll_wait(eps0, &ev, 1, -1);
+
+	if (n != 1 || ev.data.u64 != 0x57)
+		BAD("stdin: epoll_wait returned %d (data 0x%llx): %s", n,
+		    (unsigned long long)ev.data.u64, strerror(errno));
+	else if (read(0, &c, 1) != 1 || c != 'x')
+		BAD("stdin: read: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	const char *c;
@@ -381,7 +401,10 @@ int main(int argc, char **argv)
 		tree_setup();
 	else if (!strcmp(c, "gone"))
 		gone_setup();
-	else {
+	else if (!strcmp(c, "stdin")) {
+		eps0 = epoll_create1(0);
+		add(eps0, 0, EPOLLIN, 0x57);
+	} else {
 		fprintf(stderr, "epoller: unknown case %s\n", c);
 		return 2;
 	}
@@ -391,6 +414,8 @@ int main(int argc, char **argv)
 		one_check();
 	else if (!strcmp(c, "tree"))
 		tree_check();
+	else if (!strcmp(c, "stdin"))
+		stdin_check();
 	if (bad)
 		return 1;
 	printf("OK %s\n", c);
