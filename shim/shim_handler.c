@@ -300,6 +300,7 @@ void shim_handler(int sig, siginfo_t *info, void *uc)
 	} else if (shim_cfg.user_sig && sig == shim_cfg.user_sig) {
 		save_to(shim_cfg.image, 1, sig, info, uc);
 	}
+	wrap_ckpt_finish(uc);		/* an application signal meanwhile: its EINTR */
 	errno = shim_saved_errno;
 }
 
@@ -340,5 +341,6 @@ void shim_post_restore(int sig, siginfo_t *info, void *uc)
 	if (syscall(SYS_gettid) == getpid())
 		shim_arm_interval();
 	shim_log(SHIM_LOG_INFO, "restored");
+	wrap_ckpt_finish(uc);
 	errno = shim_saved_errno;
 }

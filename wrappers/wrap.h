@@ -35,6 +35,13 @@ extern __thread unsigned wrap_ckpt_gen __attribute__((tls_model("initial-exec"))
  * was left when the checkpoint came.
  */
 void wrap_ckpt_interrupted(const void *uc);
+/*
+ * The handler's last step (shim_handler, and shim_post_restore in a
+ * restarted copy), with the interrupted context: when the generation
+ * moved, the application's signals were blocked meanwhile; one now
+ * pending and due in uc moves it back (its handler runs next: EINTR).
+ */
+void wrap_ckpt_finish(const void *uc);
 extern __thread int64_t wrap_ckpt_at __attribute__((tls_model("initial-exec")));
 
 /* wrap_signal.c: points *mask at a copy without the reserved signals when it holds any. */

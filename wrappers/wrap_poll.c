@@ -21,11 +21,14 @@
  * wait alone gives EINTR (the generation did not move); one whose signal
  * came with the checkpoint's gives EINTR too — delivered first, libckpt's
  * handler interrupts the start of the application's handler, not the
- * system call; delivered after (libckpt's sa_mask blocks it meanwhile),
- * it is pending when libckpt's handler starts.  Left: a signal arriving
- * after that check, during the checkpoint, whose handler runs between the
- * hidden EINTR and the next wait (the same window as any user-space
- * retry).
+ * system call; delivered after, it is pending when libckpt's handler
+ * starts.  One that comes during the checkpoint (or, in a restarted copy,
+ * before the thread leaves libckpt's handler) stays pending, blocked from
+ * the moment the generation moved, and wrap_ckpt_finish (the handler's
+ * last step, shim_handler and shim_post_restore) moves it back: its
+ * handler runs as libckpt's returns, and the wait returns EINTR.  Left:
+ * a signal arriving between that last look and the handler's return
+ * (instructions), handled before the wait starts again.
  *
  * Time left: select's is the kernel's (Linux writes what was left into
  * its timeval, and glibc passes it on, EINTR included); every other
@@ -58,6 +61,8 @@
 #define WRAP_EXPORT __attribute__((visibility("default")))
 
 __thread int64_t wrap_ckpt_at __attribute__((tls_model("initial-exec")));
+/* wrap_ckpt_interrupted moved the generation; wrap_ckpt_finish has not looked yet */
+static __thread int wrap_ckpt_cut __attribute__((tls_model("initial-exec")));
 
 /* glibc's fortified polls (declared only under _FORTIFY_SOURCE). */
 int __poll_chk(struct pollfd *fds, nfds_t nfds, int tmo, size_t fdslen);
@@ -150,6 +155,7 @@ void wrap_ckpt_interrupted(const void *ucv)
 {
 	const ucontext_t *uc = ucv;
 	const unsigned char *ip;
+	uint64_t block;
 
 	if (!uc || uc->uc_mcontext.gregs[REG_RAX] != -EINTR)
 		return;			/* not a system call cut short (a restarted one, code) */
@@ -161,6 +167,31 @@ void wrap_ckpt_interrupted(const void *ucv)
 		return;			/* the application's handler runs next: its EINTR */
 	wrap_ckpt_at = mono_ns();
 	wrap_ckpt_gen++;
+	/*
+	 * Until wrap_ckpt_finish, the application's signals wait (blocked:
+	 * all but libckpt's own and those a fault raises): one that comes
+	 * during the checkpoint, or after a restart before the thread leaves
+	 * libckpt's handler, is then pending, and its EINTR kept.
+	 */
+	block = ~0ull;
+	for (int sig = 1; sig <= 64; sig++)
+		if (shim_reserved_signal(sig) || sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
+		    sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS)
+			block &= ~(1ull << (sig - 1));
+	arch_sys4(SYS_rt_sigprocmask, SIG_BLOCK, (long)&block, 0, 8);
+	wrap_ckpt_cut = 1;
+}
+
+void wrap_ckpt_finish(const void *ucv)
+{
+	const ucontext_t *uc = ucv;
+
+	if (!wrap_ckpt_cut)
+		return;
+	wrap_ckpt_cut = 0;
+	/* an application signal came meanwhile: its handler runs when this one returns */
+	if (uc && app_signal_due(*(const uint64_t *)&uc->uc_sigmask))
+		wrap_ckpt_gen--;
 }
 
 /* ---- the waiting side ---- */

@@ -6,7 +6,8 @@
  *  - the readers refuse a malformed EPOLL FILE (kind data, flags, path)
  *    and EPOLL_ITEM (ids, fd, EPOLLEXCLUSIVE with what it refuses);
  *  - libckpt's handler moves the checkpoint generation only when it cut
- *    a system call short with EINTR and no application handler is due.
+ *    a system call short with EINTR and no application handler is due,
+ *    and back when an application signal came during the checkpoint.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -146,17 +147,24 @@ static void on_usr1(int sig)
 static void test_ckpt_interrupted(void)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 }, old;
-	sigset_t none, usr1, prev;
+	sigset_t none, usr1, prev, during;
 	ucontext_t uc;
 	unsigned gen = wrap_ckpt_gen;
 
 	sigemptyset(&none);
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
+	CU_ASSERT_EQUAL_FATAL(sigprocmask(SIG_BLOCK, NULL, &prev), 0);
 	uc_make(&uc, -EINTR, 1, &none);
 	wrap_ckpt_interrupted(&uc);
 	CU_ASSERT_EQUAL(wrap_ckpt_gen, gen + 1);	/* a wait cut short: its own */
 	CU_ASSERT(wrap_ckpt_at > 0);
+	/* the application's signals wait until the handler's end: none came */
+	sigprocmask(SIG_BLOCK, NULL, &during);
+	CU_ASSERT(sigismember(&during, SIGUSR1) && !sigismember(&during, SIGSEGV));
+	wrap_ckpt_finish(&uc);
+	CU_ASSERT_EQUAL(wrap_ckpt_gen, gen + 1);
+	sigprocmask(SIG_SETMASK, &prev, NULL);	/* (the kernel's sigreturn does this) */
 	uc_make(&uc, 0, 1, &none);
 	wrap_ckpt_interrupted(&uc);
 	CU_ASSERT_EQUAL(wrap_ckpt_gen, gen + 1);	/* a call that returned 0 */
@@ -167,7 +175,7 @@ static void test_ckpt_interrupted(void)
 	CU_ASSERT_EQUAL(wrap_ckpt_gen, gen + 1);
 	/* an application signal pending, which the interrupted context does not block */
 	CU_ASSERT_EQUAL_FATAL(sigaction(SIGUSR1, &sa, &old), 0);
-	CU_ASSERT_EQUAL_FATAL(sigprocmask(SIG_BLOCK, &usr1, &prev), 0);
+	CU_ASSERT_EQUAL_FATAL(sigprocmask(SIG_BLOCK, &usr1, NULL), 0);
 	raise(SIGUSR1);
 	uc_make(&uc, -EINTR, 1, &none);
 	wrap_ckpt_interrupted(&uc);
@@ -175,8 +183,20 @@ static void test_ckpt_interrupted(void)
 	uc_make(&uc, -EINTR, 1, &usr1);
 	wrap_ckpt_interrupted(&uc);
 	CU_ASSERT_EQUAL(wrap_ckpt_gen, gen + 2);	/* blocked there: not due */
+	wrap_ckpt_finish(&uc);
+	CU_ASSERT_EQUAL(wrap_ckpt_gen, gen + 2);	/* (still blocked there) */
 	sigprocmask(SIG_SETMASK, &prev, NULL);
 	CU_ASSERT_EQUAL(usr1_seen, 1);
+	/* one that comes during the checkpoint: the generation moves back at the end */
+	uc_make(&uc, -EINTR, 1, &none);
+	wrap_ckpt_interrupted(&uc);
+	CU_ASSERT_EQUAL(wrap_ckpt_gen, gen + 3);
+	raise(SIGUSR1);				/* blocked meanwhile: pending */
+	CU_ASSERT_EQUAL(usr1_seen, 1);
+	wrap_ckpt_finish(&uc);
+	CU_ASSERT_EQUAL(wrap_ckpt_gen, gen + 2);	/* its handler runs next: its EINTR */
+	sigprocmask(SIG_SETMASK, &prev, NULL);
+	CU_ASSERT_EQUAL(usr1_seen, 2);
 	sigaction(SIGUSR1, &old, NULL);
 }
 
