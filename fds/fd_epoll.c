@@ -67,6 +67,7 @@ const struct fd_kind_info fd_epoll_info = { IMG_FILE_EPOLL, "epoll", epoll_valid
 #ifdef FD_SAVE
 #include <linux/kcmp.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "arch/x86_64/arch.h"
@@ -232,7 +233,15 @@ static int epoll_check(struct ckpt_ctx *c, const struct fd_probe *p)
 	for (uint32_t i = first; i < ep.nlines; i++) {
 		const struct ep_line *l = &ep.lines[i];
 		struct own_walk w = { p->fd, l, -1 };
+		struct stat st;
 
+		/*
+		 * The fd it names is on its inode: most likely its file, which
+		 * pass 1 makes sure of (kcmp walks the instance's items in the
+		 * kernel: one call per item is what the checkpoint costs).
+		 */
+		if (arch_sys2(SYS_fstat, l->tfd, (long)&st) == 0 && st.st_ino == l->ino)
+			continue;
 		if (ep_same(getpid(), l->tfd, p->fd, l))
 			continue;
 		ckpt_proc_each("/proc/self/fd", own_fd, &w);
