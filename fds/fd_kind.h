@@ -259,6 +259,7 @@ struct rst_file {
 	 */
 	int inflight;
 	struct rst_usk_file *usk;	/* IMG_FILE_UNIX: its socket and queue */
+	struct rst_epoll *epoll;	/* IMG_FILE_EPOLL: its items (fds/fd_epoll.c) */
 	/*
 	 * PSHM: this restart made the object under its name (it was gone),
 	 * with this identity: a restart that fails before the process runs
@@ -312,6 +313,18 @@ const struct fd_restore_ops *fd_restore_find(uint32_t kind);
 struct img_rec;
 int rst_inotify_load(struct rst_state *s, const struct img_rec *rec);
 int rst_inotify_end(struct rst_state *s);
+
+/*
+ * epoll (fds/fd_epoll.c).  load: an EPOLL_ITEM record, kept with its
+ * epoll's FILE (one seen before); 0 or RST_EXIT_IMAGE, reported.
+ * register: once every FILE is open, every item of every open epoll is
+ * added; fd_of gives an fd holding a FILE (-1: none open).  0 or an exit
+ * code, reported.  free: what load kept.
+ */
+int fd_epoll_load(struct rst_state *s, const struct img_epoll_item *e, uint64_t off);
+int fd_epoll_register(struct rst_state *s, int (*fd_of)(void *arg, const struct rst_file *f),
+		     void *arg);
+void fd_epoll_free(struct rst_file *f);
 #endif
 
 #endif

@@ -180,6 +180,17 @@ int ckpt_tree_shm(struct ckpt_ctx *c, uint64_t dev, uint64_t ino, uint64_t pgoff
  */
 pid_t ckpt_tree_later_holder(struct ckpt_ctx *c, int fd, uint64_t dev, uint64_t ino, int *theirs);
 
+/*
+ * An epoll item's file (fds/fd_epoll.c) that no fd of this process
+ * holds: the FILE id an fd of another member gives it (an earlier
+ * member's, from the coordinator's table; else the first later member
+ * holding it, whose lowest fd names it), found by kcmp(KCMP_EPOLL_TFD)
+ * on fds of the inode number ino; 0: none holds it.  Pass 1 only.
+ */
+struct kcmp_epoll_slot;
+uint32_t ckpt_tree_epoll_target(struct ckpt_ctx *c, const struct kcmp_epoll_slot *slot,
+				uint64_t ino);
+
 /* ckpt_tree_scan.c: a process's children (all its threads'), its ids and state. */
 int ckpt_tree_children(pid_t pid, int32_t *out, int max, char *buf, size_t buflen);
 struct ckpt_tree_stat {

@@ -364,3 +364,55 @@ int ckpt_tree_shm(struct ckpt_ctx *c, uint64_t dev, uint64_t ino, uint64_t pgoff
 				 (unsigned long long)end, (unsigned long long)ino, (int)t->pids[owner]);
 	return 1;
 }
+
+struct epoll_walk {
+	const struct kcmp_epoll_slot *slot;
+	uint64_t ino;
+	pid_t pid;
+	int found;
+};
+
+static int epoll_fd(int fd, int dirfd, void *arg)
+{
+	struct epoll_walk *w = arg;
+	struct stat st;
+	char path[64];
+
+	(void)dirfd;
+	ckpt_fmt(path, sizeof(path), "/proc/%d/fd/%d", (int)w->pid, fd);
+	if (arch_sys2(SYS_stat, path, &st) < 0 || st.st_ino != w->ino ||
+	    syscall(SYS_kcmp, w->pid, getpid(), KCMP_EPOLL_TFD, fd, w->slot) != 0)
+		return 0;
+	w->found = fd;
+	return -1;
+}
+
+uint32_t ckpt_tree_epoll_target(struct ckpt_ctx *c, const struct kcmp_epoll_slot *slot,
+				uint64_t ino)
+{
+	struct ckpt_tree *t = c->tree;
+
+	if (!t || !t->pids)
+		return 0;
+	/* an earlier member's: the first in the table (sections, then fds, ascending) */
+	if (t->index > 0 && objs_read(c, t) == 0)
+		for (int i = 0; i < t->nobjs; i++) {
+			const struct ckpt_tree_obj *o = &t->objs[i];
+
+			if (o->fd >= 0 && o->ino == ino &&
+			    syscall(SYS_kcmp, t->pids[o->section], getpid(), KCMP_EPOLL_TFD, o->fd,
+				    slot) == 0)
+				return id_of(o->section, o->fd);
+		}
+	/* a later member's, none before holding it: its FILE's id is its lowest fd's */
+	for (int k = t->index + 1; k < t->nmembers; k++) {
+		struct epoll_walk w = { slot, ino, t->pids[k], -1 };
+		char dir[48];
+
+		ckpt_fmt(dir, sizeof(dir), "/proc/%d/fd", (int)w.pid);
+		ckpt_proc_each(dir, epoll_fd, &w);
+		if (w.found >= 0)
+			return id_of(k, w.found);
+	}
+	return 0;
+}

@@ -287,6 +287,16 @@ const struct img_fd *img_get_fd(struct img_reader *r, const struct img_rec *rec)
  * whole file") are what ckpt-info and ckpt-restart's messages show.
  */
 const struct img_lock *img_get_lock(struct img_reader *r, const struct img_rec *rec);
+/*
+ * An EPOLL_ITEM record (img_epoll.c), checked alone: ids non-zero and
+ * different, tfd >= 0, EPOLLEXCLUSIVE only with the bits it allows.
+ * Whether `epoll` names an EPOLL FILE before it and `target` a FILE of
+ * the image is the caller's check.  img_epoll_events: the events in
+ * words ("EPOLLIN|EPOLLET", "disabled EPOLLONESHOT" when a oneshot item
+ * fired), into buf.
+ */
+const struct img_epoll_item *img_get_epoll_item(struct img_reader *r, const struct img_rec *rec);
+int img_epoll_events(uint32_t events, char *buf, size_t len);
 const char *img_lock_kind_name(uint32_t kind);
 const char *img_lock_type_name(uint32_t type);
 int img_lock_range(const struct img_lock *l, char *buf, size_t len);

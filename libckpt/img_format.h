@@ -134,6 +134,8 @@ enum img_rec_type {
 	IMG_REC_MQ_MSGS	= 24,	/* struct img_mq_msgs + messages of a POSIX queue */
 	IMG_REC_INOTIFY_WATCH = 25,	/* struct img_inotify_watch + path: one watch of
 					 * the INOTIFY FILE right before */
+	IMG_REC_EPOLL_ITEM = 27,	/* struct img_epoll_item: one item of an epoll
+				 * instance's interest list */
 	IMG_REC_PTY_DATA = 32,	/* struct img_pty_data + data: output a pty's master had
 				 * not read, after the MASTER FILE (fds/fd_tty_pty.c) */
 	/* 33: terminals (fds/fd_tty.c), unused yet */
@@ -250,6 +252,8 @@ enum img_file_kind {
 					 * expirations not yet read */
 	IMG_FILE_SIGNALFD = 17,		/* signalfd(): its signal mask */
 	IMG_FILE_INOTIFY = 18,		/* inotify_init1(): its watches in INOTIFY_WATCH */
+	IMG_FILE_EPOLL	 = 19,		/* an epoll instance (epoll_create): its interest
+					 * list in EPOLL_ITEM records (fds/fd_epoll.c) */
 	IMG_FILE_TTY	 = 22,		/* a terminal (img_file_tty): restarted on
 					 * ckpt-restart's terminal (fds/fd_tty.c) */
 };
@@ -843,6 +847,44 @@ struct img_lock {
 	int32_t  sig;			/* LEASE: signal a lease break sends (F_GETSIG,
 					 * 0 = SIGIO), 0..64; else 0 */
 	uint32_t reserved;		/* zero */
+};
+
+/* --- EPOLL_ITEM ---------------------------------------------------- */
+
+/*
+ * An epoll instance is a FILE of kind EPOLL (path "anon_inode:[eventpoll]",
+ * flags O_RDWR and maybe O_NONBLOCK) whose kind data counts its items;
+ * each item of its interest list is one EPOLL_ITEM record, written by the
+ * process that writes the FILE, after every FILE of that process's
+ * section (before its FDs).  An item watches one open file description
+ * (`target`, a FILE of any kind but EPOLL's own: in a tree possibly a
+ * later section's) under the fd number it was added with (`tfd`: the
+ * kernel keys an item by file and number, and EPOLL_CTL_MOD/DEL name the
+ * number; no fd of the image need hold that number any more).  `events`
+ * are the kernel's (fdinfo), EPOLLERR|EPOLLHUP included; an EPOLLONESHOT
+ * item that fired and was not re-armed has no event bits left, only
+ * IMG_EPOLL_PRIVATE ones (disabled).
+ */
+struct img_file_epoll {
+	uint32_t nitems;		/* EPOLL_ITEM records naming it, <= IMG_EPOLL_ITEMS_MAX */
+	uint32_t reserved;		/* zero */
+};
+#define IMG_EPOLL_ITEMS_MAX	(1u << 20)
+/* EPOLLEXCLUSIVE, EPOLLWAKEUP, EPOLLONESHOT, EPOLLET: kept when a oneshot item fires */
+#define IMG_EPOLL_PRIVATE	0xf0000000u
+#define IMG_EPOLL_EXCLUSIVE	(1u << 28)
+#define IMG_EPOLL_ONESHOT	(1u << 30)
+/* what EPOLLEXCLUSIVE may come with (the kernel's EPOLLEXCLUSIVE_OK_BITS) */
+#define IMG_EPOLL_EXCLUSIVE_OK	(0x1u | 0x4u | 0x8u | 0x10u | (1u << 29) | (1u << 31) | \
+				 IMG_EPOLL_EXCLUSIVE)
+
+struct img_epoll_item {
+	uint32_t epoll;			/* id of the EPOLL FILE (a record before this one) */
+	uint32_t target;		/* id of the FILE it watches (not epoll) */
+	int32_t  tfd;			/* the fd number it was added with, >= 0 */
+	uint32_t events;		/* epoll_event.events, as epoll_ctl kept them (any
+					 * bits; EPOLLEXCLUSIVE only with _EXCLUSIVE_OK) */
+	uint64_t data;			/* epoll_event.data */
 };
 
 /* --- THREAD --------------------------------------------------------- */

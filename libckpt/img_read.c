@@ -278,6 +278,7 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_FD:
 	case IMG_REC_PAD:
 	case IMG_REC_LOCK:
+	case IMG_REC_EPOLL_ITEM:
 	case IMG_REC_FILE_DATA:
 	case IMG_REC_PIPE_DATA:
 	case IMG_REC_SYSV_SHM: case IMG_REC_SYSV_SEM: case IMG_REC_SYSV_MSG: case IMG_REC_MQ_MSGS:
@@ -618,6 +619,7 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_FILE:   return "FILE";
 	case IMG_REC_FD:     return "FD";
 	case IMG_REC_LOCK:   return "LOCK";
+	case IMG_REC_EPOLL_ITEM: return "EPOLL_ITEM";
 	case IMG_REC_FILE_DATA: return "FILE_DATA";
 	case IMG_REC_PIPE_DATA: return "PIPE_DATA";
 	case IMG_REC_SYSV_SHM: return "SYSV_SHM";

@@ -421,6 +421,19 @@ static void close_strays(struct rst_state *s, int base)
 	}
 }
 
+/* fd_epoll_register's fd_of, once the fds are placed: the lowest fd made from f. */
+static int placed_fd(void *arg, const struct rst_file *f)
+{
+	struct rst_state *s = arg;
+	int fd = -1;
+
+	for (int i = 0; i < s->nfds; i++)
+		if (s->fds[i].file == f->f.id && (fd < 0 || s->fds[i].fd < fd) &&
+		    fcntl(s->fds[i].fd, F_GETFD) >= 0)
+			fd = s->fds[i].fd;
+	return fd >= 0 ? fd : f->fd;
+}
+
 int rst_restore_fds(struct rst_state *s)
 {
 	int base = rst_fd_base(s);
@@ -485,6 +498,12 @@ int rst_restore_fds(struct rst_state *s)
 		if (src[i] < 0 && (f->placed < 0 || d->fd < f->placed))
 			f->placed = d->fd;
 	}
+	/* epoll items, with every fd in place (a tree's: added by the top, restart_tree.c) */
+	if (!s->tree_files && (r = fd_epoll_register(s, placed_fd, s))) {
+		r = r == RST_EXIT_IMAGE ? r : RST_EXIT_ENV;
+		goto out;
+	}
+	r = RST_EXIT_ENV;
 	/* --inherit-fd for an fd the image did not have (a tree's root only) */
 	for (int i = 0; i < s->ninherit && (!s->tree || s->tree_index == 0); i++) {
 		int found = 0;

@@ -404,6 +404,7 @@ int rst_tree_file_record(uint32_t type)
 	case IMG_REC_UNIX_MSG:
 	case IMG_REC_INOTIFY_WATCH:
 	case IMG_REC_PTY_DATA:
+	case IMG_REC_EPOLL_ITEM:
 		return 1;
 	default:
 		return 0;
@@ -479,6 +480,15 @@ static int load_records(struct rst_state *s, struct progress *prg, uint64_t tota
 			if ((r = load_lock(s, &rec)))
 				return r;
 			break;
+		case IMG_REC_EPOLL_ITEM: {
+			const struct img_epoll_item *e = img_get_epoll_item(&s->r, &rec);
+
+			if (!e)
+				return reader_fail(s);
+			if ((r = fd_epoll_load(s, e, rec.offset)))
+				return r;
+			break;
+		}
 		case IMG_REC_THREAD: {
 			const struct img_thread *t = img_get_thread(&s->r, &rec);
 
@@ -650,6 +660,7 @@ void rst_state_free(struct rst_state *s)
 		free(s->files[i].data);
 		free(s->files[i].pty_data);
 		rst_usk_free(&s->files[i]);
+		fd_epoll_free(&s->files[i]);
 	}
 	rst_usk_state_free(s);
 	rst_chain_free(s);

@@ -507,6 +507,16 @@ static int verify_files(struct rst_tree *t)
 	return bad;
 }
 
+/* fd_epoll_register's fd_of in the top: the FILE's open fd, or the fd an inherited one comes from. */
+static int open_fd(void *arg, const struct rst_file *f)
+{
+	struct rst_tree *t = arg;
+
+	if (f->fd >= 0)
+		return f->fd;
+	return f->f.kind == IMG_FILE_INHERIT ? t->inherit[f - t->g.files] : -1;
+}
+
 /*
  * Every description any process of the tree has, opened once: forked
  * processes inherit them, so one shared by several is one again.  Above
@@ -568,7 +578,8 @@ static int open_files(struct rst_state *s, struct rst_tree *t)
 		if (f->obj >= 0 && k && k->finish && k->finish(g, f) < 0)
 			return RST_EXIT_ENV;
 	}
-	return 0;
+	/* epoll items: added here once, every process inherits its instances */
+	return fd_epoll_register(g, open_fd, t);
 }
 
 static int cmp_vma(const void *a, const void *b)

@@ -276,7 +276,7 @@ void shim_term_now(void)
 void shim_handler(int sig, siginfo_t *info, void *uc)
 {
 	shim_saved_errno = errno;
-	wrap_ckpt_gen++;		/* a sleep this cut short goes on (wrap_time.c) */
+	wrap_ckpt_interrupted(uc);	/* a wait this cut short goes on (wrap_poll.c) */
 
 	/* with checkpoint hooks, their thread runs them first, then this trigger */
 	if (shim_hooks_defer(sig, info)) {
@@ -311,6 +311,7 @@ void shim_handler(int sig, siginfo_t *info, void *uc)
 	} else if (shim_cfg.user_sig && sig == shim_cfg.user_sig) {
 		save_to(shim_cfg.image, 1, sig, info, uc);
 	}
+	wrap_ckpt_finish(uc);		/* an application signal meanwhile: its EINTR */
 	errno = shim_saved_errno;
 }
 
@@ -352,5 +353,6 @@ void shim_post_restore(int sig, siginfo_t *info, void *uc)
 		shim_arm_interval();
 	shim_hooks_restored();		/* a hook thread inside its trigger runs RESTART hooks */
 	shim_log(SHIM_LOG_INFO, "restored");
+	wrap_ckpt_finish(uc);
 	errno = shim_saved_errno;
 }

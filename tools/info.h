@@ -104,6 +104,8 @@ struct info {
 	size_t nfd;
 	struct img_lock *locks;		/* LOCK records, each naming a file */
 	size_t nlock;
+	struct img_epoll_item *epitems;	/* EPOLL_ITEM records (info_epoll.c) */
+	size_t nepitem;
 	struct info_vma *vmas;
 	size_t nvma;
 	size_t nsorted;		/* vmas[0..nsorted) sorted and checked */
@@ -207,6 +209,17 @@ void info_unix_json(const struct info_file *f, void (*str)(const char *s, size_t
 int info_fd_shared_with(const struct info *in, const struct info_fd *f);
 /* The lowest fd naming FILE id, or -1; the FILE itself (NULL if none). */
 int info_file_fd(const struct info *in, uint32_t id);
+/*
+ * info_epoll.c: an EPOLL_ITEM record (its epoll a FILE of this section
+ * before it); check, once the whole image is read (a tree: every
+ * section, since an item may watch a later section's FILE): each epoll
+ * has the items it counts, each watching a FILE the image has; the items
+ * in words and in JSON (its array, after "locks").
+ */
+int info_epoll_add(struct info *in, struct img_reader *r, const struct img_rec *rec);
+int info_epoll_check(struct info *in);
+void info_epoll_txt(const struct info *in);
+void info_epoll_json(const struct info *in);
 const struct info_file *info_file(const struct info *in, uint32_t id);
 const char *info_accmode(uint32_t flags);
 const char *info_vma_kind(const struct img_vma *v);

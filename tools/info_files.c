@@ -330,6 +330,14 @@ void info_file_desc(const struct info *in, const struct info_file *f, char *buf,
 				 f->packets == 1 ? "" : "s");
 		return;
 	}
+	case IMG_FILE_EPOLL: {
+		struct img_file_epoll e;
+
+		memcpy(&e, f->data.s, sizeof(e));
+		snprintf(buf, len, "epoll instance, %u item%s%s", e.nitems, e.nitems == 1 ? "" : "s",
+			 (f->f.flags & O_NONBLOCK) ? ", O_NONBLOCK" : "");
+		return;
+	}
 	case IMG_FILE_MQUEUE:
 		info_ipc_mq_desc(f, buf, len);
 		return;
@@ -444,6 +452,13 @@ void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t
 		       (f->f.flags & O_ACCMODE) == O_WRONLY ? "write" : "both", p.capacity,
 		       (unsigned long long)p.bytes, f->packets, (f->f.flags & O_DIRECT) ? "true" : "false",
 		       (p.flags & IMG_PIPE_NOHUP) ? "true" : "false");
+		return;
+	}
+	case IMG_FILE_EPOLL: {
+		struct img_file_epoll e;
+
+		memcpy(&e, f->data.s, sizeof(e));
+		printf(", \"epoll_items\": %u", e.nitems);
 		return;
 	}
 	case IMG_FILE_MQUEUE:

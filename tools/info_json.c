@@ -362,6 +362,7 @@ void json_print(const struct info *in)
 		       img_lock_type_name(l->type), (long long)l->start, (long long)l->len, l->sig);
 	}
 	printf("\n  ]");
+	info_epoll_json(in);
 	info_ipc_json(in, json_str);
 	printf(",\n  \"vmas\": [");
 	for (size_t i = 0; i < in->nvma; i++) {

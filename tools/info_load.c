@@ -188,6 +188,7 @@ static int info_rank(uint32_t type)
 	case IMG_REC_SYSV_SEM: return RANK_SYSV_SEM;
 	case IMG_REC_SYSV_MSG: return RANK_SYSV_MSG;
 	case IMG_REC_UNIX_MSG: return RANK_FILE;
+	case IMG_REC_EPOLL_ITEM: return RANK_FILE;
 	case IMG_REC_FD:      return RANK_FD;
 	case IMG_REC_LOCK:    return RANK_LOCK;
 	case IMG_REC_THREAD:  return RANK_THREAD;
@@ -211,6 +212,8 @@ static const char *info_rec_name(uint32_t type)
 		return "MLOCK";
 	if (type == IMG_REC_PTY_DATA)
 		return "PTY_DATA";
+	if (type == IMG_REC_EPOLL_ITEM)
+		return "EPOLL_ITEM";
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
 
@@ -271,8 +274,8 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	    (rank > RANK_THREAD && *last_rank < RANK_THREAD))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
 				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA*|PIPE_DATA*|MQ_MSGS|"
-				 "INOTIFY_WATCH*|PTY_DATA) "
-				 "UNIX_MSG*)*, FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*, "
+				 "INOTIFY_WATCH*|PTY_DATA) UNIX_MSG*)*, EPOLL_ITEM*, FD*, LOCK*, "
+				 "(SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*, "
 				 "THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;
@@ -355,6 +358,8 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		return info_add_inotify_watch(in, r, rec);
 	case IMG_REC_PTY_DATA:
 		return info_add_pty_data(in, r, rec);
+	case IMG_REC_EPOLL_ITEM:
+		return info_epoll_add(in, r, rec);
 	case IMG_REC_FD: {
 		const struct img_fd *d = img_get_fd(r, rec);
 
@@ -529,7 +534,7 @@ int info_load_image(struct info *in, int fd, int part)
 			in->sealed = 1;
 			in->seal = r.seal;
 		}
-		if (info_sort_vmas(in) < 0)
+		if (info_sort_vmas(in) < 0 || (!part && info_epoll_check(in) < 0))
 			rc = INFO_EXIT_CORRUPT;
 	}
 	img_reader_close(&r);
@@ -576,6 +581,7 @@ void info_free(struct info *in)
 	free(in->files);
 	free(in->fds);
 	free(in->locks);
+	free(in->epitems);
 	free(in->thr);
 	free(in->sigs);
 	free(in->timers);

@@ -162,6 +162,7 @@ const char *info_fd_kind(uint32_t kind)
 	case IMG_FILE_TIMERFD: return "timerfd";
 	case IMG_FILE_SIGNALFD: return "signalfd";
 	case IMG_FILE_INOTIFY: return "inotify";
+	case IMG_FILE_EPOLL:   return "epoll";
 	case IMG_FILE_TTY:     return "tty";
 	default:               return "?";
 	}

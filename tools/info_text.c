@@ -398,6 +398,7 @@ void txt_print(const struct info *in)
 		}
 	}
 
+	info_epoll_txt(in);
 	if (in->nlock)
 		printf("\nlocks (%zu):\n", in->nlock);
 	for (size_t i = 0; i < in->nlock; i++) {

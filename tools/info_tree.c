@@ -171,6 +171,14 @@ int info_tree_load(struct info *in, struct img_reader *r, int fd)
 		end = s->image_bytes;
 		s->image_bytes -= at;
 	}
+	for (size_t i = 0; i < in->nsection; i++)
+		if (info_epoll_check(&in->sections[i]) < 0) {
+			char why[sizeof(in->err)];
+
+			snprintf(why, sizeof(why), "%s", in->sections[i].err);
+			return tree_fail(in, "section %zu (process %d): %.250s", i,
+					 in->members[i].pid, why);
+		}
 	if (fstat(fd, &st) < 0)
 		return tree_fail(in, "cannot stat: %s", strerror(errno));
 	if ((uint64_t)st.st_size == end + IMG_SEAL_SIZE &&

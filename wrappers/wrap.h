@@ -26,6 +26,27 @@ int wrap_real_sigmask(int how, const sigset_t *set, sigset_t *old);
  */
 extern __thread unsigned wrap_ckpt_gen __attribute__((tls_model("initial-exec")));
 
+/*
+ * libckpt's handler, on entry (shim_handler.c), with its ucontext: moves
+ * wrap_ckpt_gen, and notes when (CLOCK_MONOTONIC, wrap_ckpt_at), only
+ * when the signal cut a system call short with EINTR and no handler of
+ * the application is about to run too (wrap_poll.c): a waiting wrapper
+ * that sees EINTR and the generation moved waits again, for the time that
+ * was left when the checkpoint came.
+ */
+void wrap_ckpt_interrupted(const void *uc);
+/*
+ * The handler's last step (shim_handler, and shim_post_restore in a
+ * restarted copy), with the interrupted context: when the generation
+ * moved, the application's signals were blocked meanwhile; one now
+ * pending and due in uc moves it back (its handler runs next: EINTR).
+ */
+void wrap_ckpt_finish(const void *uc);
+extern __thread int64_t wrap_ckpt_at __attribute__((tls_model("initial-exec")));
+
+/* wrap_signal.c: points *mask at a copy without the reserved signals when it holds any. */
+void wrap_sig_strip(const sigset_t **mask, sigset_t *buf);
+
 /* This thread's view of the reserved signals it blocked (wrap_signal.c). */
 uint64_t wrap_sig_view(void);
 void wrap_sig_inherit(uint64_t view);

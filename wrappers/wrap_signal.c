@@ -50,9 +50,11 @@
  * (wrap_sig_adopt).  Not covered: the BSD sigblock/sigsetmask/
  * sigpause(mask) and pthread_attr_setsigmask_np go to the kernel
  * unfiltered; sigwait and friends are left alone (a reserved signal is
- * never pending for them, since it is never blocked).  A checkpoint during sigsuspend, pselect,
- * ppoll or epoll_pwait makes them return EINTR, as any caught signal
- * does.
+ * never pending for them, since it is never blocked).  pselect, ppoll
+ * and epoll_pwait(2) are wrapped in wrap_poll.c (a checkpoint does not
+ * cut them short), which strips their masks through wrap_sig_strip; so
+ * is sigsuspend here: a checkpoint's EINTR (wrap_ckpt_gen moved) suspends
+ * it again, an application handler's returns.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -78,17 +80,12 @@ sighandler_t bsd_signal(int sig, sighandler_t h);
  */
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
-/* glibc's fortified ppoll (declared only under _FORTIFY_SOURCE). */
-int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
-		const sigset_t *ss, size_t fdslen);
-
 /* ---- the real functions (see wrap_fd.c for the scheme) ---- */
 
 #define WRAP_SIG_FUNCS(X)						\
 	X(sigaction) X(signal) X(sysv_signal) X(bsd_signal) X(sigset)	\
 	X(sighold) X(sigrelse) X(sigignore) X(siginterrupt)		\
-	X(sigprocmask) X(pthread_sigmask) X(sigsuspend) X(pselect)	\
-	X(ppoll) X(__ppoll_chk) X(epoll_pwait) X(epoll_pwait2)
+	X(sigprocmask) X(pthread_sigmask) X(sigsuspend)
 
 #define WRAP_SIG_SLOT(name) static void *real_##name;
 WRAP_SIG_FUNCS(WRAP_SIG_SLOT)
@@ -497,58 +494,18 @@ WRAP_EXPORT int sigsuspend(const sigset_t *mask)
 	/* The header says nonnull; keep NULL going to the kernel (EFAULT). */
 	__asm__("" : "+r"(mask));
 	sig_strip(&mask, &buf);
-	return REAL(sigsuspend)(mask);
-}
+	for (;;) {
+		unsigned gen = wrap_ckpt_gen;
+		int saved = errno, r = REAL(sigsuspend)(mask);
 
-WRAP_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e,
-			const struct timespec *tmo, const sigset_t *mask)
-{
-	sigset_t buf;
-
-	sig_strip(&mask, &buf);
-	return REAL(pselect)(n, r, w, e, tmo, mask);
-}
-
-WRAP_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo,
-		      const sigset_t *mask)
-{
-	sigset_t buf;
-
-	sig_strip(&mask, &buf);
-	return REAL(ppoll)(fds, n, tmo, mask);
-}
-
-WRAP_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *tmo,
-			    const sigset_t *mask, size_t fdslen)
-{
-	sigset_t buf;
-
-	if (!REAL(__ppoll_chk)) {
-		errno = ENOSYS;
-		return -1;
+		if (r == 0 || errno != EINTR || gen == wrap_ckpt_gen)
+			return r;
+		errno = saved;
 	}
-	sig_strip(&mask, &buf);
-	return REAL(__ppoll_chk)(fds, n, tmo, mask, fdslen);
 }
 
-WRAP_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int n, int tmo,
-			    const sigset_t *mask)
+/* The waits with a mask of their own (wrap_poll.c) strip it like sigsuspend. */
+void wrap_sig_strip(const sigset_t **mask, sigset_t *buf)
 {
-	sigset_t buf;
-
-	sig_strip(&mask, &buf);
-	return REAL(epoll_pwait)(epfd, ev, n, tmo, mask);
-}
-
-WRAP_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int n,
-			     const struct timespec *tmo, const sigset_t *mask)
-{
-	sigset_t buf;
-
-	if (!REAL(epoll_pwait2)) {
-		errno = ENOSYS;
-		return -1;
-	}
-	sig_strip(&mask, &buf);
-	return REAL(epoll_pwait2)(epfd, ev, n, tmo, mask);
+	sig_strip(mask, buf);
 }

@@ -11,10 +11,11 @@
  * restarted copy, where the call resumes with the time left at the
  * checkpoint (not the full time: the DMTCP sleep bug, dmtcp#246).
  *
- * An application signal interrupting the same sleep as a checkpoint is
- * taken for the checkpoint's (its handler still runs; the sleep goes on).
- * poll, select, epoll_wait and sigtimedwait still return EINTR (docs/
- * SUPPORT.md): their remaining time is not reported by the kernel.
+ * The generation moves only when libckpt's handler cut a system call
+ * short and no application handler is due (wrap_ckpt_interrupted,
+ * wrap_poll.c), so an application signal's EINTR reaches the program even
+ * when it comes with a checkpoint.  poll, select, epoll_wait and
+ * sigtimedwait go on waiting the same way (wrap_poll.c).
  *
  * Invariant: return value and errno are the real call's, except for the
  * hidden EINTR.  The request is never read by the wrapper before the real

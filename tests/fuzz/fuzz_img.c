@@ -87,6 +87,14 @@ static void fz_parse(int fd, int mapped)
 				img_lock_range(l, range, sizeof(range));
 			break;
 		}
+		case IMG_REC_EPOLL_ITEM: {
+			const struct img_epoll_item *e = img_get_epoll_item(&r, &rec);
+			char ev[200];
+
+			if ((ok = e != NULL))
+				img_epoll_events(e->events, ev, sizeof(ev));
+			break;
+		}
 		case IMG_REC_FILE_DATA: {
 			const struct img_file_data *d = img_get_file_data(&r, &rec);
 			if ((ok = d != NULL))	/* fz_pages holds IMG_PAGES_MAX pages: a chunk */

@@ -352,6 +352,21 @@ static void fz_seed(const char *dir, const char *name, int full)
 		memcpy(tb + sizeof(tt), "/dev/pts/5", 10);
 		img_write_record(&w, IMG_REC_FILE, &tf, sizeof(tf), tb, sizeof(tt) + 10);
 	}
+	if (full == 1) {	/* an epoll watching the pipe's read end (edge-triggered), at fd 10 */
+		static const char epath[] = "anon_inode:[eventpoll]";
+		struct img_file e = { .id = 9, .kind = IMG_FILE_EPOLL, .flags = 2, .mode = 0600,
+				      .path_len = sizeof(epath) - 1,
+				      .data_len = sizeof(struct img_file_epoll) };
+		struct img_file_epoll ed = { .nitems = 1 };
+		struct img_epoll_item it = { .epoll = 9, .target = 3, .tfd = 5,
+					     .events = 0x80000019u, .data = 0x1234 };
+		unsigned char tail[sizeof(ed) + sizeof(epath)];
+
+		memcpy(tail, &ed, sizeof(ed));
+		memcpy(tail + sizeof(ed), epath, sizeof(epath) - 1);
+		img_write_record(&w, IMG_REC_FILE, &e, sizeof(e), tail, sizeof(tail) - 1);
+		img_write_record(&w, IMG_REC_EPOLL_ITEM, &it, sizeof(it), NULL, 0);
+	}
 	if (full == 1 || full == 3)
 		img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
 	if (full == 1) {	/* the terminals' fds */
@@ -368,6 +383,9 @@ static void fz_seed(const char *dir, const char *name, int full)
 		pfd.fd = 6;
 		pfd.file = 4;
 		pfd.fdflags = IMG_FD_CLOEXEC;
+		img_write_record(&w, IMG_REC_FD, &pfd, sizeof(pfd), NULL, 0);
+		pfd.fd = 10;		/* the epoll (fds 7-9: the terminals) */
+		pfd.file = 9;
 		img_write_record(&w, IMG_REC_FD, &pfd, sizeof(pfd), NULL, 0);
 	}
 	if (full == 1) {	/* a POSIX write lock to EOF on that FILE */

@@ -45,6 +45,7 @@ void trw_expect_get(uint32_t type, const void *a, size_t alen,
 	case IMG_REC_SIGINFO: got = img_get_siginfo(&r, &rec); break;
 	case IMG_REC_TIMER:  got = img_get_timer(&r, &rec); break;
 	case IMG_REC_LOCK:   got = img_get_lock(&r, &rec); break;
+	case IMG_REC_EPOLL_ITEM: got = img_get_epoll_item(&r, &rec); break;
 	case IMG_REC_PROC_ATTR: got = img_get_proc_attr(&r, &rec); break;
 	case IMG_REC_SECCOMP: got = img_get_seccomp(&r, &rec); break;
 	case IMG_REC_MLOCK:  got = img_get_mlock(&r, &rec); break;
