@@ -280,6 +280,7 @@ void shim_handler(int sig, siginfo_t *info, void *uc)
 
 	/* with checkpoint hooks, their thread runs them first, then this trigger */
 	if (shim_hooks_defer(sig, info)) {
+		wrap_ckpt_finish(uc);
 		errno = shim_saved_errno;
 		return;
 	}
