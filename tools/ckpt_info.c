@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "tools/info.h"
+#include "tools/info_mem.h"
 
 /*
  * --key: the seal is checked before the image is read (from a pipe, the
@@ -142,13 +143,14 @@ int main(int argc, char **argv)
 		}
 	}
 	rc = info_load(&in, fd);
-	if (fd != STDIN_FILENO)
-		close(fd);
 	if (rc) {
 		fprintf(stderr, "ckpt-info: %s: %s\n", path, in.err);
 		info_free(&in);
+		if (fd != STDIN_FILENO)
+			close(fd);
 		return rc;
 	}
+	/* the image stays open while printing: backtraces read its pages (info_mem.c) */
 	if (in.nsection)
 		(json ? json_tree : txt_tree)(&in);
 	else if (json)
@@ -156,6 +158,9 @@ int main(int argc, char **argv)
 	else
 		txt_print(&in);
 	info_free(&in);
+	info_mods_free();
+	if (fd != STDIN_FILENO)
+		close(fd);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "ckpt-info: cannot write the summary: %s\n", strerror(errno));
 		return INFO_EXIT_CORRUPT;

@@ -122,6 +122,8 @@ static int info_add_pages(struct info *in, struct img_reader *r,
 	    img_pages_decode(p, p + 1, (size_t)dlen, dst, err, sizeof(err)) < 0)
 		return info_fail(in, "PAGES record at offset %llu: %s",
 				 (unsigned long long)rec->offset, err);
+	info_run_add(in, p->addr, p->npages, (uint64_t)r->base + rec->offset, rec->len,
+		     p->codec, 0);
 	v->pages += p->npages;
 	v->raw += raw;
 	v->stored += dlen;
@@ -157,6 +159,7 @@ static int info_add_mpages(struct info *in, struct img_reader *r,
 	    img_mpages_verify(r->fd, r->base, p, err, sizeof(err)) < 0)
 		return info_fail(in, "MPAGES record at offset %llu: %s",
 				 (unsigned long long)rec->offset, err);
+	info_run_add(in, p->addr, p->npages, (uint64_t)r->base + p->data_off, 0, 0, 1);
 	v->pages += p->npages;
 	v->raw += raw;
 	v->stored += raw;
@@ -478,6 +481,7 @@ int info_load_image(struct info *in, int fd, int part)
 	}
 	r.part = part;
 	in->hdr = r.hdr;
+	in->img_fd = fd;
 	in->ipc_ns = -1;
 	if (r.hdr.flags & IMG_F_TREE) {
 		rc = part ? (snprintf(in->err, sizeof(in->err), "a tree inside a tree"),
@@ -518,6 +522,7 @@ int info_load_image(struct info *in, int fd, int part)
 		}
 		if (info_sort_vmas(in) < 0)
 			rc = INFO_EXIT_CORRUPT;
+		info_runs_sort(in);
 	}
 	img_reader_close(&r);
 	if (rc)
@@ -567,5 +572,6 @@ void info_free(struct info *in)
 	free(in->timers);
 	free(in->sc);
 	free(in->vmas);
+	free(in->runs);
 }
 
