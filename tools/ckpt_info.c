@@ -2,6 +2,7 @@
  * ckpt-info - what a libckpt image holds, for people and for scripts.
  *
  *   ckpt-info [--json] [--no-verify] [--key FILE] IMAGE   (IMAGE "-" is stdin)
+ *   ckpt-info [--json] --diff A B     (info_diff.c: what changed from A to B)
  *
  * The whole image is read and checked before anything is printed, so a
  * corrupt image prints one error line and nothing else (a half summary of
@@ -29,6 +30,7 @@
 #include <unistd.h>
 #include "tools/info.h"
 #include "tools/info_mem.h"
+#include "tools/info_diff.h"
 
 /*
  * --key: the seal is checked before the image is read (from a pipe, the
@@ -71,14 +73,16 @@ bad:
 static void usage(void)
 {
 	fprintf(stderr, "usage: ckpt-info [--json] [--no-verify] [--key FILE] IMAGE\n"
+		"       ckpt-info [--json] --diff A B\n"
 		"  IMAGE may be - for standard input\n"
-		"  --key FILE  verify the image's seal (ckpt-save --key) with this key\n");
+		"  --key FILE  verify the image's seal (ckpt-save --key) with this key\n"
+		"  --diff A B  what changed from image A to image B of one process\n");
 }
 
 int main(int argc, char **argv)
 {
 	struct info in;
-	const char *path = NULL, *key = NULL;
+	const char *path = NULL, *key = NULL, *diff = NULL;
 	int json = 0, fd, rc;
 
 	memset(&in, 0, sizeof(in));
@@ -86,6 +90,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
+		else if (!strcmp(argv[i], "--diff") && i + 1 < argc && !diff)
+			diff = argv[++i];
 		else if (!strcmp(argv[i], "--no-verify"))
 			in.verify = 0;
 		else if (!strcmp(argv[i], "--key") && i + 1 < argc)
@@ -105,10 +111,12 @@ int main(int argc, char **argv)
 		} else
 			path = argv[i];
 	}
-	if (!path) {
+	if (!path || (diff && (key || !strcmp(path, "-") || !strcmp(diff, "-")))) {
 		usage();
 		return INFO_EXIT_USAGE;
 	}
+	if (diff)
+		return info_diff_main(diff, path, json);
 	in.name = path;
 
 	if (!strcmp(path, "-")) {

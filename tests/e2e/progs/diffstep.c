@@ -32,9 +32,11 @@ int main(int argc, char **argv)
 
 	if (n < 2 || k < 1 || k >= n)
 		return 2;
-	r = mmap(NULL, n * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (r == MAP_FAILED)
+	/* between two PROT_NONE pages: the kernel merges it with no neighbour */
+	r = mmap(NULL, (n + 2) * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED || mprotect(r + page, n * page, PROT_READ | PROT_WRITE) < 0)
 		return 1;
+	r += page;
 	for (long i = 0; i < n; i++)
 		memset(r + i * page, 0x40 + (int)i, page);
 	signal(SIGUSR2, on_usr2);
