@@ -178,7 +178,8 @@ $(B)/bench/snappy_dec: tests/bench/snappy_dec.c libckpt/img_snappy.c libckpt/img
 
 # Unit tests link the sources they test directly, and libsnappy: the
 # reference our Snappy encoder and decoder are tested against.
-UNIT_LIB := $(IMG_SRCS) $(CTL_SRCS) $(wildcard wrappers/*.c) $(wildcard shim/*.c) $(ENGINE_SRCS)
+UNIT_LIB := $(IMG_SRCS) $(CTL_SRCS) $(wildcard wrappers/*.c) $(wildcard shim/*.c) $(ENGINE_SRCS) \
+            tools/info_elf.c tools/info_diffcmp.c
 $(B)/tests/unit-tests: $(call obj,$(UNIT_SRCS)) $(call pic,$(UNIT_LIB))
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ -lcunit -lsnappy -lurcu-bp -ldl -lsodium
