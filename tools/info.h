@@ -242,7 +242,9 @@ void json_tree(const struct info *in);
 void info_run_add(struct info *in, uint64_t addr, uint64_t npages, uint64_t off, uint64_t len,
 		  uint8_t codec, uint8_t mapped);
 void info_runs_sort(struct info *in);
-/* info_bt.c: a thread's backtrace, unwound from the image (text, and JSON members). */
+/* info_bt.c: a thread's backtrace, unwound from the image (text, and JSON members);
+ * none while info_bt_skip (--no-backtrace). */
+extern int info_bt_skip;
 void info_bt_text(const struct info *in, const struct img_thread *t);
 void info_bt_json(const struct info *in, const struct img_thread *t,
 		  void (*str)(const char *s, size_t n));

@@ -320,11 +320,15 @@ out:
 
 /* ---- output ---- */
 
+int info_bt_skip;
+
 void info_bt_text(const struct info *in, const struct img_thread *t)
 {
 	struct bt b;
 	const char *last_note = NULL;
 
+	if (info_bt_skip)
+		return;
 	bt_unwind(in, t, &b);
 	printf("    backtrace:\n");
 	for (int i = 0; i < b.n; i++) {
@@ -353,6 +357,10 @@ void info_bt_json(const struct info *in, const struct img_thread *t,
 {
 	struct bt b;
 
+	if (info_bt_skip) {
+		printf(", \"backtrace\": null");
+		return;
+	}
 	bt_unwind(in, t, &b);
 	printf(",\n     \"backtrace\": {\"complete\": %s, \"stopped\": ", b.complete ? "true" : "false");
 	if (b.complete)

@@ -17,6 +17,10 @@
 #     one more fd between two images; the diff reports exactly K of N
 #     pages in that region and that one fd added, text and JSON.
 #  5. --diff of two different processes is refused, naming both.
+#  6. A tree's image (progs/tree basic): every member's threads have a
+#     backtrace reaching main; --diff of two of its images compares each
+#     member (one "== process" part each), and a tree against a single
+#     process's image is refused.
 . "$(dirname "$0")/lib.sh"
 command -v python3 > /dev/null || skip "python3 is needed to read --json"
 
@@ -133,4 +137,34 @@ grep -qE "^  $start-$end rw-p anon: $K of $N pages differ\$" "$TMP/rdiff.txt" ||
 "$BIN/ckpt-info" --diff "$TMP/a.img" "$TMP/btstuck.img" > "$TMP/two.txt" 2>&1 && fail "--diff of two processes succeeded"
 grep -q "is process [0-9]* (.*diffstep) and .*btstuck.img is process [0-9]* (.*btstuck): not two images of one process" \
 	"$TMP/two.txt" || fail "--diff of two processes: $(cat "$TMP/two.txt")"
+
+# 6. a tree
+mkdir "$TMP/tree"
+shim "$PROGS/tree" basic "$TMP/tree" 3 > "$TMP/tree.out" 2>&1 &
+PID=$!
+PIDS+=("$PID")
+wait_line "$TMP/tree.out" '^READY|^BAD'
+grep -q '^READY' "$TMP/tree.out" || fail "tree: $(cat "$TMP/tree.out")"
+for g in 1 2; do
+	"$BIN/ckpt-save" "$PID" "$TMP/tree$g.img" > "$TMP/tree.save" 2>&1 || fail "tree: ckpt-save: $(cat "$TMP/tree.save")"
+done
+kill_tree "$PID"
+"$BIN/ckpt-info" --json "$TMP/tree1.img" > "$TMP/tree.json" 2>&1 || fail "tree: ckpt-info: $(cat "$TMP/tree.json")"
+out=$(python3 - "$TMP/tree.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+secs = d["processes"] if "processes" in d else d["sections"]
+bad = [t["tid"] for s in secs for t in s["threads"]
+       if "main" not in [f["symbol"] for f in t["backtrace"]["frames"]]]
+print("OK %d" % len(secs) if not bad and len(secs) >= 2 else "BAD %s" % bad)
+PY
+) || fail "tree: the JSON: $out"
+case $out in OK*) ;; *) fail "tree: a thread's backtrace does not reach main: $out";; esac
+members=${out#OK }
+"$BIN/ckpt-info" --diff "$TMP/tree1.img" "$TMP/tree2.img" > "$TMP/tdiff.txt" 2>&1 || fail "tree --diff: $(cat "$TMP/tdiff.txt")"
+[ "$(grep -c '^== process' "$TMP/tdiff.txt")" = "$members" ] || fail "tree --diff: not $members members: $(cat "$TMP/tdiff.txt")"
+"$BIN/ckpt-info" --json --diff "$TMP/tree1.img" "$TMP/tree2.img" | python3 -m json.tool > /dev/null || fail "tree --diff --json does not parse"
+"$BIN/ckpt-info" --diff "$TMP/tree1.img" "$TMP/a.img" > "$TMP/mixed.txt" 2>&1 && fail "--diff of a tree and a process succeeded"
+grep -q "is a process tree's image and .* is one process's image: not two images of one process" "$TMP/mixed.txt" ||
+	fail "--diff of a tree and a process: $(cat "$TMP/mixed.txt")"
 exit 0
