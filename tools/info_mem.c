@@ -222,11 +222,13 @@ int info_mem_load_run(struct info_mem *m, const struct info_run *r, unsigned cha
 			return mem_fail(m, "%s", r->len < sizeof(*p) ? "a page run is short" : err);
 		}
 		p = (const struct img_pages *)(buf + sizeof(struct img_rec_hdr));
-		rc = p->npages == r->npages ?
+		if (p->npages != r->npages || p->addr != r->addr)
+			snprintf(err, sizeof(err), "changed since it was read");
+		rc = p->npages == r->npages && p->addr == r->addr ?
 		     img_pages_decode(p, p + 1, (size_t)(r->len - sizeof(*p)), dst, err, sizeof(err)) : -1;
 		free(buf);
 		return rc < 0 ? mem_fail(m, "page run at offset %llu: %s", (unsigned long long)r->off,
-					 p->npages == r->npages ? err : "changed") : 0;
+					 err) : 0;
 	}
 }
 
