@@ -3,14 +3,62 @@
  * (tools/info_elf.c): any bytes, as a file a path in an image may name.
  * A parse that succeeds is then asked what every loadable segment's
  * first bytes map to and which functions hold a spread of addresses.
- * Seeds: a small valid ELF with symbols is worth giving it by hand
- * (build/fuzz/corpus-fuzz_elf); any binary on the system is one.
+ * Seeds: with FUZZ_SEED_DIR set, LLVMFuzzerInitialize copies the small
+ * test programs the build made (build/tests/btstuck, btstuck-fp: real
+ * PIE executables with .symtab, .dynsym and .eh_frame_hdr) there.
  */
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include "tools/info_elf.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Copies build/tests/NAME (next to build/fuzz/) into dir, if it is there and small. */
+static void fz_seed(const char *dir, const char *name)
+{
+	static unsigned char buf[1 << 16];
+	char self[PATH_MAX], src[PATH_MAX + 64], dst[PATH_MAX + 64];
+	ssize_t n, k = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int in, out;
+
+	if (k <= 0)
+		return;
+	self[k] = 0;
+	snprintf(src, sizeof(src), "%s/../tests/%s", dirname(self), name);
+	snprintf(dst, sizeof(dst), "%s/seed-%s", dir, name);
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(in, buf, sizeof(buf));
+	close(in);
+	if (n <= 0 || n == (ssize_t)sizeof(buf))	/* missing, or too big for a seed */
+		return;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out < 0)
+		return;
+	if (write(out, buf, (size_t)n) != n)
+		unlink(dst);
+	close(out);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *dir = getenv("FUZZ_SEED_DIR");
+
+	(void)argc;
+	(void)argv;
+	if (dir && *dir) {
+		fz_seed(dir, "btstuck");
+		fz_seed(dir, "btstuck-fp");
+	}
+	return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
