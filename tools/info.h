@@ -124,6 +124,8 @@ struct info {
 	struct info_str parent_path;
 	uint32_t mlock_mcl;	/* MLOCK record: IMG_MCL_*, 0 if none */
 	uint64_t inherited;	/* bytes of the inherited ranges */
+	struct img_range *inh;	/* the inherited ranges (sorted, disjoint: the reader checked) */
+	size_t ninh;
 	uint64_t mapped, pages, zero_pages, raw, stored;
 	int sealed;		/* a seal follows END */
 	int seal_verified;	/* ... and --key verified it */

@@ -323,16 +323,33 @@ static int diff_load(struct info *in, const char *path, int *fd)
 	return 0;
 }
 
-/* One process in each: 0, or an exit status (reported). */
+/* b is an incremental image whose parent is a (the identity its PARENT record names). */
+static int parent_of(const struct info *a, const struct info *b)
+{
+	return b->has_parent && b->parent.ctime_ns == a->hdr.ctime_ns &&
+	       b->parent.pid == a->hdr.pid && b->parent.hdr_crc == a->hdr.hdr_crc;
+}
+
+/*
+ * One process in each: 0, or an exit status (reported).  When B is an
+ * incremental image of A (the next generation), B's inherited pages are
+ * A's: read from A, and B compared as if it held them (its copy bv has no
+ * inherited ranges left to be unknown).
+ */
 static int diff_one(const struct info *a, const struct info *b, int json)
 {
 	struct diff_side sides[2];
+	struct info bv = *b;
 	struct info_diff d;
 	int rc;
 
 	info_mem_init(&sides[0].mem, a);
 	info_mem_init(&sides[1].mem, b);
-	rc = info_diff_compute(a, b, diff_page, sides, &d);
+	if (parent_of(a, b)) {
+		sides[1].mem.parent = &sides[0].mem;
+		bv.ninh = 0;
+	}
+	rc = info_diff_compute(a, &bv, diff_page, sides, &d);
 	info_mem_done(&sides[0].mem);
 	info_mem_done(&sides[1].mem);
 	if (rc < 0) {

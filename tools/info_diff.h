@@ -81,6 +81,9 @@ int info_diff_compute(const struct info *a, const struct info *b, info_diff_page
 		      void *ctx, struct info_diff *d);
 void info_diff_free(struct info_diff *d);
 
+/* addr lies in one of in's inherited ranges (an incremental image's pages kept by its parent). */
+int info_inherited(const struct info *in, uint64_t addr);
+
 /* info_diff.c: `ckpt-info --diff [--json] A B`; the exit status. */
 int info_diff_main(const char *a, const char *b, int json);
 

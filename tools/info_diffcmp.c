@@ -26,11 +26,73 @@ static void *diff_push(void *p, size_t *n, size_t size)
 /* How a page no run holds reads: zero, the file's, or unknown. */
 enum { DEF_ZERO, DEF_FILE, DEF_UNKNOWN };
 
+int info_inherited(const struct info *in, uint64_t addr)
+{
+	size_t lo = 0, hi = in->ninh;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < in->inh[mid].start)
+			hi = mid;
+		else if (addr >= in->inh[mid].end)
+			lo = mid + 1;
+		else
+			return 1;
+	}
+	return 0;
+}
+
+/* The first inherited range of in that ends after addr. */
+static size_t first_inh(const struct info *in, uint64_t addr)
+{
+	size_t lo = 0, hi = in->ninh;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (in->inh[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Pages of [lo, hi) inherited by A or by B (the union of their ranges). */
+static uint64_t inh_pages(const struct info *A, const struct info *B, uint64_t lo, uint64_t hi)
+{
+	size_t i = first_inh(A, lo), j = first_inh(B, lo);
+	uint64_t n = 0, done = lo;	/* [lo, done) counted */
+
+	for (;;) {
+		const struct img_range *r;
+		uint64_t s, e;
+
+		if (i < A->ninh && (j >= B->ninh || A->inh[i].start <= B->inh[j].start))
+			r = &A->inh[i++];
+		else if (j < B->ninh)
+			r = &B->inh[j++];
+		else
+			break;
+		if (r->start >= hi)
+			break;
+		s = r->start > done ? r->start : done;
+		e = r->end < hi ? r->end : hi;
+		if (e > s) {
+			n += (e - s) / PAGE;
+			done = e;
+		}
+	}
+	return n;
+}
+
 static int vma_default(const struct info *in, const struct info_vma *v)
 {
+	/* (an incremental image's inherited pages: counted apart, inh_pages) */
 	if ((v->v.flags & IMG_VMA_ANON) && !(v->v.flags & (IMG_VMA_SHARED | IMG_VMA_TREESHM)) &&
 	    !v->v.file)
-		return in->has_parent ? DEF_UNKNOWN : DEF_ZERO;
+		return DEF_ZERO;
 	if ((v->v.flags & IMG_VMA_FILE) && !v->v.file)
 		return DEF_FILE;
 	return DEF_UNKNOWN;
@@ -103,7 +165,7 @@ static void diff_pages(const struct info *A, const struct info *B, struct info_d
 		       uint64_t lo, uint64_t hi, info_diff_page_fn page, void *ctx)
 {
 	size_t ka = first_run(A, lo), kb = first_run(B, lo);
-	uint64_t at = lo, held = 0;
+	uint64_t at = lo, held = 0, held_inh = 0;
 	int da = vma_default(A, m->a), db = vma_default(B, m->b), rest;
 
 	m->pages = (hi - lo) / PAGE;
@@ -116,6 +178,7 @@ static void diff_pages(const struct info *A, const struct info *B, struct info_d
 			break;
 		at = !ha ? pb : !hb ? pa : pa < pb ? pa : pb;
 		held++;
+		held_inh += info_inherited(A, at) || info_inherited(B, at);
 		if (page(ctx, 0, at, &x) < 0 || page(ctx, 1, at, &y) < 0)
 			m->unknown++;
 		else if (memcmp(x, y, PAGE))
@@ -125,8 +188,13 @@ static void diff_pages(const struct info *A, const struct info *B, struct info_d
 	/* the pages neither holds */
 	if (da == DEF_UNKNOWN || db == DEF_UNKNOWN)
 		rest = DEF_UNKNOWN;
-	else if (da == DEF_ZERO && db == DEF_ZERO)
+	else if (da == DEF_ZERO && db == DEF_ZERO) {
+		/* zero, but what a parent image holds: unknown here */
+		uint64_t inh = inh_pages(A, B, lo, hi) - held_inh;
+
+		m->unknown += inh;
 		rest = 0;
+	}
 	else if (da == DEF_FILE && db == DEF_FILE && same_file(m->a, m->b) &&
 		 m->a->v.pgoff - m->a->v.start == m->b->v.pgoff - m->b->v.start)
 		rest = 0;

@@ -255,6 +255,15 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		for (uint32_t i = 0; i < p->nranges; i++)
 			in->inherited += rg[i].end - rg[i].start;
 		in->parent_path = info_dup(rg + p->nranges, p->path_len);
+		if (p->nranges) {
+			in->inh = malloc(p->nranges * sizeof(*in->inh));
+			if (!in->inh) {
+				fprintf(stderr, "ckpt-info: out of memory\n");
+				exit(INFO_EXIT_CORRUPT);
+			}
+			memcpy(in->inh, rg, p->nranges * sizeof(*in->inh));
+			in->ninh = p->nranges;
+		}
 		return 0;
 	}
 	if (*last_rank < 0 ? rank != RANK_PROC :
@@ -573,5 +582,6 @@ void info_free(struct info *in)
 	free(in->sc);
 	free(in->vmas);
 	free(in->runs);
+	free(in->inh);
 }
 

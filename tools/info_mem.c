@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "tools/info_mem.h"
+#include "tools/info_diff.h"
 
 #define PAGE	IMG_PAGE_SIZE
 
@@ -289,9 +290,15 @@ static int page_read(struct info_mem *m, uint64_t addr, unsigned char *buf, size
 	}
 	if ((v->v.flags & IMG_VMA_ANON) && !(v->v.flags & (IMG_VMA_SHARED | IMG_VMA_TREESHM)) &&
 	    !v->v.file) {
-		if (in->has_parent)
-			return mem_fail(m, "0x%llx: the page may be in the parent image (not read)",
-					(unsigned long long)addr);
+		if (info_inherited(in, addr) && m->parent) {
+			if (info_mem_read(m->parent, addr, buf, n) < 0)
+				return mem_fail(m, "%s", m->parent->why);
+			return 0;
+		}
+		if (info_inherited(in, addr))
+			return mem_fail(m, "0x%llx: the page is in the parent image %s (not read: "
+					"ckpt-info reads one image)", (unsigned long long)addr,
+					in->parent_path.s);
 		memset(buf, 0, n);
 		return 0;
 	}

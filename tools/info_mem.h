@@ -51,6 +51,8 @@ struct info_mem {
 		unsigned char *data;	/* IMG_PAGES_MAX pages, or NULL */
 	} cache[INFO_MEM_CACHE];
 	int next;
+	struct info_mem *parent;	/* an incremental image's parent, when known (--diff
+					 * of an image and its parent): inherited pages from it */
 	struct timespec deadline;	/* reads fail after it (0: none) */
 	int timed_out;
 	char why[200];		/* why the last read failed */

@@ -103,15 +103,23 @@ static void test_diff_pages(void)
 	CU_ASSERT_EQUAL(d.regions_differ, 1);
 	info_diff_free(&d);
 
-	/* The file replaced (another mtime): its unheld pages all differ; an
-	 * incremental B: its unheld anonymous pages are unknown. */
+	/* The file replaced (another mtime): its unheld pages all differ.  An
+	 * incremental B: the unheld pages its parent holds (inherited ranges)
+	 * are unknown, the rest still zero; a held page in a range is compared. */
 	vb[1].v.mtime_ns = 5;
 	b.has_parent = 1;
+	b.inh = (struct img_range[]){ { R + PG, R + 2 * PG }, { R + 6 * PG, R + 7 * PG },
+				      { Z, Z + 10 * PG } };
+	b.ninh = 3;
+	a.inh = (struct img_range[]){ { R + 6 * PG, R + 8 * PG } };	/* overlaps B's */
+	a.ninh = 1;
 	CU_ASSERT_EQUAL_FATAL(info_diff_compute(&a, &b, tid_page, sides, &d), 0);
 	CU_ASSERT_EQUAL(d.maps[1].changed, DIFF_MAP_FILE);
 	CU_ASSERT_EQUAL(d.maps[1].differ, 4);
-	CU_ASSERT_EQUAL(d.maps[2].unknown, 1000);
-	CU_ASSERT_EQUAL(d.maps[0].unknown, 1 + 3);	/* 8 - 5 held pages */
+	CU_ASSERT_EQUAL(d.maps[2].unknown, 10);
+	CU_ASSERT_EQUAL(d.maps[2].differ, 0);
+	CU_ASSERT_EQUAL(d.maps[0].differ, 2);
+	CU_ASSERT_EQUAL(d.maps[0].unknown, 1 + 2);	/* page 4, pages 6-7 */
 	info_diff_free(&d);
 }
 
