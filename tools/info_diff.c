@@ -331,25 +331,24 @@ static int parent_of(const struct info *a, const struct info *b)
 }
 
 /*
- * One process in each: 0, or an exit status (reported).  When B is an
- * incremental image of A (the next generation), B's inherited pages are
- * A's: read from A, and B compared as if it held them (its copy bv has no
- * inherited ranges left to be unknown).
+ * One process in each: 0, or an exit status (reported).  An incremental
+ * image's inherited pages are read from its parent (info_mem.c finds and
+ * loads the chain); when B's parent is A itself (the next generation),
+ * from A as already loaded.
  */
 static int diff_one(const struct info *a, const struct info *b, int json)
 {
 	struct diff_side sides[2];
-	struct info bv = *b;
 	struct info_diff d;
 	int rc;
 
 	info_mem_init(&sides[0].mem, a);
 	info_mem_init(&sides[1].mem, b);
 	if (parent_of(a, b)) {
-		sides[1].mem.parent = &sides[0].mem;
-		bv.ninh = 0;
+		sides[1].mem.parent = &sides[0].mem;	/* not owned: parent_owned stays 0 */
+		sides[1].mem.parent_tried = 1;
 	}
-	rc = info_diff_compute(a, &bv, diff_page, sides, &d);
+	rc = info_diff_compute(a, b, diff_page, sides, &d);
 	info_mem_done(&sides[0].mem);
 	info_mem_done(&sides[1].mem);
 	if (rc < 0) {

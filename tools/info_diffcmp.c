@@ -59,37 +59,27 @@ static size_t first_inh(const struct info *in, uint64_t addr)
 	return lo;
 }
 
-/* Pages of [lo, hi) inherited by A or by B (the union of their ranges). */
-static uint64_t inh_pages(const struct info *A, const struct info *B, uint64_t lo, uint64_t hi)
+/* The next page at or after *at, below end, in one of in's inherited ranges: 1 and *at, or 0. */
+static int next_inh(const struct info *in, size_t *k, uint64_t *at, uint64_t end)
 {
-	size_t i = first_inh(A, lo), j = first_inh(B, lo);
-	uint64_t n = 0, done = lo;	/* [lo, done) counted */
+	while (*k < in->ninh) {
+		const struct img_range *r = &in->inh[*k];
 
-	for (;;) {
-		const struct img_range *r;
-		uint64_t s, e;
-
-		if (i < A->ninh && (j >= B->ninh || A->inh[i].start <= B->inh[j].start))
-			r = &A->inh[i++];
-		else if (j < B->ninh)
-			r = &B->inh[j++];
-		else
-			break;
-		if (r->start >= hi)
-			break;
-		s = r->start > done ? r->start : done;
-		e = r->end < hi ? r->end : hi;
-		if (e > s) {
-			n += (e - s) / PAGE;
-			done = e;
+		if (r->start >= end)
+			return 0;
+		if (r->end > *at) {
+			if (r->start > *at)
+				*at = r->start;
+			return *at < end;
 		}
+		(*k)++;
 	}
-	return n;
+	return 0;
 }
 
 static int vma_default(const struct info *in, const struct info_vma *v)
 {
-	/* (an incremental image's inherited pages: counted apart, inh_pages) */
+	/* (an incremental image's inherited pages are visited: diff_pages) */
 	if ((v->v.flags & IMG_VMA_ANON) && !(v->v.flags & (IMG_VMA_SHARED | IMG_VMA_TREESHM)) &&
 	    !v->v.file)
 		return DEF_ZERO;
@@ -160,25 +150,34 @@ static int next_held(const struct info *in, size_t *k, uint64_t *at, uint64_t en
 	return 0;
 }
 
-/* Pages of [lo, hi) of maps a (in A) and b (in B). */
+/*
+ * Pages of [lo, hi) of maps a (in A) and b (in B).  Visited: every page a
+ * run of either image holds or an inherited range of either covers (an
+ * incremental image's page is its parent's: the callback reads it, or
+ * says it cannot); the rest, held by neither, is counted by rule.
+ */
 static void diff_pages(const struct info *A, const struct info *B, struct info_diff_map *m,
 		       uint64_t lo, uint64_t hi, info_diff_page_fn page, void *ctx)
 {
-	size_t ka = first_run(A, lo), kb = first_run(B, lo);
-	uint64_t at = lo, held = 0, held_inh = 0;
+	size_t ka = first_run(A, lo), kb = first_run(B, lo), ia = first_inh(A, lo),
+	       ib = first_inh(B, lo);
+	uint64_t at = lo, held = 0;
 	int da = vma_default(A, m->a), db = vma_default(B, m->b), rest;
 
 	m->pages = (hi - lo) / PAGE;
 	for (;;) {
-		uint64_t pa = at, pb = at;
-		int ha = next_held(A, &ka, &pa, hi), hb = next_held(B, &kb, &pb, hi);
+		uint64_t c[4] = { at, at, at, at }, next = UINT64_MAX;
+		int h[4] = { next_held(A, &ka, &c[0], hi), next_held(B, &kb, &c[1], hi),
+			     next_inh(A, &ia, &c[2], hi), next_inh(B, &ib, &c[3], hi) };
 		const unsigned char *x, *y;
 
-		if (!ha && !hb)
+		for (int k = 0; k < 4; k++)
+			if (h[k] && c[k] < next)
+				next = c[k];
+		if (next == UINT64_MAX)
 			break;
-		at = !ha ? pb : !hb ? pa : pa < pb ? pa : pb;
+		at = next;
 		held++;
-		held_inh += info_inherited(A, at) || info_inherited(B, at);
 		if (page(ctx, 0, at, &x) < 0 || page(ctx, 1, at, &y) < 0)
 			m->unknown++;
 		else if (memcmp(x, y, PAGE))
@@ -188,13 +187,8 @@ static void diff_pages(const struct info *A, const struct info *B, struct info_d
 	/* the pages neither holds */
 	if (da == DEF_UNKNOWN || db == DEF_UNKNOWN)
 		rest = DEF_UNKNOWN;
-	else if (da == DEF_ZERO && db == DEF_ZERO) {
-		/* zero, but what a parent image holds: unknown here */
-		uint64_t inh = inh_pages(A, B, lo, hi) - held_inh;
-
-		m->unknown += inh;
+	else if (da == DEF_ZERO && db == DEF_ZERO)
 		rest = 0;
-	}
 	else if (da == DEF_FILE && db == DEF_FILE && same_file(m->a, m->b) &&
 		 m->a->v.pgoff - m->a->v.start == m->b->v.pgoff - m->b->v.start)
 		rest = 0;

@@ -83,6 +83,8 @@ const struct info_run *info_mem_run(const struct info *in, uint64_t addr)
 static struct info_mod **mods;
 static size_t nmods;
 
+static void parents_free(void);
+
 static void mod_open(struct info_mod *md)
 {
 	struct stat st;
@@ -160,6 +162,133 @@ void info_mods_free(void)
 	free(mods);
 	mods = NULL;
 	nmods = 0;
+	parents_free();
+}
+
+/* ---- parents: an incremental image's chain ---- */
+
+#define INFO_CHAIN_MAX	256	/* parents followed, at most */
+
+struct info_parent {
+	struct info in;
+	int fd;
+	char *path;
+};
+
+static struct info_parent **parents;
+static size_t nparents;
+
+/* Opens and loads one candidate file for in's parent: 0, or -1 with why. */
+static int parent_try(const struct info *in, const char *path, struct info_parent *p,
+		      char *why, size_t len)
+{
+	struct stat st;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (p->fd < 0)
+		return snprintf(why, len, "%s: %s", path, strerror(errno)), -1;
+	if (fstat(p->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(p->fd);
+		return snprintf(why, len, "%s: not a regular file", path), -1;
+	}
+	p->in.name = path;
+	if ((rc = info_load(&p->in, p->fd)) || p->in.nsection ||
+	    p->in.hdr.ctime_ns != in->parent.ctime_ns || p->in.hdr.pid != in->parent.pid ||
+	    p->in.hdr.hdr_crc != in->parent.hdr_crc) {
+		snprintf(why, len, "%.150s: %.200s", path, rc ? p->in.err :
+			 "not the image this one was made from (another header)");
+		info_free(&p->in);
+		close(p->fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* in's parent image, loaded (once per run), or NULL with why. */
+static struct info_parent *parent_load(const struct info *in, char *why, size_t len)
+{
+	const char *stored = in->parent_path.s, *child = in->name ? in->name : "";
+	const char *slash = strrchr(child, '/'), *base = strrchr(stored, '/');
+	char *cand[2] = { NULL, NULL };
+	struct info_parent *p;
+
+	for (size_t i = 0; i < nparents; i++)
+		if (parents[i]->in.hdr.ctime_ns == in->parent.ctime_ns &&
+		    parents[i]->in.hdr.pid == in->parent.pid &&
+		    parents[i]->in.hdr.hdr_crc == in->parent.hdr_crc)
+			return parents[i];
+	base = base ? base + 1 : stored;
+	if (stored[0] == '/' || !slash)
+		cand[0] = strdup(stored);
+	else if (asprintf(&cand[0], "%.*s/%s", (int)(slash - child), child, stored) < 0)
+		cand[0] = NULL;
+	if (asprintf(&cand[1], "%.*s%s", slash ? (int)(slash - child + 1) : 0, child, base) < 0)
+		cand[1] = NULL;
+	if (!(p = calloc(1, sizeof(*p))) || !cand[0] || !cand[1]) {
+		fprintf(stderr, "ckpt-info: out of memory\n");
+		exit(INFO_EXIT_CORRUPT);
+	}
+	snprintf(why, len, "the parent image %s cannot be read", stored);
+	for (int k = 0; k < 2; k++) {
+		char err[360];
+
+		if (k && !strcmp(cand[0], cand[1]))
+			break;
+		if (parent_try(in, cand[k], p, err, sizeof(err)) == 0) {
+			p->path = cand[k];
+			p->in.name = p->path;
+			free(cand[!k]);
+			parents = info_grow(parents, nparents, sizeof(*parents));
+			parents[nparents++] = p;
+			return p;
+		}
+		snprintf(why, len, "parent image: %.200s", err);
+	}
+	free(cand[0]);
+	free(cand[1]);
+	free(p);
+	return NULL;
+}
+
+/* m's parent memory (made the first time), or NULL with m->parent_why. */
+static struct info_mem *mem_parent(struct info_mem *m)
+{
+	struct info_parent *p;
+
+	if (m->parent || m->parent_tried)
+		return m->parent;
+	m->parent_tried = 1;
+	if (m->depth >= INFO_CHAIN_MAX) {
+		snprintf(m->parent_why, sizeof(m->parent_why), "more than %d parent images",
+			 INFO_CHAIN_MAX);
+		return NULL;
+	}
+	if (!(p = parent_load(m->in, m->parent_why, sizeof(m->parent_why))))
+		return NULL;
+	if (!(m->parent = malloc(sizeof(*m->parent)))) {
+		fprintf(stderr, "ckpt-info: out of memory\n");
+		exit(INFO_EXIT_CORRUPT);
+	}
+	info_mem_init(m->parent, &p->in);
+	m->parent->depth = m->depth + 1;
+	m->parent->deadline = m->deadline;
+	m->parent_owned = 1;
+	return m->parent;
+}
+
+static void parents_free(void)
+{
+	for (size_t i = 0; i < nparents; i++) {
+		info_free(&parents[i]->in);
+		close(parents[i]->fd);
+		free(parents[i]->path);
+		free(parents[i]);
+	}
+	free(parents);
+	parents = NULL;
+	nparents = 0;
 }
 
 /* ---- pages ---- */
@@ -175,6 +304,12 @@ void info_mem_done(struct info_mem *m)
 	for (int i = 0; i < INFO_MEM_CACHE; i++)
 		free(m->cache[i].data);
 	memset(m->cache, 0, sizeof(m->cache));
+	if (m->parent_owned) {
+		info_mem_done(m->parent);
+		free(m->parent);
+	}
+	m->parent = NULL;
+	m->parent_owned = m->parent_tried = 0;
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -290,15 +425,19 @@ static int page_read(struct info_mem *m, uint64_t addr, unsigned char *buf, size
 	}
 	if ((v->v.flags & IMG_VMA_ANON) && !(v->v.flags & (IMG_VMA_SHARED | IMG_VMA_TREESHM)) &&
 	    !v->v.file) {
-		if (info_inherited(in, addr) && m->parent) {
-			if (info_mem_read(m->parent, addr, buf, n) < 0)
-				return mem_fail(m, "%s", m->parent->why);
+		if (info_inherited(in, addr)) {
+			struct info_mem *pm = mem_parent(m);
+
+			if (!pm)
+				return mem_fail(m, "0x%llx: the page is in the parent image, which "
+						"cannot be read: %s", (unsigned long long)addr,
+						m->parent_why);
+			if (info_mem_read(pm, addr, buf, n) < 0)
+				return mem_fail(m, "%s", pm->why);
+			if (pm->timed_out)
+				m->timed_out = 1;
 			return 0;
 		}
-		if (info_inherited(in, addr))
-			return mem_fail(m, "0x%llx: the page is in the parent image %s (not read: "
-					"ckpt-info reads one image)", (unsigned long long)addr,
-					in->parent_path.s);
 		memset(buf, 0, n);
 		return 0;
 	}

@@ -2,8 +2,12 @@
  * info_mem.h - the saved process's memory as ckpt-info reads it, for
  * backtraces (info_bt.c) and --diff (info_diff.c): a page is, in order,
  *   1. the image's own page (a PAGES or MPAGES run), decoded and checked;
- *   2. else, in a private anonymous area: zero (what a restart makes) --
- *      unless the image is incremental (the parent may hold it: unknown);
+ *   2. else, in a private anonymous area: in an incremental image's
+ *      inherited range, the page as its parent image holds it (the chain
+ *      is read as ckpt-restart finds it: the stored path, else the same
+ *      file name next to the image; the identity the PARENT record names
+ *      must match; loaded once, without re-verifying its page data, kept
+ *      for the run); else zero (what a restart makes);
  *   3. else, in a file mapping: the mapped file's page at its offset,
  *      read from the file on this machine, when the file is the one the
  *      image recorded (inode, size, mtime); otherwise unknown.
@@ -51,8 +55,11 @@ struct info_mem {
 		unsigned char *data;	/* IMG_PAGES_MAX pages, or NULL */
 	} cache[INFO_MEM_CACHE];
 	int next;
-	struct info_mem *parent;	/* an incremental image's parent, when known (--diff
-					 * of an image and its parent): inherited pages from it */
+	struct info_mem *parent;	/* an incremental image's parent: inherited pages from it */
+	int parent_owned;		/* parent is ours (loaded here), not the caller's */
+	int parent_tried;
+	int depth;			/* parents above the image read */
+	char parent_why[240];		/* why the parent cannot be read */
 	struct timespec deadline;	/* reads fail after it (0: none) */
 	int timed_out;
 	char why[200];		/* why the last read failed */

@@ -16,6 +16,11 @@
 #  4. --diff: progs/diffstep changes K pages of an N-page region and opens
 #     one more fd between two images; the diff reports exactly K of N
 #     pages in that region and that one fd added, text and JSON.
+#     Then three incremental generations (ckpt-save --incremental): each
+#     image's inherited pages are read from its parent chain, so g1->g2
+#     and g2->g3 report exactly K of N pages and nothing unknown, and
+#     g1->g3 none in the region (the second step undoes the first); with
+#     g2 moved away, g1->g3 says pages are unknown instead of guessing.
 #  5. --diff of two different processes is refused, naming both.
 #  6. A tree's image (progs/tree basic): every member's threads have a
 #     backtrace reaching main; --diff of two of its images compares each
@@ -132,6 +137,34 @@ PY
 "$BIN/ckpt-info" --diff "$TMP/b.img" "$TMP/a.img" > "$TMP/rdiff.txt" 2>&1 || fail "--diff B A: $(cat "$TMP/rdiff.txt")"
 grep -qx "fds: 0 added, 1 removed, [0-9]* changed" "$TMP/rdiff.txt" || fail "--diff B A: $(cat "$TMP/rdiff.txt")"
 grep -qE "^  $start-$end rw-p anon: $K of $N pages differ\$" "$TMP/rdiff.txt" || fail "--diff B A: pages"
+
+# 4b. incremental generations
+clean_fds "$PROGS/diffstep" $N $K > "$TMP/g.out" 2>&1 &
+PID=$!
+PIDS+=("$PID")
+wait_line "$TMP/g.out" '^STEP 0'
+for g in 1 2 3; do
+	"$BIN/ckpt-save" --incremental "$PID" "$TMP/g$g.img" > "$TMP/g.save" 2>&1 || fail "incremental $g: $(cat "$TMP/g.save")"
+	[ $g = 3 ] && break
+	kill -USR2 "$PID"
+	wait_line "$TMP/g.out" "^STEP $g"
+done
+kill9 "$PID"
+"$BIN/ckpt-info" "$TMP/g3.img" | grep -q "^flags:.*incremental" || fail "g3 is not incremental"
+read -r _ start end < <(grep '^REGION' "$TMP/g.out")
+for pair in "1 2" "2 3"; do
+	set -- $pair
+	"$BIN/ckpt-info" --diff "$TMP/g$1.img" "$TMP/g$2.img" > "$TMP/gdiff.txt" 2>&1 || fail "g$1->g$2: $(cat "$TMP/gdiff.txt")"
+	grep -qE "^  $start-$end rw-p anon: $K of $N pages differ\$" "$TMP/gdiff.txt" ||
+		fail "g$1->g$2: not $K of $N pages in $start-$end: $(cat "$TMP/gdiff.txt")"
+	grep -q unknown "$TMP/gdiff.txt" && fail "g$1->g$2: pages unknown: $(cat "$TMP/gdiff.txt")"
+done
+"$BIN/ckpt-info" --diff "$TMP/g1.img" "$TMP/g3.img" > "$TMP/gdiff.txt" 2>&1 || fail "g1->g3: $(cat "$TMP/gdiff.txt")"
+grep -q "^  $start-$end " "$TMP/gdiff.txt" && fail "g1->g3: the region differs: $(cat "$TMP/gdiff.txt")"
+grep -q unknown "$TMP/gdiff.txt" && fail "g1->g3: pages unknown: $(cat "$TMP/gdiff.txt")"
+mv "$TMP/g2.img" "$TMP/g2.moved"
+"$BIN/ckpt-info" --diff "$TMP/g1.img" "$TMP/g3.img" > "$TMP/gdiff.txt" 2>&1 || fail "g1->g3 without g2: $(cat "$TMP/gdiff.txt")"
+grep -qE "^memory: .*[1-9][0-9]* pages unknown" "$TMP/gdiff.txt" || fail "g1->g3 without g2: nothing unknown: $(cat "$TMP/gdiff.txt")"
 
 # 5. two processes
 "$BIN/ckpt-info" --diff "$TMP/a.img" "$TMP/btstuck.img" > "$TMP/two.txt" 2>&1 && fail "--diff of two processes succeeded"

@@ -18,12 +18,15 @@ struct tid_side {
 	uint64_t addr[16];
 	int fill[16];
 	int n;
+	const struct info *in;		/* its image (inherited ranges) */
 	unsigned char buf[PG];
 };
 
 static int tid_page(void *ctx, int side, uint64_t addr, const unsigned char **data)
 {
 	struct tid_side *s = (struct tid_side *)ctx + side;
+
+	const struct info *in = s->in;
 
 	for (int i = 0; i < s->n; i++)
 		if (s->addr[i] == addr) {
@@ -33,6 +36,10 @@ static int tid_page(void *ctx, int side, uint64_t addr, const unsigned char **da
 			*data = s->buf;
 			return 0;
 		}
+	/* an inherited page: as if its parent could not be read */
+	for (size_t i = 0; in && i < in->ninh; i++)
+		if (addr >= in->inh[i].start && addr < in->inh[i].end)
+			return -1;
 	memset(s->buf, 0, PG);		/* what an unheld private page reads */
 	*data = s->buf;
 	return 0;
@@ -80,6 +87,8 @@ static void test_diff_pages(void)
 	va[2] = vb[2] = tid_vma(Z, 1000, IMG_VMA_ANON, "");
 	a.vmas = va; b.vmas = vb; a.nvma = b.nvma = 3;
 	a.runs = ra; b.runs = rb;
+	sides[0].in = &a;
+	sides[1].in = &b;
 	/* page 0: same in both; 1: differs; 2: zero in A's run, unheld in B (equal);
 	 * 3: only B holds it, non-zero (differs); 4: unknown in B */
 	tid_hold(&a, ra, &sides[0], R, 0x11);
@@ -104,8 +113,9 @@ static void test_diff_pages(void)
 	info_diff_free(&d);
 
 	/* The file replaced (another mtime): its unheld pages all differ.  An
-	 * incremental B: the unheld pages its parent holds (inherited ranges)
-	 * are unknown, the rest still zero; a held page in a range is compared. */
+	 * incremental B: pages in its inherited ranges are visited and asked
+	 * for (here: "its parent cannot be read", unknown), the rest still
+	 * zero; a page held by a run is the run's, compared. */
 	vb[1].v.mtime_ns = 5;
 	b.has_parent = 1;
 	b.inh = (struct img_range[]){ { R + PG, R + 2 * PG }, { R + 6 * PG, R + 7 * PG },
