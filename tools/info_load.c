@@ -583,5 +583,6 @@ void info_free(struct info *in)
 	free(in->vmas);
 	free(in->runs);
 	free(in->inh);
+	free(in->parent_path.s);
 }
 
