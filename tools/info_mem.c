@@ -90,8 +90,19 @@ static void mod_open(struct info_mod *md)
 	struct stat st;
 	void *p;
 	char err[128];
-	int fd = open(md->path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
+	/*
+	 * Only a regular file is opened: the path comes from the image, and
+	 * opening a FIFO would hang, a device could act (a tape rewinds).
+	 */
+	if (stat(md->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		md->state = MOD_CHANGED;
+		snprintf(md->why, sizeof(md->why), "%s: not a regular file here: addresses shown raw",
+			 md->path);
+		return;
+	}
+	fd = open(md->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		md->state = MOD_MISSING;
 		snprintf(md->why, sizeof(md->why), "%s: cannot open here: %s", md->path,
