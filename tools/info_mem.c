@@ -197,7 +197,9 @@ static int parent_try(const struct info *in, const char *path, struct info_paren
 	int rc;
 
 	memset(p, 0, sizeof(*p));
-	p->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))	/* (as mod_open: no device opened) */
+		return snprintf(why, len, "%s: not a regular file", path), -1;
+	p->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (p->fd < 0)
 		return snprintf(why, len, "%s: %s", path, strerror(errno)), -1;
 	if (fstat(p->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
