@@ -84,6 +84,7 @@ int ckpt_save_v1(const char *path, const struct ckpt_options *opts) CKPT_REF_;
 const char *ckpt_last_error_v1(void) CKPT_REF_;
 int ckpt_hook_add_v1(int when, ckpt_hook_fn fn, void *arg) CKPT_REF_;
 int ckpt_hook_remove_v1(int when, ckpt_hook_fn fn, void *arg) CKPT_REF_;
+int ckpt_exclude_v1(void *addr, size_t len, int exclude) CKPT_REF_;
 
 /*
  * Checkpoint the calling process into `path` ("-" is not allowed here:
@@ -153,6 +154,36 @@ static inline int ckpt_hook_remove(int when, ckpt_hook_fn fn, void *arg)
 		return -1;
 	}
 	return ckpt_hook_remove_v1(when, fn, arg);
+}
+
+/*
+ * Memory not saved: the pages of [addr, addr + len) (page aligned: use
+ * mmap or aligned_alloc) are left out of every image from now on and
+ * read as zeros in a restarted process — a cache it rebuilds, a secret
+ * that must not reach the image.  Applies to private anonymous memory
+ * (heap, anonymous mappings, stacks); pages of a file or shared mapping
+ * in the range are saved as usual.  By address: memory mapped there
+ * later is excluded too, until ckpt_include() of the range.  Returns 0,
+ * or -1 with errno (EINVAL: not page aligned, len 0 or wrapping; ENOSPC:
+ * 64 separate ranges already).
+ */
+static inline int ckpt_exclude(void *addr, size_t len)
+{
+	if (!CKPT_LOADED_()) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return ckpt_exclude_v1(addr, len, 1);
+}
+
+/* Undoes ckpt_exclude() for [addr, addr + len): saved again from the next image. */
+static inline int ckpt_include(void *addr, size_t len)
+{
+	if (!CKPT_LOADED_()) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return ckpt_exclude_v1(addr, len, 0);
 }
 
 /* 1 when libckpt is loaded in this process. */

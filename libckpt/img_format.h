@@ -85,6 +85,13 @@
  * byte.  Never restarted on its own.
  */
 #define IMG_F_MEMBER		0x20
+/*
+ * The process (in a tree: the root, in the directory's header and its
+ * section's) led its session, and that session's controlling terminal is
+ * the terminal its TTY FILEs are on (IMG_TTY_CTTY): a restart gives the
+ * restarted session ckpt-restart's terminal (fds/fd_tty_job.c).
+ */
+#define IMG_F_CTTY		0x40
 
 struct img_header {
 	char     magic[IMG_MAGIC_LEN];
@@ -125,6 +132,7 @@ enum img_rec_type {
 	IMG_REC_SYSV_SEM = 22,	/* struct img_sysv_sem + img_sem or img_semadj */
 	IMG_REC_SYSV_MSG = 23,	/* struct img_sysv_msg + messages: a SysV queue */
 	IMG_REC_MQ_MSGS	= 24,	/* struct img_mq_msgs + messages of a POSIX queue */
+	/* 32, 33: terminals (fds/fd_tty.c); kept for a pty pair's unread bytes, unused yet */
 	IMG_REC_PAD	= 0xfffe,	/* 0-7 zero bytes: the next record starts at a
 				 * multiple of 8 (invariant 5); readers skip it */
 	IMG_REC_END	= 0xffff,	/* struct img_end */
@@ -233,8 +241,10 @@ enum img_file_kind {
 	IMG_FILE_PSHM	 = 14,		/* a POSIX shared memory object (shm_open: a file
 					 * of the tmpfs on /dev/shm): contents in FILE_DATA,
 					 * reused, put back or made again by its name */
+	IMG_FILE_TTY	 = 22,		/* a terminal (img_file_tty): restarted on
+					 * ckpt-restart's terminal (fds/fd_tty.c) */
 };
-#define IMG_FILE_KIND_MAX	14	/* highest kind this reader knows */
+#define IMG_FILE_KIND_MAX	22	/* highest kind this reader knows */
 
 struct img_file {
 	uint32_t id;			/* > 0, unique among the image's FILEs */
@@ -458,6 +468,60 @@ struct img_file_pshm {
 	uint32_t uid, gid;		/* the object's owner */
 	uint32_t reserved;		/* zero */
 	int64_t  btime_ns;		/* its birth time (statx STATX_BTIME), -1: unknown */
+};
+
+/*
+ * TTY: one open file description of a terminal the process runs on: a
+ * pty slave or a virtual console, at any fd number, or /dev/tty (role
+ * DEVTTY: path "/dev/tty").  The image has one such terminal: the
+ * process's (in a tree: the root's) controlling terminal, or without one
+ * the terminal at its fds 0-2.  Roles MASTER and SLAVE are the ends of a
+ * pty the image's processes made themselves (script, expect, tmux): made
+ * again as a pair with the same index, settings, window size, packet
+ * mode and lock (fds/fd_tty_pty.c).  A restart opens each description on ckpt-restart's own terminal
+ * (a pty or console of the machine it runs on), sets the saved termios
+ * there, and sends SIGWINCH when that terminal's size is not the saved
+ * one (fds/fd_tty.c; job control: fds/fd_tty_job.c).  img_file.rdev is
+ * fstat's (5:0 for /dev/tty); major and minor are the terminal's.
+ */
+enum img_tty_role {
+	IMG_TTY_TERMINAL = 1,		/* the terminal's own node (/dev/pts/N, /dev/ttyN) */
+	IMG_TTY_DEVTTY	 = 2,		/* /dev/tty: a description of the controlling terminal */
+	IMG_TTY_MASTER	 = 3,		/* the master of a pty the image holds (/dev/ptmx) */
+	IMG_TTY_SLAVE	 = 4,		/* the slave of such a pty (/dev/pts/index) */
+};
+enum img_tty_class {
+	IMG_TTY_PTY	 = 1,		/* a pty (TERMINAL, DEVTTY: its master is outside) */
+	IMG_TTY_VT	 = 2,		/* a virtual console (major 4, minor 1..63) */
+};
+#define IMG_TTY_CTTY		0x1	/* img_file_tty.flags: the controlling terminal of the
+					 * process that wrote the FILE */
+#define IMG_TTY_PKT		0x2	/* MASTER: packet mode (TIOCPKT) */
+#define IMG_TTY_LOCKED		0x4	/* MASTER: the slave is locked (TIOCGPTLCK) */
+#define IMG_TTY_FLAGS		0x7
+
+/* The kernel's struct termios2 (TCGETS2), byte for byte: 44 bytes. */
+struct img_termios {
+	uint32_t iflag, oflag, cflag, lflag;
+	uint8_t  line;
+	uint8_t  cc[19];
+	uint32_t ispeed, ospeed;
+};
+
+struct img_file_tty {
+	uint32_t role;			/* enum img_tty_role */
+	uint32_t tclass;		/* enum img_tty_class */
+	uint32_t flags;			/* IMG_TTY_CTTY */
+	uint32_t major, minor;		/* the terminal's device */
+	int32_t  fg_pgid;		/* its foreground process group (tcgetpgrp); 0: none
+					 * or not the controlling terminal */
+	int32_t  sid;			/* the session it is the controlling terminal of
+					 * (TIOCGSID); 0: none */
+	uint16_t ws_row, ws_col, ws_xpixel, ws_ypixel;	/* TIOCGWINSZ */
+	struct img_termios termios;	/* TCGETS2 (MASTER: the master side's) */
+	uint32_t index;			/* MASTER, SLAVE: the pty's number (ptsname's N,
+					 * minor of 136:N); else 0 */
+	uint32_t reserved;		/* zero */
 };
 
 /*
@@ -1144,5 +1208,7 @@ _Static_assert(sizeof(struct img_file_data) == 24, "img_file_data size");
 _Static_assert(sizeof(struct img_file_pipe) == 24, "img_file_pipe size");
 _Static_assert(sizeof(struct img_pipe_data) == 16, "img_pipe_data size");
 _Static_assert(sizeof(struct img_proc) % 8 == 0, "img_proc padding");
+_Static_assert(sizeof(struct img_termios) == 44, "img_termios: the kernel's termios2");
+_Static_assert(sizeof(struct img_file_tty) == 88, "img_file_tty size");
 
 #endif

@@ -51,7 +51,7 @@
 #define IMG_USER_END		0x800000000000ull	/* x86_64 4-level user VA */
 #define IMG_VMA_ALL_FLAGS	0x7ffu
 #define IMG_F_ALL		(IMG_F_SELF | IMG_F_PIDNS | IMG_F_MAPPABLE | IMG_F_INCREMENTAL | \
-				 IMG_F_TREE | IMG_F_MEMBER)
+				 IMG_F_TREE | IMG_F_MEMBER | IMG_F_CTTY)
 
 int img_fail(struct img_reader *r, enum img_err code, const char *fmt, ...)
 {

@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "ckpt.h"
+#include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "shim/shim_int.h"
 #include "wrappers/wrap.h"
@@ -89,4 +90,16 @@ API int ckpt_save_v1(const char *path, const struct ckpt_options *opts)
 API const char *ckpt_last_error_v1(void)
 {
 	return shim_self.err[0] ? shim_self.err : "no error";
+}
+
+/* ckpt_exclude (exclude 1) and ckpt_include (0): libckpt/ckpt_excl.c keeps the set. */
+API int ckpt_exclude_v1(void *addr, size_t len, int exclude)
+{
+	int r = ckpt_excl_set((uint64_t)(uintptr_t)addr, len, !!exclude);
+
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return 0;
 }

@@ -59,6 +59,7 @@ void shim_forked_child(void)
 	shim_self.pending = 0;
 	shim_self.leading = 0;
 	shim_hooks_forked();		/* the hook thread is the parent's */
+	ckpt_excl_forked();		/* its lock may have been held by another thread */
 	shim_leave_root();		/* shim_reserved_signal() no longer names them */
 	if (usr)
 		wrap_sig_unreserve(usr, &old);

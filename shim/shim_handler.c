@@ -95,6 +95,7 @@ static void ctx_init(struct ckpt_ctx *c, int fd, const char *img_path, int ctl_f
 	c->fdata_limit = shim_cfg.ghost_limit;
 	c->fork_ok = (how & SHIM_SAVE_FORK) && !shim_cfg.no_fork;
 	c->exit_after = (how & SHIM_SAVE_EXIT) != 0;
+	c->progress = (how & SHIM_SAVE_PROGRESS) != 0;
 	c->mem_advised = wrap_mem_advised;
 	c->mem_mcl = wrap_mem_mcl;
 	c->smaps_always = shim_cfg.smaps_always;

@@ -103,6 +103,7 @@ extern char shim_hook_veto[256];
  */
 #define SHIM_SAVE_FORK		0x1
 #define SHIM_SAVE_EXIT		0x2
+#define SHIM_SAVE_PROGRESS	0x4	/* ckpt-save shows progress: ctl_fd is its socket */
 #define SHIM_WAIT_WRITER_MS	100	/* ckpt_save(), ckpt-save: one that just replied */
 int shim_save_path(const char *path, unsigned flags, int how, int wait_ms, int sig,
 		   siginfo_t *info, void *uc, char *err, size_t errlen);

@@ -158,6 +158,7 @@ const char *info_fd_kind(uint32_t kind)
 	case IMG_FILE_MQUEUE:  return "mqueue";
 	case IMG_FILE_UNIX:    return "unix";
 	case IMG_FILE_PSHM:    return "pshm";
+	case IMG_FILE_TTY:     return "tty";
 	default:               return "?";
 	}
 }

@@ -220,6 +220,8 @@ void txt_print(const struct info *in)
 		printf(", mappable (ckpt-restart maps its memory from the file)");
 	if (h->flags & IMG_F_INCREMENTAL)
 		printf(", incremental (pages changed since its parent)");
+	if (h->flags & IMG_F_CTTY)
+		printf(", ctty (led its session on its terminal: a restart gives it ckpt-restart's)");
 	printf("\n");
 	if (in->sealed) {
 		char id[33];

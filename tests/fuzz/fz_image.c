@@ -202,7 +202,8 @@ static void fz_seed(const char *dir, const char *name, int full)
 	static unsigned char buf[8192], zbuf[32 + IMG_PAGE_SIZE * 3];
 	static uint16_t scratch[IMG_SNAPPY_SCRATCH / 2];
 	static unsigned char page[IMG_PAGE_SIZE], two[2 * IMG_PAGE_SIZE];
-	struct img_header h = { .pid = 100, .ctime_ns = 1, .flags = full == 2 ? IMG_F_MAPPABLE : 0 };
+	struct img_header h = { .pid = 100, .ctime_ns = 1, .flags = full == 2 ? IMG_F_MAPPABLE :
+				full == 1 ? IMG_F_CTTY : 0 };
 	struct img_proc p = { .pid = 100, .ppid = 1, .nthreads = 1, .auxv_words = 2,
 			      .comm = "seed", .cwd_len = 1, .exe_len = 8 };
 	struct img_thread t = { .tid = 100, .flags = IMG_THREAD_LEADER, .fpstate_len = 16,
@@ -321,8 +322,45 @@ static void fz_seed(const char *dir, const char *name, int full)
 		img_write_record(&w, IMG_REC_FILE, &u, sizeof(u), tail, sizeof(tail));
 		img_write_record(&w, IMG_REC_UNIX_MSG, &um, sizeof(um), mt, sizeof(mt));
 	}
+	if (full == 1) {	/* terminals: the image's (fd 7), a pty pair it made (fds 8, 9) */
+		struct img_file_tty tt = { .role = IMG_TTY_TERMINAL, .tclass = IMG_TTY_PTY,
+					   .flags = IMG_TTY_CTTY, .major = 136, .minor = 3,
+					   .fg_pgid = 100, .sid = 100, .ws_row = 24, .ws_col = 80,
+					   .termios = { .lflag = 0x8a31, .cc = { 3, 28, 127 } } };
+		struct img_file tf = { .id = 10, .kind = IMG_FILE_TTY, .flags = 2, .mode = 020620,
+				       .rdev = 0x8803, .path_len = 10, .data_len = sizeof(tt) };
+		unsigned char tb[sizeof(tt) + 16];
+
+		memcpy(tb, &tt, sizeof(tt));
+		memcpy(tb + sizeof(tt), "/dev/pts/3", 10);
+		img_write_record(&w, IMG_REC_FILE, &tf, sizeof(tf), tb, sizeof(tt) + 10);
+		tt = (struct img_file_tty){ .role = IMG_TTY_MASTER, .tclass = IMG_TTY_PTY,
+					    .flags = IMG_TTY_PKT, .major = 136, .minor = 5, .index = 5,
+					    .ws_row = 33, .ws_col = 77 };
+		tf.id = 11;
+		tf.rdev = 0x502;
+		tf.path_len = 9;
+		memcpy(tb, &tt, sizeof(tt));
+		memcpy(tb + sizeof(tt), "/dev/ptmx", 9);
+		img_write_record(&w, IMG_REC_FILE, &tf, sizeof(tf), tb, sizeof(tt) + 9);
+		tt.role = IMG_TTY_SLAVE;
+		tt.flags = 0;
+		tf.id = 12;
+		tf.rdev = 0x8805;
+		tf.path_len = 10;
+		memcpy(tb, &tt, sizeof(tt));
+		memcpy(tb + sizeof(tt), "/dev/pts/5", 10);
+		img_write_record(&w, IMG_REC_FILE, &tf, sizeof(tf), tb, sizeof(tt) + 10);
+	}
 	if (full == 1 || full == 3)
 		img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
+	if (full == 1) {	/* the terminals' fds */
+		for (int i = 0; i < 3; i++) {
+			struct img_fd tfd = { .fd = 7 + i, .file = 10 + i };
+
+			img_write_record(&w, IMG_REC_FD, &tfd, sizeof(tfd), NULL, 0);
+		}
+	}
 	if (full == 1) {	/* the pipe's ends at fds 5 and 6 */
 		struct img_fd pfd = { .fd = 5, .file = 3 };
 
