@@ -39,7 +39,7 @@ RST_SRCS    := $(filter-out restart/restorer.c,$(wildcard restart/*.c)) tools/pr
                $(wildcard kernel-assist/*.c) $(IMG_SRCS)
 UNIT_SRCS   := $(wildcard tests/unit/*.c)
 E2E_PROGS   := $(patsubst tests/e2e/progs/%.c,$(B)/tests/%,$(wildcard tests/e2e/progs/*.c)) \
-               $(B)/tests/threads-nopie $(B)/tests/execprobe-static \
+               $(B)/tests/threads-nopie $(B)/tests/execprobe-static $(B)/tests/btstuck-fp \
                $(patsubst tests/e2e/static/%.c,$(B)/tests/%,$(wildcard tests/e2e/static/*.c)) \
                $(B)/tests/reaper
 SAMPLES     := $(patsubst samples/%.c,$(B)/samples/%,$(wildcard samples/*.c))
@@ -115,9 +115,10 @@ $(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c tools/save_seal.c tools/progres
 				  libckpt/img_seal.c libckpt/ckpt_tmpfile.c libckpt/ckpt_fmt.c)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ -lsodium
+# libunwind (remote unwinding only) for the backtraces (tools/info_bt.c).
 $(B)/bin/ckpt-info: $(call obj,tools/ckpt_info.c $(wildcard tools/info_*.c) $(IMG_SRCS))
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ -lsodium
+	$(CC) -o $@ $^ -lsodium -lunwind-x86_64
 $(B)/bin/ckpt-run: $(call obj,tools/ckpt_run.c kernel-assist/assist_ns.c)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^
@@ -145,6 +146,12 @@ $(B)/tests/sqlite_wal: tests/e2e/progs/sqlite_wal.c $(B)/libckpt.so include/ckpt
 $(B)/tests/threads-nopie: tests/e2e/progs/threads.c $(B)/libckpt.so include/ckpt.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 -no-pie -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm
+# btstuck.c without unwind tables, with frame pointers: ckpt-info's
+# backtraces must follow the frame-pointer chain (tests/e2e/t_info_bt.sh).
+$(B)/tests/btstuck-fp: tests/e2e/progs/btstuck.c $(B)/libckpt.so include/ckpt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 -fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-unwind-tables \
+		-o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..'
 # execprobe.c is NOT linked with libckpt: what reaches it is what the exec
 # wrappers handed on (tests/e2e/t_exec.sh).  Its static twin is built with
 # the restarter's compiler (musl where installed); where no static libc
@@ -175,7 +182,8 @@ $(B)/bench/snappy_dec: tests/bench/snappy_dec.c libckpt/img_snappy.c libckpt/img
 
 # Unit tests link the sources they test directly, and libsnappy: the
 # reference our Snappy encoder and decoder are tested against.
-UNIT_LIB := $(IMG_SRCS) $(CTL_SRCS) $(wildcard wrappers/*.c) $(wildcard shim/*.c) $(ENGINE_SRCS)
+UNIT_LIB := $(IMG_SRCS) $(CTL_SRCS) $(wildcard wrappers/*.c) $(wildcard shim/*.c) $(ENGINE_SRCS) \
+            tools/info_elf.c tools/info_diffcmp.c
 $(B)/tests/unit-tests: $(call obj,$(UNIT_SRCS)) $(call pic,$(UNIT_LIB))
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ -lcunit -lsnappy -lurcu-bp -ldl -lsodium
@@ -213,7 +221,9 @@ $(B)/fuzz/fuzz_restart: FUZZ_LIBS += tests/fuzz/fz_image.c $(filter-out restart/
 	$(wildcard kernel-assist/*.c) restart/restorer.c -DFD_RESTORE -Dmain=rst_cli_main -lpthread
 # fuzz_info: ckpt-info's command line, in the fuzzer (its main renamed).
 $(B)/fuzz/fuzz_info: FUZZ_LIBS += tests/fuzz/fz_image.c tools/ckpt_info.c $(wildcard tools/info_*.c) \
-	-Dmain=info_cli_main
+	-Dmain=info_cli_main -lunwind-x86_64
+# fuzz_elf: ckpt-info's ELF symbol reader, on any bytes.
+$(B)/fuzz/fuzz_elf: FUZZ_LIBS += tools/info_elf.c
 $(B)/fuzz/%: tests/fuzz/%.c $(IMG_SRCS) $(CTL_SRCS) tests/fuzz/fz_image.c tests/fuzz/fz_image.h
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=gnu11 -D_GNU_SOURCE -I. -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c,$<) $(IMG_SRCS) $(CTL_SRCS) $(FUZZ_LIBS) -lsodium

@@ -1,7 +1,8 @@
 /*
  * ckpt-info - what a libckpt image holds, for people and for scripts.
  *
- *   ckpt-info [--json] [--no-verify] [--key FILE] IMAGE   (IMAGE "-" is stdin)
+ *   ckpt-info [--json] [--no-verify] [--no-backtrace] [--key FILE] IMAGE   (IMAGE "-" is stdin)
+ *   ckpt-info [--json] --diff A B     (info_diff.c: what changed from A to B)
  *
  * The whole image is read and checked before anything is printed, so a
  * corrupt image prints one error line and nothing else (a half summary of
@@ -28,6 +29,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "tools/info.h"
+#include "tools/info_mem.h"
+#include "tools/info_diff.h"
 
 /*
  * --key: the seal is checked before the image is read (from a pipe, the
@@ -69,22 +72,30 @@ bad:
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ckpt-info [--json] [--no-verify] [--key FILE] IMAGE\n"
+	fprintf(stderr, "usage: ckpt-info [--json] [--no-verify] [--no-backtrace] [--key FILE] IMAGE\n"
+		"       ckpt-info [--json] --diff A B\n"
 		"  IMAGE may be - for standard input\n"
-		"  --key FILE  verify the image's seal (ckpt-save --key) with this key\n");
+		"  --key FILE  verify the image's seal (ckpt-save --key) with this key\n"
+		"  --no-backtrace  do not unwind the threads' stacks\n"
+		"  --diff A B  what changed from image A to image B of one process\n");
 }
 
 int main(int argc, char **argv)
 {
 	struct info in;
-	const char *path = NULL, *key = NULL;
+	const char *path = NULL, *key = NULL, *diff = NULL;
 	int json = 0, fd, rc;
 
 	memset(&in, 0, sizeof(in));
 	in.verify = 1;
+	info_bt_skip = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
+		else if (!strcmp(argv[i], "--diff") && i + 1 < argc && !diff)
+			diff = argv[++i];
+		else if (!strcmp(argv[i], "--no-backtrace"))
+			info_bt_skip = 1;
 		else if (!strcmp(argv[i], "--no-verify"))
 			in.verify = 0;
 		else if (!strcmp(argv[i], "--key") && i + 1 < argc)
@@ -104,10 +115,12 @@ int main(int argc, char **argv)
 		} else
 			path = argv[i];
 	}
-	if (!path) {
+	if (!path || (diff && (key || !strcmp(path, "-") || !strcmp(diff, "-")))) {
 		usage();
 		return INFO_EXIT_USAGE;
 	}
+	if (diff)
+		return info_diff_main(diff, path, json);
 	in.name = path;
 
 	if (!strcmp(path, "-")) {
@@ -142,13 +155,14 @@ int main(int argc, char **argv)
 		}
 	}
 	rc = info_load(&in, fd);
-	if (fd != STDIN_FILENO)
-		close(fd);
 	if (rc) {
 		fprintf(stderr, "ckpt-info: %s: %s\n", path, in.err);
 		info_free(&in);
+		if (fd != STDIN_FILENO)
+			close(fd);
 		return rc;
 	}
+	/* the image stays open while printing: backtraces read its pages (info_mem.c) */
 	if (in.nsection)
 		(json ? json_tree : txt_tree)(&in);
 	else if (json)
@@ -156,6 +170,9 @@ int main(int argc, char **argv)
 	else
 		txt_print(&in);
 	info_free(&in);
+	info_mods_free();
+	if (fd != STDIN_FILENO)
+		close(fd);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "ckpt-info: cannot write the summary: %s\n", strerror(errno));
 		return INFO_EXIT_CORRUPT;

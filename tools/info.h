@@ -79,6 +79,15 @@ struct info_vma {
 	struct img_range *guards;	/* v.nguards guard regions (MADV_GUARD_INSTALL) */
 };
 
+/* Where a run of pages' data is (PAGES, MPAGES): backtraces and --diff read it (info_mem.c). */
+struct info_run {
+	uint64_t addr, npages;
+	uint64_t off;		/* file offset: the PAGES record's header, or MPAGES data */
+	uint64_t len;		/* PAGES: the record's payload bytes */
+	uint8_t codec;		/* PAGES: enum img_codec */
+	uint8_t mapped;		/* MPAGES: raw pages at off */
+};
+
 struct info {
 	const char *name;
 	int verify;
@@ -120,9 +129,14 @@ struct info {
 	struct info_str parent_path;
 	uint32_t mlock_mcl;	/* MLOCK record: IMG_MCL_*, 0 if none */
 	uint64_t inherited;	/* bytes of the inherited ranges */
+	struct img_range *inh;	/* the inherited ranges (sorted, disjoint: the reader checked) */
+	size_t ninh;
 	uint64_t mapped, pages, zero_pages, raw, stored;
 	int sealed;		/* a seal follows END */
 	int seal_verified;	/* ... and --key verified it */
+	struct info_run *runs;	/* page runs, sorted by address once loaded */
+	size_t nrun;
+	int img_fd;		/* the image, open while ckpt-info prints (info_mem.c reads it) */
 	struct img_seal seal;
 	/* a tree (IMG_F_TREE, info_tree.c): its directory and its sections */
 	struct img_member *members;
@@ -256,6 +270,16 @@ struct info_file *info_file_get(struct info *in, uint32_t id);
 void *info_grow(void *p, size_t n, size_t size);
 void txt_tree(const struct info *in);
 void json_tree(const struct info *in);
+/* info_mem.c: a page run noted while loading; the runs sorted by address once all are in. */
+void info_run_add(struct info *in, uint64_t addr, uint64_t npages, uint64_t off, uint64_t len,
+		  uint8_t codec, uint8_t mapped);
+void info_runs_sort(struct info *in);
+/* info_bt.c: a thread's backtrace, unwound from the image (text, and JSON members);
+ * none while info_bt_skip (--no-backtrace). */
+extern int info_bt_skip;
+void info_bt_text(const struct info *in, const struct img_thread *t);
+void info_bt_json(const struct info *in, const struct img_thread *t,
+		  void (*str)(const char *s, size_t n));
 /* Reads and checks one image (or section: part) from r's position: 0 or an exit status. */
 int info_load_image(struct info *in, int fd, int part);
 

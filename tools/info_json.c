@@ -302,6 +302,7 @@ void json_print(const struct info *in)
 		printf(", \"xstate_bytes\": %u, \"xfeatures\": %llu", th->fpstate_len,
 		       U(th->xfeatures));
 		json_thread_attr(in, th);
+		info_bt_json(in, th, json_str);
 		printf("}");
 	}
 	printf("\n  ],\n  \"queued_signals\": [");

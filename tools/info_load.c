@@ -122,6 +122,8 @@ static int info_add_pages(struct info *in, struct img_reader *r,
 	    img_pages_decode(p, p + 1, (size_t)dlen, dst, err, sizeof(err)) < 0)
 		return info_fail(in, "PAGES record at offset %llu: %s",
 				 (unsigned long long)rec->offset, err);
+	info_run_add(in, p->addr, p->npages, (uint64_t)r->base + rec->offset, rec->len,
+		     p->codec, 0);
 	v->pages += p->npages;
 	v->raw += raw;
 	v->stored += dlen;
@@ -157,6 +159,7 @@ static int info_add_mpages(struct info *in, struct img_reader *r,
 	    img_mpages_verify(r->fd, r->base, p, err, sizeof(err)) < 0)
 		return info_fail(in, "MPAGES record at offset %llu: %s",
 				 (unsigned long long)rec->offset, err);
+	info_run_add(in, p->addr, p->npages, (uint64_t)r->base + p->data_off, 0, 0, 1);
 	v->pages += p->npages;
 	v->raw += raw;
 	v->stored += raw;
@@ -263,6 +266,15 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		for (uint32_t i = 0; i < p->nranges; i++)
 			in->inherited += rg[i].end - rg[i].start;
 		in->parent_path = info_dup(rg + p->nranges, p->path_len);
+		if (p->nranges) {
+			in->inh = malloc(p->nranges * sizeof(*in->inh));
+			if (!in->inh) {
+				fprintf(stderr, "ckpt-info: out of memory\n");
+				exit(INFO_EXIT_CORRUPT);
+			}
+			memcpy(in->inh, rg, p->nranges * sizeof(*in->inh));
+			in->ninh = p->nranges;
+		}
 		return 0;
 	}
 	if (*last_rank < 0 ? rank != RANK_PROC :
@@ -496,6 +508,7 @@ int info_load_image(struct info *in, int fd, int part)
 	}
 	r.part = part;
 	in->hdr = r.hdr;
+	in->img_fd = fd;
 	in->ipc_ns = -1;
 	if (r.hdr.flags & IMG_F_TREE) {
 		rc = part ? (snprintf(in->err, sizeof(in->err), "a tree inside a tree"),
@@ -536,6 +549,7 @@ int info_load_image(struct info *in, int fd, int part)
 		}
 		if (info_sort_vmas(in) < 0 || (!part && info_epoll_check(in) < 0))
 			rc = INFO_EXIT_CORRUPT;
+		info_runs_sort(in);
 	}
 	img_reader_close(&r);
 	if (rc)
@@ -587,5 +601,8 @@ void info_free(struct info *in)
 	free(in->timers);
 	free(in->sc);
 	free(in->vmas);
+	free(in->runs);
+	free(in->inh);
+	free(in->parent_path.s);
 }
 

@@ -323,6 +323,7 @@ void txt_print(const struct info *in)
 		printf("  xstate: %u bytes (xfeatures 0x%llx)\n", t->fpstate_len,
 		       (unsigned long long)t->xfeatures);
 		txt_thread_attr(in, t);
+		info_bt_text(in, t);
 	}
 
 	printf("\nqueued signals (%zu):\n", in->nsig);

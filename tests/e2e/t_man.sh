@@ -157,7 +157,7 @@ for o in --check --lazy --verify --key --inherit-fd --trust-image; do
 	[[ " $got" == *" $o "* ]] || fail "ckpt-restart --<TAB> lacks $o: $got"
 done
 got=$(comp /nonexistent/ckpt-info --no)		# the command cannot run: the list it knows
-[ "$got" = "--no-verify " ] || fail "ckpt-info --no<TAB> without the command: '$got'"
+[ "$got" = "--no-backtrace --no-verify " ] || fail "ckpt-info --no<TAB> without the command: '$got'"
 mkdir "$TMP/imgs" && : > "$TMP/imgs/app.img" && : > "$TMP/imgs/other"
 got=$(cd "$TMP/imgs" && comp ckpt-restart --check ap)
 [ "$got" = "app.img " ] || fail "ckpt-restart --check ap<TAB>: '$got', not app.img"
@@ -165,6 +165,10 @@ got=$(cd "$TMP/imgs" && comp ckpt-restart --inherit-fd ap)
 [ -z "$got" ] || fail "ckpt-restart --inherit-fd <TAB> offers '$got' (it takes fd numbers)"
 got=$(cd "$TMP/imgs" && comp ckpt-info --key o)
 [ "$got" = "other " ] || fail "ckpt-info --key o<TAB>: '$got'"
+got=$(cd "$TMP/imgs" && comp ckpt-info --diff ap)
+[ "$got" = "app.img " ] || fail "ckpt-info --diff ap<TAB>: '$got'"
+got=$(cd "$TMP/imgs" && comp ckpt-info --diff app.img ap)
+[ "$got" = "app.img " ] || fail "ckpt-info --diff app.img ap<TAB>: '$got'"
 got=$(comp "$BIN/ckpt-run" --pi)
 [ "$got" = "--pidns " ] || fail "ckpt-run --pi<TAB>: '$got'"
 

@@ -1,8 +1,9 @@
 /*
  * fuzz_info.c - libFuzzer target for ckpt-info: its whole command line
- * (tools/ckpt_info.c, main renamed), text and --json, on images that may
- * come from anywhere.  ckpt-info keeps more of an image than the reader
- * checks (a tree's sections, FILEs borrowed between them, IPC objects,
+ * (tools/ckpt_info.c, main renamed), text, --json and --diff (the image
+ * with itself: both loads, the comparison, the page reads, the output), on
+ * images that may come from anywhere.  ckpt-info keeps more of an image
+ * than the reader checks (a tree's sections, FILEs borrowed between them, IPC objects,
  * every table it prints), so it gets its own target: a heap overflow in
  * its FILE table (an exact realloc behind info_grow's back) was found by
  * a real image, not by fuzz_img.
@@ -43,6 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text[] = { "ckpt-info", fz_path, NULL };
 	char *json[] = { "ckpt-info", "--json", fz_path, NULL };
+	/* --diff of the image with itself: both loads, the comparison, the output */
+	char *diff[] = { "ckpt-info", "--diff", fz_path, fz_path, NULL };
 	unsigned char *copy;
 
 	if (fz_fd < 0) {
@@ -66,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dup2(fz_null, STDERR_FILENO);
 	info_cli_main(2, text);
 	info_cli_main(3, json);
+	info_cli_main(4, diff);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(fz_stderr, STDERR_FILENO);

@@ -97,14 +97,14 @@ _ckpt_complete() {
 	ckpt-save)	fallback="--fsync --exit --mappable --incremental --pre-dump --key"; takes="--key" ;;
 	ckpt-restart)	fallback="--check --lazy --verify --key --inherit-fd --trust-image --help"
 			takes="--key --inherit-fd" ;;
-	ckpt-info)	fallback="--json --no-verify --key --help"; takes="--key" ;;
+	ckpt-info)	fallback="--json --no-verify --no-backtrace --diff --key --help"; takes="--key --diff" ;;
 	*)		return 0 ;;
 	esac
 	[[ $name == ckpt-run ]] && { _ckpt_run "$cmd" "$cur" "$fallback"; return 0; }
 	_ckpt_scan "$takes"
 
 	case $_ckpt_argof in
-	--key)		_ckpt_files "$cur"; return 0 ;;
+	--key|--diff)	_ckpt_files "$cur"; return 0 ;;
 	?*)		return 0 ;;	# a number or a list: nothing to offer
 	esac
 	if [[ $cur == -?* ]] && ((!_ckpt_optsdone)); then
