@@ -15,7 +15,7 @@
 #include "fds/fd_kind.h"
 
 #define FD_KINDS(X) X(opath) X(mqueue) X(pshm) X(reg) X(dir) X(chr) X(ghost) X(memfd) X(pidfd) \
-			X(hugetlb) X(pipe) X(fifo) X(unix) X(inherit)
+			X(hugetlb) X(pipe) X(fifo) X(unix) X(inet) X(netlink) X(inherit)
 
 #define DECLARE_INFO(k) extern const struct fd_kind_info fd_##k##_info;
 #define LIST_INFO(k) &fd_##k##_info,

@@ -282,6 +282,7 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_PIPE_DATA:
 	case IMG_REC_SYSV_SHM: case IMG_REC_SYSV_SEM: case IMG_REC_SYSV_MSG: case IMG_REC_MQ_MSGS:
 	case IMG_REC_UNIX_MSG:
+	case IMG_REC_INET_QUEUE:
 	case IMG_REC_THREAD:
 	case IMG_REC_VMA:
 	case IMG_REC_PAGES:

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "fds/fd_inet.h"
 #include "restart/rst.h"
 
 void *rst_grow(void *p, size_t *cap, size_t n, size_t size)
@@ -399,6 +400,7 @@ int rst_tree_file_record(uint32_t type)
 	case IMG_REC_PIPE_DATA:
 	case IMG_REC_MQ_MSGS:
 	case IMG_REC_UNIX_MSG:
+	case IMG_REC_INET_QUEUE:
 		return 1;
 	default:
 		return 0;
@@ -452,6 +454,10 @@ static int load_records(struct rst_state *s)
 			break;
 		case IMG_REC_UNIX_MSG:
 			if ((r = rst_usk_msg_load(s, &rec)))
+				return r;
+			break;
+		case IMG_REC_INET_QUEUE:
+			if ((r = rst_inet_queue_load(s, &rec)))
 				return r;
 			break;
 		case IMG_REC_FD:
@@ -620,6 +626,7 @@ void rst_state_free(struct rst_state *s)
 		free(s->files[i].path);
 		free(s->files[i].data);
 		rst_usk_free(&s->files[i]);
+		rst_inet_free(&s->files[i]);
 	}
 	rst_usk_state_free(s);
 	rst_chain_free(s);

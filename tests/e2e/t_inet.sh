@@ -1,0 +1,129 @@
+#!/bin/bash
+# TCP, UDP and netlink sockets (tests/e2e/progs/inet.c checks each in the
+# process), each saved, killed with SIGKILL, restarted:
+#   one     a TCP listener with its options and backlog, a connection to it
+#           with bytes in flight both ways (read exactly once after the
+#           restart, same addresses, options read back), an IPv6 listener,
+#           UDP bound and connected over IPv4 and IPv6, a NETLINK_ROUTE
+#           socket with its group; the listener accepts again afterwards
+#   tree    a connection between a parent and its child, bytes both ways
+#   client  a connection to a server outside the image: ckpt-restart
+#           refuses it by default (and --check says so), --tcp=close
+#           brings it back reset (ECONNRESET on the next read)
+# and the refusals: a raw socket, a packet socket, a sock_diag netlink
+# socket (named); --check naming an address whose port is taken.
+. "$(dirname "$0")/lib.sh"
+P=$PROGS/inet
+[ "$(id -u)" = 0 ] || skip "TCP_REPAIR needs root (CAP_NET_ADMIN)"
+PORT=$((20000 + RANDOM % 30000))
+
+start() {
+	local name=$1
+	shift
+	rm -f "$TMP/go.$name"
+	shim "$P" "$1" "$TMP/go.$name" "${@:2}" > "$TMP/$name.out" 2>&1 &
+	PID=$!
+	PIDS+=("$PID")
+	wait_line "$TMP/$name.out" '^READY|^setup|^BAD'
+	grep -q '^READY' "$TMP/$name.out" || fail "$name: $(cat "$TMP/$name.out")"
+}
+
+save() {
+	"$BIN/ckpt-save" "$PID" "$TMP/$1.img" > "$TMP/$1.save" 2>&1 ||
+		fail "$1: ckpt-save rc $?: $(cat "$TMP/$1.save")"
+}
+
+# kill_restart NAME [ckpt-restart options]: the copy's output in NAME.out2, status in RC.
+kill_restart() {
+	local name=$1
+	shift
+	kill_tree "$PID"
+	"${RESTART[@]}" --check "$@" "$TMP/$name.img" > "$TMP/$name.check" 2>&1 ||
+		fail "$name: ckpt-restart --check rc $?: $(cat "$TMP/$name.check")"
+	restart_bg "$@" "$TMP/$name.img" > "$TMP/$name.out2" 2>&1
+	wait_for 20 test -d "/proc/$PID" || fail "$name: not restarted: $(cat "$TMP/$name.out2")"
+	PIDS+=("$PID")
+	touch "$TMP/go.$name"
+	wait "$RPID"
+	RC=$?
+}
+
+refused() {
+	local name=$1 want=$2
+	start "$name" "$name" "$PORT"
+	"$BIN/ckpt-save" "$PID" "$TMP/$name.img" > "$TMP/$name.save" 2>&1 &&
+		fail "$name: ckpt-save succeeded"
+	grep -q "$want" "$TMP/$name.save" || fail "$name: refusal: $(cat "$TMP/$name.save")"
+	kill9 "$PID"
+}
+
+# --- one process, everything -------------------------------------------------
+start one one "$PORT"
+save one
+"$BIN/ckpt-info" "$TMP/one.img" > "$TMP/one.info" || fail "ckpt-info: $(cat "$TMP/one.info")"
+grep -q "IPv4 TCP listening 127.0.0.1:$PORT, backlog 7" "$TMP/one.info" || fail "ckpt-info: $(cat "$TMP/one.info")"
+grep -q "established 127.0.0.1:.* -> 127.0.0.1:$PORT.*11 bytes to read" "$TMP/one.info" ||
+	fail "ckpt-info connection: $(cat "$TMP/one.info")"
+"$BIN/ckpt-info" --json "$TMP/one.img" | python3 -c 'import json,sys; d=json.load(sys.stdin)' ||
+	fail "ckpt-info --json"
+"$BIN/ckpt-info" --json "$TMP/one.img" | grep -q '"inet": {"family": "IPv4", "protocol": "TCP", "state": "listening"' ||
+	fail "ckpt-info --json: $("$BIN/ckpt-info" --json "$TMP/one.img" | grep -o '"inet[^}]*}' | head -3)"
+kill_restart one
+[ $RC -eq 0 ] && grep -q "^OK" "$TMP/one.out2" || fail "one: restarted (rc $RC): $(cat "$TMP/one.out2")"
+echo "one: ok"
+
+# --- a tree: parent and child connected ---------------------------------------
+PORT=$((PORT + 10))
+start tree tree "$PORT"
+save tree
+kill_restart tree
+[ $RC -eq 0 ] && grep -q "^OK" "$TMP/tree.out2" && grep -q "^child OK" "$TMP/tree.out2" ||
+	fail "tree: restarted (rc $RC): $(cat "$TMP/tree.out2")"
+echo "tree: ok"
+
+# --- a peer outside -------------------------------------------------------------
+PORT=$((PORT + 10))
+clean_fds "$P" server "$TMP/none" "$PORT" > "$TMP/server.out" 2>&1 &
+SRV=$!
+PIDS+=("$SRV")
+wait_line "$TMP/server.out" '^LISTENING|^setup'
+start client client "$PORT"
+save client
+kill9 "$PID"
+"${RESTART[@]}" --check "$TMP/client.img" > "$TMP/client.check" 2>&1 &&
+	fail "client: --check accepted a connection outside without --tcp="
+grep -q "TCP connection 127.0.0.1:[0-9]* -> 127.0.0.1:$PORT to a peer outside the image: say ckpt-restart --tcp=repair" \
+	"$TMP/client.check" || fail "client: --check: $(cat "$TMP/client.check")"
+"${RESTART[@]}" --check --tcp=close "$TMP/client.img" > "$TMP/client.check" 2>&1 ||
+	fail "client: --check --tcp=close: $(cat "$TMP/client.check")"
+restart_bg --tcp=close "$TMP/client.img" > "$TMP/client.out2" 2>&1
+wait_for 20 test -d "/proc/$PID" || fail "client: not restarted: $(cat "$TMP/client.out2")"
+touch "$TMP/go.client"
+wait "$RPID"
+RC=$?
+[ $RC -eq 0 ] && grep -q "^OK" "$TMP/client.out2" || fail "client: restarted (rc $RC): $(cat "$TMP/client.out2")"
+kill9 "$SRV"
+echo "client --tcp=close: ok"
+
+# --- a port taken: --check names the address -----------------------------------
+PORT=$((PORT + 10))
+start taken one "$PORT"
+save taken
+kill_tree "$PID"
+clean_fds "$P" server "$TMP/none" "$PORT" > "$TMP/server2.out" 2>&1 &
+SRV=$!
+PIDS+=("$SRV")
+wait_line "$TMP/server2.out" '^LISTENING|^setup'
+"${RESTART[@]}" --check "$TMP/taken.img" > "$TMP/taken.check" 2>&1 &&
+	fail "taken: --check accepted a port another process holds"
+grep -q "address 127.0.0.1:$PORT cannot be bound here: Address.* in use" "$TMP/taken.check" ||
+	fail "taken: --check: $(cat "$TMP/taken.check")"
+kill9 "$SRV"
+echo "port taken: ok"
+
+# --- refusals ------------------------------------------------------------------
+refused raw "fd [0-9]*: a raw IPv4 socket (SOCK_RAW, protocol 1"
+refused packet "fd [0-9]*: a packet socket (AF_PACKET"
+refused diag "fd [0-9]*: a netlink socket of protocol 4 .*only NETLINK_ROUTE"
+echo "refusals: ok"
+echo PASS
