@@ -17,9 +17,12 @@
  * sequence numbers with TCP_QUEUE_SEQ, and TCP_REPAIR_WINDOW,
  * TCP_TIMESTAMP and TCP_MAXSEG give the rest.  save() puts the socket in
  * repair mode and reads all of it at once (again until two reads agree: an
- * ACK may still arrive) into c->mbuf's first 4 MiB (receive queue, then
- * send queue at 2 MiB: nothing else uses them between a FILE and its
- * contents); contents() writes the INET_QUEUE records.  The end of the
+ * ACK may still arrive) into a buffer mapped for the write pass (receive
+ * queue, then send queue IMG_INET_QUEUE_MAX further: a loopback socket's
+ * send queue alone grows to 4 MiB, more than the checkpoint's scratch
+ * spares; mapped after /proc/self/maps was read and unmapped at the end of
+ * the pass, so never part of the image); contents() writes the INET_QUEUE
+ * records.  The end of the
  * write pass takes every socket out of repair mode (without the window
  * probe) - except when the process ends after the checkpoint (ckpt-save
  * --exit): then the sockets stay in repair mode and the kernel closes them
@@ -206,8 +209,11 @@ const struct fd_kind_info fd_inet_info = { .kind = IMG_FILE_INET, .name = "TCP/U
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 
-#define INET_BUF_RECV	0			/* in c->mbuf, save() to contents() */
+#include <sys/mman.h>
+
+#define INET_BUF_RECV	0			/* in qbuf, save() to contents() */
 #define INET_BUF_SEND	IMG_INET_QUEUE_MAX
+#define INET_BUF_LEN	(2 * (size_t)IMG_INET_QUEUE_MAX)
 #define INET_MAX_REPAIR	4096			/* connections in repair mode at once */
 
 /*
@@ -219,6 +225,30 @@ static int repaired[INET_MAX_REPAIR];
 static int nrepaired;
 /* What save() read of the connection contents() writes (the same fd). */
 static struct { int fd; uint32_t inq, outq; } captured = { -1, 0, 0 };
+/* The queues' buffer (pages touched only as far as the queues go), or NULL. */
+static unsigned char *qbuf;
+
+static int qbuf_map(struct ckpt_ctx *c)
+{
+	long p;
+
+	if (qbuf)
+		return 0;
+	p = arch_sys6(SYS_mmap, 0, INET_BUF_LEN, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p < 0 && p > -4096)
+		return ckpt_fail(c, (int)p, "cannot map %zu MiB to read TCP queues into",
+				 INET_BUF_LEN >> 20);
+	qbuf = (unsigned char *)p;
+	return 0;
+}
+
+static void qbuf_unmap(void)
+{
+	if (qbuf)
+		arch_sys2(SYS_munmap, qbuf, INET_BUF_LEN);
+	qbuf = NULL;
+}
 
 static int sopt(int fd, int level, int opt, int def)
 {
@@ -453,7 +483,7 @@ static int queue_peek(int fd, unsigned char *buf, uint32_t len)
 static int capture(struct ckpt_ctx *c, const struct fd_probe *p, struct img_file_inet *k,
 		   const char *text)
 {
-	unsigned char *rb = c->mbuf + INET_BUF_RECV, *sb = c->mbuf + INET_BUF_SEND;
+	unsigned char *rb = qbuf + INET_BUF_RECV, *sb = qbuf + INET_BUF_SEND;
 	struct inet_repair_window w;
 	struct inet_tcp_info ti;
 	socklen_t len;
@@ -547,7 +577,7 @@ static int inet_save(struct ckpt_ctx *c, const struct fd_probe *p, struct img_fi
 		if (nrepaired >= INET_MAX_REPAIR)
 			return ckpt_fail(c, -E2BIG, "more than %d TCP connections: libckpt saves at "
 					 "most that many", INET_MAX_REPAIR);
-		if (repair_on(c, p, text) < 0)
+		if (qbuf_map(c) < 0 || repair_on(c, p, text) < 0)
 			return c->error;
 		repaired[nrepaired++] = p->fd;
 		if (capture(c, p, &k, text) < 0)
@@ -571,14 +601,14 @@ static int inet_contents(struct ckpt_ctx *c, const struct fd_probe *p, const str
 		q.which = IMG_INET_RECV;
 		q.len = captured.inq;
 		if (img_write_record(&c->w, IMG_REC_INET_QUEUE, &q, sizeof(q),
-				     c->mbuf + INET_BUF_RECV, captured.inq) < 0)
+				     qbuf + INET_BUF_RECV, captured.inq) < 0)
 			return c->w.error;
 	}
 	if (captured.outq) {
 		q.which = IMG_INET_SEND;
 		q.len = captured.outq;
 		if (img_write_record(&c->w, IMG_REC_INET_QUEUE, &q, sizeof(q),
-				     c->mbuf + INET_BUF_SEND, captured.outq) < 0)
+				     qbuf + INET_BUF_SEND, captured.outq) < 0)
 			return c->w.error;
 	}
 	return 0;
@@ -604,6 +634,7 @@ static int inet_end(struct ckpt_ctx *c, int pass, int ok)
 			repair_off(repaired[i]);
 	nrepaired = 0;
 	captured.fd = -1;
+	qbuf_unmap();
 	return 0;
 }
 

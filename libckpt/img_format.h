@@ -556,7 +556,7 @@ enum img_inet_state {
 					 * the image, as ckpt-restart decides again */
 #define IMG_INET_FLAGS		0x0fff
 
-#define IMG_INET_QUEUE_MAX	(2u << 20)	/* bytes of one queue, at most */
+#define IMG_INET_QUEUE_MAX	(32u << 20)	/* bytes of one queue, at most */
 
 struct img_file_inet {
 	uint16_t family;		/* AF_INET 2, AF_INET6 10 */

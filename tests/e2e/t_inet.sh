@@ -81,6 +81,42 @@ kill_restart tree
 	fail "tree: restarted (rc $RC): $(cat "$TMP/tree.out2")"
 echo "tree: ok"
 
+# --- both queues full, both ways: every byte once ------------------------------
+PORT=$((PORT + 10))
+start bulk bulk "$PORT"
+save bulk
+"$BIN/ckpt-info" "$TMP/bulk.img" | grep -q "IPv4 TCP established .*, [1-9][0-9]* bytes to read, [1-9][0-9]* to send" ||
+	fail "bulk: queues not both saved: $("$BIN/ckpt-info" "$TMP/bulk.img" | grep established)"
+kill_restart bulk
+[ $RC -eq 0 ] && grep -q "^OK" "$TMP/bulk.out2" || fail "bulk: restarted (rc $RC): $(cat "$TMP/bulk.out2")"
+echo "bulk ($(grep READY "$TMP/bulk.out")): ok"
+
+# --- pre-forked workers sharing one listener -----------------------------------
+PORT=$((PORT + 10))
+start prefork prefork "$PORT"
+save prefork
+kill_restart prefork
+[ $RC -eq 0 ] && grep -q "^OK" "$TMP/prefork.out2" || fail "prefork: restarted (rc $RC): $(cat "$TMP/prefork.out2")"
+echo "prefork: ok"
+
+# --- a peer outside: migrated with ckpt-save --exit and --tcp=repair -----------
+PORT=$((PORT + 10))
+touch "$TMP/echo"
+clean_fds "$P" server "$TMP/echo" "$PORT" > "$TMP/echo.out" 2>&1 &
+SRV=$!
+PIDS+=("$SRV")
+wait_line "$TMP/echo.out" '^LISTENING|^setup'
+start migrate migrate "$PORT"
+wait_line "$TMP/echo.out" '^READY'
+"$BIN/ckpt-save" --exit "$PID" "$TMP/migrate.img" > "$TMP/migrate.save" 2>&1 ||
+	fail "migrate: ckpt-save --exit: $(cat "$TMP/migrate.save")"
+wait_for 20 gone "$PID" || fail "migrate: still running after --exit"
+kill -0 "$SRV" || fail "migrate: the server is gone"
+kill_restart migrate --tcp=repair
+[ $RC -eq 0 ] && grep -q "^OK" "$TMP/migrate.out2" || fail "migrate: restarted (rc $RC): $(cat "$TMP/migrate.out2")"
+kill9 "$SRV"
+echo "migrate --exit --tcp=repair: ok"
+
 # --- a peer outside -------------------------------------------------------------
 PORT=$((PORT + 10))
 clean_fds "$P" server "$TMP/none" "$PORT" > "$TMP/server.out" 2>&1 &

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -130,7 +131,9 @@ static void read_exact(int fd, const char *want, const char *what)
 	}
 	CHECK(!memcmp(buf, want, n), "%s: read '%.*s', want '%s'", what, (int)n, buf, want);
 	r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-	CHECK(r < 0 && errno == EAGAIN, "%s: %zd more bytes after the data (twice?)", what, r);
+	/* (0: the peer is gone already, having read its own) */
+	CHECK(r == 0 || (r < 0 && errno == EAGAIN), "%s: %zd more bytes after the data (twice?)",
+	      what, r);
 }
 
 static int tcp_listener(int port, int backlog)
@@ -308,6 +311,143 @@ static int tree(int port)
 	return bad;
 }
 
+/* pattern byte i of a stream */
+static unsigned char pat(uint64_t i, int salt)
+{
+	return (unsigned char)((i * 131 + salt) ^ (i >> 9));
+}
+
+/* Writes the pattern into fd (non-blocking) until the kernel takes no more: the count. */
+static uint64_t fill(int fd, int salt)
+{
+	unsigned char b[4096];
+	uint64_t n = 0;
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	for (;;) {
+		ssize_t w;
+
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = pat(n + i, salt);
+		if ((w = write(fd, b, sizeof(b))) <= 0)
+			break;
+		n += (uint64_t)w;
+	}
+	fcntl(fd, F_SETFL, 0);
+	return n;
+}
+
+/* Reads want pattern bytes from fd, checked, and then nothing more. */
+static void drain(int fd, uint64_t want, int salt, const char *what)
+{
+	unsigned char b[4096];
+	uint64_t n = 0;
+
+	while (n < want) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&p, 1, 5000) != 1 || (r = recv(fd, b, sizeof(b), 0)) <= 0) {
+			CHECK(0, "%s: %llu of %llu bytes", what, (unsigned long long)n,
+			      (unsigned long long)want);
+			return;
+		}
+		for (ssize_t i = 0; i < r; i++)
+			if (b[i] != pat(n + (uint64_t)i, salt)) {
+				CHECK(0, "%s: byte %llu differs", what, (unsigned long long)(n + i));
+				return;
+			}
+		n += (uint64_t)r;
+	}
+	{
+		ssize_t r = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+
+		CHECK(r == 0 || (r < 0 && errno == EAGAIN), "%s: %zd more bytes", what, r);
+	}
+}
+
+/* a connection whose both queues are full both ways: every byte exactly once */
+static int bulk(int port)
+{
+	int l = tcp_listener(port, 5), c, a;
+	uint64_t n1, n2;
+
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	setopt(c, SOL_SOCKET, SO_RCVBUF, 32768);
+	{
+		struct sockaddr_in sa = v4("127.0.0.1", port);
+
+		if (connect(c, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			die("connect");
+	}
+	if ((a = accept(l, NULL, NULL)) < 0)
+		die("accept");
+	n1 = fill(c, 1);
+	n2 = fill(a, 2);
+	printf("READY %llu %llu\n", (unsigned long long)n1, (unsigned long long)n2);
+	wait_go();
+	drain(a, n1, 1, "server end");
+	drain(c, n2, 2, "client");
+	printf(bad ? "FAILED\n" : "OK\n");
+	return bad;
+}
+
+/* pre-forked workers on one listener, each answering one connection after the restart */
+static int prefork(int port)
+{
+	int l = tcp_listener(port, 16), st;
+	pid_t kids[3];
+
+	for (int i = 0; i < 3; i++) {
+		if ((kids[i] = fork()) == 0) {
+			int a = accept(l, NULL, NULL);
+			char b[16];
+			ssize_t r;
+
+			if (a < 0)
+				_exit(3);
+			r = read(a, b, sizeof(b));
+			if (r > 0)
+				write(a, b, (size_t)r);
+			close(a);
+			_exit(r > 0 ? 0 : 4);
+		}
+	}
+	printf("READY\n");
+	wait_go();
+	for (int i = 0; i < 3; i++) {
+		int c = tcp_connect(port);
+		char b[16];
+
+		if (write(c, "hi", 2) != 2)
+			CHECK(0, "write: %s", strerror(errno));
+		CHECK(read(c, b, sizeof(b)) == 2 && !memcmp(b, "hi", 2), "answer %d", i);
+		close(c);
+	}
+	for (int i = 0; i < 3; i++) {
+		while (waitpid(kids[i], &st, 0) < 0 && errno == EINTR)
+			;
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "worker %d status 0x%x", i, st);
+	}
+	printf(bad ? "FAILED\n" : "OK\n");
+	return bad;
+}
+
+/* a connection to an echo server outside, migrated (--exit, --tcp=repair) */
+static int migrate(int port)
+{
+	int c = tcp_connect(port);
+
+	printf("READY\n");
+	wait_go();
+	read_exact(c, "hello", "greeting");
+	if (write(c, "ping", 4) != 4)
+		CHECK(0, "write: %s", strerror(errno));
+	read_exact(c, "ping", "echo");
+	printf(bad ? "FAILED\n" : "OK\n");
+	return bad;
+}
+
 static int client(int port)
 {
 	int c = tcp_connect(port);
@@ -327,11 +467,19 @@ static int server(int port)
 {
 	int l = tcp_listener(port, 5), a;
 
+	char b[64];
+	ssize_t r;
+
 	printf("LISTENING\n");
 	a = accept(l, NULL, NULL);
 	printf("READY %d\n", a);
+	if (access(go, F_OK) == 0)	/* GOFILE "echo": greet, then echo */
+		write(a, "hello", 5);
+	while (access(go, F_OK) == 0 && (r = read(a, b, sizeof(b))) > 0)
+		write(a, b, (size_t)r);
 	for (;;)
 		pause();
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -349,6 +497,12 @@ int main(int argc, char **argv)
 		return one(port);
 	if (!strcmp(argv[1], "tree"))
 		return tree(port);
+	if (!strcmp(argv[1], "bulk"))
+		return bulk(port);
+	if (!strcmp(argv[1], "prefork"))
+		return prefork(port);
+	if (!strcmp(argv[1], "migrate"))
+		return migrate(port);
 	if (!strcmp(argv[1], "client"))
 		return client(port);
 	if (!strcmp(argv[1], "server"))
