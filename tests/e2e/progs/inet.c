@@ -448,6 +448,64 @@ static int migrate(int port)
 	return bad;
 }
 
+/* Sends a redis command (inline form), reads one reply line into buf. */
+static int redis_cmd(int fd, const char *cmd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		return -1;
+	while (n + 1 < len) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&p, 1, 10000) != 1 || (r = read(fd, buf + n, len - 1 - n)) <= 0)
+			return -1;
+		n += (size_t)r;
+		buf[n] = '\0';
+		if (strstr(buf, "\r\n") && (buf[0] != '$' || strstr(strstr(buf, "\r\n") + 2, "\r\n")))
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * redis: the tree's root runs redis-server (argv after PORT) as its child
+ * and is its client over TCP, connected across the checkpoint: after
+ * GOFILE, the same connection reads back what the test wrote.
+ */
+static int redis(int port, char **argv)
+{
+	char buf[256];
+	pid_t kid = fork();
+	int c = -1;
+
+	if (kid == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 1000 && c < 0; i++) {
+		struct sockaddr_in sa = v4("127.0.0.1", port);
+
+		c = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(c, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			close(c);
+			c = -1;
+			poll(NULL, 0, 10);
+		}
+	}
+	if (c < 0 || redis_cmd(c, "PING\r\n", buf, sizeof(buf)) < 0 || strncmp(buf, "+PONG", 5))
+		die("redis ping");
+	printf("READY %d\n", kid);
+	wait_go();
+	CHECK(redis_cmd(c, "DBSIZE\r\n", buf, sizeof(buf)) == 0 && !strncmp(buf, ":10000\r\n", 8),
+	      "DBSIZE on the old connection: %s", buf);
+	CHECK(redis_cmd(c, "GET key:7777\r\n", buf, sizeof(buf)) == 0 &&
+	      !strcmp(buf, "$8\r\nval:7777\r\n"), "GET on the old connection: %s", buf);
+	printf(bad ? "FAILED\n" : "OK\n");
+	return bad;
+}
+
 static int client(int port)
 {
 	int c = tcp_connect(port);
@@ -486,6 +544,11 @@ int main(int argc, char **argv)
 {
 	int port, fd = -1;
 
+	if (argc > 4 && !strcmp(argv[1], "redis")) {
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		go = argv[2];
+		return redis(atoi(argv[3]), argv + 4);
+	}
 	if (argc != 4) {
 		fprintf(stderr, "usage: inet CASE GOFILE PORT\n");
 		return 2;
