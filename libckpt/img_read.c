@@ -623,6 +623,7 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_SYSV_SEM: return "SYSV_SEM";
 	case IMG_REC_SYSV_MSG: return "SYSV_MSG";
 	case IMG_REC_MQ_MSGS: return "MQ_MSGS";
+	case IMG_REC_INET_QUEUE: return "INET_QUEUE";
 	case IMG_REC_UNIX_MSG: return "UNIX_MSG";
 	case IMG_REC_THREAD: return "THREAD";
 	case IMG_REC_VMA:    return "VMA";
