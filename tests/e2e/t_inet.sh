@@ -162,4 +162,20 @@ refused raw "fd [0-9]*: a raw IPv4 socket (SOCK_RAW, protocol 1"
 refused packet "fd [0-9]*: a packet socket (AF_PACKET"
 refused diag "fd [0-9]*: a netlink socket of protocol 4 .*only NETLINK_ROUTE"
 echo "refusals: ok"
+
+# --- without CAP_NET_ADMIN: a connection is refused at the checkpoint, by name -
+unpriv_user
+PORT=$((PORT + 10))
+mkdir -m 777 "$TMP/u"
+rm -f "$TMP/u/go"
+as_user env LD_PRELOAD="$LIB" "$P" tree "$TMP/u/go" "$PORT" > "$TMP/u/out" 2>&1 &
+PID=$!
+PIDS+=("$PID")
+wait_line "$TMP/u/out" '^READY|^setup|^BAD'
+as_user "$BIN/ckpt-save" "$PID" "$TMP/u/img" > "$TMP/u/save" 2>&1 &&
+	fail "unprivileged: ckpt-save saved a TCP connection without CAP_NET_ADMIN"
+grep -q "TCP connection 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]*: saving a connection needs TCP_REPAIR, which needs CAP_NET_ADMIN" \
+	"$TMP/u/save" || fail "unprivileged: $(cat "$TMP/u/save")"
+kill_tree "$PID"
+echo "without CAP_NET_ADMIN: refused: ok"
 echo PASS
