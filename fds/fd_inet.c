@@ -221,7 +221,7 @@ const struct fd_kind_info fd_inet_info = { .kind = IMG_FILE_INET, .name = "TCP/U
  * end of the pass (or left in it for an exit).  A checkpoint runs in one
  * thread of one process at a time: static is enough.
  */
-static int repaired[INET_MAX_REPAIR];
+static struct { int fd, reuse; } repaired[INET_MAX_REPAIR];
 static int nrepaired;
 /* What save() read of the connection contents() writes (the same fd). */
 static struct { int fd; uint32_t inq, outq; } captured = { -1, 0, 0 };
@@ -427,10 +427,12 @@ static int repair_on(struct ckpt_ctx *c, const struct fd_probe *p, const char *t
 	return 0;
 }
 
-static void repair_off(int fd)
+/* Out of repair mode, and SO_REUSEADDR as the program had it (inet_end says why). */
+static void repair_off(int fd, int reuse)
 {
 	if (set_int(fd, IPPROTO_TCP, INET_TCP_REPAIR, INET_REPAIR_OFF_NO_WP) < 0)
 		set_int(fd, IPPROTO_TCP, INET_TCP_REPAIR, INET_REPAIR_OFF);
+	set_int(fd, SOL_SOCKET, SO_REUSEADDR, reuse);
 }
 
 static int inet_check(struct ckpt_ctx *c, const struct fd_probe *p)
@@ -438,15 +440,16 @@ static int inet_check(struct ckpt_ctx *c, const struct fd_probe *p)
 	struct img_file_inet k;
 	struct inet_tcp_info ti;
 	char text[128];
-	int inq = 0, outq = 0;
+	int inq = 0, outq = 0, reuse;
 
 	if (inet_read(c, p, &k, text, sizeof(text), &ti) < 0)
 		return c->error;
 	if (k.state != IMG_INET_ESTABLISHED)
 		return 0;
+	reuse = sopt(p->fd, SOL_SOCKET, SO_REUSEADDR, 0);
 	if (repair_on(c, p, text) < 0)
 		return c->error;
-	repair_off(p->fd);
+	repair_off(p->fd, reuse);
 	if (arch_sys3(SYS_ioctl, p->fd, SIOCINQ, &inq) < 0 ||
 	    arch_sys3(SYS_ioctl, p->fd, SIOCOUTQ, &outq) < 0)
 		return ckpt_fail(c, -EIO, "fd %d: TCP connection %s: its queues cannot be measured",
@@ -579,7 +582,8 @@ static int inet_save(struct ckpt_ctx *c, const struct fd_probe *p, struct img_fi
 					 "most that many", INET_MAX_REPAIR);
 		if (qbuf_map(c) < 0 || repair_on(c, p, text) < 0)
 			return c->error;
-		repaired[nrepaired++] = p->fd;
+		repaired[nrepaired].fd = p->fd;
+		repaired[nrepaired++].reuse = !!(k.iflags & IMG_INET_REUSEADDR);
 		if (capture(c, p, &k, text) < 0)
 			return c->error;
 		captured.fd = p->fd;
@@ -623,15 +627,17 @@ static int inet_begin(struct ckpt_ctx *c, int pass)
 
 /*
  * Out of repair mode, so the connections run on - unless the process ends
- * now (ckpt-save --exit): then they close in repair mode, silently.
+ * now (ckpt-save --exit): then they close in repair mode, silently.  The
+ * kernel clears SO_REUSEADDR as repair mode ends (it set SK_FORCE_REUSE
+ * as it began): the program's value is set again, or the TIME_WAIT its
+ * connection leaves would keep its own listener's port from being bound.
  */
 static int inet_end(struct ckpt_ctx *c, int pass, int ok)
 {
 	int keep = pass == 1 && ok && c->exit_after;
 
-	for (int i = 0; i < nrepaired; i++)
-		if (!keep)
-			repair_off(repaired[i]);
+	for (int i = 0; i < nrepaired && !keep; i++)
+		repair_off(repaired[i].fd, repaired[i].reuse);
 	nrepaired = 0;
 	captured.fd = -1;
 	qbuf_unmap();

@@ -7,6 +7,8 @@
 #           UDP bound and connected over IPv4 and IPv6, a NETLINK_ROUTE
 #           socket with its group; the listener accepts again afterwards
 #   tree    a connection between a parent and its child, bytes both ways
+#   orig    the original goes on after the checkpoint (SO_REUSEADDR kept
+#           through repair mode), then its image restarts on the same ports
 #   client  a connection to a server outside the image: ckpt-restart
 #           refuses it by default (and --check says so), --tcp=close
 #           brings it back reset (ECONNRESET on the next read)
@@ -90,6 +92,22 @@ save bulk
 kill_restart bulk
 [ $RC -eq 0 ] && grep -q "^OK" "$TMP/bulk.out2" || fail "bulk: restarted (rc $RC): $(cat "$TMP/bulk.out2")"
 echo "bulk ($(grep READY "$TMP/bulk.out")): ok"
+
+# --- the original goes on after the checkpoint (its connections out of repair
+# mode), reads every byte once and exits; then the image restarts (the ports
+# in TIME_WAIT after the original) and its copy reads the same bytes again ----
+PORT=$((PORT + 10))
+start orig bulk "$PORT"
+save orig
+touch "$TMP/go.orig"
+wait "$PID"
+RC=$?
+[ $RC -eq 0 ] && grep -q "^OK" "$TMP/orig.out" || fail "orig: the original after the checkpoint (rc $RC): $(cat "$TMP/orig.out")"
+restart_bg "$TMP/orig.img" > "$TMP/orig.out2" 2>&1
+wait "$RPID"
+RC=$?
+[ $RC -eq 0 ] && grep -q "^OK" "$TMP/orig.out2" || fail "orig: restarted (rc $RC): $(cat "$TMP/orig.out2")"
+echo "original goes on, then the copy: ok"
 
 # --- pre-forked workers sharing one listener -----------------------------------
 PORT=$((PORT + 10))

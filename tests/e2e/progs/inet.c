@@ -238,6 +238,8 @@ static int one(int port)
 	read_exact(a, "from-client", "server end");
 	read_exact(c, "from-server", "client");
 	CHECK(opt(c, IPPROTO_TCP, TCP_NODELAY) == 1, "TCP_NODELAY");
+	CHECK(opt(a, SOL_SOCKET, SO_REUSEADDR) == 1, "the accepted end's SO_REUSEADDR (its listener's)");
+	CHECK(opt(c, SOL_SOCKET, SO_REUSEADDR) == 0, "the client's SO_REUSEADDR");
 	CHECK(opt(c, SOL_SOCKET, SO_KEEPALIVE) == 1, "client SO_KEEPALIVE");
 	CHECK(opt(c, IPPROTO_TCP, TCP_KEEPIDLE) == 77 && opt(c, IPPROTO_TCP, TCP_KEEPINTVL) == 11 &&
 	      opt(c, IPPROTO_TCP, TCP_KEEPCNT) == 4, "keepalive times");
