@@ -5,15 +5,23 @@
 #           with bytes in flight both ways (read exactly once after the
 #           restart, same addresses, options read back), an IPv6 listener,
 #           UDP bound and connected over IPv4 and IPv6, a NETLINK_ROUTE
-#           socket with its group; the listener accepts again afterwards
+#           socket with its group, a TCP connection over IPv6; the
+#           listener accepts again afterwards
 #   tree    a connection between a parent and its child, bytes both ways
+#   bulk    a connection whose queues are full both ways (about 4 MiB
+#           each): every byte once, in order
 #   orig    the original goes on after the checkpoint (SO_REUSEADDR kept
 #           through repair mode), then its image restarts on the same ports
 #   client  a connection to a server outside the image: ckpt-restart
 #           refuses it by default (and --check says so), --tcp=close
 #           brings it back reset (ECONNRESET on the next read)
+#   prefork three workers accepting on their parent's listener
+#   migrate a connection to an echo server outside, saved with
+#           ckpt-save --exit (no FIN: the server keeps it) and restarted
+#           with --tcp=repair: the greeting and the echo arrive
 # and the refusals: a raw socket, a packet socket, a sock_diag netlink
-# socket (named); --check naming an address whose port is taken.
+# socket, a half-closed connection (named); --check naming an address
+# whose port is taken; without CAP_NET_ADMIN, a connection.
 . "$(dirname "$0")/lib.sh"
 P=$PROGS/inet
 [ "$(id -u)" = 0 ] || skip "TCP_REPAIR needs root (CAP_NET_ADMIN)"
@@ -179,6 +187,7 @@ echo "port taken: ok"
 refused raw "fd [0-9]*: a raw IPv4 socket (SOCK_RAW, protocol 1"
 refused packet "fd [0-9]*: a packet socket (AF_PACKET"
 refused diag "fd [0-9]*: a netlink socket of protocol 4 .*only NETLINK_ROUTE"
+refused halfclosed "fd [0-9]*: TCP socket 127.0.0.1:[0-9]* -> 127.0.0.1:[0-9]* in state \(CLOSE_WAIT\|FIN_WAIT2\): only listening and established"
 echo "refusals: ok"
 
 # --- without CAP_NET_ADMIN: a connection is refused at the checkpoint, by name -

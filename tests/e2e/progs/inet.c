@@ -10,15 +10,17 @@
  *           group RTNLGRP_LINK.  After GOFILE appears: every address,
  *           option and byte in flight is as it was, exactly once, and
  *           each socket still works (a new connection is accepted, the
- *           connection carries more bytes, a datagram goes round).
+ *           connection carries more bytes, a datagram goes round); a TCP
+ *           connection over IPv6 with bytes in flight both ways.
  *   tree    a listener; a child connects, each end writes and reads
  *           nothing until GOFILE: then each reads its bytes once.
  *   client  a connection to a server outside (127.0.0.1:PORT): after
  *           GOFILE, its next read fails ECONNRESET (ckpt-restart --tcp=close).
  *   server  (not under the shim) accepts on 127.0.0.1:PORT and holds the
  *           connection until killed.
- *   raw, packet, diag   a raw IPv4 socket, a packet socket, a sock_diag
- *           netlink socket: the checkpoint refuses them.
+ *   raw, packet, diag, halfclosed   a raw IPv4 socket, a packet socket, a
+ *           sock_diag netlink socket, a connection whose peer shut down
+ *           writing: the checkpoint refuses them.
  * Prints READY, then OK or BAD with what differs.
  */
 #include <errno.h>
@@ -163,8 +165,8 @@ static int one(int port)
 {
 	struct linger lg = { 1, 3 }, lg2;
 	socklen_t len = sizeof(lg2);
-	int l, c, a, l6, u, u6, nl, n;
-	char before[4][128], after[128];
+	int l, c, a, l6, c6, a6, u, u6, nl, n;
+	char before[4][128], after[128], before6[128];
 	struct sockaddr_in6 s6;
 	struct sockaddr_in ua = v4("127.0.0.1", port + 2);
 	struct sockaddr_nl snl = { .nl_family = AF_NETLINK }, snl2;
@@ -194,6 +196,11 @@ static int one(int port)
 	s6 = v6(port + 1);
 	if (bind(l6, (struct sockaddr *)&s6, sizeof(s6)) < 0 || listen(l6, 3) < 0)
 		die("v6 listen");
+	c6 = socket(AF_INET6, SOCK_STREAM, 0);
+	if (connect(c6, (struct sockaddr *)&s6, sizeof(s6)) < 0 || (a6 = accept(l6, NULL, NULL)) < 0 ||
+	    write(c6, "six-up", 6) != 6 || write(a6, "six-down", 8) != 8)
+		die("v6 connection");
+	names(c6, before6, sizeof(before6));
 	u = socket(AF_INET, SOCK_DGRAM, 0);
 	setopt(u, SOL_SOCKET, SO_REUSEADDR, 1);
 	if (bind(u, (struct sockaddr *)&ua, sizeof(ua)) < 0)
@@ -265,6 +272,10 @@ static int one(int port)
 	names(l6, after, sizeof(after));
 	CHECK(!strcmp(after, before[3]), "v6 listener is %s, was %s", after, before[3]);
 	CHECK(opt(l6, IPPROTO_IPV6, IPV6_V6ONLY) == 1, "IPV6_V6ONLY");
+	names(c6, after, sizeof(after));
+	CHECK(!strcmp(after, before6), "v6 client is %s, was %s", after, before6);
+	read_exact(a6, "six-up", "v6 server end");
+	read_exact(c6, "six-down", "v6 client");
 	/* UDP */
 	CHECK(sendto(u, "dg", 2, 0, (struct sockaddr *)&ua, sizeof(ua)) == 2, "udp send");
 	{
@@ -572,7 +583,13 @@ int main(int argc, char **argv)
 		return client(port);
 	if (!strcmp(argv[1], "server"))
 		return server(port);
-	if (!strcmp(argv[1], "raw"))
+	if (!strcmp(argv[1], "halfclosed")) {
+		int l = tcp_listener(port, 1), c = tcp_connect(port), a = accept(l, NULL, NULL);
+
+		if (a < 0 || shutdown(a, SHUT_WR) < 0)
+			die("shutdown");
+		fd = c;		/* c: CLOSE_WAIT; a: FIN_WAIT2 */
+	} else if (!strcmp(argv[1], "raw"))
 		fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
 	else if (!strcmp(argv[1], "packet"))
 		fd = socket(AF_PACKET, SOCK_RAW, htons(3));
