@@ -248,7 +248,19 @@ static int inet_verify(struct rst_state *s, const struct rst_file *f)
 					   "ckpt-restart as root (or with CAP_NET_ADMIN)%s",
 					   rst_file_what(f), text, rst_inet_peer_in(s, f) ? "" :
 					   ", or say --tcp=close");
-		return 0;
+		/* the connection itself, tried in repair mode (which sends nothing, even closing) */
+		if (h == 1 && (fd = socket(k->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP)) >= 0) {
+			if (setsockopt(fd, IPPROTO_TCP, INET_TCP_REPAIR, &(int){ INET_REPAIR_ON },
+				       sizeof(int)) == 0 &&
+			    (bind_local(fd, k) < 0 || connect_peer(fd, k) < 0))
+				r = rst_problem(s, RST_EXIT_ENV, "%s: TCP connection %s cannot be made "
+						"here: %s%s", rst_file_what(f), text, strerror(errno),
+						errno == EADDRNOTAVAIL || errno == EADDRINUSE ?
+						" (a live connection has these addresses: is the "
+						"original still running?)" : "");
+			close(fd);
+		}
+		return r;
 	}
 	if (!k->lport)
 		return 0;

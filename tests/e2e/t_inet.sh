@@ -107,6 +107,10 @@ echo "bulk ($(grep READY "$TMP/bulk.out")): ok"
 PORT=$((PORT + 10))
 start orig bulk "$PORT"
 save orig
+# while the original runs, --check names its listener and its connection
+"${RESTART[@]}" --check "$TMP/orig.img" > "$TMP/orig.check" 2>&1 && fail "orig: --check with the original alive"
+grep -q "TCP connection 127.0.0.1:[0-9]* -> 127.0.0.1:$PORT cannot be made here: .*is the original still running" \
+	"$TMP/orig.check" || fail "orig: --check: $(cat "$TMP/orig.check")"
 touch "$TMP/go.orig"
 wait "$PID"
 RC=$?
