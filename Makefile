@@ -5,6 +5,10 @@
 CC       ?= gcc
 CLANG    ?= clang
 PREFIX   ?= /usr/local
+# The ckpt Python module: PREFIX/lib/python3.X/dist-packages, which
+# Debian's python3 searches for PREFIX=/usr/local and /usr (docs/USAGE.md,
+# "Python"); python3 for X where there is no python3 to ask.
+PYTHONDIR ?= $(PREFIX)/lib/python$(shell /usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)/dist-packages
 B        := build
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wmissing-prototypes
 CFLAGS   ?= -O2 -g
@@ -31,7 +35,7 @@ ENGINE_SRCS := $(filter-out $(IMG_SRCS) $(CTL_SRCS),$(wildcard libckpt/*.c)) \
 IMG_WSRCS   := libckpt/img_write.c libckpt/img_crc32c.c libckpt/img_snappy.c
 LIB_SRCS    := $(wildcard shim/*.c) $(wildcard wrappers/*.c) $(ENGINE_SRCS) $(IMG_WSRCS) \
                $(CTL_SRCS) $(FD_SRCS)
-RST_SRCS    := $(filter-out restart/restorer.c,$(wildcard restart/*.c)) \
+RST_SRCS    := $(filter-out restart/restorer.c,$(wildcard restart/*.c)) tools/progress.c \
                $(wildcard kernel-assist/*.c) $(IMG_SRCS)
 UNIT_SRCS   := $(wildcard tests/unit/*.c)
 E2E_PROGS   := $(patsubst tests/e2e/progs/%.c,$(B)/tests/%,$(wildcard tests/e2e/progs/*.c)) \
@@ -47,8 +51,8 @@ sta = $(patsubst %.c,$(B)/static/%.o,$(1))
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 all: $(B)/libckpt.so $(B)/bin/ckpt-restart $(TOOLS) $(SAMPLES) $(E2E_PROGS) \
-     $(B)/tests/unit-tests $(B)/tests/ckpt-edit $(B)/ckpt.pc
-.PHONY: all check bench fuzz fuzz-build install deps clean demo faststart FORCE
+     $(B)/tests/unit-tests $(B)/tests/ckpt-edit $(B)/ckpt.pc $(B)/tests/slurm-lcg
+.PHONY: all check check-slurm bench fuzz fuzz-build install uninstall deps clean demo faststart faststart-python FORCE
 
 $(B)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -107,8 +111,8 @@ $(B)/bin/ckpt-restart: $(call sta,$(RST_SRCS)) $(B)/static/restart/restorer.o
 	@mkdir -p $(dir $@)
 	$(RESTART_CC) -static -o $@ $^ $(SODIUM_A)
 
-$(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c tools/save_seal.c libckpt/ctl_proto.c libckpt/img_seal.c \
-				  libckpt/ckpt_tmpfile.c libckpt/ckpt_fmt.c)
+$(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c tools/save_seal.c tools/progress.c libckpt/ctl_proto.c \
+				  libckpt/img_seal.c libckpt/ckpt_tmpfile.c libckpt/ckpt_fmt.c)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ -lsodium
 $(B)/bin/ckpt-info: $(call obj,tools/ckpt_info.c $(wildcard tools/info_*.c) $(IMG_SRCS))
@@ -183,6 +187,14 @@ $(B)/ckpt.pc: ckpt.pc.in
 check: all
 	@bash tests/run-all.sh
 
+# ckpt-slurm on a real Slurm started on this machine (root; Debian's
+# slurmctld, slurmd, slurm-client and munge: tools/deps-slurm.sh).
+$(B)/tests/slurm-lcg: tests/slurm/lcg.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+check-slurm: all
+	@bash tests/slurm/run.sh
+
 bench: all $(BENCH_PROGS)
 	@$(B)/tests/reaper bash tests/bench/run.sh
 
@@ -197,7 +209,7 @@ $(B)/fuzz/fuzz_snappy: FUZZ_LIBS := -lsnappy
 # fz_image.c: the image targets' shared fix-up, hostile mutator and seeds.
 $(B)/fuzz/fuzz_img: FUZZ_LIBS += tests/fuzz/fz_image.c
 # fuzz_restart: ckpt-restart's --check path, in the fuzzer (its main renamed).
-$(B)/fuzz/fuzz_restart: FUZZ_LIBS += tests/fuzz/fz_image.c $(filter-out restart/restorer.c,$(wildcard restart/*.c)) \
+$(B)/fuzz/fuzz_restart: FUZZ_LIBS += tests/fuzz/fz_image.c $(filter-out restart/restorer.c,$(wildcard restart/*.c)) tools/progress.c \
 	$(wildcard kernel-assist/*.c) restart/restorer.c -DFD_RESTORE -Dmain=rst_cli_main -lpthread
 # fuzz_info: ckpt-info's command line, in the fuzzer (its main renamed).
 $(B)/fuzz/fuzz_info: FUZZ_LIBS += tests/fuzz/fz_image.c tools/ckpt_info.c $(wildcard tools/info_*.c) \
@@ -209,16 +221,49 @@ $(B)/fuzz/%: tests/fuzz/%.c $(IMG_SRCS) $(CTL_SRCS) tests/fuzz/fz_image.c tests/
 demo: all
 	@bash samples/demo.sh
 
-# Fast startup: cold start vs restart from a mappable snapshot.
+# Fast startup: cold start vs restart from a mappable snapshot, in C
+# and (where Debian's python3 with numpy is installed) in Python.
 faststart: all
 	@bash samples/faststart.sh
+	@echo
+	@if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then bash samples/python/faststart.sh; \
+	else echo "faststart-python: skipped (no /usr/bin/python3 with numpy: make deps)"; fi
+
+faststart-python: all
+	@bash samples/python/faststart.sh
+
+# Man pages (docs/man, roff) go in uncompressed; the bash completion is one
+# script, installed under the name of each command (bash-completion loads
+# the file named after the command being completed).
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MAN_PAGES   := $(wildcard docs/man/*.[1-8])
+COMMANDS    := ckpt-run ckpt-save ckpt-restart ckpt-info
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(B)/libckpt.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(B)/bin/ckpt-restart $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(B)/bin/ckpt-restart $(TOOLS) samples/slurm/ckpt-slurm $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/ckpt.h $(DESTDIR)$(PREFIX)/include/
 	sed 's|@PREFIX@|$(PREFIX)|' ckpt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ckpt.pc
+	for p in $(MAN_PAGES); do \
+		install -d $(DESTDIR)$(MANDIR)/man$${p##*.} && \
+		install -m 644 $$p $(DESTDIR)$(MANDIR)/man$${p##*.}/ || exit 1; \
+	done
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	for c in $(COMMANDS); do \
+		install -m 644 tools/completion/ckpt.bash $(DESTDIR)$(BASHCOMPDIR)/$$c || exit 1; \
+	done
+	install -d $(DESTDIR)$(PYTHONDIR)/ckpt
+	install -m 644 python/ckpt/__init__.py python/ckpt/__main__.py $(DESTDIR)$(PYTHONDIR)/ckpt/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libckpt.so $(DESTDIR)$(PREFIX)/include/ckpt.h \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/ckpt.pc
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(COMMANDS) ckpt-slurm)
+	rm -f $(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
+	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(COMMANDS))
+	rm -rf $(DESTDIR)$(PYTHONDIR)/ckpt
 
 deps:
 	@bash tools/deps.sh

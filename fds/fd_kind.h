@@ -268,6 +268,7 @@ struct rst_file {
 	 */
 	int made;
 	uint64_t made_dev, made_ino;
+	struct rst_inotify *inotify;	/* INOTIFY: its watches (fd_inotify.c) */
 };
 
 struct fd_restore_ops {
@@ -300,6 +301,15 @@ struct fd_restore_ops {
 };
 
 const struct fd_restore_ops *fd_restore_find(uint32_t kind);
+
+/*
+ * INOTIFY_WATCH records (fds/fd_inotify.c): load keeps one for the FILE
+ * they follow (s->fdata_file); end, once another record comes, checks
+ * that FILE got all its watches.  0, or RST_EXIT_IMAGE reported.
+ */
+struct img_rec;
+int rst_inotify_load(struct rst_state *s, const struct img_rec *rec);
+int rst_inotify_end(struct rst_state *s);
 #endif
 
 #endif

@@ -9,13 +9,18 @@
  * POSIX shared memory object (pshm: a file of /dev/shm's tmpfs, not
  * deleted) look like regular files, so they come before them.  unix
  * before inherit: a unix socket at fd 0-2 whose peer is outside the image
- * is not unix's (its match says no) and is inherited, as before.
+ * is not unix's (its match says no) and is inherited, as before.  The
+ * event fds (eventfd, timerfd, signalfd, inotify) are known by their
+ * anon_inode link alone.  tty before inherit: a terminal at fds 0-2 is a
+ * terminal's description (fd_tty.c), made on ckpt-restart's terminal
+ * with its settings.
  */
 #include <stddef.h>
 #include "fds/fd_kind.h"
 
 #define FD_KINDS(X) X(opath) X(mqueue) X(pshm) X(reg) X(dir) X(chr) X(ghost) X(memfd) X(pidfd) \
-			X(hugetlb) X(pipe) X(fifo) X(unix) X(inet) X(netlink) X(inherit)
+			X(hugetlb) X(pipe) X(fifo) X(unix) X(eventfd) X(timerfd) X(signalfd) \
+			X(inotify) X(tty) X(inet) X(netlink) X(inherit)
 
 #define DECLARE_INFO(k) extern const struct fd_kind_info fd_##k##_info;
 #define LIST_INFO(k) &fd_##k##_info,

@@ -25,6 +25,7 @@
 #define CKPT_H
 
 #include <errno.h>
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -73,8 +74,17 @@ struct ckpt_options {
 #define CKPT_REF_
 #define CKPT_LOADED_() 1
 #endif
+/* C/R-aware programs: see ckpt_hook_add() below. */
+#define CKPT_HOOK_BEFORE	0x1	/* before a checkpoint; may veto it */
+#define CKPT_HOOK_AFTER		0x2	/* after it, in the process that goes on */
+#define CKPT_HOOK_RESTART	0x4	/* in a process restarted from the image */
+typedef int (*ckpt_hook_fn)(int when, void *arg, char *msg, size_t msglen);
+
 int ckpt_save_v1(const char *path, const struct ckpt_options *opts) CKPT_REF_;
 const char *ckpt_last_error_v1(void) CKPT_REF_;
+int ckpt_hook_add_v1(int when, ckpt_hook_fn fn, void *arg) CKPT_REF_;
+int ckpt_hook_remove_v1(int when, ckpt_hook_fn fn, void *arg) CKPT_REF_;
+int ckpt_exclude_v1(void *addr, size_t len, int exclude) CKPT_REF_;
 
 /*
  * Checkpoint the calling process into `path` ("-" is not allowed here:
@@ -102,6 +112,78 @@ static inline const char *ckpt_last_error(void)
 	if (!CKPT_LOADED_())
 		return "libckpt is not loaded (link with -lckpt or run under ckpt-run)";
 	return ckpt_last_error_v1();
+}
+
+/*
+ * Hooks (BLCR's callbacks, CRaC's beforeCheckpoint/afterRestore): fn(when,
+ * arg, msg, msglen) runs for each event of the mask `when`
+ * (CKPT_HOOK_*), with the event that happens:
+ *   BEFORE   before the process is stopped for a checkpoint: close a
+ *            connection, flush a log.  A nonzero return vetoes the
+ *            checkpoint, with the reason written into msg: ckpt_save()
+ *            fails with ECANCELED, ckpt-save reports it, no image is made.
+ *   AFTER    in the process that goes on, after every checkpoint whose
+ *            BEFORE hooks ran (made, failed or vetoed): reopen what
+ *            BEFORE closed.
+ *   RESTART  in a process restarted from the image, as it runs again
+ *            (its other threads run meanwhile): reconnect, reseed a
+ *            random generator.  In place of AFTER there.
+ * BEFORE hooks run newest first, AFTER and RESTART oldest first.  They run
+ * in a normal thread context, never in a signal handler: for ckpt_save()
+ * in its caller's thread; for a checkpoint from outside (ckpt-save,
+ * CKPT_SIGNAL, CKPT_INTERVAL, CKPT_ON_TERM) in a thread libckpt starts at
+ * the first ckpt_hook_add(), while the application's threads run on until
+ * the hooks are done.  Returns 0, or -1 with errno (EINVAL: no fn or no
+ * known event in `when`; ENOSPC: 64 hooks already; EBUSY: called from a
+ * hook; or why the thread could not start).  ckpt_hook_remove() takes
+ * exactly what ckpt_hook_add() was given (ENOENT if absent).
+ */
+static inline int ckpt_hook_add(int when, ckpt_hook_fn fn, void *arg)
+{
+	if (!CKPT_LOADED_()) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return ckpt_hook_add_v1(when, fn, arg);
+}
+
+static inline int ckpt_hook_remove(int when, ckpt_hook_fn fn, void *arg)
+{
+	if (!CKPT_LOADED_()) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return ckpt_hook_remove_v1(when, fn, arg);
+}
+
+/*
+ * Memory not saved: the pages of [addr, addr + len) (page aligned: use
+ * mmap or aligned_alloc) are left out of every image from now on and
+ * read as zeros in a restarted process — a cache it rebuilds, a secret
+ * that must not reach the image.  Applies to private anonymous memory
+ * (heap, anonymous mappings, stacks); pages of a file or shared mapping
+ * in the range are saved as usual.  By address: memory mapped there
+ * later is excluded too, until ckpt_include() of the range.  Returns 0,
+ * or -1 with errno (EINVAL: not page aligned, len 0 or wrapping; ENOSPC:
+ * 64 separate ranges already).
+ */
+static inline int ckpt_exclude(void *addr, size_t len)
+{
+	if (!CKPT_LOADED_()) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return ckpt_exclude_v1(addr, len, 1);
+}
+
+/* Undoes ckpt_exclude() for [addr, addr + len): saved again from the next image. */
+static inline int ckpt_include(void *addr, size_t len)
+{
+	if (!CKPT_LOADED_()) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return ckpt_exclude_v1(addr, len, 0);
 }
 
 /* 1 when libckpt is loaded in this process. */

@@ -226,6 +226,12 @@ struct ckpt_ctx {
 
 	/* results */
 	uint64_t mem_bytes;		/* bytes of memory pages saved (raw) */
+	/*
+	 * ckpt-save on a terminal asked for progress (CTL_F_PROGRESS):
+	 * ckpt_progress() sends ctl_progress on ctl_fd (ckpt_progress.c).
+	 */
+	int progress;
+	uint64_t progress_next_ns, progress_total;
 	uint64_t zero_pages;
 	int error;			/* -errno */
 	char err[CKPT_ERR_LEN];		/* why, for the user */
@@ -333,10 +339,32 @@ enum {
 	CKPT_RUN_FILE,			/* present, the file's own page (page cache) */
 	CKPT_RUN_ZERO,			/* the shared zero page: reads as zeros */
 	CKPT_RUN_GUARD,			/* a guard region: never read */
+	CKPT_RUN_EXCL,			/* excluded by the program (ckpt_exclude): never
+					 * read, nor written as a hole of a run */
 };
 typedef int (*ckpt_run_fn)(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
 			   uint64_t npages, int kind, void *arg);
 int ckpt_mem_each_run(struct ckpt_ctx *c, const struct ckpt_vma *v, ckpt_run_fn fn, void *arg);
+
+/*
+ * Memory the program excluded (ckpt_exclude, libckpt/ckpt_excl.c).  set:
+ * add (add 1) or take away page-aligned [start, start + len); 0, -EINVAL,
+ * -ENOSPC (CKPT_EXCL_MAX ranges); normal context.  ranges: the set as
+ * published (sorted, disjoint).  applies: whether v's pages can be left
+ * out (private anonymous memory).  each: fn on each part of [start, end),
+ * in order, excluded 1 for the parts in the set; the first nonzero
+ * return.  forked: the
+ * pthread_atfork child's reset of the lock.
+ */
+#define CKPT_EXCL_MAX	64
+int ckpt_excl_set(uint64_t start, uint64_t len, int add);
+const struct img_range *ckpt_excl_ranges(uint32_t *n);
+int ckpt_excl_applies(const struct ckpt_vma *v);
+int ckpt_excl_each(uint64_t start, uint64_t end,
+		   int (*fn)(uint64_t s, uint64_t e, int excluded, void *arg), void *arg);
+void ckpt_excl_forked(void);
+/* Moved on by every ckpt_include(): pages came back into the images. */
+unsigned ckpt_excl_gen(void);
 /* PAGEMAP_SCAN works here (1), and knows guard regions (2|1); 0: neither. */
 int ckpt_pm_scan_level(void);
 /*
@@ -508,6 +536,13 @@ int ckpt_vmflag(const char *flags, const char *flag);
 
 /* waitid(2), libckpt's own (ckpt_libc.c): waitid is the application's wrapper. */
 int ckpt_waitid(int type, int id, siginfo_t *info, int options);
+
+/*
+ * ckpt_progress.c: after mem_bytes grew, a progress message to ckpt-save
+ * if it asked and CTL_PROGRESS_MS passed since the last one; never blocks,
+ * never fails the checkpoint.
+ */
+void ckpt_progress(struct ckpt_ctx *c);
 
 /* Small async-signal-safe helpers (ckpt_util.c). */
 ssize_t ckpt_read_file(const char *path, char *buf, size_t cap);

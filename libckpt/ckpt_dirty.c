@@ -212,6 +212,7 @@ int ckpt_dirty_prepare(struct ckpt_ctx *c)
 	struct ckpt_dirty_run *run = c->dirty;
 	int incr = 0;
 
+	run->excl_gen = ckpt_excl_gen();
 	if (!c->incremental && trk.uffd < 0)
 		return 0;			/* nobody asked: no tracking */
 	if (trk_open() < 0)
@@ -259,36 +260,59 @@ int ckpt_dirty_owns(struct ckpt_ctx *c, int i)
  * zero (zapped, or written with zeros) — absent would mean "as in the
  * parent".  Runs of one kind, at most IMG_PAGES_MAX pages.
  */
+/* Dirty pages [start, end) of one VMA: data and ZERO runs. */
+struct dirty_range {
+	struct ckpt_ctx *c;
+	const struct ckpt_vma *v;
+};
+
+static int dirty_write_range(uint64_t start, uint64_t end, int excluded, void *arg)
+{
+	struct ckpt_ctx *c = ((struct dirty_range *)arg)->c;
+	const struct ckpt_vma *v = ((struct dirty_range *)arg)->v;
+	uint64_t run_addr = start;
+	uint32_t run_n = 0;
+	int run_zero = 0;
+
+	if (excluded)
+		return 0;
+	for (uint64_t a = start; a < end; a += IMG_PAGE_SIZE) {
+		int zero = ckpt_is_zero((const void *)a, IMG_PAGE_SIZE);
+
+		if (run_n && (zero != run_zero || run_n == IMG_PAGES_MAX)) {
+			if (ckpt_mem_write_run(c, v, run_addr, run_n, run_zero) < 0)
+				return c->error ? c->error : c->w.error;
+			run_n = 0;
+		}
+		if (!run_n) {
+			run_addr = a;
+			run_zero = zero;
+		}
+		run_n++;
+		c->zero_pages += zero;
+	}
+	if (run_n && ckpt_mem_write_run(c, v, run_addr, run_n, run_zero) < 0)
+		return c->error ? c->error : c->w.error;
+	return 0;
+}
+
 int ckpt_dirty_write_vma(struct ckpt_ctx *c, int i)
 {
 	const struct ckpt_vma *v = &c->vmas[i];
 	const struct ckpt_dirty_vma *dv = &c->dirty->vma[i];
+	struct dirty_range d = { c, v };
+	int r;
 
 	for (uint32_t k = dv->first; k < dv->first + dv->n; k++) {
 		const struct page_region *rg = &c->dirty->reg[k];
 		uint64_t start = rg->start < v->start ? v->start : rg->start;
 		uint64_t end = rg->end > v->end ? v->end : rg->end;
-		uint64_t run_addr = start;
-		uint32_t run_n = 0;
-		int run_zero = 0;
 
-		for (uint64_t a = start; a < end; a += IMG_PAGE_SIZE) {
-			int zero = ckpt_is_zero((const void *)a, IMG_PAGE_SIZE);
-
-			if (run_n && (zero != run_zero || run_n == IMG_PAGES_MAX)) {
-				if (ckpt_mem_write_run(c, v, run_addr, run_n, run_zero) < 0)
-					return c->error ? c->error : c->w.error;
-				run_n = 0;
-			}
-			if (!run_n) {
-				run_addr = a;
-				run_zero = zero;
-			}
-			run_n++;
-			c->zero_pages += zero;
-		}
-		if (run_n && ckpt_mem_write_run(c, v, run_addr, run_n, run_zero) < 0)
-			return c->error ? c->error : c->w.error;
+		/* excluded pages are not written, nor inherited (ckpt_parent.c) */
+		r = ckpt_excl_applies(v) ? ckpt_excl_each(start, end, dirty_write_range, &d) :
+		    dirty_write_range(start, end, 0, &d);
+		if (r)
+			return r;
 	}
 	return 0;
 }

@@ -277,6 +277,11 @@ static int fd_refuse(struct ckpt_ctx *c, const struct fd_probe *p)
 	if (S_ISDIR(m) && path[0] == '/' && ends_with(path, " (deleted)"))
 		return ckpt_fail(c, -ENOENT, "fd %d: directory %s was removed; a restart cannot "
 				 "open it again%s", p->fd, path, p->origin);
+	if (!__builtin_strcmp(path, "anon_inode:[fanotify]"))
+		return ckpt_fail(c, -ENOTSUP, "fd %d: a fanotify fd (%s), not supported: libckpt "
+				 "does not save fanotify groups, their marks and the events (and "
+				 "permission requests) they hold; close it before the checkpoint%s",
+				 p->fd, path, p->origin);
 	if (S_ISCHR(m))
 		return ckpt_fail(c, -ENOTSUP, "fd %d: character device %s (%u:%u), not supported "
 				 "yet%s", p->fd, path, major(p->st.st_rdev), minor(p->st.st_rdev),

@@ -46,10 +46,12 @@ struct ckpt_dirty_vma {
 struct ckpt_dirty_run {
 	int track;		/* tracking is on: the VMAs were (re)protected */
 	int incr;		/* this image is incremental */
+	unsigned excl_gen;	/* ckpt_excl_gen() at the cut (ckpt_parent.c) */
 	uint32_t nreg;
 	struct ckpt_dirty_vma vma[CKPT_DIRTY_MAX_VMAS];
 	/* the PARENT record's tail: inherited ranges, then the path */
-	unsigned char parent_tail[CKPT_DIRTY_MAX_VMAS * sizeof(struct img_range) + 4096];
+	unsigned char parent_tail[(CKPT_DIRTY_MAX_VMAS + CKPT_EXCL_MAX) * sizeof(struct img_range) +
+				  4096];
 	struct page_region reg[CKPT_DIRTY_MAX_REGIONS];
 };
 

@@ -157,6 +157,7 @@ static int write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr
 			src = buf;
 		}
 		c->mem_bytes += raw;
+		ckpt_progress(c);
 	}
 	return ckpt_pool_post(c, addr, npages, kind == PAGE_ZERO, src);
 }
@@ -229,6 +230,7 @@ static int mem_run_fn(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t add
 	switch (kind) {
 	case CKPT_RUN_FILE:		/* still the file's page */
 	case CKPT_RUN_GUARD:
+	case CKPT_RUN_EXCL:
 		return 0;
 	case CKPT_RUN_ZERO:
 		if (!(v->flags & IMG_VMA_FILE)) {

@@ -119,6 +119,7 @@ static int mp_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t a
 	}
 	m.data_crc = img_crc32c(0, src, len);
 	c->mem_bytes += len;
+	ckpt_progress(c);
 	if (aligned < 0)
 		return aligned;
 	img_write_record(&c->w, IMG_REC_MPAGES, &m, sizeof(m), mp_zeros, data_off - hdr_end);
@@ -150,7 +151,8 @@ static int mp_run_fn(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr
 	if (r->n && (r->gap += (addr - r->end) / IMG_PAGE_SIZE) > MP_GAP_MAX && mp_flush(c, v, r) < 0)
 		return c->w.error;
 	r->end = addr + npages * IMG_PAGE_SIZE;
-	if (kind == CKPT_RUN_GUARD)	/* a run carries holes as the zeros they read: not this one */
+	/* a run carries holes as the zeros they read: not a guard, nor excluded memory */
+	if (kind == CKPT_RUN_GUARD || kind == CKPT_RUN_EXCL)
 		return mp_flush(c, v, r) < 0 ? c->w.error : 0;
 	for (uint64_t i = 0; i < npages; i++) {
 		uint64_t a = addr + i * IMG_PAGE_SIZE;

@@ -31,6 +31,12 @@ static struct {
 	uint32_t hdr_crc;
 	uint32_t path_len;
 	char path[PARENT_PATH_MAX];	/* NUL-terminated too */
+	/*
+	 * ckpt_excl_gen() at its cut: a ckpt_include() since then puts back
+	 * pages that no image after it holds (they were left out, and are
+	 * not inherited): the next image is full.
+	 */
+	unsigned excl_gen;
 } last;
 
 void ckpt_parent_forget(void)
@@ -67,7 +73,7 @@ int ckpt_parent_usable(struct ckpt_ctx *c)
 {
 	int n;
 
-	if (!last.valid)
+	if (!last.valid || last.excl_gen != c->dirty->excl_gen)
 		return 0;
 	n = image_path(c);
 	if (n == (int)last.path_len && ckpt_memeq(c->img_path, last.path, n))
@@ -88,16 +94,39 @@ void ckpt_parent_remember(struct ckpt_ctx *c)
 	/* A mappable image's pages are not in PAGES records: never a parent. */
 	last.valid = n > 0 && !(c->hdr_flags & IMG_F_MAPPABLE);
 	last.path_len = n > 0 ? (uint32_t)n : 0;
+	last.excl_gen = c->dirty ? c->dirty->excl_gen : ckpt_excl_gen();
 	last.ctime_ns = c->hdr.ctime_ns;
 	last.pid = c->hdr.pid;
 	last.hdr_crc = c->hdr.hdr_crc;
 }
 
-/* PARENT: identity, the ranges of the VMAs tracked since the parent, the path. */
+struct parent_ranges {
+	struct img_range *rg;
+	uint32_t n;
+};
+
+static int add_range(uint64_t s, uint64_t e, int excluded, void *arg)
+{
+	struct parent_ranges *p = arg;
+
+	if (excluded)
+		return 0;
+	if (p->n == IMG_PARENT_RANGES_MAX)
+		return -E2BIG;
+	p->rg[p->n++] = (struct img_range){ s, e };
+	return 0;
+}
+
+/*
+ * PARENT: identity, the ranges of the VMAs tracked since the parent (less
+ * what the program excluded: those pages read as zeros, whatever an older
+ * image holds), the path.
+ */
 int ckpt_parent_write(struct ckpt_ctx *c)
 {
 	struct ckpt_dirty_run *run = c->dirty;
-	struct img_range *rg = (struct img_range *)run->parent_tail;
+	struct parent_ranges pr = { (struct img_range *)run->parent_tail, 0 };
+	struct img_range *rg = pr.rg;
 	struct img_parent p = {
 		.ctime_ns = last.ctime_ns, .pid = last.pid, .hdr_crc = last.hdr_crc,
 		.path_len = last.path_len,
@@ -105,9 +134,18 @@ int ckpt_parent_write(struct ckpt_ctx *c)
 
 	if (!(c->hdr_flags & IMG_F_INCREMENTAL))
 		return 0;
-	for (int i = 0; i < c->nvmas; i++)
-		if (ckpt_dirty_owns(c, i))
-			rg[p.nranges++] = (struct img_range){ c->vmas[i].start, c->vmas[i].end };
+	for (int i = 0; i < c->nvmas; i++) {
+		const struct ckpt_vma *v = &c->vmas[i];
+
+		if (ckpt_dirty_owns(c, i) &&
+		    (ckpt_excl_applies(v) ? ckpt_excl_each(v->start, v->end, add_range, &pr) :
+		     add_range(v->start, v->end, 0, &pr)) < 0)
+			return ckpt_fail(c, -E2BIG, "an incremental image can name at most %u "
+					 "inherited ranges, and the excluded memory "
+					 "(ckpt_exclude) splits them into more: save a full image",
+					 IMG_PARENT_RANGES_MAX);
+	}
+	p.nranges = pr.n;
 	__builtin_memcpy(rg + p.nranges, last.path, last.path_len);
 	img_write_record(&c->w, IMG_REC_PARENT, &p, sizeof(p), rg,
 			 p.nranges * sizeof(*rg) + last.path_len);

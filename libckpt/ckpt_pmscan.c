@@ -20,7 +20,8 @@
  *                                      "swapped" too, and pagemap tells
  *                                      more (ckpt_pm_has_page)
  * Without PAGEMAP_SCAN, or for [vdso] and image-backed mappings (every
- * page read), the runs come from pagemap entries.
+ * page read), the runs come from pagemap entries.  Pages the program
+ * excluded (ckpt_exclude: libckpt/ckpt_excl.c) are cut out of every run.
  *
  * Shared anonymous memory is an object of its own: a page another
  * process wrote (a worker of a pre-fork server, a child since gone) is
@@ -207,9 +208,45 @@ static int shm_runs(struct ckpt_ctx *c, const struct ckpt_vma *v, ckpt_run_fn fn
 	return run_n ? fn(c, v, run_addr, run_n, CKPT_RUN_PAGE, arg) : 0;
 }
 
+/* A run with the excluded ranges (ckpt_excl.c) cut out: its parts to the caller's fn. */
+struct excl_cut {
+	struct ckpt_ctx *c;
+	const struct ckpt_vma *v;
+	ckpt_run_fn fn;
+	void *arg;
+	int kind;
+};
+
+static int excl_part(uint64_t s, uint64_t e, int excluded, void *arg)
+{
+	struct excl_cut *x = arg;
+
+	return x->fn(x->c, x->v, s, (e - s) / IMG_PAGE_SIZE, excluded ? CKPT_RUN_EXCL : x->kind,
+		     x->arg);
+}
+
+static int excl_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr, uint64_t npages,
+		    int kind, void *arg)
+{
+	struct excl_cut x = *(struct excl_cut *)arg;
+
+	if (kind == CKPT_RUN_GUARD)
+		return x.fn(c, v, addr, npages, kind, x.arg);
+	x.kind = kind;
+	return ckpt_excl_each(addr, addr + npages * IMG_PAGE_SIZE, excl_part, &x);
+}
+
 int ckpt_mem_each_run(struct ckpt_ctx *c, const struct ckpt_vma *v, ckpt_run_fn fn, void *arg)
 {
 	int lvl = c->no_pm_scan ? 0 : ckpt_pm_scan_level();
+	struct excl_cut x = { c, v, fn, arg, 0 };
+	uint32_t nx;
+
+	/* every walk of the pages skips what the program excluded */
+	if (ckpt_excl_applies(v) && (ckpt_excl_ranges(&nx), nx)) {
+		fn = excl_run;
+		arg = &x;
+	}
 
 	if ((v->flags & (IMG_VMA_SHARED | IMG_VMA_ANON)) == (IMG_VMA_SHARED | IMG_VMA_ANON) &&
 	    v->byid == CKPT_BYID_NONE && !v->backed && !(v->flags & IMG_VMA_VDSO))

@@ -588,10 +588,12 @@ static int write_directory(struct ckpt_ctx *c, struct ckpt_tree *t, uint64_t *of
 		/*
 		 * The group the root's terminal gave itself to, if it is one the
 		 * tree made (not the root's outer group: that is ckpt-restart's
-		 * after a restart, foreground or not as ckpt-restart is).
+		 * after a restart, foreground or not as ckpt-restart is; the
+		 * root's own group, an interactive shell's, is the tree's).
 		 */
 		if (i < t->nmembers && t->nodes[0].tpgid > 0 && n->pgid == t->nodes[0].tpgid &&
-		    n->pgid != t->nodes[0].pgid && n->sid == t->nodes[0].sid)
+		    (n->pgid != t->nodes[0].pgid || t->nodes[0].pgid == t->nodes[0].pid) &&
+		    n->sid == t->nodes[0].sid)
 			m.flags |= IMG_MEMBER_FOREGROUND;
 		img_write_record(&dw, IMG_REC_MEMBER, &m, sizeof(m), NULL, 0);
 	}

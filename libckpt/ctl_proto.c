@@ -18,7 +18,6 @@
 #include "libckpt/ctl_proto.h"
 
 #define CTL_NAME_PREFIX	"libckpt-ctl."
-#define CTL_F_KNOWN	(CTL_F_FSYNC | CTL_F_EXIT | CTL_F_MAPPABLE | CTL_F_INCREMENTAL)
 
 socklen_t ctl_sock_name(struct sockaddr_un *sun, int pid)
 {
@@ -98,5 +97,18 @@ int ctl_parse_reply(const void *buf, size_t len, struct ctl_reply *out)
 	if (!memchr(r.msg, '\0', sizeof(r.msg)))
 		return -1;
 	*out = r;
+	return 0;
+}
+
+int ctl_parse_progress(const void *buf, size_t len, struct ctl_progress *out)
+{
+	struct ctl_progress p;
+
+	if (!buf || len != sizeof(p))
+		return -1;
+	memcpy(&p, buf, sizeof(p));
+	if (p.magic != CTL_PRG_MAGIC || p.version != CTL_VERSION)
+		return -1;
+	*out = p;
 	return 0;
 }

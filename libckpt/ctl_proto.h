@@ -18,7 +18,8 @@
  *   3. The handler connects, checks SO_PEERCRED (same uid or root),
  *      receives one struct ctl_request with the image fd attached
  *      (ckpt-save creates the file only now, owned by the peer's uid).
- *   4. It writes the image to that fd and sends one struct ctl_reply.
+ *   4. It writes the image to that fd (sending struct ctl_progress now and
+ *      then if asked) and sends one struct ctl_reply.
  *   5. ckpt-save renames the temporary file on success (unlinks it on
  *      failure) and prints the reply.
  *
@@ -42,6 +43,9 @@
 #define CTL_F_EXIT	0x2	/* exit after a successful checkpoint */
 #define CTL_F_MAPPABLE	0x4	/* a mappable image (IMG_F_MAPPABLE) */
 #define CTL_F_INCREMENTAL 0x8	/* only pages written since the last image (CKPT_OPT_INCREMENTAL) */
+#define CTL_F_PROGRESS	0x10	/* send ctl_progress messages before the reply */
+#define CTL_F_KNOWN	(CTL_F_FSYNC | CTL_F_EXIT | CTL_F_MAPPABLE | CTL_F_INCREMENTAL | \
+			 CTL_F_PROGRESS)
 
 #define CTL_PATH_MAX	4096
 #define CTL_NAME_MAX	256
@@ -73,11 +77,29 @@ struct ctl_reply {
 				 * success a note for the user (or "") */
 };
 
+/*
+ * With CTL_F_PROGRESS (ckpt-save on a terminal), the process sends these
+ * while it writes the page data, at most every CTL_PROGRESS_MS, without
+ * blocking (one that would block is dropped): memory saved so far, and
+ * its estimate of the whole (its anonymous memory, 0 if unknown), so
+ * ckpt-save can show a rate and the time left.  Then the reply, as always.
+ */
+#define CTL_PRG_MAGIC	0x47524b43u	/* "CKRG" */
+#define CTL_PROGRESS_MS	200
+
+struct ctl_progress {
+	uint32_t magic;
+	uint32_t version;
+	uint64_t done_bytes;	/* memory written so far */
+	uint64_t total_bytes;	/* estimate of the memory to write, 0 unknown */
+};
+
 /* Abstract socket address for a ckpt-save process; returns its length. */
 socklen_t ctl_sock_name(struct sockaddr_un *sun, int pid);
 
 /* 0 when buf holds exactly one valid message, -1 otherwise (*out undefined). */
 int ctl_parse_request(const void *buf, size_t len, struct ctl_request *out);
 int ctl_parse_reply(const void *buf, size_t len, struct ctl_reply *out);
+int ctl_parse_progress(const void *buf, size_t len, struct ctl_progress *out);
 
 #endif

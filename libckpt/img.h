@@ -317,6 +317,22 @@ int img_pipe_data_next(const struct img_file *owner, const void *owner_data,
 		       const struct img_pipe_data *d, uint64_t done, char *err, size_t errlen);
 int img_pipe_data_end(const struct img_file *owner, const void *owner_data, uint64_t done,
 		      char *err, size_t errlen);
+
+/*
+ * INOTIFY_WATCH (img_evfd.c): get checks one record alone (wd > 0, mask,
+ * flags, an absolute path of path_len bytes without NUL); watch_next that
+ * w follows its INOTIFY FILE owner (with owner_data, its kind data) as its
+ * watch number seen (from 0), its wd above last_wd; end, once another
+ * record comes, that owner (if an INOTIFY FILE) got all its watches.  0,
+ * or -1 with err.
+ */
+const struct img_inotify_watch *img_get_inotify_watch(struct img_reader *r,
+						      const struct img_rec *rec);
+int img_inotify_watch_next(const struct img_file *owner, const void *owner_data,
+			   const struct img_inotify_watch *w, uint32_t seen, int32_t last_wd,
+			   char *err, size_t errlen);
+int img_inotify_end(const struct img_file *owner, const void *owner_data, uint32_t seen,
+		    char *err, size_t errlen);
 /*
  * UNIX_MSG (img_unix.c): lengths, counts and fields consistent; that its
  * socket and every fd in flight are FILE records seen before it, and its

@@ -11,7 +11,7 @@
  *
  * Record order a writer produces and a reader may rely on:
  *   PROC, [PARENT], [PROC_ATTR, SECCOMP*],
- *   (FILE (FILE_DATA* | PIPE_DATA* | MQ_MSGS))*, UNIX_MSG and more
+ *   (FILE (FILE_DATA* | PIPE_DATA* | MQ_MSGS | INOTIFY_WATCH*))*, UNIX_MSG and more
  *   (FILE FILE_DATA*) interleaved,
  *   FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*,
  *   THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*, END
@@ -85,6 +85,13 @@
  * byte.  Never restarted on its own.
  */
 #define IMG_F_MEMBER		0x20
+/*
+ * The process (in a tree: the root, in the directory's header and its
+ * section's) led its session, and that session's controlling terminal is
+ * the terminal its TTY FILEs are on (IMG_TTY_CTTY): a restart gives the
+ * restarted session ckpt-restart's terminal (fds/fd_tty_job.c).
+ */
+#define IMG_F_CTTY		0x40
 
 struct img_header {
 	char     magic[IMG_MAGIC_LEN];
@@ -125,6 +132,9 @@ enum img_rec_type {
 	IMG_REC_SYSV_SEM = 22,	/* struct img_sysv_sem + img_sem or img_semadj */
 	IMG_REC_SYSV_MSG = 23,	/* struct img_sysv_msg + messages: a SysV queue */
 	IMG_REC_MQ_MSGS	= 24,	/* struct img_mq_msgs + messages of a POSIX queue */
+	IMG_REC_INOTIFY_WATCH = 25,	/* struct img_inotify_watch + path: one watch of
+					 * the INOTIFY FILE right before */
+	/* 32, 33: terminals (fds/fd_tty.c); kept for a pty pair's unread bytes, unused yet */
 	IMG_REC_INET_QUEUE = 28,	/* struct img_inet_queue + bytes: a TCP socket's
 				 * receive or send queue (fds/fd_inet.c) */
 	IMG_REC_PAD	= 0xfffe,	/* 0-7 zero bytes: the next record starts at a
@@ -235,12 +245,19 @@ enum img_file_kind {
 	IMG_FILE_PSHM	 = 14,		/* a POSIX shared memory object (shm_open: a file
 					 * of the tmpfs on /dev/shm): contents in FILE_DATA,
 					 * reused, put back or made again by its name */
+	IMG_FILE_EVENTFD = 15,		/* eventfd(): counter, EFD_SEMAPHORE */
+	IMG_FILE_TIMERFD = 16,		/* timerfd_create(): clock, time left, period,
+					 * expirations not yet read */
+	IMG_FILE_SIGNALFD = 17,		/* signalfd(): its signal mask */
+	IMG_FILE_INOTIFY = 18,		/* inotify_init1(): its watches in INOTIFY_WATCH */
 	IMG_FILE_INET	 = 20,		/* a TCP or UDP socket over IPv4 or IPv6:
 					 * img_file_inet, a TCP connection's queues in
 					 * INET_QUEUE records (fds/fd_inet.c) */
 	IMG_FILE_NETLINK = 21,		/* a NETLINK_ROUTE socket: img_file_netlink */
+	IMG_FILE_TTY	 = 22,		/* a terminal (img_file_tty): restarted on
+					 * ckpt-restart's terminal (fds/fd_tty.c) */
 };
-#define IMG_FILE_KIND_MAX	21	/* highest kind this reader knows */
+#define IMG_FILE_KIND_MAX	22	/* highest kind this reader knows */
 
 struct img_file {
 	uint32_t id;			/* > 0, unique among the image's FILEs */
@@ -467,6 +484,60 @@ struct img_file_pshm {
 };
 
 /*
+ * TTY: one open file description of a terminal the process runs on: a
+ * pty slave or a virtual console, at any fd number, or /dev/tty (role
+ * DEVTTY: path "/dev/tty").  The image has one such terminal: the
+ * process's (in a tree: the root's) controlling terminal, or without one
+ * the terminal at its fds 0-2.  Roles MASTER and SLAVE are the ends of a
+ * pty the image's processes made themselves (script, expect, tmux): made
+ * again as a pair with the same index, settings, window size, packet
+ * mode and lock (fds/fd_tty_pty.c).  A restart opens each description on ckpt-restart's own terminal
+ * (a pty or console of the machine it runs on), sets the saved termios
+ * there, and sends SIGWINCH when that terminal's size is not the saved
+ * one (fds/fd_tty.c; job control: fds/fd_tty_job.c).  img_file.rdev is
+ * fstat's (5:0 for /dev/tty); major and minor are the terminal's.
+ */
+enum img_tty_role {
+	IMG_TTY_TERMINAL = 1,		/* the terminal's own node (/dev/pts/N, /dev/ttyN) */
+	IMG_TTY_DEVTTY	 = 2,		/* /dev/tty: a description of the controlling terminal */
+	IMG_TTY_MASTER	 = 3,		/* the master of a pty the image holds (/dev/ptmx) */
+	IMG_TTY_SLAVE	 = 4,		/* the slave of such a pty (/dev/pts/index) */
+};
+enum img_tty_class {
+	IMG_TTY_PTY	 = 1,		/* a pty (TERMINAL, DEVTTY: its master is outside) */
+	IMG_TTY_VT	 = 2,		/* a virtual console (major 4, minor 1..63) */
+};
+#define IMG_TTY_CTTY		0x1	/* img_file_tty.flags: the controlling terminal of the
+					 * process that wrote the FILE */
+#define IMG_TTY_PKT		0x2	/* MASTER: packet mode (TIOCPKT) */
+#define IMG_TTY_LOCKED		0x4	/* MASTER: the slave is locked (TIOCGPTLCK) */
+#define IMG_TTY_FLAGS		0x7
+
+/* The kernel's struct termios2 (TCGETS2), byte for byte: 44 bytes. */
+struct img_termios {
+	uint32_t iflag, oflag, cflag, lflag;
+	uint8_t  line;
+	uint8_t  cc[19];
+	uint32_t ispeed, ospeed;
+};
+
+struct img_file_tty {
+	uint32_t role;			/* enum img_tty_role */
+	uint32_t tclass;		/* enum img_tty_class */
+	uint32_t flags;			/* IMG_TTY_CTTY */
+	uint32_t major, minor;		/* the terminal's device */
+	int32_t  fg_pgid;		/* its foreground process group (tcgetpgrp); 0: none
+					 * or not the controlling terminal */
+	int32_t  sid;			/* the session it is the controlling terminal of
+					 * (TIOCGSID); 0: none */
+	uint16_t ws_row, ws_col, ws_xpixel, ws_ypixel;	/* TIOCGWINSZ */
+	struct img_termios termios;	/* TCGETS2 (MASTER: the master side's) */
+	uint32_t index;			/* MASTER, SLAVE: the pty's number (ptsname's N,
+					 * minor of 136:N); else 0 */
+	uint32_t reserved;		/* zero */
+};
+
+/*
  * FILE_DATA: a piece of a GHOST's, MEMFD's or PSHM's contents.  Records of one
  * file follow its FILE record directly, in increasing offsets, without
  * overlap, each inside the file's size; what no record covers is a hole
@@ -493,6 +564,77 @@ struct img_fd {
 	int32_t  fd;			/* the number, >= 0 */
 	uint32_t file;			/* id of a FILE record before this one */
 	uint32_t fdflags;		/* IMG_FD_CLOEXEC */
+	uint32_t reserved;		/* zero */
+};
+
+/*
+ * Event fds (fds/fd_eventfd.c, fd_timerfd.c, fd_signalfd.c, fd_inotify.c):
+ * anonymous inodes, one open file description each, made again by their
+ * system call.  img_file.flags: O_RDWR (inotify: O_RDONLY) and
+ * O_NONBLOCK, nothing else; path the fd link ("anon_inode:[eventfd]").
+ */
+#define IMG_EVENTFD_SEMAPHORE	0x1	/* img_file_eventfd.flags: EFD_SEMAPHORE */
+
+struct img_file_eventfd {
+	uint64_t count;			/* the counter, < 2^64 - 1 */
+	uint32_t flags;			/* IMG_EVENTFD_SEMAPHORE */
+	uint32_t reserved;		/* zero */
+};
+
+/*
+ * TIMERFD: value_ns is the time left until the next expiration (0:
+ * disarmed), interval_ns the period, both as timerfd_gettime gives them
+ * (relative, whatever the flags).  A restart arms it again with that time
+ * left and that period: the time between checkpoint and restart does not
+ * count, as for POSIX timers (TIMER).  With IMG_TIMERFD_ABSTIME it is
+ * armed TFD_TIMER_ABSTIME at the clock's now + time left, so
+ * IMG_TIMERFD_CANCEL_ON_SET can be kept.  ticks: expirations not yet
+ * read, given back with TFD_IOC_SET_TICKS.
+ */
+#define IMG_TIMERFD_ABSTIME		0x1	/* TFD_TIMER_ABSTIME */
+#define IMG_TIMERFD_CANCEL_ON_SET	0x2	/* TFD_TIMER_CANCEL_ON_SET */
+#define IMG_TIMERFD_FLAGS		0x3
+
+struct img_file_timerfd {
+	int32_t  clock;			/* CLOCK_REALTIME 0, MONOTONIC 1, BOOTTIME 7,
+					 * REALTIME_ALARM 8, BOOTTIME_ALARM 9 */
+	uint32_t flags;			/* IMG_TIMERFD_* (fdinfo "settime flags") */
+	uint64_t value_ns;		/* time left, 0: disarmed */
+	uint64_t interval_ns;		/* period, 0: one shot */
+	uint64_t ticks;			/* expirations not read yet */
+};
+
+struct img_file_signalfd {
+	uint64_t mask;			/* bit n-1: signal n (fdinfo "sigmask") */
+};
+
+/*
+ * INOTIFY: the instance; each of its watches is one INOTIFY_WATCH record
+ * right after the FILE, in increasing wd order.  A restart adds them in
+ * that order and makes every wd come back the same (the kernel hands
+ * them out increasing from 1; numbers in between are taken by watches
+ * added and removed again).  Events queued at the checkpoint are not in
+ * the image: the checkpoint refuses an instance that has any.
+ */
+#define IMG_INOTIFY_NOFOLLOW	0x1	/* img_inotify_watch.flags: the watch is on a
+					 * symbolic link itself (IN_DONT_FOLLOW) */
+#define IMG_INOTIFY_MASK	0x84000fffu	/* what fdinfo shows: IN_ALL_EVENTS,
+					 * IN_EXCL_UNLINK, IN_ONESHOT */
+
+struct img_file_inotify {
+	uint32_t nwatches;		/* INOTIFY_WATCH records that follow */
+	uint32_t reserved;		/* zero */
+};
+
+#define IMG_INOTIFY_PATH_MAX	4096	/* bytes of path, at most */
+
+struct img_inotify_watch {
+	uint32_t file;			/* the INOTIFY FILE right before */
+	int32_t  wd;			/* > 0, increasing within the FILE */
+	uint32_t mask;			/* fdinfo "mask" (within IMG_INOTIFY_MASK) */
+	uint32_t flags;			/* IMG_INOTIFY_NOFOLLOW */
+	uint64_t dev, ino;		/* the watched inode at the checkpoint (st_dev) */
+	uint32_t path_len;		/* 1..IMG_INOTIFY_PATH_MAX bytes of absolute path follow */
 	uint32_t reserved;		/* zero */
 };
 
@@ -1230,6 +1372,8 @@ _Static_assert(sizeof(struct img_file_data) == 24, "img_file_data size");
 _Static_assert(sizeof(struct img_file_pipe) == 24, "img_file_pipe size");
 _Static_assert(sizeof(struct img_pipe_data) == 16, "img_pipe_data size");
 _Static_assert(sizeof(struct img_proc) % 8 == 0, "img_proc padding");
+_Static_assert(sizeof(struct img_termios) == 44, "img_termios: the kernel's termios2");
+_Static_assert(sizeof(struct img_file_tty) == 88, "img_file_tty size");
 _Static_assert(sizeof(struct img_file_inet) == 144, "img_file_inet size");
 _Static_assert(sizeof(struct img_file_netlink) == 32, "img_file_netlink size");
 _Static_assert(sizeof(struct img_inet_queue) == 16, "img_inet_queue size");

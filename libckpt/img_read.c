@@ -51,7 +51,7 @@
 #define IMG_USER_END		0x800000000000ull	/* x86_64 4-level user VA */
 #define IMG_VMA_ALL_FLAGS	0x7ffu
 #define IMG_F_ALL		(IMG_F_SELF | IMG_F_PIDNS | IMG_F_MAPPABLE | IMG_F_INCREMENTAL | \
-				 IMG_F_TREE | IMG_F_MEMBER)
+				 IMG_F_TREE | IMG_F_MEMBER | IMG_F_CTTY)
 
 int img_fail(struct img_reader *r, enum img_err code, const char *fmt, ...)
 {
@@ -282,6 +282,7 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_PIPE_DATA:
 	case IMG_REC_SYSV_SHM: case IMG_REC_SYSV_SEM: case IMG_REC_SYSV_MSG: case IMG_REC_MQ_MSGS:
 	case IMG_REC_UNIX_MSG:
+	case IMG_REC_INOTIFY_WATCH:
 	case IMG_REC_INET_QUEUE:
 	case IMG_REC_THREAD:
 	case IMG_REC_VMA:
@@ -623,6 +624,7 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_SYSV_SEM: return "SYSV_SEM";
 	case IMG_REC_SYSV_MSG: return "SYSV_MSG";
 	case IMG_REC_MQ_MSGS: return "MQ_MSGS";
+	case IMG_REC_INOTIFY_WATCH: return "INOTIFY_WATCH";
 	case IMG_REC_INET_QUEUE: return "INET_QUEUE";
 	case IMG_REC_UNIX_MSG: return "UNIX_MSG";
 	case IMG_REC_THREAD: return "THREAD";

@@ -16,6 +16,7 @@
 #ifndef CKPT_REG_H
 #define CKPT_REG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum reg_kind {
@@ -62,5 +63,23 @@ int reg_ipc_full(void);
 void reg_mq_notify_set(uint64_t dev, uint64_t ino, int notify, int signo, uint64_t value,
 		       int clear);
 int reg_mq_notify_get(uint64_t dev, uint64_t ino, int *notify, int *signo, uint64_t *value);
+
+/*
+ * reg_inotify.c: the path each inotify watch was added by
+ * (wrappers/wrap_inotify.c).  begin, before inotify_add_watch(fd, path):
+ * records path (made absolute) as pending, returns a slot or -1 (not
+ * recorded); end, after it: the watch's wd, or the slot freed when the
+ * call failed (wd < 0).  rm: inotify_rm_watch(fd, wd) succeeded.  get
+ * (async-signal-safe, the checkpoint): slot i's fd, wd (0: pending) and
+ * path into path (cap bytes): 1, 0 for a slot free or being written, -1
+ * past the last slot ever used.  errno is kept.
+ */
+#define REG_INO_SLOTS		4096
+#define REG_INO_PATH_MAX	(4096 - 20)
+
+int reg_inotify_begin(int fd, const char *path);
+void reg_inotify_end(int slot, int fd, int wd);
+void reg_inotify_rm(int fd, int wd);
+int reg_inotify_get(uint32_t i, int *fd, int *wd, char *path, size_t cap);
 
 #endif

@@ -150,10 +150,16 @@ static int in_ranges(const struct img_range *rg, uint32_t n, uint64_t addr)
 	return lo < n && rg[lo].start <= addr;
 }
 
-/* a ∩ b of two sorted, disjoint range lists, into a (which shrinks). */
-static uint32_t intersect(struct img_range *a, uint32_t na, const struct img_range *b, uint32_t nb)
+/*
+ * *a ∩ b of two sorted, disjoint range lists, into *a (a new array: a
+ * range of one list may hold several of the other, as when an image
+ * inherits a mapping less the ranges the program excluded, so the result
+ * can have more ranges than either).
+ */
+static uint32_t intersect(struct img_range **ap, uint32_t na, const struct img_range *b,
+			  uint32_t nb)
 {
-	struct img_range *out = xmalloc((na + nb) * sizeof(*out));
+	struct img_range *a = *ap, *out = xmalloc((na + nb) * sizeof(*out));
 	uint32_t i = 0, j = 0, n = 0;
 
 	while (i < na && j < nb) {
@@ -167,8 +173,8 @@ static uint32_t intersect(struct img_range *a, uint32_t na, const struct img_ran
 		else
 			j++;
 	}
-	memcpy(a, out, n * sizeof(*out));
-	free(out);
+	free(a);
+	*ap = out;
 	return n;
 }
 
@@ -437,7 +443,7 @@ int rst_chain_load(struct rst_state *s)
 			break;
 		}
 		/* older images apply only where every newer link inherited */
-		l.nallowed = intersect(l.allowed, l.nallowed, next.allowed, next.nallowed);
+		l.nallowed = intersect(&l.allowed, l.nallowed, next.allowed, next.nallowed);
 		free(next.allowed);
 		l.ctime_ns = next.ctime_ns;
 		l.pid = next.pid;

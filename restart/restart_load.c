@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "fds/fd_inet.h"
 #include "restart/rst.h"
+#include "tools/progress.h"
 
 void *rst_grow(void *p, size_t *cap, size_t n, size_t size)
 {
@@ -400,6 +402,7 @@ int rst_tree_file_record(uint32_t type)
 	case IMG_REC_PIPE_DATA:
 	case IMG_REC_MQ_MSGS:
 	case IMG_REC_UNIX_MSG:
+	case IMG_REC_INOTIFY_WATCH:
 	case IMG_REC_INET_QUEUE:
 		return 1;
 	default:
@@ -408,12 +411,13 @@ int rst_tree_file_record(uint32_t type)
 }
 
 /* Every record after PROC, up to END: 0 or an exit code. */
-static int load_records(struct rst_state *s)
+static int load_records(struct rst_state *s, struct progress *prg, uint64_t total)
 {
 	struct img_rec rec;
 	int r;
 
 	while ((r = img_reader_next(&s->r, &rec)) > 0) {
+		progress_show(prg, s->r.nbytes, total, 0);
 		/*
 		 * FILE_DATA follows its FILE (restart_fdata.c) or SYSV_SHM
 		 * (restart_ipc.c), MQ_MSGS its FILE, with only FILE_DATA between;
@@ -422,8 +426,10 @@ static int load_records(struct rst_state *s)
 		 */
 		if (rec.type != IMG_REC_FILE_DATA)
 			s->ipc_shm = 0;
+		if (rec.type != IMG_REC_INOTIFY_WATCH && (r = rst_inotify_end(s)))
+			return r;
 		if (rec.type != IMG_REC_FILE_DATA && rec.type != IMG_REC_MQ_MSGS &&
-		    rec.type != IMG_REC_PIPE_DATA) {
+		    rec.type != IMG_REC_PIPE_DATA && rec.type != IMG_REC_INOTIFY_WATCH) {
 			if ((r = rst_pipe_data_end(s)))
 				return r;
 			s->fdata_file = 0;
@@ -454,6 +460,10 @@ static int load_records(struct rst_state *s)
 			break;
 		case IMG_REC_UNIX_MSG:
 			if ((r = rst_usk_msg_load(s, &rec)))
+				return r;
+			break;
+		case IMG_REC_INOTIFY_WATCH:
+			if ((r = rst_inotify_load(s, &rec)))
 				return r;
 			break;
 		case IMG_REC_INET_QUEUE:
@@ -577,17 +587,29 @@ static int load_records(struct rst_state *s)
 			return RST_EXIT_IMAGE;
 		}
 	}
-	return r < 0 ? reader_fail(s) : rst_pipe_data_end(s);
+	if (r < 0)
+		return reader_fail(s);
+	return (r = rst_inotify_end(s)) ? r : rst_pipe_data_end(s);
 }
 
 int rst_load_rest(struct rst_state *s)
 {
+	struct progress prg;
+	uint64_t total = 0;
+	struct stat st;
 	int r, pr;
 
 	if (s->loaded)		/* --lazy: the parent read it before forking */
 		return 0;
 	s->loaded = 1;
-	r = load_records(s);
+	/* a terminal sees how far a long read is (not a tree's members: they read at once) */
+	progress_init(&prg, "ckpt-restart", "read");
+	if (s->r.part || s->check_only)
+		prg.on = 0;
+	if (fstat(s->r.fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > s->r.base)
+		total = (uint64_t)(st.st_size - s->r.base);
+	r = load_records(s, &prg, total);
+	progress_end(&prg);
 	/* Every page decoded, every decoding thread gone (restart_pool.c). */
 	pr = rst_pool_finish(s);
 	if (r || pr)

@@ -1,7 +1,8 @@
 /*
  * restart_main.c - ckpt-restart: bring a checkpointed process back.
  *
- *   ckpt-restart [--check] [--lazy] [--trust-image] IMAGE|-
+ *   ckpt-restart [--check] [--lazy] [--verify] [--key FILE] [--inherit-fd N[=M],...]
+ *                [--trust-image] IMAGE|-
  *
  * Whom it acts as (restart_trust.c): root restarting an image that nobody
  * but root could have written restores the ids and capabilities it
@@ -169,7 +170,7 @@ int rst_restore(struct rst_state *s)
 	block_all_but(1ULL << (SIGBUS - 1), NULL);	/* see image_shrank() */
 	if ((r = rst_load_rest(s)) || (r = rst_chain_load(s)) || (r = rst_check_env(s)) ||
 	    (r = rst_open_files(s)) ||
-	    (r = rst_restore_fds(s)) || (r = rst_restore_locks(s)) || (r = rst_restore_misc(s)) ||
+	    (r = rst_restore_fds(s)) || (r = rst_tty_job(s)) || (r = rst_restore_locks(s)) || (r = rst_restore_misc(s)) ||
 	    (r = rst_restore_attrs(s)) || (r = rst_restore_ipc(s))) {
 		/* (a tree's objects are ckpt-restart's: it removes them when the tree fails) */
 		if (!s->tree_files)
@@ -393,6 +394,8 @@ int main(int argc, char **argv)
 	 */
 	uint64_t old;
 
+	/* its terminal: ckpt-restart's, given up if the process leads a session on it */
+	rst_tty_prepare(&s, !!(s.r.hdr.flags & IMG_F_CTTY));
 	block_all_but(0, &old);
 	rst_caps_raise(&s);
 	child = assist_fork_pid(s.proc.pid);

@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -757,15 +758,22 @@ static __attribute__((noreturn)) void member_main(struct rst_state *s, int k);
  */
 static void give_terminal(struct rst_tree *t)
 {
-	int fd, pgid = -1;
+	int fd, pgid = -1, fg;
 
 	for (int k = 0; k < t->nlive; k++)
 		if (t->m[k].flags & IMG_MEMBER_FOREGROUND)
 			pgid = now_pgid(t, t->m[k].pgid);
-	if (pgid <= 0 || (fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+	if ((pgid <= 0 && !rst_tty.resized) ||
+	    (fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
 		return;
-	if (tcgetpgrp(fd) == t->sync->outer_pgid)
+	/* (after a handover the root's session has the terminal: its group is foreground) */
+	if (pgid > 0 && (rst_tty.handover || tcgetpgrp(fd) == t->sync->outer_pgid))
 		tcsetpgrp(fd, pgid);
+	/* a size that is not the saved one: the foreground group's SIGWINCH, pending (fd_tty.c) */
+	fg = tcgetpgrp(fd);
+	if (rst_tty.resized && fg > 0 && (fg == pgid || fg == t->sync->outer_pgid ||
+					   fg == now_pgid(t, t->m[0].pgid)))
+		kill(-fg, SIGWINCH);
 	close(fd);
 }
 
@@ -812,7 +820,9 @@ static __attribute__((noreturn)) void member_main(struct rst_state *top, int k)
 	const struct img_member *me = &t->m[k];
 	struct rst_tree_sync *y = t->sync;
 	struct rst_state *s;
-	int leads_session = me->sid == me->pid, r;
+	/* a root that led its session on its terminal, restarted as a shell job: ckpt-restart's */
+	int leads_session = me->sid == me->pid && !(k == 0 && rst_tty.shell_job), r;
+	const struct rst_file *pty = NULL;
 	int sid_now = getsid(0);
 
 	/* made as a child of its parent: if that one dies now, so does this one */
@@ -824,6 +834,19 @@ static __attribute__((noreturn)) void member_main(struct rst_state *top, int k)
 		if (pass == 1) {
 			if (leads_session && setsid() < 0) {
 				rst_error(top, "process %d cannot lead its session again: %s", me->pid,
+					  strerror(errno));
+				rst_tree_fail(top, RST_EXIT_ENV);
+			}
+			/* ckpt-restart gave its terminal up for it (fds/fd_tty_job.c) */
+			if (leads_session && k == 0 && rst_tty.handover &&
+			    rst_tty_take(top, t->g.files, t->g.nfiles) < 0)
+				rst_tree_fail(top, RST_EXIT_ENV);
+			/* a pty the tree made was its session's terminal (fds/fd_tty_pty.c) */
+			if (leads_session && (pty = rst_tty_pty_ctty(t->sec[k], t->g.files,
+								     t->g.nfiles)) &&
+			    ioctl(pty->fd, TIOCSCTTY, 0) < 0) {
+				rst_error(top, "process %d cannot take %s as its session's "
+					  "controlling terminal again: %s", me->pid, pty->path,
 					  strerror(errno));
 				rst_tree_fail(top, RST_EXIT_ENV);
 			}
@@ -865,6 +888,9 @@ static __attribute__((noreturn)) void member_main(struct rst_state *top, int k)
 		zombie_exit(t, me);
 	if (k == 0)
 		give_terminal(t);
+	/* its pty's foreground group, as the session leader it is (SIGTTOU blocked) */
+	if (pty && ((const struct img_file_tty *)pty->data)->fg_pgid > 0)
+		tcsetpgrp(pty->fd, now_pgid(t, ((const struct img_file_tty *)pty->data)->fg_pgid));
 	/* c: its zombie children are dead (their SIGCHLD is not the program's: dropped) */
 	for (int j = t->nlive; j < t->nm; j++) {
 		siginfo_t si;
@@ -1006,6 +1032,10 @@ pid_t rst_tree_start(struct rst_state *s)
 	}
 	t->sync->outer_pgid = getpgid(0);
 	t->sync->outer_sid = getsid(0);
+	/* the terminal (fds/fd_tty_job.c): a root that led its session on it joins ours, or takes it */
+	rst_tty_prepare(s, !!(s->r.hdr.flags & IMG_F_CTTY));
+	if (rst_tty.shell_job)
+		t->root_outer_sid = t->m[0].sid;
 	t->base.tree = t;
 	/* nothing of the tree escapes ckpt-restart: orphans come back here */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -40,7 +40,10 @@
  * Capabilities come back only from a trusted image and only those
  * ckpt-restart held when it started (s->caps_held), never those a setcap
  * on ckpt-restart gave it (AT_SECURE) nor those a user namespace gives
- * its owner (the --pidns images: held is measured outside).
+ * its owner (held is measured outside).  A --pidns image's are its own
+ * namespace's, made anew by the restart, where its owner holds them all:
+ * they are given back whatever ckpt-restart holds outside
+ * (restart_env.c check_caps).
  *
  * Invariants:
  *  1. ckpt-restart never runs setuid or setgid (refused at start).

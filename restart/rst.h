@@ -36,7 +36,7 @@
 #error "restart/ is built with -DFD_RESTORE (Makefile): it needs the restore half of fds/"
 #endif
 
-/* Exit codes (docs/ERRORS.md). */
+/* Exit codes (docs/USAGE.md "Commands", ckpt-restart(1) EXIT STATUS). */
 enum rst_exit {
 	RST_EXIT_OK = 0,
 	RST_EXIT_USAGE = 1,
@@ -533,5 +533,49 @@ void *rst_mmap_outside(struct rst_state *s, size_t len, int prot, int flags);
 pid_t rst_pidns_enter(struct rst_state *s);
 /* pid 1's life after forking the restarted process: its exit status. */
 int rst_pidns_init(pid_t child);
+
+
+/*
+ * Terminals (fds/fd_tty.c, fds/fd_tty_job.c).  One restart has one
+ * terminal, ckpt-restart's: what was decided about it before the process
+ * (or tree) was forked, inherited by it.
+ */
+struct rst_tty {
+	int handover;		/* ckpt-restart led its session on the terminal and gave
+				 * it up (TIOCNOTTY): the restarted session leader takes it */
+	int shell_job;		/* the process led its session with the terminal, and
+				 * ckpt-restart's session keeps it: it joins that session */
+	int outer_fg;		/* ckpt-restart's group was the terminal's foreground group */
+	int settled;		/* the saved termios is set on the terminal */
+	int resized;		/* its size is not the saved one: SIGWINCH once it runs */
+};
+extern struct rst_tty rst_tty;
+/* ckpt-restart's terminal: the first of its fds 0-2 that is a terminal, or -1. */
+int rst_tty_outer(void);
+/*
+ * In ckpt-restart, before it forks the process or the tree's root:
+ * ctty_leader says the image's process led its session on its terminal
+ * (IMG_F_CTTY).  Decides handover or shell_job (and gives the terminal
+ * up for a handover), notes the foreground.
+ */
+void rst_tty_prepare(struct rst_state *s, int ctty_leader);
+/*
+ * One process (not a tree: rst_tree's member_main does it for each), once
+ * its fds are placed: its session and group as they were, the terminal
+ * as its controlling terminal and its group foreground where they were,
+ * SIGWINCH pending if the size changed.  0, or an exit code (reported).
+ */
+int rst_tty_job(struct rst_state *s);
+/* A tree's root after setsid() (handover): the terminal, from the tree's TTY FILEs. 0 or -1. */
+int rst_tty_take(struct rst_state *s, const struct rst_file *files, int nfiles);
+/* The fd of an open TTY FILE of files (the terminal), or -1. */
+int rst_tty_fd(const struct rst_file *files, int nfiles);
+/*
+ * A tree's member that leads its session: the slave of a pty the image
+ * made that was its session's controlling terminal (one of sec's fds is
+ * on it, IMG_TTY_CTTY), from the tree's opened files; or NULL.
+ */
+const struct rst_file *rst_tty_pty_ctty(const struct rst_state *sec, const struct rst_file *files,
+					int nfiles);
 
 #endif

@@ -5,7 +5,10 @@
  * self checkpoint takes the same path as a transparent one; the handler
  * runs before tgkill returns (the signal is unblocked for the call).  The
  * result is left in the thread's shim_self: CKPT_SAVED by the handler in the original,
- * CKPT_RESTORED by the post-restore handler in a restarted copy.
+ * CKPT_RESTORED by the post-restore handler in a restarted copy.  The
+ * checkpoint hooks (shim_hooks.c) run here, in the caller's thread:
+ * BEFORE first (a veto: ECANCELED, nothing raised), then AFTER in the
+ * original (also after a failure) or RESTART in a restarted copy.
  */
 #include <errno.h>
 #include <signal.h>
@@ -13,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "ckpt.h"
+#include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "shim/shim_int.h"
 #include "wrappers/wrap.h"
@@ -28,7 +32,9 @@ static int fail(int err, const char *msg)
 
 API int ckpt_save_v1(const char *path, const struct ckpt_options *opts)
 {
+	char msg[256], msg2[256];
 	sigset_t set, old;
+	unsigned gen;
 	int r;
 
 	if (!path || !*path)
@@ -40,6 +46,17 @@ API int ckpt_save_v1(const char *path, const struct ckpt_options *opts)
 		return fail(EINVAL, "ckpt_save: unknown option flags");
 	if (shim_self.pending)
 		return fail(EBUSY, "ckpt_save: called again from its own callback");
+	if (shim_hooks_running())
+		return fail(EBUSY, "ckpt_save: called from a checkpoint hook");
+
+	gen = shim_hooks_gen();
+	if (shim_hooks_run(CKPT_HOOK_BEFORE, msg, sizeof(msg)) < 0) {
+		shim_hooks_run(CKPT_HOOK_AFTER, msg2, sizeof(msg2));
+		ckpt_fmt(shim_self.err, sizeof(shim_self.err), "ckpt_save: vetoed by a checkpoint "
+			 "hook: %s", msg);
+		errno = ECANCELED;
+		return -1;
+	}
 
 	shim_self.tid = syscall(SYS_gettid);
 	shim_self.path = path;
@@ -55,6 +72,9 @@ API int ckpt_save_v1(const char *path, const struct ckpt_options *opts)
 	shim_self.pending = 0;
 
 	r = shim_self.result;
+	/* in a restarted copy gen moved on (shim_post_restore) and r is RESTORED */
+	shim_hooks_run(shim_hooks_gen() != gen ? CKPT_HOOK_RESTART : CKPT_HOOK_AFTER, msg2,
+		       sizeof(msg2));
 	if (r == CKPT_SAVED || r == CKPT_RESTORED) {
 		shim_self.err[0] = '\0';
 		return r;
@@ -70,4 +90,16 @@ API int ckpt_save_v1(const char *path, const struct ckpt_options *opts)
 API const char *ckpt_last_error_v1(void)
 {
 	return shim_self.err[0] ? shim_self.err : "no error";
+}
+
+/* ckpt_exclude (exclude 1) and ckpt_include (0): libckpt/ckpt_excl.c keeps the set. */
+API int ckpt_exclude_v1(void *addr, size_t len, int exclude)
+{
+	int r = ckpt_excl_set((uint64_t)(uintptr_t)addr, len, !!exclude);
+
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return 0;
 }

@@ -244,6 +244,10 @@ void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc)
 	rep.version = CTL_VERSION;
 	rep.pid = getpid();
 	r = ctl_allowed(&cred, outside, rep.msg, sizeof(rep.msg));
+	if (r == 0 && shim_hook_veto[0]) {	/* a BEFORE hook said no (shim_hooks.c) */
+		ckpt_fmt(rep.msg, sizeof(rep.msg), "%s", shim_hook_veto);
+		r = -ECANCELED;
+	}
 	if (r == 0) {
 		r = ckpt_save_begin(SHIM_WAIT_WRITER_MS, rep.msg, sizeof(rep.msg));
 		slot = r == 0;
@@ -253,7 +257,8 @@ void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc)
 		r = shim_checkpoint_fd(fd, req.path[0] ? req.path : NULL, s, sig, info, uc,
 				       ((req.flags & CTL_F_MAPPABLE) ? IMG_F_MAPPABLE : 0) |
 				       ((req.flags & CTL_F_INCREMENTAL) ? IMG_F_INCREMENTAL : 0),
-				       (req.flags & CTL_F_EXIT) ? SHIM_SAVE_EXIT : SHIM_SAVE_FORK, &forked,
+				       ((req.flags & CTL_F_EXIT) ? SHIM_SAVE_EXIT : SHIM_SAVE_FORK) |
+				       ((req.flags & CTL_F_PROGRESS) ? SHIM_SAVE_PROGRESS : 0), &forked,
 				       rep.msg, sizeof(rep.msg), &mem);
 		if (forked == CKPT_FORKED_PARENT) {
 			/* the copy writes the pages, replies, and exits */

@@ -18,6 +18,8 @@
  *   shim_self of the forking thread    nothing pending (a ckpt_save() in
  *   (shim_handler.c)                   flight is the parent's)
  *   wrap_signal.c's shadow lock        free (its holder is not here)
+ *   the hook thread (shim_hooks.c)     none: triggers save without hooks
+ *                                      until the child adds a hook
  *   CKPT_INTERVAL timer (shim_config)  forgotten: POSIX timers are not
  *                                      inherited, and only the root has
  *                                      one (shim_leave_root)
@@ -56,6 +58,8 @@ void shim_forked_child(void)
 	ckpt_save_reset();
 	shim_self.pending = 0;
 	shim_self.leading = 0;
+	shim_hooks_forked();		/* the hook thread is the parent's */
+	ckpt_excl_forked();		/* its lock may have been held by another thread */
 	shim_leave_root();		/* shim_reserved_signal() no longer names them */
 	if (usr)
 		wrap_sig_unreserve(usr, &old);

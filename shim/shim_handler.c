@@ -95,6 +95,7 @@ static void ctx_init(struct ckpt_ctx *c, int fd, const char *img_path, int ctl_f
 	c->fdata_limit = shim_cfg.ghost_limit;
 	c->fork_ok = (how & SHIM_SAVE_FORK) && !shim_cfg.no_fork;
 	c->exit_after = (how & SHIM_SAVE_EXIT) != 0;
+	c->progress = (how & SHIM_SAVE_PROGRESS) != 0;
 	c->mem_advised = wrap_mem_advised;
 	c->mem_mcl = wrap_mem_mcl;
 	c->smaps_always = shim_cfg.smaps_always;
@@ -259,11 +260,30 @@ static void save_to(const char *path, int which, int sig, siginfo_t *info, void 
 		shim_log(SHIM_LOG_ERROR, "checkpoint to %s failed: %s", path, err);
 }
 
+void shim_term_now(void)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t term;
+
+	wrap_real_sigaction(SIGTERM, &dfl, NULL);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	wrap_real_sigmask(SIG_UNBLOCK, &term, NULL);
+	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGTERM);
+	_exit(128 + SIGTERM);
+}
+
 void shim_handler(int sig, siginfo_t *info, void *uc)
 {
 	shim_saved_errno = errno;
 	wrap_ckpt_gen++;		/* a sleep this cut short goes on (wrap_time.c) */
 
+	/* with checkpoint hooks, their thread runs them first, then this trigger */
+	if (shim_hooks_defer(sig, info)) {
+		errno = shim_saved_errno;
+		return;
+	}
+	info = shim_hooks_replay(sig, info);
 	if (sig == shim_cfg.ctl_sig) {
 		if (ckpt_park_request(info))
 			ckpt_park_self(info, uc);
@@ -287,16 +307,7 @@ void shim_handler(int sig, siginfo_t *info, void *uc)
 				   SHIM_SAVE_EXIT, -1, sig, info, uc, err, sizeof(err)) < 0)
 			shim_log(SHIM_LOG_ERROR, "checkpoint on SIGTERM to %s failed: %s",
 				 shim_cfg.term_image, err);
-		/* Preemption: terminate as SIGTERM would have. */
-		struct sigaction dfl = { .sa_handler = SIG_DFL };
-		sigset_t term;
-
-		wrap_real_sigaction(SIGTERM, &dfl, NULL);
-		sigemptyset(&term);
-		sigaddset(&term, SIGTERM);
-		wrap_real_sigmask(SIG_UNBLOCK, &term, NULL);
-		syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGTERM);
-		_exit(128 + SIGTERM);
+		shim_term_now();	/* preemption: terminate as SIGTERM would have */
 	} else if (shim_cfg.user_sig && sig == shim_cfg.user_sig) {
 		save_to(shim_cfg.image, 1, sig, info, uc);
 	}
@@ -339,6 +350,7 @@ void shim_post_restore(int sig, siginfo_t *info, void *uc)
 	}
 	if (syscall(SYS_gettid) == getpid())
 		shim_arm_interval();
+	shim_hooks_restored();		/* a hook thread inside its trigger runs RESTART hooks */
 	shim_log(SHIM_LOG_INFO, "restored");
 	errno = shim_saved_errno;
 }

@@ -71,6 +71,26 @@ int shim_is_interval(const siginfo_t *info);
 /* The handlers (shim_handler.c). */
 void shim_handler(int sig, siginfo_t *info, void *uc);
 void shim_post_restore(int sig, siginfo_t *info, void *uc);
+/* CKPT_ON_TERM's end: terminate as the SIGTERM would have (never returns). */
+void shim_term_now(void) __attribute__((noreturn));
+
+/*
+ * Checkpoint hooks (shim_hooks.c).  defer: in the handler, 1 when the
+ * hook thread takes this trigger (the handler then does nothing more);
+ * replay: the siginfo to act on (the deferred one, on the hook thread).
+ * run: the hooks of one event in their order, 0 or -1 after a BEFORE
+ * hook's veto (its message in msg).  gen: moved on by every restore
+ * (restored, from shim_post_restore).  running: this thread is in a hook.
+ * veto: the veto ckpt-save's request is refused with ("" when none).
+ */
+int shim_hooks_defer(int sig, const siginfo_t *info);
+siginfo_t *shim_hooks_replay(int sig, siginfo_t *info);
+int shim_hooks_run(int when, char *msg, size_t len);
+unsigned shim_hooks_gen(void);
+void shim_hooks_restored(void);
+int shim_hooks_running(void);
+void shim_hooks_forked(void);
+extern char shim_hook_veto[256];
 
 /*
  * Checkpoint into a path: a file with no name (ckpt_tmpfile.h), renamed
@@ -83,6 +103,7 @@ void shim_post_restore(int sig, siginfo_t *info, void *uc);
  */
 #define SHIM_SAVE_FORK		0x1
 #define SHIM_SAVE_EXIT		0x2
+#define SHIM_SAVE_PROGRESS	0x4	/* ckpt-save shows progress: ctl_fd is its socket */
 #define SHIM_WAIT_WRITER_MS	100	/* ckpt_save(), ckpt-save: one that just replied */
 int shim_save_path(const char *path, unsigned flags, int how, int wait_ms, int sig,
 		   siginfo_t *info, void *uc, char *err, size_t errlen);

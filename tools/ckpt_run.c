@@ -55,15 +55,21 @@ static const char *const run_candidates[] = {
 	"/../lib/libckpt.so",
 };
 
-static void run_usage(void)
+/* --help: on stdout, exit 0; a usage error: on stderr, exit 1. */
+static void run_usage_to(FILE *out, int code)
 {
-	fprintf(stderr, "usage: ckpt-run [--pidns] [--ipcns] [--] PROGRAM [ARGS...]\n"
+	fprintf(out, "usage: ckpt-run [--help] [--pidns] [--ipcns] [--] PROGRAM [ARGS...]\n"
 		"  --pidns  run PROGRAM as pid 2 of its own user+pid namespace, so that\n"
 		"           ckpt-restart needs no privilege to restore its pid\n"
 		"  --ipcns  --pidns, and an IPC namespace of its own: its SysV IPC ids and\n"
 		"           POSIX message queues are its alone, and ckpt-restart makes them\n"
 		"           again with their ids without privilege\n");
-	exit(1);
+	exit(code);
+}
+
+static void run_usage(void)
+{
+	run_usage_to(stderr, 1);
 }
 
 /* The absolute path of libckpt.so into buf, or -1 (message printed). */
@@ -222,6 +228,8 @@ int main(int argc, char **argv)
 			pidns = 1;
 		else if (!strcmp(argv[i], "--ipcns"))
 			pidns = ipcns = 1;
+		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			run_usage_to(stdout, 0);
 		else
 			break;
 	}

@@ -1,6 +1,7 @@
 /*
- * ckpt_save.c - `ckpt-save [--fsync] [--exit] [--mappable|--incremental|--pre-dump] PID PATH`: checkpoint a
- * running process that has libckpt loaded into PATH ("-": stdout).
+ * ckpt_save.c - `ckpt-save [--fsync] [--exit] [--mappable|--incremental|--pre-dump]
+ * [--key FILE] PID PATH`: checkpoint a running process that has libckpt
+ * loaded into PATH ("-": stdout).
  *
  * Protocol (libckpt/ctl_proto.h): we listen on the abstract socket
  * ctl_sock_name(our pid), send the target its control signal with
@@ -69,6 +70,7 @@
 #include "libckpt/ckpt_tmpfile.h"
 #include "libckpt/ctl_proto.h"
 #include "shim/shim.h"
+#include "tools/progress.h"
 #include "tools/save.h"
 
 #define SAVE_TIMEOUT_ENV	"CKPT_SAVE_TIMEOUT"
@@ -121,10 +123,11 @@ void save_die(int code, const char *fmt, ...)
 	exit(code);
 }
 
-static void save_usage(void)
+/* --help: on stdout, exit 0; a usage error: on stderr, EXIT_USAGE. */
+static void save_usage_to(FILE *out, int code)
 {
-	fprintf(stderr,
-		"usage: ckpt-save [--fsync] [--exit] [--mappable|--incremental|--pre-dump] PID PATH\n"
+	fprintf(out,
+		"usage: ckpt-save [--help] [--fsync] [--exit] [--mappable|--incremental|--pre-dump] PID PATH\n"
 		"  PATH  image file, or - for stdout\n"
 		"  --fsync  make the image durable before reporting success\n"
 		"  --exit   the process exits after a successful checkpoint\n"
@@ -139,9 +142,16 @@ static void save_usage(void)
 		"  --key FILE  seal the image with a keyed MAC (32-byte key, mode 0600) that\n"
 		"           ckpt-restart --key and ckpt-info --key verify\n"
 		"  env %s=SECONDS  how long to wait for the process to answer (%g)\n"
-		"  env CKPT_TMPFILE=0  a named temporary file (O_EXCL), not an O_TMPFILE\n",
+		"  env CKPT_TMPFILE=0  a named temporary file (O_EXCL), not an O_TMPFILE\n"
+		"  env CKPT_PROGRESS=0|always  no progress line on a terminal | one\n"
+		"           line per update, terminal or not\n",
 		SAVE_TIMEOUT_ENV, SAVE_TIMEOUT_DEFAULT);
-	exit(EXIT_USAGE);
+	exit(code);
+}
+
+static void save_usage(void)
+{
+	save_usage_to(stderr, EXIT_USAGE);
 }
 
 static void save_parse_args(int argc, char **argv, struct save_opts *o)
@@ -164,6 +174,8 @@ static void save_parse_args(int argc, char **argv, struct save_opts *o)
 			o->mappable = 1;
 		else if (!strcmp(argv[i], "--key") && i + 1 < argc)
 			o->key = argv[++i];
+		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			save_usage_to(stdout, 0);
 		else if (!strcmp(argv[i], "--")) {
 			i++;
 			break;
@@ -714,18 +726,28 @@ static void save_send_request(int c, int img_fd, const struct save_opts *o,
 			 n < 0 ? strerror(errno) : "short write");
 }
 
-static void save_recv_reply(int c, const struct save_opts *o, struct ctl_reply *rep)
+/* The reply; progress messages before it (CTL_F_PROGRESS) update the line. */
+static void save_recv_reply(int c, const struct save_opts *o, struct ctl_reply *rep,
+			    struct progress *prg)
 {
 	char buf[sizeof(*rep) + 1];	/* one more: a longer message shows */
+	struct ctl_progress pm;
 	ssize_t n;
 
-	do
-		n = recv(c, buf, sizeof(buf), 0);
-	while (n < 0 && errno == EINTR);
-	if (n == 0 || (n < 0 && errno == ECONNRESET))
-		save_lost(o);
-	if (n < 0)
-		save_die(EXIT_LOCAL, "cannot read the reply: %s", strerror(errno));
+	_Static_assert(sizeof(pm) < sizeof(*rep), "progress and reply differ in size");
+	for (;;) {
+		do
+			n = recv(c, buf, sizeof(buf), 0);
+		while (n < 0 && errno == EINTR);
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			save_lost(o);
+		if (n < 0)
+			save_die(EXIT_LOCAL, "cannot read the reply: %s", strerror(errno));
+		if (ctl_parse_progress(buf, n, &pm) < 0)
+			break;
+		progress_show(prg, pm.done_bytes, pm.total_bytes, 1);
+	}
+	progress_end(prg);
 	if (ctl_parse_reply(buf, n, rep) < 0)
 		save_die(EXIT_FAILED, "%d: malformed reply (%zd bytes)", (int)o->pid, n);
 }
@@ -769,6 +791,7 @@ int main(int argc, char **argv)
 	struct ctl_request *req = calloc(1, sizeof(*req));	/* zero: the padding rule */
 	struct save_seal seal;
 	struct ctl_reply rep;
+	struct progress prg;
 	struct ucred cred;
 	char err[512];
 	int sig, img_fd, lfd, c, relay = 0;
@@ -781,6 +804,9 @@ int main(int argc, char **argv)
 	req->version = CTL_VERSION;
 	req->flags = (o.fsync ? CTL_F_FSYNC : 0) | (o.exit_after ? CTL_F_EXIT : 0) |
 		     (o.incremental ? CTL_F_INCREMENTAL : 0) | (o.mappable ? CTL_F_MAPPABLE : 0);
+	progress_init(&prg, "ckpt-save", "saved");
+	if (prg.on)
+		req->flags |= CTL_F_PROGRESS;
 	save_check_target(o.pid);
 	sig = save_target_signal(o.pid);
 	save_check_caught(o.pid, sig);
@@ -814,7 +840,7 @@ int main(int argc, char **argv)
 		img_fd = STDOUT_FILENO;
 		save_seal_relay(&seal, STDOUT_FILENO);
 	}
-	save_recv_reply(c, &o, &rep);
+	save_recv_reply(c, &o, &rep, &prg);
 	close(c);
 
 	if (rep.status != 0)

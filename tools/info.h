@@ -45,6 +45,9 @@ struct info_file {
 	uint32_t mq_nmsgs;
 	uint64_t mq_bytes;
 	struct info_str mq;	/* the messages, as the record holds them */
+	/* INOTIFY: its INOTIFY_WATCH records, each a copy (info_evfd.c) */
+	struct info_str *watches;
+	uint32_t nwatches;
 };
 
 /* A SysV object (info_ipc.c): SYSV_SHM, SYSV_SEM (SET) or SYSV_MSG */
@@ -186,6 +189,18 @@ void info_file_desc(const struct info *in, const struct info_file *f, char *buf,
 void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t n));
 /* info_unix.c: a UNIX_MSG record counted with its socket; a UNIX FILE in words and JSON. */
 int info_add_unix_msg(struct info *in, struct img_reader *r, const struct img_rec *rec);
+/*
+ * info_evfd.c: the event fds' words (eventfd, timerfd, signalfd, inotify):
+ * desc and json say 1 when f is one of them.  add_watch checks and keeps
+ * an INOTIFY_WATCH record (it follows its INOTIFY FILE, in->fdata_file);
+ * watches_end checks that the FILE before got all its watches.
+ */
+int info_evfd_desc(const struct info_file *f, char *buf, size_t len);
+int info_evfd_json(const struct info_file *f, void (*str)(const char *s, size_t n));
+void info_evfd_text(const struct info_file *f);
+int info_add_inotify_watch(struct info *in, struct img_reader *r, const struct img_rec *rec);
+int info_inotify_end(struct info *in);
+void info_evfd_free(struct info_file *f);
 /* info_inet.c: an INET_QUEUE record checked with its FILE; an INET or NETLINK FILE in words, JSON. */
 int info_add_inet_queue(struct info *in, struct img_reader *r, const struct img_rec *rec);
 void info_inet_desc(const struct info_file *f, char *buf, size_t len);

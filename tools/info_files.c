@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include "fds/fd_kind.h"
 #include "tools/info.h"
@@ -235,6 +236,8 @@ void info_file_desc(const struct info *in, const struct info_file *f, char *buf,
 	char seals[80];
 
 	buf[0] = '\0';
+	if (info_evfd_desc(f, buf, len))
+		return;
 	switch (f->f.kind) {
 	case IMG_FILE_UNIX:
 		info_unix_desc(in, f, buf, len);
@@ -317,6 +320,37 @@ void info_file_desc(const struct info *in, const struct info_file *f, char *buf,
 	case IMG_FILE_MQUEUE:
 		info_ipc_mq_desc(f, buf, len);
 		return;
+	case IMG_FILE_TTY: {
+		struct img_file_tty t;
+		const char *mode;
+		size_t n;
+
+		memcpy(&t, f->data.s, sizeof(t));
+		mode = (t.termios.lflag & ICANON) ? ((t.termios.lflag & ECHO) ? "canonical, echo" :
+						     "canonical, no echo") :
+		       (t.termios.lflag & ECHO) ? "raw, echo" : "raw, no echo";
+		if (t.role == IMG_TTY_MASTER) {
+			snprintf(buf, len, "master of pty %u, %ux%u%s%s (made again with the same "
+				 "number)", t.index, t.ws_col, t.ws_row,
+				 (t.flags & IMG_TTY_PKT) ? ", packet mode" : "",
+				 (t.flags & IMG_TTY_LOCKED) ? ", locked" : "");
+			return;
+		}
+		if (t.role == IMG_TTY_SLAVE)
+			n = snprintf(buf, len, "slave of pty %u, %ux%u, %s", t.index, t.ws_col,
+				     t.ws_row, mode);
+		else
+			n = snprintf(buf, len, "%s%s %u:%u, %ux%u, %s",
+				     t.role == IMG_TTY_DEVTTY ? "/dev/tty of " : "",
+				     t.tclass == IMG_TTY_VT ? "virtual console" : "pty", t.major,
+				     t.minor, t.ws_col, t.ws_row, mode);
+		if (n < len && (t.flags & IMG_TTY_CTTY))
+			n += snprintf(buf + n, len - n, ", controlling terminal of session %d, "
+				      "foreground group %d", t.sid, t.fg_pgid);
+		if (n < len && t.role != IMG_TTY_SLAVE)
+			snprintf(buf + n, len - n, " (restarted on ckpt-restart's terminal)");
+		return;
+	}
 	case IMG_FILE_PSHM: {
 		struct img_file_pshm m = pshm_of(f);
 		char born[48] = "unknown";
@@ -347,6 +381,8 @@ void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t
 {
 	char seals[80];
 
+	if (info_evfd_json(f, str))
+		return;
 	switch (f->f.kind) {
 	case IMG_FILE_MEMFD: {
 		struct img_file_memfd m;
@@ -397,6 +433,30 @@ void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t
 	case IMG_FILE_MQUEUE:
 		info_ipc_mq_json(f, str);
 		return;
+	case IMG_FILE_TTY: {
+		struct img_file_tty t;
+
+		memcpy(&t, f->data.s, sizeof(t));
+		printf(", \"tty\": {\"role\": \"%s\", \"class\": \"%s\", \"index\": %u, "
+		       "\"packet_mode\": %s, \"locked\": %s, \"major\": %u, "
+		       "\"minor\": %u, \"controlling\": %s, \"foreground_pgid\": %d, \"sid\": %d, "
+		       "\"rows\": %u, \"cols\": %u, \"xpixel\": %u, \"ypixel\": %u, "
+		       "\"iflag\": %u, \"oflag\": %u, \"cflag\": %u, \"lflag\": %u, \"line\": %u, "
+		       "\"ispeed\": %u, \"ospeed\": %u, \"cc\": [",
+		       t.role == IMG_TTY_DEVTTY ? "devtty" : t.role == IMG_TTY_MASTER ? "master" :
+		       t.role == IMG_TTY_SLAVE ? "slave" : "terminal",
+		       t.tclass == IMG_TTY_VT ? "vt" : "pty", t.index,
+		       (t.flags & IMG_TTY_PKT) ? "true" : "false",
+		       (t.flags & IMG_TTY_LOCKED) ? "true" : "false", t.major, t.minor,
+		       (t.flags & IMG_TTY_CTTY) ? "true" : "false", t.fg_pgid, t.sid, t.ws_row,
+		       t.ws_col, t.ws_xpixel, t.ws_ypixel, t.termios.iflag, t.termios.oflag,
+		       t.termios.cflag, t.termios.lflag, t.termios.line, t.termios.ispeed,
+		       t.termios.ospeed);
+		for (int i = 0; i < 19; i++)
+			printf("%s%u", i ? ", " : "", t.termios.cc[i]);
+		printf("]}");
+		return;
+	}
 	case IMG_FILE_UNIX:
 		info_unix_json(f, str);
 		return;

@@ -196,7 +196,7 @@ void json_print(const struct info *in)
 	{
 		static const struct { unsigned bit; const char *name; } fl[] = {
 			{ IMG_F_SELF, "self" }, { IMG_F_PIDNS, "pidns" }, { IMG_F_MAPPABLE, "mappable" },
-			{ IMG_F_INCREMENTAL, "incremental" },
+			{ IMG_F_INCREMENTAL, "incremental" }, { IMG_F_CTTY, "ctty" },
 		};
 		const char *sep = "";
 

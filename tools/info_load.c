@@ -182,6 +182,7 @@ static int info_rank(uint32_t type)
 	case IMG_REC_FILE_DATA: return RANK_FILE;
 	case IMG_REC_PIPE_DATA: return RANK_FILE;
 	case IMG_REC_MQ_MSGS: return RANK_FILE;
+	case IMG_REC_INOTIFY_WATCH: return RANK_FILE;
 	case IMG_REC_SYSV_SHM: return RANK_SYSV_SHM;
 	case IMG_REC_SYSV_SEM: return RANK_SYSV_SEM;
 	case IMG_REC_SYSV_MSG: return RANK_SYSV_MSG;
@@ -203,7 +204,8 @@ static const char *info_rec_name(uint32_t type)
 	static const char *names[] = { "?", "PROC", "FD (old)", "THREAD", "VMA", "PAGES", "MPAGES",
 				       "PARENT", "SIGINFO", "TIMER", "FILE", "FD", "PROC_ATTR",
 				       "SECCOMP", "?", "?", "LOCK", "FILE_DATA", "PIPE_DATA", "UNIX_MSG", "?",
-				       "SYSV_SHM", "SYSV_SEM", "SYSV_MSG", "MQ_MSGS" };
+				       "SYSV_SHM", "SYSV_SEM", "SYSV_MSG", "MQ_MSGS",
+				       "INOTIFY_WATCH" };
 
 	if (type == IMG_REC_MLOCK)
 		return "MLOCK";
@@ -232,8 +234,10 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		rank = RANK_SYSV_SHM;
 	if (rec->type != IMG_REC_FILE_DATA)
 		in->ipc_shm = 0;
+	if (rec->type != IMG_REC_INOTIFY_WATCH && info_inotify_end(in) < 0)
+		return -1;
 	if (rec->type != IMG_REC_FILE_DATA && rec->type != IMG_REC_MQ_MSGS &&
-	    rec->type != IMG_REC_PIPE_DATA) {
+	    rec->type != IMG_REC_PIPE_DATA && rec->type != IMG_REC_INOTIFY_WATCH) {
 		if (info_pipe_data_end(in) < 0)
 			return -1;
 		in->fdata_file = 0;
@@ -265,7 +269,7 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	    (rank == RANK_MLOCK && *last_rank == RANK_MLOCK) ||	/* a second MLOCK */
 	    (rank > RANK_THREAD && *last_rank < RANK_THREAD))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
-				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA*|PIPE_DATA*|MQ_MSGS|INET_QUEUE*) "
+				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA*|PIPE_DATA*|MQ_MSGS|INOTIFY_WATCH*|INET_QUEUE*) "
 				 "UNIX_MSG*)*, FD*, LOCK*, (SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*, "
 				 "THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
@@ -345,6 +349,8 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		return info_ipc_add(in, r, rec);
 	case IMG_REC_UNIX_MSG:
 		return info_add_unix_msg(in, r, rec);
+	case IMG_REC_INOTIFY_WATCH:
+		return info_add_inotify_watch(in, r, rec);
 	case IMG_REC_INET_QUEUE:
 		return info_add_inet_queue(in, r, rec);
 	case IMG_REC_FD: {
@@ -559,6 +565,7 @@ void info_free(struct info *in)
 	for (size_t i = 0; i < in->nfile; i++) {
 		free(in->files[i].path.s);
 		free(in->files[i].data.s);
+		info_evfd_free(&in->files[i]);
 	}
 	for (size_t i = 0; i < in->nvma; i++) {
 		free(in->vmas[i].path.s);

@@ -158,6 +158,11 @@ const char *info_fd_kind(uint32_t kind)
 	case IMG_FILE_MQUEUE:  return "mqueue";
 	case IMG_FILE_UNIX:    return "unix";
 	case IMG_FILE_PSHM:    return "pshm";
+	case IMG_FILE_EVENTFD: return "eventfd";
+	case IMG_FILE_TIMERFD: return "timerfd";
+	case IMG_FILE_SIGNALFD: return "signalfd";
+	case IMG_FILE_INOTIFY: return "inotify";
+	case IMG_FILE_TTY:     return "tty";
 	case IMG_FILE_INET:    return "inet";
 	case IMG_FILE_NETLINK: return "netlink";
 	default:               return "?";

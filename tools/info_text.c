@@ -220,6 +220,8 @@ void txt_print(const struct info *in)
 		printf(", mappable (ckpt-restart maps its memory from the file)");
 	if (h->flags & IMG_F_INCREMENTAL)
 		printf(", incremental (pages changed since its parent)");
+	if (h->flags & IMG_F_CTTY)
+		printf(", ctty (led its session on its terminal: a restart gives it ckpt-restart's)");
 	printf("\n");
 	if (in->sealed) {
 		char id[33];
@@ -375,6 +377,8 @@ void txt_print(const struct info *in)
 		info_file_desc(in, f, desc, sizeof(desc));
 		if (desc[0])
 			printf("\n       %s", desc);
+		if (shared < 0)
+			info_evfd_text(f);	/* an inotify fd's watches */
 		printf("\n");
 	}
 	/* then those no fd holds: mapped ones, and those in flight on unix sockets */

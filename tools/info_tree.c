@@ -65,6 +65,9 @@ struct info_file *info_file_get(struct info *in, uint32_t id)
 			nf->data.s = dup_bytes(o->files[i].data.s, o->files[i].data.n);
 			/* (a queue's messages too: each section frees its own copy) */
 			nf->mq.s = dup_bytes(o->files[i].mq.s, o->files[i].mq.n);
+			/* (an inotify fd's watches are shown by the section that has them) */
+			nf->watches = NULL;
+			nf->nwatches = 0;
 			nf->nfds = nf->nmaps = 0;
 			nf->owner = j;
 			return nf;

@@ -197,7 +197,6 @@ bench_snappy_dec() {
 	$PIN "$B/bench/snappy_dec" "${SNAPPY_DEC_MIB:-64}" "$REPS" | sed 's/^/  /'
 }
 
-# ---- main ----------------------------------------------------------------
 # ---- section: sparse ---------------------------------------------------
 # A MAP_NORESERVE reservation of 2 and 16 TiB with 5 pages written
 # (tests/bench/sparse.c): ckpt_save() of it, and its restart from exec of
@@ -324,7 +323,18 @@ bench_trees() {
 	rm -rf "$dir"
 }
 
-SECTIONS="shim_cost modes threads_cost pause snappy_dec sparse trees"
+# ---- section: redis ----------------------------------------------------
+# Debian's redis-server under libckpt: redis-benchmark without and with
+# the shim, and a checkpoint and restart of 1 GiB of keys
+# (tests/bench/redis.sh has the details).
+bench_redis() {
+	section "redis: redis-benchmark without and with libckpt; 1 GiB of keys saved and restarted"
+	bash "$ROOT/tests/bench/redis.sh" | sed 's/^/  /'
+	return "${PIPESTATUS[0]}"
+}
+
+# ---- main ----------------------------------------------------------------
+SECTIONS="shim_cost modes threads_cost pause snappy_dec sparse trees redis"
 status=0
 for s in ${BENCH_ONLY:-$SECTIONS}; do
 	if ! declare -F "bench_$s" >/dev/null; then

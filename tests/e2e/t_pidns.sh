@@ -14,6 +14,8 @@
 #    ckpt-restart reaches the program through the init, and its status
 #    comes back (143 for SIGTERM);
 #  - root restarting the user's image: it runs as the user, pid 2;
+#  - root's own --pidns image (root inside, every capability of its
+#    namespace) passes --check even where root lacks a capability outside;
 #  - without --pidns the user's restart still fails, exit 4
 #    (t_privilege has the details);
 #  - where no user namespace can be made, ckpt-run --pidns says so, 127.
@@ -177,6 +179,22 @@ as_user "${RESTART[@]}" "$IMG" > "$TMP/msg" 2>&1
 rc=$?
 [ $rc -eq 4 ] && grep -q 'CAP_CHECKPOINT_RESTORE' "$TMP/msg" ||
 	bad "$CASE: rc $rc, want 4 and the privilege message: $(cat "$TMP/msg")"
+
+# ---- root's own --pidns image: root inside its namespace, with every
+# capability there; restarted by root even where root lacks one outside
+# (a container's bounding set: this machine's has no CAP_SYS_RESOURCE),
+# since the namespace the restart makes gives them all again ----
+CASE=rootns LOG=$TMP/root.log STOP=$TMP/root.stop IMG=$TMP/root.img
+clean_fds "$BIN/ckpt-run" --pidns "$P" "$LOG" "$STOP" "$IMG" 1 > "$TMP/root.out" 2>&1 &
+RUN=$!
+PIDS+=("$RUN")
+wait_line "$TMP/root.out" '^SELF '
+touch "$STOP"
+wait "$RUN"
+grep -q '^SELF SAVED' "$TMP/root.out" || fail "$CASE: $(cat "$TMP/root.out")"
+rm -f "$STOP"
+"${RESTART[@]}" --check "$IMG" > "$TMP/root.check" 2>&1 ||
+	bad "$CASE: --check: $(cat "$TMP/root.check") (outside, root holds $(grep CapBnd /proc/self/status))"
 
 # ---- no user namespaces (none left to make, in a namespace of our own) ----
 CASE=nouserns

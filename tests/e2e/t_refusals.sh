@@ -5,7 +5,7 @@
 # reason on stderr).  The process carries on normally: the resource still
 # works, and once it is released a checkpoint succeeds and restarts.
 # Resources: a raw IPv4 socket, a pipe to a process outside the image (named),
-# an eventfd, a child running a static binary (no libckpt in it), a child
+# a fanotify fd, a child running a static binary (no libckpt in it), a child
 # this process traces, an open file
 # whose name was removed while it has another link, a namespace fd, a
 # pidfd of another process, one shared anonymous object mapped twice.
@@ -16,7 +16,7 @@ bad() { echo "FAIL: $*"; nbad=$((nbad + 1)); }
 
 # what the message must match (grep -iE), by kind
 declare -A WANT=(
-	[socket]='a raw IPv4 socket \(SOCK_RAW, protocol 1' [eventfd]='eventfd' [thread]='thread'
+	[socket]='a raw IPv4 socket \(SOCK_RAW, protocol 1' [fanotify]='a fanotify fd \(anon_inode:\[fanotify\]\), not supported' [thread]='thread'
 	[pipe]='pipe \(pipe:\[[0-9]+\], its write end\) is shared with a process outside the image: its read end is held by process [0-9]+ \(cat\) as its fd 0'
 	[child]='process [0-9]+ \(static_pause\), a child of process [0-9]+, does not run libckpt'
 	[traced]='process [0-9]+ \(refuse\) is traced by process [0-9]+'
@@ -25,7 +25,7 @@ declare -A WANT=(
 	[pidfd]='a pidfd of process [0-9]+, not of this process'
 	[shmtwice]='mappings [0-9a-f]+-[0-9a-f]+ and [0-9a-f]+-[0-9a-f]+ share memory: one shared anonymous object mapped twice'
 )
-KINDS="socket pipe eventfd child traced linked nsfs pidfd shmtwice"
+KINDS="socket pipe fanotify child traced linked nsfs pidfd shmtwice"
 
 # the process outside at the other end of the pipe: cat, reading it on its fd 0
 ( echo "$BASHPID" > "$TMP/writer.pid"; exec sleep 600 ) | cat > /dev/null &

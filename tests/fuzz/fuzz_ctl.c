@@ -4,7 +4,7 @@
  * parsers must not read out of bounds, and what they accept must be a
  * message the other side could have sent.
  *
- * The input is tried as a request and as a reply; the first byte also
+ * The input is tried as a request, a reply and a progress message; the first byte also
  * picks a pid for ctl_sock_name.  Accepted messages are checked against
  * the protocol's rules (exact size, magic, version, known flags, zero
  * reserved, NUL inside msg) and must come back byte for byte.
@@ -48,7 +48,7 @@ static void fuzz_request(const uint8_t *data, size_t size)
 		return;
 	CHECK(size == sizeof(r));
 	CHECK(r.magic == CTL_REQ_MAGIC && r.version == CTL_VERSION);
-	CHECK((r.flags & ~(uint32_t)(CTL_F_FSYNC | CTL_F_EXIT | CTL_F_MAPPABLE | CTL_F_INCREMENTAL)) == 0);
+	CHECK((r.flags & ~(uint32_t)CTL_F_KNOWN) == 0);
 	CHECK(r.reserved == 0);
 	plen = fz_padded(r.path, sizeof(r.path));
 	tlen = fz_padded(r.tmp_name, sizeof(r.tmp_name));
@@ -75,6 +75,17 @@ static void fuzz_reply(const uint8_t *data, size_t size)
 	CHECK(memcmp(&r, data, sizeof(r)) == 0);
 }
 
+static void fuzz_progress(const uint8_t *data, size_t size)
+{
+	struct ctl_progress p;
+
+	if (ctl_parse_progress(data, size, &p) < 0)
+		return;
+	CHECK(size == sizeof(p));
+	CHECK(p.magic == CTL_PRG_MAGIC && p.version == CTL_VERSION);
+	CHECK(memcmp(&p, data, sizeof(p)) == 0);
+}
+
 static void fuzz_name(const uint8_t *data, size_t size)
 {
 	struct sockaddr_un sun;
@@ -99,6 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	fuzz_request(copy, size);
 	fuzz_reply(copy, size);
+	fuzz_progress(copy, size);
 	fuzz_name(copy, size);
 
 	/* Valid headers are too rare to find by chance: also try the input
@@ -112,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r.version = CTL_VERSION;
 		fuzz_request((const uint8_t *)&r, sizeof(r));
 		/* and with flags, reserved and the padding right: the names */
-		r.flags &= CTL_F_FSYNC | CTL_F_EXIT | CTL_F_MAPPABLE | CTL_F_INCREMENTAL;
+		r.flags &= CTL_F_KNOWN;
 		r.reserved = 0;
 		r.path[sizeof(r.path) - 1] = '\0';
 		memset(r.path + strlen(r.path), 0, sizeof(r.path) - strlen(r.path));
@@ -120,6 +132,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(r.tmp_name + strlen(r.tmp_name), 0,
 		       sizeof(r.tmp_name) - strlen(r.tmp_name));
 		fuzz_request((const uint8_t *)&r, sizeof(r));
+	}
+	if (size == sizeof(struct ctl_progress)) {
+		struct ctl_progress p;
+
+		memcpy(&p, copy, sizeof(p));
+		p.magic = CTL_PRG_MAGIC;
+		p.version = CTL_VERSION;
+		fuzz_progress((const uint8_t *)&p, sizeof(p));
 	}
 	if (size == sizeof(struct ctl_reply)) {
 		struct ctl_reply r;
@@ -158,6 +178,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		.pid = 1234, .image_bytes = 1 << 20, .mem_bytes = 4 << 20,
 		.elapsed_ns = 85000000,
 	};
+	struct ctl_progress prg = {
+		.magic = CTL_PRG_MAGIC, .version = CTL_VERSION, .done_bytes = 3 << 20,
+		.total_bytes = 8 << 20,
+	};
 
 	(void)argc;
 	(void)argv;
@@ -166,5 +190,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	strcpy(rep.msg, "fd 5: a netlink socket, not supported");
 	fz_seed(dir, "seed-request", &req, sizeof(req));
 	fz_seed(dir, "seed-reply", &rep, sizeof(rep));
+	fz_seed(dir, "seed-progress", &prg, sizeof(prg));
 	return 0;
 }

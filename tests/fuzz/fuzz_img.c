@@ -100,6 +100,12 @@ static void fz_parse(int fd, int mapped)
 				fz_touch(d + 1, d->len);
 			break;
 		}
+		case IMG_REC_INOTIFY_WATCH: {
+			const struct img_inotify_watch *iw = img_get_inotify_watch(&r, &rec);
+			if ((ok = iw != NULL))
+				fz_touch(iw + 1, iw->path_len);
+			break;
+		}
 		case IMG_REC_INET_QUEUE: {
 			const struct img_inet_queue *q = img_get_inet_queue(&r, &rec);
 

@@ -202,7 +202,8 @@ static void fz_seed(const char *dir, const char *name, int full)
 	static unsigned char buf[8192], zbuf[32 + IMG_PAGE_SIZE * 3];
 	static uint16_t scratch[IMG_SNAPPY_SCRATCH / 2];
 	static unsigned char page[IMG_PAGE_SIZE], two[2 * IMG_PAGE_SIZE];
-	struct img_header h = { .pid = 100, .ctime_ns = 1, .flags = full == 2 ? IMG_F_MAPPABLE : 0 };
+	struct img_header h = { .pid = 100, .ctime_ns = 1, .flags = full == 2 ? IMG_F_MAPPABLE :
+				full == 1 ? IMG_F_CTTY : 0 };
 	struct img_proc p = { .pid = 100, .ppid = 1, .nthreads = 1, .auxv_words = 2,
 			      .comm = "seed", .cwd_len = 1, .exe_len = 8 };
 	struct img_thread t = { .tid = 100, .flags = IMG_THREAD_LEADER, .fpstate_len = 16,
@@ -321,21 +322,51 @@ static void fz_seed(const char *dir, const char *name, int full)
 		img_write_record(&w, IMG_REC_FILE, &u, sizeof(u), tail, sizeof(tail));
 		img_write_record(&w, IMG_REC_UNIX_MSG, &um, sizeof(um), mt, sizeof(mt));
 	}
+	if (full == 1) {	/* terminals: the image's (fd 7), a pty pair it made (fds 8, 9) */
+		struct img_file_tty tt = { .role = IMG_TTY_TERMINAL, .tclass = IMG_TTY_PTY,
+					   .flags = IMG_TTY_CTTY, .major = 136, .minor = 3,
+					   .fg_pgid = 100, .sid = 100, .ws_row = 24, .ws_col = 80,
+					   .termios = { .lflag = 0x8a31, .cc = { 3, 28, 127 } } };
+		struct img_file tf = { .id = 10, .kind = IMG_FILE_TTY, .flags = 2, .mode = 020620,
+				       .rdev = 0x8803, .path_len = 10, .data_len = sizeof(tt) };
+		unsigned char tb[sizeof(tt) + 16];
+
+		memcpy(tb, &tt, sizeof(tt));
+		memcpy(tb + sizeof(tt), "/dev/pts/3", 10);
+		img_write_record(&w, IMG_REC_FILE, &tf, sizeof(tf), tb, sizeof(tt) + 10);
+		tt = (struct img_file_tty){ .role = IMG_TTY_MASTER, .tclass = IMG_TTY_PTY,
+					    .flags = IMG_TTY_PKT, .major = 136, .minor = 5, .index = 5,
+					    .ws_row = 33, .ws_col = 77 };
+		tf.id = 11;
+		tf.rdev = 0x502;
+		tf.path_len = 9;
+		memcpy(tb, &tt, sizeof(tt));
+		memcpy(tb + sizeof(tt), "/dev/ptmx", 9);
+		img_write_record(&w, IMG_REC_FILE, &tf, sizeof(tf), tb, sizeof(tt) + 9);
+		tt.role = IMG_TTY_SLAVE;
+		tt.flags = 0;
+		tf.id = 12;
+		tf.rdev = 0x8805;
+		tf.path_len = 10;
+		memcpy(tb, &tt, sizeof(tt));
+		memcpy(tb + sizeof(tt), "/dev/pts/5", 10);
+		img_write_record(&w, IMG_REC_FILE, &tf, sizeof(tf), tb, sizeof(tt) + 10);
+	}
 	if (full == 1) {	/* a TCP listener and a connection to it with 5 bytes to read */
-		struct img_file t = { .id = 9, .kind = IMG_FILE_INET, .flags = 2, .mode = 0140777,
+		struct img_file t = { .id = 20, .kind = IMG_FILE_INET, .flags = 2, .mode = 0140777,
 				      .ino = 1005, .path_len = 14,
 				      .data_len = sizeof(struct img_file_inet) };
 		struct img_file_inet tk = { .family = 2, .type = 1, .protocol = 6,
 					    .state = IMG_INET_LISTEN, .local = { 127, 0, 0, 1 },
 					    .lport = 6379, .backlog = 511,
 					    .iflags = IMG_INET_REUSEADDR };
-		struct img_inet_queue q = { .file = 10, .which = IMG_INET_RECV, .len = 5 };
+		struct img_inet_queue q = { .file = 21, .which = IMG_INET_RECV, .len = 5 };
 		unsigned char tail[sizeof(tk) + 14];
 
 		memcpy(tail, &tk, sizeof(tk));
 		memcpy(tail + sizeof(tk), "socket:[1005]x", 14);
 		img_write_record(&w, IMG_REC_FILE, &t, sizeof(t), tail, sizeof(tail));
-		t.id = 10;
+		t.id = 21;
 		t.ino = 1006;
 		tk.state = IMG_INET_ESTABLISHED;
 		tk.pport = 40000;
@@ -354,6 +385,13 @@ static void fz_seed(const char *dir, const char *name, int full)
 	}
 	if (full == 1 || full == 3)
 		img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
+	if (full == 1) {	/* the terminals' fds */
+		for (int i = 0; i < 3; i++) {
+			struct img_fd tfd = { .fd = 7 + i, .file = 10 + i };
+
+			img_write_record(&w, IMG_REC_FD, &tfd, sizeof(tfd), NULL, 0);
+		}
+	}
 	if (full == 1) {	/* the pipe's ends at fds 5 and 6 */
 		struct img_fd pfd = { .fd = 5, .file = 3 };
 
@@ -520,6 +558,64 @@ static void fz_seed_ipc(const char *dir)
 	close(fd);
 }
 
+/* The event fds: an eventfd, a timerfd, a signalfd, an inotify fd and its two watches. */
+static void fz_seed_evfd(const char *dir)
+{
+	static unsigned char buf[8192];
+	static const char *const paths[] = { "anon_inode:[eventfd]", "anon_inode:[timerfd]",
+					     "anon_inode:[signalfd]", "anon_inode:inotify" };
+	struct img_header h = { .pid = 100, .ctime_ns = 1 };
+	struct img_proc p = { .pid = 100, .ppid = 1, .nthreads = 1, .comm = "ev", .cwd_len = 1,
+			      .exe_len = 7 };
+	struct img_thread t = { .tid = 100, .flags = IMG_THREAD_LEADER, .seccomp_leaf = -1 };
+	struct img_file_eventfd ev = { 5000000000ull, IMG_EVENTFD_SEMAPHORE, 0 };
+	struct img_file_timerfd tm = { 1, 0, 1500000000, 100000000, 7 };
+	struct img_file_signalfd sg = { 0x800 };
+	struct img_file_inotify in = { 2, 0 };
+	const void *data[] = { &ev, &tm, &sg, &in };
+	const uint32_t lens[] = { sizeof(ev), sizeof(tm), sizeof(sg), sizeof(in) };
+	const uint32_t kinds[] = { IMG_FILE_EVENTFD, IMG_FILE_TIMERFD, IMG_FILE_SIGNALFD,
+				   IMG_FILE_INOTIFY };
+	struct img_inotify_watch w1 = { .file = 4, .wd = 1, .mask = 0x300, .dev = 0xfe00,
+					.ino = 2, .path_len = 4 };
+	struct img_inotify_watch w4 = { .file = 4, .wd = 4, .mask = 0x80000100, .dev = 0xfe00,
+					.ino = 3, .path_len = 1 };
+	unsigned char tail[256];
+	struct img_writer w;
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/seed-evfd.img", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		perror(path);
+		return;
+	}
+	strcpy(h.kernel, "6.1.0");
+	img_writer_init(&w, fd, buf, sizeof(buf));
+	img_write_header(&w, &h);
+	img_write_record(&w, IMG_REC_PROC, &p, sizeof(p), "//bin/ev", 8);
+	for (uint32_t i = 0; i < 4; i++) {
+		struct img_file f = { .id = i + 1, .kind = kinds[i], .flags = i == 3 ? 04000 : 02,
+				      .mode = 0600, .path_len = strlen(paths[i]), .data_len = lens[i] };
+
+		memcpy(tail, data[i], lens[i]);
+		memcpy(tail + lens[i], paths[i], f.path_len);
+		img_write_record(&w, IMG_REC_FILE, &f, sizeof(f), tail, lens[i] + f.path_len);
+	}
+	img_write_record(&w, IMG_REC_INOTIFY_WATCH, &w1, sizeof(w1), "/tmp", 4);
+	img_write_record(&w, IMG_REC_INOTIFY_WATCH, &w4, sizeof(w4), "/", 1);
+	for (uint32_t i = 0; i < 4; i++) {
+		struct img_fd d = { .fd = 3 + i, .file = i + 1 };
+
+		img_write_record(&w, IMG_REC_FD, &d, sizeof(d), NULL, 0);
+	}
+	img_write_record(&w, IMG_REC_THREAD, &t, sizeof(t), NULL, 0);
+	if (img_write_end(&w) < 0)
+		fprintf(stderr, "fuzz_img: cannot write seed %s\n", path);
+	close(fd);
+}
+
 /*
  * One section of the tree seed: process pid, child of ppid.  Section 0
  * (pid 100) holds a deleted file by a mapping only, with its contents
@@ -620,4 +716,5 @@ void fz_seeds(const char *dir)
 	fz_seed(dir, "seed-mappable.img", 2);
 	fz_seed(dir, "seed-incremental.img", 3);
 	fz_seed_ipc(dir);
+	fz_seed_evfd(dir);
 }

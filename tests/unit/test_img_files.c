@@ -258,10 +258,57 @@ static void test_check_vma_file(void)
 	trw_expect_get(IMG_REC_VMA, &v, sizeof(v), NULL, 0, "cannot map file 3");
 }
 
+/* TTY: the image's terminal, /dev/tty, a pty pair; every field's refusal */
+static void test_check_tty(void)
+{
+	const struct fd_kind_info *k = fd_kind_info(IMG_FILE_TTY);
+	struct img_file_tty t = { .role = IMG_TTY_TERMINAL, .tclass = IMG_TTY_PTY,
+				  .flags = IMG_TTY_CTTY, .major = 136, .minor = 3, .fg_pgid = 50,
+				  .sid = 40, .ws_row = 24, .ws_col = 80 }, b;
+	struct img_file f = { .id = 4, .kind = IMG_FILE_TTY, .mode = 020620, .flags = O_RDWR,
+			      .path_len = 10, .data_len = sizeof(t) };
+	char err[256];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	CU_ASSERT_EQUAL(k->valid(&f, "/dev/pts/3", &t, err, sizeof(err)), 0);
+	b = t;
+	b.role = IMG_TTY_DEVTTY;
+	CU_ASSERT_EQUAL(k->valid(&f, "/dev/tty", &b, err, sizeof(err)), 0);
+	b = (struct img_file_tty){ .role = IMG_TTY_MASTER, .tclass = IMG_TTY_PTY, .major = 136,
+				   .minor = 300, .index = 300, .flags = IMG_TTY_PKT | IMG_TTY_LOCKED };
+	CU_ASSERT_EQUAL(k->valid(&f, "/dev/ptmx", &b, err, sizeof(err)), 0);
+	b.role = IMG_TTY_SLAVE;		/* packet mode and lock are a master's */
+	expect_file(IMG_FILE_TTY, 020620, 0, 2, "/dev/pts/300", &b, sizeof(b), "flags 0x6");
+	b.flags = 0;
+	b.index = 299;
+	expect_file(IMG_FILE_TTY, 020620, 0, 2, "/dev/pts/300", &b, sizeof(b), "index 299");
+	b = t;
+	b.role = 5;
+	expect_file(IMG_FILE_TTY, 020620, 0, 2, "/dev/pts/3", &b, sizeof(b), "role 5");
+	b = t;
+	b.tclass = IMG_TTY_VT;		/* a vt is major 4 */
+	expect_file(IMG_FILE_TTY, 020620, 0, 2, "/dev/pts/3", &b, sizeof(b), "class 2");
+	b = t;
+	b.flags = 0;			/* a foreground group only for the controlling terminal */
+	expect_file(IMG_FILE_TTY, 020620, 0, 2, "/dev/pts/3", &b, sizeof(b), "foreground group 50");
+	b = t;
+	b.major = 4;			/* a pty is 136..143 */
+	expect_file(IMG_FILE_TTY, 020620, 0, 2, "/dev/pts/3", &b, sizeof(b), "device 4:3");
+	b = t;
+	b.reserved = 1;
+	expect_file(IMG_FILE_TTY, 020620, 0, 2, "/dev/pts/3", &b, sizeof(b), "role 1");
+	b = t;
+	b.sid = -1;
+	expect_file(IMG_FILE_TTY, 020620, 0, 2, "/dev/pts/3", &b, sizeof(b), "session -1");
+	expect_file(IMG_FILE_TTY, 020620, 0, 2, "/dev/pts/3", &t, sizeof(t) - 8, "bytes of kind data");
+	expect_file(IMG_FILE_TTY, 0100600, 0, 2, "/dev/pts/3", &t, sizeof(t), "mode 0100600");
+}
+
 UNIT_SUITE(img_files,
 	{ "FILE_DATA: a sparse deleted file written and read back, the limit", test_fdata_roundtrip },
 	{ "FILE_DATA: the reader's refusals", test_check_file_data },
 	{ "FILE kinds: ghost, memfd, pidfd, huge pages, devices refused", test_check_kinds },
 	{ "FILE kind pshm: accepted, and every field's refusal", test_check_pshm },
 	{ "VMA: flags that cannot map a FILE", test_check_vma_file },
+	{ "FILE kind tty: terminal, /dev/tty, pty pair; every field's refusal", test_check_tty },
 );

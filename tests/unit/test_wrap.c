@@ -427,6 +427,45 @@ static void test_event_fds(void)
 	close(p[1]);
 }
 
+/* reg_inotify's record of (fd, wd): 1 and its path in path, else 0. */
+static int tw_watch_path(int fd, int wd, char *path, size_t cap)
+{
+	int sfd, swd, r;
+
+	for (uint32_t i = 0; (r = reg_inotify_get(i, &sfd, &swd, path, cap)) >= 0; i++)
+		if (r == 1 && sfd == fd && swd == wd)
+			return 1;
+	return 0;
+}
+
+/* inotify_add_watch/rm_watch: results and errno exact, paths recorded absolute. */
+static void test_inotify_watches(void)
+{
+	char cwd[4096], path[4096], want[4200];
+	int in = inotify_init1(IN_CLOEXEC), wd;
+
+	CU_ASSERT_FATAL(in >= 0 && getcwd(cwd, sizeof(cwd)) != NULL);
+	wd = inotify_add_watch(in, ".", IN_CREATE);
+	CU_ASSERT(wd > 0);
+	snprintf(want, sizeof(want), "%s/.", strcmp(cwd, "/") ? cwd : "");
+	CU_ASSERT(tw_watch_path(in, wd, path, sizeof(path)) && !strcmp(path, want));
+	/* the same inode again: the same wd, the newer path */
+	CU_ASSERT_EQUAL(inotify_add_watch(in, cwd, IN_DELETE), wd);
+	CU_ASSERT(tw_watch_path(in, wd, path, sizeof(path)) && !strcmp(path, cwd));
+	CU_ASSERT_EQUAL(inotify_add_watch(in, "/", IN_CREATE), wd + 1);
+	CU_ASSERT(tw_watch_path(in, wd + 1, path, sizeof(path)) && !strcmp(path, "/"));
+	CU_ASSERT_EQUAL(inotify_rm_watch(in, wd), 0);
+	CU_ASSERT(!tw_watch_path(in, wd, path, sizeof(path)));
+	CU_ASSERT(tw_watch_path(in, wd + 1, path, sizeof(path)));
+	SAME(inotify_add_watch(in, "/nonexistent/x", IN_CREATE),
+	     syscall(SYS_inotify_add_watch, in, "/nonexistent/x", IN_CREATE));
+	SAME(inotify_add_watch(-1, "/", IN_CREATE), syscall(SYS_inotify_add_watch, -1, "/", IN_CREATE));
+	SAME(inotify_add_watch(in, "/", 0), syscall(SYS_inotify_add_watch, in, "/", 0));
+	SAME(inotify_rm_watch(in, 12345), syscall(SYS_inotify_rm_watch, in, 12345));
+	SAME(inotify_rm_watch(-1, 1), syscall(SYS_inotify_rm_watch, -1, 1));
+	close(in);
+}
+
 /* The table grows past its first 1024 fds: dup2 to a high number. */
 static void test_fd_table_growth(void)
 {
@@ -712,6 +751,7 @@ UNIT_SUITE(wrap_fd,
 	{ "close, dup, fcntl", test_close_dup },
 	{ "pipes and sockets", test_pipes_sockets },
 	{ "event fds, signalfd mask", test_event_fds },
+	{ "inotify watches: paths recorded, results exact", test_inotify_watches },
 	{ "fd table growth past 1024", test_fd_table_growth },
 );
 

@@ -5,7 +5,7 @@
  *   refuse KIND self IMAGE
  *   refuse KIND wait IMAGE GOFILE
  * KIND: socket (a raw IPv4 one), pipe (a pipe to another process: the write end of
- * the pipe process REFUSE_PEER reads on its fd 0), eventfd, thread, child
+ * the pipe process REFUSE_PEER reads on its fd 0), fanotify, thread, child
  * (a child running a static binary, static_pause: no libckpt in it),
  * traced (a child this process traces), linked (an open file whose
  * name was removed while it has another link), nsfs (/proc/self/ns/net),
@@ -34,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <glob.h>
-#include <sys/eventfd.h>
+#include <sys/fanotify.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/mman.h>
@@ -98,10 +98,13 @@ static void make(const char *img)
 		if ((fd = open(name, O_WRONLY)) < 0)
 			BAD("pipe: %s: %s", name, strerror(errno));
 		printf("FD %d\n", fd);
-	} else if (!strcmp(kind, "eventfd")) {
-		fd = eventfd(0, 0);
+	} else if (!strcmp(kind, "fanotify")) {
+		/* (FAN_REPORT_FID: what an unprivileged process may make, Linux 5.13) */
+		fd = fanotify_init(FAN_CLASS_NOTIF, O_RDONLY);
 		if (fd < 0)
-			BAD("eventfd: %s", strerror(errno));
+			fd = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_FID, O_RDONLY);
+		if (fd < 0)
+			BAD("fanotify_init: %s", strerror(errno));
 		printf("FD %d\n", fd);
 	} else if (!strcmp(kind, "thread")) {
 		if (pthread_create(&thr, NULL, thread_main, NULL))
@@ -183,7 +186,6 @@ static void make(const char *img)
 static void use_and_release(void)
 {
 	char buf[16] = "";
-	uint64_t v = 0;
 
 	if (!strcmp(kind, "socket")) {
 		int type = 0;
@@ -196,10 +198,9 @@ static void use_and_release(void)
 		if (write(fd, "ping", 4) != 4)
 			BAD("the pipe does not work after the refused checkpoint");
 		close(fd);
-	} else if (!strcmp(kind, "eventfd")) {
-		v = 3;
-		if (write(fd, &v, 8) != 8 || read(fd, &v, 8) != 8 || v != 3)
-			BAD("the eventfd does not work after the refused checkpoint");
+	} else if (!strcmp(kind, "fanotify")) {
+		if (fcntl(fd, F_GETFD) < 0)
+			BAD("the fanotify fd is gone after the refused checkpoint");
 		close(fd);
 	} else if (!strcmp(kind, "thread")) {
 		void *ret;

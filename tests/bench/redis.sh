@@ -1,0 +1,81 @@
+#!/bin/bash
+# redis.sh - Debian's redis-server under libckpt (`make bench`, section
+# redis; BENCH_ONLY=redis for it alone).
+#  1. The shim's cost: redis-benchmark (SET and GET, 50 clients, 200k
+#     requests, pipelining 1) against a redis-server started without and
+#     with LD_PRELOAD=libckpt.so, alternately, REPS runs each; the median
+#     requests/s of each and the difference (target: <= 1 %).  The server
+#     runs on CPU 0 and the benchmark on CPU 1 when taskset exists.
+#  2. A checkpoint of redis holding REDIS_MIB (1024) MiB of keys (DEBUG
+#     POPULATE): the pause (the longest gap seen by a client that sends
+#     PING after PING on a connection made for each, REDIS_PINGER), the
+#     ckpt-save time, the image size; then the mappable image restarted:
+#     exec of ckpt-restart to the first PONG on the same port.
+# Usage: bash tests/bench/redis.sh (BENCH_REPS, REDIS_N, REDIS_MIB).
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+B=$ROOT/build
+REPS=${BENCH_REPS:-5}
+N=${REDIS_N:-200000}
+MIB=${REDIS_MIB:-1024}
+
+command -v redis-server > /dev/null && command -v redis-benchmark > /dev/null ||
+	{ echo "no redis-server/redis-benchmark (apt-get install redis-server redis-tools)"; exit 1; }
+
+median() {
+	sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) exit 1
+		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# A port nobody listens on.
+free_port() {
+	local p
+	for p in $(seq 16379 16479); do
+		(exec 3<> /dev/tcp/127.0.0.1/$p) 2> /dev/null || { echo $p; return; }
+	done
+}
+CPU0="" CPU1=""
+command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ] && CPU0="taskset -c 0" CPU1="taskset -c 1"
+DIR=$(mktemp -d /tmp/ckpt-redis.XXXXXX)
+trap 'rm -rf "$DIR"' EXIT
+PORT=$(free_port)
+
+# start_redis PRELOAD: a redis-server on PORT without persistence; its pid in RS.
+start_redis() {
+	(
+		for fd in $(ls /proc/$BASHPID/fd); do
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2> /dev/null
+		done
+		cd "$DIR" && exec env LD_PRELOAD="$1" $CPU0 redis-server --port "$PORT" --save '' \
+			--appendonly no --enable-debug-command yes --unixsocket "$DIR/sock"
+	) > "$DIR/redis.log" 2>&1 < /dev/null &
+	RS=$!
+	until redis-cli -p "$PORT" ping 2> /dev/null | grep -q PONG; do
+		kill -0 "$RS" 2> /dev/null || { cat "$DIR/redis.log"; return 1; }
+		sleep 0.02
+	done
+}
+stop_redis() { kill "$RS" 2> /dev/null; wait "$RS" 2> /dev/null; }
+
+# rps TEST: requests per second of redis-benchmark's TEST against PORT.
+rps() {
+	$CPU1 redis-benchmark -p "$PORT" -n "$N" -c 50 -t "$1" --csv 2> /dev/null |
+		awk -F'"' -v t="$(echo "$1" | tr a-z A-Z)" '$2 == t { print $4 }'
+}
+
+echo "shim cost: redis-benchmark -n $N -c 50, median of $REPS alternate runs (requests/s)"
+printf '  %-5s %14s %14s %10s\n' test without with overhead
+for t in set get; do
+	x=() y=()
+	for ((i = 0; i < REPS; i++)); do
+		start_redis "" || exit 1
+		x+=("$(rps $t)")
+		stop_redis
+		start_redis "$B/libckpt.so" || exit 1
+		y+=("$(rps $t)")
+		stop_redis
+	done
+	a=$(printf '%s\n' "${x[@]}" | median) b=$(printf '%s\n' "${y[@]}" | median)
+	awk -v t=$t -v a="$a" -v b="$b" 'BEGIN {
+		printf "  %-5s %14.0f %14.0f %9.2f %% (target <= 1 %%)\n", t, a, b, (a - b) * 100 / a }'
+done
