@@ -260,6 +260,7 @@ struct rst_file {
 	int inflight;
 	struct rst_usk_file *usk;	/* IMG_FILE_UNIX: its socket and queue */
 	struct rst_epoll *epoll;	/* IMG_FILE_EPOLL: its items (fds/fd_epoll.c) */
+	struct rst_inet *inet;		/* IMG_FILE_INET: its queues and socket (fd_inet.h) */
 	/*
 	 * PSHM: this restart made the object under its name (it was gone),
 	 * with this identity: a restart that fails before the process runs

@@ -22,7 +22,7 @@
 
 #define FD_KINDS(X) X(opath) X(mqueue) X(pshm) X(reg) X(dir) X(chr) X(ghost) X(memfd) X(pidfd) \
 			X(hugetlb) X(pipe) X(fifo) X(unix) X(epoll) X(eventfd) X(timerfd) \
-			X(signalfd) X(inotify) X(tty) X(inherit)
+			X(signalfd) X(inotify) X(tty) X(inet) X(netlink) X(inherit)
 
 #define DECLARE_INFO(k) extern const struct fd_kind_info fd_##k##_info;
 #define LIST_INFO(k) &fd_##k##_info,

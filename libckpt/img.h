@@ -430,6 +430,8 @@ const struct img_sysv_shm *img_get_sysv_shm(struct img_reader *r, const struct i
 const struct img_sysv_sem *img_get_sysv_sem(struct img_reader *r, const struct img_rec *rec);
 const struct img_sysv_msg *img_get_sysv_msg(struct img_reader *r, const struct img_rec *rec);
 const struct img_mq_msgs *img_get_mq_msgs(struct img_reader *r, const struct img_rec *rec);
+/* img_inet.c: an INET_QUEUE record (its bytes right after the struct), or NULL after img_fail. */
+const struct img_inet_queue *img_get_inet_queue(struct img_reader *r, const struct img_rec *rec);
 static inline size_t img_ipc_msg_next(const void *p, int mq, int64_t *type, uint32_t *prio,
 				      const void **text, uint64_t *len)
 {

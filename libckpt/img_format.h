@@ -136,6 +136,8 @@ enum img_rec_type {
 					 * the INOTIFY FILE right before */
 	IMG_REC_EPOLL_ITEM = 27,	/* struct img_epoll_item: one item of an epoll
 				 * instance's interest list */
+	IMG_REC_INET_QUEUE = 28,	/* struct img_inet_queue + bytes: a TCP socket's
+				 * receive or send queue (fds/fd_inet.c) */
 	IMG_REC_PTY_DATA = 32,	/* struct img_pty_data + data: output a pty's master had
 				 * not read, after the MASTER FILE (fds/fd_tty_pty.c) */
 	/* 33: terminals (fds/fd_tty.c), unused yet */
@@ -254,6 +256,10 @@ enum img_file_kind {
 	IMG_FILE_INOTIFY = 18,		/* inotify_init1(): its watches in INOTIFY_WATCH */
 	IMG_FILE_EPOLL	 = 19,		/* an epoll instance (epoll_create): its interest
 					 * list in EPOLL_ITEM records (fds/fd_epoll.c) */
+	IMG_FILE_INET	 = 20,		/* a TCP or UDP socket over IPv4 or IPv6:
+					 * img_file_inet, a TCP connection's queues in
+					 * INET_QUEUE records (fds/fd_inet.c) */
+	IMG_FILE_NETLINK = 21,		/* a NETLINK_ROUTE socket: img_file_netlink */
 	IMG_FILE_TTY	 = 22,		/* a terminal (img_file_tty): restarted on
 					 * ckpt-restart's terminal (fds/fd_tty.c) */
 };
@@ -680,6 +686,86 @@ struct img_file_mqueue {
 };
 #define IMG_MQ_MAXMSG		65536	/* the kernel's HARD_MSGMAX */
 #define IMG_MQ_MSGSIZE		(16 << 20)	/* the kernel's HARD_MSGSIZEMAX */
+
+/*
+ * INET: one TCP or UDP socket (IPv4, IPv6).  Addresses are in network
+ * order as the kernel holds them (an IPv4 address in the first 4 bytes of
+ * local/peer, the rest zero), ports in host order.  A TCP ESTABLISHED
+ * connection carries what TCP_REPAIR read (IMG_INET_REPAIR): the sequence
+ * numbers at the ends of its queues, the options negotiated, the windows
+ * and the timestamp clock, and its queues follow the FILE in INET_QUEUE
+ * records (receive: bytes the application has not read; send: bytes it
+ * wrote that the peer has not acknowledged, the last unsq_len of them not
+ * sent yet).  Without IMG_INET_REPAIR an ESTABLISHED connection can only
+ * come back reset (ckpt-restart --tcp=close).  docs/IMAGE-FORMAT.md.
+ */
+enum img_inet_state {
+	IMG_INET_CLOSED	     = 0,	/* made, maybe bound (lport != 0), not connected */
+	IMG_INET_LISTEN	     = 1,	/* TCP: listening, backlog as listen() was given */
+	IMG_INET_CONNECTED   = 2,	/* UDP: connect()ed to peer */
+	IMG_INET_ESTABLISHED = 3,	/* TCP: a connection */
+};
+
+#define IMG_INET_REUSEADDR	0x0001	/* SO_REUSEADDR */
+#define IMG_INET_REUSEPORT	0x0002	/* SO_REUSEPORT */
+#define IMG_INET_NODELAY	0x0004	/* TCP_NODELAY */
+#define IMG_INET_KEEPALIVE	0x0008	/* SO_KEEPALIVE */
+#define IMG_INET_V6ONLY		0x0010	/* IPV6_V6ONLY */
+#define IMG_INET_LINGER		0x0020	/* SO_LINGER on, linger seconds */
+#define IMG_INET_REPAIR		0x0040	/* ESTABLISHED: the TCP_REPAIR state below */
+#define IMG_INET_OPT_TS		0x0080	/* ... timestamps negotiated */
+#define IMG_INET_OPT_SACK	0x0100	/* ... SACK permitted */
+#define IMG_INET_OPT_WSCALE	0x0200	/* ... window scaling (snd/rcv_wscale) */
+#define IMG_INET_WINDOW		0x0400	/* ... TCP_REPAIR_WINDOW read (snd_wl1..rcv_wup) */
+#define IMG_INET_PEER_IN	0x0800	/* ESTABLISHED: the peer's 4-tuple is a socket of
+					 * the image, as ckpt-restart decides again */
+#define IMG_INET_FLAGS		0x0fff
+
+#define IMG_INET_QUEUE_MAX	(32u << 20)	/* bytes of one queue, at most */
+
+struct img_file_inet {
+	uint16_t family;		/* AF_INET 2, AF_INET6 10 */
+	uint16_t type;			/* SOCK_STREAM 1 (TCP), SOCK_DGRAM 2 (UDP) */
+	uint32_t protocol;		/* IPPROTO_TCP 6, IPPROTO_UDP 17 */
+	uint32_t state;			/* enum img_inet_state */
+	uint32_t iflags;		/* IMG_INET_* */
+	uint8_t  local[16], peer[16];	/* getsockname, getpeername */
+	uint16_t lport, pport;		/* host order; lport 0: not bound */
+	uint32_t scope_id;		/* IPv6: the local address's scope (link-local) */
+	uint32_t backlog;		/* LISTEN: sock_diag's max backlog */
+	int32_t  rcvbuf, sndbuf;	/* SO_RCVBUF, SO_SNDBUF as getsockopt reads them */
+	int32_t  keepidle, keepintvl, keepcnt;	/* TCP_KEEP*: 0 for UDP */
+	int32_t  linger;		/* IMG_INET_LINGER: seconds */
+	int32_t  defer_accept;		/* TCP_DEFER_ACCEPT seconds */
+	/* ESTABLISHED with IMG_INET_REPAIR */
+	uint32_t inq_seq, outq_seq;	/* rcv_nxt, write_seq (TCP_QUEUE_SEQ) */
+	uint32_t inq_len, outq_len;	/* bytes in the receive, send queue (<= QUEUE_MAX) */
+	uint32_t unsq_len;		/* of outq_len, not sent yet (<= outq_len) */
+	uint32_t mss_clamp;		/* TCP_MAXSEG in repair mode */
+	uint16_t snd_wscale, rcv_wscale;	/* IMG_INET_OPT_WSCALE: 0..14 */
+	uint32_t timestamp;		/* TCP_TIMESTAMP: the connection's clock */
+	uint32_t snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup;	/* IMG_INET_WINDOW */
+	uint32_t reserved;		/* zero */
+};
+
+/* NETLINK: a NETLINK_ROUTE socket, re-opened and bound with its groups. */
+struct img_file_netlink {
+	uint32_t protocol;		/* NETLINK_ROUTE 0 */
+	uint32_t type;			/* SOCK_RAW 3 or SOCK_DGRAM 2 */
+	uint32_t portid;		/* its bound port id, 0: not bound */
+	uint32_t reserved;		/* zero */
+	uint64_t groups;		/* the multicast groups 1..64 it joined (bit g-1) */
+	int32_t  rcvbuf, sndbuf;	/* SO_RCVBUF, SO_SNDBUF */
+};
+
+/* INET_QUEUE: one queue of the ESTABLISHED INET FILE `file` (after it). */
+#define IMG_INET_RECV		0	/* img_inet_queue.which */
+#define IMG_INET_SEND		1
+struct img_inet_queue {
+	uint32_t file;			/* an earlier INET FILE, ESTABLISHED with REPAIR */
+	uint32_t which;			/* IMG_INET_RECV or IMG_INET_SEND */
+	uint64_t len;			/* its inq_len or outq_len; the bytes follow */
+};
 
 /*
  * MQ_MSGS: every message of the MQUEUE FILE right before it (its first
@@ -1350,5 +1436,8 @@ _Static_assert(sizeof(struct img_proc) % 8 == 0, "img_proc padding");
 _Static_assert(sizeof(struct img_termios) == 44, "img_termios: the kernel's termios2");
 _Static_assert(sizeof(struct img_file_tty) == 88, "img_file_tty size");
 _Static_assert(sizeof(struct img_pty_data) == 8, "img_pty_data size");
+_Static_assert(sizeof(struct img_file_inet) == 144, "img_file_inet size");
+_Static_assert(sizeof(struct img_file_netlink) == 32, "img_file_netlink size");
+_Static_assert(sizeof(struct img_inet_queue) == 16, "img_inet_queue size");
 
 #endif

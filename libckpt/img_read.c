@@ -285,6 +285,7 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_UNIX_MSG:
 	case IMG_REC_INOTIFY_WATCH:
 	case IMG_REC_PTY_DATA:
+	case IMG_REC_INET_QUEUE:
 	case IMG_REC_THREAD:
 	case IMG_REC_VMA:
 	case IMG_REC_PAGES:
@@ -628,6 +629,7 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_MQ_MSGS: return "MQ_MSGS";
 	case IMG_REC_INOTIFY_WATCH: return "INOTIFY_WATCH";
 	case IMG_REC_PTY_DATA: return "PTY_DATA";
+	case IMG_REC_INET_QUEUE: return "INET_QUEUE";
 	case IMG_REC_UNIX_MSG: return "UNIX_MSG";
 	case IMG_REC_THREAD: return "THREAD";
 	case IMG_REC_VMA:    return "VMA";

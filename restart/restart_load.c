@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "fds/fd_tty.h"
+#include "fds/fd_inet.h"
 #include "restart/rst.h"
 #include "tools/progress.h"
 
@@ -405,6 +406,7 @@ int rst_tree_file_record(uint32_t type)
 	case IMG_REC_INOTIFY_WATCH:
 	case IMG_REC_PTY_DATA:
 	case IMG_REC_EPOLL_ITEM:
+	case IMG_REC_INET_QUEUE:
 		return 1;
 	default:
 		return 0;
@@ -470,6 +472,8 @@ static int load_records(struct rst_state *s, struct progress *prg, uint64_t tota
 			break;
 		case IMG_REC_PTY_DATA:
 			if ((r = tty_pty_data_load(s, &rec)))
+		case IMG_REC_INET_QUEUE:
+			if ((r = rst_inet_queue_load(s, &rec)))
 				return r;
 			break;
 		case IMG_REC_FD:
@@ -661,6 +665,7 @@ void rst_state_free(struct rst_state *s)
 		free(s->files[i].pty_data);
 		rst_usk_free(&s->files[i]);
 		fd_epoll_free(&s->files[i]);
+		rst_inet_free(&s->files[i]);
 	}
 	rst_usk_state_free(s);
 	rst_chain_free(s);

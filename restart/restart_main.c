@@ -36,6 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "kernel-assist/assist.h"
+#include "fds/fd_inet.h"
 #include "restart/rst.h"
 
 static pid_t child;
@@ -212,7 +213,8 @@ static int check(struct rst_state *s)
 static void usage(void)
 {
 	fprintf(stderr, "usage: ckpt-restart [--check] [--lazy] [--verify] [--key FILE]\n"
-		"                    [--inherit-fd N[=M],...] [--trust-image] IMAGE|-\n"
+		"                    [--inherit-fd N[=M],...] [--trust-image]\n"
+		"                    [--tcp=refuse|repair|close] IMAGE|-\n"
 		"  --check        say whether IMAGE can be restarted here, and why not\n"
 		"  --lazy         run at once; memory arrives on first touch and in the background\n"
 		"  --verify       read and check a mappable image's page data before it runs\n"
@@ -223,7 +225,11 @@ static void usage(void)
 		"                 whatever the image holds for it (repeatable, or a list: 0,1,2)\n"
 		"  --trust-image  (root) believe the uid, gid, groups and capabilities IMAGE\n"
 		"                 records even though someone other than root could have\n"
-		"                 written it (docs/SECURITY.md)\n");
+		"                 written it (docs/SECURITY.md)\n"
+		"  --tcp=MODE     a TCP connection to a peer outside the image: refuse (the\n"
+		"                 default: say which), repair (TCP_REPAIR: the peer still holds\n"
+		"                 it, after ckpt-save --exit), close (reset: ECONNRESET on its\n"
+		"                 next use); connections inside the image are always repaired\n");
 }
 
 /* "N[=M],..." into s->inherit: 0, or -1 with the reason printed. */
@@ -303,6 +309,12 @@ int main(int argc, char **argv)
 			{ if (parse_inherit(&s, argv[++i])) return RST_EXIT_USAGE; }
 		else if (!strncmp(argv[i], "--inherit-fd=", 13))
 			{ if (parse_inherit(&s, argv[i] + 13)) return RST_EXIT_USAGE; }
+		else if (!strcmp(argv[i], "--tcp=refuse"))
+			rst_tcp_mode = RST_TCP_REFUSE;
+		else if (!strcmp(argv[i], "--tcp=repair"))
+			rst_tcp_mode = RST_TCP_REPAIR;
+		else if (!strcmp(argv[i], "--tcp=close"))
+			rst_tcp_mode = RST_TCP_CLOSE;
 		else if (!strcmp(argv[i], "--"))
 			{ i++; break; }
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))

@@ -38,6 +38,8 @@ struct info_file {
 	/* UNIX: its queue (info_unix.c) */
 	uint32_t umsgs, ufds, ucreds, ufrom;	/* messages, fds, with credentials, 1 << how */
 	uint64_t ubytes;
+	/* INET: its INET_QUEUE records seen (1 << which) */
+	uint32_t inetq;
 	/* MQUEUE: its MQ_MSGS record (info_ipc.c) */
 	int mq_seen;
 	uint32_t mq_nmsgs;
@@ -217,6 +219,10 @@ void info_evfd_text(const struct info_file *f);
 int info_add_inotify_watch(struct info *in, struct img_reader *r, const struct img_rec *rec);
 int info_inotify_end(struct info *in);
 void info_evfd_free(struct info_file *f);
+/* info_inet.c: an INET_QUEUE record checked with its FILE; an INET or NETLINK FILE in words, JSON. */
+int info_add_inet_queue(struct info *in, struct img_reader *r, const struct img_rec *rec);
+void info_inet_desc(const struct info_file *f, char *buf, size_t len);
+void info_inet_json(const struct info_file *f, void (*str)(const char *s, size_t n));
 void info_unix_desc(const struct info *in, const struct info_file *f, char *buf, size_t len);
 void info_unix_json(const struct info_file *f, void (*str)(const char *s, size_t n));
 /* The lowest other fd of f's open file description, or -1. */

@@ -259,6 +259,10 @@ void info_file_desc(const struct info *in, const struct info_file *f, char *buf,
 	case IMG_FILE_UNIX:
 		info_unix_desc(in, f, buf, len);
 		return;
+	case IMG_FILE_INET:
+	case IMG_FILE_NETLINK:
+		info_inet_desc(f, buf, len);
+		return;
 	case IMG_FILE_GHOST:
 	case IMG_FILE_MEMFD: {
 		struct img_file_memfd m = { 0 };
@@ -491,6 +495,10 @@ void info_file_json(const struct info_file *f, void (*str)(const char *s, size_t
 	}
 	case IMG_FILE_UNIX:
 		info_unix_json(f, str);
+		return;
+	case IMG_FILE_INET:
+	case IMG_FILE_NETLINK:
+		info_inet_json(f, str);
 		return;
 	case IMG_FILE_PSHM: {
 		struct img_file_pshm m = pshm_of(f);

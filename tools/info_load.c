@@ -192,6 +192,7 @@ static int info_rank(uint32_t type)
 	case IMG_REC_SYSV_MSG: return RANK_SYSV_MSG;
 	case IMG_REC_UNIX_MSG: return RANK_FILE;
 	case IMG_REC_EPOLL_ITEM: return RANK_FILE;
+	case IMG_REC_INET_QUEUE: return RANK_FILE;
 	case IMG_REC_FD:      return RANK_FD;
 	case IMG_REC_LOCK:    return RANK_LOCK;
 	case IMG_REC_THREAD:  return RANK_THREAD;
@@ -217,6 +218,8 @@ static const char *info_rec_name(uint32_t type)
 		return "PTY_DATA";
 	if (type == IMG_REC_EPOLL_ITEM)
 		return "EPOLL_ITEM";
+	if (type == IMG_REC_INET_QUEUE)
+		return "INET_QUEUE";
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
 
@@ -286,7 +289,7 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 	    (rank > RANK_THREAD && *last_rank < RANK_THREAD))	/* anything later before THREAD */
 		return info_fail(in, "record at offset %llu (%s) is out of order: "
 				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA*|PIPE_DATA*|MQ_MSGS|"
-				 "INOTIFY_WATCH*|PTY_DATA) UNIX_MSG*)*, EPOLL_ITEM*, FD*, LOCK*, "
+				 "INOTIFY_WATCH*|PTY_DATA|INET_QUEUE*) UNIX_MSG*)*, EPOLL_ITEM*, FD*, LOCK*, "
 				 "(SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*, "
 				 "THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
@@ -372,6 +375,8 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		return info_add_pty_data(in, r, rec);
 	case IMG_REC_EPOLL_ITEM:
 		return info_epoll_add(in, r, rec);
+	case IMG_REC_INET_QUEUE:
+		return info_add_inet_queue(in, r, rec);
 	case IMG_REC_FD: {
 		const struct img_fd *d = img_get_fd(r, rec);
 

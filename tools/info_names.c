@@ -164,6 +164,8 @@ const char *info_fd_kind(uint32_t kind)
 	case IMG_FILE_INOTIFY: return "inotify";
 	case IMG_FILE_EPOLL:   return "epoll";
 	case IMG_FILE_TTY:     return "tty";
+	case IMG_FILE_INET:    return "inet";
+	case IMG_FILE_NETLINK: return "netlink";
 	default:               return "?";
 	}
 }

@@ -4,7 +4,7 @@
 # (returns -1, ckpt_last_error() says why) and by ckpt-save (exit 5, the
 # reason on stderr).  The process carries on normally: the resource still
 # works, and once it is released a checkpoint succeeds and restarts.
-# Resources: a UDP socket, a pipe to a process outside the image (named),
+# Resources: a raw IPv4 socket, a pipe to a process outside the image (named),
 # a fanotify fd, a child running a static binary (no libckpt in it), a child
 # this process traces, an open file
 # whose name was removed while it has another link, a namespace fd, a
@@ -16,7 +16,7 @@ bad() { echo "FAIL: $*"; nbad=$((nbad + 1)); }
 
 # what the message must match (grep -iE), by kind
 declare -A WANT=(
-	[socket]='an IPv4 socket' [fanotify]='a fanotify fd \(anon_inode:\[fanotify\]\), not supported' [thread]='thread'
+	[socket]='a raw IPv4 socket \(SOCK_RAW, protocol 1' [fanotify]='a fanotify fd \(anon_inode:\[fanotify\]\), not supported' [thread]='thread'
 	[pipe]='pipe \(pipe:\[[0-9]+\], its write end\) is shared with a process outside the image: its read end is held by process [0-9]+ \(cat\) as its fd 0'
 	[child]='process [0-9]+ \(static_pause\), a child of process [0-9]+, does not run libckpt'
 	[traced]='process [0-9]+ \(refuse\) is traced by process [0-9]+'

@@ -114,6 +114,13 @@ static void fz_parse(int fd, int mapped)
 				fz_touch(iw + 1, iw->path_len);
 			break;
 		}
+		case IMG_REC_INET_QUEUE: {
+			const struct img_inet_queue *q = img_get_inet_queue(&r, &rec);
+
+			if ((ok = q != NULL))
+				fz_touch(q + 1, q->len);
+			break;
+		}
 		case IMG_REC_UNIX_MSG: {
 			const struct img_unix_msg *m = img_get_unix_msg(&r, &rec);
 			uint32_t ids = 0;

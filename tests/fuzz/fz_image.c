@@ -352,6 +352,37 @@ static void fz_seed(const char *dir, const char *name, int full)
 		memcpy(tb + sizeof(tt), "/dev/pts/5", 10);
 		img_write_record(&w, IMG_REC_FILE, &tf, sizeof(tf), tb, sizeof(tt) + 10);
 	}
+	if (full == 1) {	/* a TCP listener and a connection to it with 5 bytes to read */
+		struct img_file t = { .id = 20, .kind = IMG_FILE_INET, .flags = 2, .mode = 0140777,
+				      .ino = 1005, .path_len = 14,
+				      .data_len = sizeof(struct img_file_inet) };
+		struct img_file_inet tk = { .family = 2, .type = 1, .protocol = 6,
+					    .state = IMG_INET_LISTEN, .local = { 127, 0, 0, 1 },
+					    .lport = 6379, .backlog = 511,
+					    .iflags = IMG_INET_REUSEADDR };
+		struct img_inet_queue q = { .file = 21, .which = IMG_INET_RECV, .len = 5 };
+		unsigned char tail[sizeof(tk) + 14];
+
+		memcpy(tail, &tk, sizeof(tk));
+		memcpy(tail + sizeof(tk), "socket:[1005]x", 14);
+		img_write_record(&w, IMG_REC_FILE, &t, sizeof(t), tail, sizeof(tail));
+		t.id = 21;
+		t.ino = 1006;
+		tk.state = IMG_INET_ESTABLISHED;
+		tk.pport = 40000;
+		memcpy(tk.peer, tk.local, 4);
+		tk.iflags = IMG_INET_REPAIR | IMG_INET_OPT_TS | IMG_INET_OPT_WSCALE;
+		tk.backlog = 0;
+		tk.inq_len = 5;
+		tk.inq_seq = 1000;
+		tk.outq_seq = 2000;
+		tk.mss_clamp = 65483;
+		tk.snd_wscale = tk.rcv_wscale = 7;
+		memcpy(tail, &tk, sizeof(tk));
+		memcpy(tail + sizeof(tk), "socket:[1006]x", 14);
+		img_write_record(&w, IMG_REC_FILE, &t, sizeof(t), tail, sizeof(tail));
+		img_write_record(&w, IMG_REC_INET_QUEUE, &q, sizeof(q), "hello", 5);
+	}
 	if (full == 1) {	/* an epoll watching the pipe's read end (edge-triggered), at fd 10 */
 		static const char epath[] = "anon_inode:[eventpoll]";
 		struct img_file e = { .id = 9, .kind = IMG_FILE_EPOLL, .flags = 2, .mode = 0600,

@@ -54,6 +54,7 @@ void trw_expect_get(uint32_t type, const void *a, size_t alen,
 	case IMG_REC_SYSV_MSG: got = img_get_sysv_msg(&r, &rec); break;
 	case IMG_REC_MQ_MSGS: got = img_get_mq_msgs(&r, &rec); break;
 	case IMG_REC_INOTIFY_WATCH: got = img_get_inotify_watch(&r, &rec); break;
+	case IMG_REC_INET_QUEUE: got = img_get_inet_queue(&r, &rec); break;
 	default:             got = img_get_vma(&r, &rec); break;	/* wrong type */
 	}
 	CU_ASSERT_PTR_NULL(got);

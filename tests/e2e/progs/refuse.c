@@ -4,7 +4,7 @@
  *
  *   refuse KIND self IMAGE
  *   refuse KIND wait IMAGE GOFILE
- * KIND: socket (UDP), pipe (a pipe to another process: the write end of
+ * KIND: socket (a raw IPv4 one), pipe (a pipe to another process: the write end of
  * the pipe process REFUSE_PEER reads on its fd 0), fanotify, thread, child
  * (a child running a static binary, static_pause: no libckpt in it),
  * traced (a child this process traces), linked (an open file whose
@@ -85,12 +85,9 @@ static void wait_file(const char *go, int n)
 static void make(const char *img)
 {
 	if (!strcmp(kind, "socket")) {
-		/* a UDP socket (unix sockets are saved: t_unix.sh) */
-		struct sockaddr_in a = { .sin_family = AF_INET,
-					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-
-		fd = socket(AF_INET, SOCK_DGRAM, 0);
-		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)))
+		/* a raw IPv4 socket (TCP and UDP are saved: t_inet.sh; unix: t_unix.sh) */
+		fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+		if (fd < 0)
 			BAD("socket: %s", strerror(errno));
 		printf("FD %d\n", fd);
 	} else if (!strcmp(kind, "pipe")) {
@@ -191,12 +188,10 @@ static void use_and_release(void)
 	char buf[16] = "";
 
 	if (!strcmp(kind, "socket")) {
-		struct sockaddr_in a;
-		socklen_t len = sizeof(a);
+		int type = 0;
+		socklen_t len = sizeof(type);
 
-		if (getsockname(fd, (struct sockaddr *)&a, &len) ||
-		    sendto(fd, "ping", 4, 0, (struct sockaddr *)&a, len) != 4 ||
-		    recv(fd, buf, sizeof(buf), 0) != 4 || memcmp(buf, "ping", 4))
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) || type != SOCK_RAW)
 			BAD("the socket does not work after the refused checkpoint: %s", strerror(errno));
 		close(fd);
 	} else if (!strcmp(kind, "pipe")) {
