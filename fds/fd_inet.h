@@ -77,6 +77,14 @@ enum rst_tcp_mode {
 	RST_TCP_CLOSE,		/* made reset: ECONNRESET on its next use */
 };
 
+/*
+ * TIME_WAIT entries on a listener's address (fds/fd_inet_tw.c).  only: 1
+ * when there are some and every socket on that TCP port is one.  clear:
+ * destroys them (SOCK_DESTROY: CAP_NET_ADMIN); how many, or -errno.
+ */
+int inet_tw_only(int family, const uint8_t *addr, uint16_t port);
+int inet_tw_clear(int family, const uint8_t *addr, uint16_t port);
+
 /* A restart's INET FILE: its queues as read, its socket as made. */
 struct rst_inet {
 	unsigned char *q[2];		/* IMG_INET_RECV, IMG_INET_SEND: the bytes */

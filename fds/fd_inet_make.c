@@ -269,7 +269,9 @@ static int inet_verify(struct rst_state *s, const struct rst_file *f)
 		return rst_problem(s, RST_EXIT_ENV, "%s: cannot make a %s %s socket: %s",
 				   rst_file_what(f), inet_family_name(k->family),
 				   inet_proto_name(k->protocol), strerror(errno));
-	if (bind_local(fd, k) < 0 || (k->state == IMG_INET_LISTEN && listen(fd, 1) < 0))
+	if ((bind_local(fd, k) < 0 || (k->state == IMG_INET_LISTEN && listen(fd, 1) < 0)) &&
+	    !(errno == EADDRINUSE && k->protocol == IPPROTO_TCP && repair_allowed() &&
+	      inet_tw_only((int)k->family, k->local, k->lport)))	/* cleared as it is made */
 		r = rst_problem(s, RST_EXIT_ENV, "%s: %s %s socket: address %s cannot be bound "
 				"here: %s%s", rst_file_what(f), inet_family_name(k->family),
 				inet_proto_name(k->protocol), text, strerror(errno),
@@ -316,17 +318,31 @@ static void set_opts(int fd, const struct img_file_inet *k)
 		setopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, k->defer_accept);
 }
 
+/* bind() and listen() as k says: 0, or -1 with errno. */
+static int bind_listen(int fd, const struct img_file_inet *k)
+{
+	if (k->lport && bind_local(fd, k) < 0)
+		return -1;
+	return k->state == IMG_INET_LISTEN ? listen(fd, (int)k->backlog) : 0;
+}
+
 /* A listener, or an unconnected or UDP socket. */
 static int make_plain(struct rst_state *s, const struct rst_file *f)
 {
 	const struct img_file_inet *k = kd(f);
+	int reuse = k->state == IMG_INET_LISTEN || (k->iflags & IMG_INET_REUSEADDR);
+	int fd = new_sock(k, reuse), r = fd < 0 ? -1 : bind_listen(fd, k);
 	char text[160];
-	int fd = new_sock(k, k->state == IMG_INET_LISTEN || (k->iflags & IMG_INET_REUSEADDR));
 
-	text_of(k, text, sizeof(text));
-	if (fd < 0 || (k->lport && bind_local(fd, k) < 0) ||
-	    (k->state == IMG_INET_LISTEN && listen(fd, (int)k->backlog) < 0) ||
-	    (k->state == IMG_INET_CONNECTED && connect_peer(fd, k) < 0)) {
+	/* TIME_WAIT entries a killed server left on its port (fd_inet_tw.c): once more */
+	if (r < 0 && fd >= 0 && errno == EADDRINUSE && k->lport && k->protocol == IPPROTO_TCP &&
+	    repair_allowed() && inet_tw_clear((int)k->family, k->local, k->lport) > 0) {
+		close(fd);
+		fd = new_sock(k, reuse);
+		r = fd < 0 ? -1 : bind_listen(fd, k);
+	}
+	if (r < 0 || (k->state == IMG_INET_CONNECTED && connect_peer(fd, k) < 0)) {
+		text_of(k, text, sizeof(text));
 		rst_error(s, "%s: %s %s socket %s: %s", rst_file_what(f),
 			  inet_family_name(k->family), inet_proto_name(k->protocol), text,
 			  strerror(errno));
