@@ -7,8 +7,6 @@
 # timer goes on ticking.
 #
 # Twice: the loop waiting with poll() on the three fds, then with epoll.
-# epoll itself is issue #12's epoll part (another branch): while the
-# checkpoint refuses an epoll fd, that second run is skipped, saying so.
 . "$(dirname "$0")/lib.sh"
 
 # run_loop NAME ARGS...: the loop until a3 and a tick, saved, killed,
@@ -50,6 +48,5 @@ run_loop() {
 }
 
 run_loop poll poll || fail "poll: refused: $(cat "$TMP/poll.save")"
-run_loop epoll ||
-	skip "the poll() loop passed; the epoll loop is skipped: epoll fds are not saved on this branch (issue #12's epoll part): $(cat "$TMP/epoll.save")"
+run_loop epoll || fail "epoll: refused: $(cat "$TMP/epoll.save")"
 exit 0
