@@ -79,3 +79,68 @@ for t in set get; do
 	awk -v t=$t -v a="$a" -v b="$b" 'BEGIN {
 		printf "  %-5s %14.0f %14.0f %9.2f %% (target <= 1 %%)\n", t, a, b, (a - b) * 100 / a }'
 done
+
+# ---- 2. a checkpoint of REDIS_MIB of keys ----
+# pinger: PING after PING on one TCP connection, the longest wait (ms)
+# printed when it gets SIGTERM.  Outside the image; its connection is
+# saved with the server (TCP_REPAIR) and reset at the restart (--tcp=close).
+PINGER='
+import signal, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+worst, run = 0.0, True
+def stop(*a):
+    global run
+    run = False
+signal.signal(signal.SIGTERM, stop)
+print("PINGING", flush=True)
+while run:
+    t = time.monotonic()
+    s.sendall(b"PING\r\n")
+    if s.recv(64) != b"+PONG\r\n":
+        break
+    worst = max(worst, time.monotonic() - t)
+print("worst_ms %.2f" % (worst * 1000), flush=True)
+'
+# pong_ms: ms from now (EPOCHREALTIME at $1) to the first PONG on PORT.
+pong_after() {
+	until redis-cli -p "$PORT" ping 2> /dev/null | grep -q PONG; do :; done
+	echo "$(( (${EPOCHREALTIME/./} - $1) / 1000 ))"
+}
+[ "$(id -u)" = 0 ] || { echo "checkpoint of redis: needs root (its TCP connections: TCP_REPAIR)"; exit 0; }
+echo
+echo "checkpoint of redis-server holding ~$MIB MiB of keys (DEBUG POPULATE, 1 KiB values)"
+printf '  %-10s %10s %12s %12s %14s\n' mode pause_ms ckpt-save_ms image_MiB restart_ms
+for mode in compressed mappable; do
+	start_redis "$B/libckpt.so" || exit 1
+	redis-cli -p "$PORT" DEBUG POPULATE $((MIB * 1024 * 9 / 10)) key 1024 > /dev/null
+	python3 -c "$PINGER" "$PORT" > "$DIR/ping" 2>&1 &
+	PP=$!
+	until grep -q PINGING "$DIR/ping"; do sleep 0.02; done
+	sleep 0.5
+	opt=()
+	[ $mode = mappable ] && opt=(--mappable)
+	t0=${EPOCHREALTIME/./}
+	"$B/bin/ckpt-save" "${opt[@]}" "$RS" "$DIR/img" > "$DIR/save" 2>&1 || { cat "$DIR/save"; exit 1; }
+	t1=${EPOCHREALTIME/./}
+	sleep 0.3
+	kill "$PP"
+	wait "$PP"
+	kill -9 "$RS"
+	wait "$RS" 2> /dev/null
+	size=$(stat -c %s "$DIR/img")
+	t2=${EPOCHREALTIME/./}
+	(
+		for fd in $(ls /proc/$BASHPID/fd); do
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2> /dev/null
+		done
+		exec "$B/bin/ckpt-restart" --tcp=close "$DIR/img"
+	) > "$DIR/restart.log" 2>&1 < /dev/null &
+	RP=$!
+	rt=$(pong_after "$t2")
+	[ "$(redis-cli -p "$PORT" DBSIZE)" -gt 0 ] || echo "  (restart: no keys? $(cat "$DIR/restart.log"))"
+	printf '  %-10s %10s %12.1f %12.1f %14s\n' $mode "$(sed -n 's/^worst_ms //p' "$DIR/ping")" \
+		"$(echo "($t1 - $t0) / 1000" | bc -l)" "$(echo "$size / 1048576" | bc -l)" "$rt"
+	redis-cli -p "$PORT" shutdown nosave > /dev/null 2>&1
+	wait "$RP" 2> /dev/null
+	rm -f "$DIR/img"
+done
