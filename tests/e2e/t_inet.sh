@@ -173,7 +173,13 @@ echo "client --tcp=close: ok"
 
 # --- a port taken: --check names the address -----------------------------------
 PORT=$((PORT + 10))
-start taken one "$PORT"
+# (a listener alone: the TIME_WAIT entries a killed connection may leave
+# would keep the port from the blocker below too)
+shim "$P" server "$TMP/none0" "$PORT" > "$TMP/taken.out" 2>&1 &
+PID=$!
+PIDS+=("$PID")
+wait_line "$TMP/taken.out" '^LISTENING|^setup'
+grep -q '^LISTENING' "$TMP/taken.out" || fail "taken: $(cat "$TMP/taken.out")"
 save taken
 kill_tree "$PID"
 clean_fds "$P" server "$TMP/none" "$PORT" > "$TMP/server2.out" 2>&1 &
