@@ -77,7 +77,7 @@ want=$'READY\nHOOK before ckpt-hooks main ran on: yes\nHOOK after ckpt-hooks'
 [ "$(cat "$TMP/s.out")" = "$want" ] || fail "ckpt-save: got: $(cat "$TMP/s.out")"
 kill9 "$PID"
 restart_bg "$TMP/s.img" < /dev/null > "$TMP/s.r" 2>&1
-wait_for 10 grep -q "HOOK restart" "$TMP/s.r" || fail "restart hook: $(cat "$TMP/s.r")"
+wait_for 10 grep -qx "HOOK restart ckpt-hooks" "$TMP/s.r" || fail "restart hook: $(cat "$TMP/s.r")"
 [ "$(cat "$TMP/s.r")" = "HOOK restart ckpt-hooks" ] || fail "restart: got: $(cat "$TMP/s.r")"
 touch "$TMP/s/veto"
 "$BIN/ckpt-save" "$PID" "$TMP/s2.img" > "$TMP/s2.save" 2>&1 && fail "a vetoed ckpt-save succeeded"
