@@ -536,17 +536,6 @@ static int inet_make(struct rst_state *s, struct rst_file *f)
 	return fd;
 }
 
-static int inet_open(struct rst_state *s, const struct rst_file *f)
-{
-	int obj = rst_obj(s, (struct rst_file *)f), fd;
-
-	if (obj < 0)
-		return -1;
-	if ((fd = fcntl(obj, F_DUPFD_CLOEXEC, 0)) < 0)
-		rst_error(s, "%s: %s", rst_file_what(f), strerror(errno));
-	return fd;
-}
-
 /* Once every fd is open: out of repair mode, what was never sent, the saved flags. */
 static int inet_finish(struct rst_state *s, struct rst_file *f)
 {
@@ -573,6 +562,6 @@ static int inet_finish(struct rst_state *s, struct rst_file *f)
 }
 
 const struct fd_restore_ops fd_inet_restore = { .kind = IMG_FILE_INET, .verify = inet_verify,
-						.open = inet_open, .make = inet_make,
+						.open = rst_obj_dup, .make = inet_make,
 						.finish = inet_finish };
 #endif

@@ -581,17 +581,6 @@ static int unix_make(struct rst_state *s, struct rst_file *f)
 	return fd;
 }
 
-static int unix_open(struct rst_state *s, const struct rst_file *f)
-{
-	int obj = rst_obj(s, (struct rst_file *)f), fd;
-
-	if (obj < 0)
-		return -1;
-	if ((fd = fcntl(obj, F_DUPFD_CLOEXEC, 0)) < 0)
-		rst_error(s, "%s: %s", rst_file_what(f), strerror(errno));
-	return fd;
-}
-
 const struct fd_restore_ops fd_unix_restore = { .kind = IMG_FILE_UNIX, .verify = rst_usk_verify,
-						.open = unix_open, .make = unix_make };
+						.open = rst_obj_dup, .make = unix_make };
 #endif

@@ -218,6 +218,17 @@ int rst_obj(struct rst_state *s, struct rst_file *f)
 	return o->obj;
 }
 
+int rst_obj_dup(struct rst_state *s, const struct rst_file *f)
+{
+	int obj = rst_obj(s, (struct rst_file *)f), fd;
+
+	if (obj < 0)
+		return -1;
+	if ((fd = fcntl(obj, F_DUPFD_CLOEXEC, 0)) < 0)
+		rst_error(s, "%s: %s", rst_file_what(f), strerror(errno));
+	return fd;
+}
+
 /*
  * A new open file description of the file that fd obj has open, with
  * flags: those of the description less the ones that only chose or made

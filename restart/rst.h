@@ -322,6 +322,11 @@ extern int rst_err_fd;
  * root restarts another user's image, (s, 0) as ourselves again.
  */
 int rst_obj(struct rst_state *s, struct rst_file *f);
+/*
+ * The open of kinds whose object is one description made once (a unix or
+ * TCP socket: its make builds it): a dup of rst_obj, every fd sharing it.
+ */
+int rst_obj_dup(struct rst_state *s, const struct rst_file *f);
 /* The FILE that makes f's file: itself, its same_as, a POSIX shm object's first FILE. */
 struct rst_file *rst_obj_owner(struct rst_state *s, const struct rst_file *f);
 /* One past the highest fd number the image uses (at least 10). */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sys/ucontext.h>
 #include "tools/info.h"
+#include "tools/info_mem.h"
 
 /* ---- loading ---- */
 
@@ -83,19 +84,7 @@ static int info_sort_vmas(struct info *in)
 
 static struct info_vma *info_find_vma(struct info *in, uint64_t addr)
 {
-	size_t lo = 0, hi = in->nvma;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (addr < in->vmas[mid].v.start)
-			hi = mid;
-		else if (addr >= in->vmas[mid].v.end)
-			lo = mid + 1;
-		else
-			return &in->vmas[mid];
-	}
-	return NULL;
+	return (struct info_vma *)info_mem_vma(in, addr);	/* ours: writable */
 }
 
 static int info_add_pages(struct info *in, struct img_reader *r,
