@@ -17,13 +17,20 @@
  *  3. else the checkpoint is refused, naming the watch and its inode.
  *
  * Events queued and not read: the checkpoint cannot read them without
- * taking them from the program, and a restart cannot queue them again;
- * nor can it queue IN_Q_OVERFLOW alone (the kernel queues it only when a
- * full queue drops an event, and the queue's size is fixed when the
- * instance is made, from a sysctl of the whole machine).  So an instance
- * with events queued (FIONREAD) is refused, by name; a checkpoint once the
- * program has read them succeeds (a transparent one is simply tried again
- * later).  docs/SUPPORT.md says so.
+ * taking them from the program (which goes on with them), and a restart
+ * cannot queue them again.  So the restarted instance holds one
+ * IN_Q_OVERFLOW in their place (IMG_INOTIFY_OVERFLOW), as the kernel
+ * says when it drops events: the program rescans what it watches.  The
+ * kernel queues IN_Q_OVERFLOW only when a full queue drops an event
+ * (max_events, fixed when the instance is made from the machine's
+ * fs.inotify.max_queued_events): the restart fills the new queue with
+ * events of a watch on a private directory of its own until the kernel
+ * adds the overflow, removes that watch (its IN_IGNORED is dropped: the
+ * queue is full), and reads every event before the overflow away, before
+ * any of the program's watches gets its mask (overflow()).  The cost: one
+ * wd number (the next new watch gets the highest restored wd + 2), and
+ * about max_events file creations (16384 by default: ~20 ms); a machine
+ * whose max_queued_events passes INOTIFY_FILL_MAX refuses at --check.
  *
  * Restart: inotify_init1, then every watch again with its own wd.  The
  * kernel hands out wds increasing from 1: a number the image skips
@@ -60,7 +67,8 @@ static int inotify_valid(const struct img_file *f, const char *path, const void 
 {
 	const struct img_file_inotify *d = data;
 
-	if (f->data_len != sizeof(*d) || d->reserved || (f->flags & ~(uint32_t)INOTIFY_OFLAGS) ||
+	if (f->data_len != sizeof(*d) || (d->flags & ~(uint32_t)IMG_INOTIFY_OVERFLOW) ||
+	    (f->flags & ~(uint32_t)INOTIFY_OFLAGS) ||
 	    (f->flags & O_ACCMODE) != O_RDONLY) {
 		snprintf(err, len, "%u bytes of kind data, flags %#o", f->data_len, f->flags);
 		return -1;
@@ -238,18 +246,12 @@ static int watch_path(struct ckpt_ctx *c, const struct fd_probe *p, const struct
 			 "not lead to it" : "", p->origin);
 }
 
-/* The refusal of an instance with events queued (FIONREAD), or 0. */
-static int queued_refusal(struct ckpt_ctx *c, const struct fd_probe *p)
+/* Whether the instance has events queued (FIONREAD). */
+static int queued(const struct fd_probe *p)
 {
-	int queued = 0;
+	int n = 0;
 
-	if (arch_sys3(SYS_ioctl, p->fd, FIONREAD, &queued) == 0 && queued > 0)
-		return ckpt_fail(c, -EBUSY, "fd %d: inotify has %d bytes of events queued that the "
-				 "program has not read: a checkpoint cannot read them without "
-				 "taking them from it, nor can a restart queue them again (or an "
-				 "IN_Q_OVERFLOW in their place); checkpoint again once the program "
-				 "has read them%s", p->fd, queued, p->origin);
-	return 0;
+	return arch_sys3(SYS_ioctl, p->fd, FIONREAD, &n) == 0 && n > 0;
 }
 
 static int inotify_check(struct ckpt_ctx *c, const struct fd_probe *p)
@@ -259,8 +261,6 @@ static int inotify_check(struct ckpt_ctx *c, const struct fd_probe *p)
 	struct fd_ev_watch w;
 	int r, how;
 
-	if (queued_refusal(c, p) < 0)
-		return c->error;
 	while ((r = fd_ev_inotify_next(&s, &w)) > 0)
 		if (watch_path(c, p, &w, path, &how) < 0)
 			return c->error;
@@ -277,9 +277,9 @@ static int inotify_save(struct ckpt_ctx *c, const struct fd_probe *p, struct img
 	const char *s = p->info;
 	struct fd_ev_watch w;
 
-	/* (again: an event may have come since the check, while the threads were parked) */
-	if (queued_refusal(c, p) < 0)
-		return c->error;
+	/* read only once the threads are parked: an event may have come since the check */
+	if (queued(p))
+		d.flags |= IMG_INOTIFY_OVERFLOW;
 	while (fd_ev_inotify_next(&s, &w) > 0)
 		d.nwatches++;
 	f->flags = p->flags & O_NONBLOCK;	/* O_RDONLY */
@@ -337,6 +337,7 @@ const struct fd_save_ops fd_inotify_save = { .kind = IMG_FILE_INOTIFY, .match = 
 #ifdef FD_RESTORE
 #include <poll.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "libckpt/img.h"
@@ -464,6 +465,82 @@ static int drain(struct rst_state *s, const struct rst_file *f, int fd)
 	return 0;
 }
 
+#define INOTIFY_FILL_MAX	(1 << 20)	/* max_queued_events a restart fills, at most */
+
+static long max_queued(void)
+{
+	char buf[32] = "";
+	int fd = open("/proc/sys/fs/inotify/max_queued_events", O_RDONLY | O_CLOEXEC);
+	long v = -1;
+
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) > 0)
+			v = strtol(buf, NULL, 10);
+		close(fd);
+	}
+	return v;
+}
+
+/*
+ * An IN_Q_OVERFLOW alone in fd's queue (see the notes above): the queue
+ * filled from a watch on a private directory until the kernel adds the
+ * overflow, that watch removed, the events before the overflow read away.
+ * Before the image's watches have their masks: nothing else is queued.
+ * 0, or -1 reported.
+ */
+static int overflow(struct rst_state *s, const struct rst_file *f, int fd)
+{
+	char dir[] = "/tmp/ckpt-inotify.XXXXXX", name[sizeof(dir) + 8];
+	char buf[8192] __attribute__((aligned(8)));
+	long max = max_queued();
+	int wd = -1, got = 0, r = -1;
+
+	if (max <= 0 || max > INOTIFY_FILL_MAX || !mkdtemp(dir)) {
+		rst_error(s, "fd %d: cannot queue the IN_Q_OVERFLOW the inotify instance is "
+			  "owed: %s", f->first_fd, max <= 0 || max > INOTIFY_FILL_MAX ?
+			  "fs.inotify.max_queued_events is unknown or too large" : strerror(errno));
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%s/x", dir);
+	if ((wd = inotify_add_watch(fd, dir, IN_CREATE | IN_DELETE)) < 0)
+		goto out;
+	/* each create and unlink is an event, two in a row never alike (none merged) */
+	for (long i = 0; i <= max / 2 + 1; i++) {
+		int t = open(name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		if (t < 0 || close(t) < 0 || unlink(name) < 0)
+			goto out;
+	}
+	inotify_rm_watch(fd, wd);	/* its IN_IGNORED: dropped, the queue is full */
+	wd = -1;
+	/* every event but the last, the overflow (wd -1, no name) */
+	for (;;) {
+		int n = 0;
+		ssize_t len;
+
+		if (ioctl(fd, FIONREAD, &n) < 0)
+			goto out;
+		if (n <= (int)sizeof(struct inotify_event))
+			break;
+		len = read(fd, buf, (size_t)n - sizeof(struct inotify_event) < sizeof(buf) ?
+			  (size_t)n - sizeof(struct inotify_event) : sizeof(buf));
+		if (len <= 0)
+			goto out;
+	}
+	if (ioctl(fd, FIONREAD, &got) == 0 && got == (int)sizeof(struct inotify_event))
+		r = 0;
+out:
+	if (r < 0)
+		rst_error(s, "fd %d: cannot queue the IN_Q_OVERFLOW the inotify instance is owed "
+			  "(the events it had queued at the checkpoint are lost): %s", f->first_fd,
+			  errno ? strerror(errno) : "the queue did not overflow as expected");
+	if (wd >= 0)
+		inotify_rm_watch(fd, wd);
+	unlink(name);
+	rmdir(dir);
+	return r;
+}
+
 static int inotify_open(struct rst_state *s, const struct rst_file *f)
 {
 	const struct rst_inotify *in = f->inotify;
@@ -506,6 +583,9 @@ static int inotify_open(struct rst_state *s, const struct rst_file *f)
 		next = wd + 1;
 	}
 	if (drain(s, f, fd) < 0)
+		goto fail;
+	if ((((const struct img_file_inotify *)f->data)->flags & IMG_INOTIFY_OVERFLOW) &&
+	    overflow(s, f, fd) < 0)
 		goto fail;
 	/* phase 2: the masks; the same path gives the same wd, or its file changed */
 	for (uint32_t i = 0; in && i < in->n; i++) {

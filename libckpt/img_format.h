@@ -644,9 +644,13 @@ struct img_file_signalfd {
 #define IMG_INOTIFY_MASK	0x84000fffu	/* what fdinfo shows: IN_ALL_EVENTS,
 					 * IN_EXCL_UNLINK, IN_ONESHOT */
 
+#define IMG_INOTIFY_OVERFLOW	0x1	/* img_file_inotify.flags: events were queued and
+					 * not read: the restarted instance holds an
+					 * IN_Q_OVERFLOW in their place (fds/fd_inotify.c) */
+
 struct img_file_inotify {
 	uint32_t nwatches;		/* INOTIFY_WATCH records that follow */
-	uint32_t reserved;		/* zero */
+	uint32_t flags;			/* IMG_INOTIFY_OVERFLOW */
 };
 
 #define IMG_INOTIFY_PATH_MAX	4096	/* bytes of path, at most */

@@ -87,8 +87,9 @@ int info_evfd_desc(const struct info_file *f, char *buf, size_t len)
 		struct img_file_inotify d;
 
 		memcpy(&d, f->data.s, sizeof(d));
-		snprintf(buf, len, "inotify, %u watch%s%s", d.nwatches, d.nwatches == 1 ? "" : "es",
-			 nb);
+		snprintf(buf, len, "inotify, %u watch%s%s%s", d.nwatches, d.nwatches == 1 ? "" : "es",
+			 nb, (d.flags & IMG_INOTIFY_OVERFLOW) ? ", events queued: an IN_Q_OVERFLOW "
+			 "in their place after a restart" : "");
 		return 1;
 	}
 	}
@@ -239,8 +240,9 @@ static void inotify_json(const struct info_file *f, void (*str)(const char *s, s
 	struct img_file_inotify d;
 
 	memcpy(&d, f->data.s, sizeof(d));
-	printf(", \"inotify\": {\"nonblock\": %s, \"watches\": [",
-	       (f->f.flags & O_NONBLOCK) ? "true" : "false");
+	printf(", \"inotify\": {\"nonblock\": %s, \"overflow\": %s, \"watches\": [",
+	       (f->f.flags & O_NONBLOCK) ? "true" : "false",
+	       (d.flags & IMG_INOTIFY_OVERFLOW) ? "true" : "false");
 	for (uint32_t i = 0; i < f->nwatches; i++) {
 		struct img_inotify_watch w;
 		char m[300];

@@ -96,7 +96,10 @@ grep -q '"wd": 2, "mask": 4095' "$TMP/inotify.json" ||
 
 # a watch the wrappers did not see added: found by its file handle (root here)
 [ "$(id -u)" = 0 ] && run_case rawwatch
-refused queued 'fd [0-9]*: inotify has [0-9]* bytes of events queued that the program has not read'
+# an event queued at the checkpoint: an IN_Q_OVERFLOW in its place after the restart
+run_case queued
+grep -q 'inotify, 1 watch, events queued: an IN_Q_OVERFLOW in their place after a restart' \
+	"$TMP/queued.info" || fail "ckpt-info: $(cat "$TMP/queued.info")"
 
 refused fanotify 'fd [0-9]*: a fanotify fd (anon_inode:\[fanotify\]), not supported.*close it'
 

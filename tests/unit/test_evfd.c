@@ -196,7 +196,9 @@ static void test_kind_checks(void)
 
 	CU_ASSERT_EQUAL(kind_ok(IMG_FILE_INOTIFY, O_RDONLY | O_NONBLOCK, &in, sizeof(in)), 0);
 	CU_ASSERT_EQUAL(kind_ok(IMG_FILE_INOTIFY, O_RDWR, &in, sizeof(in)), -1);
-	in.reserved = 1;
+	in.flags = IMG_INOTIFY_OVERFLOW;
+	CU_ASSERT_EQUAL(kind_ok(IMG_FILE_INOTIFY, O_RDONLY, &in, sizeof(in)), 0);
+	in.flags = 2;
 	CU_ASSERT_EQUAL(kind_ok(IMG_FILE_INOTIFY, O_RDONLY, &in, sizeof(in)), -1);
 }
 

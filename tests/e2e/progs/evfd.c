@@ -20,7 +20,7 @@
  *   rawwatch  a watch added by a raw system call (the wrappers never saw its
  *             path): found by its file handle with CAP_DAC_READ_SEARCH, else
  *             refused (t_evfd.sh runs it as root and as another user)
- *   queued    an inotify fd with an event queued (refused: t_evfd.sh)
+ *   queued    an inotify fd with an event queued: an IN_Q_OVERFLOW after the restart
  *   fanotify  a fanotify fd (refused)
  *   tree      an eventfd, a timerfd and an inotify fd shared by a parent and
  *             its child across fork: both add to the one counter before and
@@ -379,13 +379,22 @@ static void t_rawwatch(void)
 
 static void t_queued(void)
 {
-	int in = inotify_init1(0);
+	int in = inotify_init1(0), wd;
+	uint32_t mask;
+	char name[64];
 
 	CHECK(in >= 0 && inotify_add_watch(in, dir, IN_CREATE) == 1, "watch");
 	CHECK(close(open(in_dir("made"), O_CREAT | O_WRONLY, 0600)) == 0, "create");
 	printf("READY\n");
 	fflush(stdout);
 	wait_go();
+	/* restarted: the event queued at the checkpoint is one IN_Q_OVERFLOW now */
+	wd = next_event(in, &mask, name, sizeof(name));
+	CHECK(wd == -1 && mask == IN_Q_OVERFLOW, "after the restart, event wd %d mask %#x", wd, mask);
+	CHECK(close(open(in_dir("after"), O_CREAT | O_WRONLY, 0600)) == 0, "create after");
+	wd = next_event(in, &mask, name, sizeof(name));
+	CHECK(wd == 1 && mask == IN_CREATE && !strcmp(name, "after"), "then wd %d mask %#x name %s",
+	      wd, mask, name);
 }
 
 static void t_fanotify(void)
