@@ -146,8 +146,13 @@ int shim_hooks_defer(int sig, const siginfo_t *info)
 {
 	int idle = HK_IDLE, tid = __atomic_load_n(&hk_tid, __ATOMIC_ACQUIRE);
 
-	if (!tid || !__atomic_load_n(&hk_count, __ATOMIC_ACQUIRE) || syscall(SYS_gettid) == tid ||
-	    !is_trigger(sig, info))
+	/*
+	 * The hook thread takes its own replay; a new trigger the kernel gave
+	 * it (a process-directed signal may go to any thread) is handed to it
+	 * like any other: its wait sees the trigger when the handler returns.
+	 */
+	if (!tid || !__atomic_load_n(&hk_count, __ATOMIC_ACQUIRE) || !is_trigger(sig, info) ||
+	    (hk_replaying && syscall(SYS_gettid) == tid))
 		return 0;
 	if (!__atomic_compare_exchange_n(&hk_state, &idle, HK_FILLING, 0, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE)) {
