@@ -222,7 +222,7 @@ static void fz_seed(const char *dir, const char *name, int full)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		perror(path);
 		return;
@@ -528,7 +528,7 @@ static void fz_seed_ipc(const char *dir)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/seed-ipc.img", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		perror(path);
 		return;
@@ -604,7 +604,7 @@ static void fz_seed_evfd(const char *dir)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/seed-evfd.img", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		perror(path);
 		return;
@@ -708,7 +708,7 @@ static void fz_seed_tree(const char *dir)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/seed-tree.img", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		perror(path);
 		return;

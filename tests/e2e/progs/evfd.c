@@ -326,11 +326,11 @@ static void t_inotify(void)
 	CHECK(cloexec(in) && !nonblock(in), "flags");
 	CHECK(strstr(fdinfo(in, "inotify wd:4"), "mask:80000100"), "wd 4: %s",
 	      fdinfo(in, "inotify wd:4"));
-	CHECK(close(open(in_dir("a/new"), O_CREAT | O_WRONLY, 0600)) == 0, "create in a");
+	CHECK(close(open(in_dir("a/new"), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY, 0600)) == 0, "create in a");
 	wd = next_event(in, &mask, name, sizeof(name));
 	CHECK(wd == w1 && mask == IN_CREATE && !strcmp(name, "new"), "event wd %d mask %#x name %s",
 	      wd, mask, name);
-	CHECK(close(open(in_dir("c/x"), O_CREAT | O_WRONLY, 0600)) == 0, "create in c");
+	CHECK(close(open(in_dir("c/x"), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY, 0600)) == 0, "create in c");
 	wd = next_event(in, &mask, name, sizeof(name));
 	CHECK(wd == w4 && mask == IN_CREATE && !strcmp(name, "x"), "event wd %d mask %#x name %s",
 	      wd, mask, name);
@@ -344,7 +344,7 @@ static void t_inotify(void)
 	/* a new watch gets the next wd, as it would have */
 	CHECK(inotify_add_watch(in, dir, IN_ATTRIB) == 5, "a new watch's wd");
 	/* the second instance: its wd 5001, and nothing else queued (the placeholders' events) */
-	CHECK(close(open(in_dir("b/y"), O_CREAT | O_WRONLY, 0600)) == 0, "create in b");
+	CHECK(close(open(in_dir("b/y"), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY, 0600)) == 0, "create in b");
 	{
 		char buf[4096] __attribute__((aligned(8)));
 		struct inotify_event *e = (struct inotify_event *)buf;
@@ -371,7 +371,7 @@ static void t_rawwatch(void)
 	printf("READY\n");
 	fflush(stdout);
 	wait_go();
-	CHECK(close(open(in_dir("raw/f"), O_CREAT | O_WRONLY, 0600)) == 0, "create");
+	CHECK(close(open(in_dir("raw/f"), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY, 0600)) == 0, "create");
 	wd = next_event(in, &mask, name, sizeof(name));
 	CHECK(wd == 1 && mask == IN_CREATE && !strcmp(name, "f"), "event wd %d mask %#x name %s",
 	      wd, mask, name);
@@ -384,14 +384,14 @@ static void t_queued(void)
 	char name[64];
 
 	CHECK(in >= 0 && inotify_add_watch(in, dir, IN_CREATE) == 1, "watch");
-	CHECK(close(open(in_dir("made"), O_CREAT | O_WRONLY, 0600)) == 0, "create");
+	CHECK(close(open(in_dir("made"), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY, 0600)) == 0, "create");
 	printf("READY\n");
 	fflush(stdout);
 	wait_go();
 	/* restarted: the event queued at the checkpoint is one IN_Q_OVERFLOW now */
 	wd = next_event(in, &mask, name, sizeof(name));
 	CHECK(wd == -1 && mask == IN_Q_OVERFLOW, "after the restart, event wd %d mask %#x", wd, mask);
-	CHECK(close(open(in_dir("after"), O_CREAT | O_WRONLY, 0600)) == 0, "create after");
+	CHECK(close(open(in_dir("after"), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY, 0600)) == 0, "create after");
 	wd = next_event(in, &mask, name, sizeof(name));
 	CHECK(wd == 1 && mask == IN_CREATE && !strcmp(name, "after"), "then wd %d mask %#x name %s",
 	      wd, mask, name);
@@ -432,7 +432,7 @@ static void t_tree(void)
 		v = 10;
 		if (write(e, &v, 8) != 8 || rd(t) != 4)
 			_exit(2);
-		close(open(in_dir("from-child"), O_CREAT | O_WRONLY, 0600));
+		close(open(in_dir("from-child"), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY, 0600));
 		_exit(0);
 	}
 	CHECK(kid > 0, "fork");

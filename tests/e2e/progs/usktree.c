@@ -99,7 +99,7 @@ static void wait_file(const char *name)
 
 static void touch(const char *name)
 {
-	int fd = open(path(name), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(path(name), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 	if (fd < 0)
 		die(name);
@@ -496,7 +496,7 @@ static int recv_fd(int s, const char *what)
 
 static int data_file(const char *name, const char *text)
 {
-	int fd = open(path(name), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(path(name), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
 		die(name);
