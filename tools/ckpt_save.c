@@ -752,24 +752,6 @@ static void save_recv_reply(int c, const struct save_opts *o, struct ctl_reply *
 		save_die(EXIT_FAILED, "%d: malformed reply (%zd bytes)", (int)o->pid, n);
 }
 
-/* "12.3 MiB" */
-static const char *save_size(uint64_t b, char *buf, size_t len)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = b;
-	int u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%llu B", (unsigned long long)b);
-	else
-		snprintf(buf, len, "%.1f %s", v, unit[u]);
-	return buf;
-}
-
 static void save_report(const struct save_opts *o, const struct ctl_reply *rep)
 {
 	char img[32], mem[32];
@@ -777,8 +759,8 @@ static void save_report(const struct save_opts *o, const struct ctl_reply *rep)
 
 	fprintf(stderr, "ckpt-save: %d saved to %s: %s image, %s memory, ",
 		(int)o->pid, strcmp(o->path, "-") ? o->path : "stdout",
-		save_size(rep->image_bytes, img, sizeof(img)),
-		save_size(rep->mem_bytes, mem, sizeof(mem)));
+		progress_bytes(rep->image_bytes, img, sizeof(img)),
+		progress_bytes(rep->mem_bytes, mem, sizeof(mem)));
 	if (ms < 1000)
 		fprintf(stderr, "%.1f ms\n", ms);
 	else

@@ -33,8 +33,7 @@ void progress_init(struct progress *p, const char *tool, const char *what)
 	p->t0 = progress_now();
 }
 
-/* "812.0 MiB" */
-static const char *progress_size(double b, char *buf, size_t len)
+const char *progress_bytes(double b, char *buf, size_t len)
 {
 	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
 	int u = 0;
@@ -61,11 +60,11 @@ void progress_show(struct progress *p, uint64_t done, uint64_t total, int estima
 		snprintf(left, sizeof(left), ", %s%.1f s left", estimate ? "~" : "",
 			 (total - done) / rate);
 	if (total)
-		snprintf(b, sizeof(b), " of %s%s", estimate ? "~" : "", progress_size(total, a, sizeof(a)));
+		snprintf(b, sizeof(b), " of %s%s", estimate ? "~" : "", progress_bytes(total, a, sizeof(a)));
 	else
 		b[0] = '\0';
 	fprintf(stderr, "%s%s: %s%s %s, %s/s%s%s", p->always ? "" : "\r", p->tool,
-		progress_size(done, r, sizeof(r)), b, p->what, progress_size(rate, a, sizeof(a)),
+		progress_bytes(done, r, sizeof(r)), b, p->what, progress_bytes(rate, a, sizeof(a)),
 		left, p->always ? "\n" : "\033[K");
 	p->shown = !p->always;
 }

@@ -27,6 +27,8 @@ void progress_init(struct progress *p, const char *tool, const char *what);
  * second (always: from the first call).
  */
 void progress_show(struct progress *p, uint64_t done, uint64_t total, int estimate);
+/* "812.0 MiB", "512 B" into buf (also the tools' reports). */
+const char *progress_bytes(double b, char *buf, size_t len);
 /* Clears the line (before the tool's own report). */
 void progress_end(struct progress *p);
 
