@@ -41,10 +41,47 @@
 #include "fds/fd_kind.h"
 #include "fds/fd_tty.h"
 
-#ifdef FD_SAVE
-#include <poll.h>
+#if defined(FD_SAVE) || defined(FD_RESTORE)
 #include <sys/syscall.h>
 #include "arch/x86_64/arch.h"
+
+/*
+ * n bytes where master reads them: written into its slave (TIOCGPTPEER)
+ * with output processing (OPOST) off for the moment, so they arrive as
+ * they are.  The checkpoint puts back what it read (signal context: raw
+ * system calls only), the restart fills the new pair the same way.  0 or
+ * -errno.
+ */
+static int pty_put(int master, const unsigned char *buf, size_t n)
+{
+	struct img_termios t, raw;
+	int sl = (int)arch_sys3(SYS_ioctl, master, TTY_TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	size_t done = 0;
+	int r;
+
+	if (sl < 0)
+		return sl;
+	if ((r = (int)arch_sys3(SYS_ioctl, sl, TTY_TCGETS2, &t)) == 0) {
+		raw = t;
+		raw.oflag &= ~(uint32_t)TTY_OPOST;
+		r = (int)arch_sys3(SYS_ioctl, sl, TTY_TCSETS2, &raw);
+	}
+	while (r == 0 && done < n) {
+		long w = arch_sys3(SYS_write, sl, buf + done, n - done);
+
+		if (w <= 0)
+			r = w < 0 ? (int)w : -EIO;
+		else
+			done += (size_t)w;
+	}
+	arch_sys3(SYS_ioctl, sl, TTY_TCSETS2, &t);
+	arch_sys1(SYS_close, sl);
+	return r;
+}
+#endif
+
+#ifdef FD_SAVE
+#include <poll.h>
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_tree.h"
@@ -187,34 +224,6 @@ static long drain(int fd, int pkt, unsigned char *buf, size_t cap, int *more)
 	}
 }
 
-/* Puts n bytes back where the master reads them: into the slave, output processing off. */
-static int put_back(int master, const unsigned char *buf, size_t n)
-{
-	struct img_termios t, raw;
-	int sl = (int)arch_sys3(SYS_ioctl, master, TTY_TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	size_t done = 0;
-	int r = 0;
-
-	if (sl < 0)
-		return sl;
-	if ((r = (int)arch_sys3(SYS_ioctl, sl, TTY_TCGETS2, &t)) == 0) {
-		raw = t;
-		raw.oflag &= ~(uint32_t)TTY_OPOST;
-		r = (int)arch_sys3(SYS_ioctl, sl, TTY_TCSETS2, &raw);
-	}
-	while (r == 0 && done < n) {
-		long w = arch_sys3(SYS_write, sl, buf + done, n - done);
-
-		if (w <= 0)
-			r = w < 0 ? (int)w : -EIO;
-		else
-			done += (size_t)w;
-	}
-	arch_sys3(SYS_ioctl, sl, TTY_TCSETS2, &t);
-	ckpt_close(sl);
-	return r;
-}
-
 int tty_pty_contents(struct ckpt_ctx *c, const struct fd_probe *p, const struct img_file *f)
 {
 	/*
@@ -240,7 +249,7 @@ int tty_pty_contents(struct ckpt_ctx *c, const struct fd_probe *p, const struct 
 	if (n == 0)
 		return 0;
 	/* the process must find them again, whatever happens to the checkpoint */
-	if ((r = put_back(p->fd, buf, (size_t)n)) < 0)
+	if ((r = pty_put(p->fd, buf, (size_t)n)) < 0)
 		return ckpt_fail(c, r, "%s (%s): %ld bytes of output read from pty %u could not be "
 				 "put back (%s): the program lost them%s", p->what, p->path, n, index,
 				 ckpt_strerror(r), p->origin);
@@ -330,33 +339,12 @@ int tty_pty_data_load(struct rst_state *s, const struct img_rec *rec)
  */
 static int pty_refill(struct rst_state *s, const struct rst_file *f, int master)
 {
-	struct img_termios t, raw;
-	int sl = ioctl(master, TTY_TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	size_t done = 0;
+	int r = pty_put(master, f->pty_data, f->pty_len);
 
-	if (sl < 0 || ioctl(sl, TTY_TCGETS2, &t) < 0) {
-		rst_error(s, "fd %d: cannot open the slave of the pty made again to give it its "
-			  "%u bytes of unread output: %s", f->first_fd, f->pty_len, strerror(errno));
-		if (sl >= 0)
-			close(sl);
-		return -1;
-	}
-	raw = t;
-	raw.oflag &= ~(uint32_t)TTY_OPOST;
-	ioctl(sl, TTY_TCSETS2, &raw);
-	while (done < f->pty_len) {
-		ssize_t w = write(sl, f->pty_data + done, f->pty_len - done);
-
-		if (w <= 0) {
-			rst_error(s, "fd %d: cannot give the pty made again its unread output: %s",
-				  f->first_fd, w < 0 ? strerror(errno) : "short write");
-			break;
-		}
-		done += (size_t)w;
-	}
-	ioctl(sl, TTY_TCSETS2, &t);
-	close(sl);
-	return done == f->pty_len ? 0 : -1;
+	if (r < 0)
+		rst_error(s, "fd %d: cannot give the pty made again its %u bytes of unread output: %s",
+			  f->first_fd, f->pty_len, strerror(-r));
+	return r < 0 ? -1 : 0;
 }
 
 /* A master of pty index: /dev/ptmx opened until the kernel gives that number. */
