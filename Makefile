@@ -164,14 +164,14 @@ $(B)/tests/execprobe-static: tests/e2e/progs/execprobe.c | $(RST_HDRS)
 	$(RESTART_CC) $(CFLAGS) -O1 -DPROBE_STATIC -static -o $@ $< 2>/dev/null || \
 		{ echo "note: no static libc to link $@ with; t_exec.sh skips that case"; rm -f $@; }
 # The trust tests' image editor (tests/tools/ckpt_edit.c): a hostile owner's edits.
-$(B)/tests/ckpt-edit: tests/tools/ckpt_edit.c libckpt/img_crc32c.c libckpt/img_format.h libckpt/img.h
+$(B)/tests/ckpt-edit: tests/tools/ckpt_edit.c libckpt/img_crc32c.c libckpt/img_format.h libckpt/img_format_files.h libckpt/img.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^)
 $(B)/bench/%: tests/bench/%.c $(B)/libckpt.so
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..' -lm
 # The sealed-restart benchmark seals a self-saved image (the image code and libsodium).
-$(B)/bench/seal: tests/bench/seal.c $(IMG_SRCS) libckpt/img_format.h libckpt/img.h
+$(B)/bench/seal: tests/bench/seal.c $(IMG_SRCS) libckpt/img_format.h libckpt/img_format_files.h libckpt/img.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) -lsodium
 # The decoder benchmark links the codecs themselves (libckpt.so exports

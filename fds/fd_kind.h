@@ -19,7 +19,7 @@
  * libckpt/ckpt_fds.c walks /proc/self/fd, probes each fd once (fstat,
  * link, fdinfo), finds its kind, gives every open file description one
  * id (kcmp: dup'ed fds share it) and writes one FILE record per
- * description and one FD record per fd (img_format.h); restart/restart_fds.c
+ * description and one FD record per fd (libckpt/img_format_files.h); restart/restart_fds.c
  * opens each FILE through its kind, then places the fds.
  *
  * A file with no path to reopen (a deleted file, a memfd) is made again:
@@ -30,7 +30,7 @@
  * such a FILE (img_vma.file, libckpt/ckpt_fmapped.c).  fd_ghost.c is the
  * example.
  *
- * Adding a kind: a value in enum img_file_kind (img_format.h) and its
+ * Adding a kind: a value in enum img_file_kind (libckpt/img_format_files.h) and its
  * kind-data struct there if it has one; fds/fd_<kind>.c with its
  * fd_<kind>_info, _save, _restore; three lines in fd_table.c; a row in
  * docs/SUPPORT.md and an e2e test.
