@@ -33,8 +33,8 @@
  *
  * Invariants: the table changes only under hooks_lock, and hooks run on a
  * copy taken under it (a hook may add or remove hooks); the handler reads
- * hk_tid, hk_count and hk_state only, atomically; one trigger at a time
- * (hk_state), a second one meanwhile is dropped with a log line (a
+ * hk_tid, hk_count and the slots only, atomically; HK_SLOTS triggers
+ * wait their turn, one more meanwhile is dropped with a log line (a
  * ckpt-save then times out).
  */
 #include <errno.h>
@@ -66,10 +66,23 @@ static struct hook hooks[HOOKS_MAX];
 static int hk_count;			/* entries of hooks[] in use, oldest first */
 static pthread_mutex_t hooks_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* The hook thread: its tid (0: none), and the trigger handed to it. */
-enum { HK_IDLE, HK_FILLING, HK_READY, HK_RUNNING };
+/*
+ * The hook thread: its tid (0: none), the triggers handed to it (a slot
+ * each, taken in the order they came: one may arrive while the thread
+ * still runs the hooks of another, as a ckpt-save right after a vetoed
+ * one), the futex word it waits on (moved on by each trigger handed over),
+ * and the trigger it runs now.
+ */
+enum { HK_IDLE, HK_FILLING, HK_READY };
+#define HK_SLOTS	2
+static struct {
+	int state;
+	unsigned order;			/* hk_seq when it was handed over */
+	int sig;
+	siginfo_t info;
+} hk_slots[HK_SLOTS];
 static int hk_tid;
-static int hk_state;
+static unsigned hk_seq;
 static int hk_sig;
 static siginfo_t hk_info;
 static __thread volatile int hk_replaying;	/* the hook thread raises hk_sig at itself
@@ -144,7 +157,7 @@ static int is_trigger(int sig, const siginfo_t *info)
 /* Signal context, any thread: 1 when the hook thread takes the trigger. */
 int shim_hooks_defer(int sig, const siginfo_t *info)
 {
-	int idle = HK_IDLE, tid = __atomic_load_n(&hk_tid, __ATOMIC_ACQUIRE);
+	int tid = __atomic_load_n(&hk_tid, __ATOMIC_ACQUIRE);
 
 	/*
 	 * The hook thread takes its own replay; a new trigger the kernel gave
@@ -154,16 +167,22 @@ int shim_hooks_defer(int sig, const siginfo_t *info)
 	if (!tid || !__atomic_load_n(&hk_count, __ATOMIC_ACQUIRE) || !is_trigger(sig, info) ||
 	    (hk_replaying && syscall(SYS_gettid) == tid))
 		return 0;
-	if (!__atomic_compare_exchange_n(&hk_state, &idle, HK_FILLING, 0, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE)) {
-		shim_log(SHIM_LOG_ERROR, "a checkpoint request (signal %d from pid %d) arrived while "
-			 "the checkpoint hooks run for another: dropped", sig, (int)info->si_pid);
+	for (int i = 0; i < HK_SLOTS; i++) {
+		int idle = HK_IDLE;
+
+		if (!__atomic_compare_exchange_n(&hk_slots[i].state, &idle, HK_FILLING, 0,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			continue;
+		hk_slots[i].sig = sig;
+		hk_slots[i].info = *info;
+		hk_slots[i].order = __atomic_load_n(&hk_seq, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&hk_slots[i].state, HK_READY, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&hk_seq, 1, __ATOMIC_ACQ_REL);
+		syscall(SYS_futex, &hk_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 		return 1;
 	}
-	hk_sig = sig;
-	hk_info = *info;
-	__atomic_store_n(&hk_state, HK_READY, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &hk_state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	shim_log(SHIM_LOG_ERROR, "a checkpoint request (signal %d from pid %d) arrived while the "
+		 "checkpoint hooks run for %d others: dropped", sig, (int)info->si_pid, HK_SLOTS);
 	return 1;
 }
 
@@ -225,16 +244,23 @@ static void *hk_main(void *arg)
 	prctl(PR_SET_NAME, "ckpt-hooks", 0, 0, 0);
 	__atomic_store_n(&hk_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	for (;;) {
-		int s = __atomic_load_n(&hk_state, __ATOMIC_ACQUIRE);
+		unsigned seq = __atomic_load_n(&hk_seq, __ATOMIC_ACQUIRE);
+		int next = -1;
 
-		if (s != HK_READY) {
+		/* the oldest trigger handed over (read seq first: a later one moves it) */
+		for (int i = 0; i < HK_SLOTS; i++)
+			if (__atomic_load_n(&hk_slots[i].state, __ATOMIC_ACQUIRE) == HK_READY &&
+			    (next < 0 || (int)(hk_slots[i].order - hk_slots[next].order) < 0))
+				next = i;
+		if (next < 0) {
 			/* a park request or a restart interrupts the wait: look again */
-			syscall(SYS_futex, &hk_state, FUTEX_WAIT_PRIVATE, s, NULL, NULL, 0);
+			syscall(SYS_futex, &hk_seq, FUTEX_WAIT_PRIVATE, seq, NULL, NULL, 0);
 			continue;
 		}
-		__atomic_store_n(&hk_state, HK_RUNNING, __ATOMIC_RELEASE);
+		hk_sig = hk_slots[next].sig;
+		hk_info = hk_slots[next].info;
+		__atomic_store_n(&hk_slots[next].state, HK_IDLE, __ATOMIC_RELEASE);
 		run_trigger();
-		__atomic_store_n(&hk_state, HK_IDLE, __ATOMIC_RELEASE);
 	}
 	return NULL;
 }
@@ -321,7 +347,8 @@ void shim_hooks_forked(void)
 
 	memcpy(&hooks_lock, &fresh, sizeof(fresh));
 	__atomic_store_n(&hk_tid, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&hk_state, HK_IDLE, __ATOMIC_RELEASE);
+	for (int i = 0; i < HK_SLOTS; i++)
+		__atomic_store_n(&hk_slots[i].state, HK_IDLE, __ATOMIC_RELEASE);
 	hk_in_hooks = 0;
 	shim_hook_veto[0] = '\0';
 }
