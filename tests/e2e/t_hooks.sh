@@ -39,11 +39,11 @@ PIDS+=("$PID")
 wait_line "$TMP/s.out" '^READY'
 "$BIN/ckpt-save" "$PID" "$TMP/s.img" > "$TMP/s.save" 2>&1 || fail "ckpt-save: $(cat "$TMP/s.save")"
 want=$'READY\nHOOK B before ckpt-hooks\nHOOK A before ckpt-hooks\nHOOK A after ckpt-hooks\nHOOK B after ckpt-hooks'
-wait_for 10 grep -q "HOOK B after" "$TMP/s.out" || fail "no after hooks: $(cat "$TMP/s.out")"
+wait_for 10 grep -qx "HOOK B after ckpt-hooks" "$TMP/s.out" || fail "no after hooks: $(cat "$TMP/s.out")"
 [ "$(cat "$TMP/s.out")" = "$want" ] || fail "ckpt-save: got: $(cat "$TMP/s.out")"
 kill9 "$PID"
 restart_bg "$TMP/s.img" > "$TMP/s.r" 2>&1
-wait_for 10 grep -q "HOOK B restart" "$TMP/s.r" || fail "restart hooks: $(cat "$TMP/s.r")"
+wait_for 10 grep -qx "HOOK B restart ckpt-hooks" "$TMP/s.r" || fail "restart hooks: $(cat "$TMP/s.r")"
 want=$'HOOK A restart ckpt-hooks\nHOOK B restart ckpt-hooks'
 [ "$(cat "$TMP/s.r")" = "$want" ] || fail "restart: got: $(cat "$TMP/s.r")"
 touch "$TMP/s/veto"
@@ -51,7 +51,7 @@ touch "$TMP/s/veto"
 grep -q "vetoed by a checkpoint hook: the database is in the middle of a transaction" "$TMP/s2.save" ||
 	fail "veto: ckpt-save said: $(cat "$TMP/s2.save")"
 [ ! -e "$TMP/s2.img" ] || fail "a vetoed ckpt-save left an image"
-wait_for 10 grep -q "HOOK B after" "$TMP/s.r" || fail "no after hooks after the veto: $(cat "$TMP/s.r")"
+wait_for 10 grep -qx "HOOK B after ckpt-hooks" "$TMP/s.r" || fail "no after hooks after the veto: $(cat "$TMP/s.r")"
 rm "$TMP/s/veto"
 "$BIN/ckpt-save" "$PID" "$TMP/s3.img" > "$TMP/s3.save" 2>&1 || fail "after the veto: $(cat "$TMP/s3.save")"
 touch "$TMP/s/go"
@@ -66,7 +66,7 @@ PIDS+=("$PID")
 wait_line "$TMP/u.out" '^READY'
 kill -USR2 "$PID"
 wait_for 10 test -s "$TMP/u.img" || fail "CKPT_SIGNAL: no image: $(cat "$TMP/u.out")"
-wait_for 10 grep -q "HOOK B after" "$TMP/u.out" || fail "CKPT_SIGNAL: $(cat "$TMP/u.out")"
+wait_for 10 grep -qx "HOOK B after ckpt-hooks" "$TMP/u.out" || fail "CKPT_SIGNAL: $(cat "$TMP/u.out")"
 grep -q "HOOK A before ckpt-hooks" "$TMP/u.out" || fail "CKPT_SIGNAL: $(cat "$TMP/u.out")"
 touch "$TMP/u/go"
 wait "$PID" || fail "CKPT_SIGNAL: rc $?"

@@ -72,7 +72,7 @@ PID=$!
 PIDS+=("$PID")
 wait_line "$TMP/s.out" '^READY|Error'
 "$BIN/ckpt-save" "$PID" "$TMP/s.img" > "$TMP/s.save" 2>&1 || fail "ckpt-save: $(cat "$TMP/s.save")"
-wait_for 10 grep -q "HOOK after" "$TMP/s.out" || fail "no after hook: $(cat "$TMP/s.out")"
+wait_for 10 grep -qx "HOOK after ckpt-hooks" "$TMP/s.out" || fail "no after hook: $(cat "$TMP/s.out")"
 want=$'READY\nHOOK before ckpt-hooks main ran on: yes\nHOOK after ckpt-hooks'
 [ "$(cat "$TMP/s.out")" = "$want" ] || fail "ckpt-save: got: $(cat "$TMP/s.out")"
 kill9 "$PID"
@@ -84,7 +84,7 @@ touch "$TMP/s/veto"
 grep -q "vetoed by a checkpoint hook: the database is in the middle of a transaction" "$TMP/s2.save" ||
 	fail "veto: ckpt-save said: $(cat "$TMP/s2.save")"
 [ ! -e "$TMP/s2.img" ] || fail "a vetoed ckpt-save left an image"
-wait_for 10 grep -q "HOOK after" "$TMP/s.r" || fail "no after hook after the veto: $(cat "$TMP/s.r")"
+wait_for 10 grep -qx "HOOK after ckpt-hooks" "$TMP/s.r" || fail "no after hook after the veto: $(cat "$TMP/s.r")"
 rm "$TMP/s/veto"
 "$BIN/ckpt-save" "$PID" "$TMP/s3.img" > "$TMP/s3.save" 2>&1 || fail "after the veto: $(cat "$TMP/s3.save")"
 touch "$TMP/s/go"
