@@ -33,8 +33,8 @@
  * options read; then it decides, for each socket, its state as a restart
  * makes it (connected to which socket of the image, pending on which
  * listener and where, made by accept() or not) and refuses what cannot
- * come back.  The table lives in the checkpoint's scratch (c->mbuf beyond
- * what FILE_DATA uses) until the end of the checkpoint; pass 1 writes each
+ * come back.  The table lives in the checkpoint's scratch (c->usk)
+ * until the end of the checkpoint; pass 1 writes each
  * socket's FILE from it and, at its end, every queue (UNIX_MSG records and
  * the FILEs of the fds in flight).  No allocation, system calls only.
  *
@@ -151,22 +151,19 @@ const struct fd_kind_info fd_unix_info = { IMG_FILE_UNIX, "unix socket", unix_va
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 
-/*
- * Scratch: c->mbuf holds MPAGES runs (written after every FILE) and, in
- * its first MiB, FILE_DATA (ckpt_fdata.c); the table lives above that.
- */
-#define USK_OFF		(4u << 20)
-#define USK_END		((size_t)CKPT_MPAGES_RUN * IMG_PAGE_SIZE)
+/* Scratch: the table has c->usk to itself (ckpt.h). */
+#define USK_OFF		0
+#define USK_END		((size_t)CKPT_USK_SCRATCH)
 
 
 struct usk_extra *usk_extra(struct ckpt_ctx *c)
 {
-	return (struct usk_extra *)(c->mbuf + USK_OFF + sizeof(struct usk_state));
+	return (struct usk_extra *)(c->usk + USK_OFF + sizeof(struct usk_state));
 }
 
 struct usk_state *usk_state(struct ckpt_ctx *c)
 {
-	return (struct usk_state *)(c->mbuf + USK_OFF);
+	return (struct usk_state *)(c->usk + USK_OFF);
 }
 
 /* Lays the table out in the scratch, empty. */
@@ -174,7 +171,7 @@ static void usk_init(struct ckpt_ctx *c)
 {
 	struct usk_state *u = usk_state(c);
 	struct usk_extra *x = usk_extra(c);
-	unsigned char *p = c->mbuf + USK_OFF + sizeof(*u) + sizeof(*x);
+	unsigned char *p = c->usk + USK_OFF + sizeof(*u) + sizeof(*x);
 
 	__builtin_memset(u, 0, sizeof(*u));
 	p = (unsigned char *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
@@ -190,7 +187,7 @@ static void usk_init(struct ckpt_ctx *c)
 	x->dbuf = p;
 	p += USK_DIAG_BUF;
 	u->data = p;
-	u->data_cap = c->mbuf + USK_END - p;
+	u->data_cap = c->usk + USK_END - p;
 	u->nl = -1;
 	u->posix_locks = -1;
 	u->self = getpid();

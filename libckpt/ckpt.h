@@ -203,7 +203,18 @@ struct ckpt_ctx {
 	unsigned char *vmatail;		/* a VMA record's path and guard regions */
 	uint64_t gscan_next;		/* guard scan: walked up to here */
 	long gscan_n, gscan_i;		/* ... gvec[gscan_i .. gscan_n) not used yet */
-	unsigned char *mbuf;		/* one MPAGES run, copied (ckpt_mpages.c) */
+	/*
+	 * One MPAGES run, copied (ckpt_mpages.c); before the pages, each
+	 * record's work in turn: FILE_DATA, a queue's messages, a
+	 * /proc/sysvipc file (ckpt_fdata.c, fd_mqueue.c, ckpt_sysv.c).
+	 */
+	unsigned char *mbuf;
+	/*
+	 * The unix sockets' table (fds/fd_unix.c), live from the fds' check
+	 * to their last record: its own, so that no record's work above
+	 * overwrites it (a queue's messages once did).
+	 */
+	unsigned char *usk;
 	struct ckpt_fdid *fdids;	/* fds seen so far, to find shared ones */
 	/*
 	 * The pipes and FIFOs the image holds, which ends, and who else
@@ -384,6 +395,7 @@ int ckpt_mem_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t ad
  * process was restored from.
  */
 #define CKPT_MPAGES_RUN	16384u	/* pages in one MPAGES run: 64 MiB of scratch */
+#define CKPT_USK_SCRATCH	(60u << 20)	/* the unix sockets' table and queued bytes */
 int ckpt_mpages_check(struct ckpt_ctx *c);
 int ckpt_mpages_eligible(struct ckpt_ctx *c, const struct ckpt_vma *v);
 int ckpt_mpages_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v);

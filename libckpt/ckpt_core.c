@@ -31,6 +31,7 @@
 #define SCR_ASKED	((1u << 22) / 8)	/* a bit per possible tid */
 #define SCR_DIRTY	sizeof(struct ckpt_dirty_run)
 #define SCR_MBUF	(CKPT_MPAGES_RUN * IMG_PAGE_SIZE)	/* touched if mappable */
+#define SCR_USK		CKPT_USK_SCRATCH	/* touched if unix sockets */
 #define SCR_PMVEC	(512u * sizeof(struct page_region))	/* ckpt_pmscan.c */
 #define SCR_GVEC	(4096u * sizeof(struct page_region))	/* ckpt_memattr.c */
 #define SCR_VMATAIL	(CKPT_PATH_MAX + IMG_VMA_GUARDS_MAX * sizeof(struct img_range))
@@ -94,7 +95,7 @@ void *ckpt_map_anon(size_t len, int prot)
 int ckpt_scratch_map(struct ckpt_ctx *c)
 {
 	size_t len = SCR_MAPS + SCR_VMAS + SCR_WBUF + SCR_ZTAB + SCR_BOUNCE + SCR_PAGEMAP +
-		     SCR_FDIDS + SCR_ASKED + 8 + SCR_DIRTY + SCR_MBUF + SCR_PMVEC + SCR_GVEC +
+		     SCR_FDIDS + SCR_ASKED + 8 + SCR_DIRTY + SCR_MBUF + SCR_USK + SCR_PMVEC + SCR_GVEC +
 		     SCR_VMATAIL;
 	unsigned char *p;
 
@@ -127,6 +128,8 @@ int ckpt_scratch_map(struct ckpt_ctx *c)
 	p += SCR_DIRTY;
 	c->mbuf = p;
 	p += SCR_MBUF;
+	c->usk = p;
+	p += SCR_USK;
 	p = (unsigned char *)(((uintptr_t)p + 7) & ~(uintptr_t)7);
 	c->pmvec = (struct page_region *)p;
 	p += SCR_PMVEC;

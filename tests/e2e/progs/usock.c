@@ -40,6 +40,9 @@
  *             has exited (and been reaped)
  *   lockfd    (refused) an fd in flight while the process holds a POSIX lock
  *   oob       (refused) an out-of-band byte not read
+ *   big       (root: SO_SNDBUFFORCE) 24 MiB queued on a stream pair: every
+ *             byte back (the sockets' table once shared its scratch with a
+ *             /proc/sysvipc file's text, which overwrote bytes 21.5 MiB in)
  *   tree      a socketpair of each of two types with messages queued, held
  *             by the process and by its child (a process tree)
  *   serve     (not a case) listens on DIR (the path), accepts forever
@@ -818,6 +821,62 @@ static void tree_check(void)
 	waitpid(tchild, NULL, 0);
 }
 
+/* ---- big: 24 MiB queued on one stream ---- */
+
+#define BIG_LEN		(24u << 20)
+static int bst[2];
+
+static unsigned char big_byte(size_t i)
+{
+	return (unsigned char)((i * 2654435761u) >> 11);
+}
+
+static void big_setup(void)
+{
+	static unsigned char chunk[1u << 16];
+	int sz = 32 << 20;
+	size_t at = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, bst) < 0)
+		die("socketpair");
+	if (setsockopt(bst[0], SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0 ||
+	    setsockopt(bst[1], SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		die("setsockopt SO_SNDBUFFORCE");
+	while (at < BIG_LEN) {
+		size_t n = BIG_LEN - at < sizeof(chunk) ? BIG_LEN - at : sizeof(chunk);
+		ssize_t w;
+
+		for (size_t i = 0; i < n; i++)
+			chunk[i] = big_byte(at + i);
+		w = write(bst[0], chunk, n);
+		if (w <= 0)
+			die("write: 24 MiB do not fit the socket");
+		at += (size_t)w;
+	}
+}
+
+static void big_check(void)
+{
+	static unsigned char buf[1u << 16];
+	size_t at = 0;
+
+	while (at < BIG_LEN) {
+		ssize_t n = read(bst[1], buf, sizeof(buf));
+
+		if (n <= 0) {
+			BAD("big: %zu of %u bytes, then %zd", at, BIG_LEN, n);
+			return;
+		}
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != big_byte(at + (size_t)i)) {
+				BAD("big: byte %zu differs", at + (size_t)i);
+				return;
+			}
+		at += (size_t)n;
+	}
+	expect_empty("big", bst[1]);
+}
+
 static const struct { const char *name; void (*setup)(void), (*check)(void); } cases[] = {
 	{ "pairs", pairs_setup, pairs_check },
 	{ "named", named_setup, named_check },
@@ -832,6 +891,7 @@ static const struct { const char *name; void (*setup)(void), (*check)(void); } c
 	{ "lockfd", lockfd_setup, NULL },
 	{ "oob", oob_setup, NULL },
 	{ "tree", tree_setup, tree_check },
+	{ "big", big_setup, big_check },
 };
 
 int main(int argc, char **argv)
