@@ -54,9 +54,11 @@ const struct img_backtrace *img_get_backtrace(struct img_reader *r, const struct
 		}
 		if (at == IMG_BT_NONAME)
 			continue;
+		/* a NUL within IMG_BT_NAME_MAX bytes of at (the NUL included), not at at */
 		for (end = at; end < b->names_len && end - at < IMG_BT_NAME_MAX && names[end]; end++)
 			;
-		if (at >= b->names_len || end == b->names_len || names[end] || end == at) {
+		if (at >= b->names_len || end == b->names_len || end - at == IMG_BT_NAME_MAX ||
+		    end == at) {
 			img_fail(r, IMG_ERR_CORRUPT, "BACKTRACE record at offset %llu is corrupt: frame "
 				 "%u's name (at %u of %u bytes) is empty, outside the names or not "
 				 "NUL-terminated within %u bytes", bt_ull(rec->offset), i, at,
