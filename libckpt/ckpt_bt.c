@@ -24,8 +24,9 @@
  *   more memory by mmap, never malloc); UNW_CACHE_NONE leaves its caches
  *   (and their locks) out; its one-time initialisation (tdep_init: a
  *   lock, a pipe) is run here at load time, not at the checkpoint.
- * - libunwind is loaded by dlopen in this library's constructor (the
- *   loader's lock is only taken there), and only when backtraces are on:
+ * - libunwind is loaded by dlopen in this library's constructor
+ *   (ckpt_bt_load from shim_init: the loader's lock is only taken there),
+ *   and only when backtraces are on:
  *   CKPT_BACKTRACES=0 keeps it out of the process, and so does a
  *   sanitizer runtime (its interposed memcpy would run inside the
  *   checkpoint: tools/check-private-libc.sh's rule, which libunwind's
@@ -39,10 +40,13 @@
  */
 #define UNW_REMOTE_ONLY
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <libunwind.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_bt.h"
 
@@ -165,16 +169,43 @@ static unw_accessors_t bt_acc = {
 
 /* ---- loading libunwind (the constructor: never at a checkpoint) ---- */
 
-__attribute__((constructor)) static void bt_load(void)
+/*
+ * libunwind's one-time initialisation opens a pipe (for the memory checks
+ * of its local unwinding, which this instance never does): two fds the
+ * application did not open, at the lowest free numbers.  They are closed
+ * again -- found as the two numbers a probe pipe got just before, and
+ * checked to be libunwind's (a pipe, O_NONBLOCK, close-on-exec).
+ */
+static void bt_close_validate_pipe(const int probe[2])
+{
+	for (int i = 0; i < 2; i++) {
+		struct stat st;
+		int fl = fcntl(probe[i], F_GETFL), fd = fcntl(probe[i], F_GETFD);
+
+		if (fl < 0 || fd < 0 || !(fl & O_NONBLOCK) || !(fd & FD_CLOEXEC) ||
+		    fstat(probe[i], &st) < 0 || !S_ISFIFO(st.st_mode))
+			return;
+	}
+	close(probe[0]);
+	close(probe[1]);
+}
+
+void ckpt_bt_load(void)
 {
 	const char *v = getenv("CKPT_BACKTRACES");
-	void *h;
+	int probe[2] = { -1, -1 };
 	unw_cursor_t cu;
 	struct bt_ctx x;
+	void *h;
 
-	if ((v && !strcmp(v, "0")) || dlsym(RTLD_DEFAULT, "__asan_init") ||
+	if (uw.as || (v && !strcmp(v, "0")) || dlsym(RTLD_DEFAULT, "__asan_init") ||
 	    dlsym(RTLD_DEFAULT, "__tsan_init") || dlsym(RTLD_DEFAULT, "__msan_init"))
 		return;
+	/* libunwind's pipe comes at the dlopen or its first init: see bt_close_validate_pipe */
+	if (pipe2(probe, O_CLOEXEC) == 0) {
+		close(probe[0]);
+		close(probe[1]);
+	}
 	if (!(h = dlopen("libunwind-x86_64.so.8", RTLD_NOW | RTLD_LOCAL)))
 		return;
 	*(void **)&uw.create_addr_space = dlsym(h, "_Ux86_64_create_addr_space");
@@ -189,12 +220,16 @@ __attribute__((constructor)) static void bt_load(void)
 	    !uw.get_reg || !uw.get_proc_info || !uw.is_signal_frame || !uw.search_table ||
 	    !(uw.as = uw.create_addr_space(&bt_acc, 0))) {
 		uw.as = NULL;
+		if (probe[0] >= 0)
+			bt_close_validate_pipe(probe);
 		return;		/* the handle stays: a half-resolved library is harmless */
 	}
 	uw.set_caching_policy(uw.as, UNW_CACHE_NONE);
 	/* libunwind's one-time initialisation (locks, its pools), here rather than at a checkpoint */
 	memset(&x, 0, sizeof(x));
 	uw.init_remote(&cu, uw.as, &x);
+	if (probe[0] >= 0)
+		bt_close_validate_pipe(probe);
 }
 
 /* ---- one thread ---- */

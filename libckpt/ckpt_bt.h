@@ -19,6 +19,11 @@ struct ckpt_ctx;
  * libunwind, a sanitizer).  Returns c->w.error.
  */
 int ckpt_bt_write(struct ckpt_ctx *c);
+/*
+ * Loads libunwind and makes its address space (the constructor: never at
+ * a checkpoint), unless CKPT_BACKTRACES=0 or a sanitizer is in the process.
+ */
+void ckpt_bt_load(void);
 
 /* ---- ckpt_bt_mem.c: the process's own memory and modules, read without a fault ---- */
 
