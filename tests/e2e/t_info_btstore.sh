@@ -20,6 +20,10 @@
 #  4. CKPT_BACKTRACES=0: no record, ckpt-info unwinds from the image
 #     ("backtrace:", source "ckpt-info"); a program without exported
 #     functions (btstore-plain) gets its own frames named from the file.
+#  5. --diff: between two images the main thread takes SIGUSR1
+#     and sleeps in its handler: exactly that thread's backtrace is
+#     reported changed, from the frame where the two part (level_three
+#     -> in_handler), text and JSON.
 . "$(dirname "$0")/lib.sh"
 command -v python3 > /dev/null || skip "python3 is needed to read --json"
 
@@ -174,4 +178,33 @@ kill9 "$PID"
 "$BIN/ckpt-info" "$TMP/plain.img" > "$TMP/plain.txt" || fail "plain: ckpt-info"
 grep -qE 'level_two\+0x[0-9a-f]+  \(.*\)  \[name from the file\]' "$TMP/plain.txt" ||
 	fail "plain: level_two not named from the file: $(grep -A12 backtrace "$TMP/plain.txt")"
+# 5. --diff of the stored backtraces
+start diff "$PROGS/btstore"
+"$BIN/ckpt-save" "$PID" "$TMP/d1.img" > "$TMP/save.out" 2>&1 || fail "diff: ckpt-save 1: $(cat "$TMP/save.out")"
+# the main thread's stack pointer while it sleeps (/proc/PID/task/TID/syscall: nr, 6 args, sp, pc)
+main_sleep_sp() {
+	local s
+	read -r -a s < "/proc/$PID/task/$PID/syscall" || return 1
+	[ "${s[0]}" = 35 ] || [ "${s[0]}" = 230 ] || return 1
+	echo $((s[7]))
+}
+asleep() { main_sleep_sp > /dev/null; }
+wait_for 20 asleep || fail "diff: the main thread is not back in nanosleep after the checkpoint"
+sp0=$(main_sleep_sp)
+kill -USR1 "$PID"	# main's: the other threads block it
+# asleep again on a stack deeper by a signal frame at least: in the handler
+in_handler() { local sp; sp=$(main_sleep_sp) && [ "$sp" -lt $((sp0 - 512)) ]; }
+wait_for 20 in_handler || fail "diff: the main thread did not go to sleep in its handler"
+"$BIN/ckpt-save" "$PID" "$TMP/d2.img" > "$TMP/save.out" 2>&1 || fail "diff: ckpt-save 2: $(cat "$TMP/save.out")"
+kill9 "$PID"
+"$BIN/ckpt-info" --diff "$TMP/d1.img" "$TMP/d2.img" > "$TMP/diff.txt" 2>&1 || fail "--diff: $(cat "$TMP/diff.txt")"
+[ "$(grep -c 'another backtrace' "$TMP/diff.txt")" = 1 ] || fail "--diff: not one thread changed: $(cat "$TMP/diff.txt")"
+grep -qE "^  ~ tid $PID: another backtrace from frame #[0-9]+: level_three\+0x[0-9a-f]+ -> in_handler\+0x[0-9a-f]+\$" "$TMP/diff.txt" ||
+	fail "--diff: the main thread's change: $(grep -A3 '^threads' "$TMP/diff.txt")"
+"$BIN/ckpt-info" --json --diff "$TMP/d1.img" "$TMP/d2.img" > "$TMP/diff.json" || fail "--diff --json"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if d["threads"]["backtrace_changed"] == [int(sys.argv[2])] else 1)' "$TMP/diff.json" "$PID" ||
+	fail "--diff --json: backtrace_changed is not [$PID]: $(grep -o '"threads".*' "$TMP/diff.json")"
 exit 0

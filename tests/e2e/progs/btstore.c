@@ -6,6 +6,8 @@
  *   main     level_one -> level_two -> level_three -> nanosleep
  *   reader   blocked_in_read -> read on a pipe nobody writes
  *   signal   before_signal, interrupted by SIGUSR1: in_handler -> nanosleep
+ *            (the other threads block SIGUSR1: a kill -USR1 of the
+ *            process puts main to sleep in in_handler too)
  *   asm      no_tables (assembly, no unwind table, a frame pointer) ->
  *            called_from_asm -> nanosleep
  *   mallocs  (argument "malloc") malloc_loop: malloc and free, forever
@@ -69,6 +71,11 @@ NOINLINE void in_handler(int sig)
 
 NOINLINE void *before_signal(void *arg)
 {
+	sigset_t usr1;
+
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
 	pthread_kill(pthread_self(), SIGUSR1);
 	for (;;)
 		sink++;
@@ -119,16 +126,22 @@ int main(int argc, char **argv)
 {
 	int with_malloc = argc > 1 && !strcmp(argv[1], "malloc");
 	struct sigaction sa;
+	sigset_t usr1;
 	pthread_t t;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = in_handler;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	/* the threads start with SIGUSR1 blocked: a kill -USR1 of the process reaches main */
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	if (pipe(pipefd) < 0 || sigaction(SIGUSR1, &sa, NULL) < 0 ||
 	    pthread_create(&t, NULL, blocked_in_read, NULL) ||
 	    pthread_create(&t, NULL, before_signal, NULL) ||
 	    pthread_create(&t, NULL, asm_thread, NULL) ||
 	    (with_malloc && pthread_create(&t, NULL, malloc_loop, NULL)))
 		return 1;
+	pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
 	while (placed < 3 + with_malloc)
 		;
 	printf("READY %d\n", getpid());
