@@ -40,6 +40,7 @@ RST_SRCS    := $(filter-out restart/restorer.c,$(wildcard restart/*.c)) tools/pr
 UNIT_SRCS   := $(wildcard tests/unit/*.c)
 E2E_PROGS   := $(patsubst tests/e2e/progs/%.c,$(B)/tests/%,$(wildcard tests/e2e/progs/*.c)) \
                $(B)/tests/threads-nopie $(B)/tests/execprobe-static $(B)/tests/btstuck-fp \
+               $(B)/tests/btstore-plain \
                $(patsubst tests/e2e/static/%.c,$(B)/tests/%,$(wildcard tests/e2e/static/*.c)) \
                $(B)/tests/reaper
 SAMPLES     := $(patsubst samples/%.c,$(B)/samples/%,$(wildcard samples/*.c))
@@ -152,6 +153,14 @@ $(B)/tests/btstuck-fp: tests/e2e/progs/btstuck.c $(B)/libckpt.so include/ckpt.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 -fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-unwind-tables \
 		-o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..'
+# btstore.c exports its functions (-rdynamic): the checkpoint names frames
+# from .dynsym (tests/e2e/t_info_btstore.sh); btstore-plain does not.
+$(B)/tests/btstore: tests/e2e/progs/btstore.c $(B)/libckpt.so include/ckpt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 -rdynamic -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..'
+$(B)/tests/btstore-plain: tests/e2e/progs/btstore.c $(B)/libckpt.so include/ckpt.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 -o $@ $< -L$(B) -Wl,--push-state,--no-as-needed -lckpt -Wl,--pop-state -Wl,-rpath,'$$ORIGIN/..'
 # execprobe.c is NOT linked with libckpt: what reaches it is what the exec
 # wrappers handed on (tests/e2e/t_exec.sh).  Its static twin is built with
 # the restarter's compiler (musl where installed); where no static libc

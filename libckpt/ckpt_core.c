@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "arch/x86_64/arch.h"
 #include "libckpt/ckpt.h"
+#include "libckpt/ckpt_bt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_incr.h"
 #include "libckpt/ckpt_tree.h"
@@ -444,7 +445,8 @@ int ckpt_run(struct ckpt_ctx *c)
 				}
 				/* fork failed: write in place */
 			}
-			if (!c->error && ckpt_maps_write(c) == 0 && ckpt_mem_write(c) == 0)
+			if (!c->error && ckpt_bt_write(c) == 0 && ckpt_maps_write(c) == 0 &&
+			    ckpt_mem_write(c) == 0)
 				img_write_end(&c->w);
 		}
 		if (!c->error && c->w.error)

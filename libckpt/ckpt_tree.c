@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include "arch/x86_64/arch.h"
 #include "libckpt/ckpt.h"
+#include "libckpt/ckpt_bt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_tree.h"
 #include "libckpt/ckpt_tree_int.h"
@@ -447,7 +448,7 @@ int tree_section_write(struct ckpt_ctx *c, int fd, uint64_t *off)
 		return ckpt_fail(c, r, "cannot write the image: %s", ckpt_strerror(r));
 	if ((r = img_writer_move(&c->w, fd)) < 0)
 		return ckpt_fail(c, r, "cannot write the image: %s", ckpt_strerror(r));
-	if (ckpt_maps_write(c) == 0 && ckpt_mem_write(c) == 0)
+	if (ckpt_bt_write(c) == 0 && ckpt_maps_write(c) == 0 && ckpt_mem_write(c) == 0)
 		img_write_end(&c->w);
 	if (!c->error && c->w.error)
 		ckpt_fail(c, c->w.error, "cannot write the image: %s", ckpt_strerror(c->w.error));

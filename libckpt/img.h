@@ -397,6 +397,13 @@ static inline struct img_range img_vma_guard(const struct img_vma *v, uint32_t i
 const struct img_member *img_get_member(struct img_reader *r, const struct img_rec *rec);
 /* MLOCK: the mlockall flags, FUTURE set (img_memattr.c). */
 const struct img_mlock *img_get_mlock(struct img_reader *r, const struct img_rec *rec);
+/*
+ * BACKTRACE (img_bt.c): frames and names bounded, every name NUL-terminated
+ * inside the record; img_bt_frames/img_bt_name read a record it accepted.
+ */
+const struct img_backtrace *img_get_backtrace(struct img_reader *r, const struct img_rec *rec);
+const struct img_bt_frame *img_bt_frames(const struct img_backtrace *b);
+const char *img_bt_name(const struct img_backtrace *b, const struct img_bt_frame *f);
 /* img_memattr.c, for img_get_vma: attrs and guard regions. 0, or -1 with r->err. */
 int img_check_vma_attrs(struct img_reader *r, const struct img_rec *rec, const struct img_vma *v);
 /* A signal 1..64 but SIGKILL/SIGSTOP; whether tid names a THREAD is the caller's check. */

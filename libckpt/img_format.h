@@ -141,6 +141,8 @@ enum img_rec_type {
 	IMG_REC_PTY_DATA = 32,	/* struct img_pty_data + data: output a pty's master had
 				 * not read, after the MASTER FILE (fds/fd_tty_pty.c) */
 	/* 33: terminals (fds/fd_tty.c), unused yet */
+	IMG_REC_BACKTRACE = 34,	/* struct img_backtrace + frames + names: one thread's
+				 * backtrace as unwound at the checkpoint (ckpt_bt.c) */
 	IMG_REC_PAD	= 0xfffe,	/* 0-7 zero bytes: the next record starts at a
 				 * multiple of 8 (invariant 5); readers skip it */
 	IMG_REC_END	= 0xffff,	/* struct img_end */
@@ -738,6 +740,50 @@ struct img_mlock {
 	uint32_t reserved;		/* zero */
 };
 
+/* --- BACKTRACE ------------------------------------------------------ */
+
+/*
+ * One thread's backtrace, unwound at the checkpoint from the context the
+ * THREAD record stores (libckpt/ckpt_bt.c): at most one per thread, after
+ * MLOCK and before the VMA records; none when it could not be taken
+ * (CKPT_BACKTRACES=0, no libunwind).  Information only: the restart
+ * skips them.  nframes img_bt_frame follow, then names_len bytes of
+ * NUL-terminated names that the frames' name fields index.
+ */
+#define IMG_BT_FRAMES_MAX	64
+#define IMG_BT_NAME_MAX		256		/* a name's bytes, its NUL included */
+#define IMG_BT_NONAME		0xffffffffu	/* img_bt_frame.name: none */
+
+enum img_bt_stop {
+	IMG_BT_END	= 0,	/* the outermost frame was reached */
+	IMG_BT_LIMIT	= 1,	/* IMG_BT_FRAMES_MAX frames */
+	IMG_BT_UNREADABLE = 2,	/* a read outside readable memory */
+	IMG_BT_NOTEXEC	= 3,	/* a return address outside executable memory */
+	IMG_BT_NOINFO	= 4,	/* no unwind table and no frame-pointer chain */
+	IMG_BT_FAILED	= 5,	/* libunwind's error (bad unwind information) */
+	IMG_BT_STOP_MAX	= 5,
+};
+
+#define IMG_BT_F_SIGNAL	0x1	/* a signal frame: pc is exact, not a return address */
+#define IMG_BT_F_FP	0x2	/* reached along the frame-pointer chain */
+#define IMG_BT_F_ALL	0x3
+
+struct img_backtrace {
+	int32_t  tid;			/* a THREAD record's */
+	uint16_t nframes;		/* <= IMG_BT_FRAMES_MAX */
+	uint16_t stop;			/* enum img_bt_stop */
+	uint32_t names_len;		/* bytes after the frames */
+	uint32_t reserved;		/* zero */
+};
+
+struct img_bt_frame {
+	uint64_t pc;			/* frame 0: where the thread was; then return addresses */
+	uint64_t sp;			/* the frame's stack pointer (its caller's CFA) */
+	uint64_t sym_off;		/* pc - the named function's start (name set) */
+	uint32_t name;			/* offset into the names, or IMG_BT_NONAME */
+	uint32_t flags;			/* IMG_BT_F_* */
+};
+
 /* --- PAGES ---------------------------------------------------------- */
 
 enum img_codec {
@@ -855,6 +901,8 @@ _Static_assert(sizeof(struct img_pages) == 16, "img_pages size");
 _Static_assert(sizeof(struct img_vma) % 8 == 0, "img_vma padding");
 _Static_assert(sizeof(struct img_vma) == 80, "img_vma size");
 _Static_assert(sizeof(struct img_mlock) == 8, "img_mlock size");
+_Static_assert(sizeof(struct img_backtrace) == 16, "img_backtrace size");
+_Static_assert(sizeof(struct img_bt_frame) == 32, "img_bt_frame size");
 _Static_assert(sizeof(struct img_thread) % 8 == 0, "img_thread padding");
 _Static_assert(sizeof(struct img_file) == 72, "img_file size");
 _Static_assert(sizeof(struct img_fd) == 16, "img_fd size");

@@ -293,6 +293,7 @@ static int img_type_known(uint32_t type)
 	case IMG_REC_SECCOMP:
 	case IMG_REC_MLOCK:
 	case IMG_REC_MEMBER:
+	case IMG_REC_BACKTRACE:
 	case IMG_REC_END:
 		return 1;
 	default:

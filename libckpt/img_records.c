@@ -51,6 +51,7 @@ static const char *img_type_name(uint32_t type)
 	case IMG_REC_PAD:    return "PAD";
 	case IMG_REC_MLOCK:  return "MLOCK";
 	case IMG_REC_MEMBER: return "MEMBER";
+	case IMG_REC_BACKTRACE: return "BACKTRACE";
 	case IMG_REC_END:    return "END";
 	default:             return "unknown";
 	}

@@ -596,6 +596,9 @@ static int load_records(struct rst_state *s, struct progress *prg, uint64_t tota
 			if ((r = rst_attr_note(s, &rec)))
 				return r;
 			break;
+		case IMG_REC_BACKTRACE:
+			/* information for ckpt-info: a restart has no use for it */
+			break;
 		default:
 			rst_error(s, "corrupt: unexpected record type %u at offset %lu",
 				  rec.type, (unsigned long)rec.offset);

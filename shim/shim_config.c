@@ -57,6 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "libckpt/ckpt.h"
+#include "libckpt/ckpt_bt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "shim/shim_int.h"
 #include "wrappers/wrap.h"
@@ -378,6 +379,7 @@ __attribute__((constructor)) static void shim_init(void)
 	tree_init();
 	wrap_exec_init();
 	resolve_rseq();
+	ckpt_bt_load();		/* libunwind, for the stored backtraces (ckpt_bt.c) */
 	if (shim_install() == 0) {
 		wrap_sig_adopt();	/* started with a reserved signal blocked */
 		shim_arm_interval();

@@ -1,7 +1,7 @@
 /*
  * ckpt-info - what a libckpt image holds, for people and for scripts.
  *
- *   ckpt-info [--json] [--no-verify] [--no-backtrace] [--key FILE] IMAGE   (IMAGE "-" is stdin)
+ *   ckpt-info [--json] [--no-verify] [--no-backtrace] [--unwind] [--key FILE] IMAGE   (IMAGE "-" is stdin)
  *   ckpt-info [--json] --diff A B     (info_diff.c: what changed from A to B)
  *
  * The whole image is read and checked before anything is printed, so a
@@ -72,11 +72,13 @@ bad:
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ckpt-info [--json] [--no-verify] [--no-backtrace] [--key FILE] IMAGE\n"
+	fprintf(stderr, "usage: ckpt-info [--json] [--no-verify] [--no-backtrace] [--unwind] [--key FILE] IMAGE\n"
 		"       ckpt-info [--json] --diff A B\n"
 		"  IMAGE may be - for standard input\n"
 		"  --key FILE  verify the image's seal (ckpt-save --key) with this key\n"
-		"  --no-backtrace  do not unwind the threads' stacks\n"
+		"  --no-backtrace  do not show the threads' backtraces\n"
+		"  --unwind    unwind the stacks from the image even where the checkpoint stored\n"
+		"              backtraces\n"
 		"  --diff A B  what changed from image A to image B of one process\n");
 }
 
@@ -88,7 +90,7 @@ int main(int argc, char **argv)
 
 	memset(&in, 0, sizeof(in));
 	in.verify = 1;
-	info_bt_skip = 0;
+	info_bt_skip = info_bt_unwind = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
@@ -96,6 +98,8 @@ int main(int argc, char **argv)
 			diff = argv[++i];
 		else if (!strcmp(argv[i], "--no-backtrace"))
 			info_bt_skip = 1;
+		else if (!strcmp(argv[i], "--unwind"))
+			info_bt_unwind = 1;
 		else if (!strcmp(argv[i], "--no-verify"))
 			in.verify = 0;
 		else if (!strcmp(argv[i], "--key") && i + 1 < argc)

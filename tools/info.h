@@ -100,6 +100,8 @@ struct info {
 	uint32_t *groups;	/* proc.ngroups supplementary groups */
 	struct img_thread *thr;
 	size_t nthr;
+	struct img_backtrace **bts;	/* BACKTRACE records (checked copies), any order */
+	size_t nbt;
 	struct img_siginfo *sigs;	/* queued signals, in image order */
 	size_t nsig;
 	struct img_timer *timers;
@@ -283,9 +285,13 @@ void info_runs_sort(struct info *in);
 /* info_bt.c: a thread's backtrace, unwound from the image (text, and JSON members);
  * none while info_bt_skip (--no-backtrace). */
 extern int info_bt_skip;
+/* --unwind: unwind from the image even where a BACKTRACE record was stored */
+extern int info_bt_unwind;
 void info_bt_text(const struct info *in, const struct img_thread *t);
 void info_bt_json(const struct info *in, const struct img_thread *t,
 		  void (*str)(const char *s, size_t n));
+/* The BACKTRACE record the checkpoint stored for thread tid, or NULL. */
+const struct img_backtrace *info_bt_stored(const struct info *in, int tid);
 /* Reads and checks one image (or section: part) from r's position: 0 or an exit status. */
 int info_load_image(struct info *in, int fd, int part);
 

@@ -40,6 +40,7 @@ struct bt_ctx {
 
 struct bt_frame {
 	uint64_t ip;
+	const char *src;	/* where sym came from: "checkpoint" (stored), "file", or NULL */
 	const char *module;	/* the mapped file's path, or NULL (anonymous memory) */
 	uint64_t mod_off;	/* file offset of ip in it */
 	const char *sym;	/* function, or NULL */
@@ -51,6 +52,7 @@ struct bt {
 	struct bt_frame f[INFO_BT_FRAMES];
 	int n;
 	int complete;		/* the outermost frame was reached */
+	int stored;		/* from the image's BACKTRACE record */
 	char why[240];		/* how it ended, when not complete */
 };
 
@@ -195,8 +197,10 @@ static void bt_name(const struct info *in, struct bt_frame *f, int is_return)
 		return;
 	}
 	if (elfr_off_to_vaddr(&md->elf, v->v.pgoff + (look - v->v.start), &vaddr) == 0 &&
-	    (f->sym = elfr_symbolize(&md->elf, vaddr, &f->sym_off)))
+	    (f->sym = elfr_symbolize(&md->elf, vaddr, &f->sym_off))) {
 		f->sym_off += look != f->ip;
+		f->src = "file";
+	}
 }
 
 /*
@@ -318,9 +322,74 @@ out:
 	info_mem_done(&c.mem);
 }
 
+/* ---- the backtrace the checkpoint stored ---- */
+
+const struct img_backtrace *info_bt_stored(const struct info *in, int tid)
+{
+	for (size_t i = 0; i < in->nbt; i++)
+		if (in->bts[i]->tid == tid)
+			return in->bts[i];
+	return NULL;
+}
+
+static const char *bt_stop_why(uint16_t stop)
+{
+	switch (stop) {
+	case IMG_BT_LIMIT:	return "stopped after 64 frames";
+	case IMG_BT_UNREADABLE:	return "unwinding stopped: a read outside readable memory";
+	case IMG_BT_NOTEXEC:	return "unwinding stopped: the next return address is not in "
+				       "executable memory";
+	case IMG_BT_NOINFO:	return "unwinding stopped: no unwind information, and no frame "
+				       "pointer chain";
+	default:		return "unwinding stopped: libunwind could not read the unwind "
+				       "information";
+	}
+}
+
+/*
+ * The stored frames, as the checkpoint named them from .dynsym; a frame it
+ * could not name is named here from the file's .symtab when the file is
+ * the one the image recorded (a local function of the program).
+ */
+static void bt_from_record(const struct info *in, const struct img_backtrace *b, struct bt *out)
+{
+	const struct img_bt_frame *fr = img_bt_frames(b);
+
+	memset(out, 0, sizeof(*out));
+	out->stored = 1;
+	out->complete = b->stop == IMG_BT_END;
+	if (!out->complete)
+		snprintf(out->why, sizeof(out->why), "%s", bt_stop_why(b->stop));
+	for (unsigned i = 0; i < b->nframes && i < INFO_BT_FRAMES; i++) {
+		struct bt_frame *f = &out->f[out->n++];
+		int is_return = i && !(fr[i - 1].flags & IMG_BT_F_SIGNAL);
+
+		f->ip = fr[i].pc;
+		bt_name(in, f, is_return);
+		if (img_bt_name(b, &fr[i])) {
+			f->sym = img_bt_name(b, &fr[i]);
+			f->sym_off = fr[i].sym_off;
+			f->src = "checkpoint";
+		}
+		if (f->sym)
+			f->note = NULL;
+	}
+}
+
+static void bt_get(const struct info *in, const struct img_thread *t, struct bt *b)
+{
+	const struct img_backtrace *st = info_bt_unwind ? NULL : info_bt_stored(in, t->tid);
+
+	if (st)
+		bt_from_record(in, st, b);
+	else
+		bt_unwind(in, t, b);
+}
+
 /* ---- output ---- */
 
 int info_bt_skip;
+int info_bt_unwind;
 
 void info_bt_text(const struct info *in, const struct img_thread *t)
 {
@@ -329,8 +398,8 @@ void info_bt_text(const struct info *in, const struct img_thread *t)
 
 	if (info_bt_skip)
 		return;
-	bt_unwind(in, t, &b);
-	printf("    backtrace:\n");
+	bt_get(in, t, &b);
+	printf("    backtrace%s:\n", b.stored ? " (stored at the checkpoint)" : "");
 	for (int i = 0; i < b.n; i++) {
 		const struct bt_frame *f = &b.f[i];
 
@@ -344,6 +413,8 @@ void info_bt_text(const struct info *in, const struct img_thread *t)
 		else
 			printf("  (%s)", info_mem_vma(in, f->ip) ?
 			       info_vma_kind(&info_mem_vma(in, f->ip)->v) : "no memory area");
+		if (b.stored && f->sym && !strcmp(f->src, "file"))
+			printf("  [name from the file]");
 		printf("\n");
 		if (f->note && f->note != last_note)
 			printf("          note: %s\n", last_note = f->note);
@@ -361,8 +432,9 @@ void info_bt_json(const struct info *in, const struct img_thread *t,
 		printf(", \"backtrace\": null");
 		return;
 	}
-	bt_unwind(in, t, &b);
-	printf(",\n     \"backtrace\": {\"complete\": %s, \"stopped\": ", b.complete ? "true" : "false");
+	bt_get(in, t, &b);
+	printf(",\n     \"backtrace\": {\"source\": \"%s\", \"complete\": %s, \"stopped\": ",
+	       b.stored ? "checkpoint" : "ckpt-info", b.complete ? "true" : "false");
 	if (b.complete)
 		printf("null");
 	else
@@ -374,6 +446,11 @@ void info_bt_json(const struct info *in, const struct img_thread *t,
 		printf("%s\n       {\"ip\": %llu, \"symbol\": ", i ? "," : "", (unsigned long long)f->ip);
 		if (f->sym)
 			str(f->sym, strlen(f->sym));
+		else
+			printf("null");
+		printf(", \"symbol_source\": ");
+		if (f->src)
+			str(f->src, strlen(f->src));
 		else
 			printf("null");
 		printf(", \"symbol_offset\": %llu, \"module\": ", (unsigned long long)f->sym_off);

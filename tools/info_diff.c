@@ -132,6 +132,34 @@ static void j_bits(unsigned c, const char *const *names, int n)
 	printf("]");
 }
 
+/* Frame k of a stored backtrace, for a person: function+offset, else its pc, else none. */
+static void t_bt_frame(const struct img_backtrace *bt, unsigned k)
+{
+	const struct img_bt_frame *f = img_bt_frames(bt);
+
+	if (k >= bt->nframes)
+		printf("(none)");
+	else if (img_bt_name(bt, &f[k]))
+		printf("%s+0x%llx", img_bt_name(bt, &f[k]), (unsigned long long)f[k].sym_off);
+	else
+		printf("0x%llx", (unsigned long long)f[k].pc);
+}
+
+/* The first frame (from the top) where the two stored backtraces part. */
+static void diff_bt_moved(const struct info *a, const struct info *b, int tid)
+{
+	const struct img_backtrace *x = info_bt_stored(a, tid), *y = info_bt_stored(b, tid);
+	unsigned k = 0;
+
+	while (k < x->nframes && k < y->nframes && img_bt_frames(x)[k].pc == img_bt_frames(y)[k].pc)
+		k++;
+	printf("  ~ tid %d: another backtrace from frame #%u: ", tid, k);
+	t_bt_frame(x, k);
+	printf(" -> ");
+	t_bt_frame(y, k);
+	printf("\n");
+}
+
 static void diff_text(const struct info *a, const struct info *b, const struct info_diff *d)
 {
 	printf("process %d (", a->proc.pid);
@@ -183,6 +211,8 @@ static void diff_text(const struct info *a, const struct info *b, const struct i
 		printf("  + tid %d\n", d->thr_added[i]);
 	for (size_t i = 0; i < d->nthr_removed; i++)
 		printf("  - tid %d\n", d->thr_removed[i]);
+	for (size_t i = 0; i < d->nthr_moved; i++)
+		diff_bt_moved(a, b, d->thr_moved[i]);
 	printf("memory: %llu pages differ in %zu maps", (unsigned long long)d->pages_differ,
 	       d->regions_differ);
 	if (d->pages_unknown)
@@ -278,7 +308,10 @@ static void diff_json(const struct info *a, const struct info *b, const struct i
 	printf("], \"removed\": [");
 	for (k = 0; k < d->nthr_removed; k++)
 		printf("%s%d", k ? ", " : "", d->thr_removed[k]);
-	printf("], \"same\": %zu},\n", d->nthr_same);
+	printf("], \"same\": %zu, \"backtrace_changed\": [", d->nthr_same);
+	for (k = 0; k < d->nthr_moved; k++)
+		printf("%s%d", k ? ", " : "", d->thr_moved[k]);
+	printf("]},\n");
 	printf("  \"memory\": {\"pages_differ\": %llu, \"pages_unknown\": %llu, \"maps\": [",
 	       (unsigned long long)d->pages_differ, (unsigned long long)d->pages_unknown);
 	for (k = 0, first = 1; k < d->nmap; k++) {

@@ -13,7 +13,9 @@
  *   fds      by number: added, removed, changed (kind, path, open flags,
  *            offset or fd flags differ; FILE ids are per image, never
  *            compared);
- *   threads  by tid: added, removed;
+ *   threads  by tid: added, removed; in both, whether the backtraces the
+ *            checkpoints stored (BACKTRACE records) differ in any frame's pc
+ *            (not compared where either image has none);
  *   pages    of every map in both (but [vdso], [vvar]), over the part both
  *            cover: a page either image holds is compared byte for byte
  *            (read as info_mem.c reads memory: the image's page, zero, or
@@ -72,6 +74,8 @@ struct info_diff {
 	size_t fds_added, fds_removed, fds_changed;
 	int *thr_added, *thr_removed;	/* tids */
 	size_t nthr_added, nthr_removed, nthr_same;
+	int *thr_moved;			/* tids in both whose stored backtraces differ */
+	size_t nthr_moved;
 	uint64_t pages_differ, pages_unknown;
 	size_t regions_differ;		/* maps with a page that differs */
 };

@@ -318,11 +318,39 @@ static int has_tid(const struct info *in, int tid)
 	return 0;
 }
 
+static const struct img_backtrace *stored_bt(const struct info *in, int tid)
+{
+	for (size_t i = 0; i < in->nbt; i++)
+		if (in->bts[i]->tid == tid)
+			return in->bts[i];
+	return NULL;
+}
+
+/* Both images stored thread tid's backtrace, and a frame's pc differs (or their number). */
+static int bt_moved(const struct info *A, const struct info *B, int tid)
+{
+	const struct img_backtrace *a = stored_bt(A, tid), *b = stored_bt(B, tid);
+
+	if (!a || !b)
+		return 0;
+	if (a->nframes != b->nframes)
+		return 1;
+	for (unsigned k = 0; k < a->nframes; k++)
+		if (img_bt_frames(a)[k].pc != img_bt_frames(b)[k].pc)
+			return 1;
+	return 0;
+}
+
 static int diff_threads(const struct info *A, const struct info *B, struct info_diff *d)
 {
 	for (size_t i = 0; i < A->nthr; i++) {
 		if (has_tid(B, A->thr[i].tid)) {
 			d->nthr_same++;
+			if (bt_moved(A, B, A->thr[i].tid)) {
+				if (!(d->thr_moved = diff_push(d->thr_moved, &d->nthr_moved, sizeof(int))))
+					return -1;
+				d->thr_moved[d->nthr_moved - 1] = A->thr[i].tid;
+			}
 			continue;
 		}
 		if (!(d->thr_removed = diff_push(d->thr_removed, &d->nthr_removed, sizeof(int))))
@@ -355,6 +383,7 @@ void info_diff_free(struct info_diff *d)
 	free(d->maps);
 	free(d->fds);
 	free(d->thr_added);
+	free(d->thr_moved);
 	free(d->thr_removed);
 	memset(d, 0, sizeof(*d));
 }

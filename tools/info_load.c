@@ -157,12 +157,12 @@ static int info_add_mpages(struct info *in, struct img_reader *r,
 
 /*
  * Record order (img_format.h): PROC, [PROC_ATTR, SECCOMP*], FILE*, FD*,
- * LOCK*, SYSV*, THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*.  A record may not come
+ * LOCK*, SYSV*, THREAD+, SIGINFO*, TIMER*, MLOCK?, BACKTRACE*, VMA*, PAGES*.  A record may not come
  * after one of a later rank, and nothing after THREAD may come before a
  * THREAD.
  */
 enum info_rank { RANK_PROC, RANK_PROC_ATTR, RANK_SECCOMP, RANK_FILE, RANK_FD, RANK_LOCK,
-		 RANK_SYSV_SHM, RANK_SYSV_SEM, RANK_SYSV_MSG, RANK_THREAD, RANK_SIGINFO, RANK_TIMER, RANK_MLOCK, RANK_VMA, RANK_PAGES };
+		 RANK_SYSV_SHM, RANK_SYSV_SEM, RANK_SYSV_MSG, RANK_THREAD, RANK_SIGINFO, RANK_TIMER, RANK_MLOCK, RANK_BT, RANK_VMA, RANK_PAGES };
 
 static int info_rank(uint32_t type)
 {
@@ -188,6 +188,7 @@ static int info_rank(uint32_t type)
 	case IMG_REC_SIGINFO: return RANK_SIGINFO;
 	case IMG_REC_TIMER:   return RANK_TIMER;
 	case IMG_REC_MLOCK:   return RANK_MLOCK;
+	case IMG_REC_BACKTRACE: return RANK_BT;
 	case IMG_REC_VMA:     return RANK_VMA;
 	default:              return RANK_PAGES;
 	}
@@ -203,6 +204,8 @@ static const char *info_rec_name(uint32_t type)
 
 	if (type == IMG_REC_MLOCK)
 		return "MLOCK";
+	if (type == IMG_REC_BACKTRACE)
+		return "BACKTRACE";
 	if (type == IMG_REC_PTY_DATA)
 		return "PTY_DATA";
 	if (type == IMG_REC_EPOLL_ITEM)
@@ -280,7 +283,7 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 				 "expected PROC, [PROC_ATTR, SECCOMP*], (FILE (FILE_DATA*|PIPE_DATA*|MQ_MSGS|"
 				 "INOTIFY_WATCH*|PTY_DATA|INET_QUEUE*) UNIX_MSG*)*, EPOLL_ITEM*, FD*, LOCK*, "
 				 "(SYSV_SHM FILE_DATA*)*, SYSV_SEM*, SYSV_MSG*, "
-				 "THREAD+, SIGINFO*, TIMER*, MLOCK?, VMA*, PAGES*",
+				 "THREAD+, SIGINFO*, TIMER*, MLOCK?, BACKTRACE*, VMA*, PAGES*",
 				 (unsigned long long)rec->offset, info_rec_name(rec->type));
 	*last_rank = rank;
 
@@ -478,6 +481,19 @@ static int info_add(struct info *in, struct img_reader *r, const struct img_rec 
 		in->mlock_mcl = m->mcl;
 		return 0;
 	}
+	case IMG_REC_BACKTRACE: {
+		const struct img_backtrace *b = img_get_backtrace(r, rec);
+
+		if (!b)
+			return -1;
+		if (!known_thread(in, b->tid) || info_bt_stored(in, b->tid))
+			return info_fail(in, "BACKTRACE record at offset %llu is for thread %d, which "
+					 "the image does not have or has another backtrace of",
+					 (unsigned long long)rec->offset, b->tid);
+		in->bts = info_grow(in->bts, in->nbt, sizeof(*in->bts));
+		in->bts[in->nbt++] = (struct img_backtrace *)info_dup(b, rec->len).s;
+		return 0;
+	}
 	case IMG_REC_PAGES:
 		return info_add_pages(in, r, rec);
 	case IMG_REC_MPAGES:
@@ -591,6 +607,9 @@ void info_free(struct info *in)
 	free(in->locks);
 	free(in->epitems);
 	free(in->thr);
+	for (size_t i = 0; i < in->nbt; i++)
+		free(in->bts[i]);
+	free(in->bts);
 	free(in->sigs);
 	free(in->timers);
 	free(in->sc);

@@ -333,8 +333,55 @@ bench_redis() {
 	return "${PIPESTATUS[0]}"
 }
 
+# ---- section: backtraces -----------------------------------------------
+# What the stored backtraces cost (libckpt/ckpt_bt.c): ckpt-save of a
+# process with N threads asleep three calls deep (bench/btthreads), with
+# CKPT_BACKTRACES=0 and with them, forked (the unwind is the writer's)
+# and CKPT_FORK=0 (it is in the pause); ckpt-save's own figure, median of
+# REPS.  Then a preloaded /bin/true's CPU time (perf stat, when there).
+bench_backtraces() {
+	section "backtraces: ckpt-save ms without and with stored backtraces"
+	local n mode bt i pid out dir fork
+	dir=$(mktemp -d /tmp/ckpt-bench.XXXXXX)
+	printf '  %8s %8s %10s %10s\n' threads mode off_ms on_ms
+	for n in 1 16 256; do
+		for mode in forked handler; do
+			fork=1
+			[ $mode = handler ] && fork=0
+			local -A med=()
+			for bt in 0 1; do
+				for ((i = 0; i < REPS; i++)); do
+					rm -f "$dir/out"	# READY is this run's
+					(
+						for fd in $(ls /proc/$BASHPID/fd); do
+							[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+						done
+						exec env CKPT_FORK=$fork CKPT_BACKTRACES=$bt "$B/bench/btthreads" $n
+					) > "$dir/out" 2>&1 &
+					pid=$!
+					until grep -q READY "$dir/out" 2>/dev/null; do sleep 0.01; done
+					out=$("$B/bin/ckpt-save" "$pid" "$dir/img" 2>&1)
+					kill -9 "$pid" 2>/dev/null
+					wait "$pid" 2>/dev/null
+					echo "$out" | sed -n 's/.*, \([0-9.]*\) ms$/\1/p'
+				done > "$dir/t"
+				med[$bt]=$(median < "$dir/t")
+			done
+			printf '  %8s %8s %10s %10s\n' $n $mode "${med[0]}" "${med[1]}"
+		done
+	done
+	if command -v perf > /dev/null; then
+		for bt in 0 1; do
+			printf '  preloaded /bin/true, CKPT_BACKTRACES=%s: %s ms CPU\n' $bt \
+				"$(CKPT_BACKTRACES=$bt LD_PRELOAD=$B/libckpt.so perf stat -r 300 -x, -e task-clock \
+				   /bin/true 2>&1 | tail -1 | cut -d, -f1)"
+		done
+	fi
+	rm -rf "$dir"
+}
+
 # ---- main ----------------------------------------------------------------
-SECTIONS="shim_cost modes threads_cost pause snappy_dec sparse trees redis"
+SECTIONS="shim_cost modes threads_cost pause backtraces snappy_dec sparse trees redis"
 status=0
 for s in ${BENCH_ONLY:-$SECTIONS}; do
 	if ! declare -F "bench_$s" >/dev/null; then

@@ -440,6 +440,17 @@ static void fz_seed(const char *dir, const char *name, int full)
 
 		img_write_record(&w, IMG_REC_TIMER, &tm, sizeof(tm), NULL, 0);
 	}
+	if (full == 1) {	/* that thread's stored backtrace: two frames, one named */
+		struct {
+			struct img_backtrace b;
+			struct img_bt_frame f[2];
+		} bt = { .b = { .tid = t.tid, .nframes = 2, .stop = IMG_BT_NOTEXEC, .names_len = 5 },
+			 .f = { { .pc = 0x400010, .sp = 0x13f00, .sym_off = 0x10, .name = 0 },
+				{ .pc = 0x400123, .sp = 0x13f40, .name = IMG_BT_NONAME,
+				  .flags = IMG_BT_F_FP } } };
+
+		img_write_record(&w, IMG_REC_BACKTRACE, &bt, sizeof(bt), "main", 5);
+	}
 	if (full == 2)
 		img_write_record(&w, IMG_REC_VMA, &v, sizeof(v), NULL, 0);
 	if (full == 1 || full == 3) {

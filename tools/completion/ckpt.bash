@@ -97,7 +97,7 @@ _ckpt_complete() {
 	ckpt-save)	fallback="--fsync --exit --mappable --incremental --pre-dump --key"; takes="--key" ;;
 	ckpt-restart)	fallback="--check --lazy --verify --key --inherit-fd --trust-image --help"
 			takes="--key --inherit-fd" ;;
-	ckpt-info)	fallback="--json --no-verify --no-backtrace --diff --key --help"; takes="--key --diff" ;;
+	ckpt-info)	fallback="--json --no-verify --no-backtrace --unwind --diff --key --help"; takes="--key --diff" ;;
 	*)		return 0 ;;
 	esac
 	[[ $name == ckpt-run ]] && { _ckpt_run "$cmd" "$cur" "$fallback"; return 0; }
