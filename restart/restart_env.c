@@ -18,8 +18,8 @@
  *   timers     POSIX timers can be made with their ids (Linux 6.16+)
  *   memory     locked memory fits in RLIMIT_MEMLOCK (or CAP_IPC_LOCK);
  *              a shared file mapping that mprotect() could make writable
- *              can be opened read-write again; guard regions and the
- *              advice the process gave can be given here
+ *              can be opened read-write again; guard regions, seals and
+ *              the advice the process gave can be given here
  *   attributes oom_score_adj, affinity, seccomp... (restart_attr.c)
  */
 #include <errno.h>
@@ -378,6 +378,25 @@ static int check_guards(struct rst_state *s)
 	return 0;
 }
 
+/*
+ * Sealed mappings (mseal, Linux 6.10) are sealed again last of all, in the
+ * restorer, where a failure kills the restored process: ask first.
+ */
+static int check_seals(struct rst_state *s)
+{
+	for (int i = 0; i < s->nvmas; i++) {
+		if (!(s->vmas[i].v.attrs & IMG_VMA_ATTR_SEALED))
+			continue;
+		/* an empty range: only whether the kernel has the call */
+		if (syscall(462 /* SYS_mseal */, 0, 0, 0) == 0 || errno != ENOSYS)
+			return 0;
+		return rst_problem(s, RST_EXIT_INCOMPAT, "the process had sealed mappings "
+				   "(mseal), the first at %lx; this kernel cannot seal them "
+				   "(Linux 6.10 or later can)", (unsigned long)s->vmas[i].v.start);
+	}
+	return 0;
+}
+
 int rst_check_env(struct rst_state *s)
 {
 	uint64_t need = 0, have = arch_xgetbv0();
@@ -418,6 +437,8 @@ int rst_check_env(struct rst_state *s)
 	if ((r = check_maywrite(s)) && !s->check_only)
 		return r;
 	if ((r = check_guards(s)) && !s->check_only)
+		return r;
+	if ((r = check_seals(s)) && !s->check_only)
 		return r;
 	if ((r = rst_check_attrs(s)) && !s->check_only)	/* restart_attr.c */
 		return r;
