@@ -173,7 +173,6 @@ struct ckpt_ctx {
 	int mem_advised;
 	int mem_mcl;
 	int smaps_always;
-	int no_pm_scan;			/* tests: read pagemap, not PAGEMAP_SCAN */
 	int mappable;			/* IMG_F_MAPPABLE in hdr_flags: MPAGES records */
 	int forked;			/* out: CKPT_FORKED_* */
 	int incremental;		/* CKPT_OPT_INCREMENTAL asked for (ckpt_incr.h) */

@@ -17,7 +17,8 @@ BIN=$B/bin
 # file), not back into the original's output file, which is what a
 # restart does by default (fds 0-2 on files are reopened: t_stdio.sh).
 RESTART=("$BIN/ckpt-restart" --inherit-fd 0,1,2)
-LIB=$B/libckpt.so
+# CKPT_E2E_LIB: another build of it (the kfeat test library: t_oldkernel.sh)
+LIB=${CKPT_E2E_LIB:-$B/libckpt.so}
 PROGS=$B/tests
 TMP=$(mktemp -d /tmp/ckpt-e2e.XXXXXX)
 trap 'cleanup' EXIT
