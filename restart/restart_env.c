@@ -126,7 +126,9 @@ static int check_vdso(struct rst_state *s)
 {
 	static const uint32_t flags[RST_OWN_N] = { IMG_VMA_VDSO, IMG_VMA_VVAR, IMG_VMA_VVAR_VCLOCK };
 
-	for (int k = 0; k < RST_OWN_N; k++) {
+	/* [vvar_vclock] first: its presence names the difference best */
+	for (int j = 0; j < RST_OWN_N; j++) {
+		int k = (j + RST_OWN_VVAR_VCLOCK) % RST_OWN_N;
 		struct rst_vma *img = NULL;
 		uint64_t a, b;
 		int have = rst_own_special(s, k, &a, &b);
@@ -136,6 +138,13 @@ static int check_vdso(struct rst_state *s)
 				img = &s->vmas[i];
 		if (!img && !have)
 			continue;
+		/* Linux 6.13 split [vvar] in two: the image and this kernel on either side */
+		if (k == RST_OWN_VVAR_VCLOCK && (!img || !have))
+			return rst_problem(s, RST_EXIT_INCOMPAT, "this kernel has %s [vvar_vclock] "
+					   "mapping, the image has %s (image taken on Linux %.64s; "
+					   "Linux 6.13 split [vvar] in two): restart on the kernel "
+					   "that took it", have ? "a" : "no", img ? "one" : "none",
+					   s->r.hdr.kernel);
 		if (!img || !have || img->v.end - img->v.start != b - a)
 			return rst_problem(s, RST_EXIT_INCOMPAT, "this kernel's %s differs from "
 					   "the image's (image taken on Linux %.64s): restart on the "

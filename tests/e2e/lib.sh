@@ -30,6 +30,13 @@ cleanup() {
 }
 
 fail() { echo "FAIL: $*"; exit 1; }
+
+# "${NOTHP[@]}" PROG ARGS: runs PROG without transparent huge pages
+# (PR_SET_THP_DISABLE, kept through exec): where they are always on
+# (Debian's kernel), a write to a huge page makes all its 2 MiB dirty.
+NOTHP=(python3 -c 'import ctypes, os, sys
+ctypes.CDLL(None).prctl(41, 1, 0, 0, 0)
+os.execv(sys.argv[1], sys.argv[1:])')
 skip() { echo "SKIP: $*"; exit 77; }
 
 # Runs "$@" with only fds 0-2 open (a stray inherited fd would be refused

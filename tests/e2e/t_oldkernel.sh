@@ -25,12 +25,9 @@ N=4
 sum_of() { sed -n "s/^$2 $3 \([0-9a-f]*\)$/\1/p" "$1" | head -1; }
 mkdir -p "$TMP/e"
 export CKPT_TEST_KFEAT_OFF=wp_async,pagemap_scan
-# without transparent huge pages (PR_SET_THP_DISABLE, inherited through
-# exec): Debian's kernel has them always on, and a write to a huge page
-# marks all its 2 MiB dirty, so the random writes would dirty everything
-LIB=$KLIB shim python3 -c 'import ctypes, os, sys
-ctypes.CDLL(None).prctl(41, 1, 0, 0, 0)
-os.execv(sys.argv[1], sys.argv[1:])' "$P" ext "$TMP/e" $N > "$TMP/ext.out" 2>&1 &
+# without transparent huge pages (Debian's kernel has them always on: the
+# random writes would dirty every 2 MiB)
+LIB=$KLIB shim "${NOTHP[@]}" "$P" ext "$TMP/e" $N > "$TMP/ext.out" 2>&1 &
 PID=$!
 PIDS+=("$PID")
 for k in $(seq 1 $N); do
