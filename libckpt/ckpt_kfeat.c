@@ -18,6 +18,7 @@ static const struct {
 	{ "pagemap_scan", CKPT_KF_PAGEMAP_SCAN },
 	{ "wp_async", CKPT_KF_WP_ASYNC },
 	{ "soft_dirty", CKPT_KF_SOFT_DIRTY },
+	{ "eventfd_semaphore", CKPT_KF_EVENTFD_SEM },
 };
 
 static int kf_off = -1;

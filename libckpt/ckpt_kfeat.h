@@ -16,6 +16,7 @@ enum ckpt_kfeat {
 	CKPT_KF_PAGEMAP_SCAN = 1 << 0,	/* "pagemap_scan": ioctl PAGEMAP_SCAN, Linux 6.7 */
 	CKPT_KF_WP_ASYNC = 1 << 1,	/* "wp_async": UFFD_FEATURE_WP_ASYNC, 6.7 */
 	CKPT_KF_SOFT_DIRTY = 1 << 2,	/* "soft_dirty": CONFIG_MEM_SOFT_DIRTY */
+	CKPT_KF_EVENTFD_SEM = 1 << 3,	/* "eventfd_semaphore": fdinfo's field, 6.6 */
 };
 
 /* 1 when the test build was told to act as if the kernel lacked f. */

@@ -10,7 +10,9 @@
 #      save.  Without soft-dirty (this machine's 6.18 is built without):
 #      every image is full, ckpt-save's note says why, the restart is right.
 #   2. no PAGEMAP_SCAN: memory is found by reading pagemap: t_memory's
-#      program saved and restarted, every byte checked.
+#      program saved and restarted, every byte checked.  No fdinfo
+#      "eventfd-semaphore" (before 6.6): t_evfd (EFD_SEMAPHORE and plain
+#      eventfds with counters 0, 1 and more) passes with the mode probed.
 #   3. ckpt-restart --check names what this kernel lacks for an image
 #      that needs it (mseal, MADV_GUARD_INSTALL), where it lacks it.
 . "$(dirname "$0")/lib.sh"
@@ -69,6 +71,11 @@ wait "$RPID" 2>/dev/null
 # --- 2. memory without PAGEMAP_SCAN ------------------------------------------
 CKPT_E2E_LIB=$KLIB CKPT_TEST_KFEAT_OFF=pagemap_scan bash "$ROOT/tests/e2e/t_memory.sh" > "$TMP/mem" 2>&1 ||
 	fail "t_memory without PAGEMAP_SCAN: $(tail -5 "$TMP/mem")"
+
+# --- 2b. eventfds without fdinfo's "eventfd-semaphore" (before 6.6) --------
+# the mode is found by using the counter while the threads are parked
+CKPT_E2E_LIB=$KLIB CKPT_TEST_KFEAT_OFF=eventfd_semaphore bash "$ROOT/tests/e2e/t_evfd.sh" > "$TMP/evfd" 2>&1 ||
+	fail "t_evfd without eventfd-semaphore: $(tail -5 "$TMP/evfd")"
 
 # --- 3. --check names what this kernel lacks ---------------------------------
 # An image of memattrs (a sealed mapping, guard regions) taken on a kernel
