@@ -373,6 +373,8 @@ int ckpt_pm_scan_level(void);
  * parked (or forked) process does not change meanwhile.
  */
 int ckpt_mem_hot(const struct ckpt_ctx *c, const struct ckpt_vma *v);
+/* The same less the TLS (ckpt_softdirty.c treats the TLS pages apart). */
+int ckpt_mem_hot_notls(const struct ckpt_ctx *c, const struct ckpt_vma *v);
 /* One PAGES record: npages from addr, as data or as a ZERO run. */
 int ckpt_mem_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
 		       uint32_t npages, int zero);

@@ -15,9 +15,12 @@
  *     incremental image (it reads as zero, whatever the parent held).
  *
  * The clear is process-wide and comes after every VMA was scanned, while
- * the other threads are parked; what the leader writes in between (its
- * stack, libckpt's .data/.bss: ckpt_mem_hot) would be lost, so those VMAs
- * are never inherited with this tracker (saved whole every time).
+ * the other threads are parked; what the leader writes in between would
+ * be lost, so the VMAs of its stack and of libckpt's .data/.bss
+ * (ckpt_mem_hot_notls) are never inherited with this tracker (saved whole
+ * every time), and the pages around its TLS (fs_base - 128 KiB to
+ * fs_base + 16 KiB: ld.so often puts them inside a mapping of the
+ * program's, which must not be saved whole for that) count as written.
  *
  * Cost: one pagemap read per 512 pages of every tracked VMA (~7 ms a GiB,
  * where PAGEMAP_SCAN skips empty page tables), and clear_refs walks every
@@ -35,6 +38,9 @@
 #define PM_SOFT_DIRTY	(1ULL << 55)
 #define SD_CHUNK	512		/* pagemap entries per read (c->pagemap) */
 #define SD_ZREC_BYTES	64		/* what a ZERO run's record costs, about */
+/* the leader's static TLS blocks lie below fs_base, glibc's struct pthread above */
+#define SD_TLS_BELOW	(128u << 10)
+#define SD_TLS_ABOVE	(16u << 10)
 
 static int sd_level = -1;
 
@@ -122,11 +128,20 @@ int ckpt_sd_scan(struct ckpt_ctx *c, struct ckpt_dirty_run *run, const struct ck
 		 struct ckpt_dirty_vma *dv)
 {
 	uint64_t npages = (v->end - v->start) / IMG_PAGE_SIZE;
-	uint64_t present = 0, dirty = 0, zpages = 0, zruns = 0;
+	uint64_t present = 0, dirty = 0, zpages = 0, zruns = 0, tls = 0, tls_lo = 0, tls_hi = 0;
 
 	dv->first = run->nreg;
 	dv->n = 0;
-	if (ckpt_mem_hot(c, v))
+	/*
+	 * The leader's TLS is where ld.so put it, often merged into the heap
+	 * or a mapping of the program's: only its pages count as written.
+	 */
+	arch_sys2(SYS_arch_prctl, 0x1003 /* ARCH_GET_FS */, &tls);	/* the leader: us */
+	if (tls) {
+		tls_lo = tls > SD_TLS_BELOW ? (tls - SD_TLS_BELOW) & ~(uint64_t)(IMG_PAGE_SIZE - 1) : 0;
+		tls_hi = tls + SD_TLS_ABOVE;
+	}
+	if (ckpt_mem_hot_notls(c, v))
 		return -1;
 	for (uint64_t done = 0; done < npages; done += SD_CHUNK) {
 		uint64_t base = v->start + done * IMG_PAGE_SIZE;
@@ -142,7 +157,7 @@ int ckpt_sd_scan(struct ckpt_ctx *c, struct ckpt_dirty_run *run, const struct ck
 			if (ckpt_pm_guard(pm))
 				return -1;
 			present += has;
-			if (has && !(pm & PM_SOFT_DIRTY))
+			if (has && !(pm & PM_SOFT_DIRTY) && (a < tls_lo || a >= tls_hi))
 				continue;		/* as in the parent */
 			dirty += has;
 			zpages += !has;

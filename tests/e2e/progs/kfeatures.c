@@ -8,6 +8,7 @@
  *   guard         MADV_GUARD_INSTALL (6.13)
  *   mseal         mseal() (6.10)
  *   vvar_vclock   a [vvar_vclock] mapping (6.13)
+ *   smaps_lf      smaps' VmFlags show "lf" (MLOCK_ONFAULT); 6.1's do not
  * Tests use it to know which outcome is the right one here.
  */
 #include <fcntl.h>
@@ -15,9 +16,36 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "libckpt/ckpt_uffd.h"
+
+/* 1 when a page locked with MLOCK_ONFAULT shows "lf" in its smaps VmFlags. */
+static int smaps_lf(void)
+{
+	char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char line[512], want[32];
+	int in = 0, lf = 0;
+	FILE *f;
+
+	if (p == MAP_FAILED || syscall(SYS_mlock2, p, 4096, 1 /* MLOCK_ONFAULT */) < 0)
+		return 0;
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)p);
+	if (!(f = fopen("/proc/self/smaps", "r")))
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, want, strlen(want)))
+			in = 1;
+		else if (in && !strncmp(line, "VmFlags:", 8)) {
+			lf = strstr(line, " lf") != NULL;
+			break;
+		}
+	}
+	fclose(f);
+	munmap(p, 4096);
+	return lf;
+}
 
 int main(void)
 {
@@ -42,5 +70,6 @@ int main(void)
 	printf("guard %d\n", syscall(SYS_madvise, 0, 0, 102) == 0);
 	printf("mseal %d\n", syscall(462, 0, 0, 0) == 0);
 	printf("vvar_vclock %d\n", vclock);
+	printf("smaps_lf %d\n", smaps_lf());
 	return 0;
 }
