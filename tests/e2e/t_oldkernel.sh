@@ -5,9 +5,9 @@
 # for real on Linux 6.1 (make check-kernel):
 #   1. no WP_ASYNC/PAGEMAP_SCAN (before 6.7): ckpt-save --incremental
 #      tracks with soft-dirty bits where the kernel has them (Debian's 6.1
-#      does): a chain of 4 images, each naming its parent, each smaller
-#      than a full one, the last restarted with the memory hash of its
-#      save.  Without soft-dirty (this machine's 6.18 is built without):
+#      does): a chain of 4 images, each naming its parent, the one after
+#      page writes only less than half a full one, the last restarted with
+#      the memory hash of its save.  Without soft-dirty (this machine's 6.18 is built without):
 #      every image is full, ckpt-save's note says why, the restart is right.
 #   2. no PAGEMAP_SCAN: memory is found by reading pagemap: t_memory's
 #      program saved and restarted, every byte checked.  No fdinfo
@@ -47,8 +47,11 @@ if have soft_dirty; then
 		"$BIN/ckpt-info" "$TMP/e/img.$k" > "$TMP/info" 2>&1 || fail "ckpt-info img.$k: $(cat "$TMP/info")"
 		grep -q "^parent:    $TMP/e/img.$((k - 1)) " "$TMP/info" ||
 			fail "soft-dirty: img.$k does not name img.$((k - 1)): $(grep -E '^(flags|parent)' "$TMP/info")"
+		# link 2 only rewrites pages; link 3 unmaps and maps an area again,
+		# which the kernel merges back into its neighbour: all of that
+		# mapping reads dirty then (soft-dirty is kept per mapping for them)
 		sz=$(stat -c %s "$TMP/e/img.$k")
-		[ "$sz" -lt $((full / 2)) ] || fail "soft-dirty: img.$k is $sz bytes, the full img.1 $full"
+		[ $k != 2 ] || [ "$sz" -lt $((full / 2)) ] || fail "soft-dirty: img.$k is $sz bytes, the full img.1 $full"
 	done
 	echo "soft-dirty tracking: img.1 $full bytes, img.$N $(stat -c %s "$TMP/e/img.$N")"
 else
