@@ -12,7 +12,13 @@
  *     or merged one) reads dirty on every page, holes included;
  *   - a page zapped since (MADV_DONTNEED, a hole punched) has no PTE and
  *     reads clean: so every page without one is a ZERO run in an
- *     incremental image (it reads as zero, whatever the parent held).
+ *     incremental image (it reads as zero, whatever the parent held);
+ *   - read after the zap, it maps the shared zero page, clean too: a
+ *     present page is inherited only when it is also this process's alone
+ *     (pagemap bit 56, PM_MMAP_EXCLUSIVE); the others (the zero page, KSM
+ *     pages, pages still shared with a fork child) are read, and stored
+ *     as data or as ZERO runs.  A swapped page keeps its bit in the swap
+ *     entry: trusted as it is.
  *
  * The clear is process-wide and comes after every VMA was scanned, while
  * the other threads are parked; what the leader writes in between would
@@ -36,6 +42,8 @@
 #include "libckpt/ckpt_kfeat.h"
 
 #define PM_SOFT_DIRTY	(1ULL << 55)
+#define PM_EXCLUSIVE	(1ULL << 56)	/* PM_MMAP_EXCLUSIVE: a page of this process alone */
+#define PM_PRESENT_	(1ULL << 63)
 #define SD_CHUNK	512		/* pagemap entries per read (c->pagemap) */
 #define SD_ZREC_BYTES	64		/* what a ZERO run's record costs, about */
 /* the leader's static TLS blocks lie below fs_base, glibc's struct pthread above */
@@ -157,7 +165,8 @@ int ckpt_sd_scan(struct ckpt_ctx *c, struct ckpt_dirty_run *run, const struct ck
 			if (ckpt_pm_guard(pm))
 				return -1;
 			present += has;
-			if (has && !(pm & PM_SOFT_DIRTY) && (a < tls_lo || a >= tls_hi))
+			if (has && !(pm & PM_SOFT_DIRTY) && (a < tls_lo || a >= tls_hi) &&
+			    (!(pm & PM_PRESENT_) || (pm & PM_EXCLUSIVE)))
 				continue;		/* as in the parent */
 			dirty += has;
 			zpages += !has;
