@@ -46,13 +46,14 @@ E2E_PROGS   := $(patsubst tests/e2e/progs/%.c,$(B)/tests/%,$(wildcard tests/e2e/
 SAMPLES     := $(patsubst samples/%.c,$(B)/samples/%,$(wildcard samples/*.c))
 BENCH_PROGS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
 TOOLS       := $(B)/bin/ckpt-save $(B)/bin/ckpt-info $(B)/bin/ckpt-run
+KFEAT_LIB   := $(B)/tests/kfeat/libckpt.so
 
 pic = $(patsubst %.c,$(B)/pic/%.o,$(1))
 sta = $(patsubst %.c,$(B)/static/%.o,$(1))
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 all: $(B)/libckpt.so $(B)/bin/ckpt-restart $(TOOLS) $(SAMPLES) $(E2E_PROGS) \
-     $(B)/tests/unit-tests $(B)/tests/ckpt-edit $(B)/ckpt.pc $(B)/tests/slurm-lcg
+     $(B)/tests/unit-tests $(B)/tests/ckpt-edit $(B)/ckpt.pc $(B)/tests/slurm-lcg $(KFEAT_LIB)
 .PHONY: all check check-slurm bench fuzz fuzz-build install uninstall deps clean demo faststart faststart-python FORCE
 
 $(B)/pic/%.o: %.c
@@ -69,6 +70,17 @@ $(B)/obj/%.o: %.c
 $(B)/libckpt.so: $(call pic,$(LIB_SRCS))
 	$(CC) -shared -Wl,-soname,libckpt.so -Wl,-z,defs -Wl,-z,now -o $@ $^ -lurcu-bp -ldl
 	@tools/check-private-libc.sh $@
+# The test library: libckpt.so with ckpt_kfeat.c built -DCKPT_KFEAT_TEST,
+# which honours CKPT_TEST_KFEAT_OFF (take kernel features away: the
+# fallbacks of libckpt/ckpt_kfeat.h run on a kernel that has them).  Same
+# soname: LD_PRELOAD of it stands in for libckpt.so in linked programs.
+$(B)/pic-kfeat/libckpt/ckpt_kfeat.o: libckpt/ckpt_kfeat.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DFD_SAVE -DCKPT_KFEAT_TEST $(DEPFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+$(KFEAT_LIB): $(filter-out $(B)/pic/libckpt/ckpt_kfeat.o,$(call pic,$(LIB_SRCS))) \
+	      $(B)/pic-kfeat/libckpt/ckpt_kfeat.o
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libckpt.so -Wl,-z,defs -Wl,-z,now -o $@ $^ -lurcu-bp -ldl
 # libckpt's own copies of libc functions (so an application's interposed
 # ones, ASan's memcpy, never run inside a checkpoint): gcc must not turn
 # their loops back into calls to the very functions they implement.

@@ -139,6 +139,7 @@ const struct fd_save_ops fd_memfd_save = { .kind = IMG_FILE_MEMFD, .match = memf
 #ifndef MFD_EXEC
 #define MFD_EXEC	0x0010U
 #endif
+#define F_SEAL_EXEC_	0x0020		/* Linux 6.3 */
 #ifndef MFD_HUGE_SHIFT
 #define MFD_HUGE_SHIFT	26
 #endif
@@ -148,10 +149,26 @@ static const struct img_file_memfd *memfd_of(const struct rst_file *f)
 	return f->data;
 }
 
+/* F_SEAL_EXEC (Linux 6.3): the seal on a memfd of our own; 1 when this kernel has it. */
+static int have_seal_exec(void)
+{
+	int fd = memfd_create("ckpt-probe", MFD_CLOEXEC | MFD_ALLOW_SEALING), ok;
+
+	if (fd < 0)
+		return 1;	/* the memfd itself will fail, and say why */
+	ok = fcntl(fd, F_ADD_SEALS, F_SEAL_EXEC_) == 0 || errno != EINVAL;
+	close(fd);
+	return ok;
+}
+
 static int memfd_verify(struct rst_state *s, const struct rst_file *f)
 {
 	const struct img_file_memfd *m = memfd_of(f);
 
+	if (!m->same_as && (m->seals & F_SEAL_EXEC_) && !have_seal_exec())
+		return rst_problem(s, RST_EXIT_INCOMPAT, "%s: memfd %s is sealed F_SEAL_EXEC "
+				   "(MFD_NOEXEC_SEAL), which this kernel cannot seal (it needs "
+				   "Linux 6.3)", rst_file_what(f), f->path);
 	if (m->same_as || !m->hugetlb_shift)
 		return 0;
 	return rst_hugetlb_check(s, m->hugetlb_shift, (uint64_t)f->f.size >> m->hugetlb_shift,

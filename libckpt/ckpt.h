@@ -173,7 +173,6 @@ struct ckpt_ctx {
 	int mem_advised;
 	int mem_mcl;
 	int smaps_always;
-	int no_pm_scan;			/* tests: read pagemap, not PAGEMAP_SCAN */
 	int mappable;			/* IMG_F_MAPPABLE in hdr_flags: MPAGES records */
 	int forked;			/* out: CKPT_FORKED_* */
 	int incremental;		/* CKPT_OPT_INCREMENTAL asked for (ckpt_incr.h) */
@@ -385,6 +384,8 @@ int ckpt_pm_scan_level(void);
  * parked (or forked) process does not change meanwhile.
  */
 int ckpt_mem_hot(const struct ckpt_ctx *c, const struct ckpt_vma *v);
+/* The same less the TLS (ckpt_softdirty.c treats the TLS pages apart). */
+int ckpt_mem_hot_notls(const struct ckpt_ctx *c, const struct ckpt_vma *v);
 /* One PAGES record: npages from addr, as data or as a ZERO run. */
 int ckpt_mem_write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
 		       uint32_t npages, int zero);

@@ -32,6 +32,12 @@
  * pagemap and testing 4 KiB for zeros per page; a whole-VMA protection
  * the first time.  Between checkpoints: one minor fault on the first
  * write to each page.
+ *
+ * A kernel without WP_ASYNC (before 6.7: Debian 12's 6.1) tracks with
+ * the soft-dirty bits instead (ckpt_softdirty.c): the same states, the
+ * scan reads pagemap, and one clear_refs after the last VMA protects
+ * everything again.  With neither, --incremental writes a full image and
+ * says why (a note ckpt-save prints).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,17 +46,22 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "arch/x86_64/arch.h"
+#include "libckpt/ckpt_fmt.h"
 #include "libckpt/ckpt_incr.h"
+#include "libckpt/ckpt_kfeat.h"
+
+enum { TRK_NONE, TRK_UFFD, TRK_SOFTDIRTY };
 
 /* The tracking state of the process: survives between checkpoints. */
 static struct {
-	int uffd;			/* -1: not tracking */
+	int kind;			/* TRK_*: how (TRK_NONE: not tracking) */
+	int uffd;			/* TRK_UFFD's fd, else -1 */
 	int owner;			/* the pid that opened it (not a fork child) */
 	uint64_t dev, ino;		/* its identity, to see the fd is still it */
 	uint32_t nranges;
 	/* what the last image's VMAs tracked: sorted, adjacent ones merged */
 	struct img_range ranges[CKPT_DIRTY_MAX_VMAS];
-} trk = { .uffd = -1 };
+} trk = { .kind = TRK_NONE, .uffd = -1 };
 
 static long trk_ioctl(int fd, unsigned long req, void *arg)
 {
@@ -73,6 +84,7 @@ int ckpt_dirty_is_own_fd(int fd)
 
 void ckpt_dirty_reset(void)
 {
+	trk.kind = TRK_NONE;
 	trk.uffd = -1;
 	trk.nranges = 0;
 	ckpt_parent_forget();
@@ -101,6 +113,11 @@ static int trk_open(void)
 	struct stat st;
 	long fd;
 
+	if (trk.kind == TRK_SOFTDIRTY) {
+		if (trk.owner == getpid())
+			return 0;
+		trk_drop(0);		/* a fork child: the bits are its parent's story */
+	}
 	if (trk.uffd >= 0) {
 		int same = fstat(trk.uffd, &st) == 0 && st.st_dev == trk.dev &&
 			   st.st_ino == trk.ino;
@@ -113,13 +130,22 @@ static int trk_open(void)
 	if (fd == -EPERM)
 		fd = arch_sys5(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY,
 			       0, 0, 0, 0);
-	if (fd < 0)
-		return (int)fd;
-	if (trk_ioctl(fd, UFFDIO_API, &api) < 0 ||
-	    (api.features & UFFD_FEATURE_WP_ASYNC) == 0 || fstat(fd, &st) < 0) {
+	/* before 6.7 UFFDIO_API refuses the unknown WP_ASYNC: EINVAL */
+	if (fd >= 0 && (ckpt_kfeat_off(CKPT_KF_WP_ASYNC) || !(ckpt_pm_scan_level() & 1) ||
+			trk_ioctl(fd, UFFDIO_API, &api) < 0 ||
+			(api.features & UFFD_FEATURE_WP_ASYNC) == 0 || fstat(fd, &st) < 0)) {
 		ckpt_close(fd);
-		return -ENOTSUP;
+		fd = -ENOTSUP;
 	}
+	if (fd < 0) {
+		if (!ckpt_sd_probe())
+			return (int)fd;
+		trk.kind = TRK_SOFTDIRTY;
+		trk.owner = getpid();
+		trk.nranges = 0;
+		return 0;
+	}
+	trk.kind = TRK_UFFD;
 	trk.uffd = (int)fd;
 	trk.owner = getpid();
 	trk.dev = st.st_dev;
@@ -207,16 +233,46 @@ static int trk_scan(struct ckpt_ctx *c, struct ckpt_dirty_run *run, const struct
 	return 0;
 }
 
+/* Appends "; note" to what ckpt-save tells the user (c->notes). */
+static void dirty_note(struct ckpt_ctx *c, const char *note)
+{
+	size_t n = ckpt_strlen(c->notes);
+
+	if (n + 8 < sizeof(c->notes))
+		ckpt_fmt(c->notes + n, sizeof(c->notes) - n, "%s%s", n ? "; " : "", note);
+}
+
+/* A VMA under the soft-dirty tracker: DV_DIRTY, or DV_WHOLE (the clear follows). */
+static void softdirty_vma(struct ckpt_ctx *c, struct ckpt_dirty_run *run,
+			  const struct ckpt_vma *v, struct ckpt_dirty_vma *dv, int incr)
+{
+	if (incr && trk_covered(v->start, v->end)) {
+		if (ckpt_sd_scan(c, run, v, dv) == 0) {
+			dv->state = CKPT_DV_DIRTY;
+			return;
+		}
+		run->nreg = dv->first;		/* what the scan had taken */
+	}
+	dv->n = 0;
+	dv->state = CKPT_DV_WHOLE;
+}
+
 int ckpt_dirty_prepare(struct ckpt_ctx *c)
 {
 	struct ckpt_dirty_run *run = c->dirty;
 	int incr = 0;
 
 	run->excl_gen = ckpt_excl_gen();
-	if (!c->incremental && trk.uffd < 0)
+	if (!c->incremental && trk.kind == TRK_NONE)
 		return 0;			/* nobody asked: no tracking */
-	if (trk_open() < 0)
-		return 0;			/* no tracker here: a full image is still right */
+	if (trk_open() < 0) {
+		/* no tracker here: a full image is still right; say why */
+		if (c->incremental)
+			dirty_note(c, "a full image: this kernel cannot track written pages "
+				   "(async userfaultfd write-protect needs Linux 6.7, soft-dirty "
+				   "bits CONFIG_MEM_SOFT_DIRTY)");
+		return 0;
+	}
 	if (c->incremental && (incr = ckpt_parent_usable(c)) < 0)
 		return c->error;
 	if (c->nvmas > (int)CKPT_DIRTY_MAX_VMAS)
@@ -228,6 +284,10 @@ int ckpt_dirty_prepare(struct ckpt_ctx *c)
 
 		if (!trackable(v))
 			continue;
+		if (trk.kind == TRK_SOFTDIRTY) {
+			softdirty_vma(c, run, v, dv, incr);
+			continue;
+		}
 		if (trk_covered(v->start, v->end) && trk_scan(c, run, v, dv) == 0) {
 			if (incr) {
 				dv->state = CKPT_DV_DIRTY;
@@ -242,6 +302,12 @@ int ckpt_dirty_prepare(struct ckpt_ctx *c)
 		}
 		dv->n = 0;
 		dv->state = trk_protect(v) == 0 ? CKPT_DV_WHOLE : CKPT_DV_NONE;
+	}
+	/* soft-dirty: every page clean again, at once, before a thread runs */
+	if (trk.kind == TRK_SOFTDIRTY && ckpt_sd_clear() < 0) {
+		/* this image is right; the next cannot start from it: full, then a chain */
+		run->track = 0;
+		trk_drop(0);
 	}
 	run->incr = incr;
 	if (incr)
@@ -296,6 +362,25 @@ static int dirty_write_range(uint64_t start, uint64_t end, int excluded, void *a
 	return 0;
 }
 
+/* Pages without a PTE (the soft-dirty tracker's): ZERO runs, never read. */
+static int zero_write_range(uint64_t start, uint64_t end, int excluded, void *arg)
+{
+	struct ckpt_ctx *c = ((struct dirty_range *)arg)->c;
+	const struct ckpt_vma *v = ((struct dirty_range *)arg)->v;
+
+	if (excluded)
+		return 0;
+	for (uint64_t a = start; a < end; a += IMG_PAGES_MAX * IMG_PAGE_SIZE) {
+		uint32_t n = (end - a) / IMG_PAGE_SIZE < IMG_PAGES_MAX ?
+			     (uint32_t)((end - a) / IMG_PAGE_SIZE) : IMG_PAGES_MAX;
+
+		if (ckpt_mem_write_run(c, v, a, n, 1) < 0)
+			return c->error ? c->error : c->w.error;
+		c->zero_pages += n;
+	}
+	return 0;
+}
+
 int ckpt_dirty_write_vma(struct ckpt_ctx *c, int i)
 {
 	const struct ckpt_vma *v = &c->vmas[i];
@@ -307,10 +392,11 @@ int ckpt_dirty_write_vma(struct ckpt_ctx *c, int i)
 		const struct page_region *rg = &c->dirty->reg[k];
 		uint64_t start = rg->start < v->start ? v->start : rg->start;
 		uint64_t end = rg->end > v->end ? v->end : rg->end;
+		int (*fn)(uint64_t, uint64_t, int, void *) =
+			rg->categories == CKPT_DIRTY_ZERO ? zero_write_range : dirty_write_range;
 
 		/* excluded pages are not written, nor inherited (ckpt_parent.c) */
-		r = ckpt_excl_applies(v) ? ckpt_excl_each(start, end, dirty_write_range, &d) :
-		    dirty_write_range(start, end, 0, &d);
+		r = ckpt_excl_applies(v) ? ckpt_excl_each(start, end, fn, &d) : fn(start, end, 0, &d);
 		if (r)
 			return r;
 	}

@@ -535,7 +535,7 @@ int ckpt_fds_write(struct ckpt_ctx *c)
 
 	c->nfdids = 0;
 	c->nfiles = 0;
-	c->notes[0] = '\0';
+	/* c->notes: empty in a new context, and may hold ckpt_dirty_prepare's already */
 	r = fd_save_begin(c, 1) < 0 ? -1 : fds_each(c, fd_write_file);
 	if (!r && ckpt_fmapped_write(c) < 0)
 		r = -1;

@@ -30,6 +30,8 @@
 
 #define CKPT_DIRTY_MAX_VMAS	65536u
 #define CKPT_DIRTY_MAX_REGIONS	(1u << 20)	/* dirty runs per checkpoint */
+/* a region's categories: pages without a PTE, ZERO runs (ckpt_softdirty.c) */
+#define CKPT_DIRTY_ZERO		(1ULL << 63)
 
 enum ckpt_dirty_state {
 	CKPT_DV_NONE = 0,	/* not tracked: saved as in a full image */
@@ -71,6 +73,19 @@ void ckpt_dirty_finish(struct ckpt_ctx *c);
 int ckpt_dirty_is_own_fd(int fd);
 /* In a restarted process: no tracking, no parent (the fd is not ours). */
 void ckpt_dirty_reset(void);
+
+/* ckpt_softdirty.c: the tracker where the kernel has no WP_ASYNC */
+/* 1 when soft-dirty bits work here (CONFIG_MEM_SOFT_DIRTY), probed once. */
+int ckpt_sd_probe(void);
+/*
+ * The dirty pages of a VMA tracked since the parent (regions; pages with
+ * no PTE as CKPT_DIRTY_ZERO ones).  -1: save it whole (the leader writes
+ * it, the table is full, or whole costs less).
+ */
+int ckpt_sd_scan(struct ckpt_ctx *c, struct ckpt_dirty_run *run, const struct ckpt_vma *v,
+		 struct ckpt_dirty_vma *dv);
+/* Every page clean again (/proc/self/clear_refs "4"). 0 or -errno. */
+int ckpt_sd_clear(void);
 
 /* ckpt_parent.c */
 /*

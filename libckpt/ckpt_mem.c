@@ -127,6 +127,18 @@ static int mem_bss_marker;
  * later.  The saved signal frame of the leader lies in such a run; a
  * corrupted one made the restored process die in rt_sigreturn.
  */
+/* ckpt_mem_hot without the TLS: the leader's stack, libckpt's .data and .bss. */
+int ckpt_mem_hot_notls(const struct ckpt_ctx *c, const struct ckpt_vma *v)
+{
+	const uintptr_t at[] = { (uintptr_t)__builtin_frame_address(0),
+				 (uintptr_t)&mem_data_marker, (uintptr_t)&mem_bss_marker };
+
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+		if (at[i] >= v->start && at[i] < v->end)
+			return 1;
+	return 0;
+}
+
 int ckpt_mem_hot(const struct ckpt_ctx *c, const struct ckpt_vma *v)
 {
 	const uintptr_t at[] = { (uintptr_t)__builtin_frame_address(0), c->leader.img.fs_base,

@@ -39,6 +39,7 @@
 #include "arch/x86_64/arch.h"
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
+#include "libckpt/ckpt_kfeat.h"
 #include "libckpt/ckpt_uffd.h"
 
 #ifndef PAGE_IS_GUARD
@@ -59,6 +60,8 @@ int ckpt_pm_scan_level(void)
 
 	if (pm_level >= 0)
 		return pm_level;
+	if (ckpt_kfeat_off(CKPT_KF_PAGEMAP_SCAN))
+		return pm_level = 0;
 	/* an empty range: only the arguments are checked (unknown category: EINVAL) */
 	fd = ckpt_open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC, 0);
 	if (fd >= 0) {
@@ -238,7 +241,7 @@ static int excl_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
 
 int ckpt_mem_each_run(struct ckpt_ctx *c, const struct ckpt_vma *v, ckpt_run_fn fn, void *arg)
 {
-	int lvl = c->no_pm_scan ? 0 : ckpt_pm_scan_level();
+	int lvl = ckpt_pm_scan_level();
 	struct excl_cut x = { c, v, fn, arg, 0 };
 	uint32_t nx;
 

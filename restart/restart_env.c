@@ -18,8 +18,8 @@
  *   timers     POSIX timers can be made with their ids (Linux 6.16+)
  *   memory     locked memory fits in RLIMIT_MEMLOCK (or CAP_IPC_LOCK);
  *              a shared file mapping that mprotect() could make writable
- *              can be opened read-write again; guard regions and the
- *              advice the process gave can be given here
+ *              can be opened read-write again; guard regions, seals and
+ *              the advice the process gave can be given here
  *   attributes oom_score_adj, affinity, seccomp... (restart_attr.c)
  */
 #include <errno.h>
@@ -126,7 +126,9 @@ static int check_vdso(struct rst_state *s)
 {
 	static const uint32_t flags[RST_OWN_N] = { IMG_VMA_VDSO, IMG_VMA_VVAR, IMG_VMA_VVAR_VCLOCK };
 
-	for (int k = 0; k < RST_OWN_N; k++) {
+	/* [vvar_vclock] first: its presence names the difference best */
+	for (int j = 0; j < RST_OWN_N; j++) {
+		int k = (j + RST_OWN_VVAR_VCLOCK) % RST_OWN_N;
 		struct rst_vma *img = NULL;
 		uint64_t a, b;
 		int have = rst_own_special(s, k, &a, &b);
@@ -136,6 +138,13 @@ static int check_vdso(struct rst_state *s)
 				img = &s->vmas[i];
 		if (!img && !have)
 			continue;
+		/* Linux 6.13 split [vvar] in two: the image and this kernel on either side */
+		if (k == RST_OWN_VVAR_VCLOCK && (!img || !have))
+			return rst_problem(s, RST_EXIT_INCOMPAT, "this kernel has %s [vvar_vclock] "
+					   "mapping, the image has %s (image taken on Linux %.64s; "
+					   "Linux 6.13 split [vvar] in two): restart on the kernel "
+					   "that took it", have ? "a" : "no", img ? "one" : "none",
+					   s->r.hdr.kernel);
 		if (!img || !have || img->v.end - img->v.start != b - a)
 			return rst_problem(s, RST_EXIT_INCOMPAT, "this kernel's %s differs from "
 					   "the image's (image taken on Linux %.64s): restart on the "
@@ -378,6 +387,25 @@ static int check_guards(struct rst_state *s)
 	return 0;
 }
 
+/*
+ * Sealed mappings (mseal, Linux 6.10) are sealed again last of all, in the
+ * restorer, where a failure kills the restored process: ask first.
+ */
+static int check_seals(struct rst_state *s)
+{
+	for (int i = 0; i < s->nvmas; i++) {
+		if (!(s->vmas[i].v.attrs & IMG_VMA_ATTR_SEALED))
+			continue;
+		/* an empty range: only whether the kernel has the call */
+		if (syscall(462 /* SYS_mseal */, 0, 0, 0) == 0 || errno != ENOSYS)
+			return 0;
+		return rst_problem(s, RST_EXIT_INCOMPAT, "the process had sealed mappings "
+				   "(mseal), the first at %lx; this kernel cannot seal them "
+				   "(Linux 6.10 or later can)", (unsigned long)s->vmas[i].v.start);
+	}
+	return 0;
+}
+
 int rst_check_env(struct rst_state *s)
 {
 	uint64_t need = 0, have = arch_xgetbv0();
@@ -418,6 +446,8 @@ int rst_check_env(struct rst_state *s)
 	if ((r = check_maywrite(s)) && !s->check_only)
 		return r;
 	if ((r = check_guards(s)) && !s->check_only)
+		return r;
+	if ((r = check_seals(s)) && !s->check_only)
 		return r;
 	if ((r = rst_check_attrs(s)) && !s->check_only)	/* restart_attr.c */
 		return r;

@@ -76,10 +76,18 @@ _Static_assert(sizeof(struct arch_ucontext) == 304, "ucontext");
 #define ARCH_REG_RSP	15
 #define ARCH_REG_RIP	16
 
-/* XCR0: the xsave features this CPU and kernel enabled. */
+/*
+ * XCR0: the xsave features this CPU and kernel enabled.  Without OSXSAVE
+ * (CPUID.1:ECX bit 27: a CPU or VM without XSAVE, qemu's default model)
+ * xgetbv is an invalid opcode, and the state is FXSAVE's: x87 and SSE.
+ */
 static inline uint64_t arch_xgetbv0(void)
 {
-	uint32_t lo, hi;
+	uint32_t a = 1, b, c = 0, d, lo, hi;
+
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	if (!(c & (1u << 27)))
+		return 0x3;
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
 	return ((uint64_t)hi << 32) | lo;
 }

@@ -17,7 +17,8 @@ BIN=$B/bin
 # file), not back into the original's output file, which is what a
 # restart does by default (fds 0-2 on files are reopened: t_stdio.sh).
 RESTART=("$BIN/ckpt-restart" --inherit-fd 0,1,2)
-LIB=$B/libckpt.so
+# CKPT_E2E_LIB: another build of it (the kfeat test library: t_oldkernel.sh)
+LIB=${CKPT_E2E_LIB:-$B/libckpt.so}
 PROGS=$B/tests
 TMP=$(mktemp -d /tmp/ckpt-e2e.XXXXXX)
 trap 'cleanup' EXIT
@@ -29,6 +30,13 @@ cleanup() {
 }
 
 fail() { echo "FAIL: $*"; exit 1; }
+
+# "${NOTHP[@]}" PROG ARGS: runs PROG without transparent huge pages
+# (PR_SET_THP_DISABLE, kept through exec): where they are always on
+# (Debian's kernel), a write to a huge page makes all its 2 MiB dirty.
+NOTHP=(python3 -c 'import ctypes, os, sys
+ctypes.CDLL(None).prctl(41, 1, 0, 0, 0)
+os.execv(sys.argv[1], sys.argv[1:])')
 skip() { echo "SKIP: $*"; exit 77; }
 
 # Runs "$@" with only fds 0-2 open (a stray inherited fd would be refused

@@ -144,7 +144,9 @@ static void t_eventfd(void)
 	CHECK(rd(e3) == (uint64_t)-1 && errno == EAGAIN, "e3 not empty");
 	v = 9;
 	CHECK(write(e3, &v, 8) == 8 && rd(e3) == 9, "e3 write/read");
-	CHECK(strstr(fdinfo(e2, "eventfd-semaphore:"), "1") != NULL, "semaphore mode");
+	/* fdinfo says it from Linux 6.6 on (the reads above proved it anyway) */
+	CHECK(!*fdinfo(e2, "eventfd-semaphore:") || strstr(fdinfo(e2, "eventfd-semaphore:"), "1"),
+	      "semaphore mode");
 }
 
 /* ---- timerfd ---- */

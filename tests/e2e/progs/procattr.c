@@ -61,6 +61,15 @@ static void setup_fail(const char *what)
 	printf("SETUP FAILED %s: %s\n", what, strerror(errno));
 }
 
+/* A prctl newer than some kernels: EINVAL there is a NOTE (the attribute reads -1 throughout). */
+static void setup_optional(const char *what, const char *since)
+{
+	if (errno == EINVAL)
+		printf("NOTE: %s: this kernel lacks it (Linux %s)\n", what, since);
+	else
+		setup_fail(what);
+}
+
 static int write_file(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -110,17 +119,17 @@ static void set_proc(void)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		setup_fail("PR_SET_CHILD_SUBREAPER");
 	if (prctl(PR_SET_MDWE_, 1, 0, 0, 0) < 0)
-		setup_fail("PR_SET_MDWE");
+		setup_optional("PR_SET_MDWE", "6.3");
 	if (prctl(PR_SET_MEMORY_MERGE_, 1, 0, 0, 0) < 0)
-		setup_fail("PR_SET_MEMORY_MERGE");
+		setup_optional("PR_SET_MEMORY_MERGE", "6.4");
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) < 0 ||
 	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) < 0 ||
 	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) < 0)
 		setup_fail("membarrier");
 	if (prctl(PR_TIMER_IDS_, 1, 0, 0, 0) < 0)
-		setup_fail("PR_TIMER_CREATE_RESTORE_IDS");
+		setup_optional("PR_TIMER_CREATE_RESTORE_IDS", "6.16");
 	if (prctl(PR_FUTEX_HASH_, 1, 64, 0, 0) < 0)
-		setup_fail("PR_FUTEX_HASH");
+		setup_optional("PR_FUTEX_HASH", "6.16");
 	if (root && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		setup_fail("PR_SET_DUMPABLE");
 }
