@@ -93,6 +93,8 @@ for ph in ${CKVM_PHASES:-e2e module}; do
 			if out=$(rmmod "$mod" 2>&1); then
 				if grep -q "^$mod " /proc/modules; then
 					say "FAIL module/rmmod: $mod still in /proc/modules"
+				elif [ -e /dev/ckpt-assist ]; then
+					say "FAIL module/rmmod: /dev/ckpt-assist still there"
 				else
 					say "PASS module/rmmod"
 				fi
@@ -101,6 +103,10 @@ for ph in ${CKVM_PHASES:-e2e module}; do
 			fi
 		fi
 		phase_end module
+		;;
+	shell)	# by hand: CKVM_PHASES="shell" bash tests/kernel/run.sh
+		say "shell: root shell on the console; exit it to power off"
+		setsid -c bash -i < /dev/ttyS0 > /dev/ttyS0 2>&1
 		;;
 	*) say "FAIL $ph/phase: unknown phase" ;;
 	esac
