@@ -60,8 +60,11 @@ module="" module_why=""
 if [ -f kernel-assist/module/Kbuild ]; then
 	hdr=/usr/src/linux-headers-$kver
 	[ -d "$hdr" ] || die "no $hdr (bash tools/deps-kernel.sh installs linux-headers-amd64)"
-	mkdir -p "$OUT/module"
-	cp -a kernel-assist/module/. "$OUT/module/"
+	rm -rf "$OUT/module"; mkdir -p "$OUT/module"
+	# the sources only (what git tracks or would), not a build left there
+	git ls-files -co --exclude-standard kernel-assist/module | cpio -pdm --quiet "$OUT/module.src" 2>/dev/null ||
+		{ mkdir -p "$OUT/module.src/kernel-assist" && cp -a kernel-assist/module "$OUT/module.src/kernel-assist/"; }
+	cp -a "$OUT/module.src/kernel-assist/module/." "$OUT/module/"; rm -rf "$OUT/module.src"
 	echo "check-kernel: building the module against $hdr"
 	if ! make -s -C "$hdr" M="$OUT/module" modules > "$OUT/module.log" 2>&1; then
 		cat "$OUT/module.log"; die "the module does not build ($OUT/module.log)"
@@ -128,10 +131,16 @@ wall=$(($(date +%s) - start))
 echo
 echo "== check-kernel report ($kver, qemu TCG -smp ${CKVM_SMP:-2}; log: $log)"
 pass=0 fail=0 skip=0
-section() {	# section PHASE TITLE
-	local lines
+section() {	# section PHASE TITLE [LIST]: the phase's lines; LIST's tests without one FAIL
+	local lines t n
 	lines=$(grep -aE "^ckvm: (PASS|FAIL|SKIP) $1/" "$log")
 	echo "-- $2"
+	for t in $( [ -n "${3:-}" ] && sed 's/#.*//' "$3" | awk '{print $1}'); do
+		n=$(basename "$t" .sh)
+		echo "$lines" | grep -qE "^ckvm: (PASS|FAIL|SKIP) $1/$n " ||
+			lines="$lines${lines:+
+}ckvm: FAIL $1/$n: did not run (the VM stopped before it)"
+	done
 	[ -z "$lines" ] && { echo "  (nothing ran)"; return; }
 	echo "$lines" | sed -E 's/^ckvm: (PASS|FAIL|SKIP) /  \1  /'
 	pass=$((pass + $(echo "$lines" | grep -c '^ckvm: PASS ')))
@@ -140,7 +149,7 @@ section() {	# section PHASE TITLE
 }
 for ph in $phases; do
 	case $ph in
-	e2e) section e2e "(a) e2e tests on $kver without the module ($(basename "$e2e_list"))" ;;
+	e2e) section e2e "(a) e2e tests on $kver without the module ($(basename "$e2e_list"))" "$OUT/e2e.list.run" ;;
 	module) section module "(b) with the module loaded (tests/kernel/module.list), (c) its unload" ;;
 	*) section "$ph" "$ph" ;;
 	esac
@@ -168,7 +177,9 @@ fi
 # Kernel lines only ("[  12.345678] ..." on the console, "dmesg: [...]"
 # from guest.sh): a test's own output may say BUG or WARNING.
 klog=$(grep -aE '^(dmesg: )?\[ *[0-9]+\.[0-9]+\]' "$log" | grep -aE 'BUG|Oops|WARNING|general protection' | sort -u)
-if [ -n "$klog" ]; then
+if ! grep -aq '^ckvm: booted' "$log"; then
+	:	# no kernel ran far enough to judge its log (the VM's FAIL says why)
+elif [ -n "$klog" ]; then
 	echo "  FAIL  kernel log: BUG, Oops, WARNING or general protection:"
 	echo "$klog" | head -20 | sed 's/^/        /'
 	fail=$((fail + 1))
