@@ -16,6 +16,12 @@ off() { sync; /bin/busybox poweroff -f; sleep 30; }
 trap off EXIT
 
 mkdir -p /dev/pts /dev/shm /dev/mqueue
+# what udev adds to a devtmpfs (bash's <(...) needs /dev/fd)
+ln -sfn /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
+ln -sf /proc/kcore /dev/core
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 shm /dev/shm
 mount -t mqueue mqueue /dev/mqueue
