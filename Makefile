@@ -54,7 +54,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 all: $(B)/libckpt.so $(B)/bin/ckpt-restart $(TOOLS) $(SAMPLES) $(E2E_PROGS) \
      $(B)/tests/unit-tests $(B)/tests/ckpt-edit $(B)/ckpt.pc $(B)/tests/slurm-lcg $(KFEAT_LIB)
-.PHONY: all check check-slurm bench fuzz fuzz-build install uninstall deps clean demo faststart faststart-python FORCE
+.PHONY: all check check-slurm check-kernel bench fuzz fuzz-build install uninstall deps clean demo faststart faststart-python FORCE
 
 $(B)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -223,6 +223,13 @@ $(B)/tests/slurm-lcg: tests/slurm/lcg.c
 	$(CC) $(CFLAGS) -o $@ $<
 check-slurm: all
 	@bash tests/slurm/run.sh
+
+# Debian's own kernel (6.1 on Debian 12) booted under qemu (TCG), the e2e
+# tests that fit ~15 minutes and the kernel-assist module's tests run inside
+# (tools/deps-kernel.sh installs qemu, the kernel and its headers;
+# tests/kernel/run.sh says how; docs/TESTING.md).
+check-kernel: all
+	@bash tests/kernel/run.sh
 
 bench: all $(BENCH_PROGS)
 	@$(B)/tests/reaper bash tests/bench/run.sh
