@@ -46,7 +46,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
+#include <sys/syscall.h>
+#include "arch/x86_64/arch.h"
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_bt.h"
 
@@ -180,14 +181,14 @@ static void bt_close_validate_pipe(const int probe[2])
 {
 	for (int i = 0; i < 2; i++) {
 		struct stat st;
-		int fl = fcntl(probe[i], F_GETFL), fd = fcntl(probe[i], F_GETFD);
+		long fl = arch_sys2(SYS_fcntl, probe[i], F_GETFL), fd = arch_sys2(SYS_fcntl, probe[i], F_GETFD);
 
 		if (fl < 0 || fd < 0 || !(fl & O_NONBLOCK) || !(fd & FD_CLOEXEC) ||
-		    fstat(probe[i], &st) < 0 || !S_ISFIFO(st.st_mode))
+		    arch_sys2(SYS_fstat, probe[i], &st) < 0 || !S_ISFIFO(st.st_mode))
 			return;
 	}
-	close(probe[0]);
-	close(probe[1]);
+	arch_sys1(SYS_close, probe[0]);
+	arch_sys1(SYS_close, probe[1]);
 }
 
 void ckpt_bt_load(void)
@@ -202,11 +203,20 @@ void ckpt_bt_load(void)
 	    dlsym(RTLD_DEFAULT, "__tsan_init") || dlsym(RTLD_DEFAULT, "__msan_init"))
 		return;
 	/* libunwind's pipe comes at the dlopen or its first init: see bt_close_validate_pipe */
-	if (pipe2(probe, O_CLOEXEC) == 0) {
-		close(probe[0]);
-		close(probe[1]);
+	if (arch_sys2(SYS_pipe2, probe, O_CLOEXEC) == 0) {
+		arch_sys1(SYS_close, probe[0]);
+		arch_sys1(SYS_close, probe[1]);
+	} else {
+		probe[0] = probe[1] = -1;
 	}
-	if (!(h = dlopen("libunwind-x86_64.so.8", RTLD_NOW | RTLD_LOCAL)))
+	/*
+	 * RTLD_DEEPBIND: libunwind's own calls (sigprocmask around its pool
+	 * lock, pipe2, memcpy) go to libc itself, not to libckpt's wrappers
+	 * that the preload puts first: their bookkeeping (the application's
+	 * view of its signal mask, its fds) is the application's, and
+	 * libunwind's brief full mask inside a checkpoint must not enter it.
+	 */
+	if (!(h = dlopen("libunwind-x86_64.so.8", RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND)))
 		return;
 	*(void **)&uw.create_addr_space = dlsym(h, "_Ux86_64_create_addr_space");
 	*(void **)&uw.set_caching_policy = dlsym(h, "_Ux86_64_set_caching_policy");
