@@ -137,7 +137,7 @@ grep -q "ALL OK" "$TMP/thr.out2" && [ $rc = 0 ] || fail "threads: restarted (rc 
 
 # --- 4. pre-dump ----------------------------------------------------------
 mkdir -p "$TMP/p"
-shim "$PROGS/incr_bench" 64 "$TMP/p" 1 hold > "$TMP/pre.out" 2>&1 &
+shim "${NOTHP[@]}" "$PROGS/incr_bench" 64 "$TMP/p" 1 hold > "$TMP/pre.out" 2>&1 &
 PID=$!
 PIDS+=("$PID")
 wait_line "$TMP/pre.out" READY
