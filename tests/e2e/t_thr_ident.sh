@@ -51,7 +51,9 @@ one() {
 	restart_bg "$img" > "$out2" 2>&1
 	wait_for 20 test -d "/proc/$pid" || fail "$prog: not restarted: $(cat "$out2")"
 	while read -r _ name tid; do
-		[ -d "/proc/$pid/task/$tid" ] || fail "$prog: thread $name (tid $tid) not restored with its tid"
+		# the pid is made first, its threads after it: wait for each
+		wait_for 20 test -d "/proc/$pid/task/$tid" ||
+			fail "$prog: thread $name (tid $tid) not restored with its tid"
 	done < <(grep '^TID ' "$out1")
 	wait_for 20 in_call "$pid" "$pid" 128 || fail "$prog: main not back in sigwaitinfo: $(cat "$out2")"
 	kill -USR2 "$pid"
