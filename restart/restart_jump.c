@@ -494,6 +494,12 @@ int rst_jump(struct rst_state *s)
 	}
 	a->caps_image = rst_caps_restored(s);
 	a->cap_raise = s->cap_keep;
+	a->assist_fd = assist_module_fd();
+	a->thread_module = assist_backend() == ASSIST_MODULE;
+	a->timer_mode = (uint32_t)s->timer_mode;
+	_Static_assert(ASSIST_TIMERS_MODULE == RST_TIMERS_MODULE && ASSIST_TIMERS_CYCLE ==
+		       RST_TIMERS_CYCLE && ASSIST_TIMER_CYCLE_MAX == RST_TIMER_CYCLE_MAX,
+		       "assist.h and restorer.h disagree on the timer modes");
 	a->pid = s->proc.pid;
 	a->nthreads = nthr;
 	for (int i = 0; i < nthr; i++) {

@@ -4,7 +4,8 @@
  * pid through the module: the administrator's policy, as module
  * parameters (insmod/modprobe options, or root writing
  * /sys/module/ckpt_assist/parameters/<name> at any time):
- *   clone_uids=U1,U2,...  users (uids of the initial user namespace)
+ *   clone_uids=U1,U2,...  users (uids of the initial user namespace); ""
+ *                         for none
  *   clone_gids=G1,G2,...  groups: a caller with one of them as effective
  *                         or supplementary group
  *   pid_min=, pid_max=    the pids (in the caller's pid namespace) such a
@@ -20,19 +21,70 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/pid_namespace.h>
+#include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/threads.h>
 #include "ckpt_assist.h"
 
 #define CKPT_ASSIST_MAX_IDS	32
 
-static unsigned int clone_uids[CKPT_ASSIST_MAX_IDS];
-static unsigned int n_clone_uids;
-module_param_array(clone_uids, uint, &n_clone_uids, 0644);
-MODULE_PARM_DESC(clone_uids, "uids that may create a process or thread with a chosen pid (default: none)");
+/*
+ * A list of ids: "1000,1001" (at most CKPT_ASSIST_MAX_IDS), or "" for
+ * none (module_param_array refuses an empty write: a list could never be
+ * emptied again).  Read and written under kernel_param_lock.
+ */
+struct ckpt_assist_ids {
+	unsigned int n;
+	u32 id[CKPT_ASSIST_MAX_IDS];
+};
 
-static unsigned int clone_gids[CKPT_ASSIST_MAX_IDS];
-static unsigned int n_clone_gids;
-module_param_array(clone_gids, uint, &n_clone_gids, 0644);
+static int ckpt_assist_ids_set(const char *val, const struct kernel_param *kp)
+{
+	struct ckpt_assist_ids *ids = kp->arg, new = { 0 };
+	char *buf, *p, *tok;
+	int r = 0;
+
+	buf = kstrdup(val, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	p = strim(buf);
+	while (p && *p) {
+		tok = strsep(&p, ",");
+		tok = strim(tok);
+		if (new.n == CKPT_ASSIST_MAX_IDS || kstrtou32(tok, 10, &new.id[new.n]) ||
+		    new.id[new.n] == (u32)-1) {
+			r = -EINVAL;
+			break;
+		}
+		new.n++;
+	}
+	kfree(buf);
+	if (!r)
+		*ids = new;
+	return r;
+}
+
+static int ckpt_assist_ids_get(char *buf, const struct kernel_param *kp)
+{
+	const struct ckpt_assist_ids *ids = kp->arg;
+	int len = 0;
+	unsigned int i;
+
+	for (i = 0; i < ids->n; i++)
+		len += scnprintf(buf + len, PAGE_SIZE - len, "%s%u", i ? "," : "", ids->id[i]);
+	len += scnprintf(buf + len, PAGE_SIZE - len, "\n");
+	return len;
+}
+
+static const struct kernel_param_ops ckpt_assist_ids_ops = {
+	.set = ckpt_assist_ids_set,
+	.get = ckpt_assist_ids_get,
+};
+
+static struct ckpt_assist_ids clone_uids, clone_gids;
+module_param_cb(clone_uids, &ckpt_assist_ids_ops, &clone_uids, 0644);
+MODULE_PARM_DESC(clone_uids, "uids that may create a process or thread with a chosen pid, comma separated (default: none)");
+module_param_cb(clone_gids, &ckpt_assist_ids_ops, &clone_gids, 0644);
 MODULE_PARM_DESC(clone_gids, "gids whose members may create a process or thread with a chosen pid (default: none)");
 
 static int policy_pid_min = 300;
@@ -60,10 +112,10 @@ static bool ckpt_assist_listed(void)
 
 	/* sysfs writes of the arrays take the same lock */
 	kernel_param_lock(THIS_MODULE);
-	for (i = 0; i < n_clone_uids && !ok; i++)
-		ok = uid_eq(euid, make_kuid(&init_user_ns, clone_uids[i]));
-	for (i = 0; i < n_clone_gids && !ok; i++) {
-		kgid_t g = make_kgid(&init_user_ns, clone_gids[i]);
+	for (i = 0; i < clone_uids.n && !ok; i++)
+		ok = uid_eq(euid, make_kuid(&init_user_ns, clone_uids.id[i]));
+	for (i = 0; i < clone_gids.n && !ok; i++) {
+		kgid_t g = make_kgid(&init_user_ns, clone_gids.id[i]);
 
 		ok = gid_valid(g) && in_egroup_p(g);
 	}

@@ -1,0 +1,89 @@
+#!/bin/bash
+# t_mod_restart.sh - the unprivileged restart through the kernel-assist
+# module alone (in the VM, module loaded; run as root, which sets the
+# policy and becomes an unprivileged user for the rest):
+#   - a user the policy does not list: ckpt-restart --assist=module and
+#     --check refuse, saying the policy does not list the uid; auto and
+#     upstream refuse too (no CAP_CHECKPOINT_RESTORE);
+#   - once listed (clone_uids=): --check says the pids are made through
+#     the module, and --assist=module restarts a program with 8 threads
+#     (checkpointed from outside by ckpt-save, killed) with its pid and
+#     every tid, which then finishes with the result an uninterrupted run
+#     computes;
+#   - POSIX timers (progs/timers.c) come back with their ids through the
+#     module's TIMER_ID (6.1 has no PR_TIMER_CREATE_RESTORE_IDS), as the
+#     same user.
+# Leaves the policy as it found it.
+. "$(dirname "$0")/../e2e/lib.sh"
+par=/sys/module/ckpt_assist/parameters
+[ -c /dev/ckpt-assist ] || skip "no /dev/ckpt-assist (module not loaded)"
+unpriv_user
+saved=$(cat $par/clone_uids) saved_min=$(cat $par/pid_min)
+trap 'echo "$saved" > $par/clone_uids; echo "$saved_min" > $par/pid_min; cleanup' EXIT
+echo "" > $par/clone_uids || fail "cannot empty clone_uids"
+# the VM's pids are low: below the default floor of 300 (t_mod_ioctl tests the range)
+echo 2 > $par/pid_min
+U_DIR=$TMP/u
+mkdir "$U_DIR" && chown "$uid:$gid" "$U_DIR"
+IMG=$U_DIR/thr.img
+
+as_user env LD_PRELOAD="$LIB" "$PROGS/threads" 8 "$IMG" run > "$TMP/t.out" 2>&1 &
+pid=$!
+PIDS+=("$pid")
+wait_line "$TMP/t.out" "STARTED"
+as_user "$BIN/ckpt-save" "$pid" "$IMG" 2> "$TMP/save" || fail "ckpt-save as $U: $(cat "$TMP/save")"
+tids=$(ls "/proc/$pid/task" | sort -n | tr '\n' ' ')
+[ "$(echo $tids | wc -w)" = 9 ] || fail "expected 9 threads, saw: $tids"
+kill9 "$pid"
+
+# not listed: refused, and the message says why
+for a in module auto upstream; do
+	out=$(as_user "${RESTART[@]}" --assist=$a "$IMG" 2>&1) && fail "--assist=$a restarted for an unlisted user"
+	case $a in
+	module) want="does not list uid $uid" ;;
+	*) want="CAP_CHECKPOINT_RESTORE" ;;
+	esac
+	echo "$out" | grep -q "$want" || fail "--assist=$a, unlisted: the message lacks '$want': $out"
+	gone "$pid" || fail "--assist=$a, unlisted: pid $pid exists"
+done
+out=$(as_user "${RESTART[@]}" --check --assist=module "$IMG" 2>&1) && fail "--check passed for an unlisted user: $out"
+echo "$out" | grep -q "does not list uid $uid" || fail "--check, unlisted: $out"
+
+# listed: --check names the module, the restart brings back every tid
+echo "$uid" > $par/clone_uids
+out=$(as_user "${RESTART[@]}" --check --assist=module "$IMG" 2>&1) || fail "--check, listed: $out"
+echo "$out" | grep -q "pids made through the kernel-assist module" || fail "--check does not name the module: $out"
+as_user "${RESTART[@]}" --assist=module "$IMG" > "$TMP/t.out2" 2>&1 &
+RPID=$!
+PIDS+=("$RPID")
+wait_for 30 test -d "/proc/$pid" || fail "restarted process not there: $(cat "$TMP/t.out2")"
+wait_for 30 test "$(ls /proc/$pid/task 2>/dev/null | wc -l)" = 9 || fail "not 9 threads: $(ls /proc/$pid/task)"
+now=$(ls "/proc/$pid/task" | sort -n | tr '\n' ' ')
+[ "$now" = "$tids" ] || fail "tids after the restart: $now, before: $tids"
+owner=$(stat -c %u "/proc/$pid")
+[ "$owner" = "$uid" ] || fail "the restarted process runs as uid $owner, not $uid"
+grep -q '^CapEff:[[:space:]]*0*$' "/proc/$pid/status" || fail "the restarted process has capabilities: $(grep Cap /proc/$pid/status)"
+for t in $now; do
+	grep -q '^CapEff:[[:space:]]*0*$' "/proc/$pid/task/$t/status" || fail "thread $t has capabilities"
+done
+kill -USR2 "$pid"
+wait "$RPID"
+rc=$?
+grep -q "ALL OK" "$TMP/t.out2" || fail "restarted (rc $rc): $(cat "$TMP/t.out2")"
+[ $rc -eq 0 ] || fail "restarted: rc $rc"
+
+# POSIX timers with their ids, through TIMER_ID, as the same user
+TIMG=$U_DIR/timers.img
+(cd "$U_DIR" && as_user env LD_PRELOAD="$LIB" "$PROGS/timers" "$TIMG") > "$TMP/tm.out" 2>&1 ||
+	fail "timers, original: $(cat "$TMP/tm.out")"
+tpid=$(sed -n 's/^ARMED .* pid \([0-9]*\) .*/\1/p' "$TMP/tm.out")
+wait_for 20 gone "$tpid" || fail "timers: the original is still there"
+out=$(as_user "${RESTART[@]}" --check --assist=module "$TIMG" 2>&1) || fail "timers --check: $out"
+echo "$out" | grep -q "POSIX timer ids made through the kernel-assist module's TIMER_ID" ||
+	fail "timers --check does not name TIMER_ID: $out"
+sleep 0.5	# as t_timers.sh: the time between checkpoint and restart must not count
+as_user "${RESTART[@]}" --assist=module "$TIMG" > "$TMP/tm.out2" 2>&1
+rc=$?
+grep -q '^ALL OK' "$TMP/tm.out2" || fail "timers, restarted (rc $rc): $(cat "$TMP/tm.out2")"
+echo "PASS: t_mod_restart"
+exit 0
