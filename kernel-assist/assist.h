@@ -77,6 +77,12 @@ void assist_module_probe(struct assist_module_state *m);
 int assist_choose(int want, int upstream, char *why, size_t len);
 int assist_backend(void);		/* chosen, ASSIST_UPSTREAM before any choice */
 int assist_module_fd(void);		/* the open device, or -1 */
+/*
+ * 1 when the executable link must be set through the module's EXE_LINK:
+ * pids come from the module for a caller without CAP_CHECKPOINT_RESTORE
+ * (PR_SET_MM_MAP refuses it an exe_fd).
+ */
+int assist_module_exe(void);
 void assist_module_fd_moved(int fd);	/* the restart moved it to fd */
 
 /*

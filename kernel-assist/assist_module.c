@@ -26,7 +26,7 @@
 
 static int mod_fd = -1;
 static int chosen = -1;			/* enum assist_backend, or -1: not yet */
-static int chosen_want;
+static int chosen_want, chosen_upstream;
 static char chosen_why[256];
 static struct assist_module_state mod_seen;
 
@@ -157,6 +157,7 @@ int assist_choose(int want, int upstream, char *why, size_t len)
 	fd = want == ASSIST_UPSTREAM ? (f.mod.err = EPERM, -1) : module_open(&f.mod);
 	mod_seen = f.mod;
 	chosen_want = want;
+	chosen_upstream = upstream;
 	chosen = assist_decide(&f, chosen_why, sizeof(chosen_why));
 	/* kept for TIMER_ID too, whoever makes the pids (never under --assist=upstream) */
 	if (fd >= 0 && f.mod.abi == CKPT_ASSIST_ABI)
@@ -175,6 +176,12 @@ int assist_backend(void)
 int assist_module_fd(void)
 {
 	return mod_fd;
+}
+
+int assist_module_exe(void)
+{
+	return mod_fd >= 0 && chosen == ASSIST_MODULE && !chosen_upstream &&
+	       (mod_seen.ops & CKPT_ASSIST_OP_EXE_LINK);
 }
 
 void assist_module_fd_moved(int fd)

@@ -828,6 +828,11 @@ RST void rst_main(struct rst_args *a)
 	/* Step 4: process state. */
 	a->mm.auxv = (void *)a->auxv;
 	CHECK(a, 8, arch_sys5(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, &a->mm, sizeof(a->mm), 0));
+	if (a->exe_link_fd >= 0) {
+		struct ckpt_assist_exe_link el = { sizeof(el), a->exe_link_fd, 0 };
+
+		CHECK(a, 8, arch_sys3(SYS_ioctl, a->assist_fd, CKPT_ASSIST_IOC_EXE_LINK, &el));
+	}
 	for (uint32_t i = 0; i < a->nclose; i++)
 		arch_sys1(SYS_close, a->close_fds[i]);
 	rst_relock(a);

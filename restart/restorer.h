@@ -246,6 +246,8 @@ struct rst_args {
 	 */
 	int32_t assist_fd;
 	uint32_t thread_module;
+	int32_t exe_link_fd;		/* >= 0: the exe link through the module's EXE_LINK
+					 * (mm.exe_fd is -1 then) */
 	uint32_t nfilters;
 	struct rst_filter *filters;	/* seccomp, install order */
 

@@ -33,6 +33,10 @@ int ckpt_assist_clone_init(void);		/* finds kernel_clone */
 long ckpt_assist_clone(void __user *uarg);
 void ckpt_assist_clone_exit(void);		/* waits for children still starting */
 
+/* ckpt_assist_exe.c */
+int ckpt_assist_exe_init(void);			/* finds replace_mm_exe_file */
+long ckpt_assist_exe_link(void __user *uarg);
+
 /* ckpt_assist_timer.c */
 long ckpt_assist_timer_id(void __user *uarg);
 

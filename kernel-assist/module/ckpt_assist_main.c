@@ -32,7 +32,8 @@ long ckpt_assist_copy_in(void *k, size_t ksize, size_t size0, void __user *uarg)
 
 static u64 ckpt_assist_ops(void)
 {
-	return CKPT_ASSIST_OP_CLONE | CKPT_ASSIST_OP_TIMER_ID | ckpt_assist_thread_ops();
+	return CKPT_ASSIST_OP_CLONE | CKPT_ASSIST_OP_TIMER_ID | CKPT_ASSIST_OP_EXE_LINK |
+	       ckpt_assist_thread_ops();
 }
 
 static long ckpt_assist_version(void __user *uarg)
@@ -62,6 +63,8 @@ static long ckpt_assist_ioctl(struct file *f, unsigned int cmd, unsigned long ar
 		return ckpt_assist_clone(uarg);
 	case CKPT_ASSIST_IOC_TIMER_ID:
 		return ckpt_assist_timer_id(uarg);
+	case CKPT_ASSIST_IOC_EXE_LINK:
+		return ckpt_assist_exe_link(uarg);
 	case CKPT_ASSIST_IOC_THREAD_STOP:
 	case CKPT_ASSIST_IOC_THREAD_RESUME:
 		return ckpt_assist_thread_ioctl(f, cmd, uarg);
@@ -105,6 +108,9 @@ static int __init ckpt_assist_init(void)
 	r = ckpt_assist_clone_init();
 	if (r)
 		return r;
+	r = ckpt_assist_exe_init();
+	if (r)
+		goto out_clone;
 	r = ckpt_assist_thread_init();
 	if (r)
 		goto out_clone;
@@ -131,5 +137,5 @@ static void __exit ckpt_assist_cleanup(void)
 module_init(ckpt_assist_init);
 module_exit(ckpt_assist_cleanup);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("libckpt kernel assist: chosen pids under a policy, POSIX timer ids");
+MODULE_DESCRIPTION("libckpt kernel assist: chosen pids and the executable link under a policy, POSIX timer ids");
 MODULE_VERSION("1");

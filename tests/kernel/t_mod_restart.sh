@@ -15,6 +15,16 @@
 #     same user.
 # Leaves the policy as it found it.
 . "$(dirname "$0")/../e2e/lib.sh"
+# wait_for counts 20 ms polls, and under TCG each poll's fork takes
+# longer than that: a deadline in seconds instead.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.05
+	done
+}
 par=/sys/module/ckpt_assist/parameters
 [ -c /dev/ckpt-assist ] || skip "no /dev/ckpt-assist (module not loaded)"
 unpriv_user
@@ -31,10 +41,12 @@ as_user env LD_PRELOAD="$LIB" "$PROGS/threads" 8 "$IMG" run > "$TMP/t.out" 2>&1 
 pid=$!
 PIDS+=("$pid")
 wait_line "$TMP/t.out" "STARTED"
+echo "threads: started as $U (pid $pid)"
 as_user "$BIN/ckpt-save" "$pid" "$IMG" 2> "$TMP/save" || fail "ckpt-save as $U: $(cat "$TMP/save")"
 tids=$(ls "/proc/$pid/task" | sort -n | tr '\n' ' ')
 [ "$(echo $tids | wc -w)" = 9 ] || fail "expected 9 threads, saw: $tids"
 kill9 "$pid"
+echo "threads: saved by ckpt-save, killed; tids $tids"
 
 # not listed: refused, and the message says why
 for a in module auto upstream; do
@@ -49,15 +61,22 @@ done
 out=$(as_user "${RESTART[@]}" --check --assist=module "$IMG" 2>&1) && fail "--check passed for an unlisted user: $out"
 echo "$out" | grep -q "does not list uid $uid" || fail "--check, unlisted: $out"
 
+echo "unlisted: refused by --assist=module, auto, upstream and --check"
+
 # listed: --check names the module, the restart brings back every tid
 echo "$uid" > $par/clone_uids
 out=$(as_user "${RESTART[@]}" --check --assist=module "$IMG" 2>&1) || fail "--check, listed: $out"
 echo "$out" | grep -q "pids made through the kernel-assist module" || fail "--check does not name the module: $out"
+echo "listed: --check names the module"
 as_user "${RESTART[@]}" --assist=module "$IMG" > "$TMP/t.out2" 2>&1 &
 RPID=$!
 PIDS+=("$RPID")
-wait_for 30 test -d "/proc/$pid" || fail "restarted process not there: $(cat "$TMP/t.out2")"
-wait_for 30 test "$(ls /proc/$pid/task 2>/dev/null | wc -l)" = 9 || fail "not 9 threads: $(ls /proc/$pid/task)"
+there() { [ -d "/proc/$pid" ] || ! kill -0 "$RPID" 2>/dev/null; }
+wait_for 60 there
+[ -d "/proc/$pid" ] || fail "restarted process not there: $(cat "$TMP/t.out2")"
+nine() { [ "$(ls /proc/$pid/task 2>/dev/null | wc -l)" = 9 ] || ! kill -0 "$RPID" 2>/dev/null; }
+wait_for 60 nine
+[ "$(ls /proc/$pid/task 2>/dev/null | wc -l)" = 9 ] || fail "not 9 threads: $(ls /proc/$pid/task): $(cat "$TMP/t.out2")"
 now=$(ls "/proc/$pid/task" | sort -n | tr '\n' ' ')
 [ "$now" = "$tids" ] || fail "tids after the restart: $now, before: $tids"
 owner=$(stat -c %u "/proc/$pid")
@@ -71,6 +90,8 @@ wait "$RPID"
 rc=$?
 grep -q "ALL OK" "$TMP/t.out2" || fail "restarted (rc $rc): $(cat "$TMP/t.out2")"
 [ $rc -eq 0 ] || fail "restarted: rc $rc"
+
+echo "listed: restarted with pid $pid and every tid, no capabilities, ALL OK"
 
 # POSIX timers with their ids, through TIMER_ID, as the same user
 TIMG=$U_DIR/timers.img

@@ -267,6 +267,27 @@ static void bad_timer(void)
 	syscall(SYS_timer_delete, id);
 }
 
+static void bad_exe(int listed)
+{
+	struct ckpt_assist_exe_link e = { sizeof(e), -1, 0 };
+	int dir = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	e.size = 8;
+	check("EXE_LINK size 8", ioc(CKPT_ASSIST_IOC_EXE_LINK, &e), EINVAL);
+	e.size = sizeof(e);
+	e.flags = 1;
+	check("EXE_LINK flags", ioc(CKPT_ASSIST_IOC_EXE_LINK, &e), EINVAL);
+	e.flags = 0;
+	check("EXE_LINK fd -1", ioc(CKPT_ASSIST_IOC_EXE_LINK, &e), listed ? EBADF : EPERM);
+	e.fd = dir;
+	check("EXE_LINK a directory", ioc(CKPT_ASSIST_IOC_EXE_LINK, &e), listed ? EACCES : EPERM);
+	/* our own executable is mapped: the kernel refuses to replace it */
+	e.fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	check("EXE_LINK while mapped", ioc(CKPT_ASSIST_IOC_EXE_LINK, &e), listed ? EBUSY : EPERM);
+	close(e.fd);
+	close(dir);
+}
+
 static void bad_thread(void)
 {
 	struct { uint32_t size, tid; uint64_t flags; } r = { 16, (uint32_t)getpid(), 0 };
@@ -410,6 +431,7 @@ int main(int argc, char **argv)
 		bad_version();
 		bad_clone(!strcmp(argv[2], "listed"));
 		bad_timer();
+		bad_exe(!strcmp(argv[2], "listed"));
 		bad_thread();
 		return failed;
 	}
