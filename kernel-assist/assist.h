@@ -84,6 +84,8 @@ int assist_module_fd(void);		/* the open device, or -1 */
  */
 int assist_module_exe(void);
 void assist_module_fd_moved(int fd);	/* the restart moved it to fd */
+void assist_module_close(void);		/* the waiting parent: no longer needed
+					 * (an open fd keeps the module from unloading) */
 
 /*
  * The module's pid range for listed users (its pid_min= and pid_max=

@@ -189,6 +189,13 @@ void assist_module_fd_moved(int fd)
 	mod_fd = fd;
 }
 
+void assist_module_close(void)
+{
+	if (mod_fd >= 0)
+		close(mod_fd);
+	mod_fd = -1;
+}
+
 static int read_long(const char *name, long *v)
 {
 	char path[128];

@@ -400,6 +400,7 @@ int main(int argc, char **argv)
 		if (child < 0)
 			return RST_EXIT_ENV;
 		rst_caps_release(&s);
+		assist_module_close();
 		if (s.img_fd > 2)
 			close(s.img_fd);
 		return s.pidns ? rst_pidns_init(child) : wait_child();
@@ -458,6 +459,7 @@ int main(int argc, char **argv)
 		_exit(rst_restore(&s));
 	}
 	rst_caps_release(&s);		/* the waiting parent needs none of it */
+	assist_module_close();
 	if (s.lazy) {
 		forward_signals();
 		if ((r = rst_lazy_serve(&s, child)))
