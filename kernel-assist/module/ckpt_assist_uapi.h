@@ -39,7 +39,7 @@
 #define CKPT_ASSIST_ABI		1
 #define CKPT_ASSIST_MAGIC	0xC7
 
-/* VERSION: what this module is and has.  Never fails (size 16 at least). */
+/* VERSION: what this module is and has.  Never fails (size 24 at least). */
 struct ckpt_assist_version {
 	__u32 size;		/* in: sizeof the caller's struct */
 	__u32 abi;		/* out: CKPT_ASSIST_ABI of the module */
