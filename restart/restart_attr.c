@@ -390,12 +390,9 @@ int rst_restore_attrs(struct rst_state *s)
 		return RST_EXIT_ENV;
 	}
 	int merge = !!(p->flags & IMG_PA_MEMORY_MERGE);
-	int now = prctl(PR_GET_MEMORY_MERGE_, 0, 0, 0, 0);
 
-	/* a kernel without it (before 6.4: -1) has it off; "on" was refused at the check */
-	if (now < 0 && !merge)
-		now = 0;
-	if (now != merge && prctl(PR_SET_MEMORY_MERGE_, merge, 0, 0, 0) < 0) {
+	if (prctl(PR_GET_MEMORY_MERGE_, 0, 0, 0, 0) != merge &&
+	    prctl(PR_SET_MEMORY_MERGE_, merge, 0, 0, 0) < 0) {
 		rst_error(s, "cannot set KSM for all memory (PR_SET_MEMORY_MERGE %d): %s", merge,
 			  strerror(errno));
 		return RST_EXIT_ENV;
