@@ -129,7 +129,8 @@ $(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c tools/save_seal.c tools/progres
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ -lsodium
 # libunwind (remote unwinding only) for the backtraces (tools/info_bt.c).
-$(B)/bin/ckpt-info: $(call obj,tools/ckpt_info.c $(wildcard tools/info_*.c) $(IMG_SRCS))
+$(B)/bin/ckpt-info: $(call obj,tools/ckpt_info.c $(wildcard tools/info_*.c) $(IMG_SRCS) \
+		      kernel-assist/assist_module.c kernel-assist/assist_upstream.c)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ -lsodium -lunwind-x86_64
 $(B)/bin/ckpt-run: $(call obj,tools/ckpt_run.c kernel-assist/assist_ns.c)
@@ -204,7 +205,7 @@ $(B)/bench/snappy_dec: tests/bench/snappy_dec.c libckpt/img_snappy.c libckpt/img
 # Unit tests link the sources they test directly, and libsnappy: the
 # reference our Snappy encoder and decoder are tested against.
 UNIT_LIB := $(IMG_SRCS) $(CTL_SRCS) $(wildcard wrappers/*.c) $(wildcard shim/*.c) $(ENGINE_SRCS) \
-            tools/info_elf.c tools/info_diffcmp.c
+            tools/info_elf.c tools/info_diffcmp.c kernel-assist/assist_module.c
 $(B)/tests/unit-tests: $(call obj,$(UNIT_SRCS)) $(call pic,$(UNIT_LIB))
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ -lcunit -lsnappy -lurcu-bp -ldl -lsodium

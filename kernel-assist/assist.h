@@ -4,16 +4,22 @@
  * exe link of a restored process, and what this kernel and these
  * privileges allow.  restart/ uses only this.
  *
- * Back end here: the upstream kernel's own C/R interfaces (clone3 with
- * set_tid, ns_last_pid, PR_SET_MM_MAP).  The single-field PR_SET_MM_*
- * calls are never used: they need CAP_SYS_RESOURCE, which even root may
- * lack (it does on the CI machine); PR_SET_MM_MAP does not.
+ * Two back ends for a chosen pid, picked at run time (assist_choose):
+ *  - upstream (assist_upstream.c): the kernel's own C/R interfaces (clone3
+ *    with set_tid, ns_last_pid), for a caller with CAP_CHECKPOINT_RESTORE;
+ *  - module (assist_module.c): the kernel-assist module's CLONE
+ *    (/dev/ckpt-assist, kernel-assist/module/), for a caller its
+ *    administrator's policy lists, privileged or not.
+ * PR_SET_MM_MAP is the kernel's own either way.  The single-field
+ * PR_SET_MM_* calls are never used: they need CAP_SYS_RESOURCE, which even
+ * root may lack (it does on the CI machine); PR_SET_MM_MAP does not.
  */
 #ifndef CKPT_ASSIST_H
 #define CKPT_ASSIST_H
 
 #include <sys/prctl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "libckpt/img_format.h"
 
@@ -25,11 +31,86 @@ struct assist_caps {
 
 void assist_probe(struct assist_caps *caps);
 
+/* ---- the back end (assist_module.c) ---- */
+enum assist_backend {
+	ASSIST_AUTO = 0,	/* the module when it serves this caller, else upstream */
+	ASSIST_UPSTREAM,
+	ASSIST_MODULE,
+};
+
+/* What /dev/ckpt-assist says to this caller (VERSION). */
+struct assist_module_state {
+	int present;		/* the device opened and answered VERSION */
+	int err;		/* else the errno of the open or of VERSION */
+	uint32_t abi;
+	uint64_t ops;		/* CKPT_ASSIST_OP_* */
+	uint32_t policy;	/* CKPT_ASSIST_POL_* for this caller */
+};
+
+/* The facts a choice is made from; assist_decide is a pure function of them. */
+struct assist_facts {
+	int want;		/* enum assist_backend: --assist= */
+	int upstream;		/* clone3 set_tid or ns_last_pid allowed */
+	uid_t uid;		/* for the message */
+	struct assist_module_state mod;
+};
+
 /*
- * fork() whose child gets pid `pid`.  Returns 0 in the child, pid in the
- * parent, or -errno: -EEXIST pid taken, -EPERM no privilege.
+ * The back end for pids: ASSIST_UPSTREAM or ASSIST_MODULE with the reason
+ * in why ("the kernel-assist module: its policy lists uid 1000"), or -1
+ * when neither can serve, why saying what each lacks.
+ */
+int assist_decide(const struct assist_facts *f, char *why, size_t len);
+
+/* "auto", "upstream", "module" into enum assist_backend, -1 otherwise. */
+int assist_parse(const char *name);
+const char *assist_name(int backend);
+
+void assist_module_probe(struct assist_module_state *m);
+
+/*
+ * Probes (once: later calls return the first answer) and decides; from
+ * then on assist_fork_pid uses that back end.  The module's fd stays open
+ * (close-on-exec) while the module is in use for anything: pids, and
+ * POSIX timer ids (assist_timer_mode).  Returns the back end or -1.
+ */
+int assist_choose(int want, int upstream, char *why, size_t len);
+int assist_backend(void);		/* chosen, ASSIST_UPSTREAM before any choice */
+int assist_module_fd(void);		/* the open device, or -1 */
+/*
+ * 1 when the executable link must be set through the module's EXE_LINK:
+ * pids come from the module for a caller without CAP_CHECKPOINT_RESTORE
+ * (PR_SET_MM_MAP refuses it an exe_fd).
+ */
+int assist_module_exe(void);
+void assist_module_fd_moved(int fd);	/* the restart moved it to fd */
+void assist_module_close(void);		/* the waiting parent: no longer needed
+					 * (an open fd keeps the module from unloading) */
+
+/*
+ * The module's pid range for listed users (its pid_min= and pid_max=
+ * parameters, world-readable in sysfs): 0, or -1 when unknown.
+ */
+int assist_module_pid_range(long *lo, long *hi);
+
+/*
+ * How the restorer makes POSIX timers with their ids (restorer.h
+ * RST_TIMER_IDS_*): the kernel's PR_TIMER_CREATE_RESTORE_IDS (6.16),
+ * the module's TIMER_ID, or create and delete until the kernel's counter
+ * reaches the id (bounded: ASSIST_TIMER_CYCLE_MAX ids in all).
+ */
+#define ASSIST_TIMER_CYCLE_MAX	(1 << 20)
+enum { ASSIST_TIMERS_PRCTL = 0, ASSIST_TIMERS_MODULE, ASSIST_TIMERS_CYCLE };
+int assist_timer_mode(int prctl_ok, char *why, size_t len);
+
+/*
+ * fork() whose child gets pid `pid`, through the chosen back end.
+ * Returns 0 in the child, pid in the parent, or -errno: -EEXIST pid
+ * taken, -EPERM no privilege (or, through the module, a pid outside its
+ * policy's range).
  */
 pid_t assist_fork_pid(pid_t pid);
+pid_t assist_module_fork(pid_t pid);	/* the module's part of it */
 
 /* Which process holds pid: 1 and its comm in name, 0 when free. */
 int assist_pid_holder(pid_t pid, char *name, size_t len);

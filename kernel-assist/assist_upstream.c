@@ -97,13 +97,13 @@ pid_t assist_fork_pid(pid_t pid)
 	for (int tries = 0;; tries++) {
 		struct timespec ms = { 0, 1000000 };
 
-		r = clone3_pid(pid);
+		r = assist_backend() == ASSIST_MODULE ? assist_module_fork(pid) : clone3_pid(pid);
 		if (r != -EEXIST || tries == 200 || assist_pid_holder(pid, name, sizeof(name)))
 			break;
 		nanosleep(&ms, NULL);
 	}
 
-	if (r == -ENOSYS || r == -E2BIG)
+	if ((r == -ENOSYS || r == -E2BIG) && assist_backend() == ASSIST_UPSTREAM)
 		r = last_pid_fork(pid);
 	return r;
 }

@@ -41,11 +41,39 @@
 #include "restart/restorer.h"
 #include "restart/rst.h"
 
+int rst_assist_want = ASSIST_AUTO;
+
+/*
+ * Through the module, a caller it lists gets only the pids of its range
+ * (pid_min=, pid_max=): every pid and tid of the process must lie there.
+ * (A privileged caller gets any pid; the module says EPERM for the rest
+ * anyway: this names the pid first.)
+ */
+static int check_module_range(struct rst_state *s, int privileged)
+{
+	long lo, hi;
+	int bad = 0;
+
+	if (assist_backend() != ASSIST_MODULE || privileged || assist_module_pid_range(&lo, &hi))
+		return 0;
+	for (int i = 0; i < s->nthreads || i == 0; i++) {
+		pid_t p = i ? s->threads[i].tid : s->proc.pid;
+
+		if (p < lo || p > hi)
+			bad = rst_problem(s, RST_EXIT_ENV, "%s %d lies outside the pids the "
+					  "kernel-assist module's policy lets this user choose (%ld to "
+					  "%ld: pid_min= and pid_max= in /sys/module/ckpt_assist/"
+					  "parameters/)", i ? "thread id" : "pid", p, lo, hi);
+	}
+	return bad;
+}
+
 int rst_check_pid(struct rst_state *s)
 {
 	struct assist_caps caps;
 	pid_t pid = s->proc.pid;
-	char name[64];
+	char name[64], why[256];
+	int r;
 
 	/* (root become the owner of an untrusted image checked its ids already) */
 	if (getuid() != 0 && getuid() != s->proc.uid && !s->as_owner)
@@ -57,11 +85,16 @@ int rst_check_pid(struct rst_state *s)
 	rst_caps_raise(s);
 	assist_probe(&caps);
 	rst_caps_lower(s);
-	if (!caps.set_tid && !caps.ns_last_pid)
-		return rst_problem(s, RST_EXIT_ENV, "restoring pid %d needs root or "
-				   "CAP_CHECKPOINT_RESTORE; without privilege, start the program "
-				   "with `ckpt-run --pidns` so its pids live in a namespace "
-				   "ckpt-restart can recreate", pid);
+	/* which back end makes the pids (kernel-assist/assist.h, --assist=) */
+	if (assist_choose(rst_assist_want, caps.set_tid || caps.ns_last_pid, why, sizeof(why)) < 0) {
+		if (rst_assist_want == ASSIST_AUTO)
+			return rst_problem(s, RST_EXIT_ENV, "restoring pid %d: %s; without privilege, "
+					   "start the program with `ckpt-run --pidns` so its pids live "
+					   "in a namespace ckpt-restart can recreate", pid, why);
+		return rst_problem(s, RST_EXIT_ENV, "restoring pid %d: %s", pid, why);
+	}
+	if ((r = check_module_range(s, caps.set_tid || caps.ns_last_pid)))
+		return r;
 	if (assist_pid_holder(pid, name, sizeof(name)))
 		return rst_problem(s, RST_EXIT_ENV, "pid %d is taken by process %d (%s); the "
 				   "restart needs the original pid: end that process, or restart "
@@ -276,19 +309,35 @@ static int check_sched(struct rst_state *s)
 
 /*
  * A POSIX timer's id is the application's handle: it is made again with
- * the same id, which needs PR_TIMER_CREATE_RESTORE_IDS (Linux 6.16).
+ * the same id: PR_TIMER_CREATE_RESTORE_IDS (Linux 6.16), else the
+ * kernel-assist module's TIMER_ID, else timers created and deleted until
+ * the kernel's per-process counter reaches each id (assist_timer_mode),
+ * which is refused beyond ASSIST_TIMER_CYCLE_MAX ids.
  */
 static int check_timers(struct rst_state *s)
 {
-	int n = 0;
+	int n = 0, prctl_ok;
+	int64_t max = -1;
+	char why[256];
 
-	for (int i = 0; i < s->ntimers; i++)
-		n += s->timers[i].kind == IMG_TIMER_POSIX;
-	if (!n || prctl(RST_PR_TIMER_CREATE_RESTORE_IDS, RST_PR_TIMER_IDS_GET, 0, 0, 0) >= 0)
+	for (int i = 0; i < s->ntimers; i++) {
+		if (s->timers[i].kind != IMG_TIMER_POSIX)
+			continue;
+		n++;
+		if ((int64_t)s->timers[i].id > max)
+			max = s->timers[i].id;
+	}
+	prctl_ok = prctl(RST_PR_TIMER_CREATE_RESTORE_IDS, RST_PR_TIMER_IDS_GET, 0, 0, 0) >= 0;
+	s->timer_mode = assist_timer_mode(prctl_ok, why, sizeof(why));
+	snprintf(s->timer_why, sizeof(s->timer_why), "%s", why);
+	if (!n || s->timer_mode != ASSIST_TIMERS_CYCLE || max < ASSIST_TIMER_CYCLE_MAX)
 		return 0;
-	return rst_problem(s, RST_EXIT_INCOMPAT, "the process has %d POSIX timer%s (timer_create); "
-			   "making them again with their ids needs PR_TIMER_CREATE_RESTORE_IDS, "
-			   "which this kernel lacks (Linux 6.16 or later has it)", n, n > 1 ? "s" : "");
+	return rst_problem(s, RST_EXIT_INCOMPAT, "the process has %d POSIX timer%s (timer_create), "
+			   "one with id %lld; making them again with their ids needs "
+			   "PR_TIMER_CREATE_RESTORE_IDS (Linux 6.16) or the kernel-assist module "
+			   "(docs/SUPPORT.md, \"The module\"): without them ckpt-restart creates "
+			   "and deletes timers until the kernel hands out each id, up to id %d",
+			   n, n > 1 ? "s" : "", (long long)max, ASSIST_TIMER_CYCLE_MAX - 1);
 }
 
 /*

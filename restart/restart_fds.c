@@ -43,6 +43,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "fds/fd_kind.h"
+#include "kernel-assist/assist.h"
 #include "restart/rst.h"
 
 int rst_err_fd = 2;
@@ -324,6 +325,8 @@ int rst_open_files(struct rst_state *s)
 		s->img_fd = lift(s->img_fd, base);
 	if (s->lazy_fd >= 0)
 		s->lazy_fd = lift(s->lazy_fd, base);
+	if (assist_module_fd() >= 0)	/* the restorer's, for threads and timer ids */
+		assist_module_fd_moved(lift(assist_module_fd(), base));
 	plan(s);
 	for (int i = 0; i < s->nvmas; i++) {
 		struct rst_vma *v = &s->vmas[i], *prev = i ? &s->vmas[i - 1] : NULL;
@@ -385,7 +388,8 @@ static int in_image(const struct rst_state *s, int fd)
 /* 1 when fd (>= base) is one the rest of the restart still needs. */
 static int restart_own(const struct rst_state *s, int fd)
 {
-	if (fd == rst_err_fd || fd == s->img_fd || fd == s->lazy_fd || fd == s->exe_fd)
+	if (fd == rst_err_fd || fd == s->img_fd || fd == s->lazy_fd || fd == s->exe_fd ||
+	    fd == assist_module_fd())
 		return 1;
 	for (int i = 0; i < s->nvmas; i++)
 		if (s->vmas[i].fd == fd)

@@ -494,6 +494,17 @@ int rst_jump(struct rst_state *s)
 	}
 	a->caps_image = rst_caps_restored(s);
 	a->cap_raise = s->cap_keep;
+	a->assist_fd = assist_module_fd();
+	a->thread_module = assist_backend() == ASSIST_MODULE;
+	a->exe_link_fd = -1;
+	if (assist_module_exe() && s->exe_fd >= 0) {
+		a->exe_link_fd = s->exe_fd;
+		a->mm.exe_fd = -1;	/* PR_SET_MM_MAP would refuse it (EPERM) */
+	}
+	a->timer_mode = (uint32_t)s->timer_mode;
+	_Static_assert(ASSIST_TIMERS_MODULE == RST_TIMERS_MODULE && ASSIST_TIMERS_CYCLE ==
+		       RST_TIMERS_CYCLE && ASSIST_TIMER_CYCLE_MAX == RST_TIMER_CYCLE_MAX,
+		       "assist.h and restorer.h disagree on the timer modes");
 	a->pid = s->proc.pid;
 	a->nthreads = nthr;
 	for (int i = 0; i < nthr; i++) {

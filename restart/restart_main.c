@@ -2,7 +2,7 @@
  * restart_main.c - ckpt-restart: bring a checkpointed process back.
  *
  *   ckpt-restart [--check] [--lazy] [--verify] [--key FILE] [--inherit-fd N[=M],...]
- *                [--trust-image] IMAGE|-
+ *                [--trust-image] [--assist=auto|upstream|module] IMAGE|-
  *
  * Whom it acts as (restart_trust.c): root restarting an image that nobody
  * but root could have written restores the ids and capabilities it
@@ -24,6 +24,11 @@
  * An image taken under `ckpt-run --pidns` (IMG_F_PIDNS) is restarted in
  * a new user+pid namespace, by its pid 1 (restart_pidns.c): the same
  * steps, with no privilege needed for the pid.  --check runs there too.
+ *
+ * --assist (kernel-assist/assist.h): who makes the process and its
+ * threads with their pids: the kernel's clone3 set_tid (upstream, needs
+ * CAP_CHECKPOINT_RESTORE) or the kernel-assist module (its policy lists
+ * the user); auto: the module when it serves us, else upstream.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -182,6 +187,21 @@ int rst_restore(struct rst_state *s)
 	return rst_jump(s);
 }
 
+/* --check: who makes the pids and the timers' ids, and why. */
+static void assist_report(struct rst_state *s)
+{
+	char why[256];
+	int b = assist_choose(rst_assist_want, 0, why, sizeof(why));
+	int posix = 0;
+
+	if (b >= 0)
+		printf("ckpt-restart: %s: pids made through %s\n", s->image, why);
+	for (int i = 0; i < s->ntimers; i++)
+		posix += s->timers[i].kind == IMG_TIMER_POSIX;
+	if (posix)
+		printf("ckpt-restart: %s: POSIX timer ids made through %s\n", s->image, s->timer_why);
+}
+
 static int check_verdict(struct rst_state *s)
 {
 	rst_trust_report(s);
@@ -191,6 +211,7 @@ static int check_verdict(struct rst_state *s)
 		return RST_EXIT_ENV;
 	}
 	rst_caps_note(s);
+	assist_report(s);
 	printf("ckpt-restart: %s: can be restarted here (pid %d%s, %d mappings, %d fds)\n",
 	       s->image, s->proc.pid, s->pidns ? " in a new pid namespace" : "", s->nvmas,
 	       s->nfds);
@@ -214,7 +235,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: ckpt-restart [--check] [--lazy] [--verify] [--key FILE]\n"
 		"                    [--inherit-fd N[=M],...] [--trust-image]\n"
-		"                    [--tcp=refuse|repair|close] IMAGE|-\n"
+		"                    [--tcp=refuse|repair|close]\n"
+		"                    [--assist=auto|upstream|module] IMAGE|-\n"
 		"  --check        say whether IMAGE can be restarted here, and why not\n"
 		"  --lazy         run at once; memory arrives on first touch and in the background\n"
 		"  --verify       read and check a mappable image's page data before it runs\n"
@@ -229,7 +251,12 @@ static void usage(void)
 		"  --tcp=MODE     a TCP connection to a peer outside the image: refuse (the\n"
 		"                 default: say which), repair (TCP_REPAIR: the peer still holds\n"
 		"                 it, after ckpt-save --exit), close (reset: ECONNRESET on its\n"
-		"                 next use); connections inside the image are always repaired\n");
+		"                 next use); connections inside the image are always repaired\n"
+		"  --assist=WHO   who makes the process and its threads with their pids:\n"
+		"                 upstream (clone3 set_tid: root or CAP_CHECKPOINT_RESTORE),\n"
+		"                 module (the kernel-assist module, /dev/ckpt-assist, whose\n"
+		"                 policy lists the user), auto (the default: the module when\n"
+		"                 it serves this user, else upstream)\n");
 }
 
 /* "N[=M],..." into s->inherit: 0, or -1 with the reason printed. */
@@ -315,6 +342,8 @@ int main(int argc, char **argv)
 			rst_tcp_mode = RST_TCP_REPAIR;
 		else if (!strcmp(argv[i], "--tcp=close"))
 			rst_tcp_mode = RST_TCP_CLOSE;
+		else if (!strncmp(argv[i], "--assist=", 9) && assist_parse(argv[i] + 9) >= 0)
+			rst_assist_want = assist_parse(argv[i] + 9);
 		else if (!strcmp(argv[i], "--"))
 			{ i++; break; }
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
@@ -371,6 +400,7 @@ int main(int argc, char **argv)
 		if (child < 0)
 			return RST_EXIT_ENV;
 		rst_caps_release(&s);
+		assist_module_close();
 		if (s.img_fd > 2)
 			close(s.img_fd);
 		return s.pidns ? rst_pidns_init(child) : wait_child();
@@ -412,6 +442,10 @@ int main(int argc, char **argv)
 			rst_error(&s, "cannot create a process with pid %d: it is still the %s; "
 				  "retry once that process has ended and been reaped", s.proc.pid,
 				  desc);
+		else if (child == -EPERM && assist_backend() == ASSIST_MODULE)
+			rst_error(&s, "cannot create a process with pid %d: the kernel-assist "
+				  "module refused it (its policy: /sys/module/ckpt_assist/parameters/)",
+				  s.proc.pid);
 		else if (child == -EPERM)
 			rst_error(&s, "cannot create a process with pid %d: restoring a pid needs "
 				  "root or CAP_CHECKPOINT_RESTORE", s.proc.pid);
@@ -425,6 +459,7 @@ int main(int argc, char **argv)
 		_exit(rst_restore(&s));
 	}
 	rst_caps_release(&s);		/* the waiting parent needs none of it */
+	assist_module_close();
 	if (s.lazy) {
 		forward_signals();
 		if ((r = rst_lazy_serve(&s, child)))

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include "arch/x86_64/arch.h"
 #include "restart/restorer.h"
+#include "kernel-assist/module/ckpt_assist_uapi.h"
 
 #define RST __attribute__((section("ckpt_restorer"), used))
 #define RST_INLINE static inline __attribute__((always_inline))
@@ -485,41 +486,87 @@ RST static void rst_thread_signals(struct rst_args *a, struct rst_thread *t)
  * can).  Every thread exists (one may be a timer's target) and has every
  * signal blocked, so one that fires at once stays pending.
  */
+/*
+ * One POSIX timer with its id, as a->timer_mode says (restorer.h).  Each
+ * timer_create is checked: the id the kernel gave must be the image's.
+ * CYCLE: the kernel before 6.16 hands out ids from a per-process counter
+ * that only moves up (the first free id from it), so a timer created and
+ * deleted moves it by one; timers come here in increasing id order and
+ * ckpt-restart bounded the ids (ASSIST_TIMER_CYCLE_MAX in all).
+ */
+RST static long rst_timer_make(struct rst_args *a, const struct img_timer *t, void *ev,
+			       uint32_t *cycles)
+{
+	int32_t id = t->id;
+	long r;
+
+	if (a->timer_mode == RST_TIMERS_MODULE) {
+		struct ckpt_assist_timer_id ti = { sizeof(ti), 0, t->id };
+
+		if ((r = arch_sys3(SYS_ioctl, a->assist_fd, CKPT_ASSIST_IOC_TIMER_ID, &ti)) < 0)
+			return r;
+	}
+	for (;;) {
+		if ((r = arch_sys3(SYS_timer_create, t->clock, ev, &id)) < 0)
+			return r;
+		if (id == (int32_t)t->id)
+			return 0;
+		arch_sys1(SYS_timer_delete, id);
+		if (a->timer_mode != RST_TIMERS_CYCLE || id > (int32_t)t->id ||
+		    ++*cycles > RST_TIMER_CYCLE_MAX)
+			return -17;		/* EEXIST: not the id it had */
+		id = t->id;
+	}
+}
+
 RST static void rst_timers(struct rst_args *a)
 {
+	uint32_t cycles = 0;
+	int64_t last = -1;
 	int posix = 0;
 
 	for (uint32_t i = 0; i < a->ntimers; i++)
 		posix |= a->timers[i].kind == IMG_TIMER_POSIX;
-	if (posix)
+	if (posix && a->timer_mode == RST_TIMERS_PRCTL)
 		CHECK(a, 25, arch_sys2(SYS_prctl, RST_PR_TIMER_CREATE_RESTORE_IDS, RST_PR_TIMER_IDS_ON));
 	for (uint32_t i = 0; i < a->ntimers; i++) {
 		const struct img_timer *t = &a->timers[i];
+
+		if (t->kind != IMG_TIMER_ITIMER)
+			continue;
+		struct { int64_t s, us; } it[2] = {
+			{ (int64_t)(t->interval_ns / 1000000000), (int64_t)(t->interval_ns % 1000000000) / 1000 },
+			{ (int64_t)(t->value_ns / 1000000000), (int64_t)(t->value_ns % 1000000000) / 1000 },
+		};
+
+		if (!it[1].s && !it[1].us)
+			it[1].us = 1;		/* under a microsecond left: still armed */
+		CHECK(a, 26, arch_sys3(SYS_setitimer, t->id, it, 0));
+	}
+	/* the POSIX ones in increasing id order (the counter of RST_TIMERS_CYCLE) */
+	for (;;) {
+		const struct img_timer *t = 0;
+
+		for (uint32_t i = 0; i < a->ntimers; i++)
+			if (a->timers[i].kind == IMG_TIMER_POSIX && (int64_t)a->timers[i].id > last &&
+			    (!t || a->timers[i].id < t->id))
+				t = &a->timers[i];
+		if (!t)
+			break;
+		last = t->id;
 		struct { int64_t s, ns; } ts[2] = {	/* it_interval, it_value */
 			{ (int64_t)(t->interval_ns / 1000000000), (int64_t)(t->interval_ns % 1000000000) },
 			{ (int64_t)(t->value_ns / 1000000000), (int64_t)(t->value_ns % 1000000000) },
 		};
-
-		if (t->kind == IMG_TIMER_ITIMER) {
-			struct { int64_t s, us; } it[2] = {
-				{ ts[0].s, ts[0].ns / 1000 }, { ts[1].s, ts[1].ns / 1000 },
-			};
-
-			if (!it[1].s && !it[1].us)
-				it[1].us = 1;		/* under a microsecond left: still armed */
-			CHECK(a, 26, arch_sys3(SYS_setitimer, t->id, it, 0));
-			continue;
-		}
 		/* the kernel's struct sigevent: value, signo, notify, then the tid */
 		struct { uint64_t value; int32_t signo, notify, tid, pad[11]; } ev = {
 			t->sigval, t->signo, t->notify, t->notify_tid, { 0 } };
-		int32_t id = t->id;
 
-		CHECK(a, 27, arch_sys3(SYS_timer_create, t->clock, &ev, &id));
-		CHECK(a, 27, arch_sys4(SYS_timer_settime, id, 0, ts, 0));
+		CHECK(a, 27, rst_timer_make(a, t, &ev, &cycles));
+		CHECK(a, 27, arch_sys4(SYS_timer_settime, (int32_t)t->id, 0, ts, 0));
 	}
 	/* as the process had it: off, unless it used it itself */
-	if (posix || a->timer_ids)
+	if ((posix && a->timer_mode == RST_TIMERS_PRCTL) || a->timer_ids)
 		arch_sys2(SYS_prctl, RST_PR_TIMER_CREATE_RESTORE_IDS,
 			  a->timer_ids ? RST_PR_TIMER_IDS_ON : RST_PR_TIMER_IDS_OFF);
 }
@@ -718,6 +765,37 @@ __asm__(".pushsection ckpt_restorer,\"ax\",@progbits\n"
 	"	hlt\n"
 	".popsection\n");
 
+/*
+ * The same through the kernel-assist module's CLONE (ioctl(fd,
+ * CKPT_ASSIST_IOC_CLONE, args)): its child too returns from the system
+ * call with 0 in rax, on the stack it was given.
+ */
+long rst_clone_thread_mod(long fd, void *args, struct rst_args *a, struct rst_thread *t)
+	__attribute__((visibility("hidden")));
+__asm__(".pushsection ckpt_restorer,\"ax\",@progbits\n"
+	".type rst_clone_thread_mod,@function\n"
+	"rst_clone_thread_mod:\n"
+	"	push %r12\n"
+	"	push %r13\n"
+	"	mov %rdx, %r12\n"
+	"	mov %rcx, %r13\n"
+	"	mov %rsi, %rdx\n"		/* the ioctl's argument */
+	"	mov $0xc701, %esi\n"		/* CKPT_ASSIST_IOC_CLONE */
+	"	mov $16, %eax\n"		/* SYS_ioctl */
+	"	syscall\n"
+	"	test %rax, %rax\n"
+	"	jz 1f\n"
+	"	pop %r13\n"
+	"	pop %r12\n"
+	"	ret\n"
+	"1:	mov %r12, %rdi\n"
+	"	mov %r13, %rsi\n"
+	"	and $-16, %rsp\n"
+	"	call rst_thread_start\n"
+	"	hlt\n"
+	".popsection\n");
+_Static_assert(CKPT_ASSIST_IOC_CLONE == 0xc701, "rst_clone_thread_mod's ioctl number");
+
 RST void rst_main(struct rst_args *a)
 {
 	/*
@@ -750,6 +828,11 @@ RST void rst_main(struct rst_args *a)
 	/* Step 4: process state. */
 	a->mm.auxv = (void *)a->auxv;
 	CHECK(a, 8, arch_sys5(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, &a->mm, sizeof(a->mm), 0));
+	if (a->exe_link_fd >= 0) {
+		struct ckpt_assist_exe_link el = { sizeof(el), a->exe_link_fd, 0 };
+
+		CHECK(a, 8, arch_sys3(SYS_ioctl, a->assist_fd, CKPT_ASSIST_IOC_EXE_LINK, &el));
+	}
 	for (uint32_t i = 0; i < a->nclose; i++)
 		arch_sys1(SYS_close, a->close_fds[i]);
 	rst_relock(a);
@@ -801,8 +884,12 @@ RST void rst_main(struct rst_args *a)
 		 * The kernel frees a dead thread's id a few ms after its process
 		 * can be reaped (and /proc shows it gone): EEXIST for a while.
 		 */
+		struct ckpt_assist_clone cm = { sizeof(cm), 0, ca.flags, (uint64_t)t->img.tid, 0,
+			ca.stack, ca.stack_size, 0, 0, 0 };
 		long r;
-		for (int tries = 0; (r = rst_clone_thread(&ca, sizeof(ca), a, t)) == -17 &&
+		for (int tries = 0; (r = a->thread_module ?
+				     rst_clone_thread_mod(a->assist_fd, &cm, a, t) :
+				     rst_clone_thread(&ca, sizeof(ca), a, t)) == -17 &&
 				    tries < 200; tries++) {
 			struct { long s, ns; } ms = { 0, 1000000 };
 
@@ -817,6 +904,8 @@ RST void rst_main(struct rst_args *a)
 	for (uint32_t n; (n = __atomic_load_n(&a->signalled, __ATOMIC_ACQUIRE)) < a->nthreads - 1; )
 		arch_sys4(SYS_futex, &a->signalled, 0 | 128 /* FUTEX_WAIT_PRIVATE */, n, 0);
 	rst_timers(a);
+	if (a->assist_fd >= 0)		/* the module is done with: the program never sees it */
+		arch_sys1(SYS_close, a->assist_fd);
 	rst_pidfds(a);
 	/*
 	 * Every other thread holds its final credentials; now this one.  Only

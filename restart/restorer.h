@@ -26,7 +26,8 @@
  *      dispositions, process-wide pending signals; the timers and other
  *      threads' pidfds once every thread exists (a POSIX timer may signal
  *      one, a pidfd names one);
- *   5. every other thread: clone3 with its tid, onto a small stack in the
+ *   5. every other thread: clone3 with its tid (or the kernel-assist
+ *      module's CLONE: rst_args.thread_module), onto a small stack in the
  *      blob; each thread sets its tid address, robust list, FS base,
  *      name, scheduling, its attributes (affinity, personality...),
  *      credentials, then rseq (after the credentials: an rseq area the
@@ -65,6 +66,12 @@ _Static_assert(sizeof(struct prctl_mm_map) == 104, "struct prctl_mm_map is not t
 #define RST_PR_TIMER_IDS_OFF		0
 #define RST_PR_TIMER_IDS_ON		1
 #define RST_PR_TIMER_IDS_GET		2
+
+/* rst_args.timer_mode: assist_timer_mode()'s answer (kernel-assist/assist.h) */
+#define RST_TIMERS_PRCTL	0	/* PR_TIMER_CREATE_RESTORE_IDS */
+#define RST_TIMERS_MODULE	1	/* the module's TIMER_ID before each timer_create */
+#define RST_TIMERS_CYCLE	2	/* create and delete until the kernel gives the id */
+#define RST_TIMER_CYCLE_MAX	(1 << 20)	/* = ASSIST_TIMER_CYCLE_MAX */
 
 enum rst_op_kind {
 	RST_MOVE = 1,		/* staged anonymous pages: mremap into place */
@@ -231,6 +238,16 @@ struct rst_args {
 	char oom_path[32], oom_val[16];
 	char cdf_path[32], cdf_val[16];
 	uint32_t timer_ids;		/* PR_TIMER_CREATE_RESTORE_IDS left as the process had it */
+	uint32_t timer_mode;		/* RST_TIMERS_*: how POSIX timers get their ids */
+	/*
+	 * The kernel-assist module's fd (kernel-assist/assist.h), or -1:
+	 * threads made through its CLONE (thread_module) and timer ids
+	 * through its TIMER_ID; closed once both are done.
+	 */
+	int32_t assist_fd;
+	uint32_t thread_module;
+	int32_t exe_link_fd;		/* >= 0: the exe link through the module's EXE_LINK
+					 * (mm.exe_fd is -1 then) */
 	uint32_t nfilters;
 	struct rst_filter *filters;	/* seccomp, install order */
 

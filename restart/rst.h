@@ -90,6 +90,8 @@ struct rst_state {
 	gid_t *img_groups;	/* supplementary groups the image records */
 	int img_ngroups;
 	int pidns;		/* IMG_F_PIDNS: we are pid 1 of a new namespace */
+	int timer_mode;		/* ASSIST_TIMERS_*: how timers get their ids (check_timers) */
+	char timer_why[256];
 	int img_fd;
 	struct img_reader r;
 	struct img_proc proc;
@@ -168,6 +170,9 @@ struct rst_state {
 
 /* Prints "ckpt-restart: IMAGE: <msg>" to stderr. */
 void rst_error(struct rst_state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* ckpt-restart --assist= (restart_main.c sets it): enum assist_backend. */
+extern int rst_assist_want;
+
 /* Records a problem: fatal normally, listed and counted with --check. */
 int rst_problem(struct rst_state *s, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -178,6 +178,13 @@ struct info_sig {
 void info_sig_fields(const struct img_siginfo *q, struct info_sig *f);
 /* "ITIMER_REAL", ..., or "POSIX" */
 const char *info_timer_kind(const struct img_timer *t);
+/*
+ * info_assist.c: who would make the pids on a restart here, by this user
+ * ("module", "upstream", "pidns", "none"), why in pids; how POSIX timers
+ * get their ids in timers ("" when the image has none).
+ */
+const char *info_assist(const struct info *in, char *pids, size_t plen, char *timers,
+			size_t tlen);
 /* "signal", "none", "thread" (SIGEV_THREAD) or "thread-id" */
 const char *info_timer_notify(const struct img_timer *t);
 const char *info_rlimit_name(int i);

@@ -192,6 +192,20 @@ void json_print(const struct info *in)
 		printf("null");
 	printf(", \"kernel\": ");
 	json_str(h->kernel, strnlen(h->kernel, sizeof(h->kernel)));
+	{
+		char pids[256], timers[256];
+
+		printf(", \"assist\": { \"pids\": ");
+		json_cstr(info_assist(in, pids, sizeof(pids), timers, sizeof(timers)));
+		printf(", \"why\": ");
+		json_cstr(pids);
+		printf(", \"timer_ids\": ");
+		if (timers[0])
+			json_cstr(timers);
+		else
+			printf("null");
+		printf(" }");
+	}
 	printf(", \"flags\": [");
 	{
 		static const struct { unsigned bit; const char *name; } fl[] = {

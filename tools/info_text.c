@@ -223,6 +223,14 @@ void txt_print(const struct info *in)
 	if (h->flags & IMG_F_CTTY)
 		printf(", ctty (led its session on its terminal: a restart gives it ckpt-restart's)");
 	printf("\n");
+	{
+		char pids[256], timers[256];
+		const char *b = info_assist(in, pids, sizeof(pids), timers, sizeof(timers));
+
+		printf("restart:   here, pids by %s: %s\n", b, pids);
+		if (timers[0])
+			printf("           POSIX timer ids through %s\n", timers);
+	}
 	if (in->sealed) {
 		char id[33];
 

@@ -39,7 +39,7 @@
 #define CKPT_ASSIST_ABI		1
 #define CKPT_ASSIST_MAGIC	0xC7
 
-/* VERSION: what this module is and has.  Never fails (size 16 at least). */
+/* VERSION: what this module is and has.  Never fails (size 24 at least). */
 struct ckpt_assist_version {
 	__u32 size;		/* in: sizeof the caller's struct */
 	__u32 abi;		/* out: CKPT_ASSIST_ABI of the module */
@@ -53,6 +53,7 @@ struct ckpt_assist_version {
 #define CKPT_ASSIST_OP_TIMER_ID		(1ull << 1)
 #define CKPT_ASSIST_OP_THREAD_STOP	(1ull << 2)
 #define CKPT_ASSIST_OP_THREAD_RESUME	(1ull << 3)
+#define CKPT_ASSIST_OP_EXE_LINK		(1ull << 4)
 
 /* policy bits: what the module's policy lets this caller do today */
 #define CKPT_ASSIST_POL_CLONE		0x1	/* CLONE with a chosen pid */
@@ -127,10 +128,26 @@ struct ckpt_assist_thread_resume {
 };
 #define CKPT_ASSIST_THREAD_RESUME_SIZE0	16
 
+/*
+ * EXE_LINK: the calling process's executable link (/proc/self/exe)
+ * becomes the file open at `fd`: what PR_SET_MM_MAP's exe_fd does, which
+ * needs CAP_CHECKPOINT_RESTORE, for a caller the CLONE policy allows (a
+ * process it restarts must keep its executable).  EPERM policy; EACCES
+ * not a regular file the caller may execute; EBUSY the old executable is
+ * still mapped; EBADF fd.  (Added in abi 1: test CKPT_ASSIST_OP_EXE_LINK.)
+ */
+struct ckpt_assist_exe_link {
+	__u32 size;
+	__s32 fd;
+	__u64 flags;		/* 0 */
+};
+#define CKPT_ASSIST_EXE_LINK_SIZE0	16
+
 #define CKPT_ASSIST_IOC_VERSION	_IO(CKPT_ASSIST_MAGIC, 0)
 #define CKPT_ASSIST_IOC_CLONE	_IO(CKPT_ASSIST_MAGIC, 1)
 #define CKPT_ASSIST_IOC_TIMER_ID	_IO(CKPT_ASSIST_MAGIC, 2)
 #define CKPT_ASSIST_IOC_THREAD_STOP	_IO(CKPT_ASSIST_MAGIC, 3)
 #define CKPT_ASSIST_IOC_THREAD_RESUME	_IO(CKPT_ASSIST_MAGIC, 4)
+#define CKPT_ASSIST_IOC_EXE_LINK	_IO(CKPT_ASSIST_MAGIC, 5)
 
 #endif
