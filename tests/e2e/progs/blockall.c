@@ -15,7 +15,9 @@
  *                           each must go on, its mask still full
  * Prints "READY" once set up, then waits for GOFILE (polled, 60 s at most)
  * and prints "OK ..." or "FAIL ..." (exit 1).  The number of threads that
- * block every signal is printed with READY and checked after GO.
+ * block every signal is printed with READY and checked after GO: the same
+ * for raw, at least glibc's helper for the others (a notification thread
+ * starts with every signal blocked too, for a moment).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -194,7 +196,7 @@ int main(int argc, char **argv)
 		n = __atomic_load_n(&fired, __ATOMIC_SEQ_CST);
 		if (!reach(&fired, n + 5))
 			fail("the SIGEV_THREAD timer stopped firing");
-		if (full_blockers() != blockers)
+		if (full_blockers() < 1)	/* glibc's helper; new threads start so too, a moment */
 			fail("the helper thread's mask changed");
 		printf("OK timer fired %ld times\n", __atomic_load_n(&fired, __ATOMIC_SEQ_CST));
 		return 0;
@@ -217,7 +219,7 @@ int main(int argc, char **argv)
 		if (strcmp(mode, "mq-pending"))
 			mq_register();
 		mq_fire(2);
-		if (full_blockers() != blockers)
+		if (full_blockers() < 1)
 			fail("the helper thread's mask changed");
 		mq_unlink(mqname);
 		printf("OK notified %ld times\n", __atomic_load_n(&fired, __ATOMIC_SEQ_CST));
