@@ -229,8 +229,15 @@ int ckpt_kstop_thread(struct ckpt_ctx *c, int tid, struct ckpt_thread_state *t)
 	t->img.ss_size = a.ss_size;
 	t->img.ss_flags = a.ss_flags & ~SS_ONSTACK;
 	t->img.clear_tid = a.clear_child_tid;
-	/* the post-restore handler runs with the mask the leader's handler has now */
+	/*
+	 * The post-restore handler runs with the mask the kernel would give
+	 * libckpt's handler in this thread: its own and the handler's (the
+	 * leader's now holds the handler's sa_mask).  Its own matters: a
+	 * signal it blocks (glibc's SIGTIMER, whose default kills) may come
+	 * as soon as the restorer arms the timers.
+	 */
 	arch_sys4(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &t->handler_mask, 8);
+	t->handler_mask |= a.sigmask;
 	t->sig = c->ctl_sig_no;
 	if (!(frame = write_frame(c, &r, &a)))
 		return ckpt_fail(c, -EFAULT, "thread %d blocks libckpt's signal and was stopped by "
