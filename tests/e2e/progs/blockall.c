@@ -41,9 +41,11 @@ static int fword;
 static mqd_t mq;
 static char mqname[256];
 
+static char masks[1024];		/* every thread's SigBlk, for a FAIL line */
+
 static void fail(const char *what)
 {
-	printf("FAIL %s (%s)\n", what, strerror(errno));
+	printf("FAIL %s (%s)%s\n", what, strerror(errno), masks);
 	exit(1);
 }
 
@@ -74,6 +76,7 @@ static int full_blockers(void)
 	DIR *d = opendir("/proc/self/task");
 	int n = 0;
 
+	snprintf(masks, sizeof(masks), "; masks:");
 	while (d && (e = readdir(d))) {
 		FILE *f;
 		size_t len;
@@ -87,6 +90,9 @@ static int full_blockers(void)
 		len = fread(buf, 1, sizeof(buf) - 1, f);
 		fclose(f);
 		buf[len] = 0;
+		if ((s = strstr(buf, "\nSigBlk:\t")) && strlen(masks) + 40 < sizeof(masks))
+			snprintf(masks + strlen(masks), sizeof(masks) - strlen(masks), " %s:%.16s",
+				 e->d_name, s + 9);
 		/* glibc's sigfillset leaves out its own 32 and 33; a raw mask does not */
 		if ((s = strstr(buf, "\nSigBlk:\t")) && (!strncmp(s + 9, "fffffffe7ffbfeff", 16) ||
 							  !strncmp(s + 9, "fffffffffffbfeff", 16)))
