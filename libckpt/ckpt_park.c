@@ -167,10 +167,31 @@ struct park_walk {
  * instant (glibc does around clone) and park a moment later, capturing
  * what only it can read.  One it was never asked is stopped from
  * KSTOP_UNASKED_NS on (it is never sent a request it would hold pending),
- * one asked before it blocked from KSTOP_ASKED_NS on.
+ * one asked before it blocked from KSTOP_ASKED_NS on.  Both count from
+ * when this thread was first seen blocking (blk_first): a thread made
+ * meanwhile starts with every signal blocked (glibc's pthread_create) and
+ * must be let finish its start (rseq, its mask) before it may be stopped.
  */
 #define KSTOP_UNASKED_NS	(50ull * 1000000)
 #define KSTOP_ASKED_NS		(1000ull * 1000000)
+#define BLK_SLOTS		256
+
+static struct { int tid; uint64_t ns; } blk_seen[BLK_SLOTS];	/* this checkpoint's */
+static int blk_n;
+
+/* Since when tid has been seen blocking libckpt's signal (now, the first time). */
+static uint64_t blk_first(int tid, uint64_t now)
+{
+	for (int i = 0; i < blk_n; i++)
+		if (blk_seen[i].tid == tid)
+			return blk_seen[i].ns;
+	if (blk_n < BLK_SLOTS) {
+		blk_seen[blk_n].tid = tid;
+		blk_seen[blk_n++].ns = now;
+		return now;
+	}
+	return 0;			/* table full: counted from the park's start */
+}
 
 /*
  * Takes a slot for tid and has the module stop it; the slot is published
@@ -236,7 +257,10 @@ static int park_one(int tid, int dirfd, void *arg)
 		return -ENOTSUP;
 	}
 	if (blocks_ours(w->c, tid) && ckpt_kstop_available()) {
-		if (w->kstop_after < 1 + asked)
+		uint64_t now = now_ns(), since = now - blk_first(tid, now);
+
+		if (w->kstop_after < 1 + asked ||
+		    since < (asked ? KSTOP_ASKED_NS : KSTOP_UNASKED_NS))
 			return 0;		/* not yet; never asked meanwhile */
 		if ((r = kstop_one(w->c, tid)) == 0)
 			w->waiting--;
@@ -311,6 +335,8 @@ int ckpt_park_all(struct ckpt_ctx *c)
 	int self = arch_sys0(SYS_gettid), straggler = 0, left;
 	uint8_t *asked = c->asked;		/* fresh scratch: all zero */
 	uint64_t start = now_ns(), deadline = start + PARK_TIMEOUT_NS;
+
+	blk_n = 0;
 
 	gen = (gen % 0xfffe) + 1;
 	/*
