@@ -101,6 +101,7 @@ struct ckpt_thread_state {
 	uint64_t handler_mask;
 	uint64_t shdpending;		/* the process's (ShdPnd) */
 	int sig_owed;			/* must put back its queued signals (ckpt_signal.c) */
+	int kstopped;			/* stopped by the kernel-assist module (ckpt_kstop.c) */
 	/* ckpt_attr.c: what makes this thread impossible to restore (CKPT_TA_*) */
 	uint32_t attr_refuse;
 	int sc_filters;			/* the kernel's Seccomp_filters, -1: unknown */
@@ -155,6 +156,13 @@ struct ckpt_ctx {
 	siginfo_t *info;
 	ucontext_t *uc;			/* the interrupted context */
 	uint64_t entry_rip;		/* post-restore handler */
+	/*
+	 * A thread stopped through the kernel-assist module (fs_base: its
+	 * thread pointer) never ran the handler: what the handler would have
+	 * saved in its thread variables (errno) is saved for it (shim).
+	 * Returns 1, saving nothing, if the thread is inside the handler.
+	 */
+	int (*kstop_tls)(uint64_t fs_base);
 	unsigned hdr_flags;		/* IMG_F_* */
 	int no_compress;		/* CKPT_COMPRESS=none: pages stored raw */
 	int threads;			/* CKPT_THREADS: threads for page data, 0 = every CPU */
@@ -519,6 +527,23 @@ void ckpt_park_self(siginfo_t *info, ucontext_t *uc);
 /* The parked threads' states (valid between park_all and release_all). */
 extern struct ckpt_thread_state ckpt_parked[CKPT_MAX_THREADS];
 extern int ckpt_nparked;
+
+/*
+ * ckpt_kstop.c: a thread that blocks libckpt's signal, stopped through the
+ * kernel-assist module instead of parking.  ckpt_kstop_available() opens
+ * the module once per checkpoint (1 if it has THREAD_STOP); ckpt_kstop_thread()
+ * stops tid and fills its slot as if it had parked (its signal frame
+ * written on its stack): 0, -ESRCH gone meanwhile, -EINPROGRESS inside
+ * libckpt's handler (resumed at once), or -errno with c->err;
+ * ckpt_kstop_release() resumes every one of the first nslots slots it
+ * stopped and closes the module; ckpt_kstop_reset() forgets, in a restarted
+ * copy.  ckpt_kstop_own_fd: whether fd is libckpt's open of the module.
+ */
+int ckpt_kstop_available(void);
+int ckpt_kstop_thread(struct ckpt_ctx *c, int tid, struct ckpt_thread_state *t);
+void ckpt_kstop_release(int nslots);
+void ckpt_kstop_reset(void);
+int ckpt_kstop_own_fd(int fd);
 
 /*
  * fd calls of the checkpoint path.  Raw system calls, not libc: inside

@@ -124,7 +124,7 @@ static int fd_info(struct ckpt_ctx *c, int fd, char *buf, int64_t *pos, uint32_t
 int ckpt_fds_own(const struct ckpt_ctx *c, int fd)
 {
 	return fd == c->img_fd || fd == c->ctl_fd || fd == c->pagemap_fd || fd == c->mem_fd ||
-	       ckpt_dirty_is_own_fd(fd) || ckpt_tree_own_fd(c, fd);
+	       ckpt_dirty_is_own_fd(fd) || ckpt_tree_own_fd(c, fd) || ckpt_kstop_own_fd(fd);
 }
 
 /* A tree's coordinator: this process, or the peer of its connection to it (ckpt_tree.c). */

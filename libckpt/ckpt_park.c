@@ -40,6 +40,7 @@
 #include "libckpt/ckpt.h"
 #include "libckpt/ckpt_fmt.h"
 #include "libckpt/reg_attr.h"
+#include "kernel-assist/module/ckpt_assist_uapi.h"
 
 #define PARK_MAGIC		0x504b0000u	/* "PK" in the high half */
 #define PARK_TIMEOUT_NS		(10ull * 1000000000)
@@ -135,8 +136,9 @@ static int is_parked(int tid)
 }
 
 static const char blocked_hint[] =
-	": it blocks libckpt's signal, which only a raw system call or libc itself can do "
-	"(glibc's thread for SIGEV_THREAD timers and mq_notify blocks every signal)";
+	": it blocks libckpt's signal (glibc's thread for SIGEV_THREAD timers and mq_notify "
+	"blocks every signal); with the kernel-assist module loaded (" CKPT_ASSIST_DEV ") "
+	"libckpt stops such a thread itself";
 
 /* Whether thread tid has libckpt's signal blocked (SigBlk), as a stuck one may. */
 static int blocks_ours(struct ckpt_ctx *c, int tid)
@@ -154,8 +156,64 @@ static int blocks_ours(struct ckpt_ctx *c, int tid)
 struct park_walk {
 	struct ckpt_ctx *c;
 	int self, pid, waiting, straggler, strict;
+	int kstop_after;		/* 0 none yet; 1 unasked blockers; 2 asked ones too */
 	uint8_t *asked;
 };
+
+/*
+ * Invariant 6: a thread that blocks libckpt's signal is stopped through the
+ * kernel-assist module (ckpt_kstop.c), when there is one, in place of
+ * parking.  Not at the first pass: a thread may block every signal for an
+ * instant (glibc does around clone) and park a moment later, capturing
+ * what only it can read.  One it was never asked is stopped from
+ * KSTOP_UNASKED_NS on (it is never sent a request it would hold pending),
+ * one asked before it blocked from KSTOP_ASKED_NS on.  Both count from
+ * when this thread was first seen blocking (blk_first): a thread made
+ * meanwhile starts with every signal blocked (glibc's pthread_create) and
+ * must be let finish its start (rseq, its mask) before it may be stopped.
+ */
+#define KSTOP_UNASKED_NS	(50ull * 1000000)
+#define KSTOP_ASKED_NS		(1000ull * 1000000)
+#define BLK_SLOTS		256
+
+static struct { int tid; uint64_t ns; } blk_seen[BLK_SLOTS];	/* this checkpoint's */
+static int blk_n;
+
+/* Since when tid has been seen blocking libckpt's signal (now, the first time). */
+static uint64_t blk_first(int tid, uint64_t now)
+{
+	for (int i = 0; i < blk_n; i++)
+		if (blk_seen[i].tid == tid)
+			return blk_seen[i].ns;
+	if (blk_n < BLK_SLOTS) {
+		blk_seen[blk_n].tid = tid;
+		blk_seen[blk_n++].ns = now;
+		return now;
+	}
+	return 0;			/* table full: counted from the park's start */
+}
+
+/*
+ * Takes a slot for tid and has the module stop it; the slot is published
+ * whatever happens.  0 stopped (or gone), 1 not now (inside libckpt's
+ * handler), -errno.
+ */
+static int kstop_one(struct ckpt_ctx *c, int tid)
+{
+	int slot = __atomic_fetch_add(&park_slots, 1, __ATOMIC_SEQ_CST), r;
+	struct ckpt_thread_state *t;
+
+	if (slot >= CKPT_MAX_THREADS)
+		return 0;			/* ckpt_park_all refuses: too many */
+	t = &ckpt_parked[slot];
+	t->kstopped = 0;
+	r = ckpt_kstop_thread(c, tid, t);
+	if (r == -ESRCH || r == -EINPROGRESS)
+		t->img.tid = 0;			/* an empty slot */
+	__atomic_store_n(&t->ready, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&park_ready, 1, __ATOMIC_RELEASE);
+	return r == -ESRCH ? 0 : r == -EINPROGRESS ? 1 : r;
+}
 
 /*
  * A thread in seccomp strict mode is killed, with its process, by the
@@ -175,22 +233,41 @@ static int in_strict_mode(int tid)
 	       ckpt_status_field(buf, "Seccomp", &mode) == 0 && mode == 1;
 }
 
-/* Asks one thread to park, unless it is us, parked, or already asked. */
+/*
+ * Asks one thread to park, unless it is us, parked, or already asked; or
+ * has the module stop it (Invariant 6).
+ */
 static int park_one(int tid, int dirfd, void *arg)
 {
 	struct park_walk *w = arg;
 	siginfo_t si = { 0 };
+	int asked, r;
 
 	if (tid == w->self || is_parked(tid))
 		return 0;
 	w->waiting++;
 	w->straggler = tid;
-	if (tid >= (1 << 22) || (w->asked[tid / 8] & (1 << (tid % 8))))
+	if (tid >= (1 << 22))
+		return 0;
+	asked = (w->asked[tid / 8] & (1 << (tid % 8))) != 0;
+	if (asked && w->kstop_after < 2)
 		return 0;
 	if (in_strict_mode(tid)) {
 		w->strict = tid;
 		return -ENOTSUP;
 	}
+	if (blocks_ours(w->c, tid) && ckpt_kstop_available()) {
+		uint64_t now = now_ns(), since = now - blk_first(tid, now);
+
+		if (w->kstop_after < 1 + asked ||
+		    since < (asked ? KSTOP_ASKED_NS : KSTOP_UNASKED_NS))
+			return 0;		/* not yet; never asked meanwhile */
+		if ((r = kstop_one(w->c, tid)) == 0)
+			w->waiting--;
+		return r;
+	}
+	if (asked)
+		return 0;
 	si.si_signo = w->c->ctl_sig_no;
 	si.si_code = SI_QUEUE;
 	si.si_pid = w->pid;
@@ -208,13 +285,16 @@ static int park_one(int tid, int dirfd, void *arg)
  * asked in this generation) to park.  Returns how many threads are still
  * not parked, or -errno.
  */
-static int park_pass(struct ckpt_ctx *c, int self, uint8_t *asked, int *straggler)
+static int park_pass(struct ckpt_ctx *c, int self, uint8_t *asked, int *straggler,
+		     int kstop_after)
 {
-	struct park_walk w = { c, self, getpid(), 0, 0, 0, asked };
+	struct park_walk w = { c, self, getpid(), 0, 0, 0, kstop_after, asked };
 	int r = ckpt_proc_each("/proc/self/task", park_one, &w);
 
 	if (w.straggler)
 		*straggler = w.straggler;
+	if (r < 0 && c->error)
+		return r;			/* a thread the module could not stop: said */
 	if (w.strict)
 		return ckpt_fail(c, -ENOTSUP, "thread %d is in seccomp strict mode "
 				 "(SECCOMP_MODE_STRICT), which cannot be restored (and whose "
@@ -223,12 +303,40 @@ static int park_pass(struct ckpt_ctx *c, int self, uint8_t *asked, int *straggle
 	return r < 0 ? r : w.waiting;
 }
 
+struct blocker_walk {
+	struct ckpt_ctx *c;
+	int self, found;
+};
+
+static int blocker_one(int tid, int dirfd, void *arg)
+{
+	struct blocker_walk *b = arg;
+
+	(void)dirfd;
+	if (tid != b->self && !is_parked(tid) && blocks_ours(b->c, tid)) {
+		b->found = tid;
+		return 1;
+	}
+	return 0;
+}
+
+/* A thread not parked that blocks libckpt's signal (the one to name), or 0. */
+static int find_blocker(struct ckpt_ctx *c, int self)
+{
+	struct blocker_walk b = { c, self, 0 };
+
+	ckpt_proc_each("/proc/self/task", blocker_one, &b);
+	return b.found;
+}
+
 int ckpt_park_all(struct ckpt_ctx *c)
 {
 	static int gen;
 	int self = arch_sys0(SYS_gettid), straggler = 0, left;
 	uint8_t *asked = c->asked;		/* fresh scratch: all zero */
-	uint64_t deadline = now_ns() + PARK_TIMEOUT_NS;
+	uint64_t start = now_ns(), deadline = start + PARK_TIMEOUT_NS;
+
+	blk_n = 0;
 
 	gen = (gen % 0xfffe) + 1;
 	/*
@@ -252,14 +360,19 @@ int ckpt_park_all(struct ckpt_ctx *c)
 	for (;;) {
 		int seen = __atomic_load_n(&park_ready, __ATOMIC_ACQUIRE);
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		uint64_t t = now_ns() - start;
 
-		if ((left = park_pass(c, self, asked, &straggler)) <= 0)
+		if ((left = park_pass(c, self, asked, &straggler, t >= KSTOP_ASKED_NS ? 2 :
+				      t >= KSTOP_UNASKED_NS)) <= 0)
 			break;
-		if (now_ns() > deadline)
+		if (now_ns() > deadline) {
+			int b = find_blocker(c, self);
+
 			return ckpt_fail(c, -ETIMEDOUT, "thread %d did not stop for the checkpoint "
-					 "within %llu s%s", straggler,
+					 "within %llu s%s", b ? b : straggler,
 					 (unsigned long long)(PARK_TIMEOUT_NS / 1000000000),
-					 blocks_ours(c, straggler) ? blocked_hint : "");
+					 b ? blocked_hint : "");
+		}
 		futex(&park_ready, FUTEX_WAIT, seen, &ts);
 	}
 	if (left < 0)
@@ -273,6 +386,7 @@ int ckpt_park_all(struct ckpt_ctx *c)
 void ckpt_park_reset(void)
 {
 	ckpt_sig_reset();
+	ckpt_kstop_reset();
 	__atomic_store_n(&park_gen, 0, __ATOMIC_RELEASE);
 	ckpt_nparked = 0;
 	__atomic_store_n(&park_busy, 0, __ATOMIC_RELEASE);
@@ -314,6 +428,7 @@ void ckpt_release_all(struct ckpt_ctx *c)
 		futex(&park_release, FUTEX_WAKE, 0x7fffffff, NULL);
 		ckpt_sig_wait_back();
 	}
+	ckpt_kstop_release(nslots);	/* Invariant 6: the ones the module stopped */
 	if (gen) {
 		__atomic_store_n(&park_release, gen, __ATOMIC_RELEASE);
 		futex(&park_release, FUTEX_WAKE, 0x7fffffff, NULL);

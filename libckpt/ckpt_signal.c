@@ -203,7 +203,7 @@ static int has_entries(int tid)
 static int parked(int tid, int nslots)
 {
 	for (int i = 0; i < nslots; i++)
-		if (ckpt_parked[i].ready && ckpt_parked[i].img.tid == tid)
+		if (ckpt_parked[i].ready && !ckpt_parked[i].kstopped && ckpt_parked[i].img.tid == tid)
 			return 1;
 	return 0;
 }
@@ -234,7 +234,7 @@ int ckpt_sig_release(int self, int nslots)
 	for (int i = 0; i < nslots; i++) {
 		struct ckpt_thread_state *t = &ckpt_parked[i];
 
-		t->sig_owed = t->ready && t->img.tid > 0 &&
+		t->sig_owed = t->ready && !t->kstopped && t->img.tid > 0 &&
 			      (has_entries(t->img.tid) || (t->img.tid == pid && has_entries(0)));
 		owed += t->sig_owed;
 	}

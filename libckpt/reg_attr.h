@@ -103,6 +103,8 @@ struct reg_cpu_times {
 };
 void ckpt_cpuclock_begin(void);			/* the leader, before parking */
 void ckpt_cpuclock_capture_thread(uint64_t *cpu_ns);	/* each thread, in its handler */
+/* The same for thread tid, whose thread pointer is fs_base, by the leader (ckpt_kstop.c). */
+void ckpt_cpuclock_capture_tid(int tid, uint64_t fs_base, uint64_t *cpu_ns);
 /* The leader, after every thread: the process's and its children's times. */
 void ckpt_cpuclock_capture_proc(struct reg_cpu_times *self, struct reg_cpu_times *children);
 void reg_cpuclock_restored(void);		/* each thread of a restarted copy */

@@ -37,6 +37,7 @@
 #include <time.h>
 #include "arch/x86_64/arch.h"
 #include "libckpt/ckpt.h"
+#include "libckpt/ckpt_fmt.h"
 #include "libckpt/reg_attr.h"
 
 struct cpu_off {
@@ -133,6 +134,39 @@ void ckpt_cpuclock_capture_thread(uint64_t *cpu_ns)
 	cap[i].cpu = *cpu_ns;
 	cap[i].ut = ut + off_tls.ut;
 	cap[i].st = st + off_tls.st;
+}
+
+/*
+ * Another thread's: its clock by tid, its offset in its own thread
+ * variables (the same offset from its thread pointer as ours from ours:
+ * initial-exec TLS), its user and system times from /proc (clock ticks).
+ */
+void ckpt_cpuclock_capture_tid(int tid, uint64_t fs_base, uint64_t *cpu_ns)
+{
+	const struct cpu_off *off = (const struct cpu_off *)(uintptr_t)
+		(fs_base + ((uintptr_t)&off_tls - (uintptr_t)__builtin_thread_pointer()));
+	int64_t k = kclock((clockid_t)(~(unsigned)tid << 3 | CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED));
+	uint64_t ut = 0, st = 0;
+	char path[64], buf[1024];
+	const char *s;
+	int i;
+
+	*cpu_ns = k < 0 ? 0 : (uint64_t)(k + off->cpu);
+	ckpt_fmt(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	if (ckpt_read_file(path, buf, sizeof(buf)) > 0 && (s = __builtin_strrchr(buf, ')'))) {
+		for (i = 0; i < 12 && *s; s++)	/* to field 14, utime */
+			i += *s == ' ';
+		ut = ckpt_parse_dec(&s) * 10000000ull;	/* USER_HZ 100 */
+		s++;
+		st = ckpt_parse_dec(&s) * 10000000ull;
+	}
+	i = __atomic_fetch_add(&ncap, 1, __ATOMIC_RELAXED);
+	if (i >= CKPT_MAX_THREADS)
+		return;
+	cap[i].tid = tid;
+	cap[i].cpu = *cpu_ns;
+	cap[i].ut = ut + off->ut;
+	cap[i].st = st + off->st;
 }
 
 void ckpt_cpuclock_capture_proc(struct reg_cpu_times *self, struct reg_cpu_times *children)

@@ -51,6 +51,8 @@
 __thread struct shim_self_req shim_self __attribute__((tls_model("initial-exec")));
 /* errno of the interrupted code, per thread (every thread parks in here). */
 static __thread int shim_saved_errno __attribute__((tls_model("initial-exec")));
+/* How deep this thread is in shim_handler (ckpt_kstop.c must not stop it there). */
+static __thread int shim_depth __attribute__((tls_model("initial-exec")));
 /*
  * IMG_F_PIDNS when ckpt-run --pidns started us (CKPT_PIDNS=1) as pid 2 of
  * our own user+pid namespace: every image says so, and ckpt-restart makes
@@ -75,6 +77,28 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/*
+ * A thread the kernel-assist module stopped (ckpt_kstop.c), whose thread
+ * pointer is fs_base: 1 if it is inside shim_handler (it blocks libckpt's
+ * signal only until it leaves: it is to be asked to park then, not kept
+ * stopped there); else 0, its errno saved where shim_post_restore takes
+ * it back from in a restarted copy, as shim_handler would have.  Its
+ * thread variables lie at the same offsets from its thread pointer as
+ * ours from ours (initial-exec TLS, libc's errno too).
+ */
+static int shim_kstopped(uint64_t fs_base)
+{
+	uintptr_t tp = (uintptr_t)__builtin_thread_pointer();
+	const int *depth = (const int *)(uintptr_t)(fs_base + ((uintptr_t)&shim_depth - tp));
+	int *saved = (int *)(uintptr_t)(fs_base + ((uintptr_t)&shim_saved_errno - tp));
+	const int *err = (const int *)(uintptr_t)(fs_base + ((uintptr_t)&errno - tp));
+
+	if (*depth)
+		return 1;
+	*saved = *err;
+	return 0;
+}
+
 /* A checkpoint's context as every trigger sets it up (the caller adds what is its own). */
 static void ctx_init(struct ckpt_ctx *c, int fd, const char *img_path, int ctl_fd, int sig,
 		     siginfo_t *info, void *uc, unsigned hdr_flags, int how)
@@ -87,6 +111,7 @@ static void ctx_init(struct ckpt_ctx *c, int fd, const char *img_path, int ctl_f
 	c->info = info;
 	c->uc = uc;
 	c->entry_rip = (uintptr_t)shim_post_restore;
+	c->kstop_tls = shim_kstopped;
 	/* IMG_F_INCREMENTAL from the caller asks; the engine decides (ckpt_incr.h) */
 	c->incremental = (hdr_flags & IMG_F_INCREMENTAL) != 0;
 	c->hdr_flags = (hdr_flags & ~IMG_F_INCREMENTAL) | shim_ns_flags;
@@ -273,7 +298,21 @@ void shim_term_now(void)
 	_exit(128 + SIGTERM);
 }
 
+static void handler_body(int sig, siginfo_t *info, void *uc);
+
 void shim_handler(int sig, siginfo_t *info, void *uc)
+{
+	int err = errno;
+
+	__atomic_add_fetch(&shim_depth, 1, __ATOMIC_SEQ_CST);
+	errno = err;
+	handler_body(sig, info, uc);
+	err = errno;
+	__atomic_sub_fetch(&shim_depth, 1, __ATOMIC_SEQ_CST);
+	errno = err;
+}
+
+static void handler_body(int sig, siginfo_t *info, void *uc)
 {
 	shim_saved_errno = errno;
 	wrap_ckpt_interrupted(uc);	/* a wait this cut short goes on (wrap_poll.c) */

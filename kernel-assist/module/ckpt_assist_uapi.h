@@ -103,11 +103,25 @@ struct ckpt_assist_timer_id {
  * in the kernel, until THREAD_RESUME, or until the fd that stopped it is
  * closed (a checkpoint that dies never leaves a thread stopped).  A
  * thread inside an interruptible system call is taken out of it, and the
- * returned registers restart that call (as SA_RESTART would).
- * ESRCH tid is not in the caller's thread group (or is the caller);
- * EAGAIN the thread cannot be stopped now (in an uninterruptible wait
- * that lasts, exiting); ENOSPC xsave_size too small (xsave_size is set
- * to the size needed).
+ * returned registers are those a handler with SA_RESTART would return
+ * to: -ERESTARTSYS/-ERESTARTNOINTR restart the call, -ERESTARTNOHAND and
+ * -ERESTART_RESTARTBLOCK (sleeps, poll) return -EINTR.  The thread itself,
+ * once resumed, goes on as if never stopped (the kernel restarts its call).
+ * regs: struct user_regs_struct (<sys/user.h>) as PTRACE_GETREGS gives it;
+ * xsave: what PTRACE_GETREGSET NT_X86_XSTATE gives (the 512-byte FXSAVE
+ * area alone, NT_PRFPREG's, on a CPU without XSAVE), xsave_size set to the
+ * bytes written; sigmask: the mask the thread returns to user mode with
+ * (inside sigsuspend/ppoll, the one saved, not the temporary one).
+ * From size 80 on (a caller passing 48 does not get them): the thread's
+ * set_tid_address pointer and sigaltstack, which only it can ask for.
+ * ESRCH tid is not in the caller's thread group (or is the caller, or
+ * exited); EINVAL an io_uring worker (no user context), nonzero flags or
+ * reserved; EBUSY already stopped through this fd; EAGAIN the thread did
+ * not stop within 2 s (in an uninterruptible wait that lasts, stopped by
+ * SIGSTOP or a tracer); EINTR the caller got a signal meanwhile; EFAULT
+ * regs or xsave 0 or not writable (the thread is resumed); ENOSPC
+ * xsave_size too small (xsave_size is set to the size needed, nothing is
+ * stopped: xsave_size 0 asks for it).
  */
 struct ckpt_assist_thread_stop {
 	__u32 size;
@@ -118,9 +132,18 @@ struct ckpt_assist_thread_stop {
 	__u32 xsave_size;	/* in: bytes at xsave; out: bytes written */
 	__u32 reserved;
 	__u64 sigmask;		/* out: the thread's blocked signals */
+	__u64 clear_child_tid;	/* out: its set_tid_address() pointer */
+	__u64 ss_sp;		/* out: its sigaltstack */
+	__u64 ss_size;
+	__u32 ss_flags;
+	__u32 reserved2;
 };
 #define CKPT_ASSIST_THREAD_STOP_SIZE0	48
 
+/*
+ * THREAD_RESUME: the thread stopped through this fd goes on.  ESRCH it is
+ * not stopped through this fd; EINVAL nonzero flags.
+ */
 struct ckpt_assist_thread_resume {
 	__u32 size;
 	__u32 tid;
