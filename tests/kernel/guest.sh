@@ -42,7 +42,7 @@ run_test() {
 	shift 2
 	for a in "$@"; do case $a in as=*) user=${a#as=} ;; esac; done
 	name=$(basename "$t" .sh)
-	local cmd=(timeout -k 5 "${CKVM_TEST_TIMEOUT:-300}" "$ROOT/build/tests/reaper" bash "$t")
+	local cmd=(timeout -k 5 "${CKVM_TEST_TIMEOUT:-150}" "$ROOT/build/tests/reaper" bash "$t")
 	if [ -n "$user" ]; then
 		cmd=(setpriv --reuid="$(id -u "$user")" --regid="$(id -g "$user")" --init-groups "${cmd[@]}")
 	fi
@@ -57,7 +57,7 @@ run_test() {
 		say "SKIP $phase/$name (${secs}s): $(echo "$out" | grep SKIP: | tail -1)"
 	else
 		[ $rc -eq 124 ] && out="$out
-timed out after ${CKVM_TEST_TIMEOUT:-300} s"
+timed out after ${CKVM_TEST_TIMEOUT:-150} s"
 		say "FAIL $phase/$name (rc $rc, ${secs}s): $(echo "$out" | grep -E 'FAIL|rror|timed out' | tail -1)"
 		echo "$out" | tail -20 | sed 's/^/        /'
 	fi

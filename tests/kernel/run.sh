@@ -16,7 +16,7 @@
 # Environment: CKVM_KVER (default: the version linux-image-amd64 depends
 # on), CKVM_E2E_LIST / CKVM_MODULE_LIST (files), CKVM_PHASES ("e2e module"),
 # CKVM_TIMEOUT (the whole VM, s; default 840), CKVM_TEST_TIMEOUT (one test,
-# s; 300), CKVM_SMP (2), CKVM_MEM (MiB; 2048), CKVM_ROOTFS (ro|overlay),
+# s; 150), CKVM_SMP (2), CKVM_MEM (MiB; 2048), CKVM_ROOTFS (ro|overlay),
 # CKVM_OUT (build/kernel: the VM's files, serial.log among them).
 # `tests/kernel/run.sh tests/e2e/t_x.sh ...` runs only those tests (no
 # module phase unless CKVM_PHASES says so).
@@ -102,7 +102,7 @@ CKVM_MODULE_LIST="$OUT/module.list.run"
 CKVM_MODULE="$module"
 CKVM_MODULE_WHY="$module_why"
 CKVM_MODULE_ARGS="${CKVM_MODULE_ARGS:-}"
-CKVM_TEST_TIMEOUT=${CKVM_TEST_TIMEOUT:-300}
+CKVM_TEST_TIMEOUT=${CKVM_TEST_TIMEOUT:-150}
 CKVM_ROOTFS=${CKVM_ROOTFS:-ro}
 CONF
 
