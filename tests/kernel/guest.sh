@@ -42,6 +42,7 @@ run_test() {
 	shift 2
 	for a in "$@"; do case $a in as=*) user=${a#as=} ;; esac; done
 	name=$(basename "$t" .sh)
+	[ -n "$user" ] && name="$name@$user"
 	local cmd=(timeout -k 5 "${CKVM_TEST_TIMEOUT:-150}" "$ROOT/build/tests/reaper" bash "$t")
 	if [ -n "$user" ]; then
 		cmd=(setpriv --reuid="$(id -u "$user")" --regid="$(id -g "$user")" --init-groups "${cmd[@]}")

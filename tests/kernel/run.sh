@@ -135,8 +135,10 @@ section() {	# section PHASE TITLE [LIST]: the phase's lines; LIST's tests withou
 	local lines t n
 	lines=$(grep -aE "^ckvm: (PASS|FAIL|SKIP) $1/" "$log")
 	echo "-- $2"
-	for t in $( [ -n "${3:-}" ] && sed 's/#.*//' "$3" | awk '{print $1}'); do
-		n=$(basename "$t" .sh)
+	for n in $( [ -n "${3:-}" ] && sed 's/#.*//' "$3" |
+		awk 'NF { n = $1; sub(/.*\//, "", n); sub(/\.sh$/, "", n)
+			for (i = 2; i <= NF; i++) if ($i ~ /^as=/) n = n "@" substr($i, 4)
+			print n }'); do
 		echo "$lines" | grep -qE "^ckvm: (PASS|FAIL|SKIP) $1/$n " ||
 			lines="$lines${lines:+
 }ckvm: FAIL $1/$n: did not run (the VM stopped before it)"
@@ -150,7 +152,8 @@ section() {	# section PHASE TITLE [LIST]: the phase's lines; LIST's tests withou
 for ph in $phases; do
 	case $ph in
 	e2e) section e2e "(a) e2e tests on $kver without the module ($(basename "$e2e_list"))" "$OUT/e2e.list.run" ;;
-	module) section module "(b) with the module loaded (tests/kernel/module.list), (c) its unload" ;;
+	module) section module "(b) with the module loaded (tests/kernel/module.list), (c) its unload" \
+		"$( [ -n "$module" ] && echo "$OUT/module.list.run")" ;;
 	*) section "$ph" "$ph" ;;
 	esac
 done
