@@ -6,8 +6,10 @@
 #   module  the kernel-assist module (kernel-assist/module/, built here
 #           against linux-headers-amd64) insmod'ed, tests/kernel/module.list,
 #           then rmmod: it must unload
-# The VM's root is the host's / (9p, read-only, under a tmpfs overlay), so
-# the worktree's build and Debian's programs are there at the same paths.
+# The VM's root is the host's / (9p, read-only; tmpfs on /tmp and the
+# other places tests write), so the worktree's build and Debian's programs
+# are there at the same paths.  An Oops panics the VM (oops=panic): the
+# run stops there and fails, instead of testing a broken kernel.
 # Prints one line per test, "kernel: N passed, N failed, N skipped" and
 # "N passed, N failed"; exits non-zero on any failure, on a VM that did not
 # finish (timeout, panic, qemu that cannot start) and on any BUG, Oops,
