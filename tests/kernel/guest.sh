@@ -12,7 +12,7 @@ export HOME=/root TERM=dumb LANG=C.UTF-8
 cd "$ROOT" || { echo "ckvm: FATAL: no $ROOT"; /bin/busybox poweroff -f; }
 uptime_s() { local u _; read -r u _ < /proc/uptime; echo "$u"; }
 say() { echo "ckvm: $*"; }
-off() { sync; /bin/busybox poweroff -f; sleep 30; }
+off() { sync; /bin/busybox poweroff -f || echo o > /proc/sysrq-trigger; sleep 30; }
 trap off EXIT
 
 mkdir -p /dev/pts /dev/shm /dev/mqueue
