@@ -19,7 +19,8 @@
 # on), CKVM_E2E_LIST / CKVM_MODULE_LIST (files), CKVM_PHASES ("e2e module"),
 # CKVM_TIMEOUT (the whole VM, s; default 840), CKVM_TEST_TIMEOUT (one test,
 # s; 150), CKVM_SMP (2), CKVM_MEM (MiB; 2048), CKVM_ROOTFS (ro|overlay),
-# CKVM_OUT (build/kernel: the VM's files, serial.log among them).
+# CKVM_OUT (build/kernel: the VM's files, serial.log among them),
+# CKVM_9P_CACHE (loose|none|mmap: how the VM caches the host's files).
 # `tests/kernel/run.sh tests/e2e/t_x.sh ...` runs only those tests (no
 # module phase unless CKVM_PHASES says so).
 set -uo pipefail
@@ -123,7 +124,7 @@ qemu_in=/dev/null qemu_show=(grep --line-buffered -E '^ckvm: |^ {8}')
 timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg -smp "${CKVM_SMP:-2}" -m "${CKVM_MEM:-2048}" \
 	-cpu max -display none -monitor none -serial stdio -no-reboot \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 loglevel=5 panic=-1 oops=panic ckvm.root=$ROOT ckvm.conf=$OUT/vm.conf ckvm.rootfs=${CKVM_ROOTFS:-ro}" \
+	-append "console=ttyS0 loglevel=5 panic=-1 oops=panic ckvm.root=$ROOT ckvm.conf=$OUT/vm.conf ckvm.rootfs=${CKVM_ROOTFS:-ro} ckvm.cache=${CKVM_9P_CACHE:-loose}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	< "$qemu_in" 2>&1 | tee "$log" | "${qemu_show[@]}"
 qrc=${PIPESTATUS[0]}
