@@ -12,7 +12,7 @@ export HOME=/root TERM=dumb LANG=C.UTF-8
 cd "$ROOT" || { echo "ckvm: FATAL: no $ROOT"; /bin/busybox poweroff -f; }
 uptime_s() { local u _; read -r u _ < /proc/uptime; echo "$u"; }
 say() { echo "ckvm: $*"; }
-off() { sync; /bin/busybox poweroff -f; sleep 30; }
+off() { sync; /bin/busybox poweroff -f || echo o > /proc/sysrq-trigger; sleep 30; }
 trap off EXIT
 
 mkdir -p /dev/pts /dev/shm /dev/mqueue
@@ -42,7 +42,8 @@ run_test() {
 	shift 2
 	for a in "$@"; do case $a in as=*) user=${a#as=} ;; esac; done
 	name=$(basename "$t" .sh)
-	local cmd=(timeout -k 5 "${CKVM_TEST_TIMEOUT:-300}" "$ROOT/build/tests/reaper" bash "$t")
+	[ -n "$user" ] && name="$name@$user"
+	local cmd=(timeout -k 5 "${CKVM_TEST_TIMEOUT:-150}" "$ROOT/build/tests/reaper" bash "$t")
 	if [ -n "$user" ]; then
 		cmd=(setpriv --reuid="$(id -u "$user")" --regid="$(id -g "$user")" --init-groups "${cmd[@]}")
 	fi
@@ -57,7 +58,7 @@ run_test() {
 		say "SKIP $phase/$name (${secs}s): $(echo "$out" | grep SKIP: | tail -1)"
 	else
 		[ $rc -eq 124 ] && out="$out
-timed out after ${CKVM_TEST_TIMEOUT:-300} s"
+timed out after ${CKVM_TEST_TIMEOUT:-150} s"
 		say "FAIL $phase/$name (rc $rc, ${secs}s): $(echo "$out" | grep -E 'FAIL|rror|timed out' | tail -1)"
 		echo "$out" | tail -20 | sed 's/^/        /'
 	fi

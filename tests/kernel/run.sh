@@ -6,8 +6,10 @@
 #   module  the kernel-assist module (kernel-assist/module/, built here
 #           against linux-headers-amd64) insmod'ed, tests/kernel/module.list,
 #           then rmmod: it must unload
-# The VM's root is the host's / (9p, read-only, under a tmpfs overlay), so
-# the worktree's build and Debian's programs are there at the same paths.
+# The VM's root is the host's / (9p, read-only; tmpfs on /tmp and the
+# other places tests write), so the worktree's build and Debian's programs
+# are there at the same paths.  An Oops panics the VM (oops=panic): the
+# run stops there and fails, instead of testing a broken kernel.
 # Prints one line per test, "kernel: N passed, N failed, N skipped" and
 # "N passed, N failed"; exits non-zero on any failure, on a VM that did not
 # finish (timeout, panic, qemu that cannot start) and on any BUG, Oops,
@@ -16,8 +18,9 @@
 # Environment: CKVM_KVER (default: the version linux-image-amd64 depends
 # on), CKVM_E2E_LIST / CKVM_MODULE_LIST (files), CKVM_PHASES ("e2e module"),
 # CKVM_TIMEOUT (the whole VM, s; default 840), CKVM_TEST_TIMEOUT (one test,
-# s; 300), CKVM_SMP (2), CKVM_MEM (MiB; 2048), CKVM_ROOTFS (ro|overlay),
-# CKVM_OUT (build/kernel: the VM's files, serial.log among them).
+# s; 150), CKVM_SMP (2), CKVM_MEM (MiB; 2048), CKVM_ROOTFS (ro|overlay),
+# CKVM_OUT (build/kernel: the VM's files, serial.log among them),
+# CKVM_9P_CACHE (loose|none|mmap: how the VM caches the host's files).
 # `tests/kernel/run.sh tests/e2e/t_x.sh ...` runs only those tests (no
 # module phase unless CKVM_PHASES says so).
 set -uo pipefail
@@ -102,7 +105,7 @@ CKVM_MODULE_LIST="$OUT/module.list.run"
 CKVM_MODULE="$module"
 CKVM_MODULE_WHY="$module_why"
 CKVM_MODULE_ARGS="${CKVM_MODULE_ARGS:-}"
-CKVM_TEST_TIMEOUT=${CKVM_TEST_TIMEOUT:-300}
+CKVM_TEST_TIMEOUT=${CKVM_TEST_TIMEOUT:-150}
 CKVM_ROOTFS=${CKVM_ROOTFS:-ro}
 CONF
 
@@ -121,7 +124,7 @@ qemu_in=/dev/null qemu_show=(grep --line-buffered -E '^ckvm: |^ {8}')
 timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg -smp "${CKVM_SMP:-2}" -m "${CKVM_MEM:-2048}" \
 	-cpu max -display none -monitor none -serial stdio -no-reboot \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=ttyS0 loglevel=5 panic=-1 oops=panic ckvm.root=$ROOT ckvm.conf=$OUT/vm.conf ckvm.rootfs=${CKVM_ROOTFS:-ro}" \
+	-append "console=ttyS0 loglevel=5 panic=-1 oops=panic ckvm.root=$ROOT ckvm.conf=$OUT/vm.conf ckvm.rootfs=${CKVM_ROOTFS:-ro} ckvm.cache=${CKVM_9P_CACHE:-loose}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	< "$qemu_in" 2>&1 | tee "$log" | "${qemu_show[@]}"
 qrc=${PIPESTATUS[0]}
@@ -135,8 +138,10 @@ section() {	# section PHASE TITLE [LIST]: the phase's lines; LIST's tests withou
 	local lines t n
 	lines=$(grep -aE "^ckvm: (PASS|FAIL|SKIP) $1/" "$log")
 	echo "-- $2"
-	for t in $( [ -n "${3:-}" ] && sed 's/#.*//' "$3" | awk '{print $1}'); do
-		n=$(basename "$t" .sh)
+	for n in $( [ -n "${3:-}" ] && sed 's/#.*//' "$3" |
+		awk 'NF { n = $1; sub(/.*\//, "", n); sub(/\.sh$/, "", n)
+			for (i = 2; i <= NF; i++) if ($i ~ /^as=/) n = n "@" substr($i, 4)
+			print n }'); do
 		echo "$lines" | grep -qE "^ckvm: (PASS|FAIL|SKIP) $1/$n " ||
 			lines="$lines${lines:+
 }ckvm: FAIL $1/$n: did not run (the VM stopped before it)"
@@ -150,7 +155,8 @@ section() {	# section PHASE TITLE [LIST]: the phase's lines; LIST's tests withou
 for ph in $phases; do
 	case $ph in
 	e2e) section e2e "(a) e2e tests on $kver without the module ($(basename "$e2e_list"))" "$OUT/e2e.list.run" ;;
-	module) section module "(b) with the module loaded (tests/kernel/module.list), (c) its unload" ;;
+	module) section module "(b) with the module loaded (tests/kernel/module.list), (c) its unload" \
+		"$( [ -n "$module" ] && echo "$OUT/module.list.run")" ;;
 	*) section "$ph" "$ph" ;;
 	esac
 done
