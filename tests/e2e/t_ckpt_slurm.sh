@@ -77,7 +77,7 @@ rc=$?
 f3=$(first_step_after "$n")
 [ "$rc" = 0 ] || fail "after the crash the job exited $rc: $(tail -3 "$OUT")"
 [ "$f3" -gt $((l1 + 1)) ] && [ "$f3" -le $((l2 + 1)) ] ||
-	fail "after the crash at step $l2 the restart began at step $f3 (want a periodic image's, after $((l1 + 1)))"
+	fail "after the crash at step $l2 the restart began at step $f3 (want a periodic image's, after $((l1 + 1))): $(tail -n +"$n" "$OUT" | grep -v '^step ' | head -20)"
 r=$(sed -n 's/^result //p' "$OUT" | tail -n 1)
 [ "result $r" = "$EXPECT" ] || fail "result $r, expected ${EXPECT#result }"
 [ ! -e "$IMG" ] || fail "the image is still there after the job ended with 0"
