@@ -12,6 +12,8 @@ export HOME=/root TERM=dumb LANG=C.UTF-8
 # timers.c: a signal may come this much before its time after RESTORED
 # (emulation makes the restorer's arming-to-running gap hundreds of ms)
 export CKPT_E2E_MARGIN_MS=400
+# t_ckpt_slurm: the job must outlast the test's emulated shell
+export CKPT_E2E_SLURM_STEPS=400
 cd "$ROOT" || { echo "ckvm: FATAL: no $ROOT"; /bin/busybox poweroff -f; }
 uptime_s() { local u _; read -r u _ < /proc/uptime; echo "$u"; }
 say() { echo "ckvm: $*"; }
