@@ -250,7 +250,7 @@ $(B)/fuzz/fuzz_restart: FUZZ_LIBS += tests/fuzz/fz_image.c $(filter-out restart/
 	$(wildcard kernel-assist/*.c) restart/restorer.c -DFD_RESTORE -Dmain=rst_cli_main -lpthread
 # fuzz_info: ckpt-info's command line, in the fuzzer (its main renamed).
 $(B)/fuzz/fuzz_info: FUZZ_LIBS += tests/fuzz/fz_image.c tools/ckpt_info.c $(wildcard tools/info_*.c) \
-	-Dmain=info_cli_main -lunwind-x86_64
+	kernel-assist/assist_module.c kernel-assist/assist_upstream.c -Dmain=info_cli_main -lunwind-x86_64
 # fuzz_elf: ckpt-info's ELF symbol reader, on any bytes.
 $(B)/fuzz/fuzz_elf: FUZZ_LIBS += tools/info_elf.c
 $(B)/fuzz/%: tests/fuzz/%.c $(IMG_SRCS) $(CTL_SRCS) tests/fuzz/fz_image.c tests/fuzz/fz_image.h
