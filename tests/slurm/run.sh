@@ -221,7 +221,7 @@ must() {
 	shift 2
 	wait_for "$secs" "$@" && return 0
 	local n
-	for n in "${!JID[@]}"; do echo "--- job $n (${JID[$n]}, $(state "$n")):"; tail -n 5 "${DIR[$n]}/out.txt" 2>/dev/null; done
+	for n in "${!JID[@]}"; do echo "--- job $n (${JID[$n]}, $(state "$n")):"; { grep -v '^step ' "${DIR[$n]}/out.txt" | tail -n 15; tail -n 2 "${DIR[$n]}/out.txt"; } 2>/dev/null; done
 	fatal "timed out ($secs s) waiting for $what"
 }
 
