@@ -30,8 +30,10 @@ ln -sf /proc/kcore /dev/core
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 shm /dev/shm
 mount -t mqueue mqueue /dev/mqueue
-mount -t tmpfs -o mode=1777 tmp /tmp
-mount -t tmpfs -o mode=755 run /run
+# /tmp and /run: init's already where the root is read-only (and a
+# worktree under /tmp is bound inside it: mounting again would hide it)
+mountpoint -q /tmp || mount -t tmpfs -o mode=1777 tmp /tmp
+mountpoint -q /run || mount -t tmpfs -o mode=755 run /run
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 ip link set lo up 2>/dev/null || /bin/busybox ip link set lo up
 hostname ckvm
