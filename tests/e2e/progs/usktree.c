@@ -99,11 +99,13 @@ static void wait_file(const char *name)
 
 static void touch(const char *name)
 {
-	int fd = open(path(name), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* O_EXCL: never through a planted name; one already there is the signal */
+	int fd = open(path(name), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 
-	if (fd < 0)
+	if (fd < 0 && errno != EEXIST)
 		die(name);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 }
 
 /* Child processes: each exits 0 when all was well. */
@@ -496,7 +498,7 @@ static int recv_fd(int s, const char *what)
 
 static int data_file(const char *name, const char *text)
 {
-	int fd = open(path(name), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = open(path(name), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
 		die(name);
