@@ -5,7 +5,8 @@
 # (CKPT_SIGNAL, then ckpt-save) in the middle, killed and restarted:
 # every thread resumes inside its loop (no second "LOOP START"), its
 # counter reaches exactly zero, and finds its own registers, not another
-# thread's.
+# thread's.  CKPT_E2E_AVX_SECS: how long the loops run (0.6 s; an
+# emulated machine needs longer to deliver the checkpoint's signals).
 . "$(dirname "$0")/lib.sh"
 
 avx=0
@@ -17,7 +18,7 @@ started() { [ "$(grep -c '^LOOP START' "$1")" -eq 4 ]; }
 
 one() {
 	local how=$1 img=$TMP/img.$1 out1=$TMP/out1.$1 out2=$TMP/out2.$1 pid rc
-	CKPT_SIGNAL=USR1 CKPT_IMAGE=$img shim "$PROGS/thr_avx" $avx 0.6 > "$out1" 2>&1 &
+	CKPT_SIGNAL=USR1 CKPT_IMAGE=$img shim "$PROGS/thr_avx" $avx "${CKPT_E2E_AVX_SECS:-0.6}" > "$out1" 2>&1 &
 	pid=$!
 	PIDS+=("$pid")
 	wait_for 20 started "$out1" || fail "$how: loops did not start: $(cat "$out1")"

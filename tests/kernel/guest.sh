@@ -14,6 +14,8 @@ export HOME=/root TERM=dumb LANG=C.UTF-8
 export CKPT_E2E_MARGIN_MS=400
 # t_ckpt_slurm: the job must outlast the test's emulated shell
 export CKPT_E2E_SLURM_STEPS=400
+# t_thr_avx: the threads' register loops must outlast a checkpoint's signals
+export CKPT_E2E_AVX_SECS=5
 cd "$ROOT" || { echo "ckvm: FATAL: no $ROOT"; /bin/busybox poweroff -f; }
 uptime_s() { local u _; read -r u _ < /proc/uptime; echo "$u"; }
 say() { echo "ckvm: $*"; }

@@ -34,11 +34,15 @@ pass() { echo "  PASS  $*"; npass=$((npass + 1)); }
 bad() { echo "  FAIL  $*"; nfail=$((nfail + 1)); }
 summary() { echo; echo "slurm: $npass passed, $nfail failed"; }
 # Slurm could not be brought up or driven: say why, loudly, and fail.
+# The daemons' logs first, then what the jobs printed (JOBS_REPORT, set by
+# must), then the reason: CI keeps only the last lines of a failed run.
 fatal() {
-	echo "check-slurm: FATAL: $*"
+	local f
 	for f in "${T:-/nonexistent}"/*.log "${T:-/nonexistent}"/munge/log; do
-		[ -s "$f" ] && { echo "--- last lines of $f"; tail -n 15 "$f"; }
+		[ -s "$f" ] && { echo "--- last lines of $f"; tail -n 12 "$f"; }
 	done
+	[ -n "${JOBS_REPORT:-}" ] && printf '%s\n' "$JOBS_REPORT"
+	echo "check-slurm: FATAL: $*"
 	nfail=$((nfail + 1))
 	summary
 	exit 1
@@ -221,7 +225,10 @@ must() {
 	shift 2
 	wait_for "$secs" "$@" && return 0
 	local n
-	for n in "${!JID[@]}"; do echo "--- job $n (${JID[$n]}, $(state "$n")):"; { grep -v '^step ' "${DIR[$n]}/out.txt" | tail -n 15; tail -n 2 "${DIR[$n]}/out.txt"; } 2>/dev/null; done
+	JOBS_REPORT=$(for n in "${!JID[@]}"; do
+		echo "--- job $n (${JID[$n]}, $(state "$n")), image now: $(imageid "$n"):"
+		{ grep -v '^step ' "${DIR[$n]}/out.txt" | tail -n 15; tail -n 2 "${DIR[$n]}/out.txt"; } 2>/dev/null
+	done)
 	fatal "timed out ($secs s) waiting for $what"
 }
 
@@ -233,7 +240,7 @@ drive() {
 	# 1. the warning: USR1 to the batch shell (ckpt-slurm)
 	for n in "$@"; do scancel --signal=USR1 --batch "${JID[$n]}" || fatal "scancel --signal=USR1 --batch ${JID[$n]} failed"; done
 	for n in "$@"; do
-		must 60 "job $n to checkpoint and requeue itself" has_line "$n" 'job [0-9]+ requeued'
+		must 60 "job $n to checkpoint and requeue itself" has_line "$n" 'job [0-9]+ requeue(d| asked for)'
 		must 120 "job $n to restart" has_line "$n" 'restarting from'
 		ino[$n]=$(imageid "$n")
 	done

@@ -61,6 +61,9 @@
 
 #define PG 4096
 #define BAD(...) do { printf("BAD " __VA_ARGS__); printf("\n"); bad++; } while (0)
+/* a setup that cannot be done says so: the test fails at once, not at its timeout */
+#define SETUP_FAIL() do { printf("setup: %s, line %d: %s\n", __func__, __LINE__, strerror(errno)); \
+			  exit(3); } while (0)
 #ifndef MFD_NOEXEC_SEAL
 #define MFD_NOEXEC_SEAL 0x0008U
 #endif
@@ -156,7 +159,7 @@ static void tmp_setup(void)
 	T.shared = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, T.a, 0);
 	T.priv = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, T.a, 0);
 	if (T.shared == MAP_FAILED || T.priv == MAP_FAILED || T.c < 0 || T.d < 0)
-		exit(3);
+		SETUP_FAIL();
 	memset(T.priv + PG, 'p', PG);			/* a private copy */
 	/* mapped only: its fd closed */
 	lone = pattern_file(path_in("tmpLone"), 3 * PG);
@@ -169,7 +172,7 @@ static void tmp_setup(void)
 	T.e = pattern_file(path_in("sub/tmpE"), 100);
 	if (unlink(path_in("tmpA")) || unlink(path_in("tmpLone")) || unlink(path_in("sub/tmpE")) ||
 	    rmdir(sub) || T.lone == MAP_FAILED)
-		exit(3);
+		SETUP_FAIL();
 	fstat(T.a, &T.st);
 }
 
@@ -256,10 +259,10 @@ static void sparse_setup(void)
 	fill(pg, 0, PG);
 	if (S.fd < 0 || ftruncate(S.fd, SP_SIZE) || pwrite(S.fd, pg, PG, 0) != PG ||
 	    pwrite(S.fd, pg, PG, 512 << 10) != PG || pwrite(S.fd, "E", 1, SP_SIZE - 1) != 1)
-		exit(3);
+		SETUP_FAIL();
 	memset(pg, 0, PG);
 	if (pwrite(S.fd, pg, PG, 700 << 10) != PG || fsync(S.fd) || unlink(path_in("sparse")))
-		exit(3);
+		SETUP_FAIL();
 	sparse_map(S.fd, S.map, &S.n);
 	if (S.n < 6)
 		printf("note: the file system keeps no holes here (%d extents)\n", S.n / 2);
@@ -320,24 +323,29 @@ static void memfd_setup(void)
 	fill(buf, 0, sizeof(buf));
 	M.rw = memfd_create("my memfd", MFD_ALLOW_SEALING | MFD_CLOEXEC);
 	M.ro = memfd_create("ro", MFD_ALLOW_SEALING);
+	/* MFD_NOEXEC_SEAL is Linux 6.3: older kernels say EINVAL, and the case goes without it */
 	M.nx = memfd_create("noexec", MFD_NOEXEC_SEAL);
+	if (M.nx < 0 && errno == EINVAL)
+		printf("note: no MFD_NOEXEC_SEAL (Linux < 6.3): the noexec memfd is left out\n");
+	else if (M.nx < 0 || write(M.nx, "nx", 2) != 2)
+		SETUP_FAIL();
 	gone = memfd_create("gone", 0);
-	if (M.rw < 0 || M.ro < 0 || M.nx < 0 || gone < 0 ||
+	if (M.rw < 0 || M.ro < 0 || gone < 0 ||
 	    write(M.rw, buf, sizeof(buf)) != sizeof(buf) || write(M.ro, buf, 5000) != 5000 ||
-	    write(M.nx, "nx", 2) != 2 || ftruncate(gone, 2 * PG))
-		exit(3);
+	    ftruncate(gone, 2 * PG))
+		SETUP_FAIL();
 	/* sealed WRITE before it is mapped (a shared mapping that may write would block it) */
 	if (fcntl(M.ro, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SEAL))
-		exit(3);
+		SETUP_FAIL();
 	M.map_rw = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, M.rw, 0);
 	M.map_ro = mmap(NULL, 2 * PG, PROT_READ, MAP_SHARED, M.ro, 0);
 	M.map_gone = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, gone, 0);
 	if (M.map_rw == MAP_FAILED || M.map_ro == MAP_FAILED || M.map_gone == MAP_FAILED)
-		exit(3);
+		SETUP_FAIL();
 	close(gone);
 	memcpy(M.map_gone + PG, "gone but mapped", 15);
 	if (fcntl(M.rw, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW))
-		exit(3);
+		SETUP_FAIL();
 	lseek(M.rw, 777, SEEK_SET);
 	fstat(M.rw, &M.st);
 }
@@ -358,12 +366,12 @@ static void memfd_check(void)
 		BAD("memfd: fd is %s", l);
 	if (fcntl(M.rw, F_GET_SEALS) != (F_SEAL_SHRINK | F_SEAL_GROW) ||
 	    fcntl(M.ro, F_GET_SEALS) != (F_SEAL_WRITE | F_SEAL_SEAL) ||
-	    fcntl(M.nx, F_GET_SEALS) != F_SEAL_EXEC)
+	    (M.nx >= 0 && fcntl(M.nx, F_GET_SEALS) != F_SEAL_EXEC))
 		BAD("memfd: seals %#x %#x %#x", fcntl(M.rw, F_GET_SEALS), fcntl(M.ro, F_GET_SEALS),
 		    fcntl(M.nx, F_GET_SEALS));
 	if (fcntl(M.rw, F_GETFD) != FD_CLOEXEC || fcntl(M.ro, F_GETFD) != 0)
 		BAD("memfd: FD_CLOEXEC %d %d", fcntl(M.rw, F_GETFD), fcntl(M.ro, F_GETFD));
-	if (fstat(M.nx, &st) || (st.st_mode & 0777) != 0666 || fstat(M.rw, &st) ||
+	if ((M.nx >= 0 && (fstat(M.nx, &st) || (st.st_mode & 0777) != 0666)) || fstat(M.rw, &st) ||
 	    (st.st_mode & 0777) != (M.st.st_mode & 0777) || st.st_size != 10000 ||
 	    lseek(M.rw, 0, SEEK_CUR) != 777)
 		BAD("memfd: mode %o, size %ld, offset %ld", st.st_mode & 0777, (long)st.st_size,
@@ -399,10 +407,10 @@ static void maywrite_setup(void)
 	W.fd[1] = pattern_file(path_in("mw"), 2 * PG);
 	if (W.fd[0] < 0 || ftruncate(W.fd[0], 2 * PG) || pwrite(W.fd[0], "memfd", 5, PG) != 5 ||
 	    unlink(path_in("mw")))
-		exit(3);
+		SETUP_FAIL();
 	for (int i = 0; i < 2; i++)
 		if ((W.map[i] = mmap(NULL, 2 * PG, PROT_READ, MAP_SHARED, W.fd[i], 0)) == MAP_FAILED)
-			exit(3);
+			SETUP_FAIL();
 }
 
 static void maywrite_check(void)
@@ -435,7 +443,7 @@ static void devzero_setup(void)
 	Z[2] = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, z, 0);
 	close(z);
 	if (Z[0] == MAP_FAILED || Z[1] == MAP_FAILED || Z[2] == MAP_FAILED)
-		exit(3);
+		SETUP_FAIL();
 	fill(Z[0] + PG, 0, PG);
 	fill(Z[1], 1, 100);
 	fill(Z[2] + PG, 2, PG);
@@ -473,7 +481,7 @@ static void hugetlb_setup(void)
 		    -1, 0);
 	if (H[0] == MAP_FAILED || H[1] == MAP_FAILED) {
 		printf("setup: MAP_HUGETLB: %s\n", strerror(errno));
-		exit(3);
+		SETUP_FAIL();
 	}
 	fill(H[0], 0, 4 << 20);
 	fill(H[1] + (1 << 20), 5, 100);
@@ -482,7 +490,7 @@ static void hugetlb_setup(void)
 	if (hfd < 0 || ftruncate(hfd, 2 << 20) ||
 	    (H[2] = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, hfd, 0)) == MAP_FAILED) {
 		printf("setup: memfd MFD_HUGETLB: %s\n", strerror(errno));
-		exit(3);
+		SETUP_FAIL();
 	}
 	fill(H[2] + 4096, 9, 5000);
 }
@@ -558,17 +566,22 @@ static void pidfd_setup(void)
 {
 	P.plain = syscall(SYS_pidfd_open, getpid(), 0);
 	P.nonblock = syscall(SYS_pidfd_open, getpid(), O_NONBLOCK);
+	/* PIDFD_THREAD is Linux 6.9: older kernels say EINVAL, and the thread pidfds are left out */
 	P.thread = syscall(SYS_pidfd_open, getpid(), PIDFD_THREAD);
-	if (P.plain < 0 || P.nonblock < 0 || P.thread < 0 || pthread_create(&P.t, NULL, waiter, NULL))
-		exit(3);
+	if (P.thread < 0 && errno == EINVAL)
+		printf("note: no PIDFD_THREAD (Linux < 6.9): thread pidfds are left out\n");
+	if (P.plain < 0 || P.nonblock < 0 || (P.thread < 0 && errno != EINVAL) ||
+	    pthread_create(&P.t, NULL, waiter, NULL))
+		SETUP_FAIL();
 	pthread_mutex_lock(&mu);
 	while (!P.tid)
 		pthread_cond_wait(&cv, &mu);
 	pthread_mutex_unlock(&mu);
 	/* a pidfd of the other thread, and a dup of it (one description) */
-	P.other = syscall(SYS_pidfd_open, P.tid, PIDFD_THREAD | O_NONBLOCK);
-	if (P.other < 0 || (P.other2 = dup(P.other)) < 0)
-		exit(3);
+	P.other = P.other2 = -1;
+	if (P.thread >= 0 && ((P.other = syscall(SYS_pidfd_open, P.tid, PIDFD_THREAD | O_NONBLOCK)) < 0 ||
+			      (P.other2 = dup(P.other)) < 0))
+		SETUP_FAIL();
 	signal(SIGUSR1, on_usr1);
 	signal(SIGUSR2, on_usr2);
 }
@@ -588,21 +601,35 @@ static int fdinfo_pid(int fd)
 	return pid;
 }
 
+/* Lets the waiter thread end, and waits for it. */
+static void pidfd_end_thread(void)
+{
+	pthread_mutex_lock(&mu);
+	thread_go = 1;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+	pthread_join(P.t, NULL);
+}
+
 static void pidfd_check(void)
 {
 	struct pollfd p = { .fd = P.plain, .events = POLLIN };
 
 	if (fdinfo_pid(P.plain) != getpid() || fdinfo_pid(P.nonblock) != getpid() ||
-	    fdinfo_pid(P.thread) != getpid())
+	    (P.thread >= 0 && fdinfo_pid(P.thread) != getpid()))
 		BAD("pidfd: not pidfds of pid %d", (int)getpid());
 	if (!(fcntl(P.nonblock, F_GETFL) & O_NONBLOCK) || (fcntl(P.plain, F_GETFL) & O_NONBLOCK) ||
-	    !(fcntl(P.thread, F_GETFL) & O_EXCL))
+	    (P.thread >= 0 && !(fcntl(P.thread, F_GETFL) & O_EXCL)))
 		BAD("pidfd: flags %#o %#o %#o", fcntl(P.plain, F_GETFL), fcntl(P.nonblock, F_GETFL),
 		    fcntl(P.thread, F_GETFL));
 	if (poll(&p, 1, 0) != 0)
 		BAD("pidfd: poll says the process has exited");
 	if (syscall(SYS_pidfd_send_signal, P.plain, SIGUSR1, NULL, 0) || !got_usr1)
 		BAD("pidfd: pidfd_send_signal did not reach the process: %s", strerror(errno));
+	if (P.thread < 0) {	/* no thread pidfds on this kernel */
+		pidfd_end_thread();
+		return;
+	}
 	/* the other thread's pidfd: its tid, its flags, one description, its signal, its end */
 	if (fdinfo_pid(P.other) != P.tid || fdinfo_pid(P.other2) != P.tid ||
 	    (fcntl(P.other, F_GETFL) & (O_NONBLOCK | O_EXCL)) != (O_NONBLOCK | O_EXCL))
@@ -616,11 +643,7 @@ static void pidfd_check(void)
 		BAD("pidfd: poll says thread %d has exited", (int)P.tid);
 	if (syscall(SYS_pidfd_send_signal, P.other, SIGUSR2, NULL, 0))
 		BAD("pidfd: pidfd_send_signal to thread %d: %s", (int)P.tid, strerror(errno));
-	pthread_mutex_lock(&mu);
-	thread_go = 1;
-	pthread_cond_broadcast(&cv);
-	pthread_mutex_unlock(&mu);
-	pthread_join(P.t, NULL);
+	pidfd_end_thread();
 	if (usr2_tid != P.tid)
 		BAD("pidfd: SIGUSR2 through the thread's pidfd ran in thread %d, not %d", (int)usr2_tid,
 		    (int)P.tid);
@@ -637,7 +660,7 @@ static void devnode_setup(void)
 	if (mknod(path_in("mynull"), S_IFCHR | 0600, makedev(1, 3)) ||
 	    (node_fd = open(path_in("mynull"), O_WRONLY)) < 0 || unlink(path_in("mynull"))) {
 		printf("setup: mknod: %s\n", strerror(errno));
-		exit(3);
+		SETUP_FAIL();
 	}
 }
 
