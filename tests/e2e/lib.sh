@@ -78,6 +78,16 @@ wait_line() {
 	wait_for "${3:-20}" grep -qE "$2" "$1" 2>/dev/null || fail "timed out waiting for /$2/ in $1: $(tail -3 "$1" 2>/dev/null)"
 }
 
+# flip_byte FILE OFFSET: the byte at OFFSET changed (to its complement):
+# writing a chosen value may write the value already there, and a test
+# of a corrupt image would then restart a good one.
+flip_byte() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	[ -n "$b" ] || fail "flip_byte: no byte at $2 in $1"
+	printf "$(printf '\\%03o' $((255 - b)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 # gone PID: the process (and its zombie) has disappeared.
 gone() { ! kill -0 "$1" 2>/dev/null && [ ! -d "/proc/$1" ]; }
 

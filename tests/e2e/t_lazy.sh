@@ -64,7 +64,7 @@ print(pages[len(pages) // 2] + 24 + 16 + 1000)
 PY
 )
 [ -n "$off" ] || fail "no PAGES record found in the image"
-printf '\xa5' | dd of="$TMP/c.img" bs=1 seek="$off" conv=notrunc status=none
+flip_byte "$TMP/c.img" "$off"
 clean_fds "${RESTART[@]}" --lazy "$TMP/c.img" > "$TMP/o4" 2>&1
 rc=$?
 [ $rc -eq 2 ] || fail "corrupt page data: rc $rc, want 2: $(cat "$TMP/o4")"

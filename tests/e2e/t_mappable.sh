@@ -219,7 +219,7 @@ clean_fds "${RESTART[@]}" --check "$TMP/b.img" > "$TMP/check" 2>&1 ||
 	fail "$CASE: good image: $(cat "$TMP/check")"
 read -r rec data n < <(mpages_data "$TMP/b.img" | tail -1)
 cp "$TMP/b.img" "$TMP/flip.img"
-printf '\x5a' | dd of="$TMP/flip.img" bs=1 seek=$((data + n * 4096 / 2 + 123)) conv=notrunc 2>/dev/null
+flip_byte "$TMP/flip.img" $((data + n * 4096 / 2 + 123))
 clean_fds "${RESTART[@]}" --check "$TMP/flip.img" > "$TMP/check" 2>&1
 st=$?
 [ "$st" = 2 ] || fail "$CASE: flipped data byte: exit $st: $(cat "$TMP/check")"
@@ -231,7 +231,7 @@ CASE=metadata
 # The padding and the struct of an MPAGES record are checksummed.
 for at in $((rec + 24 + 8)) $((rec + 24 + 40)); do
 	cp "$TMP/b.img" "$TMP/meta.img"
-	printf '\x01' | dd of="$TMP/meta.img" bs=1 seek="$at" conv=notrunc 2>/dev/null
+	flip_byte "$TMP/meta.img" "$at"
 	clean_fds "${RESTART[@]}" "$TMP/meta.img" > "$TMP/meta" 2>&1
 	st=$?
 	[ "$st" = 2 ] || fail "$CASE: byte $at flipped: exit $st: $(cat "$TMP/meta")"

@@ -77,8 +77,7 @@ refused() {	# WHAT WANT-RC REGEX ARGS...
 cp "$TMP/mappable.copy" "$TMP/flip.img"
 size=$(stat -c %s "$TMP/flip.img")
 off=$((size / 2))
-byte=$(od -An -tu1 -j "$off" -N1 "$TMP/flip.img" | tr -d ' ')
-printf "$(printf '\\%03o' $(((byte + 1) % 256)))" | dd of="$TMP/flip.img" bs=1 seek="$off" conv=notrunc 2>/dev/null
+flip_byte "$TMP/flip.img" "$off"
 refused "flipped page byte, --key" 2 "changed after it was sealed" --key "$TMP/key" "$TMP/flip.img"
 refused "flipped page byte, --verify" 2 "checksum" --verify "$TMP/flip.img"
 refused "another key" 2 "another key" --key "$TMP/other" "$TMP/plain.copy"

@@ -54,7 +54,7 @@ chmod 600 "$d/key"
 kill_tree "$PID"
 cp "$d/img" "$d/bad"
 size=$(stat -c %s "$d/bad")
-printf '\x01' | dd of="$d/bad" bs=1 seek=$((size - 200)) conv=notrunc 2>/dev/null
+flip_byte "$d/bad" $((size - 200))
 "${RESTART[@]}" --key "$d/key" "$d/bad" > "$d/badout" 2>&1 && fail "key: a changed last section restarted"
 grep -qi 'seal' "$d/badout" || fail "key: the changed image's error: $(cat "$d/badout")"
 restart_bg --key "$d/key" "$d/img" > "$d/out.2" 2>&1
