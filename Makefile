@@ -54,7 +54,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 all: $(B)/libckpt.so $(B)/bin/ckpt-restart $(TOOLS) $(SAMPLES) $(E2E_PROGS) \
      $(B)/tests/unit-tests $(B)/tests/ckpt-edit $(B)/ckpt.pc $(B)/tests/slurm-lcg $(KFEAT_LIB)
-.PHONY: all check check-slurm check-kernel bench fuzz fuzz-build install uninstall deps clean demo faststart faststart-python FORCE
+.PHONY: check-kernel-full all check check-slurm check-kernel bench fuzz fuzz-build install uninstall deps clean demo faststart faststart-python FORCE
 
 $(B)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -231,6 +231,12 @@ check-slurm: all
 # tests/kernel/run.sh says how; docs/TESTING.md).
 check-kernel: all
 	@bash tests/kernel/run.sh
+
+# Every e2e test on Debian's kernel without the module, then the module's
+# phase: about an hour under TCG on 2 cores (not in CI; docs/TESTING.md).
+check-kernel-full: all
+	@CKVM_PHASES="e2e module" CKVM_TIMEOUT=$${CKVM_TIMEOUT:-5400} \
+		CKVM_TEST_TIMEOUT=$${CKVM_TEST_TIMEOUT:-1200} bash tests/kernel/run.sh tests/e2e/t_*.sh
 
 bench: all $(BENCH_PROGS)
 	@$(B)/tests/reaper bash tests/bench/run.sh

@@ -17,7 +17,7 @@
 #
 # Environment: CKVM_KVER (default: the version linux-image-amd64 depends
 # on), CKVM_E2E_LIST / CKVM_MODULE_LIST (files), CKVM_PHASES ("e2e module"),
-# CKVM_TIMEOUT (the whole VM, s; default 1500), CKVM_TEST_TIMEOUT (one test,
+# CKVM_TIMEOUT (the whole VM, s; default 2100), CKVM_TEST_TIMEOUT (one test,
 # s; 150), CKVM_SMP (2), CKVM_MEM (MiB; 2048), CKVM_ROOTFS (ro|overlay),
 # CKVM_OUT (build/kernel: the VM's files, serial.log among them),
 # CKVM_9P_CACHE (loose|none|mmap: how the VM caches the host's files).
@@ -114,7 +114,7 @@ initrd=$OUT/initramfs.cpio.gz
 bash tests/kernel/mkinitramfs.sh "$kver" "$initrd" || die "cannot build the initramfs"
 
 # -- boot
-timeout_s=${CKVM_TIMEOUT:-1500}
+timeout_s=${CKVM_TIMEOUT:-2100}
 echo "check-kernel: booting $kernel ($kver) under qemu TCG, -smp ${CKVM_SMP:-2}, limit ${timeout_s}s; serial log: $log"
 start=$(date +%s)
 # qemu's own errors go to the log too: a qemu that cannot start fails below
