@@ -339,23 +339,34 @@ static int guard_add(struct ckpt_ctx *c, const struct ckpt_vma *v, struct img_ra
 /*
  * Without PAGEMAP_SCAN: the guard regions of a mapping that smaps says
  * may have some (VmFlags "gu", Linux 6.18), from pagemap's guard bit
- * (6.15), 512 pages a read.  Only the test library meets this (a kernel
+ * (6.15), 128 Ki pages a read.  Only the test library meets this (a kernel
  * without PAGEMAP_SCAN, 6.7, has no guard regions, 6.13): it costs ~2 s
  * per TiB of such a mapping.
  */
 static int guards_pagemap(struct ckpt_ctx *c, const struct ckpt_vma *v, struct img_range *out)
 {
+	const size_t per = CKPT_MCVEC_LEN / 8;	/* entries a read, into c->mcvec */
+	const uint64_t *pm = (const uint64_t *)c->mcvec;
 	uint64_t npages = (v->end - v->start) / IMG_PAGE_SIZE;
 	uint32_t n = 0;
 
-	for (uint64_t done = 0; done < npages; done += 512) {
+	for (uint64_t done = 0; done < npages; done += per) {
 		uint64_t base = v->start + done * IMG_PAGE_SIZE;
-		size_t k = npages - done < 512 ? npages - done : 512;
+		size_t k = npages - done < per ? npages - done : per;
 
-		if (ckpt_mem_pagemap(c, base, k) < 0)
-			return -1;
+		for (size_t got = 0; got < k * 8;) {
+			ssize_t r = pread(c->pagemap_fd, c->mcvec + got, k * 8 - got,
+					  (off_t)(base / IMG_PAGE_SIZE) * 8 + got);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				return ckpt_fail(c, r < 0 ? -errno : -EIO, "cannot read "
+						 "/proc/self/pagemap at %lx", (unsigned long)base);
+			got += r;
+		}
 		for (size_t i = 0; i < k; i++)
-			if (ckpt_pm_guard(c->pagemap[i]) &&
+			if (ckpt_pm_guard(pm[i]) &&
 			    guard_add(c, v, out, &n, base + i * IMG_PAGE_SIZE,
 				      base + (i + 1) * IMG_PAGE_SIZE) < 0)
 				return -1;
