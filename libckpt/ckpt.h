@@ -363,9 +363,11 @@ int ckpt_pm_guard(uint64_t pm);
  * CKPT_RUN_*; a nonzero return stops the walk and is returned.  With
  * PAGEMAP_SCAN (Linux 6.7) the cost is one ioctl per 512 runs, whatever
  * the size of the mapping (a 2 TiB reservation with 5 pages: 5 runs);
- * without it, one pagemap read per 512 pages.  Untouched pages are in no
- * run.  [vdso] and image-backed mappings (v->backed) are one PAGE run
- * less their guards: every page is read.
+ * without it, one mincore() per 4 GiB and pagemap where pages are
+ * resident (no swap on), else one pagemap read per 512 pages; guard
+ * regions are then in no run (ckpt_memattr_guards finds them).
+ * Untouched pages are in no run.  [vdso] and image-backed mappings
+ * (v->backed) are one PAGE run less their guards: every page is read.
  */
 enum {
 	CKPT_RUN_PAGE = 1,		/* present or swapped: read it */
