@@ -17,6 +17,7 @@ static const struct {
 } kf_names[] = {
 	{ "pagemap_scan", CKPT_KF_PAGEMAP_SCAN | CKPT_KF_GUARD },	/* 6.7 > 6.13 */
 	{ "guard_regions", CKPT_KF_GUARD },
+	{ "mincore", CKPT_KF_MINCORE },
 	{ "wp_async", CKPT_KF_WP_ASYNC },
 	{ "soft_dirty", CKPT_KF_SOFT_DIRTY },
 	{ "eventfd_semaphore", CKPT_KF_EVENTFD_SEM },

@@ -25,6 +25,12 @@ enum ckpt_kfeat {
 	 * fallback of ckpt_memattr_guards finds them then.
 	 */
 	CKPT_KF_GUARD = 1 << 4,
+	/*
+	 * "mincore": not a kernel feature but a condition: the walk without
+	 * PAGEMAP_SCAN acts as if swap were on, and reads pagemap page by
+	 * page (ckpt_pmscan.c: mincore does not see swapped pages).
+	 */
+	CKPT_KF_MINCORE = 1 << 5,
 };
 
 /* 1 when the test build was told to act as if the kernel lacked f. */

@@ -265,6 +265,8 @@ static int swap_on(void)
 {
 	struct pm_sysinfo si;
 
+	if (ckpt_kfeat_off(CKPT_KF_MINCORE))
+		return 1;	/* the test library, to take the pagemap path */
 	return arch_sys1(SYS_sysinfo, &si) < 0 || si.totalswap != 0;
 }
 
@@ -320,13 +322,18 @@ static int mc_runs(struct ckpt_ctx *c, const struct ckpt_vma *v, ckpt_run_fn fn,
 	for (uint64_t done = 0; done < npages; done += CKPT_MCVEC_LEN) {
 		uint64_t base = v->start + done * IMG_PAGE_SIZE;
 		size_t n = npages - done < CKPT_MCVEC_LEN ? npages - done : CKPT_MCVEC_LEN;
-		long e = swap_on() ? 0 : arch_sys3(SYS_mincore, base, n * IMG_PAGE_SIZE, c->mcvec);
+		int swap = swap_on();
+		long e = 0;
 
+		/* EAGAIN: the kernel had no page for its answer; try again, a few times */
+		for (int t = 0; !swap && t < 100; t++)
+			if ((e = arch_sys3(SYS_mincore, base, n * IMG_PAGE_SIZE, c->mcvec)) != -EAGAIN)
+				break;
 		if (e < 0)
 			return ckpt_fail(c, (int)e, "cannot tell which pages of %lx-%lx are resident "
 					 "(mincore): %s", (unsigned long)v->start,
 					 (unsigned long)v->end, ckpt_strerror((int)e));
-		if (swap_on())
+		if (swap || swap_on())
 			r = pm_runs(c, v, base, n, fn, arg);
 		else
 			r = mc_spans(c, v, base, n, fn, arg);

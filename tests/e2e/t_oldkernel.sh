@@ -76,6 +76,9 @@ wait "$RPID" 2>/dev/null
 # --- 2. memory without PAGEMAP_SCAN ------------------------------------------
 CKPT_E2E_LIB=$KLIB CKPT_TEST_KFEAT_OFF=pagemap_scan bash "$ROOT/tests/e2e/t_memory.sh" > "$TMP/mem" 2>&1 ||
 	fail "t_memory without PAGEMAP_SCAN: $(tail -5 "$TMP/mem")"
+# and as where swap is on: pagemap page by page (mincore misses swapped pages)
+CKPT_E2E_LIB=$KLIB CKPT_TEST_KFEAT_OFF=pagemap_scan,mincore bash "$ROOT/tests/e2e/t_memory.sh" > "$TMP/mem" 2>&1 ||
+	fail "t_memory without PAGEMAP_SCAN, swap on: $(tail -5 "$TMP/mem")"
 
 # --- 2a. sparse memory without PAGEMAP_SCAN ---------------------------------
 # t_sparse's 2 TiB reservation with 5 pages and 1 TiB PROT_NONE one: found
