@@ -306,11 +306,15 @@ static int mc_spans(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t base,
  * Without PAGEMAP_SCAN: the runs of a private mapping from mincore(),
  * one byte a page and whole page tables skipped in the kernel, and
  * pagemap only where mincore says a page is resident.  Exact while no
- * page can be in swap: mincore says "resident" for every page pagemap
- * says holds something (present, a migration entry, a PTE marker, a page
- * in the swap cache), but "not" for one swapped out.  So where swap is
+ * page can be in swap: mincore (mm/mincore.c, 6.1 as 6.18) says
+ * "resident" for a present PTE, a huge PMD, a migration or poison entry
+ * and a page in the swap cache, "not" for an empty PTE or page table and
+ * a PTE marker (no page in it: pagemap alone read it as swapped, and the
+ * read gave zeros) — and "not" for a page swapped out.  So where swap is
  * on, before or after the mincore call, the chunk is read from pagemap
  * whole; swap turned on and off again during one call is not seen.
+ * smaps' per-mapping "Swap: 0 kB" is not trusted for this: a page
+ * swapped out after smaps was read would be missed.
  * Guard regions are in no run here (mincore: "not resident"): nothing
  * reads them, and the VMA record gets them from ckpt_memattr_guards.
  */
