@@ -38,6 +38,9 @@
 struct ckpt_dirty_run;
 struct page_region;
 
+/* Pages per mincore() of the walk without PAGEMAP_SCAN: 4 GiB (ckpt_pmscan.c). */
+#define CKPT_MCVEC_LEN	(1u << 20)
+
 struct ckpt_vma {
 	uint64_t start, end, pgoff, dev, ino;
 	int64_t size, mtime_ns;
@@ -61,6 +64,17 @@ struct ckpt_vma {
 	uint32_t file;
 	uint32_t huge_shift;		/* CKPT_BYID_HUGETLB: log2 of its page size */
 	uint32_t attrs;			/* IMG_VMA_ATTR_* (ckpt_memattr.c) */
+	uint32_t smaps;			/* CKPT_SM_*: what smaps said, if read */
+};
+/*
+ * What /proc/self/smaps said of a mapping when ckpt_memattr_read read it
+ * (0: not read).  The walk of its pages without PAGEMAP_SCAN uses them
+ * (ckpt_pmscan.c), the guard scan without it CKPT_SM_GUARD.
+ */
+enum {
+	CKPT_SM_SEEN = 1 << 0,		/* smaps was read: the bits below are known */
+	CKPT_SM_EMPTY = 1 << 1,		/* "Rss: 0 kB" and "Swap: 0 kB" */
+	CKPT_SM_GUARD = 1 << 2,		/* VmFlags "gu": may hold guard regions (6.18) */
 };
 /* CKPT_BYID_SYSV: an attach of SysV segment `ino` (ckpt_sysv.c), file 0 */
 enum { CKPT_BYID_NONE, CKPT_BYID_FILE, CKPT_BYID_HUGETLB, CKPT_BYID_SYSV };
@@ -207,6 +221,7 @@ struct ckpt_ctx {
 	uint64_t *pagemap;		/* one chunk of pagemap entries */
 	struct page_region *pmvec;	/* PAGEMAP_SCAN results (ckpt_mem.c) */
 	struct page_region *gvec;	/* ... of the guard scan (ckpt_memattr.c) */
+	unsigned char *mcvec;		/* mincore's answer, CKPT_MCVEC_LEN pages (ckpt_pmscan.c) */
 	unsigned char *vmatail;		/* a VMA record's path and guard regions */
 	uint64_t gscan_next;		/* guard scan: walked up to here */
 	long gscan_n, gscan_i;		/* ... gvec[gscan_i .. gscan_n) not used yet */
@@ -348,9 +363,11 @@ int ckpt_pm_guard(uint64_t pm);
  * CKPT_RUN_*; a nonzero return stops the walk and is returned.  With
  * PAGEMAP_SCAN (Linux 6.7) the cost is one ioctl per 512 runs, whatever
  * the size of the mapping (a 2 TiB reservation with 5 pages: 5 runs);
- * without it, one pagemap read per 512 pages.  Untouched pages are in no
- * run.  [vdso] and image-backed mappings (v->backed) are one PAGE run
- * less their guards: every page is read.
+ * without it, one mincore() per 4 GiB and pagemap where pages are
+ * resident (no swap on), else one pagemap read per 512 pages; guard
+ * regions are then in no run (ckpt_memattr_guards finds them).
+ * Untouched pages are in no run.  [vdso] and image-backed mappings
+ * (v->backed) are one PAGE run less their guards: every page is read.
  */
 enum {
 	CKPT_RUN_PAGE = 1,		/* present or swapped: read it */
@@ -571,6 +588,8 @@ int ckpt_smaps_each(struct ckpt_ctx *c,
 		    int (*fn)(uint64_t start, uint64_t end, const char *flags, void *arg),
 		    void *arg);
 int ckpt_vmflag(const char *flags, const char *flag);
+/* Inside fn: that mapping's "Rss:" and "Swap:" in kB (~0 if smaps did not say). */
+void ckpt_smaps_sizes(uint64_t *rss_kb, uint64_t *swap_kb);
 
 /* waitid(2), libckpt's own (ckpt_libc.c): waitid is the application's wrapper. */
 int ckpt_waitid(int type, int id, siginfo_t *info, int options);

@@ -35,6 +35,7 @@
 #define SCR_USK		CKPT_USK_SCRATCH	/* touched if unix sockets */
 #define SCR_PMVEC	(512u * sizeof(struct page_region))	/* ckpt_pmscan.c */
 #define SCR_GVEC	(4096u * sizeof(struct page_region))	/* ckpt_memattr.c */
+#define SCR_MCVEC	CKPT_MCVEC_LEN	/* touched without PAGEMAP_SCAN */
 #define SCR_VMATAIL	(CKPT_PATH_MAX + IMG_VMA_GUARDS_MAX * sizeof(struct img_range))
 
 int ckpt_fail(struct ckpt_ctx *c, int err, const char *fmt, ...)
@@ -97,7 +98,7 @@ int ckpt_scratch_map(struct ckpt_ctx *c)
 {
 	size_t len = SCR_MAPS + SCR_VMAS + SCR_WBUF + SCR_ZTAB + SCR_BOUNCE + SCR_PAGEMAP +
 		     SCR_FDIDS + SCR_ASKED + 8 + SCR_DIRTY + SCR_MBUF + SCR_USK + SCR_PMVEC + SCR_GVEC +
-		     SCR_VMATAIL;
+		     SCR_MCVEC + SCR_VMATAIL;
 	unsigned char *p;
 
 	len = (len + IMG_PAGE_SIZE - 1) & ~(size_t)(IMG_PAGE_SIZE - 1);
@@ -136,6 +137,8 @@ int ckpt_scratch_map(struct ckpt_ctx *c)
 	p += SCR_PMVEC;
 	c->gvec = (struct page_region *)p;
 	p += SCR_GVEC;
+	c->mcvec = p;
+	p += SCR_MCVEC;
 	c->vmatail = p;
 	return 0;
 }

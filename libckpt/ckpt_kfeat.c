@@ -13,9 +13,11 @@ extern char **environ;
 
 static const struct {
 	const char *name;
-	int bit;
+	int bits;
 } kf_names[] = {
-	{ "pagemap_scan", CKPT_KF_PAGEMAP_SCAN },
+	{ "pagemap_scan", CKPT_KF_PAGEMAP_SCAN | CKPT_KF_GUARD },	/* 6.7 > 6.13 */
+	{ "guard_regions", CKPT_KF_GUARD },
+	{ "mincore", CKPT_KF_MINCORE },
 	{ "wp_async", CKPT_KF_WP_ASYNC },
 	{ "soft_dirty", CKPT_KF_SOFT_DIRTY },
 	{ "eventfd_semaphore", CKPT_KF_EVENTFD_SEM },
@@ -35,7 +37,7 @@ static int kf_parse(const char *v)
 		for (size_t k = 0; k < sizeof(kf_names) / sizeof(kf_names[0]); k++)
 			if (ckpt_strlen(kf_names[k].name) == n &&
 			    ckpt_memeq(kf_names[k].name, v, n))
-				off |= kf_names[k].bit;
+				off |= kf_names[k].bits;
 		v += n + (v[n] == ',');
 	}
 	return off;

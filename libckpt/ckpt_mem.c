@@ -16,8 +16,9 @@
  * checksums run on every CPU (ckpt_pool.c), the records go out in order.
  *
  * Cost: one PAGEMAP_SCAN per 512 runs of pages that exist (Linux 6.7;
- * else one pagemap read per 512 pages, 8 bytes a page: a 2 TiB
- * reservation with 5 pages touched took 3 s that way, and 5 runs now),
+ * else one mincore() per 4 GiB and pagemap around the resident pages: a
+ * 2 TiB reservation with 5 pages touched took 3-9 s with pagemap alone,
+ * 0.35-0.6 s so, and is 5 runs with PAGEMAP_SCAN),
  * one pass over every saved page to test for zeros (the leader), one to
  * compress it (a worker, or the leader when it would otherwise wait).
  * Pages of a mapping the process cannot read are copied through

@@ -27,7 +27,10 @@
  *      with MAP_NORESERVE, which smaps alone shows.  Sanitizers, Go and
  *      JVMs make such reservations, and give their advice by raw system
  *      calls (ASan: DONTDUMP and NOHUGEPAGE on its shadow);
- *   5. CKPT_SMAPS=1 (shim_config.c).
+ *   5. CKPT_SMAPS=1 (shim_config.c);
+ *   6. no PAGEMAP_SCAN but guard regions (the test library only).
+ * What smaps says of each mapping's size (Rss and Swap 0: it holds no
+ * page) and of guard regions ("gu") is kept too (ckpt_vma.smaps).
  * Otherwise advice given by a raw system call in a process with none of
  * these signs (DONTDUMP, HUGEPAGE, NOHUGEPAGE, WIPEONFORK, SEQUENTIAL,
  * RANDOM, mseal) is not seen, and a restart maps that memory as plain
@@ -108,7 +111,20 @@ static int has_huge_mapping(struct ckpt_ctx *c)
 	return 0;
 }
 
-/* Signs 1-5 above: 1 when smaps must be read. */
+/*
+ * Sign 6: no PAGEMAP_SCAN, yet the kernel has guard regions (only the
+ * test library, ckpt_kfeat.h): smaps' "gu" says which mappings to scan.
+ */
+static int guards_unseen(void)
+{
+	static int unseen = -1;
+
+	if (unseen < 0)
+		unseen = !ckpt_pm_scan_level() && arch_sys3(SYS_madvise, 0, 0, 102) == 0;
+	return unseen;
+}
+
+/* Signs 1-6 above: 1 when smaps must be read. */
 static int vmflags_needed(struct ckpt_ctx *c)
 {
 	ssize_t n;
@@ -118,7 +134,7 @@ static int vmflags_needed(struct ckpt_ctx *c)
 	n = ckpt_read_file("/proc/self/status", (char *)c->bounce, 8192);
 	if (n < 0 || proc_field((const char *)c->bounce, "VmLck:") != 0)
 		return 1;
-	return ksm_mergeable(c) || has_huge_mapping(c);
+	return ksm_mergeable(c) || has_huge_mapping(c) || guards_unseen();
 }
 
 static const struct { char name[3]; uint32_t bit; } vmflag_bits[] = {
@@ -145,7 +161,8 @@ static int vmflags_one(uint64_t start, uint64_t end, const char *flags, void *ar
 {
 	struct vmflags_walk *w = arg;
 	struct ckpt_ctx *c = w->c;
-	uint32_t a = IMG_VMA_ATTR_VMFLAGS;
+	uint32_t a = IMG_VMA_ATTR_VMFLAGS, sm;
+	uint64_t rss, swap;
 
 	for (size_t k = 0; k < sizeof(vmflag_bits) / sizeof(vmflag_bits[0]); k++)
 		if (ckpt_vmflag(flags, vmflag_bits[k].name))
@@ -154,10 +171,15 @@ static int vmflags_one(uint64_t start, uint64_t end, const char *flags, void *ar
 		a |= MEMATTR_SHADOW_STACK;
 	if (w->probe >= start && w->probe < end)
 		w->probe_attrs = a;
+	ckpt_smaps_sizes(&rss, &swap);
+	sm = CKPT_SM_SEEN | (rss == 0 && swap == 0 ? CKPT_SM_EMPTY : 0) |
+	     (ckpt_vmflag(flags, "gu") ? CKPT_SM_GUARD : 0);
 	/* the VMAs cut from this entry: itself, or the pieces around the scratch */
 	for (; w->i < c->nvmas && c->vmas[w->i].start < end; w->i++)
-		if (c->vmas[w->i].start >= start)
+		if (c->vmas[w->i].start >= start) {
 			c->vmas[w->i].attrs = a;
+			c->vmas[w->i].smaps = sm;
+		}
 	return 0;
 }
 
@@ -211,8 +233,10 @@ int ckpt_memattr_read(struct ckpt_ctx *c)
 
 	c->vmflags = 0;
 	c->mcl = 0;
-	for (int i = 0; i < c->nvmas; i++)
+	for (int i = 0; i < c->nvmas; i++) {
 		c->vmas[i].attrs = 0;
+		c->vmas[i].smaps = 0;
+	}
 	/*
 	 * With mlockall(MCL_FUTURE) on, this page is locked (and counts in
 	 * VmLck); smaps then says so, and whether MCL_ONFAULT is on too.
@@ -296,11 +320,69 @@ static int guards_refill(struct ckpt_ctx *c, uint64_t from)
 	return 0;
 }
 
+/* One more guard range [s, e) of v into out[*n], joined to the last if they touch. */
+static int guard_add(struct ckpt_ctx *c, const struct ckpt_vma *v, struct img_range *out,
+		     uint32_t *n, uint64_t s, uint64_t e)
+{
+	if (*n && out[*n - 1].end == s) {
+		out[*n - 1].end = e;
+		return 0;
+	}
+	if (*n == IMG_VMA_GUARDS_MAX)
+		return ckpt_fail(c, -E2BIG, "mapping %lx-%lx has more than %u guard regions "
+				 "(MADV_GUARD_INSTALL)", (unsigned long)v->start,
+				 (unsigned long)v->end, IMG_VMA_GUARDS_MAX);
+	out[(*n)++] = (struct img_range){ s, e };
+	return 0;
+}
+
+/*
+ * Without PAGEMAP_SCAN: the guard regions of a mapping that smaps says
+ * may have some (VmFlags "gu", Linux 6.18), from pagemap's guard bit
+ * (6.15), 128 Ki pages a read.  Only the test library meets this (a kernel
+ * without PAGEMAP_SCAN, 6.7, has no guard regions, 6.13): it costs ~2 s
+ * per TiB of such a mapping.
+ */
+static int guards_pagemap(struct ckpt_ctx *c, const struct ckpt_vma *v, struct img_range *out)
+{
+	const size_t per = CKPT_MCVEC_LEN / 8;	/* entries a read, into c->mcvec */
+	const uint64_t *pm = (const uint64_t *)c->mcvec;
+	uint64_t npages = (v->end - v->start) / IMG_PAGE_SIZE;
+	uint32_t n = 0;
+
+	for (uint64_t done = 0; done < npages; done += per) {
+		uint64_t base = v->start + done * IMG_PAGE_SIZE;
+		size_t k = npages - done < per ? npages - done : per;
+
+		for (size_t got = 0; got < k * 8;) {
+			ssize_t r = pread(c->pagemap_fd, c->mcvec + got, k * 8 - got,
+					  (off_t)(base / IMG_PAGE_SIZE) * 8 + got);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				return ckpt_fail(c, r < 0 ? -errno : -EIO, "cannot read "
+						 "/proc/self/pagemap at %lx", (unsigned long)base);
+			got += r;
+		}
+		for (size_t i = 0; i < k; i++)
+			if (ckpt_pm_guard(pm[i]) &&
+			    guard_add(c, v, out, &n, base + i * IMG_PAGE_SIZE,
+				      base + (i + 1) * IMG_PAGE_SIZE) < 0)
+				return -1;
+	}
+	return n;
+}
+
 int ckpt_memattr_guards(struct ckpt_ctx *c, const struct ckpt_vma *v, struct img_range *out)
 {
 	uint32_t n = 0;
 
-	if (!(ckpt_pm_scan_level() & 2) || (v->flags & (IMG_VMA_VDSO | IMG_VMA_VVAR | IMG_VMA_VVAR_VCLOCK)))
+	if (v->flags & (IMG_VMA_VDSO | IMG_VMA_VVAR | IMG_VMA_VVAR_VCLOCK))
+		return 0;
+	if (!ckpt_pm_scan_level())
+		return v->smaps & CKPT_SM_GUARD ? guards_pagemap(c, v, out) : 0;
+	if (!(ckpt_pm_scan_level() & 2))
 		return 0;
 	for (;;) {
 		for (; c->gscan_i < c->gscan_n; c->gscan_i++) {
@@ -312,15 +394,8 @@ int ckpt_memattr_guards(struct ckpt_ctx *c, const struct ckpt_vma *v, struct img
 				continue;
 			if (g->start >= v->end)
 				return n;
-			if (n && out[n - 1].end == s) {
-				out[n - 1].end = e;
-			} else if (n == IMG_VMA_GUARDS_MAX) {
-				return ckpt_fail(c, -E2BIG, "mapping %lx-%lx has more than %u guard "
-						 "regions (MADV_GUARD_INSTALL)", (unsigned long)v->start,
-						 (unsigned long)v->end, IMG_VMA_GUARDS_MAX);
-			} else {
-				out[n++] = (struct img_range){ s, e };
-			}
+			if (guard_add(c, v, out, &n, s, e) < 0)
+				return -1;
 			if (g->end > v->end)
 				return n;	/* the region goes on into the next VMA */
 		}

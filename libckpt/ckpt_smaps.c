@@ -5,14 +5,38 @@
  * "dd"...), locks ("lo"), a userfaultfd registration for missing pages
  * ("um"): ckpt_memattr.c and ckpt_lazy.c read them.  smaps is read in chunks into c->bounce and parsed line by line:
  * a line that starts with an address opens a mapping, its "VmFlags:" line
- * is handed to the caller.  Reading smaps walks every page table (it also
- * counts resident pages), so callers read it only when they must.
+ * is handed to the caller, with the entry's "Rss:" and "Swap:" (kB) read
+ * before it (ckpt_smaps_sizes: the sparse walk of ckpt_pmscan.c skips a
+ * mapping that holds nothing).  Reading smaps walks every page table (it
+ * also counts resident pages), so callers read it only when they must.
  * Async-signal-safe: raw fd calls, no allocation.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include "libckpt/ckpt.h"
+
+/* The entry being parsed: its Rss and Swap in kB, ~0 until read. */
+static uint64_t sm_rss = ~0ULL, sm_swap = ~0ULL;
+
+void ckpt_smaps_sizes(uint64_t *rss_kb, uint64_t *swap_kb)
+{
+	*rss_kb = sm_rss;
+	*swap_kb = sm_swap;
+}
+
+/* The kB value of "Key:   N kB" from p (after the key), or ~0 if not a number. */
+static uint64_t sm_kb(const char *p)
+{
+	const char *q;
+	uint64_t v;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	q = p;
+	v = ckpt_parse_dec(&q);
+	return q == p ? ~0ULL : v;
+}
 
 int ckpt_smaps_each(struct ckpt_ctx *c,
 		    int (*fn)(uint64_t start, uint64_t end, const char *flags, void *arg),
@@ -36,11 +60,16 @@ int ckpt_smaps_each(struct ckpt_ctx *c,
 			*eol = '\0';
 			if (!__builtin_strncmp(line, "VmFlags:", 8)) {
 				r = fn(start, end, line + 8, arg);
+			} else if (!__builtin_strncmp(line, "Rss:", 4)) {
+				sm_rss = sm_kb(line + 4);
+			} else if (!__builtin_strncmp(line, "Swap:", 5)) {
+				sm_swap = sm_kb(line + 5);
 			} else {
 				const char *p = line;
 				uint64_t a = ckpt_parse_hex(&p);
 
 				if (p != line && *p == '-') {
+					sm_rss = sm_swap = ~0ULL;
 					start = a;
 					p++;
 					end = ckpt_parse_hex(&p);

@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "arch/x86_64/arch.h"
+#include "libckpt/ckpt_kfeat.h"
 #include "wrappers/wrap.h"
 
 #define WRAP_EXPORT __attribute__((visibility("default")))
@@ -61,6 +62,12 @@ static int advice_marks(int advice)
 /* Before the call: a checkpoint racing it errs on the safe side. */
 WRAP_EXPORT int madvise(void *addr, size_t len, int advice)
 {
+	/* the test library acting as a kernel without guard regions (ckpt_kfeat.h) */
+	if ((advice == MADV_GUARD_INSTALL || advice == MADV_GUARD_REMOVE) &&
+	    ckpt_kfeat_off(CKPT_KF_GUARD)) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (advice_marks(advice))
 		wrap_mem_advised = 1;
 	return syscall(SYS_madvise, addr, len, advice);

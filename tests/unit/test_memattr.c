@@ -9,7 +9,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
+#include "libckpt/ckpt.h"
 #include "libckpt/img.h"
 #include "tests/unit/img_sample.h"
 #include "tests/unit/unit.h"
@@ -229,7 +231,47 @@ static void test_private_syscalls(void)
 	CU_ASSERT(readlink("/proc/self/exe", buf, sizeof(buf)) > 0);
 }
 
+/* smaps' Rss and Swap of the mapping at want (ckpt_smaps_sizes inside ckpt_smaps_each). */
+struct sizes_at {
+	uint64_t want, rss, swap;
+	int seen;
+};
+
+static int sizes_one(uint64_t start, uint64_t end, const char *flags, void *arg)
+{
+	struct sizes_at *s = arg;
+
+	if (start == s->want) {
+		ckpt_smaps_sizes(&s->rss, &s->swap);
+		s->seen++;
+	}
+	return 0;
+}
+
+static void test_smaps_sizes(void)
+{
+	static unsigned char bounce[IMG_PAGES_MAX * PG];
+	static struct ckpt_ctx c;
+	const size_t len = 64u << 20;
+	char *a = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct sizes_at s = { (uintptr_t)a, 1, 1, 0 };
+
+	CU_ASSERT_FATAL(a != MAP_FAILED);
+	madvise(a, len, MADV_NOHUGEPAGE);	/* a write faults one page, not 2 MiB */
+	c.bounce = bounce;
+	/* untouched: the walk without PAGEMAP_SCAN skips it (CKPT_SM_EMPTY) */
+	CU_ASSERT_EQUAL(ckpt_smaps_each(&c, sizes_one, &s), 0);
+	CU_ASSERT(s.seen == 1 && s.rss == 0 && s.swap == 0);
+	a[0] = a[len / 2] = a[len - 1] = 1;
+	s.seen = 0;
+	CU_ASSERT_EQUAL(ckpt_smaps_each(&c, sizes_one, &s), 0);
+	CU_ASSERT(s.seen == 1 && s.rss == 12);
+	munmap(a, len);
+}
+
 UNIT_SUITE(memattr,
+	   { "smaps: Rss and Swap of a mapping, 0 until written", test_smaps_sizes },
 	   { "VMA attrs: read back, each inconsistency refused", test_vma_attrs },
 	   { "VMA guard regions: unaligned tail read back, bad ranges refused", test_vma_guards },
 	   { "MLOCK: flags and reserved checked", test_mlock_record },
