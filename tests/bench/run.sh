@@ -201,6 +201,7 @@ bench_threads_cost() {
 # the pages written by a forked copy (default) and in place (CKPT_FORK=0).
 bench_pause() {
 	section "pause: longest stop of the application during ckpt-save"
+	[ -x "$B/bench/heartbeat" ] || { echo "  no $B/bench/heartbeat (make bench builds it)"; return 1; }
 	local mib fork dir out pid gap total
 	dir=$(mktemp -d /tmp/ckpt-bench.XXXXXX)
 	printf '  %8s %10s %14s %16s\n' MiB CKPT_FORK pause_ms ckpt-save_ms
@@ -432,7 +433,8 @@ bench_backtraces() {
 # BENCH_ONLY=targets: only what the targets table needs, smaller and
 # fewer: the 1 MiB round trips (cli), 1 GiB mixed in the modes that have
 # a target (1 run), the pauses, 16 processes x 64 MiB (3 runs), the shim
-# on its loop and on redis-benchmark (3 runs; redis's 1 GiB save left out).
+# on its loop and on redis-benchmark (3 runs of 50000 requests; redis's 1 GiB
+# save left out).
 # A variable already set (BENCH_REPS, MODES_SIZES, TREES_N...) wins.
 bench_targets() {
 	local r=0
@@ -442,7 +444,7 @@ bench_targets() {
 	bench_pause || r=1
 	TREES_N=${TREES_N:-16} REPS=${BENCH_REPS:-3} bench_trees || r=1
 	REPS=${BENCH_REPS:-3} bench_shim_cost || r=1
-	REDIS_SAVE=${REDIS_SAVE:-0} BENCH_REPS=${BENCH_REPS:-3} bench_redis || r=1
+	REDIS_SAVE=${REDIS_SAVE:-0} REDIS_N=${REDIS_N:-50000} BENCH_REPS=${BENCH_REPS:-3} bench_redis || r=1
 	return $r
 }
 
