@@ -30,7 +30,9 @@
  * Spawned with posix_spawn (vfork: the harness's own fork is not timed);
  * only fds 0-2 are open in the children.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
