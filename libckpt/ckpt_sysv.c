@@ -510,8 +510,8 @@ static int reg_any(enum reg_ipc_type t, int id, void *arg)
 /*
  * Whether any object can be wanted (sysv_wanted): a namespace of our own,
  * a segment attached, or an id the wrappers saw.  Most processes have
- * none, and then the /proc/sysvipc files (seven reads a checkpoint, ~0.1
- * ms: issue #15) hold nothing of theirs.
+ * none, and then the /proc/sysvipc files (seven reads a checkpoint, ~30
+ * us: issue #15) hold nothing of theirs.
  */
 static int sysv_any(const struct sysv_walk *w)
 {
