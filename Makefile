@@ -124,10 +124,16 @@ $(B)/bin/ckpt-restart: $(call sta,$(RST_SRCS)) $(B)/static/restart/restorer.o
 	@mkdir -p $(dir $@)
 	$(RESTART_CC) -static -o $@ $^ $(SODIUM_A)
 
-$(B)/bin/ckpt-save: $(call obj,tools/ckpt_save.c tools/save_seal.c tools/progress.c libckpt/ctl_proto.c \
-				  libckpt/img_seal.c libckpt/ckpt_tmpfile.c libckpt/ckpt_fmt.c)
+# ckpt-save is static too, with the restarter's compiler: its round trip
+# for a small process is a few ms, and the exec of a dynamic glibc
+# program (the loader, libc and libsodium mapped and relocated) was
+# ~0.45 ms of it; a static musl one starts in ~0.1 ms (docs/PERFORMANCE.md,
+# issue #15).
+$(B)/bin/ckpt-save: $(call sta,tools/ckpt_save.c tools/save_seal.c tools/progress.c libckpt/ctl_proto.c \
+				  libckpt/img_seal.c libckpt/ckpt_tmpfile.c libckpt/ckpt_fmt.c \
+				  restart/restart_compat.c)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ -lsodium
+	$(RESTART_CC) -static -o $@ $^ $(SODIUM_A)
 # libunwind (remote unwinding only) for the backtraces (tools/info_bt.c).
 $(B)/bin/ckpt-info: $(call obj,tools/ckpt_info.c $(wildcard tools/info_*.c) $(IMG_SRCS) \
 		      kernel-assist/assist_module.c kernel-assist/assist_upstream.c)

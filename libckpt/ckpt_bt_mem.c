@@ -35,6 +35,7 @@
 #define BT_DYN_MAX	512
 #define BT_SYMS_MAX	(1u << 18)
 #define BT_BUCKETS_MAX	(1u << 18)
+#define BT_SYMCHUNK	128		/* symbols read at once (bt_mem.syms) */
 
 struct bt_page {
 	uint64_t addr;			/* page address + 1 when valid (0: empty) */
@@ -47,6 +48,7 @@ struct bt_mem {
 	struct bt_mod mods[BT_MODS];
 	int nmods;
 	long pid;
+	Elf64_Sym syms[BT_SYMCHUNK];	/* bt_mod_symbol's window on a symbol table */
 };
 
 static const struct ckpt_ctx *bt_c;
@@ -296,17 +298,36 @@ const struct bt_mod *bt_mod_of(uint64_t ip)
 int bt_mod_symbol(const struct bt_mod *m, uint64_t addr, char *name, size_t len,
 		  uint64_t *start)
 {
+	Elf64_Sym *chunk = bt_m->syms;
 	uint64_t best = 0, best_end = 0;
-	uint32_t best_name = 0;
+	uint32_t best_name = 0, have = 0, first = 0;
 	size_t k;
 
 	for (uint32_t i = 1; i < m->nsyms; i++) {
-		Elf64_Sym s;
 		uint64_t lo;
 		int type;
 
-		if (bt_mem_read(m->symtab + (uint64_t)i * sizeof(s), &s, sizeof(s)) < 0)
-			break;
+		/*
+		 * The table is read a chunk at a time (a frame's lookup scans all
+		 * of it: libc's ~3000 symbols one bt_mem_read each were most of
+		 * a backtrace's cost); a chunk that cannot be read whole is read
+		 * one symbol at a time, so the scan stops where it always did.
+		 */
+		if (i - first >= have) {
+			uint32_t want = m->nsyms - i < BT_SYMCHUNK ? m->nsyms - i : BT_SYMCHUNK;
+
+			first = i;
+			have = bt_mem_read(m->symtab + (uint64_t)i * sizeof(*chunk), chunk,
+					   want * sizeof(*chunk)) == 0 ? want : 0;
+			if (!have) {
+				if (bt_mem_read(m->symtab + (uint64_t)i * sizeof(*chunk), chunk,
+						sizeof(*chunk)) < 0)
+					break;
+				have = 1;
+			}
+		}
+		const Elf64_Sym s = chunk[i - first];
+
 		type = ELF64_ST_TYPE(s.st_info);
 		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s.st_shndx == SHN_UNDEF ||
 		    !s.st_value)

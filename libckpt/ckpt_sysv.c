@@ -39,7 +39,8 @@
  * Buffers: c->mbuf (64 MiB of scratch, free until page data is written):
  * [0, 32 MiB) a queue's record or a segment's chunk and its compressed
  * form, [32 MiB, 64 MiB) the text of one /proc/sysvipc file.
- * Cost: one read of each /proc/sysvipc file per pass; per segment one
+ * Cost: one read of each /proc/sysvipc file per pass (none when the
+ * process has no object: sysv_any); per segment one
  * attach, mincore, a copy and a compression of each page it holds; per
  * message one MSG_COPY (which walks the queue: O(n^2) for n messages).
  */
@@ -501,10 +502,33 @@ static int sysv_attaches_known(struct ckpt_ctx *c)
 	return 0;
 }
 
+static int reg_any(enum reg_ipc_type t, int id, void *arg)
+{
+	return 1;
+}
+
+/*
+ * Whether any object can be wanted (sysv_wanted): a namespace of our own,
+ * a segment attached, or an id the wrappers saw.  Most processes have
+ * none, and then the /proc/sysvipc files (seven reads a checkpoint, ~30
+ * us: issue #15) hold nothing of theirs.
+ */
+static int sysv_any(const struct sysv_walk *w)
+{
+	if (w->ns || reg_ipc_full() || reg_ipc_each(reg_any, NULL))
+		return 1;
+	for (int i = 0; i < w->c->nvmas; i++)
+		if (w->c->vmas[i].byid == CKPT_BYID_SYSV)
+			return 1;
+	return 0;
+}
+
 static int sysv_pass(struct ckpt_ctx *c, int write)
 {
 	struct sysv_walk w = { c, write, ckpt_ipc_ns_flag() };
 
+	if (!sysv_any(&w))
+		return 0;
 	if (!write && reg_ipc_full())
 		return ckpt_fail(c, -E2BIG, "the process used more than %d SysV IPC ids; libckpt "
 				 "keeps %d and would lose the others", REG_IPC_MAX, REG_IPC_MAX);

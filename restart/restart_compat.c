@@ -1,7 +1,8 @@
 /*
  * restart_compat.c - the glibc entry points that Debian's libsodium.a
  * (built against glibc, with _FORTIFY_SOURCE) calls, for a ckpt-restart
- * linked with musl (Makefile).  Weak: a glibc build uses glibc's own.
+ * and a ckpt-save linked with musl (Makefile).  Weak: a glibc build uses
+ * glibc's own.
  */
 #include <stddef.h>
 #include <string.h>

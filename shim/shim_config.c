@@ -16,8 +16,10 @@
  *                    one included; 0 or unset: one per CPU
  *   CKPT_GHOST_LIMIT the most data of one deleted file or memfd an image
  *                    keeps (bytes; K, M, G suffixes); default 256M
- *   CKPT_FORK        0: transparent checkpoints write the pages in place
- *                    (default: from a forked copy, the threads resume)
+ *   CKPT_FORK        0: transparent checkpoints write the pages in place;
+ *                    1: from a forked copy, the threads resume; default:
+ *                    forked, but in place for a small process (at most
+ *                    2 MiB of private memory and 4 threads: shim_inplace.c)
  *   CKPT_MAPPABLE    1: images of CKPT_SIGNAL, CKPT_INTERVAL and
  *                    CKPT_ON_TERM are mappable (CKPT_OPT_MAPPABLE)
  *   CKPT_TMPFILE     0: image files are made under a random temporary
@@ -168,6 +170,8 @@ static void read_env(void)
 	}
 	if ((v = getenv("CKPT_FORK")) && !strcmp(v, "0"))
 		shim_cfg.no_fork = 1;
+	else if (v && !strcmp(v, "1"))
+		shim_cfg.fork_always = 1;
 	if ((v = getenv("CKPT_MAPPABLE"))) {
 		if (!strcmp(v, "1"))
 			shim_cfg.mappable = 1;

@@ -257,7 +257,7 @@ void shim_ctl_serve(int pid, int sig, siginfo_t *info, void *uc)
 		r = shim_checkpoint_fd(fd, req.path[0] ? req.path : NULL, s, sig, info, uc,
 				       ((req.flags & CTL_F_MAPPABLE) ? IMG_F_MAPPABLE : 0) |
 				       ((req.flags & CTL_F_INCREMENTAL) ? IMG_F_INCREMENTAL : 0),
-				       ((req.flags & CTL_F_EXIT) ? SHIM_SAVE_EXIT : SHIM_SAVE_FORK) |
+				       ((req.flags & CTL_F_EXIT) ? SHIM_SAVE_EXIT : shim_save_how()) |
 				       ((req.flags & CTL_F_PROGRESS) ? SHIM_SAVE_PROGRESS : 0), &forked,
 				       rep.msg, sizeof(rep.msg), &mem);
 		if (forked == CKPT_FORKED_PARENT) {

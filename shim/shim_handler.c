@@ -272,7 +272,7 @@ static void save_to(const char *path, int which, int sig, siginfo_t *info, void 
 {
 	static const char *const what[2] = { "CKPT_INTERVAL", "CKPT_SIGNAL" };
 	char err[512];
-	int r = shim_save_path(path, shim_cfg.mappable ? CKPT_OPT_MAPPABLE : 0, SHIM_SAVE_FORK, 0,
+	int r = shim_save_path(path, shim_cfg.mappable ? CKPT_OPT_MAPPABLE : 0, shim_save_how(), 0,
 			       sig, info, uc, err, sizeof(err));
 
 	if (r == -EBUSY) {

@@ -21,6 +21,7 @@ struct shim_config {
 	int threads;			/* CKPT_THREADS: page data threads, 0 = every CPU */
 	uint64_t ghost_limit;		/* CKPT_GHOST_LIMIT: bytes, 0 = the default */
 	int no_fork;			/* CKPT_FORK=0: transparent checkpoints in place */
+	int fork_always;		/* CKPT_FORK=1: forked even when small (shim_inplace.c) */
 	int mappable;			/* CKPT_MAPPABLE=1: mappable images (triggers) */
 	int smaps_always;		/* CKPT_SMAPS=1: always read the memory's VmFlags */
 	int tree_root;			/* pid of the tree's root (CKPT_TREE_ROOT) */
@@ -104,6 +105,18 @@ extern char shim_hook_veto[256];
 #define SHIM_SAVE_FORK		0x1
 #define SHIM_SAVE_EXIT		0x2
 #define SHIM_SAVE_PROGRESS	0x4	/* ckpt-save shows progress: ctl_fd is its socket */
+
+/*
+ * shim_inplace.c: a transparent checkpoint's `how` — SHIM_SAVE_FORK, or 0
+ * (in place) for a process with at most SHIM_INPLACE_KIB of private memory
+ * and SHIM_INPLACE_THREADS threads, unless CKPT_FORK is set.  The parser
+ * and the rule apart, for the unit tests.  Async-signal-safe.
+ */
+#define SHIM_INPLACE_KIB	2048
+#define SHIM_INPLACE_THREADS	4
+int shim_save_how(void);
+int shim_inplace_parse(const char *status, long *anon_kib, long *threads);
+int shim_inplace_small(long anon_kib, long threads);
 #define SHIM_WAIT_WRITER_MS	100	/* ckpt_save(), ckpt-save: one that just replied */
 int shim_save_path(const char *path, unsigned flags, int how, int wait_ms, int sig,
 		   siginfo_t *info, void *uc, char *err, size_t errlen);

@@ -6,7 +6,14 @@
 # returns non-zero only when it could not run (numbers are reported, never
 # judged: speed is read by people, not asserted by tests).
 #   BENCH_ONLY="shim_cost"   run only these sections
+#   BENCH_ONLY=targets       only the figures of the targets table, at
+#                            reduced sizes and repetitions (a few minutes)
 #   BENCH_REPS=N             repetitions where a section takes a median
+# Issue #15's targets: a section prints "TARGET <key> <value> <unit>"
+# where it has a target's figure (keys: tests/bench/targets.sh), and the
+# run ends with the table of every target: this run's figure, the
+# previous run's (build/bench/targets.last, updated at the end) and
+# whether it is met.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=$ROOT/build
@@ -75,7 +82,8 @@ bench_shim_cost() {
 	awk -v a="${r[0]}" -v b="${r[1]}" 'BEGIN {
 		printf "    without libckpt %9.1f ns/iteration\n", a
 		printf "    with libckpt    %9.1f ns/iteration\n", b
-		printf "    overhead        %9.1f ns = %.1f %% (target < 5 %%)\n", b - a, (b - a) * 100 / a }'
+		printf "    overhead        %9.1f ns = %.1f %% (target < 5 %%)\n", b - a, (b - a) * 100 / a
+		printf "  TARGET shim_loop_pct %.2f %%\n", (b - a) * 100 / a }'
 
 	r=($(shim_cost_pair "$fake" "$lib $fake" --calls))
 	echo "  the 5 wrapped calls alone (open/close/pipe/close/close, stand-in libc):"
@@ -95,6 +103,41 @@ bench_modes() {
 	section "modes: checkpoint and restart in every mode (medians; 3 runs up to 256 MiB, 1 above)"
 	[ -x "$B/bench/memproc" ] || { echo "  no $B/bench/memproc (make bench builds it)"; return 1; }
 	bash "$ROOT/tests/bench/modes.sh" | sed 's/^/  /'
+}
+
+# ---- section: cli --------------------------------------------------------
+# The 1 MiB round trips from the command line (tests/bench/cli1m.c): a
+# process holding 1 MiB (half random, half text) under LD_PRELOAD, saved
+# by `ckpt-save PID IMAGE` (from its spawn to its exit) and restarted by
+# `ckpt-restart IMAGE` (from its spawn to the process running again);
+# medians and minima of BENCH_REPS (11) runs, and ckpt-save's and
+# ckpt-restart's CPU time.  CLI_BASE=DIR: another build directory (a
+# built copy of main, say) run alternately with this one, for an A/B.
+bench_cli() {
+	local reps=${BENCH_REPS:-11} dir out
+	section "cli: 1 MiB saved by ckpt-save and restarted by ckpt-restart (median / min of $reps)"
+	mkdir -p "$B/bench"
+	# without libckpt: the harness must not be a process libckpt runs in
+	"$CC" -O2 -o "$B/bench/cli1m.plain" "$ROOT/tests/bench/cli1m.c" || return 1
+	dir=$(mktemp -d /tmp/ckpt-bench.XXXXXX)
+	out=$("$B/bench/cli1m.plain" bench -n "$reps" "$dir" "$B" ${CLI_BASE:+"$CLI_BASE"} 2>&1)
+	local rc=$?
+	rm -rf "$dir"
+	[ $rc -eq 0 ] || { echo "$out" | tail -3 | sed 's/^/  /'; return 1; }
+	echo "$out" | awk -v base="${CLI_BASE:-}" '
+		$1 == "build" { v[$2, $3] = sprintf("%7.2f %7.2f", $5, $7) }
+		END {
+			printf "  %-10s %15s %15s %15s %15s\n", "build", "save_ms", "save_cpu_ms",
+				"restart_ms", "restart_cpu_ms"
+			printf "  %-10s %15s %15s %15s %15s\n", "", "median    min", "median    min",
+				"median    min", "median    min"
+			for (b = 0; (b, "save_ms") in v; b++)
+				printf "  %-10s %15s %15s %15s %15s\n", b ? "CLI_BASE" : "this",
+					v[b, "save_ms"], v[b, "save_cpu_ms"], v[b, "restart_ms"],
+					v[b, "restart_cpu_ms"]
+		}'
+	echo "$out" | awk '$1 == "build" && $2 == 0 && $3 == "save_ms" { print "  TARGET save_1m_ms", $5, "ms" }
+			   $1 == "build" && $2 == 0 && $3 == "restart_ms" { print "  TARGET restart_1m_ms", $5, "ms" }'
 }
 
 # ---- section: threads_cost ---------------------------------------------
@@ -158,6 +201,7 @@ bench_threads_cost() {
 # the pages written by a forked copy (default) and in place (CKPT_FORK=0).
 bench_pause() {
 	section "pause: longest stop of the application during ckpt-save"
+	[ -x "$B/bench/heartbeat" ] || { echo "  no $B/bench/heartbeat (make bench builds it)"; return 1; }
 	local mib fork dir out pid gap total
 	dir=$(mktemp -d /tmp/ckpt-bench.XXXXXX)
 	printf '  %8s %10s %14s %16s\n' MiB CKPT_FORK pause_ms ckpt-save_ms
@@ -318,6 +362,11 @@ bench_trees() {
 				"$(printf '%s\n' "${p[@]}" | median)" "$(printf '%s\n' "${s[@]}" | median)" \
 				"$(printf '%s\n' "${d[@]}" | median)" "$(printf '%s\n' "${sz[@]}" | median)" \
 				"$(printf '%s\n' "${rt[@]}" | median)"
+			# issue #15's tree target: 16 processes x 64 MiB, mappable
+			if [ "$n" = 16 ] && [ "$mode" = mappable ] && [ "$mib" = 1024 ]; then
+				echo "  TARGET tree_pause_ms $(printf '%s\n' "${p[@]}" | median) ms"
+				echo "  TARGET tree_restart_ms $(printf '%s\n' "${rt[@]}" | median) ms"
+			fi
 		done
 	done
 	rm -rf "$dir"
@@ -380,15 +429,39 @@ bench_backtraces() {
 	rm -rf "$dir"
 }
 
+# ---- section: targets ----------------------------------------------------
+# BENCH_ONLY=targets: only what the targets table needs, smaller and
+# fewer: the 1 MiB round trips (cli), 1 GiB mixed in the modes that have
+# a target (1 run), the pauses, 16 processes x 64 MiB (3 runs), the shim
+# on its loop and on redis-benchmark (3 runs of 50000 requests; redis's 1 GiB
+# save left out).
+# A variable already set (BENCH_REPS, MODES_SIZES, TREES_N...) wins.
+bench_targets() {
+	local r=0
+	BENCH_REPS=${BENCH_REPS:-7} bench_cli || r=1
+	MODES_SIZES=${MODES_SIZES:-1024} MODES_DATA=${MODES_DATA:-mixed} \
+		MODES=${MODES:-compressed forked mappable} BENCH_REPS=${BENCH_REPS:-1} bench_modes || r=1
+	bench_pause || r=1
+	TREES_N=${TREES_N:-16} REPS=${BENCH_REPS:-3} bench_trees || r=1
+	REPS=${BENCH_REPS:-3} bench_shim_cost || r=1
+	REDIS_SAVE=${REDIS_SAVE:-0} REDIS_N=${REDIS_N:-50000} BENCH_REPS=${BENCH_REPS:-3} bench_redis || r=1
+	return $r
+}
+
 # ---- main ----------------------------------------------------------------
-SECTIONS="shim_cost modes threads_cost pause backtraces snappy_dec sparse trees redis"
+SECTIONS="shim_cost modes cli threads_cost pause backtraces snappy_dec sparse trees redis"
 status=0
+mkdir -p "$B/bench"
+OUT=$B/bench/run.out		# what the sections print: the targets table reads it
+: > "$OUT"
 for s in ${BENCH_ONLY:-$SECTIONS}; do
 	if ! declare -F "bench_$s" >/dev/null; then
 		echo "run.sh: no section $s" >&2
 		status=1
 		continue
 	fi
-	"bench_$s" || { echo "  ($s could not run)"; status=1; }
+	"bench_$s" 2>&1 | tee -a "$OUT"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "  ($s could not run)"; status=1; }
 done
+bash "$ROOT/tests/bench/targets.sh" "$OUT" "$B/bench/targets.last"
 exit $status
