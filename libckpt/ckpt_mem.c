@@ -198,11 +198,19 @@ static int run_flush(struct ckpt_ctx *c, const struct ckpt_vma *v, struct mem_ru
 	return 0;
 }
 
-/* One page of kind k at addr: joins the run, or ends it and starts one. */
+/*
+ * One page of kind k at addr: joins the run, or ends it and starts one.
+ * A run also ends at every multiple of IMG_PAGES_MAX pages of address, so
+ * no record straddles a 2 MiB boundary: a restart puts whole 2 MiB
+ * windows of records in as huge pages (restart/restart_fill.c).  Costs
+ * at most one record more per mapping.
+ */
+#define RUN_ALIGN	((uint64_t)IMG_PAGES_MAX * IMG_PAGE_SIZE)
+
 static int run_add(struct ckpt_ctx *c, const struct ckpt_vma *v, struct mem_run *r,
 		   uint64_t addr, enum page_kind k)
 {
-	if (r->n && (k != r->kind || r->n == IMG_PAGES_MAX ||
+	if (r->n && (k != r->kind || r->n == IMG_PAGES_MAX || !(addr & (RUN_ALIGN - 1)) ||
 		     addr != r->addr + (uint64_t)r->n * IMG_PAGE_SIZE) && run_flush(c, v, r) < 0)
 		return -1;
 	if (k == PAGE_SKIP)
