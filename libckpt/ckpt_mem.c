@@ -156,6 +156,7 @@ static int write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr
 {
 	size_t raw = (size_t)npages * IMG_PAGE_SIZE;
 	const void *src = NULL;
+	int stable = 0;
 
 	if (kind == PAGE_DATA) {
 		int copy = !(v->prot & PROT_READ) || ckpt_mem_hot(c, v);
@@ -168,10 +169,18 @@ static int write_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr
 			__builtin_memcpy(buf, src, raw);
 			src = buf;
 		}
+		/*
+		 * Private memory of the forked copy is frozen (copy-on-write
+		 * at the fork; the application writes its own pages): only
+		 * what this code writes changes there, and that was copied.
+		 * In place, a parked process's memory can still be written by
+		 * the kernel (asynchronous I/O) or another process: copied.
+		 */
+		stable = !copy && c->forked == CKPT_FORKED_CHILD && !(v->flags & IMG_VMA_SHARED);
 		c->mem_bytes += raw;
 		ckpt_progress(c);
 	}
-	return ckpt_pool_post(c, addr, npages, kind == PAGE_ZERO, src);
+	return ckpt_pool_post(c, addr, npages, kind == PAGE_ZERO, src, stable);
 }
 
 /* One PAGES record, through the pool: npages from addr, data or a ZERO run. */
