@@ -46,6 +46,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/userfaultfd.h>
 #include "restart/rst.h"
@@ -69,12 +70,25 @@ struct uffdio_move {
 #endif
 
 #define WIN		RST_FILL_WINDOW
+/*
+ * Huge pages can be cold: on a VM whose host takes free memory back
+ * (free page reporting, ballooning) the host faults a huge page in again
+ * 4 KiB at a time, ~2 ms against ~0.1 ms for a warm one.  Copying a
+ * window's 512 pages costs ~0.6 ms (allocation and copy), so once
+ * FILL_PROBE windows have been made and getting their huge pages took
+ * more than FILL_COLD_NS each on average (CPU time of the thread, so a
+ * preemption does not count), no more windows are made: the records are
+ * copied (rst_fill_record).
+ */
+#define FILL_COLD_NS	250000
+#define FILL_PROBE	8
 #define WIN_PAGES	(WIN / IMG_PAGE_SIZE)
 #define BOUNCE		((size_t)IMG_PAGES_MAX * IMG_PAGE_SIZE)
 
 struct rst_fill {
 	int uffd;		/* -1: staging is not registered */
 	int windows;		/* UFFDIO_MOVE and THP: 2 MiB windows */
+	uint64_t win_ns, nwin;	/* CPU time getting the windows' huge pages, windows (atomic) */
 	struct rst_runner main;	/* the main thread's buffers */
 	/* the window being gathered (main thread) */
 	struct rst_vma *wv;
@@ -275,15 +289,28 @@ int rst_fill_one(int uffd, struct rst_runner *rn, const struct img_pages *p, con
 	return 0;
 }
 
-int rst_fill_window(int uffd, struct rst_runner *rn, const struct rst_piece *pc, int npc,
-		    void *dst, char *err, size_t errlen)
+/* This thread's CPU time, ns. */
+static uint64_t thread_ns(void)
 {
-	uint64_t base = pc[0].p.addr, done = 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int rst_fill_window(struct rst_fill *f, struct rst_runner *rn, const struct rst_piece *pc,
+		    int npc, void *dst, char *err, size_t errlen)
+{
+	int uffd = f->uffd;
+	uint64_t base = pc[0].p.addr, done = 0, t0;
 	int e = 0;
 
 	if (runner_buffers(rn, err, errlen) < 0)
 		return RST_EXIT_ENV;
+	t0 = thread_ns();
 	madvise(rn->huge, WIN, MADV_POPULATE_WRITE);	/* one huge page, if one is free */
+	__atomic_add_fetch(&f->win_ns, thread_ns() - t0, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&f->nwin, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < npc; i++)
 		if (img_pages_decode(&pc[i].p, pc[i].data, pc[i].len,
 				     rn->huge + (pc[i].p.addr - base), err, errlen) < 0)
@@ -333,7 +360,12 @@ int rst_fill_record(struct rst_state *s, struct rst_vma *v, const struct img_rec
 			       .offset = rec->offset };
 	int r;
 
+	uint64_t nwin = __atomic_load_n(&f->nwin, __ATOMIC_RELAXED);
+
 	/* Windows need the records to stay where they are: a mapped image. */
+	if (f->windows && nwin >= FILL_PROBE &&
+	    __atomic_load_n(&f->win_ns, __ATOMIC_RELAXED) > nwin * FILL_COLD_NS)
+		f->windows = 0;		/* huge pages are cold here: copied */
 	if (!f->windows || !s->r.map || (v->v.attrs & IMG_VMA_ATTR_NOHUGEPAGE))
 		return rst_pool_piece(s, &q, (char *)v->staging + (p->addr - v->v.start));
 	if (f->wv && (f->wv != v || p->addr != f->wnext || end > f->wstart + WIN) &&
@@ -372,6 +404,11 @@ struct rst_runner *rst_fill_main_runner(struct rst_state *s)
 int rst_fill_uffd(const struct rst_state *s)
 {
 	return s->fill ? s->fill->uffd : -1;
+}
+
+struct rst_fill *rst_fill_of(struct rst_state *s)
+{
+	return s->fill;
 }
 
 void rst_fill_done(struct rst_state *s)

@@ -59,6 +59,7 @@ struct rst_job {
 	int uffd;		/* >= 0: dst is registered there (restart_fill.c) */
 	struct rst_piece *pieces;	/* a 2 MiB window's records (owned), or NULL */
 	int npieces;
+	struct rst_fill *fill;		/* the window's */
 };
 
 struct rst_pool {
@@ -130,7 +131,7 @@ static int job_fill(const struct rst_job *j, struct rst_runner *rn, char *err, s
 	int r;
 
 	if (j->pieces) {
-		r = rst_fill_window(j->uffd, rn, j->pieces, j->npieces, j->dst, err, errlen);
+		r = rst_fill_window(j->fill, rn, j->pieces, j->npieces, j->dst, err, errlen);
 		free(j->pieces);
 		return r;
 	}
@@ -348,7 +349,8 @@ int rst_pool_piece(struct rst_state *s, const struct rst_piece *q, void *dst)
 int rst_pool_window(struct rst_state *s, struct rst_piece *pc, int npc, void *dst)
 {
 	struct rst_job j = { .p = pc[0].p, .dst = dst, .offset = pc[0].offset,
-			     .uffd = rst_fill_uffd(s), .pieces = pc, .npieces = npc };
+			     .uffd = rst_fill_uffd(s), .pieces = pc, .npieces = npc,
+			     .fill = rst_fill_of(s) };
 
 	return pool_submit(s, &j);
 }

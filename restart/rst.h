@@ -268,9 +268,10 @@ int rst_fill_record(struct rst_state *s, struct rst_vma *v, const struct img_rec
 int rst_fill_flush(struct rst_state *s);
 int rst_fill_one(int uffd, struct rst_runner *rn, const struct img_pages *p, const void *data,
 		 size_t len, void *dst, char *err, size_t errlen);
-int rst_fill_window(int uffd, struct rst_runner *rn, const struct rst_piece *pc, int npc,
-		    void *dst, char *err, size_t errlen);
+int rst_fill_window(struct rst_fill *f, struct rst_runner *rn, const struct rst_piece *pc,
+		    int npc, void *dst, char *err, size_t errlen);
 int rst_fill_uffd(const struct rst_state *s);
+struct rst_fill *rst_fill_of(struct rst_state *s);
 struct rst_runner *rst_fill_main_runner(struct rst_state *s);
 void rst_runner_free(struct rst_runner *rn);
 void rst_fill_done(struct rst_state *s);
