@@ -26,6 +26,10 @@
 # and the limits (memcpy, write() to the page cache, fork(), measured by
 # the process on its own bytes, in ms) with the ratios done/write,
 # pause/fork and verified/memcpy.
+# Issue #15's targets of this workload (1024 MiB, mixed) are printed after
+# their rows as "TARGET key value ms" (tests/bench/run.sh's table takes
+# them): image_1g_ms (compressed: done), restart_eager_1g_ms (compressed:
+# running), mappable_save_1g_ms (mappable: done).
 # Usage: modes.sh  (MODES_SIZES="1 256 1024 4096", MODES_DATA="mixed
 # zero", MODES="plain ...", BENCH_REPS; MODES_EXEC: a command the
 # workload runs under, e.g. a carried ld.so on a machine with an older libc)
@@ -40,6 +44,7 @@ SIZES=${MODES_SIZES:-1 256 1024 4096}
 DATAS=${MODES_DATA:-mixed zero}
 ALL_MODES=${MODES:-plain compressed forked mappable verified sealed lazy incremental}
 
+target() { awk -v k="$1" -v v="$2" 'BEGIN { printf "TARGET %s %.1f ms\n", k, v / 1e6 }'; }
 median() { sort -g | awk '{v[NR]=$1} END {if (!NR) exit 1; print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 key() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
 
@@ -121,6 +126,13 @@ for mib in $SIZES; do
 					mib, data, mode, s / ms, p / ms, d / ms, img / 1e6, img / (mib * 1048576),
 					r / ms, v / ms, mib * 1.048576 / (d / 1e9), cp / ms, wr / ms, fk / ms,
 					d / wr, p / fk, v / cp }'
+			if [ "$mib" = 1024 ] && [ "$data" = mixed ]; then
+				case $mode in
+				compressed) target image_1g_ms "${m[2]}"
+					    target restart_eager_1g_ms "${m[4]}" ;;
+				mappable)   target mappable_save_1g_ms "${m[2]}" ;;
+				esac
+			fi
 		done
 	done
 done
