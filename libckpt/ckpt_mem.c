@@ -251,6 +251,8 @@ static enum page_kind page_kind(struct ckpt_ctx *c, const struct ckpt_vma *v, ui
 	return PAGE_DATA;
 }
 
+#define MEM_PREFETCH	16	/* pages ahead */
+
 static int mem_run_fn(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
 		      uint64_t npages, int kind, void *arg)
 {
@@ -270,7 +272,19 @@ static int mem_run_fn(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t add
 	}
 	for (uint64_t i = 0; i < npages; i++) {
 		uint64_t a = addr + i * IMG_PAGE_SIZE;
-		enum page_kind k = page_kind(c, v, a);
+		enum page_kind k;
+
+		/*
+		 * The zero test reads one line of each page, a cache and TLB
+		 * miss each that the hardware does not prefetch across pages:
+		 * 62 ms a GiB in a forked copy, a quarter of its leader's time
+		 * (issue #15).  Asking for the line MEM_PREFETCH pages ahead
+		 * overlaps the misses.  A prefetch never faults, so a page that
+		 * is not readable costs nothing.
+		 */
+		if (i + MEM_PREFETCH < npages && (v->prot & PROT_READ))
+			__builtin_prefetch((const void *)(a + MEM_PREFETCH * IMG_PAGE_SIZE));
+		k = page_kind(c, v, a);
 
 		if (c->error || run_add(c, v, r, a, k) < 0)
 			return c->error ? c->error : -1;
