@@ -433,11 +433,14 @@ int ckpt_mpages_backed(const struct ckpt_vma *v, int shared);
  * posted run, waits for the workers to be gone, returns c->w.error.
  * next_buf: the next run's slot buffer (IMG_PAGES_MAX pages), for pages
  * that must be copied before they are posted (unreadable mappings).
+ * stable: src cannot change until the run is written (the forked copy's
+ * private memory), so raw pages are written from it without a copy.
  */
 #define CKPT_POOL_MAX_THREADS	64
 int ckpt_pool_start(struct ckpt_ctx *c);
 void *ckpt_pool_next_buf(struct ckpt_ctx *c);
-int ckpt_pool_post(struct ckpt_ctx *c, uint64_t addr, uint32_t npages, int zero, const void *src);
+int ckpt_pool_post(struct ckpt_ctx *c, uint64_t addr, uint32_t npages, int zero, const void *src,
+		   int stable);
 int ckpt_pool_finish(struct ckpt_ctx *c);
 int ckpt_pool_ncpus(void);			/* CPUs this thread may run on */
 /* ckpt_proc.c: 1 if the process has children (a tree: ckpt_tree.h), else 0. */

@@ -5,10 +5,11 @@
  * The leader (ckpt_mem.c) walks the mappings, reads pagemap, cuts runs of
  * at most IMG_PAGES_MAX pages and posts each run as a job into a ring of
  * slots.  Worker threads (one per CPU but the leader's) take jobs in post
- * order, compress and checksum each into its slot; the leader writes the
- * finished slots, strictly in post order, with img_write_record_crc.  So
- * the image is byte for byte the one a single thread writes: same records,
- * same order, same bytes (compression of a run depends on the run alone).
+ * order, compress and checksum each into its slot; the finished slots are
+ * written strictly in post order, with img_write_record_crc, by whichever
+ * thread holds the write token (invariant 5).  So the image is byte for
+ * byte the one a single thread writes: same records, same order, same
+ * bytes (compression of a run depends on the run alone).
  *
  *   slot state:  FREE --post (leader)--> QUEUED --claim (any thread)-->
  *                computing --> DONE --written (leader)--> FREE
@@ -38,6 +39,15 @@
  *     the next checkpoint's scan of /proc/self/task cannot meet it.
  *  4. The pool mapping is made after the memory map was read: it is not
  *     in c->vmas, so no page of it is saved; it is unmapped by finish.
+ *  5. Only the holder of the write token (pl->writing, taken by
+ *     compare-and-swap) touches the image writer while the pool runs, and
+ *     it writes DONE slots from the tail on, moving tail.  A worker that
+ *     finishes a job tries to take it; with workers the leader writes
+ *     only when its ring is full (it is the busier thread: pagemap, the
+ *     zero test, cutting runs).  Page-cache writes were the leader's and
+ *     the longest part of a 1 GiB save (~60 % of its CPU, issue #15);
+ *     they now go to whoever is free.  The writer makes raw system calls
+ *     (img_write.c), so a worker writing touches no errno.
  *
  * Incompressible fast path: a run's first 64 KiB fragment is compressed
  * (for good: fragments are independent, so its output is the start of the
@@ -80,9 +90,11 @@ enum { SLOT_FREE, SLOT_QUEUED, SLOT_DONE };
 
 struct pool_slot {
 	int state;
+	int stable;			/* src does not change: raw pages go out from it */
 	struct img_pages p;		/* the record's fixed part; codec set by compute */
 	const void *src;		/* the pages (live memory or in) */
-	size_t len;			/* payload bytes in out */
+	const void *data;		/* the payload: out, or src (stable raw pages) */
+	size_t len;			/* payload bytes at data */
 	uint32_t b_crc, rec_crc;
 	unsigned char *in;		/* POOL_RAW: pages of unreadable mappings */
 	unsigned char *out;		/* img_snappy_bound(POOL_RAW): the payload */
@@ -97,6 +109,8 @@ struct pool_worker {
 
 struct ckpt_pool {
 	uint64_t head, claim, tail;	/* invariant 1 */
+	int writing;			/* the write token (invariant 5) */
+	struct img_writer *w;
 	uint32_t work;			/* futex: bumped at every post and at stop */
 	uint32_t done;			/* futex: bumped at every finished job */
 	int sleepers;			/* workers in (or entering) a wait on work */
@@ -162,6 +176,7 @@ static void pool_compute(struct ckpt_pool *pl, struct pool_slot *s, unsigned cha
 {
 	size_t raw = (size_t)s->p.npages * IMG_PAGE_SIZE, z = raw;
 
+	s->data = s->out;
 	if (s->p.codec == IMG_CODEC_ZERO) {
 		s->len = 0;
 		s->b_crc = 0;
@@ -176,15 +191,53 @@ static void pool_compute(struct ckpt_pool *pl, struct pool_slot *s, unsigned cha
 			 * Raw pages go out from a copy: the checksum and the
 			 * bytes written must be the same bytes, and some saved
 			 * pages (the handler's stack, libckpt's data) change
-			 * while the image is written.
+			 * while the image is written.  Not where they cannot
+			 * change (stable: the forked copy's private memory,
+			 * ckpt_mem.c), which saves a pass over every raw byte.
 			 */
-			__builtin_memcpy(s->out, s->src, raw);
+			if (s->stable)
+				s->data = s->src;
+			else
+				__builtin_memcpy(s->out, s->src, raw);
 			s->p.codec = IMG_CODEC_RAW;
 			s->len = raw;
 		}
-		s->b_crc = img_crc32c(0, s->out, s->len);
+		s->b_crc = img_crc32c(0, s->data, s->len);
 	}
 	s->rec_crc = img_record_crc(IMG_REC_PAGES, &s->p, sizeof(s->p), s->b_crc, s->len);
+}
+
+/*
+ * Writes the finished slots at the tail, in order, while holding the
+ * write token (invariant 5); any thread.  After giving the token back it
+ * looks again, so a slot finished while the holder was leaving is not
+ * left behind (its finisher's try failed while the token was held).
+ */
+static void pool_write_ready(struct ckpt_pool *pl)
+{
+	for (;;) {
+		uint64_t t = __atomic_load_n(&pl->tail, __ATOMIC_SEQ_CST);
+		struct pool_slot *s;
+		int free_token = 0;
+
+		if (t == __atomic_load_n(&pl->head, __ATOMIC_ACQUIRE) ||
+		    __atomic_load_n(&pl->slots[t % pl->nslots].state, __ATOMIC_SEQ_CST) != SLOT_DONE ||
+		    !__atomic_compare_exchange_n(&pl->writing, &free_token, 1, 0, __ATOMIC_SEQ_CST,
+						 __ATOMIC_SEQ_CST))
+			return;
+		while ((t = pl->tail) < __atomic_load_n(&pl->head, __ATOMIC_ACQUIRE) &&
+		       __atomic_load_n(&(s = &pl->slots[t % pl->nslots])->state,
+				       __ATOMIC_ACQUIRE) == SLOT_DONE) {
+			img_write_record_crc(pl->w, IMG_REC_PAGES, &s->p, sizeof(s->p), s->data,
+					     s->len, s->b_crc, s->rec_crc);
+			__atomic_store_n(&s->state, SLOT_FREE, __ATOMIC_RELAXED);
+			__atomic_store_n(&pl->tail, t + 1, __ATOMIC_RELEASE);
+			__atomic_add_fetch(&pl->done, 1, __ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&pl->leader_waits, __ATOMIC_SEQ_CST))
+				pool_futex(&pl->done, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1);
+		}
+		__atomic_store_n(&pl->writing, 0, __ATOMIC_SEQ_CST);
+	}
 }
 
 /* Claims and computes one queued job: 1 if it did, 0 if none was queued. */
@@ -198,10 +251,11 @@ static int pool_run_one(struct ckpt_pool *pl, unsigned char *ztab)
 			struct pool_slot *s = &pl->slots[j % pl->nslots];
 
 			pool_compute(pl, s, ztab);
-			__atomic_store_n(&s->state, SLOT_DONE, __ATOMIC_RELEASE);
+			__atomic_store_n(&s->state, SLOT_DONE, __ATOMIC_SEQ_CST);
 			__atomic_add_fetch(&pl->done, 1, __ATOMIC_SEQ_CST);
 			if (__atomic_load_n(&pl->leader_waits, __ATOMIC_SEQ_CST))
 				pool_futex(&pl->done, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1);
+			pool_write_ready(pl);
 			return 1;
 		}
 	}
@@ -219,6 +273,7 @@ static void pool_worker_main(void *arg)
 
 		if (pool_run_one(pl, w->ztab))
 			continue;
+		pool_write_ready(pl);
 		if (__atomic_load_n(&pl->stop, __ATOMIC_ACQUIRE))
 			return;
 		/* Announce the wait, then look again (pairs with ckpt_pool_post). */
@@ -309,6 +364,7 @@ int ckpt_pool_start(struct ckpt_ctx *c)
 	pl->map_len = len;
 	pl->nslots = nslots;
 	pl->no_compress = c->no_compress;
+	pl->w = &c->w;
 	p += POOL_ALIGN(sizeof(*pl));
 	for (int i = 0; i < nslots; i++) {
 		pl->slots[i].in = p;
@@ -334,33 +390,27 @@ int ckpt_pool_start(struct ckpt_ctx *c)
 	return 0;
 }
 
-/* Writes done slots in order; waits (helping) for every job below `upto`. */
+/* Writes done slots in order; waits (helping) until every job below `upto` is written. */
 static void pool_drain(struct ckpt_ctx *c, uint64_t upto)
 {
 	struct ckpt_pool *pl = c->pool;
 
-	while (pl->tail < pl->head) {
-		struct pool_slot *s = &pl->slots[pl->tail % pl->nslots];
+	for (;;) {
+		uint32_t d;
 
-		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SLOT_DONE) {
-			uint32_t d;
-
-			if (pl->tail >= upto)
-				return;
-			if (pool_run_one(pl, c->ztab))
-				continue;
-			d = __atomic_load_n(&pl->done, __ATOMIC_SEQ_CST);
-			__atomic_store_n(&pl->leader_waits, 1, __ATOMIC_SEQ_CST);
-			if (__atomic_load_n(&s->state, __ATOMIC_SEQ_CST) != SLOT_DONE &&
-			    __atomic_load_n(&pl->done, __ATOMIC_SEQ_CST) == d)
-				pool_futex(&pl->done, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, d);
-			__atomic_store_n(&pl->leader_waits, 0, __ATOMIC_RELAXED);
+		pool_write_ready(pl);
+		if (__atomic_load_n(&pl->tail, __ATOMIC_ACQUIRE) >= upto)
+			return;
+		if (pool_run_one(pl, c->ztab))
 			continue;
-		}
-		img_write_record_crc(&c->w, IMG_REC_PAGES, &s->p, sizeof(s->p), s->out, s->len,
-				     s->b_crc, s->rec_crc);
-		s->state = SLOT_FREE;
-		pl->tail++;
+		/* Announce the wait, then look again (pairs with the wakes above). */
+		d = __atomic_load_n(&pl->done, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&pl->leader_waits, 1, __ATOMIC_SEQ_CST);
+		pool_write_ready(pl);
+		if (__atomic_load_n(&pl->tail, __ATOMIC_SEQ_CST) < upto &&
+		    __atomic_load_n(&pl->done, __ATOMIC_SEQ_CST) == d)
+			pool_futex(&pl->done, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, d);
+		__atomic_store_n(&pl->leader_waits, 0, __ATOMIC_RELAXED);
 	}
 }
 
@@ -368,12 +418,13 @@ void *ckpt_pool_next_buf(struct ckpt_ctx *c)
 {
 	struct ckpt_pool *pl = c->pool;
 
-	if (pl->head - pl->tail >= (uint64_t)pl->nslots)
+	if (pl->head - __atomic_load_n(&pl->tail, __ATOMIC_ACQUIRE) >= (uint64_t)pl->nslots)
 		pool_drain(c, pl->head - pl->nslots + 1);
 	return pl->slots[pl->head % pl->nslots].in;
 }
 
-int ckpt_pool_post(struct ckpt_ctx *c, uint64_t addr, uint32_t npages, int zero, const void *src)
+int ckpt_pool_post(struct ckpt_ctx *c, uint64_t addr, uint32_t npages, int zero, const void *src,
+		   int stable)
 {
 	struct ckpt_pool *pl = c->pool;
 	struct pool_slot *s;
@@ -385,6 +436,7 @@ int ckpt_pool_post(struct ckpt_ctx *c, uint64_t addr, uint32_t npages, int zero,
 	s->p.npages = npages;
 	s->p.codec = zero ? IMG_CODEC_ZERO : IMG_CODEC_RAW;
 	s->src = src;
+	s->stable = stable;
 	s->state = SLOT_QUEUED;
 	__atomic_store_n(&pl->head, pl->head + 1, __ATOMIC_RELEASE);
 	if (pl->nworkers) {
@@ -393,8 +445,10 @@ int ckpt_pool_post(struct ckpt_ctx *c, uint64_t addr, uint32_t npages, int zero,
 		if (__atomic_load_n(&pl->sleepers, __ATOMIC_SEQ_CST))
 			pool_futex(&pl->work, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1);
 	}
-	pool_drain(c, 0);		/* write what is done, without waiting */
-	return c->w.error;
+	/* Alone, write what is done; with workers they write (invariant 5). */
+	if (!pl->nworkers)
+		pool_drain(c, 0);
+	return __atomic_load_n(&c->w.error, __ATOMIC_ACQUIRE);
 }
 
 int ckpt_pool_finish(struct ckpt_ctx *c)

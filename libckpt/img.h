@@ -84,6 +84,8 @@ struct img_writer {
 	uint64_t nrecords;
 	unsigned char *buf;	/* coalesces small writes */
 	size_t cap, len;
+	int pre;		/* preallocating ahead (img_write.c): 1, 0 not yet, -1 never */
+	uint64_t pre_off, pre_end;	/* file offset of the next byte; allocated up to */
 };
 
 void img_writer_init(struct img_writer *w, int fd, void *buf, size_t cap);

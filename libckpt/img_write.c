@@ -2,10 +2,12 @@
  * img_write.c - writing an image front to back (format: img_format.h).
  *
  * Runs inside the checkpoint signal handler, so it is async-signal-safe by
- * construction: the only system call is writev(2), the only memory is the
- * caller's buffer, and errno is read only right after a failed write.
- * (writev(2) itself may change errno: the signal handler that calls us
- * saves and restores errno around the checkpoint, not this file.)
+ * construction: the system calls are raw (writev(2), and fallocate(2),
+ * lseek(2), fstat(2), ftruncate(2) for the preallocation below), errno is
+ * never touched, the only memory is the caller's buffer.  Raw, because a
+ * checkpoint's worker threads write page records too (ckpt_pool.c: whoever
+ * holds the pool's write token), and they share the leader's TLS, errno
+ * included.
  *
  * Invariants (hold after every call):
  *  1. w->nbytes counts every byte handed to the writer, whether it already
@@ -32,9 +34,16 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "arch/x86_64/arch.h"
 #include "libckpt/img.h"
+
+#ifndef FALLOC_FL_KEEP_SIZE
+#define FALLOC_FL_KEEP_SIZE	0x01
+#endif
 
 void img_writer_init(struct img_writer *w, int fd, void *buf, size_t cap)
 {
@@ -46,6 +55,61 @@ void img_writer_init(struct img_writer *w, int fd, void *buf, size_t cap)
 	w->buf = buf;
 	w->cap = buf ? cap : 0;
 	w->len = 0;
+	w->pre_off = w->pre_end = 0;
+	w->pre = 0;
+}
+
+/*
+ * Preallocation.  ext4's buffered write reserves blocks page by page
+ * (delayed allocation: ext4_da_get_block_prep, the extent status tree,
+ * quota): a third of the kernel's time of writing page data here (512 MiB
+ * in 256 KiB writes: 112 ms of CPU, 81 ms into a preallocated range).  So
+ * once an image passes IMG_PRE_FROM bytes, the file is extended ahead of
+ * the writes in IMG_PRE_STEP steps with fallocate(FALLOC_FL_KEEP_SIZE)
+ * (the size does not change: nobody sees the blocks), and img_write_end
+ * gives back what was not used (ftruncate to the size the file has frees
+ * the blocks past its end).  Only a regular file written at its end
+ * (offset == size); a failed fallocate (a filesystem without it, a full
+ * disk: the writes then say so themselves) ends it.  Small images never
+ * pay the system calls.
+ */
+#define IMG_PRE_FROM	(8u << 20)
+#define IMG_PRE_STEP	(64u << 20)
+
+static void img_pre_ahead(struct img_writer *w, size_t n)
+{
+	if (w->pre < 0 || w->nbytes + n < IMG_PRE_FROM)
+		return;
+	if (!w->pre) {
+		struct stat st;
+		long off = arch_sys3(SYS_lseek, w->fd, 0, SEEK_CUR);
+
+		w->pre = -1;
+		if (off < 0 || arch_sys2(SYS_fstat, w->fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_size != off)
+			return;
+		w->pre = 1;
+		w->pre_off = w->pre_end = (uint64_t)off;
+	}
+	if (w->pre_off + n <= w->pre_end)
+		return;
+	if (arch_sys4(SYS_fallocate, w->fd, FALLOC_FL_KEEP_SIZE, w->pre_end,
+		      w->pre_off + n + IMG_PRE_STEP - w->pre_end) < 0)
+		w->pre = -1;
+	else
+		w->pre_end = w->pre_off + n + IMG_PRE_STEP;
+}
+
+/* Gives back the blocks preallocated past what was written. */
+static void img_pre_end(struct img_writer *w)
+{
+	struct stat st;
+
+	if (w->pre > 0 && w->pre_end > w->pre_off &&
+	    arch_sys2(SYS_fstat, w->fd, &st) == 0 && (uint64_t)st.st_size == w->pre_off)
+		arch_sys2(SYS_ftruncate, w->fd, w->pre_off);
+	w->pre = 0;
+	w->pre_off = w->pre_end = 0;
 }
 
 /*
@@ -59,9 +123,12 @@ static int img_write_all(struct img_writer *w, const void *p, size_t n)
 	struct iovec *v = iov;
 	int cnt = 2;
 
+	img_pre_ahead(w, w->len + n);
+	if (w->pre > 0)
+		w->pre_off += w->len + n;
 	w->len = 0;
 	for (;;) {
-		ssize_t k;
+		long k;
 
 		while (cnt > 0 && v->iov_len == 0) {
 			v++;
@@ -69,11 +136,11 @@ static int img_write_all(struct img_writer *w, const void *p, size_t n)
 		}
 		if (cnt == 0)
 			return 0;
-		k = writev(w->fd, v, cnt);
+		k = arch_sys3(SYS_writev, w->fd, v, cnt);
 		if (k < 0) {
-			if (errno == EINTR)
+			if (k == -EINTR)
 				continue;
-			return -errno;
+			return (int)k;
 		}
 		if (k == 0)		/* never for files/pipes; do not spin */
 			return -EIO;
@@ -144,6 +211,7 @@ int img_writer_move(struct img_writer *w, int fd)
 	uint64_t left;
 
 	img_write_flush(w);
+	img_pre_end(w);
 	left = w->nbytes;
 	while (w->error == 0 && left > 0) {
 		ssize_t k = sendfile(fd, w->fd, &from, left > (1u << 30) ? (1u << 30) : left);
@@ -312,5 +380,6 @@ int img_write_end(struct img_writer *w)
 	e.image_crc = w->crc;
 	img_write_rec(w, IMG_REC_END, &e, sizeof(e), NULL, 0, 0, 0, 0);
 	img_write_flush(w);
+	img_pre_end(w);
 	return w->error;
 }

@@ -143,6 +143,9 @@ int rst_stage(struct rst_state *s, struct rst_vma *v)
 	 */
 	if (rst_vma_hugetlb(s, v) && !s->check_only)
 		flags = (flags & ~MAP_NORESERVE) | rst_vma_hugetlb(s, v);
+	/* Private anonymous memory: filled with userfaultfd where it can be. */
+	if (rst_fill_eligible(s, v) && (v->staging = rst_fill_stage(s, v, len, flags)))
+		return 0;
 	v->staging = rst_mmap_outside(s, len, PROT_READ | PROT_WRITE, flags);
 	if (v->staging == MAP_FAILED && (flags & MAP_HUGETLB)) {
 		v->staging = NULL;
@@ -193,7 +196,8 @@ static int load_pages(struct rst_state *s, struct img_rec *rec)
 		return r;
 	dst = (char *)v->staging + (p->addr - v->v.start);
 	/* --check: verified, then the memory is not needed (drop). */
-	if ((r = rst_pool_decode(s, rec, p, dst, s->check_only && !(v->v.flags & IMG_VMA_VDSO))))
+	if ((r = v->filled ? rst_fill_record(s, v, rec, p) :
+		 rst_pool_decode(s, rec, p, dst, s->check_only && !(v->v.flags & IMG_VMA_VDSO))))
 		return r;
 	if (v->dirty) {
 		uint64_t first = (p->addr - v->v.start) / IMG_PAGE_SIZE;
@@ -671,6 +675,7 @@ void rst_state_free(struct rst_state *s)
 		rst_inet_free(&s->files[i]);
 	}
 	rst_usk_state_free(s);
+	rst_fill_free(s);
 	rst_chain_free(s);
 	rst_ipc_free(s);
 	free(s->vmas);

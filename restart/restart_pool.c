@@ -56,6 +56,10 @@ struct rst_job {
 	void *dst;
 	uint64_t offset;	/* of the record, for messages */
 	int drop;		/* --check: release the staging pages afterwards */
+	int uffd;		/* >= 0: dst is registered there (restart_fill.c) */
+	struct rst_piece *pieces;	/* a 2 MiB window's records (owned), or NULL */
+	int npieces;
+	struct rst_fill *fill;		/* the window's */
 };
 
 struct rst_pool {
@@ -71,8 +75,10 @@ struct rst_pool {
 	pthread_t *threads;
 	pid_t *tids;
 	int stop;
-	int failed;		/* a job failed: err/fail_offset */
+	int failed;		/* a job failed: err/fail_offset, exit code fail_code */
+	int fail_code;
 	uint64_t fail_offset, fail_addr;
+	struct rst_runner main_runner;	/* buffers for jobs the main thread runs */
 	char err[256];
 };
 
@@ -119,17 +125,35 @@ static int pages_decode(const struct img_pages *p, const void *data, size_t len,
 	return 0;
 }
 
+/* One job's work: 0, or an exit code with err set. */
+static int job_fill(const struct rst_job *j, struct rst_runner *rn, char *err, size_t errlen)
+{
+	int r;
+
+	if (j->pieces) {
+		r = rst_fill_window(j->fill, rn, j->pieces, j->npieces, j->dst, err, errlen);
+		free(j->pieces);
+		return r;
+	}
+	if (j->uffd >= 0)
+		return rst_fill_one(j->uffd, rn, &j->p, j->data, j->len, j->dst, err, errlen);
+	return pages_decode(&j->p, j->data, j->len, j->dst, j->drop, err, errlen) < 0 ?
+	       RST_EXIT_IMAGE : 0;
+}
+
 /* Decodes one job (any thread, no lock held); records a failure. */
-static void job_run(struct rst_pool *pl, struct rst_job *j)
+static void job_run(struct rst_pool *pl, struct rst_job *j, struct rst_runner *rn)
 {
 	char err[256];
+	int r = job_fill(j, rn, err, sizeof(err));
 
-	if (pages_decode(&j->p, j->data, j->len, j->dst, j->drop, err, sizeof(err)) < 0) {
+	if (r) {
 		pthread_mutex_lock(&pl->mu);
 		if (!pl->failed || j->offset < pl->fail_offset) {
 			pl->failed = 1;
+			pl->fail_code = r;
 			pl->fail_offset = j->offset;
-			pl->fail_addr = j->p.addr;
+			pl->fail_addr = j->pieces ? j->pieces[0].p.addr : j->p.addr;
 			snprintf(pl->err, sizeof(pl->err), "%s", err);
 		}
 		pthread_mutex_unlock(&pl->mu);
@@ -146,15 +170,18 @@ static void job_done(struct rst_pool *pl, struct rst_job *j)
 	pthread_cond_signal(&pl->room);
 }
 
-/* Takes the oldest queued job and runs it without the lock (mu held, qlen > 0). */
-static void job_next(struct rst_pool *pl)
+/*
+ * Takes the oldest queued job and runs it without the lock (mu held,
+ * qlen > 0), with rn's buffers (NULL: the main thread's).
+ */
+static void job_next(struct rst_pool *pl, struct rst_runner *rn)
 {
 	struct rst_job j = pl->q[pl->qhead];
 
 	pl->qhead = (pl->qhead + 1) % pl->maxbufs;
 	pl->qlen--;
 	pthread_mutex_unlock(&pl->mu);
-	job_run(pl, &j);
+	job_run(pl, &j, rn ? rn : &pl->main_runner);
 	pthread_mutex_lock(&pl->mu);
 	job_done(pl, &j);
 }
@@ -162,6 +189,7 @@ static void job_next(struct rst_pool *pl)
 static void *pool_worker(void *arg)
 {
 	struct rst_pool *pl = arg;
+	struct rst_runner rn = { 0 };
 	int me;
 
 	pthread_mutex_lock(&pl->mu);
@@ -173,11 +201,14 @@ static void *pool_worker(void *arg)
 			pthread_cond_wait(&pl->more, &pl->mu);
 		if (!pl->qlen)
 			break;		/* stop, and nothing left */
-		job_next(pl);
+		job_next(pl, &rn);
 	}
 	pthread_mutex_unlock(&pl->mu);
+	rst_runner_free(&rn);
 	return NULL;
 }
+
+static int pool_stop(struct rst_state *s);
 
 /* The pool, made on the first PAGES record; NULL when one thread decodes. */
 static struct rst_pool *pool_start(struct rst_state *s)
@@ -221,7 +252,7 @@ static struct rst_pool *pool_start(struct rst_state *s)
 	pthread_attr_destroy(&attr);
 	s->pool = pl;
 	if (pl->nthreads == 0) {	/* none at all: decode in this one */
-		rst_pool_finish(s);
+		pool_stop(s);
 		s->pool_off = 1;
 		return NULL;
 	}
@@ -242,7 +273,7 @@ static void *pool_buffer(struct rst_pool *pl, size_t *cap)
 			return malloc(*cap);	/* NULL: the reader allocates */
 		}
 		if (pl->qlen) {
-			job_next(pl);
+			job_next(pl, NULL);
 			continue;
 		}
 		pthread_cond_wait(&pl->room, &pl->mu);
@@ -251,8 +282,8 @@ static void *pool_buffer(struct rst_pool *pl, size_t *cap)
 	return pl->free_buf[pl->nfree];
 }
 
-int rst_pool_decode(struct rst_state *s, const struct img_rec *rec, const struct img_pages *p,
-		    void *dst, int drop)
+/* A job to a worker, or run here while the pool is not (yet) used. */
+static int pool_submit(struct rst_state *s, struct rst_job *j)
 {
 	/*
 	 * The first records are decoded here: a small image (a 1 MiB process
@@ -261,45 +292,71 @@ int rst_pool_decode(struct rst_state *s, const struct img_rec *rec, const struct
 	 */
 	struct rst_pool *pl = s->pool ? s->pool :
 			      s->pool_off || s->pool_inline++ < POOL_INLINE ? NULL : pool_start(s);
-	struct rst_job j = { .p = *p, .len = rec->len - sizeof(*p), .dst = dst,
-			     .offset = rec->offset, .drop = drop };
 	void *nbuf;
 	size_t ncap;
 
 	if (!pl) {		/* one thread: decode here */
 		char err[256];
+		int r = job_fill(j, j->uffd >= 0 ? rst_fill_main_runner(s) : NULL, err, sizeof(err));
 
-		if (pages_decode(p, p + 1, j.len, dst, j.drop, err, sizeof(err)) < 0) {
-			rst_error(s, "corrupt: page data at %lx (offset %lu): %s",
-				  (unsigned long)p->addr, (unsigned long)rec->offset, err);
-			return RST_EXIT_IMAGE;
-		}
-		return 0;
+		if (r)
+			rst_error(s, "%spage data at %lx (offset %lu): %s",
+				  r == RST_EXIT_IMAGE ? "corrupt: " : "",
+				  (unsigned long)j->p.addr, (unsigned long)j->offset, err);
+		return r;
 	}
 	pthread_mutex_lock(&pl->mu);
 	if (pl->failed) {
 		pthread_mutex_unlock(&pl->mu);
-		return RST_EXIT_IMAGE;	/* reported by rst_pool_finish */
+		free(j->pieces);
+		return pl->fail_code;	/* reported by rst_pool_finish */
 	}
-	if (s->r.map) {
+	if (s->r.map || j->pieces) {
 		/* A view into the mapped image: no buffer, only room in the ring
 		 * (running a queued job here meanwhile, as pool_buffer does). */
 		while (pl->qlen == pl->maxbufs)
-			job_next(pl);
-		j.buf = NULL;
+			job_next(pl, NULL);
+		j->buf = NULL;
 	} else {
+		/* the current record's payload: the reader's buffer changes hands */
 		nbuf = pool_buffer(pl, &ncap);
-		j.buf = img_reader_take_payload(&s->r, nbuf, ncap, &j.cap);
+		j->buf = img_reader_take_payload(&s->r, nbuf, ncap, &j->cap);
 	}
-	j.data = (const char *)rec->data + sizeof(*p);
-	pl->q[(pl->qhead + pl->qlen) % pl->maxbufs] = j;
+	pl->q[(pl->qhead + pl->qlen) % pl->maxbufs] = *j;
 	pl->qlen++;
 	pthread_cond_signal(&pl->more);
 	pthread_mutex_unlock(&pl->mu);
 	return 0;
 }
 
-int rst_pool_finish(struct rst_state *s)
+int rst_pool_decode(struct rst_state *s, const struct img_rec *rec, const struct img_pages *p,
+		    void *dst, int drop)
+{
+	struct rst_job j = { .p = *p, .data = p + 1, .len = rec->len - sizeof(*p), .dst = dst,
+			     .offset = rec->offset, .drop = drop, .uffd = -1 };
+
+	return pool_submit(s, &j);
+}
+
+int rst_pool_piece(struct rst_state *s, const struct rst_piece *q, void *dst)
+{
+	struct rst_job j = { .p = q->p, .data = q->data, .len = q->len, .dst = dst,
+			     .offset = q->offset, .uffd = rst_fill_uffd(s) };
+
+	return pool_submit(s, &j);
+}
+
+int rst_pool_window(struct rst_state *s, struct rst_piece *pc, int npc, void *dst)
+{
+	struct rst_job j = { .p = pc[0].p, .dst = dst, .offset = pc[0].offset,
+			     .uffd = rst_fill_uffd(s), .pieces = pc, .npieces = npc,
+			     .fill = rst_fill_of(s) };
+
+	return pool_submit(s, &j);
+}
+
+/* Joins the threads, frees the pool, reports a failed job: 0 or its exit code. */
+static int pool_stop(struct rst_state *s)
 {
 	struct rst_pool *pl = s->pool;
 	int r = 0;
@@ -319,10 +376,12 @@ int rst_pool_finish(struct rst_state *s)
 	/* Jobs left queued (no thread ran them) cannot exist: workers drain
 	 * the queue before they stop. */
 	if (pl->failed) {
-		rst_error(s, "corrupt: page data at %lx (offset %lu): %s",
+		rst_error(s, "%spage data at %lx (offset %lu): %s",
+			  pl->fail_code == RST_EXIT_IMAGE ? "corrupt: " : "",
 			  (unsigned long)pl->fail_addr, (unsigned long)pl->fail_offset, pl->err);
-		r = RST_EXIT_IMAGE;
+		r = pl->fail_code;
 	}
+	rst_runner_free(&pl->main_runner);
 	for (int i = 0; i < pl->nfree; i++)
 		free(pl->free_buf[i]);
 	pthread_mutex_destroy(&pl->mu);
@@ -336,4 +395,13 @@ int rst_pool_finish(struct rst_state *s)
 	free(pl);
 	s->pool = NULL;
 	return r;
+}
+
+int rst_pool_finish(struct rst_state *s)
+{
+	int r = rst_fill_flush(s);	/* a window left incomplete */
+	int pr = pool_stop(s);
+
+	rst_fill_done(s);		/* every job done: unregistered */
+	return pr ? pr : r;
 }

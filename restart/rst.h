@@ -55,6 +55,7 @@ struct rst_vma {
 	int acc;		/* FILE: fd's access mode (O_RDONLY/O_RDWR) */
 	uint8_t *have;		/* incremental: pages filled so far (restart_chain.c) */
 	struct img_range *guards;	/* v.nguards guard regions to install again */
+	int filled;		/* staging registered with the fill's userfaultfd (restart_fill.c) */
 };
 
 /* --inherit-fd N[=M]: the process's fd N is ckpt-restart's fd M. */
@@ -149,6 +150,7 @@ struct rst_state {
 	struct rst_pool *pool;	/* page decoding threads (restart_pool.c) */
 	int pool_off;		/* one thread decodes: no pool */
 	int pool_inline;	/* records decoded before the pool started */
+	struct rst_fill *fill;	/* userfaultfd filling of the staging (restart_fill.c) */
 	int own_read;		/* own[] filled (rst_own_special) */
 	struct { uint64_t start, end; } own[3];	/* RST_OWN_*; end 0: none */
 	/*
@@ -222,13 +224,58 @@ int rst_mpages_ops(struct rst_state *s, const struct rst_vma *v, struct rst_op *
 /*
  * restart_pool.c: decodes a PAGES record (rec, its checked struct p) into
  * dst on a worker thread, taking the payload buffer from the reader;
- * drop: release the pages afterwards (--check).  0, or RST_EXIT_IMAGE once
- * a job has failed.  finish joins every thread and reports a failure:
- * 0 or RST_EXIT_IMAGE.  It must run before anything of the target exists.
+ * drop: release the pages afterwards (--check).  0, or an exit code once
+ * a job has failed.  piece and window: a record (a 2 MiB window of
+ * records, the pieces owned by the job from then on) into staging that
+ * restart_fill.c registered.  finish joins every thread, ends the
+ * userfaultfd filling (rst_fill_done) and reports a failure: 0 or an exit
+ * code.  It must run before anything of the target exists.
  */
+struct rst_piece {
+	struct img_pages p;
+	const void *data;	/* the record's page data */
+	size_t len;
+	uint64_t offset;	/* of the record, for messages */
+};
 int rst_pool_decode(struct rst_state *s, const struct img_rec *rec, const struct img_pages *p,
 		    void *dst, int drop);
+int rst_pool_piece(struct rst_state *s, const struct rst_piece *q, void *dst);
+int rst_pool_window(struct rst_state *s, struct rst_piece *pc, int npc, void *dst);
 int rst_pool_finish(struct rst_state *s);
+
+/*
+ * restart_fill.c: private anonymous staging filled with userfaultfd
+ * (UFFDIO_COPY, whole 2 MiB windows as huge pages with UFFDIO_MOVE).
+ *   rst_fill_eligible  whether v's staging may be filled so
+ *   rst_fill_stage     its staging, registered; NULL: stage it as before
+ *   rst_fill_record    a PAGES record of such a v (main thread): gathered
+ *                      into a window or handed to the pool at once
+ *   rst_fill_flush     a window left incomplete, to the pool record by record
+ *   rst_fill_one/_window  a job's work (any thread, with its own runner)
+ *   rst_fill_done      every staging unregistered, the fd closed; nothing
+ *                      is registered after it
+ */
+#define RST_FILL_WINDOW	(2u << 20)
+struct rst_runner {		/* one decoding thread's buffers */
+	void *map;
+	unsigned char *huge;	/* RST_FILL_WINDOW, advised MADV_HUGEPAGE */
+	unsigned char *bounce;	/* one record's pages */
+};
+int rst_fill_eligible(struct rst_state *s, const struct rst_vma *v);
+void *rst_fill_stage(struct rst_state *s, struct rst_vma *v, size_t len, int flags);
+int rst_fill_record(struct rst_state *s, struct rst_vma *v, const struct img_rec *rec,
+		    const struct img_pages *p);
+int rst_fill_flush(struct rst_state *s);
+int rst_fill_one(int uffd, struct rst_runner *rn, const struct img_pages *p, const void *data,
+		 size_t len, void *dst, char *err, size_t errlen);
+int rst_fill_window(struct rst_fill *f, struct rst_runner *rn, const struct rst_piece *pc,
+		    int npc, void *dst, char *err, size_t errlen);
+int rst_fill_uffd(const struct rst_state *s);
+struct rst_fill *rst_fill_of(struct rst_state *s);
+struct rst_runner *rst_fill_main_runner(struct rst_state *s);
+void rst_runner_free(struct rst_runner *rn);
+void rst_fill_done(struct rst_state *s);
+void rst_fill_free(struct rst_state *s);
 
 /*
  * restart_trust.c (the rules are at the top of that file):

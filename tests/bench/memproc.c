@@ -23,7 +23,9 @@
  *
  * Output lines (key value): memcpy_ns, write_ns, fork_ns (limits);
  * save_ns (the call), done_ns (until IMAGE exists: later than save_ns
- * with CKPT_OPT_FORK), pause_ns (longest heartbeat gap around the save);
+ * with CKPT_OPT_FORK), pause_ns (longest heartbeat gap around the save),
+ * save_cpu_ns (CPU time of this process's threads during the call: the
+ * whole save in place, not a forked copy's writing);
  * restored: running_at_ns, verified_at_ns, verify ok|BAD.
  */
 #include <fcntl.h>
@@ -32,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -49,6 +52,16 @@ static uint64_t now(clockid_t clk)
 
 	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* User and system CPU time of every thread of this process, in ns. */
+static uint64_t cpu_ns(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ((uint64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
+	       ((uint64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
 }
 
 static uint64_t sum(const uint64_t *p, size_t n)
@@ -154,7 +167,7 @@ int main(int argc, char **argv)
 	char base[4096];
 	size_t len;
 	unsigned char *buf;
-	uint64_t h, t0, t1, t2, running;
+	uint64_t h, t0, t1, t2, c0, c1, running;
 	pthread_t th;
 	int r;
 
@@ -189,9 +202,11 @@ int main(int argc, char **argv)
 	nanosleep(&ms, NULL);
 	nanosleep(&ms, NULL);
 	beat_armed = 1;
+	c0 = cpu_ns();
 	t0 = now(CLOCK_MONOTONIC);
 	r = ckpt_save_opts(argv[2], &o);
 	t1 = now(CLOCK_MONOTONIC);
+	c1 = cpu_ns();
 	if (r == CKPT_SAVED) {
 		while (stat(argv[2], &st) < 0 && now(CLOCK_MONOTONIC) - t0 < 600000000000ULL)
 			nanosleep(&ms, NULL);
@@ -199,8 +214,9 @@ int main(int argc, char **argv)
 		nanosleep(&ms, NULL);
 		nanosleep(&ms, NULL);
 		beat_armed = 0;
-		printf("save_ns %lu\ndone_ns %lu\npause_ns %lu\n", (unsigned long)(t1 - t0),
-		       (unsigned long)(t2 - t0), (unsigned long)beat_max);
+		printf("save_ns %lu\ndone_ns %lu\npause_ns %lu\nsave_cpu_ns %lu\n",
+		       (unsigned long)(t1 - t0), (unsigned long)(t2 - t0), (unsigned long)beat_max,
+		       (unsigned long)(c1 - c0));
 		beat_stop = 1;
 		pthread_join(th, NULL);
 		return 0;

@@ -27,7 +27,7 @@
 # the process on its own bytes, in ms) with the ratios done/write,
 # pause/fork and verified/memcpy.  For 1 GiB of mixed data, the figures
 # of issue #15's targets (run.sh's table): "TARGET image_1g_ms" (forked:
-# the image complete), "TARGET mappable_save_1g_ms" (mappable: saved),
+# the image complete), "TARGET mappable_save_1g_ms" (mappable: done),
 # "TARGET restart_eager_1g_ms" (compressed: restart to running).
 # Usage: modes.sh  (MODES_SIZES="1 256 1024 4096", MODES_DATA="mixed
 # zero", MODES="plain ...", BENCH_REPS; MODES_EXEC: a command the
@@ -43,6 +43,7 @@ SIZES=${MODES_SIZES:-1 256 1024 4096}
 DATAS=${MODES_DATA:-mixed zero}
 ALL_MODES=${MODES:-plain compressed forked mappable verified sealed lazy incremental}
 
+target() { awk -v k="$1" -v v="$2" 'BEGIN { printf "TARGET %s %.1f ms\n", k, v / 1e6 }'; }
 median() { sort -g | awk '{v[NR]=$1} END {if (!NR) exit 1; print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 key() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
 
@@ -128,7 +129,7 @@ for mib in $SIZES; do
 					if (mode == "forked")
 						printf "TARGET image_1g_ms %.1f ms\n", d / ms
 					if (mode == "mappable")
-						printf "TARGET mappable_save_1g_ms %.1f ms\n", s / ms
+						printf "TARGET mappable_save_1g_ms %.1f ms\n", d / ms
 					if (mode == "compressed")
 						printf "TARGET restart_eager_1g_ms %.1f ms\n", r / ms
 				} }'

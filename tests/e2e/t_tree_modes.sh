@@ -31,6 +31,9 @@ start_tree "$d"
 "$BIN/ckpt-save" --mappable "$PID" "$d/img" > "$d/save" 2>&1 || fail "mappable: $(cat "$d/save")"
 "$BIN/ckpt-info" "$d/img" | grep -c 'mappable' | grep -q '^[5-9]' ||
 	fail "mappable: the sections are not mappable: $("$BIN/ckpt-info" "$d/img" | grep flags)"
+# every section's page data where its records say, checksums right (written ahead of them)
+"$BIN/ckpt-info" "$d/img" > "$d/info" 2>&1 || fail "mappable: ckpt-info: $(cat "$d/info")"
+grep -q 'verified: *all page data' "$d/info" || fail "mappable: page data not verified: $(cat "$d/info")"
 kill_tree "$PID"
 restart_bg "$d/img" > "$d/out.2" 2>&1
 finish "$d" mappable

@@ -59,6 +59,27 @@ static void test_crc_lengths_alignments(void)
 					      timg_crc_ref(0, buf + off, n));
 }
 
+/* The three-stream path (4096 bytes and more): lengths around its cuts,
+ * odd offsets, a chained start, against the table. */
+static void test_crc_3way(void)
+{
+	size_t cap = 3 * 65536 + 64;
+	unsigned char *buf = malloc(cap);
+	static const size_t lens[] = { 4095, 4096, 4097, 4103, 4104, 4119, 4120, 12345,
+				       65536, 65536 + 23, 3 * 65536, 3 * 65536 + 17 };
+
+	unit_fill_random(buf, cap);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		for (size_t off = 0; off < 9; off += 4) {
+			uint32_t ref = timg_crc_ref(0, buf + off, lens[i]);
+
+			CU_ASSERT_EQUAL_FATAL(img_crc32c(0, buf + off, lens[i]), ref);
+			CU_ASSERT_EQUAL_FATAL(img_crc32c(img_crc32c(0, buf + off, 5), buf + off + 5,
+							 lens[i] - 5), ref);
+		}
+	free(buf);
+}
+
 /* ---- snappy encoder ---- */
 
 static uint16_t timg_scratch[IMG_SNAPPY_SCRATCH / 2];
@@ -292,6 +313,7 @@ UNIT_SUITE(img_codec,
 	{ "crc32c check value", test_crc_vector },
 	{ "crc32c chaining", test_crc_chaining },
 	{ "crc32c every length and alignment", test_crc_lengths_alignments },
+	{ "crc32c three streams", test_crc_3way },
 	{ "snappy 0..100 bytes", test_snappy_short },
 	{ "snappy 256 KiB random", test_snappy_random },
 	{ "snappy 256 KiB text", test_snappy_text },
