@@ -476,6 +476,8 @@ static int load_records(struct rst_state *s, struct progress *prg, uint64_t tota
 			break;
 		case IMG_REC_PTY_DATA:
 			if ((r = tty_pty_data_load(s, &rec)))
+				return r;
+			break;
 		case IMG_REC_INET_QUEUE:
 			if ((r = rst_inet_queue_load(s, &rec)))
 				return r;
