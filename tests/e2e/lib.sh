@@ -306,7 +306,11 @@ to_pages() {
 	while ((SECONDS - t0 < 60)); do
 		wait_for 5 all_stopped "$pid" || return 1
 		if fd=$(img_fd "$pid" "$dir") && pos=$(pos_of "$pid" "$fd"); then
-			((pos > from)) && { ((pos < to)); return; }
+			if ((pos > from)); then
+				((pos < to)) && return 0
+				echo "to_pages: $pid passed its pages between two looks (at $pos, past $to)" >&2
+				return 1
+			fi
 			kill -CONT "$pid"
 			for ((i = 0; i < 200000; i++)); do
 				p=$(pos_of "$pid" "$fd") || break
