@@ -10,7 +10,7 @@
 #    ckpt-restart exits 4 and names it.
 . "$(dirname "$0")/lib.sh"
 P=$PROGS/secsave
-MB=64
+MB=128	# the writer caught in its pages by a shell loop: room for a loaded machine
 nbad=0
 bad() { echo "FAIL: $CASE: $*"; nbad=$((nbad + 1)); }
 
