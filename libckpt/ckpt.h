@@ -346,6 +346,17 @@ int ckpt_maps_write(struct ckpt_ctx *c);
 int ckpt_memattr_read(struct ckpt_ctx *c);
 int ckpt_memattr_write(struct ckpt_ctx *c);
 int ckpt_memattr_guards(struct ckpt_ctx *c, const struct ckpt_vma *v, struct img_range *out);
+/* The kernel's struct sysinfo (a raw SYS_sysinfo: libc's is interposable). */
+struct ckpt_sysinfo {
+	int64_t uptime;
+	uint64_t loads[3];
+	uint64_t totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+	uint16_t procs, pad;
+	uint64_t totalhigh, freehigh;
+	uint32_t mem_unit;
+	char rest[8];
+};
+
 
 int ckpt_mem_write(struct ckpt_ctx *c);		/* ckpt_mem.c */
 int ckpt_mem_write_vma(struct ckpt_ctx *c, const struct ckpt_vma *v);

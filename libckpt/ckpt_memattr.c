@@ -57,17 +57,6 @@
 #define PAGE_IS_GUARD	(1 << 8)
 #endif
 
-/* The kernel's struct sysinfo, for RAM and swap (raw call: libc's is interposable). */
-struct memattr_sysinfo {
-	int64_t uptime;
-	uint64_t loads[3];
-	uint64_t totalram, freeram, sharedram, bufferram, totalswap, freeswap;
-	uint16_t procs, pad;
-	uint64_t totalhigh, freehigh;
-	uint32_t mem_unit;
-	char rest[8];
-};
-
 /* The value after `key` in a /proc text (in buf), or -1 if absent. */
 static int64_t proc_field(const char *buf, const char *key)
 {
@@ -99,7 +88,7 @@ static int ksm_mergeable(struct ckpt_ctx *c)
 /* Larger than RAM + swap: mapped again only with MAP_NORESERVE (sign 4). */
 static int has_huge_mapping(struct ckpt_ctx *c)
 {
-	struct memattr_sysinfo si;
+	struct ckpt_sysinfo si;
 	uint64_t limit;
 
 	if (arch_sys1(SYS_sysinfo, &si) < 0)

@@ -245,17 +245,6 @@ static int excl_run(struct ckpt_ctx *c, const struct ckpt_vma *v, uint64_t addr,
 	return ckpt_excl_each(addr, addr + npages * IMG_PAGE_SIZE, excl_part, &x);
 }
 
-/* The kernel's struct sysinfo (raw call: libc's is interposable). */
-struct pm_sysinfo {
-	int64_t uptime;
-	uint64_t loads[3];
-	uint64_t totalram, freeram, sharedram, bufferram, totalswap, freeswap;
-	uint16_t procs, pad;
-	uint64_t totalhigh, freehigh;
-	uint32_t mem_unit;
-	char rest[8];
-};
-
 /*
  * Whether a page may be in swap: some swap area is on, or is being
  * turned off with pages still in it (sysinfo's totalswap counts those).
@@ -263,7 +252,7 @@ struct pm_sysinfo {
  */
 static int swap_on(void)
 {
-	struct pm_sysinfo si;
+	struct ckpt_sysinfo si;
 
 	if (ckpt_kfeat_off(CKPT_KF_MINCORE))
 		return 1;	/* the test library, to take the pagemap path */
