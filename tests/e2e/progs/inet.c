@@ -360,7 +360,13 @@ static void drain(int fd, uint64_t want, int salt, const char *what)
 		struct pollfd p = { fd, POLLIN, 0 };
 		ssize_t r;
 
-		if (poll(&p, 1, 5000) != 1 || (r = recv(fd, b, sizeof(b), 0)) <= 0) {
+		/*
+		 * 30 s: a restored sender whose peer's window was full waits
+		 * for a window update or its persist timer, which backs off;
+		 * under emulation on a loaded machine 5 s was seen to pass
+		 * with the bytes still coming.
+		 */
+		if (poll(&p, 1, 30000) != 1 || (r = recv(fd, b, sizeof(b), 0)) <= 0) {
 			CHECK(0, "%s: %llu of %llu bytes", what, (unsigned long long)n,
 			      (unsigned long long)want);
 			return;
