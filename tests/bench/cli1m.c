@@ -231,7 +231,12 @@ static int one(const char *self, const char *dir, const char *build, size_t mib,
 	envp[ne] = NULL;
 
 	snprintf(buf, sizeof(buf), "%s/save.err", dir);
-	null_fd = open(buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	unlink(buf);	/* a file of ours from the last round; a planted name is not followed */
+	null_fd = open(buf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (null_fd < 0) {
+		perror("cli1m: save.err");
+		return -1;
+	}
 	if (pipe2(in1, O_CLOEXEC) < 0) {
 		perror("cli1m: pipe");
 		return -1;
