@@ -39,7 +39,8 @@ static void fz_seed(const char *dir, const char *name)
 	close(in);
 	if (n <= 0 || n == (ssize_t)sizeof(buf))	/* missing, or too big for a seed */
 		return;
-	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	unlink(dst);	/* the last build's seed: made again, never through a planted name */
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (out < 0)
 		return;
 	if (write(out, buf, (size_t)n) != n)

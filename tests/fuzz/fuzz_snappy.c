@@ -103,7 +103,8 @@ static void fz_write(const char *dir, const char *name, const void *p, size_t n)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	unlink(path);	/* the last build's seed: made again, never through a planted name */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0 || write(fd, p, n) != (ssize_t)n)
 		perror(path);
 	if (fd >= 0)

@@ -222,7 +222,8 @@ static void fz_seed(const char *dir, const char *name, int full)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	unlink(path);	/* the last build's seed: made again, never through a planted name */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		perror(path);
 		return;
@@ -539,7 +540,8 @@ static void fz_seed_ipc(const char *dir)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/seed-ipc.img", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	unlink(path);	/* the last build's seed: made again, never through a planted name */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		perror(path);
 		return;
@@ -615,7 +617,8 @@ static void fz_seed_evfd(const char *dir)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/seed-evfd.img", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	unlink(path);	/* the last build's seed: made again, never through a planted name */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		perror(path);
 		return;
@@ -719,7 +722,8 @@ static void fz_seed_tree(const char *dir)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/seed-tree.img", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	unlink(path);	/* the last build's seed: made again, never through a planted name */
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		perror(path);
 		return;
